@@ -1,0 +1,103 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { CLOUD_INIT_DONE_MARKER } from "../lib/cloudInit";
+import { renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
+import { toolDownloads, Versions } from "../lib/versions";
+
+/** How long readiness waits for cloud-init to finish on the server. */
+export const CLOUD_INIT_TIMEOUT_SECONDS = 1800;
+/** SSH dial attempts before a step gives up (the server may still be booting). */
+export const SSH_DIAL_ATTEMPTS = 60;
+/** Seconds per SSH dial attempt. */
+export const SSH_DIAL_TIMEOUT_SECONDS = 15;
+/** Where the tools step installs binaries. */
+export const TOOLS_INSTALL_DIR = "/usr/local/bin";
+/** Where the program keeps its state on the server. */
+export const HOST_STATE_DIR = "/var/lib/capi-mgmt";
+/** Download attempts per tool. */
+export const TOOL_DOWNLOAD_RETRIES = 5;
+
+/** How every step reaches the server: pinned host key, bounded dialing. */
+export interface ServerConnection {
+    /** Public address of the server. */
+    host: pulumi.Input<string>;
+    /** Login user. */
+    user: string;
+    /** Login private key (secret). */
+    privateKey: pulumi.Input<string>;
+    /** The server's host public key, `ssh-ed25519 AAAA…`; connections to any other key fail. */
+    hostKey: pulumi.Input<string>;
+}
+
+/** The connection block of a remote command, with the retry bounds applied. */
+export function commandConnection(c: ServerConnection): command.types.input.remote.ConnectionArgs {
+    return {
+        host: c.host,
+        user: c.user,
+        privateKey: pulumi.secret(c.privateKey),
+        hostKey: c.hostKey,
+        dialErrorLimit: SSH_DIAL_ATTEMPTS,
+        perDialTimeout: SSH_DIAL_TIMEOUT_SECONDS,
+    };
+}
+
+/** Arguments of {@link HostBootstrap}. */
+export interface HostBootstrapArgs {
+    /** How to reach the server. */
+    connection: ServerConnection;
+    /** ID of the server instance: a new server runs both steps again. */
+    serverId: pulumi.Input<string>;
+    /** Pinned tool versions and checksums. */
+    versions: Versions;
+    /** What must exist before the server can be reached (association, security rules). */
+    reachableAfter: pulumi.Resource[];
+}
+
+/**
+ * Brings a fresh server to a known state over SSH: waits for cloud-init to finish
+ * (readiness), then installs the pinned, checksum-verified tools. A change of tool
+ * versions updates the tools step in place; it never touches the server itself.
+ */
+export class HostBootstrap extends pulumi.ComponentResource {
+    /** Readiness: SSH answers with the pinned host key and cloud-init has finished. */
+    readonly readiness: command.remote.Command;
+    /** Tools installed; later steps depend on this. */
+    readonly tools: command.remote.Command;
+
+    constructor(name: string, args: HostBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:HostBootstrap", name, {}, opts);
+
+        const connection = commandConnection(args.connection);
+
+        this.readiness = new command.remote.Command(
+            "wait-ready",
+            {
+                connection,
+                create: "bash -s",
+                update: "bash -s",
+                stdin: renderWaitReadyScript({ marker: CLOUD_INIT_DONE_MARKER, timeoutSeconds: CLOUD_INIT_TIMEOUT_SECONDS }),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: args.reachableAfter },
+        );
+
+        this.tools = new command.remote.Command(
+            "install-tools",
+            {
+                connection,
+                create: "sudo bash -s",
+                update: "sudo bash -s",
+                stdin: renderInstallToolsScript({
+                    tools: toolDownloads(args.versions),
+                    installDir: TOOLS_INSTALL_DIR,
+                    stateDir: HOST_STATE_DIR,
+                    retries: TOOL_DOWNLOAD_RETRIES,
+                }),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: [this.readiness] },
+        );
+
+        this.registerOutputs({});
+    }
+}

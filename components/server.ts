@@ -1,0 +1,129 @@
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { isUuid } from "../lib/names";
+
+/** Login user of the Ubuntu cloud image. */
+export const SERVER_USER = "ubuntu";
+
+/**
+ * Instance properties whose change must not replace a running server: the image ID the
+ * name resolved to at creation (clouds rotate images behind a name), the user-data, and
+ * the boot volume (built from that image). A deliberate rebuild bumps `serverGeneration`.
+ */
+export const SERVER_IGNORED_CHANGES = ["imageId", "imageName", "userData", "blockDevices"];
+
+/** Arguments of {@link ManagementServer}. */
+export interface ManagementServerArgs {
+    /** Prefix of the cloud resource names. */
+    prefix: string;
+    /** Rebuild counter: a new generation is a new server (and port), on purpose. */
+    generation: number;
+    /** Flavor name or ID. */
+    flavor: string;
+    /** Image name or ID (a name is resolved to the newest image of that name, once). */
+    image: string;
+    /** Boot volume size in GiB; 0 boots from the flavor's disk. */
+    rootVolumeSize: number;
+    /** Availability zone, if any. */
+    availabilityZone?: string;
+    /** Network of the server's port. */
+    networkId: pulumi.Input<string>;
+    /** Subnet of the server's fixed IP. */
+    subnetId: pulumi.Input<string>;
+    /** Security group of the port. */
+    securityGroupId: pulumi.Input<string>;
+    /** Nova keypair for the login user. */
+    keypairName: pulumi.Input<string>;
+    /** cloud-init user-data (a secret: it carries the SSH host key). */
+    userData: pulumi.Input<string>;
+    /** Name of the external network the floating IP comes from. */
+    floatingIpPool: pulumi.Input<string>;
+    /** What must exist before the floating IP can be associated (the router interface). */
+    associateAfter: pulumi.Resource[];
+}
+
+/** Logical-name suffix of a server generation: none for the first, `-g<N>` after. */
+export function generationSuffix(generation: number): string {
+    return generation === 1 ? "" : `-g${generation}`;
+}
+
+/**
+ * The management server: a port in the management subnet with the server's security group,
+ * an Ubuntu instance on it, and a floating IP associated once the subnet is routed.
+ */
+export class ManagementServer extends pulumi.ComponentResource {
+    /** The Nova instance. */
+    readonly instance: openstack.compute.Instance;
+    /** The floating IP association (the server is reachable once it exists). */
+    readonly association: openstack.networking.FloatingIpAssociate;
+    /** The public address of the server. */
+    readonly floatingIp: pulumi.Output<string>;
+    /** The server's address in the management subnet. */
+    readonly fixedIp: pulumi.Output<string>;
+
+    constructor(name: string, args: ManagementServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:ManagementServer", name, {}, opts);
+
+        const gen = generationSuffix(args.generation);
+        const imageId = isUuid(args.image)
+            ? pulumi.output(args.image)
+            : openstack.images.getImageOutput({ name: args.image, mostRecent: true }, { parent: this }).id;
+
+        const port = new openstack.networking.Port(
+            `port${gen}`,
+            {
+                name: `${args.prefix}-mgmt${gen}`,
+                networkId: args.networkId,
+                adminStateUp: true,
+                fixedIps: [{ subnetId: args.subnetId }],
+                securityGroupIds: [args.securityGroupId],
+            },
+            { parent: this },
+        );
+
+        const bootVolume =
+            args.rootVolumeSize > 0
+                ? [{
+                    uuid: imageId,
+                    sourceType: "image",
+                    destinationType: "volume",
+                    volumeSize: args.rootVolumeSize,
+                    bootIndex: 0,
+                    deleteOnTermination: true,
+                }]
+                : undefined;
+
+        this.instance = new openstack.compute.Instance(
+            `server${gen}`,
+            {
+                name: `${args.prefix}-mgmt${gen}`,
+                flavorId: isUuid(args.flavor) ? args.flavor : undefined,
+                flavorName: isUuid(args.flavor) ? undefined : args.flavor,
+                imageId,
+                blockDevices: bootVolume,
+                keyPair: args.keypairName,
+                availabilityZone: args.availabilityZone,
+                networks: [{ port: port.id }],
+                userData: pulumi.secret(args.userData),
+                metadata: { "capi-mgmt": args.prefix },
+            },
+            { parent: this, ignoreChanges: SERVER_IGNORED_CHANGES },
+        );
+
+        const fip = new openstack.networking.FloatingIp(
+            "floating-ip",
+            { pool: args.floatingIpPool, description: `capi-mgmt ${args.prefix} management server` },
+            { parent: this },
+        );
+        this.association = new openstack.networking.FloatingIpAssociate(
+            "floating-ip-association",
+            { floatingIp: fip.address, portId: port.id },
+            { parent: this, dependsOn: args.associateAfter, deleteBeforeReplace: true },
+        );
+
+        this.floatingIp = fip.address;
+        this.fixedIp = port.allFixedIps.apply((ips) => ips[0] ?? "");
+
+        this.registerOutputs({ floatingIp: this.floatingIp, instanceId: this.instance.id });
+    }
+}

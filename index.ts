@@ -1,0 +1,11 @@
+import { loadStackConfig } from "./lib/loadConfig";
+import { program } from "./program";
+
+const outputs = program(loadStackConfig());
+
+export const floatingIp = outputs.floatingIp;
+export const sshCommand = outputs.sshCommand;
+export const sshKnownHosts = outputs.sshKnownHosts;
+export const sshPrivateKey = outputs.sshPrivateKey;
+export const capiAppCredentialId = outputs.capiAppCredentialId;
+export const cloudProviderAppCredentialId = outputs.cloudProviderAppCredentialId;

@@ -1,0 +1,598 @@
+/**
+ * The stack configuration: the user's contract. Parsed once, from raw strings, into one
+ * typed object; every problem is collected and reported together, each naming its key.
+ *
+ * This module is pure (no Pulumi runtime): `lib/loadConfig.ts` feeds it the stack's values.
+ */
+import { X509Certificate } from "crypto";
+import { Cidr, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr } from "./net";
+import {
+    CAPO_MIN_CLUSTER_API,
+    CLUSTER_API_MANAGEMENT_KUBERNETES,
+    COMPONENT_NAMES,
+    ComponentName,
+    DEFAULT_VERSIONS,
+    KNOWN_CHECKSUMS,
+    TOOL_NAMES,
+    ToolName,
+    ToolPin,
+    Versions,
+} from "./versions";
+
+/** Namespace of the project's own config keys (`capi-mgmt:<key>`). */
+export const CONFIG_NAMESPACE = "capi-mgmt";
+
+/** The environment a stack stands for; production refuses open access. */
+export type Environment = "development" | "production";
+
+/** A network and subnet that already exist and are reused instead of created. */
+export interface ExistingNetwork {
+    /** Name or ID of the network. */
+    network: string;
+    /** Name or ID of an IPv4 subnet of that network, already routed to the external network. */
+    subnet: string;
+}
+
+/** Settings shared by both application credentials the program creates. */
+export interface AppCredentialSettings {
+    /** Roles the credentials carry; a subset of the user's roles on the project. */
+    roles: string[];
+    /** RFC 3339 expiry, in the future; undefined for no expiry. */
+    expiresAt?: string;
+}
+
+/** The typed, validated stack configuration. */
+export interface StackConfig {
+    /** Pulumi stack name. */
+    stack: string;
+    /** Prefix of every cloud resource name; a lowercase DNS label. */
+    prefix: string;
+    /** development or production. */
+    environment: Environment;
+    /** The `openstack:cloud` entry of clouds.yaml the program authenticates with, if set. */
+    cloud?: string;
+    /** The `openstack:region`, if set. */
+    region?: string;
+    /** Name or ID of the external (provider) network for the router and floating IP. */
+    externalNetwork: string;
+    /** Flavor name (or ID) of the management server. */
+    flavor: string;
+    /** Image name (or ID) of the management server, an Ubuntu 24.04 image. */
+    image: string;
+    /** Boot volume size in GiB; 0 boots from the flavor's disk. */
+    rootVolumeSize: number;
+    /** Availability zone of the server (and its boot volume), if set. */
+    availabilityZone?: string;
+    /** IPv4 CIDR of the management subnet the program creates. */
+    nodeCidr: string;
+    /** DNS servers of the created subnet; empty leaves the cloud's default. */
+    dnsNameservers: string[];
+    /** Reuse this network instead of creating network, subnet and router. */
+    existingNetwork?: ExistingNetwork;
+    /** CIDRs allowed to reach SSH (22/tcp) and ICMP. */
+    sshAllowedCidrs: string[];
+    /** CIDRs allowed to reach the management cluster's API (6443/tcp) and ICMP. */
+    apiAllowedCidrs: string[];
+    /** Lets a production stack accept 0.0.0.0/0 or ::/0 in the CIDR lists. */
+    allowPublicAccess: boolean;
+    /** Roles and expiry of the two application credentials. */
+    appCredential: AppCredentialSettings;
+    /** PEM of the private CA the cloud's endpoints use, if any. */
+    caCert?: string;
+    /** Every pinned version, defaults merged with `capi-mgmt:versions`. */
+    versions: Versions;
+    /** Bumping this rebuilds the management server (and everything on it) on purpose. */
+    serverGeneration: number;
+}
+
+/** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
+export type RawConfig = Readonly<Record<string, string | undefined>>;
+
+/** What parsing needs besides the values. */
+export interface ParseContext {
+    /** The stack name (default prefix). */
+    stack: string;
+    /** "Now", for expiry checks. */
+    now: Date;
+    /** Values of the `openstack:` namespace that the program uses. */
+    openstack?: { cloud?: string; region?: string };
+}
+
+/** Bad stack configuration: every problem found, each naming its key. */
+export class ConfigError extends Error {
+    /** One line per problem, each starting with `capi-mgmt:<key>:`. */
+    readonly problems: readonly string[];
+
+    constructor(problems: string[]) {
+        super(
+            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+        this.problems = problems;
+    }
+}
+
+/** Every top-level key the project reads (others under `capi-mgmt:` are refused as typos). */
+export const CONFIG_KEYS = [
+    "prefix",
+    "environment",
+    "externalNetwork",
+    "flavor",
+    "image",
+    "rootVolumeSize",
+    "availabilityZone",
+    "nodeCidr",
+    "dnsNameservers",
+    "existingNetwork",
+    "sshAllowedCidrs",
+    "apiAllowedCidrs",
+    "allowPublicAccess",
+    "appCredential",
+    "caCert",
+    "versions",
+    "serverGeneration",
+] as const;
+
+/** Default values (they live here, not in Pulumi.yaml: mocks and render don't read that). */
+export const DEFAULTS = {
+    image: "Ubuntu 24.04",
+    rootVolumeSize: 0,
+    nodeCidr: "10.0.0.0/24",
+    appCredentialRoles: ["member", "load-balancer_member"],
+    serverGeneration: 1,
+} as const;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const PREFIX_MAX = 30;
+const VERSION = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const NODE_IMAGE = /^[a-z0-9][a-z0-9./_-]*:(v\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}$/;
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+const MIN_ROOT_VOLUME_GIB = 20;
+
+/** Collects problems while reading raw values. */
+class Reader {
+    readonly problems: string[] = [];
+
+    constructor(private readonly raw: RawConfig) {}
+
+    /** Records a problem about `key`. */
+    fail(key: string, message: string): void {
+        this.problems.push(`${CONFIG_NAMESPACE}:${key}: ${message}`);
+    }
+
+    has(key: string): boolean {
+        const v = this.raw[key];
+        return v !== undefined && v !== "";
+    }
+
+    /** A string value, or undefined when unset. */
+    string(key: string): string | undefined {
+        return this.has(key) ? this.raw[key]!.trim() : undefined;
+    }
+
+    required(key: string, what: string): string {
+        const v = this.string(key);
+        if (v === undefined) {
+            this.fail(key, `is required (${what})`);
+            return "";
+        }
+        return v;
+    }
+
+    /** A JSON value (object or list), or undefined when unset or unparsable. */
+    json(key: string): unknown {
+        const v = this.string(key);
+        if (v === undefined) {
+            return undefined;
+        }
+        try {
+            return JSON.parse(v);
+        } catch {
+            this.fail(key, `${quote(v)} is not valid structured config (expected a YAML list or object)`);
+            return undefined;
+        }
+    }
+
+    stringList(key: string): string[] | undefined {
+        const v = this.json(key);
+        if (v === undefined) {
+            return undefined;
+        }
+        if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+            this.fail(key, "must be a list of strings");
+            return undefined;
+        }
+        return v.map((x: string) => x.trim());
+    }
+
+    boolean(key: string, dflt: boolean): boolean {
+        const v = this.string(key);
+        if (v === undefined) {
+            return dflt;
+        }
+        if (v !== "true" && v !== "false") {
+            this.fail(key, `${quote(v)} is not a boolean (true or false)`);
+            return dflt;
+        }
+        return v === "true";
+    }
+
+    integer(key: string, dflt: number, min: number, max: number): number {
+        const v = this.string(key);
+        if (v === undefined) {
+            return dflt;
+        }
+        if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+            this.fail(key, `${quote(v)} is not an integer between ${min} and ${max}`);
+            return dflt;
+        }
+        return Number(v);
+    }
+}
+
+function quote(v: unknown): string {
+    return JSON.stringify(v);
+}
+
+/**
+ * Parses and validates the raw stack configuration.
+ * @throws ConfigError listing every problem found.
+ */
+export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig {
+    const r = new Reader(raw);
+
+    for (const key of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+            r.fail(key, `is not a known setting (known: ${CONFIG_KEYS.join(", ")})`);
+        }
+    }
+
+    const prefix = r.string("prefix") ?? ctx.stack;
+    if (!DNS_LABEL.test(prefix) || prefix.length > PREFIX_MAX) {
+        const origin = r.has("prefix") ? "" : ` (defaulted from the stack name; set ${CONFIG_NAMESPACE}:prefix)`;
+        r.fail("prefix", `${quote(prefix)} is not a lowercase DNS label of at most ${PREFIX_MAX} characters${origin}`);
+    }
+
+    const environment = parseEnvironment(r);
+    const allowPublicAccess = r.boolean("allowPublicAccess", false);
+    const existingNetwork = parseExistingNetwork(r);
+    const nodeCidr = parseNodeCidr(r, existingNetwork !== undefined);
+    const dnsNameservers = parseNameservers(r, existingNetwork !== undefined);
+    const cidrRules = { production: environment === "production", allowPublicAccess };
+    const sshAllowedCidrs = parseAllowedCidrs(r, "sshAllowedCidrs", "SSH", cidrRules);
+    const apiAllowedCidrs = parseAllowedCidrs(r, "apiAllowedCidrs", "the Kubernetes API", cidrRules);
+
+    const rootVolumeSize = r.integer("rootVolumeSize", DEFAULTS.rootVolumeSize, 0, 16384);
+    if (rootVolumeSize > 0 && rootVolumeSize < MIN_ROOT_VOLUME_GIB) {
+        r.fail("rootVolumeSize", `${rootVolumeSize} GiB is too small for the management cluster (minimum ${MIN_ROOT_VOLUME_GIB}; 0 boots from the flavor's disk)`);
+    }
+
+    const config: StackConfig = {
+        stack: ctx.stack,
+        prefix,
+        environment,
+        cloud: ctx.openstack?.cloud,
+        region: ctx.openstack?.region,
+        externalNetwork: r.required("externalNetwork", "name or ID of the external network for the router and floating IP"),
+        flavor: r.required("flavor", "flavor of the management server, e.g. 4 vCPU / 16 GiB"),
+        image: r.string("image") ?? DEFAULTS.image,
+        rootVolumeSize,
+        availabilityZone: r.string("availabilityZone"),
+        nodeCidr,
+        dnsNameservers,
+        existingNetwork,
+        sshAllowedCidrs,
+        apiAllowedCidrs,
+        allowPublicAccess,
+        appCredential: parseAppCredential(r, ctx.now),
+        caCert: parseCaCert(r),
+        versions: parseVersions(r),
+        serverGeneration: r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000),
+    };
+
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return config;
+}
+
+function parseEnvironment(r: Reader): Environment {
+    const v = r.required("environment", "development or production");
+    if (v !== "" && v !== "development" && v !== "production") {
+        r.fail("environment", `${quote(v)} must be "development" or "production"`);
+    }
+    return v === "production" ? "production" : "development";
+}
+
+function parseExistingNetwork(r: Reader): ExistingNetwork | undefined {
+    const v = r.json("existingNetwork");
+    if (v === undefined) {
+        return undefined;
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        r.fail("existingNetwork", "must be an object with `network` and `subnet` (names or IDs)");
+        return undefined;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+        if (k !== "network" && k !== "subnet") {
+            r.fail(`existingNetwork.${k}`, "is not a known setting (known: network, subnet)");
+        }
+    }
+    const network = o.network;
+    const subnet = o.subnet;
+    let ok = true;
+    for (const [k, val] of [["network", network], ["subnet", subnet]] as const) {
+        if (typeof val !== "string" || val.trim() === "") {
+            r.fail(`existingNetwork.${k}`, "is required (a name or ID)");
+            ok = false;
+        }
+    }
+    return ok ? { network: (network as string).trim(), subnet: (subnet as string).trim() } : undefined;
+}
+
+function parseNodeCidr(r: Reader, existing: boolean): string {
+    const v = r.string("nodeCidr");
+    if (v !== undefined && existing) {
+        r.fail("nodeCidr", "cannot be set together with existingNetwork (the existing subnet's range is used)");
+    }
+    const cidr = v ?? DEFAULTS.nodeCidr;
+    const c = parseCidr(cidr);
+    if (!c || c.family !== 4) {
+        r.fail("nodeCidr", `${quote(cidr)} is not a valid IPv4 CIDR`);
+    } else if (hasHostBits(c)) {
+        r.fail("nodeCidr", `${quote(cidr)} has host bits set (did you mean the network address?)`);
+    } else if (c.prefixLength > 29) {
+        r.fail("nodeCidr", `${quote(cidr)} is too small (at most /29)`);
+    }
+    return cidr;
+}
+
+function parseNameservers(r: Reader, existing: boolean): string[] {
+    const list = r.stringList("dnsNameservers") ?? [];
+    if (list.length > 0 && existing) {
+        r.fail("dnsNameservers", "cannot be set together with existingNetwork (the existing subnet's DNS is used)");
+    }
+    for (const ip of list) {
+        if (!isIp(ip)) {
+            r.fail("dnsNameservers", `${quote(ip)} is not a valid IP address`);
+        } else if (!isIpv4(ip)) {
+            r.fail("dnsNameservers", `${quote(ip)} is not an IPv4 address (the management subnet is IPv4)`);
+        }
+    }
+    return list;
+}
+
+function parseAllowedCidrs(
+    r: Reader,
+    key: string,
+    what: string,
+    rules: { production: boolean; allowPublicAccess: boolean },
+): string[] {
+    const list = r.stringList(key);
+    if (list === undefined) {
+        if (!r.has(key)) {
+            r.fail(key, `is required: the CIDRs that may reach ${what} (e.g. ["203.0.113.0/24"])`);
+        }
+        return [];
+    }
+    if (list.length === 0) {
+        r.fail(key, `must list at least one CIDR that may reach ${what}`);
+    }
+    const seen = new Set<string>();
+    for (const s of list) {
+        const c: Cidr | undefined = parseCidr(s);
+        if (!c) {
+            r.fail(key, `${quote(s)} is not a valid CIDR`);
+            continue;
+        }
+        if (hasHostBits(c)) {
+            r.fail(key, `${quote(s)} has host bits set (write the network address, or /32 for one host)`);
+        }
+        if (seen.has(s)) {
+            r.fail(key, `${quote(s)} is listed twice`);
+        }
+        seen.add(s);
+        if (isWholeInternet(c) && rules.production && !rules.allowPublicAccess) {
+            r.fail(key, `${quote(s)} opens ${what} to the whole internet, which production refuses (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`);
+        }
+    }
+    return list;
+}
+
+function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
+    const v = r.json("appCredential");
+    const settings: AppCredentialSettings = { roles: [...DEFAULTS.appCredentialRoles] };
+    if (v === undefined) {
+        return settings;
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        r.fail("appCredential", "must be an object with optional `roles` (list) and `expiresAt` (RFC 3339)");
+        return settings;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+        if (k !== "roles" && k !== "expiresAt") {
+            r.fail(`appCredential.${k}`, "is not a known setting (known: roles, expiresAt)");
+        }
+    }
+    if (o.roles !== undefined) {
+        const roles = o.roles;
+        if (!Array.isArray(roles) || roles.length === 0 || !roles.every((x) => typeof x === "string" && x.trim() !== "")) {
+            r.fail("appCredential.roles", "must be a non-empty list of role names");
+        } else if (new Set(roles).size !== roles.length) {
+            r.fail("appCredential.roles", "lists a role twice");
+        } else {
+            settings.roles = roles.map((x: string) => x.trim());
+        }
+    }
+    if (o.expiresAt !== undefined) {
+        const e = o.expiresAt;
+        if (typeof e !== "string" || !RFC3339.test(e) || Number.isNaN(Date.parse(e))) {
+            r.fail("appCredential.expiresAt", `${quote(e)} is not an RFC 3339 timestamp (e.g. 2027-06-30T00:00:00Z)`);
+        } else if (Date.parse(e) <= now.getTime()) {
+            r.fail("appCredential.expiresAt", `${quote(e)} is not in the future (set a later expiry to rotate both credentials)`);
+        } else {
+            settings.expiresAt = e;
+        }
+    }
+    return settings;
+}
+
+function parseCaCert(r: Reader): string | undefined {
+    const raw = r.string("caCert");
+    if (raw === undefined) {
+        return undefined;
+    }
+    const blocks = raw.match(PEM_BLOCK) ?? [];
+    const rest = raw.replace(PEM_BLOCK, "").trim();
+    if (blocks.length === 0 || rest !== "") {
+        r.fail("caCert", "must be PEM text of one or more CA certificates (-----BEGIN CERTIFICATE----- …), nothing else");
+        return undefined;
+    }
+    for (const [i, block] of blocks.entries()) {
+        try {
+            new X509Certificate(block);
+        } catch (e) {
+            r.fail("caCert", `certificate ${i + 1} cannot be parsed: ${(e as Error).message}`);
+            return undefined;
+        }
+    }
+    return blocks.join("\n") + "\n";
+}
+
+interface SemVer {
+    major: number;
+    minor: number;
+    patch: number;
+}
+
+function semver(v: string): SemVer | undefined {
+    const m = VERSION.exec(v);
+    return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
+}
+
+function minorOf(v: SemVer): string {
+    return `${v.major}.${v.minor}`;
+}
+
+function compareMinor(a: string, b: string): number {
+    const [a1, a2] = a.split(".").map(Number);
+    const [b1, b2] = b.split(".").map(Number);
+    return a1 !== b1 ? a1 - b1 : a2 - b2;
+}
+
+const VERSION_KEYS = ["nodeImage", ...TOOL_NAMES, ...COMPONENT_NAMES] as const;
+
+function parseVersions(r: Reader): Versions {
+    const versions: Versions = { ...DEFAULT_VERSIONS };
+    const v = r.json("versions");
+    if (v !== undefined) {
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+            r.fail("versions", "must be an object of version overrides");
+        } else {
+            applyVersionOverrides(r, v as Record<string, unknown>, versions);
+        }
+    }
+    checkCompatibility(r, versions);
+    return versions;
+}
+
+function applyVersionOverrides(r: Reader, o: Record<string, unknown>, versions: Versions): void {
+    for (const [k, val] of Object.entries(o)) {
+        const key = `versions.${k}`;
+        if (k === "nodeImage") {
+            const m = typeof val === "string" ? NODE_IMAGE.exec(val) : null;
+            if (!m) {
+                r.fail(key, `${quote(val)} must be a node image pinned by digest, e.g. kindest/node:v1.36.1@sha256:<64 hex>`);
+            } else {
+                versions.nodeImage = val as string;
+                versions.kubernetes = m[1];
+            }
+        } else if ((TOOL_NAMES as readonly string[]).includes(k)) {
+            const p = parseToolPin(r, key, k as ToolName, val);
+            if (p) {
+                versions[k as ToolName] = p;
+            }
+        } else if ((COMPONENT_NAMES as readonly string[]).includes(k)) {
+            if (typeof val !== "string" || !semver(val)) {
+                r.fail(key, `${quote(val)} is not a version like v1.2.3`);
+            } else {
+                versions[k as ComponentName] = val;
+            }
+        } else {
+            r.fail(key, `is not a known setting (known: ${VERSION_KEYS.join(", ")})`);
+        }
+    }
+}
+
+function parseToolPin(r: Reader, key: string, tool: ToolName, val: unknown): ToolPin | undefined {
+    if (typeof val === "string") {
+        if (!semver(val)) {
+            r.fail(key, `${quote(val)} is not a version like v1.2.3`);
+            return undefined;
+        }
+        const sha256 = KNOWN_CHECKSUMS[tool][val];
+        if (!sha256) {
+            const known = Object.keys(KNOWN_CHECKSUMS[tool]).join(", ");
+            r.fail(key, `${tool} ${val} has no known checksum (known: ${known}); give {version: ${val}, sha256: <sha256 of the linux-amd64 download>}`);
+            return undefined;
+        }
+        return { version: val, sha256 };
+    }
+    if (typeof val !== "object" || val === null || Array.isArray(val)) {
+        r.fail(key, "must be a version (v1.2.3) or {version, sha256}");
+        return undefined;
+    }
+    const o = val as Record<string, unknown>;
+    let ok = true;
+    for (const k of Object.keys(o)) {
+        if (k !== "version" && k !== "sha256") {
+            r.fail(`${key}.${k}`, "is not a known setting (known: version, sha256)");
+            ok = false;
+        }
+    }
+    if (typeof o.version !== "string" || !semver(o.version)) {
+        r.fail(`${key}.version`, `${quote(o.version)} is not a version like v1.2.3`);
+        ok = false;
+    }
+    if (typeof o.sha256 !== "string" || !SHA256.test(o.sha256)) {
+        r.fail(`${key}.sha256`, `${quote(o.sha256)} is not a SHA-256 (64 lowercase hex digits)`);
+        ok = false;
+    }
+    return ok ? { version: o.version as string, sha256: o.sha256 as string } : undefined;
+}
+
+/** Cross-checks of the merged versions. Reports against the keys a user would change. */
+function checkCompatibility(r: Reader, v: Versions): void {
+    const capi = semver(v.clusterApi);
+    const capo = semver(v.capo);
+    const k8s = semver(v.kubernetes);
+    if (capo && capi) {
+        const min = CAPO_MIN_CLUSTER_API[minorOf(capo)];
+        if (min === undefined) {
+            r.fail("versions.capo", `${v.capo}: compatibility with Cluster API is not known (known CAPO minors: ${Object.keys(CAPO_MIN_CLUSTER_API).join(", ")})`);
+        } else if (compareMinor(minorOf(capi), min) < 0) {
+            r.fail("versions.clusterApi", `${v.clusterApi} is too old for CAPO ${v.capo}, which needs Cluster API v${min} or newer`);
+        }
+    }
+    if (capi && k8s) {
+        const range = CLUSTER_API_MANAGEMENT_KUBERNETES[minorOf(capi)];
+        if (range === undefined) {
+            r.fail("versions.clusterApi", `${v.clusterApi}: the Kubernetes range it supports for a management cluster is not known (known Cluster API minors: ${Object.keys(CLUSTER_API_MANAGEMENT_KUBERNETES).join(", ")})`);
+        } else if (compareMinor(minorOf(k8s), range[0]) < 0 || compareMinor(minorOf(k8s), range[1]) > 0) {
+            r.fail("versions.nodeImage", `Kubernetes ${v.kubernetes} is outside the range Cluster API ${v.clusterApi} supports for a management cluster (v${range[0]}–v${range[1]})`);
+        }
+    }
+    const ctl = semver(v.clusterctl.version);
+    if (ctl && capi && (minorOf(ctl) !== minorOf(capi) || ctl.patch < capi.patch)) {
+        r.fail("versions.clusterctl", `${v.clusterctl.version} cannot drive Cluster API ${v.clusterApi}: use clusterctl v${minorOf(capi)}.${capi.patch} or a later v${minorOf(capi)} patch`);
+    }
+    const kubectl = semver(v.kubectl.version);
+    if (kubectl && k8s && Math.abs(kubectl.minor - k8s.minor) > 1) {
+        r.fail("versions.kubectl", `${v.kubectl.version} is more than one minor version away from the cluster's Kubernetes ${v.kubernetes}`);
+    }
+}

@@ -1,0 +1,43 @@
+/**
+ * The whole program for one stack, as a function of its parsed configuration, so that
+ * `index.ts`, the tests and `npm run render` evaluate exactly the same thing.
+ */
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { CapiManagement } from "./components/capiManagement";
+import { StackConfig } from "./lib/config";
+
+/** The stack outputs. */
+export interface ProgramOutputs {
+    /** Public address of the management server. */
+    floatingIp: pulumi.Output<string>;
+    /** Command line to log in (after saving the key and known_hosts, see README). */
+    sshCommand: pulumi.Output<string>;
+    /** known_hosts line pinning the server's host key. */
+    sshKnownHosts: pulumi.Output<string>;
+    /** Login private key (secret). */
+    sshPrivateKey: pulumi.Output<string>;
+    /** ID of the Cluster API application credential. */
+    capiAppCredentialId: pulumi.Output<string>;
+    /** ID of the cloud-provider (OCCM, Cinder CSI) application credential. */
+    cloudProviderAppCredentialId: pulumi.Output<string>;
+}
+
+/** Builds every resource of the stack. */
+export function program(config: StackConfig): ProgramOutputs {
+    const provider = new openstack.Provider("openstack", {
+        cloud: config.cloud,
+        region: config.region,
+        cacertFile: config.caCert,
+    });
+    const mgmt = new CapiManagement("capi-mgmt", { config }, { providers: { openstack: provider } });
+
+    return {
+        floatingIp: mgmt.floatingIp,
+        sshCommand: pulumi.interpolate`ssh -i ${config.prefix}.key -o UserKnownHostsFile=${config.prefix}.known_hosts -o StrictHostKeyChecking=yes ubuntu@${mgmt.floatingIp}`,
+        sshKnownHosts: pulumi.interpolate`${mgmt.floatingIp} ${mgmt.hostPublicKey}`,
+        sshPrivateKey: pulumi.secret(mgmt.sshPrivateKey),
+        capiAppCredentialId: mgmt.appCredentials.capi.id,
+        cloudProviderAppCredentialId: mgmt.appCredentials.cloudProvider.id,
+    };
+}
