@@ -1,0 +1,257 @@
+/**
+ * Evaluates the program offline with Pulumi's mock engine: no cloud, no Pulumi CLI.
+ * Records every resource registration (type, name, parent, dependencies, options, inputs)
+ * so that tests can assert on the graph and `npm run render` can write it out.
+ */
+import { createHash } from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// Internal SDK modules: the monitor (to observe registrations) and the RPC drain.
+const settings = require("@pulumi/pulumi/runtime/settings");
+const rpc = require("@pulumi/pulumi/runtime/rpc");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Marker Pulumi puts on a secret value when it crosses the RPC boundary. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** What render writes in place of a secret. */
+export const REDACTED = "[secret]";
+
+/** One registered resource, as the engine saw it. */
+export interface RecordedResource {
+    /** The URN the mock engine gave it. */
+    urn: string;
+    /** Type token, e.g. `openstack:compute/instance:Instance`. */
+    type: string;
+    /** Logical name. */
+    name: string;
+    /** False for component resources. */
+    custom: boolean;
+    /** URN of the parent, if any. */
+    parent?: string;
+    /** URNs of explicit and implicit dependencies. */
+    dependsOn: string[];
+    /** Inputs, with secrets still wrapped (see {@link isSecretValue}). */
+    inputs: Record<string, unknown>;
+    /** Resource options that matter for safety. */
+    options: {
+        deleteBeforeReplace: boolean;
+        ignoreChanges: string[];
+        replaceOnChanges: string[];
+        additionalSecretOutputs: string[];
+        deletedWith?: string;
+        protect: boolean;
+        provider?: string;
+    };
+}
+
+/** True when `v` is a secret as Pulumi serializes it. */
+export function isSecretValue(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
+}
+
+/** Deep copy with every secret replaced by {@link REDACTED}. */
+export function redact(v: unknown): unknown {
+    if (isSecretValue(v)) {
+        return REDACTED;
+    }
+    if (Array.isArray(v)) {
+        return v.map(redact);
+    }
+    if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
+    }
+    return v;
+}
+
+/** Deep copy with every secret unwrapped to its plain value. */
+export function reveal(v: unknown): unknown {
+    if (isSecretValue(v)) {
+        return reveal(v.value);
+    }
+    if (Array.isArray(v)) {
+        return v.map(reveal);
+    }
+    if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+    }
+    return v;
+}
+
+/** Knobs of the simulated cloud. */
+export interface MockCloudOptions {
+    /** Roles the user holds on the project (getAuthScope). */
+    rolesHeld?: string[];
+    /** MTU of networks the program creates. */
+    createdNetworkMtu?: number;
+    /** MTU of existing networks looked up by name or ID. */
+    existingNetworkMtu?: number;
+    /** Address of the floating IP. */
+    floatingIp?: string;
+}
+
+/** Deterministic, format-valid ED25519 public key for a resource name. */
+function fakeEd25519PublicKey(seed: string): string {
+    const str = (b: Buffer) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(b.length);
+        return Buffer.concat([len, b]);
+    };
+    const point = createHash("sha256").update(seed).digest();
+    const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(point)]);
+    return `ssh-ed25519 ${blob.toString("base64")}\n`;
+}
+
+/** Placeholder for a generated private key: the real one only exists at deploy time. */
+function placeholderPrivateKey(seed: string): string {
+    const body = Buffer.from(`capi-mgmt render placeholder for ${seed}; generated at deploy time`).toString("base64");
+    return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
+/** The simulated cloud: computed outputs of resources and results of data sources. */
+export class MockCloud implements pulumi.runtime.Mocks {
+    constructor(private readonly options: MockCloudOptions = {}) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const inputs = args.inputs as Record<string, unknown>;
+        const id = `${args.name}-id`;
+        switch (args.type) {
+            case "tls:index/privateKey:PrivateKey":
+                return {
+                    id,
+                    state: {
+                        ...inputs,
+                        privateKeyOpenssh: placeholderPrivateKey(args.name),
+                        privateKeyPem: placeholderPrivateKey(args.name),
+                        publicKeyOpenssh: fakeEd25519PublicKey(args.name),
+                    },
+                };
+            case "openstack:networking/network:Network":
+                return { id, state: { ...inputs, mtu: inputs.mtu ?? this.options.createdNetworkMtu ?? 1450 } };
+            case "openstack:networking/floatingIp:FloatingIp":
+                return { id, state: { ...inputs, address: this.options.floatingIp ?? "192.0.2.10" } };
+            case "openstack:networking/port:Port":
+                return { id, state: { ...inputs, allFixedIps: ["10.0.0.10"] } };
+            case "openstack:identity/applicationCredential:ApplicationCredential":
+                return { id, state: { ...inputs, secret: `mock-app-credential-secret-${args.name}`, projectId: "mock-project-id" } };
+            case "command:remote:Command":
+                return { id, state: { ...inputs, stdout: "", stderr: "" } };
+            default:
+                return { id, state: inputs };
+        }
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        const inputs = args.inputs as Record<string, unknown>;
+        switch (args.token) {
+            case "openstack:networking/getNetwork:getNetwork":
+                return {
+                    ...inputs,
+                    id: inputs.networkId ?? `network-${inputs.name}-id`,
+                    name: inputs.name ?? "looked-up-network",
+                    mtu: this.options.existingNetworkMtu ?? 1500,
+                };
+            case "openstack:networking/getSubnet:getSubnet":
+                return { ...inputs, id: inputs.subnetId ?? `subnet-${inputs.name}-id`, cidr: "10.20.0.0/24" };
+            case "openstack:images/getImage:getImage":
+                return { ...inputs, id: `image-${createHash("sha256").update(String(inputs.name)).digest("hex").slice(0, 8)}-id` };
+            case "openstack:identity/getAuthScope:getAuthScope":
+                return {
+                    ...inputs,
+                    id: "current",
+                    projectId: "mock-project-id",
+                    userId: "mock-user-id",
+                    roles: (this.options.rolesHeld ?? ["member", "load-balancer_member", "reader"]).map((r) => ({
+                        roleName: r,
+                        roleId: `${r}-id`,
+                    })),
+                };
+            default:
+                return inputs;
+        }
+    }
+}
+
+/** How to evaluate a program. */
+export interface EvaluateOptions {
+    /** Stack name. */
+    stack: string;
+    /** Full config map (`ns:key` → string; objects as JSON). */
+    config: Record<string, string>;
+    /** Keys of `config` that are secret. */
+    secretKeys?: string[];
+    /** The simulated cloud. */
+    cloud?: MockCloudOptions;
+}
+
+/** The outcome of an evaluation. */
+export interface Evaluation<T> {
+    /** What the build function returned. */
+    result: T;
+    /** Every registered resource, in registration order. */
+    resources: RecordedResource[];
+}
+
+/** Sets up the mock engine and records every registration made afterwards. */
+function installRecorder(opts: EvaluateOptions): RecordedResource[] {
+    const recorded: RecordedResource[] = [];
+    pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false);
+    pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+    const monitor = settings.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        const propertyDeps: string[] = [];
+        req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }) => propertyDeps.push(...v.getUrnsList()));
+        const entry: RecordedResource = {
+            urn: "",
+            type: req.getType(),
+            name: req.getName(),
+            custom: req.getCustom(),
+            parent: req.getParent() || undefined,
+            dependsOn: [...new Set([...req.getDependenciesList(), ...propertyDeps])],
+            inputs: rpc.deserializeProperties(req.getObject()),
+            options: {
+                deleteBeforeReplace: req.getDeletebeforereplace(),
+                ignoreChanges: req.getIgnorechangesList(),
+                replaceOnChanges: req.getReplaceonchangesList(),
+                additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                deletedWith: req.getDeletedwith() || undefined,
+                protect: req.getProtect(),
+                provider: req.getProvider() || undefined,
+            },
+        };
+        recorded.push(entry);
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        register(req, (err: unknown, resp: any) => {
+            if (resp) {
+                entry.urn = resp.getUrn();
+            }
+            callback(err, resp);
+        });
+    };
+    return recorded;
+}
+
+/**
+ * Runs `build` under the mock engine with the given config and waits until every
+ * registration has completed. Errors thrown by `build` (bad config) propagate unchanged.
+ */
+export async function evaluate<T>(opts: EvaluateOptions, build: () => T): Promise<Evaluation<T>> {
+    const resources = installRecorder(opts);
+    const result = build();
+    await settings.waitForRPCs();
+    return { result, resources };
+}
+
+/** Resolves an Output's value (non-preview mocks always resolve). */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+}
+
+/** Resolves whether an Output is secret. */
+export function secretnessOf<T>(o: pulumi.Output<T>): Promise<boolean> {
+    return pulumi.isSecret(o);
+}
