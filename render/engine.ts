@@ -195,9 +195,9 @@ export interface Evaluation<T> {
 }
 
 /** Sets up the mock engine and records every registration made afterwards. */
-function installRecorder(opts: EvaluateOptions): RecordedResource[] {
+async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[]> {
     const recorded: RecordedResource[] = [];
-    pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false);
+    await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false);
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
@@ -240,7 +240,7 @@ function installRecorder(opts: EvaluateOptions): RecordedResource[] {
  * registration has completed. Errors thrown by `build` (bad config) propagate unchanged.
  */
 export async function evaluate<T>(opts: EvaluateOptions, build: () => T): Promise<Evaluation<T>> {
-    const resources = installRecorder(opts);
+    const resources = await installRecorder(opts);
     const result = build();
     await settings.waitForRPCs();
     return { result, resources };

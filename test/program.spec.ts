@@ -1,0 +1,295 @@
+import "mocha";
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { appCredentialName, checkRolesHeld } from "../components/appCredentials";
+import { isSecretValue, reveal, valueOf } from "../render/engine";
+import { Run, runStack } from "./harness";
+
+const T = {
+    component: (n: string) => `capi-mgmt:index:${n}`,
+    network: "openstack:networking/network:Network",
+    subnet: "openstack:networking/subnet:Subnet",
+    router: "openstack:networking/router:Router",
+    routerInterface: "openstack:networking/routerInterface:RouterInterface",
+    secGroup: "openstack:networking/secGroup:SecGroup",
+    rule: "openstack:networking/secGroupRule:SecGroupRule",
+    key: "tls:index/privateKey:PrivateKey",
+    keypair: "openstack:compute/keypair:Keypair",
+    appCred: "openstack:identity/applicationCredential:ApplicationCredential",
+    port: "openstack:networking/port:Port",
+    instance: "openstack:compute/instance:Instance",
+    fip: "openstack:networking/floatingIp:FloatingIp",
+    fipAssoc: "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+    command: "command:remote:Command",
+    provider: "pulumi:providers:openstack",
+};
+
+/** Plain input value (secrets unwrapped). */
+function input(r: { inputs: Record<string, unknown> }, key: string): unknown {
+    return reveal(r.inputs[key]);
+}
+
+describe("program (mock engine)", function () {
+    this.timeout(30000);
+    let dev: Run;
+    let prod: Run;
+
+    before(async () => {
+        dev = await runStack("dev");
+        prod = await runStack("prod");
+    });
+
+    describe("resources and their key inputs", () => {
+        it("creates network, subnet with DNS servers, and a router on the external network", () => {
+            for (const [run, cidr] of [[dev, "10.0.0.0/24"], [prod, "10.10.0.0/24"]] as const) {
+                const subnet = run.one(T.subnet);
+                assert.strictEqual(input(subnet, "cidr"), cidr);
+                assert.deepStrictEqual(input(subnet, "dnsNameservers"), ["9.9.9.9", "149.112.112.112"]);
+                assert.strictEqual(input(run.one(T.router), "externalNetworkId"), "network-public-id");
+                assert.ok(run.dependsOn(run.one(T.routerInterface), subnet));
+            }
+            assert.strictEqual(input(dev.one(T.network), "name"), "dev-mgmt");
+            assert.strictEqual(input(prod.one(T.network), "name"), "capi-prod-mgmt");
+        });
+
+        it("lets in SSH, the API and ICMP from the configured CIDRs only", () => {
+            const rules = prod.all(T.rule).map((r) => ({
+                name: r.name,
+                protocol: input(r, "protocol"),
+                port: input(r, "portRangeMin"),
+                cidr: input(r, "remoteIpPrefix"),
+                direction: input(r, "direction"),
+            }));
+            assert.deepStrictEqual(
+                rules.sort((a, b) => a.name.localeCompare(b.name)),
+                [
+                    { name: "api-198.51.100.0-28", protocol: "tcp", port: 6443, cidr: "198.51.100.0/28", direction: "ingress" },
+                    { name: "api-203.0.113.0-24", protocol: "tcp", port: 6443, cidr: "203.0.113.0/24", direction: "ingress" },
+                    { name: "icmp-198.51.100.0-28", protocol: "icmp", port: undefined, cidr: "198.51.100.0/28", direction: "ingress" },
+                    { name: "icmp-203.0.113.0-24", protocol: "icmp", port: undefined, cidr: "203.0.113.0/24", direction: "ingress" },
+                    { name: "ssh-198.51.100.0-28", protocol: "tcp", port: 22, cidr: "198.51.100.0/28", direction: "ingress" },
+                ],
+            );
+        });
+
+        it("uses IPv6 rule types for IPv6 CIDRs", async () => {
+            const run = await runStack("dev", { sshAllowedCidrs: JSON.stringify(["2001:db8::/64"]) });
+            const icmp = run.one(T.rule, "icmp-2001_db8__-64");
+            assert.strictEqual(input(icmp, "ethertype"), "IPv6");
+            assert.strictEqual(input(icmp, "protocol"), "ipv6-icmp");
+            assert.strictEqual(input(run.one(T.rule, "ssh-2001_db8__-64"), "ethertype"), "IPv6");
+        });
+
+        it("registers a generated ED25519 login key as the keypair and generates a host key", () => {
+            const keys = dev.all(T.key);
+            assert.deepStrictEqual(keys.map((k) => [k.name, input(k, "algorithm")]), [["login", "ED25519"], ["host", "ED25519"]]);
+            assert.match(String(input(dev.one(T.keypair), "publicKey")), /^ssh-ed25519 /);
+            assert.ok(dev.dependsOn(dev.one(T.keypair), dev.one(T.key, "login")));
+        });
+
+        it("creates two restricted application credentials with the configured roles and distinct names", () => {
+            const creds = prod.all(T.appCred);
+            assert.deepStrictEqual(creds.map((c) => c.name), ["capi", "cloud-provider"]);
+            for (const c of creds) {
+                assert.strictEqual(input(c, "unrestricted"), false);
+                assert.deepStrictEqual(input(c, "roles"), ["member", "load-balancer_member"]);
+                assert.match(String(input(c, "name")), new RegExp(`^capi-prod-${c.name}-[0-9a-f]{8}$`));
+            }
+            assert.notStrictEqual(input(creds[0], "name"), input(creds[1], "name"));
+        });
+
+        it("names a credential anew exactly when it would be replaced", () => {
+            const a = appCredentialName("dev", "capi", { roles: ["member"] });
+            assert.strictEqual(a, appCredentialName("dev", "capi", { roles: ["member"] }));
+            assert.notStrictEqual(a, appCredentialName("dev", "capi", { roles: ["member"], expiresAt: "2027-01-01T00:00:00Z" }));
+            assert.notStrictEqual(a, appCredentialName("dev", "capi", { roles: ["member", "reader"] }));
+            assert.notStrictEqual(a, appCredentialName("prod", "capi", { roles: ["member"] }));
+        });
+
+        it("refuses roles the user does not hold, naming the setting", () => {
+            assert.deepStrictEqual(checkRolesHeld(["member"], ["member", "reader"]), ["member"]);
+            assert.throws(() => checkRolesHeld(["member", "load-balancer_member"], ["member"]), /capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold/);
+        });
+
+        it("boots the server from the resolved image, on a port with the security group", () => {
+            for (const [run, size, az] of [[dev, 50, undefined], [prod, 100, "nova"]] as const) {
+                const server = run.one(T.instance);
+                const imageId = input(server, "imageId");
+                assert.match(String(imageId), /^image-[0-9a-f]{8}-id$/);
+                assert.deepStrictEqual(input(server, "blockDevices"), [
+                    { uuid: imageId, sourceType: "image", destinationType: "volume", volumeSize: size, bootIndex: 0, deleteOnTermination: true },
+                ]);
+                assert.strictEqual(input(server, "availabilityZone"), az);
+                assert.strictEqual(input(server, "keyPair"), input(run.one(T.keypair), "name"));
+                assert.deepStrictEqual(input(server, "networks"), [{ port: "port-id" }]);
+                assert.deepStrictEqual(input(run.one(T.port), "securityGroupIds"), ["group-id"]);
+            }
+            assert.strictEqual(input(dev.one(T.instance), "flavorName"), "SCS-4V-16");
+            assert.strictEqual(input(prod.one(T.instance), "flavorName"), "SCS-8V-32");
+        });
+
+        it("boots from the flavor's disk when rootVolumeSize is 0, and takes IDs as IDs", async () => {
+            const id = "6b0d4e6c-1f7b-4c1e-9e0e-5d1a2b3c4d5e";
+            const run = await runStack("dev", { rootVolumeSize: "0", image: id, flavor: id });
+            const server = run.one(T.instance);
+            assert.strictEqual(input(server, "blockDevices"), undefined);
+            assert.strictEqual(input(server, "imageId"), id);
+            assert.strictEqual(input(server, "flavorId"), id);
+            assert.strictEqual(input(server, "flavorName"), undefined);
+        });
+
+        it("never replaces a running server for a new image behind the name or new user-data", () => {
+            const server = dev.one(T.instance);
+            for (const prop of ["imageId", "userData", "blockDevices"]) {
+                assert.ok(server.options.ignoreChanges.includes(prop), `ignoreChanges lacks ${prop}`);
+            }
+        });
+
+        it("rebuilds the server only when serverGeneration is bumped", async () => {
+            const run = await runStack("dev", { serverGeneration: "2" });
+            assert.strictEqual(run.one(T.instance).name, "server-g2");
+            assert.strictEqual(run.one(T.port).name, "port-g2");
+            assert.strictEqual(input(run.one(T.instance), "name"), "dev-mgmt-g2");
+            assert.strictEqual(dev.one(T.instance).name, "server");
+            assert.strictEqual(run.one(T.fipAssoc).options.deleteBeforeReplace, true);
+        });
+
+        it("uses an explicit OpenStack provider with the cloud entry and private CA", async () => {
+            const run = await runStack("dev", { caCert: (await import("./fixtures")).TEST_CA_PEM });
+            const provider = run.one(T.provider);
+            assert.strictEqual(input(provider, "cloud"), "openstack-dev");
+            assert.match(String(input(provider, "cacertFile")), /BEGIN CERTIFICATE/);
+            assert.ok(run.one(T.instance).options.provider?.startsWith(provider.urn));
+        });
+    });
+
+    describe("parents and dependencies", () => {
+        it("parents every resource to its component", () => {
+            const parentType = (r: { parent?: string }) => (r.parent ? dev.byUrn(r.parent).type : undefined);
+            const expected: [string, string][] = [
+                [T.network, T.component("Network")],
+                [T.subnet, T.component("Network")],
+                [T.router, T.component("Network")],
+                [T.secGroup, T.component("ServerSecurityGroup")],
+                [T.keypair, T.component("SshKeys")],
+                [T.appCred, T.component("AppCredentials")],
+                [T.instance, T.component("ManagementServer")],
+                [T.fipAssoc, T.component("ManagementServer")],
+                [T.command, T.component("HostBootstrap")],
+            ];
+            for (const [type, parent] of expected) {
+                for (const r of dev.all(type)) {
+                    assert.strictEqual(parentType(r), parent, `${type} ${r.name}`);
+                }
+            }
+            for (const c of ["Network", "ServerSecurityGroup", "SshKeys", "AppCredentials", "ManagementServer", "HostBootstrap"]) {
+                assert.strictEqual(parentType(dev.one(T.component(c))), T.component("CapiManagement"));
+            }
+        });
+
+        it("associates the floating IP only after the router interface exists", () => {
+            assert.ok(dev.one(T.fipAssoc).dependsOn.includes(dev.one(T.routerInterface).urn));
+        });
+
+        it("waits for readiness after the instance, association and security rules; tools after readiness", () => {
+            const ready = dev.one(T.command, "wait-ready");
+            const tools = dev.one(T.command, "install-tools");
+            for (const r of [dev.one(T.instance), dev.one(T.fipAssoc), ...dev.all(T.rule)]) {
+                assert.ok(dev.dependsOn(ready, r), `readiness does not depend on ${r.name}`);
+            }
+            assert.ok(tools.dependsOn.includes(ready.urn));
+        });
+
+        it("connects with the pinned host key, the generated login key and bounded retries", async () => {
+            const knownHosts = await valueOf(dev.outputs.sshKnownHosts);
+            const loginPublicKey = String(input(dev.one(T.keypair), "publicKey")).trim();
+            for (const cmd of dev.all(T.command)) {
+                const conn = input(cmd, "connection") as Record<string, unknown>;
+                assert.strictEqual(conn.host, "192.0.2.10");
+                assert.strictEqual(conn.user, "ubuntu");
+                assert.match(String(conn.hostKey), /^ssh-ed25519 \S+$/);
+                assert.strictEqual(`192.0.2.10 ${conn.hostKey}`, knownHosts);
+                assert.notStrictEqual(conn.hostKey, loginPublicKey);
+                assert.match(String(conn.privateKey), /placeholder for login/);
+                assert.ok((conn.dialErrorLimit as number) > 0 && (conn.perDialTimeout as number) > 0);
+            }
+        });
+    });
+
+    describe("existing network", () => {
+        let run: Run;
+        before(async () => {
+            run = await runStack("dev", { nodeCidr: undefined, dnsNameservers: undefined, existingNetwork: JSON.stringify({ network: "shared", subnet: "shared-v4" }) }, { existingNetworkMtu: 1400 });
+        });
+
+        it("creates no network, subnet or router and puts the port on the existing subnet", () => {
+            for (const t of [T.network, T.subnet, T.router, T.routerInterface]) {
+                assert.strictEqual(run.all(t).length, 0, t);
+            }
+            const port = run.one(T.port);
+            assert.strictEqual(input(port, "networkId"), "network-shared-id");
+            assert.deepStrictEqual(input(port, "fixedIps"), [{ subnetId: "subnet-shared-v4-id" }]);
+        });
+
+        it("takes Docker's MTU from the existing network", () => {
+            assert.match(String(input(run.one(T.instance), "userData")), /"mtu": ?1400/);
+        });
+    });
+
+    describe("secrets", () => {
+        it("keeps user-data (with the host key) and the SSH private keys secret", () => {
+            assert.ok(isSecretValue(dev.one(T.instance).inputs.userData));
+            for (const cmd of dev.all(T.command)) {
+                const conn = cmd.inputs.connection as Record<string, unknown>;
+                assert.ok(isSecretValue(conn) || isSecretValue(conn.privateKey), `${cmd.name} private key not secret`);
+            }
+        });
+
+        it("marks every secret-bearing output secret", async () => {
+            assert.strictEqual(await pulumi.isSecret(dev.outputs.sshPrivateKey), true);
+            assert.strictEqual(await pulumi.isSecret(dev.outputs.floatingIp), false);
+            assert.match(await valueOf(dev.outputs.sshKnownHosts), /^192\.0\.2\.10 ssh-ed25519 /);
+        });
+
+        it("puts no credential into user-data", () => {
+            const userData = String(input(dev.one(T.instance), "userData"));
+            for (const forbidden of [/mock-app-credential-secret/, /application_credential/, /clouds\.yaml/, /kubeconfig/i, /placeholder for login/, /ssh_authorized_keys/]) {
+                assert.doesNotMatch(userData, forbidden);
+            }
+            assert.match(userData, /placeholder for host/);
+        });
+    });
+
+    describe("updates", () => {
+        it("a version bump changes only the tools step, never the server or readiness", async () => {
+            const bumped = await runStack("dev", { versions: JSON.stringify({ kubectl: "v1.36.4" }) });
+            assert.deepStrictEqual(bumped.one(T.instance).inputs, dev.one(T.instance).inputs);
+            assert.deepStrictEqual(bumped.one(T.command, "wait-ready").inputs, dev.one(T.command, "wait-ready").inputs);
+            const before = String(input(dev.one(T.command, "install-tools"), "stdin"));
+            const after = String(input(bumped.one(T.command, "install-tools"), "stdin"));
+            assert.notStrictEqual(before, after);
+            assert.match(after, /v1\.36\.4/);
+            assert.strictEqual(input(bumped.one(T.command, "install-tools"), "update"), "sudo bash -s");
+        });
+
+        it("the same config evaluates to identical inputs (no timestamps or randomness)", async () => {
+            const again = await runStack("dev");
+            assert.deepStrictEqual(
+                again.resources.map((r) => [r.type, r.name, r.inputs]),
+                dev.resources.map((r) => [r.type, r.name, r.inputs]),
+            );
+        });
+    });
+
+    describe("bad config", () => {
+        it("stops before any resource with every problem named", async () => {
+            await assert.rejects(
+                runStack("prod", { nodeCidr: "10.0.0.0/33", sshAllowedCidrs: JSON.stringify(["0.0.0.0/0"]) }),
+                (e: Error) =>
+                    e instanceof pulumi.RunError &&
+                    /capi-mgmt:nodeCidr: "10.0.0.0\/33" is not a valid IPv4 CIDR/.test(e.message) &&
+                    /capi-mgmt:sshAllowedCidrs: "0.0.0.0\/0" opens SSH to the whole internet/.test(e.message),
+            );
+        });
+    });
+});
