@@ -3,7 +3,7 @@
  * Records every resource registration (type, name, parent, dependencies, options, inputs)
  * so that tests can assert on the graph and `npm run render` can write it out.
  */
-import { createHash } from "crypto";
+import { createHash, createPrivateKey, createPublicKey } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -92,22 +92,50 @@ export interface MockCloudOptions {
     floatingIp?: string;
 }
 
-/** Deterministic, format-valid ED25519 public key for a resource name. */
-function fakeEd25519PublicKey(seed: string): string {
-    const str = (b: Buffer) => {
-        const len = Buffer.alloc(4);
-        len.writeUInt32BE(b.length);
-        return Buffer.concat([len, b]);
-    };
-    const point = createHash("sha256").update(seed).digest();
-    const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(point)]);
-    return `ssh-ed25519 ${blob.toString("base64")}\n`;
+/** SSH wire-format string: uint32 length, then the bytes. */
+function sshString(b: Buffer | string): Buffer {
+    const data = typeof b === "string" ? Buffer.from(b) : b;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    return Buffer.concat([len, data]);
 }
 
-/** Placeholder for a generated private key: the real one only exists at deploy time. */
-function placeholderPrivateKey(seed: string): string {
-    const body = Buffer.from(`capi-mgmt render placeholder for ${seed}; generated at deploy time`).toString("base64");
-    return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`;
+/**
+ * A deterministic ED25519 key pair in OpenSSH formats, derived from a public seed: a
+ * stand-in for a key `@pulumi/tls` generates at deploy time. It is a real key only so
+ * that rendered artifacts are realistic; being derived from a name, it is no secret.
+ */
+export function mockOpensshKeyPair(seed: string): { privateKeyOpenssh: string; publicKeyOpenssh: string } {
+    const secret = createHash("sha256").update(`capi-mgmt render placeholder: ${seed}`).digest();
+    const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), secret]);
+    const key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+    const pub = createPublicKey(key).export({ format: "der", type: "spki" }).subarray(-32);
+    const publicBlob = Buffer.concat([sshString("ssh-ed25519"), sshString(pub)]);
+    const check = secret.subarray(0, 4);
+    let privateSection = Buffer.concat([
+        check,
+        check,
+        sshString("ssh-ed25519"),
+        sshString(pub),
+        sshString(Buffer.concat([secret, pub])),
+        sshString(`render placeholder for ${seed}`),
+    ]);
+    const padding = Buffer.from([1, 2, 3, 4, 5, 6, 7].slice(0, (8 - (privateSection.length % 8)) % 8));
+    privateSection = Buffer.concat([privateSection, padding]);
+    const blob = Buffer.concat([
+        Buffer.from("openssh-key-v1\0", "latin1"),
+        sshString("none"),
+        sshString("none"),
+        sshString(""),
+        Buffer.from([0, 0, 0, 1]),
+        sshString(publicBlob),
+        sshString(privateSection),
+    ]);
+    const body = blob.toString("base64").replace(/(.{70})/g, "$1\n").trim();
+    return {
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 ${publicBlob.toString("base64")}\n`,
+    };
 }
 
 /** The simulated cloud: computed outputs of resources and results of data sources. */
@@ -119,15 +147,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
         const id = `${args.name}-id`;
         switch (args.type) {
             case "tls:index/privateKey:PrivateKey":
-                return {
-                    id,
-                    state: {
-                        ...inputs,
-                        privateKeyOpenssh: placeholderPrivateKey(args.name),
-                        privateKeyPem: placeholderPrivateKey(args.name),
-                        publicKeyOpenssh: fakeEd25519PublicKey(args.name),
-                    },
-                };
+                return { id, state: { ...inputs, ...mockOpensshKeyPair(args.name) } };
             case "openstack:networking/network:Network":
                 return { id, state: { ...inputs, mtu: inputs.mtu ?? this.options.createdNetworkMtu ?? 1450 } };
             case "openstack:networking/floatingIp:FloatingIp":

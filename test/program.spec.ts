@@ -2,7 +2,7 @@ import "mocha";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { appCredentialName, checkRolesHeld } from "../components/appCredentials";
-import { isSecretValue, reveal, valueOf } from "../render/engine";
+import { isSecretValue, mockOpensshKeyPair, reveal, valueOf } from "../render/engine";
 import { Run, runStack } from "./harness";
 
 const T = {
@@ -210,7 +210,7 @@ describe("program (mock engine)", function () {
                 assert.match(String(conn.hostKey), /^ssh-ed25519 \S+$/);
                 assert.strictEqual(`192.0.2.10 ${conn.hostKey}`, knownHosts);
                 assert.notStrictEqual(conn.hostKey, loginPublicKey);
-                assert.match(String(conn.privateKey), /placeholder for login/);
+                assert.strictEqual(conn.privateKey, mockOpensshKeyPair("login").privateKeyOpenssh);
                 assert.ok((conn.dialErrorLimit as number) > 0 && (conn.perDialTimeout as number) > 0);
             }
         });
@@ -253,10 +253,15 @@ describe("program (mock engine)", function () {
 
         it("puts no credential into user-data", () => {
             const userData = String(input(dev.one(T.instance), "userData"));
-            for (const forbidden of [/mock-app-credential-secret/, /application_credential/, /clouds\.yaml/, /kubeconfig/i, /placeholder for login/, /ssh_authorized_keys/]) {
+            for (const forbidden of [/mock-app-credential-secret/, /application_credential/, /clouds\.yaml/, /kubeconfig/i, /ssh_authorized_keys/]) {
                 assert.doesNotMatch(userData, forbidden);
             }
-            assert.match(userData, /placeholder for host/);
+            const login = mockOpensshKeyPair("login");
+            const host = mockOpensshKeyPair("host");
+            for (const line of [...login.privateKeyOpenssh.split("\n").slice(2, -2), login.publicKeyOpenssh.trim()]) {
+                assert.ok(!userData.includes(line), "the login key is in user-data");
+            }
+            assert.ok(userData.includes(host.privateKeyOpenssh.split("\n")[2]), "the host key is missing from user-data");
         });
     });
 
