@@ -274,7 +274,9 @@ describe("program (mock engine)", function () {
             const after = String(input(bumped.one(T.command, "install-tools"), "stdin"));
             assert.notStrictEqual(before, after);
             assert.match(after, /v1\.36\.4/);
+            // An update, not a replacement: only `triggers` replace a command, and they did not change.
             assert.strictEqual(input(bumped.one(T.command, "install-tools"), "update"), "sudo bash -s");
+            assert.deepStrictEqual(input(bumped.one(T.command, "install-tools"), "triggers"), input(dev.one(T.command, "install-tools"), "triggers"));
         });
 
         it("the same config evaluates to identical inputs (no timestamps or randomness)", async () => {

@@ -1,0 +1,200 @@
+/**
+ * Renders the shell scripts in `host/` that the program runs on the management server.
+ *
+ * Each script reads its parameters as UPPERCASE variables. Rendering puts their values,
+ * single-quoted and readonly, right after the shebang line, so the script sent over SSH
+ * (on stdin to `bash -s`) is self-contained and can be reviewed as is. Rendering is pure
+ * and deterministic: the same parameters always give the same text.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ToolDownload } from "./versions";
+
+/** Absolute path of the `host/` directory holding the scripts (next to `lib/`). */
+export const HOST_SCRIPTS_DIR: string = path.resolve(__dirname, "..", "host");
+
+/** Parameters of `host/wait-ready.sh`. */
+export interface WaitReadyParams {
+    /** Absolute path of the marker file cloud-init's last step writes. */
+    marker: string;
+    /** Seconds to wait for cloud-init to finish before failing. */
+    timeoutSeconds: number;
+}
+
+/** Parameters of `host/install-tools.sh`. */
+export interface InstallToolsParams {
+    /** Tools to install, each with its URL and SHA-256. */
+    tools: ToolDownload[];
+    /** Absolute directory the binaries are installed into, e.g. `/usr/local/bin`. */
+    installDir: string;
+    /** Absolute directory holding the manifest of installed tools, e.g. `/var/lib/capi-mgmt`. */
+    stateDir: string;
+    /** Download attempts per tool. */
+    retries: number;
+}
+
+/** Parameters whose value may span several lines (one item per line). */
+const MULTI_LINE_PARAMS: ReadonlySet<string> = new Set(["TOOLS"]);
+
+const PARAM_NAME = /^[A-Z][A-Z0-9_]*$/;
+const SCRIPT_FILE = /^[a-z0-9][a-z0-9-]*\.sh$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const TOOL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+const TOOL_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]*$/;
+/** True when `s` has a control character other than newline (NUL, CR, tab, escape, …). */
+function hasControlExceptNewline(s: string): boolean {
+    return [...s].some((c) => {
+        const code = c.charCodeAt(0);
+        return (code < 0x20 && c !== "\n") || code === 0x7f;
+    });
+}
+
+/** Quotes a value for the shell: single quotes, with each `'` written as `'\''`. */
+function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/** Throws unless `value` is a safe value for parameter `name`. */
+function checkParamValue(file: string, name: string, value: string): void {
+    if (typeof value !== "string") {
+        throw new Error(`${file}: parameter ${name} must be a string`);
+    }
+    if (hasControlExceptNewline(value)) {
+        throw new Error(`${file}: parameter ${name} contains a control character`);
+    }
+    if (value.includes("\n") && !MULTI_LINE_PARAMS.has(name)) {
+        throw new Error(`${file}: parameter ${name} must be a single line`);
+    }
+}
+
+/** Throws unless `text` is a script that reads parameter `name`. */
+function checkParamUsed(file: string, name: string, text: string): void {
+    if (!new RegExp(`\\$\\{?${name}\\b`).test(text)) {
+        throw new Error(`${file}: parameter ${name} is not used by the script`);
+    }
+}
+
+/**
+ * Reads `host/<file>` and inserts `readonly NAME='value'` assignments for `params`, in
+ * their given order, right after the shebang line, under a comment saying capi-mgmt
+ * rendered them. Names must match `/^[A-Z][A-Z0-9_]*$/` and be used by the script; values
+ * must be a single line (except `TOOLS`) without other control characters.
+ */
+export function renderHostScript(file: string, params: Record<string, string>): string {
+    if (!SCRIPT_FILE.test(file)) {
+        throw new Error(`host script name must look like "name.sh" (no directories), got ${JSON.stringify(file)}`);
+    }
+    const text = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, file), "utf8");
+    const newline = text.indexOf("\n");
+    if (!text.startsWith("#!") || newline < 0) {
+        throw new Error(`${file}: a host script must start with a shebang line`);
+    }
+    const assignments = Object.entries(params).map(([name, value]) => {
+        if (!PARAM_NAME.test(name)) {
+            throw new Error(`${file}: parameter name ${JSON.stringify(name)} must match ${PARAM_NAME}`);
+        }
+        checkParamValue(file, name, value);
+        checkParamUsed(file, name, text);
+        return `readonly ${name}=${shellQuote(value)}\n`;
+    });
+    const header = `# Parameters rendered by capi-mgmt (lib/hostScripts.ts) from host/${file}.\n`;
+    return text.slice(0, newline + 1) + header + assignments.join("") + text.slice(newline + 1);
+}
+
+/** Throws unless `n` is a whole number in [min, max]. */
+function checkInteger(what: string, n: number, min: number, max: number): void {
+    if (!Number.isInteger(n) || n < min || n > max) {
+        throw new Error(`${what} must be a whole number from ${min} to ${max}, got ${n}`);
+    }
+}
+
+/** Throws unless `p` is an absolute path on a single line. */
+function checkAbsolutePath(what: string, p: string): void {
+    if (typeof p !== "string" || !p.startsWith("/") || hasControlExceptNewline(p) || p.includes("\n")) {
+        throw new Error(`${what} must be an absolute path on one line, got ${JSON.stringify(p)}`);
+    }
+}
+
+/** Throws unless `url` is an https URL without whitespace or `|`. */
+function checkToolUrl(tool: string, url: string): void {
+    let parsed: URL | undefined;
+    try {
+        parsed = new URL(url);
+    } catch {
+        parsed = undefined;
+    }
+    if (parsed?.protocol !== "https:" || !url.startsWith("https://") || /[\s|]/.test(url)) {
+        throw new Error(`tool ${tool}: url must be an https URL without spaces or "|", got ${JSON.stringify(url)}`);
+    }
+}
+
+/** Throws unless `member` is a relative path inside an archive (no `..`, no `|`). */
+function checkArchiveMember(tool: string, member: string): void {
+    const ok =
+        member !== "" &&
+        !member.startsWith("/") &&
+        !member.startsWith("-") &&
+        !/[\s|]/.test(member) &&
+        !member.split("/").includes("..");
+    if (!ok) {
+        throw new Error(`tool ${tool}: archiveMember must be a relative path inside the archive, got ${JSON.stringify(member)}`);
+    }
+}
+
+/** Throws unless every field of `t` is safe for a `TOOLS` line. */
+function checkToolDownload(t: ToolDownload): void {
+    if (typeof t.name !== "string" || !TOOL_NAME.test(t.name)) {
+        throw new Error(`tool name must match ${TOOL_NAME}, got ${JSON.stringify(t.name)}`);
+    }
+    if (typeof t.version !== "string" || !TOOL_VERSION.test(t.version)) {
+        throw new Error(`tool ${t.name}: version must match ${TOOL_VERSION}, got ${JSON.stringify(t.version)}`);
+    }
+    checkToolUrl(t.name, t.url);
+    if (typeof t.sha256 !== "string" || !SHA256.test(t.sha256)) {
+        throw new Error(`tool ${t.name}: sha256 must be 64 lowercase hex digits, got ${JSON.stringify(t.sha256)}`);
+    }
+    if (t.archiveMember !== undefined) {
+        checkArchiveMember(t.name, t.archiveMember);
+    }
+}
+
+/** The `TOOLS` value: one `name|version|url|sha256|archiveMember` line per tool. */
+function toolsValue(tools: ToolDownload[]): string {
+    if (tools.length === 0) {
+        throw new Error("install-tools needs at least one tool");
+    }
+    const seen = new Set<string>();
+    return tools
+        .map((t) => {
+            checkToolDownload(t);
+            if (seen.has(t.name)) {
+                throw new Error(`tool ${t.name} is listed twice`);
+            }
+            seen.add(t.name);
+            return [t.name, t.version, t.url, t.sha256, t.archiveMember ?? ""].join("|");
+        })
+        .join("\n");
+}
+
+/** Renders `host/wait-ready.sh` with its parameters. */
+export function renderWaitReadyScript(p: WaitReadyParams): string {
+    checkAbsolutePath("marker", p.marker);
+    checkInteger("timeoutSeconds", p.timeoutSeconds, 1, 24 * 3600);
+    return renderHostScript("wait-ready.sh", {
+        MARKER: p.marker,
+        TIMEOUT_SECONDS: String(p.timeoutSeconds),
+    });
+}
+
+/** Renders `host/install-tools.sh` with its parameters. */
+export function renderInstallToolsScript(p: InstallToolsParams): string {
+    checkAbsolutePath("installDir", p.installDir);
+    checkAbsolutePath("stateDir", p.stateDir);
+    checkInteger("retries", p.retries, 1, 10);
+    return renderHostScript("install-tools.sh", {
+        INSTALL_DIR: p.installDir,
+        STATE_DIR: p.stateDir,
+        RETRIES: String(p.retries),
+        TOOLS: toolsValue(p.tools),
+    });
+}

@@ -1,0 +1,615 @@
+import "mocha";
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    HOST_SCRIPTS_DIR,
+    InstallToolsParams,
+    renderHostScript,
+    renderInstallToolsScript,
+    renderWaitReadyScript,
+} from "../lib/hostScripts";
+import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
+
+/** Outcome of running a script. */
+interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    /** Wall-clock milliseconds the run took. */
+    ms: number;
+}
+
+const SCRIPT_RUN_TIMEOUT_MS = 60_000;
+
+/** Temp directories made by a test file, removed at the end. */
+const tempDirs: string[] = [];
+
+function makeTempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
+    tempDirs.push(dir);
+    return dir;
+}
+
+after(() => {
+    for (const dir of tempDirs) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+function writeExecutable(file: string, text: string): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text, { mode: 0o755 });
+}
+
+function sha256File(file: string): string {
+    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** Pipes a script to `bash -s`, exactly as the remote commands do. */
+function runScript(script: string, env: Record<string, string>): RunResult {
+    const started = Date.now();
+    const r = spawnSync("bash", ["-s"], { input: script, env, encoding: "utf8", timeout: SCRIPT_RUN_TIMEOUT_MS });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+function hasShellcheck(): boolean {
+    return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+function shellcheck(files: string[]): void {
+    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
+}
+
+/** A hex string of 64 digits that is nobody's checksum. */
+const WRONG_SHA = "0".repeat(64);
+
+/** Small valid parameters, for renderer tests. */
+function sampleInstallParams(overrides: Partial<InstallToolsParams> = {}): InstallToolsParams {
+    return {
+        tools: toolDownloads(DEFAULT_VERSIONS),
+        installDir: "/usr/local/bin",
+        stateDir: "/var/lib/capi-mgmt",
+        retries: 3,
+        ...overrides,
+    };
+}
+
+describe("host scripts: rendering", () => {
+    it("puts the parameters as readonly assignments right after the shebang", () => {
+        const script = renderWaitReadyScript({ marker: "/var/lib/capi-mgmt/cloud-init.done", timeoutSeconds: 1800 });
+        const lines = script.split("\n");
+        assert.strictEqual(lines[0], "#!/usr/bin/env bash");
+        assert.match(lines[1], /^# .*rendered by capi-mgmt/);
+        assert.strictEqual(lines[2], "readonly MARKER='/var/lib/capi-mgmt/cloud-init.done'");
+        assert.strictEqual(lines[3], "readonly TIMEOUT_SECONDS='1800'");
+        const original = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "wait-ready.sh"), "utf8");
+        assert.strictEqual(lines.slice(4).join("\n"), original.split("\n").slice(1).join("\n"));
+    });
+
+    it("renders install-tools with every tool's url and sha256 for the default versions", () => {
+        const tools = toolDownloads(DEFAULT_VERSIONS);
+        const script = renderInstallToolsScript(sampleInstallParams({ tools }));
+        const lines = script.split("\n");
+        assert.strictEqual(lines[2], "readonly INSTALL_DIR='/usr/local/bin'");
+        assert.strictEqual(lines[3], "readonly STATE_DIR='/var/lib/capi-mgmt'");
+        assert.strictEqual(lines[4], "readonly RETRIES='3'");
+        assert.ok(lines[5].startsWith("readonly TOOLS='"), lines[5]);
+        for (const t of tools) {
+            assert.ok(script.includes(t.url), `missing url of ${t.name}`);
+            assert.ok(script.includes(t.sha256), `missing sha256 of ${t.name}`);
+            const line = [t.name, t.version, t.url, t.sha256, t.archiveMember ?? ""].join("|");
+            assert.ok(script.split("\n").some((l) => l.replace(/^readonly TOOLS='/, "").replace(/'$/, "") === line), line);
+        }
+    });
+
+    it("is deterministic", () => {
+        assert.strictEqual(renderInstallToolsScript(sampleInstallParams()), renderInstallToolsScript(sampleInstallParams()));
+    });
+
+    it("quotes a value containing a single quote safely", () => {
+        const script = renderHostScript("wait-ready.sh", { MARKER: "/tmp/it's $(here) `x`", TIMEOUT_SECONDS: "5" });
+        assert.ok(script.includes(`readonly MARKER='/tmp/it'\\''s $(here) \`x\`'`), script.split("\n")[2]);
+        const header = script.split("\n").slice(0, 4).join("\n");
+        const r = spawnSync("bash", ["-c", `${header}\nprintf '%s' "$MARKER"`], { encoding: "utf8" });
+        assert.strictEqual(r.stdout, "/tmp/it's $(here) `x`");
+    });
+
+    it("rejects a sha256 that is not 64 lowercase hex digits", () => {
+        const [first, ...rest] = toolDownloads(DEFAULT_VERSIONS);
+        for (const sha256 of ["abc", first.sha256.toUpperCase(), `${first.sha256}0`]) {
+            assert.throws(
+                () => renderInstallToolsScript(sampleInstallParams({ tools: [{ ...first, sha256 }, ...rest] })),
+                /kind: sha256 must be 64 lowercase hex/,
+            );
+        }
+    });
+
+    it("rejects a url that is not https", () => {
+        const [first, ...rest] = toolDownloads(DEFAULT_VERSIONS);
+        for (const url of ["http://example.com/kind", "ftp://example.com/kind", "https://example.com/a|b", "not a url"]) {
+            assert.throws(
+                () => renderInstallToolsScript(sampleInstallParams({ tools: [{ ...first, url }, ...rest] })),
+                /kind: url must be an https URL/,
+            );
+        }
+    });
+
+    it("rejects tool fields with | or newlines, duplicate tools and unsafe archive members", () => {
+        const [first, ...rest] = toolDownloads(DEFAULT_VERSIONS);
+        const bad: Array<[Partial<ToolDownload>, RegExp]> = [
+            [{ version: "v1|2" }, /version must match/],
+            [{ version: "v1\n2" }, /version must match/],
+            [{ archiveMember: "a|b" }, /archiveMember/],
+            [{ archiveMember: "../../etc/passwd" }, /archiveMember/],
+            [{ archiveMember: "/abs" }, /archiveMember/],
+            [{ name: "Kind" as ToolName }, /tool name must match/],
+        ];
+        for (const [change, message] of bad) {
+            const tools = [{ ...first, ...change }, ...rest];
+            assert.throws(() => renderInstallToolsScript(sampleInstallParams({ tools })), message);
+        }
+        assert.throws(() => renderInstallToolsScript(sampleInstallParams({ tools: [first, first] })), /listed twice/);
+        assert.throws(() => renderInstallToolsScript(sampleInstallParams({ tools: [] })), /at least one tool/);
+    });
+
+    it("rejects bad directories, retries, markers and timeouts", () => {
+        assert.throws(() => renderInstallToolsScript(sampleInstallParams({ installDir: "usr/bin" })), /installDir/);
+        assert.throws(() => renderInstallToolsScript(sampleInstallParams({ stateDir: "/var/lib\n/x" })), /stateDir/);
+        assert.throws(() => renderInstallToolsScript(sampleInstallParams({ retries: 0 })), /retries/);
+        assert.throws(() => renderInstallToolsScript(sampleInstallParams({ retries: 1.5 })), /retries/);
+        assert.throws(() => renderWaitReadyScript({ marker: "/a\nb", timeoutSeconds: 5 }), /marker/);
+        assert.throws(() => renderWaitReadyScript({ marker: "/a", timeoutSeconds: 0 }), /timeoutSeconds/);
+    });
+
+    it("validates names and values in the generic renderer", () => {
+        assert.throws(() => renderHostScript("wait-ready.sh", { marker: "/a" }), /parameter name/);
+        assert.throws(() => renderHostScript("wait-ready.sh", { MARKER: "/a\n/b" }), /MARKER must be a single line/);
+        assert.throws(() => renderHostScript("wait-ready.sh", { MARKER: "/a\r" }), /control character/);
+        assert.throws(() => renderHostScript("wait-ready.sh", { NOT_USED: "x" }), /not used by the script/);
+        assert.throws(() => renderHostScript("../lib/versions.ts", {}), /host script name/);
+        assert.throws(() => renderHostScript("missing.sh", {}), /ENOENT/);
+    });
+});
+
+describe("host scripts: shellcheck", () => {
+    before(function () {
+        if (!hasShellcheck()) {
+            console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck tests of host/*.sh");
+            this.skip();
+        }
+    });
+
+    it("passes on host/*.sh", () => {
+        const files = fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh"));
+        assert.deepStrictEqual(files.sort(), ["install-tools.sh", "wait-ready.sh"]);
+        shellcheck(files.map((f) => path.join(HOST_SCRIPTS_DIR, f)));
+    });
+
+    it("passes on the rendered scripts", () => {
+        const dir = makeTempDir("shellcheck");
+        const waitReady = path.join(dir, "wait-ready.sh");
+        const installTools = path.join(dir, "install-tools.sh");
+        fs.writeFileSync(waitReady, renderWaitReadyScript({ marker: "/var/lib/capi-mgmt/cloud-init.done", timeoutSeconds: 1800 }));
+        fs.writeFileSync(installTools, renderInstallToolsScript(sampleInstallParams()));
+        shellcheck([waitReady, installTools]);
+    });
+});
+
+/** A fake `cloud-init`: `status --wait` exits FAKE_CLOUD_INIT_EXIT, or hangs FAKE_CLOUD_INIT_SLEEP seconds. */
+const FAKE_CLOUD_INIT = `#!/usr/bin/env bash
+echo "$*" >>"$FAKE_CLOUD_INIT_LOG"
+case "$*" in
+    "status --wait")
+        if [[ -n "\${FAKE_CLOUD_INIT_SLEEP:-}" ]]; then
+            exec sleep "$FAKE_CLOUD_INIT_SLEEP"
+        fi
+        echo "status: done"
+        exit "\${FAKE_CLOUD_INIT_EXIT:-0}"
+        ;;
+    "status --long")
+        echo "status: done"
+        echo "recoverable_errors: fake-module: something went sideways"
+        exit "\${FAKE_CLOUD_INIT_EXIT:-0}"
+        ;;
+    *)
+        echo "fake cloud-init: unexpected arguments: $*" >&2
+        exit 64
+        ;;
+esac
+`;
+
+describe("host/wait-ready.sh", () => {
+    let dir: string;
+    let marker: string;
+    let cloudInitLog: string;
+
+    beforeEach(() => {
+        dir = makeTempDir("wait-ready");
+        writeExecutable(path.join(dir, "bin", "cloud-init"), FAKE_CLOUD_INIT);
+        marker = path.join(dir, "state", "cloud-init.done");
+        cloudInitLog = path.join(dir, "cloud-init.log");
+    });
+
+    function touchMarker(): void {
+        fs.mkdirSync(path.dirname(marker), { recursive: true });
+        fs.writeFileSync(marker, "");
+    }
+
+    function run(env: Record<string, string>, timeoutSeconds = 5): RunResult {
+        const script = renderWaitReadyScript({ marker, timeoutSeconds });
+        return runScript(script, {
+            PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+            FAKE_CLOUD_INIT_LOG: cloudInitLog,
+            ...env,
+        });
+    }
+
+    it("succeeds when cloud-init is done and the marker exists", () => {
+        touchMarker();
+        const r = run({ FAKE_CLOUD_INIT_EXIT: "0" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stdout, /wait-ready: server is ready/);
+        assert.doesNotMatch(r.stderr, /WARNING/);
+        assert.strictEqual(fs.readFileSync(cloudInitLog, "utf8"), "status --wait\n");
+    });
+
+    it("warns but succeeds when cloud-init reports recoverable errors (exit 2)", () => {
+        touchMarker();
+        const r = run({ FAKE_CLOUD_INIT_EXIT: "2" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stderr, /WARNING: cloud-init finished with recoverable errors/);
+        assert.match(r.stderr, /fake-module: something went sideways/, "includes `cloud-init status --long`");
+        assert.match(r.stdout, /server is ready/);
+    });
+
+    it("fails clearly when cloud-init failed (exit 1)", () => {
+        touchMarker();
+        const r = run({ FAKE_CLOUD_INIT_EXIT: "1" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /wait-ready: ERROR: cloud-init failed \(cloud-init status exit code 1\)/);
+        assert.match(r.stderr, /\/var\/log\/cloud-init-output\.log/);
+        assert.match(r.stderr, /cloud-init status --long/);
+        assert.strictEqual(r.stdout, "");
+    });
+
+    it("fails on any other cloud-init exit code", () => {
+        touchMarker();
+        const r = run({ FAKE_CLOUD_INIT_EXIT: "3" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /exit code 3/);
+    });
+
+    it("fails clearly when the marker is missing", () => {
+        const r = run({ FAKE_CLOUD_INIT_EXIT: "0" });
+        assert.notStrictEqual(r.status, 0);
+        assert.ok(r.stderr.includes(`did not write the marker ${marker}`), r.stderr);
+        assert.match(r.stderr, /\/var\/log\/cloud-init-output\.log/);
+    });
+
+    it("gives up after TIMEOUT_SECONDS when cloud-init hangs", () => {
+        touchMarker();
+        const r = run({ FAKE_CLOUD_INIT_SLEEP: "30" }, 1);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /did not finish within 1s/);
+        assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    });
+
+    it("handles a marker path that needs quoting", () => {
+        marker = path.join(dir, "it's $(touch pwned) here", "done");
+        touchMarker();
+        const r = run({ FAKE_CLOUD_INIT_EXIT: "0" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.ok(r.stdout.includes(marker), r.stdout);
+        assert.ok(!fs.existsSync(path.join(dir, "pwned")) && !fs.existsSync("pwned"));
+    });
+});
+
+/**
+ * A fake `curl`: serves `$FAKE_CURL_FIXTURES/<key>` for a URL (key: URL with every
+ * non-alphanumeric character replaced by `_`). Logs `start`/`end` with nanosecond times
+ * and its arguments; fails while `<key>.fail` holds a count above 0; sleeps FAKE_CURL_SLEEP.
+ */
+const FAKE_CURL = `#!/usr/bin/env bash
+set -euo pipefail
+out=""
+url=""
+args=("$@")
+while (($#)); do
+    case "$1" in
+        --output | -o) out=$2; shift 2 ;;
+        https://* | http://*) url=$1; shift ;;
+        *) shift ;;
+    esac
+done
+key=\${url//[^A-Za-z0-9]/_}
+echo "start $key $(date +%s%N)" >>"$FAKE_CURL_LOG"
+echo "args $key \${args[*]}" >>"$FAKE_CURL_LOG"
+sleep "\${FAKE_CURL_SLEEP:-0}"
+fixture="$FAKE_CURL_FIXTURES/$key"
+status=0
+if [[ -f "$fixture.fail" ]] && (($(cat "$fixture.fail") > 0)); then
+    echo $(($(cat "$fixture.fail") - 1)) >"$fixture.fail"
+    echo "curl: (56) fake transient failure" >&2
+    status=56
+elif [[ ! -f "$fixture" ]]; then
+    echo "curl: (22) The requested URL returned error: 404" >&2
+    status=22
+else
+    cp "$fixture" "$out"
+fi
+echo "end $key $(date +%s%N)" >>"$FAKE_CURL_LOG"
+exit "$status"
+`;
+
+const FAKE_UNAME = `#!/usr/bin/env bash
+echo "\${FAKE_UNAME_M:-x86_64}"
+`;
+
+/** A directory layout standing in for the server, with fake curl/uname first on PATH. */
+class FakeHost {
+    readonly root = makeTempDir("install-tools");
+    readonly bin = path.join(this.root, "bin");
+    readonly fixtures = path.join(this.root, "fixtures");
+    readonly build = path.join(this.root, "build");
+    readonly installDir = path.join(this.root, "usr", "local", "bin");
+    readonly stateDir = path.join(this.root, "var", "lib", "capi-mgmt");
+    readonly tmp = path.join(this.root, "tmp");
+    readonly curlLog = path.join(this.root, "curl.log");
+
+    constructor() {
+        for (const d of [this.fixtures, this.build, this.tmp]) {
+            fs.mkdirSync(d, { recursive: true });
+        }
+        writeExecutable(path.join(this.bin, "curl"), FAKE_CURL);
+        writeExecutable(path.join(this.bin, "uname"), FAKE_UNAME);
+        fs.writeFileSync(this.curlLog, "");
+    }
+
+    static key(url: string): string {
+        return url.replace(/[^A-Za-z0-9]/g, "_");
+    }
+
+    /** Publishes a fake tool release; `member` set makes it a .tar.gz holding the binary there. */
+    release(name: string, version: string, member?: string): ToolDownload {
+        const binary = `#!/bin/sh\necho "${name} ${version}"\n`;
+        const file = member ? `${name}-${version}-linux-amd64.tar.gz` : `${name}-linux-amd64`;
+        const url = `https://downloads.example.test/${name}/${version}/${file}`;
+        const fixture = path.join(this.fixtures, FakeHost.key(url));
+        if (member) {
+            const src = path.join(this.build, `${name}-${version}`);
+            writeExecutable(path.join(src, member), binary);
+            writeExecutable(path.join(src, "README.md"), "not the binary\n");
+            const r = spawnSync("tar", ["-czf", fixture, "-C", src, member, "README.md"], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, r.stderr);
+        } else {
+            fs.writeFileSync(fixture, binary);
+        }
+        return { name: name as ToolName, version, url, sha256: sha256File(fixture), archiveMember: member };
+    }
+
+    /** Makes the next `count` downloads of `url` fail. */
+    failNext(url: string, count: number): void {
+        fs.writeFileSync(path.join(this.fixtures, `${FakeHost.key(url)}.fail`), `${count}\n`);
+    }
+
+    run(tools: ToolDownload[], env: Record<string, string> = {}, retries = 2): RunResult {
+        const script = renderInstallToolsScript({ tools, installDir: this.installDir, stateDir: this.stateDir, retries });
+        return runScript(script, {
+            PATH: `${this.bin}:${process.env.PATH}`,
+            TMPDIR: this.tmp,
+            FAKE_CURL_LOG: this.curlLog,
+            FAKE_CURL_FIXTURES: this.fixtures,
+            ...env,
+        });
+    }
+
+    curlLogText(): string {
+        return fs.readFileSync(this.curlLog, "utf8");
+    }
+
+    /** How many downloads of `url` were started. */
+    downloads(url: string): number {
+        return this.curlLogText()
+            .split("\n")
+            .filter((l) => l.startsWith(`start ${FakeHost.key(url)} `)).length;
+    }
+
+    /** Content hash, mode and mtime of everything in INSTALL_DIR and the manifest. */
+    snapshot(): Record<string, string> {
+        const result: Record<string, string> = {};
+        const files = fs.existsSync(this.installDir) ? fs.readdirSync(this.installDir).map((f) => path.join(this.installDir, f)) : [];
+        files.push(this.manifestPath());
+        for (const f of files) {
+            if (fs.existsSync(f)) {
+                const st = fs.statSync(f);
+                result[f] = `${sha256File(f)} ${st.mode.toString(8)} ${st.mtimeMs}`;
+            }
+        }
+        return result;
+    }
+
+    manifestPath(): string {
+        return path.join(this.stateDir, "tools.manifest");
+    }
+
+    installed(): string[] {
+        return fs.existsSync(this.installDir) ? fs.readdirSync(this.installDir).sort() : [];
+    }
+
+    /** Output of running the installed tool. */
+    exec(name: string): string {
+        return spawnSync(path.join(this.installDir, name), [], { encoding: "utf8" }).stdout;
+    }
+}
+
+describe("host/install-tools.sh", () => {
+    let host: FakeHost;
+    let tools: ToolDownload[];
+
+    beforeEach(() => {
+        host = new FakeHost();
+        tools = [
+            host.release("kind", "v0.1.0"),
+            host.release("kubectl", "v1.0.0"),
+            host.release("helm", "v3.0.0", "linux-amd64/helm"),
+            host.release("flux", "v2.0.0", "flux"),
+        ];
+    });
+
+    function assertSuccess(r: RunResult): void {
+        assert.strictEqual(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    }
+
+    function assertFailure(r: RunResult): void {
+        assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\n${r.stderr}`);
+    }
+
+    it("installs every tool, executable, and writes the manifest", () => {
+        const r = host.run(tools);
+        assertSuccess(r);
+        assert.deepStrictEqual(host.installed(), ["flux", "helm", "kind", "kubectl"], "no temporary files left behind");
+        for (const t of tools) {
+            const mode = fs.statSync(path.join(host.installDir, t.name)).mode & 0o777;
+            assert.strictEqual(mode, 0o755, `${t.name} mode ${mode.toString(8)}`);
+            assert.strictEqual(host.exec(t.name), `${t.name} ${t.version}\n`);
+            assert.strictEqual(host.downloads(t.url), 1);
+        }
+        const manifest = fs.readFileSync(host.manifestPath(), "utf8");
+        for (const t of tools) {
+            const binarySha = sha256File(path.join(host.installDir, t.name));
+            assert.ok(manifest.includes(`${t.name}|${t.version}|${t.sha256}|${binarySha}\n`), manifest);
+        }
+        assert.deepStrictEqual(fs.readdirSync(host.tmp), [], "staging directory removed");
+        assert.match(r.stdout, /installed 4 of 4 tools/);
+    });
+
+    it("downloads with the hardened curl options", () => {
+        assertSuccess(host.run(tools, {}, 3));
+        const args = host.curlLogText().split("\n").filter((l) => l.startsWith("args "));
+        assert.strictEqual(args.length, tools.length);
+        for (const line of args) {
+            for (const option of ["--fail", "--location", "--proto =https", "--tlsv1.2", "--retry 3", "--retry-all-errors", "--connect-timeout 20", "--max-time 600"]) {
+                assert.ok(line.includes(` ${option} `), `${option} missing in: ${line}`);
+            }
+        }
+    });
+
+    it("changes and downloads nothing on a second run", () => {
+        assertSuccess(host.run(tools));
+        const log = host.curlLogText();
+        const before = host.snapshot();
+        const r = host.run(tools);
+        assertSuccess(r);
+        assert.strictEqual(host.curlLogText(), log, "no download on the second run");
+        assert.deepStrictEqual(host.snapshot(), before);
+        assert.match(r.stdout, /already installed; nothing to do/);
+        for (const t of tools) {
+            assert.ok(r.stderr.includes(`skip ${t.name} ${t.version}`), r.stderr);
+        }
+    });
+
+    it("downloads only the tool whose version changed", () => {
+        assertSuccess(host.run(tools));
+        const before = host.snapshot();
+        const bumped = host.release("kubectl", "v1.0.1");
+        const next = tools.map((t) => (t.name === "kubectl" ? bumped : t));
+        const r = host.run(next);
+        assertSuccess(r);
+        assert.strictEqual(host.downloads(bumped.url), 1);
+        for (const t of tools) {
+            assert.strictEqual(host.downloads(t.url), 1, `${t.name} downloaded again`);
+        }
+        assert.strictEqual(host.exec("kubectl"), "kubectl v1.0.1\n");
+        const after = host.snapshot();
+        for (const name of ["kind", "helm", "flux"]) {
+            const f = path.join(host.installDir, name);
+            assert.strictEqual(after[f], before[f], `${name} untouched`);
+        }
+        assert.match(fs.readFileSync(host.manifestPath(), "utf8"), new RegExp(`^kubectl\\|v1\\.0\\.1\\|${bumped.sha256}\\|`, "m"));
+        assert.match(r.stdout, /installed 1 of 4 tools/);
+    });
+
+    it("reinstalls a tool whose installed binary was changed by hand", () => {
+        assertSuccess(host.run(tools));
+        fs.writeFileSync(path.join(host.installDir, "kind"), "#!/bin/sh\necho tampered\n");
+        assertSuccess(host.run(tools));
+        assert.strictEqual(host.exec("kind"), "kind v0.1.0\n");
+        assert.strictEqual(host.downloads(tools[0].url), 2);
+        assert.strictEqual(host.downloads(tools[1].url), 1);
+    });
+
+    it("installs nothing when one checksum does not match", () => {
+        const bad = { ...tools[2], sha256: WRONG_SHA };
+        const actual = tools[2].sha256;
+        const r = host.run([tools[0], tools[1], bad, tools[3]]);
+        assertFailure(r);
+        assert.match(r.stderr, /checksum mismatch for helm v3\.0\.0/);
+        assert.ok(r.stderr.includes(bad.url), r.stderr);
+        assert.ok(r.stderr.includes(`expected sha256 ${WRONG_SHA}`), r.stderr);
+        assert.ok(r.stderr.includes(`actual sha256 ${actual}`), r.stderr);
+        assert.match(r.stderr, /nothing was installed/);
+        assert.deepStrictEqual(host.installed(), []);
+        assert.ok(!fs.existsSync(host.manifestPath()));
+        assert.deepStrictEqual(fs.readdirSync(host.tmp), [], "staging directory removed");
+    });
+
+    it("leaves an installed set unchanged when an update has a bad checksum", () => {
+        assertSuccess(host.run(tools));
+        const before = host.snapshot();
+        const kind = host.release("kind", "v0.2.0");
+        const helm = { ...host.release("helm", "v3.1.0", "linux-amd64/helm"), sha256: WRONG_SHA };
+        const r = host.run([kind, tools[1], helm, tools[3]]);
+        assertFailure(r);
+        assert.match(r.stderr, /checksum mismatch for helm v3\.1\.0/);
+        assert.deepStrictEqual(host.snapshot(), before);
+        assert.strictEqual(host.exec("kind"), "kind v0.1.0\n");
+    });
+
+    it("installs nothing when a download fails, after RETRIES attempts", () => {
+        const missing: ToolDownload = { ...tools[1], url: "https://downloads.example.test/kubectl/missing" };
+        const r = host.run([tools[0], missing, tools[2], tools[3]], {}, 2);
+        assertFailure(r);
+        assert.match(r.stderr, /download failed after 2 attempts: kubectl \(https:\/\/downloads\.example\.test\/kubectl\/missing\)/);
+        assert.strictEqual(host.downloads(missing.url), 2);
+        assert.deepStrictEqual(host.installed(), []);
+        assert.ok(!fs.existsSync(host.manifestPath()));
+    });
+
+    it("retries a failed download", () => {
+        host.failNext(tools[0].url, 1);
+        const r = host.run(tools, {}, 2);
+        assertSuccess(r);
+        assert.strictEqual(host.downloads(tools[0].url), 2);
+        assert.match(r.stderr, /kind: download attempt 1\/2 of .* failed/);
+        assert.strictEqual(host.exec("kind"), "kind v0.1.0\n");
+    });
+
+    it("downloads in parallel", () => {
+        const r = host.run(tools, { FAKE_CURL_SLEEP: "1" });
+        assertSuccess(r);
+        const times = (kind: string): number[] =>
+            host
+                .curlLogText()
+                .split("\n")
+                .filter((l) => l.startsWith(`${kind} `))
+                .map((l) => Number(l.split(" ")[2]));
+        const starts = times("start");
+        const ends = times("end");
+        assert.strictEqual(starts.length, 4);
+        assert.strictEqual(ends.length, 4);
+        assert.ok(Math.max(...starts) < Math.min(...ends), "every download started before the first one finished");
+    });
+
+    it("refuses a machine that is not x86_64", () => {
+        const r = host.run(tools, { FAKE_UNAME_M: "aarch64" });
+        assertFailure(r);
+        assert.match(r.stderr, /install-tools: ERROR: this server is aarch64.*only x86_64 is supported/);
+        assert.strictEqual(host.curlLogText(), "");
+        assert.deepStrictEqual(host.installed(), []);
+    });
+});
