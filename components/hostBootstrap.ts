@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { CLOUD_INIT_DONE_MARKER } from "../lib/cloudInit";
-import { renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
+import { HOST_STATE_DIR, renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
 import { toolDownloads, Versions } from "../lib/versions";
 
 /** How long readiness waits for cloud-init to finish on the server. */
@@ -12,8 +12,6 @@ export const SSH_DIAL_ATTEMPTS = 60;
 export const SSH_DIAL_TIMEOUT_SECONDS = 15;
 /** Where the tools step installs binaries. */
 export const TOOLS_INSTALL_DIR = "/usr/local/bin";
-/** Where the program keeps its state on the server. */
-export const HOST_STATE_DIR = "/var/lib/capi-mgmt";
 /** Download attempts per tool. */
 export const TOOL_DOWNLOAD_RETRIES = 5;
 

@@ -13,6 +13,12 @@ import { ToolDownload } from "./versions";
 /** Absolute path of the `host/` directory holding the scripts (next to `lib/`). */
 export const HOST_SCRIPTS_DIR: string = path.resolve(__dirname, "..", "host");
 
+/** Where the program keeps its state on the server (root-only). */
+export const HOST_STATE_DIR = "/var/lib/capi-mgmt";
+
+/** Admin kubeconfig of the kind management cluster on the server (root-only, mode 0600). */
+export const SERVER_KUBECONFIG = `${HOST_STATE_DIR}/kubeconfig`;
+
 /** Parameters of `host/wait-ready.sh`. */
 export interface WaitReadyParams {
     /** Absolute path of the marker file cloud-init's last step writes. */
