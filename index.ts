@@ -1,7 +1,7 @@
 import { loadStackConfig } from "./lib/loadConfig";
 import { program } from "./program";
 
-const outputs = program(loadStackConfig());
+const { outputs } = program(loadStackConfig());
 
 export const floatingIp = outputs.floatingIp;
 export const sshCommand = outputs.sshCommand;
@@ -9,3 +9,5 @@ export const sshKnownHosts = outputs.sshKnownHosts;
 export const sshPrivateKey = outputs.sshPrivateKey;
 export const capiAppCredentialId = outputs.capiAppCredentialId;
 export const cloudProviderAppCredentialId = outputs.cloudProviderAppCredentialId;
+export const kubeconfig = outputs.kubeconfig;
+export const apiServerCertExpiry = outputs.apiServerCertExpiry;

@@ -21,10 +21,28 @@ export interface ProgramOutputs {
     capiAppCredentialId: pulumi.Output<string>;
     /** ID of the cloud-provider (OCCM, Cinder CSI) application credential. */
     cloudProviderAppCredentialId: pulumi.Output<string>;
+    /** Admin kubeconfig of the management cluster, `https://<floating IP>:6443` (secret). */
+    kubeconfig: pulumi.Output<string>;
+    /** When the management cluster's API server certificate expires (renew before, see README). */
+    apiServerCertExpiry: pulumi.Output<string>;
+}
+
+/** Artifacts the program sends to the server that render writes out on their own. */
+export interface ProgramArtifacts {
+    /** The kind cluster config. */
+    kindConfig: pulumi.Output<string>;
+}
+
+/** What {@link program} returns. */
+export interface Program {
+    /** The stack outputs (index.ts exports them). */
+    outputs: ProgramOutputs;
+    /** Artifacts for `npm run render`. */
+    artifacts: ProgramArtifacts;
 }
 
 /** Builds every resource of the stack. */
-export function program(config: StackConfig): ProgramOutputs {
+export function program(config: StackConfig): Program {
     const provider = new openstack.Provider("openstack", {
         cloud: config.cloud,
         region: config.region,
@@ -32,12 +50,15 @@ export function program(config: StackConfig): ProgramOutputs {
     });
     const mgmt = new CapiManagement("capi-mgmt", { config }, { providers: { openstack: provider } });
 
-    return {
+    const outputs: ProgramOutputs = {
         floatingIp: mgmt.floatingIp,
         sshCommand: pulumi.interpolate`ssh -i ${config.prefix}.key -o UserKnownHostsFile=${config.prefix}.known_hosts -o StrictHostKeyChecking=yes ubuntu@${mgmt.floatingIp}`,
         sshKnownHosts: pulumi.interpolate`${mgmt.floatingIp} ${mgmt.hostPublicKey}`,
         sshPrivateKey: pulumi.secret(mgmt.sshPrivateKey),
         capiAppCredentialId: mgmt.appCredentials.capi.id,
         cloudProviderAppCredentialId: mgmt.appCredentials.cloudProvider.id,
+        kubeconfig: pulumi.secret(mgmt.cluster.kubeconfig),
+        apiServerCertExpiry: mgmt.cluster.apiServerCertExpiry,
     };
+    return { outputs, artifacts: { kindConfig: mgmt.cluster.kindConfig } };
 }

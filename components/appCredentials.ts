@@ -63,6 +63,8 @@ export class AppCredentials extends pulumi.ComponentResource {
     readonly capi: AppCredentialRef;
     /** Credential of OCCM and Cinder CSI in workload clusters. */
     readonly cloudProvider: AppCredentialRef;
+    /** Both credential resources (for ordering: the teardown must outlive them). */
+    readonly resources: openstack.identity.ApplicationCredential[] = [];
 
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:AppCredentials", name, {}, opts);
@@ -87,6 +89,7 @@ export class AppCredentials extends pulumi.ComponentResource {
                 },
                 { parent: this, additionalSecretOutputs: ["secret"] },
             );
+            this.resources.push(cred);
             return { id: cred.id, name: cred.name, secret: pulumi.secret(cred.secret) };
         };
         this.capi = make("capi");

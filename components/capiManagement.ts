@@ -5,15 +5,19 @@ import { StackConfig } from "../lib/config";
 import { isUuid } from "../lib/names";
 import { AppCredentials } from "./appCredentials";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
+import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
 import { ServerSecurityGroup } from "./securityGroup";
 import { ManagementServer, SERVER_USER } from "./server";
 import { SshKeys } from "./sshKeys";
+import { WorkloadTeardown } from "./teardown";
 
 /** Arguments of {@link CapiManagement}. */
 export interface CapiManagementArgs {
     /** The parsed and validated stack configuration. */
     config: StackConfig;
+    /** More resources the workload teardown must outlive (e.g. what lives in the cluster). */
+    teardownOutlives?: pulumi.Resource[];
 }
 
 /**
@@ -33,6 +37,10 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly connection: ServerConnection;
     /** Host readiness and tools; later steps depend on `bootstrap.tools`. */
     readonly bootstrap: HostBootstrap;
+    /** kind, ORC and Cluster API on the server. */
+    readonly cluster: ManagementCluster;
+    /** Deletes the workload clusters on destroy, before anything else goes. */
+    readonly teardown: WorkloadTeardown;
 
     constructor(name: string, args: CapiManagementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:CapiManagement", name, {}, opts);
@@ -107,6 +115,39 @@ export class CapiManagement extends pulumi.ComponentResource {
                 serverId: server.instance.id,
                 versions: cfg.versions,
                 reachableAfter: [server.instance, server.association, ...securityGroup.rules],
+            },
+            { parent: this },
+        );
+
+        this.cluster = new ManagementCluster(
+            "management-cluster",
+            {
+                connection: this.connection,
+                clusterName: cfg.prefix,
+                floatingIp: server.floatingIp,
+                serverId: server.instance.id,
+                versions: cfg.versions,
+                after: [this.bootstrap.tools],
+            },
+            { parent: this },
+        );
+
+        this.teardown = new WorkloadTeardown(
+            "teardown",
+            {
+                connection: this.connection,
+                clusterName: cfg.prefix,
+                timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
+                outlives: [
+                    server.instance,
+                    server.association,
+                    ...securityGroup.rules,
+                    ...this.appCredentials.resources,
+                    this.cluster.kind,
+                    this.cluster.orc,
+                    this.cluster.providers,
+                    ...(args.teardownOutlives ?? []),
+                ],
             },
             { parent: this },
         );

@@ -83,6 +83,8 @@ export interface StackConfig {
     versions: Versions;
     /** Bumping this rebuilds the management server (and everything on it) on purpose. */
     serverGeneration: number;
+    /** Overall bound of the workload-cluster teardown on destroy, minutes. */
+    teardownTimeoutMinutes: number;
 }
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
@@ -132,6 +134,7 @@ export const CONFIG_KEYS = [
     "caCert",
     "versions",
     "serverGeneration",
+    "teardownTimeoutMinutes",
 ] as const;
 
 /** Default values (they live here, not in Pulumi.yaml: mocks and render don't read that). */
@@ -141,6 +144,7 @@ export const DEFAULTS = {
     nodeCidr: "10.0.0.0/24",
     appCredentialRoles: ["member", "load-balancer_member"],
     serverGeneration: 1,
+    teardownTimeoutMinutes: 30,
 } as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -291,6 +295,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         caCert: parseCaCert(r),
         versions: parseVersions(r),
         serverGeneration: r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000),
+        teardownTimeoutMinutes: r.integer("teardownTimeoutMinutes", DEFAULTS.teardownTimeoutMinutes, 5, 240),
     };
 
     if (r.problems.length > 0) {

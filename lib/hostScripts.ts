@@ -39,8 +39,14 @@ export interface InstallToolsParams {
     retries: number;
 }
 
-/** Parameters whose value may span several lines (one item per line). */
+/** Parameters whose value may always span several lines (one item per line). */
 const MULTI_LINE_PARAMS: ReadonlySet<string> = new Set(["TOOLS"]);
+
+/** Options of {@link renderHostScript}. */
+export interface RenderHostScriptOptions {
+    /** Further parameters whose value may span several lines (besides `TOOLS`), e.g. a YAML document. */
+    multiLine?: readonly string[];
+}
 
 const PARAM_NAME = /^[A-Z][A-Z0-9_]*$/;
 const SCRIPT_FILE = /^[a-z0-9][a-z0-9-]*\.sh$/;
@@ -60,15 +66,15 @@ function shellQuote(value: string): string {
     return `'${value.replace(/'/g, "'\\''")}'`;
 }
 
-/** Throws unless `value` is a safe value for parameter `name`. */
-function checkParamValue(file: string, name: string, value: string): void {
+/** Throws unless `value` is a safe value for parameter `name`; `multiLine` names the parameters that may span lines. */
+function checkParamValue(file: string, name: string, value: string, multiLine: ReadonlySet<string>): void {
     if (typeof value !== "string") {
         throw new Error(`${file}: parameter ${name} must be a string`);
     }
     if (hasControlExceptNewline(value)) {
         throw new Error(`${file}: parameter ${name} contains a control character`);
     }
-    if (value.includes("\n") && !MULTI_LINE_PARAMS.has(name)) {
+    if (value.includes("\n") && !multiLine.has(name)) {
         throw new Error(`${file}: parameter ${name} must be a single line`);
     }
 }
@@ -84,9 +90,10 @@ function checkParamUsed(file: string, name: string, text: string): void {
  * Reads `host/<file>` and inserts `readonly NAME='value'` assignments for `params`, in
  * their given order, right after the shebang line, under a comment saying capi-mgmt
  * rendered them. Names must match `/^[A-Z][A-Z0-9_]*$/` and be used by the script; values
- * must be a single line (except `TOOLS`) without other control characters.
+ * must be a single line (except `TOOLS` and the names in `options.multiLine`) without other
+ * control characters.
  */
-export function renderHostScript(file: string, params: Record<string, string>): string {
+export function renderHostScript(file: string, params: Record<string, string>, options: RenderHostScriptOptions = {}): string {
     if (!SCRIPT_FILE.test(file)) {
         throw new Error(`host script name must look like "name.sh" (no directories), got ${JSON.stringify(file)}`);
     }
@@ -95,11 +102,12 @@ export function renderHostScript(file: string, params: Record<string, string>): 
     if (!text.startsWith("#!") || newline < 0) {
         throw new Error(`${file}: a host script must start with a shebang line`);
     }
+    const multiLine = new Set([...MULTI_LINE_PARAMS, ...(options.multiLine ?? [])]);
     const assignments = Object.entries(params).map(([name, value]) => {
         if (!PARAM_NAME.test(name)) {
             throw new Error(`${file}: parameter name ${JSON.stringify(name)} must match ${PARAM_NAME}`);
         }
-        checkParamValue(file, name, value);
+        checkParamValue(file, name, value, multiLine);
         checkParamUsed(file, name, text);
         return `readonly ${name}=${shellQuote(value)}\n`;
     });

@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
-import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, reveal } from "./engine";
+import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, reveal, valueOf } from "./engine";
 
 /** The project's config namespace, as Pulumi.yaml names it. */
 const PROJECT = "capi-mgmt";
@@ -124,7 +124,7 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
     const projectDir = opts.projectDir ?? path.resolve(__dirname, "..");
     const file = readStackConfigFile(projectDir, opts.stack);
     let config: ReturnType<typeof loadStackConfig> | undefined;
-    const { resources } = await evaluate(
+    const { resources, result } = await evaluate(
         { stack: opts.stack, config: file.config, secretKeys: file.secretKeys, cloud: opts.cloud },
         () => {
             config = loadStackConfig();
@@ -146,6 +146,8 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
         // The only private value in user-data is the host key, a placeholder offline.
         emit("user-data.yaml", String(reveal(instance.inputs.userData)));
     }
+
+    emit("kind-config.yaml", await valueOf(result.artifacts.kindConfig));
 
     commandsInRunOrder(resources).forEach((cmd, i) => {
         const stdin = cmd.inputs.stdin;

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { loadStackConfig } from "../lib/loadConfig";
-import { program, ProgramOutputs } from "../program";
+import { Program, program, ProgramOutputs } from "../program";
 import { evaluate, Evaluation, MockCloudOptions, RecordedResource } from "../render/engine";
 import { readStackConfigFile } from "../render/render";
 
@@ -14,14 +14,14 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** A recorded program run. */
 export class Run {
-    constructor(readonly evaluation: Evaluation<ProgramOutputs>) {}
+    constructor(readonly evaluation: Evaluation<Program>) {}
 
     get resources(): RecordedResource[] {
         return this.evaluation.resources;
     }
 
     get outputs(): ProgramOutputs {
-        return this.evaluation.result;
+        return this.evaluation.result.outputs;
     }
 
     /** All resources of a type. */

@@ -175,14 +175,27 @@ describe("program (mock engine)", function () {
                 [T.appCred, T.component("AppCredentials")],
                 [T.instance, T.component("ManagementServer")],
                 [T.fipAssoc, T.component("ManagementServer")],
-                [T.command, T.component("HostBootstrap")],
             ];
+            const commandParents: Record<string, string> = {
+                "wait-ready": "HostBootstrap",
+                "install-tools": "HostBootstrap",
+                "kind-cluster": "ManagementCluster",
+                kubeconfig: "ManagementCluster",
+                "api-cert-expiry": "ManagementCluster",
+                orc: "ManagementCluster",
+                "capi-providers": "ManagementCluster",
+                "workload-teardown": "WorkloadTeardown",
+            };
+            assert.deepStrictEqual(dev.all(T.command).map((c) => c.name).sort(), Object.keys(commandParents).sort());
+            for (const c of dev.all(T.command)) {
+                assert.strictEqual(parentType(c), T.component(commandParents[c.name]), c.name);
+            }
             for (const [type, parent] of expected) {
                 for (const r of dev.all(type)) {
                     assert.strictEqual(parentType(r), parent, `${type} ${r.name}`);
                 }
             }
-            for (const c of ["Network", "ServerSecurityGroup", "SshKeys", "AppCredentials", "ManagementServer", "HostBootstrap"]) {
+            for (const c of ["Network", "ServerSecurityGroup", "SshKeys", "AppCredentials", "ManagementServer", "HostBootstrap", "ManagementCluster", "WorkloadTeardown"]) {
                 assert.strictEqual(parentType(dev.one(T.component(c))), T.component("CapiManagement"));
             }
         });

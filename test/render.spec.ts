@@ -45,9 +45,16 @@ describe("offline render", function () {
 
             it("writes resources, user-data and the scripts in run order", () => {
                 assert.deepStrictEqual(listFiles(a), [
+                    "kind-config.yaml",
                     "resources.json",
                     "scripts/01-wait-ready.sh",
                     "scripts/02-install-tools.sh",
+                    "scripts/03-kind-cluster.sh",
+                    "scripts/04-api-cert-expiry.sh",
+                    "scripts/05-orc.sh",
+                    "scripts/06-kubeconfig.sh",
+                    "scripts/07-capi-providers.sh",
+                    "scripts/08-workload-teardown.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));

@@ -1,0 +1,144 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    renderApiCertExpiryScript,
+    renderCapiProvidersScript,
+    renderKindClusterScript,
+    renderKubeconfigScript,
+    renderOrcScript,
+} from "../lib/clusterScripts";
+import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { KIND_API_SERVER_PORT, renderKindConfig } from "../lib/kindConfig";
+import { Versions } from "../lib/versions";
+import { commandConnection, ServerConnection } from "./hostBootstrap";
+
+/** Bound of `clusterctl init` / `upgrade apply` waiting for providers, seconds. */
+export const PROVIDERS_WAIT_SECONDS = 900;
+/** Bound of waiting for ORC's controller, seconds. */
+export const ORC_WAIT_SECONDS = 300;
+
+/** Arguments of {@link ManagementCluster}. */
+export interface ManagementClusterArgs {
+    /** How to reach the server. */
+    connection: ServerConnection;
+    /** kind cluster name (the stack's prefix). */
+    clusterName: string;
+    /** Public address of the server: in the API certificate and the kubeconfig. */
+    floatingIp: pulumi.Input<string>;
+    /** ID of the server instance: a new server gets a new cluster. */
+    serverId: pulumi.Input<string>;
+    /** Pinned versions. */
+    versions: Versions;
+    /** What must be done on the server first (the tools step). */
+    after: pulumi.Resource[];
+}
+
+/**
+ * The management cluster on the server: a single-node kind cluster reachable on
+ * `<floating IP>:6443`, ORC, then Cluster API with the kubeadm and OpenStack providers
+ * and the Helm add-on provider (ClusterClass enabled). A change of versions updates
+ * these steps in place (`clusterctl upgrade apply`); it never replaces the server.
+ */
+export class ManagementCluster extends pulumi.ComponentResource {
+    /** The kind cluster step. */
+    readonly kind: command.remote.Command;
+    /** ORC installed and available. */
+    readonly orc: command.remote.Command;
+    /** Cluster API providers installed at the pinned versions and available. */
+    readonly providers: command.remote.Command;
+    /** kind config as sent to the server. */
+    readonly kindConfig: pulumi.Output<string>;
+    /** Admin kubeconfig pointing at `https://<floating IP>:6443` (secret). */
+    readonly kubeconfig: pulumi.Output<string>;
+    /** notAfter of the API server certificate (RFC 3339); kubeadm certificates last a year. */
+    readonly apiServerCertExpiry: pulumi.Output<string>;
+
+    constructor(name: string, args: ManagementClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:ManagementCluster", name, {}, opts);
+
+        const connection = commandConnection(args.connection);
+        const root = "sudo bash -s";
+        const v = args.versions;
+
+        this.kindConfig = pulumi
+            .output(args.floatingIp)
+            .apply((ip) => renderKindConfig({ name: args.clusterName, nodeImage: v.nodeImage, apiServerCertSans: [ip] }));
+
+        // create is idempotent (an existing cluster is kept), so a replacement must delete
+        // the old cluster before creating, or the old resource's delete would remove the new one.
+        this.kind = new command.remote.Command(
+            "kind-cluster",
+            {
+                connection,
+                create: root,
+                update: root,
+                delete: `sudo kind delete cluster --name ${args.clusterName} --kubeconfig ${SERVER_KUBECONFIG} && sudo rm -f ${HOST_STATE_DIR}/kind-cluster.spec`,
+                stdin: this.kindConfig.apply((kindConfig) =>
+                    renderKindClusterScript({ clusterName: args.clusterName, nodeImage: v.nodeImage, kindConfig }),
+                ),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: args.after, deleteBeforeReplace: true },
+        );
+
+        // Re-read whenever the kind step reports a different cluster (its stdout is the cluster's id).
+        const kubeconfig = new command.remote.Command(
+            "kubeconfig",
+            {
+                connection,
+                create: root,
+                stdin: pulumi
+                    .output(args.floatingIp)
+                    .apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
+                logging: command.types.enums.remote.Logging.Stderr,
+                triggers: [this.kind.stdout],
+            },
+            { parent: this, dependsOn: [this.kind], additionalSecretOutputs: ["stdout"] },
+        );
+        this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+
+        const certExpiry = new command.remote.Command(
+            "api-cert-expiry",
+            {
+                connection,
+                create: root,
+                stdin: renderApiCertExpiryScript({ clusterName: args.clusterName }),
+                triggers: [this.kind.stdout],
+            },
+            { parent: this, dependsOn: [this.kind] },
+        );
+        this.apiServerCertExpiry = certExpiry.stdout;
+
+        this.orc = new command.remote.Command(
+            "orc",
+            {
+                connection,
+                create: root,
+                update: root,
+                stdin: renderOrcScript({ version: v.orc, waitTimeoutSeconds: ORC_WAIT_SECONDS }),
+                triggers: [this.kind.stdout],
+            },
+            { parent: this, dependsOn: [this.kind] },
+        );
+
+        this.providers = new command.remote.Command(
+            "capi-providers",
+            {
+                connection,
+                create: root,
+                update: root,
+                stdin: renderCapiProvidersScript({
+                    clusterApi: v.clusterApi,
+                    capo: v.capo,
+                    caaph: v.caaph,
+                    certManager: v.certManager,
+                    waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
+                }),
+                triggers: [this.kind.stdout],
+            },
+            { parent: this, dependsOn: [this.orc] },
+        );
+
+        this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry });
+    }
+}

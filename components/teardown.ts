@@ -1,0 +1,59 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { renderTeardownScript } from "../lib/teardownScript";
+import { commandConnection, ServerConnection } from "./hostBootstrap";
+
+/** Logical name of the teardown resource. Never rename it without an alias: a new name means delete, which IS the teardown. */
+export const TEARDOWN_RESOURCE_NAME = "workload-teardown";
+
+/** Arguments of {@link WorkloadTeardown}. */
+export interface WorkloadTeardownArgs {
+    /** How to reach the server (the stored connection is used on destroy). */
+    connection: ServerConnection;
+    /** kind cluster name. */
+    clusterName: string;
+    /** Overall bound of the teardown, seconds. */
+    timeoutSeconds: number;
+    /**
+     * Everything the teardown must outlive: it is destroyed (its delete runs) before any of
+     * these, since Pulumi deletes dependents first.
+     */
+    outlives: pulumi.Resource[];
+}
+
+/**
+ * On `pulumi destroy`, removes every workload cluster, and the load balancers and volumes
+ * their cloud integrations made, before anything else of the stack goes. On `pulumi up`
+ * it only syntax-checks the teardown script on the server (`bash -n`): it has no
+ * triggers, so no config change can replace it (a replacement would run the teardown).
+ * The script travels as the command's stdin, which the provider keeps in state and hands
+ * to the delete, so it also works on a rebuilt server.
+ */
+export class WorkloadTeardown extends pulumi.ComponentResource {
+    /** The command whose delete is the teardown. */
+    readonly command: command.remote.Command;
+
+    constructor(name: string, args: WorkloadTeardownArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:WorkloadTeardown", name, {}, opts);
+
+        const perCluster = Math.max(60, args.timeoutSeconds - 120);
+        this.command = new command.remote.Command(
+            TEARDOWN_RESOURCE_NAME,
+            {
+                connection: commandConnection(args.connection),
+                create: "bash -n",
+                update: "bash -n",
+                delete: "sudo bash -s",
+                stdin: renderTeardownScript({
+                    clusterName: args.clusterName,
+                    timeoutSeconds: args.timeoutSeconds,
+                    perClusterTimeoutSeconds: perCluster,
+                }),
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: args.outlives },
+        );
+
+        this.registerOutputs({});
+    }
+}

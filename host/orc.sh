@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# orc.sh: ORC step of the capi-mgmt management server (runs as root).
+#
+# Installs the OpenStack Resource Controller (required by CAPO, not installed by clusterctl)
+# at ORC_VERSION with a server-side apply of its release manifest, then waits until its
+# controller has rolled out. Applying the same release again changes nothing, so the step
+# is idempotent; a new ORC_VERSION upgrades ORC in place.
+#
+# Logs and kubectl output go to stderr; stdout gets one summary line.
+#
+# Parameters (rendered above this header by lib/clusterScripts.ts, or taken from the environment):
+#   ORC_VERSION           ORC release, e.g. v2.6.0
+#   KUBECONFIG_PATH       admin kubeconfig of the management cluster
+#   WAIT_TIMEOUT_SECONDS  bound of each apply attempt, of the retries, and of the wait for
+#                         the controller to roll out, in seconds
+set -euo pipefail
+
+: "${ORC_VERSION:?orc: ORC_VERSION (ORC release, e.g. v2.6.0) must be set}"
+: "${KUBECONFIG_PATH:?orc: KUBECONFIG_PATH (admin kubeconfig of the management cluster) must be set}"
+: "${WAIT_TIMEOUT_SECONDS:?orc: WAIT_TIMEOUT_SECONDS (seconds to wait for ORC) must be set}"
+
+readonly MANIFEST_URL="https://github.com/k-orc/openstack-resource-controller/releases/download/$ORC_VERSION/install.yaml"
+# What the release's install.yaml creates (config/default: namespace orc-system, prefix orc-).
+readonly ORC_NAMESPACE="orc-system"
+readonly ORC_DEPLOYMENT="orc-controller-manager"
+readonly APPLY_ATTEMPTS=6
+readonly KILL_AFTER_SECONDS=10
+
+log() {
+    echo "orc: $*" >&2
+}
+
+die() {
+    echo "orc: ERROR: $*" >&2
+    exit 1
+}
+
+check_parameters() {
+    if [[ ! "$ORC_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
+        die "ORC_VERSION must be a release like v2.6.0, got '$ORC_VERSION'"
+    fi
+    if [[ ! "$WAIT_TIMEOUT_SECONDS" =~ ^[1-9][0-9]*$ ]]; then
+        die "WAIT_TIMEOUT_SECONDS must be a positive whole number of seconds, got '$WAIT_TIMEOUT_SECONDS'"
+    fi
+    if [[ ! -f "$KUBECONFIG_PATH" ]]; then
+        die "the kubeconfig $KUBECONFIG_PATH does not exist; the kind step (kind-cluster.sh) must run first"
+    fi
+    command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; the tools step (install-tools) must run first"
+}
+
+# Server-side applies the release manifest, retrying failures within WAIT_TIMEOUT_SECONDS.
+apply_manifest() {
+    local attempt status delay deadline=$((SECONDS + WAIT_TIMEOUT_SECONDS))
+    for ((attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++)); do
+        log "applying $MANIFEST_URL (server-side, attempt $attempt/$APPLY_ATTEMPTS)"
+        status=0
+        timeout --kill-after="$KILL_AFTER_SECONDS" "$WAIT_TIMEOUT_SECONDS" \
+            kubectl --kubeconfig "$KUBECONFIG_PATH" apply --server-side --force-conflicts \
+            -f "$MANIFEST_URL" </dev/null >&2 || status=$?
+        if ((status == 0)); then
+            return 0
+        fi
+        log "apply attempt $attempt/$APPLY_ATTEMPTS failed (exit code $status)"
+        delay=$((attempt * 3))
+        if ((attempt == APPLY_ATTEMPTS || SECONDS + delay >= deadline)); then
+            break
+        fi
+        sleep "$delay"
+    done
+    die "could not apply ORC $ORC_VERSION from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the kubectl output above); check that the release exists and that the server reaches github.com, and the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get nodes'"
+}
+
+wait_rolled_out() {
+    local status=0
+    log "waiting up to ${WAIT_TIMEOUT_SECONDS}s for deployment $ORC_NAMESPACE/$ORC_DEPLOYMENT to roll out"
+    timeout --kill-after="$KILL_AFTER_SECONDS" "$((WAIT_TIMEOUT_SECONDS + 30))" \
+        kubectl --kubeconfig "$KUBECONFIG_PATH" --namespace "$ORC_NAMESPACE" \
+        rollout status "deployment/$ORC_DEPLOYMENT" --timeout="${WAIT_TIMEOUT_SECONDS}s" </dev/null >&2 || status=$?
+    if ((status != 0)); then
+        kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=20s --namespace "$ORC_NAMESPACE" \
+            get pods -o wide </dev/null >&2 || true
+        die "ORC's controller (deployment $ORC_NAMESPACE/$ORC_DEPLOYMENT) did not become available within ${WAIT_TIMEOUT_SECONDS}s (exit code $status); see 'kubectl -n $ORC_NAMESPACE describe deployment $ORC_DEPLOYMENT' and 'kubectl -n $ORC_NAMESPACE logs deployment/$ORC_DEPLOYMENT'"
+    fi
+}
+
+main() {
+    check_parameters
+    apply_manifest
+    wait_rolled_out
+    echo "orc: ORC $ORC_VERSION is applied and its controller $ORC_NAMESPACE/$ORC_DEPLOYMENT is available"
+}
+
+main "$@"

@@ -1,0 +1,224 @@
+import "mocha";
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { RecordedResource, reveal, valueOf } from "../render/engine";
+import { Run, runStack } from "./harness";
+
+const COMMAND = "command:remote:Command";
+
+function input(r: RecordedResource, key: string): unknown {
+    return reveal(r.inputs[key]);
+}
+
+/**
+ * The order in which `pulumi destroy` deletes resources: a resource goes only after every
+ * resource that depends on it (explicitly, through inputs, or as its child) is gone.
+ * Among resources free to go at the same time, registration order breaks ties (reversed).
+ */
+function destroyOrder(resources: RecordedResource[]): RecordedResource[] {
+    const dependents = new Map<string, Set<string>>(resources.map((r) => [r.urn, new Set<string>()]));
+    for (const r of resources) {
+        for (const d of [...r.dependsOn, ...(r.parent ? [r.parent] : [])]) {
+            dependents.get(d)?.add(r.urn);
+        }
+    }
+    const order: RecordedResource[] = [];
+    const gone = new Set<string>();
+    while (order.length < resources.length) {
+        const next = [...resources].reverse().find((r) => !gone.has(r.urn) && [...dependents.get(r.urn)!].every((d) => gone.has(d)));
+        assert.ok(next, "dependency cycle");
+        gone.add(next.urn);
+        order.push(next);
+    }
+    return order;
+}
+
+describe("management cluster (mock engine)", function () {
+    this.timeout(30000);
+    let dev: Run;
+
+    before(async () => {
+        dev = await runStack("dev");
+    });
+
+    const step = (run: Run, name: string) => run.one(COMMAND, name);
+
+    describe("steps", () => {
+        it("run in order: tools → kind → (kubeconfig, certificate expiry, ORC) → Cluster API providers", () => {
+            const tools = step(dev, "install-tools");
+            const ready = step(dev, "wait-ready");
+            const kind = step(dev, "kind-cluster");
+            assert.ok(kind.dependsOn.includes(tools.urn));
+            assert.ok(dev.dependsOn(kind, ready));
+            for (const name of ["kubeconfig", "api-cert-expiry", "orc"]) {
+                assert.ok(step(dev, name).dependsOn.includes(kind.urn), name);
+            }
+            assert.ok(step(dev, "capi-providers").dependsOn.includes(step(dev, "orc").urn));
+        });
+
+        it("all run as root over the pinned connection", () => {
+            for (const name of ["kind-cluster", "kubeconfig", "api-cert-expiry", "orc", "capi-providers"]) {
+                const cmd = step(dev, name);
+                assert.strictEqual(input(cmd, "create"), "sudo bash -s", name);
+                const conn = input(cmd, "connection") as Record<string, unknown>;
+                assert.strictEqual(conn.host, "192.0.2.10");
+                assert.match(String(conn.hostKey), /^ssh-ed25519 /);
+            }
+        });
+
+        it("creates kind from a config with the floating IP in the API certificate", () => {
+            const stdin = String(input(step(dev, "kind-cluster"), "stdin"));
+            assert.match(stdin, /certSANs:\n\s+- 192\.0\.2\.10/);
+            assert.match(stdin, /kindest\/node:v1\.36\.1@sha256:3489c767/);
+        });
+
+        it("replaces the kind cluster only delete-first, and only for a new server", () => {
+            const kind = step(dev, "kind-cluster");
+            assert.strictEqual(kind.options.deleteBeforeReplace, true);
+            assert.deepStrictEqual(input(kind, "triggers"), ["server-id"]);
+            assert.match(String(input(kind, "delete")), /^sudo kind delete cluster --name dev /);
+        });
+
+        it("pins every provider version and cert-manager in the providers step", () => {
+            const stdin = String(input(step(dev, "capi-providers"), "stdin"));
+            for (const v of ["v1.14.0", "v0.14.7", "v0.6.4", "v1.21.1"]) {
+                assert.ok(stdin.includes(v), v);
+            }
+            assert.ok(String(input(step(dev, "orc"), "stdin")).includes("v2.6.0"));
+        });
+    });
+
+    describe("kubeconfig", () => {
+        it("is a secret output, read without logging stdout", async () => {
+            const cmd = step(dev, "kubeconfig");
+            assert.strictEqual(input(cmd, "logging"), "stderr");
+            assert.ok(cmd.options.additionalSecretOutputs.includes("stdout"));
+            assert.strictEqual(await pulumi.isSecret(dev.outputs.kubeconfig), true);
+            assert.ok(!(await pulumi.isSecret(dev.outputs.apiServerCertExpiry)));
+            assert.ok(String(input(cmd, "stdin")).includes("192.0.2.10:6443"));
+        });
+
+        it("is re-read whenever the kind step reports another cluster", () => {
+            assert.deepStrictEqual(input(step(dev, "kubeconfig"), "triggers"), [""]);
+            assert.ok(step(dev, "kubeconfig").dependsOn.includes(step(dev, "kind-cluster").urn));
+        });
+    });
+
+    describe("version bumps update in place", () => {
+        const same = (a: RecordedResource, b: RecordedResource) => assert.deepStrictEqual(a.inputs, b.inputs, `${a.name} changed`);
+
+        it("new Cluster API, CAPO, CAAPH and cert-manager versions change only the providers step", async () => {
+            const bumped = await runStack("dev", {
+                versions: JSON.stringify({ clusterApi: "v1.14.2", capo: "v0.14.8", caaph: "v0.6.5", certManager: "v1.21.2" }),
+            });
+            for (const t of ["openstack:compute/instance:Instance"]) {
+                same(bumped.one(t), dev.one(t));
+            }
+            for (const name of ["wait-ready", "install-tools", "kind-cluster", "kubeconfig", "orc", "workload-teardown"]) {
+                same(step(bumped, name), step(dev, name));
+            }
+            const before = step(dev, "capi-providers");
+            const after = step(bumped, "capi-providers");
+            assert.notDeepStrictEqual(after.inputs.stdin, before.inputs.stdin);
+            assert.deepStrictEqual(input(after, "triggers"), input(before, "triggers"));
+            assert.strictEqual(input(after, "update"), "sudo bash -s");
+            assert.ok(String(input(after, "stdin")).includes("v0.14.8"));
+        });
+
+        it("a new ORC version re-applies ORC as an update", async () => {
+            const bumped = await runStack("dev", { versions: JSON.stringify({ orc: "v2.6.1" }) });
+            const after = step(bumped, "orc");
+            assert.ok(String(input(after, "stdin")).includes("v2.6.1"));
+            assert.deepStrictEqual(input(after, "triggers"), input(step(dev, "orc"), "triggers"));
+            assert.strictEqual(input(after, "update"), "sudo bash -s");
+            same(step(bumped, "kind-cluster"), step(dev, "kind-cluster"));
+        });
+
+        it("a new kind binary needs no new cluster", async () => {
+            const bumped = await runStack("dev", { versions: JSON.stringify({ kind: { version: "v0.33.0", sha256: "a".repeat(64) } }) });
+            same(step(bumped, "kind-cluster"), step(dev, "kind-cluster"));
+            assert.notDeepStrictEqual(step(bumped, "install-tools").inputs, step(dev, "install-tools").inputs);
+        });
+
+        it("a new node image is an update of the kind step (which refuses while Clusters exist), not a replacement", async () => {
+            const image = `kindest/node:v1.35.2@sha256:${"b".repeat(64)}`;
+            const bumped = await runStack("dev", { versions: JSON.stringify({ nodeImage: image }) });
+            const kind = step(bumped, "kind-cluster");
+            assert.ok(String(input(kind, "stdin")).includes(image));
+            assert.deepStrictEqual(input(kind, "triggers"), input(step(dev, "kind-cluster"), "triggers"));
+            assert.strictEqual(input(kind, "update"), "sudo bash -s");
+            same(bumped.one("openstack:compute/instance:Instance"), dev.one("openstack:compute/instance:Instance"));
+        });
+    });
+
+    describe("teardown on destroy", () => {
+        it("depends directly on everything it must outlive", () => {
+            const teardown = step(dev, "workload-teardown");
+            const mustOutlive = [
+                dev.one("openstack:compute/instance:Instance"),
+                dev.one("openstack:networking/floatingIpAssociate:FloatingIpAssociate"),
+                ...dev.all("openstack:networking/secGroupRule:SecGroupRule"),
+                ...dev.all("openstack:identity/applicationCredential:ApplicationCredential"),
+                step(dev, "kind-cluster"),
+                step(dev, "orc"),
+                step(dev, "capi-providers"),
+            ];
+            assert.strictEqual(mustOutlive.filter((r) => r.type.endsWith("ApplicationCredential")).length, 2);
+            for (const r of mustOutlive) {
+                assert.ok(teardown.dependsOn.includes(r.urn), `teardown does not depend on ${r.type} ${r.name}`);
+            }
+        });
+
+        it("is deleted by pulumi destroy before the server, credentials, network and cluster steps", () => {
+            const order = destroyOrder(dev.resources);
+            const at = (r: RecordedResource) => order.findIndex((x) => x.urn === r.urn);
+            const teardown = step(dev, "workload-teardown");
+            const outlived = dev.resources.filter((r) => dev.dependsOn(teardown, r) && r.custom);
+            const types = new Set(outlived.map((r) => r.type));
+            for (const t of ["openstack:compute/instance:Instance", "openstack:networking/network:Network", "openstack:identity/applicationCredential:ApplicationCredential", "tls:index/privateKey:PrivateKey", COMMAND]) {
+                assert.ok(types.has(t), `teardown does not outlive any ${t}`);
+            }
+            for (const r of outlived) {
+                assert.ok(at(teardown) < at(r), `${r.type} ${r.name} would be deleted before the teardown`);
+            }
+        });
+
+        it("runs the teardown only on delete; up merely syntax-checks it", () => {
+            const teardown = step(dev, "workload-teardown");
+            assert.strictEqual(input(teardown, "create"), "bash -n");
+            assert.strictEqual(input(teardown, "update"), "bash -n");
+            assert.strictEqual(input(teardown, "delete"), "sudo bash -s");
+            assert.match(String(input(teardown, "stdin")), /^#!\/usr\/bin\/env bash\n/);
+        });
+
+        it("can never be replaced by a config change: no triggers, stable name", async () => {
+            const changed = await runStack("dev", {
+                versions: JSON.stringify({ capo: "v0.14.8", nodeImage: `kindest/node:v1.35.2@sha256:${"b".repeat(64)}` }),
+                teardownTimeoutMinutes: "45",
+                apiAllowedCidrs: JSON.stringify(["203.0.113.0/24", "198.51.100.0/24"]),
+                serverGeneration: "2",
+            });
+            for (const run of [dev, changed]) {
+                const teardown = step(run, "workload-teardown");
+                // The command SDK always asks for replacement on trigger changes; without triggers, nothing can.
+                assert.strictEqual(teardown.inputs.triggers, undefined);
+                assert.ok(teardown.options.replaceOnChanges.every((p) => p.startsWith("triggers")), "replaceOnChanges beyond triggers");
+                assert.strictEqual(teardown.options.deleteBeforeReplace, false);
+                assert.strictEqual(run.byUrn(teardown.parent!).type, "capi-mgmt:index:WorkloadTeardown");
+            }
+            assert.strictEqual(step(changed, "workload-teardown").urn, step(dev, "workload-teardown").urn);
+            assert.ok(String(input(step(changed, "workload-teardown"), "stdin")).includes("2700"));
+        });
+    });
+
+    it("renders a kind config that names the cluster and pins the image", async () => {
+        const run = dev as Run;
+        const kindStdin = String(input(step(run, "kind-cluster"), "stdin"));
+        const kindConfig = await valueOf(run.evaluation.result.artifacts.kindConfig);
+        assert.strictEqual(parse(kindConfig).name, "dev");
+        for (const line of kindConfig.trim().split("\n")) {
+            assert.ok(kindStdin.includes(line), `kind step lacks config line ${line}`);
+        }
+    });
+});

@@ -1,0 +1,704 @@
+import "mocha";
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { DEFAULT_TEARDOWN_TIMEOUT_SECONDS, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
+import {
+    CLUSTER_CRD,
+    FakeCapi,
+    FakeObject,
+    FakeWorkload,
+    HELMRELEASE_CRD,
+    KubectlCall,
+    KUSTOMIZATION_CRD,
+    SNAPSHOT_CRD,
+} from "./fakes/teardownFakes";
+
+/** Outcome of running a script. */
+interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+const SCRIPT_RUN_TIMEOUT_MS = 60_000;
+
+/** Temp directories made by this file, removed at the end. */
+const tempDirs: string[] = [];
+
+function makeTempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
+    tempDirs.push(dir);
+    return dir;
+}
+
+after(() => {
+    for (const dir of tempDirs) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+/** Pipes a script to `bash -s`, exactly as the remote command does. */
+function runScript(script: string, env: Record<string, string>): RunResult {
+    const r = spawnSync("bash", ["-s"], { input: script, env, encoding: "utf8", timeout: SCRIPT_RUN_TIMEOUT_MS });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function hasShellcheck(): boolean {
+    return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+function shellcheck(files: string[]): void {
+    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
+}
+
+const KIND_CLUSTER = "capi-dev";
+
+function sampleParams(overrides: Partial<TeardownParams> = {}): TeardownParams {
+    return { clusterName: KIND_CLUSTER, timeoutSeconds: 1800, perClusterTimeoutSeconds: 1680, ...overrides };
+}
+
+describe("teardown script: rendering", () => {
+    it("puts the parameters, with the server's kubeconfig, right after the shebang", () => {
+        const script = renderTeardownScript(sampleParams());
+        const lines = script.split("\n");
+        assert.strictEqual(lines[0], "#!/usr/bin/env bash");
+        assert.match(lines[1], /^# .*rendered by capi-mgmt/);
+        assert.strictEqual(lines[2], `readonly CLUSTER_NAME='${KIND_CLUSTER}'`);
+        assert.strictEqual(lines[3], `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`);
+        assert.strictEqual(lines[4], "readonly TIMEOUT_SECONDS='1800'");
+        assert.strictEqual(lines[5], "readonly PER_CLUSTER_TIMEOUT_SECONDS='1680'");
+        const original = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8");
+        assert.strictEqual(lines.slice(6).join("\n"), original.split("\n").slice(1).join("\n"));
+    });
+
+    it("is deterministic and accepts the default timeout", () => {
+        const p = sampleParams({ timeoutSeconds: DEFAULT_TEARDOWN_TIMEOUT_SECONDS, perClusterTimeoutSeconds: DEFAULT_TEARDOWN_TIMEOUT_SECONDS });
+        assert.strictEqual(DEFAULT_TEARDOWN_TIMEOUT_SECONDS, 1800);
+        assert.strictEqual(renderTeardownScript(p), renderTeardownScript(p));
+    });
+
+    it("rejects a bad cluster name", () => {
+        for (const clusterName of ["", "Capi", "capi_dev", "-capi", "capi-", "a b", "x'y", "a".repeat(64), "capi\n"]) {
+            assert.throws(() => renderTeardownScript(sampleParams({ clusterName })), /clusterName/, clusterName);
+        }
+    });
+
+    it("rejects timeouts that are not positive whole seconds, or a per-cluster bound above the overall one", () => {
+        for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 86_401]) {
+            assert.throws(() => renderTeardownScript(sampleParams({ timeoutSeconds: bad, perClusterTimeoutSeconds: 1 })), /timeoutSeconds/);
+            assert.throws(() => renderTeardownScript(sampleParams({ perClusterTimeoutSeconds: bad })), /perClusterTimeoutSeconds/);
+        }
+        assert.throws(
+            () => renderTeardownScript(sampleParams({ timeoutSeconds: 600, perClusterTimeoutSeconds: 601 })),
+            /perClusterTimeoutSeconds \(601\) must not exceed timeoutSeconds \(600\)/,
+        );
+        assert.doesNotThrow(() => renderTeardownScript(sampleParams({ timeoutSeconds: 600, perClusterTimeoutSeconds: 600 })));
+    });
+});
+
+describe("teardown script: shellcheck", () => {
+    before(function () {
+        if (!hasShellcheck()) {
+            console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck tests of host/teardown.sh");
+            this.skip();
+        }
+    });
+
+    it("passes on host/teardown.sh and on the rendered script", () => {
+        const rendered = path.join(makeTempDir("teardown-shellcheck"), "teardown.sh");
+        fs.writeFileSync(rendered, renderTeardownScript(sampleParams()));
+        shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), rendered]);
+    });
+});
+
+/** The positional words of a kubectl call (its flags and their values left out). */
+function words(c: KubectlCall): string[] {
+    const withValue = new Set(["--kubeconfig", "-n", "--namespace", "-o", "--output", "-p", "--patch", "--raw", "--request-timeout"]);
+    const result: string[] = [];
+    for (let i = 0; i < c.args.length; i++) {
+        const a = c.args[i];
+        if (withValue.has(a)) {
+            i++;
+        } else if (!a.startsWith("-")) {
+            result.push(a);
+        }
+    }
+    return result;
+}
+
+/** The value of flag `-n` of a call. */
+function namespaceOf(c: KubectlCall): string | undefined {
+    const i = c.args.indexOf("-n");
+    return i >= 0 ? c.args[i + 1] : undefined;
+}
+
+/** True when `c` is `kubectl <verb> <resource> ...` in context `ctx`. */
+function is(c: KubectlCall, ctx: string, verb: string, resource?: string): boolean {
+    const w = words(c);
+    return c.ctx === ctx && w[0] === verb && (resource === undefined || w[1] === resource);
+}
+
+const MUTATING = new Set(["delete", "patch", "apply", "create", "replace", "scale", "annotate", "label", "edit"]);
+
+function mutations(calls: KubectlCall[]): KubectlCall[] {
+    return calls.filter((c) => MUTATING.has(words(c)[0]));
+}
+
+/** Index of the call deleting Cluster `w` on the management cluster (fails if none). */
+function clusterDeletion(calls: KubectlCall[], w: FakeWorkload): number {
+    const i = calls.findIndex((c) => is(c, "mgmt", "delete", "cluster.cluster.x-k8s.io") && words(c)[2] === w.name && namespaceOf(c) === w.namespace);
+    assert.ok(i >= 0, `Cluster ${w.namespace}/${w.name} was not deleted`);
+    return i;
+}
+
+function lastIndex(calls: KubectlCall[], pred: (c: KubectlCall) => boolean): number {
+    for (let i = calls.length - 1; i >= 0; i--) {
+        if (pred(calls[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/** Kinds of workload the fake workload clusters hold (and whether the teardown must delete them). */
+const CLAIM_WORKLOADS = ["cronjobs", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "pods"];
+
+/** Fills a workload cluster with what a real one holds: LBs, PVC workloads, snapshots, volumes. */
+function populate(fake: FakeCapi, w: FakeWorkload): void {
+    fake.addService(w, "apps/web", "LoadBalancer");
+    fake.addService(w, "ingress/controller", "LoadBalancer", 400);
+    fake.addService(w, "apps/internal", "ClusterIP");
+    fake.addWorkload(w, "deployments", "apps/db-client", ["data"]);
+    fake.addWorkload(w, "replicasets", "apps/db-client-5d8f", ["data"]);
+    fake.addWorkload(w, "deployments", "apps/stateless");
+    fake.addWorkload(w, "statefulsets", "apps/db", [], { volumeClaimTemplates: [{ metadata: { name: "pgdata" } }] });
+    fake.addWorkload(w, "daemonsets", "kube-system/node-agent");
+    fake.addWorkload(w, "cronjobs", "apps/backup", ["backup"]);
+    fake.addWorkload(w, "jobs", "apps/migrate", ["data"]);
+    fake.addWorkload(w, "pods", "apps/debug", ["data", "backup"]);
+    fake.addClaim(w, "apps/data", "Delete", 500);
+    fake.addClaim(w, "apps/backup", "Delete");
+    fake.addClaim(w, "apps/pgdata-db-0", "Delete");
+    fake.addClaim(w, "apps/archive", "Retain");
+    fake.addSnapshots(w, ["apps/data-nightly", "apps/backup-weekly"]);
+}
+
+/** Asserts that no credential of `workloads` shows in the output or on any command line. */
+function assertNoCredentialLeak(fake: FakeCapi, r: RunResult, workloads: FakeWorkload[]): void {
+    const argv = fs.readFileSync(fake.kubectlLog, "utf8") + fs.readFileSync(fake.kindLog, "utf8");
+    for (const w of workloads) {
+        for (const secret of [w.token, w.encodedKubeconfig, w.encodedKubeconfig.slice(0, 40)]) {
+            assert.ok(!r.stdout.includes(secret), "a kubeconfig was printed on stdout");
+            assert.ok(!r.stderr.includes(secret), "a kubeconfig was printed on stderr");
+            assert.ok(!argv.includes(secret), "a kubeconfig was passed on a command line");
+        }
+    }
+}
+
+function assertSuccess(r: RunResult): void {
+    assert.strictEqual(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+function assertFailure(r: RunResult): void {
+    assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+describe("host/teardown.sh", () => {
+    let fake: FakeCapi;
+
+    beforeEach(() => {
+        fake = new FakeCapi(makeTempDir("teardown"));
+    });
+
+    function run(timeoutSeconds = 20, perClusterTimeoutSeconds = 15, env: Record<string, string> = {}): RunResult {
+        const script = renderHostScript("teardown.sh", {
+            CLUSTER_NAME: KIND_CLUSTER,
+            KUBECONFIG_PATH: fake.mgmtKubeconfig,
+            TIMEOUT_SECONDS: String(timeoutSeconds),
+            PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
+        });
+        return runScript(script, fake.env(env));
+    }
+
+    /** A management cluster with Cluster API and the given workload clusters, each populated. */
+    function managementWith(...names: string[]): FakeWorkload[] {
+        fake.setKindClusters(["other", KIND_CLUSTER]);
+        fake.installClusterApi();
+        return names.map((id) => {
+            const [ns, name] = id.split("/");
+            const w = fake.addCluster(ns, name, { deleteDelayMs: 1500 });
+            populate(fake, w);
+            return w;
+        });
+    }
+
+    it("does nothing when the kind cluster does not exist", () => {
+        fake.setKindClusters(["other"]);
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /^teardown: nothing to tear down\n$/);
+        assert.match(r.stderr, /no kind cluster named capi-dev/);
+        assert.deepStrictEqual(fake.kindCalls(), ["get clusters"]);
+        assert.deepStrictEqual(fake.calls(), [], "no kubectl call at all");
+    });
+
+    it("does nothing when there is no kind cluster at all", () => {
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /nothing to tear down/);
+        assert.deepStrictEqual(fake.calls(), []);
+    });
+
+    it("does nothing when the management cluster's kubeconfig is missing", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fs.rmSync(fake.mgmtKubeconfig);
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /nothing to tear down/);
+        assert.ok(r.stderr.includes(`its kubeconfig ${fake.mgmtKubeconfig} does not`), r.stderr);
+        assert.deepStrictEqual(fake.calls(), []);
+    });
+
+    it("fails, deleting nothing, when kind cannot list its clusters", () => {
+        fs.writeFileSync(path.join(fake.state, "_kind_fail"), "");
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /teardown: ERROR: cannot list the kind clusters \('kind get clusters' failed: ERROR: failed to list clusters: command "docker ps" failed; is Docker running\?\)/);
+        assert.deepStrictEqual(fake.calls(), []);
+    });
+
+    it("does nothing when Cluster API is not installed", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /nothing to tear down: no workload cluster/);
+        assert.deepStrictEqual(mutations(fake.calls()), []);
+    });
+
+    it("tears down two clusters in parallel: load balancers and volumes first, then the Cluster", () => {
+        const workloads = managementWith("default/alpha", "team-b/beta");
+        const r = run();
+        assertSuccess(r);
+        assert.strictEqual(r.stdout, "teardown: tore down 2 workload cluster(s) with their load balancers and volumes\n");
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), []);
+        const calls = fake.calls();
+
+        // In parallel: each Cluster was deleted before the other one was gone.
+        const [a, b] = workloads.map((w) => calls[clusterDeletion(calls, w)]);
+        assert.ok(typeof a.goneAt === "number" && typeof b.goneAt === "number");
+        assert.ok(a.t < b.goneAt!, "alpha's deletion started before beta's Cluster was gone");
+        assert.ok(b.t < a.goneAt!, "beta's deletion started before alpha's Cluster was gone");
+        const firstOf = (w: FakeWorkload): number => calls.findIndex((c) => c.ctx === w.ctx);
+        const lastOf = (w: FakeWorkload): number => lastIndex(calls, (c) => c.ctx === w.ctx);
+        assert.ok(firstOf(workloads[1]) < lastOf(workloads[0]) && firstOf(workloads[0]) < lastOf(workloads[1]), "workload calls interleave");
+
+        for (const w of workloads) {
+            const deletion = clusterDeletion(calls, w);
+            const lbDeletes = calls.map((c, i) => (is(c, w.ctx, "delete", "services") ? i : -1)).filter((i) => i >= 0);
+            assert.deepStrictEqual(
+                lbDeletes.map((i) => `${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
+                ["apps/web", "ingress/controller"],
+                "exactly the LoadBalancer Services are deleted",
+            );
+            const workloadDeletes = calls
+                .map((c, i) => (CLAIM_WORKLOADS.some((k) => is(c, w.ctx, "delete", k)) ? i : -1))
+                .filter((i) => i >= 0);
+            assert.deepStrictEqual(
+                workloadDeletes.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
+                [
+                    "cronjobs apps/backup",
+                    "deployments apps/db-client",
+                    "jobs apps/migrate",
+                    "pods apps/debug",
+                    "replicasets apps/db-client-5d8f",
+                    "statefulsets apps/db",
+                ],
+                "exactly the workloads mounting PVCs are deleted",
+            );
+            const lbGone = lastIndex(calls, (c) => is(c, w.ctx, "get", "services"));
+            const snapshots = calls.findIndex((c) => is(c, w.ctx, "delete", SNAPSHOT_CRD));
+            const snapshotsGone = lastIndex(calls, (c) => is(c, w.ctx, "get", SNAPSHOT_CRD));
+            const claims = calls.findIndex((c) => is(c, w.ctx, "delete", "persistentvolumeclaims"));
+            const volumeChecks = calls.map((c, i) => (is(c, w.ctx, "get", "persistentvolumes") ? i : -1)).filter((i) => i >= 0);
+            const order = [Math.max(...lbDeletes), lbGone, Math.min(...workloadDeletes), Math.max(...workloadDeletes), snapshots, snapshotsGone, claims];
+            assert.deepStrictEqual([...order].sort((x, y) => x - y), order, `order of ${w.name}: ${order}`);
+            assert.ok(order.every((i) => i >= 0), `every step ran for ${w.name}: ${order}`);
+            assert.ok(volumeChecks.length >= 2, "waited for the volumes");
+            assert.ok(claims < volumeChecks[0] && volumeChecks[volumeChecks.length - 1] < deletion, "volume wait between PVC and Cluster deletion");
+            assert.ok(lastOf(w) < deletion, "nothing is done in the workload cluster after its Cluster is deleted");
+            assert.deepStrictEqual(calls[deletion].workloadLeft, {
+                loadBalancers: 0,
+                claims: 0,
+                deleteVolumes: 0,
+                snapshots: 0,
+                claimWorkloads: 0,
+            });
+            assert.deepStrictEqual(fake.live(w.ctx, "services"), ["apps/internal"], "other Services stay");
+            assert.deepStrictEqual(fake.live(w.ctx, "deployments"), ["apps/stateless"], "workloads without PVCs stay");
+            assert.deepStrictEqual(fake.live(w.ctx, "daemonsets"), ["kube-system/node-agent"]);
+            assert.deepStrictEqual(fake.live(w.ctx, "persistentvolumes"), ["pv-archive"], "the Retain volume is kept");
+            assert.ok(r.stderr.includes(`teardown: ${w.namespace}/${w.name}: torn down`), r.stderr);
+            assert.ok(r.stderr.includes(`teardown: ${w.namespace}/${w.name}: deleting Service apps/web of type LoadBalancer`), r.stderr);
+            for (const c of calls.filter((c) => c.ctx === w.ctx)) {
+                assert.strictEqual(c.kubeconfigMode, "600", "workload kubeconfig is root-only");
+                assert.strictEqual(c.kubeconfigDirMode, "700", "in a private directory");
+            }
+        }
+        assert.deepStrictEqual(fs.readdirSync(fake.tmp), [], "temporary files removed");
+        assertNoCredentialLeak(fake, r, workloads);
+        for (const line of r.stderr.split("\n").filter((l) => l !== "")) {
+            assert.match(line, /^teardown: /);
+        }
+    });
+
+    it("warns loudly about volumes kept by reclaim policy Retain, naming them", () => {
+        managementWith("default/alpha");
+        const r = run();
+        assertSuccess(r);
+        assert.match(
+            r.stderr,
+            /teardown: WARNING: default\/alpha: 1 PersistentVolume\(s\) are KEPT on purpose by their reclaim policy.*pv-archive \(policy Retain, claim apps\/archive\)/,
+        );
+    });
+
+    it("suspends every Flux Kustomization and HelmRelease before deleting any Cluster", () => {
+        const workloads = managementWith("default/alpha", "default/beta");
+        const kustomizations = ["flux-system/flux-system", "flux-system/clusters", "tenants/team-a"];
+        fake.installFlux(kustomizations, ["flux-system/addons"]);
+        const r = run();
+        assertSuccess(r);
+        const calls = fake.calls();
+        const patches = calls.map((c, i) => (c.ctx === "mgmt" && words(c)[0] === "patch" ? i : -1)).filter((i) => i >= 0);
+        assert.deepStrictEqual(
+            patches.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
+            [
+                `${HELMRELEASE_CRD} flux-system/addons`,
+                ...kustomizations.map((k) => `${KUSTOMIZATION_CRD} ${k}`),
+            ].sort(),
+        );
+        for (const i of patches) {
+            assert.deepStrictEqual(calls[i].args.slice(calls[i].args.indexOf("--type=merge")), ["--type=merge", "--patch", '{"spec":{"suspend":true}}']);
+        }
+        const firstDeletion = Math.min(...workloads.map((w) => clusterDeletion(calls, w)));
+        assert.ok(Math.max(...patches) < firstDeletion, "all patches before the first Cluster deletion");
+        assert.ok(Math.max(...patches) < calls.findIndex((c) => c.ctx !== "mgmt"), "and before any workload cluster is touched");
+        for (const w of workloads) {
+            assert.strictEqual(calls[clusterDeletion(calls, w)].fluxUnsuspended, 0);
+        }
+        for (const obj of [...fake.objects("mgmt", KUSTOMIZATION_CRD), ...fake.objects("mgmt", HELMRELEASE_CRD)]) {
+            assert.strictEqual((obj.spec as { suspend?: boolean }).suspend, true, obj.metadata.name);
+        }
+        assert.match(r.stderr, /suspended 3 Flux Kustomizations/);
+        assert.match(r.stderr, /suspended 1 Flux HelmReleases/);
+    });
+
+    it("fails, deleting nothing, when Flux cannot be suspended", () => {
+        managementWith("default/alpha");
+        fake.installFlux(["flux-system/flux-system"], []);
+        fake.failOn("mgmt", "patch", KUSTOMIZATION_CRD, 'Error from server (Forbidden): kustomizations "flux-system" is forbidden');
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: cannot suspend the Flux Kustomizations flux-system\/flux-system/);
+        assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
+    });
+
+    it("is a no-op on a second run after a successful one", () => {
+        managementWith("default/alpha");
+        fake.installFlux(["flux-system/flux-system"], []);
+        assertSuccess(run());
+        const before = fake.calls().length;
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /nothing to tear down: no workload cluster/);
+        const second = fake.calls().slice(before);
+        assert.ok(second.every((c) => c.ctx === "mgmt"), "no workload cluster is contacted");
+        assert.deepStrictEqual(
+            second.filter((c) => words(c)[0] === "delete"),
+            [],
+            "nothing is deleted",
+        );
+    });
+
+    it("fails after its bound when a Cluster never goes away, naming it and keeping the server", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        const stuck = fake.addCluster("default", "stuck", { stuck: true });
+        populate(fake, stuck);
+        const fine = fake.addCluster("default", "fine", { deleteDelayMs: 300 });
+        const r = run(6, 3);
+        assertFailure(r);
+        assert.match(r.stderr, /teardown: ERROR: default\/stuck: the Cluster still exists after 3s/);
+        assert.match(r.stderr, /capo-controller-manager/);
+        assert.ok(r.stderr.includes("teardown:   default/stuck: FAILED: the Cluster still exists after 3s\n"), r.stderr);
+        assert.match(r.stderr, /teardown: default\/fine: torn down/);
+        assert.match(r.stderr, /ERROR: failed: default\/stuck \(the Cluster still exists after 3s\)/);
+        assert.match(r.stderr, /Clusters left on the management cluster \(kubectl get clusters -A\):\nteardown: {3}NAMESPACE +NAME +PHASE\nteardown: {3}default +stuck +Deleting\n/);
+        assert.match(r.stderr, /management server \(VM\) and its credentials were KEPT/);
+        assert.match(r.stderr, /re-run 'pulumi destroy'/);
+        assert.strictEqual(r.stdout, "");
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/stuck"], "fine is gone, stuck is left");
+        assert.ok(fake.objects("mgmt", CLUSTER_CRD)[0].metadata.deletionTimestamp, "stuck was deleted");
+        assert.ok(fake.calls().some((c) => is(c, fine.ctx, "get")), "the other cluster was torn down");
+        assert.deepStrictEqual(fs.readdirSync(fake.tmp), []);
+    });
+
+    it("fails for a cluster whose kubeconfig Secret is missing, without deleting it", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        const lost = fake.addCluster("team-a", "lost", { secret: false });
+        populate(fake, lost);
+        const fine = fake.addCluster("default", "fine");
+        populate(fake, fine);
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: team-a\/lost: its kubeconfig Secret team-a\/lost-kubeconfig \(key 'value'\) is missing/);
+        assert.match(r.stderr, /team-a\/lost: Its OpenStack load balancers .* and Cinder volumes .* may still exist, so the Cluster was NOT deleted/);
+        assert.match(r.stderr, /kubectl delete cluster\.cluster\.x-k8s\.io -n team-a lost/);
+        assert.match(r.stderr, /ERROR: failed: team-a\/lost/);
+        assert.match(r.stderr, /\nteardown: {3}team-a +lost +Provisioned\n/);
+        assert.match(r.stderr, /KEPT/);
+        const calls = fake.calls();
+        assert.ok(!calls.some((c) => is(c, "mgmt", "delete") && words(c)[2] === "lost"), "the Cluster is not deleted");
+        assert.ok(!calls.some((c) => c.ctx === lost.ctx));
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["team-a/lost"]);
+        clusterDeletion(calls, fine);
+        assert.deepStrictEqual(fake.live(fine.ctx, "persistentvolumeclaims"), []);
+    });
+
+    it("fails for a cluster whose workload API is unreachable, without deleting it", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        const down = fake.addCluster("default", "down", { unreachable: true });
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: default\/down: the workload cluster's API cannot be reached/);
+        assert.match(r.stderr, /teardown: default\/down: Unable to connect to the server/, "kubectl's error, prefixed");
+        assert.ok(r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")), r.stderr);
+        assert.match(r.stderr, /Fix access to the workload cluster and re-run 'pulumi destroy'/);
+        assert.ok(!fake.calls().some((c) => is(c, "mgmt", "delete")));
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/down"]);
+        assertNoCredentialLeak(fake, r, [down]);
+        assert.deepStrictEqual(fs.readdirSync(fake.tmp), []);
+    });
+
+    it("gives up on a workload API that never answers, within its bound", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.addCluster("default", "hung", { hangs: true });
+        const r = run(10, 2);
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: default\/hung: the workload cluster's API cannot be reached/);
+        assert.match(r.stderr, /teardown: default\/hung: kubectl get --raw: no answer within 2s/);
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/hung"]);
+    });
+
+    it("kills a cluster's teardown that overruns the overall bound", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.addCluster("default", "slow", { stuck: true });
+        // Polls so rarely that the job is still asleep when the overall bound ends.
+        const r = run(2, 2, { TEARDOWN_POLL_SECONDS: "29.5" });
+        assertFailure(r);
+        assert.match(r.stderr, /default\/slow: FAILED: killed: its teardown did not finish in time/);
+        const lingering = fs
+            .readdirSync("/proc")
+            .filter((p) => /^\d+$/.test(p))
+            .filter((p) => {
+                try {
+                    return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").startsWith("sleep 29.5");
+                } catch {
+                    return false;
+                }
+            });
+        assert.deepStrictEqual(lingering, [], "the job's processes were killed");
+    });
+
+    it("only waits for a Cluster that is already being deleted", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        const going = fake.addCluster("default", "going", { alreadyDeleting: true, deleteDelayMs: 800 });
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stderr, /WARNING: default\/going: the Cluster is already being deleted/);
+        const calls = fake.calls();
+        assert.ok(!calls.some((c) => c.ctx === going.ctx), "its workload cluster is not contacted");
+        assert.deepStrictEqual(mutations(calls), []);
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), []);
+    });
+
+    it("fails, deleting nothing, when the Clusters cannot be listed", () => {
+        managementWith("default/alpha");
+        fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: cannot list the workload Clusters of the management cluster capi-dev; nothing was deleted/);
+        assert.match(r.stderr, /^teardown: Error from server \(InternalError\): etcdserver: request timed out$/m);
+        assert.deepStrictEqual(mutations(fake.calls()), []);
+        assert.strictEqual(r.stdout, "");
+    });
+
+    it("fails, deleting nothing, when the management cluster cannot be reached", () => {
+        managementWith("default/alpha");
+        fs.writeFileSync(path.join(fake.state, "mgmt", "_unreachable"), "");
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: cannot read the CRD .* from the management cluster capi-dev/);
+        assert.deepStrictEqual(mutations(fake.calls()), []);
+    });
+
+    it("fails for a cluster whose load balancers are never released, without deleting it", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        const w = fake.addCluster("default", "occm-down");
+        fake.put(w.ctx, "services", {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { namespace: "apps", name: "web" },
+            spec: { type: "LoadBalancer" },
+            _stuck: true,
+        });
+        const r = run(6, 2);
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: default\/occm-down: Services of type LoadBalancer are still there after 2s: apps\/web/);
+        assert.match(r.stderr, /OpenStack cloud controller manager/);
+        const calls = fake.calls();
+        assert.strictEqual(calls.filter((c) => is(c, w.ctx, "delete", "services")).length, 1, "deleted once, then waited");
+        assert.ok(!calls.some((c) => is(c, "mgmt", "delete")));
+    });
+
+    it("fails for a cluster whose Delete volumes never go away, without deleting it", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        const w = fake.addCluster("default", "cinder-down");
+        fake.addClaim(w, "apps/data", "Delete");
+        const pv = fake.objects(w.ctx, "persistentvolumes")[0];
+        fake.put(w.ctx, "persistentvolumes", { ...pv, _stuck: true });
+        const r = run(6, 2);
+        assertFailure(r);
+        assert.match(r.stderr, /ERROR: default\/cinder-down: PersistentVolumes with reclaim policy Delete are still there after 2s: pv-data/);
+        assert.ok(!fake.calls().some((c) => is(c, "mgmt", "delete")));
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/cinder-down"]);
+    });
+
+    it("rejects bad parameters before touching anything", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        const cases: Array<[Record<string, string>, RegExp]> = [
+            [{ TIMEOUT_SECONDS: "0" }, /TIMEOUT_SECONDS must be a positive whole number/],
+            [{ PER_CLUSTER_TIMEOUT_SECONDS: "x" }, /PER_CLUSTER_TIMEOUT_SECONDS must be a positive whole number/],
+            [{ TIMEOUT_SECONDS: "5", PER_CLUSTER_TIMEOUT_SECONDS: "6" }, /must not exceed TIMEOUT_SECONDS/],
+            [{ CLUSTER_NAME: "Bad_Name" }, /CLUSTER_NAME must be a lowercase DNS label/],
+            [{ KUBECONFIG_PATH: "relative/kubeconfig" }, /KUBECONFIG_PATH must be an absolute path/],
+        ];
+        for (const [override, message] of cases) {
+            const params = {
+                CLUSTER_NAME: KIND_CLUSTER,
+                KUBECONFIG_PATH: fake.mgmtKubeconfig,
+                TIMEOUT_SECONDS: "10",
+                PER_CLUSTER_TIMEOUT_SECONDS: "5",
+                ...override,
+            };
+            const r = runScript(renderHostScript("teardown.sh", params), fake.env());
+            assertFailure(r);
+            assert.match(r.stderr, message);
+        }
+        assert.deepStrictEqual(fake.kindCalls(), []);
+        assert.deepStrictEqual(fake.calls(), []);
+    });
+});
+
+/** `kubectl` from PATH when it is a real one (the fakes are never on this process's PATH). */
+function realKubectlWorks(): boolean {
+    return spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0;
+}
+
+/** Evaluates a jsonpath template with the real kubectl, offline, on `data` (an object or a List). */
+function realJsonpath(dir: string, template: string, data: object): string {
+    const file = path.join(dir, `input-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(file, JSON.stringify(data));
+    // `annotate --local` prints each object of a List on its own: evaluate a range's body per item.
+    const range = /^\{range \.items\[\*\]\}(.*)\{end\}$/s.exec(template);
+    const isList = "items" in data;
+    assert.ok(!isList || range, `a list template must be one {range .items[*]}: ${template}`);
+    const r = spawnSync(
+        "kubectl",
+        ["annotate", "--local", "-f", file, "fake.test/evaluated=true", "--kubeconfig", "/dev/null", "-o", `jsonpath=${isList ? range![1] : template}`],
+        { encoding: "utf8" },
+    );
+    assert.strictEqual(r.status, 0, r.stderr);
+    return r.stdout;
+}
+
+describe("fake kubectl", () => {
+    before(function () {
+        if (!realKubectlWorks()) {
+            console.warn("WARNING: no real kubectl on PATH; skipping the check of the fake's jsonpath against kubectl's");
+            this.skip();
+        }
+    });
+
+    /** A management cluster with Flux, one populated workload cluster and one being deleted. */
+    function world(fake: FakeCapi, goingDelayMs: number): void {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"]);
+        populate(fake, fake.addCluster("default", "alpha"));
+        fake.addCluster("default", "going", { alreadyDeleting: true, deleteDelayMs: goingDelayMs });
+    }
+
+    it("evaluates every jsonpath template of the script exactly as kubectl does", () => {
+        const ran = new FakeCapi(makeTempDir("jsonpath-run"));
+        world(ran, 300);
+        const script = renderHostScript("teardown.sh", {
+            CLUSTER_NAME: KIND_CLUSTER,
+            KUBECONFIG_PATH: ran.mgmtKubeconfig,
+            TIMEOUT_SECONDS: "20",
+            PER_CLUSTER_TIMEOUT_SECONDS: "15",
+        });
+        assertSuccess(runScript(script, ran.env()));
+
+        // The same world, not torn down, to evaluate each template of the run on.
+        const fresh = new FakeCapi(makeTempDir("jsonpath-fresh"));
+        world(fresh, 600_000);
+        const seen = new Set<string>();
+        for (const call of ran.calls()) {
+            const output = call.args.find((a, i) => call.args[i - 1] === "-o" && a.startsWith("jsonpath="));
+            const [verb, resource, name] = words(call);
+            const ns = namespaceOf(call);
+            const key = `${call.ctx} ${resource} ${name ?? ""} ${ns ?? ""} ${output}`;
+            if (output === undefined || seen.has(key)) {
+                continue;
+            }
+            seen.add(key);
+            assert.strictEqual(verb, "get");
+            const kubeconfig = path.join(fresh.root, `${call.ctx}.kubeconfig`);
+            fs.writeFileSync(kubeconfig, `current-context: ${call.ctx}\n`);
+            const args = ["--kubeconfig", kubeconfig, ...call.args.filter((a, i) => a !== "--kubeconfig" && call.args[i - 1] !== "--kubeconfig")];
+            const faked = spawnSync(path.join(fresh.bin, "kubectl"), args, { env: fresh.env(), encoding: "utf8" });
+            assert.strictEqual(faked.status, 0, faked.stderr);
+
+            const visible = (o: FakeObject): object => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("_")));
+            const objects = fresh
+                .objects(call.ctx!, resource)
+                .filter((o) => (name === undefined || o.metadata.name === name) && (ns === undefined || o.metadata.namespace === ns))
+                .map(visible);
+            const template = output.slice("jsonpath=".length);
+            let expected: string;
+            if (name !== undefined) {
+                expected = objects.length === 0 ? "" : realJsonpath(fresh.root, template, objects[0]);
+            } else {
+                expected = objects.length === 0 ? "" : realJsonpath(fresh.root, template, { apiVersion: "v1", kind: "List", items: objects });
+            }
+            assert.strictEqual(faked.stdout, expected, `${call.ctx}: kubectl ${args.slice(2).join(" ")}`);
+        }
+        const resources = [...seen].map((k) => k.split(" ")[1]);
+        for (const r of [CLUSTER_CRD, KUSTOMIZATION_CRD, "secrets", "services", "deployments", "statefulsets", "cronjobs", "pods", "persistentvolumes"]) {
+            assert.ok(resources.includes(r), `no template over ${r} was checked`);
+        }
+    });
+});
