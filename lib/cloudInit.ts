@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from "crypto";
 import { stringify } from "yaml";
+import { publicBlobOfPrivateKey } from "./opensshKey";
 
 /** Marker file written by cloud-init's very last step; the readiness step checks it. */
 export const CLOUD_INIT_DONE_MARKER = "/var/lib/capi-mgmt/cloud-init.done";
@@ -47,9 +48,7 @@ const SYSCTLS: ReadonlyArray<[string, number]> = [
 
 const FILE_HEADER = "# Written by capi-mgmt cloud-init user-data.\n";
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-const OPENSSH_PRIVATE_KEY = /^-----BEGIN OPENSSH PRIVATE KEY-----\n([A-Za-z0-9+/=\n]+)\n-----END OPENSSH PRIVATE KEY-----$/;
 const ED25519_PUBLIC_KEY = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]*)?$/;
-const OPENSSH_KEY_MAGIC = "openssh-key-v1\0";
 
 /** Renders `#cloud-config` user-data text. Pure and deterministic. Throws Error on invalid params (bad MTU, caCert not PEM, etc.) */
 export function renderUserData(p: UserDataParams): string {
@@ -117,47 +116,16 @@ function checkHostKey(key: UserDataParams["hostKey"]): { privateKey: string; pub
         throw new Error("hostKey.publicKeyOpenssh must be one line `ssh-ed25519 AAAA…`");
     }
     const privateKey = key.privateKeyOpenssh.replace(/\r\n/g, "\n").trim();
-    const priv = OPENSSH_PRIVATE_KEY.exec(privateKey);
-    if (!priv) {
-        throw new Error("hostKey.privateKeyOpenssh must be an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY----- …)");
+    let embeddedPublic: Buffer;
+    try {
+        embeddedPublic = publicBlobOfPrivateKey(privateKey);
+    } catch (e) {
+        throw new Error(`hostKey.privateKeyOpenssh: ${(e as Error).message}`);
     }
-    const embeddedPublic = publicBlobOfPrivateKey(Buffer.from(priv[1], "base64"));
     if (!embeddedPublic.equals(Buffer.from(pub[1], "base64"))) {
         throw new Error("hostKey.privateKeyOpenssh and hostKey.publicKeyOpenssh are not the same key");
     }
     return { privateKey: privateKey + "\n", publicKey };
-}
-
-/** The public key blob stored in the clear part of an `openssh-key-v1` private key. */
-function publicBlobOfPrivateKey(data: Buffer): Buffer {
-    const invalid = (why: string) => new Error(`hostKey.privateKeyOpenssh: ${why}`);
-    if (data.subarray(0, OPENSSH_KEY_MAGIC.length).toString("latin1") !== OPENSSH_KEY_MAGIC) {
-        throw invalid("not an openssh-key-v1 key");
-    }
-    let offset = OPENSSH_KEY_MAGIC.length;
-    const next = (): Buffer => {
-        if (offset + 4 > data.length) {
-            throw invalid("truncated key");
-        }
-        const length = data.readUInt32BE(offset);
-        const end = offset + 4 + length;
-        if (end > data.length) {
-            throw invalid("truncated key");
-        }
-        const field = data.subarray(offset + 4, end);
-        offset = end;
-        return field;
-    };
-    if (next().toString("latin1") !== "none") {
-        throw invalid("must not be passphrase-protected (sshd cannot load it)");
-    }
-    next(); // KDF name
-    next(); // KDF options
-    if (offset + 4 > data.length || data.readUInt32BE(offset) !== 1) {
-        throw invalid("must hold exactly one key");
-    }
-    offset += 4;
-    return next();
 }
 
 function textFile(path: string, content: string): Record<string, string> {

@@ -297,7 +297,7 @@ describe("renderUserData", () => {
             [
                 "a PKCS#8 private key",
                 { privateKeyOpenssh: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n", publicKeyOpenssh: HOST_PUBLIC_KEY },
-                /privateKeyOpenssh must be an OpenSSH private key/,
+                /privateKeyOpenssh: not an OpenSSH private key/,
             ],
             [
                 "halves of different keys",
