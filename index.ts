@@ -11,3 +11,4 @@ export const capiAppCredentialId = outputs.capiAppCredentialId;
 export const cloudProviderAppCredentialId = outputs.cloudProviderAppCredentialId;
 export const kubeconfig = outputs.kubeconfig;
 export const apiServerCertExpiry = outputs.apiServerCertExpiry;
+export const deployPublicKey = outputs.deployPublicKey;

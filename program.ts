@@ -25,6 +25,8 @@ export interface ProgramOutputs {
     kubeconfig: pulumi.Output<string>;
     /** When the management cluster's API server certificate expires (renew before, see README). */
     apiServerCertExpiry: pulumi.Output<string>;
+    /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
+    deployPublicKey: pulumi.Output<string>;
 }
 
 /** Artifacts the program sends to the server that render writes out on their own. */
@@ -59,6 +61,7 @@ export function program(config: StackConfig): Program {
         cloudProviderAppCredentialId: mgmt.appCredentials.cloudProvider.id,
         kubeconfig: pulumi.secret(mgmt.cluster.kubeconfig),
         apiServerCertExpiry: mgmt.cluster.apiServerCertExpiry,
+        deployPublicKey: mgmt.flux?.deployPublicKey ?? pulumi.output(""),
     };
     return { outputs, artifacts: { kindConfig: mgmt.cluster.kindConfig } };
 }

@@ -9,6 +9,8 @@ export interface AppCredentialsArgs {
     prefix: string;
     /** Roles and expiry, shared by both credentials. */
     settings: AppCredentialSettings;
+    /** Roles the user holds on the project (from the auth scope). */
+    heldRoles: pulumi.Input<string[]>;
 }
 
 /** One application credential as the rest of the program sees it. */
@@ -69,13 +71,7 @@ export class AppCredentials extends pulumi.ComponentResource {
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:AppCredentials", name, {}, opts);
 
-        const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
-        const roles = scope.roles.apply((held) =>
-            checkRolesHeld(
-                args.settings.roles,
-                held.map((r) => r.roleName),
-            ),
-        );
+        const roles = pulumi.output(args.heldRoles).apply((held) => checkRolesHeld(args.settings.roles, held));
 
         const make = (purpose: keyof typeof APP_CREDENTIAL_PURPOSES): AppCredentialRef => {
             const cred = new openstack.identity.ApplicationCredential(

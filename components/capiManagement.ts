@@ -1,9 +1,13 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
 import { isUuid } from "../lib/names";
 import { AppCredentials } from "./appCredentials";
+import { ClusterCredentials } from "./clusterCredentials";
+import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
@@ -16,8 +20,6 @@ import { WorkloadTeardown } from "./teardown";
 export interface CapiManagementArgs {
     /** The parsed and validated stack configuration. */
     config: StackConfig;
-    /** More resources the workload teardown must outlive (e.g. what lives in the cluster). */
-    teardownOutlives?: pulumi.Resource[];
 }
 
 /**
@@ -41,6 +43,10 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
     readonly teardown: WorkloadTeardown;
+    /** OpenStack credentials in the management cluster. */
+    readonly credentials: ClusterCredentials;
+    /** Flux, when `gitops` is configured. */
+    readonly flux?: FluxSync;
 
     constructor(name: string, args: CapiManagementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:CapiManagement", name, {}, opts);
@@ -70,9 +76,10 @@ export class CapiManagement extends pulumi.ComponentResource {
             { parent: this },
         );
         const keys = new SshKeys("ssh-keys", { prefix: cfg.prefix }, { parent: this });
+        const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
         this.appCredentials = new AppCredentials(
             "app-credentials",
-            { prefix: cfg.prefix, settings: cfg.appCredential },
+            { prefix: cfg.prefix, settings: cfg.appCredential, heldRoles: scope.roles.apply((roles) => roles.map((r) => r.roleName)) },
             { parent: this },
         );
 
@@ -132,6 +139,34 @@ export class CapiManagement extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const kube = new k8s.Provider(
+            "management-cluster",
+            { kubeconfig: this.cluster.kubeconfig },
+            { parent: this, dependsOn: [this.cluster.providers] },
+        );
+        const inCluster = { parent: this, providers: { kubernetes: kube } };
+        this.credentials = new ClusterCredentials(
+            "cluster-credentials",
+            {
+                workloadNamespace: cfg.workloadNamespace,
+                authUrl: scope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, cfg.region)),
+                region: cfg.region,
+                caCert: cfg.caCert,
+                capi: this.appCredentials.capi,
+                cloudProvider: this.appCredentials.cloudProvider,
+                deletedWith: this.cluster.kind,
+                after: [this.cluster.providers],
+            },
+            inCluster,
+        );
+        if (cfg.gitops) {
+            this.flux = new FluxSync(
+                "flux",
+                { version: cfg.versions.flux.version, gitops: cfg.gitops, deletedWith: this.cluster.kind, after: [this.cluster.providers] },
+                inCluster,
+            );
+        }
+
         this.teardown = new WorkloadTeardown(
             "teardown",
             {
@@ -146,7 +181,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                     this.cluster.kind,
                     this.cluster.orc,
                     this.cluster.providers,
-                    ...(args.teardownOutlives ?? []),
+                    ...this.credentials.resources,
+                    ...(this.flux?.resources ?? []),
                 ],
             },
             { parent: this },

@@ -5,7 +5,9 @@
  * This module is pure (no Pulumi runtime): `lib/loadConfig.ts` feeds it the stack's values.
  */
 import { X509Certificate } from "crypto";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "./contract";
 import { Cidr, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr } from "./net";
+import { publicKeyOfPrivateKey } from "./opensshKey";
 import {
     CAPO_MIN_CLUSTER_API,
     CLUSTER_API_MANAGEMENT_KUBERNETES,
@@ -39,6 +41,29 @@ export interface AppCredentialSettings {
     roles: string[];
     /** RFC 3339 expiry, in the future; undefined for no expiry. */
     expiresAt?: string;
+}
+
+/** Which Git reference Flux follows: a branch (development) or a semver range of tags. */
+export type GitRef = { branch: string } | { semver: string };
+
+/** Where Flux syncs from, and the namespace of the workload clusters. */
+export interface GitOpsSettings {
+    /** `ssh://git@host[:port]/org/repo`. */
+    url: string;
+    /** Branch or semver range. */
+    ref: GitRef;
+    /** Path in the repository, `./…`. */
+    path: string;
+    /** Reconcile interval, a Go duration such as `1m`. */
+    interval: string;
+    /** known_hosts lines of the Git host (host checking is never disabled). */
+    knownHosts: string;
+    /** SSH private key already registered on the repository (secret); generated when absent. */
+    deployKey?: string;
+    /** age key for SOPS decryption (secret). */
+    sopsAgeKey?: string;
+    /** Namespace of the workload clusters. */
+    workloadNamespace: string;
 }
 
 /** The typed, validated stack configuration. */
@@ -85,6 +110,10 @@ export interface StackConfig {
     serverGeneration: number;
     /** Overall bound of the workload-cluster teardown on destroy, minutes. */
     teardownTimeoutMinutes: number;
+    /** Flux sync; undefined installs no Flux (credentials are placed all the same). */
+    gitops?: GitOpsSettings;
+    /** Namespace of the workload clusters (from gitops, or the default). */
+    workloadNamespace: string;
 }
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
@@ -135,6 +164,7 @@ export const CONFIG_KEYS = [
     "versions",
     "serverGeneration",
     "teardownTimeoutMinutes",
+    "gitops",
 ] as const;
 
 /** Default values (they live here, not in Pulumi.yaml: mocks and render don't read that). */
@@ -296,7 +326,11 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         versions: parseVersions(r),
         serverGeneration: r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000),
         teardownTimeoutMinutes: r.integer("teardownTimeoutMinutes", DEFAULTS.teardownTimeoutMinutes, 5, 240),
+        gitops: undefined,
+        workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
     };
+    config.gitops = parseGitOps(r, { stack: ctx.stack, production: environment === "production" });
+    config.workloadNamespace = config.gitops?.workloadNamespace ?? DEFAULT_WORKLOAD_NAMESPACE;
 
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
@@ -599,5 +633,158 @@ function checkCompatibility(r: Reader, v: Versions): void {
     const kubectl = semver(v.kubectl.version);
     if (kubectl && k8s && Math.abs(kubectl.minor - k8s.minor) > 1) {
         r.fail("versions.kubectl", `${v.kubectl.version} is more than one minor version away from the cluster's Kubernetes ${v.kubernetes}`);
+    }
+}
+
+const GITOPS_KEYS = ["url", "branch", "semver", "path", "interval", "knownHosts", "deployKey", "sopsAgeKey", "workloadNamespace"];
+const SSH_URL = /^ssh:\/\/([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?\/[^\s]+$/;
+const SCP_LIKE = /^[A-Za-z0-9._-]+@[^:/\s]+:[^\s]+$/;
+const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
+const BRANCH = /^(?!\/|-|.*\.\.|.*\/\/|.*\/$|.*\.lock$)[A-Za-z0-9._/-]+$/;
+const SEMVER_RANGE = /^(?=.*[0-9xX*])[0-9A-Za-z.*^~<>=|, +-]+$/;
+const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+const AGE_SECRET_KEY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
+
+/** The host entry known_hosts must carry for a URL: `host`, or `[host]:port` off port 22. */
+function knownHostsName(host: string, port?: string): string {
+    return port && port !== "22" ? `[${host.replace(/^\[|\]$/g, "")}]:${port}` : host.replace(/^\[|\]$/g, "");
+}
+
+function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): GitOpsSettings | undefined {
+    const v = r.json("gitops");
+    if (v === undefined) {
+        return undefined;
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        r.fail("gitops", "must be an object with url, branch or semver, knownHosts, …");
+        return undefined;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+        if (!GITOPS_KEYS.includes(k)) {
+            r.fail(`gitops.${k}`, `is not a known setting (known: ${GITOPS_KEYS.join(", ")})`);
+        }
+    }
+    const str = (k: string): string | undefined => {
+        const x = o[k];
+        if (x === undefined || x === null || x === "") {
+            return undefined;
+        }
+        if (typeof x !== "string") {
+            r.fail(`gitops.${k}`, "must be a string");
+            return undefined;
+        }
+        return x.trim();
+    };
+
+    const url = str("url");
+    let host: string | undefined;
+    if (url === undefined) {
+        r.fail("gitops.url", "is required (ssh://git@host/org/repo)");
+    } else if (SCP_LIKE.test(url)) {
+        const [userHost, repo] = url.split(/:(.*)/s);
+        r.fail("gitops.url", `${quote(url)} is the scp-like form, which Flux does not accept; write ssh://${userHost}/${repo}`);
+    } else if (/^https?:\/\//.test(url)) {
+        r.fail("gitops.url", `${quote(url)}: use the ssh:// form (ssh://git@host/org/repo); Flux authenticates with the deploy key over SSH`);
+    } else {
+        const m = SSH_URL.exec(url);
+        if (!m) {
+            r.fail("gitops.url", `${quote(url)} is not of the form ssh://git@host/org/repo`);
+        } else {
+            host = knownHostsName(m[2], m[3]);
+        }
+    }
+
+    const branch = str("branch");
+    const semver = str("semver");
+    let ref: GitRef = { branch: "main" };
+    if ((branch === undefined) === (semver === undefined)) {
+        r.fail("gitops", "set exactly one of branch (follow a branch) or semver (follow tags in a semver range)");
+    } else if (branch !== undefined) {
+        if (!BRANCH.test(branch)) {
+            r.fail("gitops.branch", `${quote(branch)} is not a valid branch name`);
+        }
+        if (ctx.production) {
+            r.fail("gitops.branch", "production follows released tags: set gitops.semver (e.g. \">=1.0.0\") instead of a branch");
+        }
+        ref = { branch };
+    } else {
+        if (!SEMVER_RANGE.test(semver!)) {
+            r.fail("gitops.semver", `${quote(semver)} is not a semver range (e.g. ">=1.0.0" or "1.x")`);
+        }
+        ref = { semver: semver! };
+    }
+
+    const rawPath = str("path") ?? `./clusters/${ctx.stack}`;
+    const path = rawPath.startsWith("./") ? rawPath : `./${rawPath}`;
+    if (rawPath.startsWith("/") || path.split("/").includes("..") || !/^[A-Za-z0-9._/-]+$/.test(path)) {
+        r.fail("gitops.path", `${quote(rawPath)} must be a relative path inside the repository, without ..`);
+    }
+
+    const interval = str("interval") ?? "1m";
+    if (!GO_DURATION.test(interval)) {
+        r.fail("gitops.interval", `${quote(interval)} is not a duration such as 1m or 30s`);
+    }
+
+    const knownHosts = str("knownHosts");
+    if (knownHosts === undefined) {
+        r.fail("gitops.knownHosts", "is required: the Git host's known_hosts lines (ssh-keyscan <host>); host key checking is never disabled");
+    } else {
+        checkKnownHosts(r, knownHosts, host);
+    }
+
+    const deployKey = str("deployKey");
+    if (deployKey !== undefined) {
+        try {
+            publicKeyOfPrivateKey(deployKey);
+        } catch (e) {
+            r.fail("gitops.deployKey", `is not a usable SSH private key: ${(e as Error).message} (give an unencrypted OpenSSH key, or leave it unset to have one generated)`);
+        }
+    }
+
+    const sopsAgeKey = str("sopsAgeKey");
+    if (sopsAgeKey !== undefined) {
+        const keys = sopsAgeKey.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+        if (keys.length === 0 || !keys.every((k) => AGE_SECRET_KEY.test(k))) {
+            r.fail("gitops.sopsAgeKey", "must be an age identity (AGE-SECRET-KEY-1…), as age-keygen writes it");
+        }
+    }
+
+    const workloadNamespace = str("workloadNamespace") ?? DEFAULT_WORKLOAD_NAMESPACE;
+    if (!DNS_LABEL.test(workloadNamespace) || workloadNamespace.length > 63) {
+        r.fail("gitops.workloadNamespace", `${quote(workloadNamespace)} is not a valid namespace name`);
+    }
+
+    return {
+        url: url ?? "",
+        ref,
+        path,
+        interval,
+        knownHosts: (knownHosts ?? "").trim() + "\n",
+        deployKey: deployKey === undefined ? undefined : deployKey.replace(/\r\n/g, "\n").trim() + "\n",
+        sopsAgeKey: sopsAgeKey === undefined ? undefined : sopsAgeKey.trim() + "\n",
+        workloadNamespace,
+    };
+}
+
+function checkKnownHosts(r: Reader, knownHosts: string, host: string | undefined): void {
+    const lines = knownHosts.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+    if (lines.length === 0) {
+        r.fail("gitops.knownHosts", "has no host key lines");
+        return;
+    }
+    let covers = false;
+    for (const line of lines) {
+        const [hosts, type, key] = line.split(/\s+/);
+        if (!hosts || !type || !key || !KNOWN_HOST_KEY_TYPES.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
+            r.fail("gitops.knownHosts", `${quote(line)} is not a known_hosts line (host key-type base64-key)`);
+            continue;
+        }
+        if (host === undefined || hosts.startsWith("|1|") || hosts.split(",").includes(host)) {
+            covers = true;
+        }
+    }
+    if (!covers && host !== undefined) {
+        r.fail("gitops.knownHosts", `has no key for ${host}, the host of gitops.url`);
     }
 }

@@ -66,6 +66,23 @@ export function redact(v: unknown): unknown {
     return v;
 }
 
+/**
+ * Deep copy with every secret replaced by {@link REDACTED} leaf by leaf: a secret map
+ * keeps its keys, so a redacted Secret manifest keeps its shape (and stays schema-valid).
+ */
+export function redactLeaves(v: unknown, inSecret = false): unknown {
+    if (isSecretValue(v)) {
+        return redactLeaves(v.value, true);
+    }
+    if (Array.isArray(v)) {
+        return v.map((x) => redactLeaves(x, inSecret));
+    }
+    if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactLeaves(x, inSecret)]));
+    }
+    return inSecret ? REDACTED : v;
+}
+
 /** Deep copy with every secret unwrapped to its plain value. */
 export function reveal(v: unknown): unknown {
     if (isSecretValue(v)) {
@@ -187,6 +204,17 @@ export class MockCloud implements pulumi.runtime.Mocks {
                         roleName: r,
                         roleId: `${r}-id`,
                     })),
+                    serviceCatalogs: [
+                        {
+                            id: "identity-id",
+                            name: "keystone",
+                            type: "identity",
+                            endpoints: [
+                                { id: "e1", interface: "internal", region: "RegionOne", regionId: "RegionOne", url: "http://keystone.internal:5000" },
+                                { id: "e2", interface: "public", region: "RegionOne", regionId: "RegionOne", url: "https://keystone.example.test:5000/v3/" },
+                            ],
+                        },
+                    ],
                 };
             default:
                 return inputs;

@@ -4,11 +4,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
-import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, reveal, valueOf } from "./engine";
+import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, valueOf } from "./engine";
 
 /** The project's config namespace, as Pulumi.yaml names it. */
 const PROJECT = "capi-mgmt";
@@ -98,6 +98,20 @@ export function commandsInRunOrder(resources: RecordedResource[]): RecordedResou
     return ordered;
 }
 
+/**
+ * The Kubernetes objects the program itself defines (not those of release manifests, which
+ * resources.json lists by URL), with secret values redacted leaf by leaf.
+ */
+export function manifestsOf(resources: RecordedResource[]): { file: string; object: Record<string, unknown> }[] {
+    return resources
+        .filter((r) => r.custom && r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string")
+        .map((r, i) => {
+            const object = redactLeaves(r.inputs) as Record<string, unknown>;
+            const kind = String(object.kind).toLowerCase();
+            return { file: `manifests/${String(i + 1).padStart(2, "0")}-${kind}-${r.name}.yaml`, object };
+        });
+}
+
 /** Writes a file, creating its directory. */
 function write(file: string, text: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -148,6 +162,10 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
     }
 
     emit("kind-config.yaml", await valueOf(result.artifacts.kindConfig));
+
+    for (const m of manifestsOf(resources)) {
+        emit(m.file, toYaml(m.object));
+    }
 
     commandsInRunOrder(resources).forEach((cmd, i) => {
         const stdin = cmd.inputs.stdin;

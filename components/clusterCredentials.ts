@@ -1,0 +1,77 @@
+import * as pulumi from "@pulumi/pulumi";
+import { renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
+import {
+    capoCredentialsSecret,
+    capoIdentity,
+    cloudConfigResourceData,
+    cloudConfigResourceSecret,
+    cloudConfigResourceSet,
+    cloudCredentialsData,
+    namespace,
+    orcCredentialsSecret,
+} from "../lib/clusterObjects";
+import { WORKLOAD_CA_FILE } from "../lib/contract";
+import { AppCredentialRef } from "./appCredentials";
+import { kubeResource } from "./kubeObject";
+
+/** Arguments of {@link ClusterCredentials}. */
+export interface ClusterCredentialsArgs {
+    /** Namespace of the workload clusters (created here). */
+    workloadNamespace: string;
+    /** Keystone URL for the credentials. */
+    authUrl: pulumi.Input<string>;
+    /** Region, if any. */
+    region?: string;
+    /** PEM of the cloud's private CA, if any. */
+    caCert?: string;
+    /** Credential for CAPO and ORC (management cluster only). */
+    capi: AppCredentialRef;
+    /** Credential for OCCM and Cinder CSI (copied into workload clusters). */
+    cloudProvider: AppCredentialRef;
+    /** In-cluster objects go with this (the kind cluster), never one by one. */
+    deletedWith: pulumi.Resource;
+    /** What must exist first (the Cluster API providers, for their CRDs). */
+    after: pulumi.Resource[];
+}
+
+/**
+ * The OpenStack credentials in the management cluster, none of them in Git or on disk:
+ * the workload namespace; CAPO's Secret and a cluster-scoped OpenStackClusterIdentity
+ * usable from that namespace only; the same clouds.yaml for ORC in that namespace; and a
+ * ClusterResourceSet (strategy Reconcile) that copies the cloud-provider credential's
+ * cloud.conf into every labelled workload cluster, again after each rotation.
+ */
+export class ClusterCredentials extends pulumi.ComponentResource {
+    /** Every object created, for ordering (the teardown outlives them). */
+    readonly resources: pulumi.Resource[];
+
+    constructor(name: string, args: ClusterCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:ClusterCredentials", name, {}, opts);
+
+        const base = { parent: this, deletedWith: args.deletedWith };
+        const ns = args.workloadNamespace;
+        const caCert = args.caCert;
+
+        const capiCloudsYaml = pulumi
+            .all([args.authUrl, args.capi.id, args.capi.secret])
+            .apply(([authUrl, id, secret]) => cloudCredentialsData(renderCloudsYaml({ authUrl, region: args.region, id, secret }), caCert));
+        const cloudConfig = pulumi
+            .all([args.authUrl, args.cloudProvider.id, args.cloudProvider.secret])
+            .apply(([authUrl, id, secret]) =>
+                cloudConfigResourceData(
+                    renderCloudConf({ authUrl, region: args.region, id, secret, caFile: caCert ? WORKLOAD_CA_FILE : undefined }),
+                    caCert,
+                ),
+            );
+
+        const workloadNs = kubeResource("workload-namespace", namespace(ns), { ...base, dependsOn: args.after });
+        const capoSecret = kubeResource("capo-credentials", capoCredentialsSecret(capiCloudsYaml), { ...base, dependsOn: args.after });
+        const identity = kubeResource("capo-identity", capoIdentity(ns), { ...base, dependsOn: [capoSecret] });
+        const orcSecret = kubeResource("orc-credentials", orcCredentialsSecret(ns, capiCloudsYaml), { ...base, dependsOn: [workloadNs] });
+        const crsSecret = kubeResource("cloud-config", cloudConfigResourceSecret(ns, cloudConfig), { ...base, dependsOn: [workloadNs] });
+        const crs = kubeResource("cloud-config-resource-set", cloudConfigResourceSet(ns), { ...base, dependsOn: [crsSecret] });
+
+        this.resources = [workloadNs, capoSecret, identity, orcSecret, crsSecret, crs];
+        this.registerOutputs({});
+    }
+}

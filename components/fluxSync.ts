@@ -1,0 +1,104 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import {
+    fluxGitSecret,
+    fluxGitSecretData,
+    fluxInstallUrl,
+    gitRepository,
+    readinessAnnotations,
+    rootKustomization,
+    sopsAgeSecret,
+    sopsAgeSecretData,
+} from "../lib/clusterObjects";
+import { GitOpsSettings } from "../lib/config";
+import { publicKeyOfPrivateKey } from "../lib/opensshKey";
+import { kubeResource } from "./kubeObject";
+
+/** How long `pulumi up` waits for Flux to report Ready (with a registered deploy key). */
+export const FLUX_READY_TIMEOUT_SECONDS = 600;
+
+/** Arguments of {@link FluxSync}. */
+export interface FluxSyncArgs {
+    /** Flux release, e.g. v2.9.4. */
+    version: string;
+    /** Repository, reference, path, keys. */
+    gitops: GitOpsSettings;
+    /** In-cluster objects go with this (the kind cluster), never one by one. */
+    deletedWith: pulumi.Resource;
+    /** What must exist first (the finished bootstrap). */
+    after: pulumi.Resource[];
+}
+
+/**
+ * Flux, owned by Pulumi and upgraded in place with the version, syncing the environment's
+ * path of the repository: a GitRepository on a branch or a semver range of tags, and a
+ * pruning Kustomization (decrypting with SOPS/age when a key is given).
+ *
+ * With a deploy key from the config (already registered), `up` waits until both report
+ * Ready. A generated key is only known when `up` ends, so then `up` does not wait; the
+ * user registers the printed public key and Flux syncs on its own retries.
+ */
+export class FluxSync extends pulumi.ComponentResource {
+    /** Public half of the deploy key: register it, read-only, on the repository. */
+    readonly deployPublicKey: pulumi.Output<string>;
+    /** True when `up` waited for Flux to be Ready. */
+    readonly waited: boolean;
+    /** Every object created, for ordering (the teardown outlives them). */
+    readonly resources: pulumi.Resource[];
+
+    constructor(name: string, args: FluxSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:FluxSync", name, {}, opts);
+
+        const g = args.gitops;
+        const base = { parent: this, deletedWith: args.deletedWith };
+
+        let identity: pulumi.Output<string>;
+        if (g.deployKey !== undefined) {
+            identity = pulumi.secret(g.deployKey);
+            this.deployPublicKey = pulumi.output(publicKeyOfPrivateKey(g.deployKey));
+        } else {
+            const key = new tls.PrivateKey("deploy-key", { algorithm: "ED25519" }, { parent: this });
+            identity = pulumi.secret(key.privateKeyOpenssh);
+            this.deployPublicKey = key.publicKeyOpenssh.apply((k) => k.trim());
+        }
+        this.waited = g.deployKey !== undefined;
+
+        const install = new k8s.yaml.v2.ConfigFile(
+            "flux-install",
+            { file: fluxInstallUrl(args.version) },
+            { ...base, dependsOn: args.after },
+        );
+
+        const gitData = pulumi
+            .all([identity, this.deployPublicKey])
+            .apply(([id, pub]) => fluxGitSecretData({ identity: id, identityPub: pub + "\n", knownHosts: g.knownHosts }));
+        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...base, dependsOn: [install] });
+        const secrets = [gitSecret];
+        if (g.sopsAgeKey !== undefined) {
+            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...base, dependsOn: [install] }));
+        }
+
+        const annotations = readinessAnnotations(this.waited, FLUX_READY_TIMEOUT_SECONDS);
+        const source = kubeResource(
+            "git-repository",
+            gitRepository({ url: g.url, ref: g.ref, interval: g.interval, annotations }),
+            { ...base, dependsOn: [install, ...secrets] },
+        );
+        const sync = kubeResource(
+            "kustomization",
+            rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),
+            { ...base, dependsOn: [install, source, ...secrets] },
+        );
+
+        this.resources = [install, ...secrets, source, sync];
+        if (!this.waited) {
+            void pulumi.log.info(
+                `Flux uses a generated deploy key: register the stack output deployPublicKey as a read-only deploy key of ${g.url}; ` +
+                    "Flux retries on its own and syncs once it is registered (no second pulumi up needed).",
+                this,
+            );
+        }
+        this.registerOutputs({ deployPublicKey: this.deployPublicKey });
+    }
+}

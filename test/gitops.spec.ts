@@ -1,0 +1,291 @@
+import "mocha";
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
+import { ConfigError, parseStackConfig } from "../lib/config";
+import { CAPO_IDENTITY_NAME, CLOUD_CONFIG_LABEL, CLOUD_NAME, ORC_CREDENTIALS_SECRET } from "../lib/contract";
+import { isSecretValue, mockOpensshKeyPair, RecordedResource, reveal, valueOf } from "../render/engine";
+import { renderStack } from "../render/render";
+import { TEST_CA_PEM } from "./fixtures";
+import { Run, runStack } from "./harness";
+
+const GITHUB_KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+const DEPLOY_KEY = mockOpensshKeyPair("test deploy key").privateKeyOpenssh;
+/** An age identity of the right form (bech32 alphabet, 58 data characters); not a real key. */
+const AGE_KEY = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2).slice(0, 58);
+
+const GITOPS = { url: "ssh://git@github.com/example-org/capi-gitops", branch: "main", knownHosts: GITHUB_KNOWN_HOSTS };
+
+function gitopsProblems(gitops: Record<string, unknown>, environment = "development"): readonly string[] {
+    try {
+        parseStackConfig(
+            {
+                environment,
+                externalNetwork: "public",
+                flavor: "f",
+                sshAllowedCidrs: '["203.0.113.0/24"]',
+                apiAllowedCidrs: '["203.0.113.0/24"]',
+                gitops: JSON.stringify(gitops),
+            },
+            { stack: "dev", now: new Date("2026-11-22T00:00:00Z") },
+        );
+        return [];
+    } catch (e) {
+        assert.ok(e instanceof ConfigError);
+        return e.problems;
+    }
+}
+
+function input(r: RecordedResource, key: string): unknown {
+    return reveal(r.inputs[key]);
+}
+
+describe("gitops", function () {
+    this.timeout(60000);
+
+    describe("config", () => {
+        it("accepts a branch in development and defaults path, interval and namespace", () => {
+            assert.deepStrictEqual(gitopsProblems(GITOPS), []);
+            const c = parseStackConfig(
+                { environment: "development", externalNetwork: "p", flavor: "f", sshAllowedCidrs: '["10.1.0.0/16"]', apiAllowedCidrs: '["10.1.0.0/16"]', gitops: JSON.stringify(GITOPS) },
+                { stack: "dev", now: new Date() },
+            );
+            assert.deepStrictEqual({ ...c.gitops, knownHosts: undefined }, {
+                url: GITOPS.url, ref: { branch: "main" }, path: "./clusters/dev", interval: "1m", knownHosts: undefined,
+                deployKey: undefined, sopsAgeKey: undefined, workloadNamespace: "clusters",
+            });
+            assert.strictEqual(c.workloadNamespace, "clusters");
+        });
+
+        const refused: [string, Record<string, unknown>, string, RegExp, string?][] = [
+            ["scp-like URL", { ...GITOPS, url: "git@github.com:example-org/capi-gitops" }, "gitops.url", /scp-like form.*ssh:\/\/git@github.com\/example-org\/capi-gitops/],
+            ["plain http URL", { ...GITOPS, url: "http://github.com/example-org/capi-gitops" }, "gitops.url", /use the ssh:\/\/ form/],
+            ["missing URL", { branch: "main", knownHosts: GITHUB_KNOWN_HOSTS }, "gitops.url", /is required/],
+            ["branch and semver", { ...GITOPS, semver: ">=1.0.0" }, "gitops", /exactly one of branch .* or semver/],
+            ["neither branch nor semver", { url: GITOPS.url, knownHosts: GITHUB_KNOWN_HOSTS }, "gitops", /exactly one/],
+            ["a branch in production", GITOPS, "gitops.branch", /production follows released tags/, "production"],
+            ["bad semver range", { ...GITOPS, branch: undefined, semver: "latest" }, "gitops.semver", /not a semver range/],
+            ["path escaping the repo", { ...GITOPS, path: "./clusters/../secrets" }, "gitops.path", /without \.\./],
+            ["absolute path", { ...GITOPS, path: "/clusters/dev" }, "gitops.path", /relative path/],
+            ["bad interval", { ...GITOPS, interval: "1 minute" }, "gitops.interval", /not a duration/],
+            ["missing known_hosts", { url: GITOPS.url, branch: "main" }, "gitops.knownHosts", /never disabled/],
+            ["garbage known_hosts", { ...GITOPS, knownHosts: "github.com is trusted" }, "gitops.knownHosts", /not a known_hosts line/],
+            ["known_hosts for another host", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("github.com", "gitlab.com") }, "gitops.knownHosts", /no key for github.com/],
+            ["known_hosts without the port", { ...GITOPS, url: "ssh://git@git.example.com:2222/org/repo", knownHosts: GITHUB_KNOWN_HOSTS.replace("github.com", "git.example.com") }, "gitops.knownHosts", /no key for \[git.example.com\]:2222/],
+            ["deploy key not a key", { ...GITOPS, deployKey: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----" }, "gitops.deployKey", /not a usable SSH private key/],
+            ["age key malformed", { ...GITOPS, sopsAgeKey: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp" }, "gitops.sopsAgeKey", /AGE-SECRET-KEY-1/],
+            ["bad namespace", { ...GITOPS, workloadNamespace: "Clusters" }, "gitops.workloadNamespace", /not a valid namespace/],
+            ["unknown key", { ...GITOPS, insecure: true }, "gitops.insecure", /not a known setting/],
+        ];
+        for (const [title, gitops, key, fragment, environment] of refused) {
+            it(`refuses ${title}, naming the key`, () => {
+                const problems = gitopsProblems(gitops, environment);
+                assert.ok(
+                    problems.some((p) => p.startsWith(`capi-mgmt:${key}: `) && fragment.test(p)),
+                    `expected capi-mgmt:${key} ~ ${fragment}, got:\n${problems.join("\n")}`,
+                );
+            });
+        }
+
+        it("accepts a port-qualified known_hosts entry, a deploy key and an age key", () => {
+            assert.deepStrictEqual(
+                gitopsProblems({
+                    url: "ssh://git@git.example.com:2222/org/repo",
+                    semver: ">=1.0.0 <2.0.0",
+                    knownHosts: `# scanned\n${GITHUB_KNOWN_HOSTS.replace("github.com", "[git.example.com]:2222")}`,
+                    deployKey: DEPLOY_KEY,
+                    sopsAgeKey: `# created: 2026-11-01\n${AGE_KEY}`,
+                }, "production"),
+                [],
+            );
+        });
+    });
+
+    describe("credential files", () => {
+        const auth = { authUrl: "https://keystone.example.test:5000/v3", region: "RegionOne", id: "cred-id", secret: "s3cret#;x" };
+
+        it("clouds.yaml has one application-credential cloud named for the identity", () => {
+            const doc = parse(renderCloudsYaml(auth));
+            assert.deepStrictEqual(doc, {
+                clouds: {
+                    [CLOUD_NAME]: {
+                        auth_type: "v3applicationcredential",
+                        auth: { auth_url: auth.authUrl, application_credential_id: "cred-id", application_credential_secret: "s3cret#;x" },
+                        interface: "public",
+                        identity_api_version: 3,
+                        region_name: "RegionOne",
+                    },
+                },
+            });
+        });
+
+        it("cloud.conf quotes what INI would misread and points at the CA file when given", () => {
+            const conf = renderCloudConf({ ...auth, caFile: "/etc/config/ca.crt" });
+            assert.match(conf, /^\[Global\]\nauth-url=https:\/\/keystone.example.test:5000\/v3\n/);
+            assert.match(conf, /\napplication-credential-secret="s3cret#;x"\n/);
+            assert.match(conf, /\nregion=RegionOne\nca-file=\/etc\/config\/ca.crt\n$/);
+            assert.doesNotMatch(renderCloudConf(auth), /ca-file/);
+            assert.throws(() => renderCloudConf({ ...auth, region: "a\nb" }), /single lines/);
+        });
+
+        it("takes the public identity endpoint of the region from the catalog", () => {
+            const catalog = [
+                { type: "compute", endpoints: [{ interface: "public", region: "R1", url: "https://nova" }] },
+                { type: "identity", endpoints: [
+                    { interface: "internal", region: "R1", url: "http://internal" },
+                    { interface: "public", region: "R1", url: "https://k1/v3/" },
+                    { interface: "public", region: "R2", url: "https://k2/v3" },
+                ] },
+            ];
+            assert.strictEqual(identityEndpoint(catalog), "https://k1/v3");
+            assert.strictEqual(identityEndpoint(catalog, "R2"), "https://k2/v3");
+            assert.throws(() => identityEndpoint(catalog.slice(0, 1), "R1"), /no public identity endpoint.*openstack:region/);
+        });
+    });
+
+    describe("program (mock engine)", () => {
+        let dev: Run;
+        let prod: Run;
+        let withKeys: Run;
+        before(async () => {
+            dev = await runStack("dev");
+            prod = await runStack("prod");
+            withKeys = await runStack("dev", {
+                gitops: JSON.stringify({ ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY }),
+                caCert: TEST_CA_PEM,
+            });
+        });
+
+        const cr = (run: Run, kind: string) => run.resources.find((r) => r.type.endsWith(`:${kind}`) && r.custom)!;
+        const secretNamed = (run: Run, name: string) => run.one("kubernetes:core/v1:Secret", name);
+
+        it("dev follows a branch, prod a semver range, each on its own path", () => {
+            assert.deepStrictEqual((input(cr(dev, "GitRepository"), "spec") as { ref: unknown }).ref, { branch: "main" });
+            assert.deepStrictEqual((input(cr(prod, "GitRepository"), "spec") as { ref: unknown }).ref, { semver: ">=1.0.0" });
+            assert.strictEqual((input(cr(dev, "Kustomization"), "spec") as { path: string }).path, "./clusters/dev");
+            assert.strictEqual((input(cr(prod, "Kustomization"), "spec") as { path: string }).path, "./clusters/prod");
+            assert.strictEqual((input(cr(prod, "Kustomization"), "spec") as { prune: boolean }).prune, true);
+        });
+
+        it("installs the pinned Flux release, upgraded in place with the version", async () => {
+            const install = dev.one("kubernetes:yaml/v2:ConfigFile");
+            assert.strictEqual(input(install, "file"), "https://github.com/fluxcd/flux2/releases/download/v2.9.4/install.yaml");
+            const bumped = await runStack("dev", { versions: JSON.stringify({ flux: { version: "v2.9.5", sha256: "f".repeat(64) } }) });
+            assert.strictEqual(input(bumped.one("kubernetes:yaml/v2:ConfigFile"), "file"), "https://github.com/fluxcd/flux2/releases/download/v2.9.5/install.yaml");
+            assert.strictEqual(bumped.one("kubernetes:yaml/v2:ConfigFile").urn, install.urn);
+        });
+
+        it("waits for Ready with a given deploy key and not with a generated one", async () => {
+            for (const kind of ["GitRepository", "Kustomization"]) {
+                const waiting = (input(cr(withKeys, kind), "metadata") as { annotations: Record<string, string> }).annotations;
+                assert.strictEqual(waiting["pulumi.com/waitFor"], "condition=Ready", kind);
+                assert.ok(Number(waiting["pulumi.com/timeoutSeconds"]) > 0);
+                const skipping = (input(cr(dev, kind), "metadata") as { annotations: Record<string, string> }).annotations;
+                assert.deepStrictEqual(skipping, { "pulumi.com/skipAwait": "true" }, kind);
+            }
+            assert.strictEqual(dev.all("tls:index/privateKey:PrivateKey").filter((k) => k.name === "deploy-key").length, 1);
+            assert.strictEqual(withKeys.all("tls:index/privateKey:PrivateKey").filter((k) => k.name === "deploy-key").length, 0);
+            assert.strictEqual(await valueOf(withKeys.outputs.deployPublicKey), mockOpensshKeyPair("test deploy key").publicKeyOpenssh.trim());
+            assert.match(await valueOf(dev.outputs.deployPublicKey), /^ssh-ed25519 /);
+        });
+
+        it("gives Flux the deploy key, its public half and known_hosts; SOPS its age key", () => {
+            const git = input(secretNamed(withKeys, "git-credentials"), "stringData") as Record<string, string>;
+            assert.strictEqual(git.identity, DEPLOY_KEY);
+            assert.strictEqual(git["identity.pub"].trim(), mockOpensshKeyPair("test deploy key").publicKeyOpenssh.trim());
+            assert.strictEqual(git.known_hosts, GITHUB_KNOWN_HOSTS + "\n");
+            assert.deepStrictEqual(input(secretNamed(withKeys, "sops-age"), "stringData"), { "age.agekey": AGE_KEY + "\n" });
+            assert.deepStrictEqual((input(cr(withKeys, "Kustomization"), "spec") as { decryption: unknown }).decryption, {
+                provider: "sops",
+                secretRef: { name: "sops-age" },
+            });
+            assert.strictEqual(dev.all("kubernetes:core/v1:Secret").filter((s) => s.name === "sops-age").length, 0);
+        });
+
+        it("places CAPO's identity, ORC's credentials and the cloud config for workload clusters", () => {
+            const identity = cr(withKeys, "OpenStackClusterIdentity");
+            assert.deepStrictEqual(input(identity, "metadata"), { name: CAPO_IDENTITY_NAME });
+            const capo = input(secretNamed(withKeys, "capo-credentials"), "stringData") as Record<string, string>;
+            const clouds = parse(capo["clouds.yaml"]).clouds[CLOUD_NAME];
+            assert.strictEqual(clouds.auth.application_credential_secret, "mock-app-credential-secret-capi");
+            assert.strictEqual(clouds.auth.auth_url, "https://keystone.example.test:5000/v3");
+            assert.strictEqual(capo.cacert, TEST_CA_PEM.trim() + "\n");
+            const orc = secretNamed(withKeys, "orc-credentials");
+            assert.deepStrictEqual(input(orc, "metadata"), { name: ORC_CREDENTIALS_SECRET, namespace: "clusters", labels: { "clusterctl.cluster.x-k8s.io/move": "true" } });
+            assert.deepStrictEqual(input(orc, "stringData"), capo);
+
+            const crs = cr(withKeys, "ClusterResourceSet");
+            const spec = input(crs, "spec") as { strategy: string; clusterSelector: unknown };
+            assert.strictEqual(spec.strategy, "Reconcile");
+            assert.deepStrictEqual(spec.clusterSelector, { matchLabels: { [CLOUD_CONFIG_LABEL.key]: CLOUD_CONFIG_LABEL.value } });
+            const resourceSecret = secretNamed(withKeys, "cloud-config");
+            assert.strictEqual(input(resourceSecret, "type"), "addons.cluster.x-k8s.io/resource-set");
+            const inner = parse((input(resourceSecret, "stringData") as Record<string, string>)["cloud-config.yaml"]);
+            assert.deepStrictEqual(inner.metadata, { name: "cloud-config", namespace: "kube-system" });
+            assert.match(inner.stringData["cloud.conf"], /application-credential-secret=mock-app-credential-secret-cloud-provider/);
+            assert.match(inner.stringData["cloud.conf"], /ca-file=\/etc\/config\/ca.crt/);
+            assert.strictEqual(inner.stringData["ca.crt"], TEST_CA_PEM.trim() + "\n");
+            assert.doesNotMatch(inner.stringData["cloud.conf"], /mock-app-credential-secret-capi/);
+        });
+
+        it("keeps every credential and key a Pulumi secret", () => {
+            for (const run of [dev, withKeys]) {
+                for (const s of run.all("kubernetes:core/v1:Secret")) {
+                    assert.ok(isSecretValue(s.inputs.stringData), `${s.name} data is not secret`);
+                }
+            }
+        });
+
+        it("builds the Kubernetes provider from the kubeconfig after the bootstrap; every object uses it and depends on it", () => {
+            const provider = dev.one("pulumi:providers:kubernetes");
+            const providers = dev.one("command:remote:Command", "capi-providers");
+            assert.ok(provider.dependsOn.includes(providers.urn));
+            assert.ok(provider.dependsOn.includes(dev.one("command:remote:Command", "kubeconfig").urn));
+            for (const r of dev.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
+                assert.ok(r.options.provider?.startsWith(provider.urn), `${r.name} does not use the management cluster provider`);
+                assert.ok(dev.dependsOn(r, providers), `${r.name} does not wait for the bootstrap`);
+                assert.strictEqual(r.options.deletedWith, dev.one("command:remote:Command", "kind-cluster").urn, `${r.name} is not deleted with the kind cluster`);
+            }
+        });
+
+        it("is outlived by the teardown", () => {
+            const teardown = dev.one("command:remote:Command", "workload-teardown");
+            for (const r of dev.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:"))) {
+                assert.ok(teardown.dependsOn.includes(r.urn), `teardown does not depend on ${r.type} ${r.name}`);
+            }
+        });
+
+        it("renders manifests with no credential in clear", async () => {
+            const out = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-gitops-"));
+            try {
+                const project = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-project-"));
+                const dev = fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
+                const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
+                fs.writeFileSync(
+                    path.join(project, "Pulumi.keys.yaml"),
+                    dev.replace(/ {2}# Flux follows[\s\S]*$/, `  capi-mgmt:gitops: ${JSON.stringify(gitops)}\n  capi-mgmt:caCert: ${JSON.stringify(TEST_CA_PEM)}\n`),
+                );
+                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project });
+                const manifests = files.filter((f) => f.startsWith("manifests/"));
+                assert.strictEqual(manifests.length, 10);
+                const all = files.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("\n");
+                for (const leak of [
+                    DEPLOY_KEY.split("\n")[2],
+                    AGE_KEY,
+                    "mock-app-credential-secret",
+                    "application_credential_secret",
+                    "application-credential-secret",
+                ]) {
+                    assert.ok(!all.includes(leak), `render output contains ${leak}`);
+                }
+                const git = parse(fs.readFileSync(path.join(out, manifests.find((m) => m.includes("secret-git-credentials"))!), "utf8"));
+                assert.deepStrictEqual(git.stringData, { identity: "[secret]", "identity.pub": "[secret]", known_hosts: "[secret]" });
+            } finally {
+                fs.rmSync(out, { recursive: true, force: true });
+            }
+        });
+    });
+});
