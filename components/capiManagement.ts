@@ -162,7 +162,13 @@ export class CapiManagement extends pulumi.ComponentResource {
         if (cfg.gitops) {
             this.flux = new FluxSync(
                 "flux",
-                { version: cfg.versions.flux.version, gitops: cfg.gitops, deletedWith: this.cluster.kind, after: [this.cluster.providers] },
+                {
+                    version: cfg.versions.flux.version,
+                    gitops: cfg.gitops,
+                    managementAddress: server.floatingIp,
+                    deletedWith: this.cluster.kind,
+                    after: [this.cluster.providers],
+                },
                 inCluster,
             );
         }

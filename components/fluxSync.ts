@@ -5,6 +5,8 @@ import {
     fluxGitSecret,
     fluxGitSecretData,
     fluxInstallUrl,
+    fluxSettingsConfigMap,
+    fluxSettingsData,
     gitRepository,
     readinessAnnotations,
     rootKustomization,
@@ -24,6 +26,8 @@ export interface FluxSyncArgs {
     version: string;
     /** Repository, reference, path, keys. */
     gitops: GitOpsSettings;
+    /** The management server's floating IP (workload API servers must admit it). */
+    managementAddress: pulumi.Input<string>;
     /** In-cluster objects go with this (the kind cluster), never one by one. */
     deletedWith: pulumi.Resource;
     /** What must exist first (the finished bootstrap). */
@@ -79,6 +83,12 @@ export class FluxSync extends pulumi.ComponentResource {
             secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...base, dependsOn: [install] }));
         }
 
+        const settings = kubeResource(
+            "settings",
+            fluxSettingsConfigMap(pulumi.output(args.managementAddress).apply((a) => fluxSettingsData({ workloadNamespace: g.workloadNamespace, managementAddress: a }))),
+            { ...base, dependsOn: [install] },
+        );
+
         const annotations = readinessAnnotations(this.waited, FLUX_READY_TIMEOUT_SECONDS);
         const source = kubeResource(
             "git-repository",
@@ -88,10 +98,10 @@ export class FluxSync extends pulumi.ComponentResource {
         const sync = kubeResource(
             "kustomization",
             rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),
-            { ...base, dependsOn: [install, source, ...secrets] },
+            { ...base, dependsOn: [install, source, settings, ...secrets] },
         );
 
-        this.resources = [install, ...secrets, source, sync];
+        this.resources = [install, ...secrets, settings, source, sync];
         if (!this.waited) {
             void pulumi.log.info(
                 `Flux uses a generated deploy key: register the stack output deployPublicKey as a read-only deploy key of ${g.url}; ` +

@@ -10,6 +10,8 @@ export function kubeResource(name: string, obj: KubeObject, opts: pulumi.CustomR
     switch (obj.kind) {
         case "Namespace":
             return new k8s.core.v1.Namespace(name, { metadata: obj.metadata }, opts);
+        case "ConfigMap":
+            return new k8s.core.v1.ConfigMap(name, { metadata: obj.metadata, data: obj.data as pulumi.Input<Record<string, string>> }, opts);
         case "Secret":
             return new k8s.core.v1.Secret(
                 name,

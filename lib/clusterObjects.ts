@@ -11,6 +11,8 @@ import {
     CLOUD_CONFIG_RESOURCE_SET,
     FLUX_NAMESPACE,
     FLUX_ROOT_NAME,
+    FLUX_SETTINGS_CONFIGMAP,
+    FLUX_SETTINGS_KEYS,
     ORC_CREDENTIALS_SECRET,
     SOPS_AGE_SECRET,
     WORKLOAD_CLOUD_CONFIG_SECRET,
@@ -135,6 +137,27 @@ export function sopsAgeSecretData(ageKey: string): Record<string, string> {
     return { "age.agekey": ageKey };
 }
 
+/** What the tree may substitute (see FLUX_SETTINGS_KEYS). */
+export interface FluxSettings {
+    /** Namespace of the workload clusters. */
+    workloadNamespace: string;
+    /** The management server's floating IP. */
+    managementAddress: string;
+}
+
+/** Data of the settings ConfigMap: `KEY → value` for Flux's substitution. */
+export function fluxSettingsData(s: FluxSettings): Record<string, string> {
+    return {
+        [FLUX_SETTINGS_KEYS.workloadNamespace]: s.workloadNamespace,
+        [FLUX_SETTINGS_KEYS.managementEgressCidr]: `${s.managementAddress}/32`,
+    };
+}
+
+/** The settings ConfigMap Flux's Kustomizations substitute from. */
+export function fluxSettingsConfigMap<D>(data: D): KubeObject {
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: FLUX_SETTINGS_CONFIGMAP, namespace: FLUX_NAMESPACE }, data };
+}
+
 /** Annotations that make `pulumi up` wait for a Flux object to be Ready, or not wait at all. */
 export function readinessAnnotations(wait: boolean, timeoutSeconds: number): Record<string, string> {
     return wait
@@ -152,7 +175,11 @@ export function gitRepository(p: { url: string; ref: GitRef; interval: string; a
     };
 }
 
-/** Flux's root Kustomization on the environment's path, pruning, decrypting with SOPS when asked. */
+/**
+ * Flux's root Kustomization on the environment's path, pruning, substituting the program's
+ * settings (so the tree's Kustomizations can name `${WORKLOAD_NAMESPACE}`), decrypting with
+ * SOPS when asked.
+ */
 export function rootKustomization(p: { path: string; interval: string; decrypt: boolean; annotations: Record<string, string> }): KubeObject {
     return {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
@@ -163,6 +190,7 @@ export function rootKustomization(p: { path: string; interval: string; decrypt: 
             path: p.path,
             prune: true,
             sourceRef: { kind: "GitRepository", name: FLUX_ROOT_NAME },
+            postBuild: { substituteFrom: [{ kind: "ConfigMap", name: FLUX_SETTINGS_CONFIGMAP }] },
             ...(p.decrypt ? { decryption: { provider: "sops", secretRef: { name: SOPS_AGE_SECRET } } } : {}),
         },
     };

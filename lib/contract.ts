@@ -40,5 +40,19 @@ export const FLUX_ROOT_NAME = "flux-system";
 /** Flux's namespace. */
 export const FLUX_NAMESPACE = "flux-system";
 
+/**
+ * ConfigMap (in FLUX_NAMESPACE) whose keys Flux substitutes for `${KEY}` in the tree
+ * (`postBuild.substituteFrom`): facts only the program knows.
+ */
+export const FLUX_SETTINGS_CONFIGMAP = "capi-mgmt-settings";
+
+/** Keys of FLUX_SETTINGS_CONFIGMAP, as the tree writes them (`${WORKLOAD_NAMESPACE}`). */
+export const FLUX_SETTINGS_KEYS = {
+    /** `capi-mgmt:gitops.workloadNamespace`: where the tree puts workload clusters and their classes. */
+    workloadNamespace: "WORKLOAD_NAMESPACE",
+    /** `<floating IP>/32`: the address the management cluster reaches workload API servers from. */
+    managementEgressCidr: "MANAGEMENT_EGRESS_CIDR",
+} as const;
+
 /** Secret (in FLUX_NAMESPACE) with the SOPS age key, key `age.agekey`. */
 export const SOPS_AGE_SECRET = "sops-age";

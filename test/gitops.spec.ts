@@ -6,7 +6,14 @@ import * as path from "path";
 import { parse } from "yaml";
 import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
 import { ConfigError, parseStackConfig } from "../lib/config";
-import { CAPO_IDENTITY_NAME, CLOUD_CONFIG_LABEL, CLOUD_NAME, ORC_CREDENTIALS_SECRET } from "../lib/contract";
+import {
+    CAPO_IDENTITY_NAME,
+    CLOUD_CONFIG_LABEL,
+    CLOUD_NAME,
+    FLUX_SETTINGS_CONFIGMAP,
+    FLUX_SETTINGS_KEYS,
+    ORC_CREDENTIALS_SECRET,
+} from "../lib/contract";
 import { isSecretValue, mockOpensshKeyPair, RecordedResource, reveal, valueOf } from "../render/engine";
 import { renderStack } from "../render/render";
 import { TEST_CA_PEM } from "./fixtures";
@@ -205,6 +212,25 @@ describe("gitops", function () {
             assert.strictEqual(dev.all("kubernetes:core/v1:Secret").filter((s) => s.name === "sops-age").length, 0);
         });
 
+        it("hands the tree its settings: the workload namespace and the management egress address", async () => {
+            const settings = dev.one("kubernetes:core/v1:ConfigMap", "settings");
+            assert.deepStrictEqual(input(settings, "metadata"), { name: FLUX_SETTINGS_CONFIGMAP, namespace: "flux-system" });
+            const address = await valueOf(dev.outputs.floatingIp);
+            assert.deepStrictEqual(input(settings, "data"), {
+                [FLUX_SETTINGS_KEYS.workloadNamespace]: "clusters",
+                [FLUX_SETTINGS_KEYS.managementEgressCidr]: `${address}/32`,
+            });
+            const other = await runStack("dev", { gitops: JSON.stringify({ ...GITOPS, workloadNamespace: "capi-workloads" }) });
+            const data = input(other.one("kubernetes:core/v1:ConfigMap", "settings"), "data") as Record<string, string>;
+            assert.strictEqual(data[FLUX_SETTINGS_KEYS.workloadNamespace], "capi-workloads");
+
+            const root = cr(dev, "Kustomization");
+            assert.deepStrictEqual((input(root, "spec") as { postBuild: unknown }).postBuild, {
+                substituteFrom: [{ kind: "ConfigMap", name: FLUX_SETTINGS_CONFIGMAP }],
+            });
+            assert.ok(root.dependsOn.includes(settings.urn), "the root Kustomization would start before its settings exist");
+        });
+
         it("places CAPO's identity, ORC's credentials and the cloud config for workload clusters", () => {
             const identity = cr(withKeys, "OpenStackClusterIdentity");
             assert.deepStrictEqual(input(identity, "metadata"), { name: CAPO_IDENTITY_NAME });
@@ -270,7 +296,7 @@ describe("gitops", function () {
                 );
                 const files = await renderStack({ stack: "keys", outDir: out, projectDir: project });
                 const manifests = files.filter((f) => f.startsWith("manifests/"));
-                assert.strictEqual(manifests.length, 10);
+                assert.strictEqual(manifests.length, 11);
                 const all = files.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("\n");
                 for (const leak of [
                     DEPLOY_KEY.split("\n")[2],
