@@ -5,9 +5,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { fluxSettingsData } from "../lib/clusterObjects";
+import { FLUX_ROOT_NAME } from "../lib/contract";
 import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
+import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, valueOf } from "./engine";
 
 /** The project's config namespace, as Pulumi.yaml names it. */
@@ -112,6 +115,34 @@ export function manifestsOf(resources: RecordedResource[]): { file: string; obje
         });
 }
 
+/** Several objects as one multi-document YAML file. */
+function yamlStream(objects: unknown[]): string {
+    return objects.map((o) => toYaml(o)).join("---\n");
+}
+
+/**
+ * The environment's part of the GitOps tree as Flux will apply it, when the project's
+ * `gitops/` holds the stack's path: what the root Kustomization applies, what each Flux
+ * Kustomization applies (built, namespaced, substituted with the program's settings), and
+ * for each workload Cluster the templates Cluster API derives from its class.
+ */
+export function gitopsArtifacts(treeDir: string, envPath: string, settings: Record<string, string>): { file: string; text: string }[] {
+    if (!fs.existsSync(path.join(treeDir, envPath))) {
+        return [];
+    }
+    const env = readEnvironment(treeDir, envPath, settings);
+    const out = [{ file: `gitops/${FLUX_ROOT_NAME}.yaml`, text: yamlStream(env.root.map((d) => d.object)) }];
+    const all: TreeObject[] = env.units.flatMap((u) => u.documents.map((d) => d.object));
+    for (const u of env.units) {
+        out.push({ file: `gitops/${u.kustomization.object.metadata.name}.yaml`, text: yamlStream(u.documents.map((d) => d.object)) });
+    }
+    for (const cluster of all.filter((o) => o.kind === "Cluster" && o.spec?.topology !== undefined)) {
+        const topology = resolveTopology(cluster, all);
+        out.push({ file: `gitops/topology/${cluster.metadata.name}.yaml`, text: yamlStream(topology.templates.map((t) => t.object)) });
+    }
+    return out;
+}
+
 /** Writes a file, creating its directory. */
 function write(file: string, text: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -165,6 +196,13 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
 
     for (const m of manifestsOf(resources)) {
         emit(m.file, toYaml(m.object));
+    }
+
+    if (config!.gitops) {
+        const settings = fluxSettingsData({ workloadNamespace: config!.workloadNamespace, managementAddress: await valueOf(result.outputs.floatingIp) });
+        for (const a of gitopsArtifacts(path.join(projectDir, "gitops"), config!.gitops.path, settings)) {
+            emit(a.file, a.text);
+        }
     }
 
     commandsInRunOrder(resources).forEach((cmd, i) => {

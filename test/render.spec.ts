@@ -44,7 +44,7 @@ describe("offline render", function () {
             });
 
             it("writes resources, user-data and the scripts in run order", () => {
-                assert.deepStrictEqual(listFiles(a).filter((f) => !f.startsWith("manifests/")), [
+                assert.deepStrictEqual(listFiles(a).filter((f) => !f.startsWith("manifests/") && !f.startsWith("gitops/")), [
                     "kind-config.yaml",
                     "resources.json",
                     "scripts/01-wait-ready.sh",
@@ -64,6 +64,22 @@ describe("offline render", function () {
                 }
                 assert.deepStrictEqual(doc.downloads.map((d: { name: string }) => d.name), ["kind", "kubectl", "clusterctl", "helm", "flux"]);
                 assert.strictEqual(doc.versions.capo, "v0.14.7");
+            });
+
+            it("writes the environment's GitOps tree as Flux will apply it", () => {
+                assert.deepStrictEqual(listFiles(a).filter((f) => f.startsWith("gitops/")), [
+                    "gitops/addons.yaml",
+                    "gitops/cluster-classes.yaml",
+                    "gitops/flux-system.yaml",
+                    "gitops/node-images.yaml",
+                    "gitops/topology/workload-1.yaml",
+                    "gitops/workload-clusters.yaml",
+                ]);
+                const clusters = fs.readFileSync(path.join(a, "gitops/workload-clusters.yaml"), "utf8");
+                assert.match(clusters, /namespace: clusters\n/);
+                assert.match(clusters, /- 192\.0\.2\.10\/32\n/, "the management address is not substituted");
+                assert.doesNotMatch(clusters + fs.readFileSync(path.join(a, "gitops/flux-system.yaml"), "utf8"), /\$\{/);
+                assert.match(fs.readFileSync(path.join(a, "gitops/flux-system.yaml"), "utf8"), new RegExp(`path: ./workloads/${stack}\n`));
             });
 
             it("is byte-identical when rendered twice", () => {
