@@ -13,7 +13,10 @@
 #      the workloads that mount PVCs, the VolumeSnapshots and the PVCs, and wait until the
 #      PersistentVolumes with reclaim policy Delete are gone; then delete the Cluster and
 #      wait until Cluster API and CAPO have removed it;
-#   4. report, and fail when a cluster was not torn down, naming it and what is left.
+#   4. report, and fail when a cluster was not torn down, naming it and what is left;
+#   5. delete ORC's objects (the GitOps tree's node images, and any other ORC resource), so
+#      ORC removes what they stand for in OpenStack (Glance images) before ORC itself goes
+#      with the kind cluster; fail, naming them, when ORC does not finish in time.
 # A cluster whose workload API cannot be reached is NOT deleted: its load balancers and
 # volumes would be orphaned. A Cluster already being deleted is only waited for.
 #
@@ -27,7 +30,8 @@
 #
 # Output: progress, warnings and errors on stderr, every line prefixed "teardown:" (a
 # cluster's lines with its namespace/name too); one result line on stdout on success.
-# Exit status: 0 when no workload cluster is left; 1 otherwise, and the server is kept.
+# Exit status: 0 when no workload cluster and no ORC object is left; 1 otherwise, and the
+# server is kept.
 set -euo pipefail
 
 : "${CLUSTER_NAME:?teardown: CLUSTER_NAME (name of the kind management cluster) must be set}"
@@ -634,6 +638,49 @@ report() {
     exit 1
 }
 
+# Suffix of the names of ORC's CRDs (images.openstack.k-orc.cloud, ...).
+readonly ORC_CRD_SUFFIX=".openstack.k-orc.cloud"
+
+# Deletes every ORC object and waits until ORC has removed them, and with them the OpenStack
+# resources they manage (objects with managedOptions.onDelete: detach leave theirs in
+# OpenStack, as asked). Runs once no workload cluster uses the node images any more.
+delete_orc_objects() {
+    local crds crd resources=() resource left found
+    crds=$(mgmt get customresourcedefinitions -o name) ||
+        die "cannot list the CRDs of the management cluster $CLUSTER_NAME, so ORC's objects (node images)" \
+            "were not deleted; the workload clusters are gone and the server was kept: re-run 'pulumi destroy'"
+    while IFS= read -r crd; do
+        crd=${crd##*/}
+        if [[ "$crd" == *"$ORC_CRD_SUFFIX" ]]; then
+            resources+=("$crd")
+        fi
+    done <<<"$crds"
+    if ((${#resources[@]} == 0)); then
+        return 0
+    fi
+    for resource in "${resources[@]}"; do
+        mgmt delete "$resource" --all -A --wait=false >/dev/null ||
+            die "cannot delete the ORC $resource; the server was kept: re-run 'pulumi destroy'"
+    done
+    while true; do
+        left=""
+        for resource in "${resources[@]}"; do
+            found=$(mgmt get "$resource" -A -o name) || found="$resource (cannot be listed)"
+            left+=${found:+$found$'\n'}
+        done
+        if [[ -z "$left" ]]; then
+            log "ORC removed its objects (${resources[*]}) and what they manage in OpenStack"
+            return 0
+        fi
+        if past_deadline; then
+            die "ORC has not removed these objects, whose OpenStack resources (e.g. Glance images) would" \
+                "be left behind: $(printf '%s' "$left" | tr '\n' ' ')Check 'kubectl describe' of each and the logs of" \
+                "orc-controller-manager (namespace orc-system); the server was kept: re-run 'pulumi destroy'."
+        fi
+        sleep "$POLL_SECONDS"
+    done
+}
+
 cleanup() {
     local i
     for i in "${!pids[@]}"; do
@@ -659,16 +706,22 @@ main() {
     trap 'exit 130' INT
     trap 'exit 129' HUP
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/capi-mgmt-teardown.XXXXXXXX")
+    local overall_deadline=$deadline result
     suspend_flux
     list_clusters
     if ((${#cluster_names[@]} == 0)); then
-        echo "teardown: nothing to tear down: no workload cluster on the management cluster $CLUSTER_NAME"
-        return 0
+        result="teardown: nothing to tear down: no workload cluster on the management cluster $CLUSTER_NAME"
+    else
+        log "tearing down ${#cluster_names[@]} workload cluster(s) in parallel (bound: ${PER_CLUSTER_TIMEOUT_SECONDS}s each, ${TIMEOUT_SECONDS}s overall)"
+        start_jobs
+        wait_for_jobs
+        result=$(report) || exit 1
     fi
-    log "tearing down ${#cluster_names[@]} workload cluster(s) in parallel (bound: ${PER_CLUSTER_TIMEOUT_SECONDS}s each, ${TIMEOUT_SECONDS}s overall)"
-    start_jobs
-    wait_for_jobs
-    report
+    # The clusters may have used up the overall bound: ORC still gets a short one of its own.
+    local floor=$(($(now) + (REPORT_SECONDS < TIMEOUT_SECONDS ? REPORT_SECONDS : TIMEOUT_SECONDS)))
+    deadline=$((overall_deadline > floor ? overall_deadline : floor))
+    delete_orc_objects
+    echo "$result"
 }
 
 main "$@"

@@ -14,6 +14,7 @@ import {
     HELMRELEASE_CRD,
     KubectlCall,
     KUSTOMIZATION_CRD,
+    ORC_IMAGE_CRD,
     SNAPSHOT_CRD,
 } from "./fakes/teardownFakes";
 
@@ -423,6 +424,54 @@ describe("host/teardown.sh", () => {
             [],
             "nothing is deleted",
         );
+    });
+
+    it("deletes ORC's node images once every Cluster is gone, and waits for ORC to remove them", () => {
+        managementWith("default/alpha");
+        fake.installOrcImages(["clusters/ubuntu-2404-kube-v1.35.8", "clusters/ubuntu-2404-kube-v1.36.2"], { deleteDelayMs: 1200 });
+        const r = run();
+        assertSuccess(r);
+        assert.strictEqual(r.stdout, "teardown: tore down 1 workload cluster(s) with their load balancers and volumes\n");
+        assert.deepStrictEqual(fake.live("mgmt", ORC_IMAGE_CRD), []);
+        assert.match(r.stderr, /ORC removed its objects \(images.openstack.k-orc.cloud\)/);
+        const calls = fake.calls();
+        const deletion = calls.findIndex((c) => is(c, "mgmt", "delete", ORC_IMAGE_CRD));
+        assert.ok(deletion > clusterDeletion(calls, { namespace: "default", name: "alpha" } as FakeWorkload));
+        assert.strictEqual(calls[deletion].clustersLeft, 0, "images were deleted while a Cluster still existed");
+        assert.ok(calls[deletion].args.includes("--all") && calls[deletion].args.includes("-A"));
+        assert.ok(calls.slice(deletion + 1).some((c) => is(c, "mgmt", "get", ORC_IMAGE_CRD)), "did not wait for ORC");
+    });
+
+    it("deletes ORC's node images when there is no workload cluster", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.installOrcImages(["clusters/ubuntu-2404-kube-v1.35.8"]);
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /nothing to tear down: no workload cluster/);
+        assert.deepStrictEqual(fake.live("mgmt", ORC_IMAGE_CRD), []);
+    });
+
+    it("fails, keeping the server, when ORC does not remove a node image, naming it", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.installOrcImages(["clusters/ubuntu-2404-kube-v1.35.8"], { stuck: true });
+        const r = run(3, 2);
+        assertFailure(r);
+        assert.strictEqual(r.stdout, "");
+        assert.match(r.stderr, /ERROR: ORC has not removed these objects, whose OpenStack resources \(e.g. Glance images\) would be left behind: images.openstack.k-orc.cloud\/ubuntu-2404-kube-v1.35.8 Check/);
+        assert.match(r.stderr, /the server was kept/);
+    });
+
+    it("leaves ORC's objects alone while a workload cluster is left", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.addCluster("default", "stuck", { stuck: true, secret: false });
+        fake.installOrcImages(["clusters/ubuntu-2404-kube-v1.35.8"]);
+        const r = run(4, 2);
+        assertFailure(r);
+        assert.deepStrictEqual(fake.live("mgmt", ORC_IMAGE_CRD), ["clusters/ubuntu-2404-kube-v1.35.8"]);
+        assert.ok(!fake.calls().some((c) => is(c, "mgmt", "delete", ORC_IMAGE_CRD)));
     });
 
     it("fails after its bound when a Cluster never goes away, naming it and keeping the server", () => {

@@ -60,12 +60,15 @@ export interface KubectlCall {
     workloadLeft?: WorkloadLeft;
     /** For a Cluster deletion: Flux Kustomizations and HelmReleases not suspended. */
     fluxUnsuspended?: number;
+    /** For an ORC object's deletion: Clusters (deleted or not) still on the management cluster. */
+    clustersLeft?: number;
 }
 
 export const CLUSTER_CRD = "clusters.cluster.x-k8s.io";
 export const KUSTOMIZATION_CRD = "kustomizations.kustomize.toolkit.fluxcd.io";
 export const HELMRELEASE_CRD = "helmreleases.helm.toolkit.fluxcd.io";
 export const SNAPSHOT_CRD = "volumesnapshots.snapshot.storage.k8s.io";
+export const ORC_IMAGE_CRD = "images.openstack.k-orc.cloud";
 
 /** The fake kubectl, run by the Node binary running the tests. */
 function fakeKubectl(): string {
@@ -371,6 +374,14 @@ function deleteObject(resource, obj) {
             .reduce((a, b) => a + b, 0);
         return extra;
     }
+    if (resource.endsWith(".openstack.k-orc.cloud")) {
+        // ORC's finalizer holds the object until the OpenStack resource is gone.
+        obj.metadata.deletionTimestamp = stamp;
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 200);
+        write(resource, obj);
+        extra.clustersLeft = list("${CLUSTER_CRD}", null).length;
+        return extra;
+    }
     if (resource === "services" && obj.spec && obj.spec.type === "LoadBalancer" && obj._deleteDelayMs !== 0) {
         obj.metadata.deletionTimestamp = stamp;
         obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 200);
@@ -604,6 +615,22 @@ export class FakeCapi {
     /** Installs Cluster API on the management cluster. */
     installClusterApi(): void {
         this.installCrd("mgmt", CLUSTER_CRD);
+    }
+
+    /** Installs ORC with node images (`namespace/name`) that take `deleteDelayMs` to go, or never. */
+    installOrcImages(images: string[], opts: { deleteDelayMs?: number; stuck?: boolean } = {}): void {
+        this.installCrd("mgmt", ORC_IMAGE_CRD);
+        for (const id of images) {
+            const [namespace, name] = id.split("/");
+            this.put("mgmt", ORC_IMAGE_CRD, {
+                apiVersion: "openstack.k-orc.cloud/v1alpha1",
+                kind: "Image",
+                metadata: { namespace, name },
+                spec: { managementPolicy: "managed" },
+                _deleteDelayMs: opts.deleteDelayMs,
+                _stuck: opts.stuck,
+            });
+        }
     }
 
     /** Installs Flux with Kustomizations and HelmReleases (`namespace/name`) on the management cluster. */
