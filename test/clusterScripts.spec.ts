@@ -17,7 +17,8 @@ import {
     renderOrcScript,
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { ClusterFakes, FakeProvider, RunResult } from "./fakes/clusterFakes";
+import { ClusterFakes, FakeProvider } from "./fakes/clusterFakes";
+import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
 
@@ -93,28 +94,11 @@ function fileMode(file: string): number {
     return fs.statSync(file).mode & 0o777;
 }
 
-function assertSuccess(r: RunResult): void {
-    assert.strictEqual(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-}
-
-function assertFailure(r: RunResult): void {
-    assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-}
-
 /** The id the kind step must print for a kind cluster: SHA-256 of its CA data. */
 function expectedId(fakes: ClusterFakes, name = "mgmt"): string {
     const m = /certificate-authority-data: (\S+)/.exec(fakes.kindKubeconfig(name));
     assert.ok(m, "fake kubeconfig has CA data");
     return `${KIND_CLUSTER_ID_PREFIX}${sha256(m[1])}\n`;
-}
-
-function hasShellcheck(): boolean {
-    return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
-}
-
-function shellcheck(files: string[]): void {
-    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
-    assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
 }
 
 describe("cluster scripts: rendering", () => {

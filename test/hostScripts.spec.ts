@@ -3,7 +3,6 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
     HOST_SCRIPTS_DIR,
@@ -13,32 +12,7 @@ import {
     renderWaitReadyScript,
 } from "../lib/hostScripts";
 import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
-
-/** Outcome of running a script. */
-interface RunResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-    /** Wall-clock milliseconds the run took. */
-    ms: number;
-}
-
-const SCRIPT_RUN_TIMEOUT_MS = 60_000;
-
-/** Temp directories made by a test file, removed at the end. */
-const tempDirs: string[] = [];
-
-function makeTempDir(prefix: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
-    tempDirs.push(dir);
-    return dir;
-}
-
-after(() => {
-    for (const dir of tempDirs) {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-});
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck } from "./fakes/shell";
 
 function writeExecutable(file: string, text: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -47,22 +21,6 @@ function writeExecutable(file: string, text: string): void {
 
 function sha256File(file: string): string {
     return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
-/** Pipes a script to `bash -s`, exactly as the remote commands do. */
-function runScript(script: string, env: Record<string, string>): RunResult {
-    const started = Date.now();
-    const r = spawnSync("bash", ["-s"], { input: script, env, encoding: "utf8", timeout: SCRIPT_RUN_TIMEOUT_MS });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
-}
-
-function hasShellcheck(): boolean {
-    return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
-}
-
-function shellcheck(files: string[]): void {
-    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
-    assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
 }
 
 /** A hex string of 64 digits that is nobody's checksum. */
@@ -462,14 +420,6 @@ describe("host/install-tools.sh", () => {
             host.release("flux", "v2.0.0", "flux"),
         ];
     });
-
-    function assertSuccess(r: RunResult): void {
-        assert.strictEqual(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-    }
-
-    function assertFailure(r: RunResult): void {
-        assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\n${r.stderr}`);
-    }
 
     it("installs every tool, executable, and writes the manifest", () => {
         const r = host.run(tools);

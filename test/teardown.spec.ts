@@ -2,7 +2,6 @@ import "mocha";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { DEFAULT_TEARDOWN_TIMEOUT_SECONDS, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
@@ -17,45 +16,7 @@ import {
     ORC_IMAGE_CRD,
     SNAPSHOT_CRD,
 } from "./fakes/teardownFakes";
-
-/** Outcome of running a script. */
-interface RunResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-const SCRIPT_RUN_TIMEOUT_MS = 60_000;
-
-/** Temp directories made by this file, removed at the end. */
-const tempDirs: string[] = [];
-
-function makeTempDir(prefix: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
-    tempDirs.push(dir);
-    return dir;
-}
-
-after(() => {
-    for (const dir of tempDirs) {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-});
-
-/** Pipes a script to `bash -s`, exactly as the remote command does. */
-function runScript(script: string, env: Record<string, string>): RunResult {
-    const r = spawnSync("bash", ["-s"], { input: script, env, encoding: "utf8", timeout: SCRIPT_RUN_TIMEOUT_MS });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function hasShellcheck(): boolean {
-    return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
-}
-
-function shellcheck(files: string[]): void {
-    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
-    assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
-}
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck } from "./fakes/shell";
 
 const KIND_CLUSTER = "capi-dev";
 
@@ -199,14 +160,6 @@ function assertNoCredentialLeak(fake: FakeCapi, r: RunResult, workloads: FakeWor
             assert.ok(!argv.includes(secret), "a kubeconfig was passed on a command line");
         }
     }
-}
-
-function assertSuccess(r: RunResult): void {
-    assert.strictEqual(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-}
-
-function assertFailure(r: RunResult): void {
-    assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
 }
 
 describe("host/teardown.sh", () => {

@@ -6,20 +6,11 @@
  * installed providers, cert-manager's version, ORC's deployment.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
-
-/** Outcome of running a script. */
-export interface RunResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-    /** Wall-clock milliseconds the run took. */
-    ms: number;
-}
+import { RunResult, runScript } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
 export interface FakeProvider {
@@ -33,7 +24,6 @@ export interface FakeProvider {
     namespace: string;
 }
 
-const SCRIPT_RUN_TIMEOUT_MS = 60_000;
 
 /** Bash source with `@{` standing for `${` (so it can sit in a raw template literal). */
 function bash(source: string): string {
@@ -420,14 +410,7 @@ export class ClusterFakes {
 
     /** Pipes a rendered script, relocated to this fake server, to `bash -s` like the program does. */
     run(script: string, extra: Record<string, string> = {}): RunResult {
-        const started = Date.now();
-        const r = spawnSync("bash", ["-s"], {
-            input: this.relocate(script),
-            env: this.env(extra),
-            encoding: "utf8",
-            timeout: SCRIPT_RUN_TIMEOUT_MS,
-        });
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+        return runScript(this.relocate(script), this.env(extra));
     }
 
     /** Every recorded call, in order. */

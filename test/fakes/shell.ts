@@ -1,0 +1,63 @@
+/**
+ * Running the host scripts for real under bash, as the remote commands do, and checking
+ * them with shellcheck: what every script test shares.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** Outcome of running a script. */
+export interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    /** Wall-clock milliseconds the run took. */
+    ms: number;
+}
+
+/** Bound of one script run: a script that hangs fails its test instead of the suite. */
+export const SCRIPT_RUN_TIMEOUT_MS = 60_000;
+
+/** Pipes a script to `bash -s` with exactly the environment `env`, as the remote commands do. */
+export function runScript(script: string, env: Record<string, string>): RunResult {
+    const started = Date.now();
+    const r = spawnSync("bash", ["-s"], { input: script, env, encoding: "utf8", timeout: SCRIPT_RUN_TIMEOUT_MS });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+/** Temp directories made by the tests, removed when the suite ends. */
+const tempDirs: string[] = [];
+
+after(() => {
+    for (const dir of tempDirs.splice(0)) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+/** A new temp directory, removed when the suite ends. */
+export function makeTempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
+    tempDirs.push(dir);
+    return dir;
+}
+
+/** True when shellcheck is installed (CI installs it; tests that need it skip otherwise). */
+export function hasShellcheck(): boolean {
+    return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+/** Fails unless shellcheck finds nothing, down to style level, in `files`. */
+export function shellcheck(files: string[]): void {
+    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
+}
+
+export function assertSuccess(r: RunResult): void {
+    assert.strictEqual(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+export function assertFailure(r: RunResult): void {
+    assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
