@@ -126,6 +126,13 @@ describe("GitOps tree (gitops/)", () => {
             assert.ok(u.documents.length > 0, `${what} applies nothing`);
             for (const d of u.documents) {
                 assert.strictEqual(d.object.metadata.namespace, DEFAULT_WORKLOAD_NAMESPACE, `${d.file}: ${d.object.kind}`);
+                // kstatus cannot read these kinds' health; each needs its own expression.
+                if (["ClusterClass", "Image", "HelmChartProxy", "Cluster"].includes(d.object.kind)) {
+                    const exprs = (k.spec.healthCheckExprs ?? []) as { apiVersion: string; kind: string; current: string }[];
+                    const expr = exprs.find((e) => e.apiVersion === d.object.apiVersion && e.kind === d.object.kind);
+                    assert.ok(expr, `${what} has no healthCheckExprs for ${d.object.apiVersion} ${d.object.kind}`);
+                    assert.match(expr.current, /^status\.\?conditions\.orValue\(\[\]\)\.exists\(c, c\.type == '\w+' && c\.status == 'True'\)$/, `${what}: ${expr.current}`);
+                }
             }
         }
     });
