@@ -23,7 +23,8 @@ export interface WorkloadTeardownArgs {
 
 /**
  * On `pulumi destroy`, removes every workload cluster, and the load balancers and volumes
- * their cloud integrations made, before anything else of the stack goes. On `pulumi up`
+ * their cloud integrations made, then ORC's objects (the node images in Glance), before
+ * anything else of the stack goes. On `pulumi up`
  * it only syntax-checks the teardown script on the server (`bash -n`): it has no
  * triggers, so no config change can replace it (a replacement would run the teardown).
  * The script travels as the command's stdin, which the provider keeps in state and hands

@@ -1,7 +1,8 @@
 /**
  * Renders `host/teardown.sh`, the script that runs on the management server (as root) when
  * the stack is destroyed: it removes every workload cluster, and first the load balancers
- * and Cinder volumes their in-cluster controllers made, before the server goes.
+ * and Cinder volumes their in-cluster controllers made, then ORC's objects (node images),
+ * before the server goes.
  *
  * Rendering is pure and deterministic: the same parameters always give the same text.
  */
