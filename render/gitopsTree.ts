@@ -1,14 +1,20 @@
 /**
  * Reads the GitOps tree (`gitops/`) the way Flux applies it, offline: the environment's
  * directory, then every Flux Kustomization found there, each built like kustomize-controller
- * does (kustomization.yaml or a generated one, `targetNamespace`, JSON 6902 patches,
- * `postBuild` substitution from the program's settings).
+ * does: `kubectl kustomize` (the real kustomize) on the Kustomization's path with its
+ * `targetNamespace`, then `postBuild` substitution from the program's settings.
  *
- * It implements the subset of kustomize the tree uses and refuses anything else loudly, so
- * a tree change that needs more fails the structure test instead of being misread.
+ * It also resolves a topology Cluster against its ClusterClass the way Cluster API's webhook
+ * and topology controller do for the parts the tree uses: variables defaulted and checked
+ * against their OpenAPI schemas (ajv), transition rules between an old and a new Cluster,
+ * and the class's inline JSON patches applied to its templates (fast-json-patch).
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import { applyPatch, deepClone, JsonPatchError, Operation } from "fast-json-patch";
 import { parseAllDocuments, stringify } from "yaml";
 import { FLUX_SETTINGS_CONFIGMAP } from "../lib/contract";
 
@@ -21,7 +27,7 @@ export interface TreeObject {
     [field: string]: any;
 }
 
-/** An object and the file it came from (relative to the tree's root). */
+/** An object and where it came from: the directory kustomize built (relative to the tree's root). */
 export interface TreeDocument {
     file: string;
     object: TreeObject;
@@ -43,203 +49,79 @@ export interface Environment {
     units: FluxUnit[];
 }
 
-/** Kinds the tree may use that are not namespaced. */
-const CLUSTER_SCOPED = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "OpenStackClusterIdentity"]);
-
-/** Keys of kustomization.yaml this reader understands. */
-const SUPPORTED_KUSTOMIZATION_KEYS = new Set(["apiVersion", "kind", "resources", "patches"]);
-
-/** Error in the tree, naming the file. */
-export class TreeError extends Error {}
-
-function isYaml(file: string): boolean {
-    return /\.ya?ml$/.test(file);
+/** Error in the tree, naming the file or directory. */
+export class TreeError extends Error {
+    name = "TreeError";
 }
 
-/** Every object in a YAML file (empty documents skipped). */
-export function readDocuments(root: string, file: string): TreeDocument[] {
-    const text = fs.readFileSync(path.join(root, file), "utf8");
-    const docs = parseAllDocuments(text);
+/** The kubectl that builds the tree (`kubectl kustomize`); `KUBECTL` overrides. */
+export function kubectlPath(): string {
+    return process.env.KUBECTL ?? "kubectl";
+}
+
+/** Every object of a multi-document YAML text (empty documents skipped); `origin` names it in errors. */
+export function parseObjects(text: string, origin: string): TreeDocument[] {
     const out: TreeDocument[] = [];
-    for (const doc of docs) {
+    for (const doc of parseAllDocuments(text)) {
         if (doc.errors.length > 0) {
-            throw new TreeError(`${file}: ${doc.errors[0].message}`);
+            throw new TreeError(`${origin}: ${doc.errors[0].message}`);
         }
         const object = doc.toJS() as TreeObject | null;
         if (object === null || object === undefined) {
             continue;
         }
         if (typeof object.apiVersion !== "string" || typeof object.kind !== "string" || typeof object.metadata?.name !== "string") {
-            throw new TreeError(`${file}: a document without apiVersion, kind or metadata.name`);
+            throw new TreeError(`${origin}: a document without apiVersion, kind or metadata.name`);
         }
-        out.push({ file, object });
-    }
-    return out;
-}
-
-/** Splits a JSON pointer (RFC 6901) into its tokens. */
-function pointer(p: string): string[] {
-    if (p === "") {
-        return [];
-    }
-    if (!p.startsWith("/")) {
-        throw new TreeError(`JSON pointer "${p}" does not start with /`);
-    }
-    return p
-        .slice(1)
-        .split("/")
-        .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
-}
-
-/** One JSON patch (RFC 6902) operation of the kinds the tree and ClusterClass patches use. */
-export interface PatchOp {
-    op: "add" | "replace" | "remove" | "test";
-    path: string;
-    value?: unknown;
-}
-
-/**
- * Applies JSON patch operations to a copy of `doc`. `replace`, `remove` and `test` need the
- * path to exist, as RFC 6902 says; `add` needs its parent.
- */
-export function applyJsonPatch<T>(doc: T, ops: PatchOp[]): T {
-    const out = structuredClone(doc) as unknown;
-    for (const op of ops) {
-        const tokens = pointer(op.path);
-        if (tokens.length === 0) {
-            throw new TreeError(`${op.op} ${op.path}: patching the whole document is not supported`);
-        }
-        let parent = out as Record<string, unknown> | unknown[];
-        for (const t of tokens.slice(0, -1)) {
-            const next = Array.isArray(parent) ? parent[Number(t)] : (parent as Record<string, unknown>)[t];
-            if (next === null || typeof next !== "object") {
-                throw new TreeError(`${op.op} ${op.path}: ${t} does not exist`);
-            }
-            parent = next as Record<string, unknown> | unknown[];
-        }
-        const last = tokens[tokens.length - 1];
-        const exists = Array.isArray(parent) ? Number(last) < parent.length : Object.prototype.hasOwnProperty.call(parent, last);
-        if (op.op !== "add" && !exists) {
-            throw new TreeError(`${op.op} ${op.path}: the path does not exist`);
-        }
-        switch (op.op) {
-            case "test":
-                if (JSON.stringify(Array.isArray(parent) ? parent[Number(last)] : parent[last]) !== JSON.stringify(op.value)) {
-                    throw new TreeError(`test ${op.path}: expected ${JSON.stringify(op.value)}`);
-                }
-                break;
-            case "remove":
-                if (Array.isArray(parent)) {
-                    parent.splice(Number(last), 1);
-                } else {
-                    delete parent[last];
-                }
-                break;
-            case "add":
-                if (Array.isArray(parent)) {
-                    parent.splice(last === "-" ? parent.length : Number(last), 0, structuredClone(op.value));
-                } else {
-                    parent[last] = structuredClone(op.value);
-                }
-                break;
-            case "replace":
-                if (Array.isArray(parent)) {
-                    parent[Number(last)] = structuredClone(op.value);
-                } else {
-                    parent[last] = structuredClone(op.value);
-                }
-                break;
-            default:
-                throw new TreeError(`unsupported JSON patch operation ${JSON.stringify(op)}`);
-        }
-    }
-    return out as T;
-}
-
-/** A `patches` entry of kustomization.yaml. */
-interface KustomizePatch {
-    target?: { group?: string; version?: string; kind?: string; name?: string; namespace?: string };
-    patch?: string;
-    path?: string;
-}
-
-function matches(target: NonNullable<KustomizePatch["target"]>, o: TreeObject): boolean {
-    const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
-    return (
-        (target.group === undefined || target.group === group) &&
-        (target.version === undefined || target.version === version) &&
-        (target.kind === undefined || target.kind === o.kind) &&
-        (target.name === undefined || target.name === o.metadata.name) &&
-        (target.namespace === undefined || target.namespace === o.metadata.namespace)
-    );
-}
-
-/** Files and directories a directory without kustomization.yaml contributes (as Flux generates it). */
-function generatedResources(root: string, dir: string): string[] {
-    const out: string[] = [];
-    for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-        const rel = path.join(dir, entry.name);
-        if (entry.isDirectory()) {
-            out.push(...(fs.existsSync(path.join(root, rel, "kustomization.yaml")) ? [rel] : generatedResources(root, rel)));
-        } else if (isYaml(entry.name)) {
-            out.push(rel);
-        }
+        out.push({ file: origin, object });
     }
     return out;
 }
 
 /**
- * Builds a directory of the tree as `kustomize build` (or Flux, when it has no
- * kustomization.yaml) would. `dir` is relative to `root`.
+ * Builds a directory of the tree with `kubectl kustomize`, as kustomize-controller does for
+ * a Kustomization's path: with `namespace` set (its `targetNamespace`), kustomize's namespace
+ * transformer puts every namespaced object there. `dir` is relative to `root`, and must hold
+ * a kustomization.yaml: Flux would generate one for a directory without, but this tree always
+ * writes its own, so that `kubectl kustomize` builds exactly what Flux applies.
  */
-export function kustomizeBuild(root: string, dir: string): TreeDocument[] {
-    const abs = path.join(root, dir);
+export function kustomizeBuild(root: string, dir: string, namespace?: string): TreeDocument[] {
+    const rel = path.normalize(dir);
+    const abs = path.resolve(root, rel);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
-        throw new TreeError(`${dir}: no such directory`);
+        throw new TreeError(`${rel}: no such directory`);
     }
-    const kfile = path.join(dir, "kustomization.yaml");
-    if (!fs.existsSync(path.join(root, kfile))) {
-        return generatedResources(root, dir).flatMap((r) => (isYaml(r) ? readDocuments(root, r) : kustomizeBuild(root, r)));
+    if (!fs.existsSync(path.join(abs, "kustomization.yaml"))) {
+        throw new TreeError(`${rel}: no kustomization.yaml (every path Flux builds in this tree has one)`);
     }
-    const k = (parseAllDocuments(fs.readFileSync(path.join(root, kfile), "utf8"))[0]?.toJS() ?? {}) as Record<string, unknown>;
-    const unknown = Object.keys(k).filter((key) => !SUPPORTED_KUSTOMIZATION_KEYS.has(key));
-    if (unknown.length > 0) {
-        throw new TreeError(`${kfile}: ${unknown.join(", ")} not supported by the tree reader (render/gitopsTree.ts)`);
+    let target = abs;
+    let wrapper: string | undefined;
+    if (namespace !== undefined) {
+        // What kustomize-controller does for targetNamespace: a kustomization that sets it.
+        wrapper = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-kustomize-"));
+        fs.writeFileSync(
+            path.join(wrapper, "kustomization.yaml"),
+            stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", namespace, resources: [path.relative(wrapper, abs)] }),
+        );
+        target = wrapper;
     }
-    let docs: TreeDocument[] = [];
-    for (const r of (k.resources ?? []) as string[]) {
-        const rel = path.normalize(path.join(dir, r));
-        if (!fs.existsSync(path.join(root, rel))) {
-            throw new TreeError(`${kfile}: resource ${r} does not exist`);
+    try {
+        const text = execFileSync(kubectlPath(), ["kustomize", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        return parseObjects(text, rel);
+    } catch (e) {
+        if (e instanceof TreeError) {
+            throw e;
         }
-        docs.push(...(fs.statSync(path.join(root, rel)).isDirectory() ? kustomizeBuild(root, rel) : readDocuments(root, rel)));
-    }
-    for (const p of (k.patches ?? []) as KustomizePatch[]) {
-        if (p.path !== undefined || p.patch === undefined || p.target === undefined) {
-            throw new TreeError(`${kfile}: only inline JSON 6902 patches with a target are supported`);
+        const err = e as NodeJS.ErrnoException & { stderr?: string };
+        if (err.code === "ENOENT") {
+            throw new TreeError(`${kubectlPath()} not found: the tree is built with \`kubectl kustomize\``);
         }
-        const ops = parseAllDocuments(p.patch)[0]?.toJS() as PatchOp[];
-        if (!Array.isArray(ops)) {
-            throw new TreeError(`${kfile}: patch for ${JSON.stringify(p.target)} is not a JSON 6902 list of operations`);
-        }
-        const target = p.target;
-        let hit = false;
-        docs = docs.map((d) => {
-            if (!matches(target, d.object)) {
-                return d;
-            }
-            hit = true;
-            try {
-                return { file: d.file, object: applyJsonPatch(d.object, ops) };
-            } catch (e) {
-                throw new TreeError(`${kfile}: patch for ${JSON.stringify(target)}: ${(e as Error).message}`);
-            }
-        });
-        if (!hit) {
-            throw new TreeError(`${kfile}: patch target ${JSON.stringify(target)} matches nothing`);
+        throw new TreeError(`${rel}: kubectl kustomize failed: ${String(err.stderr ?? err.message).trim()}`);
+    } finally {
+        if (wrapper !== undefined) {
+            fs.rmSync(wrapper, { recursive: true, force: true });
         }
     }
-    return docs;
 }
 
 /**
@@ -266,14 +148,6 @@ export function substitute(doc: TreeDocument, vars: Record<string, string>): Tre
     return { file: doc.file, object: parseAllDocuments(replaced)[0].toJS() as TreeObject };
 }
 
-/** Sets the namespace of namespaced objects, as `targetNamespace` does. */
-function inNamespace(doc: TreeDocument, namespace: string): TreeDocument {
-    if (CLUSTER_SCOPED.has(doc.object.kind)) {
-        return doc;
-    }
-    return { file: doc.file, object: { ...doc.object, metadata: { ...doc.object.metadata, namespace } } };
-}
-
 /** True for a Flux Kustomization (not a kustomize one). */
 export function isFluxKustomization(o: TreeObject): boolean {
     return o.kind === "Kustomization" && o.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
@@ -284,7 +158,7 @@ export function isFluxKustomization(o: TreeObject): boolean {
  * `./clusters/dev`), with the values the program's settings ConfigMap provides.
  */
 export function readEnvironment(root: string, envPath: string, settings: Record<string, string>): Environment {
-    const rootDocs = kustomizeBuild(root, path.normalize(envPath)).map((d) => substitute(d, settings));
+    const rootDocs = kustomizeBuild(root, envPath).map((d) => substitute(d, settings));
     const units = rootDocs
         .filter((d) => isFluxKustomization(d.object))
         .map((k) => {
@@ -296,10 +170,7 @@ export function readEnvironment(root: string, envPath: string, settings: Record<
             if (spec.path === undefined) {
                 throw new TreeError(`${k.file}: Kustomization ${k.object.metadata.name} has no path`);
             }
-            let documents = kustomizeBuild(root, path.normalize(spec.path));
-            if (spec.targetNamespace !== undefined) {
-                documents = documents.map((d) => inNamespace(d, spec.targetNamespace!));
-            }
+            let documents = kustomizeBuild(root, spec.path, spec.targetNamespace);
             if (spec.postBuild !== undefined) {
                 let vars: Record<string, string> = {};
                 for (const from of spec.postBuild.substituteFrom ?? []) {
@@ -316,141 +187,109 @@ export function readEnvironment(root: string, envPath: string, settings: Record<
     return { root: rootDocs, units };
 }
 
-/** An OpenAPI v3 schema as ClusterClass variables use it (the subset checked here). */
+/** One JSON patch (RFC 6902) operation. */
+export type PatchOp = Operation;
+
+/**
+ * Applies JSON patch operations (RFC 6902, with fast-json-patch) to a copy of `doc`:
+ * `replace`, `remove` and `test` need the path to exist, `add` needs its parent.
+ */
+export function applyJsonPatch<T>(doc: T, ops: PatchOp[]): T {
+    try {
+        return applyPatch(deepClone(doc), deepClone(ops) as Operation[], true, true).newDocument as T;
+    } catch (e) {
+        if (e instanceof JsonPatchError) {
+            const op = e.operation as Operation | undefined;
+            throw new TreeError(`${op ? `${op.op} ${op.path}` : "patch"}: ${e.name}${e.name === "TEST_OPERATION_FAILED" && op && "value" in op ? ` (expected ${JSON.stringify(op.value)})` : ""}`);
+        }
+        throw e;
+    }
+}
+
+/** An OpenAPI v3 schema as ClusterClass variables use it (`spec.variables[].schema.openAPIV3Schema`). */
 export interface VariableSchema {
     type?: "string" | "integer" | "number" | "boolean" | "array" | "object";
     default?: unknown;
-    enum?: unknown[];
-    pattern?: string;
-    minLength?: number;
-    maxLength?: number;
-    minimum?: number;
-    maximum?: number;
-    minItems?: number;
-    maxItems?: number;
     items?: VariableSchema;
     properties?: Record<string, VariableSchema>;
-    required?: string[];
-    minProperties?: number;
-    maxProperties?: number;
+    "x-kubernetes-preserve-unknown-fields"?: boolean;
+    "x-kubernetes-validations"?: { rule: string; message?: string }[];
+    [keyword: string]: unknown;
+}
+
+/** Keywords of Cluster API's variable schemas (Kubernetes extensions) that JSON Schema does not have. */
+const KUBERNETES_KEYWORDS = ["x-kubernetes-validations", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-metadata", "example"];
+
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+for (const keyword of KUBERNETES_KEYWORDS) {
+    ajv.addKeyword(keyword);
+}
+const compiled = new WeakMap<VariableSchema, ValidateFunction>();
+
+/**
+ * A variable schema as Cluster API applies it: an object with properties refuses fields it
+ * does not list (CAPI reports what pruning would drop), unless it keeps unknown fields.
+ */
+function closed(schema: VariableSchema): VariableSchema {
+    const out: VariableSchema = { ...schema };
+    if (schema.items) out.items = closed(schema.items);
+    if (schema.properties) {
+        out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, closed(v)]));
+        if (schema.additionalProperties === undefined && schema["x-kubernetes-preserve-unknown-fields"] !== true) {
+            out.additionalProperties = false;
+        }
+    }
+    return out;
+}
+
+function describe(e: ErrorObject): string {
+    if (e.keyword === "additionalProperties") {
+        return `unknown field ${(e.params as { additionalProperty: string }).additionalProperty}`;
+    }
+    return e.message ?? e.keyword;
 }
 
 /**
- * Problems of `value` against a variable's schema, as Cluster API's webhook would report
- * them (the subset of OpenAPI the tree's variables use; unknown object fields are refused).
+ * Problems of `value` against a variable's schema (OpenAPI validation with ajv; unknown
+ * object fields refused as Cluster API does). CEL rules (`x-kubernetes-validations`) are
+ * not evaluated here: see {@link transitionProblems} for the one form the tree uses.
  */
 export function schemaProblems(value: unknown, schema: VariableSchema, at: string): string[] {
-    const problems: string[] = [];
-    const fail = (msg: string) => problems.push(`${at}: ${msg}`);
-    const isObject = value !== null && typeof value === "object" && !Array.isArray(value);
-    const typeOk: Record<string, boolean> = {
-        string: typeof value === "string",
-        integer: Number.isInteger(value),
-        number: typeof value === "number",
-        boolean: typeof value === "boolean",
-        array: Array.isArray(value),
-        object: isObject,
-    };
-    if (schema.type !== undefined && !typeOk[schema.type]) {
-        fail(`${JSON.stringify(value)} is not of type ${schema.type}`);
-        return problems;
+    let validate = compiled.get(schema);
+    if (validate === undefined) {
+        validate = ajv.compile(closed(schema));
+        compiled.set(schema, validate);
     }
-    if (schema.enum !== undefined && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
-        fail(`${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+    if (validate(value)) {
+        return [];
     }
-    if (typeof value === "string") {
-        if (schema.minLength !== undefined && value.length < schema.minLength) fail(`shorter than ${schema.minLength}`);
-        if (schema.maxLength !== undefined && value.length > schema.maxLength) fail(`longer than ${schema.maxLength}`);
-        if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) fail(`${JSON.stringify(value)} does not match ${schema.pattern}`);
-    }
-    if (typeof value === "number") {
-        if (schema.minimum !== undefined && value < schema.minimum) fail(`${value} is below ${schema.minimum}`);
-        if (schema.maximum !== undefined && value > schema.maximum) fail(`${value} is above ${schema.maximum}`);
-    }
-    if (Array.isArray(value)) {
-        if (schema.minItems !== undefined && value.length < schema.minItems) fail(`fewer than ${schema.minItems} items`);
-        if (schema.maxItems !== undefined && value.length > schema.maxItems) fail(`more than ${schema.maxItems} items`);
-        value.forEach((v, i) => problems.push(...(schema.items ? schemaProblems(v, schema.items, `${at}[${i}]`) : [])));
-    }
-    if (isObject) {
-        const o = value as Record<string, unknown>;
-        const keys = Object.keys(o);
-        if (schema.minProperties !== undefined && keys.length < schema.minProperties) fail(`fewer than ${schema.minProperties} fields`);
-        if (schema.maxProperties !== undefined && keys.length > schema.maxProperties) fail(`more than ${schema.maxProperties} fields`);
-        for (const r of schema.required ?? []) {
-            if (!(r in o)) fail(`${r} is required`);
-        }
-        for (const k of keys) {
-            const sub = schema.properties?.[k];
-            if (sub === undefined) {
-                fail(`unknown field ${k}`);
-            } else {
-                problems.push(...schemaProblems(o[k], sub, `${at}.${k}`));
-            }
-        }
-    }
-    return problems;
+    return (validate.errors ?? []).map((e) => `${at}${e.instancePath.replace(/\//g, ".")}: ${describe(e)}`);
 }
 
 /** A ClusterClass variable definition (v1beta2). */
-interface ClassVariable {
+export interface ClassVariable {
     name: string;
     required: boolean;
     schema: { openAPIV3Schema: VariableSchema };
 }
 
-/** A template of a Cluster's topology, with the part of the topology it serves. */
-export interface TopologyTemplate {
-    /** `infrastructureCluster`, `controlPlane`, or `machineDeployment:<class>`. */
-    role: string;
-    /** The template after the ClusterClass's patches, as Cluster API would clone it. */
-    object: TreeObject;
-}
+/** The one transition rule the tree reader understands: the value may never change. */
+export const CREATE_ONLY_RULE = "self == oldSelf";
 
-/** What Cluster API would make of a topology Cluster: its class, variables and patched templates. */
-export interface ResolvedTopology {
-    clusterClass: TreeObject;
-    variables: Record<string, unknown>;
-    templates: TopologyTemplate[];
-}
-
-/** Evaluates an `enabledIf` of the one form the tree uses: `{{ if .variable }}true{{ end }}`. */
-function enabled(enabledIf: string | undefined, variables: Record<string, unknown>): boolean {
-    if (enabledIf === undefined) {
-        return true;
-    }
-    const m = /^\{\{ if \.([A-Za-z0-9_]+) \}\}true\{\{ end \}\}$/.exec(enabledIf);
-    if (!m) {
-        throw new TreeError(`enabledIf ${JSON.stringify(enabledIf)} is not of the form {{ if .variable }}true{{ end }}`);
-    }
-    const v = variables[m[1]];
-    return v !== undefined && v !== null && v !== false && v !== 0 && v !== "";
+/** The variables of a ClusterClass. */
+export function classVariables(clusterClass: TreeObject): ClassVariable[] {
+    return (clusterClass.spec?.variables ?? []) as ClassVariable[];
 }
 
 /**
- * Resolves a topology Cluster against the objects of its environment the way Cluster API's
- * topology controller does: finds its ClusterClass and every template it references,
- * checks and defaults its variables, and applies the class's inline JSON patches to the
- * templates. Throws a TreeError listing every problem found.
+ * A Cluster's variable values as Cluster API's webhook leaves them: given values, then the
+ * top-level defaults of the class for those not given. Problems (undeclared, missing
+ * required, schema) are added to `problems`.
  */
-export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): ResolvedTopology {
-    const problems: string[] = [];
+export function clusterVariables(cluster: TreeObject, clusterClass: TreeObject, problems: string[] = []): Record<string, unknown> {
     const name = `Cluster ${cluster.metadata.name}`;
-    const ns = cluster.metadata.namespace;
-    const topology = cluster.spec?.topology;
-    if (topology === undefined) {
-        throw new TreeError(`${name} has no topology`);
-    }
-    const classNs = topology.classRef?.namespace ?? ns;
-    const clusterClass = objects.find(
-        (o) => o.kind === "ClusterClass" && o.metadata.name === topology.classRef?.name && o.metadata.namespace === classNs,
-    );
-    if (clusterClass === undefined) {
-        throw new TreeError(`${name}: ClusterClass ${classNs}/${topology.classRef?.name} is not in the environment`);
-    }
-
-    const declared = (clusterClass.spec.variables ?? []) as ClassVariable[];
-    const given = new Map<string, unknown>(((topology.variables ?? []) as { name: string; value: unknown }[]).map((v) => [v.name, v.value]));
+    const declared = classVariables(clusterClass);
+    const given = new Map<string, unknown>(((cluster.spec?.topology?.variables ?? []) as { name: string; value: unknown }[]).map((v) => [v.name, v.value]));
     const variables: Record<string, unknown> = {};
     for (const g of given.keys()) {
         if (!declared.some((d) => d.name === g)) {
@@ -468,6 +307,92 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
         problems.push(...schemaProblems(value, d.schema.openAPIV3Schema, `${name}: variable ${d.name}`));
         variables[d.name] = value;
     }
+    return variables;
+}
+
+/**
+ * What Cluster API's webhook refuses when `updated` replaces `old` (both already accepted
+ * on their own): the variables' transition rules, evaluated with the old value as `oldSelf`
+ * where the old Cluster had one (as CAPI does; defaults count, since its webhook writes them
+ * into the Cluster). Only the rule {@link CREATE_ONLY_RULE} on a variable's top level is
+ * understood; any other rule that uses `oldSelf` is refused loudly rather than misread.
+ */
+export function transitionProblems(old: TreeObject, updated: TreeObject, clusterClass: TreeObject): string[] {
+    const before = clusterVariables(old, clusterClass);
+    const after = clusterVariables(updated, clusterClass);
+    const problems: string[] = [];
+    for (const d of classVariables(clusterClass)) {
+        for (const rule of d.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []) {
+            if (!/\boldSelf\b/.test(rule.rule)) {
+                continue;
+            }
+            if (rule.rule !== CREATE_ONLY_RULE) {
+                throw new TreeError(`ClusterClass ${clusterClass.metadata.name}: variable ${d.name}: transition rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
+            }
+            if (d.name in before && d.name in after && JSON.stringify(before[d.name]) !== JSON.stringify(after[d.name])) {
+                problems.push(`Cluster ${updated.metadata.name}: variable ${d.name}: ${rule.message ?? "Invalid value"}`);
+            }
+        }
+    }
+    return problems;
+}
+
+/** A template of a Cluster's topology, with the part of the topology it serves. */
+export interface TopologyTemplate {
+    /** `infrastructureCluster`, `controlPlane`, or `machineDeployment:<class>`. */
+    role: string;
+    /** The template after the ClusterClass's patches, as Cluster API would clone it. */
+    object: TreeObject;
+}
+
+/** What Cluster API would make of a topology Cluster: its class, variables and patched templates. */
+export interface ResolvedTopology {
+    clusterClass: TreeObject;
+    variables: Record<string, unknown>;
+    templates: TopologyTemplate[];
+}
+
+/** Evaluates an `enabledIf` of the one form the tree uses: `{{ if .variable }}true{{ end }}` (Go's truthiness). */
+function enabled(enabledIf: string | undefined, variables: Record<string, unknown>): boolean {
+    if (enabledIf === undefined) {
+        return true;
+    }
+    const m = /^\{\{ if \.([A-Za-z0-9_]+) \}\}true\{\{ end \}\}$/.exec(enabledIf);
+    if (!m) {
+        throw new TreeError(`enabledIf ${JSON.stringify(enabledIf)} is not of the form {{ if .variable }}true{{ end }}`);
+    }
+    const v = variables[m[1]];
+    if (Array.isArray(v)) return v.length > 0;
+    if (v !== null && typeof v === "object") return Object.keys(v).length > 0;
+    return v !== undefined && v !== null && v !== false && v !== 0 && v !== "";
+}
+
+/** The ClusterClass a topology Cluster names, among `objects`. */
+export function classOf(cluster: TreeObject, objects: TreeObject[]): TreeObject {
+    const topology = cluster.spec?.topology;
+    if (topology === undefined) {
+        throw new TreeError(`Cluster ${cluster.metadata.name} has no topology`);
+    }
+    const classNs = topology.classRef?.namespace ?? cluster.metadata.namespace;
+    const clusterClass = objects.find((o) => o.kind === "ClusterClass" && o.metadata.name === topology.classRef?.name && o.metadata.namespace === classNs);
+    if (clusterClass === undefined) {
+        throw new TreeError(`Cluster ${cluster.metadata.name}: ClusterClass ${classNs}/${topology.classRef?.name} is not in the environment`);
+    }
+    return clusterClass;
+}
+
+/**
+ * Resolves a topology Cluster against the objects of its environment the way Cluster API's
+ * topology controller does: finds its ClusterClass and every template it references,
+ * checks and defaults its variables, and applies the class's inline JSON patches to the
+ * templates. Throws a TreeError listing every problem found.
+ */
+export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): ResolvedTopology {
+    const problems: string[] = [];
+    const name = `Cluster ${cluster.metadata.name}`;
+    const topology = cluster.spec?.topology;
+    const clusterClass = classOf(cluster, objects);
+    const variables = clusterVariables(cluster, clusterClass, problems);
 
     const templates: TopologyTemplate[] = [];
     const resolve = (role: string, ref: { apiVersion: string; kind: string; name: string } | undefined, what: string) => {
@@ -503,7 +428,7 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
         }
         for (const def of (patch.definitions ?? []) as {
             selector: { apiVersion: string; kind: string; matchResources: { controlPlane?: boolean; infrastructureCluster?: boolean; machineDeploymentClass?: { names: string[] } } };
-            jsonPatches: { op: PatchOp["op"]; path: string; value?: unknown; valueFrom?: { variable?: string; template?: string } }[];
+            jsonPatches: { op: "add" | "replace" | "remove"; path: string; value?: unknown; valueFrom?: { variable?: string; template?: string } }[];
         }[]) {
             const m = def.selector.matchResources;
             const selected = (t: TopologyTemplate) =>
@@ -520,7 +445,7 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
                 if (variable !== undefined && !(variable in variables)) {
                     throw new TreeError(`${name}: patch ${patch.name} uses variable ${variable}, which has no value`);
                 }
-                return { op: p.op, path: p.path, value: variable !== undefined ? variables[variable] : p.value };
+                return { op: p.op, path: p.path, value: variable !== undefined ? variables[variable] : p.value } as PatchOp;
             });
             for (const t of templates.filter(selected)) {
                 try {

@@ -1,9 +1,13 @@
 import "mocha";
 import * as assert from "assert";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
+import { isDeepStrictEqual } from "util";
+import * as ipaddr from "ipaddr.js";
+import * as semver from "semver";
+import { parse, stringify } from "yaml";
 import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../lib/clusterObjects";
 import { ConfigError, parseStackConfig, RawConfig } from "../lib/config";
 import {
@@ -18,12 +22,16 @@ import {
 } from "../lib/contract";
 import {
     applyJsonPatch,
+    classOf,
+    classVariables,
+    CREATE_ONLY_RULE,
     Environment,
     kustomizeBuild,
     readEnvironment,
     resolveTopology,
     schemaProblems,
     substitute,
+    transitionProblems,
     TreeError,
     TreeObject,
 } from "../render/gitopsTree";
@@ -35,6 +43,28 @@ const STACKS = ["dev", "prod"];
 const MANAGEMENT_ADDRESS = "192.0.2.10";
 /** Exactly what the program's settings ConfigMap holds for the default namespace. */
 const SETTINGS = fluxSettingsData({ workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE, managementAddress: MANAGEMENT_ADDRESS });
+/** Label `clusterctl move` looks for on an object to take it along (clusterctl v1.14 objectgraph.go). */
+const MOVE_LABEL = "clusterctl.cluster.x-k8s.io/move";
+const VERSION_LABEL = "capi-mgmt.io/kubernetes-version";
+
+/**
+ * OpenStackCluster spec paths CAPO v0.14.7's update webhook lets change
+ * (pkg/webhooks/openstackcluster_webhook.go, ValidateUpdate); it refuses a change anywhere
+ * else in spec ("cannot be modified"). Paths relative to spec.
+ */
+const CAPO_MUTABLE_CLUSTER_PATHS = [
+    "/identityRef",
+    "/bastion",
+    "/managedSecurityGroups/allNodesSecurityGroupRules",
+    "/managedSecurityGroups/controlPlaneNodesSecurityGroupRules",
+    "/managedSecurityGroups/workerNodesSecurityGroupRules",
+    "/managedSecurityGroups/allowAllInClusterTraffic",
+    "/managedSubnets/0/dnsNameservers",
+    "/apiServerLoadBalancer/allowedCIDRs",
+    "/apiServerLoadBalancer/monitor",
+    "/controlPlaneAvailabilityZones",
+    "/controlPlaneOmitAvailabilityZone",
+];
 
 /** The `gitops.path` a stack's config file makes Flux reconcile (defaults applied by the real parser). */
 function stackGitopsPath(stack: string): string {
@@ -90,6 +120,113 @@ function valuesOf(hcp: TreeObject): Record<string, unknown> {
     return parse(String(hcp.spec.valuesTemplate).replace(/\{\{.*?\}\}/g, "TEMPLATE")) as Record<string, unknown>;
 }
 
+function variable(cluster: TreeObject, name: string): unknown {
+    return (cluster.spec.topology.variables as { name: string; value: unknown }[]).find((v) => v.name === name)?.value;
+}
+
+function withVariable(cluster: TreeObject, name: string, value: unknown): TreeObject {
+    const out = structuredClone(cluster);
+    const vars = (out.spec.topology.variables as { name: string; value: unknown }[]).filter((v) => v.name !== name);
+    out.spec.topology.variables = value === undefined ? vars : [...vars, { name, value }];
+    return out;
+}
+
+/**
+ * The tree's rules for an ORC node image. Imported (the default): an existing Glance image
+ * by name. Uploaded (opt-in): an https URL and the operator's SHA-256, which the name
+ * carries. Either way the names carry the Kubernetes version, so a new image is a new
+ * object, and the object has the move label and the program's ORC credentials.
+ */
+function imageProblems(image: TreeObject): string[] {
+    const problems: string[] = [];
+    const name = image.metadata.name;
+    const fail = (msg: string) => problems.push(`Image ${name}: ${msg}`);
+    const version = image.metadata.labels?.[VERSION_LABEL];
+    if (version === undefined || semver.valid(version) === null || !version.startsWith("v")) {
+        fail(`label ${VERSION_LABEL} is not a Kubernetes version (${version})`);
+    } else if (!name.includes(version)) {
+        fail(`the name does not carry its version ${version}`);
+    }
+    if (image.metadata.labels?.[MOVE_LABEL] === undefined) {
+        fail(`no label ${MOVE_LABEL}: clusterctl move would leave it behind`);
+    }
+    if (!isDeepStrictEqual(image.spec?.cloudCredentialsRef, { secretName: ORC_CREDENTIALS_SECRET, cloudName: CLOUD_NAME })) {
+        fail(`cloudCredentialsRef is not the program's ${ORC_CREDENTIALS_SECRET}/${CLOUD_NAME}`);
+    }
+    const policy = image.spec?.managementPolicy ?? "managed";
+    if (policy === "unmanaged") {
+        const glanceName = image.spec.import?.filter?.name;
+        if (typeof glanceName !== "string" || glanceName.length === 0) {
+            fail("an import needs spec.import.filter.name (the Glance image's name)");
+        } else if (version !== undefined && !glanceName.includes(version)) {
+            fail(`imports Glance image "${glanceName}", whose name does not carry ${version}`);
+        }
+        return problems;
+    }
+    const download = image.spec.resource?.content?.download;
+    let url: URL | undefined;
+    try {
+        url = new URL(String(download?.url));
+    } catch {
+        url = undefined;
+    }
+    if (url === undefined || url.protocol !== "https:") {
+        fail(`an upload needs an https URL (${download?.url})`);
+    }
+    const hash = download?.hash;
+    if (hash?.algorithm !== "sha256") {
+        fail("an upload needs the operator's SHA-256 (hash.algorithm sha256)");
+    } else if (typeof hash.value !== "string" || !/^[0-9a-f]{64}$/.test(hash.value)) {
+        fail(`hash.value ${JSON.stringify(hash.value)} is not 64 lowercase hex digits`);
+    } else if (/^0+$/.test(hash.value)) {
+        fail("hash.value is all zeros: a placeholder, not a digest");
+    } else if (!name.includes(hash.value.slice(0, 12))) {
+        fail(`the name does not carry the digest's first 12 digits (${hash.value.slice(0, 12)})`);
+    }
+    return problems;
+}
+
+/**
+ * CAPI v1.14's arithmetic for a MachineHealthCheck's remediation limit
+ * (core/reconcilers/machinehealthcheck: isAllowedRemediation, getMaxUnhealthy): unhealthy =
+ * expected - healthy (machines still starting count); `unhealthyInRange` "[a-b]" allows
+ * a <= unhealthy <= b; else `unhealthyLessThanOrEqualTo` (default 100%), a percentage
+ * scaled to the expected machines and rounded down (intstr.GetScaledValueFromIntOrPercent,
+ * roundUp false), allows unhealthy <= limit.
+ */
+function remediationAllowed(triggerIf: { unhealthyLessThanOrEqualTo?: number | string; unhealthyInRange?: string } | undefined, expected: number, unhealthy: number): boolean {
+    if (triggerIf?.unhealthyInRange) {
+        const m = /^\[(\d+)-(\d+)\]$/.exec(triggerIf.unhealthyInRange);
+        assert.ok(m, `unhealthyInRange ${triggerIf.unhealthyInRange}`);
+        return unhealthy >= Number(m[1]) && unhealthy <= Number(m[2]);
+    }
+    const limit = triggerIf?.unhealthyLessThanOrEqualTo ?? "100%";
+    let max: number;
+    if (typeof limit === "number") {
+        max = limit;
+    } else {
+        const m = /^(\d+)%$/.exec(limit);
+        assert.ok(m, `unhealthyLessThanOrEqualTo ${limit} is neither a number nor a percentage`);
+        max = Math.floor((Number(m[1]) * expected) / 100);
+    }
+    return unhealthy <= max;
+}
+
+/** Variables a README section lists, as `name` in the first column of its table. */
+function readmeVariables(readme: string, heading: string): string[] {
+    const section = readme.split(/^## /m).find((s) => s.startsWith(heading));
+    assert.ok(section, `no section "${heading}"`);
+    return [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]).sort();
+}
+
+/** Every file of a directory, recursively, relative to it. */
+function filesOf(dir: string, rel = ""): string[] {
+    return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
+}
+
+/** An SCS standard flavor name (scs-0100): cpus, RAM, and optionally a local disk. */
+const SCS_FLAVOR = /^SCS-\d+[LVTC]i?-\d+(\.\d+)?[uo]*(?<disk>-(\d+x)?\d+[nhsp]?)?(_.*)?$/;
+
 describe("GitOps tree (gitops/)", () => {
     const envs = new Map<string, Environment>();
     before(() => {
@@ -122,7 +259,7 @@ describe("GitOps tree (gitops/)", () => {
             assert.strictEqual(k.spec.wait, true, `${what} does not wait for what it applies to be healthy`);
             assert.ok(/^\d+m$/.test(k.spec.timeout), `${what} has no bounded timeout`);
             assert.strictEqual(k.spec.targetNamespace, DEFAULT_WORKLOAD_NAMESPACE, what);
-            assert.ok(fs.statSync(path.join(TREE, k.spec.path)).isDirectory(), `${what}: path ${k.spec.path} does not exist`);
+            assert.ok(fs.existsSync(path.join(TREE, k.spec.path, "kustomization.yaml")), `${what}: path ${k.spec.path} has no kustomization.yaml`);
             assert.ok(u.documents.length > 0, `${what} applies nothing`);
             for (const d of u.documents) {
                 assert.strictEqual(d.object.metadata.namespace, DEFAULT_WORKLOAD_NAMESPACE, `${d.file}: ${d.object.kind}`);
@@ -131,6 +268,8 @@ describe("GitOps tree (gitops/)", () => {
                     const exprs = (k.spec.healthCheckExprs ?? []) as { apiVersion: string; kind: string; current: string }[];
                     const expr = exprs.find((e) => e.apiVersion === d.object.apiVersion && e.kind === d.object.kind);
                     assert.ok(expr, `${what} has no healthCheckExprs for ${d.object.apiVersion} ${d.object.kind}`);
+                    // A missing conditions list reads as "not yet" (optional chaining), and one
+                    // condition must be True (`exists`: `all` would be true on an empty list).
                     assert.match(expr.current, /^status\.\?conditions\.orValue\(\[\]\)\.exists\(c, c\.type == '\w+' && c\.status == 'True'\)$/, `${what}: ${expr.current}`);
                 }
             }
@@ -165,10 +304,33 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
-    each("gives each Cluster the management server's address in its API allow-list", (env) => {
+    each("gives each Cluster the management server's address in its API allow-list, and networks that parse and do not overlap", (env) => {
         for (const cluster of ofKind(env, "Cluster")) {
-            const cidrs = cluster.spec.topology.variables.find((v: { name: string }) => v.name === "apiAllowedCidrs").value;
-            assert.ok(cidrs.includes(`${MANAGEMENT_ADDRESS}/32`), `Cluster ${cluster.metadata.name}: ${cidrs}`);
+            const topology = resolveTopology(cluster, objects(env));
+            const allowed = topology.variables.apiAllowedCidrs as string[];
+            assert.ok(allowed.includes(`${MANAGEMENT_ADDRESS}/32`), `Cluster ${cluster.metadata.name}: ${allowed}`);
+            for (const c of allowed) {
+                assert.ok(ipaddr.isValidCIDR(c), `apiAllowedCidrs: ${c} is not a CIDR`);
+            }
+            for (const dns of topology.variables.dnsNameservers as string[]) {
+                assert.ok(ipaddr.isValid(dns), `dnsNameservers: ${dns}`);
+            }
+            const networks: [string, string][] = [
+                ["nodeCidr", topology.variables.nodeCidr as string],
+                ...(cluster.spec.clusterNetwork.pods.cidrBlocks as string[]).map((c): [string, string] => ["pods", c]),
+                ...(cluster.spec.clusterNetwork.services.cidrBlocks as string[]).map((c): [string, string] => ["services", c]),
+            ];
+            for (const [what, cidr] of networks) {
+                assert.ok(ipaddr.isValidCIDR(cidr), `${what}: ${cidr} is not a CIDR`);
+            }
+            for (const [i, [aWhat, a]] of networks.entries()) {
+                for (const [bWhat, b] of networks.slice(i + 1)) {
+                    const [an, ab] = ipaddr.parseCIDR(a);
+                    const [bn, bb] = ipaddr.parseCIDR(b);
+                    const overlap = an.kind() === bn.kind() && (an.match(bn, bb) || bn.match(an, ab));
+                    assert.ok(!overlap, `Cluster ${cluster.metadata.name}: ${aWhat} ${a} overlaps ${bWhat} ${b}`);
+                }
+            }
         }
     });
 
@@ -186,43 +348,80 @@ describe("GitOps tree (gitops/)", () => {
             const machine = (role: string) => topology.templates.find((t) => t.role === role && t.object.kind === "OpenStackMachineTemplate")!.object;
             assert.strictEqual(machine("controlPlane").spec.template.spec.flavor, topology.variables.controlPlaneFlavor);
             assert.strictEqual(machine("machineDeployment:default-worker").spec.template.spec.flavor, topology.variables.workerFlavor);
+            for (const role of ["controlPlane", "machineDeployment:default-worker"]) {
+                assert.deepStrictEqual(machine(role).spec.template.spec.rootVolume, topology.variables.rootVolume, `${role} root volume`);
+            }
             const infra = topology.templates.find((t) => t.role === "infrastructureCluster")!.object.spec.template.spec;
             assert.deepStrictEqual(infra.externalNetwork, topology.variables.externalNetwork);
             assert.deepStrictEqual(infra.apiServerLoadBalancer.allowedCIDRs, topology.variables.apiAllowedCidrs);
             assert.deepStrictEqual(infra.managedSubnets, [{ cidr: topology.variables.nodeCidr, dnsNameservers: topology.variables.dnsNameservers }]);
+            assert.strictEqual(infra.networkMTU, topology.variables.mtu === 0 ? undefined : topology.variables.mtu, "networkMTU");
             for (const t of topology.templates) {
                 assert.doesNotMatch(JSON.stringify(t.object), /replaced-by-the/, `${t.object.kind} ${t.object.metadata.name} keeps a placeholder`);
             }
         }
     });
 
-    each("uses a node image of the tree whose Kubernetes version is the Cluster's", (env) => {
-        const images = ofKind(env, "Image");
+    each("uses SCS standard flavors, with a root volume where the flavor has no disk", (env) => {
         for (const cluster of ofKind(env, "Cluster")) {
             const topology = resolveTopology(cluster, objects(env));
-            for (const t of topology.templates.filter((x) => x.object.kind === "OpenStackMachineTemplate")) {
-                const ref = t.object.spec.template.spec.image.imageRef.name;
-                const image = images.find((i) => i.metadata.name === ref && i.metadata.namespace === cluster.metadata.namespace);
-                assert.ok(image, `${t.role} uses ORC Image ${ref}, which the tree does not define`);
-                assert.strictEqual(image.metadata.labels?.["capi-mgmt.io/kubernetes-version"], cluster.spec.topology.version, `Image ${ref}`);
+            for (const key of ["controlPlaneFlavor", "workerFlavor"]) {
+                const flavor = String(topology.variables[key]);
+                const m = SCS_FLAVOR.exec(flavor);
+                assert.ok(m, `Cluster ${cluster.metadata.name}: ${key} ${flavor} is not an SCS flavor name`);
+                if (m.groups?.disk === undefined) {
+                    assert.ok(topology.variables.rootVolume, `Cluster ${cluster.metadata.name}: ${key} ${flavor} has no disk, and rootVolume is not set`);
+                }
             }
         }
     });
 
-    each("downloads node images from pinned URLs, checked against their SHA-256, with the program's ORC credentials", (env) => {
-        const credentials = orcCredentialsSecret(DEFAULT_WORKLOAD_NAMESPACE, {}).metadata;
+    each("references, from every machine template, an ORC Image of the tree with the Cluster's Kubernetes version and the move label", (env) => {
+        const images = ofKind(env, "Image");
+        for (const cluster of ofKind(env, "Cluster")) {
+            assert.ok(semver.valid(cluster.spec.topology.version), `Cluster ${cluster.metadata.name}: version ${cluster.spec.topology.version}`);
+            const topology = resolveTopology(cluster, objects(env));
+            const machines = topology.templates.filter((x) => x.object.kind === "OpenStackMachineTemplate");
+            assert.strictEqual(machines.length, 2);
+            for (const t of machines) {
+                const ref = t.object.spec.template.spec.image.imageRef.name;
+                const image = images.find((i) => i.metadata.name === ref && i.metadata.namespace === cluster.metadata.namespace);
+                assert.ok(image, `${t.role} uses ORC Image ${ref}, which the tree does not define`);
+                assert.strictEqual(image.metadata.labels?.[VERSION_LABEL], cluster.spec.topology.version, `Image ${ref}`);
+                assert.ok(image.metadata.labels && MOVE_LABEL in image.metadata.labels, `Image ${ref} has no ${MOVE_LABEL} label`);
+            }
+        }
+    });
+
+    each("imports every node image from Glance by a name that carries its version, with the program's ORC credentials", (env) => {
         const images = ofKind(env, "Image");
         assert.ok(images.length > 0);
+        const credentials = orcCredentialsSecret(DEFAULT_WORKLOAD_NAMESPACE, {}).metadata;
         for (const image of images) {
             assert.strictEqual(image.apiVersion, "openstack.k-orc.cloud/v1alpha1");
-            assert.deepStrictEqual(image.spec.cloudCredentialsRef, { secretName: ORC_CREDENTIALS_SECRET, cloudName: CLOUD_NAME });
             assert.strictEqual(image.metadata.namespace, credentials.namespace);
-            assert.strictEqual(image.spec.managementPolicy, "managed");
-            const download = image.spec.resource.content.download;
-            assert.match(download.url, /^https:\/\/[^\s]+\.qcow2$/);
-            assert.ok(download.url.includes(image.metadata.labels?.["capi-mgmt.io/kubernetes-version"] ?? "no label"), `${download.url} is not the labelled version`);
-            assert.strictEqual(download.hash.algorithm, "sha256");
-            assert.match(download.hash.value, /^[0-9a-f]{64}$/);
+            assert.deepStrictEqual(imageProblems(image), []);
+            // The repository ships imports only: no download, so no digest nobody verified.
+            assert.strictEqual(image.spec.managementPolicy, "unmanaged", `Image ${image.metadata.name}`);
+            assert.strictEqual(image.spec.resource, undefined);
+        }
+    });
+
+    it("holds no digest in the tree but of an upload that passes the rules, and never an all-zero one", () => {
+        const digests = new Set<string>();
+        for (const f of filesOf(TREE)) {
+            const text = fs.readFileSync(path.join(TREE, f), "utf8");
+            assert.doesNotMatch(text, /0{32}/, `${f} holds a run of zeros (a placeholder digest?)`);
+            assert.doesNotMatch(text, /placeholder/i, `${f} mentions a placeholder`);
+            for (const m of text.matchAll(/\b[0-9a-fA-F]{64}\b/g)) {
+                digests.add(m[0]);
+            }
+        }
+        const uploaded = new Set(
+            [...envs.values()].flatMap((env) => ofKind(env, "Image").filter((i) => i.spec.managementPolicy !== "unmanaged" && imageProblems(i).length === 0).map((i) => i.spec.resource.content.download.hash.value as string)),
+        );
+        for (const d of digests) {
+            assert.ok(uploaded.has(d), `digest ${d} is not the hash of a valid upload Image`);
         }
     });
 
@@ -266,9 +465,9 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
-    each("pins every chart and points the cloud provider's charts at the distributed cloud-config Secret", (env) => {
+    each("pins every chart, follows the Clusters' Kubernetes minor with the cloud provider's charts, and points them at the distributed cloud-config Secret", (env) => {
         for (const p of ofKind(env, "HelmChartProxy")) {
-            assert.match(p.spec.version, /^\d+\.\d+\.\d+$/, `${p.metadata.name} is not pinned`);
+            assert.ok(semver.valid(p.spec.version) !== null && !p.spec.version.startsWith("v"), `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`);
             assert.match(p.spec.repoURL, /^https:\/\//);
         }
         for (const name of ["openstack-cloud-controller-manager", "openstack-cinder-csi"]) {
@@ -276,6 +475,10 @@ describe("GitOps tree (gitops/)", () => {
             assert.strictEqual(p.spec.namespace, WORKLOAD_CLOUD_CONFIG_SECRET.namespace, name);
             assert.deepStrictEqual((valuesOf(p).secret as Record<string, unknown>).name, WORKLOAD_CLOUD_CONFIG_SECRET.name, name);
             assert.strictEqual((valuesOf(p).secret as Record<string, unknown>).create, false, `${name} would create its own cloud config`);
+            // cloud-provider-openstack's chart 2.<minor>.x is built for Kubernetes 1.<minor>.
+            for (const cluster of ofKind(env, "Cluster")) {
+                assert.strictEqual(semver.minor(p.spec.version), semver.minor(cluster.spec.topology.version), `${name} ${p.spec.version} for Cluster ${cluster.metadata.name} at ${cluster.spec.topology.version}`);
+            }
         }
         const csi = valuesOf(ofKind(env, "HelmChartProxy").find((x) => x.spec.chartName === "openstack-cinder-csi")!);
         assert.deepStrictEqual((csi.storageClass as { delete: unknown }).delete, { isDefault: true, allowVolumeExpansion: true });
@@ -289,7 +492,7 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
-    it("differs between dev and prod only by the overlay's patches", () => {
+    it("differs between dev and prod only by the overlays' patches", () => {
         const cluster = (stack: string) => ofKind(envs.get(stack)!, "Cluster").find((c) => c.metadata.name === "workload-1")!;
         const dev = cluster("dev");
         const prod = cluster("prod");
@@ -298,8 +501,19 @@ describe("GitOps tree (gitops/)", () => {
         const strip = (c: TreeObject) => ({ ...c.spec.topology, controlPlane: undefined, workers: undefined, variables: undefined });
         assert.deepStrictEqual(strip(prod), strip(dev));
         assert.deepStrictEqual(prod.metadata, dev.metadata);
-        const infra = (stack: string) => envs.get(stack)!.units.filter((u) => u.kustomization.object.metadata.name !== "workload-clusters");
+        for (const name of ["externalNetwork", "nodeCidr", "mtu", "nodeImage"]) {
+            assert.deepStrictEqual(variable(prod, name), variable(dev, name), name);
+        }
+        // Shared infrastructure: the same objects; node-images reads each environment's overlay.
+        const infra = (stack: string) =>
+            envs
+                .get(stack)!
+                .units.filter((u) => u.kustomization.object.metadata.name !== "workload-clusters")
+                .map((u) => ({ kustomization: { ...u.kustomization.object, spec: { ...u.kustomization.object.spec, path: undefined } }, documents: u.documents.map((d) => d.object) }));
         assert.deepStrictEqual(infra("prod"), infra("dev"));
+        const nodeImagesPath = (stack: string) => envs.get(stack)!.units.find((u) => u.kustomization.object.metadata.name === "node-images")!.kustomization.object.spec.path;
+        assert.strictEqual(nodeImagesPath("dev"), "./infrastructure/node-images/dev");
+        assert.strictEqual(nodeImagesPath("prod"), "./infrastructure/node-images/prod");
     });
 
     it("follows the workload namespace the program is configured with", () => {
@@ -307,6 +521,196 @@ describe("GitOps tree (gitops/)", () => {
         for (const o of objects(env)) {
             assert.strictEqual(o.metadata.namespace, "team-a", `${o.kind} ${o.metadata.name}`);
         }
+    });
+
+    describe("node image upload (opt-in)", () => {
+        let dir: string;
+        const digest = createHash("sha256").update("a node image the operator downloaded and checked").digest("hex");
+        const upload = (over: { name?: string; url?: string; hash?: unknown }) => ({
+            apiVersion: "openstack.k-orc.cloud/v1alpha1",
+            kind: "Image",
+            metadata: { name: over.name ?? `ubuntu-2404-kube-v1.35.8-${digest.slice(0, 12)}`, labels: { [VERSION_LABEL]: "v1.35.8", [MOVE_LABEL]: "" } },
+            spec: {
+                cloudCredentialsRef: { secretName: ORC_CREDENTIALS_SECRET, cloudName: CLOUD_NAME },
+                managementPolicy: "managed",
+                resource: {
+                    name: over.name ?? `ubuntu-2404-kube-v1.35.8-${digest.slice(0, 12)}`,
+                    visibility: "private",
+                    content: {
+                        diskFormat: "qcow2",
+                        download: { url: over.url ?? "https://images.example.org/ubuntu-2404-kube-v1.35.8.qcow2", ...(over.hash === undefined ? {} : { hash: over.hash }) },
+                    },
+                },
+            },
+        });
+        /**
+         * The managed Images of dev's node images in a copy of the tree, with `image` uploaded
+         * by dev's overlay: through the whole environment (`full`), or just that directory.
+         */
+        const devWith = (image: unknown, full = false): TreeObject[] => {
+            fs.writeFileSync(path.join(dir, "infrastructure/node-images/dev/upload.yaml"), stringify(image));
+            const k = path.join(dir, "infrastructure/node-images/dev/kustomization.yaml");
+            const kustomization = parse(fs.readFileSync(k, "utf8"));
+            kustomization.resources = [...new Set([...kustomization.resources, "upload.yaml"])];
+            fs.writeFileSync(k, stringify(kustomization));
+            const documents = full
+                ? readEnvironment(dir, "./clusters/dev", SETTINGS).units.find((u) => u.kustomization.object.metadata.name === "node-images")!.documents
+                : kustomizeBuild(dir, "infrastructure/node-images/dev", DEFAULT_WORKLOAD_NAMESPACE);
+            return documents.map((d) => d.object).filter((o) => o.spec.managementPolicy === "managed");
+        };
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-upload-"));
+            fs.cpSync(TREE, dir, { recursive: true });
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("accepts an https URL with the operator's SHA-256, the digest in the name", () => {
+            const [image] = devWith(upload({ hash: { algorithm: "sha256", value: digest } }), true);
+            assert.strictEqual(image.metadata.namespace, DEFAULT_WORKLOAD_NAMESPACE);
+            assert.deepStrictEqual(imageProblems(image), []);
+        });
+
+        it("refuses a missing, all-zero or malformed digest, a plain-http URL, and a name without the digest", () => {
+            const refused: [string, Parameters<typeof upload>[0], RegExp][] = [
+                ["no digest", {}, /needs the operator's SHA-256/],
+                ["all zeros", { hash: { algorithm: "sha256", value: "0".repeat(64) }, name: "ubuntu-2404-kube-v1.35.8-000000000000" }, /all zeros/],
+                ["63 digits", { hash: { algorithm: "sha256", value: digest.slice(1) } }, /not 64 lowercase hex/],
+                ["upper case", { hash: { algorithm: "sha256", value: digest.toUpperCase() } }, /not 64 lowercase hex/],
+                ["md5", { hash: { algorithm: "md5", value: digest.slice(0, 32) } }, /needs the operator's SHA-256/],
+                ["http", { hash: { algorithm: "sha256", value: digest }, url: "http://images.example.org/x-v1.35.8.qcow2" }, /https URL/],
+                ["name without digest", { hash: { algorithm: "sha256", value: digest }, name: "ubuntu-2404-kube-v1.35.8" }, /first 12 digits/],
+                ["name without version", { hash: { algorithm: "sha256", value: digest }, name: `ubuntu-2404-kube-${digest.slice(0, 12)}` }, /does not carry its version/],
+            ];
+            for (const [title, over, expected] of refused) {
+                const [image] = devWith(upload(over));
+                assert.match(imageProblems(image).join("\n"), expected, title);
+            }
+        });
+
+        it("refuses an import without a Glance name, or whose name lacks the version, and images without the move label", () => {
+            const env = readEnvironment(TREE, "./clusters/dev", SETTINGS);
+            const imported = ofKind(env, "Image")[0];
+            const noName = structuredClone(imported);
+            noName.spec.import = { filter: { visibility: "public" } };
+            assert.match(imageProblems(noName).join("\n"), /needs spec.import.filter.name/);
+            const oldName = structuredClone(imported);
+            oldName.spec.import.filter.name = "ubuntu-capi-image v1.34.2";
+            assert.match(imageProblems(oldName).join("\n"), /does not carry v1.35.8/);
+            const unlabelled = structuredClone(imported);
+            delete unlabelled.metadata.labels![MOVE_LABEL];
+            assert.match(imageProblems(unlabelled).join("\n"), /clusterctl move would leave it behind/);
+        });
+    });
+
+    describe("create-only variables", () => {
+        let env: Environment;
+        let cluster: TreeObject;
+        let clusterClass: TreeObject;
+        before(() => {
+            env = envs.get("dev")!;
+            cluster = ofKind(env, "Cluster")[0];
+            clusterClass = classOf(cluster, objects(env));
+        });
+        const ruled = () =>
+            classVariables(clusterClass)
+                .filter((v) => (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).some((r) => r.rule === CREATE_ONLY_RULE))
+                .map((v) => v.name)
+                .sort();
+
+        it("carry the rule on every variable that feeds an OpenStackCluster field CAPO's webhook refuses to change", () => {
+            const feeding = new Set<string>();
+            for (const patch of clusterClass.spec.patches as { definitions: { selector: { matchResources: { infrastructureCluster?: boolean } }; jsonPatches: { path: string; valueFrom?: { variable?: string } }[] }[] }[]) {
+                for (const def of patch.definitions.filter((d) => d.selector.matchResources.infrastructureCluster)) {
+                    for (const p of def.jsonPatches) {
+                        const field = p.path.replace(/^\/spec\/template\/spec/, "");
+                        const mutable = CAPO_MUTABLE_CLUSTER_PATHS.some((m) => field === m || field.startsWith(`${m}/`));
+                        if (!mutable && p.valueFrom?.variable) {
+                            feeding.add(p.valueFrom.variable);
+                        }
+                    }
+                }
+            }
+            assert.deepStrictEqual([...feeding].sort(), ["externalNetwork", "mtu", "nodeCidr"]);
+            assert.deepStrictEqual(ruled(), [...feeding].sort());
+        });
+
+        it("are listed in gitops/README.md, with nothing else", () => {
+            assert.deepStrictEqual(readmeVariables(fs.readFileSync(path.join(TREE, "README.md"), "utf8"), "Create-only variables"), ruled());
+        });
+
+        it("refuses a change of each, and a removal, while other variables change freely", () => {
+            const changed: [string, unknown][] = [
+                ["nodeCidr", "10.7.0.0/24"],
+                ["mtu", 1400],
+                ["externalNetwork", { id: "7a5e9c2f-3c1d-4d7e-9b0a-2f1e4c6d8a90" }],
+            ];
+            for (const [name, value] of changed) {
+                assert.match(transitionProblems(cluster, withVariable(cluster, name, value), clusterClass).join("\n"), new RegExp(`variable ${name}: ${name} is create-only`), name);
+            }
+            const withMtu = withVariable(cluster, "mtu", 1400);
+            assert.match(transitionProblems(withMtu, withVariable(withMtu, "mtu", undefined), clusterClass).join("\n"), /mtu is create-only/, "removing mtu");
+            const withCidr = withVariable(cluster, "nodeCidr", "10.7.0.0/24");
+            assert.match(transitionProblems(withCidr, withVariable(withCidr, "nodeCidr", undefined), clusterClass).join("\n"), /nodeCidr is create-only/, "removing nodeCidr");
+            // Spelling out a default is no change.
+            assert.deepStrictEqual(transitionProblems(cluster, withVariable(cluster, "nodeCidr", "10.6.0.0/24"), clusterClass), []);
+            let other = withVariable(cluster, "dnsNameservers", ["1.1.1.1"]);
+            other = withVariable(other, "workerFlavor", "SCS-4V-16-100s");
+            other = withVariable(other, "apiAllowedCidrs", [`${MANAGEMENT_ADDRESS}/32`]);
+            other.spec.topology.workers.machineDeployments[0].replicas = 5;
+            assert.deepStrictEqual(transitionProblems(cluster, other, clusterClass), []);
+        });
+
+        it("reads no other transition rule than `self == oldSelf`", () => {
+            const odd = structuredClone(clusterClass);
+            classVariables(odd).find((v) => v.name === "nodeCidr")!.schema.openAPIV3Schema["x-kubernetes-validations"] = [{ rule: "self == oldSelf || oldSelf == ''" }];
+            assert.throws(() => transitionProblems(cluster, cluster, odd), /not understood by the tree reader/);
+        });
+
+        it("keeps mtu 0 (the cloud's) or 1280 to 9000", () => {
+            const schema = classVariables(clusterClass).find((v) => v.name === "mtu")!.schema.openAPIV3Schema;
+            for (const ok of [0, 1280, 1450, 9000]) {
+                assert.deepStrictEqual(schemaProblems(ok, schema, "mtu"), [], String(ok));
+            }
+            for (const bad of [1, 1279, 9001, -1, 1500.5]) {
+                assert.notDeepStrictEqual(schemaProblems(bad, schema, "mtu"), [], String(bad));
+            }
+        });
+    });
+
+    describe("remediation", () => {
+        let clusterClass: TreeObject;
+        before(() => {
+            const env = envs.get("prod")!;
+            clusterClass = classOf(ofKind(env, "Cluster")[0], objects(env));
+        });
+
+        it("computes the limit as Cluster API v1.14 does (40% of one worker is none)", () => {
+            assert.strictEqual(remediationAllowed({ unhealthyLessThanOrEqualTo: "40%" }, 1, 1), false);
+            assert.strictEqual(remediationAllowed({ unhealthyLessThanOrEqualTo: "40%" }, 3, 1), true);
+            assert.strictEqual(remediationAllowed({ unhealthyLessThanOrEqualTo: "40%" }, 10, 4), true);
+            assert.strictEqual(remediationAllowed({ unhealthyLessThanOrEqualTo: "40%" }, 10, 5), false);
+            assert.strictEqual(remediationAllowed(undefined, 1, 1), true);
+            assert.strictEqual(remediationAllowed({ unhealthyInRange: "[1-2]" }, 10, 3), false);
+        });
+
+        it("replaces a failed worker in pools of 1, 2, 3 and 10, one at a time, and stops when many fail at once", () => {
+            const remediation = clusterClass.spec.workers.machineDeployments.find((c: { class: string }) => c.class === "default-worker").healthCheck.remediation;
+            assert.strictEqual(remediation.maxInFlight, 1);
+            for (const workers of [1, 2, 3, 10]) {
+                assert.ok(remediationAllowed(remediation.triggerIf, workers, 1), `${workers} workers, one unhealthy: not replaced`);
+            }
+            // A rollout's new machine (still starting) and a failed one: still replaced.
+            assert.ok(remediationAllowed(remediation.triggerIf, 10, 2));
+            assert.ok(!remediationAllowed(remediation.triggerIf, 3, 3), "3 of 3 workers unhealthy: the cloud, not the nodes");
+            assert.ok(!remediationAllowed(remediation.triggerIf, 10, 5), "half the pool unhealthy: the cloud, not the nodes");
+        });
+
+        it("replaces a failed control plane machine at 1 and 3 replicas (KubeadmControlPlane guards etcd quorum)", () => {
+            const triggerIf = clusterClass.spec.controlPlane.healthCheck.remediation?.triggerIf;
+            for (const replicas of [1, 3]) {
+                assert.ok(remediationAllowed(triggerIf, replicas, 1), `${replicas} control plane machines`);
+            }
+        });
     });
 
     describe("reader", () => {
@@ -321,7 +725,7 @@ describe("GitOps tree (gitops/)", () => {
         };
         const cm = (name: string, extra = "") => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"\n${extra}`;
 
-        it("builds like kustomize: resources in order, JSON patches with test, generated kustomizations", () => {
+        it("builds with kubectl kustomize: resources in order, JSON patches with test, targetNamespace", () => {
             write("base/kustomization.yaml", "resources: [one.yaml, two.yaml]\n");
             write("base/one.yaml", cm("one"));
             write("base/two.yaml", cm("two"));
@@ -329,24 +733,26 @@ describe("GitOps tree (gitops/)", () => {
                 "overlay/kustomization.yaml",
                 "resources: [../base]\npatches:\n  - target: {kind: ConfigMap, name: two}\n    patch: |-\n      - op: test\n        path: /data/a\n        value: \"1\"\n      - op: replace\n        path: /data/a\n        value: \"2\"\n",
             );
-            assert.deepStrictEqual(kustomizeBuild(dir, "overlay").map((d) => [d.object.metadata.name, d.object.data.a]), [["one", "1"], ["two", "2"]]);
-            write("plain/x.yaml", cm("x"));
-            write("plain/sub/kustomization.yaml", "resources: [../../base/one.yaml]\n");
-            assert.deepStrictEqual(kustomizeBuild(dir, "plain").map((d) => d.object.metadata.name), ["one", "x"]);
+            assert.deepStrictEqual(kustomizeBuild(dir, "overlay").map((d) => [d.object.metadata.name, d.object.data.a, d.object.metadata.namespace]), [["one", "1", undefined], ["two", "2", undefined]]);
+            write("ns/kustomization.yaml", "resources: [cm.yaml, namespace.yaml]\n");
+            write("ns/cm.yaml", cm("x", "---\n" + cm("y").replace("name: y", "name: y\n  namespace: elsewhere")));
+            write("ns/namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: keep\n");
+            assert.deepStrictEqual(
+                kustomizeBuild(dir, "ns", "team-a").map((d) => `${d.object.kind}/${d.object.metadata.name} ${d.object.metadata.namespace}`),
+                // kustomize's namespace transformer (and so Flux's targetNamespace) renames a Namespace.
+                ["Namespace/team-a undefined", "ConfigMap/x team-a", "ConfigMap/y team-a"],
+            );
         });
 
-        it("refuses what it cannot read faithfully, naming the file", () => {
-            write("k/kustomization.yaml", "resources: [a.yaml]\nnamePrefix: x-\n");
-            write("k/a.yaml", cm("a"));
-            assert.throws(() => kustomizeBuild(dir, "k"), /k\/kustomization.yaml: namePrefix not supported/);
+        it("refuses what it cannot build faithfully, naming the directory", () => {
+            write("plain/x.yaml", cm("x"));
+            assert.throws(() => kustomizeBuild(dir, "plain"), /plain: no kustomization.yaml/);
             write("m/kustomization.yaml", "resources: [missing.yaml]\n");
-            assert.throws(() => kustomizeBuild(dir, "m"), /resource missing.yaml does not exist/);
+            assert.throws(() => kustomizeBuild(dir, "m"), (e: Error) => e instanceof TreeError && /^m: kubectl kustomize failed: .*missing.yaml/s.test(e.message));
             write("t/kustomization.yaml", "resources: [a.yaml]\npatches:\n  - target: {kind: ConfigMap, name: a}\n    patch: |-\n      - {op: test, path: /data/a, value: \"9\"}\n");
             write("t/a.yaml", cm("a"));
-            assert.throws(() => kustomizeBuild(dir, "t"), /test \/data\/a: expected "9"/);
-            write("n/kustomization.yaml", "resources: [a.yaml]\npatches:\n  - target: {kind: ConfigMap, name: b}\n    patch: |-\n      - {op: remove, path: /data}\n");
-            write("n/a.yaml", cm("a"));
-            assert.throws(() => kustomizeBuild(dir, "n"), /matches nothing/);
+            assert.throws(() => kustomizeBuild(dir, "t"), /^TreeError: t: kubectl kustomize failed: .*test/s);
+            assert.throws(() => kustomizeBuild(dir, "nowhere"), /nowhere: no such directory/);
         });
 
         it("substitutes like Flux's postBuild, and refuses a variable with no value", () => {
@@ -360,16 +766,18 @@ describe("GitOps tree (gitops/)", () => {
             assert.deepStrictEqual(applyJsonPatch(doc, [{ op: "add", path: "/a/b/-", value: 3 }, { op: "add", path: "/a/c", value: "x" }]), { a: { b: [1, 2, 3], c: "x" } });
             assert.deepStrictEqual(doc, { a: { b: [1, 2] } }, "the input was changed");
             assert.throws(() => applyJsonPatch(doc, [{ op: "replace", path: "/a/d", value: 1 }]), TreeError);
-            assert.throws(() => applyJsonPatch(doc, [{ op: "add", path: "/x/y", value: 1 }]), /x does not exist/);
+            assert.throws(() => applyJsonPatch(doc, [{ op: "add", path: "/x/y", value: 1 }]), /add \/x\/y/);
+            assert.throws(() => applyJsonPatch(doc, [{ op: "test", path: "/a/b/0", value: 2 }]), /expected 2/);
         });
 
-        it("checks variable values against their schemas", () => {
+        it("checks variable values against their schemas, refusing unknown fields", () => {
             const schema = { type: "object" as const, properties: { id: { type: "string" as const, minLength: 1 } }, minProperties: 1 };
             assert.deepStrictEqual(schemaProblems({ id: "abc" }, schema, "v"), []);
-            assert.deepStrictEqual(schemaProblems({}, schema, "v"), ["v: fewer than 1 fields"]);
+            assert.deepStrictEqual(schemaProblems({}, schema, "v"), ["v: must NOT have fewer than 1 properties"]);
             assert.deepStrictEqual(schemaProblems({ name: "x" }, schema, "v"), ["v: unknown field name"]);
-            assert.deepStrictEqual(schemaProblems(["10.0.0.0/8", "x"], { type: "array", items: { type: "string", pattern: "/" } }, "v"), ['v[1]: "x" does not match /']);
-            assert.deepStrictEqual(schemaProblems(1500.5, { type: "integer" }, "v"), ["v: 1500.5 is not of type integer"]);
+            assert.deepStrictEqual(schemaProblems({ name: "x" }, { ...schema, "x-kubernetes-preserve-unknown-fields": true }, "v"), []);
+            assert.deepStrictEqual(schemaProblems(["10.0.0.0/8", "x"], { type: "array", items: { type: "string", pattern: "/" } }, "v"), ['v.1: must match pattern "/"']);
+            assert.deepStrictEqual(schemaProblems(1500.5, { type: "integer" }, "v"), ["v: must be integer"]);
         });
 
         it("refuses a Cluster whose variables the class does not accept", () => {
@@ -383,7 +791,7 @@ describe("GitOps tree (gitops/)", () => {
                 (e: Error) =>
                     /variable flavour is not declared/.test(e.message) &&
                     /required variable workerFlavor is not set/.test(e.message) &&
-                    /variable mtu: 100 is below 1280/.test(e.message),
+                    /variable mtu: must be >= 1280/.test(e.message),
             );
             cluster.spec.topology.classRef.name = "nope";
             assert.throws(() => resolveTopology(cluster, objects(env)), /ClusterClass clusters\/nope is not in the environment/);
