@@ -212,6 +212,35 @@ function remediationAllowed(triggerIf: { unhealthyLessThanOrEqualTo?: number | s
     return unhealthy <= max;
 }
 
+/** What is wrong with the images the machine templates of every Cluster among `all` use. */
+function imageReferenceProblems(all: TreeObject[]): string[] {
+    const problems: string[] = [];
+    const images = all.filter((o) => o.kind === "Image");
+    for (const cluster of all.filter((o) => o.kind === "Cluster")) {
+        const version = cluster.spec.topology.version;
+        if (semver.valid(version) === null) {
+            problems.push(`Cluster ${cluster.metadata.name}: version ${version} is not a version`);
+        }
+        const machines = resolveTopology(cluster, all).templates.filter((x) => x.object.kind === "OpenStackMachineTemplate");
+        assert.strictEqual(machines.length, 2, "a control plane and a worker machine template");
+        for (const t of machines) {
+            const ref = t.object.spec.template.spec.image.imageRef?.name;
+            const image = images.find((i) => i.metadata.name === ref && i.metadata.namespace === cluster.metadata.namespace);
+            if (image === undefined) {
+                problems.push(`Cluster ${cluster.metadata.name}: ${t.role} uses ORC Image ${ref}, which the tree does not define`);
+                continue;
+            }
+            if (image.metadata.labels?.[VERSION_LABEL] !== version) {
+                problems.push(`Cluster ${cluster.metadata.name}: Image ${ref} holds Kubernetes ${image.metadata.labels?.[VERSION_LABEL]}, not the Cluster's ${version}`);
+            }
+            if (!(image.metadata.labels && MOVE_LABEL in image.metadata.labels)) {
+                problems.push(`Image ${ref} has no ${MOVE_LABEL} label`);
+            }
+        }
+    }
+    return problems;
+}
+
 /** Variables a README section lists, as `name` in the first column of its table. */
 function readmeVariables(readme: string, heading: string): string[] {
     const section = readme.split(/^## /m).find((s) => s.startsWith(heading));
@@ -377,20 +406,20 @@ describe("GitOps tree (gitops/)", () => {
     });
 
     each("references, from every machine template, an ORC Image of the tree with the Cluster's Kubernetes version and the move label", (env) => {
-        const images = ofKind(env, "Image");
-        for (const cluster of ofKind(env, "Cluster")) {
-            assert.ok(semver.valid(cluster.spec.topology.version), `Cluster ${cluster.metadata.name}: version ${cluster.spec.topology.version}`);
-            const topology = resolveTopology(cluster, objects(env));
-            const machines = topology.templates.filter((x) => x.object.kind === "OpenStackMachineTemplate");
-            assert.strictEqual(machines.length, 2);
-            for (const t of machines) {
-                const ref = t.object.spec.template.spec.image.imageRef.name;
-                const image = images.find((i) => i.metadata.name === ref && i.metadata.namespace === cluster.metadata.namespace);
-                assert.ok(image, `${t.role} uses ORC Image ${ref}, which the tree does not define`);
-                assert.strictEqual(image.metadata.labels?.[VERSION_LABEL], cluster.spec.topology.version, `Image ${ref}`);
-                assert.ok(image.metadata.labels && MOVE_LABEL in image.metadata.labels, `Image ${ref} has no ${MOVE_LABEL} label`);
-            }
-        }
+        assert.deepStrictEqual(imageReferenceProblems(objects(env)), []);
+    });
+
+    it("refuses a Cluster whose image is not in the tree, or is of another Kubernetes version", () => {
+        const all = objects(envs.get("dev")!);
+        const cluster = all.find((o) => o.kind === "Cluster")!;
+        const others = all.filter((o) => o !== cluster);
+        const missing = withVariable(cluster, "nodeImage", "ubuntu-capi-image-v1.36.2");
+        assert.match(imageReferenceProblems([...others, missing]).join("\n"), /uses ORC Image ubuntu-capi-image-v1.36.2, which the tree does not define/);
+        const newer = structuredClone(cluster);
+        newer.spec.topology.version = "v1.36.2";
+        assert.match(imageReferenceProblems([...others, newer]).join("\n"), /Image ubuntu-capi-image-v1.35.8 holds Kubernetes v1.35.8, not the Cluster's v1.36.2/);
+        const removed = all.filter((o) => o.kind !== "Image");
+        assert.match(imageReferenceProblems(removed).join("\n"), /which the tree does not define/);
     });
 
     each("imports every node image from Glance by a name that carries its version, with the program's ORC credentials", (env) => {
