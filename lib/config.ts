@@ -172,7 +172,7 @@ export const DEFAULTS = {
     image: "Ubuntu 24.04",
     rootVolumeSize: 0,
     nodeCidr: "10.0.0.0/24",
-    appCredentialRoles: ["member", "load-balancer_member"],
+    appCredentialRoles: ["load-balancer_member", "member"],
     serverGeneration: 1,
     teardownTimeoutMinutes: 30,
 } as const;
@@ -462,10 +462,8 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
         const roles = o.roles;
         if (!Array.isArray(roles) || roles.length === 0 || !roles.every((x) => typeof x === "string" && x.trim() !== "")) {
             r.fail("appCredential.roles", "must be a non-empty list of role names");
-        } else if (new Set(roles).size !== roles.length) {
-            r.fail("appCredential.roles", "lists a role twice");
         } else {
-            settings.roles = roles.map((x: string) => x.trim());
+            settings.roles = canonicalRoles(roles as string[]);
         }
     }
     if (o.expiresAt !== undefined) {
@@ -475,10 +473,28 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
         } else if (Date.parse(e) <= now.getTime()) {
             r.fail("appCredential.expiresAt", `${quote(e)} is not in the future (set a later expiry to rotate both credentials)`);
         } else {
-            settings.expiresAt = e;
+            settings.expiresAt = canonicalExpiry(e);
         }
     }
     return settings;
+}
+
+/**
+ * Roles as a set: trimmed, deduplicated and sorted, so that listing them in another order
+ * (or twice) is the same setting and does not rename, hence replace, the credentials.
+ */
+export function canonicalRoles(roles: readonly string[]): string[] {
+    return [...new Set(roles.map((x) => x.trim()))].sort();
+}
+
+/**
+ * An RFC 3339 time as the OpenStack provider reads it back from Keystone: UTC, whole
+ * seconds, `YYYY-MM-DDTHH:MM:SSZ` (fractions of a second are dropped). Any other spelling
+ * of the same instant would show a difference on every `up`, and the expiry forces
+ * replacement: both credentials would rotate each time.
+ */
+export function canonicalExpiry(rfc3339: string): string {
+    return new Date(Math.floor(Date.parse(rfc3339) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function parseCaCert(r: Reader): string | undefined {
