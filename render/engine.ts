@@ -119,6 +119,8 @@ export interface MockCloudOptions {
     missingImages?: string[];
     /** Nova's limits and usage (default: plenty of room). */
     computeLimits?: Partial<Record<"maxTotalInstances" | "totalInstancesUsed" | "maxTotalCores" | "totalCoresUsed" | "maxTotalRamSize" | "totalRamUsed", number>>;
+    /** Told of every data source call (token), for tests of what is looked up. */
+    onCall?: (token: string) => void;
     /** Neutron's quotas (default: 10 of everything). */
     networkQuota?: Partial<Record<"network" | "router" | "floatingip" | "securityGroup", number>>;
 }
@@ -222,6 +224,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, unknown>;
+        this.options.onCall?.(args.token);
         switch (args.token) {
             case "openstack:networking/getNetwork:getNetwork":
                 return {

@@ -269,6 +269,13 @@ describe("program (mock engine)", function () {
             }
         });
 
+        it("sends no previous output as an SSH environment request (the kubeconfig step's is a secret)", () => {
+            assert.ok(dev.all(T.command).length >= 8);
+            for (const cmd of dev.all(T.command)) {
+                assert.strictEqual(input(cmd, "addPreviousOutputInEnv"), false, cmd.name);
+            }
+        });
+
         it("marks every secret-bearing output secret", async () => {
             assert.strictEqual(await pulumi.isSecret(dev.outputs.sshPrivateKey), true);
             assert.strictEqual(await pulumi.isSecret(dev.outputs.floatingIp), false);
