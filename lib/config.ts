@@ -127,6 +127,11 @@ export interface ParseContext {
     now: Date;
     /** Values of the `openstack:` namespace that the program uses. */
     openstack?: { cloud?: string; region?: string };
+    /**
+     * Every config key of other namespaces (`ns:key`), so that keys under a misspelling of
+     * ours (`capi_mgmt:flavor`), which Pulumi would silently pass by, are reported.
+     */
+    otherKeys?: string[];
 }
 
 /** Bad stack configuration: every problem found, each naming its key. */
@@ -284,6 +289,14 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         }
     }
 
+    for (const key of ctx.otherKeys ?? []) {
+        const ns = key.slice(0, key.indexOf(":"));
+        if (looksLikeOurNamespace(ns)) {
+            const rest = key.slice(ns.length + 1);
+            r.problems.push(`${key}: "${ns}" is not "${CONFIG_NAMESPACE}", so the program never reads this key; write it as ${CONFIG_NAMESPACE}:${rest}`);
+        }
+    }
+
     const prefix = r.string("prefix") ?? ctx.stack;
     if (!DNS_LABEL.test(prefix) || prefix.length > PREFIX_MAX) {
         const origin = r.has("prefix") ? "" : ` (defaulted from the stack name; set ${CONFIG_NAMESPACE}:prefix)`;
@@ -336,6 +349,31 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         throw new ConfigError(r.problems);
     }
     return config;
+}
+
+/** Edit distance of two short strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) {
+            cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        prev = cur;
+    }
+    return prev[b.length];
+}
+
+/**
+ * True for a namespace that is not ours but looks like a misspelling of it: the same
+ * letters with other separators or case (`capi_mgmt`, `CapiMgmt`), or at most two edits away.
+ */
+export function looksLikeOurNamespace(ns: string): boolean {
+    if (ns === CONFIG_NAMESPACE) {
+        return false;
+    }
+    const letters = (x: string) => x.toLowerCase().replace(/[^a-z0-9]/g, "");
+    return letters(ns) === letters(CONFIG_NAMESPACE) || editDistance(ns.toLowerCase(), CONFIG_NAMESPACE) <= 2;
 }
 
 function parseEnvironment(r: Reader): Environment {

@@ -198,6 +198,22 @@ describe("stack config", () => {
         });
     });
 
+    it("reports keys under a misspelling of the namespace, which Pulumi would silently pass by", () => {
+        const raw = { ...BASE } as RawConfig;
+        const parseWith = (otherKeys: string[]) => {
+            try {
+                parseStackConfig(raw, { stack: "dev", now: NOW, otherKeys });
+                return [];
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+        };
+        const found = parseWith(["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix", "openstack:cloud", "pulumi:tags", "kubernetes:context"]);
+        assert.deepStrictEqual(found.map((p) => p.split(": ")[0]), ["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix"]);
+        assert.match(found[0], /^capi_mgmt:flavor: "capi_mgmt" is not "capi-mgmt", so the program never reads this key; write it as capi-mgmt:flavor$/);
+        assert.deepStrictEqual(parseWith(["openstack:region", "capi:x", "mgmt:y"]), []);
+    });
+
     it("reports every problem at once, in one error that names each key", () => {
         let error: unknown;
         try {
