@@ -236,7 +236,7 @@ describe("offline render", function () {
             { cwd: PROJECT_DIR, encoding: "utf8" },
         );
         assert.strictEqual(r.status, 1, r.stdout + r.stderr);
-        assert.match(r.stderr, /render failed: preflight refused this run \(1 problem\)[^]*\n  - capi-mgmt:appCredential.roles: admin is not a role you hold/);
+        assert.match(r.stderr, /render failed: preflight refused this run \(1 problem\)[^]*\n {2}- capi-mgmt:appCredential.roles: admin is not a role you hold/);
         assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at /);
         assert.doesNotMatch(r.stdout, /rendered stack/);
         assert.ok(!fs.existsSync(out), "output was written");
