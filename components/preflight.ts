@@ -62,8 +62,8 @@ export class Preflight extends pulumi.ComponentResource {
             { parent: this },
         );
         const previous = pulumi
-            .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp")])
-            .apply(([deployed, floatingIp]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp }));
+            .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp"), self.getOutput("deployPublicKey")])
+            .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
         this.result = pulumi.all([previous, args.scope]).apply(async ([prev, scope]) => {
             const facts: PreflightFacts = { rolesHeld: scope.roles.map((r) => r.roleName) };

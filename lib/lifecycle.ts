@@ -31,10 +31,11 @@ export interface DeployedState {
  * What is known about the stack before this run:
  * - `none`: nothing was deployed (a first `up`, or only failed ones);
  * - `legacy`: deployed by a version of the program that did not record `deployed`
- *   (it had a `floatingIp` output): a server exists, details unknown;
+ *   (it had a `floatingIp` output): a server exists, details unknown, except whether Flux
+ *   was installed (its `deployPublicKey` output was not empty);
  * - `deployed`: the recorded state.
  */
-export type PreviousDeployment = { kind: "none" } | { kind: "legacy" } | { kind: "deployed"; state: DeployedState };
+export type PreviousDeployment = { kind: "none" } | { kind: "legacy"; gitops: boolean } | { kind: "deployed"; state: DeployedState };
 
 function isDeployedState(v: unknown): v is DeployedState {
     const o = v as Record<string, unknown>;
@@ -57,7 +58,7 @@ export function previousDeployment(outputs: Record<string, unknown> | undefined)
         return { kind: "deployed", state: o[DEPLOYED_OUTPUT] };
     }
     if (typeof o.floatingIp === "string" && o.floatingIp !== "") {
-        return { kind: "legacy" };
+        return { kind: "legacy", gitops: typeof o.deployPublicKey === "string" && o.deployPublicKey !== "" };
     }
     return { kind: "none" };
 }
@@ -80,14 +81,18 @@ export function needsImage(prev: PreviousDeployment, cfg: Pick<StackConfig, "ser
  * setting and the way out. Without a recorded deployment nothing is refused.
  */
 export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig): string[] {
+    const rebuild =
+        `to rebuild the management server on purpose, delete or \`clusterctl move\` the workload clusters, ` +
+        `then make this change together with a bump of ${CONFIG_NAMESPACE}:serverGeneration (now ${cfg.serverGeneration})`;
+    if (prev.kind === "legacy") {
+        // Only what the older outputs tell: whether Flux is installed.
+        return prev.gitops && cfg.gitops === undefined ? [gitopsRemoval(rebuild)] : [];
+    }
     if (prev.kind !== "deployed" || prev.state.serverGeneration !== cfg.serverGeneration) {
         return [];
     }
     const p = prev.state;
     const problems: string[] = [];
-    const rebuild =
-        `to rebuild the management server on purpose, delete or \`clusterctl move\` the workload clusters, ` +
-        `then make this change together with a bump of ${CONFIG_NAMESPACE}:serverGeneration (now ${cfg.serverGeneration})`;
     if (cfg.prefix !== p.prefix) {
         problems.push(
             `${CONFIG_NAMESPACE}:prefix: changing it from "${p.prefix}" to "${cfg.prefix}" renames the login keypair, which replaces ` +
@@ -110,11 +115,15 @@ export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig): s
         );
     }
     if (p.gitops && cfg.gitops === undefined) {
-        problems.push(
-            `${CONFIG_NAMESPACE}:gitops: removing it would make Pulumi delete Flux, its CRDs and with them every Kustomization, whose ` +
-                `pruning deletes what it applied, workload clusters included. Keep it (suspend syncing with ` +
-                `\`flux suspend kustomization --all -n flux-system\`), or ${rebuild}`,
-        );
+        problems.push(gitopsRemoval(rebuild));
     }
     return problems;
+}
+
+function gitopsRemoval(rebuild: string): string {
+    return (
+        `${CONFIG_NAMESPACE}:gitops: removing it would make Pulumi delete Flux, its CRDs and with them every Kustomization, whose ` +
+        `pruning deletes what it applied, workload clusters included. Keep it (suspend syncing with ` +
+        `\`flux suspend kustomization --all -n flux-system\`), or ${rebuild}`
+    );
 }

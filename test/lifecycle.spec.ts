@@ -56,7 +56,8 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
                 gitops: true,
             });
             assert.deepStrictEqual(previousDeployment({ [DEPLOYED_OUTPUT]: deployed }), { kind: "deployed", state: deployed });
-            assert.deepStrictEqual(previousDeployment({ floatingIp: "192.0.2.10" }), { kind: "legacy" });
+            assert.deepStrictEqual(previousDeployment({ floatingIp: "192.0.2.10" }), { kind: "legacy", gitops: false });
+            assert.deepStrictEqual(previousDeployment({ floatingIp: "192.0.2.10", deployPublicKey: "ssh-ed25519 AAAA" }), { kind: "legacy", gitops: true });
             assert.deepStrictEqual(previousDeployment({}), { kind: "none" });
         });
     });
@@ -176,7 +177,13 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
             assert.ok(problems.some((p) => /^capi-mgmt:gitops: removing it would make Pulumi delete Flux.*flux suspend kustomization --all.*serverGeneration/.test(p)), problems.join("\n"));
         });
 
-        it("without a record (an older stack), removing gitops deletes no Flux object of the program's own: each is retained", async () => {
+        it("refuses it on an older stack too when its outputs show Flux (a non-empty deployPublicKey)", async () => {
+            const problems = await refused("dev", { gitops: undefined }, { previousOutputs: { floatingIp: "192.0.2.10", deployPublicKey: "ssh-ed25519 AAAA" } });
+            assert.ok(problems.some((p) => p.startsWith("capi-mgmt:gitops: removing it")), problems.join("\n"));
+        });
+
+        it("were it applied anyway, removing gitops deletes no Flux object of the program's own: each is retained", async () => {
+            // An older stack whose outputs do not tell (no deployPublicKey): nothing is refused.
             const without = await runStack("dev", { gitops: undefined }, { previousOutputs: { floatingIp: "192.0.2.10" } });
             assert.deepStrictEqual(await problemsOf(without), []);
             const kept = new Set(without.resources.map((r) => r.urn));
@@ -219,7 +226,8 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
         it("refuses nothing on a first up, an older stack, or a new server generation", () => {
             const changed = cfg({ prefix: "other", availabilityZone: "x", gitops: undefined, workloadNamespace: "y" });
             assert.deepStrictEqual(lifecycleProblems({ kind: "none" }, changed), []);
-            assert.deepStrictEqual(lifecycleProblems({ kind: "legacy" }, changed), []);
+            assert.deepStrictEqual(lifecycleProblems({ kind: "legacy", gitops: false }, changed), []);
+            assert.strictEqual(lifecycleProblems({ kind: "legacy", gitops: true }, changed).length, 1);
             assert.deepStrictEqual(lifecycleProblems({ kind: "deployed", state }, { ...changed, serverGeneration: 2 }), []);
             assert.strictEqual(lifecycleProblems({ kind: "deployed", state }, changed).length, 4);
         });
