@@ -30,8 +30,12 @@ export interface FluxSyncArgs {
     managementAddress: pulumi.Input<string>;
     /** In-cluster objects go with this (the kind cluster), never one by one. */
     deletedWith: pulumi.Resource;
-    /** What must exist first (the finished bootstrap). */
-    after: pulumi.Resource[];
+    /**
+     * What the root Kustomization waits for: the CRDs and credentials of what the GitOps tree
+     * applies (ORC, the Cluster API providers, the CAPO identity). Flux itself, its Secrets
+     * and the GitRepository do not wait: they are installed while ORC and Cluster API are.
+     */
+    syncAfter: pulumi.Resource[];
 }
 
 /**
@@ -48,14 +52,20 @@ export class FluxSync extends pulumi.ComponentResource {
     readonly deployPublicKey: pulumi.Output<string>;
     /** True when `up` waited for Flux to be Ready. */
     readonly waited: boolean;
-    /** Every object created, for ordering (the teardown outlives them). */
+    /** Every object created (for ordering, and for the `deployed` record). */
     readonly resources: pulumi.Resource[];
 
     constructor(name: string, args: FluxSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:FluxSync", name, {}, opts);
 
         const g = args.gitops;
+        // Pulumi never deletes Flux's objects one by one: they go with the kind cluster, and on a
+        // replacement (a new server generation) the old ones are left to the old cluster. The
+        // install is a packaged component: retainOnDelete would not reach the objects it
+        // creates (the engine does not pass it on to children), so removing gitops from a live
+        // stack, which would delete them, CRDs included, is refused instead (lib/lifecycle.ts).
         const base = { parent: this, deletedWith: args.deletedWith };
+        const owned = { ...base, retainOnDelete: true };
 
         let identity: pulumi.Output<string>;
         if (g.deployKey !== undefined) {
@@ -71,34 +81,34 @@ export class FluxSync extends pulumi.ComponentResource {
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: fluxInstallUrl(args.version) },
-            { ...base, dependsOn: args.after },
+            base,
         );
 
         const gitData = pulumi
             .all([identity, this.deployPublicKey])
             .apply(([id, pub]) => fluxGitSecretData({ identity: id, identityPub: pub + "\n", knownHosts: g.knownHosts }));
-        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...base, dependsOn: [install] });
+        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...owned, dependsOn: [install] });
         const secrets = [gitSecret];
         if (g.sopsAgeKey !== undefined) {
-            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...base, dependsOn: [install] }));
+            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...owned, dependsOn: [install] }));
         }
 
         const settings = kubeResource(
             "settings",
             fluxSettingsConfigMap(pulumi.output(args.managementAddress).apply((a) => fluxSettingsData({ workloadNamespace: g.workloadNamespace, managementAddress: a }))),
-            { ...base, dependsOn: [install] },
+            { ...owned, dependsOn: [install] },
         );
 
         const annotations = readinessAnnotations(this.waited, FLUX_READY_TIMEOUT_SECONDS);
         const source = kubeResource(
             "git-repository",
             gitRepository({ url: g.url, ref: g.ref, interval: g.interval, annotations }),
-            { ...base, dependsOn: [install, ...secrets] },
+            { ...owned, dependsOn: [install, ...secrets] },
         );
         const sync = kubeResource(
             "kustomization",
             rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),
-            { ...base, dependsOn: [install, source, settings, ...secrets] },
+            { ...owned, dependsOn: [install, source, settings, ...secrets, ...args.syncAfter] },
         );
 
         this.resources = [install, ...secrets, settings, source, sync];

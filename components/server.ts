@@ -20,8 +20,11 @@ export interface ManagementServerArgs {
     generation: number;
     /** Flavor name or ID. */
     flavor: string;
-    /** Image name or ID (a name is resolved to the newest image of that name, once). */
-    image: string;
+    /**
+     * Image ID to boot a new server from (see components/preflight.ts: resolved from the
+     * `image` setting only when a server is created; ignored after creation).
+     */
+    imageId: pulumi.Input<string>;
     /** Boot volume size in GiB; 0 boots from the flavor's disk. */
     rootVolumeSize: number;
     /** Availability zone, if any. */
@@ -50,6 +53,12 @@ export function generationSuffix(generation: number): string {
 /**
  * The management server: a port in the management subnet with the server's security group,
  * an Ubuntu instance on it, and a floating IP associated once the subnet is routed.
+ *
+ * Port and server are named by generation. A change that replaces the instance but not the
+ * port (the keypair's name, i.e. `prefix`; the availability zone) would create the new
+ * instance on the port the old one still holds (create-before-delete), which Nova refuses;
+ * preflight refuses such changes unless `serverGeneration` is bumped with them, which
+ * names a new port and server. A flavor change is a resize in place.
  */
 export class ManagementServer extends pulumi.ComponentResource {
     /** The Nova instance. */
@@ -65,9 +74,7 @@ export class ManagementServer extends pulumi.ComponentResource {
         super("capi-mgmt:index:ManagementServer", name, {}, opts);
 
         const gen = generationSuffix(args.generation);
-        const imageId = isUuid(args.image)
-            ? pulumi.output(args.image)
-            : openstack.images.getImageOutput({ name: args.image, mostRecent: true }, { parent: this }).id;
+        const imageId = args.imageId;
 
         const port = new openstack.networking.Port(
             `port${gen}`,
