@@ -12,7 +12,8 @@ import {
     renderWaitReadyScript,
 } from "../lib/hostScripts";
 import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { canRunAsLoginUser, FakeSudo } from "./fakes/sudo";
 
 function writeExecutable(file: string, text: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -191,6 +192,8 @@ describe("host/wait-ready.sh", () => {
     beforeEach(() => {
         dir = makeTempDir("wait-ready");
         writeExecutable(path.join(dir, "bin", "cloud-init"), FAKE_CLOUD_INIT);
+        // Never the machine's sudo: as a user other than root the script looks through sudo.
+        writeExecutable(path.join(dir, "bin", "sudo"), '#!/usr/bin/env bash\n[[ "$1" == -n ]] && shift\nexec "$@"\n');
         marker = path.join(dir, "state", "cloud-init.done");
         cloudInitLog = path.join(dir, "cloud-init.log");
     });
@@ -266,6 +269,69 @@ describe("host/wait-ready.sh", () => {
         assert.strictEqual(r.status, 0, r.stderr);
         assert.ok(r.stdout.includes(marker), r.stdout);
         assert.ok(!fs.existsSync(path.join(dir, "pwned")) && !fs.existsSync("pwned"));
+    });
+});
+
+describe("host/wait-ready.sh re-run as the login user after every later step", () => {
+    let dir: string;
+    let sudo: FakeSudo;
+    let stateDir: string;
+    let marker: string;
+
+    before(function () {
+        if (!canRunAsLoginUser()) {
+            skipTest(this, "running a script as an unprivileged user against a root-only directory", "root and setpriv");
+        }
+    });
+
+    beforeEach(() => {
+        dir = makeTempDir("wait-ready-rerun");
+        sudo = new FakeSudo(dir);
+        writeExecutable(path.join(dir, "bin", "cloud-init"), FAKE_CLOUD_INIT);
+        fs.chmodSync(path.join(dir, "bin"), 0o755);
+        fs.writeFileSync(path.join(dir, "cloud-init.log"), "", { mode: 0o666 });
+        fs.chmodSync(path.join(dir, "cloud-init.log"), 0o666);
+        // As the later steps leave it: /var/lib/capi-mgmt owned by root, mode 0700.
+        stateDir = path.join(dir, "var", "lib", "capi-mgmt");
+        fs.mkdirSync(stateDir, { recursive: true });
+        fs.chmodSync(path.join(dir, "var"), 0o755);
+        fs.chmodSync(path.join(dir, "var", "lib"), 0o755);
+        fs.chmodSync(stateDir, 0o700);
+        marker = path.join(stateDir, "cloud-init.done");
+    });
+
+    function run(): RunResult {
+        const script = renderWaitReadyScript({ marker, timeoutSeconds: 5 });
+        return sudo.runAsLoginUser(script, {
+            PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+            FAKE_CLOUD_INIT_LOG: path.join(dir, "cloud-init.log"),
+            FAKE_CLOUD_INIT_EXIT: "0",
+        });
+    }
+
+    it("finds the marker in the root-only state directory, through sudo", () => {
+        fs.writeFileSync(marker, "");
+        assert.ok(fs.statSync(stateDir).uid === 0 && (fs.statSync(stateDir).mode & 0o777) === 0o700);
+        const r = run();
+        assertSuccess(r);
+        assert.match(r.stdout, /wait-ready: server is ready/);
+        assert.deepStrictEqual(sudo.calls(), ["-n true", `-n test -e ${marker}`]);
+        assert.strictEqual(fs.readFileSync(path.join(dir, "cloud-init.log"), "utf8"), "status --wait\n", "cloud-init ran as the login user");
+    });
+
+    it("still fails when the marker is missing from the root-only directory", () => {
+        const r = run();
+        assertFailure(r);
+        assert.ok(r.stderr.includes(`did not write the marker ${marker}`), r.stderr);
+        assert.deepStrictEqual(sudo.calls(), ["-n true", `-n test -e ${marker}`]);
+    });
+
+    it("says that the login user needs passwordless sudo when sudo refuses", () => {
+        fs.writeFileSync(marker, "");
+        sudo.deny();
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /wait-ready: ERROR: cannot look for the marker .* as root: 'sudo -n true' failed \(sudo: a password is required\); the login user needs passwordless sudo/);
     });
 });
 

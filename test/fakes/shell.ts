@@ -61,3 +61,12 @@ export function assertSuccess(r: RunResult): void {
 export function assertFailure(r: RunResult): void {
     assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
 }
+
+/**
+ * Skips the current test or suite (call it in `before`/`it` with mocha's `this`), printing
+ * the one message every skipped test prints: what is skipped and what it needs.
+ */
+export function skipTest(ctx: Mocha.Context, what: string, needs: string): never {
+    console.warn(`    SKIPPED: ${what}: needs ${needs}, which this machine lacks (README, "Set up", lists what the tests need)`);
+    ctx.skip();
+}
