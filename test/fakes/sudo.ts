@@ -99,7 +99,7 @@ export class FakeSudo {
     /** Pipes `script` to `bash -s` run as the login user, with this sudo first on PATH and exactly `env` besides. */
     runAsLoginUser(script: string, env: Record<string, string>): RunResult {
         const started = Date.now();
-        const r = spawnSync("bash", ["-c", WRAPPER], {
+        const r = spawnSync("bash", ["--norc", "-c", WRAPPER], {
             input: script,
             env: {
                 ...env,

@@ -15,6 +15,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { FakeClock } from "./clock";
+import { RunResult } from "./shell";
 
 /** A Kubernetes object as stored by the fake; keys starting with `_` are fake-only. */
 export interface FakeObject {
@@ -24,9 +26,9 @@ export interface FakeObject {
     spec?: Record<string, unknown>;
     status?: Record<string, unknown>;
     data?: Record<string, string>;
-    /** Epoch milliseconds at which a deleted object disappears. */
+    /** Virtual epoch milliseconds at which a deleted object disappears. */
     _deleteAt?: number;
-    /** Milliseconds between its deletion and its disappearance. */
+    /** Virtual milliseconds between its deletion and its disappearance. */
     _deleteDelayMs?: number;
     /** A deleted object that never disappears. */
     _stuck?: boolean;
@@ -44,8 +46,10 @@ export interface WorkloadLeft {
 
 /** One fake kubectl call, as logged. */
 export interface KubectlCall {
-    /** Epoch milliseconds (fractional) when the call started. */
+    /** Epoch milliseconds (fractional, real time) when the call started: orders the calls. */
     t: number;
+    /** Virtual epoch milliseconds (test/fakes/clock.ts) of the call. */
+    vt: number;
     /** Context: `mgmt` or `wl-<namespace>-<name>`. */
     ctx?: string;
     args: string[];
@@ -54,7 +58,7 @@ export interface KubectlCall {
     kubeconfigDirMode?: string;
     exit?: number;
     error?: string;
-    /** For a Cluster deletion: when the Cluster will disappear (null: never). */
+    /** For a Cluster deletion: when the Cluster will disappear, virtual epoch ms (null: never). */
     goneAt?: number | null;
     /** For a Cluster deletion: what its workload cluster still held. */
     workloadLeft?: WorkloadLeft;
@@ -80,7 +84,9 @@ const path = require("path");
 const STATE = process.env.FAKE_STATE;
 const LOG = process.env.FAKE_KUBECTL_LOG;
 const args = process.argv.slice(2);
-const entry = { t: performance.timeOrigin + performance.now(), pid: process.pid, args };
+// The virtual time (test/fakes/clock.ts): it stands still while this call runs.
+const NOW = Math.max(...fs.readdirSync(path.join(process.env.FAKE_CLOCK_DIR, "t")).map(Number));
+const entry = { t: performance.timeOrigin + performance.now(), vt: NOW, pid: process.pid, args };
 
 function log(extra) {
     fs.appendFileSync(LOG, JSON.stringify({ ...entry, ...extra }) + "\\n");
@@ -215,7 +221,7 @@ function readObject(resource, file) {
         if (e.code === "ENOENT") return null;
         throw e;
     }
-    if (typeof obj._deleteAt === "number" && obj._deleteAt <= Date.now()) {
+    if (typeof obj._deleteAt === "number" && obj._deleteAt <= NOW) {
         reap(resource, file, obj);
         return null;
     }
@@ -360,12 +366,12 @@ function workloadLeft(wctx) {
 }
 
 function deleteObject(resource, obj) {
-    const stamp = new Date().toISOString();
+    const stamp = new Date(NOW).toISOString();
     const extra = {};
     if (obj.metadata.deletionTimestamp) return extra;
     if (resource === "${CLUSTER_CRD}") {
         obj.metadata.deletionTimestamp = stamp;
-        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 0);
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : NOW + (obj._deleteDelayMs || 0);
         write(resource, obj);
         extra.goneAt = obj._stuck ? null : obj._deleteAt;
         extra.workloadLeft = workloadLeft("wl-" + obj.metadata.namespace + "-" + obj.metadata.name);
@@ -377,14 +383,14 @@ function deleteObject(resource, obj) {
     if (resource.endsWith(".openstack.k-orc.cloud")) {
         // ORC's finalizer holds the object until the OpenStack resource is gone.
         obj.metadata.deletionTimestamp = stamp;
-        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 200);
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : NOW + (obj._deleteDelayMs || 200);
         write(resource, obj);
         extra.clustersLeft = list("${CLUSTER_CRD}", null).length;
         return extra;
     }
     if (resource === "services" && obj.spec && obj.spec.type === "LoadBalancer" && obj._deleteDelayMs !== 0) {
         obj.metadata.deletionTimestamp = stamp;
-        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 200);
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : NOW + (obj._deleteDelayMs || 200);
         write(resource, obj);
         return extra;
     }
@@ -395,7 +401,7 @@ function deleteObject(resource, obj) {
             if (ref.namespace !== obj.metadata.namespace || ref.name !== obj.metadata.name) continue;
             if (pv.spec.persistentVolumeReclaimPolicy === "Delete") {
                 pv.metadata.deletionTimestamp = stamp;
-                pv._deleteAt = pv._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (pv._deleteDelayMs || 300);
+                pv._deleteAt = pv._stuck ? Number.MAX_SAFE_INTEGER : NOW + (pv._deleteDelayMs || 300);
             } else {
                 pv.status = { phase: "Released" };
             }
@@ -489,7 +495,7 @@ fi
 
 /** Options of a workload cluster in {@link FakeCapi.addCluster}. */
 export interface FakeClusterOptions {
-    /** Milliseconds from the Cluster's deletion until it is gone (default 0). */
+    /** Virtual milliseconds from the Cluster's deletion until it is gone (default 0). */
     deleteDelayMs?: number;
     /** The Cluster never goes away once deleted. */
     stuck?: boolean;
@@ -520,6 +526,8 @@ export interface FakeWorkload {
  * kubeconfig, and the state of the management and workload clusters.
  */
 export class FakeCapi {
+    /** The virtual clock of the runs: the script's sleeps and the objects' delays are on it. */
+    readonly clock: FakeClock;
     readonly bin: string;
     readonly state: string;
     readonly tmp: string;
@@ -534,6 +542,7 @@ export class FakeCapi {
         this.kubectlLog = path.join(root, "kubectl.log");
         this.kindLog = path.join(root, "kind.log");
         this.mgmtKubeconfig = path.join(root, "var", "lib", "capi-mgmt", "kubeconfig");
+        this.clock = new FakeClock(path.join(root, "clock"));
         for (const d of [this.bin, this.tmp, path.join(this.state, "mgmt"), path.dirname(this.mgmtKubeconfig)]) {
             fs.mkdirSync(d, { recursive: true });
         }
@@ -544,17 +553,21 @@ export class FakeCapi {
         fs.writeFileSync(this.mgmtKubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: mgmt\n", { mode: 0o600 });
     }
 
-    /** Environment for running the script against this fake. */
+    /** Environment for running the script (or the fake kubectl) against this fake, on its clock. */
     env(extra: Record<string, string> = {}): Record<string, string> {
-        return {
+        return this.clock.env({
             PATH: `${this.bin}:${process.env.PATH}`,
             TMPDIR: this.tmp,
             FAKE_STATE: this.state,
             FAKE_KUBECTL_LOG: this.kubectlLog,
             FAKE_KIND_LOG: this.kindLog,
-            TEARDOWN_POLL_SECONDS: "0.2",
             ...extra,
-        };
+        });
+    }
+
+    /** Runs `script` under `bash -s` against this fake, on its virtual clock. */
+    run(script: string, extra: Record<string, string> = {}): RunResult {
+        return this.clock.run(script, this.env(extra));
     }
 
     /** The kind clusters `kind get clusters` lists. */
@@ -599,7 +612,7 @@ export class FakeCapi {
     /** Names (`namespace/name`, or `name` if cluster-scoped) of the objects not deleted or gone. */
     live(ctx: string, resource: string): string[] {
         return this.objects(ctx, resource)
-            .filter((o) => o._deleteAt === undefined || o._deleteAt > Date.now())
+            .filter((o) => o._deleteAt === undefined || o._deleteAt > this.clock.nowMs())
             .map((o) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name));
     }
 
@@ -668,8 +681,8 @@ export class FakeCapi {
             _stuck: opts.stuck ?? false,
         };
         if (opts.alreadyDeleting) {
-            cluster.metadata.deletionTimestamp = new Date().toISOString();
-            cluster._deleteAt = opts.stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (opts.deleteDelayMs ?? 0);
+            cluster.metadata.deletionTimestamp = new Date(this.clock.nowMs()).toISOString();
+            cluster._deleteAt = opts.stuck ? Number.MAX_SAFE_INTEGER : this.clock.nowMs() + (opts.deleteDelayMs ?? 0);
         }
         this.put("mgmt", CLUSTER_CRD, cluster);
         if (opts.secret ?? true) {
