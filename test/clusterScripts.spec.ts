@@ -588,9 +588,10 @@ describe("host/orc.sh", () => {
         const r = run(4);
         assertFailure(r);
         assert.match(r.stderr, /503 Service Unavailable/);
-        assert.match(r.stderr, /orc: ERROR: could not apply ORC v2\.6\.0 from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml after [12] attempt\(s\) within 4s/);
+        // On the virtual clock: attempt 1 at 0 s, a 3 s pause, attempt 2 at 3 s; a 6 s pause would overrun 4 s.
+        assert.match(r.stderr, /orc: ERROR: could not apply ORC v2\.6\.0 from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml after 2 attempt\(s\) within 4s/);
+        assert.strictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} apply`).length, 2);
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout`), []);
-        assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
     });
 
     it("fails clearly when the controller does not become available in time", () => {
@@ -600,7 +601,6 @@ describe("host/orc.sh", () => {
         assert.match(r.stderr, /timed out waiting for the condition/);
         assert.match(r.stderr, /orc: ERROR: ORC's controller \(deployment orc-system\/orc-controller-manager\) did not become available within 1s/);
         assert.match(r.stderr, /CrashLoopBackOff/, "shows the pods");
-        assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
     });
 
     it("fails clearly without a kubeconfig", () => {
@@ -756,7 +756,6 @@ describe("host/capi-providers.sh", () => {
         const r = run({ waitTimeoutSeconds: 1 });
         assertFailure(r);
         assert.match(r.stderr, /capi-providers: ERROR: clusterctl init did not finish within 3s/);
-        assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
     });
 
     it("fails clearly without a kubeconfig", () => {
