@@ -18,7 +18,7 @@ import {
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { ClusterFakes, FakeProvider } from "./fakes/clusterFakes";
-import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
 
@@ -220,8 +220,7 @@ describe("cluster scripts: rendering", () => {
 describe("cluster scripts: shellcheck", () => {
     before(function () {
         if (!hasShellcheck()) {
-            console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck tests of the cluster scripts");
-            this.skip();
+            skipTest(this, "the shellcheck tests of the cluster scripts", "shellcheck");
         }
     });
 
@@ -503,8 +502,7 @@ describe("host/api-cert-expiry.sh", () => {
 
     it("prints the notAfter of the API server certificate as RFC 3339 UTC", function () {
         if (spawnSync("openssl", ["version"], { encoding: "utf8" }).status !== 0) {
-            console.warn("WARNING: openssl is not on PATH; skipping the real certificate test");
-            this.skip();
+            skipTest(this, "the real certificate test", "openssl");
         }
         const dir = path.join(fakes.root, "cert");
         fs.mkdirSync(dir);

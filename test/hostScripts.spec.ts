@@ -139,8 +139,7 @@ describe("host scripts: rendering", () => {
 describe("host scripts: shellcheck", () => {
     before(function () {
         if (!hasShellcheck()) {
-            console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck tests of host/*.sh");
-            this.skip();
+            skipTest(this, "the shellcheck tests of host/*.sh", "shellcheck");
         }
     });
 

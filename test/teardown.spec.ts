@@ -16,7 +16,7 @@ import {
     ORC_IMAGE_CRD,
     SNAPSHOT_CRD,
 } from "./fakes/teardownFakes";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const KIND_CLUSTER = "capi-dev";
 
@@ -66,8 +66,7 @@ describe("teardown script: rendering", () => {
 describe("teardown script: shellcheck", () => {
     before(function () {
         if (!hasShellcheck()) {
-            console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck tests of host/teardown.sh");
-            this.skip();
+            skipTest(this, "the shellcheck tests of host/teardown.sh and of the clock fakes", "shellcheck");
         }
     });
 
@@ -75,6 +74,10 @@ describe("teardown script: shellcheck", () => {
         const rendered = path.join(makeTempDir("teardown-shellcheck"), "teardown.sh");
         fs.writeFileSync(rendered, renderTeardownScript(sampleParams()));
         shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), rendered]);
+    });
+
+    it("passes on the virtual clock's fake sleep and date", () => {
+        shellcheck(["clock-sleep.sh", "clock-date.sh"].map((f) => path.join(__dirname, "fakes", f)));
     });
 });
 
@@ -661,8 +664,7 @@ function realJsonpath(dir: string, template: string, data: object): string {
 describe("fake kubectl", () => {
     before(function () {
         if (!realKubectlWorks()) {
-            console.warn("WARNING: no real kubectl on PATH; skipping the check of the fake's jsonpath against kubectl's");
-            this.skip();
+            skipTest(this, "the check of the fake kubectl's jsonpath against kubectl's", "kubectl");
         }
     });
 
