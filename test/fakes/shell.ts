@@ -31,16 +31,19 @@ export function runScript(script: string, env: Record<string, string>): RunResul
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 
-/** Temp directories made by the tests, removed when the suite ends. */
+/**
+ * Temp directories made by the tests, removed when the test process ends (not in a root
+ * `after` hook: under `mocha --parallel` a worker runs several files but loads this once).
+ */
 const tempDirs: string[] = [];
 
-after(() => {
+process.on("exit", () => {
     for (const dir of tempDirs.splice(0)) {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
 
-/** A new temp directory, removed when the suite ends. */
+/** A new temp directory, removed when the test process ends. */
 export function makeTempDir(prefix: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
     tempDirs.push(dir);
