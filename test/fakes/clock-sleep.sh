@@ -74,6 +74,10 @@ while true; do
     if ((now >= wake)); then
         exit 0
     fi
+    if [[ ! -d "/proc/$root" ]]; then
+        echo "fake sleep: the script that ran it has ended" >&2
+        exit 1
+    fi
     if scan; then
         first=$snapshot
         if scan && [[ "$snapshot" == "$first" ]]; then
