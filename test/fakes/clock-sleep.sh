@@ -17,13 +17,16 @@ read_now() {
     now=$((10#${t[-1]##*/}))
 }
 
-# Sets "earliest" and "snapshot" and succeeds when every process of the run waits for the
-# clock: every leaf a registered sleep (wake-up still ahead), every other process blocked.
+# Sets "earliest", "sleeping" (pid:wake of each sleep) and "snapshot" and succeeds when
+# every process of the run waits for the clock: every leaf a registered sleep (wake-up
+# still ahead), every other process blocked.
 earliest=0
+sleeping=()
 snapshot=""
 scan() {
     local queue=("$root") i=0 pid line fields kids more f wake start
     earliest=0
+    sleeping=()
     snapshot=""
     while ((i < ${#queue[@]})); do
         pid=${queue[i]}
@@ -52,6 +55,7 @@ scan() {
             if ((earliest == 0 || wake < earliest)); then
                 earliest=$wake
             fi
+            sleeping+=("$pid:$wake")
         else
             snapshot+="$pid:${fields[0]}:${kids[*]} "
             if [[ "${fields[0]}" != S ]]; then
@@ -63,12 +67,25 @@ scan() {
     ((earliest > 0))
 }
 
+# Moves the clock to "earliest" and wakes the sleeps due then (each blocks on its own FIFO).
+advance() {
+    local name entry
+    printf -v name '%016d' "$earliest"
+    : >"$clock/t/$name"
+    for entry in "${sleeping[@]}"; do
+        if ((${entry#*:} <= earliest)) && [[ "${entry%%:*}" != "$$" ]]; then
+            { printf x >&8; } 8<>"$clock/sleepers/${entry%%:*}.wake" 2>/dev/null || true
+        fi
+    done
+}
+
 read -r line </proc/self/stat
 read -r -a fields <<<"${line##*) }"
+mkfifo -m 600 "$clock/sleepers/$$.wake"
+exec 9<>"$clock/sleepers/$$.wake"
 read_now
 wake=$((now + ms))
 printf '%d %s\n' "$wake" "${fields[19]}" >"$clock/sleepers/$$"
-exec 9<>"$clock/tick"
 while true; do
     read_now
     if ((now >= wake)); then
@@ -81,10 +98,10 @@ while true; do
     if scan; then
         first=$snapshot
         if scan && [[ "$snapshot" == "$first" ]]; then
-            printf -v name '%016d' "$earliest"
-            : >"$clock/t/$name"
+            advance
             continue
         fi
     fi
-    read -r -t 0.01 -u 9 _ || true
+    # Woken by the sleep that moves the clock; polls too, for a process that ended working.
+    read -r -n 1 -t 0.05 -u 9 _ || true
 done

@@ -16,7 +16,8 @@
  * passes in `timeout` around a command that never answers (a hung fake).
  *
  * The clock is lock-free: each move adds a file `t/<16-digit ms>` and the time is the
- * largest name, so a late writer can never move it back.
+ * largest name, so a late writer can never move it back. The sleep that moves it wakes
+ * the sleeps then due through their FIFOs (`sleepers/<pid>.wake`).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -44,10 +45,6 @@ export class FakeClock {
             fs.mkdirSync(d, { recursive: true });
         }
         this.setMs(CLOCK_START_MS);
-        const mk = spawnSync("mkfifo", [path.join(dir, "tick")], { encoding: "utf8" });
-        if (mk.status !== 0) {
-            throw new Error(`mkfifo failed: ${mk.stderr}`);
-        }
         fs.copyFileSync(path.join(__dirname, "clock-sleep.sh"), path.join(this.bin, "sleep"));
         fs.copyFileSync(path.join(__dirname, "clock-date.sh"), path.join(this.bin, "date"));
         fs.chmodSync(path.join(this.bin, "sleep"), 0o755);
