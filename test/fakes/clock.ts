@@ -40,6 +40,9 @@ export class FakeClock {
     readonly bin: string;
 
     constructor(readonly dir: string) {
+        if (!fs.existsSync(`/proc/${process.pid}/task/${process.pid}/children`)) {
+            throw new Error("the virtual clock walks the script's processes through /proc/<pid>/task/<tid>/children (Linux, CONFIG_PROC_CHILDREN)");
+        }
         this.bin = path.join(dir, "bin");
         for (const d of [this.bin, path.join(dir, "t"), path.join(dir, "sleepers")]) {
             fs.mkdirSync(d, { recursive: true });
