@@ -590,12 +590,14 @@ kill_job() {
 }
 
 # Waits for every job; kills a job past its own bound, and every job past the overall one.
+# Looks every poll interval, or sooner when a heartbeat or a deadline is due (at least 1 s apart).
 wait_for_jobs() {
-    local i running status waiting t
+    local i running status waiting t due pause
     while true; do
         running=0
         waiting=()
         t=$(now)
+        due=$deadline
         for i in "${!pids[@]}"; do
             if [[ -n "${results[i]:-}" ]]; then
                 continue
@@ -612,13 +614,16 @@ wait_for_jobs() {
             else
                 running=$((running + 1))
                 waiting+=("${cluster_namespaces[i]}/${cluster_names[i]}")
+                due=$((kill_deadlines[i] < due ? kill_deadlines[i] : due))
             fi
         done
         if ((running == 0)); then
             return 0
         fi
         heartbeat "$t" "$running workload cluster(s) being torn down: ${waiting[*]}"
-        sleep 1
+        due=$((next_heartbeat < due ? next_heartbeat : due))
+        pause=$((due - t < ${POLL_SECONDS%.*} ? due - t : ${POLL_SECONDS%.*}))
+        sleep "$((pause < 1 ? 1 : pause))"
     done
 }
 
