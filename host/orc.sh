@@ -48,9 +48,14 @@ check_parameters() {
     command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; the tools step (install-tools) must run first"
 }
 
+now() {
+    date +%s
+}
+
 # Server-side applies the release manifest, retrying failures within WAIT_TIMEOUT_SECONDS.
 apply_manifest() {
-    local attempt status delay deadline=$((SECONDS + WAIT_TIMEOUT_SECONDS))
+    local attempt status delay deadline
+    deadline=$(($(now) + WAIT_TIMEOUT_SECONDS))
     for ((attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++)); do
         log "applying $MANIFEST_URL (server-side, attempt $attempt/$APPLY_ATTEMPTS)"
         status=0
@@ -62,7 +67,7 @@ apply_manifest() {
         fi
         log "apply attempt $attempt/$APPLY_ATTEMPTS failed (exit code $status)"
         delay=$((attempt * 3))
-        if ((attempt == APPLY_ATTEMPTS || SECONDS + delay >= deadline)); then
+        if ((attempt == APPLY_ATTEMPTS || $(now) + delay >= deadline)); then
             break
         fi
         sleep "$delay"

@@ -30,6 +30,9 @@
 #
 # Output: progress, warnings and errors on stderr, every line prefixed "teardown:" (a
 # cluster's lines with its namespace/name too); one result line on stdout on success.
+# While it waits, a "still waiting" line at least every HEARTBEAT_SECONDS, so the SSH
+# session of the remote command carries data and no idle timeout drops it (the session's
+# end would kill the teardown).
 # Exit status: 0 when no workload cluster and no ORC object is left; 1 otherwise, and the
 # server is kept.
 set -euo pipefail
@@ -48,6 +51,8 @@ readonly KILL_AFTER_SECONDS=10
 readonly JOB_KILL_GRACE_SECONDS=30
 # Bound of the final report's kubectl calls, after the overall deadline if need be.
 readonly REPORT_SECONDS=60
+# Most seconds between two lines of output while the teardown waits.
+readonly HEARTBEAT_SECONDS=30
 
 readonly CLUSTER_RESOURCE="clusters.cluster.x-k8s.io"
 readonly KUSTOMIZATION_RESOURCE="kustomizations.kustomize.toolkit.fluxcd.io"
@@ -87,6 +92,9 @@ results=()
 workdir=""
 # Epoch second after which the current work must stop (overall, or a job's own bound).
 deadline=0
+# Epoch seconds: start of the teardown, and when the next "still waiting" line is due.
+started=0
+next_heartbeat=0
 
 # Set in each cluster's job: "namespace/name", the workload kubeconfig and the reason file.
 job=""
@@ -107,7 +115,17 @@ die() {
 }
 
 now() {
-    printf '%(%s)T\n' -1
+    date +%s
+}
+
+# Logs "still waiting: $2..." unless one was logged less than HEARTBEAT_SECONDS ago; $1 is now().
+heartbeat() {
+    local t=$1
+    shift
+    if ((t >= next_heartbeat)); then
+        log "still waiting ($((t - started))s since the start, bound ${TIMEOUT_SECONDS}s): $*"
+        next_heartbeat=$((t + HEARTBEAT_SECONDS))
+    fi
 }
 
 past_deadline() {
@@ -572,10 +590,14 @@ kill_job() {
 }
 
 # Waits for every job; kills a job past its own bound, and every job past the overall one.
+# Looks every poll interval, or sooner when a heartbeat or a deadline is due (at least 1 s apart).
 wait_for_jobs() {
-    local i running status
+    local i running status waiting t due pause
     while true; do
         running=0
+        waiting=()
+        t=$(now)
+        due=$deadline
         for i in "${!pids[@]}"; do
             if [[ -n "${results[i]:-}" ]]; then
                 continue
@@ -584,19 +606,24 @@ wait_for_jobs() {
                 status=0
                 wait "${pids[i]}" || status=$?
                 finish_job "$i" "$status"
-            elif past_deadline || (($(now) >= kill_deadlines[i])); then
+            elif ((t >= deadline || t >= kill_deadlines[i])); then
                 kill_job "$i"
                 echo "killed: its teardown did not finish in time (TIMEOUT_SECONDS=$TIMEOUT_SECONDS," \
                     "PER_CLUSTER_TIMEOUT_SECONDS=$PER_CLUSTER_TIMEOUT_SECONDS)" >"$workdir/job-$i.reason"
                 finish_job "$i" 124
             else
                 running=$((running + 1))
+                waiting+=("${cluster_namespaces[i]}/${cluster_names[i]}")
+                due=$((kill_deadlines[i] < due ? kill_deadlines[i] : due))
             fi
         done
         if ((running == 0)); then
             return 0
         fi
-        sleep 1
+        heartbeat "$t" "$running workload cluster(s) being torn down: ${waiting[*]}"
+        due=$((next_heartbeat < due ? next_heartbeat : due))
+        pause=$((due - t < ${POLL_SECONDS%.*} ? due - t : ${POLL_SECONDS%.*}))
+        sleep "$((pause < 1 ? 1 : pause))"
     done
 }
 
@@ -672,9 +699,11 @@ delete_orc_objects() {
             log "ORC removed its objects (${resources[*]}) and what they manage in OpenStack"
             return 0
         fi
+        left=${left%$'\n'}
+        heartbeat "$(now)" "ORC is removing ${left//$'\n'/, }"
         if past_deadline; then
             die "ORC has not removed these objects, whose OpenStack resources (e.g. Glance images) would" \
-                "be left behind: $(printf '%s' "$left" | tr '\n' ' ')Check 'kubectl describe' of each and the logs of" \
+                "be left behind: ${left//$'\n'/ } Check 'kubectl describe' of each and the logs of" \
                 "orc-controller-manager (namespace orc-system); the server was kept: re-run 'pulumi destroy'."
         fi
         sleep "$POLL_SECONDS"
@@ -696,7 +725,9 @@ cleanup() {
 main() {
     umask 077
     check_parameters
-    deadline=$(($(now) + TIMEOUT_SECONDS))
+    started=$(now)
+    next_heartbeat=$((started + HEARTBEAT_SECONDS))
+    deadline=$((started + TIMEOUT_SECONDS))
     if ! management_cluster_exists; then
         echo "teardown: nothing to tear down"
         return 0

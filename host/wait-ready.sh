@@ -3,6 +3,10 @@
 #
 # Waits, bounded, until cloud-init has finished, then requires the marker file that
 # cloud-init's last step writes: the marker only exists when every earlier step succeeded.
+# Later steps make the marker's directory root-only (0700), so on a re-run (pulumi-command
+# runs the step again when its script or connection changes) the login user cannot see the
+# marker: the script then looks for it as root, with non-interactive sudo, which the login
+# user of the server image has (every later step runs with sudo too).
 #
 # Parameters (rendered above this header by lib/hostScripts.ts, or taken from the environment):
 #   MARKER           path of the marker file cloud-init's last step writes
@@ -69,8 +73,25 @@ wait_for_cloud_init() {
     esac
 }
 
+# True when the marker exists. The login user looks for it itself first; when it cannot
+# see it (absent, or inside a directory it may not enter), root looks, through sudo.
+marker_exists() {
+    local errors
+    if [[ -e "$MARKER" ]]; then
+        return 0
+    fi
+    if ((EUID == 0)); then
+        return 1
+    fi
+    if ! errors=$(sudo -n true 2>&1 </dev/null); then
+        die "cannot look for the marker $MARKER as root: 'sudo -n true' failed (${errors//$'\n'/ });" \
+            "the login user needs passwordless sudo, as every later step runs with sudo"
+    fi
+    sudo -n test -e "$MARKER" </dev/null
+}
+
 require_marker() {
-    if [[ ! -e "$MARKER" ]]; then
+    if ! marker_exists; then
         die "cloud-init finished but its last step did not write the marker $MARKER, so an earlier step failed; $WHERE_TO_LOOK"
     fi
 }

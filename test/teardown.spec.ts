@@ -16,7 +16,7 @@ import {
     ORC_IMAGE_CRD,
     SNAPSHOT_CRD,
 } from "./fakes/teardownFakes";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const KIND_CLUSTER = "capi-dev";
 
@@ -66,8 +66,7 @@ describe("teardown script: rendering", () => {
 describe("teardown script: shellcheck", () => {
     before(function () {
         if (!hasShellcheck()) {
-            console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck tests of host/teardown.sh");
-            this.skip();
+            skipTest(this, "the shellcheck tests of host/teardown.sh and of the clock fakes", "shellcheck");
         }
     });
 
@@ -75,6 +74,10 @@ describe("teardown script: shellcheck", () => {
         const rendered = path.join(makeTempDir("teardown-shellcheck"), "teardown.sh");
         fs.writeFileSync(rendered, renderTeardownScript(sampleParams()));
         shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), rendered]);
+    });
+
+    it("passes on the virtual clock's fake sleep and date", () => {
+        shellcheck(["clock-sleep.sh", "clock-date.sh"].map((f) => path.join(__dirname, "fakes", f)));
     });
 });
 
@@ -169,14 +172,15 @@ describe("host/teardown.sh", () => {
         fake = new FakeCapi(makeTempDir("teardown"));
     });
 
-    function run(timeoutSeconds = 20, perClusterTimeoutSeconds = 15, env: Record<string, string> = {}): RunResult {
+    /** Runs the teardown on the fake's virtual clock: the bounds are virtual seconds, polls every 5 s. */
+    function run(timeoutSeconds = 600, perClusterTimeoutSeconds = 300, env: Record<string, string> = {}): RunResult {
         const script = renderHostScript("teardown.sh", {
             CLUSTER_NAME: KIND_CLUSTER,
             KUBECONFIG_PATH: fake.mgmtKubeconfig,
             TIMEOUT_SECONDS: String(timeoutSeconds),
             PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
         });
-        return runScript(script, fake.env(env));
+        return fake.run(script, env);
     }
 
     /** A management cluster with Cluster API and the given workload clusters, each populated. */
@@ -242,11 +246,11 @@ describe("host/teardown.sh", () => {
         assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), []);
         const calls = fake.calls();
 
-        // In parallel: each Cluster was deleted before the other one was gone.
+        // In parallel: each Cluster was deleted before the other one was gone (virtual time).
         const [a, b] = workloads.map((w) => calls[clusterDeletion(calls, w)]);
         assert.ok(typeof a.goneAt === "number" && typeof b.goneAt === "number");
-        assert.ok(a.t < b.goneAt!, "alpha's deletion started before beta's Cluster was gone");
-        assert.ok(b.t < a.goneAt!, "beta's deletion started before alpha's Cluster was gone");
+        assert.ok(a.vt < b.goneAt!, "alpha's deletion started before beta's Cluster was gone");
+        assert.ok(b.vt < a.goneAt!, "beta's deletion started before alpha's Cluster was gone");
         const firstOf = (w: FakeWorkload): number => calls.findIndex((c) => c.ctx === w.ctx);
         const lastOf = (w: FakeWorkload): number => lastIndex(calls, (c) => c.ctx === w.ctx);
         assert.ok(firstOf(workloads[1]) < lastOf(workloads[0]) && firstOf(workloads[0]) < lastOf(workloads[1]), "workload calls interleave");
@@ -433,13 +437,13 @@ describe("host/teardown.sh", () => {
         const stuck = fake.addCluster("default", "stuck", { stuck: true });
         populate(fake, stuck);
         const fine = fake.addCluster("default", "fine", { deleteDelayMs: 300 });
-        const r = run(6, 3);
+        const r = run(120, 60);
         assertFailure(r);
-        assert.match(r.stderr, /teardown: ERROR: default\/stuck: the Cluster still exists after 3s/);
+        assert.match(r.stderr, /teardown: ERROR: default\/stuck: the Cluster still exists after 60s/);
         assert.match(r.stderr, /capo-controller-manager/);
-        assert.ok(r.stderr.includes("teardown:   default/stuck: FAILED: the Cluster still exists after 3s\n"), r.stderr);
+        assert.ok(r.stderr.includes("teardown:   default/stuck: FAILED: the Cluster still exists after 60s\n"), r.stderr);
         assert.match(r.stderr, /teardown: default\/fine: torn down/);
-        assert.match(r.stderr, /ERROR: failed: default\/stuck \(the Cluster still exists after 3s\)/);
+        assert.match(r.stderr, /ERROR: failed: default\/stuck \(the Cluster still exists after 60s\)/);
         assert.match(r.stderr, /Clusters left on the management cluster \(kubectl get clusters -A\):\nteardown: {3}NAMESPACE +NAME +PHASE\nteardown: {3}default +stuck +Deleting\n/);
         assert.match(r.stderr, /management server \(VM\) and its credentials were KEPT/);
         assert.match(r.stderr, /re-run 'pulumi destroy'/);
@@ -493,10 +497,11 @@ describe("host/teardown.sh", () => {
         fake.setKindClusters([KIND_CLUSTER]);
         fake.installClusterApi();
         fake.addCluster("default", "hung", { hangs: true });
-        const r = run(10, 2);
+        // The hung call is bounded by timeout(1) in real seconds: the clock stands still meanwhile.
+        const r = run(10, 1);
         assertFailure(r);
         assert.match(r.stderr, /ERROR: default\/hung: the workload cluster's API cannot be reached/);
-        assert.match(r.stderr, /teardown: default\/hung: kubectl get --raw: no answer within 2s/);
+        assert.match(r.stderr, /teardown: default\/hung: kubectl get --raw: no answer within 1s/);
         assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/hung"]);
     });
 
@@ -513,12 +518,32 @@ describe("host/teardown.sh", () => {
             .filter((p) => /^\d+$/.test(p))
             .filter((p) => {
                 try {
-                    return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").startsWith("sleep 29.5");
+                    return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").includes(`${fake.clock.bin}/sleep 29.5`);
                 } catch {
                     return false;
                 }
             });
         assert.deepStrictEqual(lingering, [], "the job's processes were killed");
+    });
+
+    it("prints a heartbeat while it waits, at most one line per 30 s, so the SSH session is never idle", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.addCluster("default", "slow", { deleteDelayMs: 100_000 });
+        fake.installOrcImages(["clusters/ubuntu-2404-kube-v1.35.8"], { deleteDelayMs: 70_000 });
+        const r = run();
+        assertSuccess(r);
+        const beats = r.stderr.split("\n").filter((l) => l.includes("still waiting"));
+        const elapsed = beats.map((l) => Number(/still waiting \((\d+)s since the start, bound 600s\)/.exec(l)?.[1]));
+        const clusterBeats = beats.filter((l) => l.endsWith(": 1 workload cluster(s) being torn down: default/slow"));
+        const orcBeats = beats.filter((l) => l.endsWith(": ORC is removing images.openstack.k-orc.cloud/ubuntu-2404-kube-v1.35.8"));
+        // The Cluster takes 100 s to go and ORC 70 s: three lines each, none more often than every 30 s.
+        assert.strictEqual(clusterBeats.length, 3, r.stderr);
+        assert.strictEqual(orcBeats.length, 2, r.stderr);
+        assert.strictEqual(beats.length, clusterBeats.length + orcBeats.length, r.stderr);
+        assert.ok(elapsed.every((e, i) => Number.isInteger(e) && (i === 0 ? e >= 30 : e - elapsed[i - 1] >= 30)), elapsed.join(" "));
+        // Live: the heartbeat comes before the cluster's own log, which is printed when its job ends.
+        assert.ok(r.stderr.indexOf(clusterBeats[0]) < r.stderr.indexOf("teardown: default/slow: deleting the Cluster"), r.stderr);
     });
 
     it("only waits for a Cluster that is already being deleted", () => {
@@ -605,7 +630,7 @@ describe("host/teardown.sh", () => {
                 PER_CLUSTER_TIMEOUT_SECONDS: "5",
                 ...override,
             };
-            const r = runScript(renderHostScript("teardown.sh", params), fake.env());
+            const r = fake.run(renderHostScript("teardown.sh", params));
             assertFailure(r);
             assert.match(r.stderr, message);
         }
@@ -639,8 +664,7 @@ function realJsonpath(dir: string, template: string, data: object): string {
 describe("fake kubectl", () => {
     before(function () {
         if (!realKubectlWorks()) {
-            console.warn("WARNING: no real kubectl on PATH; skipping the check of the fake's jsonpath against kubectl's");
-            this.skip();
+            skipTest(this, "the check of the fake kubectl's jsonpath against kubectl's", "kubectl");
         }
     });
 
@@ -662,7 +686,7 @@ describe("fake kubectl", () => {
             TIMEOUT_SECONDS: "20",
             PER_CLUSTER_TIMEOUT_SECONDS: "15",
         });
-        assertSuccess(runScript(script, ran.env()));
+        assertSuccess(ran.run(script));
 
         // The same world, not torn down, to evaluate each template of the run on.
         const fresh = new FakeCapi(makeTempDir("jsonpath-fresh"));

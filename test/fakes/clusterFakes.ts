@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
-import { RunResult, runScript } from "./shell";
+import { FakeClock } from "./clock";
+import { RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
 export interface FakeProvider {
@@ -241,7 +242,8 @@ esac
  * on one that is not installed). Both require `--config` with `CLUSTER_TOPOLOGY: "true"`,
  * `--wait-providers` and `--wait-provider-timeout`, and set cert-manager's version from the
  * config file. `$S/clusterctl.fail` makes it fail with that message; `$S/clusterctl.sleep`
- * makes it hang that many seconds first.
+ * makes it hang that many real seconds first (the virtual clock stands still meanwhile, so
+ * only the script's `timeout` can end it).
  */
 const FAKE_CLUSTERCTL = PREAMBLE + bash(String.raw`
 command="$1"
@@ -267,7 +269,7 @@ while (($#)); do
     esac
 done
 if [[ -f "$S/clusterctl.sleep" ]]; then
-    sleep "$(cat "$S/clusterctl.sleep")"
+    command -p sleep "$(cat "$S/clusterctl.sleep")"
 fi
 if [[ -f "$S/clusterctl.fail" ]]; then
     echo "Error: $(cat "$S/clusterctl.fail")" >&2
@@ -343,6 +345,8 @@ cat "$S/apiserver.crt"
 export class ClusterFakes {
     /** Everything of this fake server lives under here. */
     readonly root: string;
+    /** The virtual clock of the runs (test/fakes/clock.ts): sleeps and `date +%s` are on it. */
+    readonly clock: FakeClock;
     /** Directory with the fake commands. */
     readonly bin: string;
     /** Simulated state of the tools. */
@@ -369,6 +373,7 @@ export class ClusterFakes {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
         fs.writeFileSync(this.callLog, "");
+        this.clock = new FakeClock(path.join(this.root, "clock"));
     }
 
     /** Removes everything of this fake server. */
@@ -397,20 +402,20 @@ export class ClusterFakes {
         return out;
     }
 
-    /** Environment for a script run: the fakes first on PATH. */
+    /** Environment for a script run: the fakes first on PATH, on this server's virtual clock. */
     env(extra: Record<string, string> = {}): Record<string, string> {
-        return {
+        return this.clock.env({
             PATH: `${this.bin}:${process.env.PATH}`,
             HOME: this.root,
             FAKE_STATE: this.state,
             FAKE_CALL_LOG: this.callLog,
             ...extra,
-        };
+        });
     }
 
-    /** Pipes a rendered script, relocated to this fake server, to `bash -s` like the program does. */
+    /** Pipes a rendered script, relocated to this fake server, to `bash -s` like the program does, on the virtual clock. */
     run(script: string, extra: Record<string, string> = {}): RunResult {
-        return runScript(this.relocate(script), this.env(extra));
+        return this.clock.run(this.relocate(script), this.env(extra));
     }
 
     /** Every recorded call, in order. */

@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -17,8 +18,11 @@ export interface RunResult {
     ms: number;
 }
 
-/** Bound of one script run: a script that hangs fails its test instead of the suite. */
-export const SCRIPT_RUN_TIMEOUT_MS = 60_000;
+/**
+ * Bound of one script run: a script that hangs fails its test instead of the suite. Only a
+ * guard: the tests drive the scripts' clocks (test/fakes/clock.ts), so none depends on speed.
+ */
+export const SCRIPT_RUN_TIMEOUT_MS = 300_000;
 
 /** Pipes a script to `bash -s` with exactly the environment `env`, as the remote commands do. */
 export function runScript(script: string, env: Record<string, string>): RunResult {
@@ -27,16 +31,19 @@ export function runScript(script: string, env: Record<string, string>): RunResul
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 
-/** Temp directories made by the tests, removed when the suite ends. */
+/**
+ * Temp directories made by the tests, removed when the test process ends (not in a root
+ * `after` hook: under `mocha --parallel` a worker runs several files but loads this once).
+ */
 const tempDirs: string[] = [];
 
-after(() => {
+process.on("exit", () => {
     for (const dir of tempDirs.splice(0)) {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
 
-/** A new temp directory, removed when the suite ends. */
+/** A new temp directory, removed when the test process ends. */
 export function makeTempDir(prefix: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `capi-mgmt-${prefix}-`));
     tempDirs.push(dir);
@@ -48,10 +55,22 @@ export function hasShellcheck(): boolean {
     return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
 }
 
-/** Fails unless shellcheck finds nothing, down to style level, in `files`. */
+/** SHA-256 of the scripts shellcheck passed in this test process: each text is checked once. */
+const shellchecked = new Set<string>();
+
+/**
+ * Fails unless shellcheck finds nothing, down to style level, in `files`: one shellcheck run
+ * for the files whose exact text no earlier call of this process has passed.
+ */
 export function shellcheck(files: string[]): void {
-    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
+    const digest = (f: string): string => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+    const unchecked = files.filter((f) => !shellchecked.has(digest(f)));
+    if (unchecked.length === 0) {
+        return;
+    }
+    const r = spawnSync("shellcheck", ["-S", "style", ...unchecked], { encoding: "utf8" });
     assert.strictEqual(r.status, 0, `shellcheck failed:\n${r.stdout}${r.stderr}`);
+    unchecked.forEach((f) => shellchecked.add(digest(f)));
 }
 
 export function assertSuccess(r: RunResult): void {
@@ -60,4 +79,13 @@ export function assertSuccess(r: RunResult): void {
 
 export function assertFailure(r: RunResult): void {
     assert.ok(r.status !== 0 && r.status !== null, `expected a failure, got exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+/**
+ * Skips the current test or suite (call it in `before`/`it` with mocha's `this`), printing
+ * the one message every skipped test prints: what is skipped and what it needs.
+ */
+export function skipTest(ctx: Mocha.Context, what: string, needs: string): never {
+    console.warn(`    SKIPPED: ${what}: needs ${needs}, which this machine lacks (README, "Set up", lists what the tests need)`);
+    ctx.skip();
 }

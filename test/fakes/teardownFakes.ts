@@ -1,7 +1,7 @@
 /**
  * Fakes of `kind` and `kubectl` for running `host/teardown.sh` for real under bash.
  *
- * The fake kubectl (a Node script) keeps a small API server state in files: one directory
+ * The fake kubectl (a bash client of one Node server process) keeps a small API server state in files: one directory
  * per context (`mgmt` for the management cluster, `wl-<namespace>-<name>` for a workload
  * cluster), one JSON file per object (`<context>/<resource>/<namespace>/<name>.json`, the
  * namespace `_` for cluster-scoped objects), so parallel calls need no lock. The context
@@ -13,8 +13,12 @@
  * a timestamp, its context and its arguments; deleting a Cluster also records what was
  * left in its workload cluster and how many Flux objects were not suspended at that time.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { FakeClock } from "./clock";
+import { RunResult } from "./shell";
 
 /** A Kubernetes object as stored by the fake; keys starting with `_` are fake-only. */
 export interface FakeObject {
@@ -24,9 +28,9 @@ export interface FakeObject {
     spec?: Record<string, unknown>;
     status?: Record<string, unknown>;
     data?: Record<string, string>;
-    /** Epoch milliseconds at which a deleted object disappears. */
+    /** Virtual epoch milliseconds at which a deleted object disappears. */
     _deleteAt?: number;
-    /** Milliseconds between its deletion and its disappearance. */
+    /** Virtual milliseconds between its deletion and its disappearance. */
     _deleteDelayMs?: number;
     /** A deleted object that never disappears. */
     _stuck?: boolean;
@@ -44,8 +48,10 @@ export interface WorkloadLeft {
 
 /** One fake kubectl call, as logged. */
 export interface KubectlCall {
-    /** Epoch milliseconds (fractional) when the call started. */
+    /** Epoch milliseconds (fractional, real time) when the call started: orders the calls. */
     t: number;
+    /** Virtual epoch milliseconds (test/fakes/clock.ts) of the call. */
+    vt: number;
     /** Context: `mgmt` or `wl-<namespace>-<name>`. */
     ctx?: string;
     args: string[];
@@ -54,7 +60,7 @@ export interface KubectlCall {
     kubeconfigDirMode?: string;
     exit?: number;
     error?: string;
-    /** For a Cluster deletion: when the Cluster will disappear (null: never). */
+    /** For a Cluster deletion: when the Cluster will disappear, virtual epoch ms (null: never). */
     goneAt?: number | null;
     /** For a Cluster deletion: what its workload cluster still held. */
     workloadLeft?: WorkloadLeft;
@@ -70,30 +76,44 @@ export const HELMRELEASE_CRD = "helmreleases.helm.toolkit.fluxcd.io";
 export const SNAPSHOT_CRD = "volumesnapshots.snapshot.storage.k8s.io";
 export const ORC_IMAGE_CRD = "images.openstack.k-orc.cloud";
 
-/** The fake kubectl, run by the Node binary running the tests. */
-function fakeKubectl(): string {
-    return `#!${process.execPath}
-"use strict";
+/**
+ * The fake kubectl's server, run by the Node binary running the tests: one long-lived
+ * process answers every call of every test (a Node process per call would cost more than
+ * the rest of the suite). `kubectl()` runs one call; the `kubectl` on PATH is a bash client
+ * ({@link FAKE_KUBECTL_CLIENT}) that sends it its arguments over a local TCP connection.
+ */
+function fakeKubectlServer(): string {
+    return `"use strict";
 const fs = require("fs");
+const net = require("net");
 const path = require("path");
 
-const STATE = process.env.FAKE_STATE;
-const LOG = process.env.FAKE_KUBECTL_LOG;
-const args = process.argv.slice(2);
-const entry = { t: performance.timeOrigin + performance.now(), pid: process.pid, args };
+/** Ends a call with an exit status. */
+class Exit {
+    constructor(code) { this.code = code; }
+}
+/** A call that never answers (its client's timeout ends it). */
+class Hang {}
+let writes = 0;
+
+/** One kubectl call: appends its stdout and stderr to out, throws Exit (or Hang). */
+function kubectl(args, STATE, LOG, CLOCK, clientPid, out) {
+// The virtual time (test/fakes/clock.ts): it stands still while this call runs.
+const NOW = Math.max(...fs.readdirSync(path.join(CLOCK, "t")).map(Number));
+const entry = { t: performance.timeOrigin + performance.now(), vt: NOW, pid: clientPid, args };
 
 function log(extra) {
     fs.appendFileSync(LOG, JSON.stringify({ ...entry, ...extra }) + "\\n");
 }
 function fail(message, code = 1) {
-    process.stderr.write(message + "\\n");
+    out.err += message + "\\n";
     log({ exit: code, error: message });
-    process.exit(code);
+    throw new Exit(code);
 }
 function done(text = "", extra = {}) {
-    process.stdout.write(text);
+    out.out += text;
     log({ exit: 0, ...extra });
-    process.exit(0);
+    throw new Exit(0);
 }
 
 const ALIASES = {
@@ -167,7 +187,7 @@ if (fs.existsSync(path.join(ctxDir, "_unreachable"))) {
 }
 if (fs.existsSync(path.join(ctxDir, "_hang"))) {
     log({ hang: true });
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3600 * 1000);
+    throw new Hang();
 }
 
 // --- state ---
@@ -188,7 +208,7 @@ function objectFile(resource, ns, name) {
 function write(resource, obj) {
     const file = objectFile(resource, nsOf(resource, obj.metadata.namespace), obj.metadata.name);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = file + ".tmp." + process.pid;
+    const tmp = file + ".tmp." + ++writes;
     fs.writeFileSync(tmp, JSON.stringify(obj));
     fs.renameSync(tmp, file);
 }
@@ -215,7 +235,7 @@ function readObject(resource, file) {
         if (e.code === "ENOENT") return null;
         throw e;
     }
-    if (typeof obj._deleteAt === "number" && obj._deleteAt <= Date.now()) {
+    if (typeof obj._deleteAt === "number" && obj._deleteAt <= NOW) {
         reap(resource, file, obj);
         return null;
     }
@@ -327,7 +347,7 @@ function format(resource, objs, single) {
     }
     if (output) fail("fake kubectl: unsupported output " + output, 64);
     if (objs.length === 0) {
-        process.stderr.write("No resources found\\n");
+        out.err += "No resources found\\n";
         return "";
     }
     const rows = objs.map((o) => (o.metadata.namespace || "") + "   " + o.metadata.name + "   " + (o.metadata.deletionTimestamp ? "Deleting" : "Provisioned"));
@@ -360,12 +380,12 @@ function workloadLeft(wctx) {
 }
 
 function deleteObject(resource, obj) {
-    const stamp = new Date().toISOString();
+    const stamp = new Date(NOW).toISOString();
     const extra = {};
     if (obj.metadata.deletionTimestamp) return extra;
     if (resource === "${CLUSTER_CRD}") {
         obj.metadata.deletionTimestamp = stamp;
-        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 0);
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : NOW + (obj._deleteDelayMs || 0);
         write(resource, obj);
         extra.goneAt = obj._stuck ? null : obj._deleteAt;
         extra.workloadLeft = workloadLeft("wl-" + obj.metadata.namespace + "-" + obj.metadata.name);
@@ -377,14 +397,14 @@ function deleteObject(resource, obj) {
     if (resource.endsWith(".openstack.k-orc.cloud")) {
         // ORC's finalizer holds the object until the OpenStack resource is gone.
         obj.metadata.deletionTimestamp = stamp;
-        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 200);
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : NOW + (obj._deleteDelayMs || 200);
         write(resource, obj);
         extra.clustersLeft = list("${CLUSTER_CRD}", null).length;
         return extra;
     }
     if (resource === "services" && obj.spec && obj.spec.type === "LoadBalancer" && obj._deleteDelayMs !== 0) {
         obj.metadata.deletionTimestamp = stamp;
-        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (obj._deleteDelayMs || 200);
+        obj._deleteAt = obj._stuck ? Number.MAX_SAFE_INTEGER : NOW + (obj._deleteDelayMs || 200);
         write(resource, obj);
         return extra;
     }
@@ -395,7 +415,7 @@ function deleteObject(resource, obj) {
             if (ref.namespace !== obj.metadata.namespace || ref.name !== obj.metadata.name) continue;
             if (pv.spec.persistentVolumeReclaimPolicy === "Delete") {
                 pv.metadata.deletionTimestamp = stamp;
-                pv._deleteAt = pv._stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (pv._deleteDelayMs || 300);
+                pv._deleteAt = pv._stuck ? Number.MAX_SAFE_INTEGER : NOW + (pv._deleteDelayMs || 300);
             } else {
                 pv.status = { phase: "Released" };
             }
@@ -465,7 +485,88 @@ if (verb === "patch") {
     done(resource + "/" + words[2] + " patched\\n");
 }
 fail("fake kubectl: unsupported command " + args.join(" "), 64);
+}
+
+// A request: NUL-terminated fields, the first their count; then FAKE_STATE, FAKE_KUBECTL_LOG,
+// FAKE_CLOCK_DIR, the client's pid and kubectl's arguments. The answer: the exit status,
+// stdout and stderr, each NUL-terminated.
+const parent = process.ppid;
+const server = net.createServer((sock) => {
+    let buf = Buffer.alloc(0);
+    sock.on("error", () => {});
+    sock.on("data", (data) => {
+        buf = Buffer.concat([buf, data]);
+        const fields = buf.toString("utf8").split("\\0");
+        const count = Number(fields[0]);
+        if (fields.length < count + 2) return;
+        const [state, log, clock, pid, ...args] = fields.slice(1, count + 1);
+        const out = { out: "", err: "" };
+        let code;
+        try {
+            kubectl(args, state, log, clock, Number(pid), out);
+            code = 70;
+        } catch (e) {
+            if (e instanceof Hang) return;
+            if (e instanceof Exit) code = e.code;
+            else {
+                out.err += "fake kubectl crashed: " + (e && e.stack) + "\\n";
+                code = 70;
+            }
+        }
+        sock.end(code + "\\0" + out.out + "\\0" + out.err + "\\0");
+    });
+});
+server.listen(0, "127.0.0.1", () => {
+    const portFile = process.argv[2];
+    fs.writeFileSync(portFile + ".tmp", String(server.address().port));
+    fs.renameSync(portFile + ".tmp", portFile);
+});
+// Ends with the test process.
+setInterval(() => {
+    if (process.ppid !== parent) process.exit(0);
+}, 500);
 `;
+}
+
+/** The fake kubectl on PATH: sends the call to the server and relays its answer. */
+const FAKE_KUBECTL_CLIENT = `#!/usr/bin/env bash
+set -euo pipefail
+exec 3<>"/dev/tcp/127.0.0.1/$FAKE_KUBECTL_PORT"
+printf '%s\\0' "$(($# + 4))" "$FAKE_STATE" "$FAKE_KUBECTL_LOG" "$FAKE_CLOCK_DIR" "$$" "$@" >&3
+IFS= read -r -d '' code <&3
+IFS= read -r -d '' out <&3 || true
+IFS= read -r -d '' err <&3 || true
+printf '%s' "$out"
+printf '%s' "$err" >&2
+exit "$code"
+`;
+
+let serverPort: number | undefined;
+
+/** Port of the fake kubectl's server, started on first use and ended with this process. */
+function kubectlServerPort(): number {
+    if (serverPort === undefined) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-fake-kubectl-"));
+        const script = path.join(dir, "server.js");
+        const portFile = path.join(dir, "port");
+        fs.writeFileSync(script, fakeKubectlServer());
+        const child = spawn(process.execPath, [script, portFile], { stdio: "ignore" });
+        child.unref();
+        process.on("exit", () => {
+            child.kill();
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+        // A guard against a server that cannot start, not a bound any test depends on.
+        const giveUp = Date.now() + 60_000;
+        while (!fs.existsSync(portFile)) {
+            if (Date.now() > giveUp || child.exitCode !== null) {
+                throw new Error("the fake kubectl's server did not start");
+            }
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        }
+        serverPort = Number(fs.readFileSync(portFile, "utf8"));
+    }
+    return serverPort;
 }
 
 /** The fake kind: `kind get clusters` lists the names in `$FAKE_STATE/_kind_clusters`. */
@@ -489,7 +590,7 @@ fi
 
 /** Options of a workload cluster in {@link FakeCapi.addCluster}. */
 export interface FakeClusterOptions {
-    /** Milliseconds from the Cluster's deletion until it is gone (default 0). */
+    /** Virtual milliseconds from the Cluster's deletion until it is gone (default 0). */
     deleteDelayMs?: number;
     /** The Cluster never goes away once deleted. */
     stuck?: boolean;
@@ -520,6 +621,8 @@ export interface FakeWorkload {
  * kubeconfig, and the state of the management and workload clusters.
  */
 export class FakeCapi {
+    /** The virtual clock of the runs: the script's sleeps and the objects' delays are on it. */
+    readonly clock: FakeClock;
     readonly bin: string;
     readonly state: string;
     readonly tmp: string;
@@ -534,27 +637,33 @@ export class FakeCapi {
         this.kubectlLog = path.join(root, "kubectl.log");
         this.kindLog = path.join(root, "kind.log");
         this.mgmtKubeconfig = path.join(root, "var", "lib", "capi-mgmt", "kubeconfig");
+        this.clock = new FakeClock(path.join(root, "clock"));
         for (const d of [this.bin, this.tmp, path.join(this.state, "mgmt"), path.dirname(this.mgmtKubeconfig)]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        fs.writeFileSync(path.join(this.bin, "kubectl"), fakeKubectl(), { mode: 0o755 });
+        fs.writeFileSync(path.join(this.bin, "kubectl"), FAKE_KUBECTL_CLIENT, { mode: 0o755 });
         fs.writeFileSync(path.join(this.bin, "kind"), FAKE_KIND, { mode: 0o755 });
         fs.writeFileSync(this.kubectlLog, "");
         fs.writeFileSync(this.kindLog, "");
         fs.writeFileSync(this.mgmtKubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: mgmt\n", { mode: 0o600 });
     }
 
-    /** Environment for running the script against this fake. */
+    /** Environment for running the script (or the fake kubectl) against this fake, on its clock. */
     env(extra: Record<string, string> = {}): Record<string, string> {
-        return {
+        return this.clock.env({
             PATH: `${this.bin}:${process.env.PATH}`,
             TMPDIR: this.tmp,
             FAKE_STATE: this.state,
             FAKE_KUBECTL_LOG: this.kubectlLog,
             FAKE_KIND_LOG: this.kindLog,
-            TEARDOWN_POLL_SECONDS: "0.2",
+            FAKE_KUBECTL_PORT: String(kubectlServerPort()),
             ...extra,
-        };
+        });
+    }
+
+    /** Runs `script` under `bash -s` against this fake, on its virtual clock. */
+    run(script: string, extra: Record<string, string> = {}): RunResult {
+        return this.clock.run(script, this.env(extra));
     }
 
     /** The kind clusters `kind get clusters` lists. */
@@ -599,7 +708,7 @@ export class FakeCapi {
     /** Names (`namespace/name`, or `name` if cluster-scoped) of the objects not deleted or gone. */
     live(ctx: string, resource: string): string[] {
         return this.objects(ctx, resource)
-            .filter((o) => o._deleteAt === undefined || o._deleteAt > Date.now())
+            .filter((o) => o._deleteAt === undefined || o._deleteAt > this.clock.nowMs())
             .map((o) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name));
     }
 
@@ -668,8 +777,8 @@ export class FakeCapi {
             _stuck: opts.stuck ?? false,
         };
         if (opts.alreadyDeleting) {
-            cluster.metadata.deletionTimestamp = new Date().toISOString();
-            cluster._deleteAt = opts.stuck ? Number.MAX_SAFE_INTEGER : Date.now() + (opts.deleteDelayMs ?? 0);
+            cluster.metadata.deletionTimestamp = new Date(this.clock.nowMs()).toISOString();
+            cluster._deleteAt = opts.stuck ? Number.MAX_SAFE_INTEGER : this.clock.nowMs() + (opts.deleteDelayMs ?? 0);
         }
         this.put("mgmt", CLUSTER_CRD, cluster);
         if (opts.secret ?? true) {

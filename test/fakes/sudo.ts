@@ -1,0 +1,115 @@
+/**
+ * Running a script as a real unprivileged user (the server's login user), with a fake
+ * `sudo` that really runs its command as root: the fake forwards the command through two
+ * FIFOs to a helper loop that runs as root for the duration of the run.
+ *
+ * Needs root (to switch users and to own the root-only directories of the test) and
+ * `setpriv` (util-linux); {@link canRunAsLoginUser} tells whether both are there.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { RunResult, SCRIPT_RUN_TIMEOUT_MS } from "./shell";
+
+/** The unprivileged user the scripts run as (nobody/nogroup exist on every Debian/Ubuntu). */
+export const LOGIN_UID = 65534;
+export const LOGIN_GID = 65534;
+
+/** True when this process is root and `setpriv` is installed. */
+export function canRunAsLoginUser(): boolean {
+    return process.getuid?.() === 0 && spawnSync("setpriv", ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+/**
+ * The fake `sudo`: only `sudo -n COMMAND ARGS...` (non-interactive, as the scripts must
+ * call it). Logs its arguments to `$FAKE_SUDO_LOG`; with `$FAKE_SUDO_DIR/denied` present it
+ * refuses like sudo without a sudoers rule; otherwise it hands the command, NUL-separated,
+ * to the root helper and exits with the command's status (the command's output is dropped).
+ */
+const FAKE_SUDO = `#!/usr/bin/env bash
+set -euo pipefail
+printf '%s\\n' "$*" >>"$FAKE_SUDO_LOG"
+if [[ "\${1:-}" != -n ]]; then
+    echo "fake sudo: only non-interactive 'sudo -n' may be used by the scripts, got: $*" >&2
+    exit 1
+fi
+shift
+if [[ -e "$FAKE_SUDO_DIR/denied" ]]; then
+    echo "sudo: a password is required" >&2
+    exit 1
+fi
+printf '%s\\0' "$@" >"$FAKE_SUDO_DIR/request"
+read -r status <"$FAKE_SUDO_DIR/reply"
+exit "$status"
+`;
+
+/**
+ * Runs (as root) a helper that serves the fake sudo's requests in the background, then
+ * the script from stdin as the login user, exactly `bash -s` as the remote command does.
+ */
+const WRAPPER = `
+set -u
+while mapfile -d '' -t cmd <"$FAKE_SUDO_DIR/request"; do
+    status=0
+    "\${cmd[@]}" </dev/null >/dev/null 2>&1 || status=$?
+    echo "$status" >"$FAKE_SUDO_DIR/reply"
+done &
+helper=$!
+status=0
+setpriv --reuid=${LOGIN_UID} --regid=${LOGIN_GID} --clear-groups bash -s || status=$?
+kill "$helper" 2>/dev/null
+wait "$helper" 2>/dev/null
+exit "$status"
+`;
+
+/** A fake sudo in `dir` (which it makes world-readable): its bin directory, log and switches. */
+export class FakeSudo {
+    readonly bin: string;
+    readonly log: string;
+    private readonly fifoDir: string;
+
+    constructor(readonly dir: string) {
+        fs.chmodSync(dir, 0o755);
+        this.bin = path.join(dir, "sudo-bin");
+        this.fifoDir = path.join(dir, "sudo-fifos");
+        this.log = path.join(dir, "sudo.log");
+        fs.mkdirSync(this.bin, { recursive: true, mode: 0o755 });
+        fs.mkdirSync(this.fifoDir, { recursive: true, mode: 0o755 });
+        fs.writeFileSync(path.join(this.bin, "sudo"), FAKE_SUDO, { mode: 0o755 });
+        for (const fifo of ["request", "reply"]) {
+            const r = spawnSync("mkfifo", ["-m", "0666", path.join(this.fifoDir, fifo)], { encoding: "utf8" });
+            if (r.status !== 0) {
+                throw new Error(`mkfifo failed: ${r.stderr}`);
+            }
+        }
+        fs.writeFileSync(this.log, "", { mode: 0o666 });
+        fs.chmodSync(this.log, 0o666);
+    }
+
+    /** Makes sudo refuse, as for a user without a sudoers rule. */
+    deny(): void {
+        fs.writeFileSync(path.join(this.fifoDir, "denied"), "");
+    }
+
+    /** The sudo calls (their arguments), in order. */
+    calls(): string[] {
+        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+    }
+
+    /** Pipes `script` to `bash -s` run as the login user, with this sudo first on PATH and exactly `env` besides. */
+    runAsLoginUser(script: string, env: Record<string, string>): RunResult {
+        const started = Date.now();
+        const r = spawnSync("bash", ["--norc", "-c", WRAPPER], {
+            input: script,
+            env: {
+                ...env,
+                PATH: `${this.bin}:${env.PATH ?? process.env.PATH}`,
+                FAKE_SUDO_DIR: this.fifoDir,
+                FAKE_SUDO_LOG: this.log,
+            },
+            encoding: "utf8",
+            timeout: SCRIPT_RUN_TIMEOUT_MS,
+        });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+    }
+}
