@@ -111,8 +111,88 @@ function unitOf(env: Environment, o: TreeObject): string {
     return unit.kustomization.object.metadata.name;
 }
 
-function selects(selector: { matchLabels?: Record<string, string> }, o: TreeObject): boolean {
-    return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => o.metadata.labels?.[k] === v);
+/** A Kubernetes label selector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist), ANDed. */
+interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[];
+}
+
+/** Whether a label selector selects an object, as apimachinery's LabelSelectorAsSelector does. */
+function selects(selector: LabelSelector, o: TreeObject): boolean {
+    const labels = o.metadata.labels ?? {};
+    const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+    return (
+        byLabels &&
+        (selector.matchExpressions ?? []).every((e) => {
+            switch (e.operator) {
+                case "In":
+                    return e.key in labels && (e.values ?? []).includes(labels[e.key]);
+                case "NotIn":
+                    return !(e.key in labels) || !(e.values ?? []).includes(labels[e.key]);
+                case "Exists":
+                    return e.key in labels;
+                case "DoesNotExist":
+                    return !(e.key in labels);
+                default:
+                    throw new Error(`unknown selector operator ${String((e as { operator: string }).operator)}`);
+            }
+        })
+    );
+}
+
+/** The label keys a selector reads. */
+function selectorKeys(selector: LabelSelector): string[] {
+    return [...new Set([...Object.keys(selector.matchLabels ?? {}), ...(selector.matchExpressions ?? []).map((e) => e.key)])].sort();
+}
+
+/**
+ * A values template rendered for one choice, by the one construct the catalog's templates
+ * branch with: whole lines `{{- if eq $<var> "<value>" }}`, `{{- else }}`, `{{- end }}`
+ * (nested), `$<var>` being what `vars` gives. Any other action becomes a marker; any other
+ * control action is refused, so a template this cannot read fails the test.
+ */
+function renderBranches(template: string, vars: Record<string, string>): Record<string, unknown> {
+    const out: string[] = [];
+    const stack: { taken: boolean; active: boolean }[] = [];
+    const active = () => stack.every((f) => f.active);
+    for (const line of template.split("\n")) {
+        const ctl = /^\s*\{\{-?\s*(if eq \$(\w+) "([^"]*)"|else|end)\s*-?\}\}\s*$/.exec(line);
+        if (ctl) {
+            if (ctl[1].startsWith("if")) {
+                assert.ok(ctl[2] in vars, `the template branches on $${ctl[2]}, which the test does not set`);
+                const taken = vars[ctl[2]] === ctl[3];
+                stack.push({ taken, active: taken });
+            } else if (ctl[1] === "else") {
+                const top = stack[stack.length - 1];
+                assert.ok(top, "else without if");
+                top.active = !top.taken;
+            } else {
+                assert.ok(stack.pop(), "end without if");
+            }
+            continue;
+        }
+        assert.doesNotMatch(line, /\{\{-?\s*(if|else|range|with|define|template|block)\b/, `a control action the test cannot follow: ${line}`);
+        if (/^\s*\{\{-?\s*\$\w+\s*:=.*\}\}\s*$/.test(line)) {
+            continue;
+        }
+        if (active()) {
+            out.push(line.replace(/\{\{.*?\}\}/g, "TEMPLATE"));
+        }
+    }
+    assert.strictEqual(stack.length, 0, "an if without end");
+    return (parse(out.join("\n")) ?? {}) as Record<string, unknown>;
+}
+
+/** The catalog's add-ons as gitops/README.md's table lists them: name, chart version, label, label values. */
+function readmeCatalog(readme: string): { name: string; version: string; label: string; values: string[] }[] {
+    const section = readme.split(/^## /m).find((s) => s.startsWith("Add-on catalog"));
+    assert.ok(section, 'gitops/README.md has no section "Add-on catalog"');
+    return [...section.matchAll(/^\| ([\w-]+) \| `([^`]+)` \| `([\w./-]+)`: ((?:`[\w-]+`(?:, | or )?)+) \|/gm)].map((m) => ({
+        name: m[1],
+        version: m[2],
+        label: m[3],
+        values: [...m[4].matchAll(/`([\w-]+)`/g)].map((v) => v[1]),
+    }));
 }
 
 /** A Helm values template read as YAML, its Go template actions replaced by a marker. */
@@ -252,6 +332,11 @@ function readmeVariables(readme: string, heading: string): string[] {
 function filesOf(dir: string, rel = ""): string[] {
     return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
 }
+
+/** The add-ons every labelled cluster gets (by the cloud config's label). */
+const BASE_ADDONS = ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"];
+/** The catalog: each add-on selected by its own label only. */
+const CATALOG = ["cert-manager", "flux", "gateway-api", "ingress-nginx", "metrics-server"];
 
 /** An SCS standard flavor name (scs-0100): cpus, RAM, and optionally a local disk. */
 const SCS_FLAVOR = /^SCS-\d+[LVTC]i?-\d+(\.\d+)?[uo]*(?<disk>-(\d+x)?\d+[nhsp]?)?(_.*)?$/;
@@ -480,11 +565,14 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
-    each("labels every Cluster for the program's cloud config, and every add-on selects every Cluster", (env) => {
+    each("labels every Cluster for the program's cloud config, and the add-ons every cluster needs select every Cluster", (env) => {
         const crs = cloudConfigResourceSet(DEFAULT_WORKLOAD_NAMESPACE) as unknown as { metadata: { namespace: string }; spec: { clusterSelector: { matchLabels: Record<string, string> } } };
         assert.deepStrictEqual(crs.spec.clusterSelector.matchLabels, { [CLOUD_CONFIG_LABEL.key]: CLOUD_CONFIG_LABEL.value });
-        const proxies = ofKind(env, "HelmChartProxy");
-        assert.deepStrictEqual(proxies.map((p) => p.spec.chartName).sort(), ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"]);
+        const proxies = ofKind(env, "HelmChartProxy").filter((p) => BASE_ADDONS.includes(p.metadata.name));
+        assert.deepStrictEqual(proxies.map((p) => p.spec.chartName).sort(), BASE_ADDONS);
+        for (const p of proxies) {
+            assert.deepStrictEqual(p.spec.clusterSelector, crs.spec.clusterSelector, `${p.metadata.name} selects by another label than the cloud config's`);
+        }
         for (const cluster of ofKind(env, "Cluster")) {
             assert.ok(selects(crs.spec.clusterSelector, cluster), `Cluster ${cluster.metadata.name} gets no cloud config`);
             assert.strictEqual(cluster.metadata.namespace, crs.metadata.namespace);
@@ -494,10 +582,110 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
+    describe("add-on catalog", () => {
+        const readme = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
+        const catalog = (env: Environment) => ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name));
+        /** A Cluster like `base` with only the cloud config's label and `labels`. */
+        const labelled = (base: TreeObject, labels: Record<string, string>): TreeObject => {
+            const c = structuredClone(base);
+            c.metadata.labels = { [CLOUD_CONFIG_LABEL.key]: CLOUD_CONFIG_LABEL.value, ...labels };
+            return c;
+        };
+
+        each("offers exactly the add-ons gitops/README.md lists, with its versions and labels", (env) => {
+            const listed = readme();
+            assert.deepStrictEqual(catalog(env).map((p) => p.metadata.name).sort(), listed.map((a) => a.name).sort());
+            assert.deepStrictEqual(listed.map((a) => a.name).sort(), CATALOG);
+            for (const a of listed) {
+                const p = catalog(env).find((x) => x.metadata.name === a.name)!;
+                assert.strictEqual(p.spec.version, a.version, `${a.name}: the README says ${a.version}`);
+                assert.deepStrictEqual(selectorKeys(p.spec.clusterSelector), [a.label], `${a.name} selects by other labels than its own`);
+                assert.strictEqual(a.label, `capi-mgmt.io/addon-${a.name}`, a.name);
+                for (const v of a.values) {
+                    assert.ok(selects(p.spec.clusterSelector, labelled(ofKind(env, "Cluster")[0], { [a.label]: v })), `${a.name}: ${a.label}=${v} is not selected`);
+                }
+            }
+        });
+
+        each("selects, with each add-on, exactly the example Clusters that carry its label", (env) => {
+            const clusters = ofKind(env, "Cluster");
+            for (const a of readme()) {
+                const p = catalog(env).find((x) => x.metadata.name === a.name)!;
+                const selected = clusters.filter((c) => selects(p.spec.clusterSelector, c)).map((c) => c.metadata.name);
+                const optedIn = clusters.filter((c) => a.values.includes(c.metadata.labels?.[a.label] ?? "")).map((c) => c.metadata.name);
+                assert.deepStrictEqual(selected, optedIn, a.name);
+            }
+            // The examples opt in to what SCS installed by default, and to nothing else.
+            for (const c of clusters) {
+                const on = readme()
+                    .filter((a) => c.metadata.labels?.[a.label] !== undefined)
+                    .map((a) => a.name)
+                    .sort();
+                assert.deepStrictEqual(on, ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
+            }
+        });
+
+        each("selects a Cluster that carries one add-on's label with that add-on alone, and none without a label or with another value", (env) => {
+            const base = ofKind(env, "Cluster")[0];
+            for (const a of readme()) {
+                for (const v of a.values) {
+                    const c = labelled(base, { [a.label]: v });
+                    assert.deepStrictEqual(
+                        catalog(env)
+                            .filter((p) => selects(p.spec.clusterSelector, c))
+                            .map((p) => p.metadata.name),
+                        [a.name],
+                        `${a.label}=${v}`,
+                    );
+                }
+                assert.ok(!selects(catalog(env).find((p) => p.metadata.name === a.name)!.spec.clusterSelector, labelled(base, { [a.label]: "disabled" })), `${a.name}: ${a.label}=disabled is selected`);
+            }
+            assert.deepStrictEqual(catalog(env).filter((p) => selects(p.spec.clusterSelector, labelled(base, {}))), []);
+        });
+
+        each("puts ingress-nginx behind an Octavia load balancer: plain, with the PROXY protocol, or OVN with the client's address", (env) => {
+            const p = catalog(env).find((x) => x.metadata.name === "ingress-nginx")!;
+            const values = (mode: string) => renderBranches(p.spec.valuesTemplate, { mode }).controller as Record<string, Record<string, unknown>>;
+            const octavia = values("octavia");
+            assert.strictEqual(octavia.service.type, "LoadBalancer");
+            assert.strictEqual(octavia.service.externalTrafficPolicy, "Cluster");
+            assert.strictEqual(octavia.service.annotations, undefined);
+            assert.strictEqual(octavia.config, undefined);
+            const proxy = values("proxy-protocol");
+            assert.deepStrictEqual(proxy.service.annotations, { "loadbalancer.openstack.org/proxy-protocol": "true" });
+            assert.strictEqual(proxy.service.externalTrafficPolicy, "Cluster");
+            // nginx must expect the header exactly when Octavia sends it, or every request fails.
+            assert.deepStrictEqual(proxy.config, { "use-proxy-protocol": "true", "proxy-real-ip-cidr": "TEMPLATE" });
+            const ovn = values("ovn");
+            assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
+            // OVN: no PROXY protocol; SOURCE_IP_PORT is the one method it has; Local needs a health monitor.
+            assert.deepStrictEqual(ovn.service.annotations, { "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT", "loadbalancer.openstack.org/enable-health-monitor": "true" });
+            assert.strictEqual(ovn.config, undefined);
+            assert.deepStrictEqual([...p.spec.clusterSelector.matchExpressions[0].values].sort(), ["octavia", "ovn", "proxy-protocol"]);
+        });
+
+        it("reads only the branches it understands", () => {
+            const t = '{{- $m := x }}\na: 1\n{{- if eq $m "y" }}\nb: 2\n{{- else }}\nc: "{{ .X }}"\n{{- end }}\n';
+            assert.deepStrictEqual(renderBranches(t, { m: "y" }), { a: 1, b: 2 });
+            assert.deepStrictEqual(renderBranches(t, { m: "z" }), { a: 1, c: "TEMPLATE" });
+            assert.throws(() => renderBranches("{{- range .X }}\na: 1\n{{- end }}\n", {}), /cannot follow/);
+            assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
+        });
+
+        each("installs the Gateway API's standard channel only, and cert-manager with CRDs it keeps", (env) => {
+            const gw = valuesOf(catalog(env).find((x) => x.metadata.name === "gateway-api")!);
+            assert.deepStrictEqual(gw, { crds: { gatewayAPI: { enabled: true, channel: "standard" }, envoyGateway: { enabled: false } } });
+            const cm = valuesOf(catalog(env).find((x) => x.metadata.name === "cert-manager")!);
+            assert.deepStrictEqual(cm.crds, { enabled: true, keep: true });
+        });
+    });
+
     each("pins every chart, follows the Clusters' Kubernetes minor with the cloud provider's charts, and points them at the distributed cloud-config Secret", (env) => {
         for (const p of ofKind(env, "HelmChartProxy")) {
-            assert.ok(semver.valid(p.spec.version) !== null && !p.spec.version.startsWith("v"), `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`);
-            assert.match(p.spec.repoURL, /^https:\/\//);
+            // One exact version (some charts, like cert-manager's, spell it with a "v").
+            assert.ok(semver.valid(p.spec.version) !== null && /^v?\d+\.\d+\.\d+$/.test(p.spec.version), `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`);
+            assert.match(p.spec.repoURL, /^(https|oci):\/\//, p.metadata.name);
+            assert.strictEqual(p.spec.reconcileStrategy, undefined, `${p.metadata.name}: upgrades and uninstalls follow Git only with the default (Continuous)`);
         }
         for (const name of ["openstack-cloud-controller-manager", "openstack-cinder-csi"]) {
             const p = ofKind(env, "HelmChartProxy").find((x) => x.spec.chartName === name)!;
