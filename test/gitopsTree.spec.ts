@@ -321,6 +321,77 @@ function imageReferenceProblems(all: TreeObject[]): string[] {
     return problems;
 }
 
+/** The Nova server group policy each part of a cluster must have (SCS's defaults). */
+const SERVER_GROUP_POLICY: Record<string, { variable: string; policy: string }> = {
+    controlPlane: { variable: "controlPlaneServerGroup", policy: "anti-affinity" },
+    "machineDeployment:default-worker": { variable: "workerServerGroup", policy: "soft-anti-affinity" },
+};
+
+/**
+ * What is wrong with the placement of every Cluster among `all`: each machine template must
+ * join, through its variable, the Nova server group an ORC ServerGroup of the Cluster's
+ * namespace creates (ORC names the Nova group after the object unless resource.name says
+ * otherwise), with the policy of its part, named after the Cluster; every ServerGroup
+ * serves a Cluster, carries the move label and the program's ORC credentials.
+ */
+function placementProblems(all: TreeObject[]): string[] {
+    const problems: string[] = [];
+    const groups = all.filter((o) => o.kind === "ServerGroup");
+    const novaName = (g: TreeObject) => (g.spec.resource?.name as string | undefined) ?? g.metadata.name;
+    const used = new Set<TreeObject>();
+    for (const cluster of all.filter((o) => o.kind === "Cluster")) {
+        const name = `Cluster ${cluster.metadata.name}`;
+        const topology = resolveTopology(cluster, all);
+        for (const t of topology.templates.filter((x) => x.object.kind === "OpenStackMachineTemplate")) {
+            const want = SERVER_GROUP_POLICY[t.role];
+            assert.ok(want, `no placement rule for ${t.role}`);
+            const ref = t.object.spec.template.spec.serverGroup;
+            const value = topology.variables[want.variable];
+            if (value === undefined) {
+                problems.push(`${name}: ${t.role} joins no server group (variable ${want.variable} is not set)`);
+                continue;
+            }
+            if (!isDeepStrictEqual(ref, { filter: { name: value } })) {
+                problems.push(`${name}: ${t.role}'s machine template refers to server group ${JSON.stringify(ref)}, not ${want.variable} ${value}`);
+                continue;
+            }
+            const group = groups.find((g) => novaName(g) === value && g.metadata.namespace === cluster.metadata.namespace);
+            if (group === undefined) {
+                problems.push(`${name}: ${t.role} joins server group ${value}, which no ORC ServerGroup of the tree creates`);
+                continue;
+            }
+            used.add(group);
+            if (group.spec.resource?.policy !== want.policy) {
+                problems.push(`${name}: ${t.role} joins server group ${value}, whose policy is ${group.spec.resource?.policy}, not ${want.policy}`);
+            }
+            if (!String(value).startsWith(`${cluster.metadata.name}-`)) {
+                problems.push(`${name}: server group ${value} is not named after the cluster`);
+            }
+        }
+    }
+    for (const g of groups) {
+        if (!used.has(g)) {
+            problems.push(`ServerGroup ${g.metadata.name} serves no Cluster`);
+        }
+        if (g.spec.managementPolicy !== "managed" || g.spec.import !== undefined) {
+            problems.push(`ServerGroup ${g.metadata.name}: ORC must create it (managementPolicy managed)`);
+        }
+        if (!isDeepStrictEqual(g.spec.cloudCredentialsRef, { secretName: ORC_CREDENTIALS_SECRET, cloudName: CLOUD_NAME })) {
+            problems.push(`ServerGroup ${g.metadata.name}: cloudCredentialsRef is not the program's ${ORC_CREDENTIALS_SECRET}/${CLOUD_NAME}`);
+        }
+        if (!(g.metadata.labels && MOVE_LABEL in g.metadata.labels)) {
+            problems.push(`ServerGroup ${g.metadata.name} has no ${MOVE_LABEL} label`);
+        }
+    }
+    const names = groups.map((g) => `${g.metadata.namespace}/${novaName(g)}`);
+    for (const [i, n] of names.entries()) {
+        if (names.indexOf(n) !== i) {
+            problems.push(`two ServerGroups create Nova server group ${n} (CAPO refuses a name that finds several)`);
+        }
+    }
+    return problems;
+}
+
 /** Variables a README section lists, as `name` in the first column of its table. */
 function readmeVariables(readme: string, heading: string): string[] {
     const section = readme.split(/^## /m).find((s) => s.startsWith(heading));
@@ -378,7 +449,7 @@ describe("GitOps tree (gitops/)", () => {
             for (const d of u.documents) {
                 assert.strictEqual(d.object.metadata.namespace, DEFAULT_WORKLOAD_NAMESPACE, `${d.file}: ${d.object.kind}`);
                 // kstatus cannot read these kinds' health; each needs its own expression.
-                if (["ClusterClass", "Image", "HelmChartProxy", "Cluster"].includes(d.object.kind)) {
+                if (["ClusterClass", "Image", "HelmChartProxy", "Cluster", "ServerGroup"].includes(d.object.kind)) {
                     const exprs = (k.spec.healthCheckExprs ?? []) as { apiVersion: string; kind: string; current: string }[];
                     const expr = exprs.find((e) => e.apiVersion === d.object.apiVersion && e.kind === d.object.kind);
                     assert.ok(expr, `${what} has no healthCheckExprs for ${d.object.apiVersion} ${d.object.kind}`);
@@ -493,6 +564,51 @@ describe("GitOps tree (gitops/)", () => {
     each("references, from every machine template, an ORC Image of the tree with the Cluster's Kubernetes version and the move label", (env) => {
         assert.deepStrictEqual(imageReferenceProblems(objects(env)), []);
     });
+
+    each("places the control plane in a hard and the workers in a soft anti-affinity server group of their own Cluster, created by ORC", (env) => {
+        assert.ok(ofKind(env, "ServerGroup").length >= 2);
+        assert.deepStrictEqual(placementProblems(objects(env)), []);
+        for (const cluster of ofKind(env, "Cluster")) {
+            const machines = resolveTopology(cluster, objects(env)).templates.filter((t) => t.object.kind === "OpenStackMachineTemplate");
+            const groups = machines.map((t) => t.object.spec.template.spec.serverGroup.filter.name);
+            assert.strictEqual(new Set(groups).size, 2, `Cluster ${cluster.metadata.name}: control plane and workers share a server group`);
+            // The group is applied with the Cluster: same Kustomization, so Flux prunes both together.
+            for (const g of ofKind(env, "ServerGroup")) {
+                assert.strictEqual(unitOf(env, g), unitOf(env, cluster));
+            }
+        }
+    });
+
+    it("refuses swapped, missing, unknown and shared server groups", () => {
+        const all = objects(envs.get("prod")!);
+        const cluster = all.find((o) => o.kind === "Cluster")!;
+        const others = all.filter((o) => o !== cluster);
+        let swapped = withVariable(cluster, "controlPlaneServerGroup", "workload-1-workers");
+        swapped = withVariable(swapped, "workerServerGroup", "workload-1-control-plane");
+        const text = placementProblems([...others, swapped]).join("\n");
+        assert.match(text, /controlPlane joins server group workload-1-workers, whose policy is soft-anti-affinity, not anti-affinity/);
+        assert.match(text, /default-worker joins server group workload-1-control-plane, whose policy is anti-affinity, not soft-anti-affinity/);
+        assert.match(placementProblems([...others, withVariable(cluster, "workerServerGroup", undefined)]).join("\n"), /default-worker joins no server group .*workerServerGroup/);
+        assert.match(placementProblems([...others, withVariable(cluster, "controlPlaneServerGroup", "workload-2-control-plane")]).join("\n"), /which no ORC ServerGroup of the tree creates/);
+        const orphan = structuredClone(all.find((o) => o.kind === "ServerGroup")!);
+        orphan.metadata.name = "old-group";
+        assert.match(placementProblems([...all, orphan]).join("\n"), /ServerGroup old-group serves no Cluster/);
+        const twin = structuredClone(orphan);
+        twin.spec.resource.name = "workload-1-workers";
+        assert.match(placementProblems([...all, twin]).join("\n"), /two ServerGroups create Nova server group clusters\/workload-1-workers/);
+    });
+
+    each("spreads the control plane over the availability zones a Cluster names, and leaves them to CAPO otherwise", (env) => {
+        const cluster = ofKind(env, "Cluster")[0];
+        const infra = (c: TreeObject) => resolveTopology(c, objects(env)).templates.find((t) => t.role === "infrastructureCluster")!.object.spec.template.spec;
+        assert.strictEqual(infra(cluster).controlPlaneAvailabilityZones, undefined);
+        assert.deepStrictEqual(infra(withVariable(cluster, "controlPlaneAvailabilityZones", ["az1", "az2", "az3"])).controlPlaneAvailabilityZones, ["az1", "az2", "az3"]);
+        const clusterClass = classOf(cluster, objects(env));
+        // Not create-only: CAPO's webhook lets the zones change.
+        assert.deepStrictEqual(transitionProblems(withVariable(cluster, "controlPlaneAvailabilityZones", ["az1"]), withVariable(cluster, "controlPlaneAvailabilityZones", ["az1", "az2"]), clusterClass), []);
+        assert.throws(() => resolveTopology(withVariable(cluster, "controlPlaneAvailabilityZones", []), objects(env)), /controlPlaneAvailabilityZones: must NOT have fewer than 1 items/);
+    });
+
 
     it("refuses a Cluster whose image is not in the tree, or is of another Kubernetes version", () => {
         const all = objects(envs.get("dev")!);
