@@ -1,10 +1,12 @@
 import "mocha";
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
+import { gunzipSync } from "zlib";
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
 import { parse, stringify } from "yaml";
@@ -28,6 +30,7 @@ import {
     Environment,
     kustomizeBuild,
     readEnvironment,
+    renderPatchTemplate,
     resolveTopology,
     schemaProblems,
     substitute,
@@ -36,6 +39,7 @@ import {
     TreeObject,
 } from "../render/gitopsTree";
 import { readStackConfigFile } from "../render/render";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck } from "./fakes/shell";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");
@@ -854,6 +858,258 @@ describe("GitOps tree (gitops/)", () => {
         for (const o of objects(env)) {
             assert.strictEqual(o.metadata.namespace, "team-a", `${o.kind} ${o.metadata.name}`);
         }
+    });
+
+    describe("etcd care", () => {
+        const SCRIPT = "/usr/local/sbin/capi-mgmt-etcd-maintenance";
+        const SERVICE = "/etc/systemd/system/capi-mgmt-etcd-maintenance.service";
+        const TIMER = "/etc/systemd/system/capi-mgmt-etcd-maintenance.timer";
+        const SETTINGS_FILE = "/etc/default/capi-mgmt-etcd-maintenance";
+        type KubeadmFile = { path: string; owner: string; permissions: string; content: string };
+        /** The control plane's kubeadm config spec and the workers' kubeadm config, after the class's patches. */
+        const kubeadm = (env: Environment, cluster: TreeObject) => {
+            const templates = resolveTopology(cluster, objects(env)).templates;
+            return {
+                controlPlane: templates.find((t) => t.object.kind === "KubeadmControlPlaneTemplate")!.object.spec.template.spec.kubeadmConfigSpec,
+                workers: templates.find((t) => t.object.kind === "KubeadmConfigTemplate")!.object.spec.template.spec,
+            };
+        };
+        const file = (files: KubeadmFile[], p: string) => {
+            const f = files.find((x) => x.path === p);
+            assert.ok(f, `no file ${p}`);
+            return f;
+        };
+        const devCluster = () => ofKind(envs.get("dev")!, "Cluster")[0];
+
+        each("puts the timer, its service, the script and its settings on every control plane node by default, and nothing on workers", (env) => {
+            for (const cluster of ofKind(env, "Cluster")) {
+                const { controlPlane, workers } = kubeadm(env, cluster);
+                const files = controlPlane.files as KubeadmFile[];
+                assert.deepStrictEqual(files.map((f) => f.path).sort(), [SETTINGS_FILE, SERVICE, TIMER, SCRIPT].sort());
+                assert.strictEqual(file(files, SCRIPT).permissions, "0755");
+                for (const f of files) {
+                    assert.strictEqual(f.owner, "root:root", f.path);
+                    if (f.path !== SCRIPT) assert.strictEqual(f.permissions, "0644", f.path);
+                }
+                assert.match(file(files, TIMER).content, /^OnCalendar=\*-\*-\* 02:30:00$/m);
+                assert.match(file(files, SETTINGS_FILE).content, /^SNAPSHOTS_KEPT=7$/m);
+                assert.match(file(files, SERVICE).content, new RegExp(`^ExecStart=${SCRIPT}$`, "m"));
+                assert.match(file(files, SERVICE).content, new RegExp(`^EnvironmentFile=${SETTINGS_FILE}$`, "m"));
+                assert.deepStrictEqual(controlPlane.postKubeadmCommands, ["systemctl daemon-reload", "systemctl enable --now capi-mgmt-etcd-maintenance.timer"]);
+                assert.strictEqual(workers.files, undefined);
+                assert.strictEqual(workers.postKubeadmCommands, undefined);
+            }
+        });
+
+        it("follows the variables: off, retention, time of day", () => {
+            const env = envs.get("dev")!;
+            const off = kubeadm(env, withVariable(devCluster(), "etcdMaintenance", false)).controlPlane;
+            assert.strictEqual(off.files, undefined);
+            assert.strictEqual(off.postKubeadmCommands, undefined);
+            let tuned = withVariable(devCluster(), "etcdSnapshotsKept", 14);
+            tuned = withVariable(tuned, "etcdMaintenanceTime", "04:05");
+            const files = kubeadm(env, tuned).controlPlane.files as KubeadmFile[];
+            assert.match(file(files, SETTINGS_FILE).content, /^SNAPSHOTS_KEPT=14$/m);
+            assert.match(file(files, TIMER).content, /^OnCalendar=\*-\*-\* 04:05:00$/m);
+            for (const [name, value] of [["etcdMaintenanceTime", "24:00"], ["etcdMaintenanceTime", "2:30"], ["etcdSnapshotsKept", 0]] as [string, unknown][]) {
+                assert.throws(() => kubeadm(env, withVariable(devCluster(), name, value)), new RegExp(`variable ${name}`), `${name} ${value}`);
+            }
+        });
+
+        each("writes no Jinja delimiters into a file (cloud-init renders Cluster API's user data as a Jinja template)", (env) => {
+            for (const cluster of ofKind(env, "Cluster")) {
+                for (const f of kubeadm(env, cluster).controlPlane.files as KubeadmFile[]) {
+                    assert.doesNotMatch(f.content, /\{\{|\{%|\{#/, f.path);
+                }
+            }
+        });
+
+        it("renders patch templates with variables and builtins only", () => {
+            const cluster = devCluster();
+            assert.deepStrictEqual(renderPatchTemplate("a: {{ .x }}\nb: {{ .builtin.cluster.name }}\n", { x: 3 }, cluster, "t"), { a: 3, b: cluster.metadata.name });
+            assert.throws(() => renderPatchTemplate("a: {{ .x | quote }}", { x: 3 }, cluster, "t"), /not understood by the tree reader/);
+            assert.throws(() => renderPatchTemplate("a: {{ .y }}", { x: 3 }, cluster, "t"), /variable y, which has no value/);
+            assert.throws(() => renderPatchTemplate("a: {{ .x }}", { x: [1] }, cluster, "t"), /no scalar value/);
+        });
+
+        describe("systemd units", () => {
+            before(function () {
+                if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
+                    console.warn("WARNING: systemd-analyze (and systemd's units) are not on this machine; skipping the systemd-analyze verify tests of the etcd timer");
+                    this.skip();
+                }
+            });
+
+            /** `systemd-analyze verify` of the timer and service in a root holding them, the script and systemd's own units. */
+            const verify = (files: KubeadmFile[]) => {
+                const root = makeTempDir("systemd-root");
+                fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+                for (const f of files) {
+                    fs.mkdirSync(path.join(root, path.dirname(f.path)), { recursive: true });
+                    fs.writeFileSync(path.join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
+                }
+                return spawnSync("systemd-analyze", ["verify", `--root=${root}`, TIMER, SERVICE], { encoding: "utf8" });
+            };
+
+            each("are valid: systemd-analyze verify finds nothing to say", (env) => {
+                for (const cluster of ofKind(env, "Cluster")) {
+                    const r = verify(kubeadm(env, cluster).controlPlane.files);
+                    assert.strictEqual(r.status, 0, r.stderr);
+                    assert.doesNotMatch(r.stderr, /capi-mgmt-etcd-maintenance/, r.stderr);
+                }
+            });
+
+            it("would catch a broken unit (the check can fail)", () => {
+                const files = structuredClone(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files as KubeadmFile[]);
+                file(files, TIMER).content = file(files, TIMER).content.replace(/^OnCalendar=.*$/m, "OnCalendar=*-*-* 25:30:00");
+                assert.notStrictEqual(verify(files).status, 0);
+                const typo = structuredClone(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files as KubeadmFile[]);
+                file(typo, SERVICE).content += "Nicee=10\n";
+                assert.match(verify(typo).stderr, /Unknown key 'Nicee'/);
+            });
+        });
+
+        describe("the script", () => {
+            /** Member IDs above 2^63, as etcd's are: shell arithmetic would break on them. */
+            const LOCAL_ID = 17237436991929493444n;
+            const PEER_A = 12146726434712346599n;
+            const PEER_B = 9372538179322589801n;
+            const status = (endpoint: string, member: bigint, leader: bigint) => `{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":42,"raft_term":3},"version":"3.6.5","dbSize":2097152,"leader":${leader},"raftIndex":99,"raftTerm":3}}`;
+            let dir: string;
+            let script: string;
+            /** A crictl that runs an etcdctl of the test's: statuses from files, every call logged. */
+            const FAKE_CRICTL = [
+                "#!/bin/bash",
+                'echo "crictl $*" >>"$FAKE_LOG"',
+                'case "$1" in',
+                '    ps) [ -z "$FAKE_CONTAINER" ] || echo "$FAKE_CONTAINER"; exit 0 ;;',
+                '    exec) [ "$2" = "$FAKE_CONTAINER" ] && [ "$3" = etcdctl ] || exit 9; shift 3 ;;',
+                "    *) exit 9 ;;",
+                "esac",
+                'ep=""; args=()',
+                'while [ $# -gt 0 ]; do case "$1" in --cacert | --cert | --key) shift 2 ;; --endpoints) ep="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac; done',
+                'echo "etcdctl $ep ${args[*]}" >>"$FAKE_LOG"',
+                'case "${args[*]}" in',
+                '    "snapshot save "*) echo "snapshot of $ep" >"${args[2]}" ;;',
+                '    "endpoint status -w json") cat "$FAKE_DIR/local.json" ;;',
+                '    "endpoint status --cluster -w json") cat "$FAKE_DIR/cluster.json" ;;',
+                '    "endpoint health --cluster") exit "${FAKE_HEALTH_EXIT:-0}" ;;',
+                '    defrag | "move-leader "*) ;;',
+                '    *) echo "fake etcdctl: unexpected ${args[*]}" >&2; exit 9 ;;',
+                "esac",
+                "",
+            ].join("\n");
+            beforeEach(() => {
+                dir = makeTempDir("etcd-maintenance");
+                fs.mkdirSync(path.join(dir, "bin"));
+                fs.mkdirSync(path.join(dir, "data"));
+                fs.writeFileSync(path.join(dir, "bin/crictl"), FAKE_CRICTL, { mode: 0o755 });
+                script = file(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files, SCRIPT).content;
+            });
+            const run = (opts: { leader: bigint; members: [string, bigint][]; health?: number; container?: string; kept?: string }) => {
+                fs.writeFileSync(path.join(dir, "local.json"), `[${status("https://127.0.0.1:2379", LOCAL_ID, opts.leader)}]`);
+                fs.writeFileSync(path.join(dir, "cluster.json"), `[${opts.members.map(([ep, id]) => status(ep, id, opts.leader)).join(",")}]`);
+                fs.writeFileSync(path.join(dir, "log"), "");
+                const r = runScript(script, {
+                    PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+                    FAKE_DIR: dir,
+                    FAKE_LOG: path.join(dir, "log"),
+                    FAKE_CONTAINER: opts.container ?? "c0ffee",
+                    FAKE_HEALTH_EXIT: String(opts.health ?? 0),
+                    SNAPSHOT_DIR: path.join(dir, "backups"),
+                    SNAPSHOTS_KEPT: opts.kept ?? "7",
+                    ETCD_DATA_DIR: path.join(dir, "data"),
+                });
+                const calls = fs
+                    .readFileSync(path.join(dir, "log"), "utf8")
+                    .split("\n")
+                    .filter((l) => l.startsWith("etcdctl "))
+                    .map((l) => l.replace(/^etcdctl /, ""));
+                return { ...r, calls };
+            };
+            const three: [string, bigint][] = [
+                ["https://10.6.0.11:2379", PEER_A],
+                ["https://10.6.0.10:2379", LOCAL_ID],
+                ["https://10.6.0.12:2379", PEER_B],
+            ];
+            const snapshots = () => (fs.existsSync(path.join(dir, "backups")) ? fs.readdirSync(path.join(dir, "backups")).sort() : []);
+
+            it("passes shellcheck", function () {
+                if (!hasShellcheck()) {
+                    console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck test of the etcd maintenance script");
+                    this.skip();
+                }
+                const f = path.join(dir, "capi-mgmt-etcd-maintenance");
+                fs.writeFileSync(f, script);
+                shellcheck([f]);
+            });
+
+            it("on the leader's node: snapshots, then defragments the followers one by one, hands leadership over, and defragments its own member last", () => {
+                const r = run({ leader: LOCAL_ID, members: three });
+                assertSuccess(r);
+                assert.deepStrictEqual(r.calls, [
+                    `https://127.0.0.1:2379 snapshot save ${path.join(dir, "data/capi-mgmt-snapshot.db")}`,
+                    "https://127.0.0.1:2379 endpoint status -w json",
+                    "https://127.0.0.1:2379 endpoint health --cluster",
+                    "https://127.0.0.1:2379 endpoint status --cluster -w json",
+                    "https://10.6.0.11:2379 defrag",
+                    "https://10.6.0.12:2379 defrag",
+                    `https://127.0.0.1:2379 move-leader ${PEER_A.toString(16)}`,
+                    "https://127.0.0.1:2379 defrag",
+                ]);
+                const [snap] = snapshots();
+                assert.match(snap, /^etcd-\d{8}T\d{6}Z\.db\.gz$/);
+                const file = path.join(dir, "backups", snap);
+                assert.strictEqual(gunzipSync(fs.readFileSync(file)).toString(), "snapshot of https://127.0.0.1:2379\n");
+                assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600);
+                assert.strictEqual(fs.statSync(path.join(dir, "backups")).mode & 0o777, 0o700);
+                assert.deepStrictEqual(fs.readdirSync(path.join(dir, "data")), [], "the snapshot was left in etcd's data directory");
+            });
+
+            it("on a follower's node: snapshots only", () => {
+                const r = run({ leader: PEER_A, members: three });
+                assertSuccess(r);
+                assert.match(r.stdout, /this member follows/);
+                assert.ok(!r.calls.some((c) => / (defrag|move-leader|endpoint health)/.test(c)), r.calls.join("\n"));
+                assert.strictEqual(snapshots().length, 1);
+            });
+
+            it("alone: defragments its member without moving leadership", () => {
+                const r = run({ leader: LOCAL_ID, members: [["https://10.6.0.10:2379", LOCAL_ID]] });
+                assertSuccess(r);
+                assert.deepStrictEqual(r.calls.filter((c) => / (defrag|move-leader)/.test(c)), ["https://127.0.0.1:2379 defrag"]);
+            });
+
+            it("with an unhealthy member: fails after the snapshot, defragmenting nothing", () => {
+                const r = run({ leader: LOCAL_ID, members: three, health: 1 });
+                assertFailure(r);
+                assert.match(r.stderr, /unhealthy: no defragmentation \(the snapshot was taken\)/);
+                assert.ok(!r.calls.some((c) => / (defrag|move-leader)/.test(c)));
+                assert.strictEqual(snapshots().length, 1);
+            });
+
+            it("keeps the newest SNAPSHOTS_KEPT snapshots and nothing else of its own", () => {
+                fs.mkdirSync(path.join(dir, "backups"));
+                const old = Array.from({ length: 9 }, (_, i) => `etcd-2026010${i + 1}T023000Z.db.gz`);
+                for (const f of [...old, "notes.txt"]) fs.writeFileSync(path.join(dir, "backups", f), "x");
+                assertSuccess(run({ leader: PEER_A, members: three, kept: "3" }));
+                const left = snapshots();
+                assert.strictEqual(left.length, 4);
+                assert.deepStrictEqual(left.slice(0, 2), ["etcd-20260108T023000Z.db.gz", "etcd-20260109T023000Z.db.gz"]);
+                assert.match(left[2], /^etcd-\d{8}T\d{6}Z\.db\.gz$/);
+                assert.strictEqual(left[3], "notes.txt");
+            });
+
+            it("does nothing where no etcd runs, and refuses a retention that is not a number", () => {
+                const none = run({ leader: LOCAL_ID, members: three, container: "" });
+                assertSuccess(none);
+                assert.match(none.stdout, /no etcd container runs on this node/);
+                assert.deepStrictEqual(none.calls, []);
+                const bad = run({ leader: LOCAL_ID, members: three, kept: "seven" });
+                assertFailure(bad);
+                assert.match(bad.stderr, /SNAPSHOTS_KEPT must be a whole number, not 'seven'/);
+            });
+        });
     });
 
     describe("node image upload (opt-in)", () => {
