@@ -1112,6 +1112,24 @@ describe("GitOps tree (gitops/)", () => {
         });
     });
 
+    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement and etcd variables, and the program-side items", () => {
+        const readme = fs.readFileSync(path.join(TREE, "README.md"), "utf8");
+        const section = readme.split(/^## /m).find((s) => s.startsWith("SCS users"));
+        assert.ok(section, 'gitops/README.md has no section "SCS users"');
+        const catalog = readmeCatalog(readme);
+        assert.ok(catalog.length > 0);
+        for (const a of catalog) {
+            assert.ok(section.includes(`\`${a.label}`), `${a.label} is not mapped`);
+        }
+        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime"]) {
+            assert.ok(classVariables(ofKind(envs.get("dev")!, "ClusterClass")[0]).some((d) => d.name === v), `the ClusterClass has no variable ${v}`);
+            assert.ok(section.includes(`\`${v}\``), `variable ${v} is not mapped`);
+        }
+        for (const scs of ["http_proxy", "containerd_registry_files", "make check"]) {
+            assert.match(section, new RegExp(`\`${scs}[^|]*\\|[^|]*\\*\\*see README\\*\\*`), `${scs} does not point at the README`);
+        }
+    });
+
     describe("node image upload (opt-in)", () => {
         let dir: string;
         const digest = createHash("sha256").update("a node image the operator downloaded and checked").digest("hex");
