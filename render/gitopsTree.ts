@@ -107,7 +107,8 @@ export function kustomizeBuild(root: string, dir: string, namespace?: string): T
         target = wrapper;
     }
     try {
-        const text = execFileSync(kubectlPath(), ["kustomize", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        // The tree holds large manifests (the Gateway API CRDs): far above execFileSync's 1 MiB default.
+        const text = execFileSync(kubectlPath(), ["kustomize", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
         return parseObjects(text, rel);
     } catch (e) {
         if (e instanceof TreeError) {

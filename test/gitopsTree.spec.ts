@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from "util";
 import { gunzipSync } from "zlib";
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
-import { parse, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../lib/clusterObjects";
 import { ConfigError, parseStackConfig, RawConfig } from "../lib/config";
 import {
@@ -704,7 +704,29 @@ describe("GitOps tree (gitops/)", () => {
 
     describe("add-on catalog", () => {
         const readme = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
-        const catalog = (env: Environment) => ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name));
+        /** The catalog's add-ons: HelmChartProxies, and ClusterResourceSets for plain manifests. */
+        const catalog = (env: Environment) => [...ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name)), ...ofKind(env, "ClusterResourceSet")];
+        /** The objects a ClusterResourceSet applies, in order: every document of every data value of its ConfigMaps. */
+        const appliedCache = new WeakMap<TreeObject, TreeObject[]>();
+        const applied = (env: Environment, crs: TreeObject): TreeObject[] => {
+            const cached = appliedCache.get(crs);
+            if (cached) return cached;
+            const objs = (crs.spec.resources as { kind: string; name: string }[]).flatMap((r) => {
+                assert.strictEqual(r.kind, "ConfigMap", `${crs.metadata.name}: ${r.kind} ${r.name}`);
+                const cm = ofKind(env, "ConfigMap").find((c) => c.metadata.name === r.name && c.metadata.namespace === crs.metadata.namespace);
+                assert.ok(cm, `ClusterResourceSet ${crs.metadata.name} names ConfigMap ${r.name}, which the tree does not define`);
+                return Object.values(cm.data as Record<string, string>).flatMap((text) => parseAllDocuments(text).map((d) => d.toJS() as TreeObject));
+            });
+            appliedCache.set(crs, objs);
+            return objs;
+        };
+        /** An add-on's version: the chart's, or the one bundle version of what a ClusterResourceSet applies. */
+        const versionOf = (env: Environment, addon: TreeObject): string => {
+            if (addon.kind === "HelmChartProxy") return addon.spec.version;
+            const versions = new Set(applied(env, addon).map((o) => o.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"]));
+            assert.strictEqual(versions.size, 1, `${addon.metadata.name} applies several versions: ${[...versions]}`);
+            return [...versions][0]!;
+        };
         /** A Cluster like `base` with only the cloud config's label and `labels`. */
         const labelled = (base: TreeObject, labels: Record<string, string>): TreeObject => {
             const c = structuredClone(base);
@@ -718,7 +740,7 @@ describe("GitOps tree (gitops/)", () => {
             assert.deepStrictEqual(listed.map((a) => a.name).sort(), CATALOG);
             for (const a of listed) {
                 const p = catalog(env).find((x) => x.metadata.name === a.name)!;
-                assert.strictEqual(p.spec.version, a.version, `${a.name}: the README says ${a.version}`);
+                assert.strictEqual(versionOf(env, p), a.version, `${a.name}: the README says ${a.version}`);
                 assert.deepStrictEqual(selectorKeys(p.spec.clusterSelector), [a.label], `${a.name} selects by other labels than its own`);
                 assert.strictEqual(a.label, `capi-mgmt.io/addon-${a.name}`, a.name);
                 for (const v of a.values) {
@@ -792,9 +814,31 @@ describe("GitOps tree (gitops/)", () => {
             assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
         });
 
-        each("installs the Gateway API's standard channel only, and cert-manager with CRDs it keeps", (env) => {
-            const gw = valuesOf(catalog(env).find((x) => x.metadata.name === "gateway-api")!);
-            assert.deepStrictEqual(gw, { crds: { gatewayAPI: { enabled: true, channel: "standard" }, envoyGateway: { enabled: false } } });
+        each("applies the Gateway API's standard channel, CRDs before their admission policy, again on every change, from ConfigMaps that fit", (env) => {
+            const crs = catalog(env).find((x) => x.metadata.name === "gateway-api")!;
+            assert.strictEqual(crs.kind, "ClusterResourceSet");
+            assert.strictEqual(crs.spec.strategy, "Reconcile", "an upgrade of the ConfigMaps must be applied again");
+            const objs = applied(env, crs);
+            const crds = objs.filter((o) => o.kind === "CustomResourceDefinition");
+            assert.ok(crds.length >= 5, `${crds.length} CRDs`);
+            for (const o of objs) {
+                assert.strictEqual(o.metadata.annotations?.["gateway.networking.k8s.io/channel"], "standard", `${o.kind} ${o.metadata.name}`);
+            }
+            for (const name of ["gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"]) {
+                assert.ok(crds.some((c) => c.metadata.name === `${name}.gateway.networking.k8s.io`), `no CRD ${name}`);
+            }
+            const firstPolicy = objs.findIndex((o) => o.kind.startsWith("ValidatingAdmissionPolicy"));
+            assert.ok(firstPolicy === -1 || objs.slice(firstPolicy).every((o) => o.kind !== "CustomResourceDefinition"), "a CRD is applied after the admission policy that checks it");
+            // Every ConfigMap of the directory is applied, and each stays under the API server's 1 MiB.
+            const configMaps = ofKind(env, "ConfigMap").filter((c) => c.metadata.name.startsWith("gateway-api-"));
+            assert.deepStrictEqual(configMaps.map((c) => c.metadata.name).sort(), (crs.spec.resources as { name: string }[]).map((r) => r.name).sort());
+            for (const c of configMaps) {
+                const size = Object.entries(c.data as Record<string, string>).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v), 0);
+                assert.ok(size < 1024 * 1024 - 64 * 1024, `ConfigMap ${c.metadata.name}: ${size} bytes`);
+            }
+        });
+
+        each("installs cert-manager with CRDs it keeps", (env) => {
             const cm = valuesOf(catalog(env).find((x) => x.metadata.name === "cert-manager")!);
             assert.deepStrictEqual(cm.crds, { enabled: true, keep: true });
         });
@@ -1195,7 +1239,7 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("refuses an import without a Glance name, or whose name lacks the version, and images without the move label", () => {
-            const env = readEnvironment(TREE, "./clusters/dev", SETTINGS);
+            const env = envs.get("dev")!;
             const imported = ofKind(env, "Image")[0];
             const noName = structuredClone(imported);
             noName.spec.import = { filter: { visibility: "public" } };
@@ -1390,7 +1434,7 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("refuses a Cluster whose variables the class does not accept", () => {
-            const env = readEnvironment(TREE, "./clusters/dev", SETTINGS);
+            const env = envs.get("dev")!;
             const cluster = structuredClone(ofKind(env, "Cluster")[0]);
             cluster.spec.topology.variables = cluster.spec.topology.variables
                 .filter((v: { name: string }) => v.name !== "workerFlavor")
