@@ -7,7 +7,8 @@
  * It also resolves a topology Cluster against its ClusterClass the way Cluster API's webhook
  * and topology controller do for the parts the tree uses: variables defaulted and checked
  * against their OpenAPI schemas (ajv), transition rules between an old and a new Cluster,
- * and the class's inline JSON patches applied to its templates (fast-json-patch).
+ * and the class's inline JSON patches applied to its templates (fast-json-patch), with
+ * values from variables or from simple templates (`{{ .variable }}`).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -106,7 +107,8 @@ export function kustomizeBuild(root: string, dir: string, namespace?: string): T
         target = wrapper;
     }
     try {
-        const text = execFileSync(kubectlPath(), ["kustomize", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        // The tree holds large manifests (the Gateway API CRDs): far above execFileSync's 1 MiB default.
+        const text = execFileSync(kubectlPath(), ["kustomize", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
         return parseObjects(text, rel);
     } catch (e) {
         if (e instanceof TreeError) {
@@ -367,6 +369,39 @@ function enabled(enabledIf: string | undefined, variables: Record<string, unknow
     return v !== undefined && v !== null && v !== false && v !== 0 && v !== "";
 }
 
+/**
+ * A patch's `valueFrom.template` as Cluster API renders it, for the one action the tree
+ * uses: `{{ .variable }}` (a variable with a string, number or boolean value) and
+ * `{{ .builtin.cluster.name }}` / `{{ .builtin.cluster.namespace }}`. The output is read as
+ * YAML, as Cluster API does. Any other action is refused rather than misread.
+ */
+export function renderPatchTemplate(template: string, variables: Record<string, unknown>, cluster: TreeObject, where: string): unknown {
+    const text = template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_whole, action: string) => {
+        const builtin = /^\.builtin\.cluster\.(name|namespace)$/.exec(action);
+        if (builtin) {
+            const value = cluster.metadata[builtin[1] as "name" | "namespace"];
+            if (value === undefined) {
+                throw new TreeError(`${where}: the Cluster has no ${builtin[1]}`);
+            }
+            return value;
+        }
+        const m = /^\.([A-Za-z][A-Za-z0-9_]*)$/.exec(action);
+        if (!m) {
+            throw new TreeError(`${where}: template action {{ ${action} }} is not understood by the tree reader`);
+        }
+        const value = variables[m[1]];
+        if (!["string", "number", "boolean"].includes(typeof value)) {
+            throw new TreeError(`${where}: template uses variable ${m[1]}, which has no ${value === undefined ? "value" : "scalar value"}`);
+        }
+        return String(value);
+    });
+    const docs = parseAllDocuments(text);
+    if (docs.length !== 1 || docs[0].errors.length > 0) {
+        throw new TreeError(`${where}: the rendered template is not one YAML document${docs[0]?.errors.length ? `: ${docs[0].errors[0].message}` : ""}`);
+    }
+    return docs[0].toJS();
+}
+
 /** The ClusterClass a topology Cluster names, among `objects`. */
 export function classOf(cluster: TreeObject, objects: TreeObject[]): TreeObject {
     const topology = cluster.spec?.topology;
@@ -439,7 +474,7 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
                     (m.machineDeploymentClass?.names ?? []).some((n) => t.role === `machineDeployment:${n}`));
             const ops: PatchOp[] = def.jsonPatches.map((p) => {
                 if (p.valueFrom?.template !== undefined) {
-                    throw new TreeError(`patch ${patch.name}: valueFrom.template is not supported by the tree reader`);
+                    return { op: p.op, path: p.path, value: renderPatchTemplate(p.valueFrom.template, variables, cluster, `${name}: patch ${patch.name}`) } as PatchOp;
                 }
                 const variable = p.valueFrom?.variable;
                 if (variable !== undefined && !(variable in variables)) {

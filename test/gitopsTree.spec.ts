@@ -1,13 +1,15 @@
 import "mocha";
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
+import { gunzipSync } from "zlib";
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
-import { parse, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../lib/clusterObjects";
 import { ConfigError, parseStackConfig, RawConfig } from "../lib/config";
 import {
@@ -28,6 +30,7 @@ import {
     Environment,
     kustomizeBuild,
     readEnvironment,
+    renderPatchTemplate,
     resolveTopology,
     schemaProblems,
     substitute,
@@ -36,6 +39,7 @@ import {
     TreeObject,
 } from "../render/gitopsTree";
 import { readStackConfigFile } from "../render/render";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck } from "./fakes/shell";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");
@@ -111,8 +115,88 @@ function unitOf(env: Environment, o: TreeObject): string {
     return unit.kustomization.object.metadata.name;
 }
 
-function selects(selector: { matchLabels?: Record<string, string> }, o: TreeObject): boolean {
-    return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => o.metadata.labels?.[k] === v);
+/** A Kubernetes label selector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist), ANDed. */
+interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[];
+}
+
+/** Whether a label selector selects an object, as apimachinery's LabelSelectorAsSelector does. */
+function selects(selector: LabelSelector, o: TreeObject): boolean {
+    const labels = o.metadata.labels ?? {};
+    const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+    return (
+        byLabels &&
+        (selector.matchExpressions ?? []).every((e) => {
+            switch (e.operator) {
+                case "In":
+                    return e.key in labels && (e.values ?? []).includes(labels[e.key]);
+                case "NotIn":
+                    return !(e.key in labels) || !(e.values ?? []).includes(labels[e.key]);
+                case "Exists":
+                    return e.key in labels;
+                case "DoesNotExist":
+                    return !(e.key in labels);
+                default:
+                    throw new Error(`unknown selector operator ${String((e as { operator: string }).operator)}`);
+            }
+        })
+    );
+}
+
+/** The label keys a selector reads. */
+function selectorKeys(selector: LabelSelector): string[] {
+    return [...new Set([...Object.keys(selector.matchLabels ?? {}), ...(selector.matchExpressions ?? []).map((e) => e.key)])].sort();
+}
+
+/**
+ * A values template rendered for one choice, by the one construct the catalog's templates
+ * branch with: whole lines `{{- if eq $<var> "<value>" }}`, `{{- else }}`, `{{- end }}`
+ * (nested), `$<var>` being what `vars` gives. Any other action becomes a marker; any other
+ * control action is refused, so a template this cannot read fails the test.
+ */
+function renderBranches(template: string, vars: Record<string, string>): Record<string, unknown> {
+    const out: string[] = [];
+    const stack: { taken: boolean; active: boolean }[] = [];
+    const active = () => stack.every((f) => f.active);
+    for (const line of template.split("\n")) {
+        const ctl = /^\s*\{\{-?\s*(if eq \$(\w+) "([^"]*)"|else|end)\s*-?\}\}\s*$/.exec(line);
+        if (ctl) {
+            if (ctl[1].startsWith("if")) {
+                assert.ok(ctl[2] in vars, `the template branches on $${ctl[2]}, which the test does not set`);
+                const taken = vars[ctl[2]] === ctl[3];
+                stack.push({ taken, active: taken });
+            } else if (ctl[1] === "else") {
+                const top = stack[stack.length - 1];
+                assert.ok(top, "else without if");
+                top.active = !top.taken;
+            } else {
+                assert.ok(stack.pop(), "end without if");
+            }
+            continue;
+        }
+        assert.doesNotMatch(line, /\{\{-?\s*(if|else|range|with|define|template|block)\b/, `a control action the test cannot follow: ${line}`);
+        if (/^\s*\{\{-?\s*\$\w+\s*:=.*\}\}\s*$/.test(line)) {
+            continue;
+        }
+        if (active()) {
+            out.push(line.replace(/\{\{.*?\}\}/g, "TEMPLATE"));
+        }
+    }
+    assert.strictEqual(stack.length, 0, "an if without end");
+    return (parse(out.join("\n")) ?? {}) as Record<string, unknown>;
+}
+
+/** The catalog's add-ons as gitops/README.md's table lists them: name, chart version, label, label values. */
+function readmeCatalog(readme: string): { name: string; version: string; label: string; values: string[] }[] {
+    const section = readme.split(/^## /m).find((s) => s.startsWith("Add-on catalog"));
+    assert.ok(section, 'gitops/README.md has no section "Add-on catalog"');
+    return [...section.matchAll(/^\| ([\w-]+) \| `([^`]+)` \| `([\w./-]+)`: ((?:`[\w-]+`(?:, | or )?)+) \|/gm)].map((m) => ({
+        name: m[1],
+        version: m[2],
+        label: m[3],
+        values: [...m[4].matchAll(/`([\w-]+)`/g)].map((v) => v[1]),
+    }));
 }
 
 /** A Helm values template read as YAML, its Go template actions replaced by a marker. */
@@ -241,6 +325,77 @@ function imageReferenceProblems(all: TreeObject[]): string[] {
     return problems;
 }
 
+/** The Nova server group policy each part of a cluster must have (SCS's defaults). */
+const SERVER_GROUP_POLICY: Record<string, { variable: string; policy: string }> = {
+    controlPlane: { variable: "controlPlaneServerGroup", policy: "anti-affinity" },
+    "machineDeployment:default-worker": { variable: "workerServerGroup", policy: "soft-anti-affinity" },
+};
+
+/**
+ * What is wrong with the placement of every Cluster among `all`: each machine template must
+ * join, through its variable, the Nova server group an ORC ServerGroup of the Cluster's
+ * namespace creates (ORC names the Nova group after the object unless resource.name says
+ * otherwise), with the policy of its part, named after the Cluster; every ServerGroup
+ * serves a Cluster, carries the move label and the program's ORC credentials.
+ */
+function placementProblems(all: TreeObject[]): string[] {
+    const problems: string[] = [];
+    const groups = all.filter((o) => o.kind === "ServerGroup");
+    const novaName = (g: TreeObject) => (g.spec.resource?.name as string | undefined) ?? g.metadata.name;
+    const used = new Set<TreeObject>();
+    for (const cluster of all.filter((o) => o.kind === "Cluster")) {
+        const name = `Cluster ${cluster.metadata.name}`;
+        const topology = resolveTopology(cluster, all);
+        for (const t of topology.templates.filter((x) => x.object.kind === "OpenStackMachineTemplate")) {
+            const want = SERVER_GROUP_POLICY[t.role];
+            assert.ok(want, `no placement rule for ${t.role}`);
+            const ref = t.object.spec.template.spec.serverGroup;
+            const value = topology.variables[want.variable];
+            if (value === undefined) {
+                problems.push(`${name}: ${t.role} joins no server group (variable ${want.variable} is not set)`);
+                continue;
+            }
+            if (!isDeepStrictEqual(ref, { filter: { name: value } })) {
+                problems.push(`${name}: ${t.role}'s machine template refers to server group ${JSON.stringify(ref)}, not ${want.variable} ${value}`);
+                continue;
+            }
+            const group = groups.find((g) => novaName(g) === value && g.metadata.namespace === cluster.metadata.namespace);
+            if (group === undefined) {
+                problems.push(`${name}: ${t.role} joins server group ${value}, which no ORC ServerGroup of the tree creates`);
+                continue;
+            }
+            used.add(group);
+            if (group.spec.resource?.policy !== want.policy) {
+                problems.push(`${name}: ${t.role} joins server group ${value}, whose policy is ${group.spec.resource?.policy}, not ${want.policy}`);
+            }
+            if (!String(value).startsWith(`${cluster.metadata.name}-`)) {
+                problems.push(`${name}: server group ${value} is not named after the cluster`);
+            }
+        }
+    }
+    for (const g of groups) {
+        if (!used.has(g)) {
+            problems.push(`ServerGroup ${g.metadata.name} serves no Cluster`);
+        }
+        if (g.spec.managementPolicy !== "managed" || g.spec.import !== undefined) {
+            problems.push(`ServerGroup ${g.metadata.name}: ORC must create it (managementPolicy managed)`);
+        }
+        if (!isDeepStrictEqual(g.spec.cloudCredentialsRef, { secretName: ORC_CREDENTIALS_SECRET, cloudName: CLOUD_NAME })) {
+            problems.push(`ServerGroup ${g.metadata.name}: cloudCredentialsRef is not the program's ${ORC_CREDENTIALS_SECRET}/${CLOUD_NAME}`);
+        }
+        if (!(g.metadata.labels && MOVE_LABEL in g.metadata.labels)) {
+            problems.push(`ServerGroup ${g.metadata.name} has no ${MOVE_LABEL} label`);
+        }
+    }
+    const names = groups.map((g) => `${g.metadata.namespace}/${novaName(g)}`);
+    for (const [i, n] of names.entries()) {
+        if (names.indexOf(n) !== i) {
+            problems.push(`two ServerGroups create Nova server group ${n} (CAPO refuses a name that finds several)`);
+        }
+    }
+    return problems;
+}
+
 /** Variables a README section lists, as `name` in the first column of its table. */
 function readmeVariables(readme: string, heading: string): string[] {
     const section = readme.split(/^## /m).find((s) => s.startsWith(heading));
@@ -252,6 +407,11 @@ function readmeVariables(readme: string, heading: string): string[] {
 function filesOf(dir: string, rel = ""): string[] {
     return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
 }
+
+/** The add-ons every labelled cluster gets (by the cloud config's label). */
+const BASE_ADDONS = ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"];
+/** The catalog: each add-on selected by its own label only. */
+const CATALOG = ["cert-manager", "flux", "gateway-api", "ingress-nginx", "metrics-server"];
 
 /** An SCS standard flavor name (scs-0100): cpus, RAM, and optionally a local disk. */
 const SCS_FLAVOR = /^SCS-\d+[LVTC]i?-\d+(\.\d+)?[uo]*(?<disk>-(\d+x)?\d+[nhsp]?)?(_.*)?$/;
@@ -293,7 +453,7 @@ describe("GitOps tree (gitops/)", () => {
             for (const d of u.documents) {
                 assert.strictEqual(d.object.metadata.namespace, DEFAULT_WORKLOAD_NAMESPACE, `${d.file}: ${d.object.kind}`);
                 // kstatus cannot read these kinds' health; each needs its own expression.
-                if (["ClusterClass", "Image", "HelmChartProxy", "Cluster"].includes(d.object.kind)) {
+                if (["ClusterClass", "Image", "HelmChartProxy", "Cluster", "ServerGroup"].includes(d.object.kind)) {
                     const exprs = (k.spec.healthCheckExprs ?? []) as { apiVersion: string; kind: string; current: string }[];
                     const expr = exprs.find((e) => e.apiVersion === d.object.apiVersion && e.kind === d.object.kind);
                     assert.ok(expr, `${what} has no healthCheckExprs for ${d.object.apiVersion} ${d.object.kind}`);
@@ -409,6 +569,51 @@ describe("GitOps tree (gitops/)", () => {
         assert.deepStrictEqual(imageReferenceProblems(objects(env)), []);
     });
 
+    each("places the control plane in a hard and the workers in a soft anti-affinity server group of their own Cluster, created by ORC", (env) => {
+        assert.ok(ofKind(env, "ServerGroup").length >= 2);
+        assert.deepStrictEqual(placementProblems(objects(env)), []);
+        for (const cluster of ofKind(env, "Cluster")) {
+            const machines = resolveTopology(cluster, objects(env)).templates.filter((t) => t.object.kind === "OpenStackMachineTemplate");
+            const groups = machines.map((t) => t.object.spec.template.spec.serverGroup.filter.name);
+            assert.strictEqual(new Set(groups).size, 2, `Cluster ${cluster.metadata.name}: control plane and workers share a server group`);
+            // The group is applied with the Cluster: same Kustomization, so Flux prunes both together.
+            for (const g of ofKind(env, "ServerGroup")) {
+                assert.strictEqual(unitOf(env, g), unitOf(env, cluster));
+            }
+        }
+    });
+
+    it("refuses swapped, missing, unknown and shared server groups", () => {
+        const all = objects(envs.get("prod")!);
+        const cluster = all.find((o) => o.kind === "Cluster")!;
+        const others = all.filter((o) => o !== cluster);
+        let swapped = withVariable(cluster, "controlPlaneServerGroup", "workload-1-workers");
+        swapped = withVariable(swapped, "workerServerGroup", "workload-1-control-plane");
+        const text = placementProblems([...others, swapped]).join("\n");
+        assert.match(text, /controlPlane joins server group workload-1-workers, whose policy is soft-anti-affinity, not anti-affinity/);
+        assert.match(text, /default-worker joins server group workload-1-control-plane, whose policy is anti-affinity, not soft-anti-affinity/);
+        assert.match(placementProblems([...others, withVariable(cluster, "workerServerGroup", undefined)]).join("\n"), /default-worker joins no server group .*workerServerGroup/);
+        assert.match(placementProblems([...others, withVariable(cluster, "controlPlaneServerGroup", "workload-2-control-plane")]).join("\n"), /which no ORC ServerGroup of the tree creates/);
+        const orphan = structuredClone(all.find((o) => o.kind === "ServerGroup")!);
+        orphan.metadata.name = "old-group";
+        assert.match(placementProblems([...all, orphan]).join("\n"), /ServerGroup old-group serves no Cluster/);
+        const twin = structuredClone(orphan);
+        twin.spec.resource.name = "workload-1-workers";
+        assert.match(placementProblems([...all, twin]).join("\n"), /two ServerGroups create Nova server group clusters\/workload-1-workers/);
+    });
+
+    each("spreads the control plane over the availability zones a Cluster names, and leaves them to CAPO otherwise", (env) => {
+        const cluster = ofKind(env, "Cluster")[0];
+        const infra = (c: TreeObject) => resolveTopology(c, objects(env)).templates.find((t) => t.role === "infrastructureCluster")!.object.spec.template.spec;
+        assert.strictEqual(infra(cluster).controlPlaneAvailabilityZones, undefined);
+        assert.deepStrictEqual(infra(withVariable(cluster, "controlPlaneAvailabilityZones", ["az1", "az2", "az3"])).controlPlaneAvailabilityZones, ["az1", "az2", "az3"]);
+        const clusterClass = classOf(cluster, objects(env));
+        // Not create-only: CAPO's webhook lets the zones change.
+        assert.deepStrictEqual(transitionProblems(withVariable(cluster, "controlPlaneAvailabilityZones", ["az1"]), withVariable(cluster, "controlPlaneAvailabilityZones", ["az1", "az2"]), clusterClass), []);
+        assert.throws(() => resolveTopology(withVariable(cluster, "controlPlaneAvailabilityZones", []), objects(env)), /controlPlaneAvailabilityZones: must NOT have fewer than 1 items/);
+    });
+
+
     it("refuses a Cluster whose image is not in the tree, or is of another Kubernetes version", () => {
         const all = objects(envs.get("dev")!);
         const cluster = all.find((o) => o.kind === "Cluster")!;
@@ -480,11 +685,14 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
-    each("labels every Cluster for the program's cloud config, and every add-on selects every Cluster", (env) => {
+    each("labels every Cluster for the program's cloud config, and the add-ons every cluster needs select every Cluster", (env) => {
         const crs = cloudConfigResourceSet(DEFAULT_WORKLOAD_NAMESPACE) as unknown as { metadata: { namespace: string }; spec: { clusterSelector: { matchLabels: Record<string, string> } } };
         assert.deepStrictEqual(crs.spec.clusterSelector.matchLabels, { [CLOUD_CONFIG_LABEL.key]: CLOUD_CONFIG_LABEL.value });
-        const proxies = ofKind(env, "HelmChartProxy");
-        assert.deepStrictEqual(proxies.map((p) => p.spec.chartName).sort(), ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"]);
+        const proxies = ofKind(env, "HelmChartProxy").filter((p) => BASE_ADDONS.includes(p.metadata.name));
+        assert.deepStrictEqual(proxies.map((p) => p.spec.chartName).sort(), BASE_ADDONS);
+        for (const p of proxies) {
+            assert.deepStrictEqual(p.spec.clusterSelector, crs.spec.clusterSelector, `${p.metadata.name} selects by another label than the cloud config's`);
+        }
         for (const cluster of ofKind(env, "Cluster")) {
             assert.ok(selects(crs.spec.clusterSelector, cluster), `Cluster ${cluster.metadata.name} gets no cloud config`);
             assert.strictEqual(cluster.metadata.namespace, crs.metadata.namespace);
@@ -494,10 +702,154 @@ describe("GitOps tree (gitops/)", () => {
         }
     });
 
+    describe("add-on catalog", () => {
+        const readme = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
+        /** The catalog's add-ons: HelmChartProxies, and ClusterResourceSets for plain manifests. */
+        const catalog = (env: Environment) => [...ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name)), ...ofKind(env, "ClusterResourceSet")];
+        /** The objects a ClusterResourceSet applies, in order: every document of every data value of its ConfigMaps. */
+        const appliedCache = new WeakMap<TreeObject, TreeObject[]>();
+        const applied = (env: Environment, crs: TreeObject): TreeObject[] => {
+            const cached = appliedCache.get(crs);
+            if (cached) return cached;
+            const objs = (crs.spec.resources as { kind: string; name: string }[]).flatMap((r) => {
+                assert.strictEqual(r.kind, "ConfigMap", `${crs.metadata.name}: ${r.kind} ${r.name}`);
+                const cm = ofKind(env, "ConfigMap").find((c) => c.metadata.name === r.name && c.metadata.namespace === crs.metadata.namespace);
+                assert.ok(cm, `ClusterResourceSet ${crs.metadata.name} names ConfigMap ${r.name}, which the tree does not define`);
+                return Object.values(cm.data as Record<string, string>).flatMap((text) => parseAllDocuments(text).map((d) => d.toJS() as TreeObject));
+            });
+            appliedCache.set(crs, objs);
+            return objs;
+        };
+        /** An add-on's version: the chart's, or the one bundle version of what a ClusterResourceSet applies. */
+        const versionOf = (env: Environment, addon: TreeObject): string => {
+            if (addon.kind === "HelmChartProxy") return addon.spec.version;
+            const versions = new Set(applied(env, addon).map((o) => o.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"]));
+            assert.strictEqual(versions.size, 1, `${addon.metadata.name} applies several versions: ${[...versions]}`);
+            return [...versions][0]!;
+        };
+        /** A Cluster like `base` with only the cloud config's label and `labels`. */
+        const labelled = (base: TreeObject, labels: Record<string, string>): TreeObject => {
+            const c = structuredClone(base);
+            c.metadata.labels = { [CLOUD_CONFIG_LABEL.key]: CLOUD_CONFIG_LABEL.value, ...labels };
+            return c;
+        };
+
+        each("offers exactly the add-ons gitops/README.md lists, with its versions and labels", (env) => {
+            const listed = readme();
+            assert.deepStrictEqual(catalog(env).map((p) => p.metadata.name).sort(), listed.map((a) => a.name).sort());
+            assert.deepStrictEqual(listed.map((a) => a.name).sort(), CATALOG);
+            for (const a of listed) {
+                const p = catalog(env).find((x) => x.metadata.name === a.name)!;
+                assert.strictEqual(versionOf(env, p), a.version, `${a.name}: the README says ${a.version}`);
+                assert.deepStrictEqual(selectorKeys(p.spec.clusterSelector), [a.label], `${a.name} selects by other labels than its own`);
+                assert.strictEqual(a.label, `capi-mgmt.io/addon-${a.name}`, a.name);
+                for (const v of a.values) {
+                    assert.ok(selects(p.spec.clusterSelector, labelled(ofKind(env, "Cluster")[0], { [a.label]: v })), `${a.name}: ${a.label}=${v} is not selected`);
+                }
+            }
+        });
+
+        each("selects, with each add-on, exactly the example Clusters that carry its label", (env) => {
+            const clusters = ofKind(env, "Cluster");
+            for (const a of readme()) {
+                const p = catalog(env).find((x) => x.metadata.name === a.name)!;
+                const selected = clusters.filter((c) => selects(p.spec.clusterSelector, c)).map((c) => c.metadata.name);
+                const optedIn = clusters.filter((c) => a.values.includes(c.metadata.labels?.[a.label] ?? "")).map((c) => c.metadata.name);
+                assert.deepStrictEqual(selected, optedIn, a.name);
+            }
+            // The examples opt in to what SCS installed by default, and to nothing else.
+            for (const c of clusters) {
+                const on = readme()
+                    .filter((a) => c.metadata.labels?.[a.label] !== undefined)
+                    .map((a) => a.name)
+                    .sort();
+                assert.deepStrictEqual(on, ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
+            }
+        });
+
+        each("selects a Cluster that carries one add-on's label with that add-on alone, and none without a label or with another value", (env) => {
+            const base = ofKind(env, "Cluster")[0];
+            for (const a of readme()) {
+                for (const v of a.values) {
+                    const c = labelled(base, { [a.label]: v });
+                    assert.deepStrictEqual(
+                        catalog(env)
+                            .filter((p) => selects(p.spec.clusterSelector, c))
+                            .map((p) => p.metadata.name),
+                        [a.name],
+                        `${a.label}=${v}`,
+                    );
+                }
+                assert.ok(!selects(catalog(env).find((p) => p.metadata.name === a.name)!.spec.clusterSelector, labelled(base, { [a.label]: "disabled" })), `${a.name}: ${a.label}=disabled is selected`);
+            }
+            assert.deepStrictEqual(catalog(env).filter((p) => selects(p.spec.clusterSelector, labelled(base, {}))), []);
+        });
+
+        each("puts ingress-nginx behind an Octavia load balancer: plain, with the PROXY protocol, or OVN with the client's address", (env) => {
+            const p = catalog(env).find((x) => x.metadata.name === "ingress-nginx")!;
+            const values = (mode: string) => renderBranches(p.spec.valuesTemplate, { mode }).controller as Record<string, Record<string, unknown>>;
+            const octavia = values("octavia");
+            assert.strictEqual(octavia.service.type, "LoadBalancer");
+            assert.strictEqual(octavia.service.externalTrafficPolicy, "Cluster");
+            assert.strictEqual(octavia.service.annotations, undefined);
+            assert.strictEqual(octavia.config, undefined);
+            const proxy = values("proxy-protocol");
+            assert.deepStrictEqual(proxy.service.annotations, { "loadbalancer.openstack.org/proxy-protocol": "true" });
+            assert.strictEqual(proxy.service.externalTrafficPolicy, "Cluster");
+            // nginx must expect the header exactly when Octavia sends it, or every request fails.
+            assert.deepStrictEqual(proxy.config, { "use-proxy-protocol": "true", "proxy-real-ip-cidr": "TEMPLATE" });
+            const ovn = values("ovn");
+            assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
+            // OVN: no PROXY protocol; SOURCE_IP_PORT is the one method it has; Local needs a health monitor.
+            assert.deepStrictEqual(ovn.service.annotations, { "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT", "loadbalancer.openstack.org/enable-health-monitor": "true" });
+            assert.strictEqual(ovn.config, undefined);
+            assert.deepStrictEqual([...p.spec.clusterSelector.matchExpressions[0].values].sort(), ["octavia", "ovn", "proxy-protocol"]);
+        });
+
+        it("reads only the branches it understands", () => {
+            const t = '{{- $m := x }}\na: 1\n{{- if eq $m "y" }}\nb: 2\n{{- else }}\nc: "{{ .X }}"\n{{- end }}\n';
+            assert.deepStrictEqual(renderBranches(t, { m: "y" }), { a: 1, b: 2 });
+            assert.deepStrictEqual(renderBranches(t, { m: "z" }), { a: 1, c: "TEMPLATE" });
+            assert.throws(() => renderBranches("{{- range .X }}\na: 1\n{{- end }}\n", {}), /cannot follow/);
+            assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
+        });
+
+        each("applies the Gateway API's standard channel, CRDs before their admission policy, again on every change, from ConfigMaps that fit", (env) => {
+            const crs = catalog(env).find((x) => x.metadata.name === "gateway-api")!;
+            assert.strictEqual(crs.kind, "ClusterResourceSet");
+            assert.strictEqual(crs.spec.strategy, "Reconcile", "an upgrade of the ConfigMaps must be applied again");
+            const objs = applied(env, crs);
+            const crds = objs.filter((o) => o.kind === "CustomResourceDefinition");
+            assert.ok(crds.length >= 5, `${crds.length} CRDs`);
+            for (const o of objs) {
+                assert.strictEqual(o.metadata.annotations?.["gateway.networking.k8s.io/channel"], "standard", `${o.kind} ${o.metadata.name}`);
+            }
+            for (const name of ["gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"]) {
+                assert.ok(crds.some((c) => c.metadata.name === `${name}.gateway.networking.k8s.io`), `no CRD ${name}`);
+            }
+            const firstPolicy = objs.findIndex((o) => o.kind.startsWith("ValidatingAdmissionPolicy"));
+            assert.ok(firstPolicy === -1 || objs.slice(firstPolicy).every((o) => o.kind !== "CustomResourceDefinition"), "a CRD is applied after the admission policy that checks it");
+            // Every ConfigMap of the directory is applied, and each stays under the API server's 1 MiB.
+            const configMaps = ofKind(env, "ConfigMap").filter((c) => c.metadata.name.startsWith("gateway-api-"));
+            assert.deepStrictEqual(configMaps.map((c) => c.metadata.name).sort(), (crs.spec.resources as { name: string }[]).map((r) => r.name).sort());
+            for (const c of configMaps) {
+                const size = Object.entries(c.data as Record<string, string>).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v), 0);
+                assert.ok(size < 1024 * 1024 - 64 * 1024, `ConfigMap ${c.metadata.name}: ${size} bytes`);
+            }
+        });
+
+        each("installs cert-manager with CRDs it keeps", (env) => {
+            const cm = valuesOf(catalog(env).find((x) => x.metadata.name === "cert-manager")!);
+            assert.deepStrictEqual(cm.crds, { enabled: true, keep: true });
+        });
+    });
+
     each("pins every chart, follows the Clusters' Kubernetes minor with the cloud provider's charts, and points them at the distributed cloud-config Secret", (env) => {
         for (const p of ofKind(env, "HelmChartProxy")) {
-            assert.ok(semver.valid(p.spec.version) !== null && !p.spec.version.startsWith("v"), `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`);
-            assert.match(p.spec.repoURL, /^https:\/\//);
+            // One exact version (some charts, like cert-manager's, spell it with a "v").
+            assert.ok(semver.valid(p.spec.version) !== null && /^v?\d+\.\d+\.\d+$/.test(p.spec.version), `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`);
+            assert.match(p.spec.repoURL, /^(https|oci):\/\//, p.metadata.name);
+            assert.strictEqual(p.spec.reconcileStrategy, undefined, `${p.metadata.name}: upgrades and uninstalls follow Git only with the default (Continuous)`);
         }
         for (const name of ["openstack-cloud-controller-manager", "openstack-cinder-csi"]) {
             const p = ofKind(env, "HelmChartProxy").find((x) => x.spec.chartName === name)!;
@@ -549,6 +901,276 @@ describe("GitOps tree (gitops/)", () => {
         const env = readEnvironment(TREE, "./clusters/dev", fluxSettingsData({ workloadNamespace: "team-a", managementAddress: MANAGEMENT_ADDRESS }));
         for (const o of objects(env)) {
             assert.strictEqual(o.metadata.namespace, "team-a", `${o.kind} ${o.metadata.name}`);
+        }
+    });
+
+    describe("etcd care", () => {
+        const SCRIPT = "/usr/local/sbin/capi-mgmt-etcd-maintenance";
+        const SERVICE = "/etc/systemd/system/capi-mgmt-etcd-maintenance.service";
+        const TIMER = "/etc/systemd/system/capi-mgmt-etcd-maintenance.timer";
+        const SETTINGS_FILE = "/etc/default/capi-mgmt-etcd-maintenance";
+        type KubeadmFile = { path: string; owner: string; permissions: string; content: string };
+        /** The control plane's kubeadm config spec and the workers' kubeadm config, after the class's patches. */
+        const kubeadm = (env: Environment, cluster: TreeObject) => {
+            const templates = resolveTopology(cluster, objects(env)).templates;
+            return {
+                controlPlane: templates.find((t) => t.object.kind === "KubeadmControlPlaneTemplate")!.object.spec.template.spec.kubeadmConfigSpec,
+                workers: templates.find((t) => t.object.kind === "KubeadmConfigTemplate")!.object.spec.template.spec,
+            };
+        };
+        const file = (files: KubeadmFile[], p: string) => {
+            const f = files.find((x) => x.path === p);
+            assert.ok(f, `no file ${p}`);
+            return f;
+        };
+        const devCluster = () => ofKind(envs.get("dev")!, "Cluster")[0];
+
+        each("puts the timer, its service, the script and its settings on every control plane node by default, and nothing on workers", (env) => {
+            for (const cluster of ofKind(env, "Cluster")) {
+                const { controlPlane, workers } = kubeadm(env, cluster);
+                const files = controlPlane.files as KubeadmFile[];
+                assert.deepStrictEqual(files.map((f) => f.path).sort(), [SETTINGS_FILE, SERVICE, TIMER, SCRIPT].sort());
+                assert.strictEqual(file(files, SCRIPT).permissions, "0755");
+                for (const f of files) {
+                    assert.strictEqual(f.owner, "root:root", f.path);
+                    if (f.path !== SCRIPT) assert.strictEqual(f.permissions, "0644", f.path);
+                }
+                assert.match(file(files, TIMER).content, /^OnCalendar=\*-\*-\* 02:30:00$/m);
+                assert.match(file(files, SETTINGS_FILE).content, /^SNAPSHOTS_KEPT=7$/m);
+                assert.match(file(files, SERVICE).content, new RegExp(`^ExecStart=${SCRIPT}$`, "m"));
+                assert.match(file(files, SERVICE).content, new RegExp(`^EnvironmentFile=${SETTINGS_FILE}$`, "m"));
+                assert.deepStrictEqual(controlPlane.postKubeadmCommands, ["systemctl daemon-reload", "systemctl enable --now capi-mgmt-etcd-maintenance.timer"]);
+                assert.strictEqual(workers.files, undefined);
+                assert.strictEqual(workers.postKubeadmCommands, undefined);
+            }
+        });
+
+        it("follows the variables: off, retention, time of day", () => {
+            const env = envs.get("dev")!;
+            const off = kubeadm(env, withVariable(devCluster(), "etcdMaintenance", false)).controlPlane;
+            assert.strictEqual(off.files, undefined);
+            assert.strictEqual(off.postKubeadmCommands, undefined);
+            let tuned = withVariable(devCluster(), "etcdSnapshotsKept", 14);
+            tuned = withVariable(tuned, "etcdMaintenanceTime", "04:05");
+            const files = kubeadm(env, tuned).controlPlane.files as KubeadmFile[];
+            assert.match(file(files, SETTINGS_FILE).content, /^SNAPSHOTS_KEPT=14$/m);
+            assert.match(file(files, TIMER).content, /^OnCalendar=\*-\*-\* 04:05:00$/m);
+            for (const [name, value] of [["etcdMaintenanceTime", "24:00"], ["etcdMaintenanceTime", "2:30"], ["etcdSnapshotsKept", 0]] as [string, unknown][]) {
+                assert.throws(() => kubeadm(env, withVariable(devCluster(), name, value)), new RegExp(`variable ${name}`), `${name} ${value}`);
+            }
+        });
+
+        each("writes no Jinja delimiters into a file (cloud-init renders Cluster API's user data as a Jinja template)", (env) => {
+            for (const cluster of ofKind(env, "Cluster")) {
+                for (const f of kubeadm(env, cluster).controlPlane.files as KubeadmFile[]) {
+                    assert.doesNotMatch(f.content, /\{\{|\{%|\{#/, f.path);
+                }
+            }
+        });
+
+        it("renders patch templates with variables and builtins only", () => {
+            const cluster = devCluster();
+            assert.deepStrictEqual(renderPatchTemplate("a: {{ .x }}\nb: {{ .builtin.cluster.name }}\n", { x: 3 }, cluster, "t"), { a: 3, b: cluster.metadata.name });
+            assert.throws(() => renderPatchTemplate("a: {{ .x | quote }}", { x: 3 }, cluster, "t"), /not understood by the tree reader/);
+            assert.throws(() => renderPatchTemplate("a: {{ .y }}", { x: 3 }, cluster, "t"), /variable y, which has no value/);
+            assert.throws(() => renderPatchTemplate("a: {{ .x }}", { x: [1] }, cluster, "t"), /no scalar value/);
+        });
+
+        describe("systemd units", () => {
+            before(function () {
+                if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
+                    console.warn("WARNING: systemd-analyze (and systemd's units) are not on this machine; skipping the systemd-analyze verify tests of the etcd timer");
+                    this.skip();
+                }
+            });
+
+            /** `systemd-analyze verify` of the timer and service in a root holding them, the script and systemd's own units. */
+            const verify = (files: KubeadmFile[]) => {
+                const root = makeTempDir("systemd-root");
+                fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+                for (const f of files) {
+                    fs.mkdirSync(path.join(root, path.dirname(f.path)), { recursive: true });
+                    fs.writeFileSync(path.join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
+                }
+                return spawnSync("systemd-analyze", ["verify", `--root=${root}`, TIMER, SERVICE], { encoding: "utf8" });
+            };
+
+            each("are valid: systemd-analyze verify finds nothing to say", (env) => {
+                for (const cluster of ofKind(env, "Cluster")) {
+                    const r = verify(kubeadm(env, cluster).controlPlane.files);
+                    assert.strictEqual(r.status, 0, r.stderr);
+                    assert.doesNotMatch(r.stderr, /capi-mgmt-etcd-maintenance/, r.stderr);
+                }
+            });
+
+            it("would catch a broken unit (the check can fail)", () => {
+                const files = structuredClone(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files as KubeadmFile[]);
+                file(files, TIMER).content = file(files, TIMER).content.replace(/^OnCalendar=.*$/m, "OnCalendar=*-*-* 25:30:00");
+                assert.notStrictEqual(verify(files).status, 0);
+                const typo = structuredClone(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files as KubeadmFile[]);
+                file(typo, SERVICE).content += "Nicee=10\n";
+                assert.match(verify(typo).stderr, /Unknown key 'Nicee'/);
+            });
+        });
+
+        describe("the script", () => {
+            /** Member IDs above 2^63, as etcd's are: shell arithmetic would break on them. */
+            const LOCAL_ID = 17237436991929493444n;
+            const PEER_A = 12146726434712346599n;
+            const PEER_B = 9372538179322589801n;
+            const status = (endpoint: string, member: bigint, leader: bigint) => `{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":42,"raft_term":3},"version":"3.6.5","dbSize":2097152,"leader":${leader},"raftIndex":99,"raftTerm":3}}`;
+            let dir: string;
+            let script: string;
+            /** A crictl that runs an etcdctl of the test's: statuses from files, every call logged. */
+            const FAKE_CRICTL = [
+                "#!/bin/bash",
+                'echo "crictl $*" >>"$FAKE_LOG"',
+                'case "$1" in',
+                '    ps) [ -z "$FAKE_CONTAINER" ] || echo "$FAKE_CONTAINER"; exit 0 ;;',
+                '    exec) [ "$2" = "$FAKE_CONTAINER" ] && [ "$3" = etcdctl ] || exit 9; shift 3 ;;',
+                "    *) exit 9 ;;",
+                "esac",
+                'ep=""; args=()',
+                'while [ $# -gt 0 ]; do case "$1" in --cacert | --cert | --key) shift 2 ;; --endpoints) ep="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac; done',
+                'echo "etcdctl $ep ${args[*]}" >>"$FAKE_LOG"',
+                'case "${args[*]}" in',
+                '    "snapshot save "*) echo "snapshot of $ep" >"${args[2]}" ;;',
+                '    "endpoint status -w json") cat "$FAKE_DIR/local.json" ;;',
+                '    "endpoint status --cluster -w json") cat "$FAKE_DIR/cluster.json" ;;',
+                '    "endpoint health --cluster") exit "${FAKE_HEALTH_EXIT:-0}" ;;',
+                '    defrag | "move-leader "*) ;;',
+                '    *) echo "fake etcdctl: unexpected ${args[*]}" >&2; exit 9 ;;',
+                "esac",
+                "",
+            ].join("\n");
+            beforeEach(() => {
+                dir = makeTempDir("etcd-maintenance");
+                fs.mkdirSync(path.join(dir, "bin"));
+                fs.mkdirSync(path.join(dir, "data"));
+                fs.writeFileSync(path.join(dir, "bin/crictl"), FAKE_CRICTL, { mode: 0o755 });
+                script = file(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files, SCRIPT).content;
+            });
+            const run = (opts: { leader: bigint; members: [string, bigint][]; health?: number; container?: string; kept?: string }) => {
+                fs.writeFileSync(path.join(dir, "local.json"), `[${status("https://127.0.0.1:2379", LOCAL_ID, opts.leader)}]`);
+                fs.writeFileSync(path.join(dir, "cluster.json"), `[${opts.members.map(([ep, id]) => status(ep, id, opts.leader)).join(",")}]`);
+                fs.writeFileSync(path.join(dir, "log"), "");
+                const r = runScript(script, {
+                    PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+                    FAKE_DIR: dir,
+                    FAKE_LOG: path.join(dir, "log"),
+                    FAKE_CONTAINER: opts.container ?? "c0ffee",
+                    FAKE_HEALTH_EXIT: String(opts.health ?? 0),
+                    SNAPSHOT_DIR: path.join(dir, "backups"),
+                    SNAPSHOTS_KEPT: opts.kept ?? "7",
+                    ETCD_DATA_DIR: path.join(dir, "data"),
+                });
+                const calls = fs
+                    .readFileSync(path.join(dir, "log"), "utf8")
+                    .split("\n")
+                    .filter((l) => l.startsWith("etcdctl "))
+                    .map((l) => l.replace(/^etcdctl /, ""));
+                return { ...r, calls };
+            };
+            const three: [string, bigint][] = [
+                ["https://10.6.0.11:2379", PEER_A],
+                ["https://10.6.0.10:2379", LOCAL_ID],
+                ["https://10.6.0.12:2379", PEER_B],
+            ];
+            const snapshots = () => (fs.existsSync(path.join(dir, "backups")) ? fs.readdirSync(path.join(dir, "backups")).sort() : []);
+
+            it("passes shellcheck", function () {
+                if (!hasShellcheck()) {
+                    console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck test of the etcd maintenance script");
+                    this.skip();
+                }
+                const f = path.join(dir, "capi-mgmt-etcd-maintenance");
+                fs.writeFileSync(f, script);
+                shellcheck([f]);
+            });
+
+            it("on the leader's node: snapshots, then defragments the followers one by one, hands leadership over, and defragments its own member last", () => {
+                const r = run({ leader: LOCAL_ID, members: three });
+                assertSuccess(r);
+                assert.deepStrictEqual(r.calls, [
+                    `https://127.0.0.1:2379 snapshot save ${path.join(dir, "data/capi-mgmt-snapshot.db")}`,
+                    "https://127.0.0.1:2379 endpoint status -w json",
+                    "https://127.0.0.1:2379 endpoint health --cluster",
+                    "https://127.0.0.1:2379 endpoint status --cluster -w json",
+                    "https://10.6.0.11:2379 defrag",
+                    "https://10.6.0.12:2379 defrag",
+                    `https://127.0.0.1:2379 move-leader ${PEER_A.toString(16)}`,
+                    "https://127.0.0.1:2379 defrag",
+                ]);
+                const [snap] = snapshots();
+                assert.match(snap, /^etcd-\d{8}T\d{6}Z\.db\.gz$/);
+                const file = path.join(dir, "backups", snap);
+                assert.strictEqual(gunzipSync(fs.readFileSync(file)).toString(), "snapshot of https://127.0.0.1:2379\n");
+                assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600);
+                assert.strictEqual(fs.statSync(path.join(dir, "backups")).mode & 0o777, 0o700);
+                assert.deepStrictEqual(fs.readdirSync(path.join(dir, "data")), [], "the snapshot was left in etcd's data directory");
+            });
+
+            it("on a follower's node: snapshots only", () => {
+                const r = run({ leader: PEER_A, members: three });
+                assertSuccess(r);
+                assert.match(r.stdout, /this member follows/);
+                assert.ok(!r.calls.some((c) => / (defrag|move-leader|endpoint health)/.test(c)), r.calls.join("\n"));
+                assert.strictEqual(snapshots().length, 1);
+            });
+
+            it("alone: defragments its member without moving leadership", () => {
+                const r = run({ leader: LOCAL_ID, members: [["https://10.6.0.10:2379", LOCAL_ID]] });
+                assertSuccess(r);
+                assert.deepStrictEqual(r.calls.filter((c) => / (defrag|move-leader)/.test(c)), ["https://127.0.0.1:2379 defrag"]);
+            });
+
+            it("with an unhealthy member: fails after the snapshot, defragmenting nothing", () => {
+                const r = run({ leader: LOCAL_ID, members: three, health: 1 });
+                assertFailure(r);
+                assert.match(r.stderr, /unhealthy: no defragmentation \(the snapshot was taken\)/);
+                assert.ok(!r.calls.some((c) => / (defrag|move-leader)/.test(c)));
+                assert.strictEqual(snapshots().length, 1);
+            });
+
+            it("keeps the newest SNAPSHOTS_KEPT snapshots and nothing else of its own", () => {
+                fs.mkdirSync(path.join(dir, "backups"));
+                const old = Array.from({ length: 9 }, (_, i) => `etcd-2026010${i + 1}T023000Z.db.gz`);
+                for (const f of [...old, "notes.txt"]) fs.writeFileSync(path.join(dir, "backups", f), "x");
+                assertSuccess(run({ leader: PEER_A, members: three, kept: "3" }));
+                const left = snapshots();
+                assert.strictEqual(left.length, 4);
+                assert.deepStrictEqual(left.slice(0, 2), ["etcd-20260108T023000Z.db.gz", "etcd-20260109T023000Z.db.gz"]);
+                assert.match(left[2], /^etcd-\d{8}T\d{6}Z\.db\.gz$/);
+                assert.strictEqual(left[3], "notes.txt");
+            });
+
+            it("does nothing where no etcd runs, and refuses a retention that is not a number", () => {
+                const none = run({ leader: LOCAL_ID, members: three, container: "" });
+                assertSuccess(none);
+                assert.match(none.stdout, /no etcd container runs on this node/);
+                assert.deepStrictEqual(none.calls, []);
+                const bad = run({ leader: LOCAL_ID, members: three, kept: "seven" });
+                assertFailure(bad);
+                assert.match(bad.stderr, /SNAPSHOTS_KEPT must be a whole number, not 'seven'/);
+            });
+        });
+    });
+
+    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement and etcd variables, and the program-side items", () => {
+        const readme = fs.readFileSync(path.join(TREE, "README.md"), "utf8");
+        const section = readme.split(/^## /m).find((s) => s.startsWith("SCS users"));
+        assert.ok(section, 'gitops/README.md has no section "SCS users"');
+        const catalog = readmeCatalog(readme);
+        assert.ok(catalog.length > 0);
+        for (const a of catalog) {
+            assert.ok(section.includes(`\`${a.label}`), `${a.label} is not mapped`);
+        }
+        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime"]) {
+            assert.ok(classVariables(ofKind(envs.get("dev")!, "ClusterClass")[0]).some((d) => d.name === v), `the ClusterClass has no variable ${v}`);
+            assert.ok(section.includes(`\`${v}\``), `variable ${v} is not mapped`);
+        }
+        for (const scs of ["http_proxy", "containerd_registry_files", "make check"]) {
+            assert.match(section, new RegExp(`\`${scs}[^|]*\\|[^|]*\\*\\*see README\\*\\*`), `${scs} does not point at the README`);
         }
     });
 
@@ -617,7 +1239,7 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("refuses an import without a Glance name, or whose name lacks the version, and images without the move label", () => {
-            const env = readEnvironment(TREE, "./clusters/dev", SETTINGS);
+            const env = envs.get("dev")!;
             const imported = ofKind(env, "Image")[0];
             const noName = structuredClone(imported);
             noName.spec.import = { filter: { visibility: "public" } };
@@ -812,7 +1434,7 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("refuses a Cluster whose variables the class does not accept", () => {
-            const env = readEnvironment(TREE, "./clusters/dev", SETTINGS);
+            const env = envs.get("dev")!;
             const cluster = structuredClone(ofKind(env, "Cluster")[0]);
             cluster.spec.topology.variables = cluster.spec.topology.variables
                 .filter((v: { name: string }) => v.name !== "workerFlavor")
