@@ -107,7 +107,7 @@ export function kustomizeBuild(root: string, dir: string, namespace?: string): T
         target = wrapper;
     }
     try {
-        // The tree holds large manifests (the Gateway API CRDs): far above execFileSync's 1 MiB default.
+        // A built tree can exceed execFileSync's 1 MiB default output.
         const text = execFileSync(kubectlPath(), ["kustomize", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
         return parseObjects(text, rel);
     } catch (e) {

@@ -411,7 +411,7 @@ function filesOf(dir: string, rel = ""): string[] {
 /** The add-ons every labelled cluster gets (by the cloud config's label). */
 const BASE_ADDONS = ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"];
 /** The catalog: each add-on selected by its own label only. */
-const CATALOG = ["cert-manager", "flux", "gateway-api", "ingress-nginx", "metrics-server"];
+const CATALOG = ["cert-manager", "flux", "ingress-nginx", "metrics-server"];
 
 /** An SCS standard flavor name (scs-0100): cpus, RAM, and optionally a local disk. */
 const SCS_FLAVOR = /^SCS-\d+[LVTC]i?-\d+(\.\d+)?[uo]*(?<disk>-(\d+x)?\d+[nhsp]?)?(_.*)?$/;
@@ -812,30 +812,6 @@ describe("GitOps tree (gitops/)", () => {
             assert.deepStrictEqual(renderBranches(t, { m: "z" }), { a: 1, c: "TEMPLATE" });
             assert.throws(() => renderBranches("{{- range .X }}\na: 1\n{{- end }}\n", {}), /cannot follow/);
             assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
-        });
-
-        each("applies the Gateway API's standard channel, CRDs before their admission policy, again on every change, from ConfigMaps that fit", (env) => {
-            const crs = catalog(env).find((x) => x.metadata.name === "gateway-api")!;
-            assert.strictEqual(crs.kind, "ClusterResourceSet");
-            assert.strictEqual(crs.spec.strategy, "Reconcile", "an upgrade of the ConfigMaps must be applied again");
-            const objs = applied(env, crs);
-            const crds = objs.filter((o) => o.kind === "CustomResourceDefinition");
-            assert.ok(crds.length >= 5, `${crds.length} CRDs`);
-            for (const o of objs) {
-                assert.strictEqual(o.metadata.annotations?.["gateway.networking.k8s.io/channel"], "standard", `${o.kind} ${o.metadata.name}`);
-            }
-            for (const name of ["gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"]) {
-                assert.ok(crds.some((c) => c.metadata.name === `${name}.gateway.networking.k8s.io`), `no CRD ${name}`);
-            }
-            const firstPolicy = objs.findIndex((o) => o.kind.startsWith("ValidatingAdmissionPolicy"));
-            assert.ok(firstPolicy === -1 || objs.slice(firstPolicy).every((o) => o.kind !== "CustomResourceDefinition"), "a CRD is applied after the admission policy that checks it");
-            // Every ConfigMap of the directory is applied, and each stays under the API server's 1 MiB.
-            const configMaps = ofKind(env, "ConfigMap").filter((c) => c.metadata.name.startsWith("gateway-api-"));
-            assert.deepStrictEqual(configMaps.map((c) => c.metadata.name).sort(), (crs.spec.resources as { name: string }[]).map((r) => r.name).sort());
-            for (const c of configMaps) {
-                const size = Object.entries(c.data as Record<string, string>).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v), 0);
-                assert.ok(size < 1024 * 1024 - 64 * 1024, `ConfigMap ${c.metadata.name}: ${size} bytes`);
-            }
         });
 
         each("installs cert-manager with CRDs it keeps", (env) => {
