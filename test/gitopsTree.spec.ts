@@ -39,7 +39,7 @@ import {
     TreeObject,
 } from "../render/gitopsTree";
 import { readStackConfigFile } from "../render/render";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");
@@ -955,8 +955,7 @@ describe("GitOps tree (gitops/)", () => {
         describe("systemd units", () => {
             before(function () {
                 if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
-                    console.warn("WARNING: systemd-analyze (and systemd's units) are not on this machine; skipping the systemd-analyze verify tests of the etcd timer");
-                    this.skip();
+                    skipTest(this, "systemd-analyze verify of the etcd timer", "systemd-analyze and systemd's units (package systemd)");
                 }
             });
 
@@ -1056,8 +1055,7 @@ describe("GitOps tree (gitops/)", () => {
 
             it("passes shellcheck", function () {
                 if (!hasShellcheck()) {
-                    console.warn("WARNING: shellcheck is not on PATH; skipping the shellcheck test of the etcd maintenance script");
-                    this.skip();
+                    skipTest(this, "shellcheck of the etcd maintenance script", "shellcheck");
                 }
                 const f = path.join(dir, "capi-mgmt-etcd-maintenance");
                 fs.writeFileSync(f, script);
