@@ -2,9 +2,17 @@
 # orc.sh: ORC step of the capi-mgmt management server (runs as root).
 #
 # Installs the OpenStack Resource Controller (required by CAPO, not installed by clusterctl)
-# at ORC_VERSION with a server-side apply of its release manifest, then waits until its
-# controller has rolled out. Applying the same release again changes nothing, so the step
-# is idempotent; a new ORC_VERSION upgrades ORC in place.
+# at ORC_VERSION with a server-side apply of its release manifest, labels ORC's CRDs for
+# clusterctl move, then waits until its controller has rolled out. Applying the same release
+# again changes nothing, so the step is idempotent; a new ORC_VERSION upgrades ORC in place.
+#
+# clusterctl move (v1.14) only looks at the kinds whose CRD carries the label
+# clusterctl.cluster.x-k8s.io (any value; clusterctl's own components have it empty), and
+# ORC's release manifest does not set it. Without it, ORC objects labelled
+# clusterctl.cluster.x-k8s.io/move (the GitOps tree's node images and server groups) would
+# stay behind. So every CRD of ORC's API group gets clusterctl.cluster.x-k8s.io="" after
+# each apply (--overwrite: a re-run or another value is fine). The apply does not remove
+# the label: it is owned by kubectl label's field manager, not by the apply's.
 #
 # Logs and kubectl output go to stderr; stdout gets one summary line.
 #
@@ -23,8 +31,14 @@ readonly MANIFEST_URL="https://github.com/k-orc/openstack-resource-controller/re
 # What the release's install.yaml creates (config/default: namespace orc-system, prefix orc-).
 readonly ORC_NAMESPACE="orc-system"
 readonly ORC_DEPLOYMENT="orc-controller-manager"
+# ORC's API group; a CRD's name is <plural>.<group>, so its CRDs are the names ending in it.
+readonly ORC_API_GROUP="openstack.k-orc.cloud"
+# The label clusterctl move lists CRDs by (clusterctl's ClusterctlLabel).
+readonly CLUSTERCTL_LABEL="clusterctl.cluster.x-k8s.io"
 readonly APPLY_ATTEMPTS=6
 readonly KILL_AFTER_SECONDS=10
+# Bound of each short kubectl call (get, label), in seconds.
+readonly REQUEST_TIMEOUT_SECONDS=30
 
 log() {
     echo "orc: $*" >&2
@@ -75,6 +89,36 @@ apply_manifest() {
     die "could not apply ORC $ORC_VERSION from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the kubectl output above); check that the release exists and that the server reaches github.com, and the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get nodes'"
 }
 
+# A short kubectl call: bounded by kubectl's request timeout and, should kubectl hang anyway, by timeout.
+kubectl_short() {
+    timeout --kill-after="$KILL_AFTER_SECONDS" "$((REQUEST_TIMEOUT_SECONDS + 10))" \
+        kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout="${REQUEST_TIMEOUT_SECONDS}s" "$@" </dev/null
+}
+
+# Labels every CRD of ORC's API group with CLUSTERCTL_LABEL="", so that clusterctl move finds ORC objects.
+label_crds() {
+    local listed line status=0
+    local -a crds=()
+    listed=$(kubectl_short get crd -o name) || status=$?
+    if ((status != 0)); then
+        die "cannot list the CRDs to label ORC's for clusterctl move (exit code $status, see the kubectl output above); check the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get crd'"
+    fi
+    # Lines are customresourcedefinition.apiextensions.k8s.io/<name>; keep the names in ORC's group.
+    while IFS= read -r line; do
+        if [[ "${line#*/}" == *".$ORC_API_GROUP" ]]; then
+            crds+=("${line#*/}")
+        fi
+    done <<<"$listed"
+    if ((${#crds[@]} == 0)); then
+        die "no CRD of ORC's API group $ORC_API_GROUP exists after applying ORC $ORC_VERSION; check 'kubectl --kubeconfig $KUBECONFIG_PATH get crd' and the release manifest $MANIFEST_URL"
+    fi
+    log "labelling ${#crds[@]} CRDs of $ORC_API_GROUP with $CLUSTERCTL_LABEL for clusterctl move"
+    kubectl_short label --overwrite crd "${crds[@]}" "$CLUSTERCTL_LABEL=" >&2 || status=$?
+    if ((status != 0)); then
+        die "cannot label ORC's CRDs with $CLUSTERCTL_LABEL (exit code $status, see the kubectl output above); without it clusterctl move leaves ORC objects behind. Check the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get crd'"
+    fi
+}
+
 wait_rolled_out() {
     local status=0
     log "waiting up to ${WAIT_TIMEOUT_SECONDS}s for deployment $ORC_NAMESPACE/$ORC_DEPLOYMENT to roll out"
@@ -91,8 +135,9 @@ wait_rolled_out() {
 main() {
     check_parameters
     apply_manifest
+    label_crds
     wait_rolled_out
-    echo "orc: ORC $ORC_VERSION is applied and its controller $ORC_NAMESPACE/$ORC_DEPLOYMENT is available"
+    echo "orc: ORC $ORC_VERSION is applied, its CRDs are labelled for clusterctl move, and its controller $ORC_NAMESPACE/$ORC_DEPLOYMENT is available"
 }
 
 main "$@"

@@ -17,7 +17,7 @@ import {
     renderOrcScript,
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { ClusterFakes, FakeProvider } from "./fakes/clusterFakes";
+import { ClusterFakes, FAKE_ORC_CRDS, FakeProvider } from "./fakes/clusterFakes";
 import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
@@ -25,6 +25,8 @@ const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluste
 const NODE_IMAGE = `kindest/node:v1.36.1@sha256:${"3".repeat(64)}`;
 const NEW_NODE_IMAGE = `kindest/node:v1.36.3@sha256:${"4".repeat(64)}`;
 const ORC_URL = "https://github.com/k-orc/openstack-resource-controller/releases/download/v2.6.0/install.yaml";
+/** The label clusterctl move (v1.14) lists CRDs by: it looks only at the kinds whose CRD has it. */
+const CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io";
 
 /** A kind config like lib/kindConfig.ts renders, with a quote to exercise the shell quoting. */
 const KIND_CONFIG = `kind: Cluster
@@ -558,19 +560,64 @@ describe("host/orc.sh", () => {
         return fakes.run(renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds }));
     }
 
-    it("server-side applies the release manifest and waits for the controller to roll out", () => {
+    it("server-side applies the release manifest, labels ORC's CRDs for clusterctl move and waits for the controller to roll out", () => {
+        // A CRD of another group, not labelled, must stay so.
+        fakes.defineCrd("helmreleases.helm.toolkit.fluxcd.io");
         const r = run();
         assertSuccess(r);
         assert.deepStrictEqual(fakes.calls(), [
             `kubectl --kubeconfig ${fakes.kubeconfig} apply --server-side --force-conflicts -f ${ORC_URL}`,
+            `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s get crd -o name`,
+            `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s label --overwrite crd ${FAKE_ORC_CRDS.join(" ")} ${CLUSTERCTL_LABEL}=`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout status deployment/orc-controller-manager --timeout=2s`,
         ]);
         assert.strictEqual(fakes.orcApplied(), ORC_URL);
-        assert.strictEqual(r.stdout, "orc: ORC v2.6.0 is applied and its controller orc-system/orc-controller-manager is available\n");
+        assert.deepStrictEqual(fakes.crds(), [...FAKE_ORC_CRDS, "helmreleases.helm.toolkit.fluxcd.io"].sort());
+        for (const crd of FAKE_ORC_CRDS) {
+            assert.deepStrictEqual(fakes.crdLabels(crd), { [CLUSTERCTL_LABEL]: "" }, crd);
+        }
+        assert.deepStrictEqual(fakes.crdLabels("helmreleases.helm.toolkit.fluxcd.io"), {}, "only ORC's group is labelled");
+        assert.strictEqual(
+            r.stdout,
+            "orc: ORC v2.6.0 is applied, its CRDs are labelled for clusterctl move, and its controller orc-system/orc-controller-manager is available\n",
+        );
         assert.ok(!r.stdout.includes("serverside-applied"), "kubectl output goes to stderr");
         assert.match(r.stderr, /serverside-applied/);
-        // Re-applying is the idempotent path.
+        assert.match(r.stderr, /orc: labelling 6 CRDs of openstack\.k-orc\.cloud with clusterctl\.cluster\.x-k8s\.io for clusterctl move/);
+        assert.match(r.stderr, /images\.openstack\.k-orc\.cloud labeled/);
+        // Re-applying is the idempotent path: the apply keeps the label, labelling again changes nothing.
+        fakes.clearCalls();
+        const again = run();
+        assertSuccess(again);
+        assert.strictEqual(again.stdout, r.stdout);
+        assert.match(again.stderr, /images\.openstack\.k-orc\.cloud not labeled/);
+        assert.strictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --request-timeout=30s label`).length, 1);
+        for (const crd of FAKE_ORC_CRDS) {
+            assert.deepStrictEqual(fakes.crdLabels(crd), { [CLUSTERCTL_LABEL]: "" }, crd);
+        }
+    });
+
+    it("overwrites another value of the clusterctl label on ORC's CRDs and keeps their other labels", () => {
+        fakes.defineCrd("images.openstack.k-orc.cloud", { [CLUSTERCTL_LABEL]: "someone-else", team: "platform" });
         assertSuccess(run());
+        assert.deepStrictEqual(fakes.crdLabels("images.openstack.k-orc.cloud"), { [CLUSTERCTL_LABEL]: "", team: "platform" });
+        assert.deepStrictEqual(fakes.crdLabels("servergroups.openstack.k-orc.cloud"), { [CLUSTERCTL_LABEL]: "" });
+    });
+
+    it("fails clearly, before waiting for the controller, when ORC's CRDs cannot be labelled", () => {
+        fakes.failKubectl("label --overwrite crd");
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /orc: ERROR: cannot label ORC's CRDs with clusterctl\.cluster\.x-k8s\.io \(exit code 1, .*\); without it clusterctl move leaves ORC objects behind/);
+        assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout`), []);
+    });
+
+    it("fails clearly when the CRDs cannot be listed", () => {
+        fakes.failKubectl("get crd -o name");
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, /orc: ERROR: cannot list the CRDs to label ORC's for clusterctl move \(exit code 1/);
+        assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --request-timeout=30s label`), []);
     });
 
     it("retries a failed apply", () => {
@@ -589,6 +636,7 @@ describe("host/orc.sh", () => {
         // On the virtual clock: attempt 1 at 0 s, a 3 s pause, attempt 2 at 3 s; a 6 s pause would overrun 4 s.
         assert.match(r.stderr, /orc: ERROR: could not apply ORC v2\.6\.0 from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml after 2 attempt\(s\) within 4s/);
         assert.strictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} apply`).length, 2);
+        assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --request-timeout=30s`), [], "nothing to label");
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout`), []);
     });
 

@@ -2,8 +2,8 @@
  * Fake `kind`, `kubectl`, `clusterctl` and `docker` for running the cluster scripts in `host/`
  * under bash without a server: {@link ClusterFakes} puts them first on PATH, records every
  * call (one line, `<tool> <args>`, in one shared log) and simulates the state the real
- * tools would see in a temp directory: kind clusters, CRDs, Cluster API Clusters,
- * installed providers, cert-manager's version, ORC's deployment.
+ * tools would see in a temp directory: kind clusters, CRDs and their labels, Cluster API
+ * Clusters, installed providers, cert-manager's version, ORC's deployment.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -25,6 +25,12 @@ export interface FakeProvider {
     namespace: string;
 }
 
+
+/**
+ * The CRDs the fake ORC manifest defines: a few of ORC v2.6.0's (config/crd/bases), all in
+ * its API group `openstack.k-orc.cloud`, none labelled (the release manifest sets no label).
+ */
+export const FAKE_ORC_CRDS = ["images", "networks", "ports", "servergroups", "servers", "subnets"].map((p) => `${p}.openstack.k-orc.cloud`);
 
 /** Bash source with `@{` standing for `${` (so it can sit in a raw template literal). */
 function bash(source: string): string {
@@ -136,13 +142,15 @@ esac
 `);
 
 /**
- * Fake kubectl. State: `$S/crds/<name>` (defined CRDs), `$S/capi-clusters` ("ns name" lines),
+ * Fake kubectl. State: `$S/crds/<name>` (defined CRDs, each file their labels, one `key=value`
+ * a line), `$S/capi-clusters` ("ns name" lines),
  * `$S/providers` ("type name version namespace" lines), `$S/cert-manager-version`,
  * `$S/orc-applied` (applied URL), `$S/orc-unready` (rollout never completes).
  * Failures: `$S/kubectl.fail` holds a substring of the arguments that make kubectl fail as
  * if the API server were down; `$S/kubectl-apply.fail` holds how many applies fail next.
  */
 const FAKE_KUBECTL = PREAMBLE + bash(String.raw`
+ORC_CRDS=(${FAKE_ORC_CRDS.join(" ")})
 namespace=default
 rest=()
 while (($#)); do
@@ -167,6 +175,12 @@ no_type() {
 }
 case "$1 $2" in
     "get crd")
+        if [[ "@{3:-} @{4:-}" == "-o name" ]]; then
+            for f in "$S/crds"/*; do
+                [[ -e "$f" ]] && echo "customresourcedefinition.apiextensions.k8s.io/@{f##*/}"
+            done
+            exit 0
+        fi
         if [[ -f "$S/crds/$3" ]]; then
             echo "customresourcedefinition.apiextensions.k8s.io/$3"
         elif [[ " $* " != *" --ignore-not-found "* ]]; then
@@ -208,8 +222,51 @@ case "$1 $2" in
             exit 1
         fi
         echo "@{*: -1}" >"$S/orc-applied"
+        # The manifest's CRDs: created when missing; the apply leaves labels it does not own alone.
+        for crd in "@{ORC_CRDS[@]}"; do
+            touch "$S/crds/$crd"
+        done
         echo "namespace/orc-system serverside-applied"
         echo "deployment.apps/orc-controller-manager serverside-applied"
+        ;;
+    "label --overwrite" | "label crd")
+        # kubectl label [--overwrite] crd NAME... KEY=VALUE...
+        overwrite=0
+        if [[ "$2" == --overwrite ]]; then overwrite=1; shift; fi
+        shift
+        [[ "$1" == crd ]] || { echo "fake kubectl: label expects the type crd" >&2; exit 64; }
+        shift
+        names=()
+        pairs=()
+        for a in "$@"; do
+            if [[ "$a" == *=* ]]; then pairs+=("$a"); else names+=("$a"); fi
+        done
+        ((@{#names[@]} > 0 && @{#pairs[@]} > 0)) || { echo "fake kubectl: label needs names and KEY=VALUE pairs" >&2; exit 64; }
+        for n in "@{names[@]}"; do
+            if [[ ! -f "$S/crds/$n" ]]; then
+                echo "Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io \"$n\" not found" >&2
+                exit 1
+            fi
+        done
+        for n in "@{names[@]}"; do
+            changed=0
+            for p in "@{pairs[@]}"; do
+                key=@{p%%=*}
+                current=$(grep -m1 "^$key=" "$S/crds/$n" || true)
+                if [[ -n "$current" && "$current" != "$p" ]]; then
+                    if ((!overwrite)); then
+                        echo "error: '$key' already has a value (@{current#*=}), and --overwrite is false" >&2
+                        exit 1
+                    fi
+                fi
+                if [[ "$current" != "$p" ]]; then
+                    { grep -v "^$key=" "$S/crds/$n" || true; echo "$p"; } >"$S/crds/$n.new"
+                    mv "$S/crds/$n.new" "$S/crds/$n"
+                    changed=1
+                fi
+            done
+            echo "customresourcedefinition.apiextensions.k8s.io/$n $( ((changed)) && echo labeled || echo not labeled)"
+        done
         ;;
     "rollout status")
         timeout=""
@@ -448,9 +505,26 @@ export class ClusterFakes {
         return fs.readFileSync(path.join(this.state, "kind", name, "kubeconfig"), "utf8");
     }
 
-    /** Defines a CRD in the fake cluster. */
-    defineCrd(name: string): void {
-        fs.writeFileSync(path.join(this.state, "crds", name), "");
+    /** Defines a CRD in the fake cluster, with `labels`. */
+    defineCrd(name: string, labels: Record<string, string> = {}): void {
+        const lines = Object.entries(labels).map(([k, v]) => `${k}=${v}\n`);
+        fs.writeFileSync(path.join(this.state, "crds", name), lines.join(""));
+    }
+
+    /** Names of the CRDs defined in the fake cluster. */
+    crds(): string[] {
+        return fs.readdirSync(path.join(this.state, "crds")).sort();
+    }
+
+    /** The labels of a defined CRD. */
+    crdLabels(name: string): Record<string, string> {
+        const text = fs.readFileSync(path.join(this.state, "crds", name), "utf8");
+        const labels: Record<string, string> = {};
+        for (const line of text.split("\n").filter((l) => l !== "")) {
+            const eq = line.indexOf("=");
+            labels[line.slice(0, eq)] = line.slice(eq + 1);
+        }
+        return labels;
     }
 
     /** Puts Cluster API Clusters (`namespace/name`) into the fake cluster, defining their CRD. */
