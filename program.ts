@@ -6,8 +6,9 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { CapiManagement } from "./components/capiManagement";
 import { PreflightResult } from "./components/preflight";
-import { StackConfig } from "./lib/config";
+import { configWarnings, StackConfig, WorkloadProject } from "./lib/config";
 import { DeployedState } from "./lib/lifecycle";
+import { shortHash } from "./lib/names";
 
 /** The stack outputs. */
 export interface ProgramOutputs {
@@ -49,14 +50,35 @@ export interface Program {
     preflight: pulumi.Output<PreflightResult>;
 }
 
+/**
+ * Logical name of the workload project's provider: it changes with the project (cloud entry
+ * or region), so that on such a change the old provider, with the old project's settings,
+ * stays in the state to delete the old credentials while the new one creates their
+ * replacements. (An updated provider would delete them with the new project's settings.)
+ */
+export function workloadProviderName(project: WorkloadProject): string {
+    return `openstack-workload-${shortHash({ cloud: project.cloud, region: project.region ?? null })}`;
+}
+
 /** Builds every resource of the stack. */
 export function program(config: StackConfig): Program {
+    for (const warning of configWarnings(config)) {
+        void pulumi.log.warn(warning);
+    }
     const provider = new openstack.Provider("openstack", {
         cloud: config.cloud,
         region: config.region,
         cacertFile: config.caCert,
     });
-    const mgmt = new CapiManagement("capi-mgmt", { config }, { providers: { openstack: provider } });
+    // Only with capi-mgmt:workloadProject: without it, the stack has the one provider it always had.
+    const workloadProvider = config.workloadProject
+        ? new openstack.Provider(workloadProviderName(config.workloadProject), {
+              cloud: config.workloadProject.cloud,
+              region: config.workloadProject.region,
+              cacertFile: config.caCert,
+          })
+        : undefined;
+    const mgmt = new CapiManagement("capi-mgmt", { config, workloadProvider }, { providers: { openstack: provider } });
 
     const outputs: ProgramOutputs = {
         floatingIp: mgmt.floatingIp,

@@ -1,6 +1,6 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { AppCredentialSettings, canonicalExpiry, canonicalRoles } from "../lib/config";
+import { AppCredentialSettings, canonicalExpiry, canonicalRoles, WorkloadProject } from "../lib/config";
 import { shortHash } from "../lib/names";
 
 /** Arguments of {@link AppCredentials}. */
@@ -9,6 +9,13 @@ export interface AppCredentialsArgs {
     prefix: string;
     /** Roles and expiry, shared by both credentials (preflight checked the roles are held). */
     settings: AppCredentialSettings;
+    /**
+     * The separate project both credentials are created in, if any (the caller passes that
+     * project's provider as this component's `openstack` provider); it is part of the names,
+     * so that moving the credentials to another project replaces them. Undefined: the
+     * management server's project, and the names they always had.
+     */
+    workloadProject?: WorkloadProject;
 }
 
 /** One application credential as the rest of the program sees it. */
@@ -30,11 +37,20 @@ export const APP_CREDENTIAL_PURPOSES = {
 /**
  * Name of a credential: unique per user (prefix), and changing exactly when the credential
  * is replaced (every argument of an application credential forces replacement), so the
- * new one can be created before the old one is deleted.
+ * new one can be created before the old one is deleted. The workload project (cloud entry
+ * and region) is part of it when set: a change of project then replaces the credentials
+ * through the new project's provider, whatever the engine makes of the provider change
+ * itself. Without it, the hashed value is the one of earlier versions: names unchanged.
  */
-export function appCredentialName(prefix: string, purpose: keyof typeof APP_CREDENTIAL_PURPOSES, settings: AppCredentialSettings): string {
+export function appCredentialName(
+    prefix: string,
+    purpose: keyof typeof APP_CREDENTIAL_PURPOSES,
+    settings: AppCredentialSettings,
+    workloadProject?: WorkloadProject,
+): string {
     const c = canonicalSettings(settings);
-    return `${prefix}-${purpose}-${shortHash({ purpose, roles: c.roles, expiresAt: c.expiresAt ?? null })}`;
+    const project = workloadProject ? { project: { cloud: workloadProject.cloud, region: workloadProject.region ?? null } } : {};
+    return `${prefix}-${purpose}-${shortHash({ purpose, roles: c.roles, expiresAt: c.expiresAt ?? null, ...project })}`;
 }
 
 /** The settings as the credentials get them: roles as a sorted set, expiry in UTC whole seconds. */
@@ -49,7 +65,9 @@ export function canonicalSettings(settings: AppCredentialSettings): AppCredentia
  * Two restricted application credentials with the configured roles and expiry: one for
  * Cluster API on the management cluster, one for the cloud provider integrations copied
  * into workload clusters. A workload-cluster admin thus never holds the credential that
- * can delete the management server.
+ * can delete the management server. With a workload project, both are created there
+ * (through the `openstack` provider this component is given): neither can reach the
+ * management server's project at all.
  */
 export class AppCredentials extends pulumi.ComponentResource {
     /** Credential of CAPO and ORC on the management cluster. */
@@ -69,7 +87,7 @@ export class AppCredentials extends pulumi.ComponentResource {
             const cred = new openstack.identity.ApplicationCredential(
                 purpose,
                 {
-                    name: appCredentialName(args.prefix, purpose, args.settings),
+                    name: appCredentialName(args.prefix, purpose, args.settings, args.workloadProject),
                     description: `capi-mgmt ${args.prefix}: ${APP_CREDENTIAL_PURPOSES[purpose]}`,
                     roles,
                     expiresAt: settings.expiresAt,

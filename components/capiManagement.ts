@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
-import { DeployedState } from "../lib/lifecycle";
+import { DeployedState, workloadProjectKey } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
@@ -22,6 +22,13 @@ import { WorkloadTeardown } from "./teardown";
 export interface CapiManagementArgs {
     /** The parsed and validated stack configuration. */
     config: StackConfig;
+    /**
+     * Provider of the workload project (`config.workloadProject`): both application
+     * credentials are created through it, their roles checked there, and the auth URL and
+     * region of clouds.yaml and cloud.conf are that project's. Undefined: everything goes
+     * through the `openstack` provider this component is given.
+     */
+    workloadProvider?: openstack.Provider;
 }
 
 /**
@@ -66,7 +73,14 @@ export class CapiManagement extends pulumi.ComponentResource {
         );
 
         const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
-        const preflight = new Preflight("preflight", { config: cfg, scope }, { parent: this });
+        // The project the application credentials live in, and where CAPO and OCCM authenticate.
+        const workloadScope = args.workloadProvider
+            ? openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this, provider: args.workloadProvider })
+            : undefined;
+        const credentialScope = workloadScope ?? scope;
+        const credentialRegion = cfg.workloadProject ? cfg.workloadProject.region : cfg.region;
+        const regionSetting = cfg.workloadProject ? "capi-mgmt:workloadProject.region (default openstack:region)" : "openstack:region";
+        const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope }, { parent: this });
         this.preflight = preflight.result;
         // Nothing is created or changed before preflight has passed.
         const gated = { parent: this, dependsOn: preflight.gate };
@@ -88,7 +102,11 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
         const keys = new SshKeys("ssh-keys", { prefix: cfg.prefix }, gated);
-        this.appCredentials = new AppCredentials("app-credentials", { prefix: cfg.prefix, settings: cfg.appCredential }, gated);
+        this.appCredentials = new AppCredentials(
+            "app-credentials",
+            { prefix: cfg.prefix, settings: cfg.appCredential, workloadProject: cfg.workloadProject },
+            args.workloadProvider ? { ...gated, providers: { openstack: args.workloadProvider } } : gated,
+        );
 
         const userData = pulumi.secret(
             pulumi.all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey]).apply(([mtu, privateKeyOpenssh, publicKeyOpenssh]) =>
@@ -182,8 +200,8 @@ export class CapiManagement extends pulumi.ComponentResource {
             "cluster-credentials",
             {
                 workloadNamespace: cfg.workloadNamespace,
-                authUrl: scope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, cfg.region)),
-                region: cfg.region,
+                authUrl: credentialScope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, credentialRegion, regionSetting)),
+                region: credentialRegion,
                 caCert: cfg.caCert,
                 capi: this.appCredentials.capi,
                 cloudProvider: this.appCredentials.cloudProvider,
@@ -220,6 +238,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 flavor: cfg.flavor,
                 workloadNamespace: ns,
                 gitops: cfg.gitops !== undefined,
+                // Only when set: the management server's own project records nothing, as before.
+                ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
             }));
 
         this.floatingIp = server.floatingIp;

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../lib/config";
 import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
-import { FlavorFacts, PreflightFacts, preflightProblems } from "../lib/preflight";
+import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
 
 /** Logical name of the StackReference to the stack itself (reads the last `up`'s outputs). */
 export const SELF_REFERENCE_NAME = "previous-deployment";
@@ -14,6 +14,11 @@ export interface PreflightArgs {
     config: StackConfig;
     /** The auth scope of the current token (project ID, roles held). */
     scope: pulumi.Output<openstack.identity.GetAuthScopeResult>;
+    /**
+     * The auth scope in the workload project (`workloadProject`), where the application
+     * credentials are created: their roles are checked there. Undefined: `scope` is used.
+     */
+    workloadScope?: pulumi.Output<openstack.identity.GetAuthScopeResult>;
 }
 
 /** What {@link Preflight} found: the previous deployment and every problem. */
@@ -37,7 +42,8 @@ export function preflightError(problems: string[]): pulumi.RunError {
 /**
  * Checks, before anything is created or changed: what the last `up` deployed (read back
  * through a StackReference to this stack) against config changes that the real engine
- * would turn into a lost management cluster or pruned workload clusters; the roles; and,
+ * would turn into a lost management cluster or pruned workload clusters; the roles (in the
+ * project the application credentials are created in); and,
  * when a server is created, that the flavor is big enough, the image exists and the
  * quotas leave room. Every resource of the stack waits for {@link gate}, which fails the
  * run with every problem listed.
@@ -65,8 +71,13 @@ export class Preflight extends pulumi.ComponentResource {
             .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp"), self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
-        this.result = pulumi.all([previous, args.scope]).apply(async ([prev, scope]) => {
-            const facts: PreflightFacts = { rolesHeld: scope.roles.map((r) => r.roleName) };
+        this.result = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope]).apply(async ([prev, scope, credentialScope]) => {
+            const facts: PreflightFacts = { rolesHeld: credentialScope.roles.map((r) => r.roleName) };
+            if (cfg.workloadProject) {
+                for (const w of workloadProjectWarnings(scope.projectId, credentialScope.projectId, cfg.workloadProject.cloud)) {
+                    void pulumi.log.warn(`preflight: ${w}`, this);
+                }
+            }
             const newServer = createsServer(prev, cfg);
             const flavorChanged = prev.kind === "deployed" && prev.state.flavor !== cfg.flavor;
 
@@ -102,7 +113,7 @@ export class Preflight extends pulumi.ComponentResource {
             const problems = [
                 ...lifecycleProblems(prev, cfg),
                 ...preflightProblems(
-                    { flavor: cfg.flavor, image: cfg.image, roles: cfg.appCredential.roles },
+                    { flavor: cfg.flavor, image: cfg.image, roles: cfg.appCredential.roles, workloadProjectCloud: cfg.workloadProject?.cloud },
                     { server: newServer, firstUp: prev.kind === "none", network: prev.kind === "none" && cfg.existingNetwork === undefined },
                     facts,
                 ),

@@ -31,17 +31,19 @@ export interface CatalogService {
 }
 
 /**
- * The public identity endpoint of the catalog, in `region` when given.
+ * The public identity endpoint of the catalog, in `region` when given. The catalog is the
+ * one of the project the credentials are created in (the workload project's, when set).
+ * `regionSetting` names the setting the region came from, for the error message.
  * @throws when the catalog has none (the message says which setting to look at).
  */
-export function identityEndpoint(catalog: CatalogService[], region?: string): string {
+export function identityEndpoint(catalog: CatalogService[], region?: string, regionSetting = "openstack:region"): string {
     const endpoints = catalog.filter((s) => s.type === "identity").flatMap((s) => s.endpoints);
     const publicOnes = endpoints.filter((e) => e.interface === "public");
     const match = publicOnes.find((e) => !region || e.region === region) ?? publicOnes[0];
     if (!match) {
         throw new Error(
             "the service catalog has no public identity endpoint" +
-                (region ? ` (openstack:region is ${JSON.stringify(region)})` : "") +
+                (region ? ` (${regionSetting} is ${JSON.stringify(region)})` : "") +
                 "; clouds.yaml for Cluster API cannot be written",
         );
     }

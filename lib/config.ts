@@ -43,6 +43,19 @@ export interface AppCredentialSettings {
     expiresAt?: string;
 }
 
+/**
+ * A second OpenStack project for everything workload clusters get their hands on: CAPO's
+ * identity and the cloud-provider credential are created there, through a second
+ * `openstack.Provider`, so that no credential a workload cluster holds can reach the
+ * management server's project.
+ */
+export interface WorkloadProject {
+    /** The clouds.yaml entry (like `openstack:cloud`) that authenticates to the workload project. */
+    cloud: string;
+    /** Region of that project; defaults to `openstack:region` (undefined when neither is set). */
+    region?: string;
+}
+
 /** Which Git reference Flux follows: a branch (development) or a semver range of tags. */
 export type GitRef = { branch: string } | { semver: string };
 
@@ -102,6 +115,11 @@ export interface StackConfig {
     allowPublicAccess: boolean;
     /** Roles and expiry of the two application credentials. */
     appCredential: AppCredentialSettings;
+    /**
+     * The project CAPO's and the cloud provider's credentials are created in; undefined keeps
+     * them in the management server's project (`openstack:cloud`).
+     */
+    workloadProject?: WorkloadProject;
     /** PEM of the private CA the cloud's endpoints use, if any. */
     caCert?: string;
     /** Every pinned version, defaults merged with `capi-mgmt:versions`. */
@@ -165,6 +183,7 @@ export const CONFIG_KEYS = [
     "apiAllowedCidrs",
     "allowPublicAccess",
     "appCredential",
+    "workloadProject",
     "caCert",
     "versions",
     "serverGeneration",
@@ -335,6 +354,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         apiAllowedCidrs,
         allowPublicAccess,
         appCredential: parseAppCredential(r, ctx.now),
+        workloadProject: parseWorkloadProject(r, ctx.openstack),
         caCert: parseCaCert(r),
         versions: parseVersions(r),
         serverGeneration: r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000),
@@ -538,6 +558,73 @@ export function canonicalRoles(roles: readonly string[]): string[] {
  */
 export function canonicalExpiry(rfc3339: string): string {
     return new Date(Math.floor(Date.parse(rfc3339) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+const WORKLOAD_PROJECT_KEYS = ["cloud", "region"];
+
+function parseWorkloadProject(r: Reader, openstack: ParseContext["openstack"]): WorkloadProject | undefined {
+    const v = r.json("workloadProject");
+    if (v === undefined) {
+        return undefined;
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        r.fail("workloadProject", "must be an object with `cloud` (a clouds.yaml entry) and optional `region`");
+        return undefined;
+    }
+    const o = v as Record<string, unknown>;
+    let ok = true;
+    for (const k of Object.keys(o)) {
+        if (!WORKLOAD_PROJECT_KEYS.includes(k)) {
+            r.fail(`workloadProject.${k}`, `is not a known setting (known: ${WORKLOAD_PROJECT_KEYS.join(", ")})`);
+            ok = false;
+        }
+    }
+    const cloud = typeof o.cloud === "string" ? o.cloud.trim() : "";
+    if (cloud === "") {
+        r.fail("workloadProject.cloud", "is required: the clouds.yaml entry of the workload clusters' project");
+        ok = false;
+    }
+    if (o.region !== undefined && (typeof o.region !== "string" || o.region.trim() === "")) {
+        r.fail("workloadProject.region", `${quote(o.region)} must be a region name (leave it out to use openstack:region)`);
+        ok = false;
+    }
+    if (cloud !== "" && !openstack?.cloud) {
+        // The management side would authenticate from OS_* variables, which also name a
+        // project: the two could not be told apart, nor kept apart, from the config.
+        r.fail("workloadProject", "needs openstack:cloud set as well: both projects are named by clouds.yaml entries");
+        ok = false;
+    }
+    if (!ok) {
+        return undefined;
+    }
+    const region = typeof o.region === "string" ? o.region.trim() : openstack?.region;
+    return { cloud, ...(region ? { region } : {}) };
+}
+
+/**
+ * What a valid configuration should still be told about (not refused): each line names its
+ * key. The program logs them as warnings.
+ */
+export function configWarnings(cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject">): string[] {
+    const warnings: string[] = [];
+    const wp = cfg.workloadProject;
+    if (wp === undefined) {
+        if (cfg.environment === "production") {
+            warnings.push(
+                `${CONFIG_NAMESPACE}:workloadProject is not set: CAPO's identity and the cloud-provider credential copied into every ` +
+                    `workload cluster live in the management server's project, so anyone who can read Secrets in a workload ` +
+                    `cluster's kube-system can delete the management server. Production should use a separate project (README, ` +
+                    `"Separate project for workload clusters")`,
+            );
+        }
+    } else if (wp.cloud === cfg.cloud) {
+        warnings.push(
+            `${CONFIG_NAMESPACE}:workloadProject.cloud is "${wp.cloud}", the same clouds.yaml entry as openstack:cloud: the workload ` +
+                `clusters' credentials are in the management server's project (a clouds.yaml entry names one project, whatever ` +
+                `the region), nothing is separated`,
+        );
+    }
+    return warnings;
 }
 
 function parseCaCert(r: Reader): string | undefined {

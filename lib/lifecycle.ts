@@ -6,7 +6,7 @@
  * The program exports {@link DeployedState} as the stack output `deployed` and reads it back
  * on the next run through a StackReference to its own stack. Pure: no Pulumi runtime here.
  */
-import { CONFIG_NAMESPACE, StackConfig } from "./config";
+import { CONFIG_NAMESPACE, StackConfig, WorkloadProject } from "./config";
 
 /** Name of the stack output that records what was deployed. */
 export const DEPLOYED_OUTPUT = "deployed";
@@ -25,6 +25,20 @@ export interface DeployedState {
     workloadNamespace: string;
     /** Whether Flux is installed and owned by the stack. */
     gitops: boolean;
+    /**
+     * The project of CAPO's and the cloud provider's credentials, as {@link workloadProjectKey}
+     * writes it. Absent for the management server's own project: so are states recorded
+     * before `workloadProject` existed, which all used that project.
+     */
+    workloadProject?: string;
+}
+
+/** How {@link DeployedState.workloadProject} records a workload project ("" for none). */
+export function workloadProjectKey(project: WorkloadProject | undefined): string {
+    if (!project) {
+        return "";
+    }
+    return project.region ? `${project.cloud} (region ${project.region})` : project.cloud;
 }
 
 /**
@@ -47,7 +61,8 @@ function isDeployedState(v: unknown): v is DeployedState {
         typeof o.availabilityZone === "string" &&
         typeof o.flavor === "string" &&
         typeof o.workloadNamespace === "string" &&
-        typeof o.gitops === "boolean"
+        typeof o.gitops === "boolean" &&
+        (o.workloadProject === undefined || typeof o.workloadProject === "string")
     );
 }
 
@@ -116,6 +131,19 @@ export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig): s
     }
     if (p.gitops && cfg.gitops === undefined) {
         problems.push(gitopsRemoval(rebuild));
+    }
+    const projectBefore = p.workloadProject ?? "";
+    const projectNow = workloadProjectKey(cfg.workloadProject);
+    if (projectNow !== projectBefore) {
+        const name = (k: string) => (k === "" ? "the management server's own project" : `"${k}"`);
+        problems.push(
+            `${CONFIG_NAMESPACE}:workloadProject: changing the workload clusters' project from ${name(projectBefore)} to ` +
+                `${name(projectNow)} on a running management cluster would replace both application credentials with ones of ` +
+                `the new project, while the servers, networks, load balancers and volumes of existing workload clusters stay ` +
+                `in the old one: CAPO could no longer manage or delete them, and their cloud controller manager and Cinder CSI ` +
+                `(the new cloud.conf is copied into them) would no longer find their own servers and volumes. ` +
+                `Set it back, or ${rebuild}`,
+        );
     }
     return problems;
 }

@@ -66,7 +66,7 @@ export interface PreflightFacts {
     compute?: ComputeLimits;
     /** Neutron's quotas. */
     network?: NetworkQuota;
-    /** Roles the user holds on the project. */
+    /** Roles the user holds on the project the credentials are created in. */
     rolesHeld?: string[];
 }
 
@@ -78,22 +78,45 @@ export interface PreflightSettings {
     image: string;
     /** `capi-mgmt:appCredential.roles`. */
     roles: string[];
+    /** `capi-mgmt:workloadProject.cloud`, when the credentials are created in that project. */
+    workloadProjectCloud?: string;
 }
 
 function gib(mib: number): string {
     return `${Math.round((mib / 1024) * 10) / 10} GiB`;
 }
 
-/** Problems with the roles: application credentials can only carry roles the user holds. */
-export function roleProblems(wanted: string[], held: string[]): string[] {
+/**
+ * Problems with the roles: application credentials can only carry roles the user holds on
+ * the project they are created in: the workload project's clouds.yaml entry
+ * (`workloadProject`), when one is set, else the management server's.
+ */
+export function roleProblems(wanted: string[], held: string[], workloadProjectCloud?: string): string[] {
     const missing = wanted.filter((r) => !held.includes(r));
     if (missing.length === 0) {
         return [];
     }
+    const project = workloadProjectCloud
+        ? `the workload project (${CONFIG_NAMESPACE}:workloadProject.cloud "${workloadProjectCloud}"), where the credentials are created`
+        : "this project";
     return [
         `${CONFIG_NAMESPACE}:appCredential.roles: ${missing.join(", ")} ` +
-            `${missing.length === 1 ? "is not a role" : "are not roles"} you hold on this project ` +
+            `${missing.length === 1 ? "is not a role" : "are not roles"} you hold on ${project} ` +
             `(you hold: ${held.join(", ") || "none"}); application credentials can only carry a subset of your roles`,
+    ];
+}
+
+/**
+ * Warnings about the workload project as Keystone sees it: two clouds.yaml entries may
+ * still authenticate to one project, which separates nothing.
+ */
+export function workloadProjectWarnings(managementProjectId: string, workloadProjectId: string, workloadProjectCloud: string): string[] {
+    if (managementProjectId !== workloadProjectId) {
+        return [];
+    }
+    return [
+        `${CONFIG_NAMESPACE}:workloadProject.cloud "${workloadProjectCloud}" authenticates to the management server's own project ` +
+            `(${managementProjectId}): the workload clusters' credentials can reach the management server; point the entry at a separate project`,
     ];
 }
 
@@ -112,7 +135,7 @@ function roomProblem(quota: string, max: number, used: number, need: number, uni
 export function preflightProblems(settings: PreflightSettings, needs: PreflightNeeds, facts: PreflightFacts): string[] {
     const problems: string[] = [];
     if (facts.rolesHeld !== undefined) {
-        problems.push(...roleProblems(settings.roles, facts.rolesHeld));
+        problems.push(...roleProblems(settings.roles, facts.rolesHeld, settings.workloadProjectCloud));
     }
     if (facts.flavor === null) {
         problems.push(`${CONFIG_NAMESPACE}:flavor: Nova has no flavor "${settings.flavor}" visible to this project`);

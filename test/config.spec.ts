@@ -1,6 +1,6 @@
 import "mocha";
 import * as assert from "assert";
-import { ConfigError, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
+import { ConfigError, configWarnings, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
 import { DEFAULT_VERSIONS } from "../lib/versions";
 import { TEST_CA_PEM } from "./fixtures";
 
@@ -245,5 +245,54 @@ describe("stack config", () => {
         );
         assert.match(error.message, /^invalid stack configuration \(5 problems\):\n {2}- /);
         assert.match(error.message, /capi-mgmt:nodeCidr: "10.0.0.0\/33" is not a valid IPv4 CIDR/);
+    });
+
+    describe("workloadProject", () => {
+        const OS = { cloud: "mgmt", region: "RegionOne" };
+        const withOs = (overrides: Record<string, string>, openstack: { cloud?: string; region?: string } = OS, environment = "production") =>
+            parseStackConfig({ ...BASE, environment, ...overrides } as RawConfig, { stack: "prod", now: NOW, openstack });
+        const problemsOf = (overrides: Record<string, string>, openstack?: { cloud?: string; region?: string }): readonly string[] => {
+            try {
+                withOs(overrides, openstack);
+                return [];
+            } catch (e) {
+                assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+                return e.problems;
+            }
+        };
+
+        it("is absent by default, and the region defaults to openstack:region", () => {
+            assert.strictEqual(withOs({}).workloadProject, undefined);
+            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: " workloads " }) }).workloadProject, { cloud: "workloads", region: "RegionOne" });
+            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: "workloads", region: "RegionTwo" }) }).workloadProject, { cloud: "workloads", region: "RegionTwo" });
+            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: "workloads" }) }, { cloud: "mgmt" }).workloadProject, { cloud: "workloads" });
+        });
+
+        it("reports every problem, each naming its key", () => {
+            const found = problemsOf({ workloadProject: JSON.stringify({ region: "", project: "x" }) });
+            assert.deepStrictEqual(found.map((p) => p.split(": ")[0]).sort(), [
+                "capi-mgmt:workloadProject.cloud",
+                "capi-mgmt:workloadProject.project",
+                "capi-mgmt:workloadProject.region",
+            ]);
+            assert.match(problemsOf({ workloadProject: JSON.stringify(["workloads"]) }).join("\n"), /^capi-mgmt:workloadProject: must be an object with `cloud`/);
+            assert.match(problemsOf({ workloadProject: JSON.stringify({ cloud: 3 }) }).join("\n"), /^capi-mgmt:workloadProject.cloud: is required/);
+        });
+
+        it("needs openstack:cloud set as well", () => {
+            const found = problemsOf({ workloadProject: JSON.stringify({ cloud: "workloads" }) }, {});
+            assert.deepStrictEqual(found, ["capi-mgmt:workloadProject: needs openstack:cloud set as well: both projects are named by clouds.yaml entries"]);
+        });
+
+        it("warns in production when absent, and in any environment when it names openstack:cloud's entry", () => {
+            const prod = withOs({});
+            assert.match(configWarnings(prod).join("\n"), /^capi-mgmt:workloadProject is not set: .*delete the management server/);
+            assert.deepStrictEqual(configWarnings(withOs({}, OS, "development")), []);
+            assert.deepStrictEqual(configWarnings(withOs({ workloadProject: JSON.stringify({ cloud: "workloads" }) })), []);
+            for (const env of ["production", "development"]) {
+                const same = withOs({ workloadProject: JSON.stringify({ cloud: "mgmt", region: "RegionTwo" }) }, OS, env);
+                assert.match(configWarnings(same).join("\n"), /^capi-mgmt:workloadProject.cloud is "mgmt", the same clouds.yaml entry as openstack:cloud/);
+            }
+        });
     });
 });
