@@ -153,6 +153,9 @@ export class ControlPlane {
             return new ControlPlane(dir, pki, kubeconfig, server, started);
         } catch (err) {
             await Promise.all(started.map((p) => p.stop()));
+            if (process.env.TESTBED_KEEP !== "1") {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
             throw err;
         }
     }
