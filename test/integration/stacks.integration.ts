@@ -354,6 +354,9 @@ for (const stack of ["dev", "prod"]) {
             it("refuses a change of an immutable ORC Image field", function () {
                 const img = gitopsDocs().find((d) => d.kind === "Image");
                 assert.ok(img, "the GitOps tree has no ORC Image");
+                // The Image as the tree has it must exist (and be accepted) for an update to be judged.
+                const base = c().apply(toYaml(img), { fieldManager: "kustomize-controller" });
+                assert.strictEqual(base.status, 0, `precondition: the tree's Image is refused:\n${base.stderr}`);
                 const changed = clone(img) as KubeObject & { spec: { managementPolicy?: string } };
                 changed.spec.managementPolicy = changed.spec.managementPolicy === "unmanaged" ? "managed" : "unmanaged";
                 const msg = refusal(c(), ["apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-"], toYaml(changed));
@@ -369,7 +372,8 @@ for (const stack of ["dev", "prod"]) {
             it("refuses a change of a create-only OpenStackCluster field (CAPO's webhook)", function () {
                 const cl = clusters()[0];
                 const live = c().get(R.Cluster, cl.metadata.name, cl.metadata.namespace);
-                const name = at(live, "spec.infrastructureRef.name") as string;
+                const name = at(live, "spec.infrastructureRef.name") as string | undefined;
+                assert.ok(name, `precondition: Cluster ${cl.metadata.name} has no OpenStackCluster (topology not expanded, see above)`);
                 const msg = refusal(c(), ["patch", R.OpenStackCluster, name, "-n", cl.metadata.namespace as string, "--type=merge",
                     "-p", JSON.stringify({ spec: { externalNetwork: { filter: { name: "another-external-network" } } } })]);
                 assert.match(msg, /admission webhook .*openstackcluster.*denied the request/i);
@@ -377,6 +381,10 @@ for (const stack of ["dev", "prod"]) {
             });
 
             it("refuses a Cluster variable outside the ClusterClass schema (Cluster API's webhook)", function () {
+                // Cluster API defers the check while the class has not been read: it must have been.
+                const className = at(clusters()[0], "spec.topology.classRef.name") as string;
+                const cc = c().get(R.ClusterClass, className, clusters()[0].metadata.namespace);
+                assert.ok(conditionTrue(cc, "VariablesReady"), `precondition: ClusterClass ${className} missing or its variables not read (refused above?)`);
                 const cl = clone(clusters()[0]);
                 cl.metadata.name = `${cl.metadata.name}-invalid`;
                 const vars = at(cl, "spec.topology.variables") as { name: string; value: unknown }[];
