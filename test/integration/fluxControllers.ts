@@ -53,6 +53,8 @@ export class FluxControllers {
     static async start(cp: ControlPlane, testbed: Testbed): Promise<FluxControllers> {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-flux-"));
         const env = { KUBECONFIG: cp.kubeconfig, RUNTIME_NAMESPACE };
+        // source-controller refuses a storage path that does not exist.
+        fs.mkdirSync(path.join(dir, "storage"));
         const [storagePort, sourceHealth, kustomizeHealth] = [await freePort(), await freePort(), await freePort()];
         const common = ["--log-level=info", "--log-encoding=json", "--enable-leader-election=false", "--watch-all-namespaces=true", "--metrics-addr=0", "--max-retry-delay=10s"];
         const source = new ManagedProcess({
