@@ -383,34 +383,49 @@ describe("Flux against the test bed (integration)", function () {
             await bed.until("Cluster workload-1 back", () => bed.cluster(ns), STEP_MS);
         });
 
-        it("turning gitops off: deleting the program's Flux objects the way Pulumi would leaves every Cluster in place", async function () {
-            const objs = await bed.objects();
-            const before = bed.cp.list("clusters.cluster.x-k8s.io", { namespace: ns }).map((c) => c.metadata.name);
-            assert.ok(before.length > 0, "a Cluster must exist to show it stays");
-            // Pulumi deletes dependents first (reverse registration order), waiting for each to be
-            // gone, and keeps what the program marks retainOnDelete.
+        /** Deletes FluxSync's objects dependents first, each waited for, as Pulumi does; returns what it deleted. */
+        const deleteFluxObjects = (objs: ProgramObjects, which: (o: ProgramObjects["flux"][number]) => boolean): string[] => {
             const deleted: string[] = [];
-            for (const o of [...objs.flux].reverse()) {
-                if (o.retainOnDelete) {
-                    continue;
-                }
+            for (const o of [...objs.flux].reverse().filter(which)) {
                 const { kind, metadata } = o.object;
                 const resource = RESOURCES[kind];
                 assert.ok(resource, `the program now creates a ${kind} in FluxSync: add it to RESOURCES`);
-                bed.cp.kubectlOk(["delete", resource, metadata.name, "-n", metadata.namespace ?? FLUX_NS, "--wait=true", "--timeout=120s"]);
+                bed.cp.kubectlOk(["delete", resource, metadata.name, "-n", metadata.namespace ?? FLUX_NS, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
                 deleted.push(`${kind}/${metadata.name}`);
             }
-            console.log(`    deleted as Pulumi would: ${deleted.join(", ") || "(nothing: all retained)"}`);
-            // Give kustomize-controller every chance to act on the deletions: wait until each child
-            // Kustomization is gone or no longer being deleted, then until Flux is idle.
-            await bed.until("Flux done with the deletions", () => {
-                const ks = bed.cp.list(KUSTOMIZATION, { namespace: FLUX_NS });
-                return ks.every((k) => !stamp(k, "deletionTimestamp")) ? true : undefined;
-            });
+            return deleted;
+        };
+
+        /** Waits until Flux has acted on the deletions, then requires every Cluster of `before` untouched. */
+        const clustersStay = async (before: string[], deleted: string[]): Promise<void> => {
+            // A root Kustomization's finalizer runs before `kubectl delete --wait` returns; what
+            // it pruned is then being deleted. Wait until no Kustomization is mid-deletion.
+            await bed.until("Flux done with the deletions", () =>
+                bed.cp.list(KUSTOMIZATION, { namespace: FLUX_NS }).every((k) => !stamp(k, "deletionTimestamp")) ? true : undefined);
             const after = bed.cp.list("clusters.cluster.x-k8s.io", { namespace: ns });
             const deleting = after.filter((c) => stamp(c, "deletionTimestamp")).map((c) => c.metadata.name);
             const gone = before.filter((n) => !after.some((c) => c.metadata.name === n));
-            assert.deepStrictEqual({ gone, deleting }, { gone: [], deleting: [] }, `Clusters deleted when gitops was turned off (issue 9, defect 3); deleted objects: ${deleted.join(", ")}`);
+            assert.deepStrictEqual({ gone, deleting }, { gone: [], deleting: [] },
+                `Clusters deleted or being deleted after deleting ${deleted.join(", ") || "nothing"} (the lifecycle-safety issue's defect 3)`);
+        };
+
+        it("turning gitops off: what Pulumi deletes of the program's Flux objects (dependents first, not retainOnDelete) leaves every Cluster in place", async function () {
+            const objs = await bed.objects();
+            const before = bed.cp.list("clusters.cluster.x-k8s.io", { namespace: ns }).map((c) => c.metadata.name);
+            assert.ok(before.length > 0, "a Cluster must exist to show it stays");
+            const deleted = deleteFluxObjects(objs, (o) => !o.retainOnDelete);
+            const retained = objs.flux.filter((o) => o.retainOnDelete).map((o) => `${o.object.kind}/${o.object.metadata.name}`);
+            console.log(`    Pulumi deletes: ${deleted.join(", ") || "nothing"}; retains: ${retained.join(", ") || "nothing"}`);
+            await clustersStay(before, deleted);
+        });
+
+        it("turning gitops off: even the program's Flux objects all deleted by hand leave every Cluster in place", async function () {
+            const objs = await bed.objects();
+            const before = bed.cp.list("clusters.cluster.x-k8s.io", { namespace: ns }).map((c) => c.metadata.name);
+            assert.ok(before.length > 0, "a Cluster must exist to show it stays");
+            const root = objectOf(objs.flux, "Kustomization");
+            console.log(`    root Kustomization deletionPolicy: ${(root.spec as { deletionPolicy?: string }).deletionPolicy ?? "(default: MirrorPrune)"}`);
+            await clustersStay(before, deleteFluxObjects(objs, () => true));
         });
     });
 
