@@ -216,6 +216,8 @@ describe("Flux against the test bed (integration)", function () {
     const reason = missingPrerequisites();
 
     describe("dev stack: follows the branch", function () {
+        // Each test builds on the state the previous one left.
+        this.bail(true);
         let bed: FluxBed;
         let ns: string;
 
@@ -430,6 +432,8 @@ describe("Flux against the test bed (integration)", function () {
     });
 
     describe("prod stack: follows semver tags, decrypts SOPS", function () {
+        // Each test builds on the state the previous one left.
+        this.bail(true);
         let bed: FluxBed;
         let ns: string;
         let tagged: Record<string, string>;
