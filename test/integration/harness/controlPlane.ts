@@ -116,7 +116,7 @@ export class ControlPlane {
                     `--tls-cert-file=${pki.servingCert}`,
                     `--tls-private-key-file=${pki.servingKey}`,
                     `--client-ca-file=${pki.caCert}`,
-                    `--service-account-key-file=${pki.serviceAccountKey}`,
+                    `--service-account-key-file=${pki.serviceAccountPublicKey}`,
                     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
                     "--service-account-issuer=https://kubernetes.default.svc",
                     "--service-cluster-ip-range=10.96.0.0/16",
