@@ -54,6 +54,7 @@ const CHILDREN = ["cluster-classes", "node-images", "addons"];
 const WORKLOADS = "workload-clusters";
 const EXAMPLE = "workload-1";
 const EXAMPLE_FILE = "workloads/base/workload-1.yaml";
+const PROD_OVERLAY = "workloads/prod/kustomization.yaml";
 
 /** kubectl resource of each kind FluxSync creates. */
 const RESOURCES: Record<string, string> = {
@@ -192,12 +193,17 @@ class FluxBed {
         await this.until(`Cluster ${ns}/${EXAMPLE} applied by ${WORKLOADS}`, () => this.cluster(ns));
     }
 
-    /** Rewrites the example's md-0 replicas in the work tree. */
+    /**
+     * Rewrites the example's md-0 replicas in the work tree where the stack sets them: dev takes
+     * the base Cluster as it is, prod's overlay replaces the replicas with a patch.
+     */
     setWorkerReplicas(from: number, to: number): void {
-        const text = this.repo.read(EXAMPLE_FILE);
-        const re = new RegExp(`(name: md-0\\n\\s+replicas: )${from}\\b`);
-        assert.match(text, re, `${EXAMPLE_FILE} no longer has md-0 with ${from} replicas`);
-        this.repo.write(EXAMPLE_FILE, text.replace(re, `$1${to}`));
+        const [file, re] = this.stack === "prod"
+            ? [PROD_OVERLAY, new RegExp(`(path: /spec/topology/workers/machineDeployments/0/replicas\\n\\s+value: )${from}\\b`)]
+            : [EXAMPLE_FILE, new RegExp(`(name: md-0\\n\\s+replicas: )${from}\\b`)];
+        const text = this.repo.read(file);
+        assert.match(text, re, `${file} no longer sets md-0's replicas to ${from} where this test expects it`);
+        this.repo.write(file, text.replace(re, `$1${to}`));
     }
 }
 
@@ -452,11 +458,11 @@ describe("Flux against the test bed (integration)", function () {
             bed.repo.write(kfile, bed.repo.read(kfile).replace(/resources:\n/, "resources:\n  - sops-secret.enc.yaml\n"));
             bed.repo.commit("prod: a SOPS-encrypted Secret");
             tagged = { "v1.0.0": bed.repo.tag("v1.0.0") };
-            bed.setWorkerReplicas(1, 2);
-            bed.repo.commit("workload-1: more workers");
+            bed.setWorkerReplicas(3, 4);
+            bed.repo.commit("workload-1: four workers");
             tagged["v1.1.0"] = bed.repo.tag("v1.1.0");
-            bed.setWorkerReplicas(2, 4);
-            tagged.untagged = bed.repo.commit("workload-1: not released yet");
+            bed.setWorkerReplicas(4, 5);
+            tagged.untagged = bed.repo.commit("workload-1: five workers, not released yet");
         });
 
         after(async function () {
@@ -496,7 +502,7 @@ describe("Flux against the test bed (integration)", function () {
             assert.deepStrictEqual((g.spec as { ref: unknown }).ref, { semver: ">=1.0.0" });
             assert.strictEqual(artifactRevision(g), rev("v1.1.0", tagged["v1.1.0"]));
             await bed.treeUp(ns);
-            assert.strictEqual(FluxBed.workerReplicas(bed.cluster(ns)), 2, "v1.1.0's replicas, not the untagged commit's");
+            assert.strictEqual(FluxBed.workerReplicas(bed.cluster(ns)), 4, "v1.1.0's replicas, not v1.0.0's (3) or the untagged commit's (5)");
             // prod's overlay (three control plane nodes) is what the topology controller expands.
             const kcp = await bed.until("KubeadmControlPlane from the topology controller", () =>
                 bed.cp.list("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` }).at(0));
@@ -508,8 +514,8 @@ describe("Flux against the test bed (integration)", function () {
             const sha = bed.repo.tag("v1.2.0");
             assert.strictEqual(sha, tagged.untagged);
             await bed.synced(rev("v1.2.0", sha));
-            await bed.until("Cluster with 4 workers", () => (FluxBed.workerReplicas(bed.cluster(ns)) === 4 ? true : undefined), COMMIT_APPLIED_MS);
-            await bed.until("MachineDeployment with 4 replicas", () => ((bed.machineDeployment(ns)?.spec as { replicas?: number } | undefined)?.replicas === 4 ? true : undefined), COMMIT_APPLIED_MS);
+            await bed.until("Cluster with 5 workers", () => (FluxBed.workerReplicas(bed.cluster(ns)) === 5 ? true : undefined), COMMIT_APPLIED_MS);
+            await bed.until("MachineDeployment with 5 replicas", () => ((bed.machineDeployment(ns)?.spec as { replicas?: number } | undefined)?.replicas === 5 ? true : undefined), COMMIT_APPLIED_MS);
             console.log(`    tag → GitRepository → Cluster → MachineDeployment in ${secs(t0)}`);
         });
     });
