@@ -17,7 +17,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ControlPlane, freePort, httpGet } from "./harness/controlPlane";
+import * as net from "net";
+import { ControlPlane, httpGet } from "./harness/controlPlane";
 import { ManagedProcess, waitFor } from "./harness/processes";
 import { BinaryName, Testbed } from "./harness/testbed";
 
@@ -32,6 +33,27 @@ export const REQUEUE_DEPENDENCY = "2s";
 
 /** The test-bed components the controllers need (testbed/build.sh, pinned in testbed/flux/). */
 export const FLUX_BINARIES: BinaryName[] = ["flux-source-controller", "flux-kustomize-controller"];
+
+/**
+ * `n` different free ports on 127.0.0.1: each listener stays open until all are taken, so the
+ * kernel cannot hand the same port out twice (as back-to-back bind-and-close calls can).
+ */
+export async function distinctFreePorts(n: number): Promise<number[]> {
+    const servers: net.Server[] = [];
+    try {
+        for (let i = 0; i < n; i++) {
+            const srv = net.createServer();
+            await new Promise<void>((resolve, reject) => {
+                srv.once("error", reject);
+                srv.listen(0, "127.0.0.1", () => resolve());
+            });
+            servers.push(srv);
+        }
+        return servers.map((s) => (s.address() as net.AddressInfo).port);
+    } finally {
+        await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
+}
 
 /** The two controllers, running. */
 export class FluxControllers {
@@ -55,7 +77,7 @@ export class FluxControllers {
         const env = { KUBECONFIG: cp.kubeconfig, RUNTIME_NAMESPACE };
         // source-controller refuses a storage path that does not exist.
         fs.mkdirSync(path.join(dir, "storage"));
-        const [storagePort, sourceHealth, kustomizeHealth] = [await freePort(), await freePort(), await freePort()];
+        const [storagePort, sourceHealth, kustomizeHealth] = await distinctFreePorts(3);
         const common = ["--log-level=info", "--log-encoding=json", "--enable-leader-election=false", "--watch-all-namespaces=true", "--metrics-addr=0", "--max-retry-delay=10s"];
         const source = new ManagedProcess({
             name: "source-controller",
