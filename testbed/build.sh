@@ -16,6 +16,10 @@
 # why. The script exits non-zero only when it cannot run at all (no Go, no kubectl).
 set -uo pipefail
 
+# Everything runs inside main, which bash reads whole before running: editing this file while a
+# build is under way cannot change the running build.
+main() {
+
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${CAPI_MGMT_TESTBED_CACHE:-${HOME}/.cache/capi-mgmt-testbed}"
 jobs="${TESTBED_GO_P:-2}"
@@ -136,3 +140,7 @@ rm -f "$cache/.err"
 } >"$cache/testbed.json.tmp"
 mv "$cache/testbed.json.tmp" "$cache/testbed.json"
 echo "testbed: ready in $(( $(date +%s) - total_start ))s: $cache/testbed.json" >&2
+}
+
+main "$@"
+exit $?
