@@ -207,6 +207,31 @@ class FluxBed {
     }
 }
 
+/**
+ * Hooks for a describe whose tests build on each other: after a test fails, its controllers'
+ * and Git server's log tails are printed, and the later tests skip, naming the failed one.
+ */
+function failureChain(bed: () => FluxBed | undefined): { beforeEach: (this: Mocha.Context) => void; afterEach: (this: Mocha.Context) => void } {
+    let failed: string | undefined;
+    return {
+        beforeEach(this: Mocha.Context) {
+            if (failed) {
+                console.log(`      SKIPPED: builds on "${failed}", which failed`);
+                this.skip();
+            }
+        },
+        afterEach(this: Mocha.Context) {
+            if (this.currentTest?.state === "failed") {
+                failed ??= this.currentTest.title;
+                const b = bed();
+                if (b) {
+                    console.log(`${b.flux.report(30)}\n${b.git.report(10)}`);
+                }
+            }
+        },
+    };
+}
+
 /** The revision Flux reports for a branch or tag at a commit. */
 function rev(ref: string, sha: string): string {
     return `${ref}@sha1:${sha}`;
@@ -222,8 +247,10 @@ describe("Flux against the test bed (integration)", function () {
     const reason = missingPrerequisites();
 
     describe("dev stack: follows the branch", function () {
-        // Each test builds on the state the previous one left.
-        this.bail(true);
+        // Each test builds on the state the previous one left: after a failure the rest skip.
+        const chain = failureChain(() => bed);
+        beforeEach(chain.beforeEach);
+        afterEach(chain.afterEach);
         let bed: FluxBed;
         let ns: string;
 
@@ -310,11 +337,12 @@ describe("Flux against the test bed (integration)", function () {
 
             // node-images waits for ORC: until the Image is Available, workload-clusters must hold back.
             await bed.until("node image applied by node-images", () => (bed.cp.list("images.openstack.k-orc.cloud", { namespace: ns }).length > 0 ? true : undefined));
-            const held = await bed.until(`${WORKLOADS} reporting a dependency not ready`, () => {
+            const held = await bed.until(`${WORKLOADS} held back by node-images or addons`, () => {
                 const k = bed.get(KUSTOMIZATION, WORKLOADS);
-                return cond(k, "Ready")?.reason === "DependencyNotReady" ? k : undefined;
+                const c = cond(k, "Ready");
+                return c?.reason === "DependencyNotReady" && /node-images|addons/.test(c.message ?? "") ? k : undefined;
             });
-            console.log(`    ${WORKLOADS} while node-images waits for ORC: ${describeReady(held)}`);
+            console.log(`    ${WORKLOADS} while node-images waits for ORC's Image: ${describeReady(held)}`);
             assert.notStrictEqual(cond(bed.get(KUSTOMIZATION, "node-images"), "Ready")?.status, "True");
             assert.strictEqual(bed.cluster(ns), undefined, "the Cluster must not be applied before its dependencies are Ready");
 
@@ -438,8 +466,10 @@ describe("Flux against the test bed (integration)", function () {
     });
 
     describe("prod stack: follows semver tags, decrypts SOPS", function () {
-        // Each test builds on the state the previous one left.
-        this.bail(true);
+        // Each test builds on the state the previous one left: after a failure the rest skip.
+        const chain = failureChain(() => bed);
+        beforeEach(chain.beforeEach);
+        afterEach(chain.afterEach);
         let bed: FluxBed;
         let ns: string;
         let tagged: Record<string, string>;
