@@ -26,7 +26,9 @@ export type BinaryName =
     | "capi-kubeadm-bootstrap"
     | "capi-kubeadm-control-plane"
     | "capo"
-    | "caaph";
+    | "caaph"
+    | "flux-source-controller"
+    | "flux-kustomize-controller";
 
 /** Manifest sets build.sh collects. */
 export type ManifestName =
