@@ -55,8 +55,8 @@ export class EngineBed {
         if (!fs.existsSync(file)) {
             return `no ${file}: run testbed/pulumi/build.sh first`;
         }
-        const raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-        const { go: _go, ...components } = raw;
+        const components = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+        delete components.go;
         return new EngineBed(components as Record<string, EngineComponent>);
     }
 

@@ -36,10 +36,10 @@ function openssl(args: string[], cwd: string): void {
 
 /** The GitHub release stand-in (see the file comment). */
 export class ReleaseProxy {
-    readonly requests: RecordedRequest[] = [];
-    private readonly sockets = new Set<net.Socket>();
-
     private constructor(
+        /** Every request, in order. */
+        readonly requests: RecordedRequest[],
+        private readonly sockets: Set<net.Socket>,
         private readonly server: http.Server,
         readonly port: number,
         /** CA bundle the engine must trust (SSL_CERT_FILE). */
@@ -59,24 +59,25 @@ export class ReleaseProxy {
         const key = fs.readFileSync(path.join(dir, "github.key"));
         const cert = fs.readFileSync(path.join(dir, "github.crt"));
 
-        let proxy: ReleaseProxy | undefined;
+        const requests: RecordedRequest[] = [];
+        const sockets = new Set<net.Socket>();
         // The decrypted requests after CONNECT land here.
         const inner = http.createServer((req, res) => {
             const url = `https://github.com${req.url ?? ""}`;
             const body = req.method === "GET" ? files[url] : undefined;
             const status = body === undefined ? 404 : 200;
-            proxy?.requests.push({ method: req.method ?? "", url, status });
+            requests.push({ method: req.method ?? "", url, status });
             res.writeHead(status, { "content-type": "text/plain" });
             res.end(body ?? "not served by the test stand-in\n");
         });
         const server = http.createServer((req, res) => {
-            proxy?.requests.push({ method: req.method ?? "", url: req.url ?? "", status: 403 });
+            requests.push({ method: req.method ?? "", url: req.url ?? "", status: 403 });
             res.writeHead(403);
             res.end("only CONNECT github.com:443\n");
         });
         server.on("connect", (req: http.IncomingMessage, socket: net.Socket) => {
             if (req.url !== "github.com:443") {
-                proxy?.requests.push({ method: "CONNECT", url: req.url ?? "", status: 403 });
+                requests.push({ method: "CONNECT", url: req.url ?? "", status: 403 });
                 socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
                 return;
             }
@@ -85,15 +86,14 @@ export class ReleaseProxy {
             inner.emit("connection", secure);
         });
         server.on("connection", (s: net.Socket) => {
-            proxy?.sockets.add(s);
-            s.on("close", () => proxy?.sockets.delete(s));
+            sockets.add(s);
+            s.on("close", () => sockets.delete(s));
         });
         const port = await new Promise<number>((resolve, reject) => {
             server.once("error", reject);
             server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
         });
-        proxy = new ReleaseProxy(server, port, path.join(dir, "ca.crt"));
-        return proxy;
+        return new ReleaseProxy(requests, sockets, server, port, path.join(dir, "ca.crt"));
     }
 
     /** Environment that sends the engine's and its plugins' HTTPS through the stand-in. */
