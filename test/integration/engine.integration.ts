@@ -18,11 +18,10 @@ import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../lib/clusterObje
 import { parseStackConfig, StackConfig } from "../../lib/config";
 import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../lib/contract";
 import { readStackConfigFile } from "../../render/render";
-import { EngineBed, EngineHome, EngineStack, nameOf, Operation } from "./engineBed";
+import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, nameOf, Operation, startEngineCluster } from "./engineBed";
 import { CLUSTER_STAND_IN_TYPE, engineProgram, EngineProgramInputs } from "./engineProgram";
 import { FluxReadyStandIn, KubeAccess, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
-import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { Testbed } from "./harness/testbed";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -46,7 +45,7 @@ function engineUnavailable(): string | undefined {
     } catch (err) {
         return (err as Error).message;
     }
-    return testbed.missing(requiredComponents());
+    return testbed.missing(minimalTestbedComponents());
 }
 
 function skipWith(ctx: Mocha.Context, reason: string): never {
@@ -179,7 +178,11 @@ for (const stackName of ["dev", "prod"]) {
             }
             const bed = EngineBed.load() as EngineBed;
             const testbed = Testbed.load();
-            cp = await startManagementCluster(testbed, `engine-${stackName}`);
+            const started = await startEngineCluster(testbed, `engine-${stackName}`);
+            cp = started.cp;
+            if (started.limits) {
+                console.log(`      test bed: ${started.limits}`);
+            }
             const file = readStackConfigFile(PROJECT_DIR, stackName);
             const deployKey = newDeployKey(cp.dir);
             gitops = { ...(JSON.parse(file.config["capi-mgmt:gitops"]) as Record<string, unknown>), deployKey };

@@ -14,7 +14,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, OpType, PreviewResult, PulumiCommand, PulumiFn, Stack, UpResult } from "@pulumi/pulumi/automation";
-import { cacheDir } from "./harness/testbed";
+import { stringify as toYaml } from "yaml";
+import { ControlPlane } from "./harness/controlPlane";
+import { PROVIDERS, requiredComponents, startManagementCluster } from "./harness/managementCluster";
+import { installProvider } from "./harness/providers";
+import { BinaryName, cacheDir, ManifestName, Testbed } from "./harness/testbed";
 
 /** One entry of pulumi.json. */
 export interface EngineComponent {
@@ -280,4 +284,33 @@ function withOutput(err: unknown, out: string[]): Error {
     const e = err instanceof Error ? err : new Error(String(err));
     e.message = `${e.message}\n--- engine output (tail) ---\n${out.join("").split("\n").slice(-60).join("\n")}`;
     return e;
+}
+
+/** What the engine tests need of the test bed at least: the API server and every provider's CRDs. */
+export function minimalTestbedComponents(): (BinaryName | ManifestName)[] {
+    return ["etcd", "kube-apiserver", ...PROVIDERS.map((p) => p.manifests)];
+}
+
+/**
+ * The management cluster for the engine tests: the test bed's full one (CRDs, webhooks, managers)
+ * when every manager is built; otherwise the API server with the providers' CRDs only (no webhooks,
+ * conversion off), and `limits` says what is missing.
+ */
+export async function startEngineCluster(testbed: Testbed, name: string): Promise<{ cp: ControlPlane; limits?: string }> {
+    const limits = testbed.missing(requiredComponents());
+    if (!limits) {
+        return { cp: await startManagementCluster(testbed, name) };
+    }
+    const cp = await ControlPlane.start(testbed, name);
+    try {
+        cp.applyOk(toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } }));
+        for (const p of PROVIDERS) {
+            await installProvider(cp, testbed, { ...p, binary: undefined });
+        }
+        return { cp, limits: `CRDs only, no webhooks or managers: ${limits}` };
+    } catch (err) {
+        const report = cp.report();
+        await cp.stop();
+        throw new Error(`${(err as Error).message}\n${report}`);
+    }
 }
