@@ -12,3 +12,4 @@ export const cloudProviderAppCredentialId = outputs.cloudProviderAppCredentialId
 export const kubeconfig = outputs.kubeconfig;
 export const apiServerCertExpiry = outputs.apiServerCertExpiry;
 export const deployPublicKey = outputs.deployPublicKey;
+export const deployed = outputs.deployed;

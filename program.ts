@@ -5,7 +5,9 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { CapiManagement } from "./components/capiManagement";
+import { PreflightResult } from "./components/preflight";
 import { StackConfig } from "./lib/config";
+import { DeployedState } from "./lib/lifecycle";
 
 /** The stack outputs. */
 export interface ProgramOutputs {
@@ -27,6 +29,8 @@ export interface ProgramOutputs {
     apiServerCertExpiry: pulumi.Output<string>;
     /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
     deployPublicKey: pulumi.Output<string>;
+    /** What this run deployed; the next run's preflight reads it back (lib/lifecycle.ts). */
+    deployed: pulumi.Output<DeployedState>;
 }
 
 /** Artifacts the program sends to the server that render writes out on their own. */
@@ -41,6 +45,8 @@ export interface Program {
     outputs: ProgramOutputs;
     /** Artifacts for `npm run render`. */
     artifacts: ProgramArtifacts;
+    /** Preflight's findings (render reports its problems instead of writing anything). */
+    preflight: pulumi.Output<PreflightResult>;
 }
 
 /** Builds every resource of the stack. */
@@ -62,6 +68,7 @@ export function program(config: StackConfig): Program {
         kubeconfig: pulumi.secret(mgmt.cluster.kubeconfig),
         apiServerCertExpiry: mgmt.cluster.apiServerCertExpiry,
         deployPublicKey: mgmt.flux?.deployPublicKey ?? pulumi.output(""),
+        deployed: mgmt.deployed,
     };
-    return { outputs, artifacts: { kindConfig: mgmt.cluster.kindConfig } };
+    return { outputs, artifacts: { kindConfig: mgmt.cluster.kindConfig }, preflight: mgmt.preflight };
 }

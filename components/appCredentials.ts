@@ -1,16 +1,14 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { AppCredentialSettings, CONFIG_NAMESPACE } from "../lib/config";
+import { AppCredentialSettings, canonicalExpiry, canonicalRoles } from "../lib/config";
 import { shortHash } from "../lib/names";
 
 /** Arguments of {@link AppCredentials}. */
 export interface AppCredentialsArgs {
     /** Prefix of the credential names. */
     prefix: string;
-    /** Roles and expiry, shared by both credentials. */
+    /** Roles and expiry, shared by both credentials (preflight checked the roles are held). */
     settings: AppCredentialSettings;
-    /** Roles the user holds on the project (from the auth scope). */
-    heldRoles: pulumi.Input<string[]>;
 }
 
 /** One application credential as the rest of the program sees it. */
@@ -35,23 +33,16 @@ export const APP_CREDENTIAL_PURPOSES = {
  * new one can be created before the old one is deleted.
  */
 export function appCredentialName(prefix: string, purpose: keyof typeof APP_CREDENTIAL_PURPOSES, settings: AppCredentialSettings): string {
-    return `${prefix}-${purpose}-${shortHash({ purpose, roles: settings.roles, expiresAt: settings.expiresAt ?? null })}`;
+    const c = canonicalSettings(settings);
+    return `${prefix}-${purpose}-${shortHash({ purpose, roles: c.roles, expiresAt: c.expiresAt ?? null })}`;
 }
 
-/**
- * Fails with a message naming the setting when a wanted role is not one the user holds on
- * the project (Keystone would refuse the credential anyway, less clearly).
- */
-export function checkRolesHeld(wanted: string[], held: string[]): string[] {
-    const missing = wanted.filter((r) => !held.includes(r));
-    if (missing.length > 0) {
-        throw new Error(
-            `${CONFIG_NAMESPACE}:appCredential.roles: ${missing.join(", ")} ` +
-                `${missing.length === 1 ? "is not a role" : "are not roles"} you hold on this project ` +
-                `(you hold: ${held.join(", ") || "none"}); application credentials can only carry a subset of your roles`,
-        );
-    }
-    return wanted;
+/** The settings as the credentials get them: roles as a sorted set, expiry in UTC whole seconds. */
+export function canonicalSettings(settings: AppCredentialSettings): AppCredentialSettings {
+    return {
+        roles: canonicalRoles(settings.roles),
+        ...(settings.expiresAt === undefined ? {} : { expiresAt: canonicalExpiry(settings.expiresAt) }),
+    };
 }
 
 /**
@@ -71,7 +62,8 @@ export class AppCredentials extends pulumi.ComponentResource {
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:AppCredentials", name, {}, opts);
 
-        const roles = pulumi.output(args.heldRoles).apply((held) => checkRolesHeld(args.settings.roles, held));
+        const settings = canonicalSettings(args.settings);
+        const roles = settings.roles;
 
         const make = (purpose: keyof typeof APP_CREDENTIAL_PURPOSES): AppCredentialRef => {
             const cred = new openstack.identity.ApplicationCredential(
@@ -80,7 +72,7 @@ export class AppCredentials extends pulumi.ComponentResource {
                     name: appCredentialName(args.prefix, purpose, args.settings),
                     description: `capi-mgmt ${args.prefix}: ${APP_CREDENTIAL_PURPOSES[purpose]}`,
                     roles,
-                    expiresAt: args.settings.expiresAt,
+                    expiresAt: settings.expiresAt,
                     unrestricted: false,
                 },
                 { parent: this, additionalSecretOutputs: ["secret"] },

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
+import { DeployedState } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
@@ -11,6 +12,7 @@ import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
+import { Preflight, PreflightResult } from "./preflight";
 import { ServerSecurityGroup } from "./securityGroup";
 import { ManagementServer, SERVER_USER } from "./server";
 import { SshKeys } from "./sshKeys";
@@ -47,6 +49,10 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly credentials: ClusterCredentials;
     /** Flux, when `gitops` is configured. */
     readonly flux?: FluxSync;
+    /** What preflight found (problems, the previous deployment). */
+    readonly preflight: pulumi.Output<PreflightResult>;
+    /** What this run deploys (the stack output `deployed`, read back by the next run's preflight). */
+    readonly deployed: pulumi.Output<DeployedState>;
 
     constructor(name: string, args: CapiManagementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:CapiManagement", name, {}, opts);
@@ -59,6 +65,12 @@ export class CapiManagement extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
+        const preflight = new Preflight("preflight", { config: cfg, scope }, { parent: this });
+        this.preflight = preflight.result;
+        // Nothing is created or changed before preflight has passed.
+        const gated = { parent: this, dependsOn: preflight.gate };
+
         const network = new Network(
             "network",
             {
@@ -68,20 +80,15 @@ export class CapiManagement extends pulumi.ComponentResource {
                 dnsNameservers: cfg.dnsNameservers,
                 existing: cfg.existingNetwork,
             },
-            { parent: this },
+            gated,
         );
         const securityGroup = new ServerSecurityGroup(
             "security-group",
             { prefix: cfg.prefix, sshAllowedCidrs: cfg.sshAllowedCidrs, apiAllowedCidrs: cfg.apiAllowedCidrs },
-            { parent: this },
+            gated,
         );
-        const keys = new SshKeys("ssh-keys", { prefix: cfg.prefix }, { parent: this });
-        const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
-        this.appCredentials = new AppCredentials(
-            "app-credentials",
-            { prefix: cfg.prefix, settings: cfg.appCredential, heldRoles: scope.roles.apply((roles) => roles.map((r) => r.roleName)) },
-            { parent: this },
-        );
+        const keys = new SshKeys("ssh-keys", { prefix: cfg.prefix }, gated);
+        this.appCredentials = new AppCredentials("app-credentials", { prefix: cfg.prefix, settings: cfg.appCredential }, gated);
 
         const userData = pulumi.secret(
             pulumi.all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey]).apply(([mtu, privateKeyOpenssh, publicKeyOpenssh]) =>
@@ -95,7 +102,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 prefix: cfg.prefix,
                 generation: cfg.serverGeneration,
                 flavor: cfg.flavor,
-                image: cfg.image,
+                imageId: preflight.result.imageId,
                 rootVolumeSize: cfg.rootVolumeSize,
                 availabilityZone: cfg.availabilityZone,
                 networkId: network.networkId,
@@ -106,7 +113,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 floatingIpPool: external.apply((n) => n.name ?? cfg.externalNetwork),
                 associateAfter: network.routerInterface ? [network.routerInterface] : [],
             },
-            { parent: this },
+            gated,
         );
 
         this.connection = {
@@ -123,7 +130,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 versions: cfg.versions,
                 reachableAfter: [server.instance, server.association, ...securityGroup.rules],
             },
-            { parent: this },
+            gated,
         );
 
         this.cluster = new ManagementCluster(
@@ -136,43 +143,14 @@ export class CapiManagement extends pulumi.ComponentResource {
                 versions: cfg.versions,
                 after: [this.bootstrap.tools],
             },
-            { parent: this },
+            gated,
         );
 
-        const kube = new k8s.Provider(
-            "management-cluster",
-            { kubeconfig: this.cluster.kubeconfig },
-            { parent: this, dependsOn: [this.cluster.providers] },
-        );
-        const inCluster = { parent: this, providers: { kubernetes: kube } };
-        this.credentials = new ClusterCredentials(
-            "cluster-credentials",
-            {
-                workloadNamespace: cfg.workloadNamespace,
-                authUrl: scope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, cfg.region)),
-                region: cfg.region,
-                caCert: cfg.caCert,
-                capi: this.appCredentials.capi,
-                cloudProvider: this.appCredentials.cloudProvider,
-                deletedWith: this.cluster.kind,
-                after: [this.cluster.providers],
-            },
-            inCluster,
-        );
-        if (cfg.gitops) {
-            this.flux = new FluxSync(
-                "flux",
-                {
-                    version: cfg.versions.flux.version,
-                    gitops: cfg.gitops,
-                    managementAddress: server.floatingIp,
-                    deletedWith: this.cluster.kind,
-                    after: [this.cluster.providers],
-                },
-                inCluster,
-            );
-        }
-
+        // As soon as the kind cluster exists, so that a later failure still leaves a stack whose
+        // destroy runs it. It depends on (hence is deleted before) everything its run needs that
+        // Pulumi really deletes: the server and the way to it, the credentials CAPO and ORC use,
+        // and the kind cluster. The Kubernetes objects and the ORC and Cluster API steps need no
+        // edge: on destroy they are skipped (deletedWith the kind cluster) or have no delete.
         this.teardown = new WorkloadTeardown(
             "teardown",
             {
@@ -185,14 +163,64 @@ export class CapiManagement extends pulumi.ComponentResource {
                     ...securityGroup.rules,
                     ...this.appCredentials.resources,
                     this.cluster.kind,
-                    this.cluster.orc,
-                    this.cluster.providers,
-                    ...this.credentials.resources,
-                    ...(this.flux?.resources ?? []),
                 ],
             },
-            { parent: this },
+            gated,
         );
+
+        // Built from the kubeconfig alone: Flux and the plain Secrets go in while ORC and Cluster
+        // API install. deleteUnreachable: once a cluster is gone (new server generation, new
+        // node image), deletes against it succeed by dropping the objects from the state; no
+        // object whose deletion matters relies on Pulumi deleting it (see README).
+        const kube = new k8s.Provider(
+            "management-cluster",
+            { kubeconfig: this.cluster.kubeconfig, deleteUnreachable: true },
+            gated,
+        );
+        const inCluster = { ...gated, providers: { kubernetes: kube } };
+        this.credentials = new ClusterCredentials(
+            "cluster-credentials",
+            {
+                workloadNamespace: cfg.workloadNamespace,
+                authUrl: scope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, cfg.region)),
+                region: cfg.region,
+                caCert: cfg.caCert,
+                capi: this.appCredentials.capi,
+                cloudProvider: this.appCredentials.cloudProvider,
+                deletedWith: this.cluster.kind,
+                providersReady: [this.cluster.providers],
+            },
+            inCluster,
+        );
+        if (cfg.gitops) {
+            this.flux = new FluxSync(
+                "flux",
+                {
+                    version: cfg.versions.flux.version,
+                    gitops: cfg.gitops,
+                    managementAddress: server.floatingIp,
+                    deletedWith: this.cluster.kind,
+                    syncAfter: [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                },
+                inCluster,
+            );
+        }
+
+        const gitopsOwned = this.flux ? this.flux.resources : [];
+        this.deployed = pulumi
+            .all([
+                server.instance.availabilityZone,
+                this.credentials.namespace,
+                ...gitopsOwned.map((r) => (r as pulumi.CustomResource).urn),
+            ])
+            .apply(([az, ns]) => ({
+                serverGeneration: cfg.serverGeneration,
+                prefix: cfg.prefix,
+                availabilityZone: az ?? cfg.availabilityZone ?? "",
+                flavor: cfg.flavor,
+                workloadNamespace: ns,
+                gitops: cfg.gitops !== undefined,
+            }));
 
         this.floatingIp = server.floatingIp;
         this.hostPublicKey = keys.hostPublicKey;

@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
 import {
@@ -30,8 +31,12 @@ export interface ClusterCredentialsArgs {
     cloudProvider: AppCredentialRef;
     /** In-cluster objects go with this (the kind cluster), never one by one. */
     deletedWith: pulumi.Resource;
-    /** What must exist first (the Cluster API providers, for their CRDs). */
-    after: pulumi.Resource[];
+    /**
+     * What the objects that need Cluster API or CAPO wait for (the providers step: their
+     * CRDs and the `capo-system` namespace). The namespace and the plain Secrets in it do
+     * not wait: they are created as soon as the cluster answers.
+     */
+    providersReady: pulumi.Resource[];
 }
 
 /**
@@ -42,8 +47,10 @@ export interface ClusterCredentialsArgs {
  * cloud.conf into every labelled workload cluster, again after each rotation.
  */
 export class ClusterCredentials extends pulumi.ComponentResource {
-    /** Every object created, for ordering (the teardown outlives them). */
+    /** Every object created, for ordering (the root Kustomization waits for them). */
     readonly resources: pulumi.Resource[];
+    /** Name of the workload namespace, once it exists. */
+    readonly namespace: pulumi.Output<string>;
 
     constructor(name: string, args: ClusterCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:ClusterCredentials", name, {}, opts);
@@ -64,14 +71,17 @@ export class ClusterCredentials extends pulumi.ComponentResource {
                 ),
             );
 
-        const workloadNs = kubeResource("workload-namespace", namespace(ns), { ...base, dependsOn: args.after });
-        const capoSecret = kubeResource("capo-credentials", capoCredentialsSecret(capiCloudsYaml), { ...base, dependsOn: args.after });
-        const identity = kubeResource("capo-identity", capoIdentity(ns), { ...base, dependsOn: [capoSecret] });
+        // Never deleted by Pulumi: deleting a namespace deletes every workload Cluster in it. (A
+        // change of its name is refused on a live stack; see lib/lifecycle.ts.)
+        const workloadNs = kubeResource("workload-namespace", namespace(ns), { ...base, retainOnDelete: true });
+        const capoSecret = kubeResource("capo-credentials", capoCredentialsSecret(capiCloudsYaml), { ...base, dependsOn: args.providersReady });
+        const identity = kubeResource("capo-identity", capoIdentity(ns), { ...base, dependsOn: [capoSecret, ...args.providersReady] });
         const orcSecret = kubeResource("orc-credentials", orcCredentialsSecret(ns, capiCloudsYaml), { ...base, dependsOn: [workloadNs] });
         const crsSecret = kubeResource("cloud-config", cloudConfigResourceSecret(ns, cloudConfig), { ...base, dependsOn: [workloadNs] });
-        const crs = kubeResource("cloud-config-resource-set", cloudConfigResourceSet(ns), { ...base, dependsOn: [crsSecret] });
+        const crs = kubeResource("cloud-config-resource-set", cloudConfigResourceSet(ns), { ...base, dependsOn: [crsSecret, ...args.providersReady] });
 
         this.resources = [workloadNs, capoSecret, identity, orcSecret, crsSecret, crs];
+        this.namespace = (workloadNs as k8s.core.v1.Namespace).metadata.name;
         this.registerOutputs({});
     }
 }

@@ -30,8 +30,12 @@ export interface FluxSyncArgs {
     managementAddress: pulumi.Input<string>;
     /** In-cluster objects go with this (the kind cluster), never one by one. */
     deletedWith: pulumi.Resource;
-    /** What must exist first (the finished bootstrap). */
-    after: pulumi.Resource[];
+    /**
+     * What the root Kustomization waits for: the CRDs and credentials of what the GitOps tree
+     * applies (ORC, the Cluster API providers, the CAPO identity). Flux itself, its Secrets
+     * and the GitRepository do not wait: they are installed while ORC and Cluster API are.
+     */
+    syncAfter: pulumi.Resource[];
 }
 
 /**
@@ -48,14 +52,17 @@ export class FluxSync extends pulumi.ComponentResource {
     readonly deployPublicKey: pulumi.Output<string>;
     /** True when `up` waited for Flux to be Ready. */
     readonly waited: boolean;
-    /** Every object created, for ordering (the teardown outlives them). */
+    /** Every object created (for ordering, and for the `deployed` record). */
     readonly resources: pulumi.Resource[];
 
     constructor(name: string, args: FluxSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:FluxSync", name, {}, opts);
 
         const g = args.gitops;
-        const base = { parent: this, deletedWith: args.deletedWith };
+        // Pulumi never deletes Flux's objects one by one: they go with the kind cluster, and on a
+        // replacement (a new server generation) the old ones are left to the old cluster. Removing
+        // gitops from a live stack is refused (lib/lifecycle.ts).
+        const base = { parent: this, deletedWith: args.deletedWith, retainOnDelete: true };
 
         let identity: pulumi.Output<string>;
         if (g.deployKey !== undefined) {
@@ -71,7 +78,7 @@ export class FluxSync extends pulumi.ComponentResource {
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: fluxInstallUrl(args.version) },
-            { ...base, dependsOn: args.after },
+            base,
         );
 
         const gitData = pulumi
@@ -98,7 +105,7 @@ export class FluxSync extends pulumi.ComponentResource {
         const sync = kubeResource(
             "kustomization",
             rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),
-            { ...base, dependsOn: [install, source, settings, ...secrets] },
+            { ...base, dependsOn: [install, source, settings, ...secrets, ...args.syncAfter] },
         );
 
         this.resources = [install, ...secrets, settings, source, sync];

@@ -27,7 +27,15 @@ export interface ServerConnection {
     hostKey: pulumi.Input<string>;
 }
 
-/** The connection block of a remote command, with the retry bounds applied. */
+/**
+ * The connection block of a remote command, with the retry bounds applied.
+ *
+ * Every command of the program also sets `addPreviousOutputInEnv: false`: no script reads
+ * the previous run's `PULUMI_COMMAND_STDOUT`/`STDERR`, and the kubeconfig step's output is a
+ * secret that would otherwise be sent as an SSH environment request on an update or delete.
+ * (pulumi-command 1.2.1 has no client-side keepalive setting; sshd's ClientAlive* in the
+ * user-data keeps quiet sessions up.)
+ */
 export function commandConnection(c: ServerConnection): command.types.input.remote.ConnectionArgs {
     return {
         host: c.host,
@@ -71,6 +79,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
             "wait-ready",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: "bash -s",
                 update: "bash -s",
                 stdin: renderWaitReadyScript({ marker: CLOUD_INIT_DONE_MARKER, timeoutSeconds: CLOUD_INIT_TIMEOUT_SECONDS }),
@@ -83,6 +92,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
             "install-tools",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: "sudo bash -s",
                 update: "sudo bash -s",
                 stdin: renderInstallToolsScript({

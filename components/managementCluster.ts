@@ -70,6 +70,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
             "kind-cluster",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
                 delete: `sudo kind delete cluster --name ${args.clusterName} --kubeconfig ${SERVER_KUBECONFIG} && sudo rm -f ${HOST_STATE_DIR}/kind-cluster.spec`,
@@ -86,6 +87,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
             "kubeconfig",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: root,
                 stdin: pulumi
                     .output(args.floatingIp)
@@ -101,6 +103,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
             "api-cert-expiry",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: root,
                 stdin: renderApiCertExpiryScript({ clusterName: args.clusterName }),
                 triggers: [this.kind.stdout],
@@ -113,6 +116,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
             "orc",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
                 stdin: renderOrcScript({ version: v.orc, waitTimeoutSeconds: ORC_WAIT_SECONDS }),
@@ -125,6 +129,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
             "capi-providers",
             {
                 connection,
+                addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
                 stdin: renderCapiProvidersScript({

@@ -20,8 +20,11 @@ export interface ManagementServerArgs {
     generation: number;
     /** Flavor name or ID. */
     flavor: string;
-    /** Image name or ID (a name is resolved to the newest image of that name, once). */
-    image: string;
+    /**
+     * Image ID to boot a new server from (see components/preflight.ts: resolved from the
+     * `image` setting only when a server is created; ignored after creation).
+     */
+    imageId: pulumi.Input<string>;
     /** Boot volume size in GiB; 0 boots from the flavor's disk. */
     rootVolumeSize: number;
     /** Availability zone, if any. */
@@ -65,9 +68,7 @@ export class ManagementServer extends pulumi.ComponentResource {
         super("capi-mgmt:index:ManagementServer", name, {}, opts);
 
         const gen = generationSuffix(args.generation);
-        const imageId = isUuid(args.image)
-            ? pulumi.output(args.image)
-            : openstack.images.getImageOutput({ name: args.image, mostRecent: true }, { parent: this }).id;
+        const imageId = args.imageId;
 
         const port = new openstack.networking.Port(
             `port${gen}`,

@@ -189,6 +189,9 @@ export function rootKustomization(p: { path: string; interval: string; decrypt: 
             interval: p.interval,
             path: p.path,
             prune: true,
+            // Deleting this object (by hand, or by anything else) leaves what it applied in place:
+            // only a removal from Git prunes, never the loss of the root Kustomization itself.
+            deletionPolicy: "Orphan",
             sourceRef: { kind: "GitRepository", name: FLUX_ROOT_NAME },
             postBuild: { substituteFrom: [{ kind: "ConfigMap", name: FLUX_SETTINGS_CONFIGMAP }] },
             ...(p.decrypt ? { decryption: { provider: "sops", secretRef: { name: SOPS_AGE_SECRET } } } : {}),

@@ -127,6 +127,11 @@ export interface ParseContext {
     now: Date;
     /** Values of the `openstack:` namespace that the program uses. */
     openstack?: { cloud?: string; region?: string };
+    /**
+     * Every config key of other namespaces (`ns:key`), so that keys under a misspelling of
+     * ours (`capi_mgmt:flavor`), which Pulumi would silently pass by, are reported.
+     */
+    otherKeys?: string[];
 }
 
 /** Bad stack configuration: every problem found, each naming its key. */
@@ -172,7 +177,7 @@ export const DEFAULTS = {
     image: "Ubuntu 24.04",
     rootVolumeSize: 0,
     nodeCidr: "10.0.0.0/24",
-    appCredentialRoles: ["member", "load-balancer_member"],
+    appCredentialRoles: ["load-balancer_member", "member"],
     serverGeneration: 1,
     teardownTimeoutMinutes: 30,
 } as const;
@@ -284,6 +289,14 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         }
     }
 
+    for (const key of ctx.otherKeys ?? []) {
+        const ns = key.slice(0, key.indexOf(":"));
+        if (looksLikeOurNamespace(ns)) {
+            const rest = key.slice(ns.length + 1);
+            r.problems.push(`${key}: "${ns}" is not "${CONFIG_NAMESPACE}", so the program never reads this key; write it as ${CONFIG_NAMESPACE}:${rest}`);
+        }
+    }
+
     const prefix = r.string("prefix") ?? ctx.stack;
     if (!DNS_LABEL.test(prefix) || prefix.length > PREFIX_MAX) {
         const origin = r.has("prefix") ? "" : ` (defaulted from the stack name; set ${CONFIG_NAMESPACE}:prefix)`;
@@ -336,6 +349,31 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         throw new ConfigError(r.problems);
     }
     return config;
+}
+
+/** Edit distance of two short strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) {
+            cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        prev = cur;
+    }
+    return prev[b.length];
+}
+
+/**
+ * True for a namespace that is not ours but looks like a misspelling of it: the same
+ * letters with other separators or case (`capi_mgmt`, `CapiMgmt`), or at most two edits away.
+ */
+export function looksLikeOurNamespace(ns: string): boolean {
+    if (ns === CONFIG_NAMESPACE) {
+        return false;
+    }
+    const letters = (x: string) => x.toLowerCase().replace(/[^a-z0-9]/g, "");
+    return letters(ns) === letters(CONFIG_NAMESPACE) || editDistance(ns.toLowerCase(), CONFIG_NAMESPACE) <= 2;
 }
 
 function parseEnvironment(r: Reader): Environment {
@@ -462,10 +500,8 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
         const roles = o.roles;
         if (!Array.isArray(roles) || roles.length === 0 || !roles.every((x) => typeof x === "string" && x.trim() !== "")) {
             r.fail("appCredential.roles", "must be a non-empty list of role names");
-        } else if (new Set(roles).size !== roles.length) {
-            r.fail("appCredential.roles", "lists a role twice");
         } else {
-            settings.roles = roles.map((x: string) => x.trim());
+            settings.roles = canonicalRoles(roles as string[]);
         }
     }
     if (o.expiresAt !== undefined) {
@@ -475,10 +511,28 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
         } else if (Date.parse(e) <= now.getTime()) {
             r.fail("appCredential.expiresAt", `${quote(e)} is not in the future (set a later expiry to rotate both credentials)`);
         } else {
-            settings.expiresAt = e;
+            settings.expiresAt = canonicalExpiry(e);
         }
     }
     return settings;
+}
+
+/**
+ * Roles as a set: trimmed, deduplicated and sorted, so that listing them in another order
+ * (or twice) is the same setting and does not rename, hence replace, the credentials.
+ */
+export function canonicalRoles(roles: readonly string[]): string[] {
+    return [...new Set(roles.map((x) => x.trim()))].sort();
+}
+
+/**
+ * An RFC 3339 time as the OpenStack provider reads it back from Keystone: UTC, whole
+ * seconds, `YYYY-MM-DDTHH:MM:SSZ` (fractions of a second are dropped). Any other spelling
+ * of the same instant would show a difference on every `up`, and the expiry forces
+ * replacement: both credentials would rotate each time.
+ */
+export function canonicalExpiry(rfc3339: string): string {
+    return new Date(Math.floor(Date.parse(rfc3339) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function parseCaCert(r: Reader): string | undefined {

@@ -16,6 +16,11 @@ export function readRawConfig(): RawConfig {
     return raw;
 }
 
+/** Every config key of the running stack outside our namespace (`ns:key`). */
+export function readOtherKeys(): string[] {
+    return Object.keys(pulumi.runtime.allConfig()).filter((k) => !k.startsWith(`${CONFIG_NAMESPACE}:`));
+}
+
 /**
  * Parses the running stack's configuration once. Bad input stops the program before any
  * resource is registered, with every problem listed and no stack trace.
@@ -27,6 +32,7 @@ export function loadStackConfig(now: Date = new Date()): StackConfig {
             stack: pulumi.getStack(),
             now,
             openstack: { cloud: openstack.get("cloud"), region: openstack.get("region") },
+            otherKeys: readOtherKeys(),
         });
     } catch (e) {
         if (e instanceof ConfigError) {

@@ -43,6 +43,7 @@ export interface RecordedResource {
         additionalSecretOutputs: string[];
         deletedWith?: string;
         protect: boolean;
+        retainOnDelete: boolean;
         provider?: string;
     };
 }
@@ -107,7 +108,41 @@ export interface MockCloudOptions {
     existingNetworkMtu?: number;
     /** Address of the floating IP. */
     floatingIp?: string;
+    /**
+     * The stack's outputs from its last `up`, as the StackReference to itself reads them
+     * (default: none, i.e. a first `up`).
+     */
+    previousOutputs?: Record<string, unknown>;
+    /** Flavors Nova knows, by name or ID (default: every flavor has 8 vCPUs and 32 GiB). */
+    flavors?: Record<string, { vcpus: number; ram: number }>;
+    /** Image names Glance does not know (default: every name resolves). */
+    missingImages?: string[];
+    /** Nova's limits and usage (default: plenty of room). */
+    computeLimits?: Partial<Record<"maxTotalInstances" | "totalInstancesUsed" | "maxTotalCores" | "totalCoresUsed" | "maxTotalRamSize" | "totalRamUsed", number>>;
+    /** Told of every data source call (token), for tests of what is looked up. */
+    onCall?: (token: string) => void;
+    /** Neutron's quotas (default: 10 of everything). */
+    networkQuota?: Partial<Record<"network" | "router" | "floatingip" | "securityGroup", number>>;
 }
+
+/**
+ * What the simulated cloud makes up, for render's report: values that on a real cloud come
+ * from OpenStack at deploy time.
+ */
+export function simulatedValues(o: MockCloudOptions = {}): Record<string, string> {
+    return {
+        floatingIp: o.floatingIp ?? "192.0.2.10",
+        ids: "every cloud ID is `<resource name>-id`; image IDs are `image-<hash of the name>-id`",
+        networkMtu: `${o.createdNetworkMtu ?? 1450} for a created network, ${o.existingNetworkMtu ?? 1500} for an existing one`,
+        rolesHeld: (o.rolesHeld ?? DEFAULT_ROLES_HELD).join(", "),
+        previousDeployment: o.previousOutputs ? "as given" : "none (a first `up`)",
+        quotasAndFlavors: "the flavor has 8 vCPUs and 32 GiB, the image exists, quotas leave room",
+        generatedKeys: "ED25519 keys derived from their resource names (placeholders, not secret)",
+    };
+}
+
+/** Roles the simulated user holds unless told otherwise. */
+const DEFAULT_ROLES_HELD = ["member", "load-balancer_member", "reader"];
 
 /** SSH wire-format string: uint32 length, then the bytes. */
 function sshString(b: Buffer | string): Buffer {
@@ -155,6 +190,11 @@ export function mockOpensshKeyPair(seed: string): { privateKeyOpenssh: string; p
     };
 }
 
+/** The ID the simulated Glance gives an image name. */
+function mockImageId(name: string): string {
+    return `image-${createHash("sha256").update(name).digest("hex").slice(0, 8)}-id`;
+}
+
 /** The simulated cloud: computed outputs of resources and results of data sources. */
 export class MockCloud implements pulumi.runtime.Mocks {
     constructor(private readonly options: MockCloudOptions = {}) {}
@@ -175,6 +215,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { id, state: { ...inputs, secret: `mock-app-credential-secret-${args.name}`, projectId: "mock-project-id" } };
             case "command:remote:Command":
                 return { id, state: { ...inputs, stdout: "", stderr: "" } };
+            case "pulumi:pulumi:StackReference":
+                return { id: String(inputs.name), state: { name: inputs.name, outputs: this.options.previousOutputs ?? {}, secretOutputNames: [] } };
             default:
                 return { id, state: inputs };
         }
@@ -182,6 +224,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, unknown>;
+        this.options.onCall?.(args.token);
         switch (args.token) {
             case "openstack:networking/getNetwork:getNetwork":
                 return {
@@ -193,14 +236,38 @@ export class MockCloud implements pulumi.runtime.Mocks {
             case "openstack:networking/getSubnet:getSubnet":
                 return { ...inputs, id: inputs.subnetId ?? `subnet-${inputs.name}-id`, cidr: "10.20.0.0/24" };
             case "openstack:images/getImage:getImage":
-                return { ...inputs, id: `image-${createHash("sha256").update(String(inputs.name)).digest("hex").slice(0, 8)}-id` };
+                return { ...inputs, id: mockImageId(String(inputs.name)) };
+            case "openstack:images/getImageIds:getImageIds":
+                return { ...inputs, id: "images", ids: (this.options.missingImages ?? []).includes(String(inputs.name)) ? [] : [mockImageId(String(inputs.name))] };
+            case "openstack:compute/getFlavor:getFlavor": {
+                const key = String(inputs.name ?? inputs.flavorId);
+                const flavor = this.options.flavors ? this.options.flavors[key] : { vcpus: 8, ram: 32768 };
+                if (!flavor) {
+                    throw new Error(`Your query returned no results. Please change your search criteria and try again.`);
+                }
+                return { ...inputs, id: `flavor-${key}-id`, ...flavor };
+            }
+            case "openstack:compute/getLimitsV2:getLimitsV2":
+                return {
+                    ...inputs,
+                    id: "limits",
+                    maxTotalInstances: 10,
+                    totalInstancesUsed: 0,
+                    maxTotalCores: 40,
+                    totalCoresUsed: 0,
+                    maxTotalRamSize: 163840,
+                    totalRamUsed: 0,
+                    ...this.options.computeLimits,
+                };
+            case "openstack:networking/getQuotaV2:getQuotaV2":
+                return { ...inputs, id: "quota", network: 10, router: 10, floatingip: 10, securityGroup: 10, ...this.options.networkQuota };
             case "openstack:identity/getAuthScope:getAuthScope":
                 return {
                     ...inputs,
                     id: "current",
                     projectId: "mock-project-id",
                     userId: "mock-user-id",
-                    roles: (this.options.rolesHeld ?? ["member", "load-balancer_member", "reader"]).map((r) => ({
+                    roles: (this.options.rolesHeld ?? DEFAULT_ROLES_HELD).map((r) => ({
                         roleName: r,
                         roleId: `${r}-id`,
                     })),
@@ -245,7 +312,7 @@ export interface Evaluation<T> {
 /** Sets up the mock engine and records every registration made afterwards. */
 async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[]> {
     const recorded: RecordedResource[] = [];
-    await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false);
+    await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
@@ -267,7 +334,8 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
                 replaceOnChanges: req.getReplaceonchangesList(),
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 deletedWith: req.getDeletedwith() || undefined,
-                protect: req.getProtect(),
+                protect: req.getProtect() === true,
+                retainOnDelete: req.getRetainondelete() === true,
                 provider: req.getProvider() || undefined,
             },
         };

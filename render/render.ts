@@ -10,39 +10,63 @@ import { FLUX_ROOT_NAME } from "../lib/contract";
 import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
+import { preflightError } from "../components/preflight";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
-import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, valueOf } from "./engine";
+import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
+import { Decrypter, passphraseDecrypter, passphraseFromEnv, resolveSecure } from "./secrets";
 
 /** The project's config namespace, as Pulumi.yaml names it. */
 const PROJECT = "capi-mgmt";
 
 /** A stack's config file turned into what the Pulumi runtime would hold. */
 export interface StackConfigFile {
-    /** `ns:key` → value (objects as JSON text). */
+    /** `ns:key` → value (objects as JSON text, secure leaves decrypted or placeholders). */
     config: Record<string, string>;
-    /** Keys whose values are encrypted in the file (render cannot read them). */
+    /** Keys holding a secure value anywhere (the engine marks the whole key secret). */
     secretKeys: string[];
+    /** `ns:key[.path]` of secure values render could not decrypt and replaced by a placeholder. */
+    placeholders: string[];
 }
 
-/** Reads `Pulumi.<stack>.yaml` from the project directory. */
-export function readStackConfigFile(projectDir: string, stack: string): StackConfigFile {
+/**
+ * Reads `Pulumi.<stack>.yaml` from the project directory as the engine hands it to the
+ * program (see render/secrets.ts): secure values decrypted with `PULUMI_CONFIG_PASSPHRASE`
+ * when the stack uses the passphrase provider, placeholders of the right shape otherwise.
+ */
+export function readStackConfigFile(projectDir: string, stack: string, env: NodeJS.ProcessEnv = process.env): StackConfigFile {
     const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         throw new Error(`no stack config file ${file}`);
     }
-    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const config: Record<string, string> = {};
-    const secretKeys: string[] = [];
-    for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
-        const key = rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`;
-        if (typeof value === "object" && value !== null && "secure" in value) {
-            config[key] = REDACTED;
-            secretKeys.push(key);
-        } else {
-            config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    const entries = Object.entries(doc.config ?? {}).map(([rawKey, value]) => [rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`, value] as const);
+    const hasSecure = entries.some(([key, value]) => resolveSecure(value, key).secret);
+    const passphrase = passphraseFromEnv(env);
+    let decrypt: Decrypter | undefined;
+    if (hasSecure && passphrase !== undefined && typeof doc.encryptionsalt === "string") {
+        try {
+            decrypt = passphraseDecrypter(doc.encryptionsalt, passphrase);
+        } catch (e) {
+            throw new Error(`${file}: ${(e as Error).message}`);
         }
     }
-    return { config, secretKeys };
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    const placeholders: string[] = [];
+    for (const [key, value] of entries) {
+        let resolved;
+        try {
+            resolved = resolveSecure(value, key, decrypt);
+        } catch (e) {
+            throw new Error(`${file}: ${key}: cannot decrypt (${(e as Error).message})`);
+        }
+        if (resolved.secret) {
+            secretKeys.push(key);
+        }
+        placeholders.push(...resolved.placeholders);
+        config[key] = typeof resolved.value === "string" ? resolved.value : JSON.stringify(resolved.value);
+    }
+    return { config, secretKeys, placeholders };
 }
 
 /** A short, unique reference to a resource: `type::name`. */
@@ -52,22 +76,45 @@ function refOf(urn: string): string {
     return `${types.split("$").pop()}::${parts[parts.length - 1]}`;
 }
 
+/**
+ * The resource options that shape what a change or a destroy does to a resource, for
+ * reviewers: what is replaced (replaceOnChanges, triggers, deleteBeforeReplace), what is
+ * never updated (ignoreChanges), what is kept (retainOnDelete, protect), what goes with
+ * something else (deletedWith), which provider acts on it, and a provider's own settings.
+ */
+export function lifecycleOptions(r: RecordedResource): Record<string, unknown> {
+    const o = r.options;
+    const triggers = r.type === "command:remote:Command" ? r.inputs.triggers : undefined;
+    const isProvider = r.type.startsWith("pulumi:providers:");
+    return {
+        ...(o.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+        ...(o.ignoreChanges.length ? { ignoreChanges: o.ignoreChanges } : {}),
+        ...(o.replaceOnChanges.length ? { replaceOnChanges: o.replaceOnChanges } : {}),
+        ...(triggers !== undefined ? { triggers: redact(triggers) } : {}),
+        ...(o.deletedWith ? { deletedWith: refOf(o.deletedWith) } : {}),
+        ...(o.retainOnDelete ? { retainOnDelete: true } : {}),
+        ...(o.protect ? { protect: true } : {}),
+        ...(o.provider ? { provider: refOf(o.provider.split("::").slice(0, -1).join("::")) } : {}),
+        ...(isProvider ? { providerSettings: redact(r.inputs) } : {}),
+    };
+}
+
 /** resources.json: one entry per resource in registration order, secrets redacted. */
-export function resourcesDocument(stack: string, resources: RecordedResource[], config: ReturnType<typeof loadStackConfig>): unknown {
+export function resourcesDocument(
+    stack: string,
+    resources: RecordedResource[],
+    config: ReturnType<typeof loadStackConfig>,
+    simulated: Record<string, string> = simulatedValues(),
+): unknown {
     return {
         stack,
+        simulated,
         resources: resources.map((r) => ({
             type: r.type,
             name: r.name,
             parent: r.parent ? refOf(r.parent) : null,
             dependsOn: r.dependsOn.map(refOf).sort(),
-            options: {
-                ...(r.options.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
-                ...(r.options.ignoreChanges.length ? { ignoreChanges: r.options.ignoreChanges } : {}),
-                ...(r.options.replaceOnChanges.length ? { replaceOnChanges: r.options.replaceOnChanges } : {}),
-                ...(r.options.deletedWith ? { deletedWith: refOf(r.options.deletedWith) } : {}),
-                ...(r.options.protect ? { protect: true } : {}),
-            },
+            options: lifecycleOptions(r),
             inputs: redact(r.inputs),
         })),
         downloads: toolDownloads(config.versions),
@@ -159,15 +206,36 @@ export interface RenderOptions {
     projectDir?: string;
     /** The simulated cloud. */
     cloud?: MockCloudOptions;
+    /** Environment (the passphrase); defaults to the process's. */
+    env?: NodeJS.ProcessEnv;
+}
+
+/** What a render wrote and what the reader must know about it. */
+export interface RenderReport {
+    /** Files written, relative to the output directory. */
+    files: string[];
+    /** Things that are not as on a real `up` (placeholders, missing GitOps path). */
+    warnings: string[];
+    /** Values the simulated cloud made up. */
+    simulated: Record<string, string>;
+}
+
+/** A render that must not write anything: the problems, listed. */
+export class RenderError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "RenderError";
+    }
 }
 
 /**
- * Evaluates the stack and writes its artifacts. Throws (with pulumi's RunError for bad
- * config) exactly where `pulumi up` would stop. Returns the list of files written.
+ * Evaluates the stack, checks it as `pulumi up` would (config, then preflight), and only
+ * then writes its artifacts: a failure writes nothing and leaves the output directory as it
+ * was. Throws pulumi's RunError (bad config, preflight) or {@link RenderError}.
  */
-export async function renderStack(opts: RenderOptions): Promise<string[]> {
+export async function renderStackReport(opts: RenderOptions): Promise<RenderReport> {
     const projectDir = opts.projectDir ?? path.resolve(__dirname, "..");
-    const file = readStackConfigFile(projectDir, opts.stack);
+    const file = readStackConfigFile(projectDir, opts.stack, opts.env ?? process.env);
     let config: ReturnType<typeof loadStackConfig> | undefined;
     const { resources, result } = await evaluate(
         { stack: opts.stack, config: file.config, secretKeys: file.secretKeys, cloud: opts.cloud },
@@ -176,15 +244,22 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
             return program(config);
         },
     );
+    const checked = await valueOf(result.preflight);
+    if (checked.problems.length > 0) {
+        throw preflightError(checked.problems);
+    }
 
-    fs.rmSync(opts.outDir, { recursive: true, force: true });
-    const written: string[] = [];
-    const emit = (rel: string, text: string) => {
-        write(path.join(opts.outDir, rel), text);
-        written.push(rel);
-    };
+    const simulated = simulatedValues(opts.cloud);
+    const warnings: string[] = [];
+    if (file.placeholders.length > 0) {
+        warnings.push(
+            `secure values not decrypted (set PULUMI_CONFIG_PASSPHRASE for a passphrase-encrypted stack); rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`,
+        );
+    }
+    const out: { rel: string; text: string }[] = [];
+    const emit = (rel: string, text: string) => out.push({ rel, text });
 
-    emit("resources.json", JSON.stringify(resourcesDocument(opts.stack, resources, config!), null, 2) + "\n");
+    emit("resources.json", JSON.stringify(resourcesDocument(opts.stack, resources, config!, simulated), null, 2) + "\n");
 
     const instance = resources.find((r) => r.type === "openstack:compute/instance:Instance");
     if (instance) {
@@ -199,8 +274,14 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
     }
 
     if (config!.gitops) {
+        const treeDir = path.join(projectDir, "gitops");
+        if (!fs.existsSync(path.join(treeDir, config!.gitops.path))) {
+            warnings.push(
+                `gitops.path ${config!.gitops.path} is not in this project's gitops/ tree: render wrote no gitops/ files, and Flux will apply whatever the repository holds there`,
+            );
+        }
         const settings = fluxSettingsData({ workloadNamespace: config!.workloadNamespace, managementAddress: await valueOf(result.outputs.floatingIp) });
-        for (const a of gitopsArtifacts(path.join(projectDir, "gitops"), config!.gitops.path, settings)) {
+        for (const a of gitopsArtifacts(treeDir, config!.gitops.path, settings)) {
             emit(a.file, a.text);
         }
     }
@@ -211,7 +292,17 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
         emit(`scripts/${String(i + 1).padStart(2, "0")}-${cmd.name}.sh`, text);
     });
 
-    return written;
+    // Everything is computed: only now is the output directory replaced.
+    fs.rmSync(opts.outDir, { recursive: true, force: true });
+    for (const f of out) {
+        write(path.join(opts.outDir, f.rel), f.text);
+    }
+    return { files: out.map((f) => f.rel), warnings, simulated };
+}
+
+/** {@link renderStackReport}, returning the files written. */
+export async function renderStack(opts: RenderOptions): Promise<string[]> {
+    return (await renderStackReport(opts)).files;
 }
 
 /** Parses `--stack <name> [--out <dir>]`. */
@@ -233,15 +324,33 @@ function parseArgs(argv: string[]): { stack: string; out?: string } {
     return { stack, out };
 }
 
-async function main(): Promise<void> {
-    try {
-        const args = parseArgs(process.argv.slice(2));
-        const outDir = path.resolve(args.out ?? path.join("rendered", args.stack));
-        const files = await renderStack({ stack: args.stack, outDir });
-        console.log(`rendered stack ${args.stack} into ${outDir}:\n${files.map((f) => `  ${f}`).join("\n")}`);
-    } catch (e) {
+/** The report printed after a successful render. */
+export function reportText(stack: string, outDir: string, report: RenderReport): string {
+    return [
+        `rendered stack ${stack} into ${outDir}:`,
+        ...report.files.map((f) => `  ${f}`),
+        "simulated (no cloud was asked; a real up gets these from OpenStack):",
+        ...Object.entries(report.simulated).map(([k, v]) => `  ${k}: ${v}`),
+        ...report.warnings.map((w) => `warning: ${w}`),
+    ].join("\n");
+}
+
+/** The command: `npm run render -- --stack <name> [--out <dir>]`. Exits non-zero on any failure. */
+export async function main(argv: string[] = process.argv.slice(2), projectDir?: string): Promise<void> {
+    // A failure is reported once, as a message: no stack trace, however it surfaces.
+    const fail = (e: unknown) => {
         console.error(`render failed: ${e instanceof Error ? e.message : String(e)}`);
         process.exit(1);
+    };
+    process.on("unhandledRejection", fail);
+    process.on("uncaughtException", fail);
+    try {
+        const args = parseArgs(argv);
+        const outDir = path.resolve(args.out ?? path.join("rendered", args.stack));
+        const report = await renderStackReport({ stack: args.stack, outDir, projectDir });
+        console.log(reportText(args.stack, outDir, report));
+    } catch (e) {
+        fail(e);
     }
 }
 

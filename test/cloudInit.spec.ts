@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parse } from "yaml";
+import * as cloudInit from "../lib/cloudInit";
 import { CLOUD_INIT_DONE_MARKER, renderUserData, USER_DATA_MAX_BYTES, UserDataParams } from "../lib/cloudInit";
 
 // Throwaway test-only material (generated once with ssh-keygen / openssl; never used anywhere).
@@ -128,7 +129,20 @@ describe("renderUserData", () => {
 
         it("throws when the result would exceed the size limit", () => {
             const hugeBundle = Array.from({ length: 100 }, () => CA_CERT_A).join("");
-            assert.throws(() => renderUserData(params({ caCert: hugeBundle })), /over the 49152-byte limit/);
+            assert.throws(() => renderUserData(params({ caCert: hugeBundle })), /over the 49149-byte limit/);
+        });
+
+        it("allows exactly what Nova's 65535 base64 characters hold: 49149 bytes, not one more", () => {
+            const base64Length = (bytes: number) => Buffer.alloc(bytes).toString("base64").length;
+            assert.strictEqual(USER_DATA_MAX_BYTES, 49149);
+            assert.ok(base64Length(USER_DATA_MAX_BYTES) <= 65535);
+            assert.ok(base64Length(USER_DATA_MAX_BYTES + 1) > 65535);
+            // The check itself, at the boundary (multi-byte characters count as bytes).
+            const check = (cloudInit as unknown as { checkUserDataSize?: (t: string) => void }).checkUserDataSize;
+            assert.ok(check, "lib/cloudInit.ts exports no checkUserDataSize");
+            assert.doesNotThrow(() => check("x".repeat(49149)));
+            assert.throws(() => check("x".repeat(49150)), /49150 bytes, over the 49149-byte limit/);
+            assert.throws(() => check("é".repeat(24575)), /49150 bytes/);
         });
 
         it("carries no tool versions and no credentials", () => {
@@ -274,6 +288,18 @@ describe("renderUserData", () => {
             assert.match(file.path, /\.conf$/);
             const hostKeys = file.content.split("\n").filter((l) => /^HostKey\s/.test(l));
             assert.deepStrictEqual(hostKeys, ["HostKey /etc/ssh/ssh_host_ed25519_key"]);
+        });
+
+        it("keeps quiet sessions alive from the server side (the teardown waits silently for long)", () => {
+            const { doc } = render();
+            const lines = fileUnder(doc, "/etc/ssh/sshd_config.d/").content.split("\n");
+            const value = (k: string) => lines.filter((l) => l.startsWith(`${k} `)).map((l) => Number(l.split(" ")[1]));
+            const [interval] = value("ClientAliveInterval");
+            const [count] = value("ClientAliveCountMax");
+            assert.deepStrictEqual([value("ClientAliveInterval").length, value("ClientAliveCountMax").length], [1, 1]);
+            // Often enough for NAT/firewall idle timeouts (commonly 60 s and up), yet a dead client goes within minutes.
+            assert.ok(interval > 0 && interval <= 60, `ClientAliveInterval ${interval}`);
+            assert.ok(count >= 3 && interval * count <= 600, `ClientAliveCountMax ${count}`);
         });
 
         it("disables password and root login", () => {

@@ -57,7 +57,7 @@ describe("stack config", () => {
             assert.deepStrictEqual(c.dnsNameservers, []);
             assert.strictEqual(c.existingNetwork, undefined);
             assert.strictEqual(c.allowPublicAccess, false);
-            assert.deepStrictEqual(c.appCredential, { roles: ["member", "load-balancer_member"] });
+            assert.deepStrictEqual(c.appCredential, { roles: ["load-balancer_member", "member"] });
             assert.strictEqual(c.caCert, undefined);
             assert.deepStrictEqual(c.versions, DEFAULT_VERSIONS);
             assert.strictEqual(c.serverGeneration, 1);
@@ -96,6 +96,19 @@ describe("stack config", () => {
             assert.deepStrictEqual(c.sshAllowedCidrs, ["198.51.100.0/28", "2001:db8::/64"]);
             assert.deepStrictEqual(c.appCredential, { roles: ["member"], expiresAt: "2027-06-30T00:00:00Z" });
             assert.match(c.caCert!, /^-----BEGIN CERTIFICATE-----/);
+        });
+
+        it("normalises the expiry to UTC whole seconds, as the provider reads it back", () => {
+            for (const given of ["2027-06-30T02:00:00+02:00", "2027-06-29T19:00:00-05:00", "2027-06-30T00:00:00.750Z", "2027-06-30T00:00:00Z"]) {
+                assert.strictEqual(parse({ appCredential: JSON.stringify({ expiresAt: given }) }).appCredential.expiresAt, "2027-06-30T00:00:00Z", given);
+            }
+        });
+
+        it("takes the roles as a set: order and repetition do not matter", () => {
+            const a = parse({ appCredential: JSON.stringify({ roles: ["member", "load-balancer_member"] }) }).appCredential;
+            const b = parse({ appCredential: JSON.stringify({ roles: ["load-balancer_member", " member", "member"] }) }).appCredential;
+            assert.deepStrictEqual(a, { roles: ["load-balancer_member", "member"] });
+            assert.deepStrictEqual(b, a);
         });
 
         it("accepts an existing network instead of a created one", () => {
@@ -156,7 +169,6 @@ describe("stack config", () => {
             ["existing network without subnet", { existingNetwork: JSON.stringify({ network: "n" }) }, "existingNetwork.subnet", /is required/],
             ["existing network with a typo", { existingNetwork: JSON.stringify({ network: "n", subnet: "s", router: "r" }) }, "existingNetwork.router", /not a known setting/],
             ["empty roles", { appCredential: JSON.stringify({ roles: [] }) }, "appCredential.roles", /non-empty list/],
-            ["duplicated roles", { appCredential: JSON.stringify({ roles: ["member", "member"] }) }, "appCredential.roles", /twice/],
             ["expiry not RFC 3339", { appCredential: JSON.stringify({ expiresAt: "2027-06-30" }) }, "appCredential.expiresAt", /RFC 3339/],
             ["expiry in the past", { appCredential: JSON.stringify({ expiresAt: "2026-01-01T00:00:00Z" }) }, "appCredential.expiresAt", /not in the future/],
             ["unrestricted credential asked for", { appCredential: JSON.stringify({ unrestricted: true }) }, "appCredential.unrestricted", /not a known setting/],
@@ -184,6 +196,22 @@ describe("stack config", () => {
             assertProblem({}, "prefix", /defaulted from the stack name/, "Dev_1");
             assert.strictEqual(parse({ prefix: "dev1" }, "Dev_1").prefix, "dev1");
         });
+    });
+
+    it("reports keys under a misspelling of the namespace, which Pulumi would silently pass by", () => {
+        const raw = { ...BASE } as RawConfig;
+        const parseWith = (otherKeys: string[]) => {
+            try {
+                parseStackConfig(raw, { stack: "dev", now: NOW, otherKeys });
+                return [];
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+        };
+        const found = parseWith(["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix", "openstack:cloud", "pulumi:tags", "kubernetes:context"]);
+        assert.deepStrictEqual(found.map((p) => p.split(": ")[0]), ["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix"]);
+        assert.match(found[0], /^capi_mgmt:flavor: "capi_mgmt" is not "capi-mgmt", so the program never reads this key; write it as capi-mgmt:flavor$/);
+        assert.deepStrictEqual(parseWith(["openstack:region", "capi:x", "mgmt:y"]), []);
     });
 
     it("reports every problem at once, in one error that names each key", () => {

@@ -265,23 +265,67 @@ describe("gitops", function () {
             }
         });
 
-        it("builds the Kubernetes provider from the kubeconfig after the bootstrap; every object uses it and depends on it", () => {
+        it("builds the Kubernetes provider from the kubeconfig alone, tolerant of a vanished cluster; every object uses it", () => {
             const provider = dev.one("pulumi:providers:kubernetes");
-            const providers = dev.one("command:remote:Command", "capi-providers");
-            assert.ok(provider.dependsOn.includes(providers.urn));
             assert.ok(provider.dependsOn.includes(dev.one("command:remote:Command", "kubeconfig").urn));
+            assert.ok(!dev.dependsOn(provider, dev.one("command:remote:Command", "capi-providers")), "the provider waits for Cluster API");
+            // Deletes against a cluster that is gone (new server generation, new node image) succeed.
+            assert.ok([true, "true"].includes(input(provider, "deleteUnreachable") as string | boolean), "deleteUnreachable is not set");
             for (const r of dev.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
                 assert.ok(r.options.provider?.startsWith(provider.urn), `${r.name} does not use the management cluster provider`);
-                assert.ok(dev.dependsOn(r, providers), `${r.name} does not wait for the bootstrap`);
                 assert.strictEqual(r.options.deletedWith, dev.one("command:remote:Command", "kind-cluster").urn, `${r.name} is not deleted with the kind cluster`);
             }
         });
 
-        it("is outlived by the teardown", () => {
-            const teardown = dev.one("command:remote:Command", "workload-teardown");
-            for (const r of dev.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:"))) {
-                assert.ok(teardown.dependsOn.includes(r.urn), `teardown does not depend on ${r.type} ${r.name}`);
+        it("installs Flux and its Secrets while ORC and Cluster API install; only what needs their CRDs waits", () => {
+            for (const run of [dev, withKeys]) {
+                const orc = run.one("command:remote:Command", "orc");
+                const providers = run.one("command:remote:Command", "capi-providers");
+                const waits = (r: RecordedResource) => run.dependsOn(r, orc) || run.dependsOn(r, providers);
+                const early = [
+                    run.one("kubernetes:yaml/v2:ConfigFile"),
+                    cr(run, "GitRepository"),
+                    run.one("kubernetes:core/v1:ConfigMap", "settings"),
+                    run.one("kubernetes:core/v1:Namespace"),
+                    ...run.all("kubernetes:core/v1:Secret").filter((x) => x.name !== "capo-credentials"),
+                ];
+                for (const r of early) {
+                    assert.ok(!waits(r), `${r.type} ${r.name} waits for ORC or Cluster API`);
+                    // Every object waits for the cluster through its provider, which the SDK registers (with
+                    // the kubeconfig resolved) before the object; the install is a packaged component whose
+                    // provider reference the recorder does not see.
+                    const provider = run.one("pulumi:providers:kubernetes");
+                    if (r.type !== "kubernetes:yaml/v2:ConfigFile") {
+                        assert.ok(r.options.provider?.startsWith(provider.urn), `${r.name} does not use the cluster's provider`);
+                    }
+                    assert.ok(run.dependsOn(provider, run.one("command:remote:Command", "kubeconfig")));
+                }
+                // capo-system is created by clusterctl init; the identity and the ClusterResourceSet are CAPO/CAPI kinds.
+                for (const r of [secretNamed(run, "capo-credentials"), cr(run, "OpenStackClusterIdentity"), cr(run, "ClusterResourceSet")]) {
+                    assert.ok(run.dependsOn(r, providers), `${r.type} ${r.name} does not wait for Cluster API`);
+                }
+                // The root Kustomization applies ORC Images and Clusters, which need ORC, CAPI and the identity.
+                const sync = cr(run, "Kustomization");
+                for (const dep of [orc, providers, cr(run, "OpenStackClusterIdentity"), cr(run, "ClusterResourceSet"), cr(run, "GitRepository")]) {
+                    assert.ok(run.dependsOn(sync, dep), `the root Kustomization does not wait for ${dep.name}`);
+                }
             }
+        });
+
+        it("never has Pulumi delete Flux's objects or the workload namespace (retained, or gone with the kind cluster)", () => {
+            for (const r of [
+                dev.one("kubernetes:yaml/v2:ConfigFile"),
+                cr(dev, "GitRepository"),
+                cr(dev, "Kustomization"),
+                secretNamed(dev, "git-credentials"),
+                dev.one("kubernetes:core/v1:ConfigMap", "settings"),
+                dev.one("kubernetes:core/v1:Namespace"),
+                secretNamed(withKeys, "sops-age"),
+            ]) {
+                assert.strictEqual(r.options.retainOnDelete, true, `${r.type} ${r.name} is not retained on delete`);
+            }
+            // Even if the root Kustomization is deleted behind Pulumi's back, what it applied stays.
+            assert.strictEqual((input(cr(dev, "Kustomization"), "spec") as { deletionPolicy: string }).deletionPolicy, "Orphan");
         });
 
         it("renders manifests with no credential in clear", async () => {

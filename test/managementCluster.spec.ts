@@ -161,12 +161,40 @@ describe("management cluster (mock engine)", function () {
                 ...dev.all("openstack:networking/secGroupRule:SecGroupRule"),
                 ...dev.all("openstack:identity/applicationCredential:ApplicationCredential"),
                 step(dev, "kind-cluster"),
-                step(dev, "orc"),
-                step(dev, "capi-providers"),
             ];
             assert.strictEqual(mustOutlive.filter((r) => r.type.endsWith("ApplicationCredential")).length, 2);
             for (const r of mustOutlive) {
                 assert.ok(teardown.dependsOn.includes(r.urn), `teardown does not depend on ${r.type} ${r.name}`);
+            }
+        });
+
+        it("is created as soon as the kind cluster exists, before ORC, Cluster API, the credentials and Flux", () => {
+            for (const run of [dev]) {
+                const teardown = step(run, "workload-teardown");
+                for (const later of [step(run, "orc"), step(run, "capi-providers"), ...run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"))]) {
+                    assert.ok(!run.dependsOn(teardown, later), `the teardown waits for ${later.type} ${later.name}`);
+                }
+                assert.ok(run.dependsOn(teardown, step(run, "kind-cluster")));
+            }
+        });
+
+        it("runs on destroy before anything Pulumi really deletes; what goes before it is only dropped from the state", () => {
+            const order = destroyOrder(dev.resources);
+            const teardown = step(dev, "workload-teardown");
+            const kind = step(dev, "kind-cluster");
+            const before = order.slice(0, order.findIndex((r) => r.urn === teardown.urn));
+            const harmless = (r: RecordedResource): boolean =>
+                !r.custom ||
+                r.type.startsWith("pulumi:") ||
+                // Kubernetes objects: skipped while their kind cluster is deleted in the same run.
+                (r.type.startsWith("kubernetes:") && r.options.deletedWith === kind.urn) ||
+                // Commands without a delete (ORC, Cluster API, kubeconfig, …) do nothing when deleted.
+                (r.type === COMMAND && input(r, "delete") === undefined) ||
+                // Keys only live in the state.
+                r.type === "tls:index/privateKey:PrivateKey";
+            assert.ok(before.some((r) => r.type === COMMAND), "nothing runs before the teardown? the order is suspicious");
+            for (const r of before) {
+                assert.ok(harmless(r), `${r.type} ${r.name} is really deleted before the teardown runs`);
             }
         });
 

@@ -1,7 +1,8 @@
 import "mocha";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { appCredentialName, checkRolesHeld } from "../components/appCredentials";
+import { appCredentialName } from "../components/appCredentials";
+import { roleProblems } from "../lib/preflight";
 import { isSecretValue, mockOpensshKeyPair, reveal, valueOf } from "../render/engine";
 import { Run, runStack } from "./harness";
 
@@ -92,7 +93,7 @@ describe("program (mock engine)", function () {
             assert.deepStrictEqual(creds.map((c) => c.name), ["capi", "cloud-provider"]);
             for (const c of creds) {
                 assert.strictEqual(input(c, "unrestricted"), false);
-                assert.deepStrictEqual(input(c, "roles"), ["member", "load-balancer_member"]);
+                assert.deepStrictEqual(input(c, "roles"), ["load-balancer_member", "member"]);
                 assert.match(String(input(c, "name")), new RegExp(`^capi-prod-${c.name}-[0-9a-f]{8}$`));
             }
             assert.notStrictEqual(input(creds[0], "name"), input(creds[1], "name"));
@@ -106,9 +107,19 @@ describe("program (mock engine)", function () {
             assert.notStrictEqual(a, appCredentialName("prod", "capi", { roles: ["member"] }));
         });
 
+        it("does not rename (rotate) the credentials for reordered roles or another spelling of the expiry", async () => {
+            const b = appCredentialName("dev", "capi", { roles: ["member", "reader"], expiresAt: "2027-01-01T00:00:00Z" });
+            assert.strictEqual(appCredentialName("dev", "capi", { roles: ["reader", "member"], expiresAt: "2027-01-01T01:00:00+01:00" }), b);
+            const one = await runStack("prod", { appCredential: JSON.stringify({ roles: ["member", "load-balancer_member"], expiresAt: "2027-12-31T01:00:00+01:00" }) });
+            const two = await runStack("prod", { appCredential: JSON.stringify({ roles: ["load-balancer_member", "member"], expiresAt: "2027-12-31T00:00:00Z" }) });
+            // Every argument of an application credential forces replacement: equal inputs mean no rotation.
+            assert.deepStrictEqual(one.all(T.appCred).map((c) => c.inputs), two.all(T.appCred).map((c) => c.inputs));
+            assert.strictEqual(input(one.one(T.appCred, "capi"), "expiresAt"), "2027-12-31T00:00:00Z");
+        });
+
         it("refuses roles the user does not hold, naming the setting", () => {
-            assert.deepStrictEqual(checkRolesHeld(["member"], ["member", "reader"]), ["member"]);
-            assert.throws(() => checkRolesHeld(["member", "load-balancer_member"], ["member"]), /capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold/);
+            assert.deepStrictEqual(roleProblems(["member"], ["member", "reader"]), []);
+            assert.match(roleProblems(["member", "load-balancer_member"], ["member"]).join("\n"), /^capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold/);
         });
 
         it("boots the server from the resolved image, on a port with the security group", () => {
@@ -255,6 +266,13 @@ describe("program (mock engine)", function () {
             for (const cmd of dev.all(T.command)) {
                 const conn = cmd.inputs.connection as Record<string, unknown>;
                 assert.ok(isSecretValue(conn) || isSecretValue(conn.privateKey), `${cmd.name} private key not secret`);
+            }
+        });
+
+        it("sends no previous output as an SSH environment request (the kubeconfig step's is a secret)", () => {
+            assert.ok(dev.all(T.command).length >= 8);
+            for (const cmd of dev.all(T.command)) {
+                assert.strictEqual(input(cmd, "addPreviousOutputInEnv"), false, cmd.name);
             }
         });
 

@@ -4,8 +4,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as crypto from "crypto";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { mockOpensshKeyPair } from "../render/engine";
-import { renderStack } from "../render/render";
+import { readStackConfigFile, renderStack, renderStackReport } from "../render/render";
 import { PROJECT_DIR } from "./harness";
 
 /** Every file under a directory, relative, sorted. */
@@ -50,11 +52,11 @@ describe("offline render", function () {
                     "scripts/01-wait-ready.sh",
                     "scripts/02-install-tools.sh",
                     "scripts/03-kind-cluster.sh",
-                    "scripts/04-api-cert-expiry.sh",
-                    "scripts/05-orc.sh",
-                    "scripts/06-kubeconfig.sh",
-                    "scripts/07-capi-providers.sh",
-                    "scripts/08-workload-teardown.sh",
+                    "scripts/04-workload-teardown.sh",
+                    "scripts/05-api-cert-expiry.sh",
+                    "scripts/06-orc.sh",
+                    "scripts/07-kubeconfig.sh",
+                    "scripts/08-capi-providers.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
@@ -119,6 +121,87 @@ describe("offline render", function () {
         });
     }
 
+    it("records every option that shapes a change or a destroy in resources.json", async () => {
+        await renderStack({ stack: "dev", outDir: path.join(tmp, "options") });
+        const doc = JSON.parse(fs.readFileSync(path.join(tmp, "options", "resources.json"), "utf8"));
+        const entry = (type: string, name: string) => doc.resources.find((r: { type: string; name: string }) => r.type === type && r.name === name);
+        const options = (type: string, name: string) => entry(type, name).options;
+        assert.deepStrictEqual(options("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "kustomization"), {
+            deletedWith: "command:remote:Command::kind-cluster",
+            retainOnDelete: true,
+            provider: "pulumi:providers:kubernetes::management-cluster",
+        });
+        assert.deepStrictEqual(options("pulumi:providers:kubernetes", "management-cluster").providerSettings, { deleteUnreachable: "true", kubeconfig: "[secret]" });
+        assert.deepStrictEqual(options("command:remote:Command", "install-tools").triggers, ["server-id"]);
+        assert.deepStrictEqual(options("command:remote:Command", "kind-cluster").deleteBeforeReplace, true);
+        assert.ok(options("openstack:compute/instance:Instance", "server").ignoreChanges.includes("imageId"));
+        // And what the simulated cloud made up.
+        assert.strictEqual(doc.simulated.floatingIp, "192.0.2.10");
+        assert.match(doc.simulated.rolesHeld, /member/);
+    });
+
+    describe("secrets set with --path (nested secure values)", () => {
+        const PASSPHRASE = "correct horse battery staple";
+        let dir: string;
+        let deployKey: string;
+        before(() => {
+            dir = fs.mkdtempSync(path.join(tmp, "secure-"));
+            const salt = crypto.randomBytes(8);
+            const key = crypto.pbkdf2Sync(PASSPHRASE, salt, 1_000_000, 32, "sha256");
+            const seal = (plain: string) => {
+                const nonce = crypto.randomBytes(12);
+                const c = crypto.createCipheriv("aes-256-gcm", key, nonce);
+                const body = Buffer.concat([c.update(plain, "utf8"), c.final(), c.getAuthTag()]);
+                return `v1:${nonce.toString("base64")}:${body.toString("base64")}`;
+            };
+            deployKey = mockOpensshKeyPair("a deploy key set with --path").privateKeyOpenssh;
+            const dev = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
+            // What `pulumi config set --secret --path 'capi-mgmt:gitops.deployKey'` leaves in the file.
+            dev.config["capi-mgmt:gitops"].deployKey = { secure: seal(deployKey) };
+            dev.config["capi-mgmt:gitops"].sopsAgeKey = { secure: seal(`AGE-SECRET-KEY-1${"Q".repeat(58)}`) };
+            const doc = { encryptionsalt: `v1:${salt.toString("base64")}:${seal("pulumi")}`, config: dev.config };
+            fs.writeFileSync(path.join(dir, "Pulumi.sec.yaml"), toYaml(doc));
+        });
+
+        it("reads them as the engine hands them over: the object as JSON, leaves decrypted, the key secret", () => {
+            const file = readStackConfigFile(dir, "sec", { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE });
+            const gitops = JSON.parse(file.config["capi-mgmt:gitops"]);
+            assert.strictEqual(gitops.deployKey, deployKey);
+            assert.strictEqual(gitops.sopsAgeKey, `AGE-SECRET-KEY-1${"Q".repeat(58)}`);
+            assert.strictEqual(gitops.url, "ssh://git@github.com/example-org/capi-gitops");
+            assert.deepStrictEqual(file.secretKeys, ["capi-mgmt:gitops"]);
+            assert.deepStrictEqual(file.placeholders, []);
+            assert.throws(() => readStackConfigFile(dir, "sec", { PULUMI_CONFIG_PASSPHRASE: "wrong" }), /incorrect passphrase/);
+        });
+
+        it("renders with the passphrase, and without it from placeholders of the right shape, saying so", async () => {
+            const withKey = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-a"), projectDir: dir, env: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE } });
+            assert.deepStrictEqual(withKey.warnings.filter((w) => /placeholder/.test(w)), []);
+            assert.ok(withKey.files.some((f) => /sops-age/.test(f)));
+            const without = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-b"), projectDir: dir, env: {} });
+            assert.ok(without.warnings.some((w) => /placeholders.*capi-mgmt:gitops\.deployKey, capi-mgmt:gitops\.sopsAgeKey/.test(w)), without.warnings.join("\n"));
+            const all = listFiles(path.join(dir, "out-a")).map((f) => fs.readFileSync(path.join(dir, "out-a", f), "utf8")).join("\n");
+            assert.ok(!all.includes(deployKey.split("\n")[2]), "the deploy key was written out");
+        });
+    });
+
+    it("reports keys under a misspelt namespace", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "typo-"));
+        const dev = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+        fs.writeFileSync(path.join(dir, "Pulumi.typo.yaml"), dev.replace("  capi-mgmt:flavor:", "  capi_mgmt:flavor:"));
+        await assert.rejects(
+            renderStack({ stack: "typo", outDir: path.join(dir, "out"), projectDir: dir }),
+            (e: Error) => /capi_mgmt:flavor: "capi_mgmt" is not "capi-mgmt"/.test(e.message) && /capi-mgmt:flavor: is required/.test(e.message),
+        );
+    });
+
+    it("warns when gitops.path is not in the project's tree", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "nopath-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.np.yaml"), fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8").replace("path: ./clusters/dev", "path: ./clusters/elsewhere"));
+        const report = await renderStackReport({ stack: "np", outDir: path.join(dir, "out"), projectDir: dir });
+        assert.ok(report.warnings.some((w) => /gitops.path .\/clusters\/elsewhere is not in this project's gitops\/ tree/.test(w)), report.warnings.join("\n"));
+    });
+
     it("fails on bad config exactly like pulumi up, naming the key", async () => {
         const dir = fs.mkdtempSync(path.join(tmp, "project-"));
         const prod = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
@@ -140,5 +223,22 @@ describe("offline render", function () {
         assert.strictEqual(r.status, 1);
         assert.match(r.stderr, /render failed: no stack config file .*Pulumi\.nope\.yaml/);
         assert.doesNotMatch(r.stderr, /\n\s+at /);
+    });
+
+    it("fails a preflight problem (roles not held) as a listed error: no stack trace, nothing written, no success message", function () {
+        const dir = fs.mkdtempSync(path.join(tmp, "roles-"));
+        const prod = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
+        fs.writeFileSync(path.join(dir, "Pulumi.roles.yaml"), prod.replace("  # capi-mgmt:appCredential:", "  capi-mgmt:appCredential:\n    roles: [admin]\n  #"));
+        const out = path.join(dir, "out");
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "-e", `require(${JSON.stringify(path.join(PROJECT_DIR, "render/render.ts"))}).main(["--stack", "roles", "--out", ${JSON.stringify(out)}], ${JSON.stringify(dir)})`],
+            { cwd: PROJECT_DIR, encoding: "utf8" },
+        );
+        assert.strictEqual(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /render failed: preflight refused this run \(1 problem\)[^]*\n {2}- capi-mgmt:appCredential.roles: admin is not a role you hold/);
+        assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at /);
+        assert.doesNotMatch(r.stdout, /rendered stack/);
+        assert.ok(!fs.existsSync(out), "output was written");
     });
 });

@@ -1,0 +1,146 @@
+/**
+ * Preflight: what the cloud must offer before the program creates anything, checked from
+ * the provider's data sources (flavor, image, roles, quotas). Pure: the facts come in, the
+ * problems go out, each naming the setting or the quota to change.
+ */
+import { CONFIG_NAMESPACE } from "./config";
+
+/** Smallest flavor the management cluster runs on: vCPUs. */
+export const MIN_VCPUS = 4;
+/** Smallest flavor the management cluster runs on: RAM in MiB (16 GiB). */
+export const MIN_RAM_MIB = 16 * 1024;
+
+/** A flavor as Nova describes it. */
+export interface FlavorFacts {
+    /** Virtual CPUs. */
+    vcpus: number;
+    /** RAM in MiB. */
+    ram: number;
+}
+
+/** Nova's absolute limits of the project (`-1` is unlimited). */
+export interface ComputeLimits {
+    maxTotalInstances: number;
+    totalInstancesUsed: number;
+    maxTotalCores: number;
+    totalCoresUsed: number;
+    /** MiB. */
+    maxTotalRamSize: number;
+    /** MiB. */
+    totalRamUsed: number;
+}
+
+/** Neutron's quotas of the project (`-1` is unlimited). The data source reports limits, not usage. */
+export interface NetworkQuota {
+    network: number;
+    router: number;
+    floatingip: number;
+    securityGroup: number;
+}
+
+/** What this run is about to create. */
+export interface PreflightNeeds {
+    /** A management server is created (first `up`, or a new `serverGeneration`). */
+    server: boolean;
+    /** The one-off resources of a first `up` are created: floating IP, security group. */
+    firstUp: boolean;
+    /** A network and a router are created (first `up` without `existingNetwork`). */
+    network: boolean;
+}
+
+/** What the data sources said; a field is undefined when it was not looked up. */
+export interface PreflightFacts {
+    /** The configured flavor, or null when Nova has no such flavor. */
+    flavor?: FlavorFacts | null;
+    /** Whether the configured image exists. */
+    imageFound?: boolean;
+    /** Nova's limits and usage. */
+    compute?: ComputeLimits;
+    /** Neutron's quotas. */
+    network?: NetworkQuota;
+    /** Roles the user holds on the project. */
+    rolesHeld?: string[];
+}
+
+/** The settings preflight reports against. */
+export interface PreflightSettings {
+    flavor: string;
+    image: string;
+    roles: string[];
+}
+
+function gib(mib: number): string {
+    return `${Math.round((mib / 1024) * 10) / 10} GiB`;
+}
+
+/** Problems with the roles: application credentials can only carry roles the user holds. */
+export function roleProblems(wanted: string[], held: string[]): string[] {
+    const missing = wanted.filter((r) => !held.includes(r));
+    if (missing.length === 0) {
+        return [];
+    }
+    return [
+        `${CONFIG_NAMESPACE}:appCredential.roles: ${missing.join(", ")} ` +
+            `${missing.length === 1 ? "is not a role" : "are not roles"} you hold on this project ` +
+            `(you hold: ${held.join(", ") || "none"}); application credentials can only carry a subset of your roles`,
+    ];
+}
+
+/** Room left under a limit (`-1`: unlimited). */
+function roomProblem(quota: string, max: number, used: number, need: number, unit = ""): string | undefined {
+    if (max < 0 || used + need <= max) {
+        return undefined;
+    }
+    return (
+        `OpenStack quota ${quota}: ${used}${unit} of ${max}${unit} used, and this run needs ${need}${unit} more ` +
+        `(free some, or ask the cloud's admins to raise the project's quota)`
+    );
+}
+
+/** Every problem found; empty when the run may go ahead. */
+export function preflightProblems(settings: PreflightSettings, needs: PreflightNeeds, facts: PreflightFacts): string[] {
+    const problems: string[] = [];
+    if (facts.rolesHeld !== undefined) {
+        problems.push(...roleProblems(settings.roles, facts.rolesHeld));
+    }
+    if (facts.flavor === null) {
+        problems.push(`${CONFIG_NAMESPACE}:flavor: Nova has no flavor "${settings.flavor}" visible to this project`);
+    } else if (facts.flavor !== undefined && (facts.flavor.vcpus < MIN_VCPUS || facts.flavor.ram < MIN_RAM_MIB)) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:flavor: "${settings.flavor}" has ${facts.flavor.vcpus} vCPUs and ${gib(facts.flavor.ram)} of RAM; ` +
+                `the management server needs at least ${MIN_VCPUS} vCPUs and ${gib(MIN_RAM_MIB)}`,
+        );
+    }
+    if (facts.imageFound === false) {
+        problems.push(`${CONFIG_NAMESPACE}:image: Glance has no image "${settings.image}" visible to this project`);
+    }
+    const c = facts.compute;
+    if (c && needs.server) {
+        const flavor = facts.flavor ?? { vcpus: 0, ram: 0 };
+        for (const p of [
+            roomProblem("instances", c.maxTotalInstances, c.totalInstancesUsed, 1),
+            roomProblem("cores", c.maxTotalCores, c.totalCoresUsed, flavor.vcpus),
+            roomProblem("ram", c.maxTotalRamSize, c.totalRamUsed, flavor.ram, " MiB"),
+        ]) {
+            if (p) {
+                problems.push(p);
+            }
+        }
+    }
+    const n = facts.network;
+    if (n) {
+        const wanted: [string, number, number][] = [];
+        if (needs.firstUp) {
+            wanted.push(["floatingip", n.floatingip, 1], ["security_group", n.securityGroup, 1]);
+        }
+        if (needs.network) {
+            wanted.push(["network", n.network, 1], ["router", n.router, 1]);
+        }
+        for (const [quota, limit, need] of wanted) {
+            if (limit >= 0 && limit < need) {
+                problems.push(`OpenStack quota ${quota}: the project's limit is ${limit}, and this stack needs ${need} (ask the cloud's admins to raise it)`);
+            }
+        }
+    }
+    return problems;
+}
