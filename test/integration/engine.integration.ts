@@ -72,7 +72,7 @@ function newAgeKey(): string {
 }
 
 /** The stack's config as the engine would hand it to the program, with the secrets set. */
-function stackConfig(stack: string, gitops: Record<string, unknown> | undefined): StackConfig {
+function stackConfig(stack: string, gitops: Record<string, unknown> | undefined, extra: Record<string, string> = {}): StackConfig {
     const file = readStackConfigFile(PROJECT_DIR, stack);
     const raw: Record<string, string> = {};
     for (const [k, v] of Object.entries(file.config)) {
@@ -85,6 +85,7 @@ function stackConfig(stack: string, gitops: Record<string, unknown> | undefined)
     } else {
         raw.gitops = JSON.stringify(gitops);
     }
+    Object.assign(raw, extra);
     return parseStackConfig(raw, { stack, now: new Date(), openstack: { cloud: file.config["openstack:cloud"], region: file.config["openstack:region"] } });
 }
 
@@ -128,7 +129,12 @@ function secretData(obj: KubeObject | undefined): Record<string, string> {
 
 /** The steps of an operation other than `same`, as `op name` lines (for messages and checks). */
 function changes(op: Operation): string[] {
-    return op.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.type} ${nameOf(s.urn)}`);
+    return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.type} ${nameOf(s.urn)}`);
+}
+
+/** Steps that changed something in the cluster or the state (not `same`, not reads). */
+function mutations(op: Operation) {
+    return op.steps.filter((st) => !["same", "read", "refresh"].includes(st.op));
 }
 
 const REPLACING_OPS = ["replace", "create-replacement", "delete-replaced", "discard-replaced"];
@@ -232,7 +238,7 @@ for (const stackName of ["dev", "prod"]) {
 
         it("first up creates the in-cluster objects: credentials, identity, ClusterResourceSet, Flux sync", async function () {
             const up = await stack.up();
-            const ops = new Set(up.steps.map((s) => s.op));
+            const ops = new Set(mutations(up).map((s) => s.op));
             assert.deepStrictEqual([...ops].sort(), ["create"], `first up: ${changes(up).join("; ")}`);
 
             const c = cp as ControlPlane;
@@ -311,25 +317,35 @@ for (const stackName of ["dev", "prod"]) {
             assert.ok(workload.stringData["cloud.conf"].includes(inputs.cloudProvider.secret), "the ClusterResourceSet's Secret still has the old cloud.conf");
         });
 
-        it("changing the workload namespace deletes neither the old Namespace nor the Cluster in it", async function () {
-            const c = cp as ControlPlane;
-            const oldNs = inputs.config.workloadNamespace;
-            createWorkloadCluster(c, oldNs, "workload-a");
-            gitops = { ...gitops, workloadNamespace: `${oldNs}-moved` };
-            inputs = { ...inputs, config: stackConfig(stackName, gitops) };
-            const up = await stack.up();
-            console.log(`      engine steps: ${changes(up).join("; ")}`);
-            assertSurvives(c, oldNs, "workload-a");
-            assert.ok(c.get("namespace", `${oldNs}-moved`), "the new workload Namespace was not created");
-        });
-
-        it("removing gitops deletes neither Flux's objects nor the Clusters they manage", async function () {
+        it("changing the workload namespace on the live stack is refused before anything changes", async function () {
             const c = cp as ControlPlane;
             const ns = inputs.config.workloadNamespace;
-            createWorkloadCluster(c, ns, "workload-b");
+            createWorkloadCluster(c, ns, "workload-a");
+            const keep = inputs;
+            inputs = { ...inputs, config: stackConfig(stackName, { ...gitops, workloadNamespace: `${ns}-moved` }) };
+            const failed = await stack.upFailing();
+            assert.match(failed.error.message, new RegExp(`gitops\\.workloadNamespace: changing it from "${ns}" to "${ns}-moved"`));
+            assert.deepStrictEqual(mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`), []);
+            assert.strictEqual(c.get("namespace", `${ns}-moved`), undefined, "the new namespace was created");
+            assertSurvives(c, ns, "workload-a");
+            inputs = keep;
+            const preview = await stack.preview();
+            assert.deepStrictEqual(changes(preview), [], "the refused run changed the state");
+        });
+
+        it("removing gitops on the live stack is refused before anything changes", async function () {
+            const c = cp as ControlPlane;
+            const keep = inputs;
             inputs = { ...inputs, config: stackConfig(stackName, undefined) };
-            const up = await stack.up();
-            console.log(`      engine steps: ${changes(up).join("; ")}`);
+            const failed = await stack.upFailing();
+            assert.match(failed.error.message, /capi-mgmt:gitops: removing it would make Pulumi delete Flux/);
+            assert.deepStrictEqual(mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`), []);
+            assert.ok(c.get("kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE), "the Kustomization is gone");
+            inputs = keep;
+        });
+
+        /** Flux's objects that must outlive any change of the stack: its Namespace, CRDs and sync objects. */
+        const assertFluxSurvives = (c: ControlPlane) => {
             for (const [kind, name, n] of [
                 ["namespace", FLUX_NAMESPACE, undefined],
                 ["customresourcedefinition", "kustomizations.kustomize.toolkit.fluxcd.io", undefined],
@@ -338,10 +354,33 @@ for (const stackName of ["dev", "prod"]) {
                 ["kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE],
             ] as const) {
                 const o = c.get(kind, name, n);
-                assert.ok(o, `${kind} ${name} was deleted when gitops was removed`);
+                assert.ok(o, `${kind} ${name} was deleted`);
                 assert.strictEqual((o.metadata as { deletionTimestamp?: string }).deletionTimestamp, undefined, `${kind} ${name} is being deleted`);
             }
+        };
+
+        it("with a serverGeneration bump the namespace change goes through; the old Namespace and its Cluster stay", async function () {
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            gitops = { ...gitops, workloadNamespace: `${ns}-moved` };
+            inputs = { ...inputs, config: stackConfig(stackName, gitops, { serverGeneration: "2" }) };
+            const up = await stack.up();
+            console.log(`      engine steps: ${changes(up).join("; ")}`);
+            assert.ok(c.get("namespace", `${ns}-moved`), "the new workload Namespace was not created");
+            assertSurvives(c, ns, "workload-a");
+            assertFluxSurvives(c);
+        });
+
+        it("with a further serverGeneration bump gitops can be removed; Flux, its CRDs and the Clusters stay", async function () {
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            createWorkloadCluster(c, ns, "workload-b");
+            inputs = { ...inputs, config: stackConfig(stackName, undefined, { serverGeneration: "3" }) };
+            const up = await stack.up();
+            console.log(`      engine steps: ${changes(up).join("; ")}`);
+            assertFluxSurvives(c);
             assertSurvives(c, ns, "workload-b");
+            assertSurvives(c, inputs.config.workloadNamespace, "workload-a");
         });
 
         it("no secret in clear in the state file, the engine's event log or its output", function () {

@@ -253,6 +253,17 @@ export class EngineStack {
         }
     }
 
+    /** An `up` that must fail: its error and what the engine did before failing. */
+    async upFailing(): Promise<Operation & { error: Error }> {
+        const r = this.recorder("up");
+        try {
+            await this.stack.up({ onEvent: r.onEvent, onOutput: r.onOutput });
+        } catch (err) {
+            return { error: err as Error, events: r.events, steps: steps(r.events), output: r.out.join("") };
+        }
+        throw new Error(`up succeeded but should have failed:\n${r.out.join("").split("\n").slice(-40).join("\n")}`);
+    }
+
     async preview(): Promise<Operation & { result: PreviewResult }> {
         const r = this.recorder("preview");
         try {

@@ -12,13 +12,18 @@
  *   install are installed by the test bed before the program runs.
  * - The Kubernetes provider gets the test-bed API server's kubeconfig (credentials embedded, as the
  *   kind step's kubeconfig has them), with the settings CapiManagement gives it.
+ * - Preflight's OpenStack look-ups need the OpenStack provider: only its lifecycle part runs, as
+ *   CapiManagement wires it: a StackReference to the stack itself reads the last `up`'s `deployed`
+ *   output, lib/lifecycle.ts judges the config change, and every resource waits for the gate.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PulumiFn } from "@pulumi/pulumi/automation";
 import { ClusterCredentials } from "../../components/clusterCredentials";
 import { FluxSync } from "../../components/fluxSync";
+import { preflightError, SELF_REFERENCE_NAME } from "../../components/preflight";
 import { StackConfig } from "../../lib/config";
+import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../../lib/lifecycle";
 
 /** One OpenStack application credential as the test hands it in. */
 export interface TestCredential {
@@ -47,8 +52,8 @@ export const CLUSTER_STAND_IN_TYPE = "capi-mgmt:test:ManagementClusterStandIn";
 
 /** Stands for kind + ORC + clusterctl (ManagementCluster's kind and providers commands). */
 class ManagementClusterStandIn extends pulumi.ComponentResource {
-    constructor(name: string) {
-        super(CLUSTER_STAND_IN_TYPE, name, {}, {});
+    constructor(name: string, opts: pulumi.ComponentResourceOptions) {
+        super(CLUSTER_STAND_IN_TYPE, name, {}, opts);
         this.registerOutputs({});
     }
 }
@@ -62,17 +67,25 @@ export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
         const s = inputs();
         const cfg = s.config;
 
-        const cluster = new ManagementClusterStandIn("management-cluster");
+        // Preflight's lifecycle part, as Preflight does it (lib/lifecycle.ts).
+        const self = new pulumi.StackReference(SELF_REFERENCE_NAME, {
+            name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+        });
+        const gate = self.getOutput(DEPLOYED_OUTPUT).apply((deployed) => {
+            const problems = lifecycleProblems(previousDeployment({ [DEPLOYED_OUTPUT]: deployed }), cfg);
+            if (problems.length > 0) {
+                throw preflightError(problems);
+            }
+            return [] as pulumi.Resource[];
+        });
+        const gated = { dependsOn: gate };
 
-        const kube = new k8s.Provider(
-            "management-cluster",
-            { kubeconfig: pulumi.secret(s.kubeconfig), deleteUnreachable: true },
-            { dependsOn: [cluster] },
-        );
-        const inCluster = { providers: { kubernetes: kube } };
+        const cluster = new ManagementClusterStandIn("management-cluster", gated);
+        const kube = new k8s.Provider("management-cluster", { kubeconfig: pulumi.secret(s.kubeconfig), deleteUnreachable: true }, gated);
+        const inCluster = { ...gated, providers: { kubernetes: kube } };
         const ref = (name: string, c: TestCredential) => ({ id: pulumi.output(c.id), secret: pulumi.secret(c.secret), name: pulumi.output(name) });
 
-        new ClusterCredentials(
+        const credentials = new ClusterCredentials(
             "cluster-credentials",
             {
                 workloadNamespace: cfg.workloadNamespace,
@@ -82,11 +95,12 @@ export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
                 capi: ref("capi", s.capi),
                 cloudProvider: ref("cloud-provider", s.cloudProvider),
                 deletedWith: cluster,
-                after: [cluster],
+                providersReady: [cluster],
             },
             inCluster,
         );
         let deployPublicKey: pulumi.Output<string> = pulumi.output("");
+        let gitopsOwned: pulumi.Resource[] = [];
         if (cfg.gitops) {
             const flux = new FluxSync(
                 "flux",
@@ -95,12 +109,24 @@ export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
                     gitops: cfg.gitops,
                     managementAddress: s.managementAddress,
                     deletedWith: cluster,
-                    after: [cluster],
+                    syncAfter: [cluster, ...credentials.resources],
                 },
                 inCluster,
             );
             deployPublicKey = flux.deployPublicKey;
+            gitopsOwned = flux.resources;
         }
-        return { deployPublicKey, kubeconfig: pulumi.secret(s.kubeconfig) };
+        // As CapiManagement records it (the availability zone is the setting: no server here).
+        const deployed: pulumi.Output<DeployedState> = pulumi
+            .all([credentials.namespace, ...gitopsOwned.map((r) => (r as pulumi.CustomResource).urn)])
+            .apply(([ns]) => ({
+                serverGeneration: cfg.serverGeneration,
+                prefix: cfg.prefix,
+                availabilityZone: cfg.availabilityZone ?? "",
+                flavor: cfg.flavor,
+                workloadNamespace: ns,
+                gitops: cfg.gitops !== undefined,
+            }));
+        return { deployPublicKey, kubeconfig: pulumi.secret(s.kubeconfig), [DEPLOYED_OUTPUT]: deployed };
     };
 }
