@@ -221,9 +221,19 @@ for (const stackName of ["dev", "prod"]) {
             stack = await home.stack(`engine-${stackName}`, engineProgram(() => inputs));
         });
 
+        /** The tests build on each other: after a failure the rest would only repeat it. */
+        let brokenBy: string | undefined;
         beforeEach(function () {
             if (unavailable) {
                 skipWith(this, unavailable);
+            }
+            if (brokenBy) {
+                skipWith(this, `an earlier step failed: ${brokenBy}`);
+            }
+        });
+        afterEach(function () {
+            if (this.currentTest?.state === "failed" && !brokenBy) {
+                brokenBy = this.currentTest.title;
             }
         });
 
