@@ -16,6 +16,10 @@
 # why. The script exits non-zero only when it cannot run at all (no Go, no kubectl).
 set -uo pipefail
 
+# Everything runs inside main, which bash reads whole before running: editing this file while a
+# build is under way cannot change the running build.
+main() {
+
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${CAPI_MGMT_TESTBED_CACHE:-${HOME}/.cache/capi-mgmt-testbed}"
 jobs="${TESTBED_GO_P:-2}"
@@ -26,10 +30,11 @@ command -v go >/dev/null || { echo "testbed: Go is required (>= 1.26)" >&2; exit
 command -v kubectl >/dev/null || { echo "testbed: kubectl is required (kustomize)" >&2; exit 2; }
 mkdir -p "$cache"
 
-# Binaries: name | tools module dir | main package | module whose version keys the cache entry.
+# Binaries: name | tools module dir | main package | module whose version keys the cache entry |
+# extra -X linker flags ({v} = the version), so that the binaries report their real version.
 binaries=(
     "etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3"
-    "kube-apiserver|kube|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes"
+    "kube-apiserver|kube|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes|k8s.io/component-base/version.gitVersion={v} k8s.io/component-base/version.gitTreeState=clean"
     "capi-core|capi|sigs.k8s.io/cluster-api/core|sigs.k8s.io/cluster-api"
     "capi-kubeadm-bootstrap|capi|sigs.k8s.io/cluster-api/bootstrap/kubeadm|sigs.k8s.io/cluster-api"
     "capi-kubeadm-control-plane|capi|sigs.k8s.io/cluster-api/controlplane/kubeadm|sigs.k8s.io/cluster-api"
@@ -66,7 +71,7 @@ wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 entries=()
 total_start=$(date +%s)
 for spec in "${binaries[@]}"; do
-    IFS='|' read -r name dir pkg mod <<<"$spec"
+    IFS='|' read -r name dir pkg mod xflags <<<"$spec"
     if ! version="$(module_field "$dir" "$mod" Version 2>"$cache/.err")"; then
         entries+=("\"$name\": {\"kind\": \"binary\", \"module\": \"$mod\", \"error\": $(json_escape <"$cache/.err")}")
         echo "testbed: $name: module $mod refused: $(head -c 300 "$cache/.err")" >&2
@@ -77,7 +82,9 @@ for spec in "${binaries[@]}"; do
         echo "testbed: building $name ($mod $version) ..." >&2
         start=$(date +%s)
         mkdir -p "$cache/$name-$version"
-        if (cd "$here/$dir" && go build -p "$jobs" -trimpath -ldflags='-s -w' -o "$out.tmp" "$pkg") 2>"$cache/.err"; then
+        ldflags="-s -w"
+        for x in $xflags; do ldflags+=" -X ${x//\{v\}/$version}"; done
+        if (cd "$here/$dir" && go build -p "$jobs" -trimpath -ldflags="$ldflags" -o "$out.tmp" "$pkg") 2>"$cache/.err"; then
             mv "$out.tmp" "$out"
             echo "testbed: built $name in $(( $(date +%s) - start ))s" >&2
         else
@@ -130,3 +137,7 @@ rm -f "$cache/.err"
 } >"$cache/testbed.json.tmp"
 mv "$cache/testbed.json.tmp" "$cache/testbed.json"
 echo "testbed: ready in $(( $(date +%s) - total_start ))s: $cache/testbed.json" >&2
+}
+
+main "$@"
+exit $?

@@ -116,7 +116,7 @@ export class ControlPlane {
                     `--tls-cert-file=${pki.servingCert}`,
                     `--tls-private-key-file=${pki.servingKey}`,
                     `--client-ca-file=${pki.caCert}`,
-                    `--service-account-key-file=${pki.serviceAccountKey}`,
+                    `--service-account-key-file=${pki.serviceAccountPublicKey}`,
                     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
                     "--service-account-issuer=https://kubernetes.default.svc",
                     "--service-cluster-ip-range=10.96.0.0/16",
@@ -153,6 +153,9 @@ export class ControlPlane {
             return new ControlPlane(dir, pki, kubeconfig, server, started);
         } catch (err) {
             await Promise.all(started.map((p) => p.stop()));
+            if (process.env.TESTBED_KEEP !== "1") {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
             throw err;
         }
     }

@@ -18,8 +18,10 @@ export interface Pki {
     /** Client certificate CN=testbed-admin, O=system:masters. */
     adminCert: string;
     adminKey: string;
-    /** Service account token signing key (private; the API server derives the public half). */
+    /** Service account token signing key (private). */
     serviceAccountKey: string;
+    /** Its public half (token verification). */
+    serviceAccountPublicKey: string;
     /** Directory holding tls.crt / tls.key, as controller-runtime's webhook server expects. */
     webhookCertDir: string;
     /** The CA certificate, base64, for caBundle fields. */
@@ -58,6 +60,7 @@ export function makePki(dir: string): Pki {
         "extendedKeyUsage=clientAuth",
     ]);
     openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"], dir);
+    openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
     const webhookCertDir = path.join(dir, "webhook");
     fs.mkdirSync(webhookCertDir, { recursive: true });
     fs.copyFileSync(path.join(dir, "serving.crt"), path.join(webhookCertDir, "tls.crt"));
@@ -72,6 +75,7 @@ export function makePki(dir: string): Pki {
         adminCert: p("admin.crt"),
         adminKey: p("admin.key"),
         serviceAccountKey: p("sa.key"),
+        serviceAccountPublicKey: p("sa.pub"),
         webhookCertDir,
         caBundle: fs.readFileSync(p("ca.crt")).toString("base64"),
     };

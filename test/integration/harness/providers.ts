@@ -7,11 +7,33 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { ControlPlane, freePort, httpGet, KubeObject, parseDocs } from "./controlPlane";
+import { at } from "./objects";
 import { ManagedProcess, waitFor } from "./processes";
 import { BinaryName, ManifestName, Testbed } from "./testbed";
 
 /** Bound of a manager's start (webhook server serving, caches synced) on a loaded machine. */
 export const MANAGER_READY_TIMEOUT_MS = 240_000;
+
+/**
+ * clusterctl variables as the program sets them (host/capi-providers.sh writes CLUSTER_TOPOLOGY
+ * into clusterctl's config); every other `${VAR:=default}` in a manager's flags takes its default.
+ */
+export const CLUSTERCTL_VARIABLES: Record<string, string> = { CLUSTER_TOPOLOGY: "true" };
+
+/**
+ * The `--feature-gates` flag of the provider's own Deployment (what clusterctl would install),
+ * with clusterctl's variables substituted.
+ */
+export function upstreamFeatureGates(docs: KubeObject[], vars: Record<string, string>): string[] {
+    const deployments = docs.filter((d) => d.kind === "Deployment");
+    const args = deployments.flatMap((d) =>
+        ((at(d, "spec.template.spec.containers") as { name: string; args?: string[] }[] | undefined) ?? [])
+            .filter((c) => c.name === "manager")
+            .flatMap((c) => c.args ?? []));
+    return args
+        .filter((a) => a.startsWith("--feature-gates="))
+        .map((a) => a.replace(/\$\{([A-Z0-9_]+):=([^}]*)\}/g, (_m, name: string, def: string) => vars[name] ?? def));
+}
 
 /** How a provider runs on the test bed. */
 export interface ProviderSpec {
@@ -21,7 +43,7 @@ export interface ProviderSpec {
     manifests: ManifestName;
     /** Manager binary; without one the CRDs are installed with conversion "None" and no webhooks. */
     binary?: BinaryName;
-    /** Extra manager flags (feature gates, watch filter). */
+    /** Extra manager flags (watch filter); feature gates come from the upstream Deployment. */
     args?: string[];
 }
 
@@ -104,6 +126,7 @@ export async function installProvider(cp: ControlPlane, testbed: Testbed, spec: 
                 `--health-addr=127.0.0.1:${healthPort}`,
                 "--diagnostics-address=0",
                 "--leader-elect=false",
+                ...upstreamFeatureGates(docs, CLUSTERCTL_VARIABLES),
                 ...(spec.args ?? []),
             ],
         });

@@ -59,6 +59,12 @@ export class Testbed {
         return new Testbed(components as Record<string, Component>, String(go ?? ""));
     }
 
+    /** A copy with one component's path replaced (harness tests use it to break a component). */
+    withPath(name: BinaryName | ManifestName, file: string): Testbed {
+        const c = this.components[name] ?? { kind: "binary", module: name };
+        return new Testbed({ ...this.components, [name]: { ...c, path: file, error: undefined } }, this.goVersion);
+    }
+
     /** Why the named components cannot be used, or undefined when all can. */
     missing(names: (BinaryName | ManifestName)[]): string | undefined {
         const problems = names.flatMap((n) => {
