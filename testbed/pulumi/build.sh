@@ -118,13 +118,15 @@ else
 fi
 
 # What the proxy refuses: record the first version's error and the neighbours tried.
+proxy_only="$(go env GOPROXY | sed -e 's/[,|]direct$//')"
 for spec in "${refused[@]}"; do
     IFS='|' read -r name mod versions <<<"$spec"
     first=""
     tried=()
     found=""
     for v in $versions; do
-        out_json="$(cd "$scratch" && go mod download -json "$mod@$v" 2>/dev/null)"
+        # The proxy's own answer: no fall-back to a direct VCS fetch (no internet here anyway).
+        out_json="$(cd "$scratch" && GOPROXY="$proxy_only" go mod download -json "$mod@$v" 2>/dev/null)"
         msg="$(node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8") || "{}"); process.stdout.write(m.Error || "")' <<<"$out_json")"
         if [ -z "$msg" ]; then
             found="$v"
