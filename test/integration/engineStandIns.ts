@@ -11,6 +11,11 @@
  * - Flux's controllers, which would mark the GitRepository and Kustomization Ready: a loop that
  *   writes Ready=True (at the object's generation) into their status, so `up` sees what it waits
  *   for. Nothing else reconciles them.
+ * - The garbage collector (kube-controller-manager does not run in the test bed): the provider
+ *   deletes with foreground propagation, which leaves the object with the `foregroundDeletion`
+ *   finalizer until the collector has deleted its dependents. None of the program's objects has
+ *   dependents (no ownerReferences point at them), so the same loop does what the collector would
+ *   do for them: it removes that finalizer from objects being deleted.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -162,6 +167,16 @@ export function kubeRequest(
     });
 }
 
+/** Collections of the program's kinds that the provider may delete (for the collector's part). */
+const DELETED_KINDS = [
+    "/api/v1/secrets",
+    "/api/v1/configmaps",
+    "/apis/addons.cluster.x-k8s.io/v1beta2/clusterresourcesets",
+    "/apis/infrastructure.cluster.x-k8s.io/v1alpha1/openstackclusteridentities",
+    "/apis/source.toolkit.fluxcd.io/v1/gitrepositories",
+    "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations",
+];
+
 /** The Flux kinds the program waits for, with their API paths. */
 const FLUX_READY_KINDS = [
     "/apis/source.toolkit.fluxcd.io/v1/gitrepositories",
@@ -169,7 +184,7 @@ const FLUX_READY_KINDS = [
 ];
 
 interface ListedObject {
-    metadata: { name: string; namespace: string; generation?: number };
+    metadata: { name: string; namespace: string; generation?: number; deletionTimestamp?: string; finalizers?: string[]; selfLink?: string; uid: string };
     status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
 }
 
@@ -177,11 +192,13 @@ interface ListedObject {
  * Marks every GitRepository and Kustomization Ready at its current generation, every
  * `intervalMs`, until stopped (the Flux controllers' part, see the file comment).
  */
-export class FluxReadyStandIn {
+export class ControllerStandIns {
     private timer: NodeJS.Timeout | undefined;
     private stopped = false;
     /** `kind/namespace/name@generation` of every status written. */
     readonly marked: string[] = [];
+    /** `collection/namespace/name` of every object whose foreground deletion was completed. */
+    readonly collected: string[] = [];
 
     constructor(private readonly kube: KubeAccess, private readonly intervalMs = 500) {}
 
@@ -200,6 +217,32 @@ export class FluxReadyStandIn {
     }
 
     async once(): Promise<void> {
+        await this.markReady();
+        await this.completeForegroundDeletes();
+    }
+
+    private async completeForegroundDeletes(): Promise<void> {
+        for (const base of DELETED_KINDS) {
+            const list = await kubeRequest(this.kube, "GET", base);
+            if (list.status !== 200) {
+                continue;
+            }
+            for (const o of (list.body as { items: ListedObject[] }).items) {
+                const fin = o.metadata.finalizers ?? [];
+                if (!o.metadata.deletionTimestamp || !fin.includes("foregroundDeletion")) {
+                    continue;
+                }
+                const [prefix, plural] = [base.slice(0, base.lastIndexOf("/")), base.slice(base.lastIndexOf("/") + 1)];
+                const p = o.metadata.namespace ? `${prefix}/namespaces/${o.metadata.namespace}/${plural}/${o.metadata.name}` : `${base}/${o.metadata.name}`;
+                const r = await kubeRequest(this.kube, "PATCH", p, { metadata: { finalizers: fin.filter((f) => f !== "foregroundDeletion") } });
+                if (r.status === 200) {
+                    this.collected.push(`${plural}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+                }
+            }
+        }
+    }
+
+    private async markReady(): Promise<void> {
         for (const base of FLUX_READY_KINDS) {
             const list = await kubeRequest(this.kube, "GET", base);
             if (list.status !== 200) {
