@@ -60,9 +60,12 @@ export class FluxSync extends pulumi.ComponentResource {
 
         const g = args.gitops;
         // Pulumi never deletes Flux's objects one by one: they go with the kind cluster, and on a
-        // replacement (a new server generation) the old ones are left to the old cluster. Removing
-        // gitops from a live stack is refused (lib/lifecycle.ts).
-        const base = { parent: this, deletedWith: args.deletedWith, retainOnDelete: true };
+        // replacement (a new server generation) the old ones are left to the old cluster. The
+        // install is a packaged component: retainOnDelete would not reach the objects it
+        // creates (the engine does not pass it on to children), so removing gitops from a live
+        // stack, which would delete them, CRDs included, is refused instead (lib/lifecycle.ts).
+        const base = { parent: this, deletedWith: args.deletedWith };
+        const owned = { ...base, retainOnDelete: true };
 
         let identity: pulumi.Output<string>;
         if (g.deployKey !== undefined) {
@@ -84,28 +87,28 @@ export class FluxSync extends pulumi.ComponentResource {
         const gitData = pulumi
             .all([identity, this.deployPublicKey])
             .apply(([id, pub]) => fluxGitSecretData({ identity: id, identityPub: pub + "\n", knownHosts: g.knownHosts }));
-        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...base, dependsOn: [install] });
+        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...owned, dependsOn: [install] });
         const secrets = [gitSecret];
         if (g.sopsAgeKey !== undefined) {
-            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...base, dependsOn: [install] }));
+            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...owned, dependsOn: [install] }));
         }
 
         const settings = kubeResource(
             "settings",
             fluxSettingsConfigMap(pulumi.output(args.managementAddress).apply((a) => fluxSettingsData({ workloadNamespace: g.workloadNamespace, managementAddress: a }))),
-            { ...base, dependsOn: [install] },
+            { ...owned, dependsOn: [install] },
         );
 
         const annotations = readinessAnnotations(this.waited, FLUX_READY_TIMEOUT_SECONDS);
         const source = kubeResource(
             "git-repository",
             gitRepository({ url: g.url, ref: g.ref, interval: g.interval, annotations }),
-            { ...base, dependsOn: [install, ...secrets] },
+            { ...owned, dependsOn: [install, ...secrets] },
         );
         const sync = kubeResource(
             "kustomization",
             rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),
-            { ...base, dependsOn: [install, source, settings, ...secrets, ...args.syncAfter] },
+            { ...owned, dependsOn: [install, source, settings, ...secrets, ...args.syncAfter] },
         );
 
         this.resources = [install, ...secrets, settings, source, sync];

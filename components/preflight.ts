@@ -85,13 +85,19 @@ export class Preflight extends pulumi.ComponentResource {
                     facts.imageFound = ids.length > 0;
                 }
             }
+            // A cloud whose policy hides quotas from project members skips that check, with a warning.
+            const unreadable = (what: string) => (e: unknown) => {
+                void pulumi.log.warn(`preflight: cannot read ${what} (${String(e instanceof Error ? e.message : e).split("\n")[0]}); not checked`, this);
+                return undefined;
+            };
             if (newServer) {
-                const limits = await openstack.compute.getLimitsV2({ projectId: scope.projectId }, invokeOpts);
-                facts.compute = limits;
+                facts.compute = await openstack.compute.getLimitsV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Nova's limits"));
             }
             if (prev.kind === "none") {
-                const quota = await openstack.networking.getQuotaV2({ projectId: scope.projectId }, invokeOpts);
-                facts.network = { network: quota.network, router: quota.router, floatingip: quota.floatingip, securityGroup: quota.securityGroup };
+                const quota = await openstack.networking.getQuotaV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Neutron's quotas"));
+                if (quota) {
+                    facts.network = { network: quota.network, router: quota.router, floatingip: quota.floatingip, securityGroup: quota.securityGroup };
+                }
             }
             const problems = [
                 ...lifecycleProblems(prev, cfg),

@@ -53,6 +53,12 @@ export function generationSuffix(generation: number): string {
 /**
  * The management server: a port in the management subnet with the server's security group,
  * an Ubuntu instance on it, and a floating IP associated once the subnet is routed.
+ *
+ * Port and server are named by generation. A change that replaces the instance but not the
+ * port (the keypair's name, i.e. `prefix`; the availability zone) would create the new
+ * instance on the port the old one still holds (create-before-delete), which Nova refuses;
+ * preflight refuses such changes unless `serverGeneration` is bumped with them, which
+ * names a new port and server. A flavor change is a resize in place.
  */
 export class ManagementServer extends pulumi.ComponentResource {
     /** The Nova instance. */

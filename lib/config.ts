@@ -177,7 +177,7 @@ export const DEFAULTS = {
     image: "Ubuntu 24.04",
     rootVolumeSize: 0,
     nodeCidr: "10.0.0.0/24",
-    appCredentialRoles: ["load-balancer_member", "member"],
+    appCredentialRoles: ["member", "load-balancer_member"],
     serverGeneration: 1,
     teardownTimeoutMinutes: 30,
 } as const;
@@ -518,11 +518,16 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
 }
 
 /**
- * Roles as a set: trimmed, deduplicated and sorted, so that listing them in another order
- * (or twice) is the same setting and does not rename, hence replace, the credentials.
+ * Roles as a set: trimmed, deduplicated and in one fixed order, so that listing them in
+ * another order (or twice) is the same setting and does not rename, hence replace, the
+ * credentials (the provider itself treats them as a set). The order: the default roles in
+ * their default order, then the others sorted; so the default and lists already written
+ * that way keep the names (and credentials) they had before roles were canonical.
  */
 export function canonicalRoles(roles: readonly string[]): string[] {
-    return [...new Set(roles.map((x) => x.trim()))].sort();
+    const set = new Set(roles.map((x) => x.trim()));
+    const known: readonly string[] = DEFAULTS.appCredentialRoles;
+    return [...known.filter((r) => set.has(r)), ...[...set].filter((r) => !known.includes(r)).sort()];
 }
 
 /**

@@ -20,21 +20,29 @@ export interface FlavorFacts {
 
 /** Nova's absolute limits of the project (`-1` is unlimited). */
 export interface ComputeLimits {
+    /** Quota `instances`. */
     maxTotalInstances: number;
+    /** Instances in use. */
     totalInstancesUsed: number;
+    /** Quota `cores`. */
     maxTotalCores: number;
+    /** vCPUs in use. */
     totalCoresUsed: number;
-    /** MiB. */
+    /** Quota `ram`, MiB. */
     maxTotalRamSize: number;
-    /** MiB. */
+    /** RAM in use, MiB. */
     totalRamUsed: number;
 }
 
 /** Neutron's quotas of the project (`-1` is unlimited). The data source reports limits, not usage. */
 export interface NetworkQuota {
+    /** Quota `network`. */
     network: number;
+    /** Quota `router`. */
     router: number;
+    /** Quota `floatingip`. */
     floatingip: number;
+    /** Quota `security_group`. */
     securityGroup: number;
 }
 
@@ -64,8 +72,11 @@ export interface PreflightFacts {
 
 /** The settings preflight reports against. */
 export interface PreflightSettings {
+    /** `capi-mgmt:flavor`. */
     flavor: string;
+    /** `capi-mgmt:image`. */
     image: string;
+    /** `capi-mgmt:appCredential.roles`. */
     roles: string[];
 }
 

@@ -7,9 +7,13 @@
 
 /** The part of a recorded resource the computation needs. */
 export interface GraphNode {
+    /** Identity. */
     urn: string;
+    /** Type token. */
     type: string;
+    /** Logical name. */
     name: string;
+    /** URNs it waits for. */
     dependsOn: string[];
 }
 
@@ -48,7 +52,9 @@ export function typicalStep(r: GraphNode): TimedStep | undefined {
 
 /** The longest chain: its steps in run order and their total. */
 export interface CriticalPath {
+    /** The slow steps of the chain, first to last, with their resource names. */
     steps: (TimedStep & { name: string })[];
+    /** Their typical total, seconds. */
     totalSeconds: number;
 }
 

@@ -119,6 +119,8 @@ export interface MockCloudOptions {
     missingImages?: string[];
     /** Nova's limits and usage (default: plenty of room). */
     computeLimits?: Partial<Record<"maxTotalInstances" | "totalInstancesUsed" | "maxTotalCores" | "totalCoresUsed" | "maxTotalRamSize" | "totalRamUsed", number>>;
+    /** The cloud's policy hides Nova's limits and Neutron's quotas from the user. */
+    quotasHidden?: boolean;
     /** Told of every data source call (token), for tests of what is looked up. */
     onCall?: (token: string) => void;
     /** Neutron's quotas (default: 10 of everything). */
@@ -248,6 +250,9 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { ...inputs, id: `flavor-${key}-id`, ...flavor };
             }
             case "openstack:compute/getLimitsV2:getLimitsV2":
+                if (this.options.quotasHidden) {
+                    throw new Error("Policy doesn't allow os_compute_api:limits to be performed.");
+                }
                 return {
                     ...inputs,
                     id: "limits",
@@ -260,6 +265,9 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     ...this.options.computeLimits,
                 };
             case "openstack:networking/getQuotaV2:getQuotaV2":
+                if (this.options.quotasHidden) {
+                    throw new Error("(rule:get_quota) is disallowed by policy");
+                }
                 return { ...inputs, id: "quota", network: 10, router: 10, floatingip: 10, securityGroup: 10, ...this.options.networkQuota };
             case "openstack:identity/getAuthScope:getAuthScope":
                 return {

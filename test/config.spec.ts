@@ -57,7 +57,7 @@ describe("stack config", () => {
             assert.deepStrictEqual(c.dnsNameservers, []);
             assert.strictEqual(c.existingNetwork, undefined);
             assert.strictEqual(c.allowPublicAccess, false);
-            assert.deepStrictEqual(c.appCredential, { roles: ["load-balancer_member", "member"] });
+            assert.deepStrictEqual(c.appCredential, { roles: ["member", "load-balancer_member"] });
             assert.strictEqual(c.caCert, undefined);
             assert.deepStrictEqual(c.versions, DEFAULT_VERSIONS);
             assert.strictEqual(c.serverGeneration, 1);
@@ -107,8 +107,11 @@ describe("stack config", () => {
         it("takes the roles as a set: order and repetition do not matter", () => {
             const a = parse({ appCredential: JSON.stringify({ roles: ["member", "load-balancer_member"] }) }).appCredential;
             const b = parse({ appCredential: JSON.stringify({ roles: ["load-balancer_member", " member", "member"] }) }).appCredential;
-            assert.deepStrictEqual(a, { roles: ["load-balancer_member", "member"] });
+            // The defaults' order first (names made before roles were canonical stay), then the rest sorted.
+            assert.deepStrictEqual(a, { roles: ["member", "load-balancer_member"] });
             assert.deepStrictEqual(b, a);
+            const c = parse({ appCredential: JSON.stringify({ roles: ["reader", "member", "creator"] }) }).appCredential;
+            assert.deepStrictEqual(c.roles, ["member", "creator", "reader"]);
         });
 
         it("accepts an existing network instead of a created one", () => {

@@ -98,6 +98,12 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
             assert.strictEqual(run.all(INSTANCE).length, 1);
         });
 
+        it("skips the quota checks (with a warning) where the cloud's policy hides quotas", async () => {
+            const run = await runStack("dev", {}, { quotasHidden: true });
+            assert.deepStrictEqual(await problemsOf(run), []);
+            assert.strictEqual(run.all(INSTANCE).length, 1);
+        });
+
         it("refuses roles the user does not hold as a listed problem, not an exception", async () => {
             const problems = await refused("dev", {}, { rolesHeld: ["member"] });
             assert.match(problems.join("\n"), /^capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold on this project \(you hold: member\)/m);

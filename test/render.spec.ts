@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { mockOpensshKeyPair } from "../render/engine";
 import { readStackConfigFile, renderStack, renderStackReport } from "../render/render";
+import { passphraseDecrypter } from "../render/secrets";
 import { PROJECT_DIR } from "./harness";
 
 /** Every file under a directory, relative, sorted. */
@@ -166,6 +167,13 @@ describe("offline render", function () {
             dev.config["capi-mgmt:gitops"].sopsAgeKey = { secure: seal(`AGE-SECRET-KEY-1${"Q".repeat(58)}`) };
             const doc = { encryptionsalt: `v1:${salt.toString("base64")}:${seal("pulumi")}`, config: dev.config };
             fs.writeFileSync(path.join(dir, "Pulumi.sec.yaml"), toYaml(doc));
+        });
+
+        it("opens a passphrase stack the way the Pulumi CLI does (its own test vector)", () => {
+            // pulumi/pulumi's passphrase secrets manager tests: this salt line opens with "password".
+            const salt = "v1:fozI5u6B030=:v1:F+6ZduKKd8G0/V7L:PGMFeIzwobWRKmEAzUdaQHqC5mMRIQ==";
+            assert.doesNotThrow(() => passphraseDecrypter(salt, "password"));
+            assert.throws(() => passphraseDecrypter(salt, "Password"), /incorrect passphrase/);
         });
 
         it("reads them as the engine hands them over: the object as JSON, leaves decrypted, the key secret", () => {
