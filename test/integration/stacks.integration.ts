@@ -88,6 +88,8 @@ for (const stack of ["dev", "prod"]) {
             assert.ok(cp, "control plane not started");
             return cp;
         };
+        /** Bounds of a wait on a controller; fails early, with its log, if a server or manager dies. */
+        const poll = () => ({ timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000, watched: c().processes });
 
         before(async function () {
             this.timeout(20 * 60_000);
@@ -144,7 +146,7 @@ for (const stack of ["dev", "prod"]) {
                     await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => {
                         const got = c().get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace);
                         return conditionTrue(got, "VariablesReady") ? true : undefined;
-                    }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+                    }, poll());
                 }
             }
             assert.ok(clusters().length > 0, "the GitOps tree has no example Cluster");
@@ -160,7 +162,7 @@ for (const stack of ["dev", "prod"]) {
                 const live = await waitFor(`Cluster ${name} refs set by the topology controller`, () => {
                     const got = c().get(R.Cluster, name, ns);
                     return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
-                }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+                }, poll());
 
                 // OpenStackCluster: external network, allow-list with the management egress CIDR, identity.
                 const osc = c().get(R.OpenStackCluster, at(live, "spec.infrastructureRef.name") as string, ns);
@@ -202,7 +204,7 @@ for (const stack of ["dev", "prod"]) {
                     const md = await waitFor(`MachineDeployment ${mdt.name} of ${name}`, () => {
                         const mds = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${mdt.name}` });
                         return mds.length === 1 ? mds[0] : undefined;
-                    }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+                    }, poll());
                     assert.strictEqual(at(md, "spec.replicas"), mdt.replicas, `${mdt.name} replicas`);
                     assert.strictEqual(at(md, "spec.template.spec.version"), at(cl, "spec.topology.version"), `${mdt.name} version`);
                     const osmt = c().get(R.OpenStackMachineTemplate, at(md, "spec.template.spec.infrastructureRef.name") as string, ns);
@@ -233,7 +235,7 @@ for (const stack of ["dev", "prod"]) {
                 const mhcs = await waitFor(`MachineHealthChecks of ${name}`, () => {
                     const got = c().list(R.MachineHealthCheck, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` });
                     return got.length >= expected.length ? got : undefined;
-                }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+                }, poll());
                 assert.strictEqual(mhcs.length, expected.length, "MachineHealthCheck count");
                 for (const e of expected) {
                     const mhc = mhcs.find((m) => (at(m, "spec.selector.matchLabels") as Record<string, string> | undefined)?.[e.selectorLabel] !== undefined);
@@ -289,7 +291,7 @@ for (const stack of ["dev", "prod"]) {
                 const after = await waitFor(`MachineDeployment ${mdt.name} rolled to a new template`, () => {
                     const md = c().list(R.MachineDeployment, { namespace: ns, selector })[0];
                     return at(md, "spec.template.spec.infrastructureRef.name") !== oldTemplate && at(md, "spec.replicas") === newReplicas ? md : undefined;
-                }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+                }, poll());
                 const osmt = c().get(R.OpenStackMachineTemplate, at(after, "spec.template.spec.infrastructureRef.name") as string, ns);
                 assert.strictEqual(at(osmt, "spec.template.spec.flavor"), newFlavor, "new template's flavor");
                 // The control plane keeps its machines: its template is unchanged.
@@ -343,14 +345,14 @@ for (const stack of ["dev", "prod"]) {
             const target = (await import("yaml")).parse(filled.stringData[Object.keys(filled.stringData)[0]]) as KubeObject;
             await waitFor(`${target.metadata.namespace}/${target.metadata.name} delivered by the ClusterResourceSet`, () => {
                 return c().get("secrets", target.metadata.name, target.metadata.namespace) ? true : undefined;
-            }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+            }, poll());
             for (const name of selected) {
                 const binding = await waitFor(`ClusterResourceSetBinding of ${name}`, () => {
                     const b = c().get(R.ClusterResourceSetBinding, name, ns);
                     const applied = ((at(b, "spec.bindings") as { clusterResourceSetName: string; resources?: { applied: boolean }[] }[]) ?? [])
                         .find((x) => x.clusterResourceSetName === crs.metadata.name);
                     return applied?.resources?.every((x) => x.applied) && applied.resources.length > 0 ? b : undefined;
-                }, { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000 });
+                }, poll());
                 assert.ok(binding);
             }
             const delivered = c().get("secrets", target.metadata.name, target.metadata.namespace) as unknown as { data: Record<string, string> };
