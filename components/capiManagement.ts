@@ -190,9 +190,13 @@ export class CapiManagement extends pulumi.ComponentResource {
         // API install. deleteUnreachable: once a cluster is gone (new server generation, new
         // node image), deletes against it succeed by dropping the objects from the state; no
         // object whose deletion matters relies on Pulumi deleting it (see README).
+        // enableSecretMutable / enableConfigMapMutable: without them the provider replaces a
+        // Secret or ConfigMap whose data changes, deleting it first (fixed names), so a credential
+        // rotation would leave CAPO and ORC without credentials in between; with them it updates
+        // in place (shown under the real engine by test/integration/engine.integration.ts).
         const kube = new k8s.Provider(
             "management-cluster",
-            { kubeconfig: this.cluster.kubeconfig, deleteUnreachable: true },
+            { kubeconfig: this.cluster.kubeconfig, deleteUnreachable: true, enableSecretMutable: true, enableConfigMapMutable: true },
             gated,
         );
         const inCluster = { ...gated, providers: { kubernetes: kube } };

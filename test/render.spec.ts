@@ -129,7 +129,12 @@ describe("offline render", function () {
             retainOnDelete: true,
             provider: "pulumi:providers:kubernetes::management-cluster",
         });
-        assert.deepStrictEqual(options("pulumi:providers:kubernetes", "management-cluster").providerSettings, { deleteUnreachable: "true", kubeconfig: "[secret]" });
+        assert.deepStrictEqual(options("pulumi:providers:kubernetes", "management-cluster").providerSettings, {
+            deleteUnreachable: "true",
+            enableConfigMapMutable: "true",
+            enableSecretMutable: "true",
+            kubeconfig: "[secret]",
+        });
         assert.deepStrictEqual(options("command:remote:Command", "install-tools").triggers, ["server-id"]);
         assert.deepStrictEqual(options("command:remote:Command", "kind-cluster").deleteBeforeReplace, true);
         assert.ok(options("openstack:compute/instance:Instance", "server").ignoreChanges.includes("imageId"));

@@ -1,0 +1,475 @@
+/**
+ * The program's in-cluster components under the real Pulumi engine (issue 13, the part the module
+ * proxy lets us build): the CLI v3.274 and the Kubernetes provider built by testbed/pulumi/build.sh,
+ * driven by the Automation API with an inline program (test/integration/engineProgram.ts) against
+ * the test bed's API server with the real CAPI/CAPO/Flux CRDs and webhooks, for the dev stack's
+ * settings (branch) and the prod stack's (semver tags, SOPS).
+ *
+ * Every test asserts what the engine did (its steps, the preview summary), the state, and the API
+ * server. The tests run in order on one stack per environment; each builds on the one before.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { renderCloudConf, renderCloudsYaml } from "../../lib/cloudCredentials";
+import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../lib/clusterObjects";
+import { parseStackConfig, StackConfig } from "../../lib/config";
+import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../lib/contract";
+import { readStackConfigFile } from "../../render/render";
+import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, nameOf, Operation, startEngineCluster } from "./engineBed";
+import { CLUSTER_STAND_IN_TYPE, engineProgram, EngineProgramInputs } from "./engineProgram";
+import { ControllerStandIns, KubeAccess, ReleaseProxy } from "./engineStandIns";
+import { ControlPlane, KubeObject } from "./harness/controlPlane";
+import { Testbed } from "./harness/testbed";
+
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** Bound of one engine operation on a loaded 2-core machine. */
+const OPERATION_TIMEOUT_MS = 600_000;
+
+/** Why the engine tests cannot run here, or undefined. */
+function engineUnavailable(): string | undefined {
+    const bed = EngineBed.load();
+    if (typeof bed === "string") {
+        return bed;
+    }
+    const engine = bed.missing(["pulumi", "pulumi-resource-kubernetes"]);
+    if (engine) {
+        return engine;
+    }
+    let testbed: Testbed;
+    try {
+        testbed = Testbed.load();
+    } catch (err) {
+        return (err as Error).message;
+    }
+    return testbed.missing(minimalTestbedComponents());
+}
+
+function skipWith(ctx: Mocha.Context, reason: string): never {
+    console.log(`      skipped: ${reason}`);
+    ctx.skip();
+}
+
+/** A fresh OpenSSH ed25519 key (the deploy key the stacks give, so no tls resource is needed). */
+function newDeployKey(dir: string): string {
+    const file = path.join(dir, `deploy-${Date.now()}`);
+    const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "engine-test", "-f", file], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, r.stderr);
+    return fs.readFileSync(file, "utf8");
+}
+
+/** A syntactically valid age identity (random; nothing is decrypted in these tests). */
+function newAgeKey(): string {
+    const bech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+    let k = "AGE-SECRET-KEY-1";
+    for (let i = 0; i < 58; i++) {
+        k += bech32[Math.floor(Math.random() * bech32.length)];
+    }
+    return k;
+}
+
+/** The stack's config as the engine would hand it to the program, with the secrets set. */
+function stackConfig(stack: string, gitops: Record<string, unknown> | undefined, extra: Record<string, string> = {}): StackConfig {
+    const file = readStackConfigFile(PROJECT_DIR, stack);
+    const raw: Record<string, string> = {};
+    for (const [k, v] of Object.entries(file.config)) {
+        if (k.startsWith("capi-mgmt:")) {
+            raw[k.slice("capi-mgmt:".length)] = v;
+        }
+    }
+    if (gitops === undefined) {
+        delete raw.gitops;
+    } else {
+        raw.gitops = JSON.stringify(gitops);
+    }
+    Object.assign(raw, extra);
+    return parseStackConfig(raw, { stack, now: new Date(), openstack: { cloud: file.config["openstack:cloud"], region: file.config["openstack:region"] } });
+}
+
+/** kubeconfig with the credentials embedded (as the kind step's kubeconfig output has them). */
+function embeddedKubeconfig(cp: ControlPlane): string {
+    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
+    return toYaml({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "management", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
+        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
+        contexts: [{ name: "management", context: { cluster: "management", user: "admin" } }],
+        "current-context": "management",
+    });
+}
+
+function kubeAccess(cp: ControlPlane): KubeAccess {
+    return { server: cp.server, ca: fs.readFileSync(cp.pki.caCert), cert: fs.readFileSync(cp.pki.adminCert), key: fs.readFileSync(cp.pki.adminKey) };
+}
+
+/**
+ * What the stand-in for Flux's release serves as install.yaml: Flux's Namespace and the source-
+ * and kustomize-controller CRDs of the pinned modules (the controllers themselves cannot run
+ * without a container runtime; see engineStandIns.ts).
+ */
+function standInFluxInstall(testbed: Testbed): string {
+    const parts = [
+        toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: FLUX_NAMESPACE, labels: { "app.kubernetes.io/instance": FLUX_NAMESPACE } } }),
+        fs.readFileSync(testbed.path("flux-source-controller-manifests"), "utf8"),
+        fs.readFileSync(testbed.path("flux-kustomize-controller-manifests"), "utf8"),
+    ];
+    return parts.map((p) => p.replace(/^---\n/, "").trimEnd()).join("\n---\n") + "\n";
+}
+
+/** Decoded data of a Secret in the API server. */
+function secretData(obj: KubeObject | undefined): Record<string, string> {
+    assert.ok(obj, "Secret missing");
+    const data = (obj as unknown as { data?: Record<string, string> }).data ?? {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
+
+/** The steps of an operation other than `same`, as `op name` lines (for messages and checks). */
+function changes(op: Operation): string[] {
+    return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.type} ${nameOf(s.urn)}`);
+}
+
+/** Steps that changed something in the cluster or the state (not `same`, not reads). */
+function mutations(op: Operation) {
+    return op.steps.filter((st) => !["same", "read", "refresh"].includes(st.op));
+}
+
+const REPLACING_OPS = ["replace", "create-replacement", "delete-replaced", "discard-replaced"];
+
+/** A workload cluster in `ns`: a CAPI Cluster (the CRD and webhook are the test bed's). */
+function createWorkloadCluster(cp: ControlPlane, ns: string, name: string): void {
+    cp.applyOk(toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
+    cp.applyOk(toYaml({
+        apiVersion: "cluster.x-k8s.io/v1beta2",
+        kind: "Cluster",
+        metadata: { name, namespace: ns, labels: { "capi-mgmt.test/stand-in": "workload" } },
+        // The webhook wants a reference; the OpenStackCluster need not exist (CAPO is idle here).
+        spec: {
+            clusterNetwork: { pods: { cidrBlocks: ["192.168.0.0/16"] } },
+            infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "OpenStackCluster", name },
+        },
+    }));
+}
+
+/** Asserts the Namespace and the Cluster in it exist and are not being deleted. */
+function assertSurvives(cp: ControlPlane, ns: string, cluster: string): void {
+    const n = cp.get("namespace", ns);
+    assert.ok(n, `Namespace ${ns} was deleted`);
+    assert.strictEqual((n.metadata as { deletionTimestamp?: string }).deletionTimestamp, undefined, `Namespace ${ns} is being deleted`);
+    const c = cp.get("clusters.v1beta2.cluster.x-k8s.io", cluster, ns);
+    assert.ok(c, `Cluster ${ns}/${cluster} was deleted`);
+    assert.strictEqual((c.metadata as { deletionTimestamp?: string }).deletionTimestamp, undefined, `Cluster ${ns}/${cluster} is being deleted`);
+}
+
+for (const stackName of ["dev", "prod"]) {
+    describe(`real Pulumi engine, ${stackName} stack: in-cluster components against the test-bed API server`, function () {
+        this.timeout(OPERATION_TIMEOUT_MS);
+        let cp: ControlPlane | undefined;
+        let cpStopped = false;
+        let home: EngineHome | undefined;
+        let proxy: ReleaseProxy | undefined;
+        let ready: ControllerStandIns | undefined;
+        let stack: EngineStack;
+        let inputs: EngineProgramInputs;
+        let gitops: Record<string, unknown>;
+        let unavailable: string | undefined;
+        /** Secret values that must never appear in clear. */
+        const secrets: { what: string; value: string }[] = [];
+        const tag = `${stackName}-${process.pid}`;
+
+        before(async function () {
+            this.timeout(OPERATION_TIMEOUT_MS);
+            unavailable = engineUnavailable();
+            if (unavailable) {
+                return;
+            }
+            const bed = EngineBed.load() as EngineBed;
+            const testbed = Testbed.load();
+            const started = await startEngineCluster(testbed, `engine-${stackName}`);
+            cp = started.cp;
+            if (started.limits) {
+                console.log(`      test bed: ${started.limits}`);
+            }
+            const file = readStackConfigFile(PROJECT_DIR, stackName);
+            const deployKey = newDeployKey(cp.dir);
+            gitops = { ...(JSON.parse(file.config["capi-mgmt:gitops"]) as Record<string, unknown>), deployKey };
+            if (stackName === "prod") {
+                gitops.sopsAgeKey = newAgeKey();
+            }
+            const config = stackConfig(stackName, gitops);
+            proxy = await ReleaseProxy.start(path.join(cp.dir, "release-proxy"), { [fluxInstallUrl(config.versions.flux.version)]: standInFluxInstall(testbed) });
+            home = EngineHome.create(bed, proxy.env());
+            ready = new ControllerStandIns(kubeAccess(cp));
+            ready.start();
+            inputs = {
+                config,
+                kubeconfig: embeddedKubeconfig(cp),
+                authUrl: "https://keystone.example.test:5000/v3",
+                capi: { id: `capi-id-${tag}`, secret: `capi-secret-${tag}-1` },
+                cloudProvider: { id: `cp-id-${tag}`, secret: `cloud-provider-secret-${tag}-1` },
+                managementAddress: "192.0.2.10",
+            };
+            secrets.push(
+                { what: "deploy key", value: deployKey.split("\n")[3] },
+                { what: "CAPI credential secret", value: inputs.capi.secret },
+                { what: "cloud-provider credential secret", value: inputs.cloudProvider.secret },
+                { what: "kubeconfig client key (base64)", value: fs.readFileSync(cp.pki.adminKey).toString("base64").slice(80, 140) },
+                { what: "kubeconfig client key (PEM)", value: fs.readFileSync(cp.pki.adminKey, "utf8").split("\n")[1] },
+            );
+            if (typeof gitops.sopsAgeKey === "string") {
+                secrets.push({ what: "SOPS age key", value: gitops.sopsAgeKey });
+            }
+            stack = await home.stack(`engine-${stackName}`, engineProgram(() => inputs));
+        });
+
+        /** The tests build on each other: after a failure the rest would only repeat it. */
+        let brokenBy: string | undefined;
+        beforeEach(function () {
+            if (unavailable) {
+                skipWith(this, unavailable);
+            }
+            if (brokenBy) {
+                skipWith(this, `an earlier step failed: ${brokenBy}`);
+            }
+        });
+        afterEach(function () {
+            if (this.currentTest?.state === "failed" && !brokenBy) {
+                brokenBy = this.currentTest.title;
+            }
+        });
+
+        after(async function () {
+            ready?.stop();
+            await proxy?.stop();
+            if (cp && !cpStopped) {
+                await cp.stop();
+            }
+            home?.dispose();
+        });
+
+        it("first up creates the in-cluster objects: credentials, identity, ClusterResourceSet, Flux sync", async function () {
+            const up = await stack.up();
+            const ops = new Set(mutations(up).map((s) => s.op));
+            assert.deepStrictEqual([...ops].sort(), ["create"], `first up: ${changes(up).join("; ")}`);
+
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            assert.ok(c.get("namespace", ns), `no workload Namespace ${ns}`);
+            const capo = secretData(c.get("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE));
+            assert.strictEqual(
+                capo["clouds.yaml"],
+                renderCloudsYaml({ authUrl: inputs.authUrl, region: inputs.config.region, id: inputs.capi.id, secret: inputs.capi.secret }),
+            );
+            assert.deepStrictEqual(secretData(c.get("secret", ORC_CREDENTIALS_SECRET, ns)), capo);
+            const crsSecret = c.get("secret", CLOUD_CONFIG_RESOURCE_SET, ns);
+            assert.strictEqual((crsSecret as unknown as { type: string }).type, "addons.cluster.x-k8s.io/resource-set");
+            const workloadSecret = parseYaml(secretData(crsSecret)[CLOUD_CONFIG_MANIFEST_KEY]) as { stringData: Record<string, string> };
+            assert.strictEqual(
+                workloadSecret.stringData["cloud.conf"],
+                renderCloudConf({ authUrl: inputs.authUrl, region: inputs.config.region, id: inputs.cloudProvider.id, secret: inputs.cloudProvider.secret }),
+            );
+            assert.ok(c.get("clusterresourcesets.v1beta2.addons.cluster.x-k8s.io", CLOUD_CONFIG_RESOURCE_SET, ns), "no ClusterResourceSet");
+            assert.ok(c.get("openstackclusteridentities.v1alpha1.infrastructure.cluster.x-k8s.io", CAPO_IDENTITY_NAME), "no OpenStackClusterIdentity");
+
+            const repo = c.get("gitrepositories.v1.source.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE);
+            assert.ok(repo, "no GitRepository");
+            const wantRef = stackName === "prod" ? { semver: ">=1.0.0" } : { branch: "main" };
+            assert.deepStrictEqual((repo.spec as { ref: unknown }).ref, wantRef);
+            const ks = c.get("kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE);
+            assert.ok(ks, "no Kustomization");
+            assert.strictEqual(((ks.spec as { decryption?: { provider: string } }).decryption?.provider), stackName === "prod" ? "sops" : undefined);
+            const git = secretData(c.get("secret", FLUX_ROOT_NAME, FLUX_NAMESPACE));
+            assert.strictEqual(git.identity, gitops.deployKey);
+            // The release URL the program asks for was fetched through the stand-in, nothing else.
+            assert.deepStrictEqual(
+                (proxy as ReleaseProxy).requests.map((r) => `${r.method} ${r.url} ${r.status}`),
+                [`GET ${fluxInstallUrl(inputs.config.versions.flux.version)} 200`],
+            );
+        });
+
+        it("second up changes nothing: preview reports no changes and up takes only `same` steps", async function () {
+            const preview = await stack.preview();
+            const summary = preview.result.changeSummary;
+            assert.deepStrictEqual(Object.keys(summary).filter((k) => k !== "same" && k !== "read"), [], `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`);
+            const up = await stack.up();
+            assert.deepStrictEqual(changes(up), []);
+        });
+
+        it("credential rotation updates the credential Secrets and the ClusterResourceSet's Secret in place", async function () {
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            const uid = (kind: string, name: string, n?: string) => (c.get(kind, name, n)?.metadata as { uid?: string } | undefined)?.uid;
+            const before = {
+                capo: uid("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE),
+                orc: uid("secret", ORC_CREDENTIALS_SECRET, ns),
+                crs: uid("secret", CLOUD_CONFIG_RESOURCE_SET, ns),
+            };
+            inputs = {
+                ...inputs,
+                capi: { id: `capi-id-${tag}-2`, secret: `capi-secret-${tag}-2` },
+                cloudProvider: { id: `cp-id-${tag}-2`, secret: `cloud-provider-secret-${tag}-2` },
+            };
+            secrets.push({ what: "rotated CAPI secret", value: inputs.capi.secret }, { what: "rotated cloud-provider secret", value: inputs.cloudProvider.secret });
+
+            const up = await stack.up();
+            assert.deepStrictEqual(up.steps.filter((s) => REPLACING_OPS.includes(s.op) || s.op === "delete" || s.op === "create"), [], changes(up).join("; "));
+            assert.deepStrictEqual(
+                changes(up).sort(),
+                ["update kubernetes:core/v1:Secret capo-credentials", "update kubernetes:core/v1:Secret cloud-config", "update kubernetes:core/v1:Secret orc-credentials"],
+            );
+            assert.deepStrictEqual(
+                { capo: uid("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE), orc: uid("secret", ORC_CREDENTIALS_SECRET, ns), crs: uid("secret", CLOUD_CONFIG_RESOURCE_SET, ns) },
+                before,
+                "the Secrets were recreated, not updated",
+            );
+            const capo = secretData(c.get("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE));
+            assert.match(capo["clouds.yaml"], new RegExp(`application_credential_id: ${inputs.capi.id}\\b`));
+            const workload = parseYaml(secretData(c.get("secret", CLOUD_CONFIG_RESOURCE_SET, ns))[CLOUD_CONFIG_MANIFEST_KEY]) as { stringData: Record<string, string> };
+            assert.ok(workload.stringData["cloud.conf"].includes(inputs.cloudProvider.secret), "the ClusterResourceSet's Secret still has the old cloud.conf");
+        });
+
+        it("changing the workload namespace on the live stack is refused before anything changes", async function () {
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            createWorkloadCluster(c, ns, "workload-a");
+            const keep = inputs;
+            inputs = { ...inputs, config: stackConfig(stackName, { ...gitops, workloadNamespace: `${ns}-moved` }) };
+            const failed = await stack.upFailing();
+            assert.match(failed.error.message, new RegExp(`gitops\\.workloadNamespace: changing it from "${ns}" to "${ns}-moved"`));
+            assert.deepStrictEqual(mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`), []);
+            assert.strictEqual(c.get("namespace", `${ns}-moved`), undefined, "the new namespace was created");
+            assertSurvives(c, ns, "workload-a");
+            inputs = keep;
+            const preview = await stack.preview();
+            assert.deepStrictEqual(changes(preview), [], "the refused run changed the state");
+        });
+
+        it("removing gitops on the live stack is refused before anything changes", async function () {
+            const c = cp as ControlPlane;
+            const keep = inputs;
+            inputs = { ...inputs, config: stackConfig(stackName, undefined) };
+            const failed = await stack.upFailing();
+            assert.match(failed.error.message, /capi-mgmt:gitops: removing it would make Pulumi delete Flux/);
+            assert.deepStrictEqual(mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`), []);
+            assert.ok(c.get("kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE), "the Kustomization is gone");
+            inputs = keep;
+        });
+
+        /** Flux's objects that must outlive any change of the stack: its Namespace, CRDs and sync objects. */
+        const assertFluxSurvives = (c: ControlPlane) => {
+            for (const [kind, name, n] of [
+                ["namespace", FLUX_NAMESPACE, undefined],
+                ["customresourcedefinition", "kustomizations.kustomize.toolkit.fluxcd.io", undefined],
+                ["customresourcedefinition", "gitrepositories.source.toolkit.fluxcd.io", undefined],
+                ["gitrepositories.v1.source.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE],
+                ["kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE],
+            ] as const) {
+                const o = c.get(kind, name, n);
+                assert.ok(o, `${kind} ${name} was deleted`);
+                assert.strictEqual((o.metadata as { deletionTimestamp?: string }).deletionTimestamp, undefined, `${kind} ${name} is being deleted`);
+            }
+        };
+
+        it("with a serverGeneration bump the namespace change goes through; the old Namespace and its Cluster stay", async function () {
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            gitops = { ...gitops, workloadNamespace: `${ns}-moved` };
+            inputs = { ...inputs, config: stackConfig(stackName, gitops, { serverGeneration: "2" }) };
+            const up = await stack.up();
+            console.log(`      engine steps: ${changes(up).join("; ")}`);
+            assert.ok(c.get("namespace", `${ns}-moved`), "the new workload Namespace was not created");
+            assertSurvives(c, ns, "workload-a");
+            assertFluxSurvives(c);
+        });
+
+        it("with a further serverGeneration bump gitops can be removed; Flux, its CRDs and the Clusters stay", async function () {
+            const c = cp as ControlPlane;
+            const ns = inputs.config.workloadNamespace;
+            createWorkloadCluster(c, ns, "workload-b");
+            inputs = { ...inputs, config: stackConfig(stackName, undefined, { serverGeneration: "3" }) };
+            const up = await stack.up();
+            console.log(`      engine steps: ${changes(up).join("; ")}`);
+            assertFluxSurvives(c);
+            assertSurvives(c, ns, "workload-b");
+            assertSurvives(c, inputs.config.workloadNamespace, "workload-a");
+        });
+
+        it("no secret in clear in the state file, the CLI's output, or the engine's events above debug level", function () {
+            const h = home as EngineHome;
+            const check = (what: string, text: string) => {
+                for (const s of secrets) {
+                    assert.ok(s.value.length >= 20, `test secret ${s.what} too short to search for`);
+                    assert.ok(!text.includes(s.value), `${s.what} in clear in ${what}`);
+                }
+            };
+            const state = fs.readFileSync(h.stateFile(`engine-${stackName}`), "utf8");
+            check("the state file", state);
+            // The secrets are in the state, encrypted: it holds ciphertexts.
+            assert.match(state, /"ciphertext"/);
+            check("the CLI's output", fs.readFileSync(h.outputLog, "utf8"));
+
+            // Engine events: none may carry a secret, except the Node.js SDK's own debug
+            // diagnostics ("RegisterResource RPC finished: ... resp: ..."), which print the
+            // engine's answer with secret values unwrapped. That is upstream's (@pulumi/pulumi
+            // 3.270); the CLI shows debug messages only with -v/--debug, but an --event-log
+            // file records them. Anything else carrying a secret fails here.
+            const leaks = new Map<string, number>();
+            for (const line of fs.readFileSync(h.eventLog, "utf8").split("\n").filter((l) => l !== "")) {
+                const e = JSON.parse(line) as { diagnosticEvent?: { severity: string; message: string } };
+                const debug = e.diagnosticEvent?.severity === "debug" ? e.diagnosticEvent.message : undefined;
+                if (debug !== undefined && /^(RegisterResource|Invoke|Call|ReadResource|getResource Invoke) RPC finished/.test(debug)) {
+                    for (const sec of secrets.filter((x) => debug.includes(x.value))) {
+                        leaks.set(sec.what, (leaks.get(sec.what) ?? 0) + 1);
+                    }
+                    continue;
+                }
+                check("an engine event", line);
+            }
+            if (leaks.size > 0) {
+                console.log(`      upstream SDK debug diagnostics carry secrets in clear: ${[...leaks].map(([w, n]) => `${w} (${n}x)`).join(", ")}`);
+            }
+        });
+
+        it("destroy with the API server stopped completes and leaves an empty state", async function () {
+            ready?.stop();
+            await (cp as ControlPlane).stop();
+            cpStopped = true;
+            const destroy = await stack.destroy();
+            // Read-only resources (the StackReference) are discarded, everything else deleted.
+            assert.ok(
+                destroy.steps.every((s) => s.op === "delete" || (s.op === "discard" && s.type === "pulumi:pulumi:StackReference")),
+                changes(destroy).join("; "),
+            );
+            assert.ok(destroy.steps.some((s) => s.type === "kubernetes:core/v1:Secret" && nameOf(s.urn) === "capo-credentials"), "no delete step for the credentials");
+            const left = (await stack.resources()).filter((r) => r.type !== "pulumi:pulumi:Stack");
+            assert.deepStrictEqual(left.map((r) => r.urn), []);
+            assert.ok(destroy.steps.some((s) => s.type === CLUSTER_STAND_IN_TYPE), "the management cluster stand-in was not deleted");
+        });
+    });
+}
+
+describe("real Pulumi engine: what needs the modules the proxy refuses", function () {
+    const bed = EngineBed.load();
+    const cases: { test: string; needs: ("pulumi-resource-command" | "pulumi-resource-tls" | "pulumi-language-nodejs")[] }[] = [
+        { test: "first up runs every host and cluster step over SSH with the host key pinned; a different host key fails before any command", needs: ["pulumi-resource-command"] },
+        { test: "second up runs no command again", needs: ["pulumi-resource-command"] },
+        { test: "a tool version bump updates only the tools step and its dependents, in place", needs: ["pulumi-resource-command"] },
+        { test: "a re-run of wait-ready after every step ran passes", needs: ["pulumi-resource-command"] },
+        { test: "destroy runs the workload teardown over SSH before anything it needs is gone", needs: ["pulumi-resource-command"] },
+        { test: "no secret in the sshd log", needs: ["pulumi-resource-command"] },
+        { test: "a generated deploy key and SSH keys (tls.PrivateKey)", needs: ["pulumi-resource-tls"] },
+        { test: "the program from Pulumi.yaml (index.ts) under the Node.js language host", needs: ["pulumi-language-nodejs"] },
+    ];
+    for (const c of cases) {
+        it(c.test, function () {
+            const reason = typeof bed === "string" ? bed : bed.missing(c.needs);
+            if (reason) {
+                skipWith(this, reason);
+            }
+            assert.fail(`${c.needs.join(", ")} is available now: write this test (issue 13)`);
+        });
+    }
+});
