@@ -60,12 +60,12 @@ export class FluxSync extends pulumi.ComponentResource {
 
         const g = args.gitops;
         // Pulumi never deletes Flux's objects one by one: they go with the kind cluster, and on a
-        // replacement (a new server generation) the old ones are left to the old cluster. The
-        // install is a packaged component: retainOnDelete would not reach the objects it
-        // creates (the engine does not pass it on to children), so removing gitops from a live
-        // stack, which would delete them, CRDs included, is refused instead (lib/lifecycle.ts).
-        const base = { parent: this, deletedWith: args.deletedWith };
-        const owned = { ...base, retainOnDelete: true };
+        // replacement (a new server generation) the old ones are left to the old cluster. Every
+        // object is retained on delete, the install's too (the ConfigFile passes the option on to
+        // the objects it creates: the engine suite shows Flux's CRDs surviving), so removing
+        // gitops with a new server generation deletes nothing in the old cluster; on a live
+        // stack that removal is refused first (lib/lifecycle.ts).
+        const owned = { parent: this, deletedWith: args.deletedWith, retainOnDelete: true };
 
         let identity: pulumi.Output<string>;
         if (g.deployKey !== undefined) {
@@ -81,7 +81,7 @@ export class FluxSync extends pulumi.ComponentResource {
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: fluxInstallUrl(args.version) },
-            base,
+            owned,
         );
 
         const gitData = pulumi

@@ -313,9 +313,8 @@ describe("gitops", function () {
         });
 
         it("never has Pulumi delete Flux's objects or the workload namespace (retained, or gone with the kind cluster)", () => {
-            // The install is a component: the option would not reach its objects, so it is not claimed.
-            assert.strictEqual(dev.one("kubernetes:yaml/v2:ConfigFile").options.retainOnDelete, false);
             for (const r of [
+                dev.one("kubernetes:yaml/v2:ConfigFile"),
                 cr(dev, "GitRepository"),
                 cr(dev, "Kustomization"),
                 secretNamed(dev, "git-credentials"),
