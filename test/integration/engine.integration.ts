@@ -243,11 +243,14 @@ for (const stackName of ["dev", "prod"]) {
 
         after(async function () {
             ready?.stop();
-            await proxy?.stop();
-            if (cp && !cpStopped) {
-                await cp.stop();
+            try {
+                if (cp && !cpStopped) {
+                    await cp.stop();
+                }
+            } finally {
+                home?.dispose();
+                await Promise.race([proxy?.stop(), new Promise((resolve) => setTimeout(resolve, 5000))]);
             }
-            home?.dispose();
         });
 
         it("first up creates the in-cluster objects: credentials, identity, ClusterResourceSet, Flux sync", async function () {
