@@ -225,10 +225,19 @@ for (const stack of ["dev", "prod"]) {
                 if (at(cc, "spec.controlPlane.healthCheck")) {
                     expected.push({ what: "control plane", selectorLabel: "cluster.x-k8s.io/control-plane", hc: at(cc, "spec.controlPlane.healthCheck") });
                 }
-                const mdClasses = (at(cc, "spec.workers.machineDeployments") as { class: string; healthCheck?: unknown }[]) ?? [];
+                const mdClasses = (at(cc, "spec.workers.machineDeployments") as { class: string; healthCheck?: { remediation?: { maxInFlight?: unknown } } }[]) ?? [];
                 for (const mdt of mdTopologies) {
-                    const hc = mdClasses.find((m) => m.class === mdt.class)?.healthCheck;
-                    if (hc) {
+                    const classHc = mdClasses.find((m) => m.class === mdt.class)?.healthCheck;
+                    if (classHc) {
+                        // A worker class's remediation.maxInFlight is the MachineDeployment's to
+                        // enforce (spec.remediation.maxInFlight), not the MachineHealthCheck's.
+                        const hc = structuredClone(classHc);
+                        const maxInFlight = hc.remediation?.maxInFlight;
+                        delete hc.remediation?.maxInFlight;
+                        if (maxInFlight !== undefined) {
+                            const md = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${mdt.name}` })[0];
+                            assert.deepStrictEqual(at(md, "spec.remediation.maxInFlight"), maxInFlight, `${mdt.name}: MachineDeployment remediation.maxInFlight`);
+                        }
                         expected.push({ what: `workers ${mdt.name}`, selectorLabel: "topology.cluster.x-k8s.io/deployment-name", hc });
                     }
                 }
