@@ -9,7 +9,7 @@
  */
 
 /** The command-line tools installed on the management server by the tools step. */
-export const TOOL_NAMES = ["kind", "kubectl", "clusterctl", "helm", "flux"] as const;
+export const TOOL_NAMES = ["kind", "kubectl", "clusterctl", "helm", "flux", "sonobuoy"] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** The components installed into the management cluster (versions only, no binaries). */
@@ -35,6 +35,8 @@ export interface Versions {
     clusterctl: ToolPin;
     helm: ToolPin;
     flux: ToolPin;
+    /** sonobuoy, which runs the conformance check (`npm run check`) against a workload cluster. */
+    sonobuoy: ToolPin;
     /** Cluster API core, kubeadm bootstrap and control-plane providers. */
     clusterApi: string;
     /** Cluster API Provider OpenStack. */
@@ -70,6 +72,11 @@ export const KNOWN_CHECKSUMS: Readonly<Record<ToolName, Readonly<Record<string, 
     flux: {
         "v2.9.4": "c2c397a52930f52d2005c01d276116b059d062de379386d58e98115380a766a2",
     },
+    sonobuoy: {
+        // sonobuoy_<version>_linux_amd64.tar.gz, as the release's sonobuoy_<version>_checksums.txt lists it.
+        "v0.57.3": "6728e04f62068465c56e2d317f4a5392520bf00c836aeaba970ae913f943718c",
+        "v0.57.5": "7c5c2250e5103c98f4dad2bcab86baf954e319c57c419c113f28f5060e62f129",
+    },
 };
 
 function pin(tool: ToolName, version: string): ToolPin {
@@ -85,6 +92,7 @@ export const DEFAULT_VERSIONS: Readonly<Versions> = Object.freeze({
     clusterctl: pin("clusterctl", "v1.14.2"),
     helm: pin("helm", "v3.18.4"),
     flux: pin("flux", "v2.9.4"),
+    sonobuoy: pin("sonobuoy", "v0.57.5"),
     clusterApi: "v1.14.0",
     capo: "v0.14.7",
     orc: "v2.6.0",
@@ -142,6 +150,13 @@ export function toolDownload(name: ToolName, p: ToolPin): ToolDownload {
                 ...p,
                 url: `https://github.com/fluxcd/flux2/releases/download/${v}/flux_${v.slice(1)}_linux_amd64.tar.gz`,
                 archiveMember: "flux",
+            };
+        case "sonobuoy":
+            return {
+                name,
+                ...p,
+                url: `https://github.com/vmware-tanzu/sonobuoy/releases/download/${v}/sonobuoy_${v.slice(1)}_linux_amd64.tar.gz`,
+                archiveMember: "sonobuoy",
             };
     }
 }

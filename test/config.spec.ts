@@ -71,7 +71,7 @@ describe("stack config", () => {
         });
 
         it("pins every default tool to a known checksum", () => {
-            for (const tool of ["kind", "kubectl", "clusterctl", "helm", "flux"] as const) {
+            for (const tool of ["kind", "kubectl", "clusterctl", "helm", "flux", "sonobuoy"] as const) {
                 assert.match(DEFAULT_VERSIONS[tool].sha256, /^[0-9a-f]{64}$/, tool);
             }
         });

@@ -553,6 +553,24 @@ describe("host/install-tools.sh", () => {
         assert.match(r.stdout, /installed 1 of 4 tools/);
     });
 
+    it("a tool added to the list (sonobuoy on a server that has the others) is the only download", () => {
+        assertSuccess(host.run(tools));
+        const before = host.snapshot();
+        const added = host.release("sonobuoy", "v0.57.5", "sonobuoy");
+        const r = host.run([...tools, added]);
+        assertSuccess(r);
+        assert.strictEqual(host.downloads(added.url), 1);
+        for (const t of tools) {
+            assert.strictEqual(host.downloads(t.url), 1, `${t.name} downloaded again`);
+            const f = path.join(host.installDir, t.name);
+            assert.strictEqual(host.snapshot()[f], before[f], `${t.name} untouched`);
+            assert.ok(r.stderr.includes(`skip ${t.name} ${t.version}`), r.stderr);
+        }
+        assert.strictEqual(host.exec("sonobuoy"), "sonobuoy v0.57.5\n");
+        assert.match(fs.readFileSync(host.manifestPath(), "utf8"), new RegExp(`^sonobuoy\\|v0\\.57\\.5\\|${added.sha256}\\|`, "m"));
+        assert.match(r.stdout, /installed 1 of 5 tools/);
+    });
+
     it("reinstalls a tool whose installed binary was changed by hand", () => {
         assertSuccess(host.run(tools));
         fs.writeFileSync(path.join(host.installDir, "kind"), "#!/bin/sh\necho tampered\n");

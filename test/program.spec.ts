@@ -316,6 +316,26 @@ describe("program (mock engine)", function () {
             assert.deepStrictEqual(input(bumped.one(T.command, "install-tools"), "triggers"), input(dev.one(T.command, "install-tools"), "triggers"));
         });
 
+        it("installs sonobuoy with the other tools, pinned by checksum; a new sonobuoy is an in-place update too", async () => {
+            const stdin = String(input(dev.one(T.command, "install-tools"), "stdin"));
+            assert.ok(
+                stdin.includes(
+                    "sonobuoy|v0.57.5|https://github.com/vmware-tanzu/sonobuoy/releases/download/v0.57.5/sonobuoy_0.57.5_linux_amd64.tar.gz|" +
+                        "7c5c2250e5103c98f4dad2bcab86baf954e319c57c419c113f28f5060e62f129|sonobuoy",
+                ),
+                stdin,
+            );
+            const older = await runStack("dev", { versions: JSON.stringify({ sonobuoy: "v0.57.3" }) });
+            assert.deepStrictEqual(older.one(T.instance).inputs, dev.one(T.instance).inputs);
+            assert.deepStrictEqual(older.one(T.command, "wait-ready").inputs, dev.one(T.command, "wait-ready").inputs);
+            const tools = older.one(T.command, "install-tools");
+            assert.match(String(input(tools, "stdin")), /sonobuoy\|v0\.57\.3\|.*\|6728e04f62068465c56e2d317f4a5392520bf00c836aeaba970ae913f943718c\|sonobuoy/);
+            // Only `triggers` replace a command: the tool list is stdin, so adding sonobuoy to a live
+            // stack's list (or changing its version) runs the tools step's `update` in place.
+            assert.deepStrictEqual(input(tools, "triggers"), input(dev.one(T.command, "install-tools"), "triggers"));
+            assert.strictEqual(input(tools, "update"), "sudo bash -s");
+        });
+
         it("the same config evaluates to identical inputs (no timestamps or randomness)", async () => {
             const again = await runStack("dev");
             assert.deepStrictEqual(

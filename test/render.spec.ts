@@ -66,7 +66,7 @@ describe("offline render", function () {
                 for (const r of doc.resources) {
                     assert.deepStrictEqual(Object.keys(r), ["type", "name", "parent", "dependsOn", "options", "inputs"]);
                 }
-                assert.deepStrictEqual(doc.downloads.map((d: { name: string }) => d.name), ["kind", "kubectl", "clusterctl", "helm", "flux"]);
+                assert.deepStrictEqual(doc.downloads.map((d: { name: string }) => d.name), ["kind", "kubectl", "clusterctl", "helm", "flux", "sonobuoy"]);
                 assert.strictEqual(doc.versions.capo, "v0.14.7");
             });
 
