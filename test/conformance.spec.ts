@@ -1,0 +1,427 @@
+import "mocha";
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { renderConformanceScript } from "../lib/check";
+import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { FakeClock } from "./fakes/clock";
+import { hasShellcheck, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
+
+/** A line that is only in the workload cluster's kubeconfig: it must never be printed. */
+const KUBECONFIG_MARKER = "client-key-data: U0VDUkVULUtVQkVDT05GSUctTUFSS0VS";
+
+/**
+ * Fake kubectl: the management cluster (kubeconfig $FAKE_MGMT_KUBECONFIG) has the Cluster
+ * and its `<name>-kubeconfig` Secret unless the state says otherwise; any other kubeconfig
+ * must be the workload cluster's (byte for byte), whose namespace `sonobuoy` exists while
+ * a run does.
+ */
+const FAKE_KUBECTL = `#!/usr/bin/env bash
+set -euo pipefail
+kc="" ns="" args=()
+while (($#)); do
+    case "$1" in
+        --kubeconfig) kc=$2; shift 2 ;;
+        --namespace) ns=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+echo "kubectl [$ns] \${args[*]}" >>"$FAKE_LOG"
+if [[ "$kc" == "$FAKE_MGMT_KUBECONFIG" ]]; then
+    case "\${args[0]} \${args[1]}" in
+        "get clusters.cluster.x-k8s.io")
+            if [[ -e "$FAKE_STATE/no-cluster" || "\${args[2]}" != "$FAKE_CLUSTER" || "$ns" != "$FAKE_NAMESPACE" ]]; then
+                echo "Error from server (NotFound): clusters.cluster.x-k8s.io \\"\${args[2]}\\" not found" >&2
+                exit 1
+            fi
+            echo "cluster.cluster.x-k8s.io/\${args[2]}" ;;
+        "get secret")
+            if [[ -e "$FAKE_STATE/no-secret" || "\${args[2]}" != "$FAKE_CLUSTER-kubeconfig" ]]; then
+                echo "Error from server (NotFound): secrets \\"\${args[2]}\\" not found" >&2
+                exit 1
+            fi
+            [[ "\${args[*]}" == *"jsonpath={.data.value}"* ]] || { echo "unexpected: \${args[*]}" >&2; exit 9; }
+            base64 -w0 "$FAKE_WORKLOAD_KUBECONFIG" ;;
+        *) echo "fake kubectl: unexpected management call: \${args[*]}" >&2; exit 9 ;;
+    esac
+    exit 0
+fi
+cmp -s "$kc" "$FAKE_WORKLOAD_KUBECONFIG" || { echo "fake kubectl: not the workload kubeconfig: $kc" >&2; exit 9; }
+if [[ -e "$FAKE_STATE/unreachable" ]]; then
+    echo "Unable to connect to the server: dial tcp 203.0.113.7:6443: i/o timeout" >&2
+    exit 1
+fi
+if [[ "\${args[*]}" == "get namespace sonobuoy -o name" ]]; then
+    if [[ -e "$FAKE_STATE/sonobuoy-namespace" ]]; then
+        echo "namespace/sonobuoy"
+        exit 0
+    fi
+    echo 'Error from server (NotFound): namespaces "sonobuoy" not found' >&2
+    exit 1
+fi
+echo "fake kubectl: unexpected workload call: \${args[*]}" >&2
+exit 9
+`;
+
+/**
+ * Fake sonobuoy (v0.57's CLI as far as the script uses it). \`status --json\` prints what
+ * the aggregator's annotation would hold; the run completes after FAKE_POLLS_TO_COMPLETE
+ * status calls (never when 0), with the e2e plugin passed or failed (FAKE_E2E_RESULT), or
+ * the aggregator fails (FAKE_AGGREGATOR_FAILS). FAKE_TERM_AT_POLL=n sends SIGTERM to the
+ * script at the n-th status call.
+ */
+const FAKE_SONOBUOY = `#!/usr/bin/env bash
+set -euo pipefail
+sub=$1; shift
+kc="" filename="" rest=()
+while (($#)); do
+    case "$1" in
+        --kubeconfig) kc=$2; shift 2 ;;
+        --filename) filename=$2; shift 2 ;;
+        *) rest+=("$1"); shift ;;
+    esac
+done
+echo "sonobuoy $sub \${rest[*]}" >>"$FAKE_LOG"
+if [[ "$sub" != version && "$sub" != results ]]; then
+    cmp -s "$kc" "$FAKE_WORKLOAD_KUBECONFIG" || { echo "fake sonobuoy: not the workload kubeconfig: $kc" >&2; exit 9; }
+    echo "kubeconfig mode $(stat -c %a "$kc") dir mode $(stat -c %a "$(dirname "$kc")")" >>"$FAKE_LOG"
+fi
+polls_file="$FAKE_STATE/polls"
+case "$sub" in
+    version) echo "v0.57.5" ;;
+    run)
+        [[ ! -e "$FAKE_STATE/sonobuoy-namespace" ]] || { echo "namespace sonobuoy already exists" >&2; exit 1; }
+        touch "$FAKE_STATE/sonobuoy-namespace"
+        echo 0 >"$polls_file"
+        echo "created object: namespace/sonobuoy" ;;
+    status)
+        n=$(($(cat "$polls_file") + 1))
+        echo "$n" >"$polls_file"
+        if [[ "\${FAKE_TERM_AT_POLL:-0}" == "$n" ]]; then
+            kill -TERM "$(cat "$FAKE_CLOCK_DIR/root")"
+        fi
+        if ((n == 1)); then
+            echo "The Sonobuoy aggregator is in the 'Pending' state. This is normal as the pod is created and begins to run."
+            exit 0
+        fi
+        if [[ -n "\${FAKE_AGGREGATOR_FAILS:-}" ]]; then
+            echo '{"plugins":[{"plugin":"e2e","node":"global","status":"running","result-status":"","result-counts":null}],"status":"failed","tar-info":{"name":"","created":"0001-01-01T00:00:00Z","sha256":"","size":0}}'
+            exit 1
+        fi
+        done_at=\${FAKE_POLLS_TO_COMPLETE:-3}
+        if ((done_at > 0 && n >= done_at)); then
+            echo '{"plugins":[{"plugin":"e2e","node":"global","status":"complete","result-status":"'"$FAKE_E2E_RESULT"'","result-counts":{"passed":1}},{"plugin":"systemd-logs","node":"n1","status":"complete","result-status":"passed","result-counts":{"passed":1}},{"plugin":"systemd-logs","node":"n2","status":"complete","result-status":"passed","result-counts":{"passed":1}}],"status":"complete","tar-info":{"name":"201801_sonobuoy.tar.gz","created":"2026-06-01T00:01:00Z","sha256":"ab","size":10}}'
+        else
+            echo '{"plugins":[{"plugin":"e2e","node":"global","status":"running","result-status":"","result-counts":null,"progress":{"name":"e2e","node":"global","timestamp":"2026-06-01T00:00:30Z","msg":"PASSED test","total":'"$((n * 10))"',"completed":'"$n"',"failures":["[sig-x] a test"]}},{"plugin":"systemd-logs","node":"n1","status":"complete","result-status":"passed","result-counts":{"passed":1}},{"plugin":"systemd-logs","node":"n2","status":"running","result-status":"","result-counts":null}],"status":"running","tar-info":{"name":"","created":"0001-01-01T00:00:00Z","sha256":"","size":0}}'
+        fi ;;
+    retrieve)
+        dir=\${rest[0]}
+        echo "tarball of the run" >"$dir/$filename"
+        echo "$dir/$filename" ;;
+    results)
+        [[ "$(cat "\${rest[0]}")" == "tarball of the run" ]] || { echo "not the retrieved tarball: \${rest[0]}" >&2; exit 1; }
+        printf 'Plugin: e2e\\nStatus: %s\\nTotal: 1\\nPassed: %s\\nFailed: %s\\nSkipped: 0\\n' "$FAKE_E2E_RESULT" \\
+            "$([[ $FAKE_E2E_RESULT == passed ]] && echo 1 || echo 0)" "$([[ $FAKE_E2E_RESULT == passed ]] && echo 0 || echo 1)"
+        if [[ "$FAKE_E2E_RESULT" != passed ]]; then
+            printf '\\nFailed tests:\\n[sig-node] Pods should be submitted and removed [NodeConformance] [Conformance]\\n'
+        fi
+        printf '\\nPlugin: systemd-logs\\nStatus: passed\\nTotal: 2\\nPassed: 2\\nFailed: 0\\nSkipped: 0\\n\\n'
+        printf 'Run Details:\\nAPI Server version: v1.36.1\\nNode health: 2/2 (100%%)\\n' ;;
+    delete)
+        rm -f "$FAKE_STATE/sonobuoy-namespace"
+        exit "\${FAKE_DELETE_EXIT:-0}" ;;
+    *) echo "fake sonobuoy: unexpected: $sub" >&2; exit 9 ;;
+esac
+`;
+
+/** The management server of a conformance check: fakes first on PATH, a virtual clock. */
+class CheckHost {
+    readonly root = makeTempDir("conformance");
+    readonly clock = new FakeClock(path.join(this.root, "clock"));
+    readonly bin = path.join(this.root, "bin");
+    readonly state = path.join(this.root, "state");
+    readonly tmp = path.join(this.root, "tmp");
+    readonly results = path.join(this.root, "checks");
+    readonly log = path.join(this.root, "calls.log");
+    readonly mgmtKubeconfig = path.join(this.root, "mgmt.kubeconfig");
+    readonly workloadKubeconfig = path.join(this.root, "workload.kubeconfig");
+
+    constructor() {
+        for (const d of [this.bin, this.state, this.tmp]) {
+            fs.mkdirSync(d, { recursive: true });
+        }
+        fs.writeFileSync(path.join(this.bin, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
+        fs.writeFileSync(path.join(this.bin, "sonobuoy"), FAKE_SONOBUOY, { mode: 0o755 });
+        fs.writeFileSync(this.mgmtKubeconfig, "apiVersion: v1\nkind: Config\n# management\n");
+        fs.writeFileSync(this.workloadKubeconfig, `apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    ${KUBECONFIG_MARKER}\n`);
+        fs.writeFileSync(this.log, "");
+    }
+
+    /** Marks a fact of the fake world (no-cluster, no-secret, unreachable, sonobuoy-namespace). */
+    set(fact: string): void {
+        fs.writeFileSync(path.join(this.state, fact), "");
+    }
+
+    has(fact: string): boolean {
+        return fs.existsSync(path.join(this.state, fact));
+    }
+
+    run(env: Record<string, string> = {}, params: Record<string, string> = {}): RunResult {
+        const script = renderHostScript("conformance.sh", {
+            MGMT_KUBECONFIG: this.mgmtKubeconfig,
+            NAMESPACE: "clusters",
+            CLUSTER: "workload-1",
+            MODE: "quick",
+            TIMEOUT_SECONDS: "600",
+            POLL_SECONDS: "30",
+            DELETE_WAIT_MINUTES: "15",
+            RESULTS_DIR: this.results,
+            ...params,
+        });
+        return this.clock.run(script, {
+            PATH: `${this.bin}:${process.env.PATH}`,
+            TMPDIR: this.tmp,
+            FAKE_LOG: this.log,
+            FAKE_STATE: this.state,
+            FAKE_MGMT_KUBECONFIG: this.mgmtKubeconfig,
+            FAKE_WORKLOAD_KUBECONFIG: this.workloadKubeconfig,
+            FAKE_NAMESPACE: "clusters",
+            FAKE_CLUSTER: "workload-1",
+            FAKE_E2E_RESULT: "passed",
+            ...env,
+        });
+    }
+
+    calls(): string[] {
+        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+    }
+
+    sonobuoyCalls(): string[] {
+        return this.calls()
+            .filter((l) => l.startsWith("sonobuoy "))
+            .map((l) => l.split(" ").slice(0, 2).join(" "));
+    }
+}
+
+function describeRun(r: RunResult): string {
+    return `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
+/** What every run must hold: the kubeconfig never printed, the private directory gone. */
+function assertNoLeak(host: CheckHost, r: RunResult): void {
+    const secret = fs.readFileSync(host.workloadKubeconfig);
+    for (const text of [r.stdout, r.stderr]) {
+        assert.ok(!text.includes(KUBECONFIG_MARKER), `the kubeconfig was printed:\n${text}`);
+        assert.ok(!text.includes(secret.toString("base64").slice(0, 40)), `the kubeconfig was printed (base64):\n${text}`);
+    }
+    assert.deepStrictEqual(fs.readdirSync(host.tmp), [], "the private directory (with the kubeconfig) is left behind");
+}
+
+describe("host/conformance.sh", function () {
+    this.timeout(120000);
+
+    it("is clean under shellcheck", function () {
+        if (!hasShellcheck()) {
+            skipTest(this, "shellcheck of host/conformance.sh", "shellcheck");
+        }
+        shellcheck([path.join(HOST_SCRIPTS_DIR, "conformance.sh")]);
+    });
+
+    it("renders the check's parameters, with the server's kubeconfig and results directory", () => {
+        const script = renderConformanceScript({
+            namespace: "clusters",
+            cluster: "workload-1",
+            mode: "conformance",
+            timeoutSeconds: 14400,
+            pollSeconds: 30,
+            deleteWaitMinutes: 15,
+        });
+        const header = script.split("\n").slice(2, 10);
+        assert.deepStrictEqual(header, [
+            `readonly MGMT_KUBECONFIG='${SERVER_KUBECONFIG}'`,
+            "readonly NAMESPACE='clusters'",
+            "readonly CLUSTER='workload-1'",
+            "readonly MODE='certified-conformance'",
+            "readonly TIMEOUT_SECONDS='14400'",
+            "readonly POLL_SECONDS='30'",
+            "readonly DELETE_WAIT_MINUTES='15'",
+            "readonly RESULTS_DIR='/var/lib/capi-mgmt/checks'",
+        ]);
+        assert.throws(() => renderConformanceScript({ namespace: "Clusters", cluster: "w", mode: "quick", timeoutSeconds: 1, pollSeconds: 1, deleteWaitMinutes: 1 }), /DNS labels/);
+        assert.throws(() => renderConformanceScript({ namespace: "c", cluster: "w", mode: "quick", timeoutSeconds: 0, pollSeconds: 1, deleteWaitMinutes: 1 }), /timeoutSeconds/);
+    });
+
+    it("passes: runs sonobuoy with the Secret's kubeconfig, reports progress each poll, keeps the results, prints the summary, cleans up", () => {
+        const host = new CheckHost();
+        const r = host.run();
+        assert.strictEqual(r.status, 0, describeRun(r));
+        assert.deepStrictEqual(host.sonobuoyCalls(), [
+            "sonobuoy version",
+            "sonobuoy run",
+            "sonobuoy status",
+            "sonobuoy status",
+            "sonobuoy status",
+            "sonobuoy retrieve",
+            "sonobuoy results",
+            "sonobuoy delete",
+        ]);
+        const calls = host.calls();
+        assert.ok(calls.includes("kubectl [clusters] get clusters.cluster.x-k8s.io workload-1 -o name"), calls.join("\n"));
+        assert.ok(calls.includes("kubectl [clusters] get secret workload-1-kubeconfig -o jsonpath={.data.value}"), calls.join("\n"));
+        assert.ok(calls.includes("sonobuoy run --mode quick --timeout 600"), calls.join("\n"));
+        assert.ok(calls.includes("sonobuoy status --json"), calls.join("\n"));
+        assert.ok(calls.includes("sonobuoy delete --all --wait=15"), calls.join("\n"));
+        for (const line of calls.filter((l) => l.startsWith("kubeconfig mode"))) {
+            assert.strictEqual(line, "kubeconfig mode 600 dir mode 700");
+        }
+        // One progress line per poll, POLL_SECONDS of the (virtual) clock apart, with each plugin's state.
+        const progress = r.stderr.split("\n").filter((l) => /^conformance: \d+s of 600s: /.test(l));
+        assert.deepStrictEqual(progress, [
+            "conformance: 0s of 600s: starting The Sonobuoy aggregator is in the 'Pending' state. This is normal as the pod is created and begins to run.",
+            "conformance: 30s of 600s: running e2e: running, 2/20 tests, 1 failed; systemd-logs: 1 complete/passed, 1 running",
+            "conformance: 60s of 600s: complete e2e: complete/passed; systemd-logs: 2 complete/passed",
+        ]);
+        assert.match(r.stdout, /^Plugin: e2e\nStatus: passed\n/);
+        assert.match(r.stdout, /Plugin: systemd-logs\nStatus: passed/);
+        assert.match(r.stderr, /PASSED: clusters\/workload-1 \(mode quick\): every plugin passed/);
+        const kept = path.join(host.results, "clusters.workload-1.tar.gz");
+        assert.strictEqual(fs.readFileSync(kept, "utf8"), "tarball of the run\n");
+        assert.strictEqual(fs.statSync(kept).mode & 0o777, 0o600);
+        assert.strictEqual(fs.statSync(host.results).mode & 0o777, 0o700);
+        assert.ok(!host.has("sonobuoy-namespace"), "sonobuoy's objects were not deleted");
+        assertNoLeak(host, r);
+    });
+
+    it("a failed test: exit 1, the summary names the failed test and the plugin, cleanup happens", () => {
+        const host = new CheckHost();
+        const r = host.run({ FAKE_E2E_RESULT: "failed" });
+        assert.strictEqual(r.status, 1, describeRun(r));
+        assert.match(r.stdout, /Plugin: e2e\nStatus: failed\n/);
+        assert.match(r.stdout, /Failed tests:\n\[sig-node\] Pods should be submitted and removed/);
+        assert.match(r.stderr, /FAILED: clusters\/workload-1 \(mode quick\): plugins that did not pass: e2e=failed\n/);
+        assert.strictEqual(host.sonobuoyCalls().at(-1), "sonobuoy delete");
+        assert.ok(!host.has("sonobuoy-namespace"));
+        assertNoLeak(host, r);
+    });
+
+    it("a run that never completes: exit 2 at the bound, after a progress line every poll, cleanup happens", () => {
+        const host = new CheckHost();
+        const r = host.run({ FAKE_POLLS_TO_COMPLETE: "0" }, { TIMEOUT_SECONDS: "120", POLL_SECONDS: "30" });
+        assert.strictEqual(r.status, 2, describeRun(r));
+        const elapsed = [...r.stderr.matchAll(/^conformance: (\d+)s of 120s: /gm)].map((m) => Number(m[1]));
+        assert.deepStrictEqual(elapsed, [0, 30, 60, 90, 120]);
+        assert.match(r.stderr, /ERROR: the run did not complete within 120s \(last status: running e2e: running, 5\/50 tests/);
+        assert.ok(!host.sonobuoyCalls().includes("sonobuoy retrieve"));
+        assert.strictEqual(host.sonobuoyCalls().at(-1), "sonobuoy delete");
+        assert.ok(host.calls().includes("sonobuoy run --mode quick --timeout 120"), "the aggregator gets the same bound");
+        assertNoLeak(host, r);
+    });
+
+    it("the aggregator fails: exit 1 naming it, cleanup happens", () => {
+        const host = new CheckHost();
+        const r = host.run({ FAKE_AGGREGATOR_FAILS: "1" });
+        assert.strictEqual(r.status, 1, describeRun(r));
+        assert.match(r.stderr, /: failed e2e: running\n/);
+        assert.match(r.stderr, /ERROR: sonobuoy's aggregator failed in clusters\/workload-1/);
+        assert.strictEqual(host.sonobuoyCalls().at(-1), "sonobuoy delete");
+        assertNoLeak(host, r);
+    });
+
+    it("no kubeconfig Secret (control plane not initialized): exit 3 naming the Secret; sonobuoy never runs", () => {
+        const host = new CheckHost();
+        host.set("no-secret");
+        const r = host.run();
+        assert.strictEqual(r.status, 3, describeRun(r));
+        assert.match(r.stderr, /ERROR: Cluster clusters\/workload-1 has no kubeconfig Secret workload-1-kubeconfig yet: its control plane is not initialized/);
+        assert.deepStrictEqual(host.sonobuoyCalls(), []);
+        assertNoLeak(host, r);
+    });
+
+    it("no such Cluster: exit 3 naming it", () => {
+        const host = new CheckHost();
+        const r = host.run({}, { CLUSTER: "workload-9" });
+        assert.strictEqual(r.status, 3, describeRun(r));
+        assert.match(r.stderr, /ERROR: there is no Cluster clusters\/workload-9 in the management cluster/);
+        assert.deepStrictEqual(host.sonobuoyCalls(), []);
+        assertNoLeak(host, r);
+    });
+
+    it("an unreachable workload API server: exit 3 with kubectl's error, before sonobuoy runs", () => {
+        const host = new CheckHost();
+        host.set("unreachable");
+        const r = host.run();
+        assert.strictEqual(r.status, 3, describeRun(r));
+        assert.match(r.stderr, /ERROR: cannot reach the API server of clusters\/workload-1 from the management server: Unable to connect/);
+        assert.deepStrictEqual(host.sonobuoyCalls(), []);
+        assertNoLeak(host, r);
+    });
+
+    it("deletes a run left from before, then runs", () => {
+        const host = new CheckHost();
+        host.set("sonobuoy-namespace");
+        const r = host.run();
+        assert.strictEqual(r.status, 0, describeRun(r));
+        assert.match(r.stderr, /a sonobuoy run from before is still in clusters\/workload-1 \(namespace sonobuoy\); deleting it first/);
+        assert.deepStrictEqual(host.sonobuoyCalls().slice(0, 3), ["sonobuoy delete", "sonobuoy version", "sonobuoy run"]);
+        assertNoLeak(host, r);
+    });
+
+    it("SIGTERM during the run (the session ended): cleanup still deletes sonobuoy's objects and the kubeconfig", () => {
+        const host = new CheckHost();
+        const r = host.run({ FAKE_POLLS_TO_COMPLETE: "0", FAKE_TERM_AT_POLL: "2" });
+        assert.strictEqual(r.status, 143, describeRun(r));
+        assert.strictEqual(host.sonobuoyCalls().at(-1), "sonobuoy delete");
+        assert.ok(!host.sonobuoyCalls().includes("sonobuoy retrieve"));
+        assert.ok(!host.has("sonobuoy-namespace"));
+        assertNoLeak(host, r);
+    });
+
+    it("a failed cleanup fails a passing check (exit 3) and says what to do", () => {
+        const host = new CheckHost();
+        const r = host.run({ FAKE_DELETE_EXIT: "1" });
+        assert.strictEqual(r.status, 3, describeRun(r));
+        assert.match(r.stderr, /ERROR: sonobuoy delete failed; on the server, run it again/);
+        assertNoLeak(host, r);
+    });
+
+    it("refuses a second check of the same cluster while one runs", () => {
+        const host = new CheckHost();
+        fs.mkdirSync(host.results, { recursive: true });
+        const lockFile = path.join(host.results, "clusters.workload-1.lock");
+        fs.writeFileSync(lockFile, "");
+        // Hold the lock from outside for as long as the run takes.
+        const holder = spawn("flock", [lockFile, "sleep", "60"], { stdio: "ignore" });
+        try {
+            let held = false;
+            for (let i = 0; i < 200 && !held; i++) {
+                held = spawnSync("flock", ["--nonblock", lockFile, "true"]).status !== 0;
+                if (!held) {
+                    spawnSync("sleep", ["0.05"]);
+                }
+            }
+            assert.ok(held, "the test could not take the lock");
+            const r = host.run();
+            assert.strictEqual(r.status, 3, describeRun(r));
+            assert.match(r.stderr, /ERROR: another check of clusters\/workload-1 is running on this server/);
+            assert.deepStrictEqual(host.sonobuoyCalls(), []);
+            assertNoLeak(host, r);
+        } finally {
+            holder.kill("SIGKILL");
+        }
+    });
+
+    it("refuses bad parameters, naming them", () => {
+        const host = new CheckHost();
+        for (const [params, message] of [
+            [{ MODE: "full" }, /MODE must be quick or certified-conformance/],
+            [{ NAMESPACE: "Bad_NS" }, /NAMESPACE must be a namespace name/],
+            [{ POLL_SECONDS: "0" }, /POLL_SECONDS must be a positive whole number/],
+        ] as const) {
+            const r = host.run({}, params as Record<string, string>);
+            assert.strictEqual(r.status, 3, describeRun(r));
+            assert.match(r.stderr, message);
+        }
+        assert.deepStrictEqual(host.sonobuoyCalls(), []);
+    });
+});
