@@ -71,8 +71,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(
         `npm run check: ${options.mode} check of ${namespace}/${options.cluster.name} from ${SERVER_LOGIN_USER}@${target.host} (stack ${options.stack}, bound ${options.timeoutMinutes} min)\n`,
     );
+    // ssh in a session of its own: a Ctrl-C in the terminal reaches only this process, which
+    // ends ssh itself (and so knows the check was interrupted, not that ssh failed).
     const child = spawn("ssh", sshArgs({ host: target.host, user: SERVER_LOGIN_USER, keyFile, knownHostsFile }), {
         stdio: ["pipe", "inherit", "inherit"],
+        detached: true,
     });
     let interrupted: NodeJS.Signals | undefined;
     const onSignal = (signal: NodeJS.Signals) => {

@@ -68,8 +68,8 @@ exit 9
  * Fake sonobuoy (v0.57's CLI as far as the script uses it). \`status --json\` prints what
  * the aggregator's annotation would hold; the run completes after FAKE_POLLS_TO_COMPLETE
  * status calls (never when 0), with the e2e plugin passed or failed (FAKE_E2E_RESULT), or
- * the aggregator fails (FAKE_AGGREGATOR_FAILS). FAKE_TERM_AT_POLL=n sends SIGTERM to the
- * script at the n-th status call.
+ * the aggregator fails (FAKE_AGGREGATOR_FAILS). FAKE_SIGNAL_AT_POLL=n sends FAKE_SIGNAL to
+ * the script at the n-th status call.
  */
 const FAKE_SONOBUOY = `#!/usr/bin/env bash
 set -euo pipefail
@@ -98,8 +98,8 @@ case "$sub" in
     status)
         n=$(($(cat "$polls_file") + 1))
         echo "$n" >"$polls_file"
-        if [[ "\${FAKE_TERM_AT_POLL:-0}" == "$n" ]]; then
-            kill -TERM "$(cat "$FAKE_CLOCK_DIR/root")"
+        if [[ "\${FAKE_SIGNAL_AT_POLL:-0}" == "$n" ]]; then
+            kill -"$FAKE_SIGNAL" "$(cat "$FAKE_CLOCK_DIR/root")"
         fi
         if ((n == 1)); then
             echo "The Sonobuoy aggregator is in the 'Pending' state. This is normal as the pod is created and begins to run."
@@ -367,14 +367,56 @@ describe("host/conformance.sh", function () {
         assertNoLeak(host, r);
     });
 
-    it("SIGTERM during the run (the session ended): cleanup still deletes sonobuoy's objects and the kubeconfig", () => {
+    // PIPE is what the script gets when the SSH session is gone (its next progress line has no
+    // reader); HUP and TERM when the session or the server ends it.
+    for (const [signal, status] of [["PIPE", 141], ["HUP", 129], ["TERM", 143]] as const) {
+        it(`SIG${signal} during the run: cleanup still deletes sonobuoy's objects and the kubeconfig (exit ${status})`, () => {
+            const host = new CheckHost();
+            const r = host.run({ FAKE_POLLS_TO_COMPLETE: "0", FAKE_SIGNAL_AT_POLL: "2", FAKE_SIGNAL: signal });
+            assert.strictEqual(r.status, status, describeRun(r));
+            assert.strictEqual(host.sonobuoyCalls().at(-1), "sonobuoy delete");
+            assert.ok(!host.sonobuoyCalls().includes("sonobuoy retrieve"));
+            assert.ok(!host.has("sonobuoy-namespace"));
+            assertNoLeak(host, r);
+        });
+    }
+
+    it("the SSH session going away (its output pipe closed) ends the run at the next progress line, with the cleanup", () => {
         const host = new CheckHost();
-        const r = host.run({ FAKE_POLLS_TO_COMPLETE: "0", FAKE_TERM_AT_POLL: "2" });
-        assert.strictEqual(r.status, 143, describeRun(r));
+        const script = renderHostScript("conformance.sh", {
+            MGMT_KUBECONFIG: host.mgmtKubeconfig,
+            NAMESPACE: "clusters",
+            CLUSTER: "workload-1",
+            MODE: "quick",
+            TIMEOUT_SECONDS: "600",
+            POLL_SECONDS: "30",
+            DELETE_WAIT_MINUTES: "15",
+            RESULTS_DIR: host.results,
+        });
+        const statusFile = path.join(host.root, "status");
+        // As sshd would: the script's stdout and stderr go to a reader that goes away, here
+        // after the first two lines (the start, sonobuoy's output); the run never completes.
+        const pipeline = `bash -c 'echo "$$" >"$FAKE_CLOCK_DIR/root"; exec bash -s' 2>&1 | head -n 2 >"${host.root}/seen"; echo "\${PIPESTATUS[0]}" >"${statusFile}"`;
+        const env = host.clock.env({
+            PATH: `${host.bin}:${process.env.PATH}`,
+            TMPDIR: host.tmp,
+            FAKE_LOG: host.log,
+            FAKE_STATE: host.state,
+            FAKE_MGMT_KUBECONFIG: host.mgmtKubeconfig,
+            FAKE_WORKLOAD_KUBECONFIG: host.workloadKubeconfig,
+            FAKE_NAMESPACE: "clusters",
+            FAKE_CLUSTER: "workload-1",
+            FAKE_E2E_RESULT: "passed",
+            FAKE_POLLS_TO_COMPLETE: "0",
+        });
+        const r = spawnSync("bash", ["-c", pipeline], { input: script, env, encoding: "utf8", timeout: 120000 });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(fs.readFileSync(statusFile, "utf8").trim(), "141", fs.readFileSync(path.join(host.root, "seen"), "utf8"));
+        const polls = host.sonobuoyCalls().filter((c) => c === "sonobuoy status").length;
+        assert.ok(polls < 20, `the run went on after the session was gone (${polls} polls)`);
         assert.strictEqual(host.sonobuoyCalls().at(-1), "sonobuoy delete");
-        assert.ok(!host.sonobuoyCalls().includes("sonobuoy retrieve"));
         assert.ok(!host.has("sonobuoy-namespace"));
-        assertNoLeak(host, r);
+        assert.deepStrictEqual(fs.readdirSync(host.tmp), [], "the private directory (with the kubeconfig) is left behind");
     });
 
     it("a failed cleanup fails a passing check (exit 3) and says what to do", () => {
