@@ -42,7 +42,7 @@ readonly KILL_AFTER_SECONDS=10
 readonly SONOBUOY_NAMESPACE=sonobuoy
 readonly RETRIEVE_ATTEMPTS=3
 
-# Reads `sonobuoy status --json` (argument 1) and prints "<state> <summary>": the run's
+# Reads `sonobuoy status --json` (argument 1: its stdout, 2: its stderr) and prints "<state> <summary>": the run's
 # state (running, post-processing, complete, failed; "starting" while the aggregator pod
 # is not running yet, when sonobuoy prints the pod's state instead of JSON) and one
 # clause per plugin.
@@ -53,8 +53,9 @@ text = sys.argv[1]
 try:
     status = json.loads(text)
 except ValueError:
-    first = next((l.strip() for l in text.splitlines() if l.strip()), "no status yet")
-    print("starting", first)
+    # Not JSON: the pod's state (stdout), or the error (argument 2, stderr).
+    lines = [l.strip() for l in (text + "\n" + sys.argv[2]).splitlines() if l.strip()]
+    print("starting", lines[0] if lines else "no status yet")
     sys.exit(0)
 if not isinstance(status, dict):
     print("starting", "no status yet")
@@ -213,8 +214,8 @@ wait_for_run() {
     while :; do
         elapsed=$(($(date +%s) - start))
         # Exits 1 (after printing the JSON) when the aggregator failed: the state says so.
-        out=$(call sonobuoy status --kubeconfig "$kubeconfig" --json 2>&1) || true
-        summary=$(python3 -c "$SUMMARY_PY" "$out") || summary="starting unreadable status"
+        out=$(call sonobuoy status --kubeconfig "$kubeconfig" --json 2>"$work/status.err") || true
+        summary=$(python3 -c "$SUMMARY_PY" "$out" "$(cat "$work/status.err")") || summary="starting unreadable status"
         state=${summary%% *}
         log "${elapsed}s of ${TIMEOUT_SECONDS}s: $summary"
         case "$state" in

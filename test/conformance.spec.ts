@@ -105,6 +105,11 @@ case "$sub" in
             echo "The Sonobuoy aggregator is in the 'Pending' state. This is normal as the pod is created and begins to run."
             exit 0
         fi
+        if [[ "\${FAKE_STATUS_ERROR_AT_POLL:-0}" == "$n" ]]; then
+            echo 'time="2026-06-01T00:00:00Z" level=error msg="error checking sonobuoy status: the server was unable to return a response"' >&2
+            exit 1
+        fi
+        echo "time=\"2026-06-01T00:00:00Z\" level=warning msg=\"a warning on stderr\"" >&2
         if [[ -n "\${FAKE_AGGREGATOR_FAILS:-}" ]]; then
             echo '{"plugins":[{"plugin":"e2e","node":"global","status":"running","result-status":"","result-counts":null}],"status":"failed","tar-info":{"name":"","created":"0001-01-01T00:00:00Z","sha256":"","size":0}}'
             exit 1
@@ -290,6 +295,15 @@ describe("host/conformance.sh", function () {
         assert.strictEqual(fs.statSync(kept).mode & 0o777, 0o600);
         assert.strictEqual(fs.statSync(host.results).mode & 0o777, 0o700);
         assert.ok(!host.has("sonobuoy-namespace"), "sonobuoy's objects were not deleted");
+        assertNoLeak(host, r);
+    });
+
+    it("a status call that fails now and then is reported and polled again", () => {
+        const host = new CheckHost();
+        const r = host.run({ FAKE_STATUS_ERROR_AT_POLL: "2", FAKE_POLLS_TO_COMPLETE: "4" });
+        assert.strictEqual(r.status, 0, describeRun(r));
+        assert.match(r.stderr, /^conformance: 30s of 600s: starting time="2026-06-01T00:00:00Z" level=error msg="error checking sonobuoy status: the server was unable/m);
+        assert.match(r.stderr, /^conformance: 90s of 600s: complete /m);
         assertNoLeak(host, r);
     });
 
