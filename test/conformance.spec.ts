@@ -109,7 +109,7 @@ case "$sub" in
             echo 'time="2026-06-01T00:00:00Z" level=error msg="error checking sonobuoy status: the server was unable to return a response"' >&2
             exit 1
         fi
-        echo "time=\"2026-06-01T00:00:00Z\" level=warning msg=\"a warning on stderr\"" >&2
+        echo 'time="2026-06-01T00:00:00Z" level=warning msg="a warning on stderr"' >&2
         if [[ -n "\${FAKE_AGGREGATOR_FAILS:-}" ]]; then
             echo '{"plugins":[{"plugin":"e2e","node":"global","status":"running","result-status":"","result-counts":null}],"status":"failed","tar-info":{"name":"","created":"0001-01-01T00:00:00Z","sha256":"","size":0}}'
             exit 1
