@@ -1,6 +1,25 @@
 /**
- * Throwaway test material (never used by the program): a self-signed test CA.
+ * Throwaway test material (never used by the program): a self-signed test CA, and a minimal
+ * stack config.
  */
+import { parseStackConfig, ParseContext, StackConfig } from "../lib/config";
+
+/** The "now" test configs are parsed at (their expiry checks are relative to it). */
+export const TEST_NOW = new Date("2026-11-22T12:00:00Z");
+
+/** A minimal valid development config, as Pulumi hands it over (lists as JSON). */
+export const MINIMAL_RAW_CONFIG: Readonly<Record<string, string>> = Object.freeze({
+    environment: "development",
+    externalNetwork: "public",
+    flavor: "SCS-4V-16",
+    sshAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
+    apiAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
+});
+
+/** {@link MINIMAL_RAW_CONFIG} with `overrides`, parsed for stack `dev` at {@link TEST_NOW}. */
+export function parseTestConfig(overrides: Record<string, string> = {}, ctx: Partial<ParseContext> = {}): StackConfig {
+    return parseStackConfig({ ...MINIMAL_RAW_CONFIG, ...overrides }, { stack: "dev", now: TEST_NOW, ...ctx });
+}
 
 /** A syntactically real, self-signed CA certificate (P-256, CN "capi-mgmt test CA"). */
 export const TEST_CA_PEM = `-----BEGIN CERTIFICATE-----
