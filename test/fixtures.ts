@@ -33,3 +33,42 @@ VR0OBBYEFITSl+WWCb/u73dQlAZFvhmqf3SjMB8GA1UdIwQYMBaAFITSl+WWCb/u
 ZknderX5RSMjR/98m3QfsIYkwgJDu0eyNyg6HUTmPjMCIFqcA5UmKEl/LXmk+Jnb
 d2WTgtFQ2U1RND9gfFDMo4p+
 -----END CERTIFICATE-----`;
+
+/**
+ * kustomize-controller's arguments as Flux v2.9.4's install.yaml has them (kustomize-controller
+ * v1.9.4's config/manager, with flux2's manifests/bases patch putting --events-addr first).
+ */
+export const FLUX_CONTROLLER_ARGS: readonly string[] = Object.freeze([
+    "--events-addr=http://notification-controller.flux-system.svc.cluster.local./",
+    "--watch-all-namespaces",
+    "--log-level=info",
+    "--log-encoding=json",
+    "--enable-leader-election",
+]);
+
+/** A controller Deployment shaped like those of Flux's install.yaml (container `manager`). */
+export function fluxControllerDeployment(name: string, args: unknown = [...FLUX_CONTROLLER_ARGS], containerName = "manager"): Record<string, unknown> {
+    return {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name, namespace: "flux-system", labels: { "app.kubernetes.io/component": name } },
+        spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: name } },
+            template: {
+                metadata: { labels: { app: name } },
+                spec: {
+                    serviceAccountName: name,
+                    containers: [
+                        {
+                            name: containerName,
+                            image: `ghcr.io/fluxcd/${name}:v1.9.4`,
+                            args,
+                            env: [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                        },
+                    ],
+                },
+            },
+        },
+    };
+}

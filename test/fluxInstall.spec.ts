@@ -17,48 +17,13 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { program } from "../program";
 import { evaluate } from "../render/engine";
 import { readStackConfigFile } from "../render/render";
+import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment } from "./fixtures";
 import { PROJECT_DIR } from "./harness";
 
 const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 
-/**
- * kustomize-controller's arguments as Flux v2.9.4's install.yaml has them (kustomize-controller
- * v1.9.4's config/manager, with flux2's manifests/bases patch putting --events-addr first).
- */
-const FLUX_ARGS = [
-    "--events-addr=http://notification-controller.flux-system.svc.cluster.local./",
-    "--watch-all-namespaces",
-    "--log-level=info",
-    "--log-encoding=json",
-    "--enable-leader-election",
-];
-
-/** A Deployment shaped like the install manifest's controllers. */
-function controller(name: string, args: unknown = FLUX_ARGS, containerName = "manager"): Record<string, unknown> {
-    return {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name, namespace: "flux-system", labels: { "app.kubernetes.io/component": name } },
-        spec: {
-            replicas: 1,
-            selector: { matchLabels: { app: name } },
-            template: {
-                metadata: { labels: { app: name } },
-                spec: {
-                    serviceAccountName: name,
-                    containers: [
-                        {
-                            name: containerName,
-                            image: `ghcr.io/fluxcd/${name}:v1.9.4`,
-                            args,
-                            env: [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
-                        },
-                    ],
-                },
-            },
-        },
-    };
-}
+const FLUX_ARGS = FLUX_CONTROLLER_ARGS;
+const controller = fluxControllerDeployment;
 
 function containerArgs(d: Record<string, unknown> | undefined): unknown {
     assert.ok(d, "the object was left unchanged");

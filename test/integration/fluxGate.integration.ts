@@ -19,33 +19,11 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { fluxInstallTransform } from "../../lib/clusterObjects";
+import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment as controller } from "../fixtures";
 import { EngineBed, EngineHome, EngineStack, nameOf } from "./engineBed";
 
-/** kustomize-controller's arguments in Flux v2.9.4's install.yaml. */
-const FLUX_ARGS = [
-    "--events-addr=http://notification-controller.flux-system.svc.cluster.local./",
-    "--watch-all-namespaces",
-    "--log-level=info",
-    "--log-encoding=json",
-    "--enable-leader-election",
-];
+const FLUX_ARGS = FLUX_CONTROLLER_ARGS;
 const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
-
-function controller(name: string): Record<string, unknown> {
-    return {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name, namespace: "flux-system" },
-        spec: {
-            replicas: 1,
-            selector: { matchLabels: { app: name } },
-            template: {
-                metadata: { labels: { app: name } },
-                spec: { containers: [{ name: "manager", image: `ghcr.io/fluxcd/${name}:v1.9.4`, args: FLUX_ARGS }] },
-            },
-        },
-    };
-}
 
 function engineUnavailable(): string | undefined {
     const bed = EngineBed.load();
