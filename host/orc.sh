@@ -26,7 +26,7 @@
 #   ORC_MANIFEST_SHA256   SHA-256 (64 lowercase hex digits) the release's install.yaml must have,
 #                         or empty: apply it unverified
 #   KUBECONFIG_PATH       admin kubeconfig of the management cluster
-#   WAIT_TIMEOUT_SECONDS  bound of each apply attempt, of the retries, and of the wait for
+#   WAIT_TIMEOUT_SECONDS  bound of each download and apply attempt, of their retries, and of the wait for
 #                         the controller to roll out, in seconds
 set -euo pipefail
 
@@ -43,8 +43,9 @@ readonly ORC_DEPLOYMENT="orc-controller-manager"
 readonly ORC_API_GROUP="openstack.k-orc.cloud"
 # The label clusterctl move lists CRDs by (clusterctl's ClusterctlLabel).
 readonly CLUSTERCTL_LABEL="clusterctl.cluster.x-k8s.io"
-readonly APPLY_ATTEMPTS=6
-readonly DOWNLOAD_ATTEMPTS=6
+# Attempts of the download and of the apply, each; `retry` counts them in $attempt.
+readonly ATTEMPTS=6
+attempt=0
 readonly KILL_AFTER_SECONDS=10
 # Bound of each short kubectl call (get, label), in seconds.
 readonly REQUEST_TIMEOUT_SECONDS=30
@@ -80,28 +81,35 @@ now() {
     date +%s
 }
 
-# Downloads the release manifest to $manifest, retrying failures within WAIT_TIMEOUT_SECONDS.
-download_manifest() {
-    local attempt status delay deadline
+# retry NAME DOING COMMAND...: runs COMMAND (bounded by WAIT_TIMEOUT_SECONDS) up to ATTEMPTS
+# times, pausing 3 s, 6 s, ... between attempts, all within WAIT_TIMEOUT_SECONDS; logs DOING
+# before and "NAME attempt n/ATTEMPTS failed" after each failure. Sets $attempt to the number made.
+retry() {
+    local name=$1 doing=$2 status delay deadline
+    shift 2
     deadline=$(($(now) + WAIT_TIMEOUT_SECONDS))
-    for ((attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++)); do
-        log "downloading $MANIFEST_URL (attempt $attempt/$DOWNLOAD_ATTEMPTS)"
+    for ((attempt = 1; attempt <= ATTEMPTS; attempt++)); do
+        log "$doing (attempt $attempt/$ATTEMPTS)"
         status=0
-        timeout --kill-after="$KILL_AFTER_SECONDS" "$WAIT_TIMEOUT_SECONDS" \
-            curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
-            --connect-timeout 20 --max-time "$WAIT_TIMEOUT_SECONDS" \
-            --output "$manifest" "$MANIFEST_URL" </dev/null >&2 || status=$?
+        timeout --kill-after="$KILL_AFTER_SECONDS" "$WAIT_TIMEOUT_SECONDS" "$@" </dev/null >&2 || status=$?
         if ((status == 0)); then
             return 0
         fi
-        log "download attempt $attempt/$DOWNLOAD_ATTEMPTS failed (exit code $status)"
+        log "$name attempt $attempt/$ATTEMPTS failed (exit code $status)"
         delay=$((attempt * 3))
-        if ((attempt == DOWNLOAD_ATTEMPTS || $(now) + delay >= deadline)); then
-            break
+        if ((attempt == ATTEMPTS || $(now) + delay >= deadline)); then
+            return 1
         fi
         sleep "$delay"
     done
-    die "could not download ORC $ORC_VERSION's manifest from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the curl output above); nothing was applied. Check that the release exists and that the server reaches github.com"
+}
+
+# Downloads the release manifest to $manifest.
+download_manifest() {
+    retry download "downloading $MANIFEST_URL" \
+        curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
+        --connect-timeout 20 --max-time "$WAIT_TIMEOUT_SECONDS" --output "$manifest" "$MANIFEST_URL" ||
+        die "could not download ORC $ORC_VERSION's manifest from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the curl output above); nothing was applied. Check that the release exists and that the server reaches github.com"
 }
 
 # Refuses a manifest whose SHA-256 is not the pinned one; without a pin, logs its SHA-256.
@@ -119,27 +127,11 @@ verify_manifest() {
     log "ORC $ORC_VERSION's manifest has the pinned SHA-256 $actual"
 }
 
-# Server-side applies the downloaded manifest, retrying failures within WAIT_TIMEOUT_SECONDS.
+# Server-side applies the downloaded manifest.
 apply_manifest() {
-    local attempt status delay deadline
-    deadline=$(($(now) + WAIT_TIMEOUT_SECONDS))
-    for ((attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++)); do
-        log "applying ORC $ORC_VERSION's manifest (server-side, attempt $attempt/$APPLY_ATTEMPTS)"
-        status=0
-        timeout --kill-after="$KILL_AFTER_SECONDS" "$WAIT_TIMEOUT_SECONDS" \
-            kubectl --kubeconfig "$KUBECONFIG_PATH" apply --server-side --force-conflicts \
-            -f "$manifest" </dev/null >&2 || status=$?
-        if ((status == 0)); then
-            return 0
-        fi
-        log "apply attempt $attempt/$APPLY_ATTEMPTS failed (exit code $status)"
-        delay=$((attempt * 3))
-        if ((attempt == APPLY_ATTEMPTS || $(now) + delay >= deadline)); then
-            break
-        fi
-        sleep "$delay"
-    done
-    die "could not apply ORC $ORC_VERSION (downloaded from $MANIFEST_URL) after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the kubectl output above); check the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get nodes'"
+    retry apply "applying ORC $ORC_VERSION's manifest (server-side)" \
+        kubectl --kubeconfig "$KUBECONFIG_PATH" apply --server-side --force-conflicts -f "$manifest" ||
+        die "could not apply ORC $ORC_VERSION (downloaded from $MANIFEST_URL) after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the kubectl output above); check the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get nodes'"
 }
 
 # A short kubectl call: bounded by kubectl's request timeout and, should kubectl hang anyway, by timeout.

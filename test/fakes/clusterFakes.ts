@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
 import { FakeClock } from "./clock";
+import { FAKE_CURL } from "./curl";
 import { RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
@@ -151,33 +152,9 @@ EOF
 esac
 `);
 
-/**
- * Fake curl: `--output FILE URL` copies `$S/downloads/<key>` (key: the URL with every
- * non-alphanumeric character replaced by `_`) to FILE, or fails like `curl --fail` on a 404;
- * `$S/downloads/<key>.fail` holds how many downloads fail next (as a reset connection).
- */
-const FAKE_CURL = PREAMBLE + bash(String.raw`
-out=""
-url=""
-while (($#)); do
-    case "$1" in
-        --output | -o) out=$2; shift 2 ;;
-        https://* | http://*) url=$1; shift ;;
-        *) shift ;;
-    esac
-done
-[[ -n "$out" && -n "$url" ]] || { echo "fake curl: expected --output FILE and a URL" >&2; exit 64; }
-file="$S/downloads/@{url//[^A-Za-z0-9]/_}"
-if [[ -f "$file.fail" ]] && (($(cat "$file.fail") > 0)); then
-    echo $(($(cat "$file.fail") - 1)) >"$file.fail"
-    echo "curl: (56) Recv failure: Connection reset by peer" >&2
-    exit 56
-fi
-if [[ ! -f "$file" ]]; then
-    echo "curl: (22) The requested URL returned error: 404" >&2
-    exit 22
-fi
-cp "$file" "$out"
+/** `curl` on the fake server: logs the call, then serves `$S/downloads` (see test/fakes/curl.ts). */
+const FAKE_CURL_LOGGED = PREAMBLE + bash(String.raw`
+exec "@{0%/*}/curl-serve" "$@"
 `);
 
 /**
@@ -467,7 +444,7 @@ export class ClusterFakes {
         for (const d of [this.bin, this.state, path.join(this.state, "kind"), path.join(this.state, "crds")]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        const fakes: Record<string, string> = { kind: FAKE_KIND, kubectl: FAKE_KUBECTL, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER, curl: FAKE_CURL };
+        const fakes: Record<string, string> = { kind: FAKE_KIND, kubectl: FAKE_KUBECTL, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER, curl: FAKE_CURL_LOGGED, "curl-serve": FAKE_CURL };
         for (const [name, text] of Object.entries(fakes)) {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
@@ -510,6 +487,8 @@ export class ClusterFakes {
             HOME: this.root,
             FAKE_STATE: this.state,
             FAKE_CALL_LOG: this.callLog,
+            FAKE_CURL_FIXTURES: path.join(this.state, "downloads"),
+            FAKE_CURL_LOG: path.join(this.root, "curl.log"),
             ...extra,
         });
     }
