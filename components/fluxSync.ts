@@ -4,10 +4,12 @@ import * as tls from "@pulumi/tls";
 import {
     fluxGitSecret,
     fluxGitSecretData,
+    fluxInstallTransform,
     fluxInstallUrl,
     fluxSettingsConfigMap,
     fluxSettingsData,
     gitRepository,
+    kustomizeControllerFeatureGates,
     readinessAnnotations,
     rootKustomization,
     sopsAgeSecret,
@@ -78,11 +80,16 @@ export class FluxSync extends pulumi.ComponentResource {
         }
         this.waited = g.deployKey !== undefined;
 
+        // The transform turns on kustomize-controller's feature gates in the install's Deployment
+        // (lib/clusterObjects.ts); a change of them updates that Deployment in place.
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: fluxInstallUrl(args.version) },
-            owned,
+            { ...owned, transforms: [fluxInstallTransform(args.version)] },
         );
+        if (Object.keys(kustomizeControllerFeatureGates(args.version)).length === 0) {
+            void pulumi.log.warn(`Flux ${args.version} predates kustomize-controller's CancelHealthCheckOnNewRevision gate: a fix in Git waits for a running health check to time out`, this);
+        }
 
         const gitData = pulumi
             .all([identity, this.deployPublicKey])

@@ -119,7 +119,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
-                stdin: renderOrcScript({ version: v.orc, waitTimeoutSeconds: ORC_WAIT_SECONDS }),
+                stdin: renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS }),
                 triggers: [this.kind.stdout],
             },
             { parent: this, dependsOn: [this.kind] },

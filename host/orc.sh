@@ -6,6 +6,11 @@
 # clusterctl move, then waits until its controller has rolled out. Applying the same release
 # again changes nothing, so the step is idempotent; a new ORC_VERSION upgrades ORC in place.
 #
+# The manifest is downloaded to a file first and only that file is applied. With
+# ORC_MANIFEST_SHA256 set, a download of any other SHA-256 is refused before anything is
+# applied. ORC's releases publish no checksum, so none is pinned by default: then the file
+# is applied unverified, and its SHA-256 is logged (to pin it after checking it yourself).
+#
 # clusterctl move (v1.14) only looks at the kinds whose CRD carries the label
 # clusterctl.cluster.x-k8s.io (any value; clusterctl's own components have it empty), and
 # ORC's release manifest does not set it. Without it, ORC objects labelled
@@ -18,14 +23,17 @@
 #
 # Parameters (rendered above this header by lib/clusterScripts.ts, or taken from the environment):
 #   ORC_VERSION           ORC release, e.g. v2.6.0
+#   ORC_MANIFEST_SHA256   SHA-256 (64 lowercase hex digits) the release's install.yaml must have,
+#                         or empty: apply it unverified
 #   KUBECONFIG_PATH       admin kubeconfig of the management cluster
-#   WAIT_TIMEOUT_SECONDS  bound of each apply attempt, of the retries, and of the wait for
+#   WAIT_TIMEOUT_SECONDS  bound of each download and apply attempt, of their retries, and of the wait for
 #                         the controller to roll out, in seconds
 set -euo pipefail
 
 : "${ORC_VERSION:?orc: ORC_VERSION (ORC release, e.g. v2.6.0) must be set}"
 : "${KUBECONFIG_PATH:?orc: KUBECONFIG_PATH (admin kubeconfig of the management cluster) must be set}"
 : "${WAIT_TIMEOUT_SECONDS:?orc: WAIT_TIMEOUT_SECONDS (seconds to wait for ORC) must be set}"
+: "${ORC_MANIFEST_SHA256=}"
 
 readonly MANIFEST_URL="https://github.com/k-orc/openstack-resource-controller/releases/download/$ORC_VERSION/install.yaml"
 # What the release's install.yaml creates (config/default: namespace orc-system, prefix orc-).
@@ -35,7 +43,9 @@ readonly ORC_DEPLOYMENT="orc-controller-manager"
 readonly ORC_API_GROUP="openstack.k-orc.cloud"
 # The label clusterctl move lists CRDs by (clusterctl's ClusterctlLabel).
 readonly CLUSTERCTL_LABEL="clusterctl.cluster.x-k8s.io"
-readonly APPLY_ATTEMPTS=6
+# Attempts of the download and of the apply, each; `retry` counts them in $attempt.
+readonly ATTEMPTS=6
+attempt=0
 readonly KILL_AFTER_SECONDS=10
 # Bound of each short kubectl call (get, label), in seconds.
 readonly REQUEST_TIMEOUT_SECONDS=30
@@ -53,6 +63,9 @@ check_parameters() {
     if [[ ! "$ORC_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
         die "ORC_VERSION must be a release like v2.6.0, got '$ORC_VERSION'"
     fi
+    if [[ -n "$ORC_MANIFEST_SHA256" && ! "$ORC_MANIFEST_SHA256" =~ ^[0-9a-f]{64}$ ]]; then
+        die "ORC_MANIFEST_SHA256 must be a SHA-256 (64 lowercase hex digits) or empty, got '$ORC_MANIFEST_SHA256'"
+    fi
     if [[ ! "$WAIT_TIMEOUT_SECONDS" =~ ^[1-9][0-9]*$ ]]; then
         die "WAIT_TIMEOUT_SECONDS must be a positive whole number of seconds, got '$WAIT_TIMEOUT_SECONDS'"
     fi
@@ -60,33 +73,65 @@ check_parameters() {
         die "the kubeconfig $KUBECONFIG_PATH does not exist; the kind step (kind-cluster.sh) must run first"
     fi
     command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; the tools step (install-tools) must run first"
+    command -v curl >/dev/null 2>&1 || die "curl is not installed (Ubuntu's cloud images have it; the tools step needs it too)"
+    command -v sha256sum >/dev/null 2>&1 || die "sha256sum is not installed (coreutils)"
 }
 
 now() {
     date +%s
 }
 
-# Server-side applies the release manifest, retrying failures within WAIT_TIMEOUT_SECONDS.
-apply_manifest() {
-    local attempt status delay deadline
+# retry NAME DOING COMMAND...: runs COMMAND (bounded by WAIT_TIMEOUT_SECONDS) up to ATTEMPTS
+# times, pausing 3 s, 6 s, ... between attempts, all within WAIT_TIMEOUT_SECONDS; logs DOING
+# before and "NAME attempt n/ATTEMPTS failed" after each failure. Sets $attempt to the number made.
+retry() {
+    local name=$1 doing=$2 status delay deadline
+    shift 2
     deadline=$(($(now) + WAIT_TIMEOUT_SECONDS))
-    for ((attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++)); do
-        log "applying $MANIFEST_URL (server-side, attempt $attempt/$APPLY_ATTEMPTS)"
+    for ((attempt = 1; attempt <= ATTEMPTS; attempt++)); do
+        log "$doing (attempt $attempt/$ATTEMPTS)"
         status=0
-        timeout --kill-after="$KILL_AFTER_SECONDS" "$WAIT_TIMEOUT_SECONDS" \
-            kubectl --kubeconfig "$KUBECONFIG_PATH" apply --server-side --force-conflicts \
-            -f "$MANIFEST_URL" </dev/null >&2 || status=$?
+        timeout --kill-after="$KILL_AFTER_SECONDS" "$WAIT_TIMEOUT_SECONDS" "$@" </dev/null >&2 || status=$?
         if ((status == 0)); then
             return 0
         fi
-        log "apply attempt $attempt/$APPLY_ATTEMPTS failed (exit code $status)"
+        log "$name attempt $attempt/$ATTEMPTS failed (exit code $status)"
         delay=$((attempt * 3))
-        if ((attempt == APPLY_ATTEMPTS || $(now) + delay >= deadline)); then
-            break
+        if ((attempt == ATTEMPTS || $(now) + delay >= deadline)); then
+            return 1
         fi
         sleep "$delay"
     done
-    die "could not apply ORC $ORC_VERSION from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the kubectl output above); check that the release exists and that the server reaches github.com, and the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get nodes'"
+}
+
+# Downloads the release manifest to $manifest.
+download_manifest() {
+    retry download "downloading $MANIFEST_URL" \
+        curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
+        --connect-timeout 20 --max-time "$WAIT_TIMEOUT_SECONDS" --output "$manifest" "$MANIFEST_URL" ||
+        die "could not download ORC $ORC_VERSION's manifest from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the curl output above); nothing was applied. Check that the release exists and that the server reaches github.com"
+}
+
+# Refuses a manifest whose SHA-256 is not the pinned one; without a pin, logs its SHA-256.
+verify_manifest() {
+    local actual
+    actual=$(sha256sum "$manifest") || die "cannot compute the SHA-256 of the downloaded manifest $manifest"
+    actual=${actual%% *}
+    if [[ -z "$ORC_MANIFEST_SHA256" ]]; then
+        log "WARNING: no SHA-256 is pinned for ORC $ORC_VERSION's manifest (versions.orc: {version, sha256}); applying it unverified. Its SHA-256 is $actual"
+        return 0
+    fi
+    if [[ "$actual" != "$ORC_MANIFEST_SHA256" ]]; then
+        die "the manifest downloaded from $MANIFEST_URL has SHA-256 $actual, not the pinned $ORC_MANIFEST_SHA256; nothing was applied. If ORC re-published the release, check the new file and pin its SHA-256 in versions.orc"
+    fi
+    log "ORC $ORC_VERSION's manifest has the pinned SHA-256 $actual"
+}
+
+# Server-side applies the downloaded manifest.
+apply_manifest() {
+    retry apply "applying ORC $ORC_VERSION's manifest (server-side)" \
+        kubectl --kubeconfig "$KUBECONFIG_PATH" apply --server-side --force-conflicts -f "$manifest" ||
+        die "could not apply ORC $ORC_VERSION (downloaded from $MANIFEST_URL) after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the kubectl output above); check the cluster with 'kubectl --kubeconfig $KUBECONFIG_PATH get nodes'"
 }
 
 # A short kubectl call: bounded by kubectl's request timeout and, should kubectl hang anyway, by timeout.
@@ -134,6 +179,10 @@ wait_rolled_out() {
 
 main() {
     check_parameters
+    manifest=$(mktemp --suffix=.yaml) || die "cannot create a temporary file for the manifest"
+    trap 'rm -f "$manifest"' EXIT
+    download_manifest
+    verify_manifest
     apply_manifest
     label_crds
     wait_rolled_out

@@ -2,6 +2,8 @@
  * The Kubernetes objects the program defines in the management cluster, as plain data.
  * Components turn them into resources; render writes them out. Pure functions.
  */
+import type { ResourceTransform, ResourceTransformArgs, ResourceTransformResult } from "@pulumi/pulumi";
+import * as semver from "semver";
 import { stringify } from "yaml";
 import {
     CAPO_CREDENTIALS_SECRET,
@@ -202,4 +204,149 @@ export function rootKustomization(p: { path: string; interval: string; decrypt: 
 /** URL of a Flux release's install manifest (all controllers). */
 export function fluxInstallUrl(version: string): string {
     return `https://github.com/fluxcd/flux2/releases/download/${version}/install.yaml`;
+}
+
+/**
+ * The kustomize-controller feature gates the program turns on. `CancelHealthCheckOnNewRevision`
+ * (opt-in since kustomize-controller v1.7.0, still off by default in v1.9.x) makes the controller
+ * drop a running health check when a new source revision arrives: without it a fix pushed to Git
+ * while a workload cluster is unhealthy waits out `workload-clusters`' 40-minute health-check
+ * timeout before it is applied.
+ */
+export const KUSTOMIZE_CONTROLLER_FEATURE_GATES: Readonly<Record<string, boolean>> = Object.freeze({ CancelHealthCheckOnNewRevision: true });
+
+/** The first Flux release whose kustomize-controller (v1.7.0) knows the gates above. */
+export const FLUX_FEATURE_GATES_SINCE = "v2.7.0";
+
+/** Where the install manifest puts kustomize-controller: Deployment, container. */
+export const KUSTOMIZE_CONTROLLER = { deployment: "kustomize-controller", container: "manager" } as const;
+
+/**
+ * The kustomize-controller feature gates for a Flux release: {@link KUSTOMIZE_CONTROLLER_FEATURE_GATES}
+ * from {@link FLUX_FEATURE_GATES_SINCE} on, none before (an older controller refuses to start on a
+ * gate it does not know).
+ */
+export function kustomizeControllerFeatureGates(fluxVersion: string): Record<string, boolean> {
+    const v = semver.valid(fluxVersion);
+    return v !== null && semver.gte(v, FLUX_FEATURE_GATES_SINCE) ? { ...KUSTOMIZE_CONTROLLER_FEATURE_GATES } : {};
+}
+
+const FEATURE_GATES_FLAG = "--feature-gates";
+
+/**
+ * A Flux controller's arguments with `gates` set in its `--feature-gates` flag. An existing flag
+ * (`--feature-gates=A=true,B=false` or `--feature-gates A=true`, even given several times, which
+ * the controller merges, later values winning) becomes one flag at the place of the first, its
+ * gates kept and `gates` set over them; without one the flag is appended. Every other argument
+ * stays as it is, in its place. No gates: the arguments unchanged.
+ */
+export function withFeatureGates(args: readonly string[], gates: Readonly<Record<string, boolean>>): string[] {
+    if (Object.keys(gates).length === 0) {
+        return [...args];
+    }
+    const merged = new Map<string, string>();
+    const out: string[] = [];
+    let at = -1;
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        let value: string | undefined;
+        if (a.startsWith(`${FEATURE_GATES_FLAG}=`)) {
+            value = a.slice(FEATURE_GATES_FLAG.length + 1);
+        } else if (a === FEATURE_GATES_FLAG) {
+            if (i + 1 >= args.length) {
+                throw new Error(`${FEATURE_GATES_FLAG} is the last argument and has no value`);
+            }
+            value = args[++i];
+        } else {
+            out.push(a);
+            continue;
+        }
+        for (const pair of value.split(",")) {
+            const p = pair.trim();
+            if (p === "") {
+                continue;
+            }
+            const eq = p.indexOf("=");
+            if (eq <= 0) {
+                throw new Error(`${FEATURE_GATES_FLAG}: '${p}' is not a key=value pair`);
+            }
+            merged.set(p.slice(0, eq).trim(), p.slice(eq + 1).trim());
+        }
+        if (at < 0) {
+            at = out.length;
+            out.push(FEATURE_GATES_FLAG);
+        }
+    }
+    for (const [k, v] of Object.entries(gates)) {
+        merged.set(k, String(v));
+    }
+    const flag = `${FEATURE_GATES_FLAG}=${[...merged].map(([k, v]) => `${k}=${v}`).join(",")}`;
+    if (at < 0) {
+        return [...out, flag];
+    }
+    return out.map((a, i) => (i === at ? flag : a));
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** True for the install manifest's kustomize-controller Deployment. */
+function isKustomizeController(obj: Obj): boolean {
+    const meta = obj.metadata;
+    return (
+        obj.apiVersion === "apps/v1" &&
+        obj.kind === "Deployment" &&
+        isObj(meta) &&
+        meta.name === KUSTOMIZE_CONTROLLER.deployment &&
+        (meta.namespace === undefined || meta.namespace === FLUX_NAMESPACE)
+    );
+}
+
+/**
+ * An object of Flux's install manifest as the program applies it: kustomize-controller's
+ * Deployment with {@link kustomizeControllerFeatureGates} merged into its container's
+ * arguments; any other object, or a release without such gates, undefined (unchanged). The input
+ * is not modified. Throws when the Deployment lacks the container or its arguments are not a
+ * list of strings: applying it without the gates would pass silently.
+ */
+export function fluxInstallObject(obj: Obj, fluxVersion: string): Obj | undefined {
+    const gates = kustomizeControllerFeatureGates(fluxVersion);
+    if (!isKustomizeController(obj) || Object.keys(gates).length === 0) {
+        return undefined;
+    }
+    const where = `Flux ${fluxVersion} install: Deployment ${FLUX_NAMESPACE}/${KUSTOMIZE_CONTROLLER.deployment}`;
+    const spec = obj.spec;
+    const template = isObj(spec) ? spec.template : undefined;
+    const podSpec = isObj(template) ? template.spec : undefined;
+    const containers = isObj(podSpec) ? podSpec.containers : undefined;
+    const index = Array.isArray(containers) ? containers.findIndex((c) => isObj(c) && c.name === KUSTOMIZE_CONTROLLER.container) : -1;
+    if (!isObj(spec) || !isObj(template) || !isObj(podSpec) || !Array.isArray(containers) || index < 0) {
+        throw new Error(`${where} has no container '${KUSTOMIZE_CONTROLLER.container}' to turn on ${Object.keys(gates).join(", ")}`);
+    }
+    const container = containers[index] as Obj;
+    const args = container.args ?? [];
+    if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) {
+        throw new Error(`${where}: the arguments of container '${KUSTOMIZE_CONTROLLER.container}' are not a list of strings`);
+    }
+    const newContainers = [...containers];
+    newContainers[index] = { ...container, args: withFeatureGates(args, gates) };
+    return { ...obj, spec: { ...spec, template: { ...template, spec: { ...podSpec, containers: newContainers } } } };
+}
+
+/**
+ * The `transforms` entry of Flux's install ConfigFile: the engine hands it every object the
+ * ConfigFile registers, and it changes kustomize-controller's Deployment as
+ * {@link fluxInstallObject} does (options unchanged); every other object is left alone.
+ */
+export function fluxInstallTransform(fluxVersion: string): ResourceTransform {
+    return (a: ResourceTransformArgs): ResourceTransformResult | undefined => {
+        if (!a.custom || a.type !== "kubernetes:apps/v1:Deployment") {
+            return undefined;
+        }
+        const changed = fluxInstallObject(a.props as Obj, fluxVersion);
+        return changed === undefined ? undefined : { props: changed, opts: a.opts };
+    };
 }

@@ -33,7 +33,12 @@ export interface KubeconfigParams {
 export interface OrcParams {
     /** ORC release, e.g. `v2.6.0`. */
     version: string;
-    /** Bound, in seconds, of each apply attempt, of the retries, and of the wait for the controller. */
+    /**
+     * SHA-256 (lowercase hex) the release's `install.yaml` must have; a download with another is
+     * refused. Undefined: applied unverified (ORC publishes no checksum), its SHA-256 logged.
+     */
+    manifestSha256?: string;
+    /** Bound, in seconds, of the download's and the apply's attempts and retries, and of the wait for the controller. */
     waitTimeoutSeconds: number;
 }
 
@@ -141,14 +146,19 @@ export function renderApiCertExpiryScript(p: { clusterName: string }): string {
 }
 
 /**
- * Renders `host/orc.sh`: server-side applies ORC's release manifest (retried, bounded) with
- * the admin kubeconfig {@link SERVER_KUBECONFIG} and waits, bounded, for its controller.
+ * Renders `host/orc.sh`: downloads ORC's release manifest, checks it against the pinned
+ * SHA-256 if any, server-side applies it (each retried, bounded) with the admin kubeconfig
+ * {@link SERVER_KUBECONFIG} and waits, bounded, for its controller.
  */
 export function renderOrcScript(p: OrcParams): string {
     checkVersion("ORC version", p.version);
+    if (p.manifestSha256 !== undefined && !/^[0-9a-f]{64}$/.test(p.manifestSha256)) {
+        throw new Error(`ORC manifest SHA-256 must be 64 lowercase hex digits, got ${JSON.stringify(p.manifestSha256)}`);
+    }
     checkWaitSeconds(p.waitTimeoutSeconds);
     return renderHostScript("orc.sh", {
         ORC_VERSION: p.version,
+        ORC_MANIFEST_SHA256: p.manifestSha256 ?? "",
         KUBECONFIG_PATH: SERVER_KUBECONFIG,
         WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
     });

@@ -15,6 +15,7 @@ import {
     ComponentName,
     DEFAULT_VERSIONS,
     KNOWN_CHECKSUMS,
+    KNOWN_MANIFEST_CHECKSUMS,
     TOOL_NAMES,
     ToolName,
     ToolPin,
@@ -702,6 +703,12 @@ function applyVersionOverrides(r: Reader, o: Record<string, unknown>, versions: 
             if (p) {
                 versions[k as ToolName] = p;
             }
+        } else if (k === "orc") {
+            const p = parseOrcPin(r, key, val);
+            if (p) {
+                versions.orc = p.version;
+                versions.orcManifestSha256 = p.sha256;
+            }
         } else if ((COMPONENT_NAMES as readonly string[]).includes(k)) {
             if (typeof val !== "string" || !semver(val)) {
                 r.fail(key, `${quote(val)} is not a version like v1.2.3`);
@@ -728,8 +735,13 @@ function parseToolPin(r: Reader, key: string, tool: ToolName, val: unknown): Too
         }
         return { version: val, sha256 };
     }
+    return parseVersionAndSha256(r, key, val, "");
+}
+
+/** `{version, sha256}` at `key`, both checked (every problem reported); `what` says what the SHA-256 is of. */
+function parseVersionAndSha256(r: Reader, key: string, val: unknown, what: string): { version: string; sha256: string } | undefined {
     if (typeof val !== "object" || val === null || Array.isArray(val)) {
-        r.fail(key, "must be a version (v1.2.3) or {version, sha256}");
+        r.fail(key, `must be a version (v1.2.3) or {version, sha256}${what}`);
         return undefined;
     }
     const o = val as Record<string, unknown>;
@@ -749,6 +761,22 @@ function parseToolPin(r: Reader, key: string, tool: ToolName, val: unknown): Too
         ok = false;
     }
     return ok ? { version: o.version as string, sha256: o.sha256 as string } : undefined;
+}
+
+/**
+ * `versions.orc`: a version (its manifest's SHA-256 pinned when lib/versions.ts knows one,
+ * else unverified: ORC publishes none) or `{version, sha256}` (the SHA-256 of the release's
+ * install.yaml).
+ */
+function parseOrcPin(r: Reader, key: string, val: unknown): { version: string; sha256?: string } | undefined {
+    if (typeof val === "string") {
+        if (!semver(val)) {
+            r.fail(key, `${quote(val)} is not a version like v1.2.3`);
+            return undefined;
+        }
+        return { version: val, sha256: KNOWN_MANIFEST_CHECKSUMS.orc[val] };
+    }
+    return parseVersionAndSha256(r, key, val, " (the SHA-256 of the release's install.yaml)");
 }
 
 /** Cross-checks of the merged versions. Reports against the keys a user would change. */

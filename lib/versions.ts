@@ -43,6 +43,12 @@ export interface Versions {
     capo: string;
     /** OpenStack Resource Controller (required by CAPO, not installed by clusterctl). */
     orc: string;
+    /**
+     * SHA-256 of ORC's release `install.yaml` at `orc`, when pinned (from
+     * {@link KNOWN_MANIFEST_CHECKSUMS} or the stack config): the ORC step refuses a download
+     * with another. Undefined: the manifest is applied unverified.
+     */
+    orcManifestSha256?: string;
     /** Cluster API Add-on Provider Helm. */
     caaph: string;
     /** cert-manager, pinned through clusterctl's configuration file. */
@@ -79,6 +85,15 @@ export const KNOWN_CHECKSUMS: Readonly<Record<ToolName, Readonly<Record<string, 
     },
 };
 
+/**
+ * SHA-256 of release manifests the program applies itself, per component and version. Only
+ * from a checked source: ORC's releases publish no checksum of `install.yaml`, and none is
+ * recorded here yet; `capi-mgmt:versions` can pin one (`orc: {version, sha256}`).
+ */
+export const KNOWN_MANIFEST_CHECKSUMS: Readonly<{ orc: Readonly<Record<string, string>> }> = {
+    orc: {},
+};
+
 function pin(tool: ToolName, version: string): ToolPin {
     return { version, sha256: KNOWN_CHECKSUMS[tool][version] };
 }
@@ -96,6 +111,7 @@ export const DEFAULT_VERSIONS: Readonly<Versions> = Object.freeze({
     clusterApi: "v1.14.0",
     capo: "v0.14.7",
     orc: "v2.6.0",
+    orcManifestSha256: KNOWN_MANIFEST_CHECKSUMS.orc["v2.6.0"],
     caaph: "v0.6.4",
     certManager: "v1.21.1",
 });

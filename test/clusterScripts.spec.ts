@@ -17,7 +17,7 @@ import {
     renderOrcScript,
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { ClusterFakes, FAKE_ORC_CRDS, FakeProvider } from "./fakes/clusterFakes";
+import { ClusterFakes, FAKE_ORC_CRDS, FAKE_ORC_MANIFEST, FakeProvider, orcManifestUrl } from "./fakes/clusterFakes";
 import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
@@ -25,6 +25,8 @@ const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluste
 const NODE_IMAGE = `kindest/node:v1.36.1@sha256:${"3".repeat(64)}`;
 const NEW_NODE_IMAGE = `kindest/node:v1.36.3@sha256:${"4".repeat(64)}`;
 const ORC_URL = "https://github.com/k-orc/openstack-resource-controller/releases/download/v2.6.0/install.yaml";
+/** SHA-256 of the fake ORC manifest, as a pin would give it. */
+const FAKE_ORC_MANIFEST_SHA256 = crypto.createHash("sha256").update(FAKE_ORC_MANIFEST).digest("hex");
 /** The label clusterctl move (v1.14) lists CRDs by: it looks only at the kinds whose CRD has it. */
 const CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io";
 
@@ -131,11 +133,13 @@ describe("cluster scripts: rendering", () => {
         const kubeconfig = renderKubeconfigScript({ clusterName: "mgmt", apiEndpoint: "192.0.2.10:6443" });
         assert.deepStrictEqual(kubeconfig.split("\n").slice(2, 4), ["readonly CLUSTER_NAME='mgmt'", "readonly API_ENDPOINT='192.0.2.10:6443'"]);
         assert.strictEqual(renderApiCertExpiryScript({ clusterName: "mgmt" }).split("\n")[2], "readonly CLUSTER_NAME='mgmt'");
-        assert.deepStrictEqual(renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 300 }).split("\n").slice(2, 5), [
+        assert.deepStrictEqual(renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 300 }).split("\n").slice(2, 6), [
             "readonly ORC_VERSION='v2.6.0'",
+            "readonly ORC_MANIFEST_SHA256=''",
             `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`,
             "readonly WAIT_TIMEOUT_SECONDS='300'",
         ]);
+        assert.strictEqual(renderOrcScript({ version: "v2.6.0", manifestSha256: "a".repeat(64), waitTimeoutSeconds: 300 }).split("\n")[3], `readonly ORC_MANIFEST_SHA256='${"a".repeat(64)}'`);
         assert.deepStrictEqual(renderCapiProvidersScript(PROVIDER_PARAMS).split("\n").slice(2, 9), [
             "readonly CLUSTER_API_VERSION='v1.14.0'",
             "readonly CAPO_VERSION='v0.14.7'",
@@ -206,6 +210,9 @@ describe("cluster scripts: rendering", () => {
         assert.throws(() => renderOrcScript({ version: "2.6.0", waitTimeoutSeconds: 5 }), /ORC version must be a release like v1\.2\.3/);
         assert.throws(() => renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 0 }), /waitTimeoutSeconds/);
         assert.throws(() => renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 1.5 }), /waitTimeoutSeconds/);
+        for (const manifestSha256 of ["A".repeat(64), "a".repeat(63), `${"a".repeat(64)}'`, ""]) {
+            assert.throws(() => renderOrcScript({ version: "v2.6.0", manifestSha256, waitTimeoutSeconds: 5 }), /ORC manifest SHA-256 must be 64 lowercase hex digits/, manifestSha256);
+        }
         const bad: Array<[Partial<CapiProvidersParams>, RegExp]> = [
             [{ clusterApi: "latest" }, /Cluster API version/],
             [{ capo: "v0.14" }, /CAPO version/],
@@ -556,22 +563,37 @@ describe("host/orc.sh", () => {
         fs.writeFileSync(fakes.kubeconfig, "apiVersion: v1\nkind: Config\n");
     });
 
-    function run(waitTimeoutSeconds = 2): RunResult {
-        return fakes.run(renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds }));
+    function run(waitTimeoutSeconds = 2, manifestSha256?: string): RunResult {
+        return fakes.run(renderOrcScript({ version: "v2.6.0", manifestSha256, waitTimeoutSeconds }));
     }
 
-    it("server-side applies the release manifest, labels ORC's CRDs for clusterctl move and waits for the controller to roll out", () => {
+    /** The calls of a successful run, the downloaded file's temporary name replaced by FILE. */
+    function callsWithFile(): string[] {
+        return fakes.calls().map((l) => l.replace(/ (--output|-f) \/\S+\.yaml( |$)/, " $1 FILE$2"));
+    }
+
+    /** The downloaded file's temporary name (curl's --output, kubectl's -f). */
+    function downloadedFiles(): string[] {
+        return fakes.calls().flatMap((l) => [...l.matchAll(/ (?:--output|-f) (\/\S+\.yaml)/g)].map((m) => m[1]));
+    }
+
+    it("downloads the release manifest, server-side applies that file, labels ORC's CRDs for clusterctl move and waits for the controller to roll out", () => {
         // A CRD of another group, not labelled, must stay so.
         fakes.defineCrd("helmreleases.helm.toolkit.fluxcd.io");
         const r = run();
         assertSuccess(r);
-        assert.deepStrictEqual(fakes.calls(), [
-            `kubectl --kubeconfig ${fakes.kubeconfig} apply --server-side --force-conflicts -f ${ORC_URL}`,
+        assert.deepStrictEqual(callsWithFile(), [
+            `curl --fail --silent --show-error --location --proto =https --tlsv1.2 --connect-timeout 20 --max-time 2 --output FILE ${ORC_URL}`,
+            `kubectl --kubeconfig ${fakes.kubeconfig} apply --server-side --force-conflicts -f FILE`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s get crd -o name`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s label --overwrite crd ${FAKE_ORC_CRDS.join(" ")} ${CLUSTERCTL_LABEL}=`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout status deployment/orc-controller-manager --timeout=2s`,
         ]);
-        assert.strictEqual(fakes.orcApplied(), ORC_URL);
+        const [downloaded, applied] = downloadedFiles();
+        assert.strictEqual(applied, downloaded, "kubectl applies the file curl wrote");
+        assert.ok(!fs.existsSync(downloaded), "the downloaded file is removed");
+        assert.strictEqual(fakes.orcApplied(), FAKE_ORC_MANIFEST);
+        assert.match(r.stderr, new RegExp(`orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*applying it unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`));
         assert.deepStrictEqual(fakes.crds(), [...FAKE_ORC_CRDS, "helmreleases.helm.toolkit.fluxcd.io"].sort());
         for (const crd of FAKE_ORC_CRDS) {
             assert.deepStrictEqual(fakes.crdLabels(crd), { [CLUSTERCTL_LABEL]: "" }, crd);
@@ -620,6 +642,44 @@ describe("host/orc.sh", () => {
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --request-timeout=30s label`), []);
     });
 
+    it("applies a manifest with the pinned SHA-256, saying so", () => {
+        const r = run(2, FAKE_ORC_MANIFEST_SHA256);
+        assertSuccess(r);
+        assert.strictEqual(fakes.orcApplied(), FAKE_ORC_MANIFEST);
+        assert.match(r.stderr, new RegExp(`orc: ORC v2\\.6\\.0's manifest has the pinned SHA-256 ${FAKE_ORC_MANIFEST_SHA256}`));
+        assert.doesNotMatch(r.stderr, /WARNING/);
+    });
+
+    it("refuses a manifest whose SHA-256 is not the pinned one, applying nothing", () => {
+        fakes.publish(ORC_URL, FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
+        const r = run(2, FAKE_ORC_MANIFEST_SHA256);
+        assertFailure(r);
+        assert.match(r.stderr, new RegExp(`orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, not the pinned ${FAKE_ORC_MANIFEST_SHA256}; nothing was applied`));
+        assert.deepStrictEqual(fakes.callsOf("kubectl"), [], "nothing applied, labelled or waited for");
+        assert.strictEqual(fakes.orcApplied(), undefined);
+        const [downloaded] = downloadedFiles();
+        assert.ok(!fs.existsSync(downloaded), "the refused download is removed");
+    });
+
+    it("retries a failed download, then verifies and applies", () => {
+        fakes.failDownloads(ORC_URL, 2);
+        const r = run(10, FAKE_ORC_MANIFEST_SHA256);
+        assertSuccess(r);
+        assert.strictEqual(fakes.callsOf("curl").length, 3);
+        assert.match(r.stderr, /download attempt 2\/6 failed \(exit code 56\)/);
+        assert.strictEqual(fakes.orcApplied(), FAKE_ORC_MANIFEST);
+    });
+
+    it("fails clearly, within its bound, applying nothing, when the manifest cannot be downloaded", () => {
+        const r = fakes.run(renderOrcScript({ version: "v2.6.9", waitTimeoutSeconds: 4 }));
+        assertFailure(r);
+        assert.match(r.stderr, /returned error: 404/);
+        // On the virtual clock: attempt 1 at 0 s, a 3 s pause, attempt 2 at 3 s; a 6 s pause would overrun 4 s.
+        assert.match(r.stderr, new RegExp(`orc: ERROR: could not download ORC v2\\.6\\.9's manifest from ${orcManifestUrl("v2.6.9").replace(/\./g, "\\.")} after 2 attempt\\(s\\) within 4s .*nothing was applied`));
+        assert.strictEqual(fakes.callsOf("curl").length, 2);
+        assert.deepStrictEqual(fakes.callsOf("kubectl"), []);
+    });
+
     it("retries a failed apply", () => {
         fakes.failApplies(1);
         const r = run(5);
@@ -634,7 +694,7 @@ describe("host/orc.sh", () => {
         assertFailure(r);
         assert.match(r.stderr, /503 Service Unavailable/);
         // On the virtual clock: attempt 1 at 0 s, a 3 s pause, attempt 2 at 3 s; a 6 s pause would overrun 4 s.
-        assert.match(r.stderr, /orc: ERROR: could not apply ORC v2\.6\.0 from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml after 2 attempt\(s\) within 4s/);
+        assert.match(r.stderr, /orc: ERROR: could not apply ORC v2\.6\.0 \(downloaded from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml\) after 2 attempt\(s\) within 4s/);
         assert.strictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} apply`).length, 2);
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --request-timeout=30s`), [], "nothing to label");
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout`), []);
@@ -823,7 +883,7 @@ describe("cluster scripts: in sequence on one server", () => {
         assertSuccess(fakes.run(renderCapiProvidersScript(PROVIDER_PARAMS)));
         const calls = fakes.calls();
         const create = calls.findIndex((l) => l.startsWith("kind create cluster"));
-        const apply = calls.findIndex((l) => /^kubectl .*apply --server-side .*install\.yaml$/.test(l));
+        const apply = calls.findIndex((l) => /^kubectl .*apply --server-side .*-f \S+\.yaml$/.test(l));
         const rollout = calls.findIndex((l) => l.includes("rollout status deployment/orc-controller-manager"));
         const init = calls.findIndex((l) => l.startsWith("clusterctl init"));
         assert.ok(create >= 0 && apply > create && rollout > apply && init > rollout, calls.join("\n"));

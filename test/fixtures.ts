@@ -1,6 +1,25 @@
 /**
- * Throwaway test material (never used by the program): a self-signed test CA.
+ * Throwaway test material (never used by the program): a self-signed test CA, and a minimal
+ * stack config.
  */
+import { parseStackConfig, ParseContext, StackConfig } from "../lib/config";
+
+/** The "now" test configs are parsed at (their expiry checks are relative to it). */
+export const TEST_NOW = new Date("2026-11-22T12:00:00Z");
+
+/** A minimal valid development config, as Pulumi hands it over (lists as JSON). */
+export const MINIMAL_RAW_CONFIG: Readonly<Record<string, string>> = Object.freeze({
+    environment: "development",
+    externalNetwork: "public",
+    flavor: "SCS-4V-16",
+    sshAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
+    apiAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
+});
+
+/** {@link MINIMAL_RAW_CONFIG} with `overrides`, parsed for stack `dev` at {@link TEST_NOW}. */
+export function parseTestConfig(overrides: Record<string, string> = {}, ctx: Partial<ParseContext> = {}): StackConfig {
+    return parseStackConfig({ ...MINIMAL_RAW_CONFIG, ...overrides }, { stack: "dev", now: TEST_NOW, ...ctx });
+}
 
 /** A syntactically real, self-signed CA certificate (P-256, CN "capi-mgmt test CA"). */
 export const TEST_CA_PEM = `-----BEGIN CERTIFICATE-----
@@ -14,3 +33,42 @@ VR0OBBYEFITSl+WWCb/u73dQlAZFvhmqf3SjMB8GA1UdIwQYMBaAFITSl+WWCb/u
 ZknderX5RSMjR/98m3QfsIYkwgJDu0eyNyg6HUTmPjMCIFqcA5UmKEl/LXmk+Jnb
 d2WTgtFQ2U1RND9gfFDMo4p+
 -----END CERTIFICATE-----`;
+
+/**
+ * kustomize-controller's arguments as Flux v2.9.4's install.yaml has them (kustomize-controller
+ * v1.9.4's config/manager, with flux2's manifests/bases patch putting --events-addr first).
+ */
+export const FLUX_CONTROLLER_ARGS: readonly string[] = Object.freeze([
+    "--events-addr=http://notification-controller.flux-system.svc.cluster.local./",
+    "--watch-all-namespaces",
+    "--log-level=info",
+    "--log-encoding=json",
+    "--enable-leader-election",
+]);
+
+/** A controller Deployment shaped like those of Flux's install.yaml (container `manager`). */
+export function fluxControllerDeployment(name: string, args: unknown = [...FLUX_CONTROLLER_ARGS], containerName = "manager"): Record<string, unknown> {
+    return {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name, namespace: "flux-system", labels: { "app.kubernetes.io/component": name } },
+        spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: name } },
+            template: {
+                metadata: { labels: { app: name } },
+                spec: {
+                    serviceAccountName: name,
+                    containers: [
+                        {
+                            name: containerName,
+                            image: `ghcr.io/fluxcd/${name}:v1.9.4`,
+                            args,
+                            env: [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                        },
+                    ],
+                },
+            },
+        },
+    };
+}

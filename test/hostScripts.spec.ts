@@ -14,6 +14,7 @@ import {
 import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { FakeClock } from "./fakes/clock";
+import { FAKE_CURL } from "./fakes/curl";
 import { canRunAsLoginUser, FakeSudo } from "./fakes/sudo";
 
 function writeExecutable(file: string, text: string): void {
@@ -333,43 +334,6 @@ describe("host/wait-ready.sh re-run as the login user after every later step", (
         assert.match(r.stderr, /wait-ready: ERROR: cannot look for the marker .* as root: 'sudo -n true' failed \(sudo: a password is required\); the login user needs passwordless sudo/);
     });
 });
-
-/**
- * A fake `curl`: serves `$FAKE_CURL_FIXTURES/<key>` for a URL (key: URL with every
- * non-alphanumeric character replaced by `_`). Logs `start`/`end` with nanosecond times
- * and its arguments; fails while `<key>.fail` holds a count above 0; sleeps FAKE_CURL_SLEEP.
- */
-const FAKE_CURL = `#!/usr/bin/env bash
-set -euo pipefail
-out=""
-url=""
-args=("$@")
-while (($#)); do
-    case "$1" in
-        --output | -o) out=$2; shift 2 ;;
-        https://* | http://*) url=$1; shift ;;
-        *) shift ;;
-    esac
-done
-key=\${url//[^A-Za-z0-9]/_}
-echo "start $key $(date +%s%N)" >>"$FAKE_CURL_LOG"
-echo "args $key \${args[*]}" >>"$FAKE_CURL_LOG"
-sleep "\${FAKE_CURL_SLEEP:-0}"
-fixture="$FAKE_CURL_FIXTURES/$key"
-status=0
-if [[ -f "$fixture.fail" ]] && (($(cat "$fixture.fail") > 0)); then
-    echo $(($(cat "$fixture.fail") - 1)) >"$fixture.fail"
-    echo "curl: (56) fake transient failure" >&2
-    status=56
-elif [[ ! -f "$fixture" ]]; then
-    echo "curl: (22) The requested URL returned error: 404" >&2
-    status=22
-else
-    cp "$fixture" "$out"
-fi
-echo "end $key $(date +%s%N)" >>"$FAKE_CURL_LOG"
-exit "$status"
-`;
 
 const FAKE_UNAME = `#!/usr/bin/env bash
 echo "\${FAKE_UNAME_M:-x86_64}"

@@ -4,10 +4,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { preflightError } from "../components/preflight";
-import { parseStackConfig, StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config";
 import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../lib/lifecycle";
 import { MIN_RAM_MIB, MIN_VCPUS, preflightProblems } from "../lib/preflight";
 import { MockCloudOptions, RecordedResource, reveal, valueOf } from "../render/engine";
+import { parseTestConfig } from "./fixtures";
 import { PROJECT_DIR, Run, runStack } from "./harness";
 
 const INSTANCE = "openstack:compute/instance:Instance";
@@ -247,17 +248,7 @@ function rawGitops(): Record<string, unknown> {
 }
 
 function baseConfig(): StackConfig {
-    return parseStackConfig(
-        {
-            environment: "development",
-            externalNetwork: "public",
-            flavor: "SCS-4V-16",
-            sshAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-            apiAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-            gitops: JSON.stringify(rawGitops()),
-        },
-        { stack: "dev", now: new Date("2026-11-22T12:00:00Z") },
-    );
+    return parseTestConfig({ gitops: JSON.stringify(rawGitops()) });
 }
 
 // Keep the pure preflight function exercised on its own too: nothing to create, nothing to check.

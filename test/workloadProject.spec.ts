@@ -8,11 +8,12 @@ import * as assert from "assert";
 import { parse as parseYaml } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { appCredentialName } from "../components/appCredentials";
-import { parseStackConfig, StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config";
 import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, workloadProjectKey } from "../lib/lifecycle";
 import { roleProblems, workloadProjectWarnings } from "../lib/preflight";
 import { workloadProviderName } from "../program";
 import { isSecretValue, MockCloud, RecordedResource, reveal, valueOf } from "../render/engine";
+import { parseTestConfig } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const APP_CRED = "openstack:identity/applicationCredential:ApplicationCredential";
@@ -315,15 +316,5 @@ describe("workloadProject: a separate project for workload clusters (mock engine
 
 /** A parsed config like the dev stack's, with overrides. */
 function configOf(overrides: Record<string, string>): StackConfig {
-    return parseStackConfig(
-        {
-            environment: "development",
-            externalNetwork: "public",
-            flavor: "SCS-4V-16",
-            sshAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-            apiAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-            ...overrides,
-        },
-        { stack: "dev", now: new Date("2026-11-22T12:00:00Z"), openstack: { cloud: "openstack-dev" } },
-    );
+    return parseTestConfig(overrides, { openstack: { cloud: "openstack-dev" } });
 }

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
 import { FakeClock } from "./clock";
+import { FAKE_CURL } from "./curl";
 import { RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
@@ -31,6 +32,16 @@ export interface FakeProvider {
  * its API group `openstack.k-orc.cloud`, none labelled (the release manifest sets no label).
  */
 export const FAKE_ORC_CRDS = ["images", "networks", "ports", "servergroups", "servers", "subnets"].map((p) => `${p}.openstack.k-orc.cloud`);
+
+/** Where ORC's release manifest is downloaded from (host/orc.sh), per version. */
+export function orcManifestUrl(version: string): string {
+    return `https://github.com/k-orc/openstack-resource-controller/releases/download/${version}/install.yaml`;
+}
+
+/** The fake ORC v2.6.0 release manifest the fake server's curl serves (its CRDs: {@link FAKE_ORC_CRDS}). */
+export const FAKE_ORC_MANIFEST =
+    FAKE_ORC_CRDS.map((n) => `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: ${n}\n`).join("---\n") +
+    "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: orc-system\n";
 
 /** Bash source with `@{` standing for `${` (so it can sit in a raw template literal). */
 function bash(source: string): string {
@@ -141,11 +152,17 @@ EOF
 esac
 `);
 
+/** `curl` on the fake server: logs the call, then serves `$S/downloads` (see test/fakes/curl.ts). */
+const FAKE_CURL_LOGGED = PREAMBLE + bash(String.raw`
+exec "@{0%/*}/curl-serve" "$@"
+`);
+
 /**
  * Fake kubectl. State: `$S/crds/<name>` (defined CRDs, each file their labels, one `key=value`
  * a line), `$S/capi-clusters` ("ns name" lines),
  * `$S/providers` ("type name version namespace" lines), `$S/cert-manager-version`,
- * `$S/orc-applied` (applied URL), `$S/orc-unready` (rollout never completes).
+ * `$S/orc-applied` (the content of the file last applied: `apply -f` takes files only),
+ * `$S/orc-unready` (rollout never completes).
  * Failures: `$S/kubectl.fail` holds a substring of the arguments that make kubectl fail as
  * if the API server were down; `$S/kubectl-apply.fail` holds how many applies fail next.
  */
@@ -221,7 +238,9 @@ case "$1 $2" in
             echo "error: unable to read URL \"@{*: -1}\", server reported 503 Service Unavailable, status code=503" >&2
             exit 1
         fi
-        echo "@{*: -1}" >"$S/orc-applied"
+        manifest="@{*: -1}"
+        [[ "@{*: -2:1}" == -f && -f "$manifest" ]] || { echo "error: the path \"$manifest\" does not exist" >&2; exit 1; }
+        cp "$manifest" "$S/orc-applied"
         # The manifest's CRDs: created when missing; the apply leaves labels it does not own alone.
         for crd in "@{ORC_CRDS[@]}"; do
             touch "$S/crds/$crd"
@@ -425,10 +444,12 @@ export class ClusterFakes {
         for (const d of [this.bin, this.state, path.join(this.state, "kind"), path.join(this.state, "crds")]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        const fakes: Record<string, string> = { kind: FAKE_KIND, kubectl: FAKE_KUBECTL, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER };
+        const fakes: Record<string, string> = { kind: FAKE_KIND, kubectl: FAKE_KUBECTL, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER, curl: FAKE_CURL_LOGGED, "curl-serve": FAKE_CURL };
         for (const [name, text] of Object.entries(fakes)) {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
+        fs.mkdirSync(path.join(this.state, "downloads"));
+        this.publish(orcManifestUrl("v2.6.0"), FAKE_ORC_MANIFEST);
         fs.writeFileSync(this.callLog, "");
         this.clock = new FakeClock(path.join(this.root, "clock"));
     }
@@ -466,6 +487,8 @@ export class ClusterFakes {
             HOME: this.root,
             FAKE_STATE: this.state,
             FAKE_CALL_LOG: this.callLog,
+            FAKE_CURL_FIXTURES: path.join(this.state, "downloads"),
+            FAKE_CURL_LOG: path.join(this.root, "curl.log"),
             ...extra,
         });
     }
@@ -582,10 +605,24 @@ export class ClusterFakes {
         fs.writeFileSync(path.join(this.state, "orc-unready"), "");
     }
 
-    /** The URL last applied with kubectl, if any. */
+    /** The content of the file last applied with kubectl, if any. */
     orcApplied(): string | undefined {
         const file = path.join(this.state, "orc-applied");
-        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : undefined;
+        return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    }
+
+    private download(url: string): string {
+        return path.join(this.state, "downloads", url.replace(/[^A-Za-z0-9]/g, "_"));
+    }
+
+    /** Makes the fake curl serve `content` for `url` (the fake ORC v2.6.0 manifest is served from the start). */
+    publish(url: string, content: string): void {
+        fs.writeFileSync(this.download(url), content);
+    }
+
+    /** Makes the next `count` downloads of `url` fail. */
+    failDownloads(url: string, count: number): void {
+        fs.writeFileSync(`${this.download(url)}.fail`, `${count}\n`);
     }
 
     /** Makes clusterctl fail with `message`. */

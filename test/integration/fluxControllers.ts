@@ -12,12 +12,15 @@
  * `workload-clusters` waits up to 40 minutes for every Cluster to be Available, which no Cluster
  * becomes without OpenStack; without the gate kustomize-controller would apply the next commit
  * only after that wait times out. (The same holds on a real management cluster while a
- * workload cluster is unhealthy: Flux v2.9's install leaves the gate off.)
+ * workload cluster is unhealthy: Flux v2.9's install leaves the gate off, so the program turns it
+ * on; the flag here comes from the same function, lib/clusterObjects.ts.)
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as net from "net";
+import { kustomizeControllerFeatureGates, withFeatureGates } from "../../lib/clusterObjects";
+import { DEFAULT_VERSIONS } from "../../lib/versions";
 import { ControlPlane, httpGet } from "./harness/controlPlane";
 import { ManagedProcess, waitFor } from "./harness/processes";
 import { BinaryName, Testbed } from "./harness/testbed";
@@ -99,13 +102,11 @@ export class FluxControllers {
             command: testbed.path("flux-kustomize-controller"),
             logFile: path.join(dir, "kustomize-controller.log"),
             env,
-            args: [
-                ...common,
-                `--health-addr=127.0.0.1:${kustomizeHealth}`,
-                `--requeue-dependency=${REQUEUE_DEPENDENCY}`,
-                "--no-remote-bases=true",
-                "--feature-gates=CancelHealthCheckOnNewRevision=true",
-            ],
+            // The feature gates the program gives the install's kustomize-controller (the same function).
+            args: withFeatureGates(
+                [...common, `--health-addr=127.0.0.1:${kustomizeHealth}`, `--requeue-dependency=${REQUEUE_DEPENDENCY}`, "--no-remote-bases=true"],
+                kustomizeControllerFeatureGates(DEFAULT_VERSIONS.flux.version),
+            ),
         });
         cp.adopt(kustomize);
         const controllers = new FluxControllers(dir, source, kustomize);

@@ -1,0 +1,244 @@
+import "mocha";
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as callbackProto from "@pulumi/pulumi/proto/callback_pb";
+import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
+import * as structProto from "google-protobuf/google/protobuf/struct_pb";
+import {
+    fluxInstallObject,
+    fluxInstallTransform,
+    KUSTOMIZE_CONTROLLER_FEATURE_GATES,
+    kustomizeControllerFeatureGates,
+    withFeatureGates,
+} from "../lib/clusterObjects";
+import { loadStackConfig } from "../lib/loadConfig";
+import { program } from "../program";
+import { evaluate } from "../render/engine";
+import { readStackConfigFile } from "../render/render";
+import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment } from "./fixtures";
+import { PROJECT_DIR } from "./harness";
+
+const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
+
+const FLUX_ARGS = FLUX_CONTROLLER_ARGS;
+const controller = fluxControllerDeployment;
+
+function containerArgs(d: Record<string, unknown> | undefined): unknown {
+    assert.ok(d, "the object was left unchanged");
+    const spec = d.spec as { template: { spec: { containers: { args?: unknown }[] } } };
+    return spec.template.spec.containers[0].args;
+}
+
+describe("Flux install: kustomize-controller's feature gates", () => {
+    describe("withFeatureGates", () => {
+        const gates = { CancelHealthCheckOnNewRevision: true };
+
+        it("appends the flag after the install manifest's arguments, keeping each in its place", () => {
+            assert.deepStrictEqual(withFeatureGates(FLUX_ARGS, gates), [...FLUX_ARGS, GATE]);
+        });
+
+        it("merges into an existing flag at its place, keeping its other gates", () => {
+            assert.deepStrictEqual(withFeatureGates(["--a", "--feature-gates=GroupChangeLog=true,DisableFailFastBehavior=false", "--b"], gates), [
+                "--a",
+                "--feature-gates=GroupChangeLog=true,DisableFailFastBehavior=false,CancelHealthCheckOnNewRevision=true",
+                "--b",
+            ]);
+        });
+
+        it("turns on a gate the flag turned off, in its place", () => {
+            assert.deepStrictEqual(withFeatureGates(["--feature-gates=CancelHealthCheckOnNewRevision=false,GroupChangeLog=true"], gates), [
+                "--feature-gates=CancelHealthCheckOnNewRevision=true,GroupChangeLog=true",
+            ]);
+        });
+
+        it("folds repeated flags and the two-argument form into one, later values winning as in the controller", () => {
+            assert.deepStrictEqual(
+                withFeatureGates(["--feature-gates", "A=true,B=true", "--x", "--feature-gates=B=false,C=true"], gates),
+                ["--feature-gates=A=true,B=false,C=true,CancelHealthCheckOnNewRevision=true", "--x"],
+            );
+        });
+
+        it("is idempotent: the result, gated again, is the same", () => {
+            const once = withFeatureGates(FLUX_ARGS, gates);
+            assert.deepStrictEqual(withFeatureGates(once, gates), once);
+        });
+
+        it("changes nothing without gates, and does not touch its input", () => {
+            const args = [...FLUX_ARGS];
+            assert.deepStrictEqual(withFeatureGates(args, {}), FLUX_ARGS);
+            withFeatureGates(args, gates);
+            assert.deepStrictEqual(args, FLUX_ARGS);
+        });
+
+        it("refuses a flag it cannot read rather than dropping it", () => {
+            assert.throws(() => withFeatureGates(["--feature-gates=GroupChangeLog"], gates), /'GroupChangeLog' is not a key=value pair/);
+            assert.throws(() => withFeatureGates(["--feature-gates"], gates), /has no value/);
+        });
+    });
+
+    describe("kustomizeControllerFeatureGates", () => {
+        it("turns the gate on from Flux v2.7.0 (kustomize-controller v1.7.0) on, never before", () => {
+            assert.deepStrictEqual(kustomizeControllerFeatureGates("v2.9.4"), { CancelHealthCheckOnNewRevision: true });
+            assert.deepStrictEqual(kustomizeControllerFeatureGates("v2.7.0"), { CancelHealthCheckOnNewRevision: true });
+            assert.deepStrictEqual(kustomizeControllerFeatureGates("v2.6.4"), {});
+            assert.deepStrictEqual(kustomizeControllerFeatureGates("v2.7.0-rc.1"), {});
+        });
+    });
+
+    describe("fluxInstallObject", () => {
+        it("gives kustomize-controller's Deployment the gate and leaves the rest of it, and its input, as they were", () => {
+            const before = controller("kustomize-controller");
+            const copy = JSON.parse(JSON.stringify(before)) as Record<string, unknown>;
+            const after = fluxInstallObject(before, "v2.9.4");
+            assert.deepStrictEqual(containerArgs(after), [...FLUX_ARGS, GATE]);
+            assert.deepStrictEqual(before, copy, "the input object was modified");
+            // Everything but the arguments is the input's.
+            const stripped = JSON.parse(JSON.stringify(after)) as Record<string, unknown>;
+            (stripped.spec as { template: { spec: { containers: { args: unknown }[] } } }).template.spec.containers[0].args = FLUX_ARGS;
+            assert.deepStrictEqual(stripped, copy);
+        });
+
+        it("starts the arguments when the container has none", () => {
+            const d = controller("kustomize-controller");
+            delete ((d.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]).args;
+            assert.deepStrictEqual(containerArgs(fluxInstallObject(d, "v2.9.4")), [GATE]);
+        });
+
+        it("leaves the other controllers, other kinds and older Flux releases alone", () => {
+            assert.strictEqual(fluxInstallObject(controller("source-controller"), "v2.9.4"), undefined);
+            assert.strictEqual(fluxInstallObject(controller("helm-controller"), "v2.9.4"), undefined);
+            assert.strictEqual(fluxInstallObject({ ...controller("kustomize-controller"), kind: "Service" }, "v2.9.4"), undefined);
+            const elsewhere = controller("kustomize-controller");
+            (elsewhere.metadata as { namespace: string }).namespace = "other";
+            assert.strictEqual(fluxInstallObject(elsewhere, "v2.9.4"), undefined);
+            assert.strictEqual(fluxInstallObject(controller("kustomize-controller"), "v2.6.4"), undefined);
+        });
+
+        it("refuses a kustomize-controller it cannot gate instead of installing it without the gate", () => {
+            assert.throws(() => fluxInstallObject(controller("kustomize-controller", FLUX_ARGS, "controller"), "v2.9.4"), /no container 'manager'/);
+            assert.throws(() => fluxInstallObject(controller("kustomize-controller", "--log-level=info"), "v2.9.4"), /not a list of strings/);
+        });
+    });
+
+    describe("fluxInstallTransform", () => {
+        const opts = { retainOnDelete: true };
+
+        it("changes only Deployments, keeping the options", async () => {
+            const t = fluxInstallTransform("v2.9.4");
+            const result = await t({ custom: true, type: "kubernetes:apps/v1:Deployment", name: "flux-install:flux-system/kustomize-controller", props: controller("kustomize-controller"), opts });
+            assert.ok(result);
+            assert.deepStrictEqual(containerArgs(result.props as Record<string, unknown>), [...FLUX_ARGS, GATE]);
+            assert.strictEqual(result.opts, opts);
+            const other = await t({ custom: true, type: "kubernetes:core/v1:Service", name: "x", props: controller("kustomize-controller"), opts });
+            assert.strictEqual(other, undefined);
+        });
+    });
+
+    describe("the program's flux-install ConfigFile (mock engine, through the SDK's transform callback)", () => {
+        /**
+         * Runs the dev stack (with config overrides) and returns a function that hands an object
+         * to the flux-install ConfigFile's registered transforms the way the engine does (a
+         * TransformRequest to the SDK's callback server) and returns what comes back.
+         */
+        async function installTransforms(overrides: Record<string, string> = {}) {
+            const file = readStackConfigFile(PROJECT_DIR, "dev");
+            const config = { ...file.config, ...overrides };
+            const tokens: string[] = [];
+            await evaluate({ stack: "dev", config, secretKeys: file.secretKeys }, () => {
+                const monitor = settings.getMonitor() as unknown as { registerResource: (req: resourceProto.RegisterResourceRequest, cb: unknown) => void };
+                const register = monitor.registerResource.bind(monitor);
+                monitor.registerResource = (req, cb) => {
+                    if (req.getType() === "kubernetes:yaml/v2:ConfigFile" && req.getName() === "flux-install") {
+                        tokens.push(...req.getTransformsList().map((c) => c.getToken()));
+                    }
+                    register(req, cb);
+                };
+                return program(loadStackConfig());
+            });
+            const server = settings.getCallbacks() as unknown as {
+                invoke(call: { request: callbackProto.CallbackInvokeRequest }, cb: (err: unknown, resp?: callbackProto.CallbackInvokeResponse) => void): Promise<void>;
+            };
+            return {
+                tokens,
+                async apply(type: string, obj: Record<string, unknown>, options: resourceProto.TransformResourceOptions) {
+                    const out: { props: Record<string, unknown>; options: resourceProto.TransformResourceOptions | undefined }[] = [];
+                    for (const token of tokens) {
+                        const req = new resourceProto.TransformRequest();
+                        req.setType(type);
+                        req.setName(`flux-install:flux-system/${(obj.metadata as { name: string }).name}`);
+                        req.setCustom(true);
+                        req.setParent("urn:pulumi:dev::capi-mgmt::kubernetes:yaml/v2:ConfigFile::flux-install");
+                        req.setProperties(structProto.Struct.fromJavaScript(obj as Record<string, structProto.JavaScriptValue>));
+                        req.setOptions(options);
+                        const call = new callbackProto.CallbackInvokeRequest();
+                        call.setToken(token);
+                        call.setRequest(req.serializeBinary());
+                        const resp = await new Promise<callbackProto.CallbackInvokeResponse>((resolve, reject) => {
+                            void server.invoke({ request: call }, (err, r) => (err || !r ? reject(err) : resolve(r)));
+                        });
+                        const tr = resourceProto.TransformResponse.deserializeBinary(resp.getResponse_asU8());
+                        const struct = tr.getProperties();
+                        assert.ok(struct, "the transform answered without properties");
+                        const props = rpc.deserializeProperties(struct) as Record<string, unknown>;
+                        out.push({ props, options: tr.getOptions() });
+                        obj = props;
+                    }
+                    return out;
+                },
+            };
+        }
+
+        function retainedOptions(): resourceProto.TransformResourceOptions {
+            const o = new resourceProto.TransformResourceOptions();
+            o.setRetainOnDelete(true);
+            o.setDeletedWith("urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind");
+            o.setDependsOnList(["urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind"]);
+            return o;
+        }
+
+        it("registers one transform that turns the gate on in kustomize-controller, keeps the options, and leaves the rest alone", async function () {
+            const t = await installTransforms();
+            assert.strictEqual(t.tokens.length, 1, "the ConfigFile has exactly one transform");
+
+            const [k] = await t.apply("kubernetes:apps/v1:Deployment", controller("kustomize-controller"), retainedOptions());
+            assert.deepStrictEqual(containerArgs(k.props), [...FLUX_ARGS, GATE]);
+            assert.ok(k.options, "the options are passed back");
+            assert.strictEqual(k.options.getRetainOnDelete(), true, "retainOnDelete survives the transform");
+            assert.strictEqual(k.options.getDeletedWith(), "urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind");
+            assert.deepStrictEqual(k.options.getDependsOnList(), ["urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind"]);
+
+            const [s] = await t.apply("kubernetes:apps/v1:Deployment", controller("source-controller"), retainedOptions());
+            assert.deepStrictEqual(containerArgs(s.props), FLUX_ARGS);
+            const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } };
+            const [n] = await t.apply("kubernetes:core/v1:Namespace", ns, retainedOptions());
+            assert.deepStrictEqual(n.props, ns);
+        });
+
+        it("agrees with the test bed: the same gates as KUSTOMIZE_CONTROLLER_FEATURE_GATES", async () => {
+            const t = await installTransforms();
+            const [k] = await t.apply("kubernetes:apps/v1:Deployment", controller("kustomize-controller"), retainedOptions());
+            const flags = (containerArgs(k.props) as string[]).filter((a) => a.startsWith("--feature-gates="));
+            assert.deepStrictEqual(flags, withFeatureGates([], KUSTOMIZE_CONTROLLER_FEATURE_GATES));
+        });
+
+        it("with a Flux release older than the gate, installs kustomize-controller as released and says why", async () => {
+            const warnings: string[] = [];
+            const log = pulumi.log as unknown as { warn: (msg: string) => Promise<void> };
+            const warn = log.warn;
+            log.warn = (msg: string) => {
+                warnings.push(msg);
+                return Promise.resolve();
+            };
+            try {
+                const t = await installTransforms({ "capi-mgmt:versions": JSON.stringify({ flux: { version: "v2.6.4", sha256: "e".repeat(64) } }) });
+                const [k] = await t.apply("kubernetes:apps/v1:Deployment", controller("kustomize-controller"), retainedOptions());
+                assert.deepStrictEqual(containerArgs(k.props), FLUX_ARGS);
+            } finally {
+                log.warn = warn;
+            }
+            assert.ok(warnings.some((w) => /Flux v2\.6\.4 predates kustomize-controller's CancelHealthCheckOnNewRevision/.test(w)), warnings.join("\n"));
+        });
+    });
+});

@@ -1,0 +1,83 @@
+/**
+ * The optional SHA-256 pin of ORC's release manifest: `capi-mgmt:versions` → the ORC step's
+ * script (host/orc.sh checks the download against it; test/clusterScripts.spec.ts runs that).
+ */
+import "mocha";
+import * as assert from "assert";
+import { ConfigError } from "../lib/config";
+import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../lib/versions";
+import { RecordedResource, reveal } from "../render/engine";
+import { parseTestConfig } from "./fixtures";
+import { Run, runStack } from "./harness";
+
+const PIN = "c".repeat(64);
+
+function problems(versions: unknown): readonly string[] {
+    try {
+        parseTestConfig({ versions: JSON.stringify(versions) });
+        return [];
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.problems;
+    }
+}
+
+function orcStdin(run: Run): string {
+    return String(reveal(run.one("command:remote:Command", "orc").inputs.stdin));
+}
+
+function step(run: Run): RecordedResource {
+    return run.one("command:remote:Command", "orc");
+}
+
+describe("ORC's manifest checksum", function () {
+    this.timeout(60000);
+
+    describe("config", () => {
+        it("pins nothing by default: ORC publishes no checksum, and lib/versions.ts records none", () => {
+            assert.deepStrictEqual(KNOWN_MANIFEST_CHECKSUMS.orc, {});
+            assert.strictEqual(DEFAULT_VERSIONS.orcManifestSha256, undefined);
+            assert.strictEqual(parseTestConfig().versions.orcManifestSha256, undefined);
+        });
+
+        it("takes {version, sha256} for versions.orc, and a bare version unpinned", () => {
+            const pinned = parseTestConfig({ versions: JSON.stringify({ orc: { version: "v2.6.1", sha256: PIN } }) }).versions;
+            assert.strictEqual(pinned.orc, "v2.6.1");
+            assert.strictEqual(pinned.orcManifestSha256, PIN);
+            const bare = parseTestConfig({ versions: JSON.stringify({ orc: "v2.6.1" }) }).versions;
+            assert.strictEqual(bare.orc, "v2.6.1");
+            assert.strictEqual(bare.orcManifestSha256, undefined);
+        });
+
+        it("reports every problem of a pin, naming the setting", () => {
+            assert.deepStrictEqual(problems({ orc: { version: "2.6", sha256: "C".repeat(64), extra: 1 } }), [
+                "capi-mgmt:versions.orc.extra: is not a known setting (known: version, sha256)",
+                'capi-mgmt:versions.orc.version: "2.6" is not a version like v1.2.3',
+                `capi-mgmt:versions.orc.sha256: "${"C".repeat(64)}" is not a SHA-256 (64 lowercase hex digits)`,
+            ]);
+            assert.deepStrictEqual(problems({ orc: ["v2.6.0"] }), ["capi-mgmt:versions.orc: must be a version (v1.2.3) or {version, sha256} (the SHA-256 of the release's install.yaml)"]);
+        });
+    });
+
+    describe("program (mock engine)", () => {
+        let dev: Run;
+        let pinned: Run;
+
+        before(async () => {
+            dev = await runStack("dev");
+            pinned = await runStack("dev", { versions: JSON.stringify({ orc: { version: "v2.6.0", sha256: PIN } }) });
+        });
+
+        it("hands the pin to the ORC step's script, and none without one", () => {
+            assert.match(orcStdin(dev), /^readonly ORC_MANIFEST_SHA256=''$/m);
+            assert.match(orcStdin(pinned), new RegExp(`^readonly ORC_MANIFEST_SHA256='${PIN}'$`, "m"));
+        });
+
+        it("adding a pin re-runs the ORC step as an update (download, verify, re-apply), never a replacement", () => {
+            assert.strictEqual(step(pinned).urn, step(dev).urn);
+            assert.deepStrictEqual(reveal(step(pinned).inputs.triggers), reveal(step(dev).inputs.triggers));
+            assert.strictEqual(reveal(step(pinned).inputs.update), "sudo bash -s");
+            assert.notStrictEqual(orcStdin(pinned), orcStdin(dev));
+        });
+    });
+});
