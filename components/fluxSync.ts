@@ -15,6 +15,7 @@ import {
 } from "../lib/clusterObjects";
 import { GitOpsSettings } from "../lib/config";
 import { publicKeyOfPrivateKey } from "../lib/opensshKey";
+import { EnvVar, withContainerEnv } from "../lib/proxy";
 import { kubeResource } from "./kubeObject";
 
 /** How long `pulumi up` waits for Flux to report Ready (with a registered deploy key). */
@@ -36,6 +37,23 @@ export interface FluxSyncArgs {
      * and the GitRepository do not wait: they are installed while ORC and Cluster API are.
      */
     syncAfter: pulumi.Resource[];
+    /**
+     * Proxy variables for every container of Flux's controllers (`capi-mgmt:proxy`); empty:
+     * none. A change updates the Deployments in place.
+     */
+    proxyEnv?: ReadonlyArray<EnvVar<pulumi.Input<string>>>;
+}
+
+/**
+ * The transform that gives the Deployments of Flux's install the proxy variables (upper and
+ * lower case); undefined without a proxy, so the install is exactly upstream's.
+ */
+export function fluxProxyTransform(vars: ReadonlyArray<EnvVar<pulumi.Input<string>>> | undefined): pulumi.ResourceTransform | undefined {
+    if (!vars || vars.length === 0) {
+        return undefined;
+    }
+    return (args) =>
+        args.type === "kubernetes:apps/v1:Deployment" ? { props: withContainerEnv({ kind: "Deployment", ...args.props }, vars), opts: args.opts } : undefined;
 }
 
 /**
@@ -78,10 +96,11 @@ export class FluxSync extends pulumi.ComponentResource {
         }
         this.waited = g.deployKey !== undefined;
 
+        const proxyTransform = fluxProxyTransform(args.proxyEnv);
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: fluxInstallUrl(args.version) },
-            owned,
+            proxyTransform ? { ...owned, transforms: [proxyTransform] } : owned,
         );
 
         const gitData = pulumi

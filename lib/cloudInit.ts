@@ -46,7 +46,8 @@ export interface UserDataParams {
     proxy?: ProxyEnv;
 }
 
-const DOCKER_DAEMON_JSON_PATH = "/etc/docker/daemon.json";
+/** Docker's configuration file, written by the user-data and kept by the host-proxy step. */
+export const DOCKER_DAEMON_JSON_PATH = "/etc/docker/daemon.json";
 const SYSCTL_PATH = "/etc/sysctl.d/90-capi-mgmt.conf";
 const MODULES_LOAD_PATH = "/etc/modules-load.d/capi-mgmt.conf";
 const SSHD_DROP_IN_PATH = "/etc/ssh/sshd_config.d/10-capi-mgmt.conf";

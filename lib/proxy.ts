@@ -302,3 +302,48 @@ export function proxyEnvVars(env: ProxyEnv | undefined): Array<[string, string]>
     }
     return vars;
 }
+
+/** A container's environment variable whose value may be resolved later (a Pulumi Output). */
+export interface EnvVar<V> {
+    name: string;
+    value: V;
+}
+
+const PROXY_VAR_NAMES = new Set(["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"]);
+
+/**
+ * A Deployment's fields with `vars` added to the environment of every container (and init
+ * container) of its pod template, replacing variables of the same name; other objects are
+ * returned unchanged. Used on Flux's install (components/fluxSync.ts) so its controllers
+ * reach Helm and OCI repositories through the proxy.
+ */
+export function withContainerEnv<V>(object: Record<string, unknown>, vars: ReadonlyArray<EnvVar<V>>): Record<string, unknown> {
+    if (object.kind !== "Deployment" || vars.length === 0) {
+        return object;
+    }
+    const spec = object.spec as { template?: { spec?: Record<string, unknown> } } | undefined;
+    const podSpec = spec?.template?.spec;
+    if (!podSpec) {
+        return object;
+    }
+    const names = new Set(vars.map((v) => v.name));
+    const withEnv = (c: Record<string, unknown>) => ({
+        ...c,
+        env: [...((c.env as Array<{ name: string }> | undefined) ?? []).filter((e) => !names.has(e.name) && !PROXY_VAR_NAMES.has(e.name)), ...vars],
+    });
+    const newPodSpec: Record<string, unknown> = { ...podSpec };
+    for (const key of ["containers", "initContainers"]) {
+        if (Array.isArray(podSpec[key])) {
+            newPodSpec[key] = (podSpec[key] as Array<Record<string, unknown>>).map(withEnv);
+        }
+    }
+    return { ...object, spec: { ...spec, template: { ...spec!.template, spec: newPodSpec } } };
+}
+
+/**
+ * Names of the variables {@link proxyEnvVars} gives for `proxy`, known from the config alone
+ * (the values may wait for the server's addresses).
+ */
+export function proxyVarNames(proxy: ProxySettings): string[] {
+    return proxyEnvVars({ http: proxy.http, https: proxy.https, noProxy: "" }).map(([name]) => name);
+}
