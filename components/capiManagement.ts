@@ -6,7 +6,7 @@ import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
 import { DeployedState, workloadProjectKey } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
-import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames } from "../lib/proxy";
+import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
 import { FluxSync } from "./fluxSync";
@@ -109,8 +109,10 @@ export class CapiManagement extends pulumi.ComponentResource {
             args.workloadProvider ? { ...gated, providers: { openstack: args.workloadProvider } } : gated,
         );
 
-        // The identity endpoint ORC and CAPO authenticate at (clouds.yaml), also reached directly past a proxy.
+        // The identity endpoint ORC and CAPO authenticate at (clouds.yaml), also reached directly past a proxy,
+        // as are the other public endpoints of that project's catalog.
         const authUrl = credentialScope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, credentialRegion, regionSetting));
+        const openstackEndpoints = credentialScope.serviceCatalogs.apply((catalog) => publicEndpointUrls(catalog, credentialRegion));
 
         // The proxy of the host itself (apt, Docker): fixed before the server exists, so
         // without the server's own addresses (the node CIDR covers its fixed IP; neither apt
@@ -122,7 +124,11 @@ export class CapiManagement extends pulumi.ComponentResource {
             user: cfg.proxy?.noProxy ?? [],
         };
         const hostProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
-            ? authUrl.apply((url) => proxyEnv(cfg.proxy, effectiveNoProxy({ ...noProxyBase, serverAddresses: [], authUrl: url })))
+            ? pulumi
+                  .all([authUrl, openstackEndpoints])
+                  .apply(([url, endpoints]) =>
+                      proxyEnv(cfg.proxy, effectiveNoProxy({ ...noProxyBase, serverAddresses: [], authUrl: url, openstackEndpoints: endpoints })),
+                  )
             : pulumi.output(undefined);
 
         const userData = pulumi.secret(
@@ -157,9 +163,12 @@ export class CapiManagement extends pulumi.ComponentResource {
         // controllers): the host's NO_PROXY plus the server's own addresses.
         const clusterProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
             ? pulumi
-                  .all([authUrl, server.fixedIp, server.floatingIp])
-                  .apply(([url, fixedIp, floatingIp]) =>
-                      proxyEnv(cfg.proxy, effectiveNoProxy({ ...noProxyBase, serverAddresses: [fixedIp, floatingIp], authUrl: url })),
+                  .all([authUrl, openstackEndpoints, server.fixedIp, server.floatingIp])
+                  .apply(([url, endpoints, fixedIp, floatingIp]) =>
+                      proxyEnv(
+                          cfg.proxy,
+                          effectiveNoProxy({ ...noProxyBase, serverAddresses: [fixedIp, floatingIp], authUrl: url, openstackEndpoints: endpoints }),
+                      ),
                   )
             : pulumi.output(undefined);
 

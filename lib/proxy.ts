@@ -236,6 +236,8 @@ export interface NoProxyInputs {
     serverAddresses: string[];
     /** The OpenStack identity endpoint (auth URL) ORC and CAPO authenticate at, when known. */
     authUrl?: string;
+    /** URLs of the cloud's other public endpoints (Nova, Neutron, …) ORC and CAPO call, when known. */
+    openstackEndpoints?: string[];
     /** The user's `proxy.noProxy`. */
     user: string[];
 }
@@ -255,7 +257,8 @@ function urlHost(url: string | undefined): string | undefined {
 
 /**
  * The effective NO_PROXY list: {@link NO_PROXY_ALWAYS}, the kind cluster's Service and pod
- * CIDRs, the node CIDR, the server's addresses, the auth URL's host, then the user's
+ * CIDRs, the node CIDR, the server's addresses, the auth URL's host, the hosts of the other
+ * OpenStack endpoints (sorted: the catalog's order is not guaranteed), then the user's
  * entries; each once (first occurrence wins), in that fixed order.
  */
 export function effectiveNoProxy(p: NoProxyInputs): string[] {
@@ -266,6 +269,7 @@ export function effectiveNoProxy(p: NoProxyInputs): string[] {
         ...(p.nodeCidr ? [p.nodeCidr] : []),
         ...p.serverAddresses.filter((a) => a !== ""),
         ...(urlHost(p.authUrl) ? [urlHost(p.authUrl)!] : []),
+        ...(p.openstackEndpoints ?? []).map(urlHost).filter((h): h is string => h !== undefined).sort(),
         ...p.user,
     ];
     const out: string[] = [];
@@ -276,6 +280,17 @@ export function effectiveNoProxy(p: NoProxyInputs): string[] {
         }
     }
     return out;
+}
+
+/** One service of an OpenStack catalog, as far as {@link publicEndpointUrls} reads it. */
+export interface CatalogEntry {
+    type: string;
+    endpoints: Array<{ interface: string; region: string; url: string }>;
+}
+
+/** URLs of the catalog's public endpoints, in `region` when given (all regions otherwise). */
+export function publicEndpointUrls(catalog: CatalogEntry[], region?: string): string[] {
+    return catalog.flatMap((s) => s.endpoints.filter((e) => e.interface === "public" && (!region || e.region === region)).map((e) => e.url));
 }
 
 /** The proxy environment for `proxy` with the given effective NO_PROXY list; undefined without a proxy. */

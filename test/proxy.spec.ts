@@ -1,7 +1,7 @@
 import "mocha";
 import * as assert from "assert";
 import { ConfigError, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
-import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, NO_PROXY_ALWAYS, proxyEnv, proxyEnvVars } from "../lib/proxy";
+import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, NO_PROXY_ALWAYS, proxyEnv, proxyEnvVars, publicEndpointUrls } from "../lib/proxy";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 
@@ -181,6 +181,19 @@ describe("proxy: effective NO_PROXY", () => {
         assert.strictEqual(new Set(list).size, list.length);
         assert.deepStrictEqual(list, effectiveNoProxy({ ...inputs, user: ["localhost", "10.0.0.12", "keystone.cloud.example", ".corp.example"] }));
         assert.deepStrictEqual(effectiveNoProxy(inputs), effectiveNoProxy({ ...inputs }));
+    });
+
+    it("covers the hosts of the cloud's other public endpoints, sorted, each once", () => {
+        const catalog = [
+            { type: "compute", endpoints: [{ interface: "public", region: "RegionOne", url: "https://nova.cloud.example:8774/v2.1" }, { interface: "internal", region: "RegionOne", url: "http://nova.internal:8774" }] },
+            { type: "network", endpoints: [{ interface: "public", region: "RegionOne", url: "https://api.cloud.example:9696" }, { interface: "public", region: "RegionTwo", url: "https://neutron.two.example" }] },
+            { type: "identity", endpoints: [{ interface: "public", region: "RegionOne", url: "https://keystone.cloud.example:5000/v3" }] },
+        ];
+        const endpoints = publicEndpointUrls(catalog, "RegionOne");
+        assert.deepStrictEqual(endpoints, ["https://nova.cloud.example:8774/v2.1", "https://api.cloud.example:9696", "https://keystone.cloud.example:5000/v3"]);
+        assert.strictEqual(publicEndpointUrls(catalog).length, 4);
+        const list = effectiveNoProxy({ ...inputs, openstackEndpoints: endpoints });
+        assert.deepStrictEqual(list.slice(12), ["keystone.cloud.example", "api.cloud.example", "nova.cloud.example", ".corp.example"]);
     });
 
     it("takes an IPv6 auth URL's host without brackets", () => {
