@@ -22,7 +22,7 @@ import {
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { DEFAULT_VERSIONS } from "../lib/versions";
 import { ClusterFakes } from "./fakes/clusterFakes";
-import { assertFailure, assertSuccess, makeTempDir, RunResult, runScript } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 
 const PROXY: ProxyEnv = {
     http: "http://proxy.example:3128",
@@ -117,6 +117,31 @@ describe("proxy: rendering for the host scripts", () => {
         const script = renderKindClusterScript(KIND_PARAMS);
         assert.doesNotMatch(script, /^readonly (PROXY_|REGISTRY_HOSTS=|NODE_REGISTRY_CONFIG)/m);
         assert.ok(script.includes("readonly CONTAINERD_PROXY_DROP_IN='"));
+    });
+});
+
+describe("proxy: shellcheck of the scripts rendered with a proxy and mirrors", () => {
+    it("passes", function () {
+        if (!hasShellcheck()) {
+            skipTest(this, "shellcheck of the scripts rendered with a proxy", "shellcheck");
+        }
+        const dir = makeTempDir("proxy-shellcheck");
+        const scripts: Record<string, string> = {
+            "kind-cluster.sh": renderKindClusterScript({ ...KIND_PARAMS, proxy: PROXY, registryMirrors: MIRRORS }),
+            "orc.sh": renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 5, proxy: OTHER_PROXY }),
+            "capi-providers.sh": renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", waitTimeoutSeconds: 5, proxy: PROXY }),
+            "host-proxy.sh": renderHostProxyScript({
+                aptProxyPath: "/etc/apt/apt.conf.d/90cloud-init-aptproxy",
+                dockerDaemonJsonPath: "/etc/docker/daemon.json",
+                dockerDaemonJson: renderDockerDaemonJson(1450, PROXY),
+                proxy: PROXY,
+                stateDir: "/var/lib/capi-mgmt",
+            }),
+        };
+        for (const [name, text] of Object.entries(scripts)) {
+            fs.writeFileSync(path.join(dir, name), text);
+        }
+        shellcheck(Object.keys(scripts).map((n) => path.join(dir, n)));
     });
 });
 
