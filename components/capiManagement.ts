@@ -2,10 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { identityEndpoint } from "../lib/cloudCredentials";
-import { renderUserData } from "../lib/cloudInit";
+import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
 import { DeployedState, workloadProjectKey } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
+import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
 import { FluxSync } from "./fluxSync";
@@ -108,10 +109,34 @@ export class CapiManagement extends pulumi.ComponentResource {
             args.workloadProvider ? { ...gated, providers: { openstack: args.workloadProvider } } : gated,
         );
 
+        // The identity endpoint ORC and CAPO authenticate at (clouds.yaml), also reached directly past a proxy,
+        // as are the other public endpoints of that project's catalog.
+        const authUrl = credentialScope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, credentialRegion, regionSetting));
+        const openstackEndpoints = credentialScope.serviceCatalogs.apply((catalog) => publicEndpointUrls(catalog, credentialRegion));
+
+        // The proxy of the host itself (apt, Docker): fixed before the server exists, so
+        // without the server's own addresses (the node CIDR covers its fixed IP; neither apt
+        // nor Docker ever calls the floating IP). Undefined without capi-mgmt:proxy.
+        const noProxyBase = {
+            serviceCidr: KIND_SERVICE_CIDR,
+            podCidr: KIND_POD_CIDR,
+            nodeCidr: cfg.existingNetwork ? undefined : cfg.nodeCidr,
+            user: cfg.proxy?.noProxy ?? [],
+        };
+        const hostProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
+            ? pulumi
+                  .all([authUrl, openstackEndpoints])
+                  .apply(([url, endpoints]) =>
+                      proxyEnv(cfg.proxy, effectiveNoProxy({ ...noProxyBase, serverAddresses: [], authUrl: url, openstackEndpoints: endpoints })),
+                  )
+            : pulumi.output(undefined);
+
         const userData = pulumi.secret(
-            pulumi.all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey]).apply(([mtu, privateKeyOpenssh, publicKeyOpenssh]) =>
-                renderUserData({ dockerMtu: mtu, caCert: cfg.caCert, hostKey: { privateKeyOpenssh, publicKeyOpenssh } }),
-            ),
+            pulumi
+                .all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey, hostProxy])
+                .apply(([mtu, privateKeyOpenssh, publicKeyOpenssh, proxy]) =>
+                    renderUserData({ dockerMtu: mtu, caCert: cfg.caCert, hostKey: { privateKeyOpenssh, publicKeyOpenssh }, proxy }),
+                ),
         );
 
         const server = new ManagementServer(
@@ -134,6 +159,19 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
+        // The proxy of what runs on the server (tools, kind, kubectl, clusterctl, the
+        // controllers): the host's NO_PROXY plus the server's own addresses.
+        const clusterProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
+            ? pulumi
+                  .all([authUrl, openstackEndpoints, server.fixedIp, server.floatingIp])
+                  .apply(([url, endpoints, fixedIp, floatingIp]) =>
+                      proxyEnv(
+                          cfg.proxy,
+                          effectiveNoProxy({ ...noProxyBase, serverAddresses: [fixedIp, floatingIp], authUrl: url, openstackEndpoints: endpoints }),
+                      ),
+                  )
+            : pulumi.output(undefined);
+
         this.connection = {
             host: server.floatingIp,
             user: SERVER_USER,
@@ -147,6 +185,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 serverId: server.instance.id,
                 versions: cfg.versions,
                 reachableAfter: [server.instance, server.association, ...securityGroup.rules],
+                proxy: hostProxy,
+                dockerDaemonJson: pulumi.all([network.mtu, hostProxy]).apply(([mtu, proxy]) => renderDockerDaemonJson(mtu, proxy)),
             },
             gated,
         );
@@ -160,6 +200,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 serverId: server.instance.id,
                 versions: cfg.versions,
                 after: [this.bootstrap.tools],
+                proxy: clusterProxy,
+                registryMirrors: cfg.registryMirrors,
             },
             gated,
         );
@@ -204,7 +246,7 @@ export class CapiManagement extends pulumi.ComponentResource {
             "cluster-credentials",
             {
                 workloadNamespace: cfg.workloadNamespace,
-                authUrl: credentialScope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, credentialRegion, regionSetting)),
+                authUrl,
                 region: credentialRegion,
                 caCert: cfg.caCert,
                 capi: this.appCredentials.capi,
@@ -223,6 +265,13 @@ export class CapiManagement extends pulumi.ComponentResource {
                     managementAddress: server.floatingIp,
                     deletedWith: this.cluster.kind,
                     syncAfter: [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                    // One Output per variable, so the transform needs no resolved value.
+                    proxyEnv: cfg.proxy
+                        ? proxyVarNames(cfg.proxy).map((name) => ({
+                              name,
+                              value: clusterProxy.apply((env) => Object.fromEntries(proxyEnvVars(env))[name] ?? ""),
+                          }))
+                        : undefined,
                 },
                 inCluster,
             );

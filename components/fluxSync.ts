@@ -17,6 +17,7 @@ import {
 } from "../lib/clusterObjects";
 import { GitOpsSettings } from "../lib/config";
 import { publicKeyOfPrivateKey } from "../lib/opensshKey";
+import { EnvVar, withContainerEnv } from "../lib/proxy";
 import { kubeResource } from "./kubeObject";
 
 /** How long `pulumi up` waits for Flux to report Ready (with a registered deploy key). */
@@ -38,6 +39,23 @@ export interface FluxSyncArgs {
      * and the GitRepository do not wait: they are installed while ORC and Cluster API are.
      */
     syncAfter: pulumi.Resource[];
+    /**
+     * Proxy variables for every container of Flux's controllers (`capi-mgmt:proxy`); empty:
+     * none. A change updates the Deployments in place.
+     */
+    proxyEnv?: ReadonlyArray<EnvVar<pulumi.Input<string>>>;
+}
+
+/**
+ * The transform that gives the Deployments of Flux's install the proxy variables (upper and
+ * lower case); undefined without a proxy, so the install is exactly upstream's.
+ */
+export function fluxProxyTransform(vars: ReadonlyArray<EnvVar<pulumi.Input<string>>> | undefined): pulumi.ResourceTransform | undefined {
+    if (!vars || vars.length === 0) {
+        return undefined;
+    }
+    return (args) =>
+        args.type === "kubernetes:apps/v1:Deployment" ? { props: withContainerEnv({ kind: "Deployment", ...args.props }, vars), opts: args.opts } : undefined;
 }
 
 /**
@@ -80,12 +98,14 @@ export class FluxSync extends pulumi.ComponentResource {
         }
         this.waited = g.deployKey !== undefined;
 
-        // The transform turns on kustomize-controller's feature gates in the install's Deployment
-        // (lib/clusterObjects.ts); a change of them updates that Deployment in place.
+        // The transforms turn on kustomize-controller's feature gates in the install's Deployment
+        // and give the controllers the proxy variables (lib/clusterObjects.ts); a change of
+        // either updates the Deployments in place.
+        const proxyTransform = fluxProxyTransform(args.proxyEnv);
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: fluxInstallUrl(args.version) },
-            { ...owned, transforms: [fluxInstallTransform(args.version)] },
+            { ...owned, transforms: [fluxInstallTransform(args.version), ...(proxyTransform ? [proxyTransform] : [])] },
         );
         if (Object.keys(kustomizeControllerFeatureGates(args.version)).length === 0) {
             void pulumi.log.warn(`Flux ${args.version} predates kustomize-controller's CancelHealthCheckOnNewRevision gate: a fix in Git waits for a running health check to time out`, this);

@@ -1,7 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { CLOUD_INIT_DONE_MARKER } from "../lib/cloudInit";
-import { HOST_STATE_DIR, renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
+import { CLOUD_INIT_DONE_MARKER, DOCKER_DAEMON_JSON_PATH } from "../lib/cloudInit";
+import { APT_PROXY_PATH, HOST_STATE_DIR, renderHostProxyScript, renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
+import { ProxyEnv } from "../lib/proxy";
 import { toolDownloads, Versions } from "../lib/versions";
 
 /** How long readiness waits for cloud-init to finish on the server. */
@@ -57,16 +58,24 @@ export interface HostBootstrapArgs {
     versions: Versions;
     /** What must exist before the server can be reached (association, security rules). */
     reachableAfter: pulumi.Resource[];
+    /** The proxy of apt, Docker and the tool downloads (`capi-mgmt:proxy`); undefined: none. */
+    proxy: pulumi.Input<ProxyEnv | undefined>;
+    /** Docker's daemon.json as the user-data has it (lib/cloudInit.ts), kept on a live server by the host-proxy step. */
+    dockerDaemonJson: pulumi.Input<string>;
 }
 
 /**
  * Brings a fresh server to a known state over SSH: waits for cloud-init to finish
- * (readiness), then installs the pinned, checksum-verified tools. A change of tool
- * versions updates the tools step in place; it never touches the server itself.
+ * (readiness), keeps apt's and Docker's proxy as configured (host-proxy: the user-data sets
+ * them on the first boot only), then installs the pinned, checksum-verified tools. A change
+ * of tool versions or of the proxy updates these steps in place; it never touches the
+ * server itself.
  */
 export class HostBootstrap extends pulumi.ComponentResource {
     /** Readiness: SSH answers with the pinned host key and cloud-init has finished. */
     readonly readiness: command.remote.Command;
+    /** apt's and Docker's proxy as configured. */
+    readonly hostProxy: command.remote.Command;
     /** Tools installed; later steps depend on this. */
     readonly tools: command.remote.Command;
 
@@ -88,6 +97,29 @@ export class HostBootstrap extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.reachableAfter },
         );
 
+        // A new resource for stacks deployed before it existed: its create writes what
+        // cloud-init wrote then (no proxy: nothing changes).
+        this.hostProxy = new command.remote.Command(
+            "host-proxy",
+            {
+                connection,
+                addPreviousOutputInEnv: false,
+                create: "sudo bash -s",
+                update: "sudo bash -s",
+                stdin: pulumi.all([args.proxy, args.dockerDaemonJson]).apply(([proxy, dockerDaemonJson]) =>
+                    renderHostProxyScript({
+                        aptProxyPath: APT_PROXY_PATH,
+                        dockerDaemonJsonPath: DOCKER_DAEMON_JSON_PATH,
+                        dockerDaemonJson,
+                        proxy,
+                        stateDir: HOST_STATE_DIR,
+                    }),
+                ),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: [this.readiness] },
+        );
+
         this.tools = new command.remote.Command(
             "install-tools",
             {
@@ -95,15 +127,18 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: "sudo bash -s",
                 update: "sudo bash -s",
-                stdin: renderInstallToolsScript({
-                    tools: toolDownloads(args.versions),
-                    installDir: TOOLS_INSTALL_DIR,
-                    stateDir: HOST_STATE_DIR,
-                    retries: TOOL_DOWNLOAD_RETRIES,
-                }),
+                stdin: pulumi.output(args.proxy).apply((proxy) =>
+                    renderInstallToolsScript({
+                        tools: toolDownloads(args.versions),
+                        installDir: TOOLS_INSTALL_DIR,
+                        stateDir: HOST_STATE_DIR,
+                        retries: TOOL_DOWNLOAD_RETRIES,
+                        proxy,
+                    }),
+                ),
                 triggers: [args.serverId],
             },
-            { parent: this, dependsOn: [this.readiness] },
+            { parent: this, dependsOn: [this.hostProxy] },
         );
 
         this.registerOutputs({});

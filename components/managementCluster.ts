@@ -9,6 +9,7 @@ import {
 } from "../lib/clusterScripts";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { KIND_API_SERVER_PORT, renderKindConfig } from "../lib/kindConfig";
+import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { Versions } from "../lib/versions";
 import { commandConnection, ServerConnection } from "./hostBootstrap";
 
@@ -31,6 +32,13 @@ export interface ManagementClusterArgs {
     versions: Versions;
     /** What must be done on the server first (the tools step). */
     after: pulumi.Resource[];
+    /**
+     * The proxy of kind create, the node's containerd, kubectl, clusterctl and the ORC and
+     * Cluster API controllers; undefined: none. Changed in place (never recreates the cluster).
+     */
+    proxy: pulumi.Input<ProxyEnv | undefined>;
+    /** Registry mirrors of the kind node's containerd; changed in place. */
+    registryMirrors: RegistryMirror[];
 }
 
 /**
@@ -74,8 +82,14 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 create: root,
                 update: root,
                 delete: `sudo kind delete cluster --name ${args.clusterName} --kubeconfig ${SERVER_KUBECONFIG} && sudo rm -f ${HOST_STATE_DIR}/kind-cluster.spec`,
-                stdin: this.kindConfig.apply((kindConfig) =>
-                    renderKindClusterScript({ clusterName: args.clusterName, nodeImage: v.nodeImage, kindConfig }),
+                stdin: pulumi.all([this.kindConfig, args.proxy]).apply(([kindConfig, proxy]) =>
+                    renderKindClusterScript({
+                        clusterName: args.clusterName,
+                        nodeImage: v.nodeImage,
+                        kindConfig,
+                        proxy,
+                        registryMirrors: args.registryMirrors,
+                    }),
                 ),
                 triggers: [args.serverId],
             },
@@ -119,7 +133,9 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
-                stdin: renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS }),
+                stdin: pulumi
+                    .output(args.proxy)
+                    .apply((proxy) => renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS, proxy })),
                 triggers: [this.kind.stdout],
             },
             { parent: this, dependsOn: [this.kind] },
@@ -132,13 +148,16 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
-                stdin: renderCapiProvidersScript({
-                    clusterApi: v.clusterApi,
-                    capo: v.capo,
-                    caaph: v.caaph,
-                    certManager: v.certManager,
-                    waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
-                }),
+                stdin: pulumi.output(args.proxy).apply((proxy) =>
+                    renderCapiProvidersScript({
+                        clusterApi: v.clusterApi,
+                        capo: v.capo,
+                        caaph: v.caaph,
+                        certManager: v.certManager,
+                        waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
+                        proxy,
+                    }),
+                ),
                 triggers: [this.kind.stdout],
             },
             { parent: this, dependsOn: [this.orc] },

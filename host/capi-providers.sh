@@ -24,6 +24,10 @@
 #   KUBECONFIG_PATH       admin kubeconfig of the management cluster
 #   WAIT_TIMEOUT_SECONDS  how long clusterctl waits for cert-manager and for each provider, in
 #                         seconds; a whole clusterctl run is bounded by (providers + 2) times this
+#   PROXY_HTTP, PROXY_HTTPS, PROXY_NO_PROXY
+#                         optional: the proxy (capi-mgmt:proxy) for clusterctl (it downloads the providers' components) and kubectl and for the
+#                         providers' Deployments (set env); unset, inherited proxy variables
+#                         are dropped and the Deployment's proxy variables removed
 set -euo pipefail
 
 : "${CLUSTER_API_VERSION:?capi-providers: CLUSTER_API_VERSION must be set}"
@@ -71,6 +75,36 @@ die() {
 kube() {
     timeout --kill-after="$KILL_AFTER_SECONDS" "$QUERY_TIMEOUT_SECONDS" \
         kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=30s "$@" </dev/null
+}
+
+# Exports exactly the rendered proxy (upper and lower case) for every command run from here
+# on; without one, drops inherited proxy variables.
+use_proxy() {
+    unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy
+    if [[ -n "${PROXY_HTTP:-}" ]]; then
+        export HTTP_PROXY="$PROXY_HTTP" http_proxy="$PROXY_HTTP"
+    fi
+    if [[ -n "${PROXY_HTTPS:-}" ]]; then
+        export HTTPS_PROXY="$PROXY_HTTPS" https_proxy="$PROXY_HTTPS"
+    fi
+    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" && -n "${PROXY_NO_PROXY:-}" ]]; then
+        export NO_PROXY="$PROXY_NO_PROXY" no_proxy="$PROXY_NO_PROXY"
+    fi
+}
+
+# `kubectl set env` arguments, one a line, that give a Deployment's containers exactly the
+# exported proxy (NAME=value) and remove the variables that are not set (NAME-). Applying
+# them when nothing differs changes nothing, so nothing rolls out.
+proxy_env_args() {
+    local name value
+    for name in HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+        value=${!name:-}
+        if [[ -n "$value" ]]; then
+            printf '%s\n%s\n' "$name=$value" "${name,,}=$value"
+        else
+            printf '%s\n%s\n' "$name-" "${name,,}-"
+        fi
+    done
 }
 
 check_parameters() {
@@ -271,14 +305,34 @@ installed_indexes() {
     done
 }
 
-main() {
+# Gives every Deployment of the pinned providers' namespaces the proxy (CAPO reaches the
+# OpenStack APIs, CAAPH Helm repositories, the managers workload clusters), or removes it.
+# Runs after every run: clusterctl upgrade apply replaces the Deployments.
+set_proxy_env() {
+    local i ns status
+    local -a args=() namespaces=()
+    installed=""
+    read_installed
+    for i in "${!types[@]}"; do
+        ns=$(awk -v t="${types[i]}" -v n="${names[i]}" '$1 == t && $2 == n { print $4; exit }' <<<"$installed")
+        if [[ -n "$ns" && " ${namespaces[*]} " != *" $ns "* ]]; then
+            namespaces+=("$ns")
+        fi
+    done
+    mapfile -t args < <(proxy_env_args)
+    for ns in "${namespaces[@]}"; do
+        status=0
+        log "setting the proxy variables of the deployments in $ns"
+        kube --namespace "$ns" set env deployment --all "${args[@]}" >&2 || status=$?
+        if ((status != 0)); then
+            die "cannot set the proxy variables of the deployments in namespace $ns (exit code $status, see the kubectl output above)"
+        fi
+    done
+}
+
+# Installs, upgrades or keeps the providers (see the header).
+reconcile_providers() {
     local upgraded=0 present=()
-    umask 077
-    check_parameters
-    mkdir -p -- "$STATE_DIR"
-    chmod 0700 -- "$STATE_DIR"
-    take_lock
-    write_config
     read_installed
     classify
     if ((${#missing[@]} == 0 && ${#outdated[@]} == 0)); then
@@ -302,6 +356,18 @@ main() {
     if ((${#outdated[@]} > 0 && upgraded == 0)); then
         upgrade_providers "${!types[@]}"
     fi
+}
+
+main() {
+    umask 077
+    check_parameters
+    use_proxy
+    mkdir -p -- "$STATE_DIR"
+    chmod 0700 -- "$STATE_DIR"
+    take_lock
+    write_config
+    reconcile_providers
+    set_proxy_env
 }
 
 main "$@"

@@ -15,6 +15,9 @@
 #   TOOLS        one tool per line: name|version|url|sha256|archiveMember, where
 #                archiveMember is the binary's path inside a .tar.gz, empty when the URL
 #                is the binary itself
+#   PROXY_HTTP, PROXY_HTTPS, PROXY_NO_PROXY
+#                optional: the proxy curl downloads through (capi-mgmt:proxy) and the hosts it
+#                reaches directly; unset, any inherited proxy variable is dropped
 set -euo pipefail
 
 : "${INSTALL_DIR:?install-tools: INSTALL_DIR (where binaries are installed) must be set}"
@@ -50,6 +53,24 @@ log() {
 die() {
     echo "install-tools: ERROR: $*" >&2
     exit 1
+}
+
+# Exports exactly the rendered proxy (upper and lower case; curl reads http_proxy only in
+# lower case) for every command run from here on; without one, drops inherited proxy variables.
+use_proxy() {
+    unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy
+    if [[ -n "${PROXY_HTTP:-}" ]]; then
+        export HTTP_PROXY="$PROXY_HTTP" http_proxy="$PROXY_HTTP"
+    fi
+    if [[ -n "${PROXY_HTTPS:-}" ]]; then
+        export HTTPS_PROXY="$PROXY_HTTPS" https_proxy="$PROXY_HTTPS"
+    fi
+    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" && -n "${PROXY_NO_PROXY:-}" ]]; then
+        export NO_PROXY="$PROXY_NO_PROXY" no_proxy="$PROXY_NO_PROXY"
+    fi
+    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" ]]; then
+        log "downloads go through the proxy ${PROXY_HTTPS:-$PROXY_HTTP}"
+    fi
 }
 
 cleanup() {
@@ -291,6 +312,7 @@ main() {
     local i
     umask 022
     check_environment
+    use_proxy
     parse_tools
     mkdir -p -- "$INSTALL_DIR" "$STATE_DIR"
     take_lock

@@ -17,6 +17,24 @@
 #   KIND_CONFIG      the kind config (YAML, several lines)
 #   STATE_DIR        root-only directory for the config file, the applied spec and the lock
 #   KUBECONFIG_PATH  where the cluster's admin kubeconfig is kept (mode 0600)
+#   PROXY_HTTP, PROXY_HTTPS, PROXY_NO_PROXY
+#                    optional: the proxy (capi-mgmt:proxy). Exported for `kind create`, which
+#                    hands it to the node container (kind's entrypoint makes it the default
+#                    environment of the node's services); unset, inherited proxy variables
+#                    are dropped
+#   CONTAINERD_PROXY_DROP_IN       the node's containerd drop-in carrying the proxy (or
+#                                  clearing it), kept in place at CONTAINERD_PROXY_DROP_IN_PATH
+#   REGISTRY_HOSTS                 optional: "registry base64(hosts.toml)" lines, the node's
+#                                  registry mirrors, kept in place under REGISTRY_HOSTS_DIR
+#   NODE_REGISTRY_CONFIG           optional (with REGISTRY_HOSTS): appended once to the node's
+#                                  containerd config so that containerd reads REGISTRY_HOSTS_DIR
+#   RESTART_PENDING_FILE           name (in STATE_DIR) of the host-proxy step's marker of a
+#                                  deferred Docker restart, done here before a create
+#
+# The proxy and the mirrors are applied to the running node in place (docker exec): files
+# written only when they differ, containerd restarted only when its drop-in or config
+# changed (running containers survive a containerd restart; hosts.toml files need none). They
+# are not part of the spec, so changing them never recreates the cluster.
 set -euo pipefail
 
 : "${CLUSTER_NAME:?kind-cluster: CLUSTER_NAME (kind cluster name) must be set}"
@@ -36,6 +54,16 @@ readonly DELETE_TIMEOUT_SECONDS=300
 readonly QUERY_TIMEOUT_SECONDS=60
 readonly KILL_AFTER_SECONDS=10
 readonly CAPI_CLUSTERS_CRD="clusters.cluster.x-k8s.io"
+: "${CONTAINERD_PROXY_DROP_IN:?kind-cluster: CONTAINERD_PROXY_DROP_IN (containerd proxy drop-in of the node) must be set}"
+: "${CONTAINERD_PROXY_DROP_IN_PATH:?kind-cluster: CONTAINERD_PROXY_DROP_IN_PATH must be set}"
+: "${REGISTRY_HOSTS_DIR:?kind-cluster: REGISTRY_HOSTS_DIR must be set}"
+: "${RESTART_PENDING_FILE:?kind-cluster: RESTART_PENDING_FILE must be set}"
+# kind's name of the single node's container.
+readonly NODE="$CLUSTER_NAME-control-plane"
+readonly NODE_CONTAINERD_CONFIG="/etc/containerd/config.toml"
+# The registries whose hosts.toml this step wrote, one a line (so only those are ever removed).
+readonly NODE_REGISTRY_LIST="$REGISTRY_HOSTS_DIR/.capi-mgmt-registries"
+readonly CONTAINERD_RESTART_TIMEOUT_SECONDS=120
 readonly ID_PREFIX="kind-cluster-id: "
 readonly WHERE_TO_LOOK="see 'docker ps -a', 'systemctl status docker' and 'kind get clusters' on the server"
 
@@ -49,6 +77,21 @@ log() {
 die() {
     echo "kind-cluster: ERROR: $*" >&2
     exit 1
+}
+
+# Exports exactly the rendered proxy (upper and lower case) for every command run from here
+# on; without one, drops inherited proxy variables.
+use_proxy() {
+    unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy
+    if [[ -n "${PROXY_HTTP:-}" ]]; then
+        export HTTP_PROXY="$PROXY_HTTP" http_proxy="$PROXY_HTTP"
+    fi
+    if [[ -n "${PROXY_HTTPS:-}" ]]; then
+        export HTTPS_PROXY="$PROXY_HTTPS" https_proxy="$PROXY_HTTPS"
+    fi
+    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" && -n "${PROXY_NO_PROXY:-}" ]]; then
+        export NO_PROXY="$PROXY_NO_PROXY" no_proxy="$PROXY_NO_PROXY"
+    fi
 }
 
 # Runs a short query command, bounded.
@@ -225,7 +268,19 @@ refuse_recreate() {
     exit 1
 }
 
+# Restarts Docker when the host-proxy step deferred it (its proxy changed while the cluster
+# ran): Docker pulls kind's node image with its own proxy. Only called when no cluster runs.
+restart_docker_if_pending() {
+    if [[ -f "$STATE_DIR/$RESTART_PENDING_FILE" ]]; then
+        log "restarting Docker first: its daemon.json (proxy) changed while the cluster ran"
+        timeout --kill-after="$KILL_AFTER_SECONDS" "$DELETE_TIMEOUT_SECONDS" systemctl restart docker.service </dev/null ||
+            die "restarting Docker failed; see 'systemctl status docker' and 'journalctl -u docker'"
+        rm -f -- "$STATE_DIR/$RESTART_PENDING_FILE"
+    fi
+}
+
 create_cluster() {
+    restart_docker_if_pending
     write_config
     log "creating kind cluster $CLUSTER_NAME from $NODE_IMAGE (bounded to ${CREATE_TIMEOUT_SECONDS}s)"
     if ! timeout --kill-after="$KILL_AFTER_SECONDS" "$CREATE_TIMEOUT_SECONDS" \
@@ -270,10 +325,113 @@ reconcile_existing() {
     recreate_cluster
 }
 
+# A command in the node container, bounded.
+in_node() {
+    query docker exec "$NODE" "$@"
+}
+
+# The content of a file in the node (command substitution drops the final newline), empty
+# when it does not exist.
+node_file() {
+    if in_node test -e "$1"; then
+        in_node cat "$1"
+    fi
+}
+
+# Writes `content` to `file` in the node (creating its directory) unless it already holds
+# exactly that; returns 1 when nothing was written.
+node_write() {
+    local file=$1 content=$2
+    if in_node test -e "$file" && [[ "$(node_file "$file")" == "${content%$'\n'}" ]]; then
+        return 1
+    fi
+    in_node mkdir -p "$(dirname -- "$file")" ||
+        die "cannot create $(dirname -- "$file") in the kind node $NODE; $WHERE_TO_LOOK"
+    if [[ "$content" != *$'\n' ]]; then
+        content+=$'\n'
+    fi
+    printf '%s' "$content" | timeout --kill-after="$KILL_AFTER_SECONDS" "$QUERY_TIMEOUT_SECONDS" \
+        docker exec -i "$NODE" cp /dev/stdin "$file" ||
+        die "cannot write $file in the kind node $NODE; $WHERE_TO_LOOK"
+    return 0
+}
+
+# True when containerd in the node must be restarted for the proxy drop-in.
+configure_node_proxy() {
+    if [[ -z "${PROXY_HTTP:-}${PROXY_HTTPS:-}" ]] && ! in_node test -e "$CONTAINERD_PROXY_DROP_IN_PATH"; then
+        # No proxy now, and none was ever set in place: the node was created without one.
+        return 1
+    fi
+    if node_write "$CONTAINERD_PROXY_DROP_IN_PATH" "$CONTAINERD_PROXY_DROP_IN"; then
+        log "the node's containerd proxy changed ($CONTAINERD_PROXY_DROP_IN_PATH)"
+        return 0
+    fi
+    return 1
+}
+
+# True when containerd in the node must be restarted for its registry config. Writes each
+# registry's hosts.toml and removes those this step wrote before that are no longer configured.
+configure_node_registries() {
+    local restart=1 registry data config wanted=() old
+    if [[ -n "${REGISTRY_HOSTS:-}" ]]; then
+        : "${NODE_REGISTRY_CONFIG:?kind-cluster: NODE_REGISTRY_CONFIG must be set with REGISTRY_HOSTS}"
+        if ! in_node grep -qxF -- "${NODE_REGISTRY_CONFIG%%$'\n'*}" "$NODE_CONTAINERD_CONFIG"; then
+            config=$(node_file "$NODE_CONTAINERD_CONFIG")
+            if grep -qF -- '[plugins."io.containerd.grpc.v1.cri".registry]' <<<"$config"; then
+                die "the node's $NODE_CONTAINERD_CONFIG already has a registry table; capi-mgmt cannot point containerd at $REGISTRY_HOSTS_DIR for the mirrors. Check the node image (capi-mgmt:versions.nodeImage)"
+            fi
+            node_write "$NODE_CONTAINERD_CONFIG" "$config"$'\n\n'"$NODE_REGISTRY_CONFIG" || true
+            log "containerd in the node now reads registry mirrors from $REGISTRY_HOSTS_DIR"
+            restart=0
+        fi
+        while read -r registry data; do
+            if node_write "$REGISTRY_HOSTS_DIR/$registry/hosts.toml" "$(base64 -d <<<"$data")"; then
+                log "registry mirrors of $registry written to $REGISTRY_HOSTS_DIR/$registry/hosts.toml"
+            fi
+            wanted+=("$registry")
+        done <<<"$REGISTRY_HOSTS"
+    fi
+    old=$(node_file "$NODE_REGISTRY_LIST")
+    while read -r registry; do
+        if [[ -n "$registry" && " ${wanted[*]} " != *" $registry "* ]]; then
+            in_node rm -f "$REGISTRY_HOSTS_DIR/$registry/hosts.toml" ||
+                die "cannot remove $REGISTRY_HOSTS_DIR/$registry/hosts.toml in the kind node $NODE"
+            log "registry mirrors of $registry removed"
+        fi
+    done <<<"$old"
+    if ((${#wanted[@]} > 0)); then
+        node_write "$NODE_REGISTRY_LIST" "$(printf '%s\n' "${wanted[@]}")" || true
+    elif [[ -n "$old" ]]; then
+        in_node rm -f "$NODE_REGISTRY_LIST" || die "cannot remove $NODE_REGISTRY_LIST in the kind node $NODE"
+    fi
+    return "$restart"
+}
+
+# Applies the proxy and the registry mirrors to the running node, in place.
+configure_node() {
+    local restart=0
+    if configure_node_proxy; then
+        restart=1
+    fi
+    if configure_node_registries; then
+        restart=1
+    fi
+    if ((restart)); then
+        log "restarting containerd in the node $NODE (running containers keep running)"
+        timeout --kill-after="$KILL_AFTER_SECONDS" "$CONTAINERD_RESTART_TIMEOUT_SECONDS" \
+            docker exec "$NODE" systemctl daemon-reload </dev/null ||
+            die "systemctl daemon-reload in the kind node $NODE failed; $WHERE_TO_LOOK"
+        timeout --kill-after="$KILL_AFTER_SECONDS" "$CONTAINERD_RESTART_TIMEOUT_SECONDS" \
+            docker exec "$NODE" systemctl restart containerd.service </dev/null ||
+            die "restarting containerd in the kind node $NODE failed; see 'docker exec $NODE journalctl -u containerd'"
+    fi
+}
+
 main() {
     local id
     umask 077
     check_parameters
+    use_proxy
     mkdir -p -- "$STATE_DIR" "$(dirname -- "$KUBECONFIG_PATH")"
     chmod 0700 -- "$STATE_DIR"
     take_lock
@@ -283,6 +441,7 @@ main() {
         log "there is no kind cluster named $CLUSTER_NAME; creating it"
         create_cluster
     fi
+    configure_node
     id=$(cluster_id)
     ensure_kubeconfig "$id"
     printf '%s%s\n' "$ID_PREFIX" "$id" >&3

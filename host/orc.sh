@@ -28,6 +28,10 @@
 #   KUBECONFIG_PATH       admin kubeconfig of the management cluster
 #   WAIT_TIMEOUT_SECONDS  bound of each download and apply attempt, of their retries, and of the wait for
 #                         the controller to roll out, in seconds
+#   PROXY_HTTP, PROXY_HTTPS, PROXY_NO_PROXY
+#                         optional: the proxy (capi-mgmt:proxy) for curl (it downloads the release manifest) and for the
+#                         controller's Deployment (set env); unset, inherited proxy variables
+#                         are dropped and the Deployment's proxy variables removed
 set -euo pipefail
 
 : "${ORC_VERSION:?orc: ORC_VERSION (ORC release, e.g. v2.6.0) must be set}"
@@ -75,6 +79,36 @@ check_parameters() {
     command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; the tools step (install-tools) must run first"
     command -v curl >/dev/null 2>&1 || die "curl is not installed (Ubuntu's cloud images have it; the tools step needs it too)"
     command -v sha256sum >/dev/null 2>&1 || die "sha256sum is not installed (coreutils)"
+}
+
+# Exports exactly the rendered proxy (upper and lower case) for every command run from here
+# on; without one, drops inherited proxy variables.
+use_proxy() {
+    unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy
+    if [[ -n "${PROXY_HTTP:-}" ]]; then
+        export HTTP_PROXY="$PROXY_HTTP" http_proxy="$PROXY_HTTP"
+    fi
+    if [[ -n "${PROXY_HTTPS:-}" ]]; then
+        export HTTPS_PROXY="$PROXY_HTTPS" https_proxy="$PROXY_HTTPS"
+    fi
+    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" && -n "${PROXY_NO_PROXY:-}" ]]; then
+        export NO_PROXY="$PROXY_NO_PROXY" no_proxy="$PROXY_NO_PROXY"
+    fi
+}
+
+# `kubectl set env` arguments, one a line, that give a Deployment's containers exactly the
+# exported proxy (NAME=value) and remove the variables that are not set (NAME-). Applying
+# them when nothing differs changes nothing, so nothing rolls out.
+proxy_env_args() {
+    local name value
+    for name in HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+        value=${!name:-}
+        if [[ -n "$value" ]]; then
+            printf '%s\n%s\n' "$name=$value" "${name,,}=$value"
+        else
+            printf '%s\n%s\n' "$name-" "${name,,}-"
+        fi
+    done
 }
 
 now() {
@@ -164,6 +198,18 @@ label_crds() {
     fi
 }
 
+# Gives ORC's controller the proxy (it reaches the OpenStack APIs), or removes it.
+set_proxy_env() {
+    local status=0
+    local -a args=()
+    mapfile -t args < <(proxy_env_args)
+    log "setting the proxy variables of deployment $ORC_NAMESPACE/$ORC_DEPLOYMENT"
+    kubectl_short --namespace "$ORC_NAMESPACE" set env "deployment/$ORC_DEPLOYMENT" "${args[@]}" >&2 || status=$?
+    if ((status != 0)); then
+        die "cannot set the proxy variables of deployment $ORC_NAMESPACE/$ORC_DEPLOYMENT (exit code $status, see the kubectl output above)"
+    fi
+}
+
 wait_rolled_out() {
     local status=0
     log "waiting up to ${WAIT_TIMEOUT_SECONDS}s for deployment $ORC_NAMESPACE/$ORC_DEPLOYMENT to roll out"
@@ -179,12 +225,14 @@ wait_rolled_out() {
 
 main() {
     check_parameters
+    use_proxy
     manifest=$(mktemp --suffix=.yaml) || die "cannot create a temporary file for the manifest"
     trap 'rm -f "$manifest"' EXIT
     download_manifest
     verify_manifest
     apply_manifest
     label_crds
+    set_proxy_env
     wait_rolled_out
     echo "orc: ORC $ORC_VERSION is applied, its CRDs are labelled for clusterctl move, and its controller $ORC_NAMESPACE/$ORC_DEPLOYMENT is available"
 }

@@ -5,8 +5,16 @@
  * Like lib/hostScripts.ts, rendering is pure and deterministic, validates every input and
  * throws an Error naming the bad one. The scripts run as root (`sudo bash -s`, script on stdin).
  */
-import { renderHostScript, HOST_STATE_DIR, SERVER_KUBECONFIG } from "./hostScripts";
+import { DOCKER_RESTART_PENDING, proxyParams, renderHostScript, HOST_STATE_DIR, SERVER_KUBECONFIG } from "./hostScripts";
+import {
+    NODE_CONTAINERD_PROXY_DROP_IN,
+    NODE_CONTAINERD_REGISTRY_CONFIG,
+    NODE_REGISTRY_HOSTS_DIR,
+    registryHostsParam,
+    renderContainerdProxyDropIn,
+} from "./kindConfig";
 import { isIpv6 } from "./net";
+import { ProxyEnv, RegistryMirror } from "./proxy";
 
 /** Kind cluster id line prefix on stdout of the kind step. */
 export const KIND_CLUSTER_ID_PREFIX = "kind-cluster-id: ";
@@ -19,6 +27,10 @@ export interface KindClusterParams {
     nodeImage: string;
     /** The kind config YAML (several lines); a change recreates the cluster. */
     kindConfig: string;
+    /** The proxy (kind create's environment, the node's containerd); undefined: none. Changed in place. */
+    proxy?: ProxyEnv;
+    /** Registry mirrors of the node's containerd (hosts.toml); changed in place. */
+    registryMirrors?: RegistryMirror[];
 }
 
 /** Parameters of `host/kubeconfig.sh`. */
@@ -40,6 +52,8 @@ export interface OrcParams {
     manifestSha256?: string;
     /** Bound, in seconds, of the download's and the apply's attempts and retries, and of the wait for the controller. */
     waitTimeoutSeconds: number;
+    /** The proxy of kubectl's download and of ORC's controller; undefined: none. */
+    proxy?: ProxyEnv;
 }
 
 /** Parameters of `host/capi-providers.sh`. */
@@ -54,6 +68,8 @@ export interface CapiProvidersParams {
     certManager: string;
     /** How long clusterctl waits for cert-manager and for each provider, in seconds. */
     waitTimeoutSeconds: number;
+    /** The proxy of clusterctl and of the providers' controllers; undefined: none. */
+    proxy?: ProxyEnv;
 }
 
 /** kind's own rule for cluster names, also kept from starting with `-` or `.`. */
@@ -111,6 +127,7 @@ export function renderKindClusterScript(p: KindClusterParams): string {
     if (typeof p.kindConfig !== "string" || p.kindConfig.trim() === "") {
         throw new Error("kindConfig must be a non-empty kind config (YAML)");
     }
+    const mirrors = p.registryMirrors ?? [];
     return renderHostScript(
         "kind-cluster.sh",
         {
@@ -119,8 +136,14 @@ export function renderKindClusterScript(p: KindClusterParams): string {
             KIND_CONFIG: p.kindConfig,
             STATE_DIR: HOST_STATE_DIR,
             KUBECONFIG_PATH: SERVER_KUBECONFIG,
+            ...proxyParams(p.proxy),
+            CONTAINERD_PROXY_DROP_IN: renderContainerdProxyDropIn(p.proxy),
+            CONTAINERD_PROXY_DROP_IN_PATH: NODE_CONTAINERD_PROXY_DROP_IN,
+            REGISTRY_HOSTS_DIR: NODE_REGISTRY_HOSTS_DIR,
+            ...(mirrors.length > 0 ? { REGISTRY_HOSTS: registryHostsParam(mirrors), NODE_REGISTRY_CONFIG: NODE_CONTAINERD_REGISTRY_CONFIG } : {}),
+            RESTART_PENDING_FILE: DOCKER_RESTART_PENDING,
         },
-        { multiLine: ["KIND_CONFIG"] },
+        { multiLine: ["KIND_CONFIG", "CONTAINERD_PROXY_DROP_IN", "REGISTRY_HOSTS", "NODE_REGISTRY_CONFIG"] },
     );
 }
 
@@ -161,6 +184,7 @@ export function renderOrcScript(p: OrcParams): string {
         ORC_MANIFEST_SHA256: p.manifestSha256 ?? "",
         KUBECONFIG_PATH: SERVER_KUBECONFIG,
         WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
+        ...proxyParams(p.proxy),
     });
 }
 
@@ -184,5 +208,6 @@ export function renderCapiProvidersScript(p: CapiProvidersParams): string {
         STATE_DIR: HOST_STATE_DIR,
         KUBECONFIG_PATH: SERVER_KUBECONFIG,
         WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
+        ...proxyParams(p.proxy),
     });
 }

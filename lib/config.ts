@@ -8,6 +8,7 @@ import { X509Certificate } from "crypto";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "./contract";
 import { Cidr, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr } from "./net";
 import { publicKeyOfPrivateKey } from "./opensshKey";
+import { parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
 import {
     CAPO_MIN_CLUSTER_API,
     CLUSTER_API_MANAGEMENT_KUBERNETES,
@@ -133,6 +134,10 @@ export interface StackConfig {
     gitops?: GitOpsSettings;
     /** Namespace of the workload clusters (from gitops, or the default). */
     workloadNamespace: string;
+    /** HTTP proxy of everything that downloads on the management side; undefined: direct. */
+    proxy?: ProxySettings;
+    /** Registry mirrors of the kind node's containerd; empty: none. */
+    registryMirrors: RegistryMirror[];
 }
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
@@ -190,6 +195,8 @@ export const CONFIG_KEYS = [
     "serverGeneration",
     "teardownTimeoutMinutes",
     "gitops",
+    "proxy",
+    "registryMirrors",
 ] as const;
 
 /** Default values (they live here, not in Pulumi.yaml: mocks and render don't read that). */
@@ -362,6 +369,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         teardownTimeoutMinutes: r.integer("teardownTimeoutMinutes", DEFAULTS.teardownTimeoutMinutes, 5, 240),
         gitops: undefined,
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
+        ...parseProxyAndMirrors(r),
     };
     config.gitops = parseGitOps(r, { stack: ctx.stack, production: environment === "production" });
     config.workloadNamespace = config.gitops?.workloadNamespace ?? DEFAULT_WORKLOAD_NAMESPACE;
@@ -370,6 +378,19 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         throw new ConfigError(r.problems);
     }
     return config;
+}
+
+/** `proxy` and `registryMirrors` (lib/proxy.ts checks them; problems are reported here, named by key). */
+function parseProxyAndMirrors(r: Reader): { proxy?: ProxySettings; registryMirrors: RegistryMirror[] } {
+    const problems: Problem[] = [];
+    const rawProxy = r.json("proxy");
+    const proxy = rawProxy === undefined ? undefined : parseProxy(rawProxy, problems);
+    const rawMirrors = r.json("registryMirrors");
+    const registryMirrors = rawMirrors === undefined ? [] : parseRegistryMirrors(rawMirrors, problems);
+    for (const p of problems) {
+        r.fail(p.key, p.message);
+    }
+    return { ...(proxy ? { proxy } : {}), registryMirrors };
 }
 
 /** Edit distance of two short strings (insertions, deletions, substitutions). */

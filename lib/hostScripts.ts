@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { ProxyEnv } from "./proxy";
 import { ToolDownload } from "./versions";
 
 /** Absolute path of the `host/` directory holding the scripts (next to `lib/`). */
@@ -37,7 +38,33 @@ export interface InstallToolsParams {
     stateDir: string;
     /** Download attempts per tool. */
     retries: number;
+    /** The proxy the downloads go through (`capi-mgmt:proxy`); undefined: direct. */
+    proxy?: ProxyEnv;
 }
+
+/** Parameters of `host/host-proxy.sh`. */
+export interface HostProxyParams {
+    /** apt's proxy file (cloud-init's), written with a proxy and removed without one. */
+    aptProxyPath: string;
+    /** Docker's daemon.json. */
+    dockerDaemonJsonPath: string;
+    /** The full daemon.json text (lib/cloudInit.ts renderDockerDaemonJson, as the user-data has it). */
+    dockerDaemonJson: string;
+    /** The proxy; undefined: none. */
+    proxy?: ProxyEnv;
+    /** Root-only directory of the program's state (the pending Docker restart marker). */
+    stateDir: string;
+}
+
+/** Where cloud-init's apt module writes the apt proxy (its default `proxy_apt_fn`). */
+export const APT_PROXY_PATH = "/etc/apt/apt.conf.d/90cloud-init-aptproxy";
+
+/**
+ * The marker the host-proxy step leaves when Docker's daemon.json changed while containers
+ * (the kind node) run: Docker is not restarted under a running cluster; the kind step
+ * restarts it before it next creates the cluster, when nothing runs.
+ */
+export const DOCKER_RESTART_PENDING = "docker-restart.pending";
 
 /** Parameters whose value may always span several lines (one item per line). */
 const MULTI_LINE_PARAMS: ReadonlySet<string> = new Set(["TOOLS"]);
@@ -190,6 +217,68 @@ function toolsValue(tools: ToolDownload[]): string {
         .join("\n");
 }
 
+/** Characters a proxy value may have (URLs in canonical form, NO_PROXY lists): nothing the shell or systemd would read specially. */
+const PROXY_VALUE = /^[A-Za-z0-9.:/[\]_,-]+$/;
+
+/**
+ * The proxy parameters every downloading host script takes (`PROXY_HTTP`, `PROXY_HTTPS`,
+ * `PROXY_NO_PROXY`); none without a proxy, and the scripts then clear any inherited proxy
+ * variable, so the stack config is the only source.
+ */
+export function proxyParams(env: ProxyEnv | undefined): Record<string, string> {
+    if (!env) {
+        return {};
+    }
+    const params: Record<string, string> = {};
+    for (const [name, value] of [["PROXY_HTTP", env.http], ["PROXY_HTTPS", env.https], ["PROXY_NO_PROXY", env.noProxy]] as const) {
+        if (value === undefined || value === "") {
+            continue;
+        }
+        if (!PROXY_VALUE.test(value)) {
+            throw new Error(`${name} ${JSON.stringify(value)} has characters other than letters, digits and . : / [ ] _ , -`);
+        }
+        params[name] = value;
+    }
+    return params;
+}
+
+/** apt's proxy configuration for `env`, as cloud-init's apt module writes it; "" without an http(s) proxy. */
+export function renderAptProxyConf(env: ProxyEnv | undefined): string {
+    if (!env || (!env.http && !env.https)) {
+        return "";
+    }
+    proxyParams(env);
+    return (
+        (env.http ? `Acquire::http::Proxy "${env.http}";\n` : "") +
+        (env.https ? `Acquire::https::Proxy "${env.https}";\n` : "")
+    );
+}
+
+/** Renders `host/host-proxy.sh`: apt's and Docker's proxy on a live server. */
+export function renderHostProxyScript(p: HostProxyParams): string {
+    checkAbsolutePath("aptProxyPath", p.aptProxyPath);
+    checkAbsolutePath("dockerDaemonJsonPath", p.dockerDaemonJsonPath);
+    checkAbsolutePath("stateDir", p.stateDir);
+    try {
+        JSON.parse(p.dockerDaemonJson);
+    } catch {
+        throw new Error("dockerDaemonJson must be JSON");
+    }
+    const apt = renderAptProxyConf(p.proxy);
+    return renderHostScript(
+        "host-proxy.sh",
+        {
+            APT_PROXY_PATH: p.aptProxyPath,
+            ...(apt !== "" ? { APT_PROXY_CONF: apt } : {}),
+            DOCKER_DAEMON_JSON_PATH: p.dockerDaemonJsonPath,
+            DOCKER_DAEMON_JSON: p.dockerDaemonJson,
+            STATE_DIR: p.stateDir,
+            RESTART_PENDING_FILE: DOCKER_RESTART_PENDING,
+        },
+        { multiLine: ["APT_PROXY_CONF", "DOCKER_DAEMON_JSON"] },
+    );
+}
+
 /** Renders `host/wait-ready.sh` with its parameters. */
 export function renderWaitReadyScript(p: WaitReadyParams): string {
     checkAbsolutePath("marker", p.marker);
@@ -210,5 +299,6 @@ export function renderInstallToolsScript(p: InstallToolsParams): string {
         STATE_DIR: p.stateDir,
         RETRIES: String(p.retries),
         TOOLS: toolsValue(p.tools),
+        ...proxyParams(p.proxy),
     });
 }

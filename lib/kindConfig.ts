@@ -3,6 +3,7 @@
  */
 import { stringify } from "yaml";
 import { isIp } from "./net";
+import { isRegistryHost, ProxyEnv, proxyEnvVars, RegistryMirror } from "./proxy";
 
 /** Port of the management cluster's API on the server (and in the security group). */
 export const KIND_API_SERVER_PORT = 6443;
@@ -45,4 +46,91 @@ export function renderKindConfig(p: KindConfigParams): string {
         kubeadmConfigPatches: [patch],
     };
     return stringify(config, { lineWidth: 0 });
+}
+
+/**
+ * Where the kind node's containerd reads per-registry `hosts.toml` files (mirrors). Files
+ * there are read at each pull: changing them needs no restart (containerd's hosts.md).
+ */
+export const NODE_REGISTRY_HOSTS_DIR = "/etc/containerd/certs.d";
+
+/** The systemd drop-in of the kind node's containerd that carries the proxy. */
+export const NODE_CONTAINERD_PROXY_DROP_IN = "/etc/systemd/system/containerd.service.d/50-capi-mgmt-proxy.conf";
+
+/**
+ * What the kind step appends once to the node's `/etc/containerd/config.toml` when mirrors
+ * are configured: kind v0.32's node image does not set containerd's registry `config_path`
+ * (images/base/files/etc/containerd/config.toml), and containerd only reads `hosts.toml`
+ * files from a configured directory. Same table and key as kind's own documented
+ * `containerdConfigPatches` for registries, but applied in place (and followed by a
+ * containerd restart) so that a running cluster need not be recreated. The first line is
+ * the marker the step looks for.
+ */
+export const NODE_CONTAINERD_REGISTRY_CONFIG =
+    "# capi-mgmt: containerd reads registry mirrors (hosts.toml) from here (host/kind-cluster.sh)\n" +
+    '[plugins."io.containerd.grpc.v1.cri".registry]\n' +
+    `  config_path = "${NODE_REGISTRY_HOSTS_DIR}"\n`;
+
+/** The upstream server containerd falls back to for a registry (Docker Hub's API host for docker.io). */
+function registryServer(registry: string): string {
+    return registry === "docker.io" ? "https://registry-1.docker.io" : `https://${registry}`;
+}
+
+/**
+ * containerd's `hosts.toml` for one registry: its mirrors in order, for pulls (pull and
+ * resolve), then the registry itself as the fallback server.
+ */
+export function renderRegistryHostsToml(mirror: RegistryMirror): string {
+    if (!isRegistryHost(mirror.registry)) {
+        throw new Error(`registry ${JSON.stringify(mirror.registry)} is not host[:port]`);
+    }
+    if (mirror.endpoints.length === 0) {
+        throw new Error(`registry ${mirror.registry}: at least one mirror endpoint is needed`);
+    }
+    const lines = [
+        `# Written by capi-mgmt (host/kind-cluster.sh) from capi-mgmt:registryMirrors: mirrors of ${mirror.registry}.`,
+        `server = ${tomlString(registryServer(mirror.registry))}`,
+    ];
+    for (const endpoint of mirror.endpoints) {
+        if (!/^https?:\/\/[^\s/"\\]+$/.test(endpoint)) {
+            throw new Error(`registry ${mirror.registry}: endpoint ${JSON.stringify(endpoint)} is not scheme://host[:port]`);
+        }
+        lines.push("", `[host.${tomlString(endpoint)}]`, '  capabilities = ["pull", "resolve"]');
+    }
+    return lines.join("\n") + "\n";
+}
+
+function tomlString(s: string): string {
+    return `"${s.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/**
+ * The systemd drop-in of the node's containerd: the proxy as unit environment, which
+ * overrides the DefaultEnvironment kind's entrypoint derives from the node container's
+ * environment at creation (that cannot be changed on a running container). Without a proxy
+ * it sets the variables empty, which Go treats as unset: a proxy removed from the config is
+ * removed from containerd as well.
+ */
+export function renderContainerdProxyDropIn(env: ProxyEnv | undefined): string {
+    const vars: Array<[string, string]> = env
+        ? proxyEnvVars(env)
+        : ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"].map((n) => [n, ""]);
+    for (const [, value] of vars) {
+        if (!/^[A-Za-z0-9.:/[\]_,-]*$/.test(value)) {
+            throw new Error(`proxy value ${JSON.stringify(value)} has characters a systemd Environment= line cannot carry as is`);
+        }
+    }
+    return (
+        "# Written by capi-mgmt (host/kind-cluster.sh) from capi-mgmt:proxy.\n" +
+        "[Service]\n" +
+        vars.map(([name, value]) => `Environment="${name}=${value}"\n`).join("")
+    );
+}
+
+/**
+ * The `REGISTRY_HOSTS` parameter of host/kind-cluster.sh: one `registry base64(hosts.toml)`
+ * line per mirrored registry, in the configured order; empty without mirrors.
+ */
+export function registryHostsParam(mirrors: RegistryMirror[]): string {
+    return mirrors.map((m) => `${m.registry} ${Buffer.from(renderRegistryHostsToml(m), "utf8").toString("base64")}`).join("\n");
 }

@@ -76,6 +76,13 @@ interface UserData {
     runcmd: Array<string | string[]>;
 }
 
+/** A proxy as the program computes it (lib/proxy.ts). */
+const PROXY = {
+    http: "http://proxy.example:3128",
+    https: "http://proxy.example:3129",
+    noProxy: "localhost,127.0.0.1,::1,0.0.0.0,169.254.169.254,.svc,.cluster.local,10.96.0.0/16,10.244.0.0/16,10.0.0.0/24,.corp.example",
+};
+
 function params(overrides: Partial<UserDataParams> = {}): UserDataParams {
     return {
         dockerMtu: 1450,
@@ -172,6 +179,48 @@ describe("renderUserData", () => {
                     "log-opts": { "max-size": "10m", "max-file": "3" },
                 });
             }
+        });
+
+        it("has no apt proxy and no Docker proxy without a proxy", () => {
+            const { doc, text } = render();
+            assert.strictEqual((doc as unknown as Record<string, unknown>).apt, undefined);
+            assert.strictEqual(JSON.parse(fileContent(doc, "/etc/docker/daemon.json")).proxies, undefined);
+            assert.doesNotMatch(text, /proxy/i);
+        });
+
+        it("sends apt and Docker's daemon through the proxy, with the effective NO_PROXY", () => {
+            const { doc } = render({ proxy: PROXY });
+            assert.deepStrictEqual((doc as unknown as Record<string, unknown>).apt, {
+                http_proxy: "http://proxy.example:3128",
+                https_proxy: "http://proxy.example:3129",
+            });
+            assert.deepStrictEqual(JSON.parse(fileContent(doc, "/etc/docker/daemon.json")).proxies, {
+                "http-proxy": "http://proxy.example:3128",
+                "https-proxy": "http://proxy.example:3129",
+                "no-proxy": PROXY.noProxy,
+            });
+        });
+
+        it("sets only the proxy that is given", () => {
+            const { doc } = render({ proxy: { https: "http://proxy.example:3129", noProxy: "localhost" } });
+            assert.deepStrictEqual((doc as unknown as Record<string, unknown>).apt, { https_proxy: "http://proxy.example:3129" });
+            assert.deepStrictEqual(JSON.parse(fileContent(doc, "/etc/docker/daemon.json")).proxies, {
+                "https-proxy": "http://proxy.example:3129",
+                "no-proxy": "localhost",
+            });
+        });
+
+        it("writes the daemon.json the host-proxy step writes on a live server", () => {
+            for (const proxy of [undefined, PROXY]) {
+                const { doc } = render({ proxy });
+                assert.strictEqual(fileContent(doc, "/etc/docker/daemon.json"), cloudInit.renderDockerDaemonJson(1450, proxy));
+            }
+        });
+
+        it("stays within the user-data limit with a long NO_PROXY", () => {
+            const noProxy = Array.from({ length: 300 }, (_, i) => `host-${i}.internal.example`).join(",");
+            const { text } = render({ proxy: { ...PROXY, noProxy }, caCert: CA_CERT_A + CA_CERT_B });
+            assert.ok(Buffer.byteLength(text) <= USER_DATA_MAX_BYTES, `${Buffer.byteLength(text)} bytes`);
         });
 
         it("enables and starts Docker", () => {
@@ -356,18 +405,20 @@ describe("renderUserData", () => {
             rmSync(dir, { recursive: true, force: true });
         });
 
-        const cases: Array<[string, string | undefined]> = [
+        const cases: Array<[string, string | undefined, UserDataParams["proxy"]?]> = [
             ["without a CA", undefined],
             ["with a CA", CA_CERT_A],
             ["with a CA bundle", CA_CERT_A + CA_CERT_B],
+            ["with a proxy", undefined, PROXY],
+            ["with only an https proxy", undefined, { https: PROXY.https, noProxy: PROXY.noProxy }],
         ];
-        for (const [what, caCert] of cases) {
+        for (const [what, caCert, proxy] of cases) {
             it(`accepts the user-data ${what}, without deprecations`, function () {
                 if (!available) {
                     skipTest(this, "the user-data's schema check", "cloud-init");
                 }
                 const file = join(dir, "user-data.yaml");
-                writeFileSync(file, renderUserData(params({ caCert })));
+                writeFileSync(file, renderUserData(params({ caCert, proxy })));
                 const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
                 const output = `${result.stdout}${result.stderr}`;
                 assert.strictEqual(result.status, 0, `cloud-init schema failed:\n${output}`);

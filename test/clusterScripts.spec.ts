@@ -587,6 +587,8 @@ describe("host/orc.sh", () => {
             `kubectl --kubeconfig ${fakes.kubeconfig} apply --server-side --force-conflicts -f FILE`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s get crd -o name`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s label --overwrite crd ${FAKE_ORC_CRDS.join(" ")} ${CLUSTERCTL_LABEL}=`,
+            // Without a proxy, ORC's controller gets none (an earlier proxy is removed).
+            `kubectl --kubeconfig ${fakes.kubeconfig} --request-timeout=30s --namespace orc-system set env deployment/orc-controller-manager HTTP_PROXY- http_proxy- HTTPS_PROXY- https_proxy- NO_PROXY- no_proxy-`,
             `kubectl --kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout status deployment/orc-controller-manager --timeout=2s`,
         ]);
         const [downloaded, applied] = downloadedFiles();
@@ -768,7 +770,19 @@ describe("host/capi-providers.sh", () => {
         assert.strictEqual(fs.statSync(configFile()).mtimeMs, config, "config file not rewritten");
         assert.deepStrictEqual(
             fakes.callsOf("kubectl").map((l) => l.split(" ").slice(4, 7).join(" ")),
-            ["get crd providers.clusterctl.cluster.x-k8s.io", "get providers.clusterctl.cluster.x-k8s.io -A", "get deployments --namespace"],
+            [
+                "get crd providers.clusterctl.cluster.x-k8s.io",
+                "get providers.clusterctl.cluster.x-k8s.io -A",
+                "get deployments --namespace",
+                // Every run keeps the providers' proxy variables as configured (none here): a no-op when they are.
+                "get crd providers.clusterctl.cluster.x-k8s.io",
+                "get providers.clusterctl.cluster.x-k8s.io -A",
+                "--namespace capi-system set",
+                "--namespace capi-kubeadm-bootstrap-system set",
+                "--namespace capi-kubeadm-control-plane-system set",
+                "--namespace capo-system set",
+                "--namespace caaph-system set",
+            ],
         );
     });
 

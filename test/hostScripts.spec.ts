@@ -11,6 +11,7 @@ import {
     renderInstallToolsScript,
     renderWaitReadyScript,
 } from "../lib/hostScripts";
+import { ProxyEnv } from "../lib/proxy";
 import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { FakeClock } from "./fakes/clock";
@@ -388,8 +389,8 @@ class FakeHost {
         fs.writeFileSync(path.join(this.fixtures, `${FakeHost.key(url)}.fail`), `${count}\n`);
     }
 
-    run(tools: ToolDownload[], env: Record<string, string> = {}, retries = 2): RunResult {
-        const script = renderInstallToolsScript({ tools, installDir: this.installDir, stateDir: this.stateDir, retries });
+    run(tools: ToolDownload[], env: Record<string, string> = {}, retries = 2, proxy?: ProxyEnv): RunResult {
+        const script = renderInstallToolsScript({ tools, installDir: this.installDir, stateDir: this.stateDir, retries, proxy });
         return this.clock.run(script, {
             PATH: `${this.bin}:${process.env.PATH}`,
             TMPDIR: this.tmp,
@@ -469,6 +470,28 @@ describe("host/install-tools.sh", () => {
         }
         assert.deepStrictEqual(fs.readdirSync(host.tmp), [], "staging directory removed");
         assert.match(r.stdout, /installed 4 of 4 tools/);
+    });
+
+    it("downloads through the configured proxy, in upper and lower case (curl reads the lower)", () => {
+        const proxy = { http: "http://proxy.example:3128", https: "http://proxy.example:3129", noProxy: "localhost,10.96.0.0/16,.corp.example" };
+        assertSuccess(host.run(tools, { http_proxy: "http://inherited.example:1" }, 2, proxy));
+        const lines = host.curlLogText().split("\n").filter((l) => l.startsWith("proxy "));
+        assert.strictEqual(lines.length, tools.length);
+        for (const line of lines) {
+            assert.ok(
+                line.endsWith(" http_proxy=http://proxy.example:3128 https_proxy=http://proxy.example:3129 no_proxy=localhost,10.96.0.0/16,.corp.example HTTPS_PROXY=http://proxy.example:3129"),
+                line,
+            );
+        }
+    });
+
+    it("downloads directly without a proxy, dropping an inherited one", () => {
+        assertSuccess(host.run(tools, { http_proxy: "http://inherited.example:1", HTTPS_PROXY: "http://inherited.example:2" }));
+        const lines = host.curlLogText().split("\n").filter((l) => l.startsWith("proxy "));
+        assert.strictEqual(lines.length, tools.length);
+        for (const line of lines) {
+            assert.ok(line.endsWith(" http_proxy=- https_proxy=- no_proxy=- HTTPS_PROXY=-"), line);
+        }
     });
 
     it("downloads with the hardened curl options", () => {

@@ -53,6 +53,9 @@ const PREAMBLE = bash(String.raw`#!/usr/bin/env bash
 set -euo pipefail
 S="$FAKE_STATE"
 printf '%s %s\n' "@{0##*/}" "$*" >>"$FAKE_CALL_LOG"
+# The proxy variables each call saw (unset ones as "-"), one line per call, same order as the call log.
+printf '%s HTTP_PROXY=%s HTTPS_PROXY=%s NO_PROXY=%s http_proxy=%s https_proxy=%s no_proxy=%s\n' "@{0##*/}" \
+    "@{HTTP_PROXY--}" "@{HTTPS_PROXY--}" "@{NO_PROXY--}" "@{http_proxy--}" "@{https_proxy--}" "@{no_proxy--}" >>"$FAKE_CALL_LOG.env"
 `);
 
 /**
@@ -96,7 +99,9 @@ case "@{args[0]} @{args[1]:-}" in
             exit 1
         fi
         [[ -n "$kubeconfig" && -n "$image" && -f "$config" ]] || { echo "fake kind: create needs --kubeconfig, --image and --config" >&2; exit 64; }
-        mkdir -p "$dir"
+        mkdir -p "$dir" "$S/node/$name/etc/containerd"
+        # A stand-in for kind v0.32's node config: version 2, no registry table.
+        printf 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.10"\n' >"$S/node/$name/etc/containerd/config.toml"
         echo "$image" >"$dir/image"
         cp "$config" "$dir/config"
         ca=$(head -c 48 /dev/urandom | base64 -w0)
@@ -131,7 +136,7 @@ EOF
         ;;
     "delete cluster")
         echo "Deleting cluster \"$name\" ..." >&2
-        rm -rf "$dir"
+        rm -rf "$dir" "$S/node/$name"
         if [[ -n "$kubeconfig" ]]; then
             rm -f "$kubeconfig"
         fi
@@ -287,6 +292,15 @@ case "$1 $2" in
             echo "customresourcedefinition.apiextensions.k8s.io/$n $( ((changed)) && echo labeled || echo not labeled)"
         done
         ;;
+    "set env")
+        # kubectl set env (deployment/NAME | deployment --all) NAME=value... NAME-...: recorded per namespace.
+        shift 2
+        target=$1
+        shift
+        if [[ "$target" == deployment && "@{1:-}" == --all ]]; then shift; target="deployment --all"; fi
+        echo "$namespace $target $*" >>"$S/set-env"
+        echo "deployment.apps/@{target#deployment/} env updated"
+        ;;
     "rollout status")
         timeout=""
         for a in "$@"; do
@@ -396,15 +410,47 @@ echo "Your management cluster has been $([[ "$command" == init ]] && echo initia
 `);
 
 /**
- * Fake docker: `docker exec <kind cluster>-control-plane cat <file>` prints `$S/apiserver.crt`
- * while that kind cluster exists.
+ * Fake docker: `docker exec <kind cluster>-control-plane cat /etc/kubernetes/pki/apiserver.crt`
+ * prints `$S/apiserver.crt` while that kind cluster exists. Other `docker exec [-i] NODE CMD
+ * ARGS` run CMD (test, cat, mkdir, cp, rm, grep) on the node's files under `$S/node/<cluster>`
+ * (absolute paths other than /dev/... are rewritten there); `systemctl` in the node is only
+ * recorded (the call log).
  */
 const FAKE_DOCKER = PREAMBLE + bash(String.raw`
-if [[ "$1" != exec || "$3" != cat ]]; then
+if [[ "$1" == exec && "@{2:-}" == -i ]]; then
+    set -- exec "@{@:3}"
+    interactive=1
+else
+    interactive=0
+fi
+if [[ "$1" != exec ]]; then
     echo "fake docker: unexpected arguments: $*" >&2
     exit 64
 fi
 container=$2
+if [[ "$3" != cat || "@{4:-}" != /etc/kubernetes/pki/apiserver.crt ]]; then
+    cluster=@{container%-control-plane}
+    if [[ "$container" != *-control-plane || ! -d "$S/kind/$cluster" ]]; then
+        echo "Error response from daemon: No such container: $container" >&2
+        exit 1
+    fi
+    root="$S/node/$cluster"
+    cmd=$3
+    shift 3
+    case "$cmd" in
+        systemctl) exit 0 ;;
+        test | cat | mkdir | cp | rm | grep) ;;
+        *) echo "fake docker: unexpected command in the node: $cmd" >&2; exit 64 ;;
+    esac
+    args=()
+    for a in "$@"; do
+        if [[ "$a" == /* && "$a" != /dev/* ]]; then args+=("$root$a"); else args+=("$a"); fi
+    done
+    if ((interactive)); then
+        exec "$cmd" "@{args[@]}"
+    fi
+    exec "$cmd" "@{args[@]}" </dev/null
+fi
 cluster=@{container%-control-plane}
 if [[ "$container" != *-control-plane || ! -d "$S/kind/$cluster" ]]; then
     echo "Error response from daemon: No such container: $container" >&2
@@ -416,6 +462,9 @@ if [[ "$4" != /etc/kubernetes/pki/apiserver.crt ]]; then
 fi
 cat "$S/apiserver.crt"
 `);
+
+/** Fake systemctl of the server: only recorded (the call log). */
+const FAKE_SYSTEMCTL = PREAMBLE;
 
 /** A fake management server: the fakes first on PATH, their state and one call log. */
 export class ClusterFakes {
@@ -444,7 +493,15 @@ export class ClusterFakes {
         for (const d of [this.bin, this.state, path.join(this.state, "kind"), path.join(this.state, "crds")]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        const fakes: Record<string, string> = { kind: FAKE_KIND, kubectl: FAKE_KUBECTL, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER, curl: FAKE_CURL_LOGGED, "curl-serve": FAKE_CURL };
+        const fakes: Record<string, string> = {
+            kind: FAKE_KIND,
+            kubectl: FAKE_KUBECTL,
+            clusterctl: FAKE_CLUSTERCTL,
+            docker: FAKE_DOCKER,
+            systemctl: FAKE_SYSTEMCTL,
+            curl: FAKE_CURL_LOGGED,
+            "curl-serve": FAKE_CURL,
+        };
         for (const [name, text] of Object.entries(fakes)) {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
@@ -511,6 +568,38 @@ export class ClusterFakes {
     /** Forgets the calls recorded so far. */
     clearCalls(): void {
         fs.writeFileSync(this.callLog, "");
+        fs.writeFileSync(`${this.callLog}.env`, "");
+    }
+
+    /**
+     * The proxy variables each recorded call of `tool` saw, in call order: name to value, for
+     * the set ones only.
+     */
+    proxyEnvOf(tool: string): Array<Record<string, string>> {
+        const file = `${this.callLog}.env`;
+        const lines = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith(`${tool} `)) : [];
+        return lines.map((l) => {
+            const vars: Record<string, string> = {};
+            for (const pair of l.split(" ").slice(1)) {
+                const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+                if (value !== "-") {
+                    vars[name] = value;
+                }
+            }
+            return vars;
+        });
+    }
+
+    /** A file in the kind node of `cluster`, or undefined when it does not exist. */
+    nodeFile(cluster: string, file: string): string | undefined {
+        const p = path.join(this.state, "node", cluster, file);
+        return fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined;
+    }
+
+    /** The recorded `kubectl set env` calls: "namespace target args" lines. */
+    setEnvCalls(): string[] {
+        const file = path.join(this.state, "set-env");
+        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
     }
 
     /** Names of the existing kind clusters. */

@@ -4,8 +4,8 @@
 
 /**
  * A fake `curl`: serves `$FAKE_CURL_FIXTURES/<key>` for a URL (key: URL with every
- * non-alphanumeric character replaced by `_`). Logs `start`/`end` with nanosecond times
- * and its arguments; fails while `<key>.fail` holds a count above 0; sleeps FAKE_CURL_SLEEP.
+ * non-alphanumeric character replaced by `_`). Logs `start`/`end` with nanosecond times,
+ * its arguments and the proxy variables it sees; fails while `<key>.fail` holds a count above 0; sleeps FAKE_CURL_SLEEP.
  */
 export const FAKE_CURL = `#!/usr/bin/env bash
 set -euo pipefail
@@ -22,6 +22,7 @@ done
 key=\${url//[^A-Za-z0-9]/_}
 echo "start $key $(date +%s%N)" >>"$FAKE_CURL_LOG"
 echo "args $key \${args[*]}" >>"$FAKE_CURL_LOG"
+echo "proxy $key http_proxy=\${http_proxy--} https_proxy=\${https_proxy--} no_proxy=\${no_proxy--} HTTPS_PROXY=\${HTTPS_PROXY--}" >>"$FAKE_CURL_LOG"
 sleep "\${FAKE_CURL_SLEEP:-0}"
 fixture="$FAKE_CURL_FIXTURES/$key"
 status=0
