@@ -222,7 +222,9 @@ export interface VariableSchema {
 /** Keywords of Cluster API's variable schemas (Kubernetes extensions) that JSON Schema does not have. */
 const KUBERNETES_KEYWORDS = ["x-kubernetes-validations", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-metadata", "example"];
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+// strictRequired off: Kubernetes' structural schemas put `required` in anyOf branches
+// (e.g. "http or https") without repeating the properties there.
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
 for (const keyword of KUBERNETES_KEYWORDS) {
     ajv.addKeyword(keyword);
 }
