@@ -29,6 +29,7 @@ import {
     CREATE_ONLY_RULE,
     Environment,
     executeGoTemplate,
+    isFluxKustomization,
     kustomizeBuild,
     readEnvironment,
     renderPatchTemplate,
@@ -412,7 +413,12 @@ function filesOf(dir: string, rel = ""): string[] {
 /** The add-ons every labelled cluster gets (by the cloud config's label). */
 const BASE_ADDONS = ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"];
 /** The catalog: each add-on selected by its own label only. */
-const CATALOG = ["cert-manager", "flux", "ingress-nginx", "metrics-server"];
+const CATALOG = ["cert-manager", "flux", "gateway-api", "ingress-nginx", "metrics-server"];
+/**
+ * Add-ons of the catalog Flux applies (no chart fits): per opted-in Cluster a Flux
+ * Kustomization carrying the add-on's label, in the same environment as the Cluster.
+ */
+const FLUX_ADDONS = ["gateway-api"];
 
 /** An SCS standard flavor name (scs-0100): cpus, RAM, and optionally a local disk. */
 const SCS_FLAVOR = /^SCS-\d+[LVTC]i?-\d+(\.\d+)?[uo]*(?<disk>-(\d+x)?\d+[nhsp]?)?(_.*)?$/;
@@ -704,7 +710,9 @@ describe("GitOps tree (gitops/)", () => {
     });
 
     describe("add-on catalog", () => {
-        const readme = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
+        const readmeAll = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
+        /** The add-ons CAAPH installs (HelmChartProxies, selecting Clusters by label). */
+        const readme = () => readmeAll().filter((a) => !FLUX_ADDONS.includes(a.name));
         /** The catalog's add-ons: HelmChartProxies, and ClusterResourceSets for plain manifests. */
         const catalog = (env: Environment) => [...ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name)), ...ofKind(env, "ClusterResourceSet")];
         /** The objects a ClusterResourceSet applies, in order: every document of every data value of its ConfigMaps. */
@@ -738,7 +746,7 @@ describe("GitOps tree (gitops/)", () => {
         each("offers exactly the add-ons gitops/README.md lists, with its versions and labels", (env) => {
             const listed = readme();
             assert.deepStrictEqual(catalog(env).map((p) => p.metadata.name).sort(), listed.map((a) => a.name).sort());
-            assert.deepStrictEqual(listed.map((a) => a.name).sort(), CATALOG);
+            assert.deepStrictEqual(readmeAll().map((a) => a.name).sort(), CATALOG);
             for (const a of listed) {
                 const p = catalog(env).find((x) => x.metadata.name === a.name)!;
                 assert.strictEqual(versionOf(env, p), a.version, `${a.name}: the README says ${a.version}`);
@@ -750,7 +758,7 @@ describe("GitOps tree (gitops/)", () => {
             }
         });
 
-        each("selects, with each add-on, exactly the example Clusters that carry its label", (env) => {
+        each("selects, with each add-on, exactly the example Clusters that carry its label", (env, stack) => {
             const clusters = ofKind(env, "Cluster");
             for (const a of readme()) {
                 const p = catalog(env).find((x) => x.metadata.name === a.name)!;
@@ -758,13 +766,13 @@ describe("GitOps tree (gitops/)", () => {
                 const optedIn = clusters.filter((c) => a.values.includes(c.metadata.labels?.[a.label] ?? "")).map((c) => c.metadata.name);
                 assert.deepStrictEqual(selected, optedIn, a.name);
             }
-            // The examples opt in to what SCS installed by default, and to nothing else.
+            // The examples opt in to what SCS installed by default, and dev's to the Gateway API CRDs too.
             for (const c of clusters) {
-                const on = readme()
+                const on = readmeAll()
                     .filter((a) => c.metadata.labels?.[a.label] !== undefined)
                     .map((a) => a.name)
                     .sort();
-                assert.deepStrictEqual(on, ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
+                assert.deepStrictEqual(on, stack === "dev" ? ["gateway-api", "ingress-nginx", "metrics-server"] : ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
             }
         });
 
@@ -815,6 +823,49 @@ describe("GitOps tree (gitops/)", () => {
             assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
         });
 
+        each("applies the Gateway API CRDs, from the pinned upstream release, to exactly the Clusters that carry its label, and keeps them on removal", (env) => {
+            const a = readmeAll().find((x) => x.name === "gateway-api")!;
+            assert.strictEqual(a.label, "capi-mgmt.io/addon-gateway-api");
+            assert.deepStrictEqual(a.values, ["enabled"]);
+            const clusters = ofKind(env, "Cluster");
+            const optedIn = clusters.filter((c) => c.metadata.labels?.[a.label] === "enabled").map((c) => c.metadata.name);
+            const kustomizations = objects(env).filter((o) => isFluxKustomization(o) && o.metadata.labels?.[a.label] !== undefined);
+            // Exactly one per opted-in Cluster, next to it, through its kubeconfig Secret.
+            assert.deepStrictEqual(kustomizations.map((k) => k.spec.kubeConfig?.secretRef?.name).sort(), optedIn.map((n) => `${n}-kubeconfig`).sort());
+            const sources = ofKind(env, "GitRepository");
+            for (const k of kustomizations) {
+                const what = `Kustomization ${k.metadata.name}`;
+                assert.strictEqual(k.metadata.labels![a.label], "enabled", what);
+                const cluster = clusters.find((c) => `${c.metadata.name}-kubeconfig` === k.spec.kubeConfig.secretRef.name)!;
+                assert.strictEqual(k.metadata.namespace, cluster.metadata.namespace, what);
+                assert.strictEqual(k.spec.kubeConfig.secretRef.key, "value", `${what}: Cluster API's kubeconfig Secret holds it under "value"`);
+                assert.strictEqual(k.spec.path, "./config/crd", what);
+                assert.strictEqual(k.spec.prune, false, `${what} would delete the CRDs, and every Gateway and route with them, on removal`);
+                assert.strictEqual(k.spec.deletionPolicy, "Orphan", what);
+                assert.strictEqual(k.spec.targetNamespace, undefined, what);
+                const source = sources.find((s) => s.metadata.name === k.spec.sourceRef.name && s.metadata.namespace === k.metadata.namespace);
+                assert.ok(source && k.spec.sourceRef.kind === "GitRepository", `${what}: source ${JSON.stringify(k.spec.sourceRef)} is not in the environment`);
+                assert.strictEqual(source.spec.url, "https://github.com/kubernetes-sigs/gateway-api", what);
+                assert.deepStrictEqual(Object.keys(source.spec.ref), ["tag"], `${what}: not pinned to a release tag`);
+                assert.strictEqual(source.spec.ref.tag, a.version, "the README's version is the source's tag");
+                assert.ok(semver.valid(source.spec.ref.tag) !== null && /^v\d+\.\d+\.\d+$/.test(source.spec.ref.tag), source.spec.ref.tag);
+            }
+            // The source only where a Cluster opts in; and no HelmChartProxy selects by the label.
+            assert.strictEqual(sources.some((s) => s.metadata.name === "gateway-api"), optedIn.length > 0);
+            for (const p of ofKind(env, "HelmChartProxy")) {
+                assert.ok(!selectorKeys(p.spec.clusterSelector).includes(a.label), p.metadata.name);
+            }
+        });
+
+        it("keeps only Gateway API's CRD directory of the upstream repository, and no copy of it in the tree", () => {
+            const source = ofKind(envs.get("dev")!, "GitRepository").find((s) => s.metadata.name === "gateway-api")!;
+            const rules = String(source.spec.ignore).trim().split("\n").map((l) => l.trim());
+            assert.deepStrictEqual(rules, ["/*", "!/config/", "/config/*", "!/config/crd/"]);
+            for (const f of filesOf(TREE)) {
+                assert.doesNotMatch(fs.readFileSync(path.join(TREE, f), "utf8"), /gateway\.networking\.k8s\.io\/bundle-version/, `${f} carries upstream Gateway API objects`);
+            }
+        });
+
         each("installs cert-manager with CRDs it keeps", (env) => {
             const cm = valuesOf(catalog(env).find((x) => x.metadata.name === "cert-manager")!);
             assert.deepStrictEqual(cm.crds, { enabled: true, keep: true });
@@ -858,7 +909,10 @@ describe("GitOps tree (gitops/)", () => {
         assert.strictEqual(prod.spec.topology.controlPlane.replicas, 3);
         const strip = (c: TreeObject) => ({ ...c.spec.topology, controlPlane: undefined, workers: undefined, variables: undefined });
         assert.deepStrictEqual(strip(prod), strip(dev));
-        assert.deepStrictEqual(prod.metadata, dev.metadata);
+        // dev's example also opts in to the Gateway API CRDs (its overlay's patch).
+        const labels = { ...dev.metadata.labels };
+        delete labels["capi-mgmt.io/addon-gateway-api"];
+        assert.deepStrictEqual(prod.metadata, { ...dev.metadata, labels });
         for (const name of ["externalNetwork", "nodeCidr", "mtu", "nodeImage"]) {
             assert.deepStrictEqual(variable(prod, name), variable(dev, name), name);
         }
@@ -1423,7 +1477,7 @@ describe("GitOps tree (gitops/)", () => {
         });
     });
 
-    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement and etcd variables, and the program-side items", () => {
+    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement, etcd, proxy and mirror variables, and the program-side items", () => {
         const readme = fs.readFileSync(path.join(TREE, "README.md"), "utf8");
         const section = readme.split(/^## /m).find((s) => s.startsWith("SCS users"));
         assert.ok(section, 'gitops/README.md has no section "SCS users"');
@@ -1432,7 +1486,7 @@ describe("GitOps tree (gitops/)", () => {
         for (const a of catalog) {
             assert.ok(section.includes(`\`${a.label}`), `${a.label} is not mapped`);
         }
-        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime"]) {
+        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime", "proxy", "registryMirrors"]) {
             assert.ok(classVariables(ofKind(envs.get("dev")!, "ClusterClass")[0]).some((d) => d.name === v), `the ClusterClass has no variable ${v}`);
             assert.ok(section.includes(`\`${v}\``), `variable ${v} is not mapped`);
         }
