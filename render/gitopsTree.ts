@@ -254,9 +254,40 @@ function describe(e: ErrorObject): string {
 }
 
 /**
- * Problems of `value` against a variable's schema (OpenAPI validation with ajv; unknown
- * object fields refused as Cluster API does). CEL rules (`x-kubernetes-validations`) are
- * not evaluated here: see {@link transitionProblems} for the one form the tree uses.
+ * The CEL rules (`x-kubernetes-validations`) on `value` and below, of the one form the tree
+ * uses besides transition rules: `!self.contains('<text>')` on a string. Transition rules
+ * (with `oldSelf`) are left to {@link transitionProblems}; any other rule is refused loudly
+ * rather than misread.
+ */
+function celProblems(value: unknown, schema: VariableSchema, at: string): string[] {
+    const out: string[] = [];
+    for (const rule of schema["x-kubernetes-validations"] ?? []) {
+        if (/\boldSelf\b/.test(rule.rule)) {
+            continue;
+        }
+        const m = /^!self\.contains\('([^'\\]*)'\)$/.exec(rule.rule);
+        if (!m) {
+            throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
+        }
+        if (typeof value === "string" && value.includes(m[1])) {
+            out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
+        }
+    }
+    if (Array.isArray(value) && schema.items) {
+        value.forEach((v, i) => out.push(...celProblems(v, schema.items!, `${at}[${i}]`)));
+    } else if (value !== null && typeof value === "object" && schema.properties) {
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+            if (schema.properties[k]) out.push(...celProblems(v, schema.properties[k], `${at}.${k}`));
+        }
+    }
+    return out;
+}
+
+/**
+ * Problems of `value` against a variable's schema, in Cluster API's order: OpenAPI
+ * validation with ajv (unknown object fields refused as Cluster API does), then, only if
+ * that passes (Cluster API skips CEL after a schema error), the CEL rules the tree reader
+ * understands ({@link celProblems}; transition rules: {@link transitionProblems}).
  */
 export function schemaProblems(value: unknown, schema: VariableSchema, at: string): string[] {
     let validate = compiled.get(schema);
@@ -265,7 +296,7 @@ export function schemaProblems(value: unknown, schema: VariableSchema, at: strin
         compiled.set(schema, validate);
     }
     if (validate(value)) {
-        return [];
+        return celProblems(value, schema, at);
     }
     return (validate.errors ?? []).map((e) => `${at}${e.instancePath.replace(/\//g, ".")}: ${describe(e)}`);
 }

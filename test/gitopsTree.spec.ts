@@ -1347,6 +1347,10 @@ describe("GitOps tree (gitops/)", () => {
             for (const value of bad) {
                 assert.throws(() => kubeadm(with_({ proxy: value })), /variable proxy/, JSON.stringify(value));
             }
+            // A user or password passes the pattern and meets the CEL rule's message, as on the real webhook.
+            assert.throws(() => kubeadm(with_({ proxy: { http: "http://user:secret@proxy.example.com:3128" } })), /variable proxy\.http: proxy\.http must not carry a user or password/);
+            assert.throws(() => kubeadm(with_({ proxy: { https: "https://token@proxy.example.com" } })), /variable proxy\.https: proxy\.https must not carry a user or password/);
+            assert.throws(() => schemaProblems("x", { type: "string", "x-kubernetes-validations": [{ rule: "self.size() < 3" }] }, "v"), /CEL rule .* is not understood by the tree reader/);
             for (const ok of [{ http: "http://10.0.0.1:3128/" }, { https: "https://[fd00::1]:3128" }, { http: "http://proxy:8080", noProxy: ["localhost", ".a.example", "10.0.0.0/8", "fd00::/8", "192.0.2.1"] }]) {
                 assert.doesNotThrow(() => kubeadm(with_({ proxy: ok })), JSON.stringify(ok));
             }

@@ -381,6 +381,7 @@ for (const stack of ["dev", "prod"]) {
             const cases: [string, unknown, RegExp][] = [
                 ["proxy", { http: "http://user:secret@proxy.example.com:3128" }, /must not carry a user or password/],
                 ["proxy", { http: "http://proxy.example.com:3128/path" }, /should match|pattern/i],
+                ["proxy", { https: "https://token@proxy.example.com" }, /must not carry a user or password/],
                 ["proxy", { noProxy: [".example.com"] }, /required|anyOf|http/i],
                 ["proxy", { http: "http://proxy.example.com:3128", noProxy: ["not a host"] }, /should match|pattern/i],
                 ["registryMirrors", [{ registry: "https://docker.io", endpoints: ["https://a.example"] }], /should match|pattern/i],
