@@ -222,7 +222,9 @@ export interface VariableSchema {
 /** Keywords of Cluster API's variable schemas (Kubernetes extensions) that JSON Schema does not have. */
 const KUBERNETES_KEYWORDS = ["x-kubernetes-validations", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-metadata", "example"];
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+// strictRequired off: Kubernetes' structural schemas put `required` in anyOf branches
+// (e.g. "http or https") without repeating the properties there.
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
 for (const keyword of KUBERNETES_KEYWORDS) {
     ajv.addKeyword(keyword);
 }
@@ -252,9 +254,40 @@ function describe(e: ErrorObject): string {
 }
 
 /**
- * Problems of `value` against a variable's schema (OpenAPI validation with ajv; unknown
- * object fields refused as Cluster API does). CEL rules (`x-kubernetes-validations`) are
- * not evaluated here: see {@link transitionProblems} for the one form the tree uses.
+ * The CEL rules (`x-kubernetes-validations`) on `value` and below, of the one form the tree
+ * uses besides transition rules: `!self.contains('<text>')` on a string. Transition rules
+ * (with `oldSelf`) are left to {@link transitionProblems}; any other rule is refused loudly
+ * rather than misread.
+ */
+function celProblems(value: unknown, schema: VariableSchema, at: string): string[] {
+    const out: string[] = [];
+    for (const rule of schema["x-kubernetes-validations"] ?? []) {
+        if (/\boldSelf\b/.test(rule.rule)) {
+            continue;
+        }
+        const m = /^!self\.contains\('([^'\\]*)'\)$/.exec(rule.rule);
+        if (!m) {
+            throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
+        }
+        if (typeof value === "string" && value.includes(m[1])) {
+            out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
+        }
+    }
+    if (Array.isArray(value) && schema.items) {
+        value.forEach((v, i) => out.push(...celProblems(v, schema.items!, `${at}[${i}]`)));
+    } else if (value !== null && typeof value === "object" && schema.properties) {
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+            if (schema.properties[k]) out.push(...celProblems(v, schema.properties[k], `${at}.${k}`));
+        }
+    }
+    return out;
+}
+
+/**
+ * Problems of `value` against a variable's schema, in Cluster API's order: OpenAPI
+ * validation with ajv (unknown object fields refused as Cluster API does), then, only if
+ * that passes (Cluster API skips CEL after a schema error), the CEL rules the tree reader
+ * understands ({@link celProblems}; transition rules: {@link transitionProblems}).
  */
 export function schemaProblems(value: unknown, schema: VariableSchema, at: string): string[] {
     let validate = compiled.get(schema);
@@ -263,7 +296,7 @@ export function schemaProblems(value: unknown, schema: VariableSchema, at: strin
         compiled.set(schema, validate);
     }
     if (validate(value)) {
-        return [];
+        return celProblems(value, schema, at);
     }
     return (validate.errors ?? []).map((e) => `${at}${e.instancePath.replace(/\//g, ".")}: ${describe(e)}`);
 }
@@ -354,47 +387,292 @@ export interface ResolvedTopology {
     templates: TopologyTemplate[];
 }
 
-/** Evaluates an `enabledIf` of the one form the tree uses: `{{ if .variable }}true{{ end }}` (Go's truthiness). */
-function enabled(enabledIf: string | undefined, variables: Record<string, unknown>): boolean {
-    if (enabledIf === undefined) {
-        return true;
-    }
-    const m = /^\{\{ if \.([A-Za-z0-9_]+) \}\}true\{\{ end \}\}$/.exec(enabledIf);
-    if (!m) {
-        throw new TreeError(`enabledIf ${JSON.stringify(enabledIf)} is not of the form {{ if .variable }}true{{ end }}`);
-    }
-    const v = variables[m[1]];
+/** A parsed node of a Go template (the subset {@link executeGoTemplate} understands). */
+type TemplateNode =
+    | { kind: "text"; text: string }
+    | { kind: "print"; expr: TemplateExpr; source: string }
+    | { kind: "if" | "with" | "range"; expr: TemplateExpr; body: TemplateNode[]; otherwise: TemplateNode[] };
+
+/** An expression of a template action: a field chain, a literal, or a function call. */
+type TemplateExpr =
+    | { kind: "field"; from: "dot" | "root"; path: string[]; source: string }
+    | { kind: "literal"; value: string | number }
+    | { kind: "call"; fn: string; args: TemplateExpr[]; path: string[] };
+
+/** Functions of Go's text/template and sprig that the tree's templates use. */
+const TEMPLATE_FUNCTIONS = new Set(["and", "or", "not", "eq", "ne", "gt", "lt", "len", "index", "regexMatch"]);
+
+/** Go's truthiness: false, 0, nil, "" and empty lists and maps are false. */
+function goTruth(v: unknown): boolean {
+    if (v === undefined || v === null || v === false || v === 0 || v === "") return false;
     if (Array.isArray(v)) return v.length > 0;
-    if (v !== null && typeof v === "object") return Object.keys(v).length > 0;
-    return v !== undefined && v !== null && v !== false && v !== 0 && v !== "";
+    if (typeof v === "object") return Object.keys(v as object).length > 0;
+    return true;
+}
+
+/** Splits an action's text into words: strings, numbers, parenthesised groups (with a field chain after them), names. */
+function actionWords(text: string, fail: (msg: string) => never): string[] {
+    const words: string[] = [];
+    let i = 0;
+    while (i < text.length) {
+        const ch = text[i];
+        if (/\s/.test(ch)) {
+            i++;
+        } else if (ch === '"') {
+            let j = i + 1;
+            while (j < text.length && text[j] !== '"') {
+                if (text[j] === "\\") fail(`escapes in string literals: ${text}`);
+                j++;
+            }
+            if (j >= text.length) fail(`unterminated string: ${text}`);
+            words.push(text.slice(i, j + 1));
+            i = j + 1;
+        } else if (ch === "(") {
+            let depth = 0;
+            let j = i;
+            for (; j < text.length; j++) {
+                if (text[j] === '"') {
+                    j = text.indexOf('"', j + 1);
+                    if (j < 0) fail(`unterminated string: ${text}`);
+                } else if (text[j] === "(") depth++;
+                else if (text[j] === ")" && --depth === 0) break;
+            }
+            if (depth !== 0) fail(`unbalanced parentheses: ${text}`);
+            let k = j + 1;
+            while (k < text.length && /[A-Za-z0-9_.]/.test(text[k])) k++;
+            words.push(text.slice(i, k));
+            i = k;
+        } else {
+            let j = i;
+            while (j < text.length && !/[\s()"]/.test(text[j])) j++;
+            words.push(text.slice(i, j));
+            i = j;
+        }
+    }
+    return words;
+}
+
+function parseOperand(word: string, fail: (msg: string) => never): TemplateExpr {
+    if (word.startsWith('"')) return { kind: "literal", value: word.slice(1, -1) };
+    if (/^-?\d+$/.test(word)) return { kind: "literal", value: Number(word) };
+    if (word === ".") return { kind: "field", from: "dot", path: [], source: word };
+    if (word === "$") return { kind: "field", from: "root", path: [], source: word };
+    const field = /^(\$)?((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$/.exec(word);
+    if (field) return { kind: "field", from: field[1] ? "root" : "dot", path: field[2].slice(1).split("."), source: word };
+    const group = /^\((.*)\)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)$/s.exec(word);
+    if (group) {
+        const inner = parseExpression(group[1], fail);
+        if (inner.kind !== "call") fail(`a parenthesised operand that is not a call: ${word}`);
+        return { ...inner, path: group[2] ? group[2].slice(1).split(".") : [] };
+    }
+    return fail(`operand ${word}`);
+}
+
+function parseExpression(text: string, fail: (msg: string) => never): TemplateExpr {
+    if (/\|/.test(text.replace(/"[^"]*"/g, ""))) fail(`pipelines: ${text}`);
+    if (/:=|=/.test(text.replace(/"[^"]*"/g, ""))) fail(`template variables: ${text}`);
+    const words = actionWords(text, fail);
+    if (words.length === 0) fail("an empty action");
+    if (/^[A-Za-z]\w*$/.test(words[0])) {
+        if (!TEMPLATE_FUNCTIONS.has(words[0])) fail(`function ${words[0]}`);
+        return { kind: "call", fn: words[0], args: words.slice(1).map((w) => parseOperand(w, fail)), path: [] };
+    }
+    if (words.length !== 1) fail(`arguments to a non-function: ${text}`);
+    return parseOperand(words[0], fail);
+}
+
+/** Parses a Go template into nodes; `fail` reports what is not understood. */
+function parseGoTemplate(template: string, fail: (msg: string) => never): TemplateNode[] {
+    const root: TemplateNode[] = [];
+    const stack: { node: Extract<TemplateNode, { body: TemplateNode[] }>; inElse: boolean }[] = [];
+    const out = () => (stack.length === 0 ? root : stack[stack.length - 1].inElse ? stack[stack.length - 1].node.otherwise : stack[stack.length - 1].node.body);
+    const re = /\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}/gs;
+    let last = 0;
+    let trimNext = false;
+    for (let m = re.exec(template); m !== null; m = re.exec(template)) {
+        let text = template.slice(last, m.index);
+        if (trimNext) text = text.replace(/^\s+/, "");
+        if (m[1]) text = text.replace(/\s+$/, "");
+        if (text) out().push({ kind: "text", text });
+        trimNext = m[3] !== undefined;
+        last = m.index + m[0].length;
+        const action = m[2];
+        const block = /^(if|with|range)\s+(.*)$/s.exec(action);
+        if (block) {
+            const node = { kind: block[1] as "if" | "with" | "range", expr: parseExpression(block[2], fail), body: [], otherwise: [] };
+            out().push(node);
+            stack.push({ node, inElse: false });
+        } else if (action === "else") {
+            const top = stack[stack.length - 1];
+            if (!top || top.inElse) fail("else without if");
+            top.inElse = true;
+        } else if (action === "end") {
+            if (!stack.pop()) fail("end without if");
+        } else if (/^(else\s|define|template|block|break|continue|\/\*)/.test(action)) {
+            fail(`action {{ ${action} }}`);
+        } else {
+            out().push({ kind: "print", expr: parseExpression(action, fail), source: action });
+        }
+    }
+    let tail = template.slice(last);
+    if (trimNext) tail = tail.replace(/^\s+/, "");
+    if (tail) out().push({ kind: "text", text: tail });
+    if (stack.length > 0) fail(`${stack[stack.length - 1].node.kind} without end`);
+    return root;
 }
 
 /**
- * A patch's `valueFrom.template` as Cluster API renders it, for the one action the tree
- * uses: `{{ .variable }}` (a variable with a string, number or boolean value) and
- * `{{ .builtin.cluster.name }}` / `{{ .builtin.cluster.namespace }}`. The output is read as
- * YAML, as Cluster API does. Any other action is refused rather than misread.
+ * Executes a Go template (text/template with sprig's functions, as Cluster API renders a
+ * patch's `valueFrom.template` and `enabledIf`) over `data`, for the subset the tree uses:
+ * field chains (`.a.b`, `$.a`, `.`), `if`/`with`/`range` with `else`, trim markers, string and
+ * integer literals, and the functions and, or, not, eq, ne, gt, lt, len, index, regexMatch.
+ * As in Go: a missing map key is nil (false in `if`, no iteration in `range`), a field of nil
+ * is an error. Printing nil, a list or a map is refused (Go would print `<no value>` or
+ * `map[...]`, never what a patch wants). Anything else is refused rather than misread.
+ */
+export function executeGoTemplate(template: string, data: Record<string, unknown>, where: string): string {
+    const fail = (msg: string): never => {
+        throw new TreeError(`${where}: template ${msg} is not understood by the tree reader`);
+    };
+    const error = (msg: string): never => {
+        throw new TreeError(`${where}: template: ${msg}`);
+    };
+    const nodes = parseGoTemplate(template, fail);
+    const follow = (value: unknown, path: string[], source: string): unknown => {
+        let v = value;
+        for (const [i, key] of path.entries()) {
+            if (v === undefined || v === null) error(`nil pointer evaluating ${source} (at .${path.slice(0, i + 1).join(".")})`);
+            if (typeof v !== "object" || Array.isArray(v)) error(`can't evaluate field ${key} in ${source}`);
+            v = (v as Record<string, unknown>)[key];
+        }
+        return v;
+    };
+    const evaluate = (e: TemplateExpr, dot: unknown): unknown => {
+        if (e.kind === "literal") return e.value;
+        if (e.kind === "field") return follow(e.from === "root" ? data : dot, e.path, e.source);
+        const args = () => e.args.map((a) => evaluate(a, dot));
+        let result: unknown;
+        switch (e.fn) {
+            case "and":
+            case "or": {
+                if (e.args.length < 1) error(`${e.fn} needs arguments`);
+                for (const a of e.args) {
+                    result = evaluate(a, dot);
+                    if (goTruth(result) === (e.fn === "or")) break;
+                }
+                break;
+            }
+            case "not":
+                if (e.args.length !== 1) error("not takes one argument");
+                result = !goTruth(evaluate(e.args[0], dot));
+                break;
+            case "eq":
+            case "ne":
+            case "gt":
+            case "lt": {
+                const [a, b] = args();
+                if (e.args.length !== 2 || typeof a !== typeof b || !["string", "number", "boolean"].includes(typeof a)) {
+                    error(`${e.fn} of incompatible values ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
+                }
+                result = e.fn === "eq" ? a === b : e.fn === "ne" ? a !== b : e.fn === "gt" ? (a as number) > (b as number) : (a as number) < (b as number);
+                break;
+            }
+            case "len": {
+                const [a] = args();
+                if (typeof a === "string" || Array.isArray(a)) result = a.length;
+                else if (a !== null && typeof a === "object") result = Object.keys(a).length;
+                else error(`len of ${a === undefined ? "nil" : typeof a}`);
+                break;
+            }
+            case "index": {
+                const [list, i] = args();
+                if (!Array.isArray(list) || typeof i !== "number") error("index of a non-list or with a non-integer");
+                if ((i as number) < 0 || (i as number) >= (list as unknown[]).length) error(`index out of range: ${i}`);
+                result = (list as unknown[])[i as number];
+                break;
+            }
+            case "regexMatch": {
+                const [re, str] = args();
+                if (typeof re !== "string" || typeof str !== "string") error("regexMatch of non-strings");
+                result = new RegExp(re as string).test(str as string);
+                break;
+            }
+            default:
+                fail(`function ${e.fn}`);
+        }
+        return follow(result, e.path, `(${e.fn} ...)`);
+    };
+    const run = (list: TemplateNode[], dot: unknown): string =>
+        list
+            .map((n) => {
+                if (n.kind === "text") return n.text;
+                if (n.kind === "print") {
+                    const v = evaluate(n.expr, dot);
+                    if (v === undefined || v === null) {
+                        const top = n.expr.kind === "field" && n.expr.from === "dot" && dot === data && n.expr.path.length === 1;
+                        return error(top ? `template uses variable ${n.expr.kind === "field" ? n.expr.path[0] : ""}, which has no value` : `{{ ${n.source} }} has no value`);
+                    }
+                    if (typeof v === "object") {
+                        const top = n.expr.kind === "field" && n.expr.from === "dot" && dot === data && n.expr.path.length === 1;
+                        return error(`${top ? `template uses variable ${n.expr.kind === "field" ? n.expr.path[0] : ""}, which has` : `{{ ${n.source} }} has`} no scalar value`);
+                    }
+                    return String(v);
+                }
+                const v = evaluate(n.expr, dot);
+                if (n.kind === "if") return run(goTruth(v) ? n.body : n.otherwise, dot);
+                if (n.kind === "with") return goTruth(v) ? run(n.body, v) : run(n.otherwise, dot);
+                if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return run(n.otherwise, dot);
+                if (!Array.isArray(v)) return error(`range over a non-list (${typeof v})`);
+                return v.map((item) => run(n.body, item)).join("");
+            })
+            .join("");
+    return run(nodes, data);
+}
+
+/**
+ * What Cluster API's patch templates see: the Cluster's variables and the builtins the tree
+ * uses, `builtin.cluster` (name, namespace, topology version and class, network: pods and
+ * services CIDR blocks, service domain), as Cluster API v1.14 computes them.
+ */
+export function templateData(variables: Record<string, unknown>, cluster: TreeObject): Record<string, unknown> {
+    const net = cluster.spec?.clusterNetwork as { pods?: { cidrBlocks?: string[] }; services?: { cidrBlocks?: string[] }; serviceDomain?: string } | undefined;
+    const network =
+        net === undefined
+            ? undefined
+            : Object.fromEntries(
+                  Object.entries({ pods: net.pods?.cidrBlocks, services: net.services?.cidrBlocks, serviceDomain: net.serviceDomain }).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
+              );
+    const topology = cluster.spec?.topology;
+    return {
+        ...structuredClone(variables),
+        builtin: {
+            cluster: {
+                name: cluster.metadata.name,
+                ...(cluster.metadata.namespace !== undefined ? { namespace: cluster.metadata.namespace } : {}),
+                ...(topology !== undefined ? { topology: { version: topology.version, classRef: { name: topology.classRef?.name, namespace: topology.classRef?.namespace ?? cluster.metadata.namespace } } } : {}),
+                ...(network !== undefined ? { network } : {}),
+            },
+        },
+    };
+}
+
+/** Whether a patch is on: its `enabledIf` rendered over the variables reads as YAML `true` (Cluster API's rule). */
+export function patchEnabled(enabledIf: string | undefined, variables: Record<string, unknown>, cluster: TreeObject, where: string): boolean {
+    if (enabledIf === undefined || enabledIf === "") {
+        return true;
+    }
+    const text = executeGoTemplate(enabledIf, templateData(variables, cluster), `${where} enabledIf`);
+    const docs = parseAllDocuments(text);
+    return docs.length === 1 && docs[0].errors.length === 0 && docs[0].toJS() === true;
+}
+
+/**
+ * A patch's `valueFrom.template` as Cluster API renders it: executed as a Go template
+ * ({@link executeGoTemplate}) over the variables and builtins ({@link templateData}), the
+ * output read as YAML, as Cluster API does.
  */
 export function renderPatchTemplate(template: string, variables: Record<string, unknown>, cluster: TreeObject, where: string): unknown {
-    const text = template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_whole, action: string) => {
-        const builtin = /^\.builtin\.cluster\.(name|namespace)$/.exec(action);
-        if (builtin) {
-            const value = cluster.metadata[builtin[1] as "name" | "namespace"];
-            if (value === undefined) {
-                throw new TreeError(`${where}: the Cluster has no ${builtin[1]}`);
-            }
-            return value;
-        }
-        const m = /^\.([A-Za-z][A-Za-z0-9_]*)$/.exec(action);
-        if (!m) {
-            throw new TreeError(`${where}: template action {{ ${action} }} is not understood by the tree reader`);
-        }
-        const value = variables[m[1]];
-        if (!["string", "number", "boolean"].includes(typeof value)) {
-            throw new TreeError(`${where}: template uses variable ${m[1]}, which has no ${value === undefined ? "value" : "scalar value"}`);
-        }
-        return String(value);
-    });
+    const text = executeGoTemplate(template, templateData(variables, cluster), where);
     const docs = parseAllDocuments(text);
     if (docs.length !== 1 || docs[0].errors.length > 0) {
         throw new TreeError(`${where}: the rendered template is not one YAML document${docs[0]?.errors.length ? `: ${docs[0].errors[0].message}` : ""}`);
@@ -458,7 +736,7 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
     }
 
     for (const patch of (spec.patches ?? []) as { name: string; enabledIf?: string; definitions?: unknown[] }[]) {
-        if (!enabled(patch.enabledIf, variables)) {
+        if (!patchEnabled(patch.enabledIf, variables, cluster, `${name}: patch ${patch.name}`)) {
             continue;
         }
         for (const def of (patch.definitions ?? []) as {

@@ -28,6 +28,8 @@ import {
     classVariables,
     CREATE_ONLY_RULE,
     Environment,
+    executeGoTemplate,
+    isFluxKustomization,
     kustomizeBuild,
     readEnvironment,
     renderPatchTemplate,
@@ -37,6 +39,7 @@ import {
     transitionProblems,
     TreeError,
     TreeObject,
+    VariableSchema,
 } from "../render/gitopsTree";
 import { readStackConfigFile } from "../render/render";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
@@ -411,7 +414,12 @@ function filesOf(dir: string, rel = ""): string[] {
 /** The add-ons every labelled cluster gets (by the cloud config's label). */
 const BASE_ADDONS = ["cilium", "openstack-cinder-csi", "openstack-cloud-controller-manager"];
 /** The catalog: each add-on selected by its own label only. */
-const CATALOG = ["cert-manager", "flux", "ingress-nginx", "metrics-server"];
+const CATALOG = ["cert-manager", "flux", "gateway-api", "ingress-nginx", "metrics-server"];
+/**
+ * Add-ons of the catalog Flux applies (no chart fits): per opted-in Cluster a Flux
+ * Kustomization carrying the add-on's label, in the same environment as the Cluster.
+ */
+const FLUX_ADDONS = ["gateway-api"];
 
 /** An SCS standard flavor name (scs-0100): cpus, RAM, and optionally a local disk. */
 const SCS_FLAVOR = /^SCS-\d+[LVTC]i?-\d+(\.\d+)?[uo]*(?<disk>-(\d+x)?\d+[nhsp]?)?(_.*)?$/;
@@ -703,7 +711,9 @@ describe("GitOps tree (gitops/)", () => {
     });
 
     describe("add-on catalog", () => {
-        const readme = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
+        const readmeAll = () => readmeCatalog(fs.readFileSync(path.join(TREE, "README.md"), "utf8"));
+        /** The add-ons CAAPH installs (HelmChartProxies, selecting Clusters by label). */
+        const readme = () => readmeAll().filter((a) => !FLUX_ADDONS.includes(a.name));
         /** The catalog's add-ons: HelmChartProxies, and ClusterResourceSets for plain manifests. */
         const catalog = (env: Environment) => [...ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name)), ...ofKind(env, "ClusterResourceSet")];
         /** The objects a ClusterResourceSet applies, in order: every document of every data value of its ConfigMaps. */
@@ -737,7 +747,7 @@ describe("GitOps tree (gitops/)", () => {
         each("offers exactly the add-ons gitops/README.md lists, with its versions and labels", (env) => {
             const listed = readme();
             assert.deepStrictEqual(catalog(env).map((p) => p.metadata.name).sort(), listed.map((a) => a.name).sort());
-            assert.deepStrictEqual(listed.map((a) => a.name).sort(), CATALOG);
+            assert.deepStrictEqual(readmeAll().map((a) => a.name).sort(), CATALOG);
             for (const a of listed) {
                 const p = catalog(env).find((x) => x.metadata.name === a.name)!;
                 assert.strictEqual(versionOf(env, p), a.version, `${a.name}: the README says ${a.version}`);
@@ -749,7 +759,7 @@ describe("GitOps tree (gitops/)", () => {
             }
         });
 
-        each("selects, with each add-on, exactly the example Clusters that carry its label", (env) => {
+        each("selects, with each add-on, exactly the example Clusters that carry its label", (env, stack) => {
             const clusters = ofKind(env, "Cluster");
             for (const a of readme()) {
                 const p = catalog(env).find((x) => x.metadata.name === a.name)!;
@@ -757,13 +767,13 @@ describe("GitOps tree (gitops/)", () => {
                 const optedIn = clusters.filter((c) => a.values.includes(c.metadata.labels?.[a.label] ?? "")).map((c) => c.metadata.name);
                 assert.deepStrictEqual(selected, optedIn, a.name);
             }
-            // The examples opt in to what SCS installed by default, and to nothing else.
+            // The examples opt in to what SCS installed by default, and dev's to the Gateway API CRDs too.
             for (const c of clusters) {
-                const on = readme()
+                const on = readmeAll()
                     .filter((a) => c.metadata.labels?.[a.label] !== undefined)
                     .map((a) => a.name)
                     .sort();
-                assert.deepStrictEqual(on, ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
+                assert.deepStrictEqual(on, stack === "dev" ? ["gateway-api", "ingress-nginx", "metrics-server"] : ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
             }
         });
 
@@ -814,6 +824,49 @@ describe("GitOps tree (gitops/)", () => {
             assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
         });
 
+        each("applies the Gateway API CRDs, from the pinned upstream release, to exactly the Clusters that carry its label, and keeps them on removal", (env) => {
+            const a = readmeAll().find((x) => x.name === "gateway-api")!;
+            assert.strictEqual(a.label, "capi-mgmt.io/addon-gateway-api");
+            assert.deepStrictEqual(a.values, ["enabled"]);
+            const clusters = ofKind(env, "Cluster");
+            const optedIn = clusters.filter((c) => c.metadata.labels?.[a.label] === "enabled").map((c) => c.metadata.name);
+            const kustomizations = objects(env).filter((o) => isFluxKustomization(o) && o.metadata.labels?.[a.label] !== undefined);
+            // Exactly one per opted-in Cluster, next to it, through its kubeconfig Secret.
+            assert.deepStrictEqual(kustomizations.map((k) => k.spec.kubeConfig?.secretRef?.name).sort(), optedIn.map((n) => `${n}-kubeconfig`).sort());
+            const sources = ofKind(env, "GitRepository");
+            for (const k of kustomizations) {
+                const what = `Kustomization ${k.metadata.name}`;
+                assert.strictEqual(k.metadata.labels![a.label], "enabled", what);
+                const cluster = clusters.find((c) => `${c.metadata.name}-kubeconfig` === k.spec.kubeConfig.secretRef.name)!;
+                assert.strictEqual(k.metadata.namespace, cluster.metadata.namespace, what);
+                assert.strictEqual(k.spec.kubeConfig.secretRef.key, "value", `${what}: Cluster API's kubeconfig Secret holds it under "value"`);
+                assert.strictEqual(k.spec.path, "./config/crd", what);
+                assert.strictEqual(k.spec.prune, false, `${what} would delete the CRDs, and every Gateway and route with them, on removal`);
+                assert.strictEqual(k.spec.deletionPolicy, "Orphan", what);
+                assert.strictEqual(k.spec.targetNamespace, undefined, what);
+                const source = sources.find((s) => s.metadata.name === k.spec.sourceRef.name && s.metadata.namespace === k.metadata.namespace);
+                assert.ok(source && k.spec.sourceRef.kind === "GitRepository", `${what}: source ${JSON.stringify(k.spec.sourceRef)} is not in the environment`);
+                assert.strictEqual(source.spec.url, "https://github.com/kubernetes-sigs/gateway-api", what);
+                assert.deepStrictEqual(Object.keys(source.spec.ref), ["tag"], `${what}: not pinned to a release tag`);
+                assert.strictEqual(source.spec.ref.tag, a.version, "the README's version is the source's tag");
+                assert.ok(semver.valid(source.spec.ref.tag) !== null && /^v\d+\.\d+\.\d+$/.test(source.spec.ref.tag), source.spec.ref.tag);
+            }
+            // The source only where a Cluster opts in; and no HelmChartProxy selects by the label.
+            assert.strictEqual(sources.some((s) => s.metadata.name === "gateway-api"), optedIn.length > 0);
+            for (const p of ofKind(env, "HelmChartProxy")) {
+                assert.ok(!selectorKeys(p.spec.clusterSelector).includes(a.label), p.metadata.name);
+            }
+        });
+
+        it("keeps only Gateway API's CRD directory of the upstream repository, and no copy of it in the tree", () => {
+            const source = ofKind(envs.get("dev")!, "GitRepository").find((s) => s.metadata.name === "gateway-api")!;
+            const rules = String(source.spec.ignore).trim().split("\n").map((l) => l.trim());
+            assert.deepStrictEqual(rules, ["/*", "!/config/", "/config/*", "!/config/crd/"]);
+            for (const f of filesOf(TREE)) {
+                assert.doesNotMatch(fs.readFileSync(path.join(TREE, f), "utf8"), /gateway\.networking\.k8s\.io\/bundle-version/, `${f} carries upstream Gateway API objects`);
+            }
+        });
+
         each("installs cert-manager with CRDs it keeps", (env) => {
             const cm = valuesOf(catalog(env).find((x) => x.metadata.name === "cert-manager")!);
             assert.deepStrictEqual(cm.crds, { enabled: true, keep: true });
@@ -857,7 +910,10 @@ describe("GitOps tree (gitops/)", () => {
         assert.strictEqual(prod.spec.topology.controlPlane.replicas, 3);
         const strip = (c: TreeObject) => ({ ...c.spec.topology, controlPlane: undefined, workers: undefined, variables: undefined });
         assert.deepStrictEqual(strip(prod), strip(dev));
-        assert.deepStrictEqual(prod.metadata, dev.metadata);
+        // dev's example also opts in to the Gateway API CRDs (its overlay's patch).
+        const labels = { ...dev.metadata.labels };
+        delete labels["capi-mgmt.io/addon-gateway-api"];
+        assert.deepStrictEqual(prod.metadata, { ...dev.metadata, labels });
         for (const name of ["externalNetwork", "nodeCidr", "mtu", "nodeImage"]) {
             assert.deepStrictEqual(variable(prod, name), variable(dev, name), name);
         }
@@ -950,6 +1006,32 @@ describe("GitOps tree (gitops/)", () => {
             assert.throws(() => renderPatchTemplate("a: {{ .x | quote }}", { x: 3 }, cluster, "t"), /not understood by the tree reader/);
             assert.throws(() => renderPatchTemplate("a: {{ .y }}", { x: 3 }, cluster, "t"), /variable y, which has no value/);
             assert.throws(() => renderPatchTemplate("a: {{ .x }}", { x: [1] }, cluster, "t"), /no scalar value/);
+        });
+
+        it("executes Go templates as Cluster API does, for the subset the class uses, refusing the rest", () => {
+            const data = { l: ["a", "b"], m: { k: "v" }, e: [], n: 2, s: "docker.io" };
+            const run = (t: string) => executeGoTemplate(t, data, "t");
+            assert.strictEqual(run("x{{ range .l }},{{ . }}{{ end }}"), "x,a,b");
+            assert.strictEqual(run("{{ range .e }}x{{ else }}none{{ end }}|{{ range .missing }}x{{ end }}"), "none|");
+            assert.strictEqual(run("{{ with .m }}{{ .k }}{{ end }}{{ with .missing }}x{{ else }}y{{ end }}"), "vy");
+            assert.strictEqual(run("a\n  {{- if .missing }}x{{ end }}\n  {{- if eq .s \"docker.io\" }} hub {{- end }}  \nb"), "a hub  \nb");
+            assert.strictEqual(run('{{ if and .missing (gt (len .missing) 0) }}x{{ else }}short-circuit{{ end }}'), "short-circuit");
+            assert.strictEqual(run('{{ if or .missing .n }}{{ (index .l 1) }}{{ end }}{{ if not .e }}!{{ end }}'), "b!");
+            assert.strictEqual(run('{{ with index .l 0 }}{{ . }}{{ end }}{{ if regexMatch "^https?://[^/]+/." "https://h/p" }}P{{ end }}'), "aP");
+            assert.strictEqual(run("{{ $.n }}{{ range .l }}{{ $.s }}{{ end }}"), "2docker.iodocker.io");
+            // Go: a field of a missing key is an error, not nil.
+            assert.throws(() => run("{{ range .missing.x }}{{ end }}"), /nil pointer evaluating/);
+            assert.throws(() => run("{{ index .l 2 }}"), /index out of range/);
+            assert.throws(() => run("{{ len .missing }}"), /len of nil/);
+            assert.throws(() => run('{{ eq .n "2" }}'), /incompatible/);
+            for (const t of ["{{ .s | upper }}", "{{ $x := .s }}", "{{ upper .s }}", "{{ if .n }}x", "{{ end }}", '{{ template "x" }}', "{{ else if .n }}"]) {
+                assert.throws(() => run(t), /not understood by the tree reader/, t);
+            }
+            const cluster = devCluster();
+            assert.deepStrictEqual(
+                renderPatchTemplate("{{ range .builtin.cluster.network.pods }}{{ . }} {{ end }}{{ range .builtin.cluster.network.services }}{{ . }} {{ end }}", {}, cluster, "t"),
+                [...cluster.spec.clusterNetwork.pods.cidrBlocks, ...cluster.spec.clusterNetwork.services.cidrBlocks].join(" "),
+            );
         });
 
         describe("systemd units", () => {
@@ -1130,7 +1212,285 @@ describe("GitOps tree (gitops/)", () => {
         });
     });
 
-    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement and etcd variables, and the program-side items", () => {
+    describe("proxy and registry mirrors", () => {
+        type KubeadmFile = { path: string; owner: string; permissions: string; content: string };
+        const ENV_FILE = "/etc/default/capi-mgmt-proxy";
+        const KUBELET_ENV_FILE = "/etc/default/capi-mgmt-proxy-kubelet";
+        const CONTAINERD_DROPIN = "/etc/systemd/system/containerd.service.d/http-proxy.conf";
+        const KUBELET_DROPIN = "/etc/systemd/system/kubelet.service.d/http-proxy.conf";
+        const ENDPOINT_SCRIPT = "/usr/local/sbin/capi-mgmt-proxy-api-endpoint";
+        const PROXY_FILES = [ENV_FILE, CONTAINERD_DROPIN, KUBELET_DROPIN, ENDPOINT_SCRIPT];
+        const PROXY = { http: "http://proxy.example.com:3128", https: "http://proxy.example.com:3129", noProxy: [".corp.example", "10.20.0.0/16", "registry.example"] };
+        const MIRRORS = [
+            { registry: "docker.io", endpoints: ["https://mirror-a.example", "https://harbor.example/v2/dockerhub"] },
+            { registry: "registry.example:5000", endpoints: ["http://10.1.2.3:5000"] },
+        ];
+        const base = () => ofKind(envs.get("dev")!, "Cluster")[0];
+        const clusterClass = () => ofKind(envs.get("dev")!, "ClusterClass")[0];
+        /** The control plane's kubeadm config spec and the workers' kubeadm config, after the class's patches. */
+        const kubeadm = (cluster: TreeObject) => {
+            const templates = resolveTopology(cluster, objects(envs.get("dev")!)).templates;
+            return {
+                controlPlane: templates.find((t) => t.object.kind === "KubeadmControlPlaneTemplate")!.object.spec.template.spec.kubeadmConfigSpec,
+                workers: templates.find((t) => t.object.kind === "KubeadmConfigTemplate")!.object.spec.template.spec,
+            };
+        };
+        const with_ = (vars: Record<string, unknown>, cluster = base()) => Object.entries(vars).reduce((c, [k, v]) => withVariable(c, k, v), cluster);
+        const fileOf = (files: KubeadmFile[] | undefined, p: string): KubeadmFile => {
+            const f = (files ?? []).find((x) => x.path === p);
+            assert.ok(f, `no file ${p} among ${JSON.stringify((files ?? []).map((x) => x.path))}`);
+            return f;
+        };
+        /** KEY=value lines of an environment file (comments skipped), every key once. */
+        const envOf = (content: string): Record<string, string> => {
+            const out: Record<string, string> = {};
+            for (const line of content.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"))) {
+                const m = /^([A-Za-z_]+)=(\S+)$/.exec(line);
+                assert.ok(m, `not a KEY=value line: ${JSON.stringify(line)}`);
+                assert.ok(!(m[1] in out), `${m[1]} twice`);
+                out[m[1]] = m[2];
+            }
+            return out;
+        };
+        /** Both kubeadm configs of a Cluster: [where, files, preKubeadmCommands]. */
+        const nodes = (cluster: TreeObject): [string, KubeadmFile[] | undefined, string[] | undefined][] => {
+            const k = kubeadm(cluster);
+            return [
+                ["control plane", k.controlPlane.files, k.controlPlane.preKubeadmCommands],
+                ["workers", k.workers.files, k.workers.preKubeadmCommands],
+            ];
+        };
+
+        each("puts no proxy or mirror file on the example Clusters' nodes (they set neither variable)", (env) => {
+            for (const cluster of ofKind(env, "Cluster")) {
+                assert.strictEqual(variable(cluster, "proxy"), undefined);
+                assert.strictEqual(variable(cluster, "registryMirrors"), undefined);
+                const templates = resolveTopology(cluster, objects(env)).templates;
+                const cp = templates.find((t) => t.object.kind === "KubeadmControlPlaneTemplate")!.object.spec.template.spec.kubeadmConfigSpec;
+                const w = templates.find((t) => t.object.kind === "KubeadmConfigTemplate")!.object.spec.template.spec;
+                assert.ok(!(cp.files as KubeadmFile[]).some((f) => PROXY_FILES.includes(f.path) || f.path.startsWith("/etc/containerd/")), cluster.metadata.name);
+                assert.strictEqual(cp.preKubeadmCommands, undefined);
+                assert.strictEqual(w.files, undefined);
+                assert.strictEqual(w.preKubeadmCommands, undefined);
+            }
+        });
+
+        for (const etcd of [true, false]) {
+            it(`gives containerd and kubelet the proxy on control plane and workers, NO_PROXY covering the cluster, with etcdMaintenance ${etcd ? "on" : "off"}`, () => {
+                const cluster = with_({ proxy: PROXY, etcdMaintenance: etcd });
+                const net = cluster.spec.clusterNetwork;
+                const nodeCidr = (variable(cluster, "nodeCidr") ?? classVariables(clusterClass()).find((d) => d.name === "nodeCidr")!.schema.openAPIV3Schema.default) as string;
+                const required = ["localhost", "127.0.0.1", ".svc", ".cluster.local", "169.254.169.254", nodeCidr, ...net.pods.cidrBlocks, ...net.services.cidrBlocks, ...PROXY.noProxy];
+                for (const [where, files, pre] of nodes(cluster)) {
+                    const env = envOf(fileOf(files, ENV_FILE).content);
+                    assert.strictEqual(env.HTTP_PROXY, PROXY.http, where);
+                    assert.strictEqual(env.http_proxy, PROXY.http, where);
+                    assert.strictEqual(env.HTTPS_PROXY, PROXY.https, where);
+                    assert.strictEqual(env.https_proxy, PROXY.https, where);
+                    assert.strictEqual(env.no_proxy, env.NO_PROXY, where);
+                    const list = env.NO_PROXY.split(",");
+                    for (const r of required) {
+                        assert.ok(list.includes(r), `${where}: NO_PROXY ${env.NO_PROXY} lacks ${r}`);
+                    }
+                    assert.strictEqual(new Set(list).size, list.length, `${where}: NO_PROXY repeats an entry: ${env.NO_PROXY}`);
+                    // Both services read the settings through a drop-in; kubelet then its NO_PROXY with the API endpoint.
+                    assert.match(fileOf(files, CONTAINERD_DROPIN).content, new RegExp(`^\\[Service\\]\\nEnvironmentFile=${ENV_FILE}\\n$`));
+                    const kubeletUnits = fileOf(files, KUBELET_DROPIN).content.split("\n").filter((l) => l.startsWith("EnvironmentFile="));
+                    assert.deepStrictEqual(kubeletUnits, [`EnvironmentFile=${ENV_FILE}`, `EnvironmentFile=${KUBELET_ENV_FILE}`], where);
+                    assert.strictEqual(fileOf(files, ENDPOINT_SCRIPT).permissions, "0755");
+                    for (const p of PROXY_FILES) {
+                        assert.strictEqual(fileOf(files, p).owner, "root:root", p);
+                        assert.ok(/^\/etc\/|^\/usr\/local\/sbin\//.test(p));
+                    }
+                    // Before kubeadm: the endpoint, then systemd reads the drop-ins and containerd restarts with them.
+                    assert.deepStrictEqual(pre, [ENDPOINT_SCRIPT, "systemctl daemon-reload", "systemctl restart containerd"], where);
+                    for (const f of files ?? []) {
+                        assert.doesNotMatch(f.content, /\{\{|\{%|\{#/, `${where}: ${f.path} has Jinja delimiters`);
+                    }
+                }
+                // The etcd timer's files stay exactly as without the proxy.
+                const cpFiles = kubeadm(cluster).controlPlane.files as KubeadmFile[];
+                const etcdFiles = (kubeadm(with_({ etcdMaintenance: etcd })).controlPlane.files ?? []) as KubeadmFile[];
+                assert.deepStrictEqual(cpFiles.slice(0, etcdFiles.length), etcdFiles);
+                assert.deepStrictEqual(cpFiles.slice(etcdFiles.length).map((f) => f.path), PROXY_FILES);
+                assert.deepStrictEqual(kubeadm(cluster).workers.files.map((f: KubeadmFile) => f.path), PROXY_FILES);
+            });
+        }
+
+        it("sets only the proxies given, and still the whole NO_PROXY without a noProxy", () => {
+            for (const [given, absent] of [["http", "https"], ["https", "http"]] as const) {
+                const cluster = with_({ proxy: { [given]: PROXY[given] } });
+                for (const [where, files] of nodes(cluster)) {
+                    const env = envOf(fileOf(files, ENV_FILE).content);
+                    assert.strictEqual(env[`${given.toUpperCase()}_PROXY`], PROXY[given], where);
+                    assert.strictEqual(env[`${absent.toUpperCase()}_PROXY`], undefined, where);
+                    assert.strictEqual(env[`${absent}_proxy`], undefined, where);
+                    assert.ok(env.NO_PROXY.split(",").includes(".svc") && env.NO_PROXY.split(",").includes("169.254.169.254"), env.NO_PROXY);
+                }
+            }
+        });
+
+        it("refuses bad proxy settings, naming the variable (a credential, a path, another scheme, no proxy at all, a bad noProxy entry)", () => {
+            const bad: unknown[] = [
+                { http: "http://user:secret@proxy.example.com:3128" },
+                { https: "https://token@proxy.example.com" },
+                { http: "http://proxy.example.com:3128/path" },
+                { http: "http://proxy.example.com:3128?x=1" },
+                { http: "socks5://proxy.example.com:1080" },
+                { http: "proxy.example.com:3128" },
+                { noProxy: [".example.com"] },
+                { http: "http://proxy.example.com:3128", noProxy: ["a b"] },
+                { http: "http://proxy.example.com:3128", noProxy: ["http://x.example"] },
+                { http: "http://proxy.example.com:3128", user: "me" },
+                "http://proxy.example.com:3128",
+            ];
+            for (const value of bad) {
+                assert.throws(() => kubeadm(with_({ proxy: value })), /variable proxy/, JSON.stringify(value));
+            }
+            // A user or password passes the pattern and meets the CEL rule's message, as on the real webhook.
+            assert.throws(() => kubeadm(with_({ proxy: { http: "http://user:secret@proxy.example.com:3128" } })), /variable proxy\.http: proxy\.http must not carry a user or password/);
+            assert.throws(() => kubeadm(with_({ proxy: { https: "https://token@proxy.example.com" } })), /variable proxy\.https: proxy\.https must not carry a user or password/);
+            assert.throws(() => schemaProblems("x", { type: "string", "x-kubernetes-validations": [{ rule: "self.size() < 3" }] }, "v"), /CEL rule .* is not understood by the tree reader/);
+            for (const ok of [{ http: "http://10.0.0.1:3128/" }, { https: "https://[fd00::1]:3128" }, { http: "http://proxy:8080", noProxy: ["localhost", ".a.example", "10.0.0.0/8", "fd00::/8", "192.0.2.1"] }]) {
+                assert.doesNotThrow(() => kubeadm(with_({ proxy: ok })), JSON.stringify(ok));
+            }
+        });
+
+        for (const etcd of [true, false]) {
+            it(`writes one hosts.toml per registry on every node, mirrors in order with pull and resolve, with etcdMaintenance ${etcd ? "on" : "off"}`, () => {
+                const cluster = with_({ registryMirrors: MIRRORS, etcdMaintenance: etcd });
+                for (const [where, files, pre] of nodes(cluster)) {
+                    const docker = fileOf(files, "/etc/containerd/certs.d/docker.io/hosts.toml");
+                    assert.strictEqual(docker.permissions, "0644");
+                    assert.strictEqual(docker.owner, "root:root");
+                    const toml = (content: string) => content.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+                    assert.deepStrictEqual(toml(docker.content), [
+                        'server = "https://registry-1.docker.io"',
+                        '[host."https://mirror-a.example"]',
+                        '  capabilities = ["pull", "resolve"]',
+                        '[host."https://harbor.example/v2/dockerhub"]',
+                        '  capabilities = ["pull", "resolve"]',
+                        "  override_path = true",
+                    ], where);
+                    assert.deepStrictEqual(toml(fileOf(files, "/etc/containerd/certs.d/registry.example:5000/hosts.toml").content), [
+                        'server = "https://registry.example:5000"',
+                        '[host."http://10.1.2.3:5000"]',
+                        '  capabilities = ["pull", "resolve"]',
+                    ], where);
+                    // containerd reads certs.d on each pull: no restart, no command.
+                    assert.strictEqual(pre, undefined, where);
+                    for (const f of files ?? []) {
+                        assert.doesNotMatch(f.content, /\{\{|\{%|\{#/, `${where}: ${f.path} has Jinja delimiters`);
+                    }
+                }
+                const etcdFiles = (kubeadm(with_({ etcdMaintenance: etcd })).controlPlane.files ?? []) as KubeadmFile[];
+                assert.deepStrictEqual((kubeadm(cluster).controlPlane.files as KubeadmFile[]).slice(0, etcdFiles.length), etcdFiles);
+            });
+        }
+
+        it("has one mirror patch per registry the variable allows, each for its own entry, and fills them all", () => {
+            const cc = clusterClass();
+            const max = classVariables(cc).find((d) => d.name === "registryMirrors")!.schema.openAPIV3Schema.maxItems as number;
+            const patches = (cc.spec.patches as { name: string }[]).filter((p) => p.name.startsWith("registry-mirror-"));
+            assert.deepStrictEqual(patches.map((p) => p.name), Array.from({ length: max }, (_, i) => `registry-mirror-${i}`));
+            // The patches differ by their index only.
+            const normal = (p: { name: string }, i: number) => JSON.stringify(p).split(`registryMirrors ${i}`).join("registryMirrors N").split(`registryMirrors[${i}]`).join("registryMirrors[N]").replace(`registry-mirror-${i}`, "registry-mirror-N").replace(`(len .registryMirrors) ${i})`, "(len .registryMirrors) N)");
+            for (const [i, p] of patches.entries()) {
+                assert.strictEqual(normal(p, i), normal(patches[0], 0), p.name);
+            }
+            const all = Array.from({ length: max }, (_, i) => ({ registry: `r${i}.example`, endpoints: [`https://m${i}.example`] }));
+            for (const [where, files] of nodes(with_({ registryMirrors: all, proxy: { http: "http://p.example:3128" } }))) {
+                assert.deepStrictEqual(
+                    (files ?? []).filter((f) => f.path.startsWith("/etc/containerd/certs.d/")).map((f) => f.path),
+                    all.map((m) => `/etc/containerd/certs.d/${m.registry}/hosts.toml`),
+                    where,
+                );
+                fileOf(files, ENV_FILE);
+            }
+            assert.throws(() => kubeadm(with_({ registryMirrors: [...all, { registry: "one.more", endpoints: ["https://m.example"] }] })), /variable registryMirrors/);
+        });
+
+        it("refuses bad registry mirrors, naming the variable", () => {
+            const bad: unknown[] = [
+                [],
+                [{ registry: "docker.io", endpoints: [] }],
+                [{ registry: "docker.io" }],
+                [{ registry: "https://docker.io", endpoints: ["https://m.example"] }],
+                [{ registry: "docker.io/library", endpoints: ["https://m.example"] }],
+                [{ registry: "docker.io", endpoints: ["https://user:pw@m.example"] }],
+                [{ registry: "docker.io", endpoints: ["https://m.example/?q=1"] }],
+                [{ registry: "docker.io", endpoints: ["ftp://m.example"] }],
+                [{ registry: "docker.io", endpoints: ["https://m.example"], auth: "x" }],
+            ];
+            for (const value of bad) {
+                assert.throws(() => kubeadm(with_({ registryMirrors: value })), /variable registryMirrors/, JSON.stringify(value));
+            }
+        });
+
+        it("puts no CEL rule at or under an array variable (Cluster API v1.14's webhook refuses the ClusterClass: \"unable to convert structural schema to CEL declarations\")", () => {
+            const underArray = (schema: VariableSchema, inArray: boolean, at: string): string[] => [
+                ...(inArray && schema["x-kubernetes-validations"] !== undefined ? [at] : []),
+                ...(schema.items ? underArray(schema.items, true, `${at}.items`) : []),
+                ...Object.entries(schema.properties ?? {}).flatMap(([k, v]) => underArray(v, inArray, `${at}.${k}`)),
+            ];
+            const found = classVariables(clusterClass()).flatMap((d) => underArray(d.schema.openAPIV3Schema, d.schema.openAPIV3Schema.type === "array", d.name));
+            assert.deepStrictEqual(found, []);
+            // The proxy's rules sit on strings of an object, which the webhook accepts.
+            assert.ok(classVariables(clusterClass()).find((d) => d.name === "proxy")!.schema.openAPIV3Schema.properties!.http["x-kubernetes-validations"]);
+        });
+
+        describe("the API endpoint script", () => {
+            let dir: string;
+            let script: string;
+            beforeEach(() => {
+                dir = makeTempDir("proxy-endpoint");
+                fs.mkdirSync(path.join(dir, "kubeadm"));
+                const files = kubeadm(with_({ proxy: PROXY })).workers.files as KubeadmFile[];
+                script = fileOf(files, ENDPOINT_SCRIPT).content;
+                fs.writeFileSync(path.join(dir, "proxy.env"), fileOf(files, ENV_FILE).content);
+            });
+            const run = () =>
+                runScript(script, { PATH: process.env.PATH ?? "/usr/bin:/bin", PROXY_ENV: path.join(dir, "proxy.env"), KUBELET_ENV: path.join(dir, "kubelet.env"), KUBEADM_DIR: path.join(dir, "kubeadm") });
+            const kubeletEnv = () => envOf(fs.readFileSync(path.join(dir, "kubelet.env"), "utf8"));
+            const base = () => envOf(fs.readFileSync(path.join(dir, "proxy.env"), "utf8")).NO_PROXY;
+
+            it("passes shellcheck", function () {
+                if (!hasShellcheck()) {
+                    skipTest(this, "shellcheck of the proxy endpoint script", "shellcheck");
+                }
+                const f = path.join(dir, "capi-mgmt-proxy-api-endpoint");
+                fs.writeFileSync(f, script);
+                shellcheck([f]);
+            });
+
+            it("adds the control plane endpoint of kubeadm init's configuration to kubelet's NO_PROXY", () => {
+                fs.writeFileSync(path.join(dir, "kubeadm/kubeadm.yaml"), "---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncontrolPlaneEndpoint: 203.0.113.7:6443\nnetworking:\n  podSubnet: 192.168.0.0/16\n---\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 10.6.0.10\n");
+                const r = run();
+                assertSuccess(r);
+                assert.deepStrictEqual(kubeletEnv(), { NO_PROXY: `${base()},203.0.113.7`, no_proxy: `${base()},203.0.113.7` });
+                assert.strictEqual(fs.statSync(path.join(dir, "kubelet.env")).mode & 0o777, 0o644);
+                // Again (cloud-init re-running it) changes nothing.
+                assertSuccess(run());
+                assert.strictEqual(kubeletEnv().NO_PROXY, `${base()},203.0.113.7`);
+            });
+
+            it("reads kubeadm join's discovery endpoint, and IPv6 in brackets", () => {
+                fs.writeFileSync(path.join(dir, "kubeadm/kubeadm-join-config.yaml"), "---\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: '[2001:db8::7]:6443'\n    token: abc\n");
+                assertSuccess(run());
+                assert.strictEqual(kubeletEnv().NO_PROXY, `${base()},2001:db8::7`);
+            });
+
+            it("fails, writing nothing, when kubeadm's configuration names no endpoint", () => {
+                fs.writeFileSync(path.join(dir, "kubeadm/kubeadm-join-config.yaml"), "kind: JoinConfiguration\n");
+                const r = run();
+                assertFailure(r);
+                assert.match(r.stderr, /no controlPlaneEndpoint or apiServerEndpoint/);
+                assert.ok(!fs.existsSync(path.join(dir, "kubelet.env")));
+            });
+        });
+    });
+
+    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement, etcd, proxy and mirror variables, and the program-side items", () => {
         const readme = fs.readFileSync(path.join(TREE, "README.md"), "utf8");
         const section = readme.split(/^## /m).find((s) => s.startsWith("SCS users"));
         assert.ok(section, 'gitops/README.md has no section "SCS users"');
@@ -1139,7 +1499,7 @@ describe("GitOps tree (gitops/)", () => {
         for (const a of catalog) {
             assert.ok(section.includes(`\`${a.label}`), `${a.label} is not mapped`);
         }
-        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime"]) {
+        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime", "proxy", "registryMirrors"]) {
             assert.ok(classVariables(ofKind(envs.get("dev")!, "ClusterClass")[0]).some((d) => d.name === v), `the ClusterClass has no variable ${v}`);
             assert.ok(section.includes(`\`${v}\``), `variable ${v} is not mapped`);
         }

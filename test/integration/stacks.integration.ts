@@ -19,6 +19,7 @@ import { argMap, at, clone, clusterVariables, conditionTrue, subsetDiff, yamlStr
 import { waitFor } from "./harness/processes";
 import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
+import { resolveTopology, TreeObject } from "../../render/gitopsTree";
 
 /** Resources by kind, with explicit versions (what the assertions read). */
 const R = {
@@ -308,6 +309,95 @@ for (const stack of ["dev", "prod"]) {
                 const kcp = c().get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns);
                 const cpOsmt = c().get(R.OpenStackMachineTemplate, at(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns);
                 assert.notStrictEqual(at(cpOsmt, "spec.template.spec.flavor"), newFlavor, "control plane flavor must not follow workerFlavor");
+            }
+        });
+
+        it("gives a Cluster's proxy and registry mirrors to its KubeadmControlPlane and KubeadmConfigTemplate files, with etcd care on and off, and none without", async function () {
+            const base = clusters()[0];
+            const ns = base.metadata.namespace as string;
+            const treeObjects = gitopsDocs() as unknown as TreeObject[];
+            const proxy = { http: "http://proxy.example.com:3128", https: "http://proxy.example.com:3128", noProxy: [".example.com", "10.20.0.0/16"] };
+            const registryMirrors = [
+                { registry: "docker.io", endpoints: ["https://mirror.example.com", "https://harbor.example.com/v2/dockerhub"] },
+                { registry: "ghcr.io", endpoints: ["https://mirror.example.com"] },
+            ];
+            type File = { path: string; content: string };
+            const paths = (files: unknown) => ((files as File[] | undefined) ?? []).map((f) => f.path);
+            const isEgressFile = (p: string) => p.startsWith("/etc/containerd/certs.d/") || /http-proxy|capi-mgmt-proxy/.test(p);
+
+            // The examples set neither variable: no such file on their nodes, no command before kubeadm.
+            for (const cl of clusters()) {
+                const live = c().get(R.Cluster, cl.metadata.name, cl.metadata.namespace);
+                const kcp = c().get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, cl.metadata.namespace);
+                assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter(isEgressFile), [], `${cl.metadata.name}: control plane`);
+                assert.strictEqual(at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"), undefined);
+                const md = c().list(R.MachineDeployment, { namespace: cl.metadata.namespace, selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}` })[0];
+                const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, cl.metadata.namespace);
+                assert.strictEqual(at(kct, "spec.template.spec.files"), undefined, `${cl.metadata.name}: workers`);
+            }
+
+            for (const etcdMaintenance of [true, false]) {
+                // A copy of the example without labels (no add-on, no resource set selects it).
+                const cl = clone(base);
+                cl.metadata.name = `${base.metadata.name}-egress${etcdMaintenance ? "" : "-noetcd"}`;
+                cl.metadata.labels = {};
+                const vars = (at(cl, "spec.topology.variables") as { name: string; value: unknown }[]).filter((v) => !["proxy", "registryMirrors", "etcdMaintenance"].includes(v.name));
+                vars.push({ name: "proxy", value: proxy }, { name: "registryMirrors", value: registryMirrors }, { name: "etcdMaintenance", value: etcdMaintenance });
+                (cl.spec as { topology: { variables: unknown } }).topology.variables = vars;
+                const r = c().apply(toYaml(cl), { fieldManager: "kustomize-controller" });
+                assert.strictEqual(r.status, 0, `${cl.metadata.name} refused:\n${r.stderr}`);
+
+                // What the project's own resolution makes of it (the tree test checks that in detail).
+                const resolved = resolveTopology(cl as unknown as TreeObject, treeObjects).templates;
+                const want = {
+                    controlPlane: at(resolved.find((t) => t.object.kind === "KubeadmControlPlaneTemplate")!.object, "spec.template.spec.kubeadmConfigSpec") as Record<string, unknown>,
+                    workers: at(resolved.find((t) => t.object.kind === "KubeadmConfigTemplate")!.object, "spec.template.spec") as Record<string, unknown>,
+                };
+                assert.ok(paths(want.workers.files).some((p) => p === "/etc/containerd/certs.d/docker.io/hosts.toml") && paths(want.workers.files).some((p) => p.endsWith("http-proxy.conf")),
+                    `precondition: the project's resolution has the files: ${JSON.stringify(paths(want.workers.files))}`);
+
+                const live = await waitFor(`Cluster ${cl.metadata.name} expanded`, () => {
+                    const got = c().get(R.Cluster, cl.metadata.name, ns);
+                    return at(got, "spec.controlPlaneRef.name") ? got : undefined;
+                }, poll());
+                const kcp = await waitFor(`KubeadmControlPlane of ${cl.metadata.name}`, () => c().get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns), poll());
+                assert.deepStrictEqual(at(kcp, "spec.kubeadmConfigSpec.files"), want.controlPlane.files, `${cl.metadata.name}: control plane files (real topology controller vs the project's resolution)`);
+                assert.deepStrictEqual(at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"), want.controlPlane.preKubeadmCommands, "control plane preKubeadmCommands");
+                assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter((p) => p.includes("etcd-maintenance")).length > 0, etcdMaintenance, "etcd care files follow etcdMaintenance");
+
+                c().kubectlOk(["patch", R.KubeadmControlPlane, kcp.metadata.name, "-n", ns, "--subresource=status", "--type=merge",
+                    "-p", JSON.stringify({ status: { version: at(kcp, "spec.version") } })]);
+                const md = await waitFor(`MachineDeployment of ${cl.metadata.name}`, () => {
+                    const mds = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}` });
+                    return mds.length > 0 ? mds[0] : undefined;
+                }, poll());
+                const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, ns);
+                assert.deepStrictEqual(at(kct, "spec.template.spec.files"), want.workers.files, "worker files (real topology controller vs the project's resolution)");
+                assert.deepStrictEqual(at(kct, "spec.template.spec.preKubeadmCommands"), want.workers.preKubeadmCommands, "worker preKubeadmCommands");
+            }
+        });
+
+        it("refuses bad proxy and registry mirror values (Cluster API's webhook: the class's schema, and CEL rules on the proxy)", function () {
+            const cases: [string, unknown, RegExp][] = [
+                ["proxy", { http: "http://user:secret@proxy.example.com:3128" }, /must not carry a user or password/],
+                ["proxy", { http: "http://proxy.example.com:3128/path" }, /should match|pattern/i],
+                ["proxy", { https: "https://token@proxy.example.com" }, /must not carry a user or password/],
+                ["proxy", { noProxy: [".example.com"] }, /required|anyOf|http/i],
+                ["proxy", { http: "http://proxy.example.com:3128", noProxy: ["not a host"] }, /should match|pattern/i],
+                ["registryMirrors", [{ registry: "https://docker.io", endpoints: ["https://a.example"] }], /should match|pattern/i],
+                ["registryMirrors", [{ registry: "docker.io", endpoints: ["https://user:pw@a.example"] }], /should match|pattern/i],
+                ["registryMirrors", Array.from({ length: 7 }, (_, i) => ({ registry: `r${i}.example`, endpoints: ["https://m.example"] })), /must have at most 6 items|maxItems|Too many/i],
+            ];
+            for (const [i, [name, value, message]] of cases.entries()) {
+                const cl = clone(clusters()[0]);
+                cl.metadata.name = `${cl.metadata.name}-bad-${i}`;
+                cl.metadata.labels = {};
+                const vars = (at(cl, "spec.topology.variables") as { name: string; value: unknown }[]).filter((v) => v.name !== name);
+                vars.push({ name, value });
+                (cl.spec as { topology: { variables: unknown } }).topology.variables = vars;
+                const msg = refusal(c(), ["apply", "--server-side", "-f", "-"], toYaml(cl));
+                assert.match(msg, new RegExp(`spec\\.topology\\.variables\\[${name}\\]`), `${name} ${JSON.stringify(value)}: ${msg}`);
+                assert.match(msg, message, `${name} ${JSON.stringify(value)}: ${msg}`);
             }
         });
 
