@@ -78,7 +78,9 @@ function registryServer(registry: string): string {
 
 /**
  * containerd's `hosts.toml` for one registry: its mirrors in order, for pulls (pull and
- * resolve), then the registry itself as the fallback server.
+ * resolve), then the registry itself as the fallback server. A mirror URL with a path
+ * (Harbor's `https://harbor.example/v2/dockerhub`) gets `override_path`, as the workload
+ * ClusterClass's `registryMirrors` does.
  */
 export function renderRegistryHostsToml(mirror: RegistryMirror): string {
     if (!isRegistryHost(mirror.registry)) {
@@ -92,10 +94,15 @@ export function renderRegistryHostsToml(mirror: RegistryMirror): string {
         `server = ${tomlString(registryServer(mirror.registry))}`,
     ];
     for (const endpoint of mirror.endpoints) {
-        if (!/^https?:\/\/[^\s/"\\]+$/.test(endpoint)) {
-            throw new Error(`registry ${mirror.registry}: endpoint ${JSON.stringify(endpoint)} is not scheme://host[:port]`);
+        const m = /^https?:\/\/[^\s/"\\]+((\/[A-Za-z0-9._~-]+)*)$/.exec(endpoint);
+        if (!m) {
+            throw new Error(`registry ${mirror.registry}: endpoint ${JSON.stringify(endpoint)} is not scheme://host[:port][/path]`);
         }
         lines.push("", `[host.${tomlString(endpoint)}]`, '  capabilities = ["pull", "resolve"]');
+        if (m[1] !== "") {
+            // A path is the registry API's root on the mirror as it is: containerd must not append /v2.
+            lines.push("  override_path = true");
+        }
     }
     return lines.join("\n") + "\n";
 }

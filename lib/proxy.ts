@@ -22,7 +22,7 @@ export interface ProxySettings {
 export interface RegistryMirror {
     /** The registry pulled from, `host[:port]`, e.g. `docker.io`. */
     registry: string;
-    /** Mirror endpoints tried in order before the registry itself, `http(s)://host[:port]`. */
+    /** Mirror endpoints tried in order before the registry itself, `http(s)://host[:port][/path]`. */
     endpoints: string[];
 }
 
@@ -50,6 +50,9 @@ export const METADATA_ADDRESS = "169.254.169.254";
  */
 export const NO_PROXY_ALWAYS: readonly string[] = ["localhost", "127.0.0.1", "::1", "0.0.0.0", METADATA_ADDRESS, ".svc", ".cluster.local"];
 
+/** A mirror URL's path: segments of unreserved characters (the workload ClusterClass variable allows the same). */
+const MIRROR_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
 const LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const HOST_NAME = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
 const DOMAIN_SUFFIX = new RegExp(`^\\.${LABEL}(\\.${LABEL})*$`);
@@ -69,9 +72,10 @@ const CREDENTIAL_NOTE =
 /**
  * Checks an `http(s)://host[:port]` URL of a proxy or mirror. Returns its canonical form
  * (`scheme://host[:port]`, lowercase host, no trailing slash) or undefined after
- * recording a problem.
+ * recording a problem. With `allowPath` (a mirror), a path is kept as well
+ * (`https://harbor.example/v2/dockerhub`: the registry API's root on that server).
  */
-export function checkServerUrl(key: string, value: unknown, problems: Problem[]): string | undefined {
+export function checkServerUrl(key: string, value: unknown, problems: Problem[], allowPath = false): string | undefined {
     if (typeof value !== "string" || value.trim() === "") {
         problems.push({ key, message: "must be a URL like http://proxy.example:3128" });
         return undefined;
@@ -98,11 +102,19 @@ export function checkServerUrl(key: string, value: unknown, problems: Problem[])
         problems.push({ key, message: `${JSON.stringify(v)} has no host` });
         ok = false;
     }
-    if ((u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.hash !== "" || /[?#]/.test(v)) {
+    const path = u.pathname.replace(/\/+$/, "");
+    if (u.search !== "" || u.hash !== "" || /[?#]/.test(v)) {
+        const shape = allowPath ? "scheme://host[:port][/path], without a query or fragment" : "scheme://host[:port] only, without a path, query or fragment";
+        problems.push({ key, message: `${JSON.stringify(v)} must be ${shape}` });
+        ok = false;
+    } else if (path !== "" && !allowPath) {
         problems.push({ key, message: `${JSON.stringify(v)} must be scheme://host[:port] only, without a path, query or fragment` });
         ok = false;
+    } else if (path !== "" && !MIRROR_PATH.test(path)) {
+        problems.push({ key, message: `${JSON.stringify(v)}: the path may hold only letters, digits and . _ ~ - between slashes` });
+        ok = false;
     }
-    return ok ? `${u.protocol}//${u.host}` : undefined;
+    return ok ? `${u.protocol}//${u.host}${path}` : undefined;
 }
 
 /** True for a NO_PROXY entry this program accepts: a host name, `.domain`, an IP address or a CIDR. */
@@ -206,7 +218,7 @@ export function parseRegistryMirrors(value: unknown, problems: Problem[]): Regis
             ok = false;
         } else {
             o.endpoints.forEach((e, j) => {
-                const url = checkServerUrl(`${key}.endpoints[${j}]`, e, problems);
+                const url = checkServerUrl(`${key}.endpoints[${j}]`, e, problems, true);
                 if (url === undefined) {
                     ok = false;
                 } else if (endpoints.includes(url)) {

@@ -59,10 +59,15 @@ describe("proxy and registry mirrors: config", () => {
     });
 
     it("parses registry mirrors, lowercasing the registry", () => {
-        const c = parse({ registryMirrors: [{ registry: "Docker.io", endpoints: ["https://mirror.example", "http://10.0.0.5:5000"] }, { registry: "registry.example:5000", endpoints: ["https://m2.example/"] }] });
+        const c = parse({
+            registryMirrors: [
+                { registry: "Docker.io", endpoints: ["https://mirror.example", "http://10.0.0.5:5000"] },
+                { registry: "registry.example:5000", endpoints: ["https://m2.example/", "https://harbor.example/v2/proxy-cache/"] },
+            ],
+        });
         assert.deepStrictEqual(c.registryMirrors, [
             { registry: "docker.io", endpoints: ["https://mirror.example", "http://10.0.0.5:5000"] },
-            { registry: "registry.example:5000", endpoints: ["https://m2.example"] },
+            { registry: "registry.example:5000", endpoints: ["https://m2.example", "https://harbor.example/v2/proxy-cache"] },
         ]);
     });
 
@@ -128,7 +133,8 @@ describe("proxy and registry mirrors: config", () => {
             const p = assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://u:pw123@m.example"] }] }, "registryMirrors[0].endpoints[0]", /user name or password/);
             assert.ok(!p.includes("pw123"), p);
             assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["ftp://m.example"] }] }, "registryMirrors[0].endpoints[0]", /scheme/);
-            assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example", "https://m.example/v2/x"] }] }, "registryMirrors[0].endpoints[1]", /without a path/);
+            assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example", "https://m.example/v2/x?y=1"] }] }, "registryMirrors[0].endpoints[1]", /without a query/);
+            assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example/v2/a b"] }] }, "registryMirrors[0].endpoints[0]", /path may hold only/);
         });
         it("an unknown mirror key", () => {
             assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example"], capabilities: ["pull"] }] }, "registryMirrors[0].capabilities", /not a known setting/);

@@ -101,6 +101,16 @@ describe("proxy: rendering for the host scripts", () => {
         assert.throws(() => renderRegistryHostsToml({ registry: "docker.io", endpoints: [] }), /at least one/);
     });
 
+    it("takes a mirror path as the registry API's root (override_path), as the workload ClusterClass does", () => {
+        const toml = renderRegistryHostsToml({ registry: "docker.io", endpoints: ["https://harbor.example/v2/dockerhub", "https://m.example"] });
+        const hosts = toml.split("\n\n").slice(1);
+        assert.deepStrictEqual(hosts, [
+            '[host."https://harbor.example/v2/dockerhub"]\n  capabilities = ["pull", "resolve"]\n  override_path = true',
+            '[host."https://m.example"]\n  capabilities = ["pull", "resolve"]\n',
+        ]);
+        assert.throws(() => renderRegistryHostsToml({ registry: "docker.io", endpoints: ["https://m.example/a b"] }), /scheme:\/\/host\[:port\]\[\/path\]/);
+    });
+
     it("renders the node's containerd drop-in: the proxy, or the variables cleared", () => {
         const withProxy = renderContainerdProxyDropIn(PROXY);
         assert.match(withProxy, /^\[Service\]$/m);
