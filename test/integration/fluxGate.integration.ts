@@ -28,7 +28,7 @@ import { fluxProxyTransform } from "../../components/fluxSync";
 import { fluxInstallTransform } from "../../lib/clusterObjects";
 import { EnvVar, ProxyEnv, proxyEnvVars, proxyVarNames } from "../../lib/proxy";
 import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment as controller } from "../fixtures";
-import { EngineBed, EngineHome, EngineStack, nameOf } from "./engineBed";
+import { EngineBed, EngineHome, EngineStack, nameOf, Operation } from "./engineBed";
 
 const FLUX_ARGS = FLUX_CONTROLLER_ARGS;
 const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
@@ -77,6 +77,17 @@ function argsOf(o: Record<string, unknown> | undefined): unknown {
     assert.ok(o, "not rendered");
     return (o.spec as { template: { spec: { containers: { args: unknown }[] } } }).template.spec.containers[0].args;
 }
+
+/** What an operation changed: `[op, type, name]` of each step other than `same`, sorted. */
+function changedSteps(op: Operation): string[][] {
+    return op.steps
+        .filter((s) => s.op !== "same")
+        .map((s) => [s.op, s.type, nameOf(s.urn)])
+        .sort();
+}
+
+/** `changedSteps` of an operation that updates each controller Deployment in place and nothing else. */
+const CONTROLLER_UPDATES = CONTROLLERS.map((c) => ["update", "kubernetes:apps/v1:Deployment", `flux-install:flux-system/${c}`]).sort();
 
 /** The `env` of every container of a rendered Deployment. */
 function envsOf(o: Record<string, unknown> | undefined): unknown[] {
@@ -166,17 +177,9 @@ describe("Flux's kustomize-controller feature gate under the real Pulumi engine 
     it("adding the proxy: an in-place update of each controller Deployment only, the variables on every container", async () => {
         proxy = PROXY;
         const up = await stack.up();
-        const changed = up.steps.filter((s) => s.op !== "same");
-        assert.deepStrictEqual(
-            changed.map((s) => [s.op, s.type, nameOf(s.urn)]).sort(),
-            CONTROLLERS.map((c) => ["update", "kubernetes:apps/v1:Deployment", `flux-install:flux-system/${c}`]).sort(),
-            up.output,
-        );
+        assert.deepStrictEqual(changedSteps(up), CONTROLLER_UPDATES, up.output);
         const objs = rendered(renderDir);
-        const expected = [
-            ...RELEASED_ENV,
-            ...proxyEnvVars(PROXY).map(([name, value]) => ({ name, value })),
-        ];
+        const expected = [...RELEASED_ENV, ...proxyEnvVars(PROXY).map(([name, value]) => ({ name, value }))];
         assert.strictEqual(expected.length, 7);
         for (const c of CONTROLLERS) {
             assert.deepStrictEqual(envsOf(objs.get(`Deployment/${c}`)), [expected], c);
@@ -194,12 +197,7 @@ describe("Flux's kustomize-controller feature gate under the real Pulumi engine 
     it("removing the proxy: the same in-place updates, back to the released environment", async () => {
         proxy = undefined;
         const up = await stack.up();
-        const changed = up.steps.filter((s) => s.op !== "same");
-        assert.deepStrictEqual(
-            changed.map((s) => [s.op, s.type, nameOf(s.urn)]).sort(),
-            CONTROLLERS.map((c) => ["update", "kubernetes:apps/v1:Deployment", `flux-install:flux-system/${c}`]).sort(),
-            up.output,
-        );
+        assert.deepStrictEqual(changedSteps(up), CONTROLLER_UPDATES, up.output);
         const objs = rendered(renderDir);
         for (const c of CONTROLLERS) {
             assert.deepStrictEqual(envsOf(objs.get(`Deployment/${c}`)), [RELEASED_ENV], c);
