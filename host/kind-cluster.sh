@@ -79,20 +79,8 @@ die() {
     exit 1
 }
 
-# Exports exactly the rendered proxy (upper and lower case) for every command run from here
-# on; without one, drops inherited proxy variables.
-use_proxy() {
-    unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy
-    if [[ -n "${PROXY_HTTP:-}" ]]; then
-        export HTTP_PROXY="$PROXY_HTTP" http_proxy="$PROXY_HTTP"
-    fi
-    if [[ -n "${PROXY_HTTPS:-}" ]]; then
-        export HTTPS_PROXY="$PROXY_HTTPS" https_proxy="$PROXY_HTTPS"
-    fi
-    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" && -n "${PROXY_NO_PROXY:-}" ]]; then
-        export NO_PROXY="$PROXY_NO_PROXY" no_proxy="$PROXY_NO_PROXY"
-    fi
-}
+# Proxy helpers use_proxy and proxy_env_args (host/lib/proxy.sh, put here by rendering).
+# capi-mgmt:include proxy.sh
 
 # Runs a short query command, bounded.
 query() {

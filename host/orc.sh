@@ -81,35 +81,8 @@ check_parameters() {
     command -v sha256sum >/dev/null 2>&1 || die "sha256sum is not installed (coreutils)"
 }
 
-# Exports exactly the rendered proxy (upper and lower case) for every command run from here
-# on; without one, drops inherited proxy variables.
-use_proxy() {
-    unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy
-    if [[ -n "${PROXY_HTTP:-}" ]]; then
-        export HTTP_PROXY="$PROXY_HTTP" http_proxy="$PROXY_HTTP"
-    fi
-    if [[ -n "${PROXY_HTTPS:-}" ]]; then
-        export HTTPS_PROXY="$PROXY_HTTPS" https_proxy="$PROXY_HTTPS"
-    fi
-    if [[ -n "${PROXY_HTTP:-}${PROXY_HTTPS:-}" && -n "${PROXY_NO_PROXY:-}" ]]; then
-        export NO_PROXY="$PROXY_NO_PROXY" no_proxy="$PROXY_NO_PROXY"
-    fi
-}
-
-# `kubectl set env` arguments, one a line, that give a Deployment's containers exactly the
-# exported proxy (NAME=value) and remove the variables that are not set (NAME-). Applying
-# them when nothing differs changes nothing, so nothing rolls out.
-proxy_env_args() {
-    local name value
-    for name in HTTP_PROXY HTTPS_PROXY NO_PROXY; do
-        value=${!name:-}
-        if [[ -n "$value" ]]; then
-            printf '%s\n%s\n' "$name=$value" "${name,,}=$value"
-        else
-            printf '%s\n%s\n' "$name-" "${name,,}-"
-        fi
-    done
-}
+# Proxy helpers use_proxy and proxy_env_args (host/lib/proxy.sh, put here by rendering).
+# capi-mgmt:include proxy.sh
 
 now() {
     date +%s

@@ -5,6 +5,11 @@
  * single-quoted and readonly, right after the shebang line, so the script sent over SSH
  * (on stdin to `bash -s`) is self-contained and can be reviewed as is. Rendering is pure
  * and deterministic: the same parameters always give the same text.
+ *
+ * Because the script arrives on stdin, it cannot `source` a helper file on the server. Shared
+ * shell functions live in `host/lib/` instead, and a script names them with a line
+ * `# capi-mgmt:include NAME.sh`, which rendering replaces by that file's text (see
+ * {@link expandIncludes}).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -69,6 +74,81 @@ export const DOCKER_RESTART_PENDING = "docker-restart.pending";
 /** Parameters whose value may always span several lines (one item per line). */
 const MULTI_LINE_PARAMS: ReadonlySet<string> = new Set(["TOOLS"]);
 
+/** Absolute path of `host/lib/`, the shell files host scripts include at render time. */
+export const HOST_INCLUDES_DIR: string = path.join(HOST_SCRIPTS_DIR, "lib");
+
+/** The files of `host/lib/` a host script may include: an explicit list, nothing else is read. */
+export const HOST_SCRIPT_INCLUDES: readonly string[] = ["proxy.sh"];
+
+/** The first line every include file has (it makes the file lintable on its own); never included. */
+const INCLUDE_FIRST_LINE = "# shellcheck shell=bash";
+/** Any line that means to be an include marker, well-formed or not. */
+const INCLUDE_LIKE = /^[ \t]*#[ \t]*capi-mgmt[ \t]*:[ \t]*include\b.*$/gm;
+/** A well-formed include marker: the whole line, one file name. */
+const INCLUDE_MARKER = /^# capi-mgmt:include ([a-z0-9][a-z0-9-]*\.sh)$/;
+
+/** Reads `host/lib/<name>`; the default source of {@link expandIncludes}. */
+export function readHostInclude(name: string): string {
+    return fs.readFileSync(path.join(HOST_INCLUDES_DIR, name), "utf8");
+}
+
+/**
+ * The body an include file contributes: its text without its header, the leading comment
+ * lines up to the first blank line (they say how the file is used, which the rendered script
+ * does not need). Throws unless the file starts with `# shellcheck shell=bash`.
+ */
+function includeBody(file: string, name: string, text: string): string {
+    const lines = text.split("\n");
+    if (lines[0] !== INCLUDE_FIRST_LINE) {
+        throw new Error(`${file}: include host/lib/${name} must start with "${INCLUDE_FIRST_LINE}"`);
+    }
+    let i = 0;
+    while (i < lines.length && lines[i].startsWith("#")) {
+        i++;
+    }
+    while (i < lines.length && lines[i] === "") {
+        i++;
+    }
+    const body = lines.slice(i).join("\n");
+    return body.endsWith("\n") ? body : `${body}\n`;
+}
+
+/**
+ * Replaces each line `# capi-mgmt:include NAME.sh` of host script `file` by the body of
+ * `host/lib/NAME.sh` (its text after its header comment). Throws, naming the script and the
+ * line, on a malformed marker, a name not in {@link HOST_SCRIPT_INCLUDES}, a file that cannot
+ * be read, the same file included twice, or an include file that itself has a marker (no
+ * nested includes). `read` is for tests; it defaults to reading `host/lib/`.
+ */
+export function expandIncludes(file: string, text: string, read: (name: string) => string = readHostInclude): string {
+    const seen = new Set<string>();
+    return text.replace(INCLUDE_LIKE, (line) => {
+        const marker = INCLUDE_MARKER.exec(line);
+        if (!marker) {
+            throw new Error(`${file}: malformed include line ${JSON.stringify(line)}; write "# capi-mgmt:include NAME.sh" on a line of its own`);
+        }
+        const name = marker[1];
+        if (!HOST_SCRIPT_INCLUDES.includes(name)) {
+            throw new Error(`${file}: unknown include ${JSON.stringify(name)}; host scripts may include ${HOST_SCRIPT_INCLUDES.join(", ")}`);
+        }
+        if (seen.has(name)) {
+            throw new Error(`${file}: includes ${name} twice`);
+        }
+        seen.add(name);
+        let included: string;
+        try {
+            included = read(name);
+        } catch (e) {
+            throw new Error(`${file}: cannot read include host/lib/${name}: ${(e as Error).message}`);
+        }
+        if (new RegExp(INCLUDE_LIKE.source, "m").test(included)) {
+            throw new Error(`${file}: include host/lib/${name} has an include line itself; includes do not nest`);
+        }
+        // The body ends with a newline; the marker's own newline stays after the replacement.
+        return includeBody(file, name, included).replace(/\n$/, "");
+    });
+}
+
 /** Options of {@link renderHostScript}. */
 export interface RenderHostScriptOptions {
     /** Further parameters whose value may span several lines (besides `TOOLS`), e.g. a YAML document. */
@@ -114,21 +194,38 @@ function checkParamUsed(file: string, name: string, text: string): void {
 }
 
 /**
- * Reads `host/<file>` and inserts `readonly NAME='value'` assignments for `params`, in
+ * Reads `host/<file>`, puts the included files in place of its include lines
+ * ({@link expandIncludes}), and inserts `readonly NAME='value'` assignments for `params`, in
  * their given order, right after the shebang line, under a comment saying capi-mgmt
- * rendered them. Names must match `/^[A-Z][A-Z0-9_]*$/` and be used by the script; values
- * must be a single line (except `TOOLS` and the names in `options.multiLine`) without other
- * control characters.
+ * rendered them. Names must match `/^[A-Z][A-Z0-9_]*$/` and be used by the script (its text
+ * with the includes: a parameter read only by an included function counts); values must be a
+ * single line (except `TOOLS` and the names in `options.multiLine`) without other control
+ * characters.
  */
 export function renderHostScript(file: string, params: Record<string, string>, options: RenderHostScriptOptions = {}): string {
     if (!SCRIPT_FILE.test(file)) {
         throw new Error(`host script name must look like "name.sh" (no directories), got ${JSON.stringify(file)}`);
     }
-    const text = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, file), "utf8");
-    const newline = text.indexOf("\n");
-    if (!text.startsWith("#!") || newline < 0) {
+    return renderHostScriptText(file, fs.readFileSync(path.join(HOST_SCRIPTS_DIR, file), "utf8"), params, options);
+}
+
+/**
+ * {@link renderHostScript} on the given source `source` of host script `file` (for tests of
+ * the renderer itself; the program renders only the files in `host/`). `read` resolves
+ * includes as in {@link expandIncludes}.
+ */
+export function renderHostScriptText(
+    file: string,
+    source: string,
+    params: Record<string, string>,
+    options: RenderHostScriptOptions = {},
+    read: (name: string) => string = readHostInclude,
+): string {
+    if (!source.startsWith("#!") || source.indexOf("\n") < 0) {
         throw new Error(`${file}: a host script must start with a shebang line`);
     }
+    const text = expandIncludes(file, source, read);
+    const newline = text.indexOf("\n");
     const multiLine = new Set([...MULTI_LINE_PARAMS, ...(options.multiLine ?? [])]);
     const assignments = Object.entries(params).map(([name, value]) => {
         if (!PARAM_NAME.test(name)) {

@@ -17,7 +17,7 @@ import {
     renderOrcScript,
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { ClusterFakes, FAKE_ORC_CRDS, FAKE_ORC_MANIFEST, FakeProvider, orcManifestUrl } from "./fakes/clusterFakes";
+import { ClusterFakes, FAKE_ORC_CRDS, FAKE_ORC_MANIFEST, fakeServersRemovedAfterAll, FakeProvider, orcManifestUrl } from "./fakes/clusterFakes";
 import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
@@ -75,20 +75,8 @@ const PINNED_ARGS =
     "--core cluster-api:v1.14.0 --bootstrap kubeadm:v1.14.0 --control-plane kubeadm:v1.14.0 " +
     "--infrastructure openstack:v0.14.7 --addon helm:v0.6.4";
 
-/** Fake servers made by this file, removed at the end. */
-const fakeServers: ClusterFakes[] = [];
-
-function newFakes(prefix: string): ClusterFakes {
-    const f = new ClusterFakes(prefix);
-    fakeServers.push(f);
-    return f;
-}
-
-after(() => {
-    for (const f of fakeServers) {
-        f.cleanup();
-    }
-});
+/** Fake servers made by this file, removed after its tests. */
+const newFakes = fakeServersRemovedAfterAll();
 
 function sha256(text: string): string {
     return crypto.createHash("sha256").update(text).digest("hex");

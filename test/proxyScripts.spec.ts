@@ -21,7 +21,7 @@ import {
 } from "../lib/kindConfig";
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { DEFAULT_VERSIONS } from "../lib/versions";
-import { ClusterFakes } from "./fakes/clusterFakes";
+import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 
 const PROXY: ProxyEnv = {
@@ -52,17 +52,8 @@ const KIND_PARAMS: KindClusterParams = { clusterName: "mgmt", nodeImage: NODE_IM
 /** An inherited proxy the scripts must drop when none is configured. */
 const INHERITED = { HTTPS_PROXY: "http://inherited.example:1", http_proxy: "http://inherited.example:2" };
 
-const fakeServers: ClusterFakes[] = [];
-function newFakes(prefix: string): ClusterFakes {
-    const f = new ClusterFakes(prefix);
-    fakeServers.push(f);
-    return f;
-}
-after(() => {
-    for (const f of fakeServers) {
-        f.cleanup();
-    }
-});
+/** Fake servers made by this file, removed after its tests. */
+const newFakes = fakeServersRemovedAfterAll();
 
 describe("proxy: rendering for the host scripts", () => {
     it("has no proxy parameter without a proxy", () => {

@@ -5,6 +5,7 @@
  * tools would see in a temp directory: kind clusters, CRDs and their labels, Cluster API
  * Clusters, installed providers, cert-manager's version, ORC's deployment.
  */
+import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
@@ -733,4 +734,22 @@ export class ClusterFakes {
     setApiServerCertificate(pem: string): void {
         fs.writeFileSync(path.join(this.state, "apiserver.crt"), pem);
     }
+}
+
+/**
+ * Makes fake servers for one spec file and removes every one it made after the file's tests:
+ * call it at the file's top level, where it registers that root `after` hook.
+ */
+export function fakeServersRemovedAfterAll(): (prefix: string) => ClusterFakes {
+    const made: ClusterFakes[] = [];
+    after(() => {
+        for (const f of made.splice(0)) {
+            f.cleanup();
+        }
+    });
+    return (prefix) => {
+        const f = new ClusterFakes(prefix);
+        made.push(f);
+        return f;
+    };
 }
