@@ -158,15 +158,22 @@ describe("proxy: Flux's controllers", () => {
 describe("proxy: offline render of a stack with a proxy", function () {
     this.timeout(120000);
     let out: string;
+    let projectDir: string;
 
     before(async () => {
-        const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-proxy-render-"));
+        projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-proxy-render-"));
         out = path.join(projectDir, "out");
         const dev = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8"));
         dev.config["capi-mgmt:proxy"] = PROXY;
         dev.config["capi-mgmt:registryMirrors"] = MIRRORS;
         fs.writeFileSync(path.join(projectDir, "Pulumi.dev.yaml"), JSON.stringify(dev));
         await renderStack({ stack: "dev", outDir: out, projectDir });
+    });
+
+    after(() => {
+        if (projectDir) {
+            fs.rmSync(projectDir, { recursive: true, force: true });
+        }
     });
 
     it("writes the proxy into the user-data and the scripts", () => {
