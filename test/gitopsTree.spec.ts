@@ -1220,6 +1220,7 @@ describe("GitOps tree (gitops/)", () => {
         const KUBELET_DROPIN = "/etc/systemd/system/kubelet.service.d/http-proxy.conf";
         const ENDPOINT_SCRIPT = "/usr/local/sbin/capi-mgmt-proxy-api-endpoint";
         const PROXY_FILES = [ENV_FILE, CONTAINERD_DROPIN, KUBELET_DROPIN, ENDPOINT_SCRIPT];
+        const MIRRORS_SCRIPT = "/usr/local/sbin/capi-mgmt-registry-mirrors";
         const PROXY = { http: "http://proxy.example.com:3128", https: "http://proxy.example.com:3129", noProxy: [".corp.example", "10.20.0.0/16", "registry.example"] };
         const MIRRORS = [
             { registry: "docker.io", endpoints: ["https://mirror-a.example", "https://harbor.example/v2/dockerhub"] },
@@ -1356,58 +1357,170 @@ describe("GitOps tree (gitops/)", () => {
             }
         });
 
+        /**
+         * Runs a node's registry mirror script under bash with its directory in a new temp dir:
+         * the files it wrote there, relative path to content, and their modes.
+         */
+        const runMirrors = (script: string): { files: Record<string, string>; modes: Record<string, number>; stdout: string } => {
+            const dir = makeTempDir("registry-mirrors");
+            const r = runScript(script, { PATH: process.env.PATH ?? "/usr/bin:/bin", CERTS_DIR: dir });
+            assertSuccess(r);
+            const files: Record<string, string> = {};
+            const modes: Record<string, number> = {};
+            for (const rel of (fs.readdirSync(dir, { recursive: true }) as string[]).sort()) {
+                const p = path.join(dir, rel);
+                if (fs.statSync(p).isFile()) {
+                    files[rel] = fs.readFileSync(p, "utf8");
+                    modes[rel] = fs.statSync(p).mode & 0o777;
+                }
+            }
+            return { files, modes, stdout: r.stdout };
+        };
+        /** hosts.toml as containerd gets it (the same bytes the six per-entry patches wrote before). */
+        const DOCKER_HOSTS = [
+            "# containerd's hosts for docker.io (ClusterClass variable registryMirrors):",
+            "# the mirrors in order, then the registry itself.",
+            'server = "https://registry-1.docker.io"',
+            "",
+            '[host."https://mirror-a.example"]',
+            '  capabilities = ["pull", "resolve"]',
+            "",
+            '[host."https://harbor.example/v2/dockerhub"]',
+            '  capabilities = ["pull", "resolve"]',
+            "  override_path = true",
+            "",
+        ].join("\n");
+        const LOCAL_HOSTS = [
+            "# containerd's hosts for registry.example:5000 (ClusterClass variable registryMirrors):",
+            "# the mirrors in order, then the registry itself.",
+            'server = "https://registry.example:5000"',
+            "",
+            '[host."http://10.1.2.3:5000"]',
+            '  capabilities = ["pull", "resolve"]',
+            "",
+        ].join("\n");
+
         for (const etcd of [true, false]) {
-            it(`writes one hosts.toml per registry on every node, mirrors in order with pull and resolve, with etcdMaintenance ${etcd ? "on" : "off"}`, () => {
+            it(`appends one script writing a hosts.toml per registry (mirrors in order, pull and resolve) and runs it before kubeadm, with etcdMaintenance ${etcd ? "on" : "off"}`, () => {
                 const cluster = with_({ registryMirrors: MIRRORS, etcdMaintenance: etcd });
+                const scripts: string[] = [];
                 for (const [where, files, pre] of nodes(cluster)) {
-                    const docker = fileOf(files, "/etc/containerd/certs.d/docker.io/hosts.toml");
-                    assert.strictEqual(docker.permissions, "0644");
-                    assert.strictEqual(docker.owner, "root:root");
-                    const toml = (content: string) => content.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
-                    assert.deepStrictEqual(toml(docker.content), [
-                        'server = "https://registry-1.docker.io"',
-                        '[host."https://mirror-a.example"]',
-                        '  capabilities = ["pull", "resolve"]',
-                        '[host."https://harbor.example/v2/dockerhub"]',
-                        '  capabilities = ["pull", "resolve"]',
-                        "  override_path = true",
-                    ], where);
-                    assert.deepStrictEqual(toml(fileOf(files, "/etc/containerd/certs.d/registry.example:5000/hosts.toml").content), [
-                        'server = "https://registry.example:5000"',
-                        '[host."http://10.1.2.3:5000"]',
-                        '  capabilities = ["pull", "resolve"]',
-                    ], where);
-                    // containerd reads certs.d on each pull: no restart, no command.
-                    assert.strictEqual(pre, undefined, where);
+                    const script = fileOf(files, MIRRORS_SCRIPT);
+                    assert.strictEqual(script.permissions, "0755");
+                    assert.strictEqual(script.owner, "root:root");
+                    // One file only: no hosts.toml in the user data any more.
+                    assert.deepStrictEqual((files ?? []).filter((f) => f.path.includes("containerd") || f.path.includes("registry")).map((f) => f.path), [MIRRORS_SCRIPT], where);
+                    // containerd reads certs.d on each pull: the script, no restart.
+                    assert.deepStrictEqual(pre, [MIRRORS_SCRIPT], where);
                     for (const f of files ?? []) {
                         assert.doesNotMatch(f.content, /\{\{|\{%|\{#/, `${where}: ${f.path} has Jinja delimiters`);
                     }
+                    const ran = runMirrors(script.content);
+                    assert.deepStrictEqual(ran.files, { "docker.io/hosts.toml": DOCKER_HOSTS, "registry.example:5000/hosts.toml": LOCAL_HOSTS }, where);
+                    assert.deepStrictEqual(ran.modes, { "docker.io/hosts.toml": 0o644, "registry.example:5000/hosts.toml": 0o644 }, where);
+                    // Again (cloud-init re-running it): the same files, nothing left over.
+                    assert.deepStrictEqual(runMirrors(script.content + "\n" + script.content).files, ran.files, where);
+                    scripts.push(script.content);
                 }
+                assert.strictEqual(scripts[0], scripts[1], "control plane and workers get the same script");
+                // Appended: the etcd timer's files stay first, exactly as without mirrors.
                 const etcdFiles = (kubeadm(with_({ etcdMaintenance: etcd })).controlPlane.files ?? []) as KubeadmFile[];
-                assert.deepStrictEqual((kubeadm(cluster).controlPlane.files as KubeadmFile[]).slice(0, etcdFiles.length), etcdFiles);
+                const cpFiles = kubeadm(cluster).controlPlane.files as KubeadmFile[];
+                assert.deepStrictEqual(cpFiles.slice(0, etcdFiles.length), etcdFiles);
+                assert.deepStrictEqual(cpFiles.slice(etcdFiles.length).map((f) => f.path), [MIRRORS_SCRIPT]);
+                assert.strictEqual(etcdFiles.some((f) => f.path.includes("etcd-maintenance")), etcd);
+            });
+
+            it(`puts no mirror script and no command on the nodes without the variable, with etcdMaintenance ${etcd ? "on" : "off"} (with and without the proxy)`, () => {
+                for (const vars of [{ etcdMaintenance: etcd }, { etcdMaintenance: etcd, proxy: PROXY }]) {
+                    for (const [where, files, pre] of nodes(with_(vars))) {
+                        assert.ok(!(files ?? []).some((f) => f.path === MIRRORS_SCRIPT || f.path.startsWith("/etc/containerd/certs.d/")), `${where} ${JSON.stringify(vars)}`);
+                        assert.ok(!(pre ?? []).includes(MIRRORS_SCRIPT), `${where} ${JSON.stringify(vars)}`);
+                        assert.strictEqual(pre === undefined, vars.proxy === undefined, `${where}: a preKubeadmCommands list only for the proxy`);
+                    }
+                }
             });
         }
 
-        it("has one mirror patch per registry the variable allows, each for its own entry, and fills them all", () => {
-            const cc = clusterClass();
-            const max = classVariables(cc).find((d) => d.name === "registryMirrors")!.schema.openAPIV3Schema.maxItems as number;
-            const patches = (cc.spec.patches as { name: string }[]).filter((p) => p.name.startsWith("registry-mirror-"));
-            assert.deepStrictEqual(patches.map((p) => p.name), Array.from({ length: max }, (_, i) => `registry-mirror-${i}`));
-            // The patches differ by their index only.
-            const normal = (p: { name: string }, i: number) => JSON.stringify(p).split(`registryMirrors ${i}`).join("registryMirrors N").split(`registryMirrors[${i}]`).join("registryMirrors[N]").replace(`registry-mirror-${i}`, "registry-mirror-N").replace(`(len .registryMirrors) ${i})`, "(len .registryMirrors) N)");
-            for (const [i, p] of patches.entries()) {
-                assert.strictEqual(normal(p, i), normal(patches[0], 0), p.name);
+        it("passes shellcheck (the rendered script, two registries and one)", function () {
+            if (!hasShellcheck()) {
+                skipTest(this, "shellcheck of the registry mirror script", "shellcheck");
             }
-            const all = Array.from({ length: max }, (_, i) => ({ registry: `r${i}.example`, endpoints: [`https://m${i}.example`] }));
-            for (const [where, files] of nodes(with_({ registryMirrors: all, proxy: { http: "http://p.example:3128" } }))) {
-                assert.deepStrictEqual(
-                    (files ?? []).filter((f) => f.path.startsWith("/etc/containerd/certs.d/")).map((f) => f.path),
-                    all.map((m) => `/etc/containerd/certs.d/${m.registry}/hosts.toml`),
-                    where,
-                );
-                fileOf(files, ENV_FILE);
+            const dir = makeTempDir("registry-mirrors-check");
+            const files: string[] = [];
+            for (const [i, mirrors] of [MIRRORS, MIRRORS.slice(1)].entries()) {
+                const f = path.join(dir, `capi-mgmt-registry-mirrors-${i}`);
+                fs.writeFileSync(f, fileOf(kubeadm(with_({ registryMirrors: mirrors })).workers.files as KubeadmFile[], MIRRORS_SCRIPT).content);
+                files.push(f);
+            }
+            shellcheck(files);
+        });
+
+        it("has one mirror patch for the whole list, takes as many registries as the variable allows next to the proxy, and refuses one more", () => {
+            const cc = clusterClass();
+            const names = (cc.spec.patches as { name: string }[]).map((p) => p.name).filter((n) => n.startsWith("registry-mirror"));
+            assert.deepStrictEqual(names, ["registry-mirrors"]);
+            const max = classVariables(cc).find((d) => d.name === "registryMirrors")!.schema.openAPIV3Schema.maxItems as number;
+            assert.strictEqual(max, 16);
+            const all = Array.from({ length: max }, (_, i) => ({ registry: `r${i}.example:${5000 + i}`, endpoints: [`https://m${i}.example`, `https://h${i}.example/v2/r${i}`] }));
+            for (const [where, files, pre] of nodes(with_({ registryMirrors: all, proxy: { http: "http://p.example:3128" } }))) {
+                // Appended after the proxy's (and the etcd timer's), which stay whole.
+                assert.deepStrictEqual((files ?? []).map((f) => f.path).filter((p) => !p.includes("etcd-maintenance")), [...PROXY_FILES, MIRRORS_SCRIPT], where);
+                assert.deepStrictEqual(pre, [ENDPOINT_SCRIPT, "systemctl daemon-reload", "systemctl restart containerd", MIRRORS_SCRIPT], where);
+                const ran = runMirrors(fileOf(files, MIRRORS_SCRIPT).content);
+                assert.deepStrictEqual(Object.keys(ran.files), all.map((m) => `${m.registry}/hosts.toml`).sort(), where);
+                for (const [i, m] of all.entries()) {
+                    assert.strictEqual(ran.files[`${m.registry}/hosts.toml`], [
+                        `# containerd's hosts for ${m.registry} (ClusterClass variable registryMirrors):`,
+                        "# the mirrors in order, then the registry itself.",
+                        `server = "https://${m.registry}"`,
+                        "",
+                        `[host."https://m${i}.example"]`,
+                        '  capabilities = ["pull", "resolve"]',
+                        "",
+                        `[host."https://h${i}.example/v2/r${i}"]`,
+                        '  capabilities = ["pull", "resolve"]',
+                        "  override_path = true",
+                        "",
+                    ].join("\n"), m.registry);
+                }
             }
             assert.throws(() => kubeadm(with_({ registryMirrors: [...all, { registry: "one.more", endpoints: ["https://m.example"] }] })), /variable registryMirrors/);
+        });
+
+        it("writes a registry listed twice once, the later entry winning (as the gitops README says)", () => {
+            const twice = [
+                { registry: "ghcr.io", endpoints: ["https://first.example"] },
+                { registry: "docker.io", endpoints: ["https://mirror-a.example", "https://harbor.example/v2/dockerhub"] },
+                { registry: "ghcr.io", endpoints: ["https://second.example/ghcr"] },
+            ];
+            const ran = runMirrors(fileOf(kubeadm(with_({ registryMirrors: twice })).workers.files as KubeadmFile[], MIRRORS_SCRIPT).content);
+            assert.deepStrictEqual(Object.keys(ran.files), ["docker.io/hosts.toml", "ghcr.io/hosts.toml"]);
+            assert.strictEqual(ran.files["docker.io/hosts.toml"], DOCKER_HOSTS);
+            assert.match(ran.files["ghcr.io/hosts.toml"], /\[host\."https:\/\/second\.example\/ghcr"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true\n$/);
+            assert.doesNotMatch(ran.files["ghcr.io/hosts.toml"], /first\.example/);
+            const readme = fs.readFileSync(path.join(TREE, "README.md"), "utf8");
+            assert.match(readme, /listed twice[^.]*later/);
+        });
+
+        it("keeps whatever the schema lets through inside the heredocs and the directory (names like EOF, dots and dashes, paths with dots)", () => {
+            const odd = [
+                { registry: "EOF", endpoints: ["https://EOF/EOF", "http://[fd00::1]:5000/a.b/_~-/..", "https://x-1.example/"] },
+                { registry: "a-1.b-2.c:1", endpoints: ["https://m.example/v2/x"] },
+            ];
+            const ran = runMirrors(fileOf(kubeadm(with_({ registryMirrors: odd })).workers.files as KubeadmFile[], MIRRORS_SCRIPT).content);
+            assert.deepStrictEqual(Object.keys(ran.files), ["EOF/hosts.toml", "a-1.b-2.c:1/hosts.toml"]);
+            const hosts = ran.files["EOF/hosts.toml"].split("\n").filter((l) => l.startsWith("[host."));
+            assert.deepStrictEqual(hosts, ['[host."https://EOF/EOF"]', '[host."http://[fd00::1]:5000/a.b/_~-/.."]', '[host."https://x-1.example/"]']);
+            assert.match(ran.files["EOF/hosts.toml"], /^server = "https:\/\/EOF"$/m);
+            assert.strictEqual(ran.files["EOF/hosts.toml"].match(/override_path = true/g)?.length, 2);
+            // What could leave the directory or the heredoc never reaches the script.
+            for (const registry of ["..", "a..b", ".docker.io", "docker.io.", "a/../b", "a'b", "a b", "docker.io\nEOF", "$(id)", "-x.example", "x-.example"]) {
+                assert.throws(() => kubeadm(with_({ registryMirrors: [{ registry, endpoints: ["https://m.example"] }] })), /variable registryMirrors/, JSON.stringify(registry));
+            }
+            for (const endpoint of ["https://m.example/a'b", 'https://m.example/a"b', "https://m.example/a b", "https://m.example/a\nEOF", "https://m.example/$(id)", "https://m.example/`id`", "https://m.example/a\\b"]) {
+                assert.throws(() => kubeadm(with_({ registryMirrors: [{ registry: "docker.io", endpoints: [endpoint] }] })), /variable registryMirrors/, JSON.stringify(endpoint));
+            }
         });
 
         it("refuses bad registry mirrors, naming the variable", () => {

@@ -323,7 +323,12 @@ for (const stack of ["dev", "prod"]) {
             ];
             type File = { path: string; content: string };
             const paths = (files: unknown) => ((files as File[] | undefined) ?? []).map((f) => f.path);
-            const isEgressFile = (p: string) => p.startsWith("/etc/containerd/certs.d/") || /http-proxy|capi-mgmt-proxy/.test(p);
+            const isEgressFile = (p: string) => p.startsWith("/etc/containerd/certs.d/") || /http-proxy|capi-mgmt-proxy|capi-mgmt-registry-mirrors/.test(p);
+            const MIRRORS_SCRIPT = "/usr/local/sbin/capi-mgmt-registry-mirrors";
+            // The proxy's files and commands, then the one mirror script and the command running it.
+            const egressFiles = ["/etc/default/capi-mgmt-proxy", "/etc/systemd/system/containerd.service.d/http-proxy.conf",
+                "/etc/systemd/system/kubelet.service.d/http-proxy.conf", "/usr/local/sbin/capi-mgmt-proxy-api-endpoint", MIRRORS_SCRIPT];
+            const egressCommands = ["/usr/local/sbin/capi-mgmt-proxy-api-endpoint", "systemctl daemon-reload", "systemctl restart containerd", MIRRORS_SCRIPT];
 
             // The examples set neither variable: no such file on their nodes, no command before kubeadm.
             for (const cl of clusters()) {
@@ -334,6 +339,7 @@ for (const stack of ["dev", "prod"]) {
                 const md = c().list(R.MachineDeployment, { namespace: cl.metadata.namespace, selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}` })[0];
                 const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, cl.metadata.namespace);
                 assert.strictEqual(at(kct, "spec.template.spec.files"), undefined, `${cl.metadata.name}: workers`);
+                assert.strictEqual(at(kct, "spec.template.spec.preKubeadmCommands"), undefined, `${cl.metadata.name}: workers`);
             }
 
             for (const etcdMaintenance of [true, false]) {
@@ -353,7 +359,7 @@ for (const stack of ["dev", "prod"]) {
                     controlPlane: at(resolved.find((t) => t.object.kind === "KubeadmControlPlaneTemplate")!.object, "spec.template.spec.kubeadmConfigSpec") as Record<string, unknown>,
                     workers: at(resolved.find((t) => t.object.kind === "KubeadmConfigTemplate")!.object, "spec.template.spec") as Record<string, unknown>,
                 };
-                assert.ok(paths(want.workers.files).some((p) => p === "/etc/containerd/certs.d/docker.io/hosts.toml") && paths(want.workers.files).some((p) => p.endsWith("http-proxy.conf")),
+                assert.ok(paths(want.workers.files).some((p) => p === MIRRORS_SCRIPT) && paths(want.workers.files).some((p) => p.endsWith("http-proxy.conf")),
                     `precondition: the project's resolution has the files: ${JSON.stringify(paths(want.workers.files))}`);
 
                 const live = await waitFor(`Cluster ${cl.metadata.name} expanded`, () => {
@@ -364,6 +370,12 @@ for (const stack of ["dev", "prod"]) {
                 assert.deepStrictEqual(at(kcp, "spec.kubeadmConfigSpec.files"), want.controlPlane.files, `${cl.metadata.name}: control plane files (real topology controller vs the project's resolution)`);
                 assert.deepStrictEqual(at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"), want.controlPlane.preKubeadmCommands, "control plane preKubeadmCommands");
                 assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter((p) => p.includes("etcd-maintenance")).length > 0, etcdMaintenance, "etcd care files follow etcdMaintenance");
+                assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter(isEgressFile), egressFiles, "control plane: the proxy's files, then the mirror script (appended after etcd care's)");
+                assert.deepStrictEqual(at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"), egressCommands, "control plane: the proxy's commands, then the mirror script");
+                const cpScript = (at(kcp, "spec.kubeadmConfigSpec.files") as File[]).find((f) => f.path === MIRRORS_SCRIPT)!.content;
+                for (const m of registryMirrors) {
+                    assert.ok(cpScript.includes(`write_hosts '${m.registry}' <<'EOF'`), `the mirror script writes ${m.registry}`);
+                }
 
                 c().kubectlOk(["patch", R.KubeadmControlPlane, kcp.metadata.name, "-n", ns, "--subresource=status", "--type=merge",
                     "-p", JSON.stringify({ status: { version: at(kcp, "spec.version") } })]);
@@ -374,6 +386,9 @@ for (const stack of ["dev", "prod"]) {
                 const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, ns);
                 assert.deepStrictEqual(at(kct, "spec.template.spec.files"), want.workers.files, "worker files (real topology controller vs the project's resolution)");
                 assert.deepStrictEqual(at(kct, "spec.template.spec.preKubeadmCommands"), want.workers.preKubeadmCommands, "worker preKubeadmCommands");
+                assert.deepStrictEqual(paths(at(kct, "spec.template.spec.files")), egressFiles, "workers: the proxy's files, then the mirror script");
+                assert.deepStrictEqual(at(kct, "spec.template.spec.preKubeadmCommands"), egressCommands, "workers: the proxy's commands, then the mirror script");
+                assert.strictEqual((at(kct, "spec.template.spec.files") as File[]).find((f) => f.path === MIRRORS_SCRIPT)!.content, cpScript, "workers: the control plane's mirror script");
             }
         });
 
@@ -386,7 +401,8 @@ for (const stack of ["dev", "prod"]) {
                 ["proxy", { http: "http://proxy.example.com:3128", noProxy: ["not a host"] }, /should match|pattern/i],
                 ["registryMirrors", [{ registry: "https://docker.io", endpoints: ["https://a.example"] }], /should match|pattern/i],
                 ["registryMirrors", [{ registry: "docker.io", endpoints: ["https://user:pw@a.example"] }], /should match|pattern/i],
-                ["registryMirrors", Array.from({ length: 7 }, (_, i) => ({ registry: `r${i}.example`, endpoints: ["https://m.example"] })), /must have at most 6 items|maxItems|Too many/i],
+                ["registryMirrors", [{ registry: "a..b.example", endpoints: ["https://a.example"] }], /should match|pattern/i],
+                ["registryMirrors", Array.from({ length: 17 }, (_, i) => ({ registry: `r${i}.example`, endpoints: ["https://m.example"] })), /must have at most 16 items|maxItems|Too many/i],
             ];
             for (const [i, [name, value, message]] of cases.entries()) {
                 const cl = clone(clusters()[0]);
