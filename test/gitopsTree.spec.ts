@@ -1,4 +1,5 @@
 import "mocha";
+import { USER_DATA_MAX_BYTES } from "../lib/cloudInit";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
@@ -1461,7 +1462,7 @@ describe("GitOps tree (gitops/)", () => {
             const names = (cc.spec.patches as { name: string }[]).map((p) => p.name).filter((n) => n.startsWith("registry-mirror"));
             assert.deepStrictEqual(names, ["registry-mirrors"]);
             const max = classVariables(cc).find((d) => d.name === "registryMirrors")!.schema.openAPIV3Schema.maxItems as number;
-            assert.strictEqual(max, 16);
+            assert.strictEqual(max, 8);
             const all = Array.from({ length: max }, (_, i) => ({ registry: `r${i}.example:${5000 + i}`, endpoints: [`https://m${i}.example`, `https://h${i}.example/v2/r${i}`] }));
             for (const [where, files, pre] of nodes(with_({ registryMirrors: all, proxy: { http: "http://p.example:3128" } }))) {
                 // Appended after the proxy's (and the etcd timer's), which stay whole.
@@ -1486,6 +1487,46 @@ describe("GitOps tree (gitops/)", () => {
                 }
             }
             assert.throws(() => kubeadm(with_({ registryMirrors: [...all, { registry: "one.more", endpoints: ["https://m.example"] }] })), /variable registryMirrors/);
+        });
+
+        it("fits the schema's largest proxy and mirror lists, etcd care on, into a control plane node's user data with room for Cluster API's own", () => {
+            // Nova takes at most 65535 characters of base64 user data (lib/cloudInit.ts). Cluster
+            // API's control plane user data also carries the cluster's CA, etcd CA, front-proxy CA
+            // and service-account keys (4 certificates and 4 keys of a few KiB) and the kubeadm
+            // configuration: 16 KiB is reserved for them, the rest is the class's.
+            const budget = USER_DATA_MAX_BYTES - 16 * 1024;
+            /** The limits of a variable's schema, each of which must be set. */
+            interface Limits {
+                maxItems?: number;
+                maxLength?: number;
+                items?: Limits;
+                properties?: Record<string, Limits>;
+            }
+            const schemaOf = (name: string) => classVariables(clusterClass()).find((d) => d.name === name)!.schema.openAPIV3Schema as unknown as Limits;
+            const limit = (n: number | undefined, what: string): number => {
+                assert.ok(n !== undefined, `${what} has no limit: the user data has no bound`);
+                return n;
+            };
+            const proxySchema = schemaOf("proxy").properties!;
+            const mirrorSchema = schemaOf("registryMirrors");
+            const mirrorItem = mirrorSchema.items!.properties!;
+            const longLabel = (n: number) => "a" + "b".repeat(n - 1);
+            const proxyUrl = "http://" + longLabel(limit(proxySchema.http.maxLength, "proxy.http") - "http://".length - ":3128".length) + ":3128";
+            const noProxyLength = limit(proxySchema.noProxy.items?.maxLength, "proxy.noProxy[]");
+            const noProxy = Array.from({ length: limit(proxySchema.noProxy.maxItems, "proxy.noProxy") }, (_, i) => `.${i}${longLabel(noProxyLength - 1 - String(i).length)}`);
+            const registryLength = limit(mirrorItem.registry.maxLength, "registryMirrors[].registry");
+            const endpointLength = limit(mirrorItem.endpoints.items?.maxLength, "registryMirrors[].endpoints[]");
+            const mirrors = Array.from({ length: limit(mirrorSchema.maxItems, "registryMirrors") }, (_, i) => ({
+                registry: `r${i}${longLabel(registryLength - 1 - String(i).length)}`,
+                endpoints: Array.from({ length: limit(mirrorItem.endpoints.maxItems, "registryMirrors[].endpoints") }, (_, j) => {
+                    const head = `https://m${j}.example/`;
+                    return head + "p".repeat(endpointLength - head.length);
+                }),
+            }));
+            const cluster = with_({ proxy: { http: proxyUrl, https: proxyUrl, noProxy }, registryMirrors: mirrors, etcdMaintenance: true });
+            const spec = kubeadm(cluster).controlPlane;
+            const size = Buffer.byteLength(JSON.stringify(spec), "utf8");
+            assert.ok(size <= budget, `the class's part of the user data takes ${size} bytes at the schema's limits, more than ${budget}`);
         });
 
         it("writes a registry listed twice once, the later entry winning (as the gitops README says)", () => {
