@@ -2,18 +2,7 @@ import "mocha";
 import * as assert from "assert";
 import { ConfigError, configWarnings, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
 import { DEFAULT_VERSIONS } from "../lib/versions";
-import { TEST_CA_PEM } from "./fixtures";
-
-const NOW = new Date("2026-11-22T12:00:00Z");
-
-/** A minimal valid development config, as Pulumi hands it over (lists as JSON). */
-const BASE: Record<string, string> = {
-    environment: "development",
-    externalNetwork: "public",
-    flavor: "SCS-4V-16",
-    sshAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-    apiAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-};
+import { MINIMAL_RAW_CONFIG as BASE, TEST_CA_PEM, TEST_NOW as NOW } from "./fixtures";
 
 function parse(overrides: Record<string, string | undefined> = {}, stack = "dev"): StackConfig {
     const raw: Record<string, string> = { ...BASE };

@@ -1,24 +1,12 @@
 import "mocha";
 import * as assert from "assert";
-import { ConfigError, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
+import { ConfigError, StackConfig } from "../lib/config";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, NO_PROXY_ALWAYS, proxyEnv, proxyEnvVars, publicEndpointUrls } from "../lib/proxy";
+import { parseTestConfig } from "./fixtures";
 
-const NOW = new Date("2026-11-22T12:00:00Z");
-
-const BASE: Record<string, string> = {
-    environment: "development",
-    externalNetwork: "public",
-    flavor: "SCS-4V-16",
-    sshAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-    apiAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
-};
-
+/** The minimal dev config with `extra` (objects and lists as Pulumi hands them over: JSON). */
 function parse(extra: Record<string, unknown>): StackConfig {
-    const raw: Record<string, string> = { ...BASE };
-    for (const [k, v] of Object.entries(extra)) {
-        raw[k] = typeof v === "string" ? v : JSON.stringify(v);
-    }
-    return parseStackConfig(raw as RawConfig, { stack: "dev", now: NOW });
+    return parseTestConfig(Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
 }
 
 function problems(extra: Record<string, unknown>): readonly string[] {
