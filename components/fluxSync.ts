@@ -6,6 +6,7 @@ import {
     fluxGitSecretData,
     fluxInstallTransform,
     fluxInstallUrl,
+    fluxProxyTransform,
     fluxSettingsConfigMap,
     fluxSettingsData,
     gitRepository,
@@ -17,7 +18,7 @@ import {
 } from "../lib/clusterObjects";
 import { GitOpsSettings } from "../lib/config";
 import { publicKeyOfPrivateKey } from "../lib/opensshKey";
-import { EnvVar, withContainerEnv } from "../lib/proxy";
+import { EnvVar } from "../lib/proxy";
 import { kubeResource } from "./kubeObject";
 
 /** How long `pulumi up` waits for Flux to report Ready (with a registered deploy key). */
@@ -44,18 +45,6 @@ export interface FluxSyncArgs {
      * none. A change updates the Deployments in place.
      */
     proxyEnv?: ReadonlyArray<EnvVar<pulumi.Input<string>>>;
-}
-
-/**
- * The transform that gives the Deployments of Flux's install the proxy variables (upper and
- * lower case); undefined without a proxy, so the install is exactly upstream's.
- */
-export function fluxProxyTransform(vars: ReadonlyArray<EnvVar<pulumi.Input<string>>> | undefined): pulumi.ResourceTransform | undefined {
-    if (!vars || vars.length === 0) {
-        return undefined;
-    }
-    return (args) =>
-        args.type === "kubernetes:apps/v1:Deployment" ? { props: withContainerEnv({ kind: "Deployment", ...args.props }, vars), opts: args.opts } : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
  * The Kubernetes objects the program defines in the management cluster, as plain data.
  * Components turn them into resources; render writes them out. Pure functions.
  */
-import type { ResourceTransform, ResourceTransformArgs, ResourceTransformResult } from "@pulumi/pulumi";
+import type { Input, ResourceTransform, ResourceTransformArgs, ResourceTransformResult } from "@pulumi/pulumi";
 import * as semver from "semver";
 import { stringify } from "yaml";
 import {
@@ -20,6 +20,7 @@ import {
     WORKLOAD_CLOUD_CONFIG_SECRET,
 } from "./contract";
 import { GitRef } from "./config";
+import { EnvVar, withContainerEnv } from "./proxy";
 
 /** Object metadata the program sets. */
 export interface ObjectMeta {
@@ -349,4 +350,16 @@ export function fluxInstallTransform(fluxVersion: string): ResourceTransform {
         const changed = fluxInstallObject(a.props as Obj, fluxVersion);
         return changed === undefined ? undefined : { props: changed, opts: a.opts };
     };
+}
+
+/**
+ * The transform that gives the Deployments of Flux's install the proxy variables (upper and
+ * lower case); undefined without a proxy, so the install is exactly upstream's.
+ */
+export function fluxProxyTransform(vars: ReadonlyArray<EnvVar<Input<string>>> | undefined): ResourceTransform | undefined {
+    if (!vars || vars.length === 0) {
+        return undefined;
+    }
+    return (args) =>
+        args.type === "kubernetes:apps/v1:Deployment" ? { props: withContainerEnv({ kind: "Deployment", ...args.props }, vars), opts: args.opts } : undefined;
 }

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { fluxProxyTransform } from "../components/fluxSync";
+import { fluxProxyTransform } from "../lib/clusterObjects";
 import { SERVER_IGNORED_CHANGES } from "../components/server";
 import { registryHostsParam, renderContainerdProxyDropIn } from "../lib/kindConfig";
 import { withContainerEnv } from "../lib/proxy";

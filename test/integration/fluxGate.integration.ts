@@ -1,7 +1,7 @@
 /**
  * kustomize-controller's feature gate and the controllers' proxy under the real Pulumi engine (the
  * CLI and Kubernetes provider testbed/pulumi/build.sh built): the `flux-install` ConfigFile with
- * the program's transforms (lib/clusterObjects.ts `fluxInstallTransform`, components/fluxSync.ts
+ * the program's transforms (lib/clusterObjects.ts `fluxInstallTransform` and
  * `fluxProxyTransform`), its objects rendered by the provider's `renderYamlToDirectory` (no API
  * server, no test-bed process: the provider writes each object it would apply to a file, and
  * deletes the file when it would delete the object).
@@ -24,8 +24,7 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { fluxProxyTransform } from "../../components/fluxSync";
-import { fluxInstallTransform } from "../../lib/clusterObjects";
+import { fluxInstallTransform, fluxProxyTransform } from "../../lib/clusterObjects";
 import { EnvVar, ProxyEnv, proxyEnvVars, proxyVarNames } from "../../lib/proxy";
 import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment as controller } from "../fixtures";
 import { EngineBed, EngineHome, EngineStack, nameOf, Operation } from "./engineBed";
