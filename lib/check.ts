@@ -6,6 +6,7 @@
  */
 import { DEFAULT_WORKLOAD_NAMESPACE } from "./contract";
 import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "./hostScripts";
+import { isIp } from "./net";
 
 /** The check's modes, as `--mode` takes them. */
 export const CHECK_MODES = ["quick", "conformance"] as const;
@@ -179,10 +180,6 @@ export interface CheckTarget {
     workloadNamespace: string;
 }
 
-function isIpAddress(s: string): boolean {
-    return /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(s) || /^[0-9a-fA-F:]+$/.test(s);
-}
-
 /** Reads the stack outputs the check uses; throws naming each missing or malformed output. */
 export function parseStackOutputs(stack: string, json: string): CheckTarget {
     let o: Record<string, unknown>;
@@ -196,7 +193,7 @@ export function parseStackOutputs(stack: string, json: string): CheckTarget {
     }
     const problems: string[] = [];
     const host = o.floatingIp;
-    if (typeof host !== "string" || !isIpAddress(host)) {
+    if (typeof host !== "string" || !isIp(host)) {
         problems.push("output floatingIp is missing or not an IP address");
     }
     const knownHosts = o.sshKnownHosts;
