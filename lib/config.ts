@@ -6,9 +6,10 @@
  */
 import { X509Certificate } from "crypto";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "./contract";
-import { Cidr, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr } from "./net";
+import { Cidr, cidrsOverlap, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr, wholeFamiliesCovered } from "./net";
 import { publicKeyOfPrivateKey } from "./opensshKey";
-import { parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
+import { semverRangeProblem } from "./semverRange";
+import { KIND_POD_CIDR, KIND_SERVICE_CIDR, parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
 import {
     CAPO_MIN_CLUSTER_API,
     CLUSTER_API_MANAGEMENT_KUBERNETES,
@@ -211,7 +212,7 @@ export const DEFAULTS = {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PREFIX_MAX = 30;
-const VERSION = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
+const VERSION = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const NODE_IMAGE = /^[a-z0-9][a-z0-9./_-]*:(v\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}$/;
@@ -466,6 +467,14 @@ function parseNodeCidr(r: Reader, existing: boolean): string {
         r.fail("nodeCidr", `${quote(cidr)} has host bits set (did you mean the network address?)`);
     } else if (c.prefixLength > 29) {
         r.fail("nodeCidr", `${quote(cidr)} is too small (at most /29)`);
+    } else if (!existing) {
+        // The kind cluster routes these ranges inside the server: a node subnet overlapping
+        // them would make the server's own neighbours (and its gateway) unreachable from pods.
+        for (const [what, range] of [["pod", KIND_POD_CIDR], ["Service", KIND_SERVICE_CIDR]] as const) {
+            if (cidrsOverlap(c, parseCidr(range)!)) {
+                r.fail("nodeCidr", `${quote(cidr)} overlaps ${range}, the management cluster's ${what} network; choose a range outside it`);
+            }
+        }
     }
     return cidr;
 }
@@ -502,6 +511,7 @@ function parseAllowedCidrs(
         r.fail(key, `must list at least one CIDR that may reach ${what}`);
     }
     const seen = new Set<string>();
+    const parsed: Cidr[] = [];
     for (const s of list) {
         const c: Cidr | undefined = parseCidr(s);
         if (!c) {
@@ -509,7 +519,7 @@ function parseAllowedCidrs(
             continue;
         }
         if (hasHostBits(c)) {
-            r.fail(key, `${quote(s)} has host bits set (write the network address, or /32 for one host)`);
+            r.fail(key, `${quote(s)} has host bits set (write the network address, or /32 or /128 for one host)`);
         }
         if (seen.has(s)) {
             r.fail(key, `${quote(s)} is listed twice`);
@@ -517,6 +527,17 @@ function parseAllowedCidrs(
         seen.add(s);
         if (isWholeInternet(c) && rules.production && !rules.allowPublicAccess) {
             r.fail(key, `${quote(s)} opens ${what} to the whole internet, which production refuses (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`);
+        }
+        parsed.push(c);
+    }
+    // Judged together too: 0.0.0.0/1 with 128.0.0.0/1 is the whole internet as much as 0.0.0.0/0.
+    if (rules.production && !rules.allowPublicAccess && !parsed.some(isWholeInternet)) {
+        for (const family of wholeFamiliesCovered(parsed)) {
+            r.fail(
+                key,
+                `together the entries cover every IPv${family} address, which opens ${what} to the whole internet; production refuses ` +
+                    `that (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`,
+            );
         }
     }
     return list;
@@ -836,7 +857,6 @@ const SSH_URL = /^ssh:\/\/([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[^:/\s]+:[^\s]+$/;
 const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const BRANCH = /^(?!\/|-|.*\.\.|.*\/\/|.*\/$|.*\.lock$)[A-Za-z0-9._/-]+$/;
-const SEMVER_RANGE = /^(?=.*[0-9xX*])[0-9A-Za-z.*^~<>=|, +-]+$/;
 const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
 const AGE_SECRET_KEY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
 
@@ -904,8 +924,9 @@ function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): Gi
         }
         ref = { branch };
     } else {
-        if (!SEMVER_RANGE.test(semver!)) {
-            r.fail("gitops.semver", `${quote(semver)} is not a semver range (e.g. ">=1.0.0" or "1.x")`);
+        const problem = semverRangeProblem(semver!);
+        if (problem !== undefined) {
+            r.fail("gitops.semver", `${quote(semver)} is not a range Flux accepts: ${problem}`);
         }
         ref = { semver: semver! };
     }
