@@ -38,7 +38,13 @@ export function readStackConfigFile(projectDir: string, stack: string, env: Node
     if (!fs.existsSync(file)) {
         throw new Error(`no stack config file ${file}`);
     }
-    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    let doc: { config?: Record<string, unknown>; encryptionsalt?: string };
+    try {
+        doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as typeof doc;
+    } catch (e) {
+        // The yaml library's message carries the line and column; the reader needs the file too.
+        throw new Error(`${file}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
     const entries = Object.entries(doc.config ?? {}).map(([rawKey, value]) => [rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`, value] as const);
     const hasSecure = entries.some(([key, value]) => resolveSecure(value, key).secret);
     const passphrase = passphraseFromEnv(env);

@@ -224,6 +224,17 @@ describe("offline render", function () {
         assert.ok(!fs.existsSync(path.join(dir, "out")));
     });
 
+    it("names the stack file, line and column of a YAML syntax error, writing nothing", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "yaml-"));
+        const dev = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+        fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), dev.replace("  capi-mgmt:flavor:", "  capi-mgmt:flavor: [\n  capi-mgmt:flavour:"));
+        await assert.rejects(renderStack({ stack: "broken", outDir: path.join(dir, "out"), projectDir: dir }), (e: Error) => {
+            assert.match(e.message, /Pulumi\.broken\.yaml: not valid YAML: .* at line \d+, column \d+/);
+            return true;
+        });
+        assert.ok(!fs.existsSync(path.join(dir, "out")));
+    });
+
     it("runs as a command with a non-zero exit and no stack trace on bad config", function () {
         const dir = fs.mkdtempSync(path.join(tmp, "cli-"));
         const r = spawnSync(
