@@ -157,7 +157,16 @@ export interface ParseContext {
      * ours (`capi_mgmt:flavor`), which Pulumi would silently pass by, are reported.
      */
     otherKeys?: string[];
+    /**
+     * The keys Pulumi holds as secrets (`ns:key`; a key is secret when any value under it was
+     * set with `--secret`), so that a secret setting written in plain text is refused.
+     * Undefined when unknown: nothing is checked.
+     */
+    secretKeys?: readonly string[];
 }
+
+/** Settings that carry a private key: refused unless they are held as Pulumi secrets. */
+export const SECRET_SETTINGS = ["gitops.deployKey", "gitops.sopsAgeKey"] as const;
 
 /** Bad stack configuration: every problem found, each naming its key. */
 export class ConfigError extends Error {
@@ -373,6 +382,9 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         ...parseProxyAndMirrors(r),
     };
     config.gitops = parseGitOps(r, { stack: ctx.stack, production: environment === "production" });
+    if (config.gitops && ctx.secretKeys) {
+        checkSecretsHeldAsSecrets(r, config.gitops, ctx.secretKeys);
+    }
     config.workloadNamespace = config.gitops?.workloadNamespace ?? DEFAULT_WORKLOAD_NAMESPACE;
 
     if (r.problems.length > 0) {
@@ -981,6 +993,24 @@ function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): Gi
         sopsAgeKey: sopsAgeKey === undefined ? undefined : sopsAgeKey.trim() + "\n",
         workloadNamespace,
     };
+}
+
+/** A private key in plain text in the stack file is refused: it would sit in Git and in every log of the config. */
+function checkSecretsHeldAsSecrets(r: Reader, gitops: GitOpsSettings, secretKeys: readonly string[]): void {
+    if (secretKeys.includes(`${CONFIG_NAMESPACE}:gitops`)) {
+        return;
+    }
+    const present = { "gitops.deployKey": gitops.deployKey, "gitops.sopsAgeKey": gitops.sopsAgeKey };
+    for (const key of SECRET_SETTINGS) {
+        if (present[key] !== undefined) {
+            r.fail(
+                key,
+                `is set in plain text; a private key must be a Pulumi secret. Remove it from the stack file and set it with ` +
+                    `\`pulumi config set --secret --path '${CONFIG_NAMESPACE}:${key}' < FILE\` (the Pulumi CLI encrypts it with the ` +
+                    `stack's secrets provider; there is no way to write an encrypted value without it)`,
+            );
+        }
+    }
 }
 
 function checkKnownHosts(r: Reader, knownHosts: string, host: string | undefined): void {

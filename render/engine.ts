@@ -322,6 +322,12 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
     const recorded: RecordedResource[] = [];
     await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+    // As the CLI's language host hands them over (lib/loadConfig.ts reads them from there).
+    if (opts.secretKeys) {
+        process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(opts.secretKeys);
+    } else {
+        delete process.env.PULUMI_CONFIG_SECRET_KEYS;
+    }
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any

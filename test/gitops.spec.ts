@@ -3,9 +3,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
 import { ConfigError, parseStackConfig } from "../lib/config";
+import { readSecretKeys } from "../lib/loadConfig";
 import {
     CAPO_IDENTITY_NAME,
     CLOUD_CONFIG_LABEL,
@@ -16,7 +17,7 @@ import {
 } from "../lib/contract";
 import { isSecretValue, mockOpensshKeyPair, RecordedResource, reveal, valueOf } from "../render/engine";
 import { renderStack } from "../render/render";
-import { TEST_CA_PEM } from "./fixtures";
+import { passphraseStack, TEST_CA_PEM } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const GITHUB_KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -26,7 +27,7 @@ const AGE_KEY = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2
 
 const GITOPS = { url: "ssh://git@github.com/example-org/capi-gitops", branch: "main", knownHosts: GITHUB_KNOWN_HOSTS };
 
-function gitopsProblems(gitops: Record<string, unknown>, environment = "development"): readonly string[] {
+function gitopsProblems(gitops: Record<string, unknown>, environment = "development", secretKeys?: string[]): readonly string[] {
     try {
         parseStackConfig(
             {
@@ -37,7 +38,7 @@ function gitopsProblems(gitops: Record<string, unknown>, environment = "developm
                 apiAllowedCidrs: '["203.0.113.0/24"]',
                 gitops: JSON.stringify(gitops),
             },
-            { stack: "dev", now: new Date("2026-11-22T00:00:00Z") },
+            { stack: "dev", now: new Date("2026-11-22T00:00:00Z"), secretKeys },
         );
         return [];
     } catch (e) {
@@ -89,6 +90,26 @@ describe("gitops", function () {
             ["bad namespace", { ...GITOPS, workloadNamespace: "Clusters" }, "gitops.workloadNamespace", /not a valid namespace/],
             ["unknown key", { ...GITOPS, insecure: true }, "gitops.insecure", /not a known setting/],
         ];
+        it("refuses a deploy key or age identity in plain text in the stack file, naming each and how to set it", () => {
+            const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
+            const problems = gitopsProblems(gitops, "development", ["openstack:password"]);
+            for (const key of ["gitops.deployKey", "gitops.sopsAgeKey"]) {
+                const p = problems.find((x) => x.startsWith(`capi-mgmt:${key}: is set in plain text`));
+                assert.ok(p, `no plain-text refusal for ${key}:\n${problems.join("\n")}`);
+                assert.ok(p.includes(`pulumi config set --secret --path 'capi-mgmt:${key}' < FILE`), p);
+                assert.ok(!p.includes("AGE-SECRET-KEY") && !p.includes("PRIVATE KEY"), "the message echoes the secret");
+            }
+            // Held as a secret (any value under the key set with --secret): accepted.
+            assert.deepStrictEqual(gitopsProblems(gitops, "development", ["capi-mgmt:gitops"]), []);
+            // Without secrets in it, a plain gitops object is fine.
+            assert.deepStrictEqual(gitopsProblems(GITOPS, "development", []), []);
+        });
+
+        it("reads the secret keys the way the CLI's language host hands them over", () => {
+            assert.strictEqual(readSecretKeys({}), undefined);
+            assert.deepStrictEqual(readSecretKeys({ PULUMI_CONFIG_SECRET_KEYS: '["capi-mgmt:gitops"]' }), ["capi-mgmt:gitops"]);
+        });
+
         for (const [title, gitops, key, fragment, environment] of refused) {
             it(`refuses ${title}, naming the key`, () => {
                 const problems = gitopsProblems(gitops, environment);
@@ -334,13 +355,13 @@ describe("gitops", function () {
             const out = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-gitops-"));
             try {
                 const project = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-project-"));
-                const dev = fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
-                const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
-                fs.writeFileSync(
-                    path.join(project, "Pulumi.keys.yaml"),
-                    dev.replace(/ {2}# Flux follows[\s\S]*$/, `  capi-mgmt:gitops: ${JSON.stringify(gitops)}\n  capi-mgmt:caCert: ${JSON.stringify(TEST_CA_PEM)}\n`),
-                );
-                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project });
+                const dev = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+                // Both keys as `pulumi config set --secret --path` leaves them in the file.
+                const { encryptionsalt, seal } = passphraseStack("gitops test");
+                const gitops = { ...GITOPS, deployKey: { secure: seal(DEPLOY_KEY) }, sopsAgeKey: { secure: seal(AGE_KEY) } };
+                const config = { ...dev.config, "capi-mgmt:gitops": gitops, "capi-mgmt:caCert": TEST_CA_PEM };
+                fs.writeFileSync(path.join(project, "Pulumi.keys.yaml"), stringify({ encryptionsalt, config }));
+                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project, env: { PULUMI_CONFIG_PASSPHRASE: "gitops test" } });
                 const manifests = files.filter((f) => f.startsWith("manifests/"));
                 assert.strictEqual(manifests.length, 11);
                 const all = files.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("\n");
