@@ -14,7 +14,7 @@ import { shortHash } from "./lib/names";
 export interface ProgramOutputs {
     /** Public address of the management server. */
     floatingIp: pulumi.Output<string>;
-    /** Command line to log in (after saving the key and known_hosts, see README). */
+    /** Command line to log in (after saving the key and known_hosts, see README.md, "Deploy"). */
     sshCommand: pulumi.Output<string>;
     /** known_hosts line pinning the server's host key. */
     sshKnownHosts: pulumi.Output<string>;
@@ -26,7 +26,7 @@ export interface ProgramOutputs {
     cloudProviderAppCredentialId: pulumi.Output<string>;
     /** Admin kubeconfig of the management cluster, `https://<floating IP>:6443` (secret). */
     kubeconfig: pulumi.Output<string>;
-    /** When the management cluster's API server certificate expires (renew before, see README). */
+    /** When the management cluster's API server certificate expires (renew before, see docs/operations.md). */
     apiServerCertExpiry: pulumi.Output<string>;
     /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
     deployPublicKey: pulumi.Output<string>;

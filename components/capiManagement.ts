@@ -34,7 +34,7 @@ export interface CapiManagementArgs {
 
 /**
  * Everything one stack stands up: the OpenStack side of the management server and, on it,
- * the management cluster. Children are created in dependency order; see README.md.
+ * the management cluster. Children are created in dependency order; see docs/operations.md.
  */
 export class CapiManagement extends pulumi.ComponentResource {
     /** Public address of the management server. */
@@ -231,7 +231,7 @@ export class CapiManagement extends pulumi.ComponentResource {
         // Built from the kubeconfig alone: Flux and the plain Secrets go in while ORC and Cluster
         // API install. deleteUnreachable: once a cluster is gone (new server generation, new
         // node image), deletes against it succeed by dropping the objects from the state; no
-        // object whose deletion matters relies on Pulumi deleting it (see README).
+        // object whose deletion matters relies on Pulumi deleting it (see docs/operations.md, "What `pulumi destroy` does").
         // enableSecretMutable / enableConfigMapMutable: without them the provider replaces a
         // Secret or ConfigMap whose data changes, deleting it first (fixed names), so a credential
         // rotation would leave CAPO and ORC without credentials in between; with them it updates

@@ -668,7 +668,7 @@ export function configWarnings(cfg: Pick<StackConfig, "environment" | "cloud" | 
             warnings.push(
                 `${CONFIG_NAMESPACE}:workloadProject is not set: CAPO's identity and the cloud-provider credential copied into every ` +
                     `workload cluster live in the management server's project, so anyone who can read Secrets in a workload ` +
-                    `cluster's kube-system can delete the management server. Production should use a separate project (README, ` +
+                    `cluster's kube-system can delete the management server. Production should use a separate project (docs/settings.md, ` +
                     `"Separate project for workload clusters")`,
             );
         }

@@ -26,7 +26,7 @@ export interface TimedStep {
 }
 
 /**
- * Typical durations of the slow steps, by `type` or `type::name`. Sources: README.md "What
+ * Typical durations of the slow steps, by `type` or `type::name`. Sources: docs/operations.md "What
  * `pulumi up` does" (tools under a minute, kind 2–5 min, ORC 1–2 min, Cluster API 3–10 min)
  * and what the cloud does (a server boots and cloud-init installs Docker in a few minutes).
  */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the integration test bed from Go modules into a cache keyed by version, and collects the
-# upstream CRDs and webhook configurations from the same modules (see README, "Test bed").
+# upstream CRDs and webhook configurations from the same modules (see docs/testing.md, "Test bed").
 #
 #   testbed/build.sh            build what is missing, then write $CACHE/testbed.json
 #
