@@ -251,7 +251,7 @@ refuse_recreate() {
         echo "kind-cluster: ERROR: Nothing was changed. Either revert capi-mgmt:versions.nodeImage (and any other"
         echo "kind-cluster: ERROR: change to the kind config) to what the cluster runs, or first delete the workload"
         echo "kind-cluster: ERROR: clusters or move them to another management cluster with 'clusterctl move';"
-        echo "kind-cluster: ERROR: see docs/operations.md, "Version bumps" (nodeImage)."
+        echo "kind-cluster: ERROR: see 'Version bumps' (nodeImage) in docs/operations.md."
     } >&2
     exit 1
 }

@@ -385,7 +385,7 @@ describe("host/kind-cluster.sh", () => {
         assert.match(r.stderr, /Nothing was changed/);
         assert.match(r.stderr, /revert capi-mgmt:versions\.nodeImage/);
         assert.match(r.stderr, /clusterctl move/);
-        assert.match(r.stderr, /docs\/operations\.md, "Version bumps"/);
+        assert.match(r.stderr, /'Version bumps' \(nodeImage\) in docs\/operations\.md/);
         assert.deepStrictEqual(createsAndDeletes(), []);
         assert.strictEqual(fakes.kindImage("mgmt"), NODE_IMAGE);
         assert.strictEqual(fs.readFileSync(configFile(), "utf8"), config);
