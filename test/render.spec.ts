@@ -217,6 +217,19 @@ describe("offline render", function () {
         assert.ok(!fs.existsSync(path.join(dir, "out")));
     });
 
+    it("fails on a GitOps tree that breaks the tree's rules, naming the cluster, and writes nothing", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "tree-"));
+        fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+        fs.cpSync(path.join(PROJECT_DIR, "gitops"), path.join(dir, "gitops"), { recursive: true });
+        const example = path.join(dir, "gitops", "workloads", "base", "workload-1.yaml");
+        fs.writeFileSync(example, fs.readFileSync(example, "utf8").replace("replicas: 1\n    workers", "replicas: 2\n    workers"));
+        await assert.rejects(
+            renderStack({ stack: "dev", outDir: path.join(dir, "out"), projectDir: dir }),
+            /gitops\/clusters\/dev breaks the tree's rules[\s\S]*Cluster workload-1: 2 control plane nodes/,
+        );
+        assert.ok(!fs.existsSync(path.join(dir, "out")));
+    });
+
     it("refuses a private key written in plain text in the stack file, as pulumi up does", async () => {
         const dir = fs.mkdtempSync(path.join(tmp, "plain-"));
         const dev = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
