@@ -7,7 +7,7 @@
 import { X509Certificate } from "crypto";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "./contract";
 import { Cidr, cidrsOverlap, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr, wholeFamiliesCovered } from "./net";
-import { publicKeyOfPrivateKey } from "./opensshKey";
+import { knownHostKeyProblem, publicKeyOfPrivateKey } from "./opensshKey";
 import { semverRangeProblem } from "./semverRange";
 import { KIND_POD_CIDR, KIND_SERVICE_CIDR, parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
 import {
@@ -869,7 +869,8 @@ const SSH_URL = /^ssh:\/\/([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[^:/\s]+:[^\s]+$/;
 const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const BRANCH = /^(?!\/|-|.*\.\.|.*\/\/|.*\/$|.*\.lock$)[A-Za-z0-9._/-]+$/;
-const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+/** Host key types of known_hosts lines (security-key types are user keys, never a server's). */
+const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521))$/;
 const AGE_SECRET_KEY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
 
 /** The host entry known_hosts must carry for a URL: `host`, or `[host]:port` off port 22. */
@@ -1022,8 +1023,13 @@ function checkKnownHosts(r: Reader, knownHosts: string, host: string | undefined
     let covers = false;
     for (const line of lines) {
         const [hosts, type, key] = line.split(/\s+/);
-        if (!hosts || !type || !key || !KNOWN_HOST_KEY_TYPES.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
+        if (!hosts || !type || !key || !KNOWN_HOST_KEY_TYPES.test(type)) {
             r.fail("gitops.knownHosts", `${quote(line)} is not a known_hosts line (host key-type base64-key)`);
+            continue;
+        }
+        const keyProblem = knownHostKeyProblem(type, key);
+        if (keyProblem !== undefined) {
+            r.fail("gitops.knownHosts", `the ${type} key of ${hosts} is unusable: ${keyProblem}`);
             continue;
         }
         if (host === undefined || hosts.startsWith("|1|") || hosts.split(",").includes(host)) {

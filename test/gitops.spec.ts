@@ -89,6 +89,8 @@ describe("gitops", function () {
             ["age key malformed", { ...GITOPS, sopsAgeKey: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp" }, "gitops.sopsAgeKey", /AGE-SECRET-KEY-1/],
             ["bad namespace", { ...GITOPS, workloadNamespace: "Clusters" }, "gitops.workloadNamespace", /not a valid namespace/],
             ["unknown key", { ...GITOPS, insecure: true }, "gitops.insecure", /not a known setting/],
+            ["truncated host key", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.slice(0, -6) }, "gitops.knownHosts", /the ssh-ed25519 key of github\.com is unusable/],
+            ["host key of another type than its line says", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("ssh-ed25519 ", "ssh-rsa ") }, "gitops.knownHosts", /unusable/],
         ];
         it("refuses a deploy key or age identity in plain text in the stack file, naming each and how to set it", () => {
             const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
