@@ -865,13 +865,31 @@ function checkCompatibility(r: Reader, v: Versions): void {
 }
 
 const GITOPS_KEYS = ["url", "branch", "semver", "path", "interval", "knownHosts", "deployKey", "sopsAgeKey", "workloadNamespace"];
-const SSH_URL = /^ssh:\/\/([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?\/[^\s]+$/;
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[^:/\s]+:[^\s]+$/;
 const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const BRANCH = /^(?!\/|-|.*\.\.|.*\/\/|.*\/$|.*\.lock$)[A-Za-z0-9._/-]+$/;
 /** Host key types of known_hosts lines (security-key types are user keys, never a server's). */
 const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521))$/;
 const AGE_SECRET_KEY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
+
+/**
+ * Host and port of an `ssh://user@host[:port]/path` URL, read by the platform's URL parser
+ * (ports above 65535, spaces and stray characters are refused); undefined when it is not one.
+ */
+function parseSshUrl(url: string): { host: string; port?: string } | undefined {
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        return undefined;
+    }
+    const userOk = /^[A-Za-z0-9._-]+$/.test(u.username) && u.password === "";
+    const pathOk = u.pathname.length > 1 && !/\s/.test(url) && u.search === "" && u.hash === "";
+    if (u.protocol !== "ssh:" || !userOk || u.hostname === "" || !pathOk) {
+        return undefined;
+    }
+    return { host: u.hostname, port: u.port === "" ? undefined : u.port };
+}
 
 /** The host entry known_hosts must carry for a URL: `host`, or `[host]:port` off port 22. */
 function knownHostsName(host: string, port?: string): string {
@@ -915,11 +933,14 @@ function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): Gi
     } else if (/^https?:\/\//.test(url)) {
         r.fail("gitops.url", `${quote(url)}: use the ssh:// form (ssh://git@host/org/repo); Flux authenticates with the deploy key over SSH`);
     } else {
-        const m = SSH_URL.exec(url);
-        if (!m) {
-            r.fail("gitops.url", `${quote(url)} is not of the form ssh://git@host/org/repo`);
+        const parsed = parseSshUrl(url);
+        if (/^ssh:\/\/[^/@\s]*:[^/@\s]*@/.test(url)) {
+            // Not echoed: it carries a password.
+            r.fail("gitops.url", "carries a password; write ssh://git@host/org/repo (Flux authenticates with the deploy key)");
+        } else if (!parsed) {
+            r.fail("gitops.url", `${quote(url)} is not of the form ssh://git@host[:port]/org/repo`);
         } else {
-            host = knownHostsName(m[2], m[3]);
+            host = knownHostsName(parsed.host, parsed.port);
         }
     }
 
