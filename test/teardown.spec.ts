@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { DEFAULT_TEARDOWN_TIMEOUT_SECONDS, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
 import {
     CLUSTER_CRD,
@@ -34,8 +34,9 @@ describe("teardown script: rendering", () => {
         assert.strictEqual(lines[3], `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`);
         assert.strictEqual(lines[4], "readonly TIMEOUT_SECONDS='1800'");
         assert.strictEqual(lines[5], "readonly PER_CLUSTER_TIMEOUT_SECONDS='1680'");
-        const original = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8");
+        const original = expandIncludes("teardown.sh", fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8"));
         assert.strictEqual(lines.slice(6).join("\n"), original.split("\n").slice(1).join("\n"));
+        assert.doesNotMatch(script, /capi-mgmt:include/);
     });
 
     it("is deterministic and accepts the default timeout", () => {
@@ -73,7 +74,8 @@ describe("teardown script: shellcheck", () => {
     it("passes on host/teardown.sh and on the rendered script", () => {
         const rendered = path.join(makeTempDir("teardown-shellcheck"), "teardown.sh");
         fs.writeFileSync(rendered, renderTeardownScript(sampleParams()));
-        shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), rendered]);
+        const includes = fs.readdirSync(HOST_INCLUDES_DIR).filter((f) => f.startsWith("teardown-"));
+        shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), ...includes.map((f) => path.join(HOST_INCLUDES_DIR, f)), rendered]);
     });
 
     it("passes on the virtual clock's fake sleep and date", () => {
