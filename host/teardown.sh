@@ -6,19 +6,26 @@
 # know about: the load balancers of Services of type LoadBalancer (OpenStack cloud
 # controller manager) and the Cinder volumes of PersistentVolumeClaims (Cinder CSI).
 # Deleting a Cluster alone would leave those behind, orphaned. Steps:
-#   1. no kind cluster, or no kubeconfig of it: nothing to tear down;
+#   1. find the management cluster; when there is no kind, no kind cluster or no way to
+#      reach it (a missing kubeconfig is exported again from kind), FAIL, keeping the
+#      server, and list what workload clusters would have left in OpenStack and how to
+#      find it; unless CLUSTERS_GONE_FILE exists: the user says they are gone (exit 0);
 #   2. suspend Flux (every Kustomization and HelmRelease), so it re-creates nothing;
 #   3. for every Cluster, in parallel, each bounded by PER_CLUSTER_TIMEOUT_SECONDS: in the
-#      workload cluster delete the LoadBalancer Services and wait until they are gone, then
-#      the workloads that mount PVCs, the VolumeSnapshots and the PVCs, and wait until the
-#      PersistentVolumes with reclaim policy Delete are gone; then delete the Cluster and
-#      wait until Cluster API and CAPO have removed it;
+#      workload cluster suspend its own Flux (the `flux` add-on), delete the LoadBalancer
+#      Services and wait until they are gone, then the workloads that mount PVCs, the
+#      VolumeSnapshots and the PVCs, and wait until the PersistentVolumes with reclaim
+#      policy Delete are gone; then delete the Cluster and wait until Cluster API and CAPO
+#      have removed it;
 #   4. report, and fail when a cluster was not torn down, naming it and what is left;
 #   5. delete ORC's objects (the GitOps tree's node images, and any other ORC resource), so
 #      ORC removes what they stand for in OpenStack (Glance images) before ORC itself goes
 #      with the kind cluster; fail, naming them, when ORC does not finish in time.
 # A cluster whose workload API cannot be reached is NOT deleted: its load balancers and
 # volumes would be orphaned. A Cluster already being deleted is only waited for.
+# Every Flux object suspended is first recorded in FLUX_RESUME_SCRIPT. When the teardown
+# fails or is stopped (TERM, INT, HUP, PIPE: the SSH session's end) before it deleted
+# anything, it resumes them; after, they stay suspended and it says how to resume them.
 #
 # Parameters (rendered above this header by lib/teardownScript.ts, or taken from the environment):
 #   CLUSTER_NAME                 name of the kind management cluster
@@ -26,6 +33,10 @@
 #   TIMEOUT_SECONDS              overall bound of the teardown, in seconds (the final
 #                                report may take up to a minute more)
 #   PER_CLUSTER_TIMEOUT_SECONDS  bound of each workload cluster's teardown, in seconds
+#   CLUSTERS_GONE_FILE           absolute path; when it exists and the management cluster
+#                                is gone, the user says the workload clusters are gone too
+#   FLUX_RESUME_SCRIPT           absolute path of the script that resumes the Flux objects
+#                                the teardown suspended (written by the teardown)
 # Optional environment: TEARDOWN_POLL_SECONDS, seconds between two polls (default 5).
 #
 # Output: progress, warnings and errors on stderr, every line prefixed "teardown:" (a
@@ -42,8 +53,11 @@ set -euo pipefail
 : "${KUBECONFIG_PATH:?teardown: KUBECONFIG_PATH (admin kubeconfig of the management cluster) must be set}"
 : "${TIMEOUT_SECONDS:?teardown: TIMEOUT_SECONDS (overall bound, seconds) must be set}"
 : "${PER_CLUSTER_TIMEOUT_SECONDS:?teardown: PER_CLUSTER_TIMEOUT_SECONDS (bound per workload cluster, seconds) must be set}"
+: "${CLUSTERS_GONE_FILE:?teardown: CLUSTERS_GONE_FILE (marker: the workload clusters are gone) must be set}"
+: "${FLUX_RESUME_SCRIPT:?teardown: FLUX_RESUME_SCRIPT (where the Flux resume script is written) must be set}"
 
 # capi-mgmt:include teardown-kube.sh
+# capi-mgmt:include teardown-gone.sh
 # capi-mgmt:include teardown-flux.sh
 # capi-mgmt:include teardown-cluster.sh
 # capi-mgmt:include teardown-jobs.sh
@@ -60,9 +74,11 @@ check_parameters() {
     if [[ ! "$CLUSTER_NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
         die "CLUSTER_NAME must be a lowercase DNS label, got '$CLUSTER_NAME'"
     fi
-    if [[ "$KUBECONFIG_PATH" != /* ]]; then
-        die "KUBECONFIG_PATH must be an absolute path, got '$KUBECONFIG_PATH'"
-    fi
+    for name in KUBECONFIG_PATH CLUSTERS_GONE_FILE FLUX_RESUME_SCRIPT; do
+        if [[ "${!name}" != /* ]]; then
+            die "$name must be an absolute path, got '${!name}'"
+        fi
+    done
     for name in TIMEOUT_SECONDS PER_CLUSTER_TIMEOUT_SECONDS; do
         if [[ ! "${!name}" =~ ^[1-9][0-9]{0,5}$ ]]; then
             die "$name must be a positive whole number of seconds, got '${!name}'"
@@ -76,29 +92,36 @@ check_parameters() {
     fi
 }
 
-# True when the kind management cluster and its kubeconfig exist; logs why not otherwise.
-management_cluster_exists() {
-    local clusters
+# Finds the kind management cluster and its kubeconfig (exported again from kind into the
+# private work directory when KUBECONFIG_PATH is missing); ends the teardown through
+# management_gone when there is none.
+find_management_cluster() {
+    local clusters exported
     if ! command -v kind >/dev/null 2>&1; then
-        log "kind is not installed, so there is no management cluster"
-        return 1
+        management_gone "kind is not installed on the server, so there is no management cluster $CLUSTER_NAME"
     fi
     clusters=$(timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$KUBECTL_TIMEOUT_SECONDS" \
         kind get clusters </dev/null 2>&1) ||
         die "cannot list the kind clusters ('kind get clusters' failed: ${clusters//$'\n'/ }; is Docker running?)," \
             "so the workload clusters cannot be torn down. The server was kept: fix this and re-run 'pulumi destroy'"
     if ! grep -qxF -- "$CLUSTER_NAME" <<<"$clusters"; then
-        log "there is no kind cluster named $CLUSTER_NAME"
-        return 1
-    fi
-    if [[ ! -f "$KUBECONFIG_PATH" ]]; then
-        warn "the kind cluster $CLUSTER_NAME exists but its kubeconfig $KUBECONFIG_PATH does not," \
-            "so it was never set up to manage workload clusters"
-        return 1
+        management_gone "there is no kind cluster named $CLUSTER_NAME on the server"
     fi
     if ! command -v kubectl >/dev/null 2>&1; then
         die "kubectl is not installed, but the management cluster $CLUSTER_NAME exists:" \
             "its workload clusters cannot be torn down. The server was kept: install kubectl and re-run 'pulumi destroy'"
+    fi
+    if [[ ! -f "$KUBECONFIG_PATH" ]]; then
+        exported="$workdir/management.kubeconfig"
+        if ! timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$KUBECTL_TIMEOUT_SECONDS" \
+            kind get kubeconfig --name "$CLUSTER_NAME" </dev/null >"$exported" 2>"$workdir/kind.errors" || [[ ! -s "$exported" ]]; then
+            relay_errors "$workdir/kind.errors"
+            management_gone "the kind cluster $CLUSTER_NAME exists but its kubeconfig $KUBECONFIG_PATH does not," \
+                "and kind cannot export it"
+        fi
+        rm -f -- "$workdir/kind.errors"
+        warn "the kubeconfig $KUBECONFIG_PATH is missing: using the one kind exports for $CLUSTER_NAME"
+        mgmt_kubeconfig=$exported
     fi
 }
 
@@ -106,7 +129,7 @@ management_cluster_exists() {
 management_has_crd() {
     local found
     found=$(mgmt get customresourcedefinitions "$1" --ignore-not-found -o name) ||
-        die "cannot read the CRD $1 from the management cluster $CLUSTER_NAME ($KUBECONFIG_PATH);" \
+        die "cannot read the CRD $1 from the management cluster $CLUSTER_NAME ($mgmt_kubeconfig);" \
             "nothing was deleted and the server was kept"
     [[ -n "$found" ]]
 }
@@ -130,17 +153,28 @@ list_clusters() {
     done <<<"$rows"
 }
 
+# The EXIT trap: kills the jobs left, resumes or reports the suspended Flux objects, and
+# removes the work directory. Never fails (stderr may be gone with the SSH session).
 cleanup() {
-    local i
+    local status=$? i
+    set +e
+    trap '' PIPE
     for i in "${!pids[@]}"; do
         if [[ -z "${results[i]:-}" ]]; then
-            kill -KILL -- "-${pids[i]}" 2>/dev/null || true
+            kill -KILL -- "-${pids[i]}" 2>/dev/null
         fi
     done
+    if [[ "$flux_started" == true ]]; then
+        finish_flux "$status"
+    fi
     if [[ -n "$workdir" ]]; then
         rm -rf -- "$workdir"
     fi
+    return "$status"
 }
+
+# True once the resume script is set up (finish_flux then looks at it).
+flux_started=false
 
 main() {
     umask 077
@@ -148,16 +182,16 @@ main() {
     started=$(now)
     next_heartbeat=$((started + HEARTBEAT_SECONDS))
     deadline=$((started + TIMEOUT_SECONDS))
-    if ! management_cluster_exists; then
-        echo "teardown: nothing to tear down"
-        return 0
-    fi
     trap cleanup EXIT
     trap 'exit 143' TERM
     trap 'exit 130' INT
     trap 'exit 129' HUP
+    trap 'exit 141' PIPE
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/capi-mgmt-teardown.XXXXXXXX")
+    find_management_cluster
     local overall_deadline=$deadline result
+    start_resume_script
+    flux_started=true
     suspend_flux
     list_clusters
     if ((${#cluster_names[@]} == 0)); then

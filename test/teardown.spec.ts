@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { DEFAULT_TEARDOWN_TIMEOUT_SECONDS, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
+import { CLUSTERS_GONE_FILE, DEFAULT_TEARDOWN_TIMEOUT_SECONDS, FLUX_RESUME_SCRIPT, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
 import {
     CLUSTER_CRD,
     FakeCapi,
@@ -34,8 +34,12 @@ describe("teardown script: rendering", () => {
         assert.strictEqual(lines[3], `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`);
         assert.strictEqual(lines[4], "readonly TIMEOUT_SECONDS='1800'");
         assert.strictEqual(lines[5], "readonly PER_CLUSTER_TIMEOUT_SECONDS='1680'");
+        assert.strictEqual(lines[6], `readonly CLUSTERS_GONE_FILE='${CLUSTERS_GONE_FILE}'`);
+        assert.strictEqual(lines[7], `readonly FLUX_RESUME_SCRIPT='${FLUX_RESUME_SCRIPT}'`);
+        assert.strictEqual(CLUSTERS_GONE_FILE, "/var/lib/capi-mgmt/workload-clusters-gone");
+        assert.strictEqual(FLUX_RESUME_SCRIPT, "/var/lib/capi-mgmt/resume-flux.sh");
         const original = expandIncludes("teardown.sh", fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8"));
-        assert.strictEqual(lines.slice(6).join("\n"), original.split("\n").slice(1).join("\n"));
+        assert.strictEqual(lines.slice(8).join("\n"), original.split("\n").slice(1).join("\n"));
         assert.doesNotMatch(script, /capi-mgmt:include/);
     });
 
@@ -78,8 +82,8 @@ describe("teardown script: shellcheck", () => {
         shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), ...includes.map((f) => path.join(HOST_INCLUDES_DIR, f)), rendered]);
     });
 
-    it("passes on the virtual clock's fake sleep and date", () => {
-        shellcheck(["clock-sleep.sh", "clock-date.sh"].map((f) => path.join(__dirname, "fakes", f)));
+    it("passes on the virtual clock's fake sleep and date, and on the fake kind", () => {
+        shellcheck(["clock-sleep.sh", "clock-date.sh", "fake-kind.sh"].map((f) => path.join(__dirname, "fakes", f)));
     });
 });
 
@@ -181,6 +185,8 @@ describe("host/teardown.sh", () => {
             KUBECONFIG_PATH: fake.mgmtKubeconfig,
             TIMEOUT_SECONDS: String(timeoutSeconds),
             PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
+            CLUSTERS_GONE_FILE: fake.goneFile,
+            FLUX_RESUME_SCRIPT: fake.resumeScript,
         });
         return fake.run(script, env);
     }
@@ -197,30 +203,72 @@ describe("host/teardown.sh", () => {
         });
     }
 
-    it("does nothing when the kind cluster does not exist", () => {
+    /** Asserts that `r` failed because the management cluster is gone, listing what to clean up and the way on. */
+    function assertGoneFailure(r: RunResult, why: RegExp): void {
+        assertFailure(r);
+        assert.strictEqual(r.stdout, "");
+        assert.match(r.stderr, why);
+        assert.match(r.stderr, /cannot be torn down, and deleting the server\nteardown: ERROR: would leave them running in OpenStack, orphaned\. The server \(VM\) was KEPT/);
+        for (const what of [
+            "openstack server list --name '^<name>-'",
+            "k8s-clusterapi-cluster-<namespace>-<name>-kubeapi",
+            "kube_service_<name>_",
+            "cinder.csi.openstack.org/cluster=<name>",
+            "k8s-cluster-<namespace>-<name>-secgroup-",
+            "openstack image list",
+        ]) {
+            assert.ok(r.stderr.includes(what), `the list lacks ${what}:\n${r.stderr}`);
+        }
+        assert.ok(r.stderr.includes(`re-run 'pulumi destroy': sudo touch ${fake.goneFile}\n`), r.stderr);
+        assert.ok(r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")), r.stderr);
+        assert.deepStrictEqual(fs.readdirSync(fake.tmp), [], "temporary files removed");
+    }
+
+    it("fails loudly, keeping the server, when the kind cluster does not exist, listing what to clean up", () => {
         fake.setKindClusters(["other"]);
         const r = run();
-        assertSuccess(r);
-        assert.match(r.stdout, /^teardown: nothing to tear down\n$/);
-        assert.match(r.stderr, /no kind cluster named capi-dev/);
+        assertGoneFailure(r, /teardown: ERROR: there is no kind cluster named capi-dev on the server\.\n/);
         assert.deepStrictEqual(fake.kindCalls(), ["get clusters"]);
         assert.deepStrictEqual(fake.calls(), [], "no kubectl call at all");
     });
 
-    it("does nothing when there is no kind cluster at all", () => {
-        const r = run();
-        assertSuccess(r);
-        assert.match(r.stdout, /nothing to tear down/);
+    it("fails loudly when there is no kind cluster at all, or no kind", () => {
+        assertGoneFailure(run(), /there is no kind cluster named capi-dev/);
+        fs.rmSync(path.join(fake.bin, "kind"));
+        assertGoneFailure(run(), /teardown: ERROR: kind is not installed on the server, so there is no management cluster capi-dev\.\n/);
         assert.deepStrictEqual(fake.calls(), []);
     });
 
-    it("does nothing when the management cluster's kubeconfig is missing", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fs.rmSync(fake.mgmtKubeconfig);
+    it("lets destroy go on when the user has said the workload clusters are gone", () => {
+        fake.setKindClusters(["other"]);
+        fs.writeFileSync(fake.goneFile, "");
         const r = run();
         assertSuccess(r);
-        assert.match(r.stdout, /nothing to tear down/);
-        assert.ok(r.stderr.includes(`its kubeconfig ${fake.mgmtKubeconfig} does not`), r.stderr);
+        assert.strictEqual(r.stdout, `teardown: nothing to tear down: the management cluster is gone and ${fake.goneFile} says its workload clusters are too\n`);
+        assert.match(r.stderr, /WARNING: there is no kind cluster named capi-dev on the server\. .* exists, so you said the workload clusters are already gone/);
+        assert.deepStrictEqual(fake.calls(), []);
+    });
+
+    it("tears down as usual with the kubeconfig kind exports when the management cluster's kubeconfig is missing", () => {
+        const [alpha] = managementWith("default/alpha");
+        fs.rmSync(fake.mgmtKubeconfig);
+        fs.writeFileSync(fake.goneFile, "");
+        const r = run();
+        assertSuccess(r);
+        assert.ok(r.stderr.includes(`WARNING: the kubeconfig ${fake.mgmtKubeconfig} is missing: using the one kind exports for capi-dev`), r.stderr);
+        assert.deepStrictEqual(fake.kindCalls(), ["get clusters", "get kubeconfig --name capi-dev"]);
+        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), [], "the Cluster was torn down all the same");
+        clusterDeletion(fake.calls(), alpha);
+        assert.deepStrictEqual(fs.readdirSync(fake.tmp), [], "the exported kubeconfig was removed");
+    });
+
+    it("fails loudly when the kubeconfig is missing and kind cannot export it", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fs.rmSync(fake.mgmtKubeconfig);
+        fs.writeFileSync(path.join(fake.state, "_kind_no_kubeconfig"), "");
+        const r = run();
+        assertGoneFailure(r, /ERROR: the kind cluster capi-dev exists but its kubeconfig .* does not, and kind cannot export it\.\n/);
+        assert.match(r.stderr, /^teardown: ERROR: could not locate any control plane nodes for cluster named 'capi-dev'$/m, "kind's error, prefixed");
         assert.deepStrictEqual(fake.calls(), []);
     });
 
@@ -630,6 +678,8 @@ describe("host/teardown.sh", () => {
                 KUBECONFIG_PATH: fake.mgmtKubeconfig,
                 TIMEOUT_SECONDS: "10",
                 PER_CLUSTER_TIMEOUT_SECONDS: "5",
+                CLUSTERS_GONE_FILE: fake.goneFile,
+                FLUX_RESUME_SCRIPT: fake.resumeScript,
                 ...override,
             };
             const r = fake.run(renderHostScript("teardown.sh", params));
@@ -687,6 +737,8 @@ describe("fake kubectl", () => {
             KUBECONFIG_PATH: ran.mgmtKubeconfig,
             TIMEOUT_SECONDS: "20",
             PER_CLUSTER_TIMEOUT_SECONDS: "15",
+            CLUSTERS_GONE_FILE: ran.goneFile,
+            FLUX_RESUME_SCRIPT: ran.resumeScript,
         });
         assertSuccess(ran.run(script));
 

@@ -80,6 +80,14 @@ check_workload_reachable() {
     jlog "the workload cluster's API is reachable"
 }
 
+# Suspends Flux in the workload cluster (the `flux` add-on, or any Flux there), so it does not
+# re-create the LoadBalancer Services and PVCs deleted next.
+suspend_workload_flux() {
+    if ! suspend_flux_with workload "$job" "workload cluster"; then
+        jfail "$flux_error, so its Flux could re-create the load balancers and volumes deleted next" "$(left_behind)"
+    fi
+}
+
 # Deletes every Service of type LoadBalancer (again, should one be re-created) until none
 # is left, so the cloud controller manager releases their load balancers.
 release_load_balancers() {
@@ -262,6 +270,7 @@ teardown_cluster() {
     else
         fetch_workload_kubeconfig "$ns" "$name"
         check_workload_reachable
+        suspend_workload_flux
         release_load_balancers
         delete_claim_workloads
         delete_volume_snapshots

@@ -25,6 +25,8 @@ readonly SNAPSHOT_RESOURCE="volumesnapshots.snapshot.storage.k8s.io"
 # empty field keeps its place when read with IFS='|').
 readonly OBJECT_ROWS='{range .items[*]}{.metadata.namespace}|{.metadata.name}|{.metadata.deletionTimestamp}{"\n"}{end}'
 
+# The management cluster's kubeconfig: KUBECONFIG_PATH, or a copy kind exported when that is missing.
+mgmt_kubeconfig="$KUBECONFIG_PATH"
 # Private directory (0700) of job logs, kubectl errors and workload kubeconfigs, removed on exit.
 workdir=""
 # Epoch second after which the current work must stop (overall, or a job's own bound).
@@ -96,6 +98,10 @@ relay_errors() {
 kube() {
     local kubeconfig=$1 seconds status=0 errors="$workdir/errors.$BASHPID"
     shift
+    if [[ "$1" == delete ]]; then
+        # From here on the teardown has changed something: Flux stays suspended if it fails.
+        : >>"$workdir/deleted"
+    fi
     seconds=$(call_seconds)
     timeout --foreground --kill-after="$KILL_AFTER_SECONDS" "$seconds" \
         kubectl --kubeconfig "$kubeconfig" --request-timeout="${seconds}s" "$@" </dev/null 2>"$errors" ||
@@ -109,7 +115,7 @@ kube() {
 
 # kubectl against the management cluster.
 mgmt() {
-    kube "$KUBECONFIG_PATH" "$@"
+    kube "$mgmt_kubeconfig" "$@"
 }
 
 # kubectl against the current job's workload cluster.
