@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { TEARDOWN_DIAL } from "../lib/sshDial";
 import { renderTeardownScript } from "../lib/teardownScript";
 import { commandConnection, ServerConnection } from "./hostBootstrap";
 
@@ -29,6 +30,12 @@ export interface WorkloadTeardownArgs {
  * triggers, so no config change can replace it (a replacement would run the teardown).
  * The script travels as the command's stdin, which the provider keeps in state and hands
  * to the delete, so it also works on a rebuilt server.
+ *
+ * Its connection has its own, shorter retry bounds ({@link TEARDOWN_DIAL}): the delete uses
+ * the stored connection, so when the server is already gone it gives up after about
+ * 3¼ minutes instead of 20, while a blip of a few minutes does not make a destroy skip
+ * it. A change of these bounds is an update of this resource (its `update` only runs
+ * `bash -n`); nothing is replaced.
  */
 export class WorkloadTeardown extends pulumi.ComponentResource {
     /** The command whose delete is the teardown. */
@@ -41,7 +48,7 @@ export class WorkloadTeardown extends pulumi.ComponentResource {
         this.command = new command.remote.Command(
             TEARDOWN_RESOURCE_NAME,
             {
-                connection: commandConnection(args.connection),
+                connection: commandConnection(args.connection, TEARDOWN_DIAL),
                 create: "bash -n",
                 update: "bash -n",
                 delete: "sudo bash -s",
