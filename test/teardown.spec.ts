@@ -500,6 +500,9 @@ describe("host/teardown.sh", () => {
         assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true, true, true]);
         assert.deepStrictEqual(Object.values(fluxSuspension(stuck.ctx)), [true]);
 
+        if (hasShellcheck()) {
+            shellcheck([fake.resumeScript]);
+        }
         const resumed = runResumeScript();
         assertSuccess(resumed);
         assert.deepStrictEqual(fluxSuspension("mgmt"), {
@@ -510,6 +513,21 @@ describe("host/teardown.sh", () => {
         assert.deepStrictEqual(Object.values(fluxSuspension(stuck.ctx)), [false], "resumed through the Cluster's kubeconfig Secret");
         assert.match(resumed.stderr, /resume-flux: workload cluster default\/gone is gone; skipping/);
         assert.ok(!fs.existsSync(fake.resumeScript), "the script removes itself when done");
+    });
+
+    it("does not resume what an earlier, half-done teardown left suspended when a second one fails early", () => {
+        fake.setKindClusters([KIND_CLUSTER]);
+        fake.installClusterApi();
+        fake.installFlux(["flux-system/flux-system"], []);
+        fake.addCluster("default", "stuck", { stuck: true });
+        assertFailure(run(120, 60));
+        fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
+        const r = run();
+        assertFailure(r);
+        assert.doesNotMatch(r.stderr, /resuming the Flux objects/);
+        assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true], "the Cluster is half deleted: Flux must not bring it back");
+        assert.ok(r.stderr.includes(`sudo bash ${fake.resumeScript}`), r.stderr);
+        assert.strictEqual(fs.readFileSync(fake.resumeScript, "utf8").split("\n").filter((l) => l.startsWith("resume ")).length, 1);
     });
 
     it("keeps Flux suspended when the SSH session ends after it began deleting", () => {
@@ -842,7 +860,7 @@ describe("fake kubectl", () => {
     function world(fake: FakeCapi, goingDelayMs: number): void {
         fake.setKindClusters([KIND_CLUSTER]);
         fake.installClusterApi();
-        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"]);
+        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"], "mgmt", ["flux-system/addons"]);
         populate(fake, fake.addCluster("default", "alpha"));
         fake.addCluster("default", "going", { alreadyDeleting: true, deleteDelayMs: goingDelayMs });
     }

@@ -50,7 +50,17 @@ readonly THIS_SCRIPT=$(printf '%q' "$FLUX_RESUME_SCRIPT")
 readonly RESUME_PATCH='{"spec":{"suspend":false}}'
 failed=0
 tmp=\$(mktemp -d)
-trap 'rm -rf -- "\$tmp"; if ((failed == 0)); then rm -f -- "\$THIS_SCRIPT"; echo "resume-flux: done" >&2; else echo "resume-flux: some objects are still suspended (see above); fix that and run it again" >&2; exit 1; fi' EXIT
+finish() {
+    rm -rf -- "\$tmp"
+    if ((failed == 0)); then
+        rm -f -- "\$THIS_SCRIPT"
+        echo "resume-flux: done" >&2
+    else
+        echo "resume-flux: some objects are still suspended (see above); fix that and run it again" >&2
+        exit 1
+    fi
+}
+trap finish EXIT
 k() {
     timeout --kill-after=10 70 kubectl --request-timeout=60s "\$@" </dev/null
 }
