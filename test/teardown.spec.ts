@@ -10,15 +10,25 @@ import {
     FakeCapi,
     FakeObject,
     FakeWorkload,
-    HELMRELEASE_CRD,
-    KubectlCall,
     KUSTOMIZATION_CRD,
     ORC_IMAGE_CRD,
     SNAPSHOT_CRD,
 } from "./fakes/teardownFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
-
-const KIND_CLUSTER = "capi-dev";
+import {
+    assertNoCredentialLeak,
+    CLAIM_WORKLOADS,
+    clusterDeletion,
+    is,
+    KIND_CLUSTER,
+    lastIndex,
+    managementWith as managementWithShared,
+    mutations,
+    namespaceOf,
+    populate,
+    runTeardown,
+    words,
+} from "./fakes/teardownCalls";
 
 function sampleParams(overrides: Partial<TeardownParams> = {}): TeardownParams {
     return { clusterName: KIND_CLUSTER, timeoutSeconds: 1800, perClusterTimeoutSeconds: 1680, ...overrides };
@@ -87,90 +97,6 @@ describe("teardown script: shellcheck", () => {
     });
 });
 
-/** The positional words of a kubectl call (its flags and their values left out). */
-function words(c: KubectlCall): string[] {
-    const withValue = new Set(["--kubeconfig", "-n", "--namespace", "-o", "--output", "-p", "--patch", "--raw", "--request-timeout"]);
-    const result: string[] = [];
-    for (let i = 0; i < c.args.length; i++) {
-        const a = c.args[i];
-        if (withValue.has(a)) {
-            i++;
-        } else if (!a.startsWith("-")) {
-            result.push(a);
-        }
-    }
-    return result;
-}
-
-/** The value of flag `-n` of a call. */
-function namespaceOf(c: KubectlCall): string | undefined {
-    const i = c.args.indexOf("-n");
-    return i >= 0 ? c.args[i + 1] : undefined;
-}
-
-/** True when `c` is `kubectl <verb> <resource> ...` in context `ctx`. */
-function is(c: KubectlCall, ctx: string, verb: string, resource?: string): boolean {
-    const w = words(c);
-    return c.ctx === ctx && w[0] === verb && (resource === undefined || w[1] === resource);
-}
-
-const MUTATING = new Set(["delete", "patch", "apply", "create", "replace", "scale", "annotate", "label", "edit"]);
-
-function mutations(calls: KubectlCall[]): KubectlCall[] {
-    return calls.filter((c) => MUTATING.has(words(c)[0]));
-}
-
-/** Index of the call deleting Cluster `w` on the management cluster (fails if none). */
-function clusterDeletion(calls: KubectlCall[], w: FakeWorkload): number {
-    const i = calls.findIndex((c) => is(c, "mgmt", "delete", "cluster.cluster.x-k8s.io") && words(c)[2] === w.name && namespaceOf(c) === w.namespace);
-    assert.ok(i >= 0, `Cluster ${w.namespace}/${w.name} was not deleted`);
-    return i;
-}
-
-function lastIndex(calls: KubectlCall[], pred: (c: KubectlCall) => boolean): number {
-    for (let i = calls.length - 1; i >= 0; i--) {
-        if (pred(calls[i])) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/** Kinds of workload the fake workload clusters hold (and whether the teardown must delete them). */
-const CLAIM_WORKLOADS = ["cronjobs", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "pods"];
-
-/** Fills a workload cluster with what a real one holds: LBs, PVC workloads, snapshots, volumes. */
-function populate(fake: FakeCapi, w: FakeWorkload): void {
-    fake.addService(w, "apps/web", "LoadBalancer");
-    fake.addService(w, "ingress/controller", "LoadBalancer", 400);
-    fake.addService(w, "apps/internal", "ClusterIP");
-    fake.addWorkload(w, "deployments", "apps/db-client", ["data"]);
-    fake.addWorkload(w, "replicasets", "apps/db-client-5d8f", ["data"]);
-    fake.addWorkload(w, "deployments", "apps/stateless");
-    fake.addWorkload(w, "statefulsets", "apps/db", [], { volumeClaimTemplates: [{ metadata: { name: "pgdata" } }] });
-    fake.addWorkload(w, "daemonsets", "kube-system/node-agent");
-    fake.addWorkload(w, "cronjobs", "apps/backup", ["backup"]);
-    fake.addWorkload(w, "jobs", "apps/migrate", ["data"]);
-    fake.addWorkload(w, "pods", "apps/debug", ["data", "backup"]);
-    fake.addClaim(w, "apps/data", "Delete", 500);
-    fake.addClaim(w, "apps/backup", "Delete");
-    fake.addClaim(w, "apps/pgdata-db-0", "Delete");
-    fake.addClaim(w, "apps/archive", "Retain");
-    fake.addSnapshots(w, ["apps/data-nightly", "apps/backup-weekly"]);
-}
-
-/** Asserts that no credential of `workloads` shows in the output or on any command line. */
-function assertNoCredentialLeak(fake: FakeCapi, r: RunResult, workloads: FakeWorkload[]): void {
-    const argv = fs.readFileSync(fake.kubectlLog, "utf8") + fs.readFileSync(fake.kindLog, "utf8");
-    for (const w of workloads) {
-        for (const secret of [w.token, w.encodedKubeconfig, w.encodedKubeconfig.slice(0, 40)]) {
-            assert.ok(!r.stdout.includes(secret), "a kubeconfig was printed on stdout");
-            assert.ok(!r.stderr.includes(secret), "a kubeconfig was printed on stderr");
-            assert.ok(!argv.includes(secret), "a kubeconfig was passed on a command line");
-        }
-    }
-}
-
 describe("host/teardown.sh", () => {
     let fake: FakeCapi;
 
@@ -178,99 +104,9 @@ describe("host/teardown.sh", () => {
         fake = new FakeCapi(makeTempDir("teardown"));
     });
 
-    /** Runs the teardown on the fake's virtual clock: the bounds are virtual seconds, polls every 5 s. */
-    function run(timeoutSeconds = 600, perClusterTimeoutSeconds = 300, env: Record<string, string> = {}): RunResult {
-        const script = renderHostScript("teardown.sh", {
-            CLUSTER_NAME: KIND_CLUSTER,
-            KUBECONFIG_PATH: fake.mgmtKubeconfig,
-            TIMEOUT_SECONDS: String(timeoutSeconds),
-            PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
-            CLUSTERS_GONE_FILE: fake.goneFile,
-            FLUX_RESUME_SCRIPT: fake.resumeScript,
-        });
-        return fake.run(script, env);
-    }
-
-    /** A management cluster with Cluster API and the given workload clusters, each populated. */
-    function managementWith(...names: string[]): FakeWorkload[] {
-        fake.setKindClusters(["other", KIND_CLUSTER]);
-        fake.installClusterApi();
-        return names.map((id) => {
-            const [ns, name] = id.split("/");
-            const w = fake.addCluster(ns, name, { deleteDelayMs: 1500 });
-            populate(fake, w);
-            return w;
-        });
-    }
-
-    /** Asserts that `r` failed because the management cluster is gone, listing what to clean up and the way on. */
-    function assertGoneFailure(r: RunResult, why: RegExp): void {
-        assertFailure(r);
-        assert.strictEqual(r.stdout, "");
-        assert.match(r.stderr, why);
-        assert.match(r.stderr, /cannot be torn down, and deleting the server\nteardown: ERROR: would leave them running in OpenStack, orphaned\. The server \(VM\) was KEPT/);
-        for (const what of [
-            "openstack server list --name '^<name>-'",
-            "k8s-clusterapi-cluster-<namespace>-<name>-kubeapi",
-            "kube_service_<name>_",
-            "cinder.csi.openstack.org/cluster=<name>",
-            "k8s-cluster-<namespace>-<name>-secgroup-",
-            "openstack image list",
-        ]) {
-            assert.ok(r.stderr.includes(what), `the list lacks ${what}:\n${r.stderr}`);
-        }
-        assert.ok(r.stderr.includes(`re-run 'pulumi destroy': sudo touch ${fake.goneFile}\n`), r.stderr);
-        assert.ok(r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")), r.stderr);
-        assert.deepStrictEqual(fs.readdirSync(fake.tmp), [], "temporary files removed");
-    }
-
-    it("fails loudly, keeping the server, when the kind cluster does not exist, listing what to clean up", () => {
-        fake.setKindClusters(["other"]);
-        const r = run();
-        assertGoneFailure(r, /teardown: ERROR: there is no kind cluster named capi-dev on the server\.\n/);
-        assert.deepStrictEqual(fake.kindCalls(), ["get clusters"]);
-        assert.deepStrictEqual(fake.calls(), [], "no kubectl call at all");
-    });
-
-    it("fails loudly when there is no kind cluster at all, or no kind", () => {
-        assertGoneFailure(run(), /there is no kind cluster named capi-dev/);
-        fs.rmSync(path.join(fake.bin, "kind"));
-        assertGoneFailure(run(), /teardown: ERROR: kind is not installed on the server, so there is no management cluster capi-dev\.\n/);
-        assert.deepStrictEqual(fake.calls(), []);
-    });
-
-    it("lets destroy go on when the user has said the workload clusters are gone", () => {
-        fake.setKindClusters(["other"]);
-        fs.writeFileSync(fake.goneFile, "");
-        const r = run();
-        assertSuccess(r);
-        assert.strictEqual(r.stdout, `teardown: nothing to tear down: the management cluster is gone and ${fake.goneFile} says its workload clusters are too\n`);
-        assert.match(r.stderr, /WARNING: there is no kind cluster named capi-dev on the server\. .* exists, so you said the workload clusters are already gone/);
-        assert.deepStrictEqual(fake.calls(), []);
-    });
-
-    it("tears down as usual with the kubeconfig kind exports when the management cluster's kubeconfig is missing", () => {
-        const [alpha] = managementWith("default/alpha");
-        fs.rmSync(fake.mgmtKubeconfig);
-        fs.writeFileSync(fake.goneFile, "");
-        const r = run();
-        assertSuccess(r);
-        assert.ok(r.stderr.includes(`WARNING: the kubeconfig ${fake.mgmtKubeconfig} is missing: using the one kind exports for capi-dev`), r.stderr);
-        assert.deepStrictEqual(fake.kindCalls(), ["get clusters", "get kubeconfig --name capi-dev"]);
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), [], "the Cluster was torn down all the same");
-        clusterDeletion(fake.calls(), alpha);
-        assert.deepStrictEqual(fs.readdirSync(fake.tmp), [], "the exported kubeconfig was removed");
-    });
-
-    it("fails loudly when the kubeconfig is missing and kind cannot export it", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fs.rmSync(fake.mgmtKubeconfig);
-        fs.writeFileSync(path.join(fake.state, "_kind_no_kubeconfig"), "");
-        const r = run();
-        assertGoneFailure(r, /ERROR: the kind cluster capi-dev exists but its kubeconfig .* does not, and kind cannot export it\.\n/);
-        assert.match(r.stderr, /^teardown: ERROR: could not locate any control plane nodes for cluster named 'capi-dev'$/m, "kind's error, prefixed");
-        assert.deepStrictEqual(fake.calls(), []);
-    });
+    const run = (timeoutSeconds?: number, perClusterTimeoutSeconds?: number, env: Record<string, string> = {}): RunResult =>
+        runTeardown(fake, timeoutSeconds, perClusterTimeoutSeconds, env);
+    const managementWith = (...names: string[]): FakeWorkload[] => managementWithShared(fake, ...names);
 
     it("fails, deleting nothing, when kind cannot list its clusters", () => {
         fs.writeFileSync(path.join(fake.state, "_kind_fail"), "");
@@ -374,183 +210,6 @@ describe("host/teardown.sh", () => {
         );
     });
 
-    it("suspends every Flux Kustomization and HelmRelease before deleting any Cluster", () => {
-        const workloads = managementWith("default/alpha", "default/beta");
-        const kustomizations = ["flux-system/flux-system", "flux-system/clusters", "tenants/team-a"];
-        fake.installFlux(kustomizations, ["flux-system/addons"]);
-        const r = run();
-        assertSuccess(r);
-        const calls = fake.calls();
-        const patches = calls.map((c, i) => (c.ctx === "mgmt" && words(c)[0] === "patch" ? i : -1)).filter((i) => i >= 0);
-        assert.deepStrictEqual(
-            patches.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
-            [
-                `${HELMRELEASE_CRD} flux-system/addons`,
-                ...kustomizations.map((k) => `${KUSTOMIZATION_CRD} ${k}`),
-            ].sort(),
-        );
-        for (const i of patches) {
-            assert.deepStrictEqual(calls[i].args.slice(calls[i].args.indexOf("--type=merge")), ["--type=merge", "--patch", '{"spec":{"suspend":true}}']);
-        }
-        const firstDeletion = Math.min(...workloads.map((w) => clusterDeletion(calls, w)));
-        assert.ok(Math.max(...patches) < firstDeletion, "all patches before the first Cluster deletion");
-        assert.ok(Math.max(...patches) < calls.findIndex((c) => c.ctx !== "mgmt"), "and before any workload cluster is touched");
-        for (const w of workloads) {
-            assert.strictEqual(calls[clusterDeletion(calls, w)].fluxUnsuspended, 0);
-        }
-        for (const obj of [...fake.objects("mgmt", KUSTOMIZATION_CRD), ...fake.objects("mgmt", HELMRELEASE_CRD)]) {
-            assert.strictEqual((obj.spec as { suspend?: boolean }).suspend, true, obj.metadata.name);
-        }
-        assert.match(r.stderr, /suspended 3 Flux Kustomizations/);
-        assert.match(r.stderr, /suspended 1 Flux HelmReleases/);
-    });
-
-    /** `spec.suspend` of each Flux object in `ctx`, by `resource namespace/name`. */
-    function fluxSuspension(ctx: string): Record<string, boolean> {
-        const result: Record<string, boolean> = {};
-        for (const resource of [KUSTOMIZATION_CRD, HELMRELEASE_CRD]) {
-            for (const o of fake.objects(ctx, resource)) {
-                result[`${resource} ${o.metadata.namespace}/${o.metadata.name}`] = (o.spec as { suspend?: boolean }).suspend === true;
-            }
-        }
-        return result;
-    }
-
-    /** Runs the resume script the teardown left, as the user would (`sudo bash <script>`), against the fake. */
-    function runResumeScript(): RunResult {
-        const r = spawnSync("bash", [fake.resumeScript], { env: fake.env(), encoding: "utf8" });
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: 0 };
-    }
-
-    it("suspends Flux in each workload cluster before deleting anything there, leaving what was suspended alone", () => {
-        const workloads = managementWith("default/alpha", "team-b/beta");
-        for (const w of workloads) {
-            fake.installFlux(["flux-system/flux-system", "apps/web"], ["apps/ingress"], w.ctx, ["apps/web"]);
-        }
-        const r = run();
-        assertSuccess(r);
-        const calls = fake.calls();
-        for (const w of workloads) {
-            const patches = calls.map((c, i) => (is(c, w.ctx, "patch") ? i : -1)).filter((i) => i >= 0);
-            assert.deepStrictEqual(
-                patches.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
-                [`${HELMRELEASE_CRD} apps/ingress`, `${KUSTOMIZATION_CRD} flux-system/flux-system`],
-                "every Flux object not yet suspended, and only those",
-            );
-            const firstDelete = calls.findIndex((c) => is(c, w.ctx, "delete"));
-            assert.ok(firstDelete > 0 && Math.max(...patches) < firstDelete, `${w.name}: Flux suspended before the first deletion`);
-            assert.ok(Object.values(fluxSuspension(w.ctx)).every((v) => v), `${w.name}: every Flux object is suspended`);
-            assert.ok(r.stderr.includes(`teardown: ${w.namespace}/${w.name}: suspended 1 Flux Kustomizations\n`), r.stderr);
-        }
-    });
-
-    it("fails a cluster whose Flux cannot be suspended, deleting nothing in it", () => {
-        const [w] = managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], [], w.ctx);
-        fake.failOn(w.ctx, "patch", KUSTOMIZATION_CRD, "Error from server (Forbidden): nope");
-        const r = run();
-        assertFailure(r);
-        assert.match(r.stderr, /ERROR: default\/alpha: cannot suspend the Flux Kustomizations flux-system\/flux-system of the workload cluster, so its Flux could re-create/);
-        assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
-    });
-
-    it("resumes the Flux objects it suspended when it fails before deleting anything", () => {
-        const [w] = managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system", "flux-system/paused"], ["flux-system/addons"], "mgmt", ["flux-system/paused"]);
-        fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
-        const before = fluxSuspension("mgmt");
-        const r = run();
-        assertFailure(r);
-        assert.match(r.stderr, /cannot list the workload Clusters/);
-        assert.match(r.stderr, /teardown: nothing was deleted: resuming the Flux objects this teardown suspended\n/);
-        assert.deepStrictEqual(fluxSuspension("mgmt"), before, "every object as it was: the one suspended by hand stays suspended");
-        assert.ok(fake.calls().some((c) => is(c, "mgmt", "patch") && c.args.includes('{"spec":{"suspend":true}}')), "it had suspended them");
-        assert.ok(!fs.existsSync(fake.resumeScript), "no resume script is left");
-        assert.ok(!fake.calls().some((c) => c.ctx === w.ctx));
-        assert.deepStrictEqual(fs.readdirSync(fake.tmp), []);
-    });
-
-    it("resumes Flux when the SSH session ends (HUP) before anything was deleted", () => {
-        managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"]);
-        fake.signalOn("mgmt", "get", CLUSTER_CRD, "SIGHUP");
-        const r = run();
-        assert.strictEqual(r.status, 129, r.stderr);
-        assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [false, false], r.stderr);
-        assert.ok(!fs.existsSync(fake.resumeScript));
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
-    });
-
-    it("keeps Flux suspended once it has deleted something, says how to resume it, and its resume script does exactly that", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fake.installClusterApi();
-        fake.installFlux(["flux-system/flux-system", "flux-system/paused"], ["flux-system/addons"], "mgmt", ["flux-system/paused"]);
-        const stuck = fake.addCluster("default", "stuck", { stuck: true });
-        fake.installFlux(["flux-system/apps"], [], stuck.ctx);
-        const gone = fake.addCluster("default", "gone");
-        fake.installFlux(["flux-system/apps"], [], gone.ctx);
-        const r = run(120, 60);
-        assertFailure(r);
-        assert.ok(
-            r.stderr.includes(`stay SUSPENDED, so that nothing deleted is re-created before 'pulumi destroy' runs again. If you give up the destroy instead, resume them on the server: sudo bash ${fake.resumeScript}\n`),
-            r.stderr,
-        );
-        assert.doesNotMatch(r.stderr, /resuming the Flux objects/);
-        assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true, true, true]);
-        assert.deepStrictEqual(Object.values(fluxSuspension(stuck.ctx)), [true]);
-
-        if (hasShellcheck()) {
-            shellcheck([fake.resumeScript]);
-        }
-        const resumed = runResumeScript();
-        assertSuccess(resumed);
-        assert.deepStrictEqual(fluxSuspension("mgmt"), {
-            [`${HELMRELEASE_CRD} flux-system/addons`]: false,
-            [`${KUSTOMIZATION_CRD} flux-system/flux-system`]: false,
-            [`${KUSTOMIZATION_CRD} flux-system/paused`]: true,
-        });
-        assert.deepStrictEqual(Object.values(fluxSuspension(stuck.ctx)), [false], "resumed through the Cluster's kubeconfig Secret");
-        assert.match(resumed.stderr, /resume-flux: workload cluster default\/gone is gone; skipping/);
-        assert.ok(!fs.existsSync(fake.resumeScript), "the script removes itself when done");
-    });
-
-    it("does not resume what an earlier, half-done teardown left suspended when a second one fails early", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fake.installClusterApi();
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.addCluster("default", "stuck", { stuck: true });
-        assertFailure(run(120, 60));
-        fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
-        const r = run();
-        assertFailure(r);
-        assert.doesNotMatch(r.stderr, /resuming the Flux objects/);
-        assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true], "the Cluster is half deleted: Flux must not bring it back");
-        assert.ok(r.stderr.includes(`sudo bash ${fake.resumeScript}`), r.stderr);
-        assert.strictEqual(fs.readFileSync(fake.resumeScript, "utf8").split("\n").filter((l) => l.startsWith("resume ")).length, 1);
-    });
-
-    it("keeps Flux suspended when the SSH session ends after it began deleting", () => {
-        const [w] = managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.signalOn(w.ctx, "get", CLAIM_WORKLOADS[0], "SIGHUP");
-        const r = run();
-        assert.strictEqual(r.status, 129, r.stderr);
-        assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true]);
-        assert.ok(fs.readFileSync(fake.resumeScript, "utf8").includes(`resume management ${KUSTOMIZATION_CRD} flux-system flux-system\n`));
-        assert.ok(r.stderr.includes(`sudo bash ${fake.resumeScript}`), r.stderr);
-    });
-
-    it("fails, deleting nothing, when Flux cannot be suspended", () => {
-        managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.failOn("mgmt", "patch", KUSTOMIZATION_CRD, 'Error from server (Forbidden): kustomizations "flux-system" is forbidden');
-        const r = run();
-        assertFailure(r);
-        assert.match(r.stderr, /ERROR: cannot suspend the Flux Kustomizations flux-system\/flux-system/);
-        assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
-    });
 
     it("is a no-op on a second run after a successful one", () => {
         managementWith("default/alpha");
