@@ -190,7 +190,8 @@ main() {
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/capi-mgmt-teardown.XXXXXXXX")
     find_management_cluster
     local overall_deadline=$deadline result
-    start_resume_script
+    start_resume_script ||
+        die "cannot write the Flux resume script $FLUX_RESUME_SCRIPT; nothing was changed and the server was kept"
     flux_started=true
     suspend_flux
     list_clusters

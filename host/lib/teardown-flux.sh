@@ -123,7 +123,10 @@ suspend_flux_with() {
             if [[ -z "$name" || "$suspended" == true ]]; then
                 continue
             fi
-            printf 'resume %q %q %q %q\n' "$where" "$resource" "$ns" "$name" >>"$FLUX_RESUME_SCRIPT"
+            if ! printf 'resume %q %q %q %q\n' "$where" "$resource" "$ns" "$name" >>"$FLUX_RESUME_SCRIPT"; then
+                flux_error="cannot record the Flux $what $ns/$name of the $cluster in $FLUX_RESUME_SCRIPT"
+                return 1
+            fi
             if ! "$kubectl_fn" patch "$resource" -n "$ns" "$name" --type=merge --patch "$SUSPEND_PATCH" >/dev/null; then
                 flux_error="cannot suspend the Flux $what $ns/$name of the $cluster"
                 return 1
@@ -139,7 +142,7 @@ suspend_flux_with() {
 # below nor prunes anything.
 suspend_flux() {
     if ! suspend_flux_with mgmt management "management cluster $CLUSTER_NAME"; then
-        die "$flux_error: it could re-create the Clusters this teardown deletes; nothing was deleted and the server was kept"
+        die "$flux_error; unsuspended, Flux could re-create the Clusters this teardown deletes. Nothing was deleted and the server was kept"
     fi
 }
 
