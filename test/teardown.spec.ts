@@ -466,6 +466,8 @@ describe("host/teardown.sh", () => {
             [{ TIMEOUT_SECONDS: "5", PER_CLUSTER_TIMEOUT_SECONDS: "6" }, /must not exceed TIMEOUT_SECONDS/],
             [{ CLUSTER_NAME: "Bad_Name" }, /CLUSTER_NAME must be a lowercase DNS label/],
             [{ KUBECONFIG_PATH: "relative/kubeconfig" }, /KUBECONFIG_PATH must be an absolute path/],
+            [{ CLUSTERS_GONE_FILE: "gone" }, /CLUSTERS_GONE_FILE must be an absolute path, got 'gone'/],
+            [{ FLUX_RESUME_SCRIPT: "resume.sh" }, /FLUX_RESUME_SCRIPT must be an absolute path/],
         ];
         for (const [override, message] of cases) {
             const params = {
