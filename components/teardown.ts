@@ -25,7 +25,9 @@ export interface WorkloadTeardownArgs {
 /**
  * On `pulumi destroy`, removes every workload cluster, and the load balancers and volumes
  * their cloud integrations made, then ORC's objects (the node images in Glance), before
- * anything else of the stack goes. On `pulumi up`
+ * anything else of the stack goes. A management cluster that is gone fails it (keeping the
+ * server) unless the user has created lib/teardownScript.ts's `CLUSTERS_GONE_FILE`; the Flux
+ * objects it suspends are resumed by its `FLUX_RESUME_SCRIPT` (host/teardown.sh says when). On `pulumi up`
  * it only syntax-checks the teardown script on the server (`bash -n`): it has no
  * triggers, so no config change can replace it (a replacement would run the teardown).
  * The script travels as the command's stdin, which the provider keeps in state and hands
