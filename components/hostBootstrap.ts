@@ -3,14 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLOUD_INIT_DONE_MARKER, DOCKER_DAEMON_JSON_PATH } from "../lib/cloudInit";
 import { APT_PROXY_PATH, HOST_STATE_DIR, renderHostProxyScript, renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
 import { ProxyEnv } from "../lib/proxy";
+import { DialBounds, SETUP_DIAL } from "../lib/sshDial";
 import { toolDownloads, Versions } from "../lib/versions";
 
 /** How long readiness waits for cloud-init to finish on the server. */
 export const CLOUD_INIT_TIMEOUT_SECONDS = 1800;
-/** SSH dial attempts before a step gives up (the server may still be booting). */
-export const SSH_DIAL_ATTEMPTS = 60;
-/** Seconds per SSH dial attempt. */
-export const SSH_DIAL_TIMEOUT_SECONDS = 15;
 /** Where the tools step installs binaries. */
 export const TOOLS_INSTALL_DIR = "/usr/local/bin";
 /** Download attempts per tool. */
@@ -29,7 +26,8 @@ export interface ServerConnection {
 }
 
 /**
- * The connection block of a remote command, with the retry bounds applied.
+ * The connection block of a remote command, with the retry bounds applied: {@link SETUP_DIAL}
+ * unless given (the teardown passes its own, lib/sshDial.ts says why).
  *
  * Every command of the program also sets `addPreviousOutputInEnv: false`: no script reads
  * the previous run's `PULUMI_COMMAND_STDOUT`/`STDERR`, and the kubeconfig step's output is a
@@ -37,14 +35,14 @@ export interface ServerConnection {
  * (pulumi-command 1.2.1 has no client-side keepalive setting; sshd's ClientAlive* in the
  * user-data keeps quiet sessions up.)
  */
-export function commandConnection(c: ServerConnection): command.types.input.remote.ConnectionArgs {
+export function commandConnection(c: ServerConnection, bounds: DialBounds = SETUP_DIAL): command.types.input.remote.ConnectionArgs {
     return {
         host: c.host,
         user: c.user,
         privateKey: pulumi.secret(c.privateKey),
         hostKey: c.hostKey,
-        dialErrorLimit: SSH_DIAL_ATTEMPTS,
-        perDialTimeout: SSH_DIAL_TIMEOUT_SECONDS,
+        dialErrorLimit: bounds.dialErrorLimit,
+        perDialTimeout: bounds.perDialTimeout,
     };
 }
 

@@ -7,7 +7,6 @@ import {
     renderKubeconfigScript,
     renderOrcScript,
 } from "../lib/clusterScripts";
-import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { KIND_API_SERVER_PORT, renderKindConfig } from "../lib/kindConfig";
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { Versions } from "../lib/versions";
@@ -72,8 +71,14 @@ export class ManagementCluster extends pulumi.ComponentResource {
             .output(args.floatingIp)
             .apply((ip) => renderKindConfig({ name: args.clusterName, nodeImage: v.nodeImage, apiServerCertSans: [ip] }));
 
-        // create is idempotent (an existing cluster is kept), so a replacement must delete
-        // the old cluster before creating, or the old resource's delete would remove the new one.
+        // No delete: on `pulumi destroy` the server goes right after, and the kind cluster
+        // with it, so a delete would only dial SSH, for 20 minutes when the server is already
+        // gone. It is replaced only for a new server (its trigger), whose fresh kind cluster
+        // must survive: the old server dies with its cluster, and a delete would run on the
+        // floating IP, which by then reaches the new server. (Stacks deployed with the earlier
+        // `kind delete cluster` delete get an update on their next `up`: the kind script
+        // re-runs and changes nothing; its stdout, so every later step, stays the same.)
+        // deleteBeforeReplace stays from then; without a delete it changes nothing.
         this.kind = new command.remote.Command(
             "kind-cluster",
             {
@@ -81,7 +86,6 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
-                delete: `sudo kind delete cluster --name ${args.clusterName} --kubeconfig ${SERVER_KUBECONFIG} && sudo rm -f ${HOST_STATE_DIR}/kind-cluster.spec`,
                 stdin: pulumi.all([this.kindConfig, args.proxy]).apply(([kindConfig, proxy]) =>
                     renderKindClusterScript({
                         clusterName: args.clusterName,
