@@ -2,8 +2,10 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../lib/config";
 import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
+import { credentialOwnerFindings } from "../lib/credentialOwner";
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
+import { serverName } from "./server";
 
 /** Logical name of the StackReference to the stack itself (reads the last `up`'s outputs). */
 export const SELF_REFERENCE_NAME = "previous-deployment";
@@ -78,13 +80,25 @@ export class Preflight extends pulumi.ComponentResource {
                     void pulumi.log.warn(`preflight: ${w}`, this);
                 }
             }
+            // The credentials belong to the user of the scope they are created in.
+            const owner = credentialOwnerFindings({
+                expected: cfg.appCredential.owner,
+                current: { id: credentialScope.userId, name: credentialScope.userName },
+                previous: prev,
+                production: cfg.environment === "production",
+                workloadProjectCloud: cfg.workloadProject?.cloud,
+            });
+            void pulumi.log.info(`preflight: ${owner.info}`, this);
+            for (const w of owner.warnings) {
+                void pulumi.log.warn(`preflight: ${w}`, this);
+            }
             const newServer = createsServer(prev, cfg);
             const flavorChanged = prev.kind === "deployed" && prev.state.flavor !== cfg.flavor;
 
             if (newServer || flavorChanged) {
                 facts.flavor = await openstack.compute
                     .getFlavor(isUuid(cfg.flavor) ? { flavorId: cfg.flavor } : { name: cfg.flavor }, invokeOpts)
-                    .then((f): FlavorFacts | null => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0 }), () => null);
+                    .then((f): FlavorFacts | null => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk }), () => null);
             }
             let imageId = cfg.image;
             if (needsImage(prev, cfg) && !isUuid(cfg.image)) {
@@ -103,6 +117,12 @@ export class Preflight extends pulumi.ComponentResource {
             };
             if (newServer) {
                 facts.compute = await openstack.compute.getLimitsV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Nova's limits"));
+                // A server of this generation left by an `up` that failed before recording the deployment
+                // (its port is named for the generation and bound to an instance) is already in Nova's usage.
+                // No such port (the data source fails), or several: counted as a new server.
+                facts.ownServerExists = await openstack.networking
+                    .getPort({ name: serverName(cfg.prefix, cfg.serverGeneration) }, invokeOpts)
+                    .then((p) => (p.deviceOwner ?? "").startsWith("compute:") && (p.deviceId ?? "") !== "", () => false);
             }
             if (prev.kind === "none") {
                 const quota = await openstack.networking.getQuotaV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Neutron's quotas"));
@@ -112,8 +132,15 @@ export class Preflight extends pulumi.ComponentResource {
             }
             const problems = [
                 ...lifecycleProblems(prev, cfg),
+                ...owner.problems,
                 ...preflightProblems(
-                    { flavor: cfg.flavor, image: cfg.image, roles: cfg.appCredential.roles, workloadProjectCloud: cfg.workloadProject?.cloud },
+                    {
+                        flavor: cfg.flavor,
+                        image: cfg.image,
+                        rootVolumeSize: cfg.rootVolumeSize,
+                        roles: cfg.appCredential.roles,
+                        workloadProjectCloud: cfg.workloadProject?.cloud,
+                    },
                     { server: newServer, firstUp: prev.kind === "none", network: prev.kind === "none" && cfg.existingNetwork === undefined },
                     facts,
                 ),

@@ -16,6 +16,8 @@ export interface FlavorFacts {
     vcpus: number;
     /** RAM in MiB. */
     ram: number;
+    /** Root disk in GB (0: none, the server must boot from a volume); undefined when not known. */
+    disk?: number;
 }
 
 /** Nova's absolute limits of the project (`-1` is unlimited). */
@@ -68,6 +70,12 @@ export interface PreflightFacts {
     network?: NetworkQuota;
     /** Roles the user holds on the project the credentials are created in. */
     rolesHeld?: string[];
+    /**
+     * The server this run would create exists already: an earlier `up` created it (its port,
+     * named for the generation, is bound to an instance) and failed before recording the
+     * deployment. It is counted in Nova's usage, and this run does not create it again.
+     */
+    ownServerExists?: boolean;
 }
 
 /** The settings preflight reports against. */
@@ -76,6 +84,8 @@ export interface PreflightSettings {
     flavor: string;
     /** `capi-mgmt:image`. */
     image: string;
+    /** `capi-mgmt:rootVolumeSize` (0: the server boots from the flavor's disk). */
+    rootVolumeSize: number;
     /** `capi-mgmt:appCredential.roles`. */
     roles: string[];
     /** `capi-mgmt:workloadProject.cloud`, when the credentials are created in that project. */
@@ -145,11 +155,21 @@ export function preflightProblems(settings: PreflightSettings, needs: PreflightN
                 `the management server needs at least ${MIN_VCPUS} vCPUs and ${gib(MIN_RAM_MIB)}`,
         );
     }
+    if (needs.server && facts.flavor && facts.flavor.disk === 0 && settings.rootVolumeSize === 0) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:rootVolumeSize: 0 boots the server from the flavor's disk, but ${CONFIG_NAMESPACE}:flavor ` +
+                `"${settings.flavor}" has none (disk 0), and Nova refuses image-backed servers on such flavors ("Only ` +
+                `volume-backed servers are allowed for flavors with zero disk": policy ` +
+                `os_compute_api:servers:create:zero_disk_flavor, admin only by default). Set ${CONFIG_NAMESPACE}:rootVolumeSize ` +
+                `to 20 or more (a boot volume), or pick a flavor with a disk`,
+        );
+    }
     if (facts.imageFound === false) {
         problems.push(`${CONFIG_NAMESPACE}:image: Glance has no image "${settings.image}" visible to this project`);
     }
     const c = facts.compute;
-    if (c && needs.server) {
+    // The stack's own server, left by a failed `up`, is in the usage already: nothing more is needed.
+    if (c && needs.server && !facts.ownServerExists) {
         const flavor = facts.flavor ?? { vcpus: 0, ram: 0 };
         for (const p of [
             roomProblem("instances", c.maxTotalInstances, c.totalInstancesUsed, 1),

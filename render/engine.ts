@@ -113,8 +113,12 @@ export interface MockCloudOptions {
      * (default: none, i.e. a first `up`).
      */
     previousOutputs?: Record<string, unknown>;
-    /** Flavors Nova knows, by name or ID (default: every flavor has 8 vCPUs and 32 GiB). */
-    flavors?: Record<string, { vcpus: number; ram: number }>;
+    /** Flavors Nova knows, by name or ID (default: every flavor has 8 vCPUs, 32 GiB and a 50 GB disk). */
+    flavors?: Record<string, { vcpus: number; ram: number; disk?: number }>;
+    /** The Keystone user of every token (getAuthScope; default `mock-user`, ID `mock-user-id`). */
+    user?: { id: string; name: string };
+    /** Ports that exist already, by name, with the device they are bound to (getPort; default: none). */
+    ports?: Record<string, { deviceId: string; deviceOwner: string }>;
     /** Image names Glance does not know (default: every name resolves). */
     missingImages?: string[];
     /** Nova's limits and usage (default: plenty of room). */
@@ -243,11 +247,18 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { ...inputs, id: "images", ids: (this.options.missingImages ?? []).includes(String(inputs.name)) ? [] : [mockImageId(String(inputs.name))] };
             case "openstack:compute/getFlavor:getFlavor": {
                 const key = String(inputs.name ?? inputs.flavorId);
-                const flavor = this.options.flavors ? this.options.flavors[key] : { vcpus: 8, ram: 32768 };
+                const flavor = this.options.flavors ? this.options.flavors[key] : { vcpus: 8, ram: 32768, disk: 50 };
                 if (!flavor) {
                     throw new Error(`Your query returned no results. Please change your search criteria and try again.`);
                 }
                 return { ...inputs, id: `flavor-${key}-id`, ...flavor };
+            }
+            case "openstack:networking/getPort:getPort": {
+                const port = this.options.ports?.[String(inputs.name)];
+                if (!port) {
+                    throw new Error("No openstack_networking_port_v2 found");
+                }
+                return { ...inputs, id: `port-${String(inputs.name)}-id`, ...port };
             }
             case "openstack:compute/getLimitsV2:getLimitsV2":
                 if (this.options.quotasHidden) {
@@ -274,7 +285,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     ...inputs,
                     id: "current",
                     projectId: "mock-project-id",
-                    userId: "mock-user-id",
+                    userId: this.options.user?.id ?? "mock-user-id",
+                    userName: this.options.user?.name ?? "mock-user",
                     roles: (this.options.rolesHeld ?? DEFAULT_ROLES_HELD).map((r) => ({
                         roleName: r,
                         roleId: `${r}-id`,
