@@ -200,7 +200,7 @@ describe("appCredential.owner (config)", () => {
         for (const owner of ["", "  ", 42, ["svc-capi"]]) {
             assert.throws(
                 () => parseTestConfig({ appCredential: JSON.stringify({ owner }) }),
-                (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.startsWith("capi-mgmt:appCredential.owner: ")),
+                (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /^capi-mgmt:appCredential\.owner: .* is not a Keystone user name or ID$/.test(p)),
                 JSON.stringify(owner),
             );
         }
