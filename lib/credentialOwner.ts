@@ -54,7 +54,7 @@ export interface OwnerFacts {
 }
 
 const KEY = `${CONFIG_NAMESPACE}:appCredential.owner`;
-const SEE = `README.md, "Application credentials: a service user"`;
+const SEE = `README.md, "Owner: a service user"`;
 
 /** True when a setting (user name or ID) names this user. */
 export function ownerMatches(expected: string, user: KeystoneUser): boolean {
