@@ -102,6 +102,9 @@ export class Preflight extends pulumi.ComponentResource {
             }
             let imageId = cfg.image;
             if (needsImage(prev, cfg) && !isUuid(cfg.image)) {
+                // Active images only: the data source lists with `status=active` (terraform-provider-openstack
+                // v1.54.1, data_source_openstack_images_image_ids_v2.go), so an upload still queued or saving,
+                // or a deactivated image, is never picked, however new. An image ID is taken as given.
                 const ids = await openstack.images
                     .getImageIds({ name: cfg.image, sort: "created_at:desc" }, invokeOpts)
                     .then((r) => r.ids, () => [] as string[]);

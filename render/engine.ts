@@ -142,7 +142,8 @@ export function simulatedValues(o: MockCloudOptions = {}): Record<string, string
         networkMtu: `${o.createdNetworkMtu ?? 1450} for a created network, ${o.existingNetworkMtu ?? 1500} for an existing one`,
         rolesHeld: (o.rolesHeld ?? DEFAULT_ROLES_HELD).join(", "),
         previousDeployment: o.previousOutputs ? "as given" : "none (a first `up`)",
-        quotasAndFlavors: "the flavor has 8 vCPUs and 32 GiB, the image exists, quotas leave room",
+        quotasAndFlavors: "the flavor has 8 vCPUs, 32 GiB and a 50 GB disk, the image exists, quotas leave room",
+        keystoneUser: o.user ? `${o.user.name} (${o.user.id})` : "mock-user (mock-user-id), the application credentials' owner",
         generatedKeys: "ED25519 keys derived from their resource names (placeholders, not secret)",
     };
 }

@@ -65,7 +65,8 @@ describe("preflight of a new server (mock engine)", function () {
         });
 
         it("still counts a new server when there is no such port, or the port has no instance", async () => {
-            for (const ports of [undefined, { "dev-mgmt": { deviceId: "", deviceOwner: "" } }, { "other-mgmt": { deviceId: "x", deviceOwner: "compute:nova" } }]) {
+            const cases: MockCloudOptions["ports"][] = [undefined, { "dev-mgmt": { deviceId: "", deviceOwner: "" } }, { "other-mgmt": { deviceId: "x", deviceOwner: "compute:nova" } }];
+            for (const ports of cases) {
                 const found = await problems("dev", {}, { flavors: FLAVOR_4V, computeLimits: ONE_SERVER_USED, ports });
                 for (const quota of ["instances", "cores", "ram"]) {
                     assert.ok(found.some((p) => p.startsWith(`OpenStack quota ${quota}: `)), `${quota} not counted with ${JSON.stringify(ports)}:\n${found.join("\n")}`);
