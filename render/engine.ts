@@ -5,6 +5,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { recordedOwner } from "../lib/credentialOwner";
+import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Internal SDK modules: the monitor (to observe registrations) and the RPC drain.
@@ -115,7 +117,7 @@ export interface MockCloudOptions {
     previousOutputs?: Record<string, unknown>;
     /** Flavors Nova knows, by name or ID (default: every flavor has 8 vCPUs, 32 GiB and a 50 GB disk). */
     flavors?: Record<string, { vcpus: number; ram: number; disk?: number }>;
-    /** The Keystone user of every token (getAuthScope; default `mock-user`, ID `mock-user-id`). */
+    /** The Keystone user of every token (getAuthScope; default: the recorded owner of `previousOutputs`, else `mock-user`). */
     user?: { id: string; name: string };
     /** Ports that exist already, by name, with the device they are bound to (getPort; default: none). */
     ports?: Record<string, { deviceId: string; deviceOwner: string }>;
@@ -281,13 +283,15 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     throw new Error("(rule:get_quota) is disallowed by policy");
                 }
                 return { ...inputs, id: "quota", network: 10, router: 10, floatingip: 10, securityGroup: 10, ...this.options.networkQuota };
-            case "openstack:identity/getAuthScope:getAuthScope":
+            case "openstack:identity/getAuthScope:getAuthScope": {
+                const deployed = this.options.previousOutputs?.[DEPLOYED_OUTPUT] as DeployedState | undefined;
+                const user = this.options.user ?? (deployed ? recordedOwner({ kind: "deployed", state: deployed }) : undefined);
                 return {
                     ...inputs,
                     id: "current",
                     projectId: "mock-project-id",
-                    userId: this.options.user?.id ?? "mock-user-id",
-                    userName: this.options.user?.name ?? "mock-user",
+                    userId: user?.id ?? "mock-user-id",
+                    userName: user?.name ?? "mock-user",
                     roles: (this.options.rolesHeld ?? DEFAULT_ROLES_HELD).map((r) => ({
                         roleName: r,
                         roleId: `${r}-id`,
@@ -304,6 +308,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                         },
                     ],
                 };
+            }
             default:
                 return inputs;
         }
