@@ -95,10 +95,12 @@ export class Preflight extends pulumi.ComponentResource {
             const newServer = createsServer(prev, cfg);
             const flavorChanged = prev.kind === "deployed" && prev.state.flavor !== cfg.flavor;
 
+            const lookUpFlavor = (flavor: string): Promise<FlavorFacts | null> =>
+                openstack.compute
+                    .getFlavor(isUuid(flavor) ? { flavorId: flavor } : { name: flavor }, invokeOpts)
+                    .then((f) => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk }), () => null);
             if (newServer || flavorChanged) {
-                facts.flavor = await openstack.compute
-                    .getFlavor(isUuid(cfg.flavor) ? { flavorId: cfg.flavor } : { name: cfg.flavor }, invokeOpts)
-                    .then((f): FlavorFacts | null => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk }), () => null);
+                facts.flavor = await lookUpFlavor(cfg.flavor);
             }
             let imageId = cfg.image;
             if (needsImage(prev, cfg) && !isUuid(cfg.image)) {
@@ -118,8 +120,14 @@ export class Preflight extends pulumi.ComponentResource {
                 void pulumi.log.warn(`preflight: cannot read ${what} (${String(e instanceof Error ? e.message : e).split("\n")[0]}); not checked`, this);
                 return undefined;
             };
-            if (newServer) {
+            if (flavorChanged && !newServer) {
+                // A resize: Nova counts what the new flavor has more than the running one.
+                facts.resizedFrom = await lookUpFlavor(prev.state.flavor);
+            }
+            if (newServer || facts.resizedFrom) {
                 facts.compute = await openstack.compute.getLimitsV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Nova's limits"));
+            }
+            if (newServer) {
                 // A server of this generation left by an `up` that failed before recording the deployment
                 // (its port is named for the generation and bound to an instance) is already in Nova's usage.
                 // No such port (the data source fails), or several: counted as a new server.

@@ -76,6 +76,8 @@ export interface PreflightFacts {
      * deployment. It is counted in Nova's usage, and this run does not create it again.
      */
     ownServerExists?: boolean;
+    /** The running server's flavor, when this run resizes it (null: not readable, not checked). */
+    resizedFrom?: FlavorFacts | null;
 }
 
 /** The settings preflight reports against. */
@@ -168,13 +170,16 @@ export function preflightProblems(settings: PreflightSettings, needs: PreflightN
         problems.push(`${CONFIG_NAMESPACE}:image: Glance has no image "${settings.image}" visible to this project`);
     }
     const c = facts.compute;
-    // The stack's own server, left by a failed `up`, is in the usage already: nothing more is needed.
-    if (c && needs.server && !facts.ownServerExists) {
-        const flavor = facts.flavor ?? { vcpus: 0, ram: 0 };
+    const flavor = facts.flavor ?? { vcpus: 0, ram: 0 };
+    // A new server needs a whole flavor, unless it is the stack's own, left by a failed `up` and in the
+    // usage already; a resize needs what the new flavor has more than the running one (Nova checks an upsize).
+    const from = needs.server ? (facts.ownServerExists ? flavor : { vcpus: 0, ram: 0 }) : facts.resizedFrom;
+    if (c && from) {
+        const need = { instances: needs.server && !facts.ownServerExists ? 1 : 0, cores: flavor.vcpus - from.vcpus, ram: flavor.ram - from.ram };
         for (const p of [
-            roomProblem("instances", c.maxTotalInstances, c.totalInstancesUsed, 1),
-            roomProblem("cores", c.maxTotalCores, c.totalCoresUsed, flavor.vcpus),
-            roomProblem("ram", c.maxTotalRamSize, c.totalRamUsed, flavor.ram, " MiB"),
+            need.instances > 0 ? roomProblem("instances", c.maxTotalInstances, c.totalInstancesUsed, need.instances) : undefined,
+            need.cores > 0 ? roomProblem("cores", c.maxTotalCores, c.totalCoresUsed, need.cores) : undefined,
+            need.ram > 0 ? roomProblem("ram", c.maxTotalRamSize, c.totalRamUsed, need.ram, " MiB") : undefined,
         ]) {
             if (p) {
                 problems.push(p);

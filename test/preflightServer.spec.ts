@@ -1,7 +1,8 @@
 /**
- * Preflight of a server this run creates (mock engine): a flavor without a disk needs a
- * boot volume, and a server an earlier failed `up` already created is not counted twice
- * against Nova's quota. What Nova then does is modelled, not run.
+ * Preflight of a server this run creates or resizes (mock engine): a flavor without a disk
+ * needs a boot volume, a server an earlier failed `up` already created is not counted twice
+ * against Nova's quota, and a resize is counted by what it adds. What Nova then does is
+ * modelled, not run.
  */
 import "mocha";
 import * as assert from "assert";
@@ -48,6 +49,29 @@ describe("preflight of a new server (mock engine)", function () {
             const settings = { flavor: "SCS-4V-16", image: "Ubuntu 24.04", rootVolumeSize: 0, roles: ["member"] };
             assert.deepStrictEqual(preflightProblems(settings, { server: false, firstUp: false, network: false }, { flavor }), []);
             assert.strictEqual(preflightProblems(settings, { server: true, firstUp: false, network: false }, { flavor }).length, 1);
+        });
+    });
+
+    describe("a resize of the running server (a new flavor, same generation)", () => {
+        const previousOutputs = {
+            [DEPLOYED_OUTPUT]: { serverGeneration: 1, prefix: "dev", availabilityZone: "", flavor: "SCS-4V-16", workloadNamespace: "clusters", gitops: true },
+        };
+        const flavors = { ...FLAVOR_4V, "SCS-8V-32": { vcpus: 8, ram: 32768, disk: 20 } };
+        /** One server (the running SCS-4V-16) in use. */
+        const limits = (maxCores: number, maxRam: number) => ({ ...ONE_SERVER_USED, maxTotalCores: maxCores, maxTotalRamSize: maxRam });
+
+        it("is refused when the quota has no room for what the new flavor has more", async () => {
+            const found = await problems("dev", { flavor: "SCS-8V-32" }, { previousOutputs, flavors, computeLimits: limits(6, 24576) });
+            assert.deepStrictEqual(found, [
+                "OpenStack quota cores: 4 of 6 used, and this run needs 4 more (free some, or ask the cloud's admins to raise the project's quota)",
+                "OpenStack quota ram: 16384 MiB of 24576 MiB used, and this run needs 16384 MiB more (free some, or ask the cloud's admins to raise the project's quota)",
+            ]);
+        });
+
+        it("counts no new instance, and nothing for a downsize", async () => {
+            assert.deepStrictEqual(await problems("dev", { flavor: "SCS-8V-32" }, { previousOutputs, flavors, computeLimits: limits(8, 32768) }), []);
+            const bigger = { [DEPLOYED_OUTPUT]: { ...previousOutputs[DEPLOYED_OUTPUT], flavor: "SCS-8V-32" } };
+            assert.deepStrictEqual(await problems("dev", { flavor: "SCS-4V-16" }, { previousOutputs: bigger, flavors, computeLimits: limits(4, 16384) }), []);
         });
     });
 
