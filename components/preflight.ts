@@ -1,8 +1,8 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../lib/config";
-import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
 import { credentialOwnerFindings } from "../lib/credentialOwner";
+import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
 import { serverName } from "./server";
