@@ -282,9 +282,11 @@ export class CapiManagement extends pulumi.ComponentResource {
             .all([
                 server.instance.availabilityZone,
                 this.credentials.namespace,
+                credentialScope.userId,
+                credentialScope.userName,
                 ...gitopsOwned.map((r) => (r as pulumi.CustomResource).urn),
             ])
-            .apply(([az, ns]) => ({
+            .apply(([az, ns, ownerId, ownerName]) => ({
                 serverGeneration: cfg.serverGeneration,
                 prefix: cfg.prefix,
                 availabilityZone: az ?? cfg.availabilityZone ?? "",
@@ -293,6 +295,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 gitops: cfg.gitops !== undefined,
                 // Only when set: the management server's own project records nothing, as before.
                 ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
+                // Preflight let only the owner (or a hand-over to this user) through: the credentials are this user's.
+                appCredentialOwner: { id: ownerId, name: ownerName },
             }));
 
         this.floatingIp = server.floatingIp;

@@ -51,6 +51,14 @@ export function generationSuffix(generation: number): string {
 }
 
 /**
+ * Name of the server and of its port in OpenStack, per generation. Preflight looks the
+ * port up by it to find a server an earlier, failed `up` created (components/preflight.ts).
+ */
+export function serverName(prefix: string, generation: number): string {
+    return `${prefix}-mgmt${generationSuffix(generation)}`;
+}
+
+/**
  * The management server: a port in the management subnet with the server's security group,
  * an Ubuntu instance on it, and a floating IP associated once the subnet is routed.
  *
@@ -79,7 +87,7 @@ export class ManagementServer extends pulumi.ComponentResource {
         const port = new openstack.networking.Port(
             `port${gen}`,
             {
-                name: `${args.prefix}-mgmt${gen}`,
+                name: serverName(args.prefix, args.generation),
                 networkId: args.networkId,
                 adminStateUp: true,
                 fixedIps: [{ subnetId: args.subnetId }],
@@ -103,7 +111,7 @@ export class ManagementServer extends pulumi.ComponentResource {
         this.instance = new openstack.compute.Instance(
             `server${gen}`,
             {
-                name: `${args.prefix}-mgmt${gen}`,
+                name: serverName(args.prefix, args.generation),
                 flavorId: isUuid(args.flavor) ? args.flavor : undefined,
                 flavorName: isUuid(args.flavor) ? undefined : args.flavor,
                 imageId,

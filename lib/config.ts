@@ -44,6 +44,8 @@ export interface AppCredentialSettings {
     roles: string[];
     /** RFC 3339 expiry, in the future; undefined for no expiry. */
     expiresAt?: string;
+    /** Keystone user (name or ID) that must own them (lib/credentialOwner.ts); undefined: whoever runs `up`. */
+    owner?: string;
 }
 
 /**
@@ -562,13 +564,20 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
         return settings;
     }
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
-        r.fail("appCredential", "must be an object with optional `roles` (list) and `expiresAt` (RFC 3339)");
+        r.fail("appCredential", "must be an object with optional `roles` (list), `expiresAt` (RFC 3339) and `owner` (Keystone user)");
         return settings;
     }
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-        if (k !== "roles" && k !== "expiresAt") {
-            r.fail(`appCredential.${k}`, "is not a known setting (known: roles, expiresAt)");
+        if (k !== "roles" && k !== "expiresAt" && k !== "owner") {
+            r.fail(`appCredential.${k}`, "is not a known setting (known: roles, expiresAt, owner)");
+        }
+    }
+    if (o.owner !== undefined) {
+        if (typeof o.owner !== "string" || o.owner.trim() === "") {
+            r.fail("appCredential.owner", `${quote(o.owner)} is not a Keystone user name or ID`);
+        } else {
+            settings.owner = o.owner.trim();
         }
     }
     if (o.roles !== undefined) {

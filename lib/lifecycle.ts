@@ -31,6 +31,11 @@ export interface DeployedState {
      * before `workloadProject` existed, which all used that project.
      */
     workloadProject?: string;
+    /**
+     * The Keystone user both application credentials belong to (see lib/credentialOwner.ts,
+     * which reads it). Absent in states recorded before it was.
+     */
+    appCredentialOwner?: { id: string; name: string };
 }
 
 /** How {@link DeployedState.workloadProject} records a workload project ("" for none). */
