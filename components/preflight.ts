@@ -4,6 +4,7 @@ import { StackConfig } from "../lib/config";
 import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
+import { RebuildCheckPlan, rebuildCheckPlan, rebuildProblems } from "../lib/rebuild";
 
 /** Logical name of the StackReference to the stack itself (reads the last `up`'s outputs). */
 export const SELF_REFERENCE_NAME = "previous-deployment";
@@ -29,6 +30,8 @@ export interface PreflightResult {
     problems: string[];
     /** The image the server boots from when one is created (else the setting, unused). */
     imageId: string;
+    /** What the `serverGeneration` bump guard does in this run (components/rebuildCheck.ts). */
+    rebuildCheck: RebuildCheckPlan;
 }
 
 /** The error that stops a run whose preflight found problems: listed, no stack trace. */
@@ -67,11 +70,13 @@ export class Preflight extends pulumi.ComponentResource {
             { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` },
             { parent: this },
         );
+        const previousFloatingIp = self.getOutput("floatingIp");
         const previous = pulumi
-            .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp"), self.getOutput("deployPublicKey")])
+            .all([self.getOutput(DEPLOYED_OUTPUT), previousFloatingIp, self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
-        this.result = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope]).apply(async ([prev, scope, credentialScope]) => {
+        const inputs = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope, previousFloatingIp]);
+        this.result = inputs.apply(async ([prev, scope, credentialScope, floatingIp]) => {
             const facts: PreflightFacts = { rolesHeld: credentialScope.roles.map((r) => r.roleName) };
             if (cfg.workloadProject) {
                 for (const w of workloadProjectWarnings(scope.projectId, credentialScope.projectId, cfg.workloadProject.cloud)) {
@@ -112,13 +117,15 @@ export class Preflight extends pulumi.ComponentResource {
             }
             const problems = [
                 ...lifecycleProblems(prev, cfg),
+                ...rebuildProblems(prev, cfg),
                 ...preflightProblems(
                     { flavor: cfg.flavor, image: cfg.image, roles: cfg.appCredential.roles, workloadProjectCloud: cfg.workloadProject?.cloud },
                     { server: newServer, firstUp: prev.kind === "none", network: prev.kind === "none" && cfg.existingNetwork === undefined },
                     facts,
                 ),
             ];
-            return { previous: prev, problems, imageId };
+            const rebuildCheck = rebuildCheckPlan(prev, cfg, typeof floatingIp === "string" ? floatingIp : "");
+            return { previous: prev, problems, imageId, rebuildCheck };
         });
 
         this.gate = this.result.apply((r) => {

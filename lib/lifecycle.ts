@@ -31,6 +31,11 @@ export interface DeployedState {
      * before `workloadProject` existed, which all used that project.
      */
     workloadProject?: string;
+    /**
+     * True when the resources were protected (`capi-mgmt:protect`): a bump must then be
+     * preceded by an `up` that unprotects the running server (lib/rebuild.ts). Absent: not protected.
+     */
+    protect?: boolean;
 }
 
 /** How {@link DeployedState.workloadProject} records a workload project ("" for none). */
@@ -62,7 +67,8 @@ function isDeployedState(v: unknown): v is DeployedState {
         typeof o.flavor === "string" &&
         typeof o.workloadNamespace === "string" &&
         typeof o.gitops === "boolean" &&
-        (o.workloadProject === undefined || typeof o.workloadProject === "string")
+        (o.workloadProject === undefined || typeof o.workloadProject === "string") &&
+        (o.protect === undefined || typeof o.protect === "boolean")
     );
 }
 
