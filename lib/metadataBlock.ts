@@ -28,6 +28,37 @@ export const METADATA_BLOCK_UNIT = "capi-mgmt-metadata-block.service";
 /** Where the unit file is written. */
 export const METADATA_BLOCK_UNIT_PATH = `/etc/systemd/system/${METADATA_BLOCK_UNIT}`;
 
+/** Where {@link renderMetadataBlockInstallScript} installs the files (tests point them elsewhere). */
+export interface MetadataBlockPaths {
+    /** The rule's script. */
+    scriptPath: string;
+    /** The unit file. */
+    unitPath: string;
+}
+
+/**
+ * The metadata-block step's script (host/metadata-block-install.sh): installs and runs what
+ * cloud-init installs on a new server, for servers created before it did (their user-data
+ * is never applied again).
+ */
+export function renderMetadataBlockInstallScript(
+    paths: MetadataBlockPaths = { scriptPath: METADATA_BLOCK_SCRIPT_PATH, unitPath: METADATA_BLOCK_UNIT_PATH },
+): string {
+    const rendered = renderHostScript(
+        "metadata-block-install.sh",
+        {
+            SCRIPT_PATH: paths.scriptPath,
+            SCRIPT: renderMetadataBlockScript(),
+            UNIT_PATH: paths.unitPath,
+            UNIT: renderMetadataBlockUnit(),
+            UNIT_NAME: METADATA_BLOCK_UNIT,
+        },
+        { multiLine: ["SCRIPT", "UNIT"] },
+    );
+    // SCRIPT is a script's text: its `$` stay literal on purpose (shellcheck's SC2016, for that assignment only).
+    return rendered.replace(/^readonly SCRIPT=/m, "# shellcheck disable=SC2016 # the text of a script, written out as is\nreadonly SCRIPT=");
+}
+
 /** host/metadata-block.sh with its parameter, as installed on the server. */
 export function renderMetadataBlockScript(): string {
     return renderHostScript("metadata-block.sh", { METADATA_ADDRESS });

@@ -2,6 +2,7 @@ import "mocha";
 import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { renderUserData } from "../lib/cloudInit";
@@ -11,9 +12,12 @@ import {
     METADATA_BLOCK_SCRIPT_PATH,
     METADATA_BLOCK_UNIT,
     METADATA_BLOCK_UNIT_PATH,
+    renderMetadataBlockInstallScript,
     renderMetadataBlockScript,
+    renderMetadataBlockUnit,
 } from "../lib/metadataBlock";
-import { hasShellcheck, shellcheck, skipTest } from "./fakes/shell";
+import { assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { runStack } from "./harness";
 
 // Throwaway test-only host key (the one test/cloudInit.spec.ts uses; never used anywhere).
 const HOST_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
@@ -83,11 +87,46 @@ describe("metadata service closed to the server's containers: user-data", () => 
         assert.ok(!rest.includes(keyBody), "a piece of the host key outside ssh_keys");
     });
 
-    it("host/metadata-block.sh passes shellcheck", function () {
+    it("host/metadata-block.sh and host/metadata-block-install.sh pass shellcheck", function () {
         if (!hasShellcheck()) {
-            skipTest(this, "shellcheck of host/metadata-block.sh", "shellcheck");
+            skipTest(this, "shellcheck of host/metadata-block*.sh", "shellcheck");
         }
-        shellcheck([path.join(HOST_SCRIPTS_DIR, "metadata-block.sh")]);
+        shellcheck(["metadata-block.sh", "metadata-block-install.sh"].map((f) => path.join(HOST_SCRIPTS_DIR, f)));
+    });
+});
+
+describe("metadata service closed to the server's containers: servers created before (the metadata-block step)", function () {
+    this.timeout(120000);
+
+    it("installs the same script and unit as cloud-init, enables the unit and runs it now; idempotent (bash, fake systemctl)", () => {
+        const dir = makeTempDir("metadata-block");
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        const log = path.join(dir, "systemctl.log");
+        fs.writeFileSync(path.join(bin, "systemctl"), `#!/usr/bin/env bash\necho "systemctl $*" >>"${log}"\n`, { mode: 0o755 });
+        const paths = { scriptPath: path.join(dir, "usr/local/sbin/capi-mgmt-metadata-block"), unitPath: path.join(dir, "etc/systemd/system/x.service") };
+        const script = renderMetadataBlockInstallScript(paths);
+        for (let run = 1; run <= 2; run++) {
+            assertSuccess(runScript(script, { PATH: `${bin}:/usr/bin:/bin` }));
+            assert.strictEqual(fs.readFileSync(paths.scriptPath, "utf8"), renderMetadataBlockScript());
+            assert.strictEqual(fs.statSync(paths.scriptPath).mode & 0o777, 0o755);
+            assert.strictEqual(fs.readFileSync(paths.unitPath, "utf8"), renderMetadataBlockUnit());
+            assert.strictEqual(fs.statSync(paths.unitPath).mode & 0o777, 0o644);
+            assert.deepStrictEqual(fs.readdirSync(path.dirname(paths.unitPath)), ["x.service"], "a temporary file is left behind");
+        }
+        const once = ["systemctl daemon-reload", `systemctl enable ${METADATA_BLOCK_UNIT}`, `systemctl restart ${METADATA_BLOCK_UNIT}`];
+        assert.deepStrictEqual(fs.readFileSync(log, "utf8").trim().split("\n"), [...once, ...once]);
+    });
+
+    it("is a step of every server: after readiness, before anything else runs on the host, again on a new server", async () => {
+        const run = await runStack("dev");
+        const step = run.one("command:remote:Command", "metadata-block");
+        assert.strictEqual(step.inputs.create, "sudo bash -s");
+        assert.strictEqual(step.inputs.stdin, renderMetadataBlockInstallScript());
+        assert.ok(run.dependsOn(step, run.one("command:remote:Command", "wait-ready")));
+        assert.ok(run.dependsOn(run.one("command:remote:Command", "host-proxy"), step));
+        assert.ok(run.dependsOn(run.one("command:remote:Command", "install-tools"), step));
+        assert.deepStrictEqual(step.inputs.triggers, [`${run.one("openstack:compute/instance:Instance", "server").name}-id`]);
     });
 });
 
