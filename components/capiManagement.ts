@@ -14,6 +14,7 @@ import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
 import { Preflight, PreflightResult } from "./preflight";
+import { RebuildCheck } from "./rebuildCheck";
 import { ServerSecurityGroup } from "./securityGroup";
 import { ManagementServer, SERVER_USER } from "./server";
 import { SshKeys } from "./sshKeys";
@@ -139,6 +140,20 @@ export class CapiManagement extends pulumi.ComponentResource {
                 ),
         );
 
+        // On a serverGeneration bump: the running server holds no Clusters (or the user said so)
+        // before the new generation's port and server are created.
+        const rebuildCheck = new RebuildCheck(
+            "rebuild-check",
+            {
+                plan: preflight.result.apply((r) => r.rebuildCheck),
+                generation: cfg.serverGeneration,
+                loginPrivateKey: keys.loginPrivateKey,
+                hostPublicKey: keys.hostPublicKey,
+                loginUser: SERVER_USER,
+            },
+            gated,
+        );
+
         const server = new ManagementServer(
             "server",
             {
@@ -155,6 +170,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 userData,
                 floatingIpPool: external.apply((n) => n.name ?? cfg.externalNetwork),
                 associateAfter: network.routerInterface ? [network.routerInterface] : [],
+                createAfter: rebuildCheck.gate,
+                protect: cfg.protect,
             },
             gated,
         );
@@ -217,6 +234,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 connection: this.connection,
                 clusterName: cfg.prefix,
                 timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
+                protect: cfg.protect,
                 outlives: [
                     server.instance,
                     server.association,
@@ -297,6 +315,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
                 // Preflight let only the owner (or a hand-over to this user) through: the credentials are this user's.
                 appCredentialOwner: { id: ownerId, name: ownerName },
+                // Only when on: an unprotected stack records nothing, as before.
+                ...(cfg.protect ? { protect: true } : {}),
             }));
 
         this.floatingIp = server.floatingIp;

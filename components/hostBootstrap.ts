@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { CLOUD_INIT_DONE_MARKER, DOCKER_DAEMON_JSON_PATH } from "../lib/cloudInit";
 import { APT_PROXY_PATH, HOST_STATE_DIR, renderHostProxyScript, renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
+import { renderMetadataBlockInstallScript } from "../lib/metadataBlock";
 import { ProxyEnv } from "../lib/proxy";
 import { DialBounds, SETUP_DIAL } from "../lib/sshDial";
 import { toolDownloads, Versions } from "../lib/versions";
@@ -72,6 +73,8 @@ export interface HostBootstrapArgs {
 export class HostBootstrap extends pulumi.ComponentResource {
     /** Readiness: SSH answers with the pinned host key and cloud-init has finished. */
     readonly readiness: command.remote.Command;
+    /** The metadata service closed to the server's containers (lib/metadataBlock.ts). */
+    readonly metadataBlock: command.remote.Command;
     /** apt's and Docker's proxy as configured. */
     readonly hostProxy: command.remote.Command;
     /** Tools installed; later steps depend on this. */
@@ -95,6 +98,23 @@ export class HostBootstrap extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.reachableAfter },
         );
 
+        // What cloud-init does on a new server, for servers created before it did: a new
+        // resource on such a stack, created (run) once by its next `up`; unchanged on later
+        // `up`s; run again on a new server (triggers); no delete (nothing to undo on destroy,
+        // and nothing dials a server that is gone). Before anything else runs on the host.
+        this.metadataBlock = new command.remote.Command(
+            "metadata-block",
+            {
+                connection,
+                addPreviousOutputInEnv: false,
+                create: "sudo bash -s",
+                update: "sudo bash -s",
+                stdin: renderMetadataBlockInstallScript(),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: [this.readiness] },
+        );
+
         // A new resource for stacks deployed before it existed: its create writes what
         // cloud-init wrote then (no proxy: nothing changes).
         this.hostProxy = new command.remote.Command(
@@ -115,7 +135,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 ),
                 triggers: [args.serverId],
             },
-            { parent: this, dependsOn: [this.readiness] },
+            { parent: this, dependsOn: [this.metadataBlock] },
         );
 
         this.tools = new command.remote.Command(

@@ -6,6 +6,7 @@ import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, Previous
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
 import { serverName } from "./server";
+import { RebuildCheckPlan, rebuildCheckPlan, rebuildProblems } from "../lib/rebuild";
 
 /** Logical name of the StackReference to the stack itself (reads the last `up`'s outputs). */
 export const SELF_REFERENCE_NAME = "previous-deployment";
@@ -31,6 +32,8 @@ export interface PreflightResult {
     problems: string[];
     /** The image the server boots from when one is created (else the setting, unused). */
     imageId: string;
+    /** What the `serverGeneration` bump guard does in this run (components/rebuildCheck.ts). */
+    rebuildCheck: RebuildCheckPlan;
 }
 
 /** The error that stops a run whose preflight found problems: listed, no stack trace. */
@@ -69,11 +72,13 @@ export class Preflight extends pulumi.ComponentResource {
             { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` },
             { parent: this },
         );
+        const previousFloatingIp = self.getOutput("floatingIp");
         const previous = pulumi
-            .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp"), self.getOutput("deployPublicKey")])
+            .all([self.getOutput(DEPLOYED_OUTPUT), previousFloatingIp, self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
-        this.result = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope]).apply(async ([prev, scope, credentialScope]) => {
+        const inputs = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope, previousFloatingIp]);
+        this.result = inputs.apply(async ([prev, scope, credentialScope, floatingIp]) => {
             const facts: PreflightFacts = { rolesHeld: credentialScope.roles.map((r) => r.roleName) };
             if (cfg.workloadProject) {
                 for (const w of workloadProjectWarnings(scope.projectId, credentialScope.projectId, cfg.workloadProject.cloud)) {
@@ -144,6 +149,7 @@ export class Preflight extends pulumi.ComponentResource {
             const problems = [
                 ...lifecycleProblems(prev, cfg),
                 ...owner.problems,
+                ...rebuildProblems(prev, cfg),
                 ...preflightProblems(
                     {
                         flavor: cfg.flavor,
@@ -156,7 +162,8 @@ export class Preflight extends pulumi.ComponentResource {
                     facts,
                 ),
             ];
-            return { previous: prev, problems, imageId };
+            const rebuildCheck = rebuildCheckPlan(prev, cfg, typeof floatingIp === "string" ? floatingIp : "");
+            return { previous: prev, problems, imageId, rebuildCheck };
         });
 
         this.gate = this.result.apply((r) => {

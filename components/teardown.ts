@@ -20,6 +20,14 @@ export interface WorkloadTeardownArgs {
      * these, since Pulumi deletes dependents first.
      */
     outlives: pulumi.Resource[];
+    /**
+     * Pulumi's `protect` (`capi-mgmt:protect`). Its delete is the first destructive step of a
+     * `destroy` (everything else it could take with it is among what it outlives), and the
+     * engine refuses a protected resource's delete before calling the provider, so nothing of
+     * the teardown runs, also with `--skip-preview`; with `--exclude-protected` the engine keeps
+     * it and everything it depends on. It has no triggers, so a bump never deletes it.
+     */
+    protect: boolean;
 }
 
 /**
@@ -61,7 +69,7 @@ export class WorkloadTeardown extends pulumi.ComponentResource {
                 }),
                 addPreviousOutputInEnv: false,
             },
-            { parent: this, dependsOn: args.outlives },
+            { parent: this, dependsOn: args.outlives, protect: args.protect },
         );
 
         this.registerOutputs({});

@@ -131,6 +131,18 @@ export interface StackConfig {
     versions: Versions;
     /** Bumping this rebuilds the management server (and everything on it) on purpose. */
     serverGeneration: number;
+    /**
+     * The generation whose rebuild may go ahead although the running management cluster holds
+     * Cluster objects (or cannot be reached to tell): an explicit acknowledgement that covers
+     * only that one bump (components/rebuildCheck.ts). Undefined: none.
+     */
+    rebuildWithClusters?: number;
+    /**
+     * Pulumi's `protect` on the irreplaceable resources (the server with its boot volume, the
+     * floating IP, the teardown whose delete deletes every workload cluster): `destroy` and a
+     * replacement refuse while it is on. Defaults to true in production.
+     */
+    protect: boolean;
     /** Overall bound of the workload-cluster teardown on destroy, minutes. */
     teardownTimeoutMinutes: number;
     /** Flux sync; undefined installs no Flux (credentials are placed all the same). */
@@ -205,6 +217,8 @@ export const CONFIG_KEYS = [
     "caCert",
     "versions",
     "serverGeneration",
+    "rebuildWithClusters",
+    "protect",
     "teardownTimeoutMinutes",
     "gitops",
     "proxy",
@@ -356,6 +370,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         r.fail("rootVolumeSize", `${rootVolumeSize} GiB is too small for the management cluster (minimum ${MIN_ROOT_VOLUME_GIB}; 0 boots from the flavor's disk)`);
     }
 
+    const serverGeneration = r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000);
     const config: StackConfig = {
         stack: ctx.stack,
         prefix,
@@ -377,7 +392,9 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         workloadProject: parseWorkloadProject(r, ctx.openstack),
         caCert: parseCaCert(r),
         versions: parseVersions(r),
-        serverGeneration: r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000),
+        serverGeneration,
+        ...parseRebuildWithClusters(r, serverGeneration),
+        protect: r.boolean("protect", environment === "production"),
         teardownTimeoutMinutes: r.integer("teardownTimeoutMinutes", DEFAULTS.teardownTimeoutMinutes, 5, 240),
         gitops: undefined,
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
@@ -393,6 +410,30 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         throw new ConfigError(r.problems);
     }
     return config;
+}
+
+/**
+ * `rebuildWithClusters`: the one `serverGeneration` it acknowledges. A value above the
+ * target would silently cover a later bump, so it is refused; one below is left over from an
+ * earlier bump and has no effect (configWarnings says so).
+ */
+function parseRebuildWithClusters(r: Reader, generation: number): { rebuildWithClusters?: number } {
+    if (!r.has("rebuildWithClusters")) {
+        return {};
+    }
+    const ack = r.integer("rebuildWithClusters", 0, 1, 1000);
+    if (ack === 0) {
+        return {};
+    }
+    if (ack > generation) {
+        r.fail(
+            "rebuildWithClusters",
+            `${ack} acknowledges a generation above ${CONFIG_NAMESPACE}:serverGeneration (${generation}); set it to the generation ` +
+                `you are bumping to, in the same change as the bump`,
+        );
+        return {};
+    }
+    return { rebuildWithClusters: ack };
 }
 
 /** `proxy` and `registryMirrors` (lib/proxy.ts checks them; problems are reported here, named by key). */
@@ -669,8 +710,16 @@ function parseWorkloadProject(r: Reader, openstack: ParseContext["openstack"]): 
  * What a valid configuration should still be told about (not refused): each line names its
  * key. The program logs them as warnings.
  */
-export function configWarnings(cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject">): string[] {
+export function configWarnings(
+    cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject"> & Partial<Pick<StackConfig, "serverGeneration" | "rebuildWithClusters">>,
+): string[] {
     const warnings: string[] = [];
+    if (cfg.rebuildWithClusters !== undefined && cfg.serverGeneration !== undefined && cfg.rebuildWithClusters < cfg.serverGeneration) {
+        warnings.push(
+            `${CONFIG_NAMESPACE}:rebuildWithClusters is ${cfg.rebuildWithClusters}, an acknowledgement of an earlier bump: it covers only ` +
+                `generation ${cfg.rebuildWithClusters}, not ${cfg.serverGeneration} nor any later one, so it has no effect; remove it`,
+        );
+    }
     const wp = cfg.workloadProject;
     if (wp === undefined) {
         if (cfg.environment === "production") {

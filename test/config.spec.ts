@@ -290,4 +290,33 @@ describe("stack config", () => {
             }
         });
     });
+
+    describe("rebuildWithClusters and protect", () => {
+        it("rebuildWithClusters is unset by default, and accepted for the generation being bumped to", () => {
+            assert.strictEqual(parse().rebuildWithClusters, undefined);
+            const c = parse({ serverGeneration: "3", rebuildWithClusters: "3" });
+            assert.strictEqual(c.rebuildWithClusters, 3);
+            assert.deepStrictEqual(configWarnings(c), []);
+        });
+
+        it("refuses an acknowledgement of a generation above serverGeneration (it would cover a later bump) and a non-integer", () => {
+            assertProblem({ serverGeneration: "2", rebuildWithClusters: "3" }, "rebuildWithClusters", /acknowledges a generation above capi-mgmt:serverGeneration \(2\)/);
+            assertProblem({ rebuildWithClusters: "yes" }, "rebuildWithClusters", /not an integer between 1 and 1000/);
+            assertProblem({ rebuildWithClusters: "0" }, "rebuildWithClusters", /not an integer between 1 and 1000/);
+        });
+
+        it("warns that one left over from an earlier bump has no effect", () => {
+            const c = parse({ serverGeneration: "3", rebuildWithClusters: "2" });
+            assert.strictEqual(c.rebuildWithClusters, 2);
+            assert.match(configWarnings(c).join("\n"), /^capi-mgmt:rebuildWithClusters is 2, .*covers only generation 2, not 3 .*remove it/);
+        });
+
+        it("protect defaults to on in production only, and can be set either way", () => {
+            assert.strictEqual(parse().protect, false);
+            assert.strictEqual(parse({ environment: "production" }).protect, true);
+            assert.strictEqual(parse({ environment: "production", protect: "false" }).protect, false);
+            assert.strictEqual(parse({ protect: "true" }).protect, true);
+            assertProblem({ protect: "sometimes" }, "protect", /not a boolean/);
+        });
+    });
 });
