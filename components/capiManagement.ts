@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "../lib/certRenewal";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
@@ -202,6 +203,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 after: [this.bootstrap.tools],
                 proxy: clusterProxy,
                 registryMirrors: cfg.registryMirrors,
+                previous: pulumi
+                    .all([preflight.previousOutputs.getOutput(CERT_RENEWAL_OUTPUT), preflight.previousOutputs.getOutput("kubeconfig")])
+                    .apply(([renewal, kubeconfig]): PreviousCertState => ({ renewal, kubeconfig })),
             },
             gated,
         );

@@ -198,6 +198,7 @@ describe("program (mock engine)", function () {
                 "host-proxy": "HostBootstrap",
                 "install-tools": "HostBootstrap",
                 "kind-cluster": "ManagementCluster",
+                "cert-renewal": "ManagementCluster",
                 kubeconfig: "ManagementCluster",
                 "api-cert-expiry": "ManagementCluster",
                 orc: "ManagementCluster",

@@ -56,10 +56,11 @@ describe("offline render", function () {
                     "scripts/03-install-tools.sh",
                     "scripts/04-kind-cluster.sh",
                     "scripts/05-workload-teardown.sh",
-                    "scripts/06-api-cert-expiry.sh",
-                    "scripts/07-orc.sh",
-                    "scripts/08-kubeconfig.sh",
-                    "scripts/09-capi-providers.sh",
+                    "scripts/06-orc.sh",
+                    "scripts/07-cert-renewal.sh",
+                    "scripts/08-capi-providers.sh",
+                    "scripts/09-api-cert-expiry.sh",
+                    "scripts/10-kubeconfig.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
