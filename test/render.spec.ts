@@ -61,6 +61,7 @@ describe("offline render", function () {
                     "scripts/08-capi-providers.sh",
                     "scripts/09-api-cert-expiry.sh",
                     "scripts/10-kubeconfig.sh",
+                    "scripts/11-cloud-provider-restart.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
