@@ -119,8 +119,8 @@ export class ManagementCluster extends pulumi.ComponentResource {
         // ones; the run after that keeps the key. The key is "" (left out) until a renewal comes
         // due, so stacks from before this keep their triggers. Replacing these steps deletes
         // nothing (no delete command). The k8s Provider then sees a kubeconfig for the same
-        // cluster (same server and CA) with another user certificate: pulumi-kubernetes 4.34
-        // (DiffConfig) updates it in place and replaces nothing; the preview of that one run may
+        // cluster (same server and CA) with another user certificate: pulumi-kubernetes' DiffConfig
+        // (provider source) replaces a provider only when the active cluster changes, so it is updated; the preview of that one run may
         // show it replaced, since the kubeconfig is unknown until the step has run (modelled).
         const refreshKey = pulumi.output(args.previous).apply((previous) => certRefreshKey(previous, new Date()));
         const certTriggers = pulumi.all([this.kind.stdout, pulumi.unsecret(refreshKey)]).apply(([id, key]) => (key === "" ? [id] : [id, key]));

@@ -144,6 +144,27 @@ describe("host/cert-renew.sh (the timer's renewal)", () => {
         assert.match(r.stderr, /after the renewal the (admin client|API server) certificate still expires in 20 day\(s\)/);
     });
 
+    it("reads real certificates with the server's openssl", function () {
+        if (spawnSync("openssl", ["version"], { encoding: "utf8" }).status !== 0) {
+            skipTest(this, "the real certificate test of cert-renew.sh", "openssl");
+        }
+        const real = new CertFakes(fakes, { realOpenssl: true });
+        const pem = (days: number) => {
+            const dir = makeTempDir("real-cert");
+            const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path.join(dir, "key"), "-out", path.join(dir, "crt"), "-days", String(days), "-subj", "/CN=test"], { encoding: "utf8" });
+            assert.strictEqual(gen.status, 0, gen.stderr);
+            return fs.readFileSync(path.join(dir, "crt"), "utf8");
+        };
+        // The certificates count from the real now: put the virtual clock there too.
+        fakes.clock.setMs(Date.now());
+        real.setCertificates({ admin: pem(200), api: pem(120) });
+        fakes.clearCalls();
+        const r = real.run(script());
+        assertSuccess(r);
+        assert.match(r.stderr, /the API server certificate expires first, in 1(19|20) days/);
+        assert.deepStrictEqual(fakes.callsOf("docker", "exec mgmt-control-plane kubeadm"), []);
+    });
+
     it("does nothing, successfully, when there is no kind cluster", () => {
         const empty = new CertFakes(newFakes("cert-renew-empty"));
         const r = empty.run(script());

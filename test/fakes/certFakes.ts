@@ -94,12 +94,25 @@ export class CertFakes {
     /** The directory of these fakes, before the server's on PATH. */
     readonly bin: string;
 
-    constructor(readonly fakes: ClusterFakes) {
-        this.bin = path.join(fakes.root, "cert-bin");
+    /** With `realOpenssl`, the server's openssl reads the certificates (set them with real PEMs). */
+    constructor(
+        readonly fakes: ClusterFakes,
+        options: { realOpenssl?: boolean } = {},
+    ) {
+        this.bin = path.join(fakes.root, options.realOpenssl ? "cert-bin-real-openssl" : "cert-bin");
         fs.mkdirSync(this.bin, { recursive: true });
-        for (const [name, text] of Object.entries({ docker: FAKE_DOCKER, openssl: FAKE_OPENSSL, systemctl: FAKE_SYSTEMCTL })) {
+        const tools: Record<string, string> = { docker: FAKE_DOCKER, systemctl: FAKE_SYSTEMCTL, ...(options.realOpenssl ? {} : { openssl: FAKE_OPENSSL }) };
+        for (const [name, text] of Object.entries(tools)) {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
+    }
+
+    /** Sets the admin client certificate (in kind's kubeconfig) and the API server's to these PEMs. */
+    setCertificates(pems: { admin: string; api: string }, cluster = "mgmt"): void {
+        const file = path.join(this.fakes.state, "kind", cluster, "kubeconfig");
+        const data = Buffer.from(pems.admin).toString("base64");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/client-certificate-data: \S+/, `client-certificate-data: ${data}`));
+        this.fakes.setApiServerCertificate(pems.api);
     }
 
     /** The virtual clock's now, epoch seconds. */
@@ -109,10 +122,7 @@ export class CertFakes {
 
     /** Sets the admin client certificate (in kind's kubeconfig) and the API server's to expire in `days`. */
     setExpiry(days: { admin: number; api: number }, cluster = "mgmt"): void {
-        const file = path.join(this.fakes.state, "kind", cluster, "kubeconfig");
-        const data = Buffer.from(fakeCertificate(this.nowS() + days.admin * DAY_S)).toString("base64");
-        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/client-certificate-data: \S+/, `client-certificate-data: ${data}`));
-        this.fakes.setApiServerCertificate(fakeCertificate(this.nowS() + days.api * DAY_S));
+        this.setCertificates({ admin: fakeCertificate(this.nowS() + days.admin * DAY_S), api: fakeCertificate(this.nowS() + days.api * DAY_S) }, cluster);
     }
 
     /** The admin client certificate in a kubeconfig file (kind's when omitted). */
