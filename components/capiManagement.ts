@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "../lib/certRenewal";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
@@ -9,6 +10,7 @@ import { isUuid } from "../lib/names";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
+import { CloudProviderRestart } from "./cloudProviderRestart";
 import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { ManagementCluster } from "./managementCluster";
@@ -56,6 +58,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly teardown: WorkloadTeardown;
     /** OpenStack credentials in the management cluster. */
     readonly credentials: ClusterCredentials;
+    /** Restarts OCCM and Cinder CSI in the workload clusters after a credential rotation. */
+    readonly cloudProviderRestart: CloudProviderRestart;
     /** Flux, when `gitops` is configured. */
     readonly flux?: FluxSync;
     /** What preflight found (problems, the previous deployment). */
@@ -219,6 +223,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 after: [this.bootstrap.tools],
                 proxy: clusterProxy,
                 registryMirrors: cfg.registryMirrors,
+                previous: pulumi
+                    .all([preflight.previousOutputs.getOutput(CERT_RENEWAL_OUTPUT), preflight.previousOutputs.getOutput("kubeconfig")])
+                    .apply(([renewal, kubeconfig]): PreviousCertState => ({ renewal, kubeconfig })),
             },
             gated,
         );
@@ -273,6 +280,16 @@ export class CapiManagement extends pulumi.ComponentResource {
                 providersReady: [this.cluster.providers],
             },
             inCluster,
+        );
+        this.cloudProviderRestart = new CloudProviderRestart(
+            "cloud-provider-restart",
+            {
+                connection: this.connection,
+                workloadNamespace: cfg.workloadNamespace,
+                credentialId: this.appCredentials.cloudProvider.id,
+                after: this.credentials.resources,
+            },
+            gated,
         );
         if (cfg.gitops) {
             this.flux = new FluxSync(

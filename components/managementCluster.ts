@@ -7,6 +7,7 @@ import {
     renderKubeconfigScript,
     renderOrcScript,
 } from "../lib/clusterScripts";
+import { CertRenewalOutput, certRefreshKey, certRenewalOutput, PreviousCertState, renderCertRenewalInstallScript } from "../lib/certRenewal";
 import { KIND_API_SERVER_PORT, renderKindConfig } from "../lib/kindConfig";
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { Versions } from "../lib/versions";
@@ -38,6 +39,12 @@ export interface ManagementClusterArgs {
     proxy: pulumi.Input<ProxyEnv | undefined>;
     /** Registry mirrors of the kind node's containerd; changed in place. */
     registryMirrors: RegistryMirror[];
+    /**
+     * What the last `up` recorded about the certificates (its `apiServerCertRenewal` and
+     * `kubeconfig` outputs, read back through the StackReference to the stack): decides
+     * whether this run reads the kubeconfig again (lib/certRenewal.ts certRefreshKey).
+     */
+    previous: pulumi.Input<PreviousCertState>;
 }
 
 /**
@@ -59,6 +66,10 @@ export class ManagementCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     /** notAfter of the API server certificate (RFC 3339); kubeadm certificates last a year. */
     readonly apiServerCertExpiry: pulumi.Output<string>;
+    /** The cert-renewal step: the timer installed on the server, and a renewal check run. */
+    readonly certRenewal: command.remote.Command;
+    /** When the certificates are renewed and the kubeconfig read again (the `apiServerCertRenewal` output). */
+    readonly certRenewalReport: pulumi.Output<CertRenewalOutput>;
 
     constructor(name: string, args: ManagementClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:ManagementCluster", name, {}, opts);
@@ -100,7 +111,42 @@ export class ManagementCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.after, deleteBeforeReplace: true },
         );
 
-        // Re-read whenever the kind step reports a different cluster (its stdout is the cluster's id).
+        // The certificates (a year each) are renewed on the server by a timer (host/cert-renew.sh),
+        // which also keeps the server's copy of the admin kubeconfig current. The Pulumi side must
+        // follow: the k8s Provider uses the `kubeconfig` output, whose old client certificate stays
+        // valid only until its own expiry. A stack output only changes in an `up`, and a step whose
+        // triggers changed on every run would make every preview non-empty; so the three steps below
+        // re-run on a key that changes once per renewal (lib/certRenewal.ts certRefreshKey): from a
+        // day after the timer's window opened (read back from the last `up`'s outputs), the first
+        // `up` replaces them. cert-renewal then renews right there if the timer has not (so the
+        // re-read never gets the old certificate), kubeconfig and api-cert-expiry read the renewed
+        // ones; the run after that keeps the key. The key is "" (left out) until a renewal comes
+        // due, so stacks from before this keep their triggers. Replacing these steps deletes
+        // nothing (no delete command). The k8s Provider then sees a kubeconfig for the same
+        // cluster (same server and CA) with another user certificate: pulumi-kubernetes' DiffConfig
+        // (provider source) replaces a provider only when the active cluster changes, so it is updated; the preview of that one run may
+        // show it replaced, since the kubeconfig is unknown until the step has run (modelled).
+        const refreshKey = pulumi.output(args.previous).apply((previous) => certRefreshKey(previous, new Date()));
+        const certTriggers = pulumi.all([this.kind.stdout, pulumi.unsecret(refreshKey)]).apply(([id, key]) => (key === "" ? [id] : [id, key]));
+
+        // Installs the timer and runs the renewal check once. Its delete does nothing: the units go
+        // with the server (and without a kind cluster the timer's run does nothing). Re-runs in
+        // place when its script or the units change (a new program version).
+        this.certRenewal = new command.remote.Command(
+            "cert-renewal",
+            {
+                connection,
+                addPreviousOutputInEnv: false,
+                create: root,
+                update: root,
+                stdin: renderCertRenewalInstallScript({ clusterName: args.clusterName }),
+                triggers: certTriggers,
+            },
+            { parent: this, dependsOn: [this.kind] },
+        );
+
+        // Re-read whenever the kind step reports a different cluster (its stdout is the cluster's
+        // id), and once per certificate renewal.
         const kubeconfig = new command.remote.Command(
             "kubeconfig",
             {
@@ -111,9 +157,9 @@ export class ManagementCluster extends pulumi.ComponentResource {
                     .output(args.floatingIp)
                     .apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
                 logging: command.types.enums.remote.Logging.Stderr,
-                triggers: [this.kind.stdout],
+                triggers: certTriggers,
             },
-            { parent: this, dependsOn: [this.kind], additionalSecretOutputs: ["stdout"] },
+            { parent: this, dependsOn: [this.kind, this.certRenewal], additionalSecretOutputs: ["stdout"] },
         );
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 
@@ -124,11 +170,13 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 stdin: renderApiCertExpiryScript({ clusterName: args.clusterName }),
-                triggers: [this.kind.stdout],
+                triggers: certTriggers,
             },
-            { parent: this, dependsOn: [this.kind] },
+            { parent: this, dependsOn: [this.kind, this.certRenewal] },
         );
         this.apiServerCertExpiry = certExpiry.stdout;
+        // Derived from the kubeconfig (a secret): only its certificate's expiry, which is not.
+        this.certRenewalReport = pulumi.unsecret(pulumi.all([kubeconfig.stdout, refreshKey]).apply(([text, key]) => certRenewalOutput(text, key)));
 
         this.orc = new command.remote.Command(
             "orc",
@@ -167,6 +215,6 @@ export class ManagementCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.orc] },
         );
 
-        this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry });
+        this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry, apiServerCertRenewal: this.certRenewalReport });
     }
 }

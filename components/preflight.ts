@@ -61,6 +61,8 @@ export class Preflight extends pulumi.ComponentResource {
     readonly result: pulumi.Output<PreflightResult>;
     /** Resolves to no resources when the run may go ahead; fails with the problems otherwise. */
     readonly gate: pulumi.Output<pulumi.Resource[]>;
+    /** The StackReference to this stack: the last `up`'s outputs, for other components to read back. */
+    readonly previousOutputs: pulumi.StackReference;
 
     constructor(name: string, args: PreflightArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:Preflight", name, {}, opts);
@@ -73,6 +75,7 @@ export class Preflight extends pulumi.ComponentResource {
             { parent: this },
         );
         const previousFloatingIp = self.getOutput("floatingIp");
+        this.previousOutputs = self;
         const previous = pulumi
             .all([self.getOutput(DEPLOYED_OUTPUT), previousFloatingIp, self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));

@@ -35,6 +35,7 @@ export const TYPICAL_STEPS: Readonly<Record<string, TimedStep>> = {
     "command:remote:Command::wait-ready": { label: "cloud-init finishes (Docker installed)", seconds: 180 },
     "command:remote:Command::install-tools": { label: "tools installed", seconds: 45 },
     "command:remote:Command::kind-cluster": { label: "kind cluster created", seconds: 210 },
+    "command:remote:Command::cert-renewal": { label: "certificate renewal timer installed and checked", seconds: 10 },
     "command:remote:Command::kubeconfig": { label: "kubeconfig read", seconds: 5 },
     "command:remote:Command::api-cert-expiry": { label: "certificate expiry read", seconds: 5 },
     "command:remote:Command::workload-teardown": { label: "teardown script checked", seconds: 5 },

@@ -199,11 +199,13 @@ describe("program (mock engine)", function () {
                 "host-proxy": "HostBootstrap",
                 "install-tools": "HostBootstrap",
                 "kind-cluster": "ManagementCluster",
+                "cert-renewal": "ManagementCluster",
                 kubeconfig: "ManagementCluster",
                 "api-cert-expiry": "ManagementCluster",
                 orc: "ManagementCluster",
                 "capi-providers": "ManagementCluster",
                 "workload-teardown": "WorkloadTeardown",
+                "cloud-provider-restart": "CloudProviderRestart",
             };
             assert.deepStrictEqual(dev.all(T.command).map((c) => c.name).sort(), Object.keys(commandParents).sort());
             for (const c of dev.all(T.command)) {

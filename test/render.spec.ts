@@ -57,10 +57,12 @@ describe("offline render", function () {
                     "scripts/04-install-tools.sh",
                     "scripts/05-kind-cluster.sh",
                     "scripts/06-workload-teardown.sh",
-                    "scripts/07-api-cert-expiry.sh",
-                    "scripts/08-orc.sh",
-                    "scripts/09-kubeconfig.sh",
-                    "scripts/10-capi-providers.sh",
+                    "scripts/07-orc.sh",
+                    "scripts/08-cert-renewal.sh",
+                    "scripts/09-capi-providers.sh",
+                    "scripts/10-api-cert-expiry.sh",
+                    "scripts/11-kubeconfig.sh",
+                    "scripts/12-cloud-provider-restart.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
