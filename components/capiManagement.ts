@@ -11,6 +11,7 @@ import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
 import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
+import { DeletionCleanup } from "./lbCleanup";
 import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
 import { Preflight, PreflightResult } from "./preflight";
@@ -53,6 +54,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
     readonly teardown: WorkloadTeardown;
+    /** The timer that clears deleting workload clusters' load balancers off their networks. */
+    readonly deletionCleanup: DeletionCleanup;
     /** OpenStack credentials in the management cluster. */
     readonly credentials: ClusterCredentials;
     /** Flux, when `gitops` is configured. */
@@ -211,6 +214,20 @@ export class CapiManagement extends pulumi.ComponentResource {
         // Pulumi really deletes: the server and the way to it, the credentials CAPO and ORC use,
         // and the kind cluster. The Kubernetes objects and the ORC and Cluster API steps need no
         // edge: on destroy they are skipped (deletedWith the kind cluster) or have no delete.
+        // Whichever way a workload cluster is deleted (Git, kubectl, the teardown below), this
+        // clears its cloud controller manager's load balancers off its network for CAPO.
+        this.deletionCleanup = new DeletionCleanup(
+            "deletion-cleanup",
+            {
+                connection: this.connection,
+                serverId: server.instance.id,
+                workloadNamespace: cfg.workloadNamespace,
+                proxy: clusterProxy,
+                after: [this.cluster.kind],
+            },
+            gated,
+        );
+
         this.teardown = new WorkloadTeardown(
             "teardown",
             {
