@@ -253,9 +253,13 @@ function describe(e: ErrorObject): string {
     return e.message ?? e.keyword;
 }
 
+/** `!(self.<field> in ['a', 'b']) || has(self.<other>)`: values of a field that need another field set. */
+const IMPLICATION_RULE = /^!\(self\.([A-Za-z_]\w*) in \[((?:'[^'\\]*'(?:, )?)+)\]\) \|\| has\(self\.([A-Za-z_]\w*)\)$/;
+
 /**
- * The CEL rules (`x-kubernetes-validations`) on `value` and below, of the one form the tree
- * uses besides transition rules: `!self.contains('<text>')` on a string. Transition rules
+ * The CEL rules (`x-kubernetes-validations`) on `value` and below, of the forms the tree
+ * uses besides transition rules: `!self.contains('<text>')` on a string, and on an object
+ * `!(self.<field> in ['<a>', ...]) || has(self.<other>)`. Transition rules
  * (with `oldSelf`) are left to {@link transitionProblems}; any other rule is refused loudly
  * rather than misread.
  */
@@ -266,11 +270,24 @@ function celProblems(value: unknown, schema: VariableSchema, at: string): string
             continue;
         }
         const m = /^!self\.contains\('([^'\\]*)'\)$/.exec(rule.rule);
-        if (!m) {
+        const implication = IMPLICATION_RULE.exec(rule.rule);
+        if (m) {
+            if (typeof value === "string" && value.includes(m[1])) {
+                out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
+            }
+        } else if (implication) {
+            // On a schema-valid object whose `field` is required (CEL would fail on a missing one).
+            const [, field, list, other] = implication;
+            const o = value as Record<string, unknown>;
+            const listed = [...list.matchAll(/'([^'\\]*)'/g)].map((x) => x[1]);
+            if (!(schema.required as string[] | undefined)?.includes(field)) {
+                throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} reads ${field}, which the schema does not require`);
+            }
+            if (listed.includes(o[field] as string) && !(other in o)) {
+                out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
+            }
+        } else {
             throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
-        }
-        if (typeof value === "string" && value.includes(m[1])) {
-            out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
         }
     }
     if (Array.isArray(value) && schema.items) {
@@ -755,10 +772,20 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
                     return { op: p.op, path: p.path, value: renderPatchTemplate(p.valueFrom.template, variables, cluster, `${name}: patch ${patch.name}`) } as PatchOp;
                 }
                 const variable = p.valueFrom?.variable;
-                if (variable !== undefined && !(variable in variables)) {
+                if (variable === undefined) {
+                    return { op: p.op, path: p.path, value: p.value } as PatchOp;
+                }
+                // A field of an object variable by its dotted path (`apiLoadBalancer.provider`), as
+                // Cluster API's GetVariableValue reads it.
+                const [top, ...fields] = variable.split(".");
+                let value: unknown = top in variables ? variables[top] : undefined;
+                for (const f of fields) {
+                    value = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[f] : undefined;
+                }
+                if (value === undefined) {
                     throw new TreeError(`${name}: patch ${patch.name} uses variable ${variable}, which has no value`);
                 }
-                return { op: p.op, path: p.path, value: variable !== undefined ? variables[variable] : p.value } as PatchOp;
+                return { op: p.op, path: p.path, value } as PatchOp;
             });
             for (const t of templates.filter(selected)) {
                 try {
