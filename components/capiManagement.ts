@@ -223,7 +223,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 serverId: server.instance.id,
                 workloadNamespace: cfg.workloadNamespace,
                 proxy: clusterProxy,
-                after: [this.cluster.kind],
+                // Once Cluster API's CRDs exist (before, every run would fail listing Clusters).
+                after: [this.cluster.providers],
             },
             gated,
         );

@@ -14,7 +14,7 @@ export interface DeletionCleanupArgs {
     workloadNamespace: string;
     /** The proxy the cleanup reaches the OpenStack APIs through; undefined: none. */
     proxy: pulumi.Input<ProxyEnv | undefined>;
-    /** What must exist first (the kind cluster: the kubeconfig and kubectl the cleanup uses). */
+    /** What must exist first (Cluster API's providers: the CRDs the cleanup lists, its kubeconfig and kubectl). */
     after: pulumi.Resource[];
 }
 
