@@ -171,6 +171,12 @@ function project() {
 }
 
 describe("host/lb-cleanup.sh", () => {
+    before(function () {
+        if (spawnSync("python3", ["-c", "import yaml"]).status !== 0 || spawnSync("curl", ["--version"]).status !== 0) {
+            skipTest(this, "the runs of host/lb-cleanup.sh", "python3 with its yaml module (cloud-init brings both) and curl");
+        }
+    });
+
     it("its fake kubectl passes shellcheck", function () {
         if (!hasShellcheck()) {
             skipTest(this, "shellcheck of test/fakes/lb-cleanup-kubectl.sh", "shellcheck");
