@@ -18,6 +18,8 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { applyPatch, deepClone, JsonPatchError, Operation } from "fast-json-patch";
 import { parseAllDocuments, stringify } from "yaml";
 import { FLUX_SETTINGS_CONFIGMAP } from "../lib/contract";
+import { celProblems } from "./variableCel";
+import { TreeError } from "./treeError";
 
 /** A Kubernetes object as read from the tree. */
 export interface TreeObject {
@@ -50,10 +52,7 @@ export interface Environment {
     units: FluxUnit[];
 }
 
-/** Error in the tree, naming the file or directory. */
-export class TreeError extends Error {
-    name = "TreeError";
-}
+export { TreeError } from "./treeError";
 
 /** The kubectl that builds the tree (`kubectl kustomize`); `KUBECTL` overrides. */
 export function kubectlPath(): string {
@@ -251,53 +250,6 @@ function describe(e: ErrorObject): string {
         return `unknown field ${(e.params as { additionalProperty: string }).additionalProperty}`;
     }
     return e.message ?? e.keyword;
-}
-
-/** `!(self.<field> in ['a', 'b']) || has(self.<other>)`: values of a field that need another field set. */
-const IMPLICATION_RULE = /^!\(self\.([A-Za-z_]\w*) in \[((?:'[^'\\]*'(?:, )?)+)\]\) \|\| has\(self\.([A-Za-z_]\w*)\)$/;
-
-/**
- * The CEL rules (`x-kubernetes-validations`) on `value` and below, of the forms the tree
- * uses besides transition rules: `!self.contains('<text>')` on a string, and on an object
- * `!(self.<field> in ['<a>', ...]) || has(self.<other>)`. Transition rules
- * (with `oldSelf`) are left to {@link transitionProblems}; any other rule is refused loudly
- * rather than misread.
- */
-function celProblems(value: unknown, schema: VariableSchema, at: string): string[] {
-    const out: string[] = [];
-    for (const rule of schema["x-kubernetes-validations"] ?? []) {
-        if (/\boldSelf\b/.test(rule.rule)) {
-            continue;
-        }
-        const m = /^!self\.contains\('([^'\\]*)'\)$/.exec(rule.rule);
-        const implication = IMPLICATION_RULE.exec(rule.rule);
-        if (m) {
-            if (typeof value === "string" && value.includes(m[1])) {
-                out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
-            }
-        } else if (implication) {
-            // On a schema-valid object whose `field` is required (CEL would fail on a missing one).
-            const [, field, list, other] = implication;
-            const o = value as Record<string, unknown>;
-            const listed = [...list.matchAll(/'([^'\\]*)'/g)].map((x) => x[1]);
-            if (!(schema.required as string[] | undefined)?.includes(field)) {
-                throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} reads ${field}, which the schema does not require`);
-            }
-            if (listed.includes(o[field] as string) && !(other in o)) {
-                out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
-            }
-        } else {
-            throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
-        }
-    }
-    if (Array.isArray(value) && schema.items) {
-        value.forEach((v, i) => out.push(...celProblems(v, schema.items!, `${at}[${i}]`)));
-    } else if (value !== null && typeof value === "object" && schema.properties) {
-        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-            if (schema.properties[k]) out.push(...celProblems(v, schema.properties[k], `${at}.${k}`));
-        }
-    }
-    return out;
 }
 
 /**
