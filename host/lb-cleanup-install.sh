@@ -37,5 +37,5 @@ put "$UNIT_DIR/$UNIT.timer" 0644 "$TIMER"
 if ((changed)); then
     systemctl daemon-reload
 fi
-systemctl enable --now "$UNIT.timer" >/dev/null 2>&1 || systemctl enable --now "$UNIT.timer"
+systemctl enable --now "$UNIT.timer"
 echo "lb-cleanup-install: $UNIT.timer is $(systemctl is-active "$UNIT.timer" || true)"
