@@ -203,6 +203,7 @@ describe("program (mock engine)", function () {
                 orc: "ManagementCluster",
                 "capi-providers": "ManagementCluster",
                 "workload-teardown": "WorkloadTeardown",
+                "lb-cleanup": "DeletionCleanup",
             };
             assert.deepStrictEqual(dev.all(T.command).map((c) => c.name).sort(), Object.keys(commandParents).sort());
             for (const c of dev.all(T.command)) {

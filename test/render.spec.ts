@@ -60,6 +60,7 @@ describe("offline render", function () {
                     "scripts/07-orc.sh",
                     "scripts/08-kubeconfig.sh",
                     "scripts/09-capi-providers.sh",
+                    "scripts/10-lb-cleanup.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
