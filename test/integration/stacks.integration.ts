@@ -392,8 +392,11 @@ for (const stack of ["dev", "prod"]) {
             }
         });
 
-        it("refuses bad proxy and registry mirror values (Cluster API's webhook: the class's schema, and CEL rules on the proxy)", function () {
+        it("refuses bad proxy, registry mirror and API load balancer values (Cluster API's webhook: the class's schema, and CEL rules on the proxy and apiLoadBalancer)", function () {
             const cases: [string, unknown, RegExp][] = [
+                ["apiLoadBalancer", { provider: "ovn" }, /ignores apiAllowedCidrs/],
+                ["apiLoadBalancer", { provider: "cloud-default" }, /ignores apiAllowedCidrs/],
+                ["apiLoadBalancer", { provider: "ovn", allowListNotEnforced: "yes" }, /Unsupported value|enum/i],
                 ["proxy", { http: "http://user:secret@proxy.example.com:3128" }, /must not carry a user or password/],
                 ["proxy", { http: "http://proxy.example.com:3128/path" }, /should match|pattern/i],
                 ["proxy", { https: "https://token@proxy.example.com" }, /must not carry a user or password/],
