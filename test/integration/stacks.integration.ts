@@ -172,6 +172,8 @@ for (const stack of ["dev", "prod"]) {
                 const allowed = at(osc, "spec.apiServerLoadBalancer.allowedCIDRs") as string[];
                 assert.ok(Array.isArray(allowed) && allowed.includes(settings().MANAGEMENT_EGRESS_CIDR),
                     `allowedCIDRs ${JSON.stringify(allowed)} lack the management egress CIDR ${settings().MANAGEMENT_EGRESS_CIDR}`);
+                // The provider that enforces the allow-list, by the class's default (OVN would ignore it).
+                assert.strictEqual(at(osc, "spec.apiServerLoadBalancer.provider"), "amphora", "API load balancer provider");
                 const identity = rendered.manifests.flatMap((m) => m.docs).find((d) => d.kind === "OpenStackClusterIdentity");
                 assert.ok(identity, "rendered manifests have no OpenStackClusterIdentity");
                 assert.strictEqual(at(osc, "spec.identityRef.type"), "ClusterIdentity");
