@@ -10,7 +10,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { renderCloudsYaml } from "../lib/cloudCredentials";
 import { cloudConfigResourceData, fluxSettingsData } from "../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../lib/contract";
+import { CLOUD_NAME, DEFAULT_WORKLOAD_NAMESPACE, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../lib/contract";
 import { classOf, classVariables, Environment, executeGoTemplate, readEnvironment, resolveTopology, schemaProblems, transitionProblems, TreeObject } from "../render/gitopsTree";
 import { PROJECT_DIR } from "./harness";
 
@@ -136,7 +136,7 @@ describe("OCCM and Cinder CSI values (what the deletion cleanup relies on)", () 
         assert.deepStrictEqual(v.secret, { enabled: true, create: true, name: "occm-cloud-config" });
         const conf = ini(v.cloudConfigContents);
         assert.deepStrictEqual(conf.LoadBalancer, { "floating-network-id": "ext-1", "subnet-id": "subnet-1", "lb-provider": "amphora" });
-        assert.deepStrictEqual(conf.Global, { "use-clouds": "true", "clouds-file": `${OCCM_CREDENTIALS_DIR}/clouds.yaml`, cloud: "openstack" });
+        assert.deepStrictEqual(conf.Global, { "use-clouds": "true", "clouds-file": `${OCCM_CREDENTIALS_DIR}/clouds.yaml`, cloud: CLOUD_NAME });
         // ovn when the Cluster chose (and acknowledged) it for its API; nothing (OCCM's default, amphora) for cloud-default.
         const ovn = ini(values("openstack-cloud-controller-manager", withVariable(cluster(), "apiLoadBalancer", { provider: "ovn", allowListNotEnforced: ACK })).cloudConfigContents);
         assert.strictEqual(ovn.LoadBalancer["lb-provider"], "ovn");
