@@ -280,6 +280,9 @@ export interface ClassVariable {
 /** The one transition rule the tree reader understands: the value may never change. */
 export const CREATE_ONLY_RULE = "self == oldSelf";
 
+/** The other transition rule it understands: create-only, except a change to `field == 'value'`. */
+const ESCAPE_RULE = /^self == oldSelf \|\| self\.([A-Za-z_]\w*) == '([^'\\]*)'$/;
+
 /** The variables of a ClusterClass. */
 export function classVariables(clusterClass: TreeObject): ClassVariable[] {
     return (clusterClass.spec?.variables ?? []) as ClassVariable[];
@@ -318,7 +321,8 @@ export function clusterVariables(cluster: TreeObject, clusterClass: TreeObject, 
  * What Cluster API's webhook refuses when `updated` replaces `old` (both already accepted
  * on their own): the variables' transition rules, evaluated with the old value as `oldSelf`
  * where the old Cluster had one (as CAPI does; defaults count, since its webhook writes them
- * into the Cluster). Only the rule {@link CREATE_ONLY_RULE} on a variable's top level is
+ * into the Cluster). Only the rule {@link CREATE_ONLY_RULE} on a variable's top level, alone or
+ * as `self == oldSelf || self.<field> == '<value>'` (a change to that value passes), is
  * understood; any other rule that uses `oldSelf` is refused loudly rather than misread.
  */
 export function transitionProblems(old: TreeObject, updated: TreeObject, clusterClass: TreeObject): string[] {
@@ -330,10 +334,13 @@ export function transitionProblems(old: TreeObject, updated: TreeObject, cluster
             if (!/\boldSelf\b/.test(rule.rule)) {
                 continue;
             }
-            if (rule.rule !== CREATE_ONLY_RULE) {
+            // Create-only, or create-only but for a change to one value of a field (an escape hatch).
+            const escape = ESCAPE_RULE.exec(rule.rule);
+            if (rule.rule !== CREATE_ONLY_RULE && !escape) {
                 throw new TreeError(`ClusterClass ${clusterClass.metadata.name}: variable ${d.name}: transition rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
             }
-            if (d.name in before && d.name in after && JSON.stringify(before[d.name]) !== JSON.stringify(after[d.name])) {
+            const escaped = escape !== null && (after[d.name] as Record<string, unknown> | undefined)?.[escape[1]] === escape[2];
+            if (d.name in before && d.name in after && !escaped && JSON.stringify(before[d.name]) !== JSON.stringify(after[d.name])) {
                 problems.push(`Cluster ${updated.metadata.name}: variable ${d.name}: ${rule.message ?? "Invalid value"}`);
             }
         }

@@ -77,12 +77,17 @@ describe("API load balancer provider (variable apiLoadBalancer)", () => {
         }
     });
 
-    it("is create-only: changing the provider, or dropping back to the default, is refused", () => {
+    it("is create-only: changing the provider, or dropping back to the default, is refused; cloud-default stays reachable", () => {
         const cc = clusterClass();
         const ovn = withVariable(cluster(), "apiLoadBalancer", { provider: "ovn", allowListNotEnforced: ACK });
         assert.match(transitionProblems(cluster(), ovn, cc).join("\n"), /apiLoadBalancer is create-only/);
         assert.match(transitionProblems(ovn, withVariable(ovn, "apiLoadBalancer", undefined), cc).join("\n"), /apiLoadBalancer is create-only/);
         assert.deepStrictEqual(transitionProblems(cluster(), withVariable(cluster(), "apiLoadBalancer", { provider: "amphora" }), cc), []);
+        // A Cluster made before the variable, defaulted to amphora by the webhook (which CAPO then
+        // refuses to set), can still say what its load balancer has: cloud-default.
+        const cloudDefault = withVariable(cluster(), "apiLoadBalancer", { provider: "cloud-default", allowListNotEnforced: ACK });
+        assert.deepStrictEqual(transitionProblems(cluster(), cloudDefault, cc), []);
+        assert.match(transitionProblems(cloudDefault, cluster(), cc).join("\n"), /apiLoadBalancer is create-only/);
     });
 
     it("the reader refuses a CEL implication whose field the schema does not require (CEL would fail on its absence)", () => {

@@ -1754,7 +1754,7 @@ describe("GitOps tree (gitops/)", () => {
         });
         const ruled = () =>
             classVariables(clusterClass)
-                .filter((v) => (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).some((r) => r.rule === CREATE_ONLY_RULE))
+                .filter((v) => (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).some((r) => r.rule === CREATE_ONLY_RULE || r.rule.startsWith(`${CREATE_ONLY_RULE} || `)))
                 .map((v) => v.name)
                 .sort();
 
