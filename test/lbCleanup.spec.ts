@@ -360,6 +360,12 @@ describe("lib/lbCleanup.ts rendering", () => {
         assert.match(s, /^use_proxy\(\) \{$/m);
         assert.throws(() => renderLbCleanupScript({ namespace: "Bad_NS" }), /namespace must be a namespace name/);
     });
+
+    it("documents the opt-in label as the cleanup reads it", () => {
+        for (const doc of ["gitops/README.md", "docs/cluster-deletion.md"]) {
+            assert.ok(fs.readFileSync(path.join(__dirname, "..", doc), "utf8").includes(`${DELETE_VOLUMES_LABEL}: "true"`), doc);
+        }
+    });
 });
 
 describe("host/lb-cleanup-install.sh", () => {
