@@ -266,7 +266,7 @@ clean_load_balancers() {
 # Lists the Cinder volumes of Cluster $1 (uid $2); deletes the exactly tagged, unattached
 # ones when $3 is 1.
 handle_volumes() {
-    local name=$1 uid=$2 optin=$3 tag code id match status size pvc listing="" failed=0 q
+    local name=$1 uid=$2 optin=$3 tag code id match status size pvc listing="" failed=0 q t
     tag="$name.$uid"
     if [[ "$vol_url" == - ]]; then
         log "$name: the catalog has no block-storage endpoint: volumes not checked"
