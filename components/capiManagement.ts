@@ -13,6 +13,7 @@ import { ClusterCredentials } from "./clusterCredentials";
 import { CloudProviderRestart } from "./cloudProviderRestart";
 import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
+import { DeletionCleanup } from "./lbCleanup";
 import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
 import { Preflight, PreflightResult } from "./preflight";
@@ -56,6 +57,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
     readonly teardown: WorkloadTeardown;
+    /** The timer that clears deleting workload clusters' load balancers off their networks. */
+    readonly deletionCleanup: DeletionCleanup;
     /** OpenStack credentials in the management cluster. */
     readonly credentials: ClusterCredentials;
     /** Restarts OCCM and Cinder CSI in the workload clusters after a credential rotation. */
@@ -235,6 +238,21 @@ export class CapiManagement extends pulumi.ComponentResource {
         // Pulumi really deletes: the server and the way to it, the credentials CAPO and ORC use,
         // and the kind cluster. The Kubernetes objects and the ORC and Cluster API steps need no
         // edge: on destroy they are skipped (deletedWith the kind cluster) or have no delete.
+        // Whichever way a workload cluster is deleted (Git, kubectl, the teardown below), this
+        // clears its cloud controller manager's load balancers off its network for CAPO.
+        this.deletionCleanup = new DeletionCleanup(
+            "deletion-cleanup",
+            {
+                connection: this.connection,
+                serverId: server.instance.id,
+                workloadNamespace: cfg.workloadNamespace,
+                proxy: clusterProxy,
+                // Once Cluster API's CRDs exist (before, every run would fail listing Clusters).
+                after: [this.cluster.providers],
+            },
+            gated,
+        );
+
         this.teardown = new WorkloadTeardown(
             "teardown",
             {

@@ -11,7 +11,7 @@ import {
     namespace,
     orcCredentialsSecret,
 } from "../lib/clusterObjects";
-import { WORKLOAD_CA_FILE } from "../lib/contract";
+import { OCCM_CREDENTIALS_DIR, WORKLOAD_CA_FILE } from "../lib/contract";
 import { AppCredentialRef } from "./appCredentials";
 import { kubeResource } from "./kubeObject";
 
@@ -43,8 +43,9 @@ export interface ClusterCredentialsArgs {
  * The OpenStack credentials in the management cluster, none of them in Git or on disk:
  * the workload namespace; CAPO's Secret and a cluster-scoped OpenStackClusterIdentity
  * usable from that namespace only; the same clouds.yaml for ORC in that namespace; and a
- * ClusterResourceSet (strategy Reconcile) that copies the cloud-provider credential's
- * cloud.conf into every labelled workload cluster, again after each rotation.
+ * ClusterResourceSet (strategy Reconcile) that copies the cloud-provider credential (as
+ * cloud.conf for Cinder CSI and clouds.yaml for OCCM) into every labelled workload cluster,
+ * again after each rotation.
  */
 export class ClusterCredentials extends pulumi.ComponentResource {
     /** Every object created, for ordering (the root Kustomization waits for them). */
@@ -68,6 +69,7 @@ export class ClusterCredentials extends pulumi.ComponentResource {
                 cloudConfigResourceData(
                     renderCloudConf({ authUrl, region: args.region, id, secret, caFile: caCert ? WORKLOAD_CA_FILE : undefined }),
                     caCert,
+                    renderCloudsYaml({ authUrl, region: args.region, id, secret, caFile: caCert ? `${OCCM_CREDENTIALS_DIR}/ca.crt` : undefined }),
                 ),
             );
 

@@ -61,9 +61,10 @@ function checkAuth(a: AppCredentialAuth): void {
 
 /**
  * clouds.yaml with one cloud, {@link CLOUD_NAME}, authenticating with the application
- * credential. The CA, when any, travels beside it (Secret key `cacert`), not as a path.
+ * credential. For CAPO and ORC the CA, when any, travels beside it (Secret key `cacert`);
+ * `caFile` names it by path instead (`cacert`), for the workload clusters' OCCM.
  */
-export function renderCloudsYaml(a: AppCredentialAuth): string {
+export function renderCloudsYaml(a: AppCredentialAuth & { caFile?: string }): string {
     checkAuth(a);
     const cloud: Record<string, unknown> = {
         auth_type: "v3applicationcredential",
@@ -73,6 +74,9 @@ export function renderCloudsYaml(a: AppCredentialAuth): string {
     };
     if (a.region) {
         cloud.region_name = a.region;
+    }
+    if (a.caFile) {
+        cloud.cacert = a.caFile;
     }
     return stringify({ clouds: { [CLOUD_NAME]: cloud } });
 }

@@ -88,17 +88,21 @@ export function capoIdentity(workloadNamespace: string): KubeObject {
     };
 }
 
-/** The `kube-system/cloud-config` Secret as it lands in each workload cluster. */
-export function workloadCloudConfigSecret(cloudConf: string, caCert?: string): KubeObject {
+/**
+ * The `kube-system/cloud-config` Secret as it lands in each workload cluster: `cloud.conf`
+ * (Cinder CSI), `clouds.yaml` (the same credential for OCCM, whose own cloud.conf is per
+ * cluster: gitops/infrastructure/addons/openstack-cloud-controller-manager.yaml) and the CA.
+ */
+export function workloadCloudConfigSecret(cloudConf: string, caCert?: string, cloudsYaml?: string): KubeObject {
     return secret(
         { name: WORKLOAD_CLOUD_CONFIG_SECRET.name, namespace: WORKLOAD_CLOUD_CONFIG_SECRET.namespace },
-        { "cloud.conf": cloudConf, ...(caCert ? { "ca.crt": caCert } : {}) },
+        { "cloud.conf": cloudConf, ...(cloudsYaml ? { "clouds.yaml": cloudsYaml } : {}), ...(caCert ? { "ca.crt": caCert } : {}) },
     );
 }
 
 /** Data of the ClusterResourceSet's Secret: the workload Secret's manifest. */
-export function cloudConfigResourceData(cloudConf: string, caCert?: string): Record<string, string> {
-    return { [CLOUD_CONFIG_MANIFEST_KEY]: stringify(workloadCloudConfigSecret(cloudConf, caCert)) };
+export function cloudConfigResourceData(cloudConf: string, caCert?: string, cloudsYaml?: string): Record<string, string> {
+    return { [CLOUD_CONFIG_MANIFEST_KEY]: stringify(workloadCloudConfigSecret(cloudConf, caCert, cloudsYaml)) };
 }
 
 /** The ClusterResourceSet's Secret in the workload namespace. */

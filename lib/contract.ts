@@ -34,6 +34,12 @@ export const WORKLOAD_CLOUD_CONFIG_SECRET = { namespace: "kube-system", name: "c
 /** Path of the CA file inside OCCM's and Cinder CSI's mounted cloud-config Secret. */
 export const WORKLOAD_CA_FILE = "/etc/config/ca.crt";
 
+/**
+ * Where the tree's OCCM mounts the distributed cloud-config Secret (WORKLOAD_CLOUD_CONFIG_SECRET)
+ * to read its `clouds.yaml` (credential) beside the per-cluster cloud.conf its chart writes.
+ */
+export const OCCM_CREDENTIALS_DIR = "/etc/openstack-credentials";
+
 /** Name of Flux's root GitRepository, Kustomization and SSH Secret (as `flux bootstrap` names them). */
 export const FLUX_ROOT_NAME = "flux-system";
 

@@ -242,7 +242,9 @@ export function renderHostScriptText(
         }
         checkParamValue(file, name, value, multiLine);
         checkParamUsed(file, name, text);
-        return `readonly ${name}=${shellQuote(value)}\n`;
+        // A value with `$` or a backquote (a script installed as a file) is literal on purpose.
+        const literal = /[$`]/.test(value) ? "# shellcheck disable=SC2016 # a literal value, never expanded\n" : "";
+        return `${literal}readonly ${name}=${shellQuote(value)}\n`;
     });
     const header = `# Parameters rendered by capi-mgmt (lib/hostScripts.ts) from host/${file}.\n`;
     return text.slice(0, newline + 1) + header + assignments.join("") + text.slice(newline + 1);

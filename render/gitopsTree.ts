@@ -18,6 +18,8 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { applyPatch, deepClone, JsonPatchError, Operation } from "fast-json-patch";
 import { parseAllDocuments, stringify } from "yaml";
 import { FLUX_SETTINGS_CONFIGMAP } from "../lib/contract";
+import { celProblems } from "./variableCel";
+import { TreeError } from "./treeError";
 
 /** A Kubernetes object as read from the tree. */
 export interface TreeObject {
@@ -50,10 +52,7 @@ export interface Environment {
     units: FluxUnit[];
 }
 
-/** Error in the tree, naming the file or directory. */
-export class TreeError extends Error {
-    name = "TreeError";
-}
+export { TreeError } from "./treeError";
 
 /** The kubectl that builds the tree (`kubectl kustomize`); `KUBECTL` overrides. */
 export function kubectlPath(): string {
@@ -254,36 +253,6 @@ function describe(e: ErrorObject): string {
 }
 
 /**
- * The CEL rules (`x-kubernetes-validations`) on `value` and below, of the one form the tree
- * uses besides transition rules: `!self.contains('<text>')` on a string. Transition rules
- * (with `oldSelf`) are left to {@link transitionProblems}; any other rule is refused loudly
- * rather than misread.
- */
-function celProblems(value: unknown, schema: VariableSchema, at: string): string[] {
-    const out: string[] = [];
-    for (const rule of schema["x-kubernetes-validations"] ?? []) {
-        if (/\boldSelf\b/.test(rule.rule)) {
-            continue;
-        }
-        const m = /^!self\.contains\('([^'\\]*)'\)$/.exec(rule.rule);
-        if (!m) {
-            throw new TreeError(`${at}: CEL rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
-        }
-        if (typeof value === "string" && value.includes(m[1])) {
-            out.push(`${at}: ${rule.message ?? `failed rule: ${rule.rule}`}`);
-        }
-    }
-    if (Array.isArray(value) && schema.items) {
-        value.forEach((v, i) => out.push(...celProblems(v, schema.items!, `${at}[${i}]`)));
-    } else if (value !== null && typeof value === "object" && schema.properties) {
-        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-            if (schema.properties[k]) out.push(...celProblems(v, schema.properties[k], `${at}.${k}`));
-        }
-    }
-    return out;
-}
-
-/**
  * Problems of `value` against a variable's schema, in Cluster API's order: OpenAPI
  * validation with ajv (unknown object fields refused as Cluster API does), then, only if
  * that passes (Cluster API skips CEL after a schema error), the CEL rules the tree reader
@@ -310,6 +279,9 @@ export interface ClassVariable {
 
 /** The one transition rule the tree reader understands: the value may never change. */
 export const CREATE_ONLY_RULE = "self == oldSelf";
+
+/** The other transition rule it understands: create-only, except a change to `field == 'value'`. */
+const ESCAPE_RULE = /^self == oldSelf \|\| self\.([A-Za-z_]\w*) == '([^'\\]*)'$/;
 
 /** The variables of a ClusterClass. */
 export function classVariables(clusterClass: TreeObject): ClassVariable[] {
@@ -349,7 +321,8 @@ export function clusterVariables(cluster: TreeObject, clusterClass: TreeObject, 
  * What Cluster API's webhook refuses when `updated` replaces `old` (both already accepted
  * on their own): the variables' transition rules, evaluated with the old value as `oldSelf`
  * where the old Cluster had one (as CAPI does; defaults count, since its webhook writes them
- * into the Cluster). Only the rule {@link CREATE_ONLY_RULE} on a variable's top level is
+ * into the Cluster). Only the rule {@link CREATE_ONLY_RULE} on a variable's top level, alone or
+ * as `self == oldSelf || self.<field> == '<value>'` (a change to that value passes), is
  * understood; any other rule that uses `oldSelf` is refused loudly rather than misread.
  */
 export function transitionProblems(old: TreeObject, updated: TreeObject, clusterClass: TreeObject): string[] {
@@ -361,10 +334,13 @@ export function transitionProblems(old: TreeObject, updated: TreeObject, cluster
             if (!/\boldSelf\b/.test(rule.rule)) {
                 continue;
             }
-            if (rule.rule !== CREATE_ONLY_RULE) {
+            // Create-only, or create-only but for a change to one value of a field (an escape hatch).
+            const escape = ESCAPE_RULE.exec(rule.rule);
+            if (rule.rule !== CREATE_ONLY_RULE && !escape) {
                 throw new TreeError(`ClusterClass ${clusterClass.metadata.name}: variable ${d.name}: transition rule ${JSON.stringify(rule.rule)} is not understood by the tree reader`);
             }
-            if (d.name in before && d.name in after && JSON.stringify(before[d.name]) !== JSON.stringify(after[d.name])) {
+            const escaped = escape !== null && (after[d.name] as Record<string, unknown> | undefined)?.[escape[1]] === escape[2];
+            if (d.name in before && d.name in after && !escaped && JSON.stringify(before[d.name]) !== JSON.stringify(after[d.name])) {
                 problems.push(`Cluster ${updated.metadata.name}: variable ${d.name}: ${rule.message ?? "Invalid value"}`);
             }
         }
@@ -755,10 +731,20 @@ export function resolveTopology(cluster: TreeObject, objects: TreeObject[]): Res
                     return { op: p.op, path: p.path, value: renderPatchTemplate(p.valueFrom.template, variables, cluster, `${name}: patch ${patch.name}`) } as PatchOp;
                 }
                 const variable = p.valueFrom?.variable;
-                if (variable !== undefined && !(variable in variables)) {
+                if (variable === undefined) {
+                    return { op: p.op, path: p.path, value: p.value } as PatchOp;
+                }
+                // A field of an object variable by its dotted path (`apiLoadBalancer.provider`), as
+                // Cluster API's GetVariableValue reads it.
+                const [top, ...fields] = variable.split(".");
+                let value: unknown = top in variables ? variables[top] : undefined;
+                for (const f of fields) {
+                    value = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[f] : undefined;
+                }
+                if (value === undefined) {
                     throw new TreeError(`${name}: patch ${patch.name} uses variable ${variable}, which has no value`);
                 }
-                return { op: p.op, path: p.path, value: variable !== undefined ? variables[variable] : p.value } as PatchOp;
+                return { op: p.op, path: p.path, value } as PatchOp;
             });
             for (const t of templates.filter(selected)) {
                 try {

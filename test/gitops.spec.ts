@@ -283,6 +283,11 @@ describe("gitops", function () {
             assert.match(inner.stringData["cloud.conf"], /ca-file=\/etc\/config\/ca.crt/);
             assert.strictEqual(inner.stringData["ca.crt"], TEST_CA_PEM.trim() + "\n");
             assert.doesNotMatch(inner.stringData["cloud.conf"], /mock-app-credential-secret-capi/);
+            // The same credential as clouds.yaml for OCCM, whose cloud.conf is per cluster (the tree's); its CA inside OCCM's mount.
+            const occm = parse(inner.stringData["clouds.yaml"]).clouds.openstack;
+            assert.strictEqual(occm.auth.application_credential_secret, "mock-app-credential-secret-cloud-provider");
+            assert.strictEqual(occm.auth.auth_url, "https://keystone.example.test:5000/v3");
+            assert.strictEqual(occm.cacert, "/etc/openstack-credentials/ca.crt");
         });
 
         it("keeps every credential and key a Pulumi secret", () => {
@@ -374,8 +379,9 @@ describe("gitops", function () {
                     DEPLOY_KEY.split("\n")[2],
                     AGE_KEY,
                     "mock-app-credential-secret",
-                    "application_credential_secret",
-                    "application-credential-secret",
+                    // As a clouds.yaml or cloud.conf holds them (host/lb-cleanup.sh reads the key by name).
+                    "application_credential_secret:",
+                    "application-credential-secret=",
                 ]) {
                     assert.ok(!all.includes(leak), `render output contains ${leak}`);
                 }

@@ -83,6 +83,9 @@ describe("host scripts: rendering", () => {
         const header = script.split("\n").slice(0, 4).join("\n");
         const r = spawnSync("bash", ["-c", `${header}\nprintf '%s' "$MARKER"`], { encoding: "utf8" });
         assert.strictEqual(r.stdout, "/tmp/it's $(here) `x`");
+        // A literal `$` or backquote: shellcheck is told it is meant (SC2016), for that line only.
+        assert.strictEqual(script.split("\n")[2], "# shellcheck disable=SC2016 # a literal value, never expanded");
+        assert.doesNotMatch(renderHostScript("wait-ready.sh", { MARKER: "/tmp/plain", TIMEOUT_SECONDS: "5" }), /SC2016/);
     });
 
     it("rejects a sha256 that is not 64 lowercase hex digits", () => {
@@ -156,11 +159,11 @@ describe("host scripts: includes", () => {
         assert.strictEqual(out, "#!/usr/bin/env bash\nset -euo pipefail\nhello() {\n    echo \"$GREETING\"\n}\nuse_proxy\n");
     });
 
-    it("puts host/lib/proxy.sh in the four scripts that include it, and no copy is left in host/", () => {
+    it("puts host/lib/proxy.sh in the five scripts that include it, and no copy is left in host/", () => {
         const body = fs.readFileSync(path.join(HOST_INCLUDES_DIR, "proxy.sh"), "utf8");
         assert.ok(HOST_SCRIPT_INCLUDES.includes("proxy.sh"));
         const including = fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh") && fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8").includes("\n# capi-mgmt:include proxy.sh\n"));
-        assert.deepStrictEqual(including.sort(), ["capi-providers.sh", "install-tools.sh", "kind-cluster.sh", "orc.sh"]);
+        assert.deepStrictEqual(including.sort(), ["capi-providers.sh", "install-tools.sh", "kind-cluster.sh", "lb-cleanup.sh", "orc.sh"]);
         for (const f of fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh"))) {
             assert.doesNotMatch(fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8"), /^(use_proxy|proxy_env_args)\(\)/m, `host/${f} defines a proxy helper again`);
         }

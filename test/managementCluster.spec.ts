@@ -74,6 +74,21 @@ describe("management cluster (mock engine)", function () {
             assert.match(stdin, /kindest\/node:v1\.36\.1@sha256:3489c767/);
         });
 
+        it("installs the deletion cleanup's timer as root once Cluster API is installed, again on a new server, never removing it (it must outlive the teardown)", async () => {
+            const cleanup = step(dev, "lb-cleanup");
+            assert.strictEqual(input(cleanup, "create"), "sudo bash -s");
+            assert.strictEqual(input(cleanup, "update"), "sudo bash -s");
+            assert.strictEqual(input(cleanup, "delete"), undefined);
+            assert.deepStrictEqual(input(cleanup, "triggers"), ["server-id"]);
+            assert.ok(cleanup.dependsOn.includes(step(dev, "capi-providers").urn));
+            assert.strictEqual(dev.byUrn(cleanup.parent!).type, "capi-mgmt:index:DeletionCleanup");
+            const stdin = String(input(cleanup, "stdin"));
+            assert.match(stdin, /^readonly UNIT='capi-mgmt-lb-cleanup'$/m);
+            assert.match(stdin, /^readonly NAMESPACE='\\''clusters'\\''$/m);
+            const proxied = await runStack("dev", { proxy: JSON.stringify({ http: "http://proxy.example:3128", https: "http://proxy.example:3128" }) });
+            assert.match(String(input(step(proxied, "lb-cleanup"), "stdin")), /^readonly PROXY_HTTPS='\\''http:\/\/proxy\.example:3128'\\''$/m);
+        });
+
         it("replaces the kind cluster only for a new server, and has no delete (the server takes the cluster with it)", () => {
             const kind = step(dev, "kind-cluster");
             assert.strictEqual(kind.options.deleteBeforeReplace, true);

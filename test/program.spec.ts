@@ -206,6 +206,7 @@ describe("program (mock engine)", function () {
                 "capi-providers": "ManagementCluster",
                 "workload-teardown": "WorkloadTeardown",
                 "cloud-provider-restart": "CloudProviderRestart",
+                "lb-cleanup": "DeletionCleanup",
             };
             assert.deepStrictEqual(dev.all(T.command).map((c) => c.name).sort(), Object.keys(commandParents).sort());
             for (const c of dev.all(T.command)) {

@@ -62,7 +62,8 @@ describe("offline render", function () {
                     "scripts/09-capi-providers.sh",
                     "scripts/10-api-cert-expiry.sh",
                     "scripts/11-kubeconfig.sh",
-                    "scripts/12-cloud-provider-restart.sh",
+                    "scripts/12-lb-cleanup.sh",
+                    "scripts/13-cloud-provider-restart.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));

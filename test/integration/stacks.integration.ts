@@ -172,6 +172,8 @@ for (const stack of ["dev", "prod"]) {
                 const allowed = at(osc, "spec.apiServerLoadBalancer.allowedCIDRs") as string[];
                 assert.ok(Array.isArray(allowed) && allowed.includes(settings().MANAGEMENT_EGRESS_CIDR),
                     `allowedCIDRs ${JSON.stringify(allowed)} lack the management egress CIDR ${settings().MANAGEMENT_EGRESS_CIDR}`);
+                // The provider that enforces the allow-list, by the class's default (OVN would ignore it).
+                assert.strictEqual(at(osc, "spec.apiServerLoadBalancer.provider"), "amphora", "API load balancer provider");
                 const identity = rendered.manifests.flatMap((m) => m.docs).find((d) => d.kind === "OpenStackClusterIdentity");
                 assert.ok(identity, "rendered manifests have no OpenStackClusterIdentity");
                 assert.strictEqual(at(osc, "spec.identityRef.type"), "ClusterIdentity");
@@ -392,8 +394,11 @@ for (const stack of ["dev", "prod"]) {
             }
         });
 
-        it("refuses bad proxy and registry mirror values (Cluster API's webhook: the class's schema, and CEL rules on the proxy)", function () {
+        it("refuses bad proxy, registry mirror and API load balancer values (Cluster API's webhook: the class's schema, and CEL rules on the proxy and apiLoadBalancer)", function () {
             const cases: [string, unknown, RegExp][] = [
+                ["apiLoadBalancer", { provider: "ovn" }, /ignores apiAllowedCidrs/],
+                ["apiLoadBalancer", { provider: "cloud-default" }, /ignores apiAllowedCidrs/],
+                ["apiLoadBalancer", { provider: "ovn", allowListNotEnforced: "yes" }, /Unsupported value|enum/i],
                 ["proxy", { http: "http://user:secret@proxy.example.com:3128" }, /must not carry a user or password/],
                 ["proxy", { http: "http://proxy.example.com:3128/path" }, /should match|pattern/i],
                 ["proxy", { https: "https://token@proxy.example.com" }, /must not carry a user or password/],

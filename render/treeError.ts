@@ -1,0 +1,4 @@
+/** Error in the tree, naming the file or directory. */
+export class TreeError extends Error {
+    name = "TreeError";
+}
