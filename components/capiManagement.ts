@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
-import { DeployedState, workloadProjectKey } from "../lib/lifecycle";
+import { DeployedState, ResolvedNetworks, serverNetworkOf, workloadProjectKey } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
@@ -12,12 +12,17 @@ import { ClusterCredentials } from "./clusterCredentials";
 import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { ManagementCluster } from "./managementCluster";
-import { Network } from "./network";
+import { lookUpExistingNetwork, Network } from "./network";
 import { Preflight, PreflightResult } from "./preflight";
 import { ServerSecurityGroup } from "./securityGroup";
 import { ManagementServer, SERVER_USER } from "./server";
 import { SshKeys } from "./sshKeys";
 import { WorkloadTeardown } from "./teardown";
+
+/** `{ [key]: value }`, or nothing when the value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
 
 /** Arguments of {@link CapiManagement}. */
 export interface CapiManagementArgs {
@@ -81,7 +86,15 @@ export class CapiManagement extends pulumi.ComponentResource {
         const credentialScope = workloadScope ?? scope;
         const credentialRegion = cfg.workloadProject ? cfg.workloadProject.region : cfg.region;
         const regionSetting = cfg.workloadProject ? "capi-mgmt:workloadProject.region (default openstack:region)" : "openstack:region";
-        const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope }, { parent: this });
+        // Look-ups only: preflight compares the IDs with the last `up`'s before anything is created.
+        const existingNetwork = cfg.existingNetwork ? lookUpExistingNetwork(cfg.existingNetwork, { parent: this }) : undefined;
+        const resolved: pulumi.Output<ResolvedNetworks> = pulumi
+            .all([external.id, existingNetwork?.networkId, existingNetwork?.subnetId])
+            .apply(([externalNetworkId, networkId, subnetId]) => ({
+                externalNetworkId,
+                ...(networkId !== undefined && subnetId !== undefined ? { existing: { networkId, subnetId } } : {}),
+            }));
+        const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope, resolved }, { parent: this });
         this.preflight = preflight.result;
         // Nothing is created or changed before preflight has passed.
         const gated = { parent: this, dependsOn: preflight.gate };
@@ -93,7 +106,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 externalNetworkId: external.id,
                 nodeCidr: cfg.nodeCidr,
                 dnsNameservers: cfg.dnsNameservers,
-                existing: cfg.existingNetwork,
+                existing: existingNetwork,
             },
             gated,
         );
@@ -282,9 +295,10 @@ export class CapiManagement extends pulumi.ComponentResource {
             .all([
                 server.instance.availabilityZone,
                 this.credentials.namespace,
-                ...gitopsOwned.map((r) => (r as pulumi.CustomResource).urn),
+                resolved,
+                pulumi.all(gitopsOwned.map((r) => (r as pulumi.CustomResource).urn)),
             ])
-            .apply(([az, ns]) => ({
+            .apply(([az, ns, ids]) => ({
                 serverGeneration: cfg.serverGeneration,
                 prefix: cfg.prefix,
                 availabilityZone: az ?? cfg.availabilityZone ?? "",
@@ -293,6 +307,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 gitops: cfg.gitops !== undefined,
                 // Only when set: the management server's own project records nothing, as before.
                 ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
+                // Optional in DeployedState: states written before these were recorded lack them.
+                ...(ids.externalNetworkId ? { externalNetworkId: ids.externalNetworkId } : {}),
+                ...optional("serverNetwork", serverNetworkOf(cfg, ids)),
             }));
 
         this.floatingIp = server.floatingIp;

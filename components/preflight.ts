@@ -1,7 +1,7 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../lib/config";
-import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
+import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment, ResolvedNetworks } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
 
@@ -19,6 +19,8 @@ export interface PreflightArgs {
      * credentials are created: their roles are checked there. Undefined: `scope` is used.
      */
     workloadScope?: pulumi.Output<openstack.identity.GetAuthScopeResult>;
+    /** What the external network and `existingNetwork` resolved to (looked up, nothing created). */
+    resolved: pulumi.Output<ResolvedNetworks>;
 }
 
 /** What {@link Preflight} found: the previous deployment and every problem. */
@@ -71,7 +73,7 @@ export class Preflight extends pulumi.ComponentResource {
             .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp"), self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
-        this.result = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope]).apply(async ([prev, scope, credentialScope]) => {
+        this.result = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope, args.resolved]).apply(async ([prev, scope, credentialScope, resolved]) => {
             const facts: PreflightFacts = { rolesHeld: credentialScope.roles.map((r) => r.roleName) };
             if (cfg.workloadProject) {
                 for (const w of workloadProjectWarnings(scope.projectId, credentialScope.projectId, cfg.workloadProject.cloud)) {
@@ -111,7 +113,7 @@ export class Preflight extends pulumi.ComponentResource {
                 }
             }
             const problems = [
-                ...lifecycleProblems(prev, cfg),
+                ...lifecycleProblems(prev, cfg, resolved),
                 ...preflightProblems(
                     { flavor: cfg.flavor, image: cfg.image, roles: cfg.appCredential.roles, workloadProjectCloud: cfg.workloadProject?.cloud },
                     { server: newServer, firstUp: prev.kind === "none", network: prev.kind === "none" && cfg.existingNetwork === undefined },

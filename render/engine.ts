@@ -106,6 +106,8 @@ export interface MockCloudOptions {
     createdNetworkMtu?: number;
     /** MTU of existing networks looked up by name or ID. */
     existingNetworkMtu?: number;
+    /** Names of networks by ID, as a look-up by ID finds them (default: `looked-up-network`). */
+    networkNames?: Record<string, string>;
     /** Address of the floating IP. */
     floatingIp?: string;
     /**
@@ -232,7 +234,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return {
                     ...inputs,
                     id: inputs.networkId ?? `network-${inputs.name}-id`,
-                    name: inputs.name ?? "looked-up-network",
+                    name: inputs.name ?? this.options.networkNames?.[String(inputs.networkId)] ?? "looked-up-network",
                     mtu: this.options.existingNetworkMtu ?? 1500,
                 };
             case "openstack:networking/getSubnet:getSubnet":
