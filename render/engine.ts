@@ -33,6 +33,8 @@ export interface RecordedResource {
     parent?: string;
     /** URNs of explicit and implicit dependencies. */
     dependsOn: string[];
+    /** Per input property, the URNs of the resources its value came from. */
+    propertyDependencies: Record<string, string[]>;
     /** Inputs, with secrets still wrapped (see {@link isSecretValue}). */
     inputs: Record<string, unknown>;
     /** Resource options that matter for safety. */
@@ -329,7 +331,11 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
         const propertyDeps: string[] = [];
-        req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }) => propertyDeps.push(...v.getUrnsList()));
+        const byProperty: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }, key: string) => {
+            propertyDeps.push(...v.getUrnsList());
+            byProperty[key] = v.getUrnsList();
+        });
         const entry: RecordedResource = {
             urn: "",
             type: req.getType(),
@@ -337,6 +343,7 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
             custom: req.getCustom(),
             parent: req.getParent() || undefined,
             dependsOn: [...new Set([...req.getDependenciesList(), ...propertyDeps])],
+            propertyDependencies: byProperty,
             inputs: rpc.deserializeProperties(req.getObject()),
             options: {
                 deleteBeforeReplace: req.getDeletebeforereplace(),
