@@ -134,9 +134,12 @@ export class ManagementServer extends pulumi.ComponentResource {
         // A real change of external network (another ID) is refused by preflight
         // (lib/lifecycle.ts, `externalNetworkId` in `deployed`) whatever the generation, since
         // with `pool` ignored the floating IP would stay on the old network.
-        // Real engine: second `up` no change; `destroy` deletes it as before; a replacement for
-        // another reason (none in the program: no other input forces one) would create the new
-        // floating IP from the current pool name. Ignored on update only: modelled, not run.
+        // Real engine (modelled, not run): second `up` no change; a changed `description`
+        // (prefix) is an update in place; `destroy` deletes it as before (ignoreChanges plays no
+        // part in deletes); with the server gone the address stays allocated to the project and
+        // a new generation's association takes it over (port_id is updated in place). Only a
+        // replacement for another reason (no other input of the program forces one) would create
+        // a floating IP from the current pool name.
         const fip = new openstack.networking.FloatingIp(
             "floating-ip",
             { pool: args.floatingIpPool, description: `capi-mgmt ${args.prefix} management server` },
