@@ -42,8 +42,13 @@ export function settingsDocument(maps: ReadonlyArray<{ stack: string; effects: r
         "`serverGeneration` is the deliberate rebuild: a new port and server, the old ones deleted at the end of",
         "the run (see the README before bumping it).",
         "",
-        ...maps.flatMap((m) => [`## Stack \`${m.stack}\``, "", settingsMapMarkdown(m.stack, m.effects)]),
+        ...maps.map((m) => stackSection(m.stack, m.effects)),
     ].join("\n");
+}
+
+/** The document's section of one stack. */
+export function stackSection(stack: string, effects: readonly SettingEffect[]): string {
+    return `## Stack \`${stack}\`\n\n${settingsMapMarkdown(stack, effects)}`;
 }
 
 /** Computes both stacks' maps and the document. */

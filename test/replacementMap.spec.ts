@@ -1,23 +1,11 @@
 import "mocha";
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { REPLACEMENT_FACTS, needsFacts } from "../lib/replacementFacts";
 import { classifyChanges, dangersOf, Registration } from "../lib/replacementMap";
 import { readStackConfigFile } from "../render/render";
-import { SETTINGS_DOC, settingsDocument, DOC_STACKS } from "../render/settingsDoc";
-import { SettingEffect, settingsMap } from "../render/settingsMap";
+import { DOC_STACKS } from "../render/settingsDoc";
 import { declaredSettingKeys, settingVariants } from "../render/settingVariants";
 import { PROJECT_DIR, runStack } from "./harness";
-
-/**
- * Settings whose rebuild of the server is the documented, deliberate way to rebuild it
- * (README): the map must show it, and the gate lets it through (defect 4's guard against
- * live workload clusters is another check).
- */
-const DELIBERATE: Readonly<Record<string, string>> = {
-    serverGeneration: "the documented way to rebuild the management server",
-};
 
 /** A registration for the pure classifier tests. */
 function reg(name: string, type: string, inputs: Record<string, unknown>, extra: Partial<Registration> = {}): Registration {
@@ -79,16 +67,8 @@ describe("replacement map: lib/replacementMap.ts classifies (pure)", () => {
     });
 });
 
-describe("replacement map: every setting of both stacks (mock engine)", function () {
-    // About 45 renders per stack, one after the other (the mock engine is process-global).
-    this.timeout(1800000);
-    const maps: { stack: string; effects: SettingEffect[] }[] = [];
-
-    before(async () => {
-        for (const stack of DOC_STACKS) {
-            maps.push({ stack, effects: await settingsMap(stack) });
-        }
-    });
+describe("replacement map: coverage of settings and resource types", function () {
+    this.timeout(300000);
 
     it("has one variant for every setting the config module declares, and none for an unknown one", () => {
         const declared = declaredSettingKeys();
@@ -109,42 +89,5 @@ describe("replacement map: every setting of both stacks (mock engine)", function
             const types = [...new Set(run.resources.filter((r) => needsFacts(r.type, r.custom)).map((r) => r.type))];
             assert.deepStrictEqual(types.filter((t) => !REPLACEMENT_FACTS[t]), [], `${stack}: types without a row in lib/replacementFacts.ts`);
         }
-        for (const { stack, effects } of maps) {
-            const flagged = effects.flatMap((e) => e.changes.filter((c) => c.noFacts).map((c) => `${e.key}: ${c.type}`));
-            assert.deepStrictEqual(flagged, [], `${stack}: changes classified without facts`);
-        }
-    });
-
-    it("renders every variant (each is a valid configuration)", () => {
-        for (const { stack, effects } of maps) {
-            assert.deepStrictEqual(effects.filter((e) => e.invalid).map((e) => `${e.key}: ${e.invalid}`), [], stack);
-        }
-    });
-
-    it("lets no setting lose the server, its port, volume, floating IP, association or the kind step, or delete a Namespace or Flux object, unless the gate refuses it naming the setting", () => {
-        const unguarded: string[] = [];
-        for (const { stack, effects } of maps) {
-            for (const e of effects.filter((x) => x.dangers.length > 0 && !DELIBERATE[x.key])) {
-                const top = e.key.includes(":") ? e.key : `capi-mgmt:${e.key.split(/[.[]/)[0]}`;
-                const named = e.refusals.some((r) => r.startsWith(top) && /serverGeneration|Set it back/.test(r));
-                if (!named) {
-                    unguarded.push(`${stack} ${e.key} (${e.change}): ${e.dangers.join("; ")}${e.refusals.length ? ` [refused only as: ${e.refusals.join(" | ")}]` : ""}`);
-                }
-            }
-        }
-        assert.deepStrictEqual(unguarded, []);
-    });
-
-    it("shows the deliberate rebuild for what it is: a new server and port, the old ones deleted", () => {
-        for (const { stack, effects } of maps) {
-            const e = effects.find((x) => x.key === "serverGeneration")!;
-            assert.ok(e.dangers.some((d) => /management server .* is deleted/.test(d)), `${stack}: ${e.dangers.join("; ")}`);
-            assert.ok(e.changes.some((c) => c.action === "create" && c.type === "openstack:compute/instance:Instance"), stack);
-        }
-    });
-
-    it("matches the checked-in docs/settings-lifecycle.md (regenerate: npm run docs:settings)", () => {
-        const checkedIn = fs.readFileSync(path.join(PROJECT_DIR, SETTINGS_DOC), "utf8");
-        assert.strictEqual(checkedIn, settingsDocument(maps), `${SETTINGS_DOC} is out of date: run npm run docs:settings`);
     });
 });
