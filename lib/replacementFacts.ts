@@ -115,7 +115,8 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
     },
     "tls:index/privateKey:PrivateKey": {
         replaceOn: ["algorithm", "ecdsaCurve", "rsaBits"],
-        source: "terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace on algorithm, rsa_bits, ecdsa_curve)",
+        source:
+            "terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace on algorithm, rsa_bits, ecdsa_curve; read from a stored copy, not at the version @pulumi/tls 5.6.1 bundles)",
     },
     "command:remote:Command": {
         // Any other input change runs `update` (or `create` when there is none) again over SSH.
