@@ -5,7 +5,7 @@ import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "../lib/certRenewal";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
-import { DeployedState, workloadProjectKey } from "../lib/lifecycle";
+import { DeployedState, ResolvedNetworks, serverNetworkOf, workloadProjectKey } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
@@ -15,13 +15,18 @@ import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { DeletionCleanup } from "./lbCleanup";
 import { ManagementCluster } from "./managementCluster";
-import { Network } from "./network";
+import { lookUpExistingNetwork, Network } from "./network";
 import { Preflight, PreflightResult } from "./preflight";
 import { RebuildCheck } from "./rebuildCheck";
 import { ServerSecurityGroup } from "./securityGroup";
 import { ManagementServer, SERVER_USER } from "./server";
 import { SshKeys } from "./sshKeys";
 import { WorkloadTeardown } from "./teardown";
+
+/** `{ [key]: value }`, or nothing when the value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
 
 /** Arguments of {@link CapiManagement}. */
 export interface CapiManagementArgs {
@@ -89,7 +94,15 @@ export class CapiManagement extends pulumi.ComponentResource {
         const credentialScope = workloadScope ?? scope;
         const credentialRegion = cfg.workloadProject ? cfg.workloadProject.region : cfg.region;
         const regionSetting = cfg.workloadProject ? "capi-mgmt:workloadProject.region (default openstack:region)" : "openstack:region";
-        const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope }, { parent: this });
+        // Look-ups only: preflight compares the IDs with the last `up`'s before anything is created.
+        const existingNetwork = cfg.existingNetwork ? lookUpExistingNetwork(cfg.existingNetwork, { parent: this }) : undefined;
+        const resolved: pulumi.Output<ResolvedNetworks> = pulumi
+            .all([external.id, existingNetwork?.networkId, existingNetwork?.subnetId])
+            .apply(([externalNetworkId, networkId, subnetId]) => ({
+                externalNetworkId,
+                ...(networkId !== undefined && subnetId !== undefined ? { existing: { networkId, subnetId } } : {}),
+            }));
+        const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope, resolved }, { parent: this });
         this.preflight = preflight.result;
         // Nothing is created or changed before preflight has passed.
         const gated = { parent: this, dependsOn: preflight.gate };
@@ -101,7 +114,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 externalNetworkId: external.id,
                 nodeCidr: cfg.nodeCidr,
                 dnsNameservers: cfg.dnsNameservers,
-                existing: cfg.existingNetwork,
+                existing: existingNetwork,
             },
             gated,
         );
@@ -337,9 +350,10 @@ export class CapiManagement extends pulumi.ComponentResource {
                 this.credentials.namespace,
                 credentialScope.userId,
                 credentialScope.userName,
-                ...gitopsOwned.map((r) => (r as pulumi.CustomResource).urn),
+                resolved,
+                pulumi.all(gitopsOwned.map((r) => (r as pulumi.CustomResource).urn)),
             ])
-            .apply(([az, ns, ownerId, ownerName]) => ({
+            .apply(([az, ns, ownerId, ownerName, ids]) => ({
                 serverGeneration: cfg.serverGeneration,
                 prefix: cfg.prefix,
                 availabilityZone: az ?? cfg.availabilityZone ?? "",
@@ -352,6 +366,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 appCredentialOwner: { id: ownerId, name: ownerName },
                 // Only when on: an unprotected stack records nothing, as before.
                 ...(cfg.protect ? { protect: true } : {}),
+                // Optional in DeployedState: states written before these were recorded lack them.
+                ...(ids.externalNetworkId ? { externalNetworkId: ids.externalNetworkId } : {}),
+                ...optional("serverNetwork", serverNetworkOf(cfg, ids)),
             }));
 
         this.floatingIp = server.floatingIp;

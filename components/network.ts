@@ -13,8 +13,34 @@ export interface NetworkArgs {
     nodeCidr: string;
     /** DNS servers of the subnet to create; empty keeps the cloud's default. */
     dnsNameservers: string[];
-    /** Reuse this network and subnet instead of creating network, subnet and router. */
-    existing?: ExistingNetwork;
+    /** Reuse this network and subnet (looked up by {@link lookUpExistingNetwork}) instead of creating network, subnet and router. */
+    existing?: ExistingNetworkIds;
+}
+
+/** An `existingNetwork` as OpenStack resolved it. */
+export interface ExistingNetworkIds {
+    /** ID of the network. */
+    networkId: pulumi.Output<string>;
+    /** ID of the subnet. */
+    subnetId: pulumi.Output<string>;
+    /** The network's MTU. */
+    mtu: pulumi.Output<number>;
+}
+
+/**
+ * Looks up `existingNetwork` (by name or ID). Data sources only, no resources: preflight
+ * compares the IDs with what the last `up` recorded before anything is created.
+ */
+export function lookUpExistingNetwork(existing: ExistingNetwork, opts: pulumi.InvokeOptions): ExistingNetworkIds {
+    const network = openstack.networking.getNetworkOutput(
+        isUuid(existing.network) ? { networkId: existing.network } : { name: existing.network },
+        opts,
+    );
+    const subnet = openstack.networking.getSubnetOutput(
+        isUuid(existing.subnet) ? { subnetId: existing.subnet, networkId: network.id } : { name: existing.subnet, networkId: network.id },
+        opts,
+    );
+    return { networkId: network.id, subnetId: subnet.id, mtu: network.apply((n) => n.mtu ?? 1500) };
 }
 
 /**
@@ -38,19 +64,9 @@ export class Network extends pulumi.ComponentResource {
         super("capi-mgmt:index:Network", name, {}, opts);
 
         if (args.existing) {
-            const network = openstack.networking.getNetworkOutput(
-                isUuid(args.existing.network) ? { networkId: args.existing.network } : { name: args.existing.network },
-                { parent: this },
-            );
-            const subnet = openstack.networking.getSubnetOutput(
-                isUuid(args.existing.subnet)
-                    ? { subnetId: args.existing.subnet, networkId: network.id }
-                    : { name: args.existing.subnet, networkId: network.id },
-                { parent: this },
-            );
-            this.networkId = network.id;
-            this.subnetId = subnet.id;
-            this.mtu = network.apply((n) => n.mtu ?? 1500);
+            this.networkId = args.existing.networkId;
+            this.subnetId = args.existing.subnetId;
+            this.mtu = args.existing.mtu;
         } else {
             const network = new openstack.networking.Network(
                 "network",

@@ -2,7 +2,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../lib/config";
 import { credentialOwnerFindings } from "../lib/credentialOwner";
-import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
+import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment, ResolvedNetworks } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
 import { serverName } from "./server";
@@ -22,6 +22,8 @@ export interface PreflightArgs {
      * credentials are created: their roles are checked there. Undefined: `scope` is used.
      */
     workloadScope?: pulumi.Output<openstack.identity.GetAuthScopeResult>;
+    /** What the external network and `existingNetwork` resolved to (looked up, nothing created). */
+    resolved: pulumi.Output<ResolvedNetworks>;
 }
 
 /** What {@link Preflight} found: the previous deployment and every problem. */
@@ -80,8 +82,8 @@ export class Preflight extends pulumi.ComponentResource {
             .all([self.getOutput(DEPLOYED_OUTPUT), previousFloatingIp, self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
-        const inputs = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope, previousFloatingIp]);
-        this.result = inputs.apply(async ([prev, scope, credentialScope, floatingIp]) => {
+        const inputs = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope, previousFloatingIp, args.resolved]);
+        this.result = inputs.apply(async ([prev, scope, credentialScope, floatingIp, resolved]) => {
             const facts: PreflightFacts = { rolesHeld: credentialScope.roles.map((r) => r.roleName) };
             if (cfg.workloadProject) {
                 for (const w of workloadProjectWarnings(scope.projectId, credentialScope.projectId, cfg.workloadProject.cloud)) {
@@ -150,7 +152,7 @@ export class Preflight extends pulumi.ComponentResource {
                 }
             }
             const problems = [
-                ...lifecycleProblems(prev, cfg),
+                ...lifecycleProblems(prev, cfg, resolved),
                 ...owner.problems,
                 ...rebuildProblems(prev, cfg),
                 ...preflightProblems(

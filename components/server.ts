@@ -12,6 +12,9 @@ export const SERVER_USER = "ubuntu";
  */
 export const SERVER_IGNORED_CHANGES = ["imageId", "imageName", "userData", "blockDevices"];
 
+/** Floating IP properties whose change must not replace the address (see the FloatingIp below). */
+export const FLOATING_IP_IGNORED_CHANGES = ["pool"];
+
 /** Arguments of {@link ManagementServer}. */
 export interface ManagementServerArgs {
     /** Prefix of the cloud resource names. */
@@ -135,10 +138,30 @@ export class ManagementServer extends pulumi.ComponentResource {
             { parent: this, ignoreChanges: SERVER_IGNORED_CHANGES, dependsOn: args.createAfter, protect: args.protect },
         );
 
+        // `pool` is ForceNew in terraform-provider-openstack v1.54.1
+        // (openstack/resource_openstack_networking_floatingip_v2.go): Create resolves the pool
+        // *name* to a network ID (networkingNetworkV2ID, first network of that name), and Read
+        // sets `pool` to the *current name* of the floating IP's network (networkingNetworkV2Name).
+        // The program passes the name its look-up of `externalNetwork` found. So when the cloud
+        // renames the external network, the next `up` (without a refresh) sees old name != new
+        // name and would replace the floating IP: a new address, unknown to the kind API server's
+        // certificate and to every workload cluster's API allow-list, and the association
+        // (`floating_ip` ForceNew) replaced with it. With `pool` ignored, the engine diffs the
+        // old input instead: no change, with or without a refresh (the bridge's Read rewrites the
+        // stored inputs from the refreshed state, so after a refresh the old input is the new name).
+        // A real change of external network (another ID) is refused by preflight
+        // (lib/lifecycle.ts, `externalNetworkId` in `deployed`) whatever the generation, since
+        // with `pool` ignored the floating IP would stay on the old network.
+        // Real engine (modelled, not run): second `up` no change; a changed `description`
+        // (prefix) is an update in place; `destroy` deletes it as before (ignoreChanges plays no
+        // part in deletes); with the server gone the address stays allocated to the project and
+        // a new generation's association takes it over (port_id is updated in place). Only a
+        // replacement for another reason (no other input of the program forces one) would create
+        // a floating IP from the current pool name.
         const fip = new openstack.networking.FloatingIp(
             "floating-ip",
             { pool: args.floatingIpPool, description: `capi-mgmt ${args.prefix} management server` },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, ignoreChanges: FLOATING_IP_IGNORED_CHANGES },
         );
         this.association = new openstack.networking.FloatingIpAssociate(
             "floating-ip-association",

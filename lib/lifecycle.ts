@@ -41,6 +41,39 @@ export interface DeployedState {
      * preceded by an `up` that unprotects the running server (lib/rebuild.ts). Absent: not protected.
      */
     protect?: boolean;
+    /**
+     * ID of the external network the floating IP and the router come from (what
+     * `externalNetwork` resolved to). Absent in states recorded before it was (unknown: a
+     * change is not refused).
+     */
+    externalNetworkId?: string;
+    /**
+     * Where the server's port is. Absent in states recorded before it was (unknown: a change
+     * of `existingNetwork` or `nodeCidr` is not refused).
+     */
+    serverNetwork?: ServerNetwork;
+}
+
+/**
+ * The network of the server's port: the program's own (with the subnet's CIDR), or an
+ * `existingNetwork` by the IDs its names resolved to.
+ */
+export type ServerNetwork = { created: true; nodeCidr: string } | { created: false; networkId: string; subnetId: string };
+
+/** What this run resolved, for the comparisons with the recorded state. */
+export interface ResolvedNetworks {
+    /** ID of the external network `externalNetwork` names; undefined when not known. */
+    externalNetworkId?: string;
+    /** IDs of `existingNetwork`'s network and subnet; undefined when not set or not known. */
+    existing?: { networkId: string; subnetId: string };
+}
+
+/** The {@link ServerNetwork} of this run, or undefined when an existing network's IDs are not known. */
+export function serverNetworkOf(cfg: Pick<StackConfig, "existingNetwork" | "nodeCidr">, resolved: ResolvedNetworks): ServerNetwork | undefined {
+    if (cfg.existingNetwork === undefined) {
+        return { created: true, nodeCidr: cfg.nodeCidr };
+    }
+    return resolved.existing ? { created: false, ...resolved.existing } : undefined;
 }
 
 /** How {@link DeployedState.workloadProject} records a workload project ("" for none). */
@@ -61,6 +94,27 @@ export function workloadProjectKey(project: WorkloadProject | undefined): string
  */
 export type PreviousDeployment = { kind: "none" } | { kind: "legacy"; gitops: boolean } | { kind: "deployed"; state: DeployedState };
 
+function isServerNetwork(v: unknown): v is ServerNetwork {
+    const o = v as Record<string, unknown>;
+    if (typeof v !== "object" || v === null) {
+        return false;
+    }
+    return o.created === true
+        ? typeof o.nodeCidr === "string"
+        : o.created === false && typeof o.networkId === "string" && typeof o.subnetId === "string";
+}
+
+/**
+ * The optional records (added in later versions) that are well-formed; a malformed one is
+ * dropped, i.e. treated as unknown (not refused), rather than making the whole state unreadable.
+ */
+function optionalRecords(o: Record<string, unknown>): Pick<DeployedState, "externalNetworkId" | "serverNetwork"> {
+    return {
+        ...(typeof o.externalNetworkId === "string" && o.externalNetworkId !== "" ? { externalNetworkId: o.externalNetworkId } : {}),
+        ...(isServerNetwork(o.serverNetwork) ? { serverNetwork: o.serverNetwork } : {}),
+    };
+}
+
 function isDeployedState(v: unknown): v is DeployedState {
     const o = v as Record<string, unknown>;
     return (
@@ -80,8 +134,12 @@ function isDeployedState(v: unknown): v is DeployedState {
 /** Reads the previous run's stack outputs (as a StackReference to the own stack returns them). */
 export function previousDeployment(outputs: Record<string, unknown> | undefined): PreviousDeployment {
     const o = outputs ?? {};
-    if (isDeployedState(o[DEPLOYED_OUTPUT])) {
-        return { kind: "deployed", state: o[DEPLOYED_OUTPUT] };
+    const d = o[DEPLOYED_OUTPUT];
+    if (isDeployedState(d)) {
+        const state: DeployedState = { ...d };
+        delete state.externalNetworkId;
+        delete state.serverNetwork;
+        return { kind: "deployed", state: { ...state, ...optionalRecords(d as unknown as Record<string, unknown>) } };
     }
     if (typeof o.floatingIp === "string" && o.floatingIp !== "") {
         return { kind: "legacy", gitops: typeof o.deployPublicKey === "string" && o.deployPublicKey !== "" };
@@ -104,9 +162,13 @@ export function needsImage(prev: PreviousDeployment, cfg: Pick<StackConfig, "ser
 
 /**
  * Config changes refused on a running server of the same generation, each naming the
- * setting and the way out. Without a recorded deployment nothing is refused.
+ * setting and the way out. Without a recorded deployment nothing is refused; a record
+ * written by an older version lacks the optional fields, and what they would show is not
+ * refused either. A change of external network is refused whatever the generation (see
+ * {@link externalNetworkProblem}). `resolved` is what this run's look-ups found (empty:
+ * the comparisons by ID are skipped).
  */
-export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig): string[] {
+export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig, resolved: ResolvedNetworks = {}): string[] {
     const rebuild =
         `to rebuild the management server on purpose, delete or \`clusterctl move\` the workload clusters, ` +
         `then make this change together with a bump of ${CONFIG_NAMESPACE}:serverGeneration (now ${cfg.serverGeneration})`;
@@ -114,11 +176,16 @@ export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig): s
         // Only what the older outputs tell: whether Flux is installed.
         return prev.gitops && cfg.gitops === undefined ? [gitopsRemoval(rebuild)] : [];
     }
-    if (prev.kind !== "deployed" || prev.state.serverGeneration !== cfg.serverGeneration) {
+    if (prev.kind !== "deployed") {
         return [];
     }
+    const external = externalNetworkProblem(prev.state, cfg, resolved);
+    if (prev.state.serverGeneration !== cfg.serverGeneration) {
+        return external ? [external] : [];
+    }
     const p = prev.state;
-    const problems: string[] = [];
+    const problems: string[] = external ? [external] : [];
+    problems.push(...networkProblems(p, cfg, resolved, rebuild));
     if (cfg.prefix !== p.prefix) {
         problems.push(
             `${CONFIG_NAMESPACE}:prefix: changing it from "${p.prefix}" to "${cfg.prefix}" renames the login keypair, which replaces ` +
@@ -165,4 +232,59 @@ function gitopsRemoval(rebuild: string): string {
         `pruning deletes what it applied, workload clusters included. Keep it (suspend syncing with ` +
         `\`flux suspend kustomization --all -n flux-system\`), or ${rebuild}`
     );
+}
+
+/**
+ * A new external network replaces the floating IP (its `pool` forces replacement; the
+ * program ignores changes of `pool` so that a mere rename of the network does not, see
+ * components/server.ts): the address in the kind API server's certificate, in clients'
+ * kubeconfigs and in every workload cluster's API load-balancer allow-list would be gone,
+ * and with the pool ignored the router would move while the floating IP stayed behind
+ * (Neutron refuses to move a gateway its floating IPs use). Refused whatever the generation.
+ */
+function externalNetworkProblem(p: DeployedState, cfg: StackConfig, resolved: ResolvedNetworks): string | undefined {
+    if (p.externalNetworkId === undefined || resolved.externalNetworkId === undefined || p.externalNetworkId === resolved.externalNetworkId) {
+        return undefined;
+    }
+    return (
+        `${CONFIG_NAMESPACE}:externalNetwork: "${cfg.externalNetwork}" is network ${resolved.externalNetworkId}, but the management ` +
+        `server's floating IP and router are on ${p.externalNetworkId}: moving them would give the server a new public address, ` +
+        `which the kind API server's certificate, every kubeconfig and every workload cluster's API allow-list do not know ` +
+        `(a bump of ${CONFIG_NAMESPACE}:serverGeneration does not move the floating IP either). Set it back to the network with ID ` +
+        `${p.externalNetworkId} (a renamed network is fine: set its new name or its ID). To move to another external network, ` +
+        `delete or \`clusterctl move\` the workload clusters, \`pulumi destroy\` the stack and \`pulumi up\` it again`
+    );
+}
+
+/** `existingNetwork` and `nodeCidr` changes under a running server of the same generation. */
+function networkProblems(p: DeployedState, cfg: StackConfig, resolved: ResolvedNetworks, rebuild: string): string[] {
+    const before = p.serverNetwork;
+    if (before === undefined) {
+        return [];
+    }
+    if (before.created && cfg.existingNetwork === undefined) {
+        if (before.nodeCidr === cfg.nodeCidr) {
+            return [];
+        }
+        return [
+            `${CONFIG_NAMESPACE}:nodeCidr: changing it from "${before.nodeCidr}" to "${cfg.nodeCidr}" replaces the management subnet ` +
+                `(the new one is created before the old one is deleted, so overlapping ranges fail), moves the running server's ` +
+                `address in place under it, and replaces the router interface: the kind cluster's node address and every ` +
+                `connection to it break. Set it back to "${before.nodeCidr}", or ${rebuild}`,
+        ];
+    }
+    const describe = (n: ServerNetwork) => (n.created ? "the network the program created" : `network ${n.networkId}, subnet ${n.subnetId}`);
+    const now = serverNetworkOf(cfg, resolved);
+    if (now === undefined && !before.created) {
+        return []; // the existing network's IDs are not known in this run: not compared
+    }
+    if (now !== undefined && !now.created && !before.created && now.networkId === before.networkId && now.subnetId === before.subnetId) {
+        return [];
+    }
+    const what = before.created ? "adding it" : cfg.existingNetwork === undefined ? "removing it" : "pointing it elsewhere";
+    return [
+        `${CONFIG_NAMESPACE}:existingNetwork: the running server's port is on ${describe(before)}; ${what} changes the port's ` +
+            `network or subnet, which replaces the port and with it the server: a new, empty server would be created and the old ` +
+            `one, with all state of the management cluster, deleted at the end of the run. Set it back, or ${rebuild}`,
+    ];
 }

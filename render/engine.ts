@@ -35,6 +35,8 @@ export interface RecordedResource {
     parent?: string;
     /** URNs of explicit and implicit dependencies. */
     dependsOn: string[];
+    /** Per input property, the URNs of the resources its value came from. */
+    propertyDependencies: Record<string, string[]>;
     /** Inputs, with secrets still wrapped (see {@link isSecretValue}). */
     inputs: Record<string, unknown>;
     /** Resource options that matter for safety. */
@@ -108,6 +110,8 @@ export interface MockCloudOptions {
     createdNetworkMtu?: number;
     /** MTU of existing networks looked up by name or ID. */
     existingNetworkMtu?: number;
+    /** Names of networks by ID, as a look-up by ID finds them (default: `looked-up-network`). */
+    networkNames?: Record<string, string>;
     /** Address of the floating IP. */
     floatingIp?: string;
     /**
@@ -239,7 +243,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return {
                     ...inputs,
                     id: inputs.networkId ?? `network-${inputs.name}-id`,
-                    name: inputs.name ?? "looked-up-network",
+                    name: inputs.name ?? this.options.networkNames?.[String(inputs.networkId)] ?? "looked-up-network",
                     mtu: this.options.existingNetworkMtu ?? 1500,
                 };
             case "openstack:networking/getSubnet:getSubnet":
@@ -351,7 +355,11 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
         const propertyDeps: string[] = [];
-        req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }) => propertyDeps.push(...v.getUrnsList()));
+        const byProperty: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }, key: string) => {
+            propertyDeps.push(...v.getUrnsList());
+            byProperty[key] = v.getUrnsList();
+        });
         const entry: RecordedResource = {
             urn: "",
             type: req.getType(),
@@ -359,6 +367,7 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
             custom: req.getCustom(),
             parent: req.getParent() || undefined,
             dependsOn: [...new Set([...req.getDependenciesList(), ...propertyDeps])],
+            propertyDependencies: byProperty,
             inputs: rpc.deserializeProperties(req.getObject()),
             options: {
                 deleteBeforeReplace: req.getDeletebeforereplace(),

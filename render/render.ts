@@ -13,8 +13,10 @@ import { program } from "../program";
 import { preflightError } from "../components/preflight";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
+import { outputsDocument, previousOutputsFromFile, replacementMapReport } from "./renderOutputs";
 import { Decrypter, passphraseDecrypter, passphraseFromEnv, resolveSecure } from "./secrets";
 import { validateEnvironment } from "./validate";
+import { settingsMap } from "./settingsMap";
 
 /** The project's config namespace, as Pulumi.yaml names it. */
 const PROJECT = "capi-mgmt";
@@ -215,6 +217,8 @@ export interface RenderOptions {
     cloud?: MockCloudOptions;
     /** Environment (the passphrase); defaults to the process's. */
     env?: NodeJS.ProcessEnv;
+    /** Also compute the replacement map (every setting changed once: about 45 more renders). */
+    map?: boolean;
 }
 
 /** What a render wrote and what the reader must know about it. */
@@ -225,6 +229,8 @@ export interface RenderReport {
     warnings: string[];
     /** Values the simulated cloud made up. */
     simulated: Record<string, string>;
+    /** What render prints about the replacement map, when computed. */
+    map?: string[];
 }
 
 /** A render that must not write anything: the problems, listed. */
@@ -267,6 +273,7 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
     const emit = (rel: string, text: string) => out.push({ rel, text });
 
     emit("resources.json", JSON.stringify(resourcesDocument(opts.stack, resources, config!, simulated), null, 2) + "\n");
+    emit("outputs.json", JSON.stringify(await outputsDocument(result.outputs), null, 2) + "\n");
 
     const instance = resources.find((r) => r.type === "openstack:compute/instance:Instance");
     if (instance) {
@@ -308,12 +315,19 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
         emit(`scripts/${String(i + 1).padStart(2, "0")}-${cmd.name}.sh`, text);
     });
 
+    let map: string[] | undefined;
+    if (opts.map) {
+        const report = replacementMapReport(opts.stack, await settingsMap(opts.stack, { projectDir }));
+        emit("replacement-map.md", report.markdown);
+        map = report.lines;
+    }
+
     // Everything is computed: only now is the output directory replaced.
     fs.rmSync(opts.outDir, { recursive: true, force: true });
     for (const f of out) {
         write(path.join(opts.outDir, f.rel), f.text);
     }
-    return { files: out.map((f) => f.rel), warnings, simulated };
+    return { files: out.map((f) => f.rel), warnings, simulated, map };
 }
 
 /** {@link renderStackReport}, returning the files written. */
@@ -321,23 +335,25 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
     return (await renderStackReport(opts)).files;
 }
 
-/** Parses `--stack <name> [--out <dir>]`. */
-function parseArgs(argv: string[]): { stack: string; out?: string } {
-    let stack: string | undefined;
-    let out: string | undefined;
+const USAGE = "npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--no-map]";
+
+/** Parses the command line ({@link USAGE}). */
+function parseArgs(argv: string[]): { stack: string; out?: string; deployed?: string; map: boolean } {
+    const args: { stack?: string; out?: string; deployed?: string; map: boolean } = { map: true };
     for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--stack") {
-            stack = argv[++i];
-        } else if (argv[i] === "--out") {
-            out = argv[++i];
+        const flag = ({ "--stack": "stack", "--out": "out", "--deployed": "deployed" } as const)[argv[i] as "--stack"];
+        if (flag) {
+            args[flag] = argv[++i];
+        } else if (argv[i] === "--no-map") {
+            args.map = false;
         } else {
-            throw new Error(`unknown argument ${argv[i]} (usage: npm run render -- --stack <name> [--out <dir>])`);
+            throw new Error(`unknown argument ${argv[i]} (usage: ${USAGE})`);
         }
     }
-    if (!stack) {
-        throw new Error("usage: npm run render -- --stack <name> [--out <dir>]");
+    if (!args.stack) {
+        throw new Error(`usage: ${USAGE}`);
     }
-    return { stack, out };
+    return { ...args, stack: args.stack };
 }
 
 /** The report printed after a successful render. */
@@ -347,11 +363,16 @@ export function reportText(stack: string, outDir: string, report: RenderReport):
         ...report.files.map((f) => `  ${f}`),
         "simulated (no cloud was asked; a real up gets these from OpenStack):",
         ...Object.entries(report.simulated).map(([k, v]) => `  ${k}: ${v}`),
+        ...(report.map ?? []),
         ...report.warnings.map((w) => `warning: ${w}`),
     ].join("\n");
 }
 
-/** The command: `npm run render -- --stack <name> [--out <dir>]`. Exits non-zero on any failure. */
+/**
+ * The command ({@link USAGE}). Exits non-zero on any failure. `--deployed FILE`: the
+ * self-StackReference returns that `deployed` output, so a change the lifecycle gate
+ * refuses on that stack fails render with the gate's message, as `pulumi up` would.
+ */
 export async function main(argv: string[] = process.argv.slice(2), projectDir?: string): Promise<void> {
     // A failure is reported once, as a message: no stack trace, however it surfaces.
     const fail = (e: unknown) => {
@@ -363,7 +384,8 @@ export async function main(argv: string[] = process.argv.slice(2), projectDir?: 
     try {
         const args = parseArgs(argv);
         const outDir = path.resolve(args.out ?? path.join("rendered", args.stack));
-        const report = await renderStackReport({ stack: args.stack, outDir, projectDir });
+        const cloud = args.deployed ? { previousOutputs: previousOutputsFromFile(args.deployed) } : undefined;
+        const report = await renderStackReport({ stack: args.stack, outDir, projectDir, cloud, map: args.map });
         console.log(reportText(args.stack, outDir, report));
     } catch (e) {
         fail(e);

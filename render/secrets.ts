@@ -17,6 +17,7 @@
 import { createDecipheriv, createHash, pbkdf2Sync } from "crypto";
 import * as fs from "fs";
 import { mockOpensshKeyPair } from "./engine";
+import { CONFIG_NAMESPACE, SECRET_SETTINGS } from "../lib/config";
 
 /** PBKDF2 rounds of Pulumi's passphrase provider. */
 const PBKDF2_ROUNDS = 1_000_000;
@@ -139,4 +140,33 @@ export function resolveSecure(value: unknown, keyPath: string, decrypt?: Decrypt
         };
     }
     return { value, secret: false, placeholders: [] };
+}
+
+/**
+ * A stack's config with values replaced or removed (undefined) by `overrides` (keys without
+ * a namespace are `capi-mgmt:` keys), and the keys held as secrets: an override that carries
+ * a secret setting stands for `pulumi config set --secret --path`, so its key is secret.
+ */
+export function withOverrides(
+    file: { config: Record<string, string>; secretKeys: string[] },
+    overrides: Record<string, string | undefined>,
+): { config: Record<string, string>; secretKeys: string[] } {
+    const config = { ...file.config };
+    const secretKeys = new Set(file.secretKeys);
+    for (const [k, v] of Object.entries(overrides)) {
+        const key = k.includes(":") ? k : `${CONFIG_NAMESPACE}:${k}`;
+        if (v === undefined) {
+            delete config[key];
+            continue;
+        }
+        config[key] = v;
+        const carriesSecret = SECRET_SETTINGS.some((s) => {
+            const [top, leaf] = s.split(".");
+            return key === `${CONFIG_NAMESPACE}:${top}` && v.includes(`"${leaf}"`);
+        });
+        if (carriesSecret) {
+            secretKeys.add(key);
+        }
+    }
+    return { config, secretKeys: [...secretKeys] };
 }

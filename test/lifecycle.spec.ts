@@ -56,6 +56,8 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
                 workloadNamespace: "clusters",
                 gitops: true,
                 appCredentialOwner: { id: "mock-user-id", name: "mock-user" },
+                externalNetworkId: "network-public-id",
+                serverNetwork: { created: true, nodeCidr: "10.0.0.0/24" },
             });
             assert.deepStrictEqual(previousDeployment({ [DEPLOYED_OUTPUT]: deployed }), { kind: "deployed", state: deployed });
             assert.deepStrictEqual(previousDeployment({ floatingIp: "192.0.2.10" }), { kind: "legacy", gitops: false });
@@ -174,7 +176,7 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
         });
 
         it("leaves an unset availability zone alone (Nova's choice stands)", async () => {
-            const run = await runStack("prod", { availabilityZone: undefined }, { previousOutputs: { [DEPLOYED_OUTPUT]: { ...deployed, prefix: "capi-prod", flavor: "SCS-8V-32", availabilityZone: "nova" } } });
+            const run = await runStack("prod", { availabilityZone: undefined }, { previousOutputs: { [DEPLOYED_OUTPUT]: { ...deployed, prefix: "capi-prod", flavor: "SCS-8V-32", availabilityZone: "nova", serverNetwork: { created: true, nodeCidr: "10.10.0.0/24" } } } });
             assert.deepStrictEqual(await problemsOf(run), []);
         });
     });

@@ -50,6 +50,7 @@ describe("offline render", function () {
             it("writes resources, user-data and the scripts in run order", () => {
                 assert.deepStrictEqual(listFiles(a).filter((f) => !f.startsWith("manifests/") && !f.startsWith("gitops/")), [
                     "kind-config.yaml",
+                    "outputs.json",
                     "resources.json",
                     "scripts/01-wait-ready.sh",
                     "scripts/02-metadata-block.sh",

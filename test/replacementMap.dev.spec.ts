@@ -1,0 +1,3 @@
+import { describeReplacementMap } from "./replacementMapChecks";
+
+describeReplacementMap("dev");
