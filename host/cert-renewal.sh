@@ -46,23 +46,13 @@ systemctl_bounded() {
         die "'systemctl $*' failed; see 'systemctl status $TIMER_NAME $SERVICE_NAME'"
 }
 
-# Writes `content` (newline-terminated) to `file` atomically with `mode`, unless the file already
-# holds exactly that; returns 1 when nothing was written.
+# capi-mgmt:include files.sh
+
+# write_if_changed, logging what it installed; returns 1 when nothing was written.
 install_file() {
-    local file=$1 mode=$2 content=$3 tmp
-    if [[ "$content" != *$'\n' ]]; then
-        content+=$'\n'
-    fi
-    if [[ -f "$file" ]] && printf '%s' "$content" | cmp -s - "$file"; then
-        return 1
-    fi
-    mkdir -p -- "$(dirname -- "$file")"
-    tmp="$file.tmp.$$"
-    printf '%s' "$content" >"$tmp"
-    chmod "$mode" -- "$tmp"
-    mv -f -T -- "$tmp" "$file"
+    local file=$1 mode=$2 content=$3
+    write_if_changed "$file" "$content" "$mode" || return 1
     log "installed $file"
-    return 0
 }
 
 main() {

@@ -81,6 +81,7 @@ export const HOST_INCLUDES_DIR: string = path.join(HOST_SCRIPTS_DIR, "lib");
 export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "proxy.sh",
     "admin-kubeconfig.sh",
+    "files.sh",
     "teardown-kube.sh",
     "teardown-gone.sh",
     "teardown-flux.sh",
