@@ -70,7 +70,7 @@ case "${1:-}" in
 esac
 }
 
-say() { echo "testbed-openstack: $*" >&2; }
+say() { echo "testbed-openstack: [+$((SECONDS - ${begin_s:-0}))s] $*" >&2; }
 fail() {
     say "$*"
     exit 1
@@ -116,11 +116,11 @@ install_packages() {
 
 # --- processes ---------------------------------------------------------------------------------
 
-pid_of() { # name: prints the pid if that process runs
+pid_of() { # name: prints the pid if that process (or a process of its group) runs
     local f="$run/$1.pid" pid
     [ -f "$f" ] || return 1
     pid=$(cat "$f")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    [ -n "$pid" ] && { kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null; } && echo "$pid"
 }
 
 # start name cmd...: runs cmd in its own session (so its process group is its pid), output to
@@ -171,7 +171,7 @@ stop() {
     fi
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 60; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break
         sleep 0.5
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
@@ -366,7 +366,7 @@ auth_strategy = keystone
 transport_url = $transport
 api_workers = 1
 rpc_workers = 1
-rpc_state_report_workers = 1
+rpc_state_report_workers = 0
 state_path = $state/neutron
 api_paste_config = /etc/neutron/api-paste.ini
 notify_nova_on_port_status_changes = true
@@ -485,7 +485,7 @@ start_mariadb() {
     fi
     start mariadb mariadbd --no-defaults --datadir="$state/mariadb" --user=root \
         --bind-address=127.0.0.1 --port=3306 --socket="$run/mysqld.sock" \
-        --pid-file="$run/mariadbd.pid" --max-connections=1000 --skip-name-resolve \
+        --pid-file="$run/mariadbd.pidfile" --max-connections=1000 --skip-name-resolve \
         --innodb-buffer-pool-size=128M --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci
     wait_for mariadb "answer on $run/mysqld.sock" mysql_root -e "select 1"
     local d sql="CREATE USER IF NOT EXISTS 'openstack'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';"
@@ -506,7 +506,7 @@ export ERL_EPMD_ADDRESS=127.0.0.1
 export ERL_EPMD_PORT=4369
 export RABBITMQ_MNESIA_BASE=$state/rabbitmq/mnesia
 export RABBITMQ_LOG_BASE=$log/rabbitmq
-export RABBITMQ_PID_FILE=$run/rabbitmq-beam.pid
+export RABBITMQ_PID_FILE=$run/rabbitmq-beam.pidfile
 export RABBITMQ_ENABLED_PLUGINS_FILE=$state/rabbitmq/enabled_plugins
 export RABBITMQ_CONFIG_FILE=$state/rabbitmq/rabbitmq
 export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
@@ -643,8 +643,8 @@ compute_registered() { # host
 }
 
 up() {
-    local begin name port
-    begin=$(date +%s)
+    local name port
+    begin_s=$SECONDS
     install_packages
     load_secrets
     write_config
@@ -678,16 +678,34 @@ up() {
     }
     bootstrap resources
     write_clouds_yaml
-    say "up in $(($(date +%s) - begin)) s; clouds.yaml: $state/clouds.yaml"
+    say "up; clouds.yaml: $state/clouds.yaml"
 }
 
 down() {
-    local i entry name
+    local entry name pid i
+    local -a pids=()
     load_secrets
-    for ((i = ${#services[@]} - 1; i >= 0; i--)); do
-        entry=${services[$i]}
+    # The OpenStack services all at once (TERM to each process group, KILL after 30 s), then
+    # RabbitMQ, epmd (if started here) and MariaDB.
+    for entry in "${services[@]}"; do
+        name=${entry%%|*}
+        if pid=$(pid_of "$name"); then
+            kill -TERM -- "-$pid" 2>/dev/null || true
+            pids+=("$pid")
+        fi
+    done
+    for ((i = 0; i < 60; i++)); do
+        local alive=0
+        for pid in "${pids[@]}"; do
+            if kill -0 -- "-$pid" 2>/dev/null; then alive=1; fi
+        done
+        ((alive)) || break
+        sleep 0.5
+    done
+    for entry in "${services[@]}"; do
         stop "${entry%%|*}"
     done
+    say "stopped ${#pids[@]} OpenStack services"
     if pid_of rabbitmq >/dev/null; then
         rabbitmqctl stop >/dev/null 2>&1 || true
         stop rabbitmq
