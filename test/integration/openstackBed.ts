@@ -146,15 +146,19 @@ export async function gone(session: Session, service: string, urlPath: string, t
 
 /** Process ids of every process the bed started (its pid files name process groups). */
 export function bedPids(): Set<number> {
-    const pids = new Set<number>();
     const runDir = path.join(stateDir, "run");
-    for (const f of fs.readdirSync(runDir).filter((n) => n.endsWith(".pid"))) {
-        const group = fs.readFileSync(path.join(runDir, f), "utf8").trim();
-        const r = spawnSync("ps", ["-o", "pid=", "-g", group], { encoding: "utf8" });
-        for (const line of r.stdout.split("\n")) {
-            if (line.trim()) {
-                pids.add(Number(line.trim()));
-            }
+    const groups = new Set(
+        fs
+            .readdirSync(runDir)
+            .filter((n) => n.endsWith(".pid"))
+            .map((f) => Number(fs.readFileSync(path.join(runDir, f), "utf8").trim())),
+    );
+    const r = spawnSync("ps", ["-e", "-o", "pid=,pgid="], { encoding: "utf8" });
+    const pids = new Set<number>();
+    for (const line of r.stdout.split("\n")) {
+        const [pid, pgid] = line.trim().split(/\s+/).map(Number);
+        if (groups.has(pgid)) {
+            pids.add(pid);
         }
     }
     return pids;

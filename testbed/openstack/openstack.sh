@@ -116,11 +116,14 @@ install_packages() {
 
 # --- processes ---------------------------------------------------------------------------------
 
-pid_of() { # name: prints the pid if that process (or a process of its group) runs
+# True while a process of the group runs (zombies waiting for their parent do not count).
+group_alive() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
+
+pid_of() { # name: prints the pid if its process group runs
     local f="$run/$1.pid" pid
     [ -f "$f" ] || return 1
     pid=$(cat "$f")
-    [ -n "$pid" ] && { kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null; } && echo "$pid"
+    [[ "$pid" =~ ^[0-9]+$ ]] && group_alive "$pid" && echo "$pid"
 }
 
 # start name cmd...: runs cmd in its own session (so its process group is its pid), output to
@@ -171,7 +174,7 @@ stop() {
     fi
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 60; i++)); do
-        kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break
+        group_alive "$pid" || break
         sleep 0.5
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
@@ -697,7 +700,7 @@ down() {
     for ((i = 0; i < 60; i++)); do
         local alive=0
         for pid in "${pids[@]}"; do
-            if kill -0 -- "-$pid" 2>/dev/null; then alive=1; fi
+            if group_alive "$pid"; then alive=1; fi
         done
         ((alive)) || break
         sleep 0.5
