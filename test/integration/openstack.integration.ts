@@ -24,7 +24,7 @@ describe("OpenStack test bed (testbed/openstack)", function () {
     let cloud: Cloud;
     let admin: Session;
     let user: Session;
-    const made: { network?: Obj; subnet?: Obj; router?: Obj; port?: Obj; servers: Obj[]; volume?: Obj; fips: Obj[]; lb?: Obj; appCreds: Obj[]; keypair?: string } = {
+    const made: { network?: Obj; subnet?: Obj; router?: Obj; port?: Obj; servers: Obj[]; volume?: Obj; fips: Obj[]; lb?: Obj; appCreds: Obj[]; keypair?: string; group?: Obj } = {
         servers: [],
         fips: [],
         appCreds: [],
@@ -133,6 +133,34 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         assert.deepStrictEqual([attached.status, attached.attachments.map((a) => a.server_id)], ["in-use", [fromVolume.id]]);
     });
 
+    it("refuses an image-backed server on a diskless flavor, and spreads an anti-affinity group over the two fake hosts", async function () {
+        const image = await idByName(user.call("image", "GET", "/v2/images?name=Ubuntu%2024.04"), "images", "Ubuntu 24.04");
+        const flavors = (await nova("GET", "/flavors")).flavors as unknown as { id: string; name: string }[];
+        const flavor = (name: string) => flavors.find((f) => f.name === name)!.id;
+        const diskless = await user.statusOf("compute", "POST", "/servers", {
+            server: { name: "bed-diskless", flavorRef: flavor("SCS-4V-16"), imageRef: image, networks: [{ uuid: made.network!.id }] },
+        });
+        assert.strictEqual(diskless.status, 403, diskless.message);
+        assert.match(diskless.message, /volume-backed servers are allowed for flavors with zero disk/);
+
+        made.group = (await nova("POST", "/os-server-groups", { server_group: { name: "bed-anti", policy: "anti-affinity" } })).server_group;
+        const hosts: string[] = [];
+        // One boot after the other: Nova's anti-affinity check races when two land together.
+        for (const name of ["bed-anti-1", "bed-anti-2", "bed-anti-3"]) {
+            const server = (await nova("POST", "/servers", {
+                server: { name, flavorRef: flavor("SCS-2V-4-20s"), imageRef: image, networks: [{ uuid: made.network!.id }] },
+                "os:scheduler_hints": { group: made.group.id },
+            })).server;
+            made.servers.push(server);
+            const done = await poll(`server ${name} scheduled`, async () => (await nova("GET", `/servers/${server.id}`)).server, (v) => v.status === "ACTIVE" || v.status === "ERROR");
+            const host = (await admin.call<{ server: Record<string, string> }>("compute", "GET", `/servers/${server.id}`)).server["OS-EXT-SRV-ATTR:host"];
+            hosts.push(`${done.status as string} ${host ?? "-"}`);
+        }
+        // Two hosts, so the third member of the group has nowhere to go.
+        assert.deepStrictEqual(hosts.slice(0, 2).sort(), ["ACTIVE capi-testbed-compute-1", "ACTIVE capi-testbed-compute-2"]);
+        assert.strictEqual(hosts[2], "ERROR -");
+    });
+
     it("associates a floating IP from the external network with the server's port", async function () {
         const pub = await idByName(net("GET", "/networks?router:external=true"), "networks", "public");
         const fip = (await net("POST", "/floatingips", { floatingip: { floating_network_id: pub, port_id: made.port!.id } })).floatingip;
@@ -219,6 +247,7 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         await net("DELETE", `/routers/${made.router!.id}`);
         await net("DELETE", `/networks/${made.network!.id}`);
         await nova("DELETE", `/os-keypairs/${made.keypair}`);
+        await nova("DELETE", `/os-server-groups/${made.group!.id}`);
         for (const c of made.appCreds) {
             await user.call("identity", "DELETE", `/users/${user.userId}/application_credentials/${c.id}`);
         }
@@ -227,6 +256,7 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         const inventory = {
             servers: (await nova("GET", "/servers")).servers,
             keypairs: (await nova("GET", "/os-keypairs")).keypairs,
+            server_groups: (await nova("GET", "/os-server-groups")).server_groups,
             volumes: (await cinder("GET", "/volumes")).volumes,
             snapshots: (await cinder("GET", "/snapshots")).snapshots,
             networks: mine((await net("GET", "/networks")).networks),
