@@ -200,13 +200,25 @@ describe("OpenStack test bed (testbed/openstack)", function () {
 
     it("refuses to take the subnet from the router or delete it while the load balancer exists", async function () {
         const remove = () => net("PUT", `/routers/${made.router!.id}/remove_router_interface`, { subnet_id: made.subnet!.id });
+        // Only the VIP's floating IP is left: it alone keeps the router on the subnet.
+        const [serverFip, vipFip] = made.fips.splice(0);
+        await net("DELETE", `/floatingips/${serverFip.id}`);
         await assert.rejects(remove(), (e: ApiError) => e.status === 409 && /RouterInterfaceInUseByFloatingIP|floating IPs/.test(e.message));
-        // Without the floating IPs and servers, the router lets go of the subnet, but the VIP
-        // port still holds it: this is what wedges a network's deletion on a leftover load balancer.
-        for (const fip of made.fips.splice(0)) {
-            await net("DELETE", `/floatingips/${fip.id}`);
-        }
+        await net("DELETE", `/floatingips/${vipFip.id}`);
         await remove();
+        // Without servers, the test's port and the router, the VIP port alone holds the subnet:
+        // this is what wedges a network's deletion on a leftover load balancer.
+        for (const s of made.servers) {
+            await nova("DELETE", `/servers/${s.id}`);
+        }
+        for (const s of made.servers.splice(0)) {
+            await gone(user, "compute", `/servers/${s.id}`);
+        }
+        await net("DELETE", `/ports/${made.port!.id}`);
+        made.port = undefined;
+        const left = (await net("GET", `/ports?network_id=${made.network!.id}`)).ports as unknown as { id: string }[];
+        const lb = (await lbaas("GET", `/lbaas/loadbalancers/${made.lb!.id}`)).loadbalancer;
+        assert.deepStrictEqual(left.map((p) => p.id), [lb.vip_port_id]);
         const refused = await user.statusOf("network", "DELETE", `/v2.0/subnets/${made.subnet!.id}`);
         assert.strictEqual(refused.status, 409, refused.message);
         await assert.rejects(net("DELETE", `/networks/${made.network!.id}`), (e: ApiError) => e.status === 409);
@@ -243,7 +255,9 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         await poll("root volume detached", async () => (await cinder("GET", `/volumes/${made.volume!.id}`)).volume, (v) => v.status === "available");
         await cinder("DELETE", `/volumes/${made.volume!.id}`);
         await gone(user, "volumev3", `/volumes/${made.volume!.id}`);
-        await net("DELETE", `/ports/${made.port!.id}`);
+        if (made.port) {
+            await net("DELETE", `/ports/${made.port.id}`);
+        }
         await net("DELETE", `/routers/${made.router!.id}`);
         await net("DELETE", `/networks/${made.network!.id}`);
         await nova("DELETE", `/os-keypairs/${made.keypair}`);
