@@ -321,10 +321,6 @@ allow_resize_to_same_host = true
 auth_strategy = keystone
 [wsgi]
 api_paste_config = /etc/nova/api-paste.ini
-[api_database]
-connection = $db/nova_api
-[database]
-connection = $db/nova
 [conductor]
 workers = 1
 [scheduler]
@@ -352,6 +348,12 @@ EOF
         echo "send_service_user_token = true"
         service_auth placement nova
         service_auth neutron nova
+    } >"$etc/nova-compute.conf"
+    # The compute hosts reach the databases through the conductor only (with a connection
+    # configured they try, and log "No DB access allowed in nova-compute").
+    {
+        cat "$etc/nova-compute.conf"
+        printf '[api_database]\nconnection = %s\n[database]\nconnection = %s\n' "$db/nova_api" "$db/nova"
     } >"$etc/nova.conf"
     local i
     for i in 1 2; do
@@ -586,7 +588,7 @@ start_service() {
         glance-api) start glance-api glance-api --config-file "$etc/glance-api.conf" ;;
         neutron-server) start neutron-server neutron-server --config-file "$etc/neutron.conf" ;;
         nova-api | nova-conductor | nova-scheduler) start "$name" "$name" --config-file "$etc/nova.conf" ;;
-        nova-compute-[12]) start "$name" nova-compute --config-file "$etc/nova.conf" --config-file "$etc/$name.conf" ;;
+        nova-compute-[12]) start "$name" nova-compute --config-file "$etc/nova-compute.conf" --config-file "$etc/$name.conf" ;;
         cinder-*) start "$name" "$name" --config-file "$etc/cinder.conf" ;;
         octavia-worker) start octavia-worker octavia-worker --config-file "$etc/octavia.conf" ;;
         *) fail "unknown service $name" ;;
