@@ -32,8 +32,9 @@ describe("OpenStack test bed (testbed/openstack)", function () {
 
     before(async function () {
         if (!bedRunning()) {
-            bedScript("up");
+            // Set first: a failed up is stopped again by the after hook.
             startedHere = true;
+            bedScript("up");
         }
         const all = clouds();
         cloud = all["capi-mgmt"];
