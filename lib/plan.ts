@@ -135,13 +135,13 @@ function containsSecret(v: unknown): boolean {
     return JSON.stringify(v ?? null).includes(JSON.stringify(REDACTED));
 }
 
-/** `old → new` when both are short, else "". */
+/** `old → new` when both are short, differ and hold no secret, else "". */
 function valueChange(before: unknown, after: unknown): string {
     const [a, b] = [JSON.stringify(before ?? null), JSON.stringify(after ?? null)];
-    if (a.length > 60 || b.length > 60 || containsSecret(before) || containsSecret(after)) {
+    if (a === b || a.length > 60 || b.length > 60 || containsSecret(before) || containsSecret(after)) {
         return "";
     }
-    return ` (${before === undefined ? "unset" : a} → ${after === undefined ? "unset" : b})`;
+    return `${before === undefined ? "unset" : a} → ${after === undefined ? "unset" : b}`;
 }
 
 const ORDER: Record<ResourceChange["action"], number> = { create: 0, update: 1, replace: 2, delete: 3, same: 4 };
@@ -173,11 +173,11 @@ export function planChanges(before: ResourcesDocument, after: ResourcesDocument,
 
     const inputReason = (r: Registration, old: Registration, key: string): string => {
         const from = fromChanged(r, key);
-        if (from.length > 0) {
-            return `${key} (taken from ${from.join(", ")}: a new value, known only once it exists)`;
+        const parts = [valueChange(old.inputs[key], r.inputs[key]), from.length > 0 ? `taken from ${from.join(", ")}: known only once it exists` : ""].filter((p) => p);
+        if (parts.length === 0 && containsSecret(r.inputs[key])) {
+            parts.push("secret");
         }
-        const value = valueChange(old.inputs[key], r.inputs[key]);
-        return value ? `${key}${value}` : containsSecret(r.inputs[key]) ? `${key} (secret)` : key;
+        return parts.length > 0 ? `${key} (${parts.join("; ")})` : key;
     };
 
     const reasonOf = (c: ResourceChange): string => {

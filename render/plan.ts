@@ -215,7 +215,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
             console.log(USAGE);
             return;
         }
-        const report = await planStack(args);
+        // The program's own notes (pulumi.log.info prints them without an engine) go to stderr: stdout is the plan.
+        const log = console.log;
+        console.log = (...a: unknown[]) => console.error(...a);
+        const report = await planStack(args).finally(() => (console.log = log));
         console.log(report.lines.join("\n"));
         process.exitCode = report.refused ? 1 : 0;
     } catch (e) {
