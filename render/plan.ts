@@ -13,7 +13,7 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../lib/plan";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
-import { evaluate, MockCloudOptions, valueOf } from "./engine";
+import { evaluate, MockCloudOptions, simulatedValues, valueOf } from "./engine";
 import { readStackConfigFile, resourcesDocument } from "./render";
 import { previousOutputsFromFile } from "./renderOutputs";
 import { resolvedOf } from "./settingsMap";
@@ -98,7 +98,7 @@ async function evaluateCurrent(stack: string, projectDir: string, cloud: MockClo
     if (checked.problems.length > 0) {
         throw preflightError(checked.problems);
     }
-    const doc = resourcesDocument(stack, resources, config!) as ResourcesDocument;
+    const doc = resourcesDocument(stack, resources, config!, simulatedValues(cloud)) as ResourcesDocument;
     // The mock's URNs hold only the parent's type; the document's identities hold the whole chain, as the engine's do.
     const identities = new Map(registrationsOf(doc).map((r, i) => [resources[i].urn, r.urn]));
     const dependencies = Object.fromEntries(
@@ -125,12 +125,15 @@ const DEPLOYED_EFFECTS: Partial<Record<keyof DeployedState, string>> = {
 };
 
 /** The `--deployed` part: what the recorded state says changes. */
-function deployedLines(recorded: DeployedState, current: Current): string[] {
+function deployedLines(recorded: DeployedState, current: Current, perResource: boolean): string[] {
     const keys = [...new Set([...Object.keys(recorded), ...Object.keys(current.deployed)])] as (keyof DeployedState)[];
     const changed = keys.filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(current.deployed[k]) && !(k === "availabilityZone" && current.deployed[k] === ""));
     const servers = current.doc.resources.filter((r) => r.type === "openstack:compute/instance:Instance" || r.type === "openstack:networking/port:Port").map((r) => r.name);
+    const what = "`deployed` records only the server generation, prefix, flavor, zone, networks, GitOps, workload project, credential owner and protection";
     return [
-        "`deployed` records only the server generation, prefix, flavor, zone, networks, GitOps, workload project, credential owner and protection; no other input is in it, so no per-resource plan: render the config the stack was deployed with and use --against for one (docs/render.md).",
+        perResource
+            ? `${what}; of these:`
+            : `${what}; no other input is in it, so no per-resource plan: render the config the stack was deployed with and use --against for one (docs/render.md).`,
         ...(changed.length === 0
             ? ["  nothing it records changes"]
             : changed.map((k) => {
@@ -196,7 +199,7 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
         lines.push(...planLines(planChanges(previous.doc, current.doc, current.dependencies)));
     }
     if (outputs) {
-        lines.push(...deployedLines(outputs[DEPLOYED_OUTPUT] as DeployedState, current));
+        lines.push(...deployedLines(outputs[DEPLOYED_OUTPUT] as DeployedState, current, previous !== undefined));
     }
     return { lines, refused: refused.length > 0 };
 }

@@ -119,6 +119,14 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
         assert.ok(count("create") >= 3 && count("delete") >= 3 && count("replace") > 10, text);
     });
 
+    it("says first when the gate, taking the previous render as deployed, would refuse the change, then what it would do", async () => {
+        const { lines, refused } = await planStack({ stack: "dev", against: base, projectDir: devWith(tmp, { nodeCidr: "10.0.1.0/24" }) });
+        const text = lines.join("\n");
+        assert.strictEqual(refused, true);
+        assert.match(lines[1], /^pulumi up would refuse this run \(the lifecycle gate, taking the previous render as what is deployed\): nothing would change; were it applied:\n {2}- capi-mgmt:nodeCidr: changing it from "10\.0\.0\.0\/24" to "10\.0\.1\.0\/24"/);
+        assert.match(text, /\n {2}replace Subnet subnet: cidr \("10\.0\.0\.0\/24" → "10\.0\.1\.0\/24"\) forces a replacement: ForceNew in the provider/);
+    });
+
     it("with --deployed alone: the gate's verdict and what the recorded state says changes, and that nothing else is modelled", async () => {
         const file = path.join(tmp, "deployed.json");
         fs.writeFileSync(file, JSON.stringify((JSON.parse(fs.readFileSync(path.join(base, "outputs.json"), "utf8")) as { deployed: unknown }).deployed));
