@@ -73,7 +73,13 @@ export function readPreviousRender(dir: string, stack: string): PreviousRender {
     if (!fs.existsSync(outputs)) {
         return { doc };
     }
-    const prev = previousDeployment(JSON.parse(fs.readFileSync(outputs, "utf8")) as Record<string, unknown>);
+    let parsed: Record<string, unknown>;
+    try {
+        parsed = JSON.parse(fs.readFileSync(outputs, "utf8")) as Record<string, unknown>;
+    } catch (e) {
+        throw new Error(`--against ${outputs}: not JSON (${(e as Error).message})`);
+    }
+    const prev = previousDeployment(parsed);
     return { doc, deployed: prev.kind === "deployed" ? prev.state : undefined };
 }
 

@@ -146,6 +146,10 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
         await assert.rejects(planStack({ stack: "dev", against: empty }), new RegExp(`^Error: --against ${empty}: it holds no resources\\.json`));
         fs.writeFileSync(path.join(empty, "resources.json"), "[]");
         await assert.rejects(planStack({ stack: "dev", against: empty }), /resources\.json: not a resources\.json written by `npm run render`/);
+        const broken = fs.mkdtempSync(path.join(tmp, "broken-"));
+        fs.copyFileSync(path.join(base, "resources.json"), path.join(broken, "resources.json"));
+        fs.writeFileSync(path.join(broken, "outputs.json"), "{");
+        await assert.rejects(planStack({ stack: "dev", against: broken }), new RegExp(`^Error: --against ${path.join(broken, "outputs.json")}: not JSON`));
         const r = cli("plan.ts", ["--stack", "prod", "--against", base]);
         assert.strictEqual(r.status, 1);
         assert.strictEqual(r.stderr.trim(), `plan failed: --against ${base}: a render of stack dev, not prod`);
