@@ -13,7 +13,7 @@ import { program } from "../program";
 import { preflightError } from "../components/preflight";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
-import { outputsDocument, previousOutputsFromFile, replacementMapReport } from "./renderOutputs";
+import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
 import { Decrypter, passphraseDecrypter, passphraseFromEnv, resolveSecure } from "./secrets";
 import { validateEnvironment } from "./validate";
 import { settingsMap } from "./settingsMap";
@@ -337,9 +337,12 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
 
 const USAGE = "npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--no-map]";
 
-/** Parses the command line ({@link USAGE}). */
-function parseArgs(argv: string[]): { stack: string; out?: string; deployed?: string; map: boolean } {
+/** Parses the command line ({@link USAGE}); `--help` (or `-h`) asks for {@link RENDER_HELP}. */
+export function parseArgs(argv: string[]): { stack: string; out?: string; deployed?: string; map: boolean; help?: true } {
     const args: { stack?: string; out?: string; deployed?: string; map: boolean } = { map: true };
+    if (argv.includes("--help") || argv.includes("-h")) {
+        return { stack: "", map: false, help: true };
+    }
     for (let i = 0; i < argv.length; i++) {
         const flag = ({ "--stack": "stack", "--out": "out", "--deployed": "deployed" } as const)[argv[i] as "--stack"];
         if (flag) {
@@ -383,6 +386,9 @@ export async function main(argv: string[] = process.argv.slice(2), projectDir?: 
     process.on("uncaughtException", fail);
     try {
         const args = parseArgs(argv);
+        if (args.help) {
+            return console.log(RENDER_HELP);
+        }
         const outDir = path.resolve(args.out ?? path.join("rendered", args.stack));
         const cloud = args.deployed ? { previousOutputs: previousOutputsFromFile(args.deployed) } : undefined;
         const report = await renderStackReport({ stack: args.stack, outDir, projectDir, cloud, map: args.map });

@@ -11,6 +11,20 @@ import { ProgramOutputs } from "../program";
 import { REDACTED, valueOf } from "./engine";
 import { effectSummary, SettingEffect, settingsMapMarkdown } from "./settingsMap";
 
+/** What `npm run render -- --help` prints. */
+export const RENDER_HELP = `usage: npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--no-map]
+
+Evaluates the stack's program with its config and a simulated cloud (no Pulumi CLI, no OpenStack),
+checks it as \`pulumi up\` would, and writes what it would send anywhere (see docs/render.md):
+  --stack <name>     reads Pulumi.<name>.yaml
+  --out <dir>        output directory, replaced only on success (default: rendered/<name>)
+  --deployed <file>  what \`pulumi stack output --json deployed\` prints: render a later \`up\` of that
+                     stack; a change the lifecycle gate refuses fails, as \`pulumi up\` would
+  --no-map           skip the replacement map (about 45 more renders)
+  --help             this text
+Keep the output directory: \`npm run plan -- --stack <name> --against <dir>\` then shows what a
+config change would create, update, replace or delete.`;
+
 /**
  * The stack outputs, by the names index.ts exports them, each resolved as the mock engine
  * sees it; a secret output (a Pulumi secret, as `pulumi stack output` would hide it) is

@@ -56,7 +56,7 @@ async function renderWith(projectDir: string, stack: string, overrides: Override
 }
 
 /** The look-ups a run made, as its `deployed` recorded them. */
-function resolvedOf(d: DeployedState): ResolvedNetworks {
+export function resolvedOf(d: DeployedState): ResolvedNetworks {
     const n = d.serverNetwork;
     return { externalNetworkId: d.externalNetworkId, ...(n && !n.created ? { existing: { networkId: n.networkId, subnetId: n.subnetId } } : {}) };
 }
