@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { stringify as toYaml } from "yaml";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { FLUX_ROOT_NAME } from "../lib/contract";
 import { loadStackConfig } from "../lib/loadConfig";
@@ -14,69 +14,11 @@ import { preflightError } from "../components/preflight";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
-import { Decrypter, passphraseDecrypter, passphraseFromEnv, resolveSecure } from "./secrets";
 import { validateEnvironment } from "./validate";
 import { settingsMap } from "./settingsMap";
 
-/** The project's config namespace, as Pulumi.yaml names it. */
-const PROJECT = "capi-mgmt";
-
-/** A stack's config file turned into what the Pulumi runtime would hold. */
-export interface StackConfigFile {
-    /** `ns:key` → value (objects as JSON text, secure leaves decrypted or placeholders). */
-    config: Record<string, string>;
-    /** Keys holding a secure value anywhere (the engine marks the whole key secret). */
-    secretKeys: string[];
-    /** `ns:key[.path]` of secure values render could not decrypt and replaced by a placeholder. */
-    placeholders: string[];
-}
-
-/**
- * Reads `Pulumi.<stack>.yaml` from the project directory as the engine hands it to the
- * program (see render/secrets.ts): secure values decrypted with `PULUMI_CONFIG_PASSPHRASE`
- * when the stack uses the passphrase provider, placeholders of the right shape otherwise.
- */
-export function readStackConfigFile(projectDir: string, stack: string, env: NodeJS.ProcessEnv = process.env): StackConfigFile {
-    const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        throw new Error(`no stack config file ${file}`);
-    }
-    let doc: { config?: Record<string, unknown>; encryptionsalt?: string };
-    try {
-        doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as typeof doc;
-    } catch (e) {
-        // The yaml library's message carries the line and column; the reader needs the file too.
-        throw new Error(`${file}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-    }
-    const entries = Object.entries(doc.config ?? {}).map(([rawKey, value]) => [rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`, value] as const);
-    const hasSecure = entries.some(([key, value]) => resolveSecure(value, key).secret);
-    const passphrase = passphraseFromEnv(env);
-    let decrypt: Decrypter | undefined;
-    if (hasSecure && passphrase !== undefined && typeof doc.encryptionsalt === "string") {
-        try {
-            decrypt = passphraseDecrypter(doc.encryptionsalt, passphrase);
-        } catch (e) {
-            throw new Error(`${file}: ${(e as Error).message}`);
-        }
-    }
-    const config: Record<string, string> = {};
-    const secretKeys: string[] = [];
-    const placeholders: string[] = [];
-    for (const [key, value] of entries) {
-        let resolved;
-        try {
-            resolved = resolveSecure(value, key, decrypt);
-        } catch (e) {
-            throw new Error(`${file}: ${key}: cannot decrypt (${(e as Error).message})`);
-        }
-        if (resolved.secret) {
-            secretKeys.push(key);
-        }
-        placeholders.push(...resolved.placeholders);
-        config[key] = typeof resolved.value === "string" ? resolved.value : JSON.stringify(resolved.value);
-    }
-    return { config, secretKeys, placeholders };
-}
+import { readStackConfigFile } from "./stackFile";
+export { readStackConfigFile, StackConfigFile } from "./stackFile";
 
 /** A short, unique reference to a resource: `type::name`. */
 function refOf(urn: string): string {
