@@ -12,8 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
 import { FakeClock } from "./clock";
-import { FAKE_CURL } from "./curl";
-import { RunResult } from "./shell";
+import { installFake, RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
 export interface FakeProvider {
@@ -501,11 +500,11 @@ export class ClusterFakes {
             docker: FAKE_DOCKER,
             systemctl: FAKE_SYSTEMCTL,
             curl: FAKE_CURL_LOGGED,
-            "curl-serve": FAKE_CURL,
         };
         for (const [name, text] of Object.entries(fakes)) {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
+        installFake(this.bin, "curl-serve", "curl.sh");
         fs.mkdirSync(path.join(this.state, "downloads"));
         this.publish(orcManifestUrl("v2.6.0"), FAKE_ORC_MANIFEST);
         fs.writeFileSync(this.callLog, "");
