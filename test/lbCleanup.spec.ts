@@ -49,9 +49,7 @@ class World {
     readonly script: string;
 
     constructor(clusters: ClusterSpec[], cloud: Omit<FakeCloudState, "credential" | "project" | "failures"> & { failures?: Record<string, number[]> }) {
-        fs.mkdirSync(path.join(this.dir, "bin"), { recursive: true });
-        fs.copyFileSync(FAKE_KUBECTL, path.join(this.dir, "bin", "kubectl"));
-        fs.chmodSync(path.join(this.dir, "bin", "kubectl"), 0o755);
+        installFake(path.join(this.dir, "bin"), "kubectl", "lb-cleanup-kubectl.sh");
         for (const d of ["machines", "osc", "identities", "secrets/capo-system/capi-mgmt-openstack-credentials"]) {
             fs.mkdirSync(path.join(this.state, d), { recursive: true });
         }

@@ -624,8 +624,7 @@ export class FakeCapi {
             fs.mkdirSync(d, { recursive: true });
         }
         installFake(this.bin, "kubectl", "kubectl-client.sh");
-        fs.copyFileSync(path.join(__dirname, "fake-kind.sh"), path.join(this.bin, "kind"));
-        fs.chmodSync(path.join(this.bin, "kind"), 0o755);
+        installFake(this.bin, "kind", "fake-kind.sh");
         fs.writeFileSync(this.kubectlLog, "");
         fs.writeFileSync(this.kindLog, "");
         fs.writeFileSync(this.mgmtKubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: mgmt\n", { mode: 0o600 });
