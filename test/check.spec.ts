@@ -16,7 +16,7 @@ import {
     sshArgs,
 } from "../lib/check";
 import { HOST_STATE_DIR } from "../lib/hostScripts";
-import { makeTempDir } from "./fakes/shell";
+import { installFake, makeTempDir } from "./fakes/shell";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -132,48 +132,6 @@ describe("check (npm run check): arguments, outputs, ssh", () => {
     });
 });
 
-/** Fake pulumi: prints $FAKE_OUTPUTS for `stack output --json --show-secrets --stack <s>`, or fails. */
-const FAKE_PULUMI = `#!/usr/bin/env bash
-echo "pulumi $*" >>"$FAKE_LOG"
-if [[ -n "\${FAKE_PULUMI_FAIL:-}" ]]; then
-    echo "error: no stack named '$6' found" >&2
-    exit 255
-fi
-[[ "$*" == "stack output --json --show-secrets --stack $FAKE_STACK" ]] || { echo "unexpected: $*" >&2; exit 9; }
-cat "$FAKE_OUTPUTS"
-`;
-
-/**
- * Fake ssh: records its arguments, the modes and contents of the key and known_hosts files
- * it was given, and the script on stdin; prints a line and exits $FAKE_SSH_EXIT. With
- * FAKE_SSH_HANG it waits (for SIGTERM, which it records) after writing $FAKE_DIR/started.
- */
-const FAKE_SSH = `#!/usr/bin/env bash
-key="" kh=""
-args=("$@")
-for ((i = 0; i < \${#args[@]}; i++)); do
-    case "\${args[i]}" in
-        -i) key=\${args[i+1]} ;;
-        UserKnownHostsFile=*) kh=\${args[i]#UserKnownHostsFile=} ;;
-    esac
-done
-{
-    echo "args $*"
-    echo "key mode $(stat -c %a "$key") dir mode $(stat -c %a "$(dirname "$key")")"
-    echo "known_hosts mode $(stat -c %a "$kh") content $(cat "$kh")"
-    cmp -s "$key" "$FAKE_EXPECTED_KEY" && echo "key is the stack's login key"
-    echo "dir $(dirname "$key")"
-} >>"$FAKE_LOG"
-cat >"$FAKE_DIR/script.sh"
-echo "remote: conformance output"
-if [[ -n "\${FAKE_SSH_HANG:-}" ]]; then
-    trap 'echo "ssh got TERM" >>"$FAKE_LOG"; exit 143' TERM
-    touch "$FAKE_DIR/started"
-    while :; do sleep 0.1; done
-fi
-exit "\${FAKE_SSH_EXIT:-0}"
-`;
-
 /** The operator's machine: fake pulumi and ssh first on PATH, its own TMPDIR. */
 class Workstation {
     readonly dir = makeTempDir("check-driver");
@@ -184,8 +142,8 @@ class Workstation {
     constructor(stackOutputs: Record<string, unknown> = outputs()) {
         fs.mkdirSync(this.bin, { recursive: true });
         fs.mkdirSync(this.tmp, { recursive: true });
-        fs.writeFileSync(path.join(this.bin, "pulumi"), FAKE_PULUMI, { mode: 0o755 });
-        fs.writeFileSync(path.join(this.bin, "ssh"), FAKE_SSH, { mode: 0o755 });
+        installFake(this.bin, "pulumi", "check/pulumi.sh");
+        installFake(this.bin, "ssh", "check/ssh.sh");
         fs.writeFileSync(path.join(this.dir, "outputs.json"), JSON.stringify(stackOutputs));
         fs.writeFileSync(path.join(this.dir, "key"), PRIVATE_KEY);
         fs.writeFileSync(this.log, "");

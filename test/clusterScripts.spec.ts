@@ -18,7 +18,7 @@ import {
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { ClusterFakes, FAKE_ORC_CRDS, FAKE_ORC_MANIFEST, fakeServersRemovedAfterAll, FakeProvider, orcManifestUrl } from "./fakes/clusterFakes";
-import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
 
@@ -544,11 +544,7 @@ describe("host/api-cert-expiry.sh", () => {
     });
 
     it("converts openssl's date format exactly", () => {
-        fs.writeFileSync(
-            path.join(fakes.bin, "openssl"),
-            '#!/usr/bin/env bash\necho "openssl $*" >>"$FAKE_CALL_LOG"\ncat >/dev/null\necho "notAfter=Nov 22 13:00:00 2027 GMT"\n',
-            { mode: 0o755 },
-        );
+        installFake(fakes.bin, "openssl", "cluster/openssl-fixed-date.sh");
         fakes.setApiServerCertificate("-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n");
         assertSuccess(fakes.run(renderKindClusterScript(KIND_PARAMS)));
         const r = fakes.run(renderApiCertExpiryScript({ clusterName: "mgmt" }), { TZ: "Pacific/Auckland" });

@@ -56,7 +56,7 @@ import {
     VERSION_LABEL,
 } from "../render/gitopsRules";
 import { readStackConfigFile } from "../render/render";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");
@@ -883,33 +883,11 @@ describe("GitOps tree (gitops/)", () => {
             const status = (endpoint: string, member: bigint, leader: bigint) => `{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":42,"raft_term":3},"version":"3.6.5","dbSize":2097152,"leader":${leader},"raftIndex":99,"raftTerm":3}}`;
             let dir: string;
             let script: string;
-            /** A crictl that runs an etcdctl of the test's: statuses from files, every call logged. */
-            const FAKE_CRICTL = [
-                "#!/bin/bash",
-                'echo "crictl $*" >>"$FAKE_LOG"',
-                'case "$1" in',
-                '    ps) [ -z "$FAKE_CONTAINER" ] || echo "$FAKE_CONTAINER"; exit 0 ;;',
-                '    exec) [ "$2" = "$FAKE_CONTAINER" ] && [ "$3" = etcdctl ] || exit 9; shift 3 ;;',
-                "    *) exit 9 ;;",
-                "esac",
-                'ep=""; args=()',
-                'while [ $# -gt 0 ]; do case "$1" in --cacert | --cert | --key) shift 2 ;; --endpoints) ep="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac; done',
-                'echo "etcdctl $ep ${args[*]}" >>"$FAKE_LOG"',
-                'case "${args[*]}" in',
-                '    "snapshot save "*) echo "snapshot of $ep" >"${args[2]}" ;;',
-                '    "endpoint status -w json") cat "$FAKE_DIR/local.json" ;;',
-                '    "endpoint status --cluster -w json") cat "$FAKE_DIR/cluster.json" ;;',
-                '    "endpoint health --cluster") exit "${FAKE_HEALTH_EXIT:-0}" ;;',
-                '    defrag | "move-leader "*) ;;',
-                '    *) echo "fake etcdctl: unexpected ${args[*]}" >&2; exit 9 ;;',
-                "esac",
-                "",
-            ].join("\n");
             beforeEach(() => {
                 dir = makeTempDir("etcd-maintenance");
                 fs.mkdirSync(path.join(dir, "bin"));
                 fs.mkdirSync(path.join(dir, "data"));
-                fs.writeFileSync(path.join(dir, "bin/crictl"), FAKE_CRICTL, { mode: 0o755 });
+                installFake(path.join(dir, "bin"), "crictl", "gitops/crictl.sh");
                 script = file(kubeadm(envs.get("dev")!, devCluster()).controlPlane.files, SCRIPT).content;
             });
             const run = (opts: { leader: bigint; members: [string, bigint][]; health?: number; container?: string; kept?: string }) => {

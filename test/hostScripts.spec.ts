@@ -17,9 +17,8 @@ import {
 } from "../lib/hostScripts";
 import { ProxyEnv } from "../lib/proxy";
 import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { FakeClock } from "./fakes/clock";
-import { FAKE_CURL } from "./fakes/curl";
 import { canRunAsLoginUser, FakeSudo } from "./fakes/sudo";
 
 function writeExecutable(file: string, text: string): void {
@@ -240,29 +239,6 @@ describe("host scripts: shellcheck", () => {
     });
 });
 
-/** A fake `cloud-init`: `status --wait` exits FAKE_CLOUD_INIT_EXIT, or hangs FAKE_CLOUD_INIT_SLEEP seconds. */
-const FAKE_CLOUD_INIT = `#!/usr/bin/env bash
-echo "$*" >>"$FAKE_CLOUD_INIT_LOG"
-case "$*" in
-    "status --wait")
-        if [[ -n "\${FAKE_CLOUD_INIT_SLEEP:-}" ]]; then
-            exec sleep "$FAKE_CLOUD_INIT_SLEEP"
-        fi
-        echo "status: done"
-        exit "\${FAKE_CLOUD_INIT_EXIT:-0}"
-        ;;
-    "status --long")
-        echo "status: done"
-        echo "recoverable_errors: fake-module: something went sideways"
-        exit "\${FAKE_CLOUD_INIT_EXIT:-0}"
-        ;;
-    *)
-        echo "fake cloud-init: unexpected arguments: $*" >&2
-        exit 64
-        ;;
-esac
-`;
-
 describe("host/wait-ready.sh", () => {
     let dir: string;
     let marker: string;
@@ -270,9 +246,9 @@ describe("host/wait-ready.sh", () => {
 
     beforeEach(() => {
         dir = makeTempDir("wait-ready");
-        writeExecutable(path.join(dir, "bin", "cloud-init"), FAKE_CLOUD_INIT);
+        installFake(path.join(dir, "bin"), "cloud-init", "host/cloud-init.sh");
         // Never the machine's sudo: as a user other than root the script looks through sudo.
-        writeExecutable(path.join(dir, "bin", "sudo"), '#!/usr/bin/env bash\n[[ "$1" == -n ]] && shift\nexec "$@"\n');
+        installFake(path.join(dir, "bin"), "sudo", "host/sudo-passthrough.sh");
         marker = path.join(dir, "state", "cloud-init.done");
         cloudInitLog = path.join(dir, "cloud-init.log");
     });
@@ -365,7 +341,7 @@ describe("host/wait-ready.sh re-run as the login user after every later step", (
     beforeEach(() => {
         dir = makeTempDir("wait-ready-rerun");
         sudo = new FakeSudo(dir);
-        writeExecutable(path.join(dir, "bin", "cloud-init"), FAKE_CLOUD_INIT);
+        installFake(path.join(dir, "bin"), "cloud-init", "host/cloud-init.sh");
         fs.chmodSync(path.join(dir, "bin"), 0o755);
         fs.writeFileSync(path.join(dir, "cloud-init.log"), "", { mode: 0o666 });
         fs.chmodSync(path.join(dir, "cloud-init.log"), 0o666);
@@ -413,10 +389,6 @@ describe("host/wait-ready.sh re-run as the login user after every later step", (
     });
 });
 
-const FAKE_UNAME = `#!/usr/bin/env bash
-echo "\${FAKE_UNAME_M:-x86_64}"
-`;
-
 /** A directory layout standing in for the server, with fake curl/uname first on PATH, on a virtual clock. */
 class FakeHost {
     readonly root = makeTempDir("install-tools");
@@ -434,8 +406,8 @@ class FakeHost {
         for (const d of [this.fixtures, this.build, this.tmp]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        writeExecutable(path.join(this.bin, "curl"), FAKE_CURL);
-        writeExecutable(path.join(this.bin, "uname"), FAKE_UNAME);
+        installFake(this.bin, "curl", "curl.sh");
+        installFake(this.bin, "uname", "host/uname.sh");
         fs.writeFileSync(this.curlLog, "");
     }
 

@@ -19,7 +19,7 @@ import {
     renderLbCleanupTimer,
 } from "../lib/lbCleanup";
 import { FakeCloudState, FakeOpenstack } from "./fakes/openstackApi";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 
 const NS = "clusters";
 const NET = "net-of-workload-1";
@@ -49,9 +49,7 @@ class World {
     readonly script: string;
 
     constructor(clusters: ClusterSpec[], cloud: Omit<FakeCloudState, "credential" | "project" | "failures"> & { failures?: Record<string, number[]> }) {
-        fs.mkdirSync(path.join(this.dir, "bin"), { recursive: true });
-        fs.copyFileSync(FAKE_KUBECTL, path.join(this.dir, "bin", "kubectl"));
-        fs.chmodSync(path.join(this.dir, "bin", "kubectl"), 0o755);
+        installFake(path.join(this.dir, "bin"), "kubectl", "lb-cleanup-kubectl.sh");
         for (const d of ["machines", "osc", "identities", "secrets/capo-system/capi-mgmt-openstack-credentials"]) {
             fs.mkdirSync(path.join(this.state, d), { recursive: true });
         }
@@ -369,11 +367,8 @@ describe("lib/lbCleanup.ts rendering", () => {
 });
 
 describe("host/lb-cleanup-install.sh", () => {
-    const FAKE_SYSTEMCTL = `#!/usr/bin/env bash\necho "systemctl $*" >>"$FAKE_LOG"\n[[ "$1" != is-active ]] || echo active\n`;
-
     function install(dir: string): RunResult {
-        fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
-        fs.writeFileSync(path.join(dir, "bin", "systemctl"), FAKE_SYSTEMCTL, { mode: 0o755 });
+        installFake(path.join(dir, "bin"), "systemctl", "host/systemctl-active.sh");
         const text = renderLbCleanupInstallScript({ namespace: "clusters" })
             .replace(/^readonly SCRIPT_PATH=.*$/m, `readonly SCRIPT_PATH='${dir}/lib/lb-cleanup.sh'`)
             .replace(/^readonly UNIT_DIR=.*$/m, `readonly UNIT_DIR='${dir}/units'`);

@@ -16,7 +16,7 @@ import {
     renderMetadataBlockScript,
     renderMetadataBlockUnit,
 } from "../lib/metadataBlock";
-import { assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { runStack } from "./harness";
 
 // Throwaway test-only host key (the one test/cloudInit.spec.ts uses; never used anywhere).
@@ -125,11 +125,11 @@ describe("metadata service closed to the server's containers: servers created be
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         const log = path.join(dir, "systemctl.log");
-        fs.writeFileSync(path.join(bin, "systemctl"), `#!/usr/bin/env bash\necho "systemctl $*" >>"${log}"\n`, { mode: 0o755 });
+        installFake(bin, "systemctl", "host/systemctl-log.sh");
         const paths = { scriptPath: path.join(dir, "usr/local/sbin/capi-mgmt-metadata-block"), unitPath: path.join(dir, "etc/systemd/system/x.service") };
         const script = renderMetadataBlockInstallScript(paths);
         for (let run = 1; run <= 2; run++) {
-            assertSuccess(runScript(script, { PATH: `${bin}:/usr/bin:/bin` }));
+            assertSuccess(runScript(script, { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log }));
             assert.strictEqual(fs.readFileSync(paths.scriptPath, "utf8"), renderMetadataBlockScript());
             assert.strictEqual(fs.statSync(paths.scriptPath).mode & 0o777, 0o755);
             assert.strictEqual(fs.readFileSync(paths.unitPath, "utf8"), renderMetadataBlockUnit());

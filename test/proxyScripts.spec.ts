@@ -22,7 +22,7 @@ import {
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { DEFAULT_VERSIONS } from "../lib/versions";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 
 const PROXY: ProxyEnv = {
     http: "http://proxy.example:3128",
@@ -366,16 +366,6 @@ describe("proxy: host/orc.sh and host/capi-providers.sh", () => {
     });
 });
 
-/** Fake docker and systemctl for the host-proxy step: `docker ps -q` prints FAKE_RUNNING. */
-const FAKE_HOST_DOCKER = `#!/usr/bin/env bash
-echo "docker $*" >>"$FAKE_LOG"
-[[ "$*" == "ps --quiet" ]] || { echo "fake docker: unexpected $*" >&2; exit 64; }
-printf '%s' "\${FAKE_RUNNING:-}"
-`;
-const FAKE_HOST_SYSTEMCTL = `#!/usr/bin/env bash
-echo "systemctl $*" >>"$FAKE_LOG"
-`;
-
 describe("proxy: host/host-proxy.sh", () => {
     let root: string;
     let bin: string;
@@ -389,8 +379,9 @@ describe("proxy: host/host-proxy.sh", () => {
         bin = path.join(root, "bin");
         log = path.join(root, "calls.log");
         fs.mkdirSync(bin, { recursive: true });
-        fs.writeFileSync(path.join(bin, "docker"), FAKE_HOST_DOCKER, { mode: 0o755 });
-        fs.writeFileSync(path.join(bin, "systemctl"), FAKE_HOST_SYSTEMCTL, { mode: 0o755 });
+        // Fake docker and systemctl for the host-proxy step: `docker ps --quiet` prints FAKE_RUNNING.
+        installFake(bin, "docker", "host/docker-ps.sh");
+        installFake(bin, "systemctl", "host/systemctl-log.sh");
         fs.writeFileSync(log, "");
         // What cloud-init wrote on the first boot, without a proxy.
         fs.mkdirSync(path.dirname(daemonJson()), { recursive: true });

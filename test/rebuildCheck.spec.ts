@@ -15,7 +15,7 @@ import {
     renderRebuildCheckScript,
 } from "../lib/rebuild";
 import { isSecretValue, MockCloudOptions, RecordedResource, reveal, valueOf } from "../render/engine";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR, Run, runStack } from "./harness";
 
 const LOCAL_COMMAND = "command:local:Command";
@@ -44,8 +44,7 @@ class Workstation {
         fs.mkdirSync(this.tmp, { recursive: true });
         const tools = ["ssh", "sudo", "kubectl", ...(opts.docker === false ? [] : ["docker"])];
         for (const tool of tools) {
-            fs.copyFileSync(path.join(FAKES_DIR, `${tool}.sh`), path.join(this.bin, tool));
-            fs.chmodSync(path.join(this.bin, tool), 0o755);
+            installFake(this.bin, tool, `rebuild/${tool}.sh`);
         }
         if (opts.kubeconfig !== false) {
             fs.writeFileSync(this.kubeconfig, "apiVersion: v1\nkind: Config\n");

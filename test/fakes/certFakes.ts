@@ -2,7 +2,8 @@
  * Certificates on a fake management server (test/fakes/clusterFakes.ts), for the tests of
  * `host/cert-renew.sh` and `host/cert-renewal.sh`: a `docker` in front of the server's that
  * also runs `kubeadm certs renew all`, `crictl` and `kubectl get --raw=/readyz` in the kind
- * node, an `openssl` that reads the fake certificates, and a recording `systemctl`.
+ * node, an `openssl` that reads the fake certificates, and a recording `systemctl`
+ * (test/fakes/cert/*.sh).
  *
  * A fake certificate is the text `FAKE CERTIFICATE notAfter=<openssl's date>`. The admin
  * client certificate lives in kind's kubeconfig of the cluster (what `kind get kubeconfig`
@@ -12,72 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClusterFakes } from "./clusterFakes";
-import { RunResult } from "./shell";
-
-/** Bash with `@{` standing for `${`. */
-function bash(source: string): string {
-    return source.replace(/@\{/g, "${");
-}
-
-const FAKE_DOCKER = bash(String.raw`#!/usr/bin/env bash
-set -euo pipefail
-S="$FAKE_STATE"
-if [[ "$1" == exec && "@{2:-}" != -i && "@{3:-}" =~ ^(kubeadm|crictl|kubectl)$ ]]; then
-    printf 'docker %s\n' "$*" >>"$FAKE_CALL_LOG"
-    cluster=@{2%-control-plane}
-    [[ -d "$S/kind/$cluster" ]] || { echo "Error response from daemon: No such container: $2" >&2; exit 1; }
-    shift 2
-    case "$*" in
-        "kubeadm certs renew all")
-            if [[ -f "$S/kubeadm.fail" ]]; then echo "error: $(cat "$S/kubeadm.fail")" >&2; exit 1; fi
-            days=$(cat "$S/renew-days" 2>/dev/null || echo 365)
-            t=$(($(date +%s) + days * 86400))
-            cert="FAKE CERTIFICATE notAfter=$(date -u -d "@$t" '+%b %e %H:%M:%S %Y GMT')"
-            echo "$cert" >"$S/apiserver.crt"
-            data=$(printf '%s\n' "$cert" | base64 -w0)
-            sed -i -E "s#(client-certificate-data: ).*#\1$data#; s#(client-key-data: ).*#\1$(printf 'key-%s' "$t" | base64 -w0)#" "$S/kind/$cluster/kubeconfig"
-            echo "certificate embedded in the kubeconfig file for the admin to use and for kubeadm itself renewed"
-            ;;
-        "crictl ps --quiet --state running --name "*)
-            name=@{7#^}
-            name=@{name%$}
-            [[ -f "$S/crictl-missing-$name" ]] || echo "$name-0123456789ab"
-            ;;
-        "crictl stop "*)
-            echo "$3" >>"$S/stopped"
-            echo "$3"
-            ;;
-        "kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=10s get --raw=/readyz")
-            down=$(cat "$S/api-down" 2>/dev/null || echo 0)
-            if [[ "$down" == never ]] || ((down > 0)); then
-                [[ "$down" == never ]] || echo $((down - 1)) >"$S/api-down"
-                echo "The connection to the server localhost:6443 was refused" >&2
-                exit 1
-            fi
-            echo ok
-            ;;
-        *) echo "fake docker: unexpected command in the node: $*" >&2; exit 64 ;;
-    esac
-    exit 0
-fi
-exec "$FAKE_BASE_BIN/docker" "$@"
-`);
-
-const FAKE_OPENSSL = bash(String.raw`#!/usr/bin/env bash
-set -euo pipefail
-[[ "$*" == "x509 -noout -enddate" ]] || { echo "fake openssl: unexpected arguments: $*" >&2; exit 64; }
-pem=$(cat)
-if [[ "$pem" =~ notAfter=(.*)$ ]]; then
-    echo "notAfter=@{BASH_REMATCH[1]}"
-else
-    echo "unable to load certificate" >&2
-    exit 1
-fi
-`);
-
-const FAKE_SYSTEMCTL = `#!/usr/bin/env bash
-printf 'systemctl %s\\n' "$*" >>"$FAKE_CALL_LOG"
-`;
+import { installFake, RunResult } from "./shell";
 
 const DAY_S = 86400;
 
@@ -101,9 +37,8 @@ export class CertFakes {
     ) {
         this.bin = path.join(fakes.root, options.realOpenssl ? "cert-bin-real-openssl" : "cert-bin");
         fs.mkdirSync(this.bin, { recursive: true });
-        const tools: Record<string, string> = { docker: FAKE_DOCKER, systemctl: FAKE_SYSTEMCTL, ...(options.realOpenssl ? {} : { openssl: FAKE_OPENSSL }) };
-        for (const [name, text] of Object.entries(tools)) {
-            fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
+        for (const tool of ["docker", "systemctl", ...(options.realOpenssl ? [] : ["openssl"])]) {
+            installFake(this.bin, tool, `cert/${tool}.sh`);
         }
     }
 

@@ -7,69 +7,12 @@
  * State per workload cluster under `$S/<name>/`: `cloud.conf` (what its Secret holds now),
  * `cloud.conf.next` and `polls` (the ClusterResourceSet's copy lands after that many reads),
  * `objects` (kind/name lines that exist), `restarts` (recorded), `down` (refuses every call).
+ * The fake: test/fakes/rotation/kubectl.sh.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { FakeClock } from "./clock";
-import { makeTempDir, RunResult } from "./shell";
-
-const FAKE_KUBECTL = String.raw`#!/usr/bin/env bash
-set -euo pipefail
-S="$FAKE_STATE"
-kubeconfig=""
-namespace=default
-args=()
-while (($#)); do
-    case "$1" in
-        --kubeconfig) kubeconfig=$2; shift 2 ;;
-        -n) namespace=$2; shift 2 ;;
-        --request-timeout=*) shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-set -- "${"$"}{args[@]}"
-echo "kubectl $(basename "$kubeconfig") $namespace $*" >>"$FAKE_CALL_LOG"
-if [[ "$kubeconfig" == "$FAKE_MGMT_KUBECONFIG" ]]; then
-    [[ ! -f "$S/mgmt-down" ]] || { echo "The connection to the server was refused" >&2; exit 1; }
-    case "$1 $2" in
-        "get clusters.cluster.x-k8s.io")
-            [[ " $* " == *" -l capi-mgmt.io/cloud-config=openstack "* ]] || { echo "fake kubectl: no label selector" >&2; exit 64; }
-            cat "$S/clusters" 2>/dev/null || true
-            ;;
-        "get secret")
-            name=$3
-            [[ -f "$S/secrets/$namespace/$name" ]] && cat "$S/secrets/$namespace/$name"
-            exit 0
-            ;;
-        *) echo "fake kubectl: unexpected management call: $*" >&2; exit 64 ;;
-    esac
-    exit 0
-fi
-read -r kind cluster <"$kubeconfig"
-[[ "$kind" == workload ]] || { echo "fake kubectl: not a kubeconfig of the fakes" >&2; exit 64; }
-dir="$S/$cluster"
-[[ ! -f "$dir/down" ]] || { echo "Unable to connect to the server: dial tcp 203.0.113.5:6443: i/o timeout" >&2; exit 1; }
-case "$1 $2" in
-    "get secret")
-        [[ "$namespace/$3" == kube-system/cloud-config ]] || { echo "fake kubectl: unexpected secret $namespace/$3" >&2; exit 64; }
-        polls=$(cat "$dir/polls" 2>/dev/null || echo 0)
-        if ((polls > 0)); then
-            echo $((polls - 1)) >"$dir/polls"
-        elif [[ -f "$dir/cloud.conf.next" ]]; then
-            mv "$dir/cloud.conf.next" "$dir/cloud.conf"
-        fi
-        base64 -w0 "$dir/cloud.conf"
-        ;;
-    "rollout restart")
-        echo "$namespace $3" >>"$dir/restarts"
-        echo "$3 restarted"
-        ;;
-    get\ *)
-        grep -qxF -- "$2" "$dir/objects" 2>/dev/null && echo "$2" || true
-        ;;
-    *) echo "fake kubectl: unexpected workload call: $*" >&2; exit 64 ;;
-esac
-`;
+import { installFake, makeTempDir, RunResult } from "./shell";
 
 /** Fake management and workload clusters for the credential rotation step. */
 export class RotationFakes {
@@ -83,7 +26,7 @@ export class RotationFakes {
     constructor() {
         fs.mkdirSync(this.bin, { recursive: true });
         fs.mkdirSync(this.state, { recursive: true });
-        fs.writeFileSync(path.join(this.bin, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
+        installFake(this.bin, "kubectl", "rotation/kubectl.sh");
         fs.writeFileSync(this.mgmtKubeconfig, "management\n");
         fs.writeFileSync(this.callLog, "");
     }

@@ -50,6 +50,17 @@ export function makeTempDir(prefix: string): string {
     return dir;
 }
 
+/** Where the fake tools' scripts live (test/fakes, a `.sh` file each, shellchecked by test/fakes.spec.ts). */
+export const FAKES_DIR = __dirname;
+
+/** Copies the fake tool `test/fakes/<file>` to `<bin>/<name>`, executable. */
+export function installFake(bin: string, name: string, file: string): void {
+    const target = path.join(bin, name);
+    fs.mkdirSync(bin, { recursive: true });
+    fs.copyFileSync(path.join(FAKES_DIR, file), target);
+    fs.chmodSync(target, 0o755);
+}
+
 /** True when shellcheck is installed (CI installs it; tests that need it skip otherwise). */
 export function hasShellcheck(): boolean {
     return spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;

@@ -9,7 +9,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { RunResult, SCRIPT_RUN_TIMEOUT_MS } from "./shell";
+import { FAKES_DIR, installFake, RunResult, SCRIPT_RUN_TIMEOUT_MS } from "./shell";
 
 /** The unprivileged user the scripts run as (nobody/nogroup exist on every Debian/Ubuntu). */
 export const LOGIN_UID = 65534;
@@ -19,48 +19,6 @@ export const LOGIN_GID = 65534;
 export function canRunAsLoginUser(): boolean {
     return process.getuid?.() === 0 && spawnSync("setpriv", ["--version"], { encoding: "utf8" }).status === 0;
 }
-
-/**
- * The fake `sudo`: only `sudo -n COMMAND ARGS...` (non-interactive, as the scripts must
- * call it). Logs its arguments to `$FAKE_SUDO_LOG`; with `$FAKE_SUDO_DIR/denied` present it
- * refuses like sudo without a sudoers rule; otherwise it hands the command, NUL-separated,
- * to the root helper and exits with the command's status (the command's output is dropped).
- */
-const FAKE_SUDO = `#!/usr/bin/env bash
-set -euo pipefail
-printf '%s\\n' "$*" >>"$FAKE_SUDO_LOG"
-if [[ "\${1:-}" != -n ]]; then
-    echo "fake sudo: only non-interactive 'sudo -n' may be used by the scripts, got: $*" >&2
-    exit 1
-fi
-shift
-if [[ -e "$FAKE_SUDO_DIR/denied" ]]; then
-    echo "sudo: a password is required" >&2
-    exit 1
-fi
-printf '%s\\0' "$@" >"$FAKE_SUDO_DIR/request"
-read -r status <"$FAKE_SUDO_DIR/reply"
-exit "$status"
-`;
-
-/**
- * Runs (as root) a helper that serves the fake sudo's requests in the background, then
- * the script from stdin as the login user, exactly `bash -s` as the remote command does.
- */
-const WRAPPER = `
-set -u
-while mapfile -d '' -t cmd <"$FAKE_SUDO_DIR/request"; do
-    status=0
-    "\${cmd[@]}" </dev/null >/dev/null 2>&1 || status=$?
-    echo "$status" >"$FAKE_SUDO_DIR/reply"
-done &
-helper=$!
-status=0
-setpriv --reuid=${LOGIN_UID} --regid=${LOGIN_GID} --clear-groups bash -s || status=$?
-kill "$helper" 2>/dev/null
-wait "$helper" 2>/dev/null
-exit "$status"
-`;
 
 /** A fake sudo in `dir` (which it makes world-readable): its bin directory, log and switches. */
 export class FakeSudo {
@@ -75,7 +33,7 @@ export class FakeSudo {
         this.log = path.join(dir, "sudo.log");
         fs.mkdirSync(this.bin, { recursive: true, mode: 0o755 });
         fs.mkdirSync(this.fifoDir, { recursive: true, mode: 0o755 });
-        fs.writeFileSync(path.join(this.bin, "sudo"), FAKE_SUDO, { mode: 0o755 });
+        installFake(this.bin, "sudo", "sudo.sh");
         for (const fifo of ["request", "reply"]) {
             const r = spawnSync("mkfifo", ["-m", "0666", path.join(this.fifoDir, fifo)], { encoding: "utf8" });
             if (r.status !== 0) {
@@ -99,7 +57,8 @@ export class FakeSudo {
     /** Pipes `script` to `bash -s` run as the login user, with this sudo first on PATH and exactly `env` besides. */
     runAsLoginUser(script: string, env: Record<string, string>): RunResult {
         const started = Date.now();
-        const r = spawnSync("bash", ["--norc", "-c", WRAPPER], {
+        // test/fakes/sudo-root.sh serves the fake sudo as root, then runs the script as the login user.
+        const r = spawnSync("bash", ["--norc", path.join(FAKES_DIR, "sudo-root.sh"), String(LOGIN_UID), String(LOGIN_GID)], {
             input: script,
             env: {
                 ...env,

@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { FakeClock } from "./clock";
-import { RunResult } from "./shell";
+import { installFake, RunResult } from "./shell";
 
 /** A Kubernetes object as stored by the fake; keys starting with `_` are fake-only. */
 export interface FakeObject {
@@ -80,7 +80,7 @@ export const ORC_IMAGE_CRD = "images.openstack.k-orc.cloud";
  * The fake kubectl's server, run by the Node binary running the tests: one long-lived
  * process answers every call of every test (a Node process per call would cost more than
  * the rest of the suite). `kubectl()` runs one call; the `kubectl` on PATH is a bash client
- * ({@link FAKE_KUBECTL_CLIENT}) that sends it its arguments over a local TCP connection.
+ * (test/fakes/kubectl-client.sh) that sends it its arguments over a local TCP connection.
  */
 function fakeKubectlServer(): string {
     return `"use strict";
@@ -536,19 +536,6 @@ setInterval(() => {
 `;
 }
 
-/** The fake kubectl on PATH: sends the call to the server and relays its answer. */
-const FAKE_KUBECTL_CLIENT = `#!/usr/bin/env bash
-set -euo pipefail
-exec 3<>"/dev/tcp/127.0.0.1/$FAKE_KUBECTL_PORT"
-printf '%s\\0' "$(($# + 4))" "$FAKE_STATE" "$FAKE_KUBECTL_LOG" "$FAKE_CLOCK_DIR" "$$" "$@" >&3
-IFS= read -r -d '' code <&3
-IFS= read -r -d '' out <&3 || true
-IFS= read -r -d '' err <&3 || true
-printf '%s' "$out"
-printf '%s' "$err" >&2
-exit "$code"
-`;
-
 let serverPort: number | undefined;
 
 /** Port of the fake kubectl's server, started on first use and ended with this process. */
@@ -636,9 +623,8 @@ export class FakeCapi {
         for (const d of [this.bin, this.tmp, path.join(this.state, "mgmt"), path.dirname(this.mgmtKubeconfig)]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        fs.writeFileSync(path.join(this.bin, "kubectl"), FAKE_KUBECTL_CLIENT, { mode: 0o755 });
-        fs.copyFileSync(path.join(__dirname, "fake-kind.sh"), path.join(this.bin, "kind"));
-        fs.chmodSync(path.join(this.bin, "kind"), 0o755);
+        installFake(this.bin, "kubectl", "kubectl-client.sh");
+        installFake(this.bin, "kind", "fake-kind.sh");
         fs.writeFileSync(this.kubectlLog, "");
         fs.writeFileSync(this.kindLog, "");
         fs.writeFileSync(this.mgmtKubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: mgmt\n", { mode: 0o600 });
