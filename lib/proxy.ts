@@ -2,8 +2,9 @@
  * HTTP proxy and registry mirrors of the management side: validation of the stack config
  * values, the effective NO_PROXY, and the environment every downloading process gets.
  *
- * Pure: no Pulumi runtime. lib/config.ts parses the settings with {@link parseProxy} and
- * {@link parseRegistryMirrors}; the renderers (cloud-init, kind node files, host scripts,
+ * Pure: no Pulumi runtime. lib/config/parse.ts parses the settings with {@link parseProxy} and
+ * {@link parseRegistryMirrors} (their shape, unknown keys included, is the schema's to check:
+ * lib/config/schema.ts); the renderers (cloud-init, kind node files, host scripts,
  * Flux's Deployments) take {@link ProxyEnv}, computed once by {@link proxyEnv}.
  */
 import { isIp, isIpv4, isIpv6, parseCidr } from "./net";
