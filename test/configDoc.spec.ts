@@ -99,4 +99,29 @@ describe("settings schema: validation", () => {
         }
         assert.strictEqual(new Set(found).size, found.length, `a problem reported twice:\n${found.join("\n")}`);
     });
+
+    it("a nested key the schema refuses does not hide the other problems of its object", () => {
+        const found = problems({
+            ...MINIMAL_RAW_CONFIG,
+            appCredential: JSON.stringify({ colour: "red", expiresAt: "2020-01-01T00:00:00Z" }),
+            registryMirrors: JSON.stringify([{ registry: "bad host", endpoints: [], mirror: true }]),
+            gitops: JSON.stringify({ url: "git@github.com:org/repo", path: 7, branch: "a..b", knownHosts: "x" }),
+        });
+        for (const line of [
+            "capi-mgmt:appCredential.colour: is not a known setting (known: roles, expiresAt, owner)",
+            'capi-mgmt:appCredential.expiresAt: "2020-01-01T00:00:00Z" is not in the future (set a later expiry to rotate both credentials)',
+            "capi-mgmt:registryMirrors[0].mirror: is not a known setting (known: registry, endpoints)",
+            'capi-mgmt:registryMirrors[0].registry: "bad host" is not a registry host[:port] (e.g. docker.io, registry.example:5000)',
+            "capi-mgmt:gitops.path: must be a string",
+            'capi-mgmt:gitops.branch: "a..b" is not a valid branch name',
+            'capi-mgmt:gitops.url: "git@github.com:org/repo" is the scp-like form, which Flux does not accept; write ssh://git@github.com/org/repo',
+        ]) {
+            assert.ok(found.includes(line), `missing ${line}; got:\n${found.join("\n")}`);
+        }
+        assert.ok(!found.some((l) => l.startsWith("capi-mgmt:gitops: set exactly one")), found.join("\n"));
+    });
+
+    it("an unknown key is refused even when its value is empty", () => {
+        assert.ok(problems({ ...MINIMAL_RAW_CONFIG, flavour: "" }).some((l) => l.startsWith("capi-mgmt:flavour: is not a known setting (known: prefix, environment,")));
+    });
 });

@@ -25,8 +25,14 @@ function dflt<K extends keyof Settings>(key: K): NonNullable<Settings[K]> {
  */
 export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig {
     const p = new Problems();
-    const { values: v, invalid } = decodeAndValidate(raw, p, { prefix: ctx.stack });
+    const { values: v, invalid, mistyped } = decodeAndValidate(raw, p, { prefix: ctx.stack });
     const ok = <K extends keyof Settings>(key: K): Settings[K] | undefined => (invalid.has(key) ? undefined : (v[key] as Settings[K]));
+    /**
+     * An object setting without the nested values of the wrong type, so that the rules of the
+     * others still run (every problem at once); undefined when it is not an object.
+     */
+    const usable = <K extends keyof Settings>(key: K): Partial<NonNullable<Settings[K]>> | undefined =>
+        isObject(v[key]) ? (Object.fromEntries(Object.entries(v[key]).filter(([k]) => !mistyped.has(`${key}.${k}`))) as Partial<NonNullable<Settings[K]>>) : undefined;
     checkMisspelledNamespaces(p, ctx.otherKeys ?? []);
 
     const environment = ok("environment") ?? "development";
@@ -54,8 +60,6 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
     checkRootVolumeSize(p, rootVolumeSize);
     const serverGeneration = ok("serverGeneration") ?? dflt("serverGeneration");
 
-    const versionOverrides = typeof v.versions === "object" && v.versions !== null && !Array.isArray(v.versions) ? v.versions : undefined;
-    const gitopsValue = typeof v.gitops === "object" && v.gitops !== null && !Array.isArray(v.gitops) ? v.gitops : undefined;
     const config: StackConfig = {
         stack: ctx.stack,
         prefix: ok("prefix") ?? ctx.stack,
@@ -73,20 +77,19 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         sshAllowedCidrs,
         apiAllowedCidrs,
         allowPublicAccess,
-        appCredential: appCredentialOf(p, ok("appCredential"), ctx.now),
-        workloadProject: workloadProjectOf(p, ok("workloadProject"), ctx.openstack),
+        appCredential: appCredentialOf(p, usable("appCredential"), ctx.now),
+        workloadProject: workloadProjectOf(p, usable("workloadProject"), invalid.has("workloadProject"), ctx.openstack),
         caCert: caCertOf(p, ok("caCert")),
-        versions: versionsOf(
-            p,
-            versionOverrides && Object.fromEntries(Object.entries(versionOverrides).filter(([k]) => !invalid.has(`versions.${k}`))),
-        ),
+        versions: versionsOf(p, usable("versions")),
         serverGeneration,
         ...checkRebuildWithClusters(p, ok("rebuildWithClusters"), serverGeneration),
         protect: ok("protect") ?? production,
         teardownTimeoutMinutes: ok("teardownTimeoutMinutes") ?? dflt("teardownTimeoutMinutes"),
-        gitops: gitopsOf(p, gitopsValue, { stack: ctx.stack, production, invalid }),
+        gitops: gitopsOf(p, usable("gitops"), { stack: ctx.stack, production }),
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
-        ...proxyAndMirrors(p, ok("proxy"), ok("registryMirrors")),
+        // lib/proxy.ts guards its own inputs: it runs whenever the container is right, so its
+        // problems come with the schema's (identical ones are reported once).
+        ...proxyAndMirrors(p, isObject(v.proxy) ? v.proxy : undefined, Array.isArray(v.registryMirrors) ? v.registryMirrors : undefined),
     };
     if (config.gitops && ctx.secretKeys) {
         checkSecretsHeldAsSecrets(p, { "gitops.deployKey": config.gitops.deployKey, "gitops.sopsAgeKey": config.gitops.sopsAgeKey }, ctx.secretKeys);
@@ -96,6 +99,10 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         throw new ConfigError(p.list);
     }
     return config;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+    return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
 /** `proxy` and `registryMirrors` (lib/proxy.ts checks what the schema cannot; problems named by key). */

@@ -28,6 +28,8 @@ export interface Decoded {
     values: Partial<Settings> & Record<string, unknown>;
     /** Keys (dotted, `[i]` for list items) with a problem at or under them. */
     invalid: Set<string>;
+    /** Keys (dotted) whose value has the wrong type: rules never see them. */
+    mistyped: Set<string>;
 }
 
 /** Decodes `raw` and validates it; problems go to `problems`. `defaults` fill unset keys before validation (worded as defaulted). */
@@ -35,21 +37,26 @@ export function decodeAndValidate(raw: RawConfig, problems: Problems, defaults: 
     const values: Record<string, unknown> = {};
     const text: Record<string, string> = {};
     const invalid = new Set<string>();
+    const mistyped = new Set<string>();
     for (const [key, v] of Object.entries(raw)) {
+        const node = SETTINGS_SCHEMA.properties[key as keyof Settings] as Node | undefined;
+        if (node === undefined) {
+            values[key] = v; // unknown, refused by the schema whatever its value
+            continue;
+        }
         if (v === undefined || v === "") {
             continue;
         }
-        const node = SETTINGS_SCHEMA.properties[key as keyof Settings] as Node | undefined;
         const s = v.trim();
         text[key] = s;
-        const type = node?.type;
+        const type = node.type;
         if (type === "integer") {
             values[key] = /^-?\d+$/.test(s) ? Number(s) : s;
         } else if (type === "boolean") {
             values[key] = s === "true" ? true : s === "false" ? false : s;
         } else if (type === "object" || type === "array") {
             try {
-                values[key] = blankIsUnset(node!, JSON.parse(s));
+                values[key] = blankIsUnset(node, JSON.parse(s));
             } catch {
                 problems.fail(key, `${quote(s)} is not valid structured config (expected a YAML list or object)`);
                 invalid.add(key);
@@ -71,6 +78,9 @@ export function decodeAndValidate(raw: RawConfig, problems: Problems, defaults: 
             if (worded) {
                 problems.fail(worded.key, worded.message);
                 invalid.add(worded.key);
+                if (e.keyword === "type") {
+                    mistyped.add(worded.key);
+                }
             }
         }
     }
@@ -81,7 +91,7 @@ export function decodeAndValidate(raw: RawConfig, problems: Problems, defaults: 
     for (const key of defaulted) {
         delete values[key];
     }
-    return { values: values as Decoded["values"], invalid };
+    return { values: values as Decoded["values"], invalid, mistyped };
 }
 
 /** Properties that are null or "" dropped, strings trimmed, for a node marked `x-blank-is-unset`. */

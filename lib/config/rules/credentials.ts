@@ -14,7 +14,7 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/
 export const DEFAULT_ROLES: readonly string[] = settingSchema("appCredential.roles")!.default;
 
 /** `appCredential` with roles defaulted and canonical, the expiry in the future and canonical. */
-export function appCredentialOf(p: Problems, v: Settings["appCredential"], now: Date): AppCredentialSettings {
+export function appCredentialOf(p: Problems, v: Partial<NonNullable<Settings["appCredential"]>> | undefined, now: Date): AppCredentialSettings {
     const settings: AppCredentialSettings = { roles: [...DEFAULT_ROLES] };
     if (v === undefined) {
         return settings;
@@ -61,14 +61,22 @@ export function canonicalExpiry(rfc3339: string): string {
 }
 
 /** `workloadProject` needs `openstack:cloud` too; its region defaults to `openstack:region`. */
-export function workloadProjectOf(p: Problems, v: WorkloadProject | undefined, openstack: ParseContext["openstack"]): WorkloadProject | undefined {
-    if (v === undefined) {
+export function workloadProjectOf(
+    p: Problems,
+    v: Partial<WorkloadProject> | undefined,
+    refused: boolean,
+    openstack: ParseContext["openstack"],
+): WorkloadProject | undefined {
+    if (v === undefined || v.cloud === undefined || v.cloud.trim() === "") {
         return undefined;
     }
     if (!openstack?.cloud) {
         // The management side would authenticate from OS_* variables, which also name a
         // project: the two could not be told apart, nor kept apart, from the config.
         p.fail("workloadProject", "needs openstack:cloud set as well: both projects are named by clouds.yaml entries");
+        return undefined;
+    }
+    if (refused) {
         return undefined;
     }
     const region = v.region !== undefined ? v.region.trim() : openstack?.region;

@@ -107,38 +107,32 @@ function checkKnownHosts(p: Problems, knownHosts: string, host: string | undefin
 }
 
 /**
- * `gitops` with its defaults filled in, or undefined when unset. `invalid` holds the nested
- * keys the schema already refused (their rules are not run again).
+ * `gitops` with its defaults filled in, or undefined when unset. `o` holds only the nested
+ * keys the schema let through (their rules are not run on what it already refused).
  */
-export function gitopsOf(
-    p: Problems,
-    o: Settings["gitops"] | undefined,
-    ctx: { stack: string; production: boolean; invalid: ReadonlySet<string> },
-): GitOpsSettings | undefined {
+export function gitopsOf(p: Problems, o: Partial<NonNullable<Settings["gitops"]>> | undefined, ctx: { stack: string; production: boolean }): GitOpsSettings | undefined {
     if (o === undefined) {
         return undefined;
     }
-    const ok = (k: string) => !ctx.invalid.has(`gitops.${k}`);
-    const host = o.url !== undefined && ok("url") ? checkUrl(p, o.url) : undefined;
-    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-    const ref = refOf(p, str(o.branch), ok("semver") ? str(o.semver) : undefined, ctx.production);
+    const host = o.url !== undefined ? checkUrl(p, o.url) : undefined;
+    const ref = refOf(p, o.branch, o.semver, ctx.production);
 
     const rawPath = o.path ?? `./clusters/${ctx.stack}`;
     const path = rawPath.startsWith("./") ? rawPath : `./${rawPath}`;
-    if (ok("path") && (rawPath.startsWith("/") || path.split("/").includes("..") || !/^[A-Za-z0-9._/-]+$/.test(path))) {
+    if ((rawPath.startsWith("/") || path.split("/").includes("..") || !/^[A-Za-z0-9._/-]+$/.test(path))) {
         p.fail("gitops.path", `${quote(rawPath)} must be a relative path inside the repository, without ..`);
     }
-    if (o.knownHosts !== undefined && ok("knownHosts")) {
+    if (o.knownHosts !== undefined) {
         checkKnownHosts(p, o.knownHosts, host);
     }
-    if (o.deployKey !== undefined && ok("deployKey")) {
+    if (o.deployKey !== undefined) {
         try {
             publicKeyOfPrivateKey(o.deployKey);
         } catch (e) {
             p.fail("gitops.deployKey", `is not a usable SSH private key: ${(e as Error).message} (give an unencrypted OpenSSH key, or leave it unset to have one generated)`);
         }
     }
-    if (o.sopsAgeKey !== undefined && ok("sopsAgeKey")) {
+    if (o.sopsAgeKey !== undefined) {
         const keys = o.sopsAgeKey.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
         if (keys.length === 0 || !keys.every((k) => AGE_SECRET_KEY.test(k))) {
             p.fail("gitops.sopsAgeKey", "must be an age identity (AGE-SECRET-KEY-1…), as age-keygen writes it");

@@ -51,8 +51,11 @@ export function versionsOf(p: Problems, overrides: Record<string, unknown> | und
     for (const [k, val] of Object.entries(overrides ?? {})) {
         const key = `versions.${k}`;
         if (k === "nodeImage") {
-            versions.nodeImage = val as string;
-            versions.kubernetes = NODE_IMAGE.exec(val as string)![1];
+            const m = typeof val === "string" ? NODE_IMAGE.exec(val) : null;
+            if (m) {
+                versions.nodeImage = val as string;
+                versions.kubernetes = m[1];
+            } // else the schema refused it
         } else if ((TOOL_NAMES as readonly string[]).includes(k)) {
             const pin = toolPin(p, key, k as ToolName, val);
             if (pin) {
