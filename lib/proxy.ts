@@ -2,8 +2,9 @@
  * HTTP proxy and registry mirrors of the management side: validation of the stack config
  * values, the effective NO_PROXY, and the environment every downloading process gets.
  *
- * Pure: no Pulumi runtime. lib/config.ts parses the settings with {@link parseProxy} and
- * {@link parseRegistryMirrors}; the renderers (cloud-init, kind node files, host scripts,
+ * Pure: no Pulumi runtime. lib/config/parse.ts parses the settings with {@link parseProxy} and
+ * {@link parseRegistryMirrors} (their shape, unknown keys included, is the schema's to check:
+ * lib/config/schema.ts); the renderers (cloud-init, kind node files, host scripts,
  * Flux's Deployments) take {@link ProxyEnv}, computed once by {@link proxyEnv}.
  */
 import { isIp, isIpv4, isIpv6, parseCidr } from "./net";
@@ -137,8 +138,6 @@ export function isRegistryHost(registry: string): boolean {
     return m[1] !== undefined ? isIpv6(m[1]) : isIpv4(m[2]) || (m[2].length <= 253 && HOST_NAME.test(m[2]));
 }
 
-const PROXY_KEYS = ["http", "https", "noProxy"];
-
 /** Parses the value of `capi-mgmt:proxy` (already JSON-decoded). Problems go to `problems`. */
 export function parseProxy(value: unknown, problems: Problem[]): ProxySettings | undefined {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -146,11 +145,6 @@ export function parseProxy(value: unknown, problems: Problem[]): ProxySettings |
         return undefined;
     }
     const o = value as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-        if (!PROXY_KEYS.includes(k)) {
-            problems.push({ key: `proxy.${k}`, message: `is not a known setting (known: ${PROXY_KEYS.join(", ")})` });
-        }
-    }
     const before = problems.length;
     const http = o.http === undefined || o.http === null ? undefined : checkServerUrl("proxy.http", o.http, problems);
     const https = o.https === undefined || o.https === null ? undefined : checkServerUrl("proxy.https", o.https, problems);
@@ -197,12 +191,7 @@ export function parseRegistryMirrors(value: unknown, problems: Problem[]): Regis
         }
         const o = item as Record<string, unknown>;
         let ok = true;
-        for (const k of Object.keys(o)) {
-            if (k !== "registry" && k !== "endpoints") {
-                problems.push({ key: `${key}.${k}`, message: "is not a known setting (known: registry, endpoints)" });
-                ok = false;
-            }
-        }
+        // Unknown keys are the schema's to refuse (lib/config/schema.ts).
         const registry = typeof o.registry === "string" ? o.registry.trim().toLowerCase() : "";
         if (!isRegistryHost(registry)) {
             problems.push({ key: `${key}.registry`, message: `${JSON.stringify(o.registry)} is not a registry host[:port] (e.g. docker.io, registry.example:5000)` });

@@ -4,7 +4,7 @@
  *
  * A downloaded tool may only be installed at a version whose checksum is known: either
  * one listed in KNOWN_CHECKSUMS below, or one the stack config gives together with its
- * own `sha256` (see lib/config.ts). Checksums are for linux/amd64, the only architecture
+ * own `sha256` (see lib/config/rules/versions.ts). Checksums are for linux/amd64, the only architecture
  * the management server supports.
  */
 

@@ -1,10 +1,9 @@
 /**
  * Every stack setting, and one realistic change of each, for the replacement map
- * (render/settingsMap.ts). The keys come from the config module itself: the top-level
- * keys it declares (CONFIG_KEYS) and, for each object setting, the nested keys it reports
- * as known when given an unknown one; so a new key without a variant here is noticed.
+ * (render/settingsMap.ts). The keys come from the config schema (lib/config/schema.ts), so a
+ * new key without a variant here is noticed.
  */
-import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigError, parseStackConfig } from "../lib/config";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, nestedSettingKeys } from "../lib/config";
 import { mockOpensshKeyPair } from "./engine";
 
 /** Config overrides: `key` (capi-mgmt) or `ns:key` → raw value (objects as JSON), undefined removes. */
@@ -25,33 +24,12 @@ export interface SettingVariant {
 /** Settings of the OpenStack provider the program reads (ParseContext.openstack). */
 export const PROVIDER_KEYS = ["openstack:cloud", "openstack:region"] as const;
 
-const PROBE = "zzProbe";
-
 /**
- * The nested keys the config module declares, found by asking it: an unknown key in each
- * object setting is refused with the list of known ones. Lists of objects (registryMirrors)
- * are written `key[].sub`.
+ * Every key the config schema declares (lib/config/schema.ts): the top-level ones, the
+ * provider's, then each object setting's nested keys (lists of objects written `key[].sub`).
  */
 export function declaredSettingKeys(): string[] {
-    const keys: string[] = [...CONFIG_KEYS, ...PROVIDER_KEYS];
-    for (const top of CONFIG_KEYS) {
-        for (const [shape, label] of [[{ [PROBE]: 1 }, top], [[{ [PROBE]: 1 }], `${top}[]`]] as const) {
-            try {
-                parseStackConfig({ [top]: JSON.stringify(shape) }, { stack: "probe", now: new Date(0), openstack: { cloud: "probe" } });
-            } catch (e) {
-                if (!(e instanceof ConfigError)) {
-                    throw e;
-                }
-                const known = e.problems
-                    .map((p) => new RegExp(`^${CONFIG_NAMESPACE}:${top}(\\[0\\])?\\.${PROBE}: is not a known setting \\(known: ([^)]*)\\)$`).exec(p))
-                    .find((m) => m !== null);
-                if (known) {
-                    keys.push(...known[2].split(", ").map((k) => `${label}.${k}`));
-                }
-            }
-        }
-    }
-    return keys;
+    return [...CONFIG_KEYS, ...PROVIDER_KEYS, ...nestedSettingKeys()];
 }
 
 /** A throwaway self-signed CA (P-256, CN "capi-mgmt test CA"), as in test/fixtures.ts: a realistic caCert. */
