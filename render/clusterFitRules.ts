@@ -76,10 +76,37 @@ export function serverGroupSizeProblems(all: TreeObject[], limit = NOVA_SERVER_G
                 problems.push(
                     `Cluster ${cluster.metadata.name}: ${g.what.join(" + ")} in server group ${group} need ${g.servers + ROLLOUT_SURGE} members during a rollout, ` +
                         `more than Nova's default server_group_members quota of ${limit}: the surge server would be refused and the pool could not roll; ` +
-                        `split the pool, or ask for a higher quota (gitops/README.md, "Troubleshooting")`,
+                        `leave workerServerGroup unset for this cluster (its workers then join no group), or ask for a higher quota (gitops/README.md, "Troubleshooting")`,
                 );
             }
         }
     }
     return problems;
+}
+
+/** Nova's default `server_groups` quota: server groups per project. */
+export const NOVA_SERVER_GROUPS = 10;
+
+/**
+ * The environment's ORC ServerGroups fit Nova's default `server_groups` quota of 10 per
+ * project (two per example cluster: about five clusters). Nova refuses the 11th group with
+ * 403 "Quota exceeded, too many server groups.", which ORC retries for ever.
+ */
+export function serverGroupCountProblems(all: TreeObject[], limit = NOVA_SERVER_GROUPS): string[] {
+    const groups = all.filter((o) => o.kind === "ServerGroup" && o.spec?.managementPolicy !== "unmanaged");
+    if (groups.length <= limit) return [];
+    return [
+        `${groups.length} ORC ServerGroups (${groups.map((g) => g.metadata.name).join(", ")}) are more than Nova's default server_groups quota of ${limit} per project: ` +
+            `the last would never be created; ask for a higher quota, put clusters in another project, or leave a cluster's workerServerGroup unset (gitops/README.md, "Troubleshooting")`,
+    ];
+}
+
+/**
+ * Whether a Cluster's worker pools (together, with the rollout's surge server) fit one Nova
+ * server group: where they do not, the workers go without one (placementProblems accepts
+ * an unset workerServerGroup then), since soft anti-affinity is only a preference.
+ */
+export function workersFitServerGroup(cluster: TreeObject, limit = NOVA_SERVER_GROUP_MEMBERS): boolean {
+    const pools = (cluster.spec?.topology?.workers?.machineDeployments ?? []) as { replicas?: number }[];
+    return pools.reduce((n, md) => n + (md.replicas ?? 1), 0) + ROLLOUT_SURGE <= limit;
 }

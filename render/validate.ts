@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
-import { ingressProblems, serverGroupSizeProblems } from "./clusterFitRules";
+import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
 import { readEnvironment, TreeError } from "./gitopsTree";
 import {
     addonLabelProblems,
@@ -76,6 +76,7 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...imageReferenceProblems(all),
         ...placementProblems(all),
         ...serverGroupSizeProblems(all),
+        ...serverGroupCountProblems(all),
         ...ingressProblems(all),
         ...addonLabelProblems(all),
         ...secretProblems(all),
