@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
+import { addonVersionProblems } from "./addonVersionRules";
 import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
 import { readEnvironment, TreeError } from "./gitopsTree";
 import {
@@ -78,6 +79,7 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...serverGroupSizeProblems(all),
         ...serverGroupCountProblems(all),
         ...ingressProblems(all),
+        ...addonVersionProblems(all),
         ...addonLabelProblems(all),
         ...secretProblems(all),
     ];
