@@ -70,3 +70,22 @@ describe("smaller defects", () => {
         assert.match(t, /apiAllowedCidrs/);
     });
 });
+
+describe("smaller defects: immutable templates, dev and prod in one project", () => {
+    it("names every template of the class -v<N>, so that a change is a copy under the next name, and documents the webhook's refusal", () => {
+        const kinds = ["KubeadmControlPlaneTemplate", "KubeadmConfigTemplate", "OpenStackMachineTemplate", "OpenStackClusterTemplate"];
+        const templates = objects().filter((o) => kinds.includes(o.kind));
+        assert.deepStrictEqual([...new Set(templates.map((t) => t.kind))].sort(), [...kinds].sort());
+        for (const t of templates) assert.match(t.metadata.name, /-v\d+$/, `${t.kind} ${t.metadata.name}`);
+        assert.match(troubleshooting(), /KubeadmControlPlaneTemplate spec\.template\.spec field is\s+immutable/);
+        const change = readme().split(/^## /m).find((s) => s.startsWith("Change the ClusterClass"))!;
+        assert.match(change, /KubeadmControlPlaneTemplate/);
+    });
+
+    it("documents what dev and prod in one project collide on, and the way out", () => {
+        const t = troubleshooting();
+        assert.match(t, /dev and prod in one OpenStack project/);
+        assert.match(t, /k8s-clusterapi-cluster-<namespace>-<cluster>/);
+        assert.match(t, /gitops\.workloadNamespace/);
+    });
+});
