@@ -8,6 +8,7 @@
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
 import { isDeepStrictEqual } from "util";
+import { workersFitServerGroup } from "./clusterFitRules";
 import { CLOUD_CONFIG_LABEL, CLOUD_NAME, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../lib/contract";
 import { clusterVariables, classOf, Environment, isFluxKustomization, resolveTopology, TreeError, TreeObject } from "./gitopsTree";
 
@@ -356,6 +357,7 @@ export function placementProblems(all: TreeObject[]): string[] {
             const ref = t.object.spec.template.spec.serverGroup;
             const value = variables[want.variable];
             if (value === undefined) {
+                if (want.variable === "workerServerGroup" && !workersFitServerGroup(cluster)) continue; // too many for Nova's group quota
                 problems.push(`${name}: ${t.role} joins no server group (variable ${want.variable} is not set)`);
                 continue;
             }

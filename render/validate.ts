@@ -9,6 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
+import { addonVersionProblems } from "./addonVersionRules";
+import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
 import { readEnvironment, TreeError } from "./gitopsTree";
 import {
     addonLabelProblems,
@@ -74,6 +76,10 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...all.filter((o) => o.kind === "Image").flatMap(imageProblems),
         ...imageReferenceProblems(all),
         ...placementProblems(all),
+        ...serverGroupSizeProblems(all),
+        ...serverGroupCountProblems(all),
+        ...ingressProblems(all),
+        ...addonVersionProblems(all),
         ...addonLabelProblems(all),
         ...secretProblems(all),
     ];

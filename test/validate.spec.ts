@@ -67,6 +67,9 @@ describe("npm run validate: a GitOps repository laid out like gitops/", function
             ["pods in the node subnet", /Cluster workload-3: nodeCidr 10\.6\.0\.0\/24 overlaps pods 10\.6\.0\.0\/16/],
             ["two control plane nodes", /Cluster workload-2: 2 control plane nodes; use 1, 3 or 5/],
             ["a misspelt add-on label", /Cluster workload-3: label capi-mgmt\.io\/addon-metric-server=enabled installs nothing/],
+            ["ingress-nginx's ovn mode on a cluster without OVN load balancers", /Cluster workload-2: label capi-mgmt\.io\/addon-ingress-nginx=ovn needs OVN load balancers, .* apiLoadBalancer \(amphora\)/],
+            ["cloud-provider-openstack charts of another Kubernetes minor", /Cluster workload-2: HelmChartProxy openstack-cloud-controller-manager installs openstack-cloud-controller-manager 2\.35\.0, not 2\.34\.x for its Kubernetes v1\.34\.5/],
+            ["a pool too large for Nova's server_group_members quota", /Cluster workload-2: pool md-0 \(10\) in server group workload-2-workers need 11 members during a rollout, more than Nova's default server_group_members quota of 10/],
         ];
         for (const [what, pattern] of expected) {
             it(what, () => assert.ok(problems.some((p) => pattern.test(p)), `no problem matching ${pattern}:\n${problems.join("\n")}`));
