@@ -10,6 +10,7 @@ import { Cidr, cidrsOverlap, hasHostBits, isIp, isIpv4, isWholeInternet, parseCi
 import { knownHostKeyProblem, publicKeyOfPrivateKey } from "./opensshKey";
 import { semverRangeProblem } from "./semverRange";
 import { KIND_POD_CIDR, KIND_SERVICE_CIDR, parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
+import { parseReleasePin, RELEASE_COMPONENTS, ReleaseComponent } from "./releaseFiles";
 import {
     CAPO_MIN_CLUSTER_API,
     CLUSTER_API_MANAGEMENT_KUBERNETES,
@@ -820,6 +821,13 @@ function applyVersionOverrides(r: Reader, o: Record<string, unknown>, versions: 
             if (p) {
                 versions.orc = p.version;
                 versions.orcManifestSha256 = p.sha256;
+            }
+        } else if ((RELEASE_COMPONENTS as readonly string[]).includes(k)) {
+            const c = k as ReleaseComponent;
+            const p = parseReleasePin(c, key, val, (x) => semver(x) !== undefined, (fk, m) => r.fail(fk, m));
+            if (p) {
+                versions[c] = p.version;
+                versions.releaseSha256 = { ...versions.releaseSha256, [c]: p.sha256 };
             }
         } else if ((COMPONENT_NAMES as readonly string[]).includes(k)) {
             if (typeof val !== "string" || !semver(val)) {
