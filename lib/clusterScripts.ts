@@ -48,7 +48,8 @@ export interface OrcParams {
     version: string;
     /**
      * SHA-256 (lowercase hex) the release's `install.yaml` must have; a download with another is
-     * refused. Undefined: applied unverified (ORC publishes no checksum), its SHA-256 logged.
+     * refused. Undefined: trusted on the server's first download (ORC publishes no checksum),
+     * its SHA-256 recorded there and printed; a later download with another is refused.
      */
     manifestSha256?: string;
     /** Bound, in seconds, of the download's and the apply's attempts and retries, and of the wait for the controller. */
@@ -190,6 +191,7 @@ export function renderOrcScript(p: OrcParams): string {
         ORC_MANIFEST_SHA256: p.manifestSha256 ?? "",
         KUBECONFIG_PATH: SERVER_KUBECONFIG,
         WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
+        STATE_DIR: HOST_STATE_DIR,
         ...proxyParams(p.proxy),
     });
 }

@@ -885,7 +885,7 @@ function parseVersionAndSha256(r: Reader, key: string, val: unknown, what: strin
 
 /**
  * `versions.orc`: a version (its manifest's SHA-256 pinned when lib/versions.ts knows one,
- * else unverified: ORC publishes none) or `{version, sha256}` (the SHA-256 of the release's
+ * else trusted on the server's first download: ORC publishes none) or `{version, sha256}` (the SHA-256 of the release's
  * install.yaml).
  */
 function parseOrcPin(r: Reader, key: string, val: unknown): { version: string; sha256?: string } | undefined {

@@ -48,7 +48,7 @@ export interface Versions {
     /**
      * SHA-256 of ORC's release `install.yaml` at `orc`, when pinned (from
      * {@link KNOWN_MANIFEST_CHECKSUMS} or the stack config): the ORC step refuses a download
-     * with another. Undefined: the manifest is applied unverified.
+     * with another. Undefined: trusted on the server's first download (host/orc.sh).
      */
     orcManifestSha256?: string;
     /** Cluster API Add-on Provider Helm. */

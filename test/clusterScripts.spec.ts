@@ -615,7 +615,7 @@ describe("host/orc.sh", () => {
         assert.strictEqual(applied, downloaded, "kubectl applies the file curl wrote");
         assert.ok(!fs.existsSync(downloaded), "the downloaded file is removed");
         assert.strictEqual(fakes.orcApplied(), FAKE_ORC_MANIFEST);
-        assert.match(r.stderr, new RegExp(`orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*applying it unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`));
+        assert.match(r.stderr, new RegExp(`orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*trusting this first download, unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`));
         assert.deepStrictEqual(fakes.crds(), [...FAKE_ORC_CRDS, "helmreleases.helm.toolkit.fluxcd.io"].sort());
         for (const crd of FAKE_ORC_CRDS) {
             assert.deepStrictEqual(fakes.crdLabels(crd), { [CLUSTERCTL_LABEL]: "" }, crd);
@@ -623,7 +623,8 @@ describe("host/orc.sh", () => {
         assert.deepStrictEqual(fakes.crdLabels("helmreleases.helm.toolkit.fluxcd.io"), {}, "only ORC's group is labelled");
         assert.strictEqual(
             r.stdout,
-            "orc: ORC v2.6.0 is applied, its CRDs are labelled for clusterctl move, and its controller orc-system/orc-controller-manager is available\n",
+            "orc: ORC v2.6.0 is applied, its CRDs are labelled for clusterctl move, and its controller orc-system/orc-controller-manager is available\n" +
+                `orc: unpinned (trusted on first use): orc/v2.6.0/install.yaml sha256 ${FAKE_ORC_MANIFEST_SHA256}\n`,
         );
         assert.ok(!r.stdout.includes("serverside-applied"), "kubectl output goes to stderr");
         assert.match(r.stderr, /serverside-applied/);
@@ -681,6 +682,20 @@ describe("host/orc.sh", () => {
         assert.strictEqual(fakes.orcApplied(), undefined);
         const [downloaded] = downloadedFiles();
         assert.ok(!fs.existsSync(downloaded), "the refused download is removed");
+    });
+
+    it("without a pin, refuses a later download of the release that differs from this server's first, applying nothing", () => {
+        assertSuccess(run());
+        assert.strictEqual(fs.readFileSync(path.join(fakes.stateDir, "release-sha256-first-use"), "utf8"), `${FAKE_ORC_MANIFEST_SHA256}  orc/v2.6.0/install.yaml\n`);
+        fakes.publish(ORC_URL, FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
+        fakes.clearCalls();
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, new RegExp(`orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but this server's first download of it had ${FAKE_ORC_MANIFEST_SHA256} \\(not pinned\\); nothing was applied`));
+        assert.deepStrictEqual(fakes.callsOf("kubectl"), []);
+        // A pin (checked by the user) wins over the record.
+        const evil = sha256(FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
+        assertSuccess(run(2, evil));
     });
 
     it("retries a failed download, then verifies and applies", () => {
@@ -829,7 +844,7 @@ describe("host/capi-providers.sh", () => {
         fakes.publish(CAPO_COMPONENTS_URL, fakeReleaseContent(CAPO_COMPONENTS_URL).replace("fake", "evil"));
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, new RegExp(`refused: ${CAPO_COMPONENTS_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, not the pinned ${PROVIDER_PARAMS.releaseSha256.capo["infrastructure-components.yaml"]}`));
+        assert.match(r.stderr, new RegExp(`refused: ${CAPO_COMPONENTS_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but ${PROVIDER_PARAMS.releaseSha256.capo["infrastructure-components.yaml"]} is pinned`));
         assert.match(r.stderr, /capi-providers: ERROR: 1 release file\(s\) differ from their SHA-256 .*nothing was applied/);
         assert.deepStrictEqual(clusterctlCalls(), []);
         assert.deepStrictEqual(fakes.callsOf("kubectl"), [], "not even read: the check comes first");
@@ -854,7 +869,7 @@ describe("host/capi-providers.sh", () => {
         fakes.clearCalls();
         const again = run({ releaseSha256: NO_RELEASE_PINS });
         assertFailure(again);
-        assert.match(again.stderr, /has SHA-256 [0-9a-f]{64}, not the recorded on this server's first download [0-9a-f]{64}/);
+        assert.match(again.stderr, /infrastructure-components\.yaml has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is what this server's first download had \(not pinned\)/);
         assert.deepStrictEqual(clusterctlCalls(), []);
         assert.strictEqual(fakes.providers().find((p) => p.name === "openstack")?.version, "v0.14.6", "not upgraded");
         // A pin from the stack config wins over the first-use record.

@@ -61,12 +61,12 @@ prepare_repository() {
     while read -r label version file url pin; do
         [[ -z "$label" ]] && continue
         path="$label/$version/$file"
-        expected=$pin how="pinned"
+        expected=$pin how="is pinned"
         if [[ "$pin" == "-" ]]; then
-            expected=$(first_use_sha256 "$path") how="recorded on this server's first download"
+            expected=$(first_use_sha256 "$path") how="is what this server's first download had (not pinned)"
         fi
         if [[ -n "$expected" && -f "$REPOSITORY_DIR/$path" && "$(sha256_of "$REPOSITORY_DIR/$path")" == "$expected" ]]; then
-            log "$path: already in the local repository with the $how SHA-256"
+            log "$path: already in the local repository with the expected SHA-256"
         else
             mkdir -p -- "$staging/$label/$version"
             log "downloading $url"
@@ -78,11 +78,13 @@ prepare_repository() {
                 log "WARNING: $path is not pinned; trusting this first download, SHA-256 $actual"
                 recorded+=("$actual  $path")
             elif [[ "$actual" != "$expected" ]]; then
-                mismatches+=("$url has SHA-256 $actual, not the $how $expected")
+                mismatches+=("$url has SHA-256 $actual, but $expected $how")
             fi
             staged+=("$path")
         fi
-        [[ "$pin" == "-" ]] && unpinned+=("$path")
+        if [[ "$pin" == "-" ]]; then
+            unpinned+=("$path")
+        fi
     done <<<"$RELEASE_FILES"
     if ((${#mismatches[@]} > 0)); then
         printf 'capi-providers: refused: %s\n' "${mismatches[@]}" >&2
