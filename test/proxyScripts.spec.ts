@@ -327,8 +327,13 @@ describe("proxy: host/orc.sh and host/capi-providers.sh", () => {
         assert.deepStrictEqual(fakes.setEnvCalls(), ["orc-system deployment/orc-controller-manager HTTP_PROXY- http_proxy- HTTPS_PROXY- https_proxy- NO_PROXY- no_proxy-"]);
     });
 
-    it("capi-providers: clusterctl runs with the proxy and every provider's Deployments get it", () => {
+    it("capi-providers: the release files are downloaded through the proxy, clusterctl runs with it and every provider's Deployments get it", () => {
         assertSuccess(fakes.run(providers(PROXY), INHERITED));
+        const downloads = fakes.proxyEnvOf("curl");
+        assert.strictEqual(downloads.length, 11, "every release file clusterctl reads");
+        for (const env of downloads) {
+            assert.deepStrictEqual(env, PROXY_VARS);
+        }
         const envs = fakes.proxyEnvOf("clusterctl");
         assert.strictEqual(envs.length, 1);
         assert.deepStrictEqual(envs[0], PROXY_VARS);
