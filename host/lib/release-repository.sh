@@ -55,6 +55,8 @@ prepare_repository() {
     local -a mismatches=() unpinned=() recorded=() staged=()
     check_release_files
     mkdir -p -- "$REPOSITORY_DIR"
+    # A staging directory left by a run that was killed (runs are serialised by the lock).
+    rm -rf -- "$STATE_DIR"/clusterctl-repository.staging.*
     staging=$(mktemp -d "$STATE_DIR/clusterctl-repository.staging.XXXXXX") || die "cannot create a staging directory in $STATE_DIR"
     # shellcheck disable=SC2064 # expand now: the path is fixed
     trap "rm -rf -- '$staging'" EXIT
