@@ -206,6 +206,7 @@ export class ManagementCluster extends pulumi.ComponentResource {
                         capo: v.capo,
                         caaph: v.caaph,
                         certManager: v.certManager,
+                        releaseSha256: v.releaseSha256,
                         waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
                         proxy,
                     }),

@@ -12,6 +12,11 @@
 # clusterctl's configuration file (STATE_DIR/clusterctl.yaml) turns ClusterTopology
 # (ClusterClass) on and pins cert-manager, at init and at every upgrade. No credentials
 # are needed: they belong to each workload cluster.
+# clusterctl downloads nothing itself: every release file it reads (components, metadata,
+# cert-manager.yaml) is first downloaded into a local repository and checked against its
+# SHA-256 (host/lib/release-repository.sh), and the configuration's `providers:` and
+# cert-manager `url` point at those files (file://). A mismatch stops the run before
+# clusterctl runs.
 #
 # Logs and clusterctl output go to stderr; stdout says what was done.
 #
@@ -20,7 +25,9 @@
 #   CAPO_VERSION          Cluster API Provider OpenStack release
 #   CAAPH_VERSION         Cluster API Add-on Provider Helm release
 #   CERT_MANAGER_VERSION  cert-manager release clusterctl installs or upgrades to
-#   STATE_DIR             root-only directory for clusterctl's configuration file and the lock
+#   STATE_DIR             root-only directory for clusterctl's configuration file, its local repository and the lock
+#   RELEASE_FILES         the release files of the local repository, one a line: "label version file url sha256"
+#                         (sha256 `-`: unpinned, trusted on this server's first download)
 #   KUBECONFIG_PATH       admin kubeconfig of the management cluster
 #   WAIT_TIMEOUT_SECONDS  how long clusterctl waits for cert-manager and for each provider, in
 #                         seconds; a whole clusterctl run is bounded by (providers + 2) times this
@@ -35,6 +42,7 @@ set -euo pipefail
 : "${CAAPH_VERSION:?capi-providers: CAAPH_VERSION must be set}"
 : "${CERT_MANAGER_VERSION:?capi-providers: CERT_MANAGER_VERSION must be set}"
 : "${STATE_DIR:?capi-providers: STATE_DIR (where the clusterctl configuration is kept) must be set}"
+: "${RELEASE_FILES:?capi-providers: RELEASE_FILES (the release files clusterctl reads) must be set}"
 : "${KUBECONFIG_PATH:?capi-providers: KUBECONFIG_PATH (admin kubeconfig of the management cluster) must be set}"
 : "${WAIT_TIMEOUT_SECONDS:?capi-providers: WAIT_TIMEOUT_SECONDS (seconds to wait per provider) must be set}"
 
@@ -54,6 +62,9 @@ readonly types=(CoreProvider BootstrapProvider ControlPlaneProvider Infrastructu
 readonly names=(cluster-api kubeadm kubeadm openstack helm)
 readonly flags=(--core --bootstrap --control-plane --infrastructure --addon)
 readonly versions=("$CLUSTER_API_VERSION" "$CLUSTER_API_VERSION" "$CLUSTER_API_VERSION" "$CAPO_VERSION" "$CAAPH_VERSION")
+# clusterctl's ManifestLabel of each (its directory in the local repository) and its components file.
+readonly labels=(cluster-api bootstrap-kubeadm control-plane-kubeadm infrastructure-openstack addon-helm)
+readonly components=(core-components.yaml bootstrap-components.yaml control-plane-components.yaml infrastructure-components.yaml addon-components.yaml)
 
 # Installed version of each pinned provider ("" when missing), and the classification.
 installed_versions=()
@@ -79,6 +90,9 @@ kube() {
 
 # Proxy helpers use_proxy and proxy_env_args (host/lib/proxy.sh, put here by rendering).
 # capi-mgmt:include proxy.sh
+
+# prepare_repository and repository_url (host/lib/release-repository.sh, put here by rendering).
+# capi-mgmt:include release-repository.sh
 
 check_parameters() {
     local name
@@ -117,7 +131,15 @@ write_config() {
         echo "# clusterctl configuration written by capi-mgmt (host/capi-providers.sh); do not edit."
         echo "# ClusterClass needs the ClusterTopology feature at init and at every upgrade apply."
         echo 'CLUSTER_TOPOLOGY: "true"'
+        echo "# Every provider and cert-manager from the verified local repository (no download by clusterctl)."
+        echo "providers:"
+        for i in "${!types[@]}"; do
+            echo "  - name: \"${names[i]}\""
+            echo "    type: \"${types[i]}\""
+            echo "    url: \"$(repository_url "${labels[i]}" "${versions[i]}" "${components[i]}")\""
+        done
         echo "cert-manager:"
+        echo "  url: \"$(repository_url cert-manager "$CERT_MANAGER_VERSION" cert-manager.yaml)\""
         echo "  version: \"$CERT_MANAGER_VERSION\""
         echo "  timeout: \"${WAIT_TIMEOUT_SECONDS}s\""
     } >"$tmp"
@@ -338,6 +360,7 @@ main() {
     mkdir -p -- "$STATE_DIR"
     chmod 0700 -- "$STATE_DIR"
     take_lock
+    prepare_repository
     write_config
     reconcile_providers
     set_proxy_env

@@ -9,7 +9,9 @@
 # The manifest is downloaded to a file first and only that file is applied. With
 # ORC_MANIFEST_SHA256 set, a download of any other SHA-256 is refused before anything is
 # applied. ORC's releases publish no checksum, so none is pinned by default: then the file
-# is applied unverified, and its SHA-256 is logged (to pin it after checking it yourself).
+# is trusted on this server's first download (its SHA-256 recorded in STATE_DIR and printed
+# on stdout, to pin it after checking it yourself), and a later download of the same release
+# with another SHA-256 is refused.
 #
 # clusterctl move (v1.14) only looks at the kinds whose CRD carries the label
 # clusterctl.cluster.x-k8s.io (any value; clusterctl's own components have it empty), and
@@ -24,7 +26,8 @@
 # Parameters (rendered above this header by lib/clusterScripts.ts, or taken from the environment):
 #   ORC_VERSION           ORC release, e.g. v2.6.0
 #   ORC_MANIFEST_SHA256   SHA-256 (64 lowercase hex digits) the release's install.yaml must have,
-#                         or empty: apply it unverified
+#                         or empty: trust this server's first download (recorded in STATE_DIR)
+#   STATE_DIR             root-only directory of the server's state (the first-use record of unpinned files)
 #   KUBECONFIG_PATH       admin kubeconfig of the management cluster
 #   WAIT_TIMEOUT_SECONDS  bound of each download and apply attempt, of their retries, and of the wait for
 #                         the controller to roll out, in seconds
@@ -35,11 +38,18 @@
 set -euo pipefail
 
 : "${ORC_VERSION:?orc: ORC_VERSION (ORC release, e.g. v2.6.0) must be set}"
+: "${STATE_DIR:?orc: STATE_DIR (the state directory of the server) must be set}"
 : "${KUBECONFIG_PATH:?orc: KUBECONFIG_PATH (admin kubeconfig of the management cluster) must be set}"
 : "${WAIT_TIMEOUT_SECONDS:?orc: WAIT_TIMEOUT_SECONDS (seconds to wait for ORC) must be set}"
 : "${ORC_MANIFEST_SHA256=}"
 
 readonly MANIFEST_URL="https://github.com/k-orc/openstack-resource-controller/releases/download/$ORC_VERSION/install.yaml"
+# sha256sum-style lines "<sha256>  <label>/<version>/<file>" of unpinned downloads, first use
+# (shared with host/lib/release-repository.sh); ORC's entry is orc/<version>/install.yaml.
+readonly FIRST_USE_FILE="$STATE_DIR/release-sha256-first-use"
+readonly FIRST_USE_KEY="orc/$ORC_VERSION/install.yaml"
+# What stdout says about the manifest's SHA-256 when it is not pinned.
+unpinned_note=""
 # What the release's install.yaml creates (config/default: namespace orc-system, prefix orc-).
 readonly ORC_NAMESPACE="orc-system"
 readonly ORC_DEPLOYMENT="orc-controller-manager"
@@ -119,13 +129,27 @@ download_manifest() {
         die "could not download ORC $ORC_VERSION's manifest from $MANIFEST_URL after $attempt attempt(s) within ${WAIT_TIMEOUT_SECONDS}s (see the curl output above); nothing was applied. Check that the release exists and that the server reaches github.com"
 }
 
-# Refuses a manifest whose SHA-256 is not the pinned one; without a pin, logs its SHA-256.
+# Refuses a manifest whose SHA-256 is not the pinned one; without a pin, refuses one that
+# differs from this server's first download of the release, or records it (first use).
 verify_manifest() {
-    local actual
+    local actual first
     actual=$(sha256sum "$manifest") || die "cannot compute the SHA-256 of the downloaded manifest $manifest"
     actual=${actual%% *}
     if [[ -z "$ORC_MANIFEST_SHA256" ]]; then
-        log "WARNING: no SHA-256 is pinned for ORC $ORC_VERSION's manifest (versions.orc: {version, sha256}); applying it unverified. Its SHA-256 is $actual"
+        first=""
+        if [[ -f "$FIRST_USE_FILE" ]]; then
+            first=$(awk -v f="$FIRST_USE_KEY" '$2 == f { print $1; exit }' "$FIRST_USE_FILE")
+        fi
+        if [[ -z "$first" ]]; then
+            log "WARNING: no SHA-256 is pinned for ORC $ORC_VERSION's manifest (versions.orc: {version, sha256}); trusting this first download, unverified. Its SHA-256 is $actual"
+            mkdir -p -- "$STATE_DIR"
+            echo "$actual  $FIRST_USE_KEY" >>"$FIRST_USE_FILE"
+        elif [[ "$actual" != "$first" ]]; then
+            die "the manifest downloaded from $MANIFEST_URL has SHA-256 $actual, but this server's first download of it had $first (not pinned); nothing was applied. If ORC re-published the release, check the new file and pin its SHA-256 in versions.orc"
+        else
+            log "ORC $ORC_VERSION's manifest has the SHA-256 of this server's first download, $actual (not pinned)"
+        fi
+        unpinned_note=$'\n'"orc: unpinned (trusted on first use): $FIRST_USE_KEY sha256 $actual"
         return 0
     fi
     if [[ "$actual" != "$ORC_MANIFEST_SHA256" ]]; then
@@ -207,7 +231,7 @@ main() {
     label_crds
     set_proxy_env
     wait_rolled_out
-    echo "orc: ORC $ORC_VERSION is applied, its CRDs are labelled for clusterctl move, and its controller $ORC_NAMESPACE/$ORC_DEPLOYMENT is available"
+    echo "orc: ORC $ORC_VERSION is applied, its CRDs are labelled for clusterctl move, and its controller $ORC_NAMESPACE/$ORC_DEPLOYMENT is available$unpinned_note"
 }
 
 main "$@"

@@ -15,6 +15,7 @@ import {
 } from "./kindConfig";
 import { isIpv6 } from "./net";
 import { ProxyEnv, RegistryMirror } from "./proxy";
+import { ReleaseChecksums, ReleaseComponent, releaseFiles } from "./releaseFiles";
 
 /** Kind cluster id line prefix on stdout of the kind step. */
 export const KIND_CLUSTER_ID_PREFIX = "kind-cluster-id: ";
@@ -47,7 +48,8 @@ export interface OrcParams {
     version: string;
     /**
      * SHA-256 (lowercase hex) the release's `install.yaml` must have; a download with another is
-     * refused. Undefined: applied unverified (ORC publishes no checksum), its SHA-256 logged.
+     * refused. Undefined: trusted on the server's first download (ORC publishes no checksum),
+     * its SHA-256 recorded there and printed; a later download with another is refused.
      */
     manifestSha256?: string;
     /** Bound, in seconds, of the download's and the apply's attempts and retries, and of the wait for the controller. */
@@ -66,6 +68,11 @@ export interface CapiProvidersParams {
     caaph: string;
     /** cert-manager release, pinned in clusterctl's configuration file. */
     certManager: string;
+    /**
+     * SHA-256 pins of the release files clusterctl reads, per component and file name
+     * (lib/releaseFiles.ts); a file not named is trusted on the server's first download.
+     */
+    releaseSha256: Readonly<Record<ReleaseComponent, ReleaseChecksums>>;
     /** How long clusterctl waits for cert-manager and for each provider, in seconds. */
     waitTimeoutSeconds: number;
     /** The proxy of clusterctl and of the providers' controllers; undefined: none. */
@@ -184,6 +191,7 @@ export function renderOrcScript(p: OrcParams): string {
         ORC_MANIFEST_SHA256: p.manifestSha256 ?? "",
         KUBECONFIG_PATH: SERVER_KUBECONFIG,
         WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
+        STATE_DIR: HOST_STATE_DIR,
         ...proxyParams(p.proxy),
     });
 }
@@ -192,7 +200,8 @@ export function renderOrcScript(p: OrcParams): string {
  * Renders `host/capi-providers.sh`: installs the missing Cluster API providers
  * (`clusterctl init`), upgrades the ones at other versions (`clusterctl upgrade apply`), or
  * changes nothing, with ClusterTopology on and cert-manager pinned through clusterctl's
- * configuration file in {@link HOST_STATE_DIR}.
+ * configuration file in {@link HOST_STATE_DIR}, every provider and cert-manager read from a
+ * local repository of release files each checked against its SHA-256 before clusterctl runs.
  */
 export function renderCapiProvidersScript(p: CapiProvidersParams): string {
     checkVersion("Cluster API version", p.clusterApi);
@@ -200,14 +209,33 @@ export function renderCapiProvidersScript(p: CapiProvidersParams): string {
     checkVersion("CAAPH version", p.caaph);
     checkVersion("cert-manager version", p.certManager);
     checkWaitSeconds(p.waitTimeoutSeconds);
-    return renderHostScript("capi-providers.sh", {
-        CLUSTER_API_VERSION: p.clusterApi,
-        CAPO_VERSION: p.capo,
-        CAAPH_VERSION: p.caaph,
-        CERT_MANAGER_VERSION: p.certManager,
-        STATE_DIR: HOST_STATE_DIR,
-        KUBECONFIG_PATH: SERVER_KUBECONFIG,
-        WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
-        ...proxyParams(p.proxy),
+    const sums = p.releaseSha256;
+    for (const [component, files] of Object.entries(sums)) {
+        for (const [file, sum] of Object.entries(files)) {
+            if (!/^[0-9a-f]{64}$/.test(sum)) {
+                throw new Error(`SHA-256 of ${component}'s ${file} must be 64 lowercase hex digits, got ${JSON.stringify(sum)}`);
+            }
+        }
+    }
+    const files = releaseFiles({
+        clusterApi: { version: p.clusterApi, sha256: sums.clusterApi },
+        capo: { version: p.capo, sha256: sums.capo },
+        caaph: { version: p.caaph, sha256: sums.caaph },
+        certManager: { version: p.certManager, sha256: sums.certManager },
     });
+    return renderHostScript(
+        "capi-providers.sh",
+        {
+            CLUSTER_API_VERSION: p.clusterApi,
+            CAPO_VERSION: p.capo,
+            CAAPH_VERSION: p.caaph,
+            CERT_MANAGER_VERSION: p.certManager,
+            STATE_DIR: HOST_STATE_DIR,
+            KUBECONFIG_PATH: SERVER_KUBECONFIG,
+            WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
+            RELEASE_FILES: files.map((f) => `${f.label} ${f.version} ${f.file} ${f.url} ${f.sha256 ?? "-"}`).join("\n"),
+            ...proxyParams(p.proxy),
+        },
+        { multiLine: ["RELEASE_FILES"] },
+    );
 }

@@ -80,6 +80,7 @@ export const HOST_INCLUDES_DIR: string = path.join(HOST_SCRIPTS_DIR, "lib");
 /** The files of `host/lib/` a host script may include: an explicit list, nothing else is read. */
 export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "proxy.sh",
+    "release-repository.sh",
     "admin-kubeconfig.sh",
     "files.sh",
     "teardown-kube.sh",

@@ -8,6 +8,8 @@
  * the management server supports.
  */
 
+import { knownReleasePin, ReleaseChecksums, ReleaseComponent } from "./releaseFiles";
+
 /** The command-line tools installed on the management server by the tools step. */
 export const TOOL_NAMES = ["kind", "kubectl", "clusterctl", "helm", "flux", "sonobuoy"] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -46,13 +48,19 @@ export interface Versions {
     /**
      * SHA-256 of ORC's release `install.yaml` at `orc`, when pinned (from
      * {@link KNOWN_MANIFEST_CHECKSUMS} or the stack config): the ORC step refuses a download
-     * with another. Undefined: the manifest is applied unverified.
+     * with another. Undefined: trusted on the server's first download (host/orc.sh).
      */
     orcManifestSha256?: string;
     /** Cluster API Add-on Provider Helm. */
     caaph: string;
     /** cert-manager, pinned through clusterctl's configuration file. */
     certManager: string;
+    /**
+     * SHA-256 of the release files clusterctl reads (lib/releaseFiles.ts), per component and
+     * file name, at the versions above: from {@link KNOWN_RELEASE_CHECKSUMS} or the stack config.
+     * A file not named is unpinned (trusted on first use on the server).
+     */
+    releaseSha256: Readonly<Record<ReleaseComponent, ReleaseChecksums>>;
 }
 
 /**
@@ -122,6 +130,14 @@ export const DEFAULT_VERSIONS: Readonly<Versions> = Object.freeze({
     orcManifestSha256: KNOWN_MANIFEST_CHECKSUMS.orc["v2.6.0"], // renovate: datasource=github-releases depName=k-orc/openstack-resource-controller
     caaph: "v0.6.4", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api-addon-provider-helm
     certManager: "v1.21.1", // renovate: datasource=github-releases depName=cert-manager/cert-manager
+    // Pinned only where lib/releaseFiles.ts knows a checked value (cert-manager v1.21.1); a
+    // Renovate bump of a version above leaves its files unpinned until their SHA-256 is added there.
+    releaseSha256: Object.freeze({
+        clusterApi: knownReleasePin("clusterApi", "v1.14.0").sha256,
+        capo: knownReleasePin("capo", "v0.14.7").sha256,
+        caaph: knownReleasePin("caaph", "v0.6.4").sha256,
+        certManager: knownReleasePin("certManager", "v1.21.1").sha256,
+    }),
 });
 
 /**

@@ -18,6 +18,7 @@ import {
 } from "../lib/clusterScripts";
 import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
 import { ClusterFakes, FAKE_ORC_CRDS, FAKE_ORC_MANIFEST, fakeServersRemovedAfterAll, FakeProvider, orcManifestUrl } from "./fakes/clusterFakes";
+import { fakeReleaseContent, fakeReleaseFiles, fakeReleasePins, NO_RELEASE_PINS } from "./fakes/releaseFakes";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 const CLUSTER_SCRIPTS = ["api-cert-expiry.sh", "capi-providers.sh", "kind-cluster.sh", "kubeconfig.sh", "orc.sh"];
@@ -56,6 +57,7 @@ const PROVIDER_PARAMS: CapiProvidersParams = {
     capo: "v0.14.7",
     caaph: "v0.6.4",
     certManager: "v1.21.1",
+    releaseSha256: fakeReleasePins(),
     waitTimeoutSeconds: 5,
 };
 
@@ -139,6 +141,12 @@ describe("cluster scripts: rendering", () => {
             `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`,
             "readonly WAIT_TIMEOUT_SECONDS='5'",
         ]);
+        const releaseFiles = /^readonly RELEASE_FILES='([^']*)'$/m.exec(renderCapiProvidersScript({ ...PROVIDER_PARAMS, releaseSha256: { ...NO_RELEASE_PINS, certManager: { "cert-manager.yaml": "b".repeat(64) } } }));
+        assert.ok(releaseFiles);
+        const lines = releaseFiles[1].split("\n");
+        assert.strictEqual(lines.length, 11);
+        assert.strictEqual(lines[0], "cluster-api v1.14.0 core-components.yaml https://github.com/kubernetes-sigs/cluster-api/releases/download/v1.14.0/core-components.yaml -");
+        assert.strictEqual(lines[10], `cert-manager v1.21.1 cert-manager.yaml https://github.com/cert-manager/cert-manager/releases/download/v1.21.1/cert-manager.yaml ${"b".repeat(64)}`);
     });
 
     it("prints the id line with KIND_CLUSTER_ID_PREFIX", () => {
@@ -603,7 +611,7 @@ describe("host/orc.sh", () => {
         assert.strictEqual(applied, downloaded, "kubectl applies the file curl wrote");
         assert.ok(!fs.existsSync(downloaded), "the downloaded file is removed");
         assert.strictEqual(fakes.orcApplied(), FAKE_ORC_MANIFEST);
-        assert.match(r.stderr, new RegExp(`orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*applying it unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`));
+        assert.match(r.stderr, new RegExp(`orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*trusting this first download, unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`));
         assert.deepStrictEqual(fakes.crds(), [...FAKE_ORC_CRDS, "helmreleases.helm.toolkit.fluxcd.io"].sort());
         for (const crd of FAKE_ORC_CRDS) {
             assert.deepStrictEqual(fakes.crdLabels(crd), { [CLUSTERCTL_LABEL]: "" }, crd);
@@ -611,7 +619,8 @@ describe("host/orc.sh", () => {
         assert.deepStrictEqual(fakes.crdLabels("helmreleases.helm.toolkit.fluxcd.io"), {}, "only ORC's group is labelled");
         assert.strictEqual(
             r.stdout,
-            "orc: ORC v2.6.0 is applied, its CRDs are labelled for clusterctl move, and its controller orc-system/orc-controller-manager is available\n",
+            "orc: ORC v2.6.0 is applied, its CRDs are labelled for clusterctl move, and its controller orc-system/orc-controller-manager is available\n" +
+                `orc: unpinned (trusted on first use): orc/v2.6.0/install.yaml sha256 ${FAKE_ORC_MANIFEST_SHA256}\n`,
         );
         assert.ok(!r.stdout.includes("serverside-applied"), "kubectl output goes to stderr");
         assert.match(r.stderr, /serverside-applied/);
@@ -669,6 +678,20 @@ describe("host/orc.sh", () => {
         assert.strictEqual(fakes.orcApplied(), undefined);
         const [downloaded] = downloadedFiles();
         assert.ok(!fs.existsSync(downloaded), "the refused download is removed");
+    });
+
+    it("without a pin, refuses a later download of the release that differs from this server's first, applying nothing", () => {
+        assertSuccess(run());
+        assert.strictEqual(fs.readFileSync(path.join(fakes.stateDir, "release-sha256-first-use"), "utf8"), `${FAKE_ORC_MANIFEST_SHA256}  orc/v2.6.0/install.yaml\n`);
+        fakes.publish(ORC_URL, FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
+        fakes.clearCalls();
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, new RegExp(`orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but this server's first download of it had ${FAKE_ORC_MANIFEST_SHA256} \\(not pinned\\); nothing was applied`));
+        assert.deepStrictEqual(fakes.callsOf("kubectl"), []);
+        // A pin (checked by the user) wins over the record.
+        const evil = sha256(FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
+        assertSuccess(run(2, evil));
     });
 
     it("retries a failed download, then verifies and applies", () => {
@@ -749,6 +772,18 @@ describe("host/capi-providers.sh", () => {
         return fakes.callsOf("clusterctl");
     }
 
+    /** clusterctl's local repository on the fake server. */
+    function repository(): string {
+        return path.join(fakes.stateDir, "clusterctl-repository");
+    }
+
+    /** The files of the local repository, relative, sorted. */
+    function repositoryFiles(): string[] {
+        return fs.existsSync(repository()) ? (fs.readdirSync(repository(), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(repository(), f)).isFile()).sort() : [];
+    }
+
+    const CAPO_COMPONENTS_URL = "https://github.com/kubernetes-sigs/cluster-api-provider-openstack/releases/download/v0.14.7/infrastructure-components.yaml";
+
     const common = (): string => `--config ${configFile()} --kubeconfig ${fakes.kubeconfig}`;
     const waits = "--wait-providers --wait-provider-timeout 5";
 
@@ -758,13 +793,85 @@ describe("host/capi-providers.sh", () => {
         assert.deepStrictEqual(clusterctlCalls(), [`clusterctl init ${common()} ${PINNED_ARGS} ${waits}`]);
         assert.deepStrictEqual(fakes.providers(), pinnedProviders());
         const config = parse(fs.readFileSync(configFile(), "utf8"));
-        assert.deepStrictEqual(config, { CLUSTER_TOPOLOGY: "true", "cert-manager": { version: "v1.21.1", timeout: "5s" } });
+        const repo = `file://${repository()}`;
+        assert.deepStrictEqual(config, {
+            CLUSTER_TOPOLOGY: "true",
+            providers: [
+                { name: "cluster-api", type: "CoreProvider", url: `${repo}/cluster-api/v1.14.0/core-components.yaml` },
+                { name: "kubeadm", type: "BootstrapProvider", url: `${repo}/bootstrap-kubeadm/v1.14.0/bootstrap-components.yaml` },
+                { name: "kubeadm", type: "ControlPlaneProvider", url: `${repo}/control-plane-kubeadm/v1.14.0/control-plane-components.yaml` },
+                { name: "openstack", type: "InfrastructureProvider", url: `${repo}/infrastructure-openstack/v0.14.7/infrastructure-components.yaml` },
+                { name: "helm", type: "AddonProvider", url: `${repo}/addon-helm/v0.6.4/addon-components.yaml` },
+            ],
+            "cert-manager": { url: `${repo}/cert-manager/v1.21.1/cert-manager.yaml`, version: "v1.21.1", timeout: "5s" },
+        });
         assert.strictEqual(fileMode(configFile()), 0o600);
         assert.strictEqual(fileMode(fakes.stateDir), 0o700);
         assert.strictEqual(fakes.certManagerVersion(), "v1.21.1");
         assert.match(r.stdout, /installed with clusterctl init: CoreProvider cluster-api:v1\.14\.0, BootstrapProvider kubeadm:v1\.14\.0, .*AddonProvider helm:v0\.6\.4/);
         assert.match(r.stderr, /no Cluster API provider is installed yet/);
         assert.ok(!r.stdout.includes("successfully"), "clusterctl output goes to stderr");
+    });
+
+    it("downloads every release file clusterctl reads into its local repository, each checked against its pin, before clusterctl runs", () => {
+        const r = run();
+        assertSuccess(r);
+        const files = fakeReleaseFiles();
+        assert.strictEqual(files.length, 11);
+        assert.deepStrictEqual(repositoryFiles(), files.map((f) => `${f.label}/${f.version}/${f.file}`).sort());
+        for (const f of files) {
+            assert.strictEqual(fs.readFileSync(path.join(repository(), f.label, f.version, f.file), "utf8"), fakeReleaseContent(f.url), f.url);
+        }
+        const calls = fakes.calls();
+        const downloads = calls.filter((l) => l.startsWith("curl "));
+        assert.deepStrictEqual(downloads.map((l) => l.split(" ").pop()), files.map((f) => f.url));
+        assert.ok(downloads.every((l) => l.includes("--fail") && l.includes("--proto =https")), downloads.join("\n"));
+        const lastDownload = calls.map((l) => l.startsWith("curl ")).lastIndexOf(true);
+        assert.ok(lastDownload < calls.findIndex((l) => l.startsWith("clusterctl ")), "every download before clusterctl");
+        assert.doesNotMatch(r.stdout, /unpinned/, "every file pinned here");
+        assert.doesNotMatch(r.stderr, /WARNING/);
+        // A re-run finds every file in place with its SHA-256 and downloads nothing.
+        fakes.clearCalls();
+        assertSuccess(run());
+        assert.deepStrictEqual(fakes.callsOf("curl"), []);
+    });
+
+    it("refuses a release file whose SHA-256 is not its pin: no clusterctl, no config, nothing applied", () => {
+        fakes.publish(CAPO_COMPONENTS_URL, fakeReleaseContent(CAPO_COMPONENTS_URL).replace("fake", "evil"));
+        const r = run();
+        assertFailure(r);
+        assert.match(r.stderr, new RegExp(`refused: ${CAPO_COMPONENTS_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but ${PROVIDER_PARAMS.releaseSha256.capo["infrastructure-components.yaml"]} is pinned`));
+        assert.match(r.stderr, /capi-providers: ERROR: 1 release file\(s\) differ from their SHA-256 .*nothing was applied/);
+        assert.deepStrictEqual(clusterctlCalls(), []);
+        assert.deepStrictEqual(fakes.callsOf("kubectl"), [], "not even read: the check comes first");
+        assert.ok(!fs.existsSync(configFile()), "no clusterctl config written");
+        assert.deepStrictEqual(repositoryFiles(), [], "nothing put in the local repository");
+        assert.deepStrictEqual(fakes.providers(), []);
+        assert.deepStrictEqual(fs.readdirSync(fakes.stateDir).filter((f) => f.includes("staging")), [], "staging removed");
+    });
+
+    it("without pins, trusts this server's first download, prints each file's SHA-256, and refuses a different file later", () => {
+        const r = run({ releaseSha256: NO_RELEASE_PINS });
+        assertSuccess(r);
+        for (const f of fakeReleaseFiles()) {
+            const line = `capi-providers: unpinned (trusted on first use): ${f.label}/${f.version}/${f.file} sha256 ${sha256(fakeReleaseContent(f.url))}`;
+            assert.ok(r.stdout.split("\n").includes(line), `${line}\n${r.stdout}`);
+        }
+        assert.match(r.stderr, /WARNING: infrastructure-openstack\/v0\.14\.7\/infrastructure-components\.yaml is not pinned; trusting this first download/);
+        // The repository is lost (or tampered with) and upstream now serves another file: refused.
+        fs.rmSync(repository(), { recursive: true });
+        fakes.publish(CAPO_COMPONENTS_URL, "evil\n");
+        fakes.setProviders(pinnedProviders({ InfrastructureProvider: "v0.14.6" }));
+        fakes.clearCalls();
+        const again = run({ releaseSha256: NO_RELEASE_PINS });
+        assertFailure(again);
+        assert.match(again.stderr, /infrastructure-components\.yaml has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is what this server's first download had \(not pinned\)/);
+        assert.deepStrictEqual(clusterctlCalls(), []);
+        assert.strictEqual(fakes.providers().find((p) => p.name === "openstack")?.version, "v0.14.6", "not upgraded");
+        // A pin from the stack config wins over the first-use record.
+        const pins = { ...NO_RELEASE_PINS, capo: { "infrastructure-components.yaml": sha256("evil\n") } };
+        assertSuccess(run({ releaseSha256: pins }));
+        assert.strictEqual(fakes.providers().find((p) => p.name === "openstack")?.version, "v0.14.7");
     });
 
     it("changes nothing when every provider is at its pinned version", () => {

@@ -22,6 +22,7 @@ import {
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { DEFAULT_VERSIONS } from "../lib/versions";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
+import { NO_RELEASE_PINS } from "./fakes/releaseFakes";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 
 const PROXY: ProxyEnv = {
@@ -65,7 +66,7 @@ describe("proxy: rendering for the host scripts", () => {
     it("renders the proxy parameters, and only the set ones", () => {
         assert.deepStrictEqual(proxyParams(PROXY), { PROXY_HTTP: PROXY.http, PROXY_HTTPS: PROXY.https, PROXY_NO_PROXY: PROXY.noProxy });
         assert.deepStrictEqual(proxyParams(OTHER_PROXY), { PROXY_HTTPS: OTHER_PROXY.https, PROXY_NO_PROXY: OTHER_PROXY.noProxy });
-        const script = renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", waitTimeoutSeconds: 5, proxy: PROXY });
+        const script = renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", releaseSha256: NO_RELEASE_PINS, waitTimeoutSeconds: 5, proxy: PROXY });
         assert.ok(script.includes(`\nreadonly PROXY_HTTPS='${PROXY.https}'\n`));
     });
 
@@ -130,7 +131,7 @@ describe("proxy: shellcheck of the scripts rendered with a proxy and mirrors", (
         const scripts: Record<string, string> = {
             "kind-cluster.sh": renderKindClusterScript({ ...KIND_PARAMS, proxy: PROXY, registryMirrors: MIRRORS }),
             "orc.sh": renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 5, proxy: OTHER_PROXY }),
-            "capi-providers.sh": renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", waitTimeoutSeconds: 5, proxy: PROXY }),
+            "capi-providers.sh": renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", releaseSha256: NO_RELEASE_PINS, waitTimeoutSeconds: 5, proxy: PROXY }),
             "host-proxy.sh": renderHostProxyScript({
                 aptProxyPath: "/etc/apt/apt.conf.d/90cloud-init-aptproxy",
                 dockerDaemonJsonPath: "/etc/docker/daemon.json",
@@ -306,7 +307,7 @@ describe("proxy: host/orc.sh and host/capi-providers.sh", () => {
     });
 
     const providers = (proxy?: ProxyEnv) =>
-        renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", waitTimeoutSeconds: 5, proxy });
+        renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", releaseSha256: NO_RELEASE_PINS, waitTimeoutSeconds: 5, proxy });
     const expectedSetArgs =
         `HTTP_PROXY=${PROXY.http} http_proxy=${PROXY.http} HTTPS_PROXY=${PROXY.https} https_proxy=${PROXY.https} NO_PROXY=${PROXY.noProxy} no_proxy=${PROXY.noProxy}`;
 
@@ -326,8 +327,13 @@ describe("proxy: host/orc.sh and host/capi-providers.sh", () => {
         assert.deepStrictEqual(fakes.setEnvCalls(), ["orc-system deployment/orc-controller-manager HTTP_PROXY- http_proxy- HTTPS_PROXY- https_proxy- NO_PROXY- no_proxy-"]);
     });
 
-    it("capi-providers: clusterctl runs with the proxy and every provider's Deployments get it", () => {
+    it("capi-providers: the release files are downloaded through the proxy, clusterctl runs with it and every provider's Deployments get it", () => {
         assertSuccess(fakes.run(providers(PROXY), INHERITED));
+        const downloads = fakes.proxyEnvOf("curl");
+        assert.strictEqual(downloads.length, 11, "every release file clusterctl reads");
+        for (const env of downloads) {
+            assert.deepStrictEqual(env, PROXY_VARS);
+        }
         const envs = fakes.proxyEnvOf("clusterctl");
         assert.strictEqual(envs.length, 1);
         assert.deepStrictEqual(envs[0], PROXY_VARS);

@@ -13,6 +13,7 @@
 import { Static, TOptional, TSchema, Type } from "@sinclair/typebox";
 import { COMPONENT_NAMES, ComponentName, TOOL_NAMES, ToolName } from "../versions";
 import { GITOPS_SCHEMA } from "./schemaGitops";
+import { RELEASE_COMPONENTS } from "../releaseFiles";
 
 /** Annotations of this project on a schema node (all optional). */
 export interface SettingMeta {
@@ -139,6 +140,9 @@ const WorkloadProjectSchema = Type.Object(
 /** A tool pinned by version (its checksum known) or by `{version, sha256}`. */
 const ToolPinSchema = Type.Union([Type.String(), Type.Object({ version: Type.String(), sha256: Type.String() })], { "x-rule": true });
 
+/** A release component's pin: a version, or `{version, sha256: {<file>: <sha256>}}` (lib/releaseFiles.ts checks the files). */
+const ReleasePinSchema = Type.Union([Type.String(), Type.Object({}, { additionalProperties: true })], { "x-rule": true });
+
 const VersionsSchema = Type.Object(
     {
         nodeImage: Type.Optional(
@@ -148,7 +152,12 @@ const VersionsSchema = Type.Object(
             }),
         ),
         ...(Object.fromEntries(TOOL_NAMES.map((t) => [t, Type.Optional(ToolPinSchema)])) as unknown as Record<ToolName, TOptional<typeof ToolPinSchema>>),
-        ...(Object.fromEntries(COMPONENT_NAMES.map((c) => [c, Type.Optional(c === "orc" ? ToolPinSchema : Type.String({ "x-rule": true }))])) as unknown as Record<
+        ...(Object.fromEntries(
+            COMPONENT_NAMES.map((c) => [
+                c,
+                Type.Optional(c === "orc" ? ToolPinSchema : (RELEASE_COMPONENTS as readonly string[]).includes(c) ? ReleasePinSchema : Type.String({ "x-rule": true })),
+            ]),
+        ) as unknown as Record<
             ComponentName,
             TOptional<TSchema>
         >),

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
 import { FakeClock } from "./clock";
+import { fakeReleaseContent, fakeReleaseFiles } from "./releaseFakes";
 import { FAKES_DIR, installFake, RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
@@ -79,6 +80,9 @@ export class ClusterFakes {
         fs.writeFileSync(path.join(this.state, "orc-crds"), FAKE_ORC_CRDS.join("\n") + "\n");
         fs.mkdirSync(path.join(this.state, "downloads"));
         this.publish(orcManifestUrl("v2.6.0"), FAKE_ORC_MANIFEST);
+        for (const f of fakeReleaseFiles()) {
+            this.publish(f.url, fakeReleaseContent(f.url));
+        }
         fs.writeFileSync(this.callLog, "");
         this.clock = new FakeClock(path.join(this.root, "clock"));
     }

@@ -19,6 +19,7 @@ import {
 } from "../../versions";
 import { NODE_IMAGE_PATTERN, VERSION_PATTERN } from "../schema";
 import { Problems, quote } from "../types";
+import { parseReleasePin, RELEASE_COMPONENTS, ReleaseComponent } from "../../releaseFiles";
 
 const VERSION = new RegExp(VERSION_PATTERN);
 const NODE_IMAGE = new RegExp(NODE_IMAGE_PATTERN);
@@ -66,6 +67,13 @@ export function versionsOf(p: Problems, overrides: Record<string, unknown> | und
             if (pin) {
                 versions.orc = pin.version;
                 versions.orcManifestSha256 = pin.sha256;
+            }
+        } else if ((RELEASE_COMPONENTS as readonly string[]).includes(k)) {
+            const c = k as ReleaseComponent;
+            const pin = parseReleasePin(c, key, val, (x) => semver(x) !== undefined, (fk, m) => p.fail(fk, m));
+            if (pin) {
+                versions[c] = pin.version;
+                versions.releaseSha256 = { ...versions.releaseSha256, [c]: pin.sha256 };
             }
         } else if ((COMPONENT_NAMES as readonly string[]).includes(k)) {
             if (typeof val !== "string" || !semver(val)) {
@@ -123,8 +131,8 @@ function versionAndSha256(p: Problems, key: string, val: unknown, what: string):
 
 /**
  * `versions.orc`: a version (its manifest's SHA-256 pinned when lib/versions.ts knows one,
- * else unverified: ORC publishes none) or `{version, sha256}` (the SHA-256 of the release's
- * install.yaml).
+ * else trusted on the server's first download: ORC publishes none) or `{version, sha256}` (the
+ * SHA-256 of the release's install.yaml).
  */
 function orcPin(p: Problems, key: string, val: unknown): { version: string; sha256?: string } | undefined {
     if (typeof val === "string") {

@@ -45,6 +45,20 @@ fi
 ((waits == 2)) || { echo "fake clusterctl: --wait-providers and --wait-provider-timeout are required" >&2; exit 64; }
 ((${#wanted[@]} > 0)) || { echo "fake clusterctl: no provider given" >&2; exit 64; }
 cm_version=$(sed -n 's/^  version: "\(.*\)"$/\1/p' "$config")
+# Like clusterctl with a local repository: each provider's url (the line after its type) must be
+# file://<base>/<label>/<version>/<components file> with metadata.yaml beside it; so must cert-manager's.
+local_file() {
+    local url=$1 want=$2
+    [[ "$url" == "file:///"*"/$want" && -f "${url#file://}" ]] || { echo "fake clusterctl: $url is not a local file ending in $want" >&2; exit 65; }
+}
+for w in "${wanted[@]}"; do
+    read -r type ref ns <<<"$w"
+    url=$(awk -v t="type: \"$type\"" 'index($0, t) { getline; sub(/^ *url: "/, ""); sub(/"$/, ""); print; exit }' "$config")
+    local_file "$url" "${ref#*:}/${url##*/}"
+    local_file "${url%/*}/metadata.yaml" "${ref#*:}/metadata.yaml"
+done
+cm_url=$(sed -n 's/^  url: "\(.*\)"$/\1/p' "$config")
+local_file "$cm_url" "$cm_version/cert-manager.yaml"
 touch "$S/providers"
 installed() {
     awk -v t="$1" -v n="$2" '$1 == t && $2 == n' "$S/providers"
