@@ -1,9 +1,9 @@
 /**
  * The OpenStack provider the test bed builds (issue 22, part 2: testbed/pulumi/openstack, see
  * docs/testbed-openstack-provider.md) speaks the schema of @pulumi/openstack 3.15.2 for everything
- * the program uses. The provider is installed as plugin `openstack` at the SDK's version in a
- * throw-away PULUMI_HOME, and the test bed's CLI asks the installed plugin for its schema over gRPC
- * (`pulumi package get-schema`). Against that schema:
+ * the program uses. The test starts the built provider and asks it for its schema over its gRPC
+ * interface (GetSchema, as the engine does; the provider runs without an engine address, as under
+ * a debugger), so it needs only the provider binary. Against that schema:
  * - every resource, function and provider input the program sets (gathered by running the program
  *   under the mock engine for both stacks and the settings that set other inputs: openstackUsage.ts)
  *   has the program's token and exists with the shape the program gives it (list or object, nested
@@ -11,12 +11,18 @@
  * - the input properties of each token the program uses (and of the few the bed's own set-up uses)
  *   are those of the SDK's `...Args` interface (names, and list or not), so a field the program may
  *   set tomorrow has the SDK's shape too.
+ * When the test bed's CLI is built too, the provider installed as plugin `openstack` at the SDK's
+ * version in a throw-away PULUMI_HOME serves the same schema through `pulumi package get-schema`.
  *
  * Nothing here talks to OpenStack: that is part 2's second half.
  */
+import * as grpc from "@grpc/grpc-js";
+import * as providerRpc from "@pulumi/pulumi/proto/provider_grpc_pb";
+import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { EngineBed, EngineHome, sdkVersion } from "./engineBed";
 import type { OpenStackUse } from "./openstackUsage";
@@ -54,6 +60,48 @@ interface PackageSchema {
 function skipWith(ctx: Mocha.Context, reason: string): never {
     console.log(`      skipped: ${reason}`);
     ctx.skip();
+}
+
+/**
+ * The schema a provider binary serves: starts it (no engine address), reads the port it prints,
+ * calls GetSchema, stops it.
+ */
+async function schemaOverGrpc(binary: string, cwd: string): Promise<string> {
+    const child = spawn(binary, [], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    try {
+        const port = await new Promise<number>((resolve, reject) => {
+            let out = "";
+            const timer = setTimeout(() => reject(new Error(`${binary} printed no port in 120 s: ${stderr}`)), 120_000);
+            child.stdout.on("data", (d: Buffer) => {
+                out += d.toString();
+                const m = /^(\d+)\s*$/m.exec(out);
+                if (m) {
+                    clearTimeout(timer);
+                    resolve(Number(m[1]));
+                }
+            });
+            child.on("exit", (code) => {
+                clearTimeout(timer);
+                reject(new Error(`${binary} exited (${code}) before serving: ${stderr}`));
+            });
+        });
+        const client = new providerRpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+            "grpc.max_receive_message_length": 256 * 1024 * 1024,
+        });
+        try {
+            return await new Promise<string>((resolve, reject) =>
+                client.getSchema(new providerProto.GetSchemaRequest(), new grpc.Metadata(), { deadline: Date.now() + 120_000 }, (err, resp) =>
+                    err ? reject(new Error(`GetSchema: ${err.message}; provider stderr: ${stderr}`)) : resolve(resp.getSchema()),
+                ),
+            );
+        } finally {
+            client.close();
+        }
+    } finally {
+        child.kill();
+    }
 }
 
 /** The inputs a token takes in the schema, or undefined when the schema has no such token. */
@@ -151,33 +199,25 @@ function schemaShapes(props: Record<string, PropertySpec>): Record<string, "list
 
 describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terraform-provider-openstack)", function () {
     this.timeout(600_000);
-    let home: EngineHome | undefined;
+    let bed: EngineBed;
+    let dir: string;
     let schema: PackageSchema;
     let uses: OpenStackUse[];
 
-    before(function () {
-        const bed = EngineBed.load();
-        if (typeof bed === "string") {
-            skipWith(this, bed);
+    before(async function () {
+        const loaded = EngineBed.load();
+        if (typeof loaded === "string") {
+            skipWith(this, loaded);
         }
-        const missing = bed.missing(["pulumi", "pulumi-resource-openstack"]);
+        bed = loaded;
+        const missing = bed.missing(["pulumi-resource-openstack"]);
         if (missing) {
-            skipWith(this, `the OpenStack provider or the CLI is not built (testbed/pulumi/build.sh): ${missing}`);
+            skipWith(this, `the OpenStack provider is not built (testbed/pulumi/build.sh): ${missing}`);
         }
-        home = EngineHome.create(bed, {}, ["openstack"]);
-        const plugin = home.pluginPath("openstack");
-        assert.ok(fs.existsSync(plugin), `pulumi plugin install left no ${plugin}`);
-        const r = spawnSync(home.cli, ["package", "get-schema", plugin], {
-            cwd: home.workDir,
-            env: home.env(),
-            encoding: "utf8",
-            maxBuffer: 256 * 1024 * 1024,
-            timeout: 300_000,
-        });
-        assert.strictEqual(r.status, 0, `pulumi package get-schema failed (${r.status}): ${r.stderr}${r.error ?? ""}`);
-        schema = JSON.parse(r.stdout) as PackageSchema;
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-openstack-provider-"));
+        schema = JSON.parse(await schemaOverGrpc(bed.component("pulumi-resource-openstack").path as string, dir)) as PackageSchema;
 
-        const out = path.join(home.dir, "uses.json");
+        const out = path.join(dir, "uses.json");
         const u = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "openstackUsage.ts"), out], {
             cwd: PROJECT_DIR,
             encoding: "utf8",
@@ -187,12 +227,42 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
         uses = JSON.parse(fs.readFileSync(out, "utf8")) as OpenStackUse[];
     });
 
-    after(() => home?.dispose());
+    after(() => {
+        if (dir && process.env.TESTBED_KEEP !== "1") {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 
-    it("is plugin openstack at the SDK's version, and its schema is the one it serves", () => {
+    it("serves the schema of package openstack at the SDK's version", () => {
         assert.strictEqual(schema.name, "openstack");
         assert.strictEqual(schema.version, sdkVersion("@pulumi/openstack"));
         assert.ok(Object.keys(schema.resources).length > 100, `only ${Object.keys(schema.resources).length} resources`);
+    });
+
+    it("installs as plugin openstack at the SDK's version, and the CLI reads the same schema from it", function () {
+        const missing = bed.missing(["pulumi"]);
+        if (missing) {
+            skipWith(this, `the test bed's CLI is not built (testbed/pulumi/build.sh): ${missing}`);
+        }
+        const home = EngineHome.create(bed, {}, ["openstack"]);
+        try {
+            const plugin = home.pluginPath("openstack");
+            assert.ok(fs.existsSync(plugin), `pulumi plugin install left no ${plugin}`);
+            const r = spawnSync(home.cli, ["package", "get-schema", plugin], {
+                cwd: home.workDir,
+                env: home.env(),
+                encoding: "utf8",
+                maxBuffer: 256 * 1024 * 1024,
+                timeout: 300_000,
+            });
+            assert.strictEqual(r.status, 0, `pulumi package get-schema failed (${r.status}): ${r.stderr}${r.error ?? ""}`);
+            const viaCli = JSON.parse(r.stdout) as PackageSchema;
+            assert.strictEqual(viaCli.version, schema.version);
+            assert.deepStrictEqual(Object.keys(viaCli.resources).sort(), Object.keys(schema.resources).sort());
+            assert.deepStrictEqual(Object.keys(viaCli.functions).sort(), Object.keys(schema.functions).sort());
+        } finally {
+            home.dispose();
+        }
     });
 
     it("has the 3.15.2 token of every resource and function the program uses, and of the bed's", () => {
