@@ -24,6 +24,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as ts from "typescript";
 import { EngineBed, EngineHome, sdkVersion } from "./engineBed";
 import type { OpenStackUse } from "./openstackUsage";
 
@@ -164,18 +165,32 @@ function fieldProblems(schema: PackageSchema, value: Record<string, unknown>, pr
     return Object.entries(value).flatMap(([k, v]) => (props[k] ? shapeProblems(schema, v, props[k], `${where}.${k}`) : [`${where}.${k}: not an input of the schema`]));
 }
 
-/** The properties of `interface NAME { ... }` in a generated .d.ts: name → "list" or "value". */
+/**
+ * The properties of `interface NAME { ... }` in a .d.ts: name → "list" when its type is an array
+ * (inside any `pulumi.Input<...>`), else "value". Undefined when there is no such interface.
+ */
 export function argsInterface(dts: string, name: string): Record<string, "list" | "value"> | undefined {
-    const start = dts.indexOf(`export interface ${name} {`);
-    if (start < 0) {
+    const file = ts.createSourceFile("args.d.ts", dts, ts.ScriptTarget.Latest, false);
+    const decl = file.statements.find((st): st is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(st) && st.name.text === name);
+    if (!decl) {
         return undefined;
     }
-    const end = dts.indexOf("\n}", start);
+    const isList = (t: ts.TypeNode | undefined): boolean => {
+        if (!t) {
+            return false;
+        }
+        if (ts.isArrayTypeNode(t)) {
+            return true;
+        }
+        if (ts.isTypeReferenceNode(t) && t.typeName.getText(file) === "pulumi.Input" && t.typeArguments?.length === 1) {
+            return isList(t.typeArguments[0]);
+        }
+        return false;
+    };
     const props: Record<string, "list" | "value"> = {};
-    for (const line of dts.slice(start, end).split("\n").slice(1)) {
-        const m = /^\s+(?:readonly\s+)?(\w+)\??: (.+);$/.exec(line);
-        if (m) {
-            props[m[1]] = /\[\]>*$/.test(m[2].trim()) ? "list" : "value";
+    for (const m of decl.members) {
+        if (ts.isPropertySignature(m) && m.name && ts.isIdentifier(m.name)) {
+            props[m.name.text] = isList(m.type) ? "list" : "value";
         }
     }
     return props;
@@ -359,13 +374,17 @@ describe("the OpenStack provider schema checks (the checks themselves)", () => {
             "     */",
             "    policies?: pulumi.Input<pulumi.Input<string>[]>;",
             "    rules?: pulumi.Input<inputs.compute.ServerGroupRules>;",
+            "    valueSpecs?: pulumi.Input<{",
+            "        [key: string]: any;",
+            "    }>;",
             "    name?: pulumi.Input<string>;",
+            "    ids?: string[];",
             "}",
             "export interface Other {",
             "    x: string;",
             "}",
         ].join("\n");
-        assert.deepStrictEqual(argsInterface(dts, "ServerGroupArgs"), { policies: "list", rules: "value", name: "value" });
+        assert.deepStrictEqual(argsInterface(dts, "ServerGroupArgs"), { policies: "list", rules: "value", valueSpecs: "value", name: "value", ids: "list" });
         assert.strictEqual(argsInterface(dts, "Missing"), undefined);
     });
 });
