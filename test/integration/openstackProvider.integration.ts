@@ -1,9 +1,9 @@
 /**
  * The OpenStack provider the test bed builds (issue 22, part 2: testbed/pulumi/openstack, see
  * docs/testbed-openstack-provider.md) speaks the schema of @pulumi/openstack 3.15.2 for everything
- * the program uses. The test starts the built provider and asks it for its schema over its gRPC
- * interface (GetSchema, as the engine does; the provider runs without an engine address, as under
- * a debugger), so it needs only the provider binary. Against that schema:
+ * the program uses. The test starts the built provider with a small engine host of its own
+ * (providerProcess.ts) and drives it over its gRPC interface as the engine does, so it needs only
+ * the provider binary. It asks for the schema (GetSchema), and against that schema:
  * - every resource, function and provider input the program sets (gathered by running the program
  *   under the mock engine for both stacks and the settings that set other inputs: openstackUsage.ts)
  *   has the program's token and exists with the shape the program gives it (list or object, nested
@@ -11,22 +11,25 @@
  * - the input properties of each token the program uses (and of the few the bed's own set-up uses)
  *   are those of the SDK's `...Args` interface (names, and list or not), so a field the program may
  *   set tomorrow has the SDK's shape too.
+ * Then, configured (CheckConfig, Configure) with each provider's inputs the program gives (the
+ * clouds they name in a clouds.yaml of the test's own), the provider's Check, the first thing a
+ * preview asks of a new resource, accepts every resource registration the program makes, with its
+ * inputs: Terraform's schema validation (required arguments, types, and the value checks Terraform
+ * declares; many values, e.g. a rule's `direction`, are checked only by the API on create).
  * When the test bed's CLI is built too, the provider installed as plugin `openstack` at the SDK's
  * version in a throw-away PULUMI_HOME serves the same schema through `pulumi package get-schema`.
  *
  * Nothing here talks to OpenStack: that is part 2's second half.
  */
-import * as grpc from "@grpc/grpc-js";
-import * as providerRpc from "@pulumi/pulumi/proto/provider_grpc_pb";
-import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import * as assert from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { EngineBed, EngineHome, sdkVersion } from "./engineBed";
 import type { OpenStackUse } from "./openstackUsage";
+import { ProviderProcess } from "./providerProcess";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const SDK_DIR = path.join(PROJECT_DIR, "node_modules", "@pulumi", "openstack");
@@ -61,48 +64,6 @@ interface PackageSchema {
 function skipWith(ctx: Mocha.Context, reason: string): never {
     console.log(`      skipped: ${reason}`);
     ctx.skip();
-}
-
-/**
- * The schema a provider binary serves: starts it (no engine address), reads the port it prints,
- * calls GetSchema, stops it.
- */
-async function schemaOverGrpc(binary: string, cwd: string): Promise<string> {
-    const child = spawn(binary, [], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    try {
-        const port = await new Promise<number>((resolve, reject) => {
-            let out = "";
-            const timer = setTimeout(() => reject(new Error(`${binary} printed no port in 120 s: ${stderr}`)), 120_000);
-            child.stdout.on("data", (d: Buffer) => {
-                out += d.toString();
-                const m = /^(\d+)\s*$/m.exec(out);
-                if (m) {
-                    clearTimeout(timer);
-                    resolve(Number(m[1]));
-                }
-            });
-            child.on("exit", (code) => {
-                clearTimeout(timer);
-                reject(new Error(`${binary} exited (${code}) before serving: ${stderr}`));
-            });
-        });
-        const client = new providerRpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
-            "grpc.max_receive_message_length": 256 * 1024 * 1024,
-        });
-        try {
-            return await new Promise<string>((resolve, reject) =>
-                client.getSchema(new providerProto.GetSchemaRequest(), new grpc.Metadata(), { deadline: Date.now() + 120_000 }, (err, resp) =>
-                    err ? reject(new Error(`GetSchema: ${err.message}; provider stderr: ${stderr}`)) : resolve(resp.getSchema()),
-                ),
-            );
-        } finally {
-            client.close();
-        }
-    } finally {
-        child.kill();
-    }
 }
 
 /** The inputs a token takes in the schema, or undefined when the schema has no such token. */
@@ -218,6 +179,7 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
     let dir: string;
     let schema: PackageSchema;
     let uses: OpenStackUse[];
+    let provider: ProviderProcess | undefined;
 
     before(async function () {
         const loaded = EngineBed.load();
@@ -230,8 +192,6 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
             skipWith(this, `the OpenStack provider is not built (testbed/pulumi/build.sh): ${missing}`);
         }
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-openstack-provider-"));
-        schema = JSON.parse(await schemaOverGrpc(bed.component("pulumi-resource-openstack").path as string, dir)) as PackageSchema;
-
         const out = path.join(dir, "uses.json");
         const u = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "openstackUsage.ts"), out], {
             cwd: PROJECT_DIR,
@@ -240,9 +200,27 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
         });
         assert.strictEqual(u.status, 0, `running the program under the mock engine failed: ${u.stderr}${u.stdout.slice(-2000)}`);
         uses = JSON.parse(fs.readFileSync(out, "utf8")) as OpenStackUse[];
+
+        // The clouds the program's providers name, in a clouds.yaml of our own: Keystone on a
+        // loopback port nothing listens on (the Terraform provider authenticates only when a
+        // call needs it, and Check needs none).
+        const clouds = [...new Set(uses.filter((x) => x.kind === "provider").map((x) => String(x.inputs.cloud)))];
+        const cloudsYaml = path.join(dir, "clouds.yaml");
+        fs.writeFileSync(
+            cloudsYaml,
+            JSON.stringify({
+                clouds: Object.fromEntries(
+                    clouds.map((c) => [c, { auth: { auth_url: "http://127.0.0.1:9/v3", username: "u", password: "p", project_name: "p", user_domain_name: "Default", project_domain_name: "Default" }, region_name: "RegionOne" }]),
+                ),
+            }),
+        );
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OS_")));
+        provider = await ProviderProcess.start(bed.component("pulumi-resource-openstack").path as string, dir, { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml });
+        schema = JSON.parse(await provider.getSchema()) as PackageSchema;
     });
 
     after(() => {
+        provider?.stop();
         if (dir && process.env.TESTBED_KEEP !== "1") {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -340,6 +318,28 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
             }
         }
         assert.deepStrictEqual(problems, []);
+    });
+
+    it("accepts every resource the program registers (Check, as a preview does), configured as the program configures it", async () => {
+        const p = provider as ProviderProcess;
+        const problems: string[] = [];
+        for (const use of uses.filter((u) => u.kind === "provider")) {
+            for (const f of await p.configure(use.inputs)) {
+                problems.push(`provider (${use.run}): ${f.property}: ${f.reason}`);
+            }
+        }
+        let checked = 0;
+        for (const [i, use] of uses.entries()) {
+            if (use.kind !== "resource") {
+                continue;
+            }
+            checked++;
+            for (const f of await p.check(use.token, `r${i}`, use.inputs)) {
+                problems.push(`${use.token} (${use.run}): ${f.property}: ${f.reason}`);
+            }
+        }
+        assert.ok(checked > 50, `only ${checked} registrations checked`);
+        assert.deepStrictEqual([...new Set(problems)], []);
     });
 });
 
