@@ -11,5 +11,6 @@ export const capiAppCredentialId = outputs.capiAppCredentialId;
 export const cloudProviderAppCredentialId = outputs.cloudProviderAppCredentialId;
 export const kubeconfig = outputs.kubeconfig;
 export const apiServerCertExpiry = outputs.apiServerCertExpiry;
+export const apiServerCertRenewal = outputs.apiServerCertRenewal;
 export const deployPublicKey = outputs.deployPublicKey;
 export const deployed = outputs.deployed;

@@ -6,6 +6,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { CapiManagement } from "./components/capiManagement";
 import { PreflightResult } from "./components/preflight";
+import { CertRenewalOutput } from "./lib/certRenewal";
 import { configWarnings, StackConfig, WorkloadProject } from "./lib/config";
 import { DeployedState } from "./lib/lifecycle";
 import { shortHash } from "./lib/names";
@@ -14,7 +15,7 @@ import { shortHash } from "./lib/names";
 export interface ProgramOutputs {
     /** Public address of the management server. */
     floatingIp: pulumi.Output<string>;
-    /** Command line to log in (after saving the key and known_hosts, see README). */
+    /** Command line to log in (after saving the key and known_hosts, see README.md, "Deploy"). */
     sshCommand: pulumi.Output<string>;
     /** known_hosts line pinning the server's host key. */
     sshKnownHosts: pulumi.Output<string>;
@@ -26,8 +27,10 @@ export interface ProgramOutputs {
     cloudProviderAppCredentialId: pulumi.Output<string>;
     /** Admin kubeconfig of the management cluster, `https://<floating IP>:6443` (secret). */
     kubeconfig: pulumi.Output<string>;
-    /** When the management cluster's API server certificate expires (renew before, see README). */
+    /** When the management cluster's API server certificate expires, as the last re-read found it (see docs/operations.md). */
     apiServerCertExpiry: pulumi.Output<string>;
+    /** When the server's timer renews the certificates and the next `up` reads them again (lib/certRenewal.ts). */
+    apiServerCertRenewal: pulumi.Output<CertRenewalOutput>;
     /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
     deployPublicKey: pulumi.Output<string>;
     /** What this run deployed; the next run's preflight reads it back (lib/lifecycle.ts). */
@@ -89,6 +92,7 @@ export function program(config: StackConfig): Program {
         cloudProviderAppCredentialId: mgmt.appCredentials.cloudProvider.id,
         kubeconfig: pulumi.secret(mgmt.cluster.kubeconfig),
         apiServerCertExpiry: mgmt.cluster.apiServerCertExpiry,
+        apiServerCertRenewal: mgmt.cluster.certRenewalReport,
         deployPublicKey: mgmt.flux?.deployPublicKey ?? pulumi.output(""),
         deployed: mgmt.deployed,
     };

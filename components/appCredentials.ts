@@ -40,7 +40,10 @@ export const APP_CREDENTIAL_PURPOSES = {
  * new one can be created before the old one is deleted. The workload project (cloud entry
  * and region) is part of it when set: a change of project then replaces the credentials
  * through the new project's provider, whatever the engine makes of the provider change
- * itself. Without it, the hashed value is the one of earlier versions: names unchanged.
+ * itself. So is `appCredential.owner` when set: changing it (a hand-over to another user)
+ * replaces the credentials, and the new ones are created by the run's user, whom preflight
+ * has checked is that owner (lib/credentialOwner.ts); setting it on a running stack rotates
+ * them once. Without either, the hashed value is the one of earlier versions: names unchanged.
  */
 export function appCredentialName(
     prefix: string,
@@ -50,7 +53,8 @@ export function appCredentialName(
 ): string {
     const c = canonicalSettings(settings);
     const project = workloadProject ? { project: { cloud: workloadProject.cloud, region: workloadProject.region ?? null } } : {};
-    return `${prefix}-${purpose}-${shortHash({ purpose, roles: c.roles, expiresAt: c.expiresAt ?? null, ...project })}`;
+    const owner = settings.owner === undefined ? {} : { owner: settings.owner };
+    return `${prefix}-${purpose}-${shortHash({ purpose, roles: c.roles, expiresAt: c.expiresAt ?? null, ...project, ...owner })}`;
 }
 
 /** The settings as the credentials get them: roles as a sorted set, expiry in UTC whole seconds. */

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "../lib/certRenewal";
 import { identityEndpoint } from "../lib/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
@@ -9,11 +10,13 @@ import { isUuid } from "../lib/names";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
+import { CloudProviderRestart } from "./cloudProviderRestart";
 import { FluxSync } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { ManagementCluster } from "./managementCluster";
 import { Network } from "./network";
 import { Preflight, PreflightResult } from "./preflight";
+import { RebuildCheck } from "./rebuildCheck";
 import { ServerSecurityGroup } from "./securityGroup";
 import { ManagementServer, SERVER_USER } from "./server";
 import { SshKeys } from "./sshKeys";
@@ -34,7 +37,7 @@ export interface CapiManagementArgs {
 
 /**
  * Everything one stack stands up: the OpenStack side of the management server and, on it,
- * the management cluster. Children are created in dependency order; see README.md.
+ * the management cluster. Children are created in dependency order; see docs/operations.md.
  */
 export class CapiManagement extends pulumi.ComponentResource {
     /** Public address of the management server. */
@@ -55,6 +58,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly teardown: WorkloadTeardown;
     /** OpenStack credentials in the management cluster. */
     readonly credentials: ClusterCredentials;
+    /** Restarts OCCM and Cinder CSI in the workload clusters after a credential rotation. */
+    readonly cloudProviderRestart: CloudProviderRestart;
     /** Flux, when `gitops` is configured. */
     readonly flux?: FluxSync;
     /** What preflight found (problems, the previous deployment). */
@@ -139,6 +144,20 @@ export class CapiManagement extends pulumi.ComponentResource {
                 ),
         );
 
+        // On a serverGeneration bump: the running server holds no Clusters (or the user said so)
+        // before the new generation's port and server are created.
+        const rebuildCheck = new RebuildCheck(
+            "rebuild-check",
+            {
+                plan: preflight.result.apply((r) => r.rebuildCheck),
+                generation: cfg.serverGeneration,
+                loginPrivateKey: keys.loginPrivateKey,
+                hostPublicKey: keys.hostPublicKey,
+                loginUser: SERVER_USER,
+            },
+            gated,
+        );
+
         const server = new ManagementServer(
             "server",
             {
@@ -155,6 +174,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 userData,
                 floatingIpPool: external.apply((n) => n.name ?? cfg.externalNetwork),
                 associateAfter: network.routerInterface ? [network.routerInterface] : [],
+                createAfter: rebuildCheck.gate,
+                protect: cfg.protect,
             },
             gated,
         );
@@ -202,6 +223,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 after: [this.bootstrap.tools],
                 proxy: clusterProxy,
                 registryMirrors: cfg.registryMirrors,
+                previous: pulumi
+                    .all([preflight.previousOutputs.getOutput(CERT_RENEWAL_OUTPUT), preflight.previousOutputs.getOutput("kubeconfig")])
+                    .apply(([renewal, kubeconfig]): PreviousCertState => ({ renewal, kubeconfig })),
             },
             gated,
         );
@@ -217,6 +241,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 connection: this.connection,
                 clusterName: cfg.prefix,
                 timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
+                protect: cfg.protect,
                 outlives: [
                     server.instance,
                     server.association,
@@ -231,7 +256,7 @@ export class CapiManagement extends pulumi.ComponentResource {
         // Built from the kubeconfig alone: Flux and the plain Secrets go in while ORC and Cluster
         // API install. deleteUnreachable: once a cluster is gone (new server generation, new
         // node image), deletes against it succeed by dropping the objects from the state; no
-        // object whose deletion matters relies on Pulumi deleting it (see README).
+        // object whose deletion matters relies on Pulumi deleting it (see docs/operations.md, "What `pulumi destroy` does").
         // enableSecretMutable / enableConfigMapMutable: without them the provider replaces a
         // Secret or ConfigMap whose data changes, deleting it first (fixed names), so a credential
         // rotation would leave CAPO and ORC without credentials in between; with them it updates
@@ -255,6 +280,16 @@ export class CapiManagement extends pulumi.ComponentResource {
                 providersReady: [this.cluster.providers],
             },
             inCluster,
+        );
+        this.cloudProviderRestart = new CloudProviderRestart(
+            "cloud-provider-restart",
+            {
+                connection: this.connection,
+                workloadNamespace: cfg.workloadNamespace,
+                credentialId: this.appCredentials.cloudProvider.id,
+                after: this.credentials.resources,
+            },
+            gated,
         );
         if (cfg.gitops) {
             this.flux = new FluxSync(
@@ -282,9 +317,11 @@ export class CapiManagement extends pulumi.ComponentResource {
             .all([
                 server.instance.availabilityZone,
                 this.credentials.namespace,
+                credentialScope.userId,
+                credentialScope.userName,
                 ...gitopsOwned.map((r) => (r as pulumi.CustomResource).urn),
             ])
-            .apply(([az, ns]) => ({
+            .apply(([az, ns, ownerId, ownerName]) => ({
                 serverGeneration: cfg.serverGeneration,
                 prefix: cfg.prefix,
                 availabilityZone: az ?? cfg.availabilityZone ?? "",
@@ -293,6 +330,10 @@ export class CapiManagement extends pulumi.ComponentResource {
                 gitops: cfg.gitops !== undefined,
                 // Only when set: the management server's own project records nothing, as before.
                 ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
+                // Preflight let only the owner (or a hand-over to this user) through: the credentials are this user's.
+                appCredentialOwner: { id: ownerId, name: ownerName },
+                // Only when on: an unprotected stack records nothing, as before.
+                ...(cfg.protect ? { protect: true } : {}),
             }));
 
         this.floatingIp = server.floatingIp;

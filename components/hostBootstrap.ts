@@ -2,15 +2,13 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { CLOUD_INIT_DONE_MARKER, DOCKER_DAEMON_JSON_PATH } from "../lib/cloudInit";
 import { APT_PROXY_PATH, HOST_STATE_DIR, renderHostProxyScript, renderInstallToolsScript, renderWaitReadyScript } from "../lib/hostScripts";
+import { renderMetadataBlockInstallScript } from "../lib/metadataBlock";
 import { ProxyEnv } from "../lib/proxy";
+import { DialBounds, SETUP_DIAL } from "../lib/sshDial";
 import { toolDownloads, Versions } from "../lib/versions";
 
 /** How long readiness waits for cloud-init to finish on the server. */
 export const CLOUD_INIT_TIMEOUT_SECONDS = 1800;
-/** SSH dial attempts before a step gives up (the server may still be booting). */
-export const SSH_DIAL_ATTEMPTS = 60;
-/** Seconds per SSH dial attempt. */
-export const SSH_DIAL_TIMEOUT_SECONDS = 15;
 /** Where the tools step installs binaries. */
 export const TOOLS_INSTALL_DIR = "/usr/local/bin";
 /** Download attempts per tool. */
@@ -29,7 +27,8 @@ export interface ServerConnection {
 }
 
 /**
- * The connection block of a remote command, with the retry bounds applied.
+ * The connection block of a remote command, with the retry bounds applied: {@link SETUP_DIAL}
+ * unless given (the teardown passes its own, lib/sshDial.ts says why).
  *
  * Every command of the program also sets `addPreviousOutputInEnv: false`: no script reads
  * the previous run's `PULUMI_COMMAND_STDOUT`/`STDERR`, and the kubeconfig step's output is a
@@ -37,14 +36,14 @@ export interface ServerConnection {
  * (pulumi-command 1.2.1 has no client-side keepalive setting; sshd's ClientAlive* in the
  * user-data keeps quiet sessions up.)
  */
-export function commandConnection(c: ServerConnection): command.types.input.remote.ConnectionArgs {
+export function commandConnection(c: ServerConnection, bounds: DialBounds = SETUP_DIAL): command.types.input.remote.ConnectionArgs {
     return {
         host: c.host,
         user: c.user,
         privateKey: pulumi.secret(c.privateKey),
         hostKey: c.hostKey,
-        dialErrorLimit: SSH_DIAL_ATTEMPTS,
-        perDialTimeout: SSH_DIAL_TIMEOUT_SECONDS,
+        dialErrorLimit: bounds.dialErrorLimit,
+        perDialTimeout: bounds.perDialTimeout,
     };
 }
 
@@ -74,6 +73,8 @@ export interface HostBootstrapArgs {
 export class HostBootstrap extends pulumi.ComponentResource {
     /** Readiness: SSH answers with the pinned host key and cloud-init has finished. */
     readonly readiness: command.remote.Command;
+    /** The metadata service closed to the server's containers (lib/metadataBlock.ts). */
+    readonly metadataBlock: command.remote.Command;
     /** apt's and Docker's proxy as configured. */
     readonly hostProxy: command.remote.Command;
     /** Tools installed; later steps depend on this. */
@@ -97,6 +98,23 @@ export class HostBootstrap extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.reachableAfter },
         );
 
+        // What cloud-init does on a new server, for servers created before it did: a new
+        // resource on such a stack, created (run) once by its next `up`; unchanged on later
+        // `up`s; run again on a new server (triggers); no delete (nothing to undo on destroy,
+        // and nothing dials a server that is gone). Before anything else runs on the host.
+        this.metadataBlock = new command.remote.Command(
+            "metadata-block",
+            {
+                connection,
+                addPreviousOutputInEnv: false,
+                create: "sudo bash -s",
+                update: "sudo bash -s",
+                stdin: renderMetadataBlockInstallScript(),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: [this.readiness] },
+        );
+
         // A new resource for stacks deployed before it existed: its create writes what
         // cloud-init wrote then (no proxy: nothing changes).
         this.hostProxy = new command.remote.Command(
@@ -117,7 +135,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 ),
                 triggers: [args.serverId],
             },
-            { parent: this, dependsOn: [this.readiness] },
+            { parent: this, dependsOn: [this.metadataBlock] },
         );
 
         this.tools = new command.remote.Command(

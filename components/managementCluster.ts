@@ -7,7 +7,7 @@ import {
     renderKubeconfigScript,
     renderOrcScript,
 } from "../lib/clusterScripts";
-import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { CertRenewalOutput, certRefreshKey, certRenewalOutput, PreviousCertState, renderCertRenewalInstallScript } from "../lib/certRenewal";
 import { KIND_API_SERVER_PORT, renderKindConfig } from "../lib/kindConfig";
 import { ProxyEnv, RegistryMirror } from "../lib/proxy";
 import { Versions } from "../lib/versions";
@@ -39,6 +39,12 @@ export interface ManagementClusterArgs {
     proxy: pulumi.Input<ProxyEnv | undefined>;
     /** Registry mirrors of the kind node's containerd; changed in place. */
     registryMirrors: RegistryMirror[];
+    /**
+     * What the last `up` recorded about the certificates (its `apiServerCertRenewal` and
+     * `kubeconfig` outputs, read back through the StackReference to the stack): decides
+     * whether this run reads the kubeconfig again (lib/certRenewal.ts certRefreshKey).
+     */
+    previous: pulumi.Input<PreviousCertState>;
 }
 
 /**
@@ -60,6 +66,10 @@ export class ManagementCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     /** notAfter of the API server certificate (RFC 3339); kubeadm certificates last a year. */
     readonly apiServerCertExpiry: pulumi.Output<string>;
+    /** The cert-renewal step: the timer installed on the server, and a renewal check run. */
+    readonly certRenewal: command.remote.Command;
+    /** When the certificates are renewed and the kubeconfig read again (the `apiServerCertRenewal` output). */
+    readonly certRenewalReport: pulumi.Output<CertRenewalOutput>;
 
     constructor(name: string, args: ManagementClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:ManagementCluster", name, {}, opts);
@@ -72,8 +82,14 @@ export class ManagementCluster extends pulumi.ComponentResource {
             .output(args.floatingIp)
             .apply((ip) => renderKindConfig({ name: args.clusterName, nodeImage: v.nodeImage, apiServerCertSans: [ip] }));
 
-        // create is idempotent (an existing cluster is kept), so a replacement must delete
-        // the old cluster before creating, or the old resource's delete would remove the new one.
+        // No delete: on `pulumi destroy` the server goes right after, and the kind cluster
+        // with it, so a delete would only dial SSH, for 20 minutes when the server is already
+        // gone. It is replaced only for a new server (its trigger), whose fresh kind cluster
+        // must survive: the old server dies with its cluster, and a delete would run on the
+        // floating IP, which by then reaches the new server. (Stacks deployed with the earlier
+        // `kind delete cluster` delete get an update on their next `up`: the kind script
+        // re-runs and changes nothing; its stdout, so every later step, stays the same.)
+        // deleteBeforeReplace stays from then; without a delete it changes nothing.
         this.kind = new command.remote.Command(
             "kind-cluster",
             {
@@ -81,7 +97,6 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 update: root,
-                delete: `sudo kind delete cluster --name ${args.clusterName} --kubeconfig ${SERVER_KUBECONFIG} && sudo rm -f ${HOST_STATE_DIR}/kind-cluster.spec`,
                 stdin: pulumi.all([this.kindConfig, args.proxy]).apply(([kindConfig, proxy]) =>
                     renderKindClusterScript({
                         clusterName: args.clusterName,
@@ -96,7 +111,42 @@ export class ManagementCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.after, deleteBeforeReplace: true },
         );
 
-        // Re-read whenever the kind step reports a different cluster (its stdout is the cluster's id).
+        // The certificates (a year each) are renewed on the server by a timer (host/cert-renew.sh),
+        // which also keeps the server's copy of the admin kubeconfig current. The Pulumi side must
+        // follow: the k8s Provider uses the `kubeconfig` output, whose old client certificate stays
+        // valid only until its own expiry. A stack output only changes in an `up`, and a step whose
+        // triggers changed on every run would make every preview non-empty; so the three steps below
+        // re-run on a key that changes once per renewal (lib/certRenewal.ts certRefreshKey): from a
+        // day after the timer's window opened (read back from the last `up`'s outputs), the first
+        // `up` replaces them. cert-renewal then renews right there if the timer has not (so the
+        // re-read never gets the old certificate), kubeconfig and api-cert-expiry read the renewed
+        // ones; the run after that keeps the key. The key is "" (left out) until a renewal comes
+        // due, so stacks from before this keep their triggers. Replacing these steps deletes
+        // nothing (no delete command). The k8s Provider then sees a kubeconfig for the same
+        // cluster (same server and CA) with another user certificate: pulumi-kubernetes' DiffConfig
+        // (provider source) replaces a provider only when the active cluster changes, so it is updated; the preview of that one run may
+        // show it replaced, since the kubeconfig is unknown until the step has run (modelled).
+        const refreshKey = pulumi.output(args.previous).apply((previous) => certRefreshKey(previous, new Date()));
+        const certTriggers = pulumi.all([this.kind.stdout, pulumi.unsecret(refreshKey)]).apply(([id, key]) => (key === "" ? [id] : [id, key]));
+
+        // Installs the timer and runs the renewal check once. Its delete does nothing: the units go
+        // with the server (and without a kind cluster the timer's run does nothing). Re-runs in
+        // place when its script or the units change (a new program version).
+        this.certRenewal = new command.remote.Command(
+            "cert-renewal",
+            {
+                connection,
+                addPreviousOutputInEnv: false,
+                create: root,
+                update: root,
+                stdin: renderCertRenewalInstallScript({ clusterName: args.clusterName }),
+                triggers: certTriggers,
+            },
+            { parent: this, dependsOn: [this.kind] },
+        );
+
+        // Re-read whenever the kind step reports a different cluster (its stdout is the cluster's
+        // id), and once per certificate renewal.
         const kubeconfig = new command.remote.Command(
             "kubeconfig",
             {
@@ -107,9 +157,9 @@ export class ManagementCluster extends pulumi.ComponentResource {
                     .output(args.floatingIp)
                     .apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
                 logging: command.types.enums.remote.Logging.Stderr,
-                triggers: [this.kind.stdout],
+                triggers: certTriggers,
             },
-            { parent: this, dependsOn: [this.kind], additionalSecretOutputs: ["stdout"] },
+            { parent: this, dependsOn: [this.kind, this.certRenewal], additionalSecretOutputs: ["stdout"] },
         );
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 
@@ -120,11 +170,13 @@ export class ManagementCluster extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 create: root,
                 stdin: renderApiCertExpiryScript({ clusterName: args.clusterName }),
-                triggers: [this.kind.stdout],
+                triggers: certTriggers,
             },
-            { parent: this, dependsOn: [this.kind] },
+            { parent: this, dependsOn: [this.kind, this.certRenewal] },
         );
         this.apiServerCertExpiry = certExpiry.stdout;
+        // Derived from the kubeconfig (a secret): only its certificate's expiry, which is not.
+        this.certRenewalReport = pulumi.unsecret(pulumi.all([kubeconfig.stdout, refreshKey]).apply(([text, key]) => certRenewalOutput(text, key)));
 
         this.orc = new command.remote.Command(
             "orc",
@@ -163,6 +215,6 @@ export class ManagementCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.orc] },
         );
 
-        this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry });
+        this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry, apiServerCertRenewal: this.certRenewalReport });
     }
 }

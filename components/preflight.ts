@@ -1,9 +1,12 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../lib/config";
+import { credentialOwnerFindings } from "../lib/credentialOwner";
 import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "../lib/preflight";
+import { serverName } from "./server";
+import { RebuildCheckPlan, rebuildCheckPlan, rebuildProblems } from "../lib/rebuild";
 
 /** Logical name of the StackReference to the stack itself (reads the last `up`'s outputs). */
 export const SELF_REFERENCE_NAME = "previous-deployment";
@@ -29,6 +32,8 @@ export interface PreflightResult {
     problems: string[];
     /** The image the server boots from when one is created (else the setting, unused). */
     imageId: string;
+    /** What the `serverGeneration` bump guard does in this run (components/rebuildCheck.ts). */
+    rebuildCheck: RebuildCheckPlan;
 }
 
 /** The error that stops a run whose preflight found problems: listed, no stack trace. */
@@ -56,6 +61,8 @@ export class Preflight extends pulumi.ComponentResource {
     readonly result: pulumi.Output<PreflightResult>;
     /** Resolves to no resources when the run may go ahead; fails with the problems otherwise. */
     readonly gate: pulumi.Output<pulumi.Resource[]>;
+    /** The StackReference to this stack: the last `up`'s outputs, for other components to read back. */
+    readonly previousOutputs: pulumi.StackReference;
 
     constructor(name: string, args: PreflightArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:Preflight", name, {}, opts);
@@ -67,27 +74,47 @@ export class Preflight extends pulumi.ComponentResource {
             { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` },
             { parent: this },
         );
+        const previousFloatingIp = self.getOutput("floatingIp");
+        this.previousOutputs = self;
         const previous = pulumi
-            .all([self.getOutput(DEPLOYED_OUTPUT), self.getOutput("floatingIp"), self.getOutput("deployPublicKey")])
+            .all([self.getOutput(DEPLOYED_OUTPUT), previousFloatingIp, self.getOutput("deployPublicKey")])
             .apply(([deployed, floatingIp, deployPublicKey]) => previousDeployment({ [DEPLOYED_OUTPUT]: deployed, floatingIp, deployPublicKey }));
 
-        this.result = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope]).apply(async ([prev, scope, credentialScope]) => {
+        const inputs = pulumi.all([previous, args.scope, args.workloadScope ?? args.scope, previousFloatingIp]);
+        this.result = inputs.apply(async ([prev, scope, credentialScope, floatingIp]) => {
             const facts: PreflightFacts = { rolesHeld: credentialScope.roles.map((r) => r.roleName) };
             if (cfg.workloadProject) {
                 for (const w of workloadProjectWarnings(scope.projectId, credentialScope.projectId, cfg.workloadProject.cloud)) {
                     void pulumi.log.warn(`preflight: ${w}`, this);
                 }
             }
+            // The credentials belong to the user of the scope they are created in.
+            const owner = credentialOwnerFindings({
+                expected: cfg.appCredential.owner,
+                current: { id: credentialScope.userId, name: credentialScope.userName },
+                previous: prev,
+                production: cfg.environment === "production",
+                workloadProjectCloud: cfg.workloadProject?.cloud,
+            });
+            void pulumi.log.info(`preflight: ${owner.info}`, this);
+            for (const w of owner.warnings) {
+                void pulumi.log.warn(`preflight: ${w}`, this);
+            }
             const newServer = createsServer(prev, cfg);
             const flavorChanged = prev.kind === "deployed" && prev.state.flavor !== cfg.flavor;
 
+            const lookUpFlavor = (flavor: string): Promise<FlavorFacts | null> =>
+                openstack.compute
+                    .getFlavor(isUuid(flavor) ? { flavorId: flavor } : { name: flavor }, invokeOpts)
+                    .then((f) => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk }), () => null);
             if (newServer || flavorChanged) {
-                facts.flavor = await openstack.compute
-                    .getFlavor(isUuid(cfg.flavor) ? { flavorId: cfg.flavor } : { name: cfg.flavor }, invokeOpts)
-                    .then((f): FlavorFacts | null => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0 }), () => null);
+                facts.flavor = await lookUpFlavor(cfg.flavor);
             }
             let imageId = cfg.image;
             if (needsImage(prev, cfg) && !isUuid(cfg.image)) {
+                // Active images only: the data source lists with `status=active` (terraform-provider-openstack
+                // v1.54.1, data_source_openstack_images_image_ids_v2.go), so an upload still queued or saving,
+                // or a deactivated image, is never picked, however new. An image ID is taken as given.
                 const ids = await openstack.images
                     .getImageIds({ name: cfg.image, sort: "created_at:desc" }, invokeOpts)
                     .then((r) => r.ids, () => [] as string[]);
@@ -101,8 +128,20 @@ export class Preflight extends pulumi.ComponentResource {
                 void pulumi.log.warn(`preflight: cannot read ${what} (${String(e instanceof Error ? e.message : e).split("\n")[0]}); not checked`, this);
                 return undefined;
             };
-            if (newServer) {
+            if (flavorChanged && !newServer) {
+                // A resize: Nova counts what the new flavor has more than the running one.
+                facts.resizedFrom = await lookUpFlavor(prev.state.flavor);
+            }
+            if (newServer || facts.resizedFrom) {
                 facts.compute = await openstack.compute.getLimitsV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Nova's limits"));
+            }
+            if (newServer) {
+                // A server of this generation left by an `up` that failed before recording the deployment
+                // (its port is named for the generation and bound to an instance) is already in Nova's usage.
+                // No such port (the data source fails), or several: counted as a new server.
+                facts.ownServerExists = await openstack.networking
+                    .getPort({ name: serverName(cfg.prefix, cfg.serverGeneration) }, invokeOpts)
+                    .then((p) => (p.deviceOwner ?? "").startsWith("compute:") && (p.deviceId ?? "") !== "", () => false);
             }
             if (prev.kind === "none") {
                 const quota = await openstack.networking.getQuotaV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Neutron's quotas"));
@@ -112,13 +151,22 @@ export class Preflight extends pulumi.ComponentResource {
             }
             const problems = [
                 ...lifecycleProblems(prev, cfg),
+                ...owner.problems,
+                ...rebuildProblems(prev, cfg),
                 ...preflightProblems(
-                    { flavor: cfg.flavor, image: cfg.image, roles: cfg.appCredential.roles, workloadProjectCloud: cfg.workloadProject?.cloud },
+                    {
+                        flavor: cfg.flavor,
+                        image: cfg.image,
+                        rootVolumeSize: cfg.rootVolumeSize,
+                        roles: cfg.appCredential.roles,
+                        workloadProjectCloud: cfg.workloadProject?.cloud,
+                    },
                     { server: newServer, firstUp: prev.kind === "none", network: prev.kind === "none" && cfg.existingNetwork === undefined },
                     facts,
                 ),
             ];
-            return { previous: prev, problems, imageId };
+            const rebuildCheck = rebuildCheckPlan(prev, cfg, typeof floatingIp === "string" ? floatingIp : "");
+            return { previous: prev, problems, imageId, rebuildCheck };
         });
 
         this.gate = this.result.apply((r) => {

@@ -43,11 +43,29 @@ export interface ManagementServerArgs {
     floatingIpPool: pulumi.Input<string>;
     /** What must exist before the floating IP can be associated (the router interface). */
     associateAfter: pulumi.Resource[];
+    /**
+     * What must have succeeded before this generation's port and server are created: the
+     * `serverGeneration` bump guard on a bump (components/rebuildCheck.ts), else nothing.
+     */
+    createAfter?: pulumi.Input<pulumi.Resource[]>;
+    /**
+     * Pulumi's `protect` on the server (its boot volume goes only with it) and the floating IP
+     * (`capi-mgmt:protect`). See {@link ManagementServer} for what it does to a bump.
+     */
+    protect: boolean;
 }
 
 /** Logical-name suffix of a server generation: none for the first, `-g<N>` after. */
 export function generationSuffix(generation: number): string {
     return generation === 1 ? "" : `-g${generation}`;
+}
+
+/**
+ * Name of the server and of its port in OpenStack, per generation. Preflight looks the
+ * port up by it to find a server an earlier, failed `up` created (components/preflight.ts).
+ */
+export function serverName(prefix: string, generation: number): string {
+    return `${prefix}-mgmt${generationSuffix(generation)}`;
 }
 
 /**
@@ -79,13 +97,13 @@ export class ManagementServer extends pulumi.ComponentResource {
         const port = new openstack.networking.Port(
             `port${gen}`,
             {
-                name: `${args.prefix}-mgmt${gen}`,
+                name: serverName(args.prefix, args.generation),
                 networkId: args.networkId,
                 adminStateUp: true,
                 fixedIps: [{ subnetId: args.subnetId }],
                 securityGroupIds: [args.securityGroupId],
             },
-            { parent: this },
+            { parent: this, dependsOn: args.createAfter },
         );
 
         const bootVolume =
@@ -103,7 +121,7 @@ export class ManagementServer extends pulumi.ComponentResource {
         this.instance = new openstack.compute.Instance(
             `server${gen}`,
             {
-                name: `${args.prefix}-mgmt${gen}`,
+                name: serverName(args.prefix, args.generation),
                 flavorId: isUuid(args.flavor) ? args.flavor : undefined,
                 flavorName: isUuid(args.flavor) ? undefined : args.flavor,
                 imageId,
@@ -114,13 +132,13 @@ export class ManagementServer extends pulumi.ComponentResource {
                 userData: pulumi.secret(args.userData),
                 metadata: { "capi-mgmt": args.prefix },
             },
-            { parent: this, ignoreChanges: SERVER_IGNORED_CHANGES },
+            { parent: this, ignoreChanges: SERVER_IGNORED_CHANGES, dependsOn: args.createAfter, protect: args.protect },
         );
 
         const fip = new openstack.networking.FloatingIp(
             "floating-ip",
             { pool: args.floatingIpPool, description: `capi-mgmt ${args.prefix} management server` },
-            { parent: this },
+            { parent: this, protect: args.protect },
         );
         this.association = new openstack.networking.FloatingIpAssociate(
             "floating-ip-association",

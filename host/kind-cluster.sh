@@ -9,7 +9,9 @@
 # which Clusters are in the way, and changes nothing.
 #
 # Stdout is exactly one line, "kind-cluster-id: <sha256 of the cluster's CA data>", which
-# changes only when the cluster is (re)created. Every log line goes to stderr.
+# changes only when the cluster is (re)created. Every log line goes to stderr. The admin
+# kubeconfig in KUBECONFIG_PATH is exported again whenever it is missing or its CA or client
+# certificate differs from the node's admin.conf (after a certificate renewal).
 #
 # Parameters (rendered above this header by lib/clusterScripts.ts, or taken from the environment):
 #   CLUSTER_NAME     kind cluster name
@@ -81,6 +83,9 @@ die() {
 
 # Proxy helpers use_proxy and proxy_env_args (host/lib/proxy.sh, put here by rendering).
 # capi-mgmt:include proxy.sh
+
+# kind_kubeconfig, kubeconfig_field and sync_host_kubeconfig (host/lib/admin-kubeconfig.sh).
+# capi-mgmt:include admin-kubeconfig.sh
 
 # Runs a short query command, bounded.
 query() {
@@ -173,35 +178,23 @@ cluster_exists() {
     grep -Fxq -- "$CLUSTER_NAME" <<<"$clusters"
 }
 
-# The certificate-authority-data of the first cluster in the kubeconfig on stdin.
-ca_data() {
-    awk '$1 == "certificate-authority-data:" { print $2; exit }'
-}
-
 # The id of the running cluster: SHA-256 of its CA data, which only a new cluster changes.
 cluster_id() {
     local kubeconfig ca
-    kubeconfig=$(query kind get kubeconfig --name "$CLUSTER_NAME") ||
-        die "cannot read the kubeconfig of kind cluster $CLUSTER_NAME; $WHERE_TO_LOOK"
-    ca=$(ca_data <<<"$kubeconfig")
+    kubeconfig=$(kind_kubeconfig)
+    ca=$(kubeconfig_field certificate-authority-data <<<"$kubeconfig")
     if [[ -z "$ca" ]]; then
         die "the kubeconfig of kind cluster $CLUSTER_NAME has no certificate-authority-data"
     fi
     printf '%s' "$ca" | sha256
 }
 
-# Exports the kubeconfig again when KUBECONFIG_PATH is missing or belongs to another cluster.
+# Exports the kubeconfig again when KUBECONFIG_PATH is missing, belongs to another cluster, or
+# holds another client certificate than the node's admin.conf (renewed: kubeadm certs renew).
 ensure_kubeconfig() {
-    local id=$1 ca=""
-    if [[ -f "$KUBECONFIG_PATH" ]]; then
-        ca=$(ca_data <"$KUBECONFIG_PATH")
-    fi
-    if [[ -z "$ca" || "$(printf '%s' "$ca" | sha256)" != "$id" ]]; then
-        log "exporting the kubeconfig of $CLUSTER_NAME to $KUBECONFIG_PATH"
-        query kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_PATH" ||
-            die "cannot export the kubeconfig of kind cluster $CLUSTER_NAME to $KUBECONFIG_PATH; $WHERE_TO_LOOK"
-    fi
-    chmod 0600 -- "$KUBECONFIG_PATH"
+    local kubeconfig
+    kubeconfig=$(kind_kubeconfig)
+    sync_host_kubeconfig "$kubeconfig"
 }
 
 # Prints the Cluster API Clusters (namespace/name, one a line) in the kind cluster; none
@@ -251,7 +244,7 @@ refuse_recreate() {
         echo "kind-cluster: ERROR: Nothing was changed. Either revert capi-mgmt:versions.nodeImage (and any other"
         echo "kind-cluster: ERROR: change to the kind config) to what the cluster runs, or first delete the workload"
         echo "kind-cluster: ERROR: clusters or move them to another management cluster with 'clusterctl move';"
-        echo "kind-cluster: ERROR: see 'Recreating the management cluster' in the README."
+        echo "kind-cluster: ERROR: see 'Version bumps' (nodeImage) in docs/operations.md."
     } >&2
     exit 1
 }
@@ -295,7 +288,7 @@ recreate_cluster() {
 
 # Applies the desired spec to an existing cluster: nothing, a recreate, or a refusal.
 reconcile_existing() {
-    local id change clusters
+    local change clusters
     if [[ "$(recorded spec-sha256)" == "$(desired_spec)" ]]; then
         log "kind cluster $CLUSTER_NAME already runs $NODE_IMAGE with this config; nothing to change"
         write_config
@@ -303,8 +296,7 @@ reconcile_existing() {
     fi
     change=$(describe_change | paste -s -d ';' - | sed 's/;/; /g')
     log "kind cluster $CLUSTER_NAME must be recreated: $change"
-    id=$(cluster_id)
-    ensure_kubeconfig "$id"
+    ensure_kubeconfig
     clusters=$(capi_clusters)
     if [[ -n "$clusters" ]]; then
         refuse_recreate "$clusters" "$change"
@@ -431,7 +423,7 @@ main() {
     fi
     configure_node
     id=$(cluster_id)
-    ensure_kubeconfig "$id"
+    ensure_kubeconfig
     printf '%s%s\n' "$ID_PREFIX" "$id" >&3
 }
 

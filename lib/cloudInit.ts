@@ -4,9 +4,12 @@
  * cloud-init only prepares the host: Docker from the Ubuntu archive, kernel settings
  * kind needs, an optional private CA, and the program's SSH host key. Tools are
  * installed later over SSH, so nothing here carries a tool version or a credential.
+ * The host private key is the one secret, and the metadata service that serves it is closed
+ * to the server's containers before anything runs in them (lib/metadataBlock.ts).
  */
 import { X509Certificate } from "crypto";
 import { stringify } from "yaml";
+import { METADATA_BLOCK_SCRIPT_PATH, METADATA_BLOCK_UNIT, METADATA_BLOCK_UNIT_PATH, renderMetadataBlockScript, renderMetadataBlockUnit } from "./metadataBlock";
 import { publicBlobOfPrivateKey } from "./opensshKey";
 import { ProxyEnv } from "./proxy";
 
@@ -85,6 +88,8 @@ export function renderUserData(p: UserDataParams): string {
             textFile(SYSCTL_PATH, sysctlConf()),
             textFile(MODULES_LOAD_PATH, modulesLoadConf()),
             textFile(SSHD_DROP_IN_PATH, sshdConf()),
+            { ...textFile(METADATA_BLOCK_SCRIPT_PATH, renderMetadataBlockScript()), permissions: "0755" },
+            textFile(METADATA_BLOCK_UNIT_PATH, renderMetadataBlockUnit()),
         ],
         ...(certs.length > 0 ? { ca_certs: { trusted: certs } } : {}),
         ssh_deletekeys: true,
@@ -228,6 +233,9 @@ function runcmd(): Array<string | string[]> {
         "set -e",
         ["modprobe", "-a", ...KERNEL_MODULES],
         ["sysctl", "--system"],
+        // Before anything runs in a container: the metadata service is closed to them.
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", METADATA_BLOCK_UNIT],
         ["systemctl", "enable", "--now", "docker.service"],
         ["mkdir", "-p", markerDir],
         ["touch", CLOUD_INIT_DONE_MARKER],

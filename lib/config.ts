@@ -6,9 +6,10 @@
  */
 import { X509Certificate } from "crypto";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "./contract";
-import { Cidr, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr } from "./net";
-import { publicKeyOfPrivateKey } from "./opensshKey";
-import { parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
+import { Cidr, cidrsOverlap, hasHostBits, isIp, isIpv4, isWholeInternet, parseCidr, wholeFamiliesCovered } from "./net";
+import { knownHostKeyProblem, publicKeyOfPrivateKey } from "./opensshKey";
+import { semverRangeProblem } from "./semverRange";
+import { KIND_POD_CIDR, KIND_SERVICE_CIDR, parseProxy, parseRegistryMirrors, Problem, ProxySettings, RegistryMirror } from "./proxy";
 import {
     CAPO_MIN_CLUSTER_API,
     CLUSTER_API_MANAGEMENT_KUBERNETES,
@@ -43,6 +44,8 @@ export interface AppCredentialSettings {
     roles: string[];
     /** RFC 3339 expiry, in the future; undefined for no expiry. */
     expiresAt?: string;
+    /** Keystone user (name or ID) that must own them (lib/credentialOwner.ts); undefined: whoever runs `up`. */
+    owner?: string;
 }
 
 /**
@@ -128,6 +131,18 @@ export interface StackConfig {
     versions: Versions;
     /** Bumping this rebuilds the management server (and everything on it) on purpose. */
     serverGeneration: number;
+    /**
+     * The generation whose rebuild may go ahead although the running management cluster holds
+     * Cluster objects (or cannot be reached to tell): an explicit acknowledgement that covers
+     * only that one bump (components/rebuildCheck.ts). Undefined: none.
+     */
+    rebuildWithClusters?: number;
+    /**
+     * Pulumi's `protect` on the irreplaceable resources (the server with its boot volume, the
+     * floating IP, the teardown whose delete deletes every workload cluster): `destroy` and a
+     * replacement refuse while it is on. Defaults to true in production.
+     */
+    protect: boolean;
     /** Overall bound of the workload-cluster teardown on destroy, minutes. */
     teardownTimeoutMinutes: number;
     /** Flux sync; undefined installs no Flux (credentials are placed all the same). */
@@ -156,7 +171,16 @@ export interface ParseContext {
      * ours (`capi_mgmt:flavor`), which Pulumi would silently pass by, are reported.
      */
     otherKeys?: string[];
+    /**
+     * The keys Pulumi holds as secrets (`ns:key`; a key is secret when any value under it was
+     * set with `--secret`), so that a secret setting written in plain text is refused.
+     * Undefined when unknown: nothing is checked.
+     */
+    secretKeys?: readonly string[];
 }
+
+/** Settings that carry a private key: refused unless they are held as Pulumi secrets. */
+export const SECRET_SETTINGS = ["gitops.deployKey", "gitops.sopsAgeKey"] as const;
 
 /** Bad stack configuration: every problem found, each naming its key. */
 export class ConfigError extends Error {
@@ -193,6 +217,8 @@ export const CONFIG_KEYS = [
     "caCert",
     "versions",
     "serverGeneration",
+    "rebuildWithClusters",
+    "protect",
     "teardownTimeoutMinutes",
     "gitops",
     "proxy",
@@ -211,7 +237,7 @@ export const DEFAULTS = {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PREFIX_MAX = 30;
-const VERSION = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
+const VERSION = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const NODE_IMAGE = /^[a-z0-9][a-z0-9./_-]*:(v\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}$/;
@@ -344,6 +370,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         r.fail("rootVolumeSize", `${rootVolumeSize} GiB is too small for the management cluster (minimum ${MIN_ROOT_VOLUME_GIB}; 0 boots from the flavor's disk)`);
     }
 
+    const serverGeneration = r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000);
     const config: StackConfig = {
         stack: ctx.stack,
         prefix,
@@ -365,19 +392,48 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         workloadProject: parseWorkloadProject(r, ctx.openstack),
         caCert: parseCaCert(r),
         versions: parseVersions(r),
-        serverGeneration: r.integer("serverGeneration", DEFAULTS.serverGeneration, 1, 1000),
+        serverGeneration,
+        ...parseRebuildWithClusters(r, serverGeneration),
+        protect: r.boolean("protect", environment === "production"),
         teardownTimeoutMinutes: r.integer("teardownTimeoutMinutes", DEFAULTS.teardownTimeoutMinutes, 5, 240),
         gitops: undefined,
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
         ...parseProxyAndMirrors(r),
     };
     config.gitops = parseGitOps(r, { stack: ctx.stack, production: environment === "production" });
+    if (config.gitops && ctx.secretKeys) {
+        checkSecretsHeldAsSecrets(r, config.gitops, ctx.secretKeys);
+    }
     config.workloadNamespace = config.gitops?.workloadNamespace ?? DEFAULT_WORKLOAD_NAMESPACE;
 
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
     }
     return config;
+}
+
+/**
+ * `rebuildWithClusters`: the one `serverGeneration` it acknowledges. A value above the
+ * target would silently cover a later bump, so it is refused; one below is left over from an
+ * earlier bump and has no effect (configWarnings says so).
+ */
+function parseRebuildWithClusters(r: Reader, generation: number): { rebuildWithClusters?: number } {
+    if (!r.has("rebuildWithClusters")) {
+        return {};
+    }
+    const ack = r.integer("rebuildWithClusters", 0, 1, 1000);
+    if (ack === 0) {
+        return {};
+    }
+    if (ack > generation) {
+        r.fail(
+            "rebuildWithClusters",
+            `${ack} acknowledges a generation above ${CONFIG_NAMESPACE}:serverGeneration (${generation}); set it to the generation ` +
+                `you are bumping to, in the same change as the bump`,
+        );
+        return {};
+    }
+    return { rebuildWithClusters: ack };
 }
 
 /** `proxy` and `registryMirrors` (lib/proxy.ts checks them; problems are reported here, named by key). */
@@ -466,6 +522,14 @@ function parseNodeCidr(r: Reader, existing: boolean): string {
         r.fail("nodeCidr", `${quote(cidr)} has host bits set (did you mean the network address?)`);
     } else if (c.prefixLength > 29) {
         r.fail("nodeCidr", `${quote(cidr)} is too small (at most /29)`);
+    } else if (!existing) {
+        // The kind cluster routes these ranges inside the server: a node subnet overlapping
+        // them would make the server's own neighbours (and its gateway) unreachable from pods.
+        for (const [what, range] of [["pod", KIND_POD_CIDR], ["Service", KIND_SERVICE_CIDR]] as const) {
+            if (cidrsOverlap(c, parseCidr(range)!)) {
+                r.fail("nodeCidr", `${quote(cidr)} overlaps ${range}, the management cluster's ${what} network; choose a range outside it`);
+            }
+        }
     }
     return cidr;
 }
@@ -502,6 +566,7 @@ function parseAllowedCidrs(
         r.fail(key, `must list at least one CIDR that may reach ${what}`);
     }
     const seen = new Set<string>();
+    const parsed: Cidr[] = [];
     for (const s of list) {
         const c: Cidr | undefined = parseCidr(s);
         if (!c) {
@@ -509,7 +574,7 @@ function parseAllowedCidrs(
             continue;
         }
         if (hasHostBits(c)) {
-            r.fail(key, `${quote(s)} has host bits set (write the network address, or /32 for one host)`);
+            r.fail(key, `${quote(s)} has host bits set (write the network address, or /32 or /128 for one host)`);
         }
         if (seen.has(s)) {
             r.fail(key, `${quote(s)} is listed twice`);
@@ -517,6 +582,17 @@ function parseAllowedCidrs(
         seen.add(s);
         if (isWholeInternet(c) && rules.production && !rules.allowPublicAccess) {
             r.fail(key, `${quote(s)} opens ${what} to the whole internet, which production refuses (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`);
+        }
+        parsed.push(c);
+    }
+    // Judged together too: 0.0.0.0/1 with 128.0.0.0/1 is the whole internet as much as 0.0.0.0/0.
+    if (rules.production && !rules.allowPublicAccess && !parsed.some(isWholeInternet)) {
+        for (const family of wholeFamiliesCovered(parsed)) {
+            r.fail(
+                key,
+                `together the entries cover every IPv${family} address, which opens ${what} to the whole internet; production refuses ` +
+                    `that (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`,
+            );
         }
     }
     return list;
@@ -529,13 +605,20 @@ function parseAppCredential(r: Reader, now: Date): AppCredentialSettings {
         return settings;
     }
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
-        r.fail("appCredential", "must be an object with optional `roles` (list) and `expiresAt` (RFC 3339)");
+        r.fail("appCredential", "must be an object with optional `roles` (list), `expiresAt` (RFC 3339) and `owner` (Keystone user)");
         return settings;
     }
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-        if (k !== "roles" && k !== "expiresAt") {
-            r.fail(`appCredential.${k}`, "is not a known setting (known: roles, expiresAt)");
+        if (k !== "roles" && k !== "expiresAt" && k !== "owner") {
+            r.fail(`appCredential.${k}`, "is not a known setting (known: roles, expiresAt, owner)");
+        }
+    }
+    if (o.owner !== undefined) {
+        if (typeof o.owner !== "string" || o.owner.trim() === "") {
+            r.fail("appCredential.owner", `${quote(o.owner)} is not a Keystone user name or ID`);
+        } else {
+            settings.owner = o.owner.trim();
         }
     }
     if (o.roles !== undefined) {
@@ -627,15 +710,23 @@ function parseWorkloadProject(r: Reader, openstack: ParseContext["openstack"]): 
  * What a valid configuration should still be told about (not refused): each line names its
  * key. The program logs them as warnings.
  */
-export function configWarnings(cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject">): string[] {
+export function configWarnings(
+    cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject"> & Partial<Pick<StackConfig, "serverGeneration" | "rebuildWithClusters">>,
+): string[] {
     const warnings: string[] = [];
+    if (cfg.rebuildWithClusters !== undefined && cfg.serverGeneration !== undefined && cfg.rebuildWithClusters < cfg.serverGeneration) {
+        warnings.push(
+            `${CONFIG_NAMESPACE}:rebuildWithClusters is ${cfg.rebuildWithClusters}, an acknowledgement of an earlier bump: it covers only ` +
+                `generation ${cfg.rebuildWithClusters}, not ${cfg.serverGeneration} nor any later one, so it has no effect; remove it`,
+        );
+    }
     const wp = cfg.workloadProject;
     if (wp === undefined) {
         if (cfg.environment === "production") {
             warnings.push(
                 `${CONFIG_NAMESPACE}:workloadProject is not set: CAPO's identity and the cloud-provider credential copied into every ` +
                     `workload cluster live in the management server's project, so anyone who can read Secrets in a workload ` +
-                    `cluster's kube-system can delete the management server. Production should use a separate project (README, ` +
+                    `cluster's kube-system can delete the management server. Production should use a separate project (docs/settings.md, ` +
                     `"Separate project for workload clusters")`,
             );
         }
@@ -832,13 +923,31 @@ function checkCompatibility(r: Reader, v: Versions): void {
 }
 
 const GITOPS_KEYS = ["url", "branch", "semver", "path", "interval", "knownHosts", "deployKey", "sopsAgeKey", "workloadNamespace"];
-const SSH_URL = /^ssh:\/\/([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?\/[^\s]+$/;
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[^:/\s]+:[^\s]+$/;
 const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const BRANCH = /^(?!\/|-|.*\.\.|.*\/\/|.*\/$|.*\.lock$)[A-Za-z0-9._/-]+$/;
-const SEMVER_RANGE = /^(?=.*[0-9xX*])[0-9A-Za-z.*^~<>=|, +-]+$/;
-const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+/** Host key types of known_hosts lines (security-key types are user keys, never a server's). */
+const KNOWN_HOST_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521))$/;
 const AGE_SECRET_KEY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
+
+/**
+ * Host and port of an `ssh://user@host[:port]/path` URL, read by the platform's URL parser
+ * (ports above 65535, spaces and stray characters are refused); undefined when it is not one.
+ */
+function parseSshUrl(url: string): { host: string; port?: string } | undefined {
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        return undefined;
+    }
+    const userOk = /^[A-Za-z0-9._-]+$/.test(u.username) && u.password === "";
+    const pathOk = u.pathname.length > 1 && !/\s/.test(url) && u.search === "" && u.hash === "";
+    if (u.protocol !== "ssh:" || !userOk || u.hostname === "" || !pathOk) {
+        return undefined;
+    }
+    return { host: u.hostname, port: u.port === "" ? undefined : u.port };
+}
 
 /** The host entry known_hosts must carry for a URL: `host`, or `[host]:port` off port 22. */
 function knownHostsName(host: string, port?: string): string {
@@ -882,11 +991,14 @@ function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): Gi
     } else if (/^https?:\/\//.test(url)) {
         r.fail("gitops.url", `${quote(url)}: use the ssh:// form (ssh://git@host/org/repo); Flux authenticates with the deploy key over SSH`);
     } else {
-        const m = SSH_URL.exec(url);
-        if (!m) {
-            r.fail("gitops.url", `${quote(url)} is not of the form ssh://git@host/org/repo`);
+        const parsed = parseSshUrl(url);
+        if (/^ssh:\/\/[^/@\s]*:[^/@\s]*@/.test(url)) {
+            // Not echoed: it carries a password.
+            r.fail("gitops.url", "carries a password; write ssh://git@host/org/repo (Flux authenticates with the deploy key)");
+        } else if (!parsed) {
+            r.fail("gitops.url", `${quote(url)} is not of the form ssh://git@host[:port]/org/repo`);
         } else {
-            host = knownHostsName(m[2], m[3]);
+            host = knownHostsName(parsed.host, parsed.port);
         }
     }
 
@@ -904,8 +1016,9 @@ function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): Gi
         }
         ref = { branch };
     } else {
-        if (!SEMVER_RANGE.test(semver!)) {
-            r.fail("gitops.semver", `${quote(semver)} is not a semver range (e.g. ">=1.0.0" or "1.x")`);
+        const problem = semverRangeProblem(semver!);
+        if (problem !== undefined) {
+            r.fail("gitops.semver", `${quote(semver)} is not a range Flux accepts: ${problem}`);
         }
         ref = { semver: semver! };
     }
@@ -962,6 +1075,24 @@ function parseGitOps(r: Reader, ctx: { stack: string; production: boolean }): Gi
     };
 }
 
+/** A private key in plain text in the stack file is refused: it would sit in Git and in every log of the config. */
+function checkSecretsHeldAsSecrets(r: Reader, gitops: GitOpsSettings, secretKeys: readonly string[]): void {
+    if (secretKeys.includes(`${CONFIG_NAMESPACE}:gitops`)) {
+        return;
+    }
+    const present = { "gitops.deployKey": gitops.deployKey, "gitops.sopsAgeKey": gitops.sopsAgeKey };
+    for (const key of SECRET_SETTINGS) {
+        if (present[key] !== undefined) {
+            r.fail(
+                key,
+                `is set in plain text; a private key must be a Pulumi secret. Remove it from the stack file and set it with ` +
+                    `\`pulumi config set --secret --path '${CONFIG_NAMESPACE}:${key}' < FILE\` (the Pulumi CLI encrypts it with the ` +
+                    `stack's secrets provider; there is no way to write an encrypted value without it)`,
+            );
+        }
+    }
+}
+
 function checkKnownHosts(r: Reader, knownHosts: string, host: string | undefined): void {
     const lines = knownHosts.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
     if (lines.length === 0) {
@@ -971,8 +1102,13 @@ function checkKnownHosts(r: Reader, knownHosts: string, host: string | undefined
     let covers = false;
     for (const line of lines) {
         const [hosts, type, key] = line.split(/\s+/);
-        if (!hosts || !type || !key || !KNOWN_HOST_KEY_TYPES.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
+        if (!hosts || !type || !key || !KNOWN_HOST_KEY_TYPES.test(type)) {
             r.fail("gitops.knownHosts", `${quote(line)} is not a known_hosts line (host key-type base64-key)`);
+            continue;
+        }
+        const keyProblem = knownHostKeyProblem(type, key);
+        if (keyProblem !== undefined) {
+            r.fail("gitops.knownHosts", `the ${type} key of ${hosts} is unusable: ${keyProblem}`);
             continue;
         }
         if (host === undefined || hosts.startsWith("|1|") || hosts.split(",").includes(host)) {

@@ -78,7 +78,16 @@ const MULTI_LINE_PARAMS: ReadonlySet<string> = new Set(["TOOLS"]);
 export const HOST_INCLUDES_DIR: string = path.join(HOST_SCRIPTS_DIR, "lib");
 
 /** The files of `host/lib/` a host script may include: an explicit list, nothing else is read. */
-export const HOST_SCRIPT_INCLUDES: readonly string[] = ["proxy.sh"];
+export const HOST_SCRIPT_INCLUDES: readonly string[] = [
+    "proxy.sh",
+    "admin-kubeconfig.sh",
+    "teardown-kube.sh",
+    "teardown-gone.sh",
+    "teardown-flux.sh",
+    "teardown-cluster.sh",
+    "teardown-jobs.sh",
+    "teardown-orc.sh",
+];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */
 const INCLUDE_FIRST_LINE = "# shellcheck shell=bash";

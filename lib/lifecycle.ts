@@ -31,6 +31,16 @@ export interface DeployedState {
      * before `workloadProject` existed, which all used that project.
      */
     workloadProject?: string;
+    /**
+     * The Keystone user both application credentials belong to (see lib/credentialOwner.ts,
+     * which reads it). Absent in states recorded before it was.
+     */
+    appCredentialOwner?: { id: string; name: string };
+    /**
+     * True when the resources were protected (`capi-mgmt:protect`): a bump must then be
+     * preceded by an `up` that unprotects the running server (lib/rebuild.ts). Absent: not protected.
+     */
+    protect?: boolean;
 }
 
 /** How {@link DeployedState.workloadProject} records a workload project ("" for none). */
@@ -62,7 +72,8 @@ function isDeployedState(v: unknown): v is DeployedState {
         typeof o.flavor === "string" &&
         typeof o.workloadNamespace === "string" &&
         typeof o.gitops === "boolean" &&
-        (o.workloadProject === undefined || typeof o.workloadProject === "string")
+        (o.workloadProject === undefined || typeof o.workloadProject === "string") &&
+        (o.protect === undefined || typeof o.protect === "boolean")
     );
 }
 

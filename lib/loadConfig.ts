@@ -22,6 +22,20 @@ export function readOtherKeys(): string[] {
 }
 
 /**
+ * The config keys the engine holds as secrets, from the variable through which the Pulumi
+ * CLI's Node.js language host hands them to the program; undefined when it is not set
+ * (the program then checks nothing about secret-ness).
+ */
+export function readSecretKeys(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+    const v = env.PULUMI_CONFIG_SECRET_KEYS;
+    if (v === undefined || v === "") {
+        return undefined;
+    }
+    const keys: unknown = JSON.parse(v);
+    return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : undefined;
+}
+
+/**
  * Parses the running stack's configuration once. Bad input stops the program before any
  * resource is registered, with every problem listed and no stack trace.
  */
@@ -33,6 +47,7 @@ export function loadStackConfig(now: Date = new Date()): StackConfig {
             now,
             openstack: { cloud: openstack.get("cloud"), region: openstack.get("region") },
             otherKeys: readOtherKeys(),
+            secretKeys: readSecretKeys(),
         });
     } catch (e) {
         if (e instanceof ConfigError) {

@@ -1,6 +1,9 @@
 /**
- * Small, dependency-free parsers for the addresses a stack config carries.
+ * The addresses a stack config carries, parsed by ipaddr.js (a maintained library) and held
+ * to the strict forms the cloud's APIs take: dotted quads without leading zeros or short
+ * forms, prefix lengths without leading zeros.
  */
+import * as ipaddr from "ipaddr.js";
 
 /** An IP prefix in canonical form. */
 export interface Cidr {
@@ -14,39 +17,17 @@ export interface Cidr {
 
 /** True when `s` is a dotted-quad IPv4 address without leading zeros. */
 export function isIpv4(s: string): boolean {
-    const parts = s.split(".");
-    return (
-        parts.length === 4 &&
-        parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)
-    );
+    // ipaddr.js also reads "010.0.0.1" as octal and "10.1" as a short form: neither is what users mean.
+    return ipaddr.IPv4.isValidFourPartDecimal(s) && s.split(".").every((p) => p === "0" || !p.startsWith("0"));
 }
 
-/** True when `s` is an IPv6 address (full, compressed, or with an embedded IPv4 tail). */
+/** True when `s` is an IPv6 address (full, compressed, or with an embedded IPv4 tail), without a zone. */
 export function isIpv6(s: string): boolean {
-    if (!/^[0-9a-fA-F:.]+$/.test(s)) {
+    if (!/^[0-9a-fA-F:.]+$/.test(s) || !ipaddr.IPv6.isValid(s)) {
         return false;
     }
-    let head = s;
-    let extraGroups = 0;
-    if (s.includes(".")) {
-        // An IPv4 tail stands for two groups: check it, then count it as a placeholder plus one.
-        const lastColon = s.lastIndexOf(":");
-        if (!isIpv4(s.slice(lastColon + 1))) {
-            return false;
-        }
-        head = s.slice(0, lastColon + 1) + "0";
-        extraGroups = 1;
-    }
-    const halves = head.split("::");
-    if (halves.length > 2) {
-        return false;
-    }
-    const groups = halves.flatMap((h) => (h === "" ? [] : h.split(":")));
-    if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) {
-        return false;
-    }
-    const count = groups.length + extraGroups;
-    return halves.length === 2 ? count <= 7 : count === 8;
+    const tail = s.slice(s.lastIndexOf(":") + 1);
+    return !tail.includes(".") || isIpv4(tail);
 }
 
 /** True when `s` is an IPv4 or IPv6 address. */
@@ -75,18 +56,61 @@ export function isWholeInternet(c: Cidr): boolean {
     return c.prefixLength === 0;
 }
 
-/** Numeric value of an IPv4 address. */
-function ipv4ToNumber(ip: string): number {
-    return ip.split(".").reduce((acc, p) => acc * 256 + Number(p), 0);
+/** The address as an unsigned integer of its family's width. */
+function toBigInt(address: string): bigint {
+    return ipaddr.parse(address).toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 }
 
-/** True when an IPv4 CIDR has host bits set (e.g. `10.0.0.1/24`). */
+function familyBits(c: Cidr): bigint {
+    return c.family === 4 ? 32n : 128n;
+}
+
+/** The first and last address of a CIDR, as integers (host bits cleared). */
+function rangeOf(c: Cidr): [bigint, bigint] {
+    const hostBits = familyBits(c) - BigInt(c.prefixLength);
+    const size = 1n << hostBits;
+    const first = (toBigInt(c.address) >> hostBits) << hostBits;
+    return [first, first + size - 1n];
+}
+
+/** True when a CIDR has host bits set (e.g. `10.0.0.1/24`, `2001:db8::1/64`). */
 export function hasHostBits(c: Cidr): boolean {
-    if (c.family !== 4) {
+    return rangeOf(c)[0] !== toBigInt(c.address);
+}
+
+/** True when two CIDRs of the same family share an address. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+    if (a.family !== b.family) {
         return false;
     }
-    const size = 2 ** (32 - c.prefixLength);
-    return ipv4ToNumber(c.address) % size !== 0;
+    const [a0, a1] = rangeOf(a);
+    const [b0, b1] = rangeOf(b);
+    return a0 <= b1 && b0 <= a1;
+}
+
+/**
+ * The families (4, 6) whose every address the CIDRs admit together, e.g. `0.0.0.0/1` with
+ * `128.0.0.0/1`: a list is judged by the address space it covers, not entry by entry.
+ */
+export function wholeFamiliesCovered(cidrs: Cidr[]): Array<4 | 6> {
+    const covered: Array<4 | 6> = [];
+    for (const family of [4, 6] as const) {
+        const ranges = cidrs.filter((c) => c.family === family).map(rangeOf).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+        const last = (1n << (family === 4 ? 32n : 128n)) - 1n;
+        let next = 0n; // the lowest address not covered yet
+        for (const [first, end] of ranges) {
+            if (first > next) {
+                break;
+            }
+            if (end + 1n > next) {
+                next = end + 1n;
+            }
+        }
+        if (next > last) {
+            covered.push(family);
+        }
+    }
+    return covered;
 }
 
 /** A name fragment for a CIDR that is safe in a Pulumi resource name: `10.0.0.0/24` → `10.0.0.0-24`. */

@@ -16,6 +16,8 @@ export interface FlavorFacts {
     vcpus: number;
     /** RAM in MiB. */
     ram: number;
+    /** Root disk in GB (0: none, the server must boot from a volume); undefined when not known. */
+    disk?: number;
 }
 
 /** Nova's absolute limits of the project (`-1` is unlimited). */
@@ -68,6 +70,14 @@ export interface PreflightFacts {
     network?: NetworkQuota;
     /** Roles the user holds on the project the credentials are created in. */
     rolesHeld?: string[];
+    /**
+     * The server this run would create exists already: an earlier `up` created it (its port,
+     * named for the generation, is bound to an instance) and failed before recording the
+     * deployment. It is counted in Nova's usage, and this run does not create it again.
+     */
+    ownServerExists?: boolean;
+    /** The running server's flavor, when this run resizes it (null: not readable, not checked). */
+    resizedFrom?: FlavorFacts | null;
 }
 
 /** The settings preflight reports against. */
@@ -76,6 +86,8 @@ export interface PreflightSettings {
     flavor: string;
     /** `capi-mgmt:image`. */
     image: string;
+    /** `capi-mgmt:rootVolumeSize` (0: the server boots from the flavor's disk). */
+    rootVolumeSize: number;
     /** `capi-mgmt:appCredential.roles`. */
     roles: string[];
     /** `capi-mgmt:workloadProject.cloud`, when the credentials are created in that project. */
@@ -145,16 +157,29 @@ export function preflightProblems(settings: PreflightSettings, needs: PreflightN
                 `the management server needs at least ${MIN_VCPUS} vCPUs and ${gib(MIN_RAM_MIB)}`,
         );
     }
+    if (needs.server && facts.flavor && facts.flavor.disk === 0 && settings.rootVolumeSize === 0) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:rootVolumeSize: 0 boots the server from the flavor's disk, but ${CONFIG_NAMESPACE}:flavor ` +
+                `"${settings.flavor}" has none (disk 0), and Nova refuses image-backed servers on such flavors ("Only ` +
+                `volume-backed servers are allowed for flavors with zero disk": policy ` +
+                `os_compute_api:servers:create:zero_disk_flavor, admin only by default). Set ${CONFIG_NAMESPACE}:rootVolumeSize ` +
+                `to 20 or more (a boot volume), or pick a flavor with a disk`,
+        );
+    }
     if (facts.imageFound === false) {
         problems.push(`${CONFIG_NAMESPACE}:image: Glance has no image "${settings.image}" visible to this project`);
     }
     const c = facts.compute;
-    if (c && needs.server) {
-        const flavor = facts.flavor ?? { vcpus: 0, ram: 0 };
+    const flavor = facts.flavor ?? { vcpus: 0, ram: 0 };
+    // A new server needs a whole flavor, unless it is the stack's own, left by a failed `up` and in the
+    // usage already; a resize needs what the new flavor has more than the running one (Nova checks an upsize).
+    const from = needs.server ? (facts.ownServerExists ? flavor : { vcpus: 0, ram: 0 }) : facts.resizedFrom;
+    if (c && from) {
+        const need = { instances: needs.server && !facts.ownServerExists ? 1 : 0, cores: flavor.vcpus - from.vcpus, ram: flavor.ram - from.ram };
         for (const p of [
-            roomProblem("instances", c.maxTotalInstances, c.totalInstancesUsed, 1),
-            roomProblem("cores", c.maxTotalCores, c.totalCoresUsed, flavor.vcpus),
-            roomProblem("ram", c.maxTotalRamSize, c.totalRamUsed, flavor.ram, " MiB"),
+            need.instances > 0 ? roomProblem("instances", c.maxTotalInstances, c.totalInstancesUsed, need.instances) : undefined,
+            need.cores > 0 ? roomProblem("cores", c.maxTotalCores, c.totalCoresUsed, need.cores) : undefined,
+            need.ram > 0 ? roomProblem("ram", c.maxTotalRamSize, c.totalRamUsed, need.ram, " MiB") : undefined,
         ]) {
             if (p) {
                 problems.push(p);

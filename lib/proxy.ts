@@ -67,7 +67,7 @@ export interface Problem {
 
 const CREDENTIAL_NOTE =
     "a credential in it would land in the server's user-data, on command lines and in Deployment specs; " +
-    "allow-list the management server's address on the proxy instead (README, \"Proxy and registry mirrors\")";
+    "allow-list the management server's address on the proxy instead (docs/settings.md, \"Proxy and registry mirrors\")";
 
 /**
  * Checks an `http(s)://host[:port]` URL of a proxy or mirror. Returns its canonical form

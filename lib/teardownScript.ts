@@ -6,7 +6,16 @@
  *
  * Rendering is pure and deterministic: the same parameters always give the same text.
  */
-import { renderHostScript, SERVER_KUBECONFIG } from "./hostScripts";
+import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "./hostScripts";
+
+/**
+ * The file a user creates on the server (`sudo touch …`) to say that the workload clusters
+ * are gone when the management cluster is: the teardown then lets `pulumi destroy` go on.
+ */
+export const CLUSTERS_GONE_FILE = `${HOST_STATE_DIR}/workload-clusters-gone`;
+
+/** The script the teardown writes to resume the Flux objects it suspended (`sudo bash …`). */
+export const FLUX_RESUME_SCRIPT = `${HOST_STATE_DIR}/resume-flux.sh`;
 
 /** Default overall bound of the teardown, seconds. */
 export const DEFAULT_TEARDOWN_TIMEOUT_SECONDS = 1800;
@@ -36,7 +45,7 @@ function checkSeconds(what: string, n: number): void {
 
 /**
  * Renders `host/teardown.sh` with its parameters (`KUBECONFIG_PATH` is
- * {@link SERVER_KUBECONFIG}). Throws when the cluster name is not a lowercase DNS label of
+ * {@link SERVER_KUBECONFIG}, then {@link CLUSTERS_GONE_FILE} and {@link FLUX_RESUME_SCRIPT}). Throws when the cluster name is not a lowercase DNS label of
  * at most 63 characters, when a timeout is not a positive whole number of seconds (at most
  * a day), or when `perClusterTimeoutSeconds` exceeds `timeoutSeconds`.
  */
@@ -56,5 +65,7 @@ export function renderTeardownScript(p: TeardownParams): string {
         KUBECONFIG_PATH: SERVER_KUBECONFIG,
         TIMEOUT_SECONDS: String(p.timeoutSeconds),
         PER_CLUSTER_TIMEOUT_SECONDS: String(p.perClusterTimeoutSeconds),
+        CLUSTERS_GONE_FILE,
+        FLUX_RESUME_SCRIPT,
     });
 }

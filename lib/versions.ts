@@ -58,29 +58,37 @@ export interface Versions {
 /**
  * SHA-256 of the linux/amd64 release download of every tool version we have verified.
  * Adding a version here makes it selectable by version alone in `capi-mgmt:versions`.
+ * The `renovate:` comments mark the default version's entry for Renovate (renovate.json),
+ * which bumps it with its checksum where the release publishes one.
  */
 export const KNOWN_CHECKSUMS: Readonly<Record<ToolName, Readonly<Record<string, string>>>> = {
     kind: {
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/kind
         "v0.32.0": "50030de23cf40a18505f20426f6a8506bedf13c6e509244bd1fa9463721b0f54",
     },
     kubectl: {
+        // renovate: datasource=github-releases depName=kubernetes/kubernetes
         "v1.36.1": "629d3f410e09bf49b64ae7079f7f0bda1191efed311f7d37fdbab0ad5b0ec2b7",
         "v1.36.3": "ebbd080e7c2e275093b55915722043257eb24004363e20acb3c4d71919f88336",
         "v1.36.4": "8b8f088da2dab964f853b38464033b1be15ede2839eca751482357c45abdd05a",
     },
     clusterctl: {
         // clusterctl is released with Cluster API; v1.14.2 drives v1.14.x providers.
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
         "v1.14.2": "01122674fd3c47a33206ab1b8b81d437afbcf5dd25d126535564f24a2cdf676e",
     },
     helm: {
+        // renovate: datasource=github-release-attachments depName=helm/helm
         "v3.18.4": "f8180838c23d7c7d797b208861fecb591d9ce1690d8704ed1e4cb8e2add966c1",
     },
     flux: {
+        // renovate: datasource=github-release-attachments depName=fluxcd/flux2
         "v2.9.4": "c2c397a52930f52d2005c01d276116b059d062de379386d58e98115380a766a2",
     },
     sonobuoy: {
         // sonobuoy_<version>_linux_amd64.tar.gz, as the release's sonobuoy_<version>_checksums.txt lists it.
         "v0.57.3": "6728e04f62068465c56e2d317f4a5392520bf00c836aeaba970ae913f943718c",
+        // renovate: datasource=github-release-attachments depName=vmware-tanzu/sonobuoy
         "v0.57.5": "7c5c2250e5103c98f4dad2bcab86baf954e319c57c419c113f28f5060e62f129",
     },
 };
@@ -98,22 +106,22 @@ function pin(tool: ToolName, version: string): ToolPin {
     return { version, sha256: KNOWN_CHECKSUMS[tool][version] };
 }
 
-/** The versions a stack gets when `capi-mgmt:versions` says nothing. */
+/** The versions a stack gets when `capi-mgmt:versions` says nothing (`renovate:` comments: renovate.json). */
 export const DEFAULT_VERSIONS: Readonly<Versions> = Object.freeze({
     nodeImage: "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5",
     kubernetes: "v1.36.1",
-    kind: pin("kind", "v0.32.0"),
-    kubectl: pin("kubectl", "v1.36.1"),
-    clusterctl: pin("clusterctl", "v1.14.2"),
-    helm: pin("helm", "v3.18.4"),
-    flux: pin("flux", "v2.9.4"),
-    sonobuoy: pin("sonobuoy", "v0.57.5"),
-    clusterApi: "v1.14.0",
-    capo: "v0.14.7",
-    orc: "v2.6.0",
-    orcManifestSha256: KNOWN_MANIFEST_CHECKSUMS.orc["v2.6.0"],
-    caaph: "v0.6.4",
-    certManager: "v1.21.1",
+    kind: pin("kind", "v0.32.0"), // renovate: datasource=github-release-attachments depName=kubernetes-sigs/kind
+    kubectl: pin("kubectl", "v1.36.1"), // renovate: datasource=github-releases depName=kubernetes/kubernetes
+    clusterctl: pin("clusterctl", "v1.14.2"), // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
+    helm: pin("helm", "v3.18.4"), // renovate: datasource=github-release-attachments depName=helm/helm
+    flux: pin("flux", "v2.9.4"), // renovate: datasource=github-release-attachments depName=fluxcd/flux2
+    sonobuoy: pin("sonobuoy", "v0.57.5"), // renovate: datasource=github-release-attachments depName=vmware-tanzu/sonobuoy
+    clusterApi: "v1.14.0", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api
+    capo: "v0.14.7", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api-provider-openstack
+    orc: "v2.6.0", // renovate: datasource=github-releases depName=k-orc/openstack-resource-controller
+    orcManifestSha256: KNOWN_MANIFEST_CHECKSUMS.orc["v2.6.0"], // renovate: datasource=github-releases depName=k-orc/openstack-resource-controller
+    caaph: "v0.6.4", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api-addon-provider-helm
+    certManager: "v1.21.1", // renovate: datasource=github-releases depName=cert-manager/cert-manager
 });
 
 /**

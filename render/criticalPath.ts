@@ -26,7 +26,7 @@ export interface TimedStep {
 }
 
 /**
- * Typical durations of the slow steps, by `type` or `type::name`. Sources: README.md "What
+ * Typical durations of the slow steps, by `type` or `type::name`. Sources: docs/operations.md "What
  * `pulumi up` does" (tools under a minute, kind 2–5 min, ORC 1–2 min, Cluster API 3–10 min)
  * and what the cloud does (a server boots and cloud-init installs Docker in a few minutes).
  */
@@ -35,6 +35,7 @@ export const TYPICAL_STEPS: Readonly<Record<string, TimedStep>> = {
     "command:remote:Command::wait-ready": { label: "cloud-init finishes (Docker installed)", seconds: 180 },
     "command:remote:Command::install-tools": { label: "tools installed", seconds: 45 },
     "command:remote:Command::kind-cluster": { label: "kind cluster created", seconds: 210 },
+    "command:remote:Command::cert-renewal": { label: "certificate renewal timer installed and checked", seconds: 10 },
     "command:remote:Command::kubeconfig": { label: "kubeconfig read", seconds: 5 },
     "command:remote:Command::api-cert-expiry": { label: "certificate expiry read", seconds: 5 },
     "command:remote:Command::workload-teardown": { label: "teardown script checked", seconds: 5 },

@@ -5,6 +5,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { recordedOwner } from "../lib/credentialOwner";
+import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Internal SDK modules: the monitor (to observe registrations) and the RPC drain.
@@ -113,8 +115,12 @@ export interface MockCloudOptions {
      * (default: none, i.e. a first `up`).
      */
     previousOutputs?: Record<string, unknown>;
-    /** Flavors Nova knows, by name or ID (default: every flavor has 8 vCPUs and 32 GiB). */
-    flavors?: Record<string, { vcpus: number; ram: number }>;
+    /** Flavors Nova knows, by name or ID (default: every flavor has 8 vCPUs, 32 GiB and a 50 GB disk). */
+    flavors?: Record<string, { vcpus: number; ram: number; disk?: number }>;
+    /** The Keystone user of every token (getAuthScope; default: the recorded owner of `previousOutputs`, else `mock-user`). */
+    user?: { id: string; name: string };
+    /** Ports that exist already, by name, with the device they are bound to (getPort; default: none). */
+    ports?: Record<string, { deviceId: string; deviceOwner: string }>;
     /** Image names Glance does not know (default: every name resolves). */
     missingImages?: string[];
     /** Nova's limits and usage (default: plenty of room). */
@@ -138,7 +144,8 @@ export function simulatedValues(o: MockCloudOptions = {}): Record<string, string
         networkMtu: `${o.createdNetworkMtu ?? 1450} for a created network, ${o.existingNetworkMtu ?? 1500} for an existing one`,
         rolesHeld: (o.rolesHeld ?? DEFAULT_ROLES_HELD).join(", "),
         previousDeployment: o.previousOutputs ? "as given" : "none (a first `up`)",
-        quotasAndFlavors: "the flavor has 8 vCPUs and 32 GiB, the image exists, quotas leave room",
+        quotasAndFlavors: "the flavor has 8 vCPUs, 32 GiB and a 50 GB disk, the image exists, quotas leave room",
+        keystoneUser: o.user ? `${o.user.name} (${o.user.id})` : "mock-user (mock-user-id), the application credentials' owner",
         generatedKeys: "ED25519 keys derived from their resource names (placeholders, not secret)",
     };
 }
@@ -243,11 +250,18 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { ...inputs, id: "images", ids: (this.options.missingImages ?? []).includes(String(inputs.name)) ? [] : [mockImageId(String(inputs.name))] };
             case "openstack:compute/getFlavor:getFlavor": {
                 const key = String(inputs.name ?? inputs.flavorId);
-                const flavor = this.options.flavors ? this.options.flavors[key] : { vcpus: 8, ram: 32768 };
+                const flavor = this.options.flavors ? this.options.flavors[key] : { vcpus: 8, ram: 32768, disk: 50 };
                 if (!flavor) {
                     throw new Error(`Your query returned no results. Please change your search criteria and try again.`);
                 }
                 return { ...inputs, id: `flavor-${key}-id`, ...flavor };
+            }
+            case "openstack:networking/getPort:getPort": {
+                const port = this.options.ports?.[String(inputs.name)];
+                if (!port) {
+                    throw new Error("No openstack_networking_port_v2 found");
+                }
+                return { ...inputs, id: `port-${String(inputs.name)}-id`, ...port };
             }
             case "openstack:compute/getLimitsV2:getLimitsV2":
                 if (this.options.quotasHidden) {
@@ -269,12 +283,15 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     throw new Error("(rule:get_quota) is disallowed by policy");
                 }
                 return { ...inputs, id: "quota", network: 10, router: 10, floatingip: 10, securityGroup: 10, ...this.options.networkQuota };
-            case "openstack:identity/getAuthScope:getAuthScope":
+            case "openstack:identity/getAuthScope:getAuthScope": {
+                const deployed = this.options.previousOutputs?.[DEPLOYED_OUTPUT] as DeployedState | undefined;
+                const user = this.options.user ?? (deployed ? recordedOwner({ kind: "deployed", state: deployed }) : undefined);
                 return {
                     ...inputs,
                     id: "current",
                     projectId: "mock-project-id",
-                    userId: "mock-user-id",
+                    userId: user?.id ?? "mock-user-id",
+                    userName: user?.name ?? "mock-user",
                     roles: (this.options.rolesHeld ?? DEFAULT_ROLES_HELD).map((r) => ({
                         roleName: r,
                         roleId: `${r}-id`,
@@ -291,6 +308,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                         },
                     ],
                 };
+            }
             default:
                 return inputs;
         }
@@ -322,6 +340,12 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
     const recorded: RecordedResource[] = [];
     await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+    // As the CLI's language host hands them over (lib/loadConfig.ts reads them from there).
+    if (opts.secretKeys) {
+        process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(opts.secretKeys);
+    } else {
+        delete process.env.PULUMI_CONFIG_SECRET_KEYS;
+    }
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any

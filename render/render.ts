@@ -14,6 +14,7 @@ import { preflightError } from "../components/preflight";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { Decrypter, passphraseDecrypter, passphraseFromEnv, resolveSecure } from "./secrets";
+import { validateEnvironment } from "./validate";
 
 /** The project's config namespace, as Pulumi.yaml names it. */
 const PROJECT = "capi-mgmt";
@@ -38,7 +39,13 @@ export function readStackConfigFile(projectDir: string, stack: string, env: Node
     if (!fs.existsSync(file)) {
         throw new Error(`no stack config file ${file}`);
     }
-    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    let doc: { config?: Record<string, unknown>; encryptionsalt?: string };
+    try {
+        doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as typeof doc;
+    } catch (e) {
+        // The yaml library's message carries the line and column; the reader needs the file too.
+        throw new Error(`${file}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
     const entries = Object.entries(doc.config ?? {}).map(([rawKey, value]) => [rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`, value] as const);
     const hasSecure = entries.some(([key, value]) => resolveSecure(value, key).secret);
     const passphrase = passphraseFromEnv(env);
@@ -281,6 +288,15 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
             );
         }
         const settings = fluxSettingsData({ workloadNamespace: config!.workloadNamespace, managementAddress: await valueOf(result.outputs.floatingIp) });
+        if (fs.existsSync(path.join(treeDir, config!.gitops.path))) {
+            // The tree's rules, as `npm run validate` applies them to any repository.
+            const tree = validateEnvironment(treeDir, config!.gitops.path, config!.workloadNamespace);
+            if (tree.problems.length > 0) {
+                throw new Error(
+                    `gitops/${config!.gitops.path.replace(/^\.\//, "")} breaks the tree's rules (npm run validate -- gitops):\n` + tree.problems.map((p) => `  - ${p}`).join("\n"),
+                );
+            }
+        }
         for (const a of gitopsArtifacts(treeDir, config!.gitops.path, settings)) {
             emit(a.file, a.text);
         }

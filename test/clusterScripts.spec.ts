@@ -328,6 +328,28 @@ describe("host/kind-cluster.sh", () => {
         assert.strictEqual(fileMode(fakes.kubeconfig), 0o600);
     });
 
+    it("exports the kubeconfig again when the node's admin.conf holds a renewed client certificate (same CA)", () => {
+        assertSuccess(run());
+        const before = fs.readFileSync(fakes.kubeconfig, "utf8");
+        // `kubeadm certs renew all` rewrites admin.conf, which kind reads: a new client certificate and key.
+        const kindFile = path.join(fakes.state, "kind", "mgmt", "kubeconfig");
+        fs.writeFileSync(kindFile, fakes.kindKubeconfig("mgmt").replace(/client-certificate-data: \S+/, "client-certificate-data: cmVuZXdlZC1jZXJ0").replace(/client-key-data: \S+/, "client-key-data: cmVuZXdlZC1rZXk="));
+        fakes.clearCalls();
+        const r = run();
+        assertSuccess(r);
+        assert.strictEqual(r.stdout, expectedId(fakes), "the cluster's id (its CA) is unchanged");
+        assert.deepStrictEqual(createsAndDeletes(), []);
+        assert.deepStrictEqual(fakes.callsOf("kind", "export kubeconfig"), [`kind export kubeconfig --name mgmt --kubeconfig ${fakes.kubeconfig}`]);
+        const after = fs.readFileSync(fakes.kubeconfig, "utf8");
+        assert.notStrictEqual(after, before);
+        assert.match(after, /client-certificate-data: cmVuZXdlZC1jZXJ0\n/);
+        assert.strictEqual(fileMode(fakes.kubeconfig), 0o600);
+        // And a run after that changes nothing again.
+        fakes.clearCalls();
+        assertSuccess(run());
+        assert.deepStrictEqual(fakes.callsOf("kind", "export"), []);
+    });
+
     it("recreates the cluster for a new node image when it manages no Cluster API Cluster", () => {
         const first = run();
         assertSuccess(first);
@@ -385,7 +407,7 @@ describe("host/kind-cluster.sh", () => {
         assert.match(r.stderr, /Nothing was changed/);
         assert.match(r.stderr, /revert capi-mgmt:versions\.nodeImage/);
         assert.match(r.stderr, /clusterctl move/);
-        assert.match(r.stderr, /README/);
+        assert.match(r.stderr, /'Version bumps' \(nodeImage\) in docs\/operations\.md/);
         assert.deepStrictEqual(createsAndDeletes(), []);
         assert.strictEqual(fakes.kindImage("mgmt"), NODE_IMAGE);
         assert.strictEqual(fs.readFileSync(configFile(), "utf8"), config);

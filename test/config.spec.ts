@@ -154,6 +154,12 @@ describe("stack config", () => {
             ["duplicated CIDR", { apiAllowedCidrs: JSON.stringify(["203.0.113.0/24", "203.0.113.0/24"]) }, "apiAllowedCidrs", /listed twice/],
             ["public SSH in production", { environment: "production", sshAllowedCidrs: JSON.stringify(["0.0.0.0/0"]) }, "sshAllowedCidrs", /allowPublicAccess/],
             ["public IPv6 API in production", { environment: "production", apiAllowedCidrs: JSON.stringify(["::/0"]) }, "apiAllowedCidrs", /whole internet/],
+            ["all of IPv4 in two halves in production", { environment: "production", sshAllowedCidrs: JSON.stringify(["0.0.0.0/1", "128.0.0.0/1"]) }, "sshAllowedCidrs", /together the entries cover every IPv4 address/],
+            ["all of IPv6 in pieces in production", { environment: "production", apiAllowedCidrs: JSON.stringify(["8000::/1", "::/2", "4000::/2"]) }, "apiAllowedCidrs", /every IPv6 address/],
+            ["IPv6 CIDR with host bits", { apiAllowedCidrs: JSON.stringify(["2001:db8::1/64"]) }, "apiAllowedCidrs", /host bits/],
+            ["node CIDR over kind's Service network", { nodeCidr: "10.96.0.0/20" }, "nodeCidr", /overlaps 10\.96\.0\.0\/16, the management cluster's Service network/],
+            ["node CIDR around kind's pod network", { nodeCidr: "10.0.0.0/8" }, "nodeCidr", /overlaps 10\.244\.0\.0\/16, the management cluster's pod network/],
+            ["component version with a leading zero", { versions: JSON.stringify({ orc: "v02.6.0" }) }, "versions.orc", /like v1.2.3/],
             ["non-boolean allowPublicAccess", { allowPublicAccess: "yes" }, "allowPublicAccess", /not a boolean/],
             ["negative volume", { rootVolumeSize: "-1" }, "rootVolumeSize", /integer between 0/],
             ["tiny volume", { rootVolumeSize: "10" }, "rootVolumeSize", /too small/],
@@ -282,6 +288,35 @@ describe("stack config", () => {
                 const same = withOs({ workloadProject: JSON.stringify({ cloud: "mgmt", region: "RegionTwo" }) }, OS, env);
                 assert.match(configWarnings(same).join("\n"), /^capi-mgmt:workloadProject.cloud is "mgmt", the same clouds.yaml entry as openstack:cloud/);
             }
+        });
+    });
+
+    describe("rebuildWithClusters and protect", () => {
+        it("rebuildWithClusters is unset by default, and accepted for the generation being bumped to", () => {
+            assert.strictEqual(parse().rebuildWithClusters, undefined);
+            const c = parse({ serverGeneration: "3", rebuildWithClusters: "3" });
+            assert.strictEqual(c.rebuildWithClusters, 3);
+            assert.deepStrictEqual(configWarnings(c), []);
+        });
+
+        it("refuses an acknowledgement of a generation above serverGeneration (it would cover a later bump) and a non-integer", () => {
+            assertProblem({ serverGeneration: "2", rebuildWithClusters: "3" }, "rebuildWithClusters", /acknowledges a generation above capi-mgmt:serverGeneration \(2\)/);
+            assertProblem({ rebuildWithClusters: "yes" }, "rebuildWithClusters", /not an integer between 1 and 1000/);
+            assertProblem({ rebuildWithClusters: "0" }, "rebuildWithClusters", /not an integer between 1 and 1000/);
+        });
+
+        it("warns that one left over from an earlier bump has no effect", () => {
+            const c = parse({ serverGeneration: "3", rebuildWithClusters: "2" });
+            assert.strictEqual(c.rebuildWithClusters, 2);
+            assert.match(configWarnings(c).join("\n"), /^capi-mgmt:rebuildWithClusters is 2, .*covers only generation 2, not 3 .*remove it/);
+        });
+
+        it("protect defaults to on in production only, and can be set either way", () => {
+            assert.strictEqual(parse().protect, false);
+            assert.strictEqual(parse({ environment: "production" }).protect, true);
+            assert.strictEqual(parse({ environment: "production", protect: "false" }).protect, false);
+            assert.strictEqual(parse({ protect: "true" }).protect, true);
+            assertProblem({ protect: "sometimes" }, "protect", /not a boolean/);
         });
     });
 });

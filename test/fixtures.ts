@@ -2,6 +2,7 @@
  * Throwaway test material (never used by the program): a self-signed test CA, and a minimal
  * stack config.
  */
+import * as crypto from "crypto";
 import { parseStackConfig, ParseContext, StackConfig } from "../lib/config";
 
 /** The "now" test configs are parsed at (their expiry checks are relative to it). */
@@ -19,6 +20,22 @@ export const MINIMAL_RAW_CONFIG: Readonly<Record<string, string>> = Object.freez
 /** {@link MINIMAL_RAW_CONFIG} with `overrides`, parsed for stack `dev` at {@link TEST_NOW}. */
 export function parseTestConfig(overrides: Record<string, string> = {}, ctx: Partial<ParseContext> = {}): StackConfig {
     return parseStackConfig({ ...MINIMAL_RAW_CONFIG, ...overrides }, { stack: "dev", now: TEST_NOW, ...ctx });
+}
+
+/**
+ * A stack file's document as the Pulumi CLI writes it for a passphrase stack: `seal` encrypts
+ * a value the way `pulumi config set --secret` does (`{ secure: seal(v) }` is the YAML leaf).
+ */
+export function passphraseStack(passphrase: string): { encryptionsalt: string; seal: (plain: string) => string } {
+    const salt = crypto.randomBytes(8);
+    const key = crypto.pbkdf2Sync(passphrase, salt, 1_000_000, 32, "sha256");
+    const seal = (plain: string) => {
+        const nonce = crypto.randomBytes(12);
+        const c = crypto.createCipheriv("aes-256-gcm", key, nonce);
+        const body = Buffer.concat([c.update(plain, "utf8"), c.final(), c.getAuthTag()]);
+        return `v1:${nonce.toString("base64")}:${body.toString("base64")}`;
+    };
+    return { encryptionsalt: `v1:${salt.toString("base64")}:${seal("pulumi")}`, seal };
 }
 
 /** A syntactically real, self-signed CA certificate (P-256, CN "capi-mgmt test CA"). */

@@ -3,9 +3,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
 import { ConfigError, parseStackConfig } from "../lib/config";
+import { readSecretKeys } from "../lib/loadConfig";
 import {
     CAPO_IDENTITY_NAME,
     CLOUD_CONFIG_LABEL,
@@ -16,7 +17,7 @@ import {
 } from "../lib/contract";
 import { isSecretValue, mockOpensshKeyPair, RecordedResource, reveal, valueOf } from "../render/engine";
 import { renderStack } from "../render/render";
-import { TEST_CA_PEM } from "./fixtures";
+import { passphraseStack, TEST_CA_PEM } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const GITHUB_KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -26,7 +27,7 @@ const AGE_KEY = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2
 
 const GITOPS = { url: "ssh://git@github.com/example-org/capi-gitops", branch: "main", knownHosts: GITHUB_KNOWN_HOSTS };
 
-function gitopsProblems(gitops: Record<string, unknown>, environment = "development"): readonly string[] {
+function gitopsProblems(gitops: Record<string, unknown>, environment = "development", secretKeys?: string[]): readonly string[] {
     try {
         parseStackConfig(
             {
@@ -37,7 +38,7 @@ function gitopsProblems(gitops: Record<string, unknown>, environment = "developm
                 apiAllowedCidrs: '["203.0.113.0/24"]',
                 gitops: JSON.stringify(gitops),
             },
-            { stack: "dev", now: new Date("2026-11-22T00:00:00Z") },
+            { stack: "dev", now: new Date("2026-11-22T00:00:00Z"), secretKeys },
         );
         return [];
     } catch (e) {
@@ -71,10 +72,15 @@ describe("gitops", function () {
             ["scp-like URL", { ...GITOPS, url: "git@github.com:example-org/capi-gitops" }, "gitops.url", /scp-like form.*ssh:\/\/git@github.com\/example-org\/capi-gitops/],
             ["plain http URL", { ...GITOPS, url: "http://github.com/example-org/capi-gitops" }, "gitops.url", /use the ssh:\/\/ form/],
             ["missing URL", { branch: "main", knownHosts: GITHUB_KNOWN_HOSTS }, "gitops.url", /is required/],
+            ["port out of range", { ...GITOPS, url: "ssh://git@github.com:99999/example-org/capi-gitops" }, "gitops.url", /not of the form/],
+            ["URL with a password, without echoing it", { ...GITOPS, url: "ssh://git:s3cret@github.com/example-org/capi-gitops" }, "gitops.url", /^(?!.*s3cret).*carries a password/],
+            ["URL without a repository path", { ...GITOPS, url: "ssh://git@github.com/" }, "gitops.url", /not of the form/],
             ["branch and semver", { ...GITOPS, semver: ">=1.0.0" }, "gitops", /exactly one of branch .* or semver/],
             ["neither branch nor semver", { url: GITOPS.url, knownHosts: GITHUB_KNOWN_HOSTS }, "gitops", /exactly one/],
             ["a branch in production", GITOPS, "gitops.branch", /production follows released tags/, "production"],
-            ["bad semver range", { ...GITOPS, branch: undefined, semver: "latest" }, "gitops.semver", /not a semver range/],
+            ["bad semver range", { ...GITOPS, branch: undefined, semver: "latest" }, "gitops.semver", /not a range Flux accepts/],
+            ["semver range with letters for parts", { ...GITOPS, branch: undefined, semver: "v1.x.y" }, "gitops.semver", /"v1\.x\.y" is not a version constraint/],
+            ["semver range of letters", { ...GITOPS, branch: undefined, semver: ">=1.0.0 || abc1" }, "gitops.semver", /"abc1"/],
             ["path escaping the repo", { ...GITOPS, path: "./clusters/../secrets" }, "gitops.path", /without \.\./],
             ["absolute path", { ...GITOPS, path: "/clusters/dev" }, "gitops.path", /relative path/],
             ["bad interval", { ...GITOPS, interval: "1 minute" }, "gitops.interval", /not a duration/],
@@ -86,7 +92,29 @@ describe("gitops", function () {
             ["age key malformed", { ...GITOPS, sopsAgeKey: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp" }, "gitops.sopsAgeKey", /AGE-SECRET-KEY-1/],
             ["bad namespace", { ...GITOPS, workloadNamespace: "Clusters" }, "gitops.workloadNamespace", /not a valid namespace/],
             ["unknown key", { ...GITOPS, insecure: true }, "gitops.insecure", /not a known setting/],
+            ["truncated host key", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.slice(0, -6) }, "gitops.knownHosts", /the ssh-ed25519 key of github\.com is unusable/],
+            ["host key of another type than its line says", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("ssh-ed25519 ", "ssh-rsa ") }, "gitops.knownHosts", /unusable/],
         ];
+        it("refuses a deploy key or age identity in plain text in the stack file, naming each and how to set it", () => {
+            const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
+            const problems = gitopsProblems(gitops, "development", ["openstack:password"]);
+            for (const key of ["gitops.deployKey", "gitops.sopsAgeKey"]) {
+                const p = problems.find((x) => x.startsWith(`capi-mgmt:${key}: is set in plain text`));
+                assert.ok(p, `no plain-text refusal for ${key}:\n${problems.join("\n")}`);
+                assert.ok(p.includes(`pulumi config set --secret --path 'capi-mgmt:${key}' < FILE`), p);
+                assert.ok(!p.includes("AGE-SECRET-KEY") && !p.includes("PRIVATE KEY"), "the message echoes the secret");
+            }
+            // Held as a secret (any value under the key set with --secret): accepted.
+            assert.deepStrictEqual(gitopsProblems(gitops, "development", ["capi-mgmt:gitops"]), []);
+            // Without secrets in it, a plain gitops object is fine.
+            assert.deepStrictEqual(gitopsProblems(GITOPS, "development", []), []);
+        });
+
+        it("reads the secret keys the way the CLI's language host hands them over", () => {
+            assert.strictEqual(readSecretKeys({}), undefined);
+            assert.deepStrictEqual(readSecretKeys({ PULUMI_CONFIG_SECRET_KEYS: '["capi-mgmt:gitops"]' }), ["capi-mgmt:gitops"]);
+        });
+
         for (const [title, gitops, key, fragment, environment] of refused) {
             it(`refuses ${title}, naming the key`, () => {
                 const problems = gitopsProblems(gitops, environment);
@@ -332,13 +360,13 @@ describe("gitops", function () {
             const out = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-gitops-"));
             try {
                 const project = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-project-"));
-                const dev = fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
-                const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
-                fs.writeFileSync(
-                    path.join(project, "Pulumi.keys.yaml"),
-                    dev.replace(/ {2}# Flux follows[\s\S]*$/, `  capi-mgmt:gitops: ${JSON.stringify(gitops)}\n  capi-mgmt:caCert: ${JSON.stringify(TEST_CA_PEM)}\n`),
-                );
-                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project });
+                const dev = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+                // Both keys as `pulumi config set --secret --path` leaves them in the file.
+                const { encryptionsalt, seal } = passphraseStack("gitops test");
+                const gitops = { ...GITOPS, deployKey: { secure: seal(DEPLOY_KEY) }, sopsAgeKey: { secure: seal(AGE_KEY) } };
+                const config = { ...dev.config, "capi-mgmt:gitops": gitops, "capi-mgmt:caCert": TEST_CA_PEM };
+                fs.writeFileSync(path.join(project, "Pulumi.keys.yaml"), stringify({ encryptionsalt, config }));
+                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project, env: { PULUMI_CONFIG_PASSPHRASE: "gitops test" } });
                 const manifests = files.filter((f) => f.startsWith("manifests/"));
                 assert.strictEqual(manifests.length, 11);
                 const all = files.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("\n");

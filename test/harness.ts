@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 import * as path from "path";
+import { SECRET_SETTINGS } from "../lib/config";
 import { loadStackConfig } from "../lib/loadConfig";
 import { Program, program, ProgramOutputs } from "../program";
 import { evaluate, Evaluation, MockCloudOptions, RecordedResource } from "../render/engine";
@@ -76,14 +77,19 @@ export async function runStack(
 ): Promise<Run> {
     const file = readStackConfigFile(PROJECT_DIR, stack);
     const config = { ...file.config };
+    const secretKeys = new Set(file.secretKeys);
     for (const [k, v] of Object.entries(overrides)) {
         const key = k.includes(":") ? k : `capi-mgmt:${k}`;
         if (v === undefined) {
             delete config[key];
         } else {
             config[key] = v;
+            // An override stands for `pulumi config set --secret` where a secret setting is in it.
+            if (SECRET_SETTINGS.some((s) => key === `capi-mgmt:${s.split(".")[0]}` && v.includes(`"${s.split(".")[1]}"`))) {
+                secretKeys.add(key);
+            }
         }
     }
-    const evaluation = await evaluate({ stack, config, secretKeys: file.secretKeys, cloud }, () => program(loadStackConfig()));
+    const evaluation = await evaluate({ stack, config, secretKeys: [...secretKeys], cloud }, () => program(loadStackConfig()));
     return new Run(evaluation);
 }

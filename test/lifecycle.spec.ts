@@ -55,6 +55,7 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
                 flavor: "SCS-4V-16",
                 workloadNamespace: "clusters",
                 gitops: true,
+                appCredentialOwner: { id: "mock-user-id", name: "mock-user" },
             });
             assert.deepStrictEqual(previousDeployment({ [DEPLOYED_OUTPUT]: deployed }), { kind: "deployed", state: deployed });
             assert.deepStrictEqual(previousDeployment({ floatingIp: "192.0.2.10" }), { kind: "legacy", gitops: false });
@@ -254,6 +255,6 @@ function baseConfig(): StackConfig {
 // Keep the pure preflight function exercised on its own too: nothing to create, nothing to check.
 describe("preflightProblems (pure)", () => {
     it("reports nothing when nothing is looked up", () => {
-        assert.deepStrictEqual(preflightProblems({ flavor: "f", image: "i", roles: ["member"] }, { server: false, firstUp: false, network: false }, {}), []);
+        assert.deepStrictEqual(preflightProblems({ flavor: "f", image: "i", rootVolumeSize: 0, roles: ["member"] }, { server: false, firstUp: false, network: false }, {}), []);
     });
 });

@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { RecordedResource, reveal, valueOf } from "../render/engine";
+import { dialGiveUpSeconds, DialBounds, SETUP_DIAL, TEARDOWN_DIAL } from "../lib/sshDial";
 import { Run, runStack } from "./harness";
 
 const COMMAND = "command:remote:Command";
@@ -73,11 +74,11 @@ describe("management cluster (mock engine)", function () {
             assert.match(stdin, /kindest\/node:v1\.36\.1@sha256:3489c767/);
         });
 
-        it("replaces the kind cluster only delete-first, and only for a new server", () => {
+        it("replaces the kind cluster only for a new server, and has no delete (the server takes the cluster with it)", () => {
             const kind = step(dev, "kind-cluster");
             assert.strictEqual(kind.options.deleteBeforeReplace, true);
             assert.deepStrictEqual(input(kind, "triggers"), ["server-id"]);
-            assert.match(String(input(kind, "delete")), /^sudo kind delete cluster --name dev /);
+            assert.strictEqual(input(kind, "delete"), undefined);
         });
 
         it("pins every provider version and cert-manager in the providers step", () => {
@@ -86,6 +87,45 @@ describe("management cluster (mock engine)", function () {
                 assert.ok(stdin.includes(v), v);
             }
             assert.ok(String(input(step(dev, "orc"), "stdin")).includes("v2.6.0"));
+        });
+    });
+
+    describe("pulumi destroy when the server is already gone", () => {
+        const bounds = (r: RecordedResource): DialBounds => {
+            const conn = input(r, "connection") as Record<string, unknown>;
+            return { dialErrorLimit: conn.dialErrorLimit as number, perDialTimeout: conn.perDialTimeout as number };
+        };
+
+        it("dials SSH only for the teardown: no other step has a delete", () => {
+            for (const run of [dev]) {
+                const deleting = run.all(COMMAND).filter((r) => input(r, "delete") !== undefined);
+                assert.deepStrictEqual(deleting.map((r) => r.name), ["workload-teardown"]);
+            }
+        });
+
+        it("gives the teardown up within about 3¼ minutes when nothing answers, yet rides out a blip of 2", () => {
+            const teardown = bounds(step(dev, "workload-teardown"));
+            assert.deepStrictEqual(teardown, TEARDOWN_DIAL);
+            const silent = dialGiveUpSeconds(teardown);
+            assert.ok(silent <= 210, `the teardown dials for ${silent}s when the server is gone`);
+            assert.ok(silent >= 120, `the teardown gives up after ${silent}s: a reboot or network blip would skip it`);
+            assert.ok(dialGiveUpSeconds(teardown, 0) >= 30, "refused dials are retried for half a minute at least");
+        });
+
+        it("keeps the long bounds of the steps that build the server (it may still be booting)", () => {
+            for (const r of dev.all(COMMAND).filter((c) => c.name !== "workload-teardown")) {
+                assert.deepStrictEqual(bounds(r), SETUP_DIAL, r.name);
+            }
+            assert.ok(dialGiveUpSeconds(SETUP_DIAL) > 1100, "about 20 minutes");
+        });
+
+        it("models pulumi-command 1.2.1: dialErrorLimit + 1 dials, waits from 0.1 s growing 1.5 times up to 5 s", () => {
+            assert.strictEqual(dialGiveUpSeconds({ dialErrorLimit: 0, perDialTimeout: 15 }), 15);
+            assert.ok(Math.abs(dialGiveUpSeconds({ dialErrorLimit: 2, perDialTimeout: 10 }) - (30 + 0.1 + 0.15)) < 1e-9);
+            // The provider's defaults (10 failed dials of 15 s): 11 dials and 10 waits, 0.1 s to 3.84 s.
+            assert.ok(Math.abs(dialGiveUpSeconds({ dialErrorLimit: 10, perDialTimeout: 15 }) - (165 + 0.2 * (1.5 ** 10 - 1))) < 1e-9);
+            // Two more: their waits (5.77 s, 8.65 s) are capped at 5 s.
+            assert.ok(Math.abs(dialGiveUpSeconds({ dialErrorLimit: 12, perDialTimeout: 0 }) - (0.2 * (1.5 ** 10 - 1) + 10)) < 1e-9);
         });
     });
 

@@ -1,6 +1,6 @@
 import "mocha";
 import * as assert from "assert";
-import { cidrSlug, hasHostBits, isIpv4, isIpv6, parseCidr } from "../lib/net";
+import { cidrSlug, cidrsOverlap, hasHostBits, isIpv4, isIpv6, parseCidr, wholeFamiliesCovered } from "../lib/net";
 
 describe("address parsing", () => {
     it("accepts IPv4 addresses and refuses look-alikes", () => {
@@ -34,6 +34,34 @@ describe("address parsing", () => {
         assert.ok(!hasHostBits(parseCidr("10.0.0.0/24")!));
         assert.ok(!hasHostBits(parseCidr("203.0.113.7/32")!));
         assert.ok(!hasHostBits(parseCidr("0.0.0.0/0")!));
+    });
+
+    it("finds host bits in IPv6 CIDRs", () => {
+        assert.ok(hasHostBits(parseCidr("2001:db8::1/64")!));
+        assert.ok(hasHostBits(parseCidr("2001:db8:0:0:8000::/64")!));
+        assert.ok(!hasHostBits(parseCidr("2001:db8::/64")!));
+        assert.ok(!hasHostBits(parseCidr("2001:db8::1/128")!));
+        assert.ok(!hasHostBits(parseCidr("::/0")!));
+    });
+
+    it("tells overlapping ranges of one family apart from disjoint ones", () => {
+        const c = (s: string) => parseCidr(s)!;
+        assert.ok(cidrsOverlap(c("10.0.0.0/8"), c("10.96.0.0/16")));
+        assert.ok(cidrsOverlap(c("10.96.0.0/20"), c("10.96.0.0/16")));
+        assert.ok(!cidrsOverlap(c("10.0.0.0/24"), c("10.96.0.0/16")));
+        assert.ok(!cidrsOverlap(c("10.97.0.0/16"), c("10.96.0.0/16")));
+        assert.ok(!cidrsOverlap(c("::/0"), c("10.0.0.0/8")));
+        assert.ok(cidrsOverlap(c("2001:db8::/32"), c("2001:db8:1::/48")));
+    });
+
+    it("judges a list of CIDRs by the address space it covers together", () => {
+        const covered = (...l: string[]) => wholeFamiliesCovered(l.map((s) => parseCidr(s)!));
+        assert.deepStrictEqual(covered("0.0.0.0/1", "128.0.0.0/1"), [4]);
+        assert.deepStrictEqual(covered("128.0.0.0/1", "0.0.0.0/2", "64.0.0.0/2"), [4]);
+        assert.deepStrictEqual(covered("0.0.0.0/1", "128.0.0.0/2"), []);
+        assert.deepStrictEqual(covered("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"), [4, 6]);
+        assert.deepStrictEqual(covered("0.0.0.0/0"), [4]);
+        assert.deepStrictEqual(covered("203.0.113.0/24", "2001:db8::/32"), []);
     });
 
     it("makes CIDRs safe for resource names", () => {

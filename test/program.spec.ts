@@ -195,14 +195,17 @@ describe("program (mock engine)", function () {
             ];
             const commandParents: Record<string, string> = {
                 "wait-ready": "HostBootstrap",
+                "metadata-block": "HostBootstrap",
                 "host-proxy": "HostBootstrap",
                 "install-tools": "HostBootstrap",
                 "kind-cluster": "ManagementCluster",
+                "cert-renewal": "ManagementCluster",
                 kubeconfig: "ManagementCluster",
                 "api-cert-expiry": "ManagementCluster",
                 orc: "ManagementCluster",
                 "capi-providers": "ManagementCluster",
                 "workload-teardown": "WorkloadTeardown",
+                "cloud-provider-restart": "CloudProviderRestart",
             };
             assert.deepStrictEqual(dev.all(T.command).map((c) => c.name).sort(), Object.keys(commandParents).sort());
             for (const c of dev.all(T.command)) {
@@ -222,14 +225,16 @@ describe("program (mock engine)", function () {
             assert.ok(dev.one(T.fipAssoc).dependsOn.includes(dev.one(T.routerInterface).urn));
         });
 
-        it("waits for readiness after the instance, association and security rules; host proxy, then tools after readiness", () => {
+        it("waits for readiness after the instance, association and security rules; metadata block, host proxy, then tools after readiness", () => {
             const ready = dev.one(T.command, "wait-ready");
+            const metadataBlock = dev.one(T.command, "metadata-block");
             const hostProxy = dev.one(T.command, "host-proxy");
             const tools = dev.one(T.command, "install-tools");
             for (const r of [dev.one(T.instance), dev.one(T.fipAssoc), ...dev.all(T.rule)]) {
                 assert.ok(dev.dependsOn(ready, r), `readiness does not depend on ${r.name}`);
             }
-            assert.ok(hostProxy.dependsOn.includes(ready.urn));
+            assert.ok(metadataBlock.dependsOn.includes(ready.urn));
+            assert.ok(hostProxy.dependsOn.includes(metadataBlock.urn));
             assert.ok(tools.dependsOn.includes(hostProxy.urn));
         });
 

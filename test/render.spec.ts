@@ -4,12 +4,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as crypto from "crypto";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { mockOpensshKeyPair } from "../render/engine";
 import { readStackConfigFile, renderStack, renderStackReport } from "../render/render";
 import { passphraseDecrypter } from "../render/secrets";
 import { skipTest, shellcheck } from "./fakes/shell";
+import { passphraseStack } from "./fixtures";
 import { PROJECT_DIR } from "./harness";
 
 /** Every file under a directory, relative, sorted. */
@@ -52,14 +52,17 @@ describe("offline render", function () {
                     "kind-config.yaml",
                     "resources.json",
                     "scripts/01-wait-ready.sh",
-                    "scripts/02-host-proxy.sh",
-                    "scripts/03-install-tools.sh",
-                    "scripts/04-kind-cluster.sh",
-                    "scripts/05-workload-teardown.sh",
-                    "scripts/06-api-cert-expiry.sh",
+                    "scripts/02-metadata-block.sh",
+                    "scripts/03-host-proxy.sh",
+                    "scripts/04-install-tools.sh",
+                    "scripts/05-kind-cluster.sh",
+                    "scripts/06-workload-teardown.sh",
                     "scripts/07-orc.sh",
-                    "scripts/08-kubeconfig.sh",
+                    "scripts/08-cert-renewal.sh",
                     "scripts/09-capi-providers.sh",
+                    "scripts/10-api-cert-expiry.sh",
+                    "scripts/11-kubeconfig.sh",
+                    "scripts/12-cloud-provider-restart.sh",
                     "user-data.yaml",
                 ]);
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
@@ -150,20 +153,13 @@ describe("offline render", function () {
         let deployKey: string;
         before(() => {
             dir = fs.mkdtempSync(path.join(tmp, "secure-"));
-            const salt = crypto.randomBytes(8);
-            const key = crypto.pbkdf2Sync(PASSPHRASE, salt, 1_000_000, 32, "sha256");
-            const seal = (plain: string) => {
-                const nonce = crypto.randomBytes(12);
-                const c = crypto.createCipheriv("aes-256-gcm", key, nonce);
-                const body = Buffer.concat([c.update(plain, "utf8"), c.final(), c.getAuthTag()]);
-                return `v1:${nonce.toString("base64")}:${body.toString("base64")}`;
-            };
+            const { encryptionsalt, seal } = passphraseStack(PASSPHRASE);
             deployKey = mockOpensshKeyPair("a deploy key set with --path").privateKeyOpenssh;
             const dev = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
             // What `pulumi config set --secret --path 'capi-mgmt:gitops.deployKey'` leaves in the file.
             dev.config["capi-mgmt:gitops"].deployKey = { secure: seal(deployKey) };
             dev.config["capi-mgmt:gitops"].sopsAgeKey = { secure: seal(`AGE-SECRET-KEY-1${"Q".repeat(58)}`) };
-            const doc = { encryptionsalt: `v1:${salt.toString("base64")}:${seal("pulumi")}`, config: dev.config };
+            const doc = { encryptionsalt, config: dev.config };
             fs.writeFileSync(path.join(dir, "Pulumi.sec.yaml"), toYaml(doc));
         });
 
@@ -221,6 +217,39 @@ describe("offline render", function () {
             renderStack({ stack: "bad", outDir: path.join(dir, "out"), projectDir: dir }),
             /capi-mgmt:nodeCidr: "10.10.0.0\/33" is not a valid IPv4 CIDR/,
         );
+        assert.ok(!fs.existsSync(path.join(dir, "out")));
+    });
+
+    it("fails on a GitOps tree that breaks the tree's rules, naming the cluster, and writes nothing", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "tree-"));
+        fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+        fs.cpSync(path.join(PROJECT_DIR, "gitops"), path.join(dir, "gitops"), { recursive: true });
+        const example = path.join(dir, "gitops", "workloads", "base", "workload-1.yaml");
+        fs.writeFileSync(example, fs.readFileSync(example, "utf8").replace("replicas: 1\n    workers", "replicas: 2\n    workers"));
+        await assert.rejects(
+            renderStack({ stack: "dev", outDir: path.join(dir, "out"), projectDir: dir }),
+            /gitops\/clusters\/dev breaks the tree's rules[\s\S]*Cluster workload-1: 2 control plane nodes/,
+        );
+        assert.ok(!fs.existsSync(path.join(dir, "out")));
+    });
+
+    it("refuses a private key written in plain text in the stack file, as pulumi up does", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "plain-"));
+        const dev = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
+        dev.config["capi-mgmt:gitops"].deployKey = mockOpensshKeyPair("pasted in plain text").privateKeyOpenssh;
+        fs.writeFileSync(path.join(dir, "Pulumi.plain.yaml"), toYaml(dev));
+        await assert.rejects(renderStack({ stack: "plain", outDir: path.join(dir, "out"), projectDir: dir }), /capi-mgmt:gitops\.deployKey: is set in plain text/);
+        assert.ok(!fs.existsSync(path.join(dir, "out")));
+    });
+
+    it("names the stack file, line and column of a YAML syntax error, writing nothing", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "yaml-"));
+        const dev = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+        fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), dev.replace("  capi-mgmt:flavor:", "  capi-mgmt:flavor: [\n  capi-mgmt:flavour:"));
+        await assert.rejects(renderStack({ stack: "broken", outDir: path.join(dir, "out"), projectDir: dir }), (e: Error) => {
+            assert.match(e.message, /Pulumi\.broken\.yaml: not valid YAML: .* at line \d+, column \d+/);
+            return true;
+        });
         assert.ok(!fs.existsSync(path.join(dir, "out")));
     });
 

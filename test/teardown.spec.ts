@@ -3,22 +3,32 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { DEFAULT_TEARDOWN_TIMEOUT_SECONDS, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
+import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { CLUSTERS_GONE_FILE, DEFAULT_TEARDOWN_TIMEOUT_SECONDS, FLUX_RESUME_SCRIPT, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
 import {
     CLUSTER_CRD,
     FakeCapi,
     FakeObject,
     FakeWorkload,
-    HELMRELEASE_CRD,
-    KubectlCall,
     KUSTOMIZATION_CRD,
     ORC_IMAGE_CRD,
     SNAPSHOT_CRD,
 } from "./fakes/teardownFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
-
-const KIND_CLUSTER = "capi-dev";
+import {
+    assertNoCredentialLeak,
+    CLAIM_WORKLOADS,
+    clusterDeletion,
+    is,
+    KIND_CLUSTER,
+    lastIndex,
+    managementWith as managementWithShared,
+    mutations,
+    namespaceOf,
+    populate,
+    runTeardown,
+    words,
+} from "./fakes/teardownCalls";
 
 function sampleParams(overrides: Partial<TeardownParams> = {}): TeardownParams {
     return { clusterName: KIND_CLUSTER, timeoutSeconds: 1800, perClusterTimeoutSeconds: 1680, ...overrides };
@@ -34,8 +44,13 @@ describe("teardown script: rendering", () => {
         assert.strictEqual(lines[3], `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`);
         assert.strictEqual(lines[4], "readonly TIMEOUT_SECONDS='1800'");
         assert.strictEqual(lines[5], "readonly PER_CLUSTER_TIMEOUT_SECONDS='1680'");
-        const original = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8");
-        assert.strictEqual(lines.slice(6).join("\n"), original.split("\n").slice(1).join("\n"));
+        assert.strictEqual(lines[6], `readonly CLUSTERS_GONE_FILE='${CLUSTERS_GONE_FILE}'`);
+        assert.strictEqual(lines[7], `readonly FLUX_RESUME_SCRIPT='${FLUX_RESUME_SCRIPT}'`);
+        assert.strictEqual(CLUSTERS_GONE_FILE, "/var/lib/capi-mgmt/workload-clusters-gone");
+        assert.strictEqual(FLUX_RESUME_SCRIPT, "/var/lib/capi-mgmt/resume-flux.sh");
+        const original = expandIncludes("teardown.sh", fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8"));
+        assert.strictEqual(lines.slice(8).join("\n"), original.split("\n").slice(1).join("\n"));
+        assert.doesNotMatch(script, /capi-mgmt:include/);
     });
 
     it("is deterministic and accepts the default timeout", () => {
@@ -73,97 +88,14 @@ describe("teardown script: shellcheck", () => {
     it("passes on host/teardown.sh and on the rendered script", () => {
         const rendered = path.join(makeTempDir("teardown-shellcheck"), "teardown.sh");
         fs.writeFileSync(rendered, renderTeardownScript(sampleParams()));
-        shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), rendered]);
+        const includes = fs.readdirSync(HOST_INCLUDES_DIR).filter((f) => f.startsWith("teardown-"));
+        shellcheck([path.join(HOST_SCRIPTS_DIR, "teardown.sh"), ...includes.map((f) => path.join(HOST_INCLUDES_DIR, f)), rendered]);
     });
 
-    it("passes on the virtual clock's fake sleep and date", () => {
-        shellcheck(["clock-sleep.sh", "clock-date.sh"].map((f) => path.join(__dirname, "fakes", f)));
+    it("passes on the virtual clock's fake sleep and date, and on the fake kind", () => {
+        shellcheck(["clock-sleep.sh", "clock-date.sh", "fake-kind.sh"].map((f) => path.join(__dirname, "fakes", f)));
     });
 });
-
-/** The positional words of a kubectl call (its flags and their values left out). */
-function words(c: KubectlCall): string[] {
-    const withValue = new Set(["--kubeconfig", "-n", "--namespace", "-o", "--output", "-p", "--patch", "--raw", "--request-timeout"]);
-    const result: string[] = [];
-    for (let i = 0; i < c.args.length; i++) {
-        const a = c.args[i];
-        if (withValue.has(a)) {
-            i++;
-        } else if (!a.startsWith("-")) {
-            result.push(a);
-        }
-    }
-    return result;
-}
-
-/** The value of flag `-n` of a call. */
-function namespaceOf(c: KubectlCall): string | undefined {
-    const i = c.args.indexOf("-n");
-    return i >= 0 ? c.args[i + 1] : undefined;
-}
-
-/** True when `c` is `kubectl <verb> <resource> ...` in context `ctx`. */
-function is(c: KubectlCall, ctx: string, verb: string, resource?: string): boolean {
-    const w = words(c);
-    return c.ctx === ctx && w[0] === verb && (resource === undefined || w[1] === resource);
-}
-
-const MUTATING = new Set(["delete", "patch", "apply", "create", "replace", "scale", "annotate", "label", "edit"]);
-
-function mutations(calls: KubectlCall[]): KubectlCall[] {
-    return calls.filter((c) => MUTATING.has(words(c)[0]));
-}
-
-/** Index of the call deleting Cluster `w` on the management cluster (fails if none). */
-function clusterDeletion(calls: KubectlCall[], w: FakeWorkload): number {
-    const i = calls.findIndex((c) => is(c, "mgmt", "delete", "cluster.cluster.x-k8s.io") && words(c)[2] === w.name && namespaceOf(c) === w.namespace);
-    assert.ok(i >= 0, `Cluster ${w.namespace}/${w.name} was not deleted`);
-    return i;
-}
-
-function lastIndex(calls: KubectlCall[], pred: (c: KubectlCall) => boolean): number {
-    for (let i = calls.length - 1; i >= 0; i--) {
-        if (pred(calls[i])) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/** Kinds of workload the fake workload clusters hold (and whether the teardown must delete them). */
-const CLAIM_WORKLOADS = ["cronjobs", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "pods"];
-
-/** Fills a workload cluster with what a real one holds: LBs, PVC workloads, snapshots, volumes. */
-function populate(fake: FakeCapi, w: FakeWorkload): void {
-    fake.addService(w, "apps/web", "LoadBalancer");
-    fake.addService(w, "ingress/controller", "LoadBalancer", 400);
-    fake.addService(w, "apps/internal", "ClusterIP");
-    fake.addWorkload(w, "deployments", "apps/db-client", ["data"]);
-    fake.addWorkload(w, "replicasets", "apps/db-client-5d8f", ["data"]);
-    fake.addWorkload(w, "deployments", "apps/stateless");
-    fake.addWorkload(w, "statefulsets", "apps/db", [], { volumeClaimTemplates: [{ metadata: { name: "pgdata" } }] });
-    fake.addWorkload(w, "daemonsets", "kube-system/node-agent");
-    fake.addWorkload(w, "cronjobs", "apps/backup", ["backup"]);
-    fake.addWorkload(w, "jobs", "apps/migrate", ["data"]);
-    fake.addWorkload(w, "pods", "apps/debug", ["data", "backup"]);
-    fake.addClaim(w, "apps/data", "Delete", 500);
-    fake.addClaim(w, "apps/backup", "Delete");
-    fake.addClaim(w, "apps/pgdata-db-0", "Delete");
-    fake.addClaim(w, "apps/archive", "Retain");
-    fake.addSnapshots(w, ["apps/data-nightly", "apps/backup-weekly"]);
-}
-
-/** Asserts that no credential of `workloads` shows in the output or on any command line. */
-function assertNoCredentialLeak(fake: FakeCapi, r: RunResult, workloads: FakeWorkload[]): void {
-    const argv = fs.readFileSync(fake.kubectlLog, "utf8") + fs.readFileSync(fake.kindLog, "utf8");
-    for (const w of workloads) {
-        for (const secret of [w.token, w.encodedKubeconfig, w.encodedKubeconfig.slice(0, 40)]) {
-            assert.ok(!r.stdout.includes(secret), "a kubeconfig was printed on stdout");
-            assert.ok(!r.stderr.includes(secret), "a kubeconfig was printed on stderr");
-            assert.ok(!argv.includes(secret), "a kubeconfig was passed on a command line");
-        }
-    }
-}
 
 describe("host/teardown.sh", () => {
     let fake: FakeCapi;
@@ -172,55 +104,9 @@ describe("host/teardown.sh", () => {
         fake = new FakeCapi(makeTempDir("teardown"));
     });
 
-    /** Runs the teardown on the fake's virtual clock: the bounds are virtual seconds, polls every 5 s. */
-    function run(timeoutSeconds = 600, perClusterTimeoutSeconds = 300, env: Record<string, string> = {}): RunResult {
-        const script = renderHostScript("teardown.sh", {
-            CLUSTER_NAME: KIND_CLUSTER,
-            KUBECONFIG_PATH: fake.mgmtKubeconfig,
-            TIMEOUT_SECONDS: String(timeoutSeconds),
-            PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
-        });
-        return fake.run(script, env);
-    }
-
-    /** A management cluster with Cluster API and the given workload clusters, each populated. */
-    function managementWith(...names: string[]): FakeWorkload[] {
-        fake.setKindClusters(["other", KIND_CLUSTER]);
-        fake.installClusterApi();
-        return names.map((id) => {
-            const [ns, name] = id.split("/");
-            const w = fake.addCluster(ns, name, { deleteDelayMs: 1500 });
-            populate(fake, w);
-            return w;
-        });
-    }
-
-    it("does nothing when the kind cluster does not exist", () => {
-        fake.setKindClusters(["other"]);
-        const r = run();
-        assertSuccess(r);
-        assert.match(r.stdout, /^teardown: nothing to tear down\n$/);
-        assert.match(r.stderr, /no kind cluster named capi-dev/);
-        assert.deepStrictEqual(fake.kindCalls(), ["get clusters"]);
-        assert.deepStrictEqual(fake.calls(), [], "no kubectl call at all");
-    });
-
-    it("does nothing when there is no kind cluster at all", () => {
-        const r = run();
-        assertSuccess(r);
-        assert.match(r.stdout, /nothing to tear down/);
-        assert.deepStrictEqual(fake.calls(), []);
-    });
-
-    it("does nothing when the management cluster's kubeconfig is missing", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fs.rmSync(fake.mgmtKubeconfig);
-        const r = run();
-        assertSuccess(r);
-        assert.match(r.stdout, /nothing to tear down/);
-        assert.ok(r.stderr.includes(`its kubeconfig ${fake.mgmtKubeconfig} does not`), r.stderr);
-        assert.deepStrictEqual(fake.calls(), []);
-    });
+    const run = (timeoutSeconds?: number, perClusterTimeoutSeconds?: number, env: Record<string, string> = {}): RunResult =>
+        runTeardown(fake, timeoutSeconds, perClusterTimeoutSeconds, env);
+    const managementWith = (...names: string[]): FakeWorkload[] => managementWithShared(fake, ...names);
 
     it("fails, deleting nothing, when kind cannot list its clusters", () => {
         fs.writeFileSync(path.join(fake.state, "_kind_fail"), "");
@@ -324,47 +210,6 @@ describe("host/teardown.sh", () => {
         );
     });
 
-    it("suspends every Flux Kustomization and HelmRelease before deleting any Cluster", () => {
-        const workloads = managementWith("default/alpha", "default/beta");
-        const kustomizations = ["flux-system/flux-system", "flux-system/clusters", "tenants/team-a"];
-        fake.installFlux(kustomizations, ["flux-system/addons"]);
-        const r = run();
-        assertSuccess(r);
-        const calls = fake.calls();
-        const patches = calls.map((c, i) => (c.ctx === "mgmt" && words(c)[0] === "patch" ? i : -1)).filter((i) => i >= 0);
-        assert.deepStrictEqual(
-            patches.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
-            [
-                `${HELMRELEASE_CRD} flux-system/addons`,
-                ...kustomizations.map((k) => `${KUSTOMIZATION_CRD} ${k}`),
-            ].sort(),
-        );
-        for (const i of patches) {
-            assert.deepStrictEqual(calls[i].args.slice(calls[i].args.indexOf("--type=merge")), ["--type=merge", "--patch", '{"spec":{"suspend":true}}']);
-        }
-        const firstDeletion = Math.min(...workloads.map((w) => clusterDeletion(calls, w)));
-        assert.ok(Math.max(...patches) < firstDeletion, "all patches before the first Cluster deletion");
-        assert.ok(Math.max(...patches) < calls.findIndex((c) => c.ctx !== "mgmt"), "and before any workload cluster is touched");
-        for (const w of workloads) {
-            assert.strictEqual(calls[clusterDeletion(calls, w)].fluxUnsuspended, 0);
-        }
-        for (const obj of [...fake.objects("mgmt", KUSTOMIZATION_CRD), ...fake.objects("mgmt", HELMRELEASE_CRD)]) {
-            assert.strictEqual((obj.spec as { suspend?: boolean }).suspend, true, obj.metadata.name);
-        }
-        assert.match(r.stderr, /suspended 3 Flux Kustomizations/);
-        assert.match(r.stderr, /suspended 1 Flux HelmReleases/);
-    });
-
-    it("fails, deleting nothing, when Flux cannot be suspended", () => {
-        managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.failOn("mgmt", "patch", KUSTOMIZATION_CRD, 'Error from server (Forbidden): kustomizations "flux-system" is forbidden');
-        const r = run();
-        assertFailure(r);
-        assert.match(r.stderr, /ERROR: cannot suspend the Flux Kustomizations flux-system\/flux-system/);
-        assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
-    });
 
     it("is a no-op on a second run after a successful one", () => {
         managementWith("default/alpha");
@@ -621,6 +466,8 @@ describe("host/teardown.sh", () => {
             [{ TIMEOUT_SECONDS: "5", PER_CLUSTER_TIMEOUT_SECONDS: "6" }, /must not exceed TIMEOUT_SECONDS/],
             [{ CLUSTER_NAME: "Bad_Name" }, /CLUSTER_NAME must be a lowercase DNS label/],
             [{ KUBECONFIG_PATH: "relative/kubeconfig" }, /KUBECONFIG_PATH must be an absolute path/],
+            [{ CLUSTERS_GONE_FILE: "gone" }, /CLUSTERS_GONE_FILE must be an absolute path, got 'gone'/],
+            [{ FLUX_RESUME_SCRIPT: "resume.sh" }, /FLUX_RESUME_SCRIPT must be an absolute path/],
         ];
         for (const [override, message] of cases) {
             const params = {
@@ -628,6 +475,8 @@ describe("host/teardown.sh", () => {
                 KUBECONFIG_PATH: fake.mgmtKubeconfig,
                 TIMEOUT_SECONDS: "10",
                 PER_CLUSTER_TIMEOUT_SECONDS: "5",
+                CLUSTERS_GONE_FILE: fake.goneFile,
+                FLUX_RESUME_SCRIPT: fake.resumeScript,
                 ...override,
             };
             const r = fake.run(renderHostScript("teardown.sh", params));
@@ -672,7 +521,7 @@ describe("fake kubectl", () => {
     function world(fake: FakeCapi, goingDelayMs: number): void {
         fake.setKindClusters([KIND_CLUSTER]);
         fake.installClusterApi();
-        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"]);
+        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"], "mgmt", ["flux-system/addons"]);
         populate(fake, fake.addCluster("default", "alpha"));
         fake.addCluster("default", "going", { alreadyDeleting: true, deleteDelayMs: goingDelayMs });
     }
@@ -685,6 +534,8 @@ describe("fake kubectl", () => {
             KUBECONFIG_PATH: ran.mgmtKubeconfig,
             TIMEOUT_SECONDS: "20",
             PER_CLUSTER_TIMEOUT_SECONDS: "15",
+            CLUSTERS_GONE_FILE: ran.goneFile,
+            FLUX_RESUME_SCRIPT: ran.resumeScript,
         });
         assertSuccess(ran.run(script));
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the integration test bed from Go modules into a cache keyed by version, and collects the
-# upstream CRDs and webhook configurations from the same modules (see README, "Test bed").
+# upstream CRDs and webhook configurations from the same modules (see docs/testing.md, "Test bed").
 #
 #   testbed/build.sh            build what is missing, then write $CACHE/testbed.json
 #
@@ -43,6 +43,8 @@ binaries=(
     # Flux's controllers (the versions Flux v2.9.4 ships), one tools module each (testbed/flux/).
     "flux-source-controller|flux/source-controller|github.com/fluxcd/source-controller|github.com/fluxcd/source-controller"
     "flux-kustomize-controller|flux/kustomize-controller|github.com/fluxcd/kustomize-controller|github.com/fluxcd/kustomize-controller"
+    # Masterminds/semver, as source-controller parses ref.semver with it: judges lib/semverRange.ts.
+    "semver-check|semver|capi-mgmt.test/semver|github.com/Masterminds/semver/v3"
 )
 
 # Manifests: name | tools module dir | module | kustomization dir inside the module.

@@ -86,6 +86,6 @@ export function assertFailure(r: RunResult): void {
  * the one message every skipped test prints: what is skipped and what it needs.
  */
 export function skipTest(ctx: Mocha.Context, what: string, needs: string): never {
-    console.warn(`    SKIPPED: ${what}: needs ${needs}, which this machine lacks (README, "Set up", lists what the tests need)`);
+    console.warn(`    SKIPPED: ${what}: needs ${needs}, which this machine lacks (docs/testing.md, "What the tests need", lists them)`);
     ctx.skip();
 }

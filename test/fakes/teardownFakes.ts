@@ -355,6 +355,14 @@ function format(resource, objs, single) {
 }
 
 function failureFor(verb, resource) {
+    // The run's end from outside (e.g. the SSH session closing): a signal to the script's root process.
+    const signal = path.join(ctxDir, "_signal-" + verb + "-" + resource);
+    if (fs.existsSync(signal)) {
+        const name = fs.readFileSync(signal, "utf8").trim() || "SIGHUP";
+        fs.unlinkSync(signal);
+        process.kill(Number(fs.readFileSync(path.join(CLOCK, "root"), "utf8")), name);
+        entry.signal = name;
+    }
     const file = path.join(ctxDir, "_fail-" + verb + "-" + resource);
     if (fs.existsSync(file)) fail(fs.readFileSync(file, "utf8").trim() || "Error from server (InternalError): fake failure");
 }
@@ -569,25 +577,6 @@ function kubectlServerPort(): number {
     return serverPort;
 }
 
-/** The fake kind: `kind get clusters` lists the names in `$FAKE_STATE/_kind_clusters`. */
-const FAKE_KIND = `#!/usr/bin/env bash
-set -euo pipefail
-echo "$(date +%s%N) $*" >>"$FAKE_KIND_LOG"
-if [[ "$*" != "get clusters" ]]; then
-    echo "fake kind: unexpected arguments: $*" >&2
-    exit 64
-fi
-if [[ -f "$FAKE_STATE/_kind_fail" ]]; then
-    echo "ERROR: failed to list clusters: command \\"docker ps\\" failed" >&2
-    exit 1
-fi
-if [[ -s "$FAKE_STATE/_kind_clusters" ]]; then
-    cat "$FAKE_STATE/_kind_clusters"
-else
-    echo "No kind clusters found." >&2
-fi
-`;
-
 /** Options of a workload cluster in {@link FakeCapi.addCluster}. */
 export interface FakeClusterOptions {
     /** Virtual milliseconds from the Cluster's deletion until it is gone (default 0). */
@@ -629,6 +618,10 @@ export class FakeCapi {
     readonly kubectlLog: string;
     readonly kindLog: string;
     readonly mgmtKubeconfig: string;
+    /** The file the user creates to say the workload clusters are gone (CLUSTERS_GONE_FILE). */
+    readonly goneFile: string;
+    /** Where the teardown writes its Flux resume script (FLUX_RESUME_SCRIPT). */
+    readonly resumeScript: string;
 
     constructor(readonly root: string) {
         this.bin = path.join(root, "bin");
@@ -637,12 +630,15 @@ export class FakeCapi {
         this.kubectlLog = path.join(root, "kubectl.log");
         this.kindLog = path.join(root, "kind.log");
         this.mgmtKubeconfig = path.join(root, "var", "lib", "capi-mgmt", "kubeconfig");
+        this.goneFile = path.join(root, "var", "lib", "capi-mgmt", "workload-clusters-gone");
+        this.resumeScript = path.join(root, "var", "lib", "capi-mgmt", "resume-flux.sh");
         this.clock = new FakeClock(path.join(root, "clock"));
         for (const d of [this.bin, this.tmp, path.join(this.state, "mgmt"), path.dirname(this.mgmtKubeconfig)]) {
             fs.mkdirSync(d, { recursive: true });
         }
         fs.writeFileSync(path.join(this.bin, "kubectl"), FAKE_KUBECTL_CLIENT, { mode: 0o755 });
-        fs.writeFileSync(path.join(this.bin, "kind"), FAKE_KIND, { mode: 0o755 });
+        fs.copyFileSync(path.join(__dirname, "fake-kind.sh"), path.join(this.bin, "kind"));
+        fs.chmodSync(path.join(this.bin, "kind"), 0o755);
         fs.writeFileSync(this.kubectlLog, "");
         fs.writeFileSync(this.kindLog, "");
         fs.writeFileSync(this.mgmtKubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: mgmt\n", { mode: 0o600 });
@@ -669,6 +665,11 @@ export class FakeCapi {
     /** The kind clusters `kind get clusters` lists. */
     setKindClusters(names: string[]): void {
         fs.writeFileSync(path.join(this.state, "_kind_clusters"), names.map((n) => `${n}\n`).join(""));
+    }
+
+    /** Makes the fake send `signal` to the script's root process on the next `verb` of `resource` in `ctx` (then answer as usual). */
+    signalOn(ctx: string, verb: string, resource: string, signal = "SIGHUP"): void {
+        fs.writeFileSync(path.join(this.state, ctx, `_signal-${verb}-${resource}`), signal);
     }
 
     /** Makes the fake fail `verb` on `resource` in `ctx` (`raw` for `get --raw`). */
@@ -742,13 +743,17 @@ export class FakeCapi {
         }
     }
 
-    /** Installs Flux with Kustomizations and HelmReleases (`namespace/name`) on the management cluster. */
-    installFlux(kustomizations: string[], helmReleases: string[]): void {
-        this.installCrd("mgmt", KUSTOMIZATION_CRD);
-        this.installCrd("mgmt", HELMRELEASE_CRD);
+    /**
+     * Installs Flux with Kustomizations and HelmReleases (`namespace/name`) in `ctx` (the
+     * management cluster unless given); those in `suspended` are suspended already.
+     */
+    installFlux(kustomizations: string[], helmReleases: string[], ctx = "mgmt", suspended: string[] = []): void {
+        this.installCrd(ctx, KUSTOMIZATION_CRD);
+        this.installCrd(ctx, HELMRELEASE_CRD);
         const add = (resource: string, kind: string, apiVersion: string, id: string): void => {
             const [namespace, name] = id.split("/");
-            this.put("mgmt", resource, { apiVersion, kind, metadata: { namespace, name }, spec: { interval: "10m", prune: true } });
+            const spec = { interval: "10m", prune: true, ...(suspended.includes(id) ? { suspend: true } : {}) };
+            this.put(ctx, resource, { apiVersion, kind, metadata: { namespace, name }, spec });
         };
         kustomizations.forEach((id) => add(KUSTOMIZATION_CRD, "Kustomization", "kustomize.toolkit.fluxcd.io/v1", id));
         helmReleases.forEach((id) => add(HELMRELEASE_CRD, "HelmRelease", "helm.toolkit.fluxcd.io/v2", id));

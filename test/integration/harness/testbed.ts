@@ -28,7 +28,8 @@ export type BinaryName =
     | "capo"
     | "caaph"
     | "flux-source-controller"
-    | "flux-kustomize-controller";
+    | "flux-kustomize-controller"
+    | "semver-check";
 
 /** Manifest sets build.sh collects. */
 export type ManifestName =

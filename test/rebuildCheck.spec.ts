@@ -1,0 +1,391 @@
+import "mocha";
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parseTestConfig } from "./fixtures";
+import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
+import { SERVER_KUBECONFIG } from "../lib/hostScripts";
+import {
+    REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS,
+    REBUILD_CHECK_CONNECTION_ATTEMPTS,
+    REBUILD_CHECK_KEY_ENV,
+    RebuildCheckPlan,
+    rebuildCheckPlan,
+    rebuildProblems,
+    renderRebuildCheckScript,
+} from "../lib/rebuild";
+import { isSecretValue, MockCloudOptions, RecordedResource, reveal, valueOf } from "../render/engine";
+import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { PROJECT_DIR, Run, runStack } from "./harness";
+
+const LOCAL_COMMAND = "command:local:Command";
+const PORT = "openstack:networking/port:Port";
+const INSTANCE = "openstack:compute/instance:Instance";
+const FAKES_DIR = path.join(PROJECT_DIR, "test", "fakes", "rebuild");
+const SCRIPT = path.join(PROJECT_DIR, "host", "rebuild-check.sh");
+
+/** A login key that is nobody's; its body must never be printed. */
+const KEY_BODY = "S0VZLUJPRFktTkVWRVItUFJJTlRFRA";
+const LOGIN_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----`;
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyOfTheStack";
+const CHECK: RebuildCheckPlan = { mode: "check", previousGeneration: 1, targetGeneration: 2, host: "192.0.2.10" };
+
+/** The machine running Pulumi (fake ssh) and, behind its ssh, the server (fake sudo, docker, kubectl). */
+class Workstation {
+    readonly dir = makeTempDir("rebuild-check");
+    readonly bin = path.join(this.dir, "bin");
+    readonly tmp = path.join(this.dir, "tmp");
+    readonly log = path.join(this.dir, "calls.log");
+    readonly kubeconfig = path.join(this.dir, "kubeconfig");
+    readonly expectedKey = path.join(this.dir, "expected-key");
+
+    constructor(opts: { docker?: boolean; kubeconfig?: boolean } = {}) {
+        fs.mkdirSync(this.bin, { recursive: true });
+        fs.mkdirSync(this.tmp, { recursive: true });
+        const tools = ["ssh", "sudo", "kubectl", ...(opts.docker === false ? [] : ["docker"])];
+        for (const tool of tools) {
+            fs.copyFileSync(path.join(FAKES_DIR, `${tool}.sh`), path.join(this.bin, tool));
+            fs.chmodSync(path.join(this.bin, tool), 0o755);
+        }
+        if (opts.kubeconfig !== false) {
+            fs.writeFileSync(this.kubeconfig, "apiVersion: v1\nkind: Config\n");
+        }
+        fs.writeFileSync(this.expectedKey, `${LOGIN_KEY}\n`);
+        fs.writeFileSync(this.log, "");
+    }
+
+    /** The script as the program renders it, with the server's kubeconfig path pointed into the test's directory. */
+    script(plan: RebuildCheckPlan): string {
+        const rendered = renderRebuildCheckScript(plan, HOST_KEY, "ubuntu");
+        const line = `readonly SERVER_KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`;
+        assert.ok(rendered.includes(line), "the rendered script does not carry the server's kubeconfig path");
+        return rendered.replace(line, `readonly SERVER_KUBECONFIG_PATH='${this.kubeconfig}'`);
+    }
+
+    run(plan: RebuildCheckPlan, fake: Record<string, string> = {}): RunResult {
+        const r = runScript(this.script(plan), {
+            // /usr/local/bin (a real docker, maybe) is left out on purpose.
+            PATH: `${this.bin}:/usr/bin:/bin`,
+            HOME: this.dir,
+            TMPDIR: this.tmp,
+            [REBUILD_CHECK_KEY_ENV]: LOGIN_KEY,
+            FAKE_LOG: this.log,
+            FAKE_EXPECTED_KEY: this.expectedKey,
+            FAKE_KIND_NODES: "0123456789ab",
+            ...fake,
+        });
+        for (const text of [r.stdout, r.stderr]) {
+            assert.ok(!text.includes(KEY_BODY), `the login key was printed:\n${text}`);
+        }
+        assert.deepStrictEqual(fs.readdirSync(this.tmp), [], "the key's temporary directory is left behind");
+        return r;
+    }
+
+    calls(): string[] {
+        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+    }
+
+    sshArgs(): string {
+        const line = this.calls().find((l) => l.startsWith("ssh args "));
+        assert.ok(line, `ssh was not called:\n${this.calls().join("\n")}`);
+        return line;
+    }
+}
+
+describe("serverGeneration bump guard: plan and protection (pure)", () => {
+    const state: DeployedState = { serverGeneration: 1, prefix: "dev", availabilityZone: "", flavor: "SCS-4V-16", workloadNamespace: "clusters", gitops: true };
+    const deployed = { kind: "deployed" as const, state };
+
+    it("checks only a bump over a recorded deployment, at the floating IP the last up exported", () => {
+        assert.deepStrictEqual(rebuildCheckPlan({ kind: "none" }, parseTestConfig({ serverGeneration: "2" }), ""), { mode: "none" });
+        assert.deepStrictEqual(rebuildCheckPlan({ kind: "legacy", gitops: true }, parseTestConfig(), "192.0.2.10"), { mode: "none" });
+        assert.deepStrictEqual(rebuildCheckPlan(deployed, parseTestConfig(), "192.0.2.10"), { mode: "none" });
+        assert.deepStrictEqual(rebuildCheckPlan(deployed, parseTestConfig({ serverGeneration: "2" }), "192.0.2.10"), CHECK);
+    });
+
+    it("skips the check only when rebuildWithClusters names the target generation", () => {
+        assert.deepStrictEqual(rebuildCheckPlan(deployed, parseTestConfig({ serverGeneration: "2", rebuildWithClusters: "2" }), "192.0.2.10"), {
+            mode: "acknowledged",
+            previousGeneration: 1,
+            targetGeneration: 2,
+        });
+        // An acknowledgement of an earlier bump does not cover this one.
+        const later = { kind: "deployed" as const, state: { ...state, serverGeneration: 2 } };
+        assert.deepStrictEqual(rebuildCheckPlan(later, parseTestConfig({ serverGeneration: "3", rebuildWithClusters: "2" }), "192.0.2.10"), {
+            ...CHECK,
+            previousGeneration: 2,
+            targetGeneration: 3,
+        });
+    });
+
+    it("refuses a bump over a protected server, naming serverGeneration, protect and the way out; nothing else", () => {
+        const protectedState = { kind: "deployed" as const, state: { ...state, protect: true } };
+        const [problem, ...rest] = rebuildProblems(protectedState, parseTestConfig({ serverGeneration: "2" }));
+        assert.deepStrictEqual(rest, []);
+        assert.match(problem, /^capi-mgmt:serverGeneration: generation 1's server is protected \(capi-mgmt:protect/);
+        assert.match(problem, /run `pulumi up` with capi-mgmt:serverGeneration still 1 and capi-mgmt:protect: false/);
+        assert.deepStrictEqual(rebuildProblems(protectedState, parseTestConfig()), [], "the same generation");
+        assert.deepStrictEqual(rebuildProblems(deployed, parseTestConfig({ serverGeneration: "2" })), [], "not protected");
+        assert.deepStrictEqual(rebuildProblems({ kind: "none" }, parseTestConfig({ serverGeneration: "2" })), []);
+    });
+
+    it("renders the script with the plan, the pinned host key and the bounds; nothing secret", () => {
+        const script = renderRebuildCheckScript(CHECK, `${HOST_KEY}\n`, "ubuntu");
+        for (const line of [
+            "readonly MODE='check'",
+            "readonly PREVIOUS_GENERATION='1'",
+            "readonly TARGET_GENERATION='2'",
+            "readonly HOST='192.0.2.10'",
+            `readonly HOST_PUBLIC_KEY='${HOST_KEY}'`,
+            `readonly SERVER_KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`,
+            `readonly CONNECT_TIMEOUT_SECONDS='${REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS}'`,
+        ]) {
+            assert.ok(script.split("\n").includes(line), line);
+        }
+        assert.doesNotMatch(script, /PRIVATE KEY/);
+        assert.ok(
+            REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS * REBUILD_CHECK_CONNECTION_ATTEMPTS <= 60,
+            "a lost server must be given up on within a minute",
+        );
+    });
+});
+
+describe("serverGeneration bump guard: host/rebuild-check.sh under bash with fake ssh, sudo, docker, kubectl", function () {
+    this.timeout(120000);
+
+    it("passes shellcheck, with its fakes", function () {
+        if (!hasShellcheck()) {
+            skipTest(this, "shellcheck of host/rebuild-check.sh", "shellcheck");
+        }
+        shellcheck([SCRIPT, ...fs.readdirSync(FAKES_DIR).map((f) => path.join(FAKES_DIR, f))]);
+    });
+
+    it("no bump (MODE none): exits at once and contacts nothing", () => {
+        const w = new Workstation();
+        const r = w.run({ mode: "none" });
+        assertSuccess(r);
+        assert.strictEqual(r.stdout + r.stderr, "");
+        assert.deepStrictEqual(w.calls(), []);
+    });
+
+    it("an acknowledged bump: passes without contacting the server, saying so", () => {
+        const w = new Workstation();
+        const r = w.run({ mode: "acknowledged", previousGeneration: 1, targetGeneration: 2 });
+        assertSuccess(r);
+        assert.match(r.stdout, /generation 2 is acknowledged by capi-mgmt:rebuildWithClusters: 2; .*generation 1 is not checked/);
+        assert.deepStrictEqual(w.calls(), []);
+    });
+
+    it("no Cluster: passes, over ssh with the pinned host key, the key in a private file removed after, bounded, kubectl bounded", () => {
+        const w = new Workstation();
+        const r = w.run(CHECK, { FAKE_CLUSTERS: "" });
+        assertSuccess(r);
+        assert.match(r.stdout, /generation 1 at 192\.0\.2\.10 holds no Cluster objects; building generation 2/);
+        const args = w.sshArgs();
+        for (const opt of [
+            "-o StrictHostKeyChecking=yes",
+            "-o GlobalKnownHostsFile=/dev/null",
+            "-o BatchMode=yes",
+            "-o IdentitiesOnly=yes",
+            `-o ConnectTimeout=${REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS}`,
+            `-o ConnectionAttempts=${REBUILD_CHECK_CONNECTION_ATTEMPTS}`,
+            "-o ServerAliveInterval=10 -o ServerAliveCountMax=3",
+            "ubuntu@192.0.2.10 sudo -n bash -s",
+        ]) {
+            assert.ok(args.includes(opt), `${opt} missing from: ${args}`);
+        }
+        const calls = w.calls();
+        assert.ok(calls.includes("ssh key mode 600 dir mode 700"), calls.join("\n"));
+        assert.ok(calls.includes("ssh key is the login key"), calls.join("\n"));
+        assert.ok(calls.includes(`ssh known_hosts 192.0.2.10 ${HOST_KEY}`), calls.join("\n"));
+        assert.ok(!fs.existsSync(calls.find((l) => l.startsWith("ssh dir "))!.slice("ssh dir ".length)), "the key's directory is left behind");
+        const kubectl = calls.filter((l) => l.startsWith("kubectl "));
+        assert.strictEqual(kubectl.length, 2, calls.join("\n"));
+        for (const k of kubectl) {
+            assert.ok(k.startsWith(`kubectl --kubeconfig ${w.kubeconfig} --request-timeout 20s get `), k);
+        }
+        assert.ok(calls.includes("sudo -n bash -s"), calls.join("\n"));
+    });
+
+    it("Clusters on the running management cluster: refuses, naming them, serverGeneration, the acknowledgement of this generation and clusterctl move", () => {
+        const w = new Workstation();
+        const r = w.run(CHECK, { FAKE_CLUSTERS: "clusters/workload-1\nteam-b/workload-2" });
+        assertFailure(r);
+        assert.match(r.stderr, /REFUSED: capi-mgmt:serverGeneration: bumping it from 1 to 2 would build a second management cluster/);
+        assert.match(r.stderr, /holds 2 Cluster object\(s\): clusters\/workload-1 team-b\/workload-2\./);
+        assert.match(r.stderr, /two CAPOs/);
+        assert.match(r.stderr, /clusterctl move/);
+        assert.match(r.stderr, /set capi-mgmt:rebuildWithClusters: 2 \(in the same change as the bump\) to rebuild anyway/);
+    });
+
+    it("many Clusters: lists ten and counts the rest", () => {
+        const w = new Workstation();
+        const names = Array.from({ length: 13 }, (_, i) => `clusters/c${i + 1}`);
+        const r = w.run(CHECK, { FAKE_CLUSTERS: names.join("\n") });
+        assertFailure(r);
+        assert.match(r.stderr, /holds 13 Cluster object\(s\): clusters\/c1 .* clusters\/c10 and 3 more\./);
+        assert.ok(!r.stderr.includes("clusters/c11"), r.stderr);
+    });
+
+    it("the running server does not answer (lost, or a foreign host key): refuses at once, telling to acknowledge if it is really gone", () => {
+        for (const [mode, said] of [
+            ["unreachable", /Connection timed out/],
+            ["hostkey", /Host key verification failed/],
+        ] as const) {
+            const w = new Workstation();
+            const r = w.run(CHECK, { FAKE_SSH: mode });
+            assertFailure(r);
+            assert.match(r.stderr, /capi-mgmt:serverGeneration: bumping it from 1 to 2, but the running server \(generation 1\) does not answer SSH at 192\.0\.2\.10/);
+            assert.match(r.stderr, said);
+            assert.match(r.stderr, /if that server is really gone, .*set capi-mgmt:rebuildWithClusters: 2/);
+            assert.deepStrictEqual(w.calls().filter((l) => !l.startsWith("ssh ")), [], "something ran on the server");
+        }
+    });
+
+    it("no management cluster on the server (no Docker, no kind node, no Cluster API): passes, saying why", () => {
+        const cases: Array<[string, Workstation, Record<string, string>, RegExp]> = [
+            ["no Docker", new Workstation({ docker: false }), {}, /no Docker on the server/],
+            ["no kind node", new Workstation({ kubeconfig: false }), { FAKE_KIND_NODES: "" }, /no kind node container/],
+            ["no Cluster API", new Workstation(), { FAKE_KUBE: "nocrd" }, /Cluster API is not installed/],
+        ];
+        for (const [title, w, fake, said] of cases) {
+            const r = w.run(CHECK, fake);
+            assert.strictEqual(r.status, 0, `${title}: exit ${r.status}\n${r.stderr}`);
+            assert.match(r.stdout, said, title);
+        }
+    });
+
+    it("a management cluster that does not answer (API down, Docker down, kubeconfig gone): refuses, offering repair, move or the acknowledgement", () => {
+        const cases: Array<[string, Workstation, Record<string, string>, RegExp]> = [
+            ["API down", new Workstation(), { FAKE_KUBE: "down" }, /API does not answer/],
+            ["Docker down", new Workstation(), { FAKE_DOCKER: "down" }, /Docker on the server does not answer/],
+            ["kubeconfig gone", new Workstation({ kubeconfig: false }), {}, /its kubeconfig .* does not/],
+        ];
+        for (const [title, w, fake, said] of cases) {
+            const r = w.run(CHECK, fake);
+            assert.strictEqual(r.status, 1, `${title}: exit ${r.status}\n${r.stderr}`);
+            assert.match(r.stderr, /could not be asked for Cluster objects \(exit 3: /, title);
+            assert.match(r.stderr, said, title);
+            assert.match(r.stderr, /Repair it and run up again, or delete the workload clusters or move them with clusterctl move first .* set capi-mgmt:rebuildWithClusters: 2/, title);
+        }
+    });
+
+    it("no floating IP recorded, or no login key: refuses without contacting anything", () => {
+        const w = new Workstation();
+        assert.match(w.run({ ...CHECK, host: "" }).stderr, /recorded no floating IP .* set capi-mgmt:rebuildWithClusters: 2/);
+        assertFailure(runScript(w.script(CHECK), { PATH: `${w.bin}:/usr/bin:/bin`, TMPDIR: w.tmp, FAKE_LOG: w.log }));
+        assert.deepStrictEqual(w.calls(), []);
+    });
+});
+
+/** The dev stack's `deployed` as a first `up` records it. */
+async function deployedOf(stack: string, overrides: Record<string, string | undefined> = {}): Promise<DeployedState> {
+    const first = await runStack(stack, overrides);
+    return valueOf(first.outputs.deployed);
+}
+
+function again(deployed: DeployedState): MockCloudOptions {
+    return { previousOutputs: { [DEPLOYED_OUTPUT]: deployed, floatingIp: "192.0.2.10" } };
+}
+
+function stdinOf(r: RecordedResource): string {
+    return String(reveal(r.inputs.stdin));
+}
+
+describe("serverGeneration bump guard: the program graph (mock engine)", function () {
+    this.timeout(120000);
+    let deployed: DeployedState;
+
+    before(async () => {
+        deployed = await deployedOf("dev");
+    });
+
+    it("a bump over a recorded deployment: the new port and server depend on the check, which asks the server at the last floating IP", async () => {
+        const run = await runStack("dev", { serverGeneration: "2" }, again(deployed));
+        const check = run.one(LOCAL_COMMAND, "check-g2");
+        assert.strictEqual(run.byUrn(check.parent!).type, "capi-mgmt:index:RebuildCheck");
+        const port = run.one(PORT, "port-g2");
+        const server = run.one(INSTANCE, "server-g2");
+        assert.ok(port.dependsOn.includes(check.urn), "the new port does not depend on the check");
+        assert.ok(server.dependsOn.includes(check.urn), "the new server does not depend on the check");
+        const stdin = stdinOf(check).split("\n");
+        for (const line of ["readonly MODE='check'", "readonly HOST='192.0.2.10'", "readonly PREVIOUS_GENERATION='1'", "readonly TARGET_GENERATION='2'"]) {
+            assert.ok(stdin.includes(line), line);
+        }
+        assert.strictEqual(check.inputs.create, "bash -s");
+        // The engine serializes the map holding a secret as a secret as a whole.
+        const env = check.inputs.environment;
+        assert.ok(isSecretValue(env) || isSecretValue((env as Record<string, unknown>)[REBUILD_CHECK_KEY_ENV]), "the login key is not a secret");
+        assert.match(String((reveal(env) as Record<string, unknown>)[REBUILD_CHECK_KEY_ENV]), /PRIVATE KEY/);
+        assert.deepStrictEqual(check.options.ignoreChanges.sort(), ["environment", "stdin"]);
+        // The floating IP is not made to wait: the check reads the address the last up exported.
+        assert.ok(!run.dependsOn(run.one("openstack:networking/floatingIp:FloatingIp"), check));
+    });
+
+    it("an acknowledged bump: the check only says so; a second up of the same generation and a first up: nothing waits for it", async () => {
+        const acknowledged = await runStack("dev", { serverGeneration: "2", rebuildWithClusters: "2" }, again(deployed));
+        const check = acknowledged.one(LOCAL_COMMAND, "check-g2");
+        assert.ok(stdinOf(check).split("\n").includes("readonly MODE='acknowledged'"));
+        assert.ok(acknowledged.one(PORT, "port-g2").dependsOn.includes(check.urn));
+
+        for (const [title, run] of [
+            ["second up", await runStack("dev", {}, again(deployed))],
+            ["first up", await runStack("dev")],
+        ] as Array<[string, Run]>) {
+            const idle = run.one(LOCAL_COMMAND, "check");
+            assert.ok(stdinOf(idle).split("\n").includes("readonly MODE='none'"), title);
+            assert.ok(!run.dependsOn(run.one(PORT, "port"), idle), `${title}: the port depends on the check`);
+            assert.ok(!run.dependsOn(run.one(INSTANCE, "server"), idle), `${title}: the server depends on the check`);
+        }
+    });
+
+    it("an acknowledgement of an earlier generation does not cover this bump", async () => {
+        const run = await runStack("dev", { serverGeneration: "3", rebuildWithClusters: "2" }, again({ ...deployed, serverGeneration: 2 }));
+        assert.ok(stdinOf(run.one(LOCAL_COMMAND, "check-g3")).split("\n").includes("readonly MODE='check'"));
+    });
+});
+
+describe("protect (mock engine)", function () {
+    this.timeout(120000);
+    const FLOATING_IP = "openstack:networking/floatingIp:FloatingIp";
+    const TEARDOWN = "command:remote:Command";
+
+    function protectedOf(run: Run): string[] {
+        return run.resources
+            .filter((r) => r.options.protect)
+            .map((r) => `${r.type} ${r.name}`)
+            .sort();
+    }
+
+    it("production protects the server (with its boot volume), the floating IP and the teardown, and records it; nothing else", async () => {
+        const run = await runStack("prod");
+        assert.deepStrictEqual(protectedOf(run), [`${TEARDOWN} workload-teardown`, `${INSTANCE} server`, `${FLOATING_IP} floating-ip`].sort());
+        assert.ok(run.one(INSTANCE, "server").inputs.blockDevices, "prod's server has a boot volume (inside the protected instance)");
+        assert.strictEqual((await valueOf(run.outputs.deployed)).protect, true);
+    });
+
+    it("development protects nothing unless asked; production can turn it off for a planned destroy", async () => {
+        const dev = await runStack("dev");
+        assert.deepStrictEqual(protectedOf(dev), []);
+        assert.strictEqual((await valueOf(dev.outputs.deployed)).protect, undefined);
+        assert.deepStrictEqual(protectedOf(await runStack("prod", { protect: "false" })), []);
+        assert.strictEqual(protectedOf(await runStack("dev", { protect: "true" })).length, 3);
+    });
+
+    it("a bump over a protected server is refused before anything is created; after an up that unprotects, it goes through", async () => {
+        const prodDeployed = await deployedOf("prod");
+        const bump = await runStack("prod", { serverGeneration: "2" }, again(prodDeployed));
+        const problems = (await valueOf(bump.evaluation.result.preflight)).problems;
+        assert.strictEqual(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^capi-mgmt:serverGeneration: generation 1's server is protected/);
+        assert.deepStrictEqual(bump.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")), []);
+
+        const unprotect = await runStack("prod", { protect: "false" }, again(prodDeployed));
+        assert.deepStrictEqual((await valueOf(unprotect.evaluation.result.preflight)).problems, []);
+        const unprotected = await valueOf(unprotect.outputs.deployed);
+        assert.strictEqual(unprotected.protect, undefined);
+        const rebuilt = await runStack("prod", { serverGeneration: "2" }, again(unprotected));
+        assert.deepStrictEqual((await valueOf(rebuilt.evaluation.result.preflight)).problems, []);
+        assert.ok(rebuilt.one(INSTANCE, "server-g2").options.protect, "the new generation is protected again");
+    });
+});

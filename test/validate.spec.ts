@@ -1,0 +1,95 @@
+import "mocha";
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { validateRepository } from "../render/validate";
+import { skipTest } from "./fakes/shell";
+import { PROJECT_DIR } from "./harness";
+
+const FIXTURE = path.join(PROJECT_DIR, "test", "fixtures", "gitops-repo");
+
+function hasKubectl(): boolean {
+    return spawnSync(process.env.KUBECTL ?? "kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0;
+}
+
+/** A copy of gitops/ with the fixture's clusters of `set` added to workloads/base, as a user adds them. */
+function repositoryWith(set: "valid" | "mistakes"): string {
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-validate-"));
+    fs.cpSync(path.join(PROJECT_DIR, "gitops"), repo, { recursive: true });
+    const added = fs.readdirSync(path.join(FIXTURE, set)).sort();
+    for (const f of added) {
+        fs.copyFileSync(path.join(FIXTURE, set, f), path.join(repo, "workloads", "base", f));
+    }
+    const k = path.join(repo, "workloads", "base", "kustomization.yaml");
+    fs.writeFileSync(k, fs.readFileSync(k, "utf8") + added.map((f) => `  - ${f}\n`).join(""));
+    return repo;
+}
+
+describe("npm run validate: a GitOps repository laid out like gitops/", function () {
+    before(function () {
+        if (!hasKubectl()) {
+            skipTest(this, "validating GitOps repositories", "kubectl (its kustomize builds the tree)");
+        }
+    });
+    const repos: string[] = [];
+    after(() => repos.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+    const repo = (set: "valid" | "mistakes") => {
+        const r = repositoryWith(set);
+        repos.push(r);
+        return r;
+    };
+
+    it("passes the project's own tree, every environment", () => {
+        assert.deepStrictEqual(validateRepository(path.join(PROJECT_DIR, "gitops")), [
+            { path: "./clusters/dev", problems: [] },
+            { path: "./clusters/prod", problems: [] },
+        ]);
+    });
+
+    it("passes a second cluster added exactly as gitops/README.md says", () => {
+        const reports = validateRepository(repo("valid"));
+        assert.deepStrictEqual(reports.map((r) => r.problems), [[], []]);
+    });
+
+    describe("names every mistake of a repository with three clusters", () => {
+        let problems: string[];
+        before(() => {
+            const reports = validateRepository(repo("mistakes"), ["./clusters/dev"]);
+            problems = reports[0].problems;
+        });
+        const expected: [string, RegExp][] = [
+            ["a server group of another cluster", /Cluster workload-3: server group workload-1-control-plane is Cluster workload-1's too/],
+            ["a node image the tree does not define", /Cluster workload-3: .* uses ORC Image ubuntu-capi-image-v1\.36\.0, which the tree does not define/],
+            ["a Kubernetes version the image does not hold", /Cluster workload-2: Image ubuntu-capi-image-v1\.35\.8 holds Kubernetes v1\.35\.8, not the Cluster's v1\.34\.5/],
+            ["a flavor that is not an SCS name", /Cluster workload-2: controlPlaneFlavor m1\.large is not an SCS standard flavor name/],
+            ["pods in the node subnet", /Cluster workload-3: nodeCidr 10\.6\.0\.0\/24 overlaps pods 10\.6\.0\.0\/16/],
+            ["two control plane nodes", /Cluster workload-2: 2 control plane nodes; use 1, 3 or 5/],
+            ["a misspelt add-on label", /Cluster workload-3: label capi-mgmt\.io\/addon-metric-server=enabled installs nothing/],
+        ];
+        for (const [what, pattern] of expected) {
+            it(what, () => assert.ok(problems.some((p) => pattern.test(p)), `no problem matching ${pattern}:\n${problems.join("\n")}`));
+        }
+        it("and nothing about the example cluster, which is right", () => {
+            assert.deepStrictEqual(problems.filter((p) => /^Cluster workload-1\b/.test(p)), []);
+        });
+    });
+
+    it("runs as a command: lists the problems and exits 1; --help prints the usage", function () {
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/validate.ts"), repo("mistakes"), "--path", "./clusters/prod"], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+        });
+        assert.strictEqual(r.status, 1, r.stderr);
+        assert.match(r.stdout, /^\.\/clusters\/prod: \d+ problems$/m);
+        assert.match(r.stdout, /^ {2}- Cluster workload-2: 2 control plane nodes/m);
+        const help = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/validate.ts"), "--help"], { cwd: PROJECT_DIR, encoding: "utf8" });
+        assert.strictEqual(help.status, 0);
+        assert.match(help.stdout, /^usage: npm run validate -- <repository>/);
+    });
+
+    it("says what is wrong with a directory that is no such repository", () => {
+        assert.throws(() => validateRepository(os.tmpdir() + "/no-such-repo-" + process.pid), /no clusters\/ directory/);
+    });
+});
