@@ -39,6 +39,7 @@ var functionTokens = map[string]string{
 	"openstack_compute_limits_v2":      "openstack:compute/getLimitsV2:getLimitsV2",
 	"openstack_compute_flavor_v2":      "openstack:compute/getFlavor:getFlavor",
 	"openstack_images_image_ids_v2":    "openstack:images/getImageIds:getImageIds",
+	"openstack_networking_port_v2":     "openstack:networking/getPort:getPort",
 	// bed
 	"openstack_images_image_v2": "openstack:images/getImage:getImage",
 }
