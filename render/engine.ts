@@ -131,8 +131,8 @@ export interface MockCloudOptions {
     computeLimits?: Partial<Record<"maxTotalInstances" | "totalInstancesUsed" | "maxTotalCores" | "totalCoresUsed" | "maxTotalRamSize" | "totalRamUsed", number>>;
     /** The cloud's policy hides Nova's limits and Neutron's quotas from the user. */
     quotasHidden?: boolean;
-    /** Told of every data source call (token), for tests of what is looked up. */
-    onCall?: (token: string) => void;
+    /** Told of every data source call (token and arguments), for tests of what is looked up. */
+    onCall?: (token: string, inputs: Record<string, unknown>) => void;
     /** Neutron's quotas (default: 10 of everything). */
     networkQuota?: Partial<Record<"network" | "router" | "floatingip" | "securityGroup", number>>;
 }
@@ -237,7 +237,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, unknown>;
-        this.options.onCall?.(args.token);
+        this.options.onCall?.(args.token, inputs);
         switch (args.token) {
             case "openstack:networking/getNetwork:getNetwork":
                 return {

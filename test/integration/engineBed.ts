@@ -26,6 +26,8 @@ export interface EngineComponent {
     version?: string;
     /** Release the module version is (the provider is served as a pseudo-version). */
     release?: string;
+    /** The pulumi-terraform-bridge version a bridged provider is built with. */
+    bridge?: string;
     /** The CLI's install root (`bin/pulumi` below it). */
     root?: string;
     /** Present when usable. */
@@ -37,16 +39,34 @@ export interface EngineComponent {
 }
 
 /** Names pulumi.json lists. */
-export type EngineComponentName = "pulumi" | "pulumi-resource-kubernetes" | "pulumi-language-nodejs" | "pulumi-resource-command" | "pulumi-resource-tls";
+export type EngineComponentName =
+    | "pulumi"
+    | "pulumi-resource-kubernetes"
+    | "pulumi-resource-openstack"
+    | "pulumi-language-nodejs"
+    | "pulumi-resource-command"
+    | "pulumi-resource-tls";
+
+/** Resource plugins the test bed builds: the pulumi.json entry and the SDK whose version the plugin takes. */
+export const PLUGINS = {
+    kubernetes: { component: "pulumi-resource-kubernetes", sdk: "@pulumi/kubernetes" },
+    openstack: { component: "pulumi-resource-openstack", sdk: "@pulumi/openstack" },
+} as const satisfies Record<string, { component: EngineComponentName; sdk: string }>;
+
+/** A plugin name of {@link PLUGINS}. */
+export type PluginName = keyof typeof PLUGINS;
 
 /** The project's name (Pulumi.yaml) and the SDK packages whose plugins the engine loads. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const PROJECT_NAME = "capi-mgmt";
 
-/** The version of an npm package the project uses (the SDK asks the engine for this plugin version). */
+/**
+ * The version of an npm package the project uses (the SDK asks the engine for this plugin version;
+ * like the SDKs' own getVersion(), without the "v" some packages carry: @pulumi/openstack's is "v3.15.2").
+ */
 export function sdkVersion(pkg: string): string {
     const file = path.join(PROJECT_DIR, "node_modules", pkg, "package.json");
-    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version.replace(/^v/, "");
 }
 
 /** The index testbed/pulumi/build.sh writes. */
@@ -118,7 +138,7 @@ export function nameOf(urn: string): string {
 }
 
 /**
- * A throw-away engine installation: PULUMI_HOME with the Kubernetes plugin, a file backend and the
+ * A throw-away engine installation: PULUMI_HOME with the test bed's plugins, a file backend and the
  * passphrase provider, in a temp dir removed by `dispose()`.
  */
 export class EngineHome {
@@ -143,22 +163,29 @@ export class EngineHome {
     }
 
     /**
-     * Creates the temp dir and installs the provider as plugin `kubernetes` at the version the
-     * SDK asks for (`pulumi plugin install resource kubernetes VERSION --file BINARY`).
+     * Creates the temp dir and installs each plugin (default: `kubernetes`) at the version its SDK
+     * asks for (`pulumi plugin install resource NAME VERSION --file BINARY`).
      */
-    static create(bed: EngineBed, extraEnv: Record<string, string> = {}): EngineHome {
+    static create(bed: EngineBed, extraEnv: Record<string, string> = {}, plugins: PluginName[] = ["kubernetes"]): EngineHome {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-engine-"));
         const h = new EngineHome(dir, bed, extraEnv);
-        const provider = bed.component("pulumi-resource-kubernetes");
-        const r = spawnSync(h.cli, ["plugin", "install", "resource", "kubernetes", sdkVersion("@pulumi/kubernetes"), "--file", provider.path as string], {
-            env: h.env(),
-            encoding: "utf8",
-            timeout: 120_000,
-        });
-        if (r.status !== 0) {
-            throw new Error(`pulumi plugin install failed (${r.status}): ${r.stderr}${r.stdout}${r.error ?? ""}`);
+        for (const name of plugins) {
+            const provider = bed.component(PLUGINS[name].component);
+            const r = spawnSync(h.cli, ["plugin", "install", "resource", name, sdkVersion(PLUGINS[name].sdk), "--file", provider.path as string], {
+                env: h.env(),
+                encoding: "utf8",
+                timeout: 120_000,
+            });
+            if (r.status !== 0) {
+                throw new Error(`pulumi plugin install ${name} failed (${r.status}): ${r.stderr}${r.stdout}${r.error ?? ""}`);
+            }
         }
         return h;
+    }
+
+    /** Where `pulumi plugin install` put a plugin's binary (the engine loads it from there). */
+    pluginPath(name: PluginName): string {
+        return path.join(this.home, "plugins", `resource-${name}-v${sdkVersion(PLUGINS[name].sdk)}`, `pulumi-resource-${name}`);
     }
 
     get cli(): string {
