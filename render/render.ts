@@ -277,11 +277,11 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
     return (await renderStackReport(opts)).files;
 }
 
-const USAGE = "npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--no-map]";
+const USAGE = "npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--map]";
 
 /** Parses the command line ({@link USAGE}); `--help` (or `-h`) asks for {@link RENDER_HELP}. */
 export function parseArgs(argv: string[]): { stack: string; out?: string; deployed?: string; map: boolean; help?: true } {
-    const args: { stack?: string; out?: string; deployed?: string; map: boolean } = { map: true };
+    const args: { stack?: string; out?: string; deployed?: string; map: boolean } = { map: false };
     if (argv.includes("--help") || argv.includes("-h")) {
         return { stack: "", map: false, help: true };
     }
@@ -289,8 +289,9 @@ export function parseArgs(argv: string[]): { stack: string; out?: string; deploy
         const flag = ({ "--stack": "stack", "--out": "out", "--deployed": "deployed" } as const)[argv[i] as "--stack"];
         if (flag) {
             args[flag] = argv[++i];
-        } else if (argv[i] === "--no-map") {
-            args.map = false;
+        } else if (argv[i] === "--map" || argv[i] === "--no-map") {
+            // The map is ~45 more renders: asked for (--no-map, once the default, is still accepted).
+            args.map = argv[i] === "--map";
         } else {
             throw new Error(`unknown argument ${argv[i]} (usage: ${USAGE})`);
         }

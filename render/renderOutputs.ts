@@ -12,7 +12,7 @@ import { REDACTED, valueOf } from "./engine";
 import { effectSummary, SettingEffect, settingsMapMarkdown } from "./settingsMap";
 
 /** What `npm run render -- --help` prints. */
-export const RENDER_HELP = `usage: npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--no-map]
+export const RENDER_HELP = `usage: npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--map]
 
 Evaluates the stack's program with its config and a simulated cloud (no Pulumi CLI, no OpenStack),
 checks it as \`pulumi up\` would, and writes what it would send anywhere (see docs/render.md):
@@ -20,7 +20,9 @@ checks it as \`pulumi up\` would, and writes what it would send anywhere (see do
   --out <dir>        output directory, replaced only on success (default: rendered/<name>)
   --deployed <file>  what \`pulumi stack output --json deployed\` prints: render a later \`up\` of that
                      stack; a change the lifecycle gate refuses fails, as \`pulumi up\` would
-  --no-map           skip the replacement map (about 45 more renders)
+  --map              also the replacement map of this stack: every setting changed once, what it
+                     updates, replaces or refuses (about 45 more renders; docs/settings-lifecycle.md
+                     has both stacks')
   --help             this text
 Keep the output directory: \`npm run plan -- --stack <name> --against <dir>\` then shows what a
 config change would create, update, replace or delete.`;
