@@ -8,17 +8,11 @@ import { parse } from "yaml";
 import * as cloudInit from "../lib/cloudInit";
 import { skipTest } from "./fakes/shell";
 import { CLOUD_INIT_DONE_MARKER, renderUserData, USER_DATA_MAX_BYTES, UserDataParams } from "../lib/cloudInit";
+import { TEST_HOST_PRIVATE_KEY, TEST_HOST_PUBLIC_KEY } from "./fixtures";
 
 // Throwaway test-only material (generated once with ssh-keygen / openssl; never used anywhere).
-const HOST_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACBaZeqrcdBYuZu15VfJsNIF8e6q6m0idGySETwdrjvyFAAAAIhBUfesQVH3
-rAAAAAtzc2gtZWQyNTUxOQAAACBaZeqrcdBYuZu15VfJsNIF8e6q6m0idGySETwdrjvyFA
-AAAECFV3NfIUzzXj3TtRUA/WF7I9ebx0rmEN3m0FU/U5TYlFpl6qtx0Fi5m7XlV8mw0gXx
-7qrqbSJ0bJIRPB2uO/IUAAAAAAECAwQF
------END OPENSSH PRIVATE KEY-----
-`;
-const HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpl6qtx0Fi5m7XlV8mw0gXx7qrqbSJ0bJIRPB2uO/IU\n";
+const HOST_PRIVATE_KEY = TEST_HOST_PRIVATE_KEY;
+const HOST_PUBLIC_KEY = TEST_HOST_PUBLIC_KEY + "\n";
 const OTHER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDOVaHfp78RBjmOuA8BdRu9cfl7klpkNcN6F/J14Q8QK";
 const ENCRYPTED_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABAevcIM+a

@@ -3,7 +3,7 @@
  * stack config.
  */
 import * as crypto from "crypto";
-import { parseStackConfig, ParseContext, StackConfig } from "../lib/config";
+import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../lib/config";
 
 /** The "now" test configs are parsed at (their expiry checks are relative to it). */
 export const TEST_NOW = new Date("2026-11-22T12:00:00Z");
@@ -21,6 +21,31 @@ export const MINIMAL_RAW_CONFIG: Readonly<Record<string, string>> = Object.freez
 export function parseTestConfig(overrides: Record<string, string> = {}, ctx: Partial<ParseContext> = {}): StackConfig {
     return parseStackConfig({ ...MINIMAL_RAW_CONFIG, ...overrides }, { stack: "dev", now: TEST_NOW, ...ctx });
 }
+
+/** The problems {@link parseTestConfig} reports for `overrides` ([] when it parses). */
+export function testConfigProblems(overrides: Record<string, string>): readonly string[] {
+    try {
+        parseTestConfig(overrides);
+        return [];
+    } catch (e) {
+        if (!(e instanceof ConfigError)) {
+            throw e;
+        }
+        return e.problems;
+    }
+}
+
+/** A throwaway, test-only SSH host key pair (ED25519, generated once with ssh-keygen; never used anywhere). */
+export const TEST_HOST_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBaZeqrcdBYuZu15VfJsNIF8e6q6m0idGySETwdrjvyFAAAAIhBUfesQVH3
+rAAAAAtzc2gtZWQyNTUxOQAAACBaZeqrcdBYuZu15VfJsNIF8e6q6m0idGySETwdrjvyFA
+AAAECFV3NfIUzzXj3TtRUA/WF7I9ebx0rmEN3m0FU/U5TYlFpl6qtx0Fi5m7XlV8mw0gXx
+7qrqbSJ0bJIRPB2uO/IUAAAAAAECAwQF
+-----END OPENSSH PRIVATE KEY-----
+`;
+/** The public half of {@link TEST_HOST_PRIVATE_KEY}, without a newline. */
+export const TEST_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpl6qtx0Fi5m7XlV8mw0gXx7qrqbSJ0bJIRPB2uO/IU";
 
 /**
  * A stack file's document as the Pulumi CLI writes it for a passphrase stack: `seal` encrypts

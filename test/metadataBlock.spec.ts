@@ -17,18 +17,11 @@ import {
     renderMetadataBlockUnit,
 } from "../lib/metadataBlock";
 import { assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { TEST_HOST_PRIVATE_KEY, TEST_HOST_PUBLIC_KEY } from "./fixtures";
 import { runStack } from "./harness";
 
-// Throwaway test-only host key (the one test/cloudInit.spec.ts uses; never used anywhere).
-const HOST_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACBaZeqrcdBYuZu15VfJsNIF8e6q6m0idGySETwdrjvyFAAAAIhBUfesQVH3
-rAAAAAtzc2gtZWQyNTUxOQAAACBaZeqrcdBYuZu15VfJsNIF8e6q6m0idGySETwdrjvyFA
-AAAECFV3NfIUzzXj3TtRUA/WF7I9ebx0rmEN3m0FU/U5TYlFpl6qtx0Fi5m7XlV8mw0gXx
-7qrqbSJ0bJIRPB2uO/IUAAAAAAECAwQF
------END OPENSSH PRIVATE KEY-----
-`;
-const HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpl6qtx0Fi5m7XlV8mw0gXx7qrqbSJ0bJIRPB2uO/IU";
+const HOST_PRIVATE_KEY = TEST_HOST_PRIVATE_KEY;
+const HOST_PUBLIC_KEY = TEST_HOST_PUBLIC_KEY;
 const PROXY = { http: "http://proxy.example:3128", noProxy: "localhost,127.0.0.1,169.254.169.254" };
 
 interface UserData {

@@ -4,22 +4,15 @@
  */
 import "mocha";
 import * as assert from "assert";
-import { ConfigError } from "../lib/config";
 import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../lib/versions";
 import { RecordedResource, reveal } from "../render/engine";
-import { parseTestConfig } from "./fixtures";
+import { parseTestConfig, testConfigProblems } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const PIN = "c".repeat(64);
 
 function problems(versions: unknown): readonly string[] {
-    try {
-        parseTestConfig({ versions: JSON.stringify(versions) });
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
+    return testConfigProblems({ versions: JSON.stringify(versions) });
 }
 
 function orcStdin(run: Run): string {

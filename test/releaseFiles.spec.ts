@@ -6,26 +6,19 @@
 import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
-import { ConfigError } from "../lib/config";
 import { KNOWN_RELEASE_CHECKSUMS, knownReleasePin, RELEASE_COMPONENTS } from "../lib/releaseFiles";
 import { DEFAULT_VERSIONS } from "../lib/versions";
 import { reveal } from "../render/engine";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { fakeReleasePins } from "./fakes/releaseFakes";
 import { assertFailure, assertSuccess } from "./fakes/shell";
-import { parseTestConfig } from "./fixtures";
+import { parseTestConfig, testConfigProblems } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const CAPO_COMPONENTS_URL = "https://github.com/kubernetes-sigs/cluster-api-provider-openstack/releases/download/v0.14.7/infrastructure-components.yaml";
 
 function problems(versions: unknown): readonly string[] {
-    try {
-        parseTestConfig({ versions: JSON.stringify(versions) });
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
+    return testConfigProblems({ versions: JSON.stringify(versions) });
 }
 
 function providersStdin(run: Run): string {
