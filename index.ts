@@ -1,7 +1,8 @@
 import { loadStackConfig } from "./lib/loadConfig";
+import { downloadCache } from "./lib/releaseCache";
 import { program } from "./program";
 
-const { outputs } = program(loadStackConfig());
+const { outputs } = program(loadStackConfig(), downloadCache());
 
 export const floatingIp = outputs.floatingIp;
 export const sshCommand = outputs.sshCommand;

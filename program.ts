@@ -9,6 +9,7 @@ import { PreflightResult } from "./components/preflight";
 import { CertRenewalOutput } from "./lib/certRenewal";
 import { configWarnings, StackConfig, WorkloadProject } from "./lib/config";
 import { DeployedState } from "./lib/lifecycle";
+import { ReleaseSource } from "./lib/releaseCache";
 import { shortHash } from "./lib/names";
 
 /** The stack outputs. */
@@ -63,8 +64,12 @@ export function workloadProviderName(project: WorkloadProject): string {
     return `openstack-workload-${shortHash({ cloud: project.cloud, region: project.region ?? null })}`;
 }
 
-/** Builds every resource of the stack. */
-export function program(config: StackConfig): Program {
+/**
+ * Builds every resource of the stack. `releases`: where release files the program applies
+ * itself come from (index.ts: this machine's verified download cache; render and the tests:
+ * `plannedReleases()`, which reads and downloads nothing).
+ */
+export function program(config: StackConfig, releases: ReleaseSource): Program {
     for (const warning of configWarnings(config)) {
         void pulumi.log.warn(warning);
     }
@@ -81,7 +86,7 @@ export function program(config: StackConfig): Program {
               cacertFile: config.caCert,
           })
         : undefined;
-    const mgmt = new CapiManagement("capi-mgmt", { config, workloadProvider }, { providers: { openstack: provider } });
+    const mgmt = new CapiManagement("capi-mgmt", { config, workloadProvider, releases }, { providers: { openstack: provider } });
 
     const outputs: ProgramOutputs = {
         floatingIp: mgmt.floatingIp,

@@ -7,11 +7,12 @@ import { renderDockerDaemonJson, renderUserData } from "../lib/cloudInit";
 import { StackConfig } from "../lib/config";
 import { DeployedState, ResolvedNetworks, serverNetworkOf, workloadProjectKey } from "../lib/lifecycle";
 import { isUuid } from "../lib/names";
+import { ReleaseSource } from "../lib/releaseCache";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "../lib/proxy";
 import { AppCredentials } from "./appCredentials";
 import { ClusterCredentials } from "./clusterCredentials";
 import { CloudProviderRestart } from "./cloudProviderRestart";
-import { FluxSync } from "./fluxSync";
+import { FluxSync, verifiedFluxInstall } from "./fluxSync";
 import { HostBootstrap, ServerConnection } from "./hostBootstrap";
 import { DeletionCleanup } from "./lbCleanup";
 import { ManagementCluster } from "./managementCluster";
@@ -39,6 +40,12 @@ export interface CapiManagementArgs {
      * through the `openstack` provider this component is given.
      */
     workloadProvider?: openstack.Provider;
+    /**
+     * Where release files the program applies itself come from (Flux's install.yaml), checked
+     * against their pins: index.ts gives the cache on this machine (lib/releaseCache.ts), render
+     * and the mock-engine tests a source that reads nothing.
+     */
+    releases: ReleaseSource;
 }
 
 /**
@@ -104,8 +111,11 @@ export class CapiManagement extends pulumi.ComponentResource {
             }));
         const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope, resolved }, { parent: this });
         this.preflight = preflight.result;
-        // Nothing is created or changed before preflight has passed.
-        const gated = { parent: this, dependsOn: preflight.gate };
+        // Flux's install.yaml, checked against its pin on this machine (a cached copy: no request).
+        const fluxInstall = cfg.gitops ? verifiedFluxInstall(args.releases, cfg.versions) : undefined;
+        // Nothing is created or changed before preflight has passed and Flux's manifest matched its pin.
+        const gate = fluxInstall ? pulumi.all([preflight.gate, fluxInstall]).apply(([g]) => g) : preflight.gate;
+        const gated = { parent: this, dependsOn: gate };
 
         const network = new Network(
             "network",
@@ -327,6 +337,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 "flux",
                 {
                     version: cfg.versions.flux.version,
+                    installFile: fluxInstall as pulumi.Output<string>,
                     gitops: cfg.gitops,
                     managementAddress: server.floatingIp,
                     deletedWith: this.cluster.kind,

@@ -5,7 +5,6 @@ import {
     fluxGitSecret,
     fluxGitSecretData,
     fluxInstallTransform,
-    fluxInstallUrl,
     fluxProxyTransform,
     fluxSettingsConfigMap,
     fluxSettingsData,
@@ -19,15 +18,38 @@ import {
 import { GitOpsSettings } from "../lib/config";
 import { publicKeyOfPrivateKey } from "../lib/opensshKey";
 import { EnvVar } from "../lib/proxy";
+import { fluxInstallDownload, ReleaseSource } from "../lib/releaseCache";
+import { Versions } from "../lib/versions";
 import { kubeResource } from "./kubeObject";
 
 /** How long `pulumi up` waits for Flux to report Ready (with a registered deploy key). */
 export const FLUX_READY_TIMEOUT_SECONDS = 600;
 
+/**
+ * Flux's install.yaml at the stack's version, checked against its pin on this machine
+ * (lib/releaseCache.ts): its local path, or a run error naming the version and both SHA-256.
+ * CapiManagement makes every resource wait for it, so a mismatch (or a failed first download)
+ * stops the run before anything is created or changed.
+ */
+export function verifiedFluxInstall(releases: ReleaseSource, versions: Pick<Versions, "flux" | "fluxManifestSha256">): pulumi.Output<string> {
+    return pulumi.output(
+        releases.verified(fluxInstallDownload(versions)).catch((err: unknown) => {
+            throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+        }),
+    );
+}
+
 /** Arguments of {@link FluxSync}. */
 export interface FluxSyncArgs {
     /** Flux release, e.g. v2.9.4. */
     version: string;
+    /**
+     * Local path of the release's `install.yaml`, already checked against its pinned SHA-256
+     * (lib/releaseCache.ts; CapiManagement makes every resource wait for that check). The
+     * provider reads this file: previews make no request to GitHub. Only the children's
+     * inputs matter to the engine: a different path with the same content changes nothing.
+     */
+    installFile: pulumi.Input<string>;
     /** Repository, reference, path, keys. */
     gitops: GitOpsSettings;
     /** The management server's floating IP (workload API servers must admit it). */
@@ -90,10 +112,18 @@ export class FluxSync extends pulumi.ComponentResource {
         // The transforms turn on kustomize-controller's feature gates in the install's Deployment
         // and give the controllers the proxy variables (lib/clusterObjects.ts); a change of
         // either updates the Deployments in place.
+        //
+        // The ConfigFile reads the verified local copy of install.yaml (until issue 20 it was given
+        // the release URL and the provider fetched it, unverified, on every preview). Its name, type
+        // and options are unchanged, and its children are named `flux-install:<namespace>/<name>`
+        // whatever the file (pulumi-kubernetes provider/pkg/provider/yaml/v2/configfile.go: the
+        // resource prefix is the ConfigFile's name): on a stack deployed before, the same content
+        // gives the same children with the same inputs, so the engine takes only `same` steps
+        // (test/integration/engineFluxInstall.integration.ts runs the old program, then this one).
         const proxyTransform = fluxProxyTransform(args.proxyEnv);
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
-            { file: fluxInstallUrl(args.version) },
+            { file: args.installFile },
             { ...owned, transforms: [fluxInstallTransform(args.version), ...(proxyTransform ? [proxyTransform] : [])] },
         );
         if (Object.keys(kustomizeControllerFeatureGates(args.version)).length === 0) {

@@ -37,6 +37,13 @@ export interface Versions {
     clusterctl: ToolPin;
     helm: ToolPin;
     flux: ToolPin;
+    /**
+     * SHA-256 of Flux's release `install.yaml` at `flux.version` (from
+     * {@link KNOWN_MANIFEST_CHECKSUMS} or the stack config's `versions.flux.manifestSha256`):
+     * the program refuses any other content before anything of it is applied
+     * (lib/releaseCache.ts). Always pinned: a Flux version without one is refused.
+     */
+    fluxManifestSha256: string;
     /** sonobuoy, which runs the conformance check (`npm run check`) against a workload cluster. */
     sonobuoy: ToolPin;
     /** Cluster API core, kubeadm bootstrap and control-plane providers. */
@@ -103,10 +110,19 @@ export const KNOWN_CHECKSUMS: Readonly<Record<ToolName, Readonly<Record<string, 
 
 /**
  * SHA-256 of release manifests the program applies itself, per component and version. Only
- * from a checked source: ORC's releases publish no checksum of `install.yaml`, and none is
- * recorded here yet; `capi-mgmt:versions` can pin one (`orc: {version, sha256}`).
+ * from a checked source (neither project publishes checksums of its `install.yaml`):
+ * - Flux v2.9.4 `install.yaml`: found identically in three unrelated public repositories'
+ *   verification scripts and fixture provenance (docs/verified-downloads.md). Renovate bumps
+ *   it with the version (github-release-attachments hashes the release's same-named asset).
+ * - ORC: no recorded SHA-256 found for v2.6.0 (searched again for issue 20: no Renovate
+ *   digest, package recipe, mirror or SBOM records it); trusted on the server's first
+ *   download. `capi-mgmt:versions` can pin one (`orc: {version, sha256}`).
  */
-export const KNOWN_MANIFEST_CHECKSUMS: Readonly<{ orc: Readonly<Record<string, string>> }> = {
+export const KNOWN_MANIFEST_CHECKSUMS: Readonly<{ flux: Readonly<Record<string, string>>; orc: Readonly<Record<string, string>> }> = {
+    flux: {
+        // renovate: datasource=github-release-attachments depName=fluxcd/flux2
+        "v2.9.4": "9eb86c5f9d606b2ac2cfe71223ab2f23faa2d59ccb21df4e08e5610e54d535f8",
+    },
     orc: {},
 };
 
@@ -123,6 +139,7 @@ export const DEFAULT_VERSIONS: Readonly<Versions> = Object.freeze({
     clusterctl: pin("clusterctl", "v1.14.2"), // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
     helm: pin("helm", "v3.18.4"), // renovate: datasource=github-release-attachments depName=helm/helm
     flux: pin("flux", "v2.9.4"), // renovate: datasource=github-release-attachments depName=fluxcd/flux2
+    fluxManifestSha256: KNOWN_MANIFEST_CHECKSUMS.flux["v2.9.4"], // renovate: datasource=github-release-attachments depName=fluxcd/flux2
     sonobuoy: pin("sonobuoy", "v0.57.5"), // renovate: datasource=github-release-attachments depName=vmware-tanzu/sonobuoy
     clusterApi: "v1.14.0", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api
     capo: "v0.14.7", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api-provider-openstack

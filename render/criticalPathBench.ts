@@ -8,13 +8,14 @@ import { program } from "../program";
 import { criticalPath, criticalPathReport } from "./criticalPath";
 import { evaluate } from "./engine";
 import { readStackConfigFile } from "./render";
+import { plannedReleases } from "../lib/releaseCache";
 
 /** Prints the critical path of each stack; a failing stack is named, not fatal. */
 export async function reportCriticalPaths(stacks: string[], projectDir = path.resolve(__dirname, "..")): Promise<void> {
     for (const stack of stacks) {
         try {
             const file = readStackConfigFile(projectDir, stack);
-            const { resources } = await evaluate({ stack, config: file.config, secretKeys: file.secretKeys }, () => program(loadStackConfig()));
+            const { resources } = await evaluate({ stack, config: file.config, secretKeys: file.secretKeys }, () => program(loadStackConfig(), plannedReleases()));
             console.log(criticalPathReport(stack, criticalPath(resources)));
         } catch (e) {
             console.log(`critical path of ${stack}: cannot evaluate the stack: ${(e as Error).message}`);

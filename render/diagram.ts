@@ -13,6 +13,7 @@ import { program } from "../program";
 import { evaluate, RecordedResource } from "./engine";
 import { Environment, readEnvironment } from "./gitopsTree";
 import { commandsInRunOrder, readStackConfigFile } from "./render";
+import { plannedReleases } from "../lib/releaseCache";
 
 /** The program's root component: its children are the diagram's nodes. */
 const ROOT_TYPE = "capi-mgmt:index:CapiManagement";
@@ -99,7 +100,7 @@ export async function architectureDocument(projectDir: string): Promise<string> 
     const { resources } = await evaluate({ stack: "dev", config: file.config, secretKeys: file.secretKeys }, () => {
         const config = loadStackConfig();
         gitopsPath = config.gitops?.path;
-        return program(config);
+        return program(config, plannedReleases());
     });
     if (gitopsPath === undefined) {
         throw new Error("the dev stack configures no gitops");

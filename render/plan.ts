@@ -17,6 +17,7 @@ import { evaluate, MockCloudOptions, simulatedValues, valueOf } from "./engine";
 import { readStackConfigFile, resourcesDocument } from "./render";
 import { previousOutputsFromFile } from "./renderOutputs";
 import { resolvedOf } from "./settingsMap";
+import { plannedReleases } from "../lib/releaseCache";
 
 export const USAGE = `usage: npm run plan -- --stack <name> (--against <dir> | --deployed <file>)
 
@@ -98,7 +99,7 @@ async function evaluateCurrent(stack: string, projectDir: string, cloud: MockClo
     let config: StackConfig | undefined;
     const { resources, result } = await evaluate({ stack, config: file.config, secretKeys: file.secretKeys, cloud }, () => {
         config = loadStackConfig();
-        return program(config);
+        return program(config, plannedReleases());
     });
     const checked = await valueOf(result.preflight);
     if (checked.problems.length > 0) {

@@ -18,6 +18,7 @@ import { validateEnvironment } from "./validate";
 import { settingsMap } from "./settingsMap";
 
 import { readStackConfigFile } from "./stackFile";
+import { plannedReleases } from "../lib/releaseCache";
 export { readStackConfigFile, StackConfigFile } from "./stackFile";
 
 /** A short, unique reference to a resource: `type::name`. */
@@ -196,7 +197,7 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
         { stack: opts.stack, config: file.config, secretKeys: file.secretKeys, cloud: opts.cloud },
         () => {
             config = loadStackConfig();
-            return program(config);
+            return program(config, plannedReleases());
         },
     );
     const checked = await valueOf(result.preflight);

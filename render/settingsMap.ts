@@ -20,6 +20,7 @@ import { evaluate, RecordedResource, valueOf } from "./engine";
 import { readStackConfigFile } from "./render";
 import { Overrides, settingVariants, SettingVariant } from "./settingVariants";
 import { withOverrides } from "./secrets";
+import { plannedReleases } from "../lib/releaseCache";
 
 /** What changing one setting does. */
 export interface SettingEffect {
@@ -50,7 +51,7 @@ async function renderWith(projectDir: string, stack: string, overrides: Override
     let parsed: StackConfig | undefined;
     const { resources, result } = await evaluate({ stack, config, secretKeys }, () => {
         parsed = loadStackConfig();
-        return program(parsed);
+        return program(parsed, plannedReleases());
     });
     return { resources, deployed: await valueOf(result.outputs.deployed), config: parsed! };
 }

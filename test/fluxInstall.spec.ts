@@ -19,6 +19,7 @@ import { evaluate } from "../render/engine";
 import { readStackConfigFile } from "../render/render";
 import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment } from "./fixtures";
 import { PROJECT_DIR } from "./harness";
+import { plannedReleases } from "../lib/releaseCache";
 
 const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 
@@ -155,7 +156,7 @@ describe("Flux install: kustomize-controller's feature gates", () => {
                     }
                     register(req, cb);
                 };
-                return program(loadStackConfig());
+                return program(loadStackConfig(), plannedReleases());
             });
             const server = settings.getCallbacks() as unknown as {
                 invoke(call: { request: callbackProto.CallbackInvokeRequest }, cb: (err: unknown, resp?: callbackProto.CallbackInvokeResponse) => void): Promise<void>;
@@ -232,7 +233,7 @@ describe("Flux install: kustomize-controller's feature gates", () => {
                 return Promise.resolve();
             };
             try {
-                const t = await installTransforms({ "capi-mgmt:versions": JSON.stringify({ flux: { version: "v2.6.4", sha256: "e".repeat(64) } }) });
+                const t = await installTransforms({ "capi-mgmt:versions": JSON.stringify({ flux: { version: "v2.6.4", sha256: "e".repeat(64), manifestSha256: "d".repeat(64) } }) });
                 const [k] = await t.apply("kubernetes:apps/v1:Deployment", controller("kustomize-controller"), retainedOptions());
                 assert.deepStrictEqual(containerArgs(k.props), FLUX_ARGS);
             } finally {

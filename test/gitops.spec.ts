@@ -7,6 +7,8 @@ import { parse, stringify } from "yaml";
 import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { readSecretKeys } from "../lib/loadConfig";
+import { PLANNED_CACHE_DIR } from "../lib/releaseCache";
+import { DEFAULT_VERSIONS } from "../lib/versions";
 import {
     CAPO_IDENTITY_NAME,
     CLOUD_CONFIG_LABEL,
@@ -205,11 +207,13 @@ describe("gitops", function () {
             assert.strictEqual((input(cr(prod, "Kustomization"), "spec") as { prune: boolean }).prune, true);
         });
 
-        it("installs the pinned Flux release, upgraded in place with the version", async () => {
+        it("installs the pinned Flux release from its verified local copy (never the URL), upgraded in place with the version", async () => {
             const install = dev.one("kubernetes:yaml/v2:ConfigFile");
-            assert.strictEqual(input(install, "file"), "https://github.com/fluxcd/flux2/releases/download/v2.9.4/install.yaml");
-            const bumped = await runStack("dev", { versions: JSON.stringify({ flux: { version: "v2.9.5", sha256: "f".repeat(64) } }) });
-            assert.strictEqual(input(bumped.one("kubernetes:yaml/v2:ConfigFile"), "file"), "https://github.com/fluxcd/flux2/releases/download/v2.9.5/install.yaml");
+            // The content-addressed cache's file of the pinned SHA-256 (plannedReleases: nothing read here).
+            assert.strictEqual(input(install, "file"), `${PLANNED_CACHE_DIR}/sha256/${DEFAULT_VERSIONS.fluxManifestSha256}`);
+            const pin = "e".repeat(64);
+            const bumped = await runStack("dev", { versions: JSON.stringify({ flux: { version: "v2.9.5", sha256: "f".repeat(64), manifestSha256: pin } }) });
+            assert.strictEqual(input(bumped.one("kubernetes:yaml/v2:ConfigFile"), "file"), `${PLANNED_CACHE_DIR}/sha256/${pin}`);
             assert.strictEqual(bumped.one("kubernetes:yaml/v2:ConfigFile").urn, install.urn);
         });
 

@@ -9,6 +9,7 @@ import { Program, program, ProgramOutputs } from "../program";
 import { evaluate, Evaluation, MockCloudOptions, RecordedResource } from "../render/engine";
 import { readStackConfigFile } from "../render/render";
 import { withOverrides } from "../render/secrets";
+import { plannedReleases } from "../lib/releaseCache";
 
 /** The repository root. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -77,6 +78,6 @@ export async function runStack(
 ): Promise<Run> {
     const file = readStackConfigFile(PROJECT_DIR, stack);
     const { config, secretKeys } = withOverrides(file, overrides);
-    const evaluation = await evaluate({ stack, config, secretKeys, cloud }, () => program(loadStackConfig()));
+    const evaluation = await evaluate({ stack, config, secretKeys, cloud }, () => program(loadStackConfig(), plannedReleases()));
     return new Run(evaluation);
 }

@@ -140,6 +140,12 @@ const WorkloadProjectSchema = Type.Object(
 /** A tool pinned by version (its checksum known) or by `{version, sha256}`. */
 const ToolPinSchema = Type.Union([Type.String(), Type.Object({ version: Type.String(), sha256: Type.String() })], { "x-rule": true });
 
+/** Flux: the CLI's pin, with the SHA-256 of the release's install.yaml (`manifestSha256`, lib/config/rules/versions.ts). */
+const FluxPinSchema = Type.Union(
+    [Type.String(), Type.Object({ version: Type.String(), sha256: Type.String(), manifestSha256: Type.Optional(Type.String()) })],
+    { "x-rule": true },
+);
+
 /** A release component's pin: a version, or `{version, sha256: {<file>: <sha256>}}` (lib/releaseFiles.ts checks the files). */
 const ReleasePinSchema = Type.Union([Type.String(), Type.Object({}, { additionalProperties: true })], { "x-rule": true });
 
@@ -151,7 +157,10 @@ const VersionsSchema = Type.Object(
                 "x-errors": { "*": "{value} must be a node image pinned by digest, e.g. kindest/node:v1.36.1@sha256:<64 hex>" },
             }),
         ),
-        ...(Object.fromEntries(TOOL_NAMES.map((t) => [t, Type.Optional(ToolPinSchema)])) as unknown as Record<ToolName, TOptional<typeof ToolPinSchema>>),
+        ...(Object.fromEntries(TOOL_NAMES.map((t) => [t, Type.Optional(t === "flux" ? FluxPinSchema : ToolPinSchema)])) as unknown as Record<
+            ToolName,
+            TOptional<TSchema>
+        >),
         ...(Object.fromEntries(
             COMPONENT_NAMES.map((c) => [
                 c,

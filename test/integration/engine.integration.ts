@@ -9,135 +9,45 @@
  * server. The tests run in order on one stack per environment; each builds on the one before.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { renderCloudConf, renderCloudsYaml } from "../../lib/cloudCredentials";
 import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../lib/clusterObjects";
-import { parseStackConfig, StackConfig } from "../../lib/config";
+import { StackConfig } from "../../lib/config";
 import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../lib/contract";
+import { downloadCache } from "../../lib/releaseCache";
 import { readStackConfigFile } from "../../render/render";
-import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, nameOf, Operation, startEngineCluster } from "./engineBed";
+import { EngineBed, EngineHome, EngineStack, nameOf, startEngineCluster } from "./engineBed";
+import {
+    changes,
+    embeddedKubeconfig,
+    engineUnavailable,
+    kubeAccess,
+    mutations,
+    newAgeKey,
+    newDeployKey,
+    OPERATION_TIMEOUT_MS,
+    PROJECT_DIR,
+    REPLACING_OPS,
+    secretData,
+    skipWith,
+    stackConfig as baseStackConfig,
+    standInFluxInstall,
+    standInFluxPin,
+} from "./engineHelpers";
 import { CLUSTER_STAND_IN_TYPE, engineProgram, EngineProgramInputs } from "./engineProgram";
-import { ControllerStandIns, KubeAccess, ReleaseProxy } from "./engineStandIns";
-import { ControlPlane, KubeObject } from "./harness/controlPlane";
+import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
+import { ControlPlane } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
 
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+/** Flux's install.yaml pin for the stand-in's manifest (set in `before`, from the test bed). */
+let fluxPin: Record<string, string> = {};
 
-/** Bound of one engine operation on a loaded 2-core machine. */
-const OPERATION_TIMEOUT_MS = 600_000;
-
-/** Why the engine tests cannot run here, or undefined. */
-function engineUnavailable(): string | undefined {
-    const bed = EngineBed.load();
-    if (typeof bed === "string") {
-        return bed;
-    }
-    const engine = bed.missing(["pulumi", "pulumi-resource-kubernetes"]);
-    if (engine) {
-        return engine;
-    }
-    let testbed: Testbed;
-    try {
-        testbed = Testbed.load();
-    } catch (err) {
-        return (err as Error).message;
-    }
-    return testbed.missing(minimalTestbedComponents());
-}
-
-function skipWith(ctx: Mocha.Context, reason: string): never {
-    console.log(`      skipped: ${reason}`);
-    ctx.skip();
-}
-
-/** A fresh OpenSSH ed25519 key (the deploy key the stacks give, so no tls resource is needed). */
-function newDeployKey(dir: string): string {
-    const file = path.join(dir, `deploy-${Date.now()}`);
-    const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "engine-test", "-f", file], { encoding: "utf8" });
-    assert.strictEqual(r.status, 0, r.stderr);
-    return fs.readFileSync(file, "utf8");
-}
-
-/** A syntactically valid age identity (random; nothing is decrypted in these tests). */
-function newAgeKey(): string {
-    const bech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
-    let k = "AGE-SECRET-KEY-1";
-    for (let i = 0; i < 58; i++) {
-        k += bech32[Math.floor(Math.random() * bech32.length)];
-    }
-    return k;
-}
-
-/** The stack's config as the engine would hand it to the program, with the secrets set. */
+/** The stack's config as the engine hands it to the program, Flux's manifest pinned to the stand-in's. */
 function stackConfig(stack: string, gitops: Record<string, unknown> | undefined, extra: Record<string, string> = {}): StackConfig {
-    const file = readStackConfigFile(PROJECT_DIR, stack);
-    const raw: Record<string, string> = {};
-    for (const [k, v] of Object.entries(file.config)) {
-        if (k.startsWith("capi-mgmt:")) {
-            raw[k.slice("capi-mgmt:".length)] = v;
-        }
-    }
-    if (gitops === undefined) {
-        delete raw.gitops;
-    } else {
-        raw.gitops = JSON.stringify(gitops);
-    }
-    Object.assign(raw, extra);
-    return parseStackConfig(raw, { stack, now: new Date(), openstack: { cloud: file.config["openstack:cloud"], region: file.config["openstack:region"] } });
+    return baseStackConfig(stack, gitops, { ...fluxPin, ...extra });
 }
-
-/** kubeconfig with the credentials embedded (as the kind step's kubeconfig output has them). */
-function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "management", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "management", context: { cluster: "management", user: "admin" } }],
-        "current-context": "management",
-    });
-}
-
-function kubeAccess(cp: ControlPlane): KubeAccess {
-    return { server: cp.server, ca: fs.readFileSync(cp.pki.caCert), cert: fs.readFileSync(cp.pki.adminCert), key: fs.readFileSync(cp.pki.adminKey) };
-}
-
-/**
- * What the stand-in for Flux's release serves as install.yaml: Flux's Namespace and the source-
- * and kustomize-controller CRDs of the pinned modules (the controllers themselves cannot run
- * without a container runtime; see engineStandIns.ts).
- */
-function standInFluxInstall(testbed: Testbed): string {
-    const parts = [
-        toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: FLUX_NAMESPACE, labels: { "app.kubernetes.io/instance": FLUX_NAMESPACE } } }),
-        fs.readFileSync(testbed.path("flux-source-controller-manifests"), "utf8"),
-        fs.readFileSync(testbed.path("flux-kustomize-controller-manifests"), "utf8"),
-    ];
-    return parts.map((p) => p.replace(/^---\n/, "").trimEnd()).join("\n---\n") + "\n";
-}
-
-/** Decoded data of a Secret in the API server. */
-function secretData(obj: KubeObject | undefined): Record<string, string> {
-    assert.ok(obj, "Secret missing");
-    const data = (obj as unknown as { data?: Record<string, string> }).data ?? {};
-    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-}
-
-/** The steps of an operation other than `same`, as `op name` lines (for messages and checks). */
-function changes(op: Operation): string[] {
-    return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.type} ${nameOf(s.urn)}`);
-}
-
-/** Steps that changed something in the cluster or the state (not `same`, not reads). */
-function mutations(op: Operation) {
-    return op.steps.filter((st) => !["same", "read", "refresh"].includes(st.op));
-}
-
-const REPLACING_OPS = ["replace", "create-replacement", "delete-replaced", "discard-replaced"];
 
 /** A workload cluster in `ns`: a CAPI Cluster (the CRD and webhook are the test bed's). */
 function createWorkloadCluster(cp: ControlPlane, ns: string, name: string): void {
@@ -199,9 +109,14 @@ for (const stackName of ["dev", "prod"]) {
             if (stackName === "prod") {
                 gitops.sopsAgeKey = newAgeKey();
             }
+            const manifest = standInFluxInstall(testbed);
+            fluxPin = standInFluxPin(manifest);
             const config = stackConfig(stackName, gitops);
-            proxy = await ReleaseProxy.start(path.join(cp.dir, "release-proxy"), { [fluxInstallUrl(config.versions.flux.version)]: standInFluxInstall(testbed) });
+            proxy = await ReleaseProxy.start(path.join(cp.dir, "release-proxy"), { [fluxInstallUrl(config.versions.flux.version)]: manifest });
             home = EngineHome.create(bed, proxy.env());
+            // The program downloads Flux's manifest (in this process: the program is inline)
+            // through the stand-in, into a cache of this test's own.
+            const releases = downloadCache({ dir: path.join(cp.dir, "download-cache"), proxyEnv: proxy.env(), ca: fs.readFileSync(proxy.caFile) });
             ready = new ControllerStandIns(kubeAccess(cp));
             ready.start();
             inputs = {
@@ -211,6 +126,7 @@ for (const stackName of ["dev", "prod"]) {
                 capi: { id: `capi-id-${tag}`, secret: `capi-secret-${tag}-1` },
                 cloudProvider: { id: `cp-id-${tag}`, secret: `cloud-provider-secret-${tag}-1` },
                 managementAddress: "192.0.2.10",
+                releases,
             };
             secrets.push(
                 { what: "deploy key", value: deployKey.split("\n")[3] },
@@ -286,19 +202,22 @@ for (const stackName of ["dev", "prod"]) {
             assert.strictEqual(((ks.spec as { decryption?: { provider: string } }).decryption?.provider), stackName === "prod" ? "sops" : undefined);
             const git = secretData(c.get("secret", FLUX_ROOT_NAME, FLUX_NAMESPACE));
             assert.strictEqual(git.identity, gitops.deployKey);
-            // The release URL the program asks for was fetched through the stand-in, nothing else.
+            // The release URL was fetched once, by the program's verified download through the
+            // stand-in (not by the provider), and nothing else.
             assert.deepStrictEqual(
                 (proxy as ReleaseProxy).requests.map((r) => `${r.method} ${r.url} ${r.status}`),
                 [`GET ${fluxInstallUrl(inputs.config.versions.flux.version)} 200`],
             );
         });
 
-        it("second up changes nothing: preview reports no changes and up takes only `same` steps", async function () {
+        it("second up changes nothing: preview reports no changes and up takes only `same` steps; neither asks GitHub for anything", async function () {
+            const requests = (proxy as ReleaseProxy).requests.length;
             const preview = await stack.preview();
             const summary = preview.result.changeSummary;
             assert.deepStrictEqual(Object.keys(summary).filter((k) => k !== "same" && k !== "read"), [], `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`);
             const up = await stack.up();
             assert.deepStrictEqual(changes(up), []);
+            assert.deepStrictEqual((proxy as ReleaseProxy).requests.slice(requests), [], "the preview or the up made a request to the release stand-in");
         });
 
         it("credential rotation updates the credential Secrets and the ClusterResourceSet's Secret in place", async function () {

@@ -20,10 +20,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PulumiFn } from "@pulumi/pulumi/automation";
 import { ClusterCredentials } from "../../components/clusterCredentials";
-import { FluxSync } from "../../components/fluxSync";
+import { FluxSync, verifiedFluxInstall } from "../../components/fluxSync";
 import { preflightError, SELF_REFERENCE_NAME } from "../../components/preflight";
 import { StackConfig } from "../../lib/config";
 import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../../lib/lifecycle";
+import { ReleaseSource } from "../../lib/releaseCache";
+import { FluxSync as FluxSyncBefore } from "./fluxSyncBefore";
 
 /** One OpenStack application credential as the test hands it in. */
 export interface TestCredential {
@@ -45,6 +47,14 @@ export interface EngineProgramInputs {
     cloudProvider: TestCredential;
     /** The management server's address. */
     managementAddress: string;
+    /** Where Flux's install.yaml comes from (the test's download cache, through the release stand-in). */
+    releases: ReleaseSource;
+    /**
+     * Run the program as it was before issue 20 (test/integration/fluxSyncBefore.ts): the
+     * provider fetches Flux's install.yaml from the release URL, unverified, and nothing waits
+     * for a download.
+     */
+    fluxBefore?: boolean;
 }
 
 /** Type of the stand-in for the management cluster steps. */
@@ -78,7 +88,9 @@ export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
             }
             return [] as pulumi.Resource[];
         });
-        const gated = { dependsOn: gate };
+        // As CapiManagement does it: every resource waits for Flux's manifest to match its pin.
+        const fluxInstall = cfg.gitops && !s.fluxBefore ? verifiedFluxInstall(s.releases, cfg.versions) : undefined;
+        const gated = { dependsOn: fluxInstall ? pulumi.all([gate, fluxInstall]).apply(([g]) => g) : gate };
 
         const cluster = new ManagementClusterStandIn("management-cluster", gated);
         const kube = new k8s.Provider("management-cluster", { kubeconfig: pulumi.secret(s.kubeconfig), deleteUnreachable: true, enableSecretMutable: true, enableConfigMapMutable: true }, gated);
@@ -102,17 +114,16 @@ export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
         let deployPublicKey: pulumi.Output<string> = pulumi.output("");
         let gitopsOwned: pulumi.Resource[] = [];
         if (cfg.gitops) {
-            const flux = new FluxSync(
-                "flux",
-                {
-                    version: cfg.versions.flux.version,
-                    gitops: cfg.gitops,
-                    managementAddress: s.managementAddress,
-                    deletedWith: cluster,
-                    syncAfter: [cluster, ...credentials.resources],
-                },
-                inCluster,
-            );
+            const fluxArgs = {
+                version: cfg.versions.flux.version,
+                gitops: cfg.gitops,
+                managementAddress: s.managementAddress,
+                deletedWith: cluster,
+                syncAfter: [cluster, ...credentials.resources],
+            };
+            const flux = fluxInstall
+                ? new FluxSync("flux", { ...fluxArgs, installFile: fluxInstall }, inCluster)
+                : new FluxSyncBefore("flux", fluxArgs, inCluster);
             deployPublicKey = flux.deployPublicKey;
             gitopsOwned = flux.resources;
         }

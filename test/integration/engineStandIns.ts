@@ -39,6 +39,9 @@ function openssl(args: string[], cwd: string): void {
     }
 }
 
+/** Marks a served entry as a redirect (never a release file's content). */
+const REDIRECT = "\u0000redirect:";
+
 /** The GitHub release stand-in (see the file comment). */
 export class ReleaseProxy {
     private constructor(
@@ -49,7 +52,18 @@ export class ReleaseProxy {
         readonly port: number,
         /** CA bundle the engine must trust (SSL_CERT_FILE). */
         readonly caFile: string,
+        private readonly files: Record<string, string>,
     ) {}
+
+    /** Serves `body` for `url` from now on (e.g. a release re-published with other content). */
+    serve(url: string, body: string): void {
+        this.files[url] = body;
+    }
+
+    /** Answers `url` with a 302 to `location` from now on (GitHub redirects release downloads). */
+    redirect(url: string, location: string): void {
+        this.files[url] = `${REDIRECT}${location}`;
+    }
 
     /**
      * Starts the proxy in `dir`, serving `files` (absolute https URL → body) on github.com.
@@ -64,15 +78,18 @@ export class ReleaseProxy {
         const key = fs.readFileSync(path.join(dir, "github.key"));
         const cert = fs.readFileSync(path.join(dir, "github.crt"));
 
+        files = { ...files };
         const requests: RecordedRequest[] = [];
         const sockets = new Set<net.Socket>();
         // The decrypted requests after CONNECT land here.
         const inner = http.createServer((req, res) => {
             const url = `https://github.com${req.url ?? ""}`;
-            const body = req.method === "GET" ? files[url] : undefined;
-            const status = body === undefined ? 404 : 200;
+            const served = req.method === "GET" ? files[url] : undefined;
+            const location = served?.startsWith(REDIRECT) ? served.slice(REDIRECT.length) : undefined;
+            const body = location === undefined ? served : "";
+            const status = location !== undefined ? 302 : body === undefined ? 404 : 200;
             requests.push({ method: req.method ?? "", url, status });
-            res.writeHead(status, { "content-type": "text/plain" });
+            res.writeHead(status, { "content-type": "text/plain", ...(location ? { location } : {}) });
             res.end(body ?? "not served by the test stand-in\n");
         });
         const server = http.createServer((req, res) => {
@@ -98,7 +115,7 @@ export class ReleaseProxy {
             server.once("error", reject);
             server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
         });
-        return new ReleaseProxy(requests, sockets, server, port, path.join(dir, "ca.crt"));
+        return new ReleaseProxy(requests, sockets, server, port, path.join(dir, "ca.crt"), files);
     }
 
     /** Environment that sends the engine's and its plugins' HTTPS through the stand-in. */

@@ -57,6 +57,12 @@ export function versionsOf(p: Problems, overrides: Record<string, unknown> | und
                 versions.nodeImage = val as string;
                 versions.kubernetes = m[1];
             } // else the schema refused it
+        } else if (k === "flux") {
+            const pin = fluxPin(p, key, val);
+            if (pin) {
+                versions.flux = { version: pin.version, sha256: pin.sha256 };
+                versions.fluxManifestSha256 = pin.manifestSha256;
+            }
         } else if ((TOOL_NAMES as readonly string[]).includes(k)) {
             const pin = toolPin(p, key, k as ToolName, val);
             if (pin) {
@@ -102,6 +108,42 @@ function toolPin(p: Problems, key: string, tool: ToolName, val: unknown): ToolPi
         return { version: val, sha256 };
     }
     return versionAndSha256(p, key, val, "");
+}
+
+/**
+ * `versions.flux`: the CLI (tool step) and the release's `install.yaml` (applied by the
+ * program, lib/releaseCache.ts) at one version, both pinned: a version whose two SHA-256
+ * lib/versions.ts knows, or `{version, sha256, manifestSha256}` (`manifestSha256` may be left
+ * out only for a version whose manifest lib/versions.ts knows).
+ */
+function fluxPin(p: Problems, key: string, val: unknown): { version: string; sha256: string; manifestSha256: string } | undefined {
+    const manifestFor = (version: string, given: unknown): string | undefined => {
+        if (given !== undefined) {
+            if (typeof given !== "string" || !SHA256.test(given)) {
+                p.fail(`${key}.manifestSha256`, `${quote(given)} is not a SHA-256 (64 lowercase hex digits)`);
+                return undefined;
+            }
+            return given;
+        }
+        const known = KNOWN_MANIFEST_CHECKSUMS.flux[version];
+        if (!known) {
+            p.fail(
+                key,
+                `Flux ${version}'s install.yaml has no known SHA-256 (known: ${Object.keys(KNOWN_MANIFEST_CHECKSUMS.flux).join(", ")}); ` +
+                    `give {version: ${version}, sha256: <sha256 of the CLI's linux-amd64 download>, manifestSha256: <sha256 of the release's install.yaml>}`,
+            );
+        }
+        return known;
+    };
+    if (typeof val === "object" && val !== null && !Array.isArray(val) && "manifestSha256" in val) {
+        const { manifestSha256, ...rest } = val as Record<string, unknown>;
+        const tool = versionAndSha256(p, key, rest, "");
+        const manifest = tool ? manifestFor(tool.version, manifestSha256) : undefined;
+        return tool && manifest ? { ...tool, manifestSha256: manifest } : undefined;
+    }
+    const tool = toolPin(p, key, "flux", val);
+    const manifest = tool ? manifestFor(tool.version, undefined) : undefined;
+    return tool && manifest ? { ...tool, manifestSha256: manifest } : undefined;
 }
 
 /** `{version, sha256}` at `key`, both checked (every problem reported); `what` says what the SHA-256 is of. */
