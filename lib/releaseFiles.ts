@@ -40,13 +40,21 @@ export const RELEASE_FILE_NAMES: Readonly<Record<ReleaseComponent, readonly stri
  *   pins (`CertManagerManifest`), a smolvm guest script building a clusterctl local repository,
  *   a staging bootstrap script with its byte size, a k3s bootstrap.
  * - Cluster API v1.14.0, CAPO v0.14.7, CAAPH v0.6.4: no recorded SHA-256 found (values exist
- *   for CAPI v1.14.2, not the pinned v1.14.0); unpinned by default.
+ *   for CAPI v1.14.2, not the pinned v1.14.0); unpinned by default. Searched again for issue 20
+ *   (Renovate digests, package recipes, air-gap mirrors, SBOMs, checksums files, clusterctl local
+ *   repositories): the v1.14.0 files are downloaded by several public scripts, none records a
+ *   SHA-256; no CAPO v0.14.7 or CAAPH v0.6.4 release file is recorded anywhere searched.
+ *
+ * The `renovate:` comment marks a pinned entry for Renovate (renovate.json): the
+ * github-release-attachments datasource finds the release asset with the current SHA-256 and
+ * bumps the version with the same asset's SHA-256 in the new release.
  */
 export const KNOWN_RELEASE_CHECKSUMS: Readonly<Record<ReleaseComponent, Readonly<Record<string, ReleaseChecksums>>>> = {
     clusterApi: {},
     capo: {},
     caaph: {},
     certManager: {
+        // renovate: datasource=github-release-attachments depName=cert-manager/cert-manager
         "v1.21.1": { "cert-manager.yaml": "5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408" },
     },
 };

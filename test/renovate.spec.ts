@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
+import { RELEASE_COMPONENTS } from "../lib/releaseFiles";
 import { COMPONENT_NAMES, DEFAULT_VERSIONS, TOOL_NAMES } from "../lib/versions";
 import { PROJECT_DIR } from "./harness";
 
@@ -50,6 +51,21 @@ describe("renovate.json: every pin is found", () => {
         }
         const [image, digest] = DEFAULT_VERSIONS.nodeImage.split("@");
         assert.ok(has("lib/versions.ts", image.split(":")[1], digest), `node image ${DEFAULT_VERSIONS.nodeImage}`);
+    });
+
+    it("every default pin of a release file clusterctl reads (lib/releaseFiles.ts), with its version", () => {
+        let pinned = 0;
+        for (const c of RELEASE_COMPONENTS) {
+            for (const [file, sum] of Object.entries(DEFAULT_VERSIONS.releaseSha256[c])) {
+                pinned++;
+                assert.ok(has("lib/releaseFiles.ts", DEFAULT_VERSIONS[c], sum), `${c} ${DEFAULT_VERSIONS[c]} ${file}: its SHA-256 is not found with the version`);
+            }
+        }
+        assert.ok(pinned >= 1, "no release file is pinned by default");
+    });
+
+    it("the SHA-256 of Flux's install.yaml with Flux's version (lib/versions.ts)", () => {
+        assert.ok(has("lib/versions.ts", DEFAULT_VERSIONS.flux.version, DEFAULT_VERSIONS.fluxManifestSha256));
     });
 
     it("every Helm chart and pinned upstream tag of gitops/", () => {
