@@ -79,7 +79,8 @@ export function settingVariants(stack: string, config: Record<string, string>): 
     const mirrorsBase = { registryMirrors: JSON.stringify([MIRROR]) };
     const tool = (name: string, version: string) => ({
         key: `versions.${name}`,
-        variant: { versions: JSON.stringify({ [name]: { version: nextPatch(version), sha256: SHA } }) },
+        // Flux's pin covers its install.yaml too (lib/config/rules/versions.ts).
+        variant: { versions: JSON.stringify({ [name]: { version: nextPatch(version), sha256: SHA, ...(name === "flux" ? { manifestSha256: SHA } : {}) } }) },
         change: `${name} ${nextPatch(version)}`,
     });
     const component = (name: string, version: string) => ({
