@@ -200,7 +200,7 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
     it("a manifest whose SHA-256 differs (another machine, a re-published release) is refused, naming the version and both digests, before anything is applied", async function () {
         const c = cp as ControlPlane;
         // The release now serves other content: one more object, as a tampered manifest would.
-        const tampered = `${manifest}---\n${toYaml({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "tampered", namespace: FLUX_NAMESPACE }, data: { x: "y" } })}`;
+        const tampered = `${manifest}---\n${toYaml({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "tampered", namespace: FLUX_NAMESPACE }, data: { note: "not in the release" } })}`;
         (proxy as ReleaseProxy).serve(url, tampered);
         // A machine without the file in its cache, and a change that would otherwise update a Secret.
         const keep = inputs;
