@@ -16,7 +16,7 @@ import { Obj } from "./capoProject";
 import { poll, Session } from "./openstackBed";
 
 /** Octavia objects settle (ACTIVE) before the next change may be made. */
-async function lbActive(s: Session, lbId: string): Promise<Obj> {
+export async function lbActive(s: Session, lbId: string): Promise<Obj> {
     const r = await poll(`load balancer ${lbId} ACTIVE`, () => s.call<{ loadbalancer: Obj }>("load-balancer", "GET", `/v2/lbaas/loadbalancers/${lbId}`),
         (x) => x.loadbalancer.provisioning_status === "ACTIVE" || x.loadbalancer.provisioning_status === "ERROR", 300);
     if (r.loadbalancer.provisioning_status !== "ACTIVE") {

@@ -29,12 +29,13 @@ import {
 } from "../../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../lib/contract";
 import { Environment, readEnvironment, TreeObject } from "../../render/gitopsTree";
-import { checkCapoCluster, checkFirstControlPlaneMachine, CapoExpectations } from "./capoChecks";
+import { checkCapoCluster, checkFirstControlPlaneMachine, CapoExpectations, timed, timings } from "./capoChecks";
 import { runDeletion } from "./capoDeletionFlow";
-import { createAppCredential, createProject, destroyProject, Obj, OwnProject } from "./capoProject";
+import { createAppCredential, createProject, describeInventory, destroyProject, inventory, Obj, OwnProject } from "./capoProject";
+import { runTeardown } from "./capoTeardown";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { PROVIDERS, requiredComponents, startManagementCluster } from "./harness/managementCluster";
-import { conditionTrue } from "./harness/objects";
+import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
 import { dependencyOrder, PROJECT_DIR } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
@@ -47,12 +48,6 @@ const RECONCILING = ["capi-core", "capi-kubeadm-bootstrap", "capi-kubeadm-contro
 const STEP_TIMEOUT_MS = 600_000;
 const PREFIX = "capi-mgmt-dev";
 
-/** Timings of the run, printed at the end (docs/testbed-openstack.md keeps them). */
-export const timings: [string, number][] = [];
-export function timed<T>(what: string, since: number, value: T): T {
-    timings.push([what, Math.round((Date.now() - since) / 1000)]);
-    return value;
-}
 
 for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
     describe(`CAPO and Cluster API against the OpenStack test bed, ${env} environment's tree`, function () {
@@ -193,10 +188,35 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
             timed("first control-plane server ACTIVE", t0, undefined);
         });
 
+        it("host teardown (run off the server) refuses the cluster whose workload API does not answer: keeps it, deletes nothing, resumes Flux, exits 1", async function () {
+            assert.ok(expect, "precondition: the OpenStackCluster check above passed");
+            const before = describeInventory(await inventory(p().user)).sort();
+            const r = timed("teardown refusing an unreachable cluster", Date.now(), runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120));
+            console.log(r.stderr.split("\n").map((l) => `      | ${l}`).join("\n"));
+            assert.strictEqual(r.status, 1, `teardown exit status\n${r.stdout}`);
+            assert.match(r.stderr, new RegExp(`${ns}/${expect.clusterName}: the workload cluster's API cannot be reached`));
+            const live = c().get("clusters.v1beta2.cluster.x-k8s.io", expect.clusterName, ns);
+            assert.ok(live && !at(live, "metadata.deletionTimestamp"), "the Cluster is kept, not deleting");
+            for (const k of c().list("kustomizations.v1.kustomize.toolkit.fluxcd.io")) {
+                assert.notStrictEqual(at(k, "spec.suspend"), true, `Flux Kustomization ${k.metadata.name} resumed`);
+            }
+            assert.deepStrictEqual(describeInventory(await inventory(p().user)).sort(), before, "nothing deleted in OpenStack");
+        });
+
         it("deleting the Cluster from Git completes with the project's cleanup: nothing of it is left but the kept volume, deleted too with the opt-in; nothing else is touched", async function () {
             this.timeout(40 * 60_000);
             assert.ok(expect, "precondition: the OpenStackCluster check above passed");
             await runDeletion({ cp: c(), s: p().user, expect, env, envTree, settings, workDir, publicNet, mgmtFip, wait: wait() });
+        });
+
+        it("host teardown after the deletion: no workload cluster left, ORC's objects deleted, exit 0; the shared node image stays in Glance", async function () {
+            assert.ok(expect, "precondition: the OpenStackCluster check above passed");
+            const r = timed("teardown with no cluster left", Date.now(), runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120));
+            console.log(r.stderr.split("\n").map((l) => `      | ${l}`).join("\n"));
+            assert.strictEqual(r.status, 0, `teardown exit status\n${r.stdout}`);
+            assert.deepStrictEqual(c().list("images.v1alpha1.openstack.k-orc.cloud").map((o) => o.metadata.name), [], "ORC Images deleted");
+            const images = (await p().user.call<{ images: Obj[] }>("image", "GET", `/v2/images?name=${encodeURIComponent(expect.vars.nodeImage as string)}`)).images;
+            assert.strictEqual(images.length, 1, "the node image (imported, unmanaged) stays in Glance");
         });
 
         it("no manager, API server or etcd talked to anything but loopback (the workload API's floating IP is a 127.100.x.x address)", function () {
