@@ -9,6 +9,7 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { renderHostScript } from "../../lib/hostScripts";
 import { DELETE_VOLUMES_LABEL, LB_CLEANUP_CALL_TIMEOUT_SECONDS } from "../../lib/lbCleanup";
 import { Environment, FluxUnit, readEnvironment, TreeObject } from "../../render/gitopsTree";
@@ -98,20 +99,23 @@ export async function seedCsiVolume(s: Session, clusterId: string, pvc: { namesp
  * The environment after a commit that removes Cluster `cluster` from the tree: a copy of the
  * tree in which every kustomization.yaml under `workloads/` lists neither `<cluster>.yaml` nor
  * `<cluster>-*.yaml` (the Cluster's file and its per-cluster add-on Kustomizations), read as
- * Flux reads it.
+ * Flux reads it (the kustomization files are rewritten without their comments).
  */
 export function treeWithout(treeDir: string, workDir: string, envPath: string, settings: Record<string, string>, cluster: string): Environment {
     const copy = path.join(workDir, "gitops-without-" + cluster);
     fs.cpSync(treeDir, copy, { recursive: true });
-    const own = new RegExp(`^(\\s*-\\s*)(\\S*/)?${cluster}(-[^/\\s]*)?\\.yaml\\s*$`);
+    const own = new RegExp(`^(.*/)?${cluster}(-[^/]*)?\\.yaml$`);
     const walk = (dir: string) => {
         for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
             const f = path.join(dir, e.name);
             if (e.isDirectory()) {
                 walk(f);
             } else if (e.name === "kustomization.yaml") {
-                const text = fs.readFileSync(f, "utf8");
-                fs.writeFileSync(f, text.split("\n").filter((l) => !own.test(l)).join("\n"));
+                const doc = parseYaml(fs.readFileSync(f, "utf8")) as { resources?: string[] };
+                // The last entry removed leaves `resources: []`: a bare `resources:` (null) makes
+                // kustomize fail with "kustomization.yaml is empty", and Flux would prune nothing.
+                doc.resources = (doc.resources ?? []).filter((r) => !own.test(r));
+                fs.writeFileSync(f, toYaml(doc));
             }
         }
     };
