@@ -45,6 +45,11 @@ function occmLoadBalancerConf(tree: Environment, cluster: KubeObject, osc: KubeO
     return Object.fromEntries(section.split("\n").map((l) => l.split("=").map((x) => x.trim())).filter((kv) => kv.length === 2 && kv[0]));
 }
 
+/**
+ * The whole deletion on the bed (see the file's comment), with the cluster CAPO made
+ * (`expect`), the environment as applied (`envTree`, `settings`), the user's session `s`, the
+ * external network and the management server's floating IP (which must survive).
+ */
 export async function runDeletion(a: {
     cp: ControlPlane; s: Session; expect: CapoExpectations; env: string; envTree: Environment; settings: Record<string, string>;
     workDir: string; publicNet: Obj; mgmtFip: Obj; wait: Wait;
