@@ -41,14 +41,14 @@ export function requiredComponents(): (BinaryName | ManifestName)[] {
 const FLUX_NAMESPACE = "flux-system";
 
 /**
- * Starts a control plane and installs every provider. On failure everything started is stopped
- * and the error carries the log tails.
+ * Starts a control plane and installs every provider (`providers`, {@link PROVIDERS} unless
+ * given). On failure everything started is stopped and the error carries the log tails.
  */
-export async function startManagementCluster(testbed: Testbed, name: string): Promise<ControlPlane> {
+export async function startManagementCluster(testbed: Testbed, name: string, providers: ProviderSpec[] = PROVIDERS): Promise<ControlPlane> {
     const cp = await ControlPlane.start(testbed, name);
     try {
         cp.applyOk(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${FLUX_NAMESPACE}\n`);
-        for (const p of PROVIDERS) {
+        for (const p of providers) {
             const absent = p.binary && OPTIONAL_MANAGERS.includes(p.binary) ? testbed.missing([p.binary]) : undefined;
             if (absent) {
                 console.log(`      NOTE: ${p.name} runs without its manager (no webhooks): ${absent}`);
