@@ -13,6 +13,7 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../lib/plan";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
+import { runCommand } from "./command";
 import { evaluate, MockCloudOptions, simulatedValues, valueOf } from "./engine";
 import { readStackConfigFile, resourcesDocument } from "./render";
 import { previousOutputsFromFile } from "./renderOutputs";
@@ -212,13 +213,7 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
 
 /** The command. Exits 0 with the plan, 1 on bad input or when `pulumi up` would refuse the run. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-    const fail = (e: unknown) => {
-        console.error(`plan failed: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    };
-    process.on("unhandledRejection", fail);
-    process.on("uncaughtException", fail);
-    try {
+    await runCommand("plan", async () => {
         const args = parseArgs(argv);
         if (args.help) {
             console.log(USAGE);
@@ -230,9 +225,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         const report = await planStack(args).finally(() => (console.log = log));
         console.log(report.lines.join("\n"));
         process.exitCode = report.refused ? 1 : 0;
-    } catch (e) {
-        fail(e);
-    }
+    });
 }
 
 if (require.main === module) {

@@ -11,6 +11,7 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
+import { runCommand } from "./command";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
@@ -320,14 +321,7 @@ export function reportText(stack: string, outDir: string, report: RenderReport):
  * refuses on that stack fails render with the gate's message, as `pulumi up` would.
  */
 export async function main(argv: string[] = process.argv.slice(2), projectDir?: string): Promise<void> {
-    // A failure is reported once, as a message: no stack trace, however it surfaces.
-    const fail = (e: unknown) => {
-        console.error(`render failed: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    };
-    process.on("unhandledRejection", fail);
-    process.on("uncaughtException", fail);
-    try {
+    await runCommand("render", async () => {
         const args = parseArgs(argv);
         if (args.help) {
             return console.log(RENDER_HELP);
@@ -336,9 +330,7 @@ export async function main(argv: string[] = process.argv.slice(2), projectDir?: 
         const cloud = args.deployed ? { previousOutputs: previousOutputsFromFile(args.deployed) } : undefined;
         const report = await renderStackReport({ stack: args.stack, outDir, projectDir, cloud, map: args.map });
         console.log(reportText(args.stack, outDir, report));
-    } catch (e) {
-        fail(e);
-    }
+    });
 }
 
 if (require.main === module) {
