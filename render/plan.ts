@@ -14,6 +14,7 @@ import { parseResourcesDocument, planChanges, planLines, registrationsOf, Resour
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
 import { runCommand } from "./command";
+import { PULUMI_CLI_MISSING } from "./secrets";
 import { evaluate, MockCloudOptions, simulatedValues, valueOf } from "./engine";
 import { readStackConfigFile, resourcesDocument } from "./render";
 import { previousOutputsFromFile } from "./renderOutputs";
@@ -181,7 +182,7 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
         } (no cloud asked, nothing run)`,
     ];
     if (current.placeholders.length > 0) {
-        lines.push(`note: secure values not decrypted, rendered with placeholders: ${current.placeholders.join(", ")}`);
+        lines.push(`note: secure values not decrypted (${PULUMI_CLI_MISSING}), rendered with placeholders: ${current.placeholders.join(", ")}`);
     }
     let refused: string[] = [];
     if (outputs) {

@@ -12,6 +12,7 @@ import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
 import { runCommand } from "./command";
+import { PULUMI_CLI_MISSING } from "./secrets";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
@@ -209,7 +210,7 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
     const warnings: string[] = [];
     if (file.placeholders.length > 0) {
         warnings.push(
-            `secure values not decrypted (set PULUMI_CONFIG_PASSPHRASE for a passphrase-encrypted stack); rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`,
+            `secure values not decrypted: ${PULUMI_CLI_MISSING}; rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`,
         );
     }
     const out: { rel: string; text: string }[] = [];
