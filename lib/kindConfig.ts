@@ -1,6 +1,7 @@
 /**
  * The kind configuration of the single-node management cluster.
  */
+import { stringify as toToml } from "smol-toml";
 import { stringify } from "yaml";
 import { isIp } from "./net";
 import { isRegistryHost, ProxyEnv, proxyEnvVars, RegistryMirror } from "./proxy";
@@ -66,10 +67,11 @@ export const NODE_CONTAINERD_PROXY_DROP_IN = "/etc/systemd/system/containerd.ser
  * containerd restart) so that a running cluster need not be recreated. The first line is
  * the marker the step looks for.
  */
-export const NODE_CONTAINERD_REGISTRY_CONFIG =
-    "# capi-mgmt: containerd reads registry mirrors (hosts.toml) from here (host/kind-cluster.sh)\n" +
-    '[plugins."io.containerd.grpc.v1.cri".registry]\n' +
-    `  config_path = "${NODE_REGISTRY_HOSTS_DIR}"\n`;
+export const NODE_CONTAINERD_REGISTRY_CONFIG = [
+    "# capi-mgmt: containerd reads registry mirrors (hosts.toml) from here (host/kind-cluster.sh)",
+    ...tomlTable(["plugins", "io.containerd.grpc.v1.cri", "registry"], { config_path: NODE_REGISTRY_HOSTS_DIR }),
+    "",
+].join("\n");
 
 /** The upstream server containerd falls back to for a registry (Docker Hub's API host for docker.io). */
 function registryServer(registry: string): string {
@@ -91,24 +93,44 @@ export function renderRegistryHostsToml(mirror: RegistryMirror): string {
     }
     const lines = [
         `# Written by capi-mgmt (host/kind-cluster.sh) from capi-mgmt:registryMirrors: mirrors of ${mirror.registry}.`,
-        `server = ${tomlString(registryServer(mirror.registry))}`,
+        `server = ${tomlValue(registryServer(mirror.registry))}`,
     ];
     for (const endpoint of mirror.endpoints) {
         const m = /^https?:\/\/[^\s/"\\]+((\/[A-Za-z0-9._~-]+)*)$/.exec(endpoint);
         if (!m) {
             throw new Error(`registry ${mirror.registry}: endpoint ${JSON.stringify(endpoint)} is not scheme://host[:port][/path]`);
         }
-        lines.push("", `[host.${tomlString(endpoint)}]`, '  capabilities = ["pull", "resolve"]');
-        if (m[1] !== "") {
-            // A path is the registry API's root on the mirror as it is: containerd must not append /v2.
-            lines.push("  override_path = true");
-        }
+        // A path is the registry API's root on the mirror as it is: containerd must not append /v2.
+        const host = { capabilities: ["pull", "resolve"], ...(m[1] !== "" ? { override_path: true } : {}) };
+        lines.push("", ...tomlTable(["host", endpoint], host));
     }
     return lines.join("\n") + "\n";
 }
 
-function tomlString(s: string): string {
-    return `"${s.replace(/(["\\])/g, "\\$1")}"`;
+/** A TOML value of containerd's files: a string, a boolean or an array of strings. */
+type TomlValue = string | boolean | string[];
+
+/** A value in TOML, each string encoded (quoted and escaped) by smol-toml. */
+function tomlValue(v: TomlValue): string {
+    if (Array.isArray(v)) {
+        return `[${v.map(tomlValue).join(", ")}]`;
+    }
+    return toToml({ v }).trimEnd().slice("v = ".length);
+}
+
+/** A key in TOML, bare when it can be and quoted otherwise, as smol-toml encodes it. */
+function tomlKey(k: string): string {
+    return toToml({ [k]: true }).trimEnd().slice(0, -" = true".length);
+}
+
+/**
+ * A TOML table as containerd's documentation lays it out: `[dotted.header]`, then its keys
+ * two spaces in. Keys and values are smol-toml's; only the layout is ours, and it is the
+ * layout these files always had: a live stack's kind step (whose script carries them) sees
+ * no change, so it does not run again. The tests parse every file back with smol-toml.
+ */
+function tomlTable(header: string[], entries: Record<string, TomlValue>): string[] {
+    return [`[${header.map(tomlKey).join(".")}]`, ...Object.entries(entries).map(([k, v]) => `  ${tomlKey(k)} = ${tomlValue(v)}`)];
 }
 
 /**

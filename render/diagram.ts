@@ -10,6 +10,7 @@ import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
 import { loadStackConfig } from "../lib/loadConfig";
 import { program } from "../program";
+import { runCommand } from "./command";
 import { evaluate, RecordedResource } from "./engine";
 import { Environment, readEnvironment } from "./gitopsTree";
 import { commandsInRunOrder, readStackConfigFile } from "./render";
@@ -150,14 +151,8 @@ export const ARCHITECTURE_FILE = path.join("docs", "architecture.md");
 
 if (require.main === module) {
     const projectDir = path.join(__dirname, "..");
-    void architectureDocument(projectDir).then(
-        (text) => {
-            fs.writeFileSync(path.join(projectDir, ARCHITECTURE_FILE), text);
-            console.log(`wrote ${ARCHITECTURE_FILE}`);
-        },
-        (e: unknown) => {
-            console.error(`diagram failed: ${e instanceof Error ? e.message : String(e)}`);
-            process.exit(1);
-        },
-    );
+    void runCommand("diagram", async () => {
+        fs.writeFileSync(path.join(projectDir, ARCHITECTURE_FILE), await architectureDocument(projectDir));
+        console.log(`wrote ${ARCHITECTURE_FILE}`);
+    });
 }

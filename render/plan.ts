@@ -13,6 +13,8 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../lib/plan";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
+import { runCommand } from "./command";
+import { PULUMI_CLI_MISSING } from "./secrets";
 import { evaluate, MockCloudOptions, simulatedValues, valueOf } from "./engine";
 import { readStackConfigFile, resourcesDocument } from "./render";
 import { previousOutputsFromFile } from "./renderOutputs";
@@ -181,7 +183,7 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
         } (no cloud asked, nothing run)`,
     ];
     if (current.placeholders.length > 0) {
-        lines.push(`note: secure values not decrypted, rendered with placeholders: ${current.placeholders.join(", ")}`);
+        lines.push(`note: secure values not decrypted (${PULUMI_CLI_MISSING}), rendered with placeholders: ${current.placeholders.join(", ")}`);
     }
     let refused: string[] = [];
     if (outputs) {
@@ -213,13 +215,7 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
 
 /** The command. Exits 0 with the plan, 1 on bad input or when `pulumi up` would refuse the run. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-    const fail = (e: unknown) => {
-        console.error(`plan failed: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    };
-    process.on("unhandledRejection", fail);
-    process.on("uncaughtException", fail);
-    try {
+    await runCommand("plan", async () => {
         const args = parseArgs(argv);
         if (args.help) {
             console.log(USAGE);
@@ -231,9 +227,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         const report = await planStack(args).finally(() => (console.log = log));
         console.log(report.lines.join("\n"));
         process.exitCode = report.refused ? 1 : 0;
-    } catch (e) {
-        fail(e);
-    }
+    });
 }
 
 if (require.main === module) {

@@ -11,6 +11,8 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
+import { runCommand } from "./command";
+import { PULUMI_CLI_MISSING } from "./secrets";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
@@ -209,7 +211,7 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
     const warnings: string[] = [];
     if (file.placeholders.length > 0) {
         warnings.push(
-            `secure values not decrypted (set PULUMI_CONFIG_PASSPHRASE for a passphrase-encrypted stack); rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`,
+            `secure values not decrypted: ${PULUMI_CLI_MISSING}; rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`,
         );
     }
     const out: { rel: string; text: string }[] = [];
@@ -321,14 +323,7 @@ export function reportText(stack: string, outDir: string, report: RenderReport):
  * refuses on that stack fails render with the gate's message, as `pulumi up` would.
  */
 export async function main(argv: string[] = process.argv.slice(2), projectDir?: string): Promise<void> {
-    // A failure is reported once, as a message: no stack trace, however it surfaces.
-    const fail = (e: unknown) => {
-        console.error(`render failed: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    };
-    process.on("unhandledRejection", fail);
-    process.on("uncaughtException", fail);
-    try {
+    await runCommand("render", async () => {
         const args = parseArgs(argv);
         if (args.help) {
             return console.log(RENDER_HELP);
@@ -337,9 +332,7 @@ export async function main(argv: string[] = process.argv.slice(2), projectDir?: 
         const cloud = args.deployed ? { previousOutputs: previousOutputsFromFile(args.deployed) } : undefined;
         const report = await renderStackReport({ stack: args.stack, outDir, projectDir, cloud, map: args.map });
         console.log(reportText(args.stack, outDir, report));
-    } catch (e) {
-        fail(e);
-    }
+    });
 }
 
 if (require.main === module) {

@@ -1,78 +1,61 @@
 /**
  * Secure config values in `Pulumi.<stack>.yaml`, for render: what the Pulumi engine hands
- * the program, without the Pulumi CLI.
+ * the program.
  *
  * The engine decrypts every `secure:` value, at the top of a key or nested under it (what
  * `pulumi config set --secret --path 'capi-mgmt:gitops.deployKey'` writes), passes an object
  * key as JSON text with its secure leaves decrypted, and lists the whole key as secret.
  *
- * Render decrypts the way Pulumi's passphrase secrets provider does, when the stack file
- * has an `encryptionsalt` and `PULUMI_CONFIG_PASSPHRASE` (or `PULUMI_CONFIG_PASSPHRASE_FILE`)
- * is set: key = PBKDF2-SHA256(passphrase, salt, 1,000,000 rounds, 32 bytes); each value is
- * `v1:<base64 nonce>:<base64 AES-256-GCM ciphertext+tag>`; the salt line carries `pulumi`
- * encrypted with that key, which tells a wrong passphrase. Otherwise (no passphrase, or
- * another secrets provider: Pulumi Cloud, a KMS) render substitutes a placeholder of the
- * right shape and says so.
+ * Render does not decrypt anything itself: it asks the Pulumi CLI, which opens the stack's
+ * secrets with whatever secrets provider the stack uses and the user has (a passphrase in
+ * `PULUMI_CONFIG_PASSPHRASE` or `PULUMI_CONFIG_PASSPHRASE_FILE`, Pulumi Cloud, a KMS):
+ * `pulumi config --show-secrets --json --stack <stack>` in the project directory, whose
+ * `value` per key is what the engine hands the program. When `pulumi` is not installed,
+ * render substitutes a placeholder of the right shape and says that the CLI is missing.
  */
-import { createDecipheriv, createHash, pbkdf2Sync } from "crypto";
-import * as fs from "fs";
-import { mockOpensshKeyPair } from "./engine";
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import { mockOpensshKeyPair } from "./mockCloud";
 import { CONFIG_NAMESPACE, SECRET_SETTINGS } from "../lib/config";
 
-/** PBKDF2 rounds of Pulumi's passphrase provider. */
-const PBKDF2_ROUNDS = 1_000_000;
-/** AES-256 key size. */
-const KEY_BYTES = 32;
-/** GCM tag size (Go's default). */
-const TAG_BYTES = 16;
+/** Why render used placeholders: the one thing it lacks to decrypt. */
+export const PULUMI_CLI_MISSING =
+    "the Pulumi CLI (`pulumi`) is not installed (not on PATH); install it to render with the stack's real secrets (it opens them with the stack's secrets provider, e.g. PULUMI_CONFIG_PASSPHRASE)";
 
-/** Decrypts secure values of one stack file. */
-export type Decrypter = (ciphertext: string) => string;
-
-/** Decrypts one `v1:<nonce>:<ciphertext>` value with a key. */
-export function decryptValue(key: Buffer, value: string): string {
-    const parts = value.split(":");
-    if (parts.length !== 3 || parts[0] !== "v1") {
-        throw new Error("not a v1 secure value");
-    }
-    const nonce = Buffer.from(parts[1], "base64");
-    const sealed = Buffer.from(parts[2], "base64");
-    const decipher = createDecipheriv("aes-256-gcm", key, nonce);
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]).toString("utf8");
+/** One key as `pulumi config --show-secrets --json` prints it. */
+export interface CliConfigValue {
+    /** The value as the engine hands it to the program (an object as JSON text). */
+    value?: string;
+    /** Whether the key is secret. */
+    secret: boolean;
 }
 
-/** The passphrase from the environment, as the Pulumi CLI reads it; undefined when unset. */
-export function passphraseFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-    if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) {
-        return env.PULUMI_CONFIG_PASSPHRASE;
-    }
-    if (env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-        return fs.readFileSync(env.PULUMI_CONFIG_PASSPHRASE_FILE, "utf8");
-    }
-    return undefined;
-}
+/** Bound of one CLI run (it may ask a secrets service over the network). */
+const CLI_TIMEOUT_MS = 120_000;
 
 /**
- * A decrypter for a stack file's `encryptionsalt` (`v1:<base64 salt>:v1:<nonce>:<ciphertext>`)
- * and a passphrase. Throws when the passphrase is wrong.
+ * The stack's config with its secrets opened, as the Pulumi CLI prints it (`ns:key` → value),
+ * run in `projectDir` with `env` (the user's secrets provider settings); undefined when
+ * `pulumi` is not on env's PATH. Throws with the CLI's own message when it fails (a wrong
+ * passphrase, no passphrase, a stack the backend does not know).
  */
-export function passphraseDecrypter(encryptionSalt: string, passphrase: string): Decrypter {
-    const m = /^v1:([^:]*):(v1:.*)$/.exec(encryptionSalt);
-    if (!m) {
-        throw new Error("the stack file's encryptionsalt is not of the form v1:<salt>:v1:<nonce>:<ciphertext>");
+export function configFromCli(projectDir: string, stack: string, env: NodeJS.ProcessEnv): Record<string, CliConfigValue> | undefined {
+    const args = ["config", "--show-secrets", "--json", "--stack", stack];
+    const command = `pulumi ${args.join(" ")}`;
+    // No stdin: the CLI must not wait for a passphrase typed at a prompt.
+    const r = spawnSync("pulumi", args, { cwd: projectDir, env, encoding: "utf8", timeout: CLI_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+        return undefined;
     }
-    const key = pbkdf2Sync(passphrase, Buffer.from(m[1], "base64"), PBKDF2_ROUNDS, KEY_BYTES, "sha256");
-    let check: string;
+    if (r.error || r.status !== 0) {
+        const said = `${r.stderr ?? ""}${r.stdout ?? ""}`.trim().replace(/^error: /, "");
+        throw new Error(`${command} failed${r.status !== null ? ` (exit ${r.status})` : ""}: ${said || r.error?.message || "no message"}`);
+    }
     try {
-        check = decryptValue(key, m[2]);
+        return JSON.parse(r.stdout) as Record<string, CliConfigValue>;
     } catch {
-        check = "";
+        throw new Error(`${command} printed no JSON: ${r.stdout.slice(0, 200)}`);
     }
-    if (check !== "pulumi") {
-        throw new Error("incorrect passphrase: PULUMI_CONFIG_PASSPHRASE does not open this stack's secrets");
-    }
-    return (ciphertext) => decryptValue(key, ciphertext);
 }
 
 /** A valid-looking age identity derived from a name (not a secret: anyone can derive it). */
@@ -117,22 +100,19 @@ export interface ResolvedValue {
 }
 
 /**
- * Replaces every secure leaf of a config value: decrypted when a decrypter is given,
- * else a placeholder. `keyPath` is `ns:key`, extended with `.field` / `[i]` while descending.
+ * Replaces every secure leaf of a config value with a placeholder. `keyPath` is `ns:key`,
+ * extended with `.field` / `[i]` while descending.
  */
-export function resolveSecure(value: unknown, keyPath: string, decrypt?: Decrypter): ResolvedValue {
+export function resolveSecure(value: unknown, keyPath: string): ResolvedValue {
     if (isSecure(value)) {
-        if (decrypt) {
-            return { value: decrypt(value.secure), secret: true, placeholders: [] };
-        }
         return { value: placeholderFor(keyPath), secret: true, placeholders: [keyPath] };
     }
     if (Array.isArray(value)) {
-        const items = value.map((x, i) => resolveSecure(x, `${keyPath}[${i}]`, decrypt));
+        const items = value.map((x, i) => resolveSecure(x, `${keyPath}[${i}]`));
         return { value: items.map((x) => x.value), secret: items.some((x) => x.secret), placeholders: items.flatMap((x) => x.placeholders) };
     }
     if (typeof value === "object" && value !== null) {
-        const entries = Object.entries(value).map(([k, x]) => [k, resolveSecure(x, `${keyPath}.${k}`, decrypt)] as const);
+        const entries = Object.entries(value).map(([k, x]) => [k, resolveSecure(x, `${keyPath}.${k}`)] as const);
         return {
             value: Object.fromEntries(entries.map(([k, x]) => [k, x.value])),
             secret: entries.some(([, x]) => x.secret),

@@ -2,8 +2,10 @@
  * Throwaway test material (never used by the program): a self-signed test CA, and a minimal
  * stack config.
  */
-import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../lib/config";
+import { installFake, makeTempDir } from "./fakes/shell";
 
 /** The "now" test configs are parsed at (their expiry checks are relative to it). */
 export const TEST_NOW = new Date("2026-11-22T12:00:00Z");
@@ -47,20 +49,22 @@ AAAECFV3NfIUzzXj3TtRUA/WF7I9ebx0rmEN3m0FU/U5TYlFpl6qtx0Fi5m7XlV8mw0gXx
 /** The public half of {@link TEST_HOST_PRIVATE_KEY}, without a newline. */
 export const TEST_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpl6qtx0Fi5m7XlV8mw0gXx7qrqbSJ0bJIRPB2uO/IU";
 
+/** A `secure:` leaf as `pulumi config set --secret` leaves it in the stack file (the fake CLI opens it). */
+export const SECURE_LEAF = Object.freeze({ secure: "v1:c2FsdA==:opened-by-the-fake-pulumi-cli" });
+
 /**
- * A stack file's document as the Pulumi CLI writes it for a passphrase stack: `seal` encrypts
- * a value the way `pulumi config set --secret` does (`{ secure: seal(v) }` is the YAML leaf).
+ * The Pulumi CLI render asks for a stack's secrets, faked by test/fakes/pulumi.sh: it prints
+ * `opened` as `pulumi config --show-secrets --json` does (every key secret, an object as its
+ * JSON text). Returns the environment to render with (`env`, PATH with the fake first) and
+ * the fake's log of its calls.
  */
-export function passphraseStack(passphrase: string): { encryptionsalt: string; seal: (plain: string) => string } {
-    const salt = crypto.randomBytes(8);
-    const key = crypto.pbkdf2Sync(passphrase, salt, 1_000_000, 32, "sha256");
-    const seal = (plain: string) => {
-        const nonce = crypto.randomBytes(12);
-        const c = crypto.createCipheriv("aes-256-gcm", key, nonce);
-        const body = Buffer.concat([c.update(plain, "utf8"), c.final(), c.getAuthTag()]);
-        return `v1:${nonce.toString("base64")}:${body.toString("base64")}`;
-    };
-    return { encryptionsalt: `v1:${salt.toString("base64")}:${seal("pulumi")}`, seal };
+export function fakePulumiCli(opened: Record<string, string | object>, env: Record<string, string> = {}): { env: NodeJS.ProcessEnv; log: string } {
+    const dir = makeTempDir("fake-pulumi");
+    installFake(path.join(dir, "bin"), "pulumi", "pulumi.sh");
+    const printed = Object.fromEntries(Object.entries(opened).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v), secret: true }]));
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(printed, null, 2));
+    const log = path.join(dir, "calls.log");
+    return { env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, FAKE_PULUMI_CONFIG: path.join(dir, "config.json"), FAKE_PULUMI_LOG: log, ...env }, log };
 }
 
 /** A syntactically real, self-signed CA certificate (P-256, CN "capi-mgmt test CA"). */

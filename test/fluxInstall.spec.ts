@@ -1,11 +1,6 @@
 import "mocha";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import * as settings from "@pulumi/pulumi/runtime/settings";
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import * as callbackProto from "@pulumi/pulumi/proto/callback_pb";
-import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
-import * as structProto from "google-protobuf/google/protobuf/struct_pb";
 import {
     fluxInstallObject,
     fluxInstallTransform,
@@ -137,78 +132,49 @@ describe("Flux install: kustomize-controller's feature gates", () => {
         });
     });
 
-    describe("the program's flux-install ConfigFile (mock engine, through the SDK's transform callback)", () => {
+    describe("the program's flux-install ConfigFile (mock engine: the transforms its options hand the engine)", () => {
         /**
-         * Runs the dev stack (with config overrides) and returns a function that hands an object
-         * to the flux-install ConfigFile's registered transforms the way the engine does (a
-         * TransformRequest to the SDK's callback server) and returns what comes back.
+         * Runs the dev stack (with config overrides) and returns the transforms the flux-install
+         * ConfigFile declares, as the mock engine receives them with its registration, and a
+         * function that hands an object to them in turn the way the engine does (an object a
+         * transform leaves alone goes on unchanged) and returns what each gave back.
          */
         async function installTransforms(overrides: Record<string, string> = {}) {
             const file = readStackConfigFile(PROJECT_DIR, "dev");
             const config = { ...file.config, ...overrides };
-            const tokens: string[] = [];
-            await evaluate({ stack: "dev", config, secretKeys: file.secretKeys }, () => {
-                const monitor = settings.getMonitor() as unknown as { registerResource: (req: resourceProto.RegisterResourceRequest, cb: unknown) => void };
-                const register = monitor.registerResource.bind(monitor);
-                monitor.registerResource = (req, cb) => {
-                    if (req.getType() === "kubernetes:yaml/v2:ConfigFile" && req.getName() === "flux-install") {
-                        tokens.push(...req.getTransformsList().map((c) => c.getToken()));
-                    }
-                    register(req, cb);
-                };
-                return program(loadStackConfig(), plannedReleases());
-            });
-            const server = settings.getCallbacks() as unknown as {
-                invoke(call: { request: callbackProto.CallbackInvokeRequest }, cb: (err: unknown, resp?: callbackProto.CallbackInvokeResponse) => void): Promise<void>;
+            const transforms: pulumi.ResourceTransform[] = [];
+            const onResource = (args: pulumi.runtime.MockResourceArgs) => {
+                if (args.type === "kubernetes:yaml/v2:ConfigFile" && args.name === "flux-install") {
+                    transforms.push(...(args.transforms ?? []));
+                }
             };
+            await evaluate({ stack: "dev", config, secretKeys: file.secretKeys, cloud: { onResource } }, () => program(loadStackConfig(), plannedReleases()));
             return {
-                tokens,
-                async apply(type: string, obj: Record<string, unknown>, options: resourceProto.TransformResourceOptions) {
-                    const out: { props: Record<string, unknown>; options: resourceProto.TransformResourceOptions | undefined }[] = [];
-                    for (const token of tokens) {
-                        const req = new resourceProto.TransformRequest();
-                        req.setType(type);
-                        req.setName(`flux-install:flux-system/${(obj.metadata as { name: string }).name}`);
-                        req.setCustom(true);
-                        req.setParent("urn:pulumi:dev::capi-mgmt::kubernetes:yaml/v2:ConfigFile::flux-install");
-                        req.setProperties(structProto.Struct.fromJavaScript(obj as Record<string, structProto.JavaScriptValue>));
-                        req.setOptions(options);
-                        const call = new callbackProto.CallbackInvokeRequest();
-                        call.setToken(token);
-                        call.setRequest(req.serializeBinary());
-                        const resp = await new Promise<callbackProto.CallbackInvokeResponse>((resolve, reject) => {
-                            void server.invoke({ request: call }, (err, r) => (err || !r ? reject(err) : resolve(r)));
-                        });
-                        const tr = resourceProto.TransformResponse.deserializeBinary(resp.getResponse_asU8());
-                        const struct = tr.getProperties();
-                        assert.ok(struct, "the transform answered without properties");
-                        const props = rpc.deserializeProperties(struct) as Record<string, unknown>;
-                        out.push({ props, options: tr.getOptions() });
-                        obj = props;
+                count: transforms.length,
+                async apply(type: string, obj: Record<string, unknown>, opts: pulumi.CustomResourceOptions) {
+                    const out: { props: Record<string, unknown>; opts: pulumi.ResourceOptions }[] = [];
+                    for (const t of transforms) {
+                        const name = `flux-install:flux-system/${(obj.metadata as { name: string }).name}`;
+                        const r = await t({ custom: true, type, name, props: obj, opts });
+                        out.push(r ? { props: r.props as Record<string, unknown>, opts: r.opts } : { props: obj, opts });
+                        obj = out[out.length - 1].props;
                     }
                     return out;
                 },
             };
         }
 
-        function retainedOptions(): resourceProto.TransformResourceOptions {
-            const o = new resourceProto.TransformResourceOptions();
-            o.setRetainOnDelete(true);
-            o.setDeletedWith("urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind");
-            o.setDependsOnList(["urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind"]);
-            return o;
+        function retainedOptions(): pulumi.CustomResourceOptions {
+            return { retainOnDelete: true, ignoreChanges: ["metadata.annotations"], deleteBeforeReplace: true };
         }
 
         it("registers one transform that turns the gate on in kustomize-controller, keeps the options, and leaves the rest alone", async function () {
             const t = await installTransforms();
-            assert.strictEqual(t.tokens.length, 1, "the ConfigFile has exactly one transform");
+            assert.strictEqual(t.count, 1, "the ConfigFile has exactly one transform");
 
             const [k] = await t.apply("kubernetes:apps/v1:Deployment", controller("kustomize-controller"), retainedOptions());
             assert.deepStrictEqual(containerArgs(k.props), [...FLUX_ARGS, GATE]);
-            assert.ok(k.options, "the options are passed back");
-            assert.strictEqual(k.options.getRetainOnDelete(), true, "retainOnDelete survives the transform");
-            assert.strictEqual(k.options.getDeletedWith(), "urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind");
-            assert.deepStrictEqual(k.options.getDependsOnList(), ["urn:pulumi:dev::capi-mgmt::some:kind:Cluster::kind"]);
+            assert.deepStrictEqual(k.opts, retainedOptions(), "the options (retainOnDelete first of all) survive the transform");
 
             const [s] = await t.apply("kubernetes:apps/v1:Deployment", controller("source-controller"), retainedOptions());
             assert.deepStrictEqual(containerArgs(s.props), FLUX_ARGS);

@@ -19,7 +19,7 @@ import {
 } from "../lib/contract";
 import { isSecretValue, mockOpensshKeyPair, RecordedResource, reveal, valueOf } from "../render/engine";
 import { renderStack } from "../render/render";
-import { passphraseStack, TEST_CA_PEM } from "./fixtures";
+import { fakePulumiCli, SECURE_LEAF, TEST_CA_PEM } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const GITHUB_KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -370,12 +370,12 @@ describe("gitops", function () {
             try {
                 const project = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-project-"));
                 const dev = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
-                // Both keys as `pulumi config set --secret --path` leaves them in the file.
-                const { encryptionsalt, seal } = passphraseStack("gitops test");
-                const gitops = { ...GITOPS, deployKey: { secure: seal(DEPLOY_KEY) }, sopsAgeKey: { secure: seal(AGE_KEY) } };
+                // Both keys as `pulumi config set --secret --path` leaves them in the file, opened by the (fake) Pulumi CLI.
+                const gitops = { ...GITOPS, deployKey: SECURE_LEAF, sopsAgeKey: SECURE_LEAF };
                 const config = { ...dev.config, "capi-mgmt:gitops": gitops, "capi-mgmt:caCert": TEST_CA_PEM };
-                fs.writeFileSync(path.join(project, "Pulumi.keys.yaml"), stringify({ encryptionsalt, config }));
-                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project, env: { PULUMI_CONFIG_PASSPHRASE: "gitops test" } });
+                fs.writeFileSync(path.join(project, "Pulumi.keys.yaml"), stringify({ config }));
+                const { env } = fakePulumiCli({ "capi-mgmt:gitops": { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY } });
+                const files = await renderStack({ stack: "keys", outDir: out, projectDir: project, env });
                 const manifests = files.filter((f) => f.startsWith("manifests/"));
                 assert.strictEqual(manifests.length, 11);
                 const all = files.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("\n");

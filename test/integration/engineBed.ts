@@ -13,12 +13,21 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EngineEvent, LocalWorkspace, OpType, PreviewResult, PulumiCommand, PulumiFn, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { automation } from "@pulumi/pulumi";
 import { stringify as toYaml } from "yaml";
 import { ControlPlane } from "./harness/controlPlane";
 import { PROVIDERS, requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { installProvider } from "./harness/providers";
 import { BinaryName, cacheDir, ManifestName, Testbed } from "./harness/testbed";
+
+// The Automation API through the SDK's public entry point.
+const { LocalWorkspace, PulumiCommand } = automation;
+type EngineEvent = automation.EngineEvent;
+type OpType = automation.OpType;
+type PreviewResult = automation.PreviewResult;
+type PulumiFn = automation.PulumiFn;
+type Stack = automation.Stack;
+type UpResult = automation.UpResult;
 
 /** One entry of pulumi.json. */
 export interface EngineComponent {

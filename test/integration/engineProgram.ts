@@ -18,7 +18,6 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PulumiFn } from "@pulumi/pulumi/automation";
 import { ClusterCredentials } from "../../components/clusterCredentials";
 import { FluxSync, verifiedFluxInstall } from "../../components/fluxSync";
 import { preflightError, SELF_REFERENCE_NAME } from "../../components/preflight";
@@ -72,7 +71,7 @@ class ManagementClusterStandIn extends pulumi.ComponentResource {
  * Builds the program from `inputs()`, read at each run, so a test changes the inputs between
  * operations as a user changes the stack's config.
  */
-export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
+export function engineProgram(inputs: () => EngineProgramInputs): pulumi.automation.PulumiFn {
     return async () => {
         const s = inputs();
         const cfg = s.config;
