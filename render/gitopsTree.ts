@@ -121,8 +121,11 @@ export function kustomizeBuild(root: string, dir: string, namespace?: string): T
 }
 
 /**
- * Flux's `postBuild` substitution: `${NAME}` and `${NAME:=default}` from `vars`; `$${`
- * escapes. Unlike Flux's default, a variable with no value and no default is an error.
+ * Flux's `postBuild` substitution, for the forms the tree uses: `${NAME}` and
+ * `${NAME:=default}` from `vars`; `$${` escapes. As with kustomize-controller's
+ * StrictPostBuildSubstitutions, a variable with no value and no default is an error.
+ * Kept for the unit suite, which needs no Go; its verdicts are Flux's own on the table of
+ * test/integration/fluxEnvsubst.integration.ts, and render uses Flux's code when built.
  */
 export function substitute(doc: TreeDocument, vars: Record<string, string>): TreeDocument {
     const text = stringify(doc.object, { lineWidth: 0 });
@@ -149,12 +152,20 @@ export function isFluxKustomization(o: TreeObject): boolean {
     return o.kind === "Kustomization" && o.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
 }
 
+/** Flux's postBuild substitution of the documents of one directory with `vars`. */
+export type Substituter = (docs: TreeDocument[], vars: Record<string, string>) => TreeDocument[];
+
+/** {@link substitute} on each document. */
+export const ownSubstitution: Substituter = (docs, vars) => docs.map((d) => substitute(d, vars));
+
 /**
  * The environment Flux reconciles at `envPath` (relative to the tree's root, e.g.
- * `./clusters/dev`), with the values the program's settings ConfigMap provides.
+ * `./clusters/dev`), with the values the program's settings ConfigMap provides, substituted
+ * by `substituteDocs` (render passes Flux's own code when the test bed has built it:
+ * render/fluxEnvsubst.ts).
  */
-export function readEnvironment(root: string, envPath: string, settings: Record<string, string>): Environment {
-    const rootDocs = kustomizeBuild(root, envPath).map((d) => substitute(d, settings));
+export function readEnvironment(root: string, envPath: string, settings: Record<string, string>, substituteDocs: Substituter = ownSubstitution): Environment {
+    const rootDocs = substituteDocs(kustomizeBuild(root, envPath), settings);
     const units = rootDocs
         .filter((d) => isFluxKustomization(d.object))
         .map((k) => {
@@ -176,7 +187,7 @@ export function readEnvironment(root: string, envPath: string, settings: Record<
                     vars = { ...vars, ...settings };
                 }
                 vars = { ...vars, ...(spec.postBuild.substitute ?? {}) };
-                documents = documents.map((d) => substitute(d, vars));
+                documents = substituteDocs(documents, vars);
             }
             return { kustomization: k, documents };
         });

@@ -11,7 +11,8 @@ import { loadStackConfig } from "../lib/loadConfig";
 import { toolDownloads } from "../lib/versions";
 import { program } from "../program";
 import { preflightError } from "../components/preflight";
-import { readEnvironment } from "./gitopsTree";
+import { fluxEnvsubstPath, fluxSubstituter } from "./fluxEnvsubst";
+import { readEnvironment, Substituter } from "./gitopsTree";
 import { expandTopologies, topologyUnavailable } from "./topologyBed";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
@@ -126,11 +127,11 @@ function yamlStream(objects: unknown[]): string {
  * with `topology`, each workload Cluster's objects as Cluster API's real topology controller
  * expands them in the test bed (render/topologyBed.ts).
  */
-export async function gitopsArtifacts(treeDir: string, envPath: string, settings: Record<string, string>, topology = false): Promise<{ file: string; text: string }[]> {
+export async function gitopsArtifacts(treeDir: string, envPath: string, settings: Record<string, string>, topology = false, substituteDocs?: Substituter): Promise<{ file: string; text: string }[]> {
     if (!fs.existsSync(path.join(treeDir, envPath))) {
         return [];
     }
-    const env = readEnvironment(treeDir, envPath, settings);
+    const env = readEnvironment(treeDir, envPath, settings, substituteDocs);
     const out = [{ file: `gitops/${FLUX_ROOT_NAME}.yaml`, text: yamlStream(env.root.map((d) => d.object)) }];
     for (const u of env.units) {
         out.push({ file: `gitops/${u.kustomization.object.metadata.name}.yaml`, text: yamlStream(u.documents.map((d) => d.object)) });
@@ -254,7 +255,12 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
         if (!opts.topology || unavailable) {
             warnings.push(`gitops/topology/ not written: the workload Clusters' expanded objects come from Cluster API's real topology controller (${unavailable ? `the test bed cannot run it: ${unavailable}` : "ask with --topology; needs the test bed"}, docs/render.md)`);
         }
-        for (const a of await gitopsArtifacts(treeDir, config!.gitops.path, settings, opts.topology === true && !unavailable)) {
+        const envsubst = fluxEnvsubstPath();
+        if (envsubst.missing) {
+            warnings.push(`gitops/ substituted by render's own reading of Flux's \${VAR} forms, not Flux's code (the test bed's flux-envsubst: ${envsubst.missing})`);
+        }
+        const substituteDocs = envsubst.path ? fluxSubstituter(envsubst.path) : undefined;
+        for (const a of await gitopsArtifacts(treeDir, config!.gitops.path, settings, opts.topology === true && !unavailable, substituteDocs)) {
             emit(a.file, a.text);
         }
     }

@@ -37,7 +37,7 @@ import {
     VERSION_LABEL,
 } from "../render/gitopsRules";
 import { readStackConfigFile } from "../render/render";
-import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, envFileOf, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");
@@ -872,17 +872,6 @@ describe("GitOps tree (gitops/)", () => {
         const ENDPOINT_SCRIPT = "/usr/local/sbin/capi-mgmt-proxy-api-endpoint";
         const clusterClass = () => ofKind(envs.get("dev")!, "ClusterClass")[0];
         const schema = (name: string) => classVariables(clusterClass()).find((d) => d.name === name)!.schema.openAPIV3Schema;
-        /** KEY=value lines of an environment file (comments skipped), every key once. */
-        const envOf = (content: string): Record<string, string> => {
-            const out: Record<string, string> = {};
-            for (const line of content.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"))) {
-                const m = /^([A-Za-z_]+)=(\S+)$/.exec(line);
-                assert.ok(m, `not a KEY=value line: ${JSON.stringify(line)}`);
-                assert.ok(!(m[1] in out), `${m[1]} twice`);
-                out[m[1]] = m[2];
-            }
-            return out;
-        };
         // What the class's templates put on the nodes (the proxy's environment file, the mirror
         // script, run under bash; the user data's size at the schema's limits; a user or password
         // refused by the CEL rule), rendered by Cluster API's topology controller and judged by its
@@ -981,8 +970,8 @@ describe("GitOps tree (gitops/)", () => {
             });
             const run = () =>
                 runScript(script, { PATH: process.env.PATH ?? "/usr/bin:/bin", PROXY_ENV: path.join(dir, "proxy.env"), KUBELET_ENV: path.join(dir, "kubelet.env"), KUBEADM_DIR: path.join(dir, "kubeadm") });
-            const kubeletEnv = () => envOf(fs.readFileSync(path.join(dir, "kubelet.env"), "utf8"));
-            const base = () => envOf(fs.readFileSync(path.join(dir, "proxy.env"), "utf8")).NO_PROXY;
+            const kubeletEnv = () => envFileOf(fs.readFileSync(path.join(dir, "kubelet.env"), "utf8"));
+            const base = () => envFileOf(fs.readFileSync(path.join(dir, "proxy.env"), "utf8")).NO_PROXY;
 
             it("passes shellcheck", function () {
                 if (!hasShellcheck()) {

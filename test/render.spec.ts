@@ -82,9 +82,10 @@ describe("offline render", function () {
                     "gitops/cluster-classes.yaml",
                     "gitops/flux-system.yaml",
                     "gitops/node-images.yaml",
-                    "gitops/topology/workload-1.yaml",
                     "gitops/workload-clusters.yaml",
                 ]);
+                // gitops/topology/ comes from the test bed's topology controller, asked for with --topology
+                // (test/integration/stacks.integration.ts proves it).
                 const clusters = fs.readFileSync(path.join(a, "gitops/workload-clusters.yaml"), "utf8");
                 assert.match(clusters, /namespace: clusters\n/);
                 assert.match(clusters, /- 192\.0\.2\.10\/32\n/, "the management address is not substituted");
@@ -186,6 +187,7 @@ describe("offline render", function () {
         it("renders with the passphrase, and without it from placeholders of the right shape, saying so", async () => {
             const withKey = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-a"), projectDir: dir, env: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE } });
             assert.deepStrictEqual(withKey.warnings.filter((w) => /placeholder/.test(w)), []);
+            assert.ok(withKey.warnings.some((w) => /gitops\/topology\/ not written: .*real topology controller .*--topology/.test(w)), withKey.warnings.join("\n"));
             assert.ok(withKey.files.some((f) => /sops-age/.test(f)));
             const without = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-b"), projectDir: dir, env: {} });
             assert.ok(without.warnings.some((w) => /placeholders.*capi-mgmt:gitops\.deployKey, capi-mgmt:gitops\.sopsAgeKey/.test(w)), without.warnings.join("\n"));

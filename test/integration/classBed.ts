@@ -13,7 +13,7 @@ import { fluxSettingsData } from "../../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../lib/contract";
 import { readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
-import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
+import { IDLE_WATCH_FILTER, requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
 import { Testbed } from "./harness/testbed";
@@ -158,6 +158,51 @@ export class ClassBed {
         }
     }
 
+    /**
+     * The Helm values CAAPH renders for `cluster` (renamed) from the tree's HelmChartProxy of
+     * `chart`: its values template executed by CAAPH's own HelmChartProxy controller. The
+     * OpenStackCluster's status is reported as CAPO would (simulated: network `net-1` with
+     * subnet `subnet-1`, external network `ext-1`). CAAPH runs with a watch filter in the test
+     * bed: only a copy of the proxy carrying the filter's label is reconciled, selecting this
+     * Cluster alone; the HelmReleaseProxy it makes is not (no chart is fetched or installed).
+     */
+    async helmValues(cluster: TreeObject, chart: string): Promise<{ values: string; cluster: KubeObject }> {
+        const c = this.variant(cluster);
+        const ns = c.metadata.namespace as string;
+        c.metadata.labels = { "capi-mgmt.io/values-test": c.metadata.name };
+        const poll = { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 1000, watched: this.cp.processes };
+        const proxy = this.objects.find((o) => o.kind === "HelmChartProxy" && o.spec.chartName === chart);
+        assert.ok(proxy, `the tree has no HelmChartProxy of ${chart}`);
+        assert.strictEqual(this.cp.apply(toYaml(c), { fieldManager: "kustomize-controller" }).status, 0, `Cluster ${c.metadata.name} refused`);
+        try {
+            const live = await waitFor(`Cluster ${c.metadata.name} expanded`, () => {
+                const got = this.cp.get(R.Cluster, c.metadata.name, ns);
+                return at(got, "spec.infrastructureRef.name") ? got : undefined;
+            }, poll);
+            const osc = at(live, "spec.infrastructureRef.name") as string;
+            await waitFor("OpenStackCluster", () => this.cp.get(R.OpenStackCluster, osc, ns), poll);
+            this.cp.kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({
+                status: {
+                    network: { id: "net-1", name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`, subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }] },
+                    externalNetwork: { id: "ext-1", name: "public" },
+                },
+            })]);
+            const copy = structuredClone(proxy);
+            copy.metadata.name = `${chart}-${c.metadata.name}`.slice(0, 63);
+            copy.metadata.labels = { ...copy.metadata.labels, "cluster.x-k8s.io/watch-filter": IDLE_WATCH_FILTER };
+            copy.spec.clusterSelector = { matchLabels: c.metadata.labels };
+            this.cp.applyOk(toYaml(copy), { fieldManager: "kustomize-controller" });
+            const release = await waitFor(`HelmReleaseProxy of ${copy.metadata.name}`, () => {
+                const found = this.cp.list(R.HelmReleaseProxy, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name},helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name=${copy.metadata.name}` });
+                return found[0];
+            }, poll);
+            this.cp.kubectl(["delete", "helmchartproxies.v1alpha1.addons.cluster.x-k8s.io", copy.metadata.name, "-n", ns, "--wait=false"]);
+            return { values: String(at(release, "spec.values") ?? ""), cluster: this.cp.get(R.Cluster, c.metadata.name, ns)! };
+        } finally {
+            this.cp.kubectl(["delete", R.Cluster, c.metadata.name, "-n", ns, "--wait=false"]);
+        }
+    }
+
     /** A Cluster already expanded (created by {@link expand}'s way, kept): for transition tests. */
     async create(cluster: TreeObject): Promise<TreeObject> {
         const c = this.variant(cluster);
@@ -174,4 +219,29 @@ export class ClassBed {
     async stop(): Promise<void> {
         await this.cp.stop();
     }
+}
+
+/**
+ * Mocha hooks of a suite on the class: a {@link ClassBed} started before it (the suite skipped,
+ * saying why, when the test bed is incomplete) and stopped after it. Returns its getter.
+ */
+export function classBedFor(name: string): () => ClassBed {
+    let bed: ClassBed | undefined;
+    before(async function () {
+        this.timeout(20 * 60_000);
+        const missing = ClassBed.missing();
+        if (missing) {
+            console.log(`      SKIPPED: test bed incomplete: ${missing}`);
+            this.skip();
+        }
+        bed = await ClassBed.start(name);
+    });
+    after(async function () {
+        this.timeout(120_000);
+        await bed?.stop();
+    });
+    return () => {
+        assert.ok(bed, "test bed not started");
+        return bed;
+    };
 }

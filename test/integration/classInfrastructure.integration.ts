@@ -3,39 +3,27 @@
  * infrastructure, judged by the real components (test bed: classBed.ts): Cluster API's
  * topology controller evaluates the patches' `enabledIf` Go templates and copies the
  * variables into the OpenStackCluster and machine templates; its webhook evaluates the
- * variables' CEL rules, transition rules (create-only variables) included. Moved here from
- * test/gitopsTree.spec.ts and test/gitopsLoadBalancers.spec.ts, which evaluated them with
+ * variables' CEL rules, transition rules (create-only variables) included; CAAPH executes the
+ * add-ons' values templates (OCCM's cloud.conf, Cinder CSI's cluster tag, which the deletion
+ * cleanup host/lb-cleanup.sh relies on). Moved here from test/gitopsTree.spec.ts,
+ * gitopsLoadBalancers.spec.ts and gitopsIngressOvn.spec.ts, which evaluated them with
  * interpreters of their own.
  */
 import * as assert from "assert";
+import { parse } from "yaml";
+import { renderCloudsYaml } from "../../lib/cloudCredentials";
+import { cloudConfigResourceData } from "../../lib/clusterObjects";
+import { CLOUD_NAME, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../../lib/contract";
 import { TreeObject } from "../../render/gitopsTree";
-import { ClassBed, MANAGEMENT_ADDRESS, withVariable } from "./classBed";
+import { classBedFor, MANAGEMENT_ADDRESS, withVariable } from "./classBed";
 
 const ACK = "acknowledged";
 
 describe("test bed: the ClusterClass's infrastructure patches and variable rules, by Cluster API's topology controller and webhook", function () {
     this.timeout(300_000);
-    let bed: ClassBed | undefined;
-    const b = () => {
-        assert.ok(bed, "test bed not started");
-        return bed;
-    };
+    const b = classBedFor("class-infra");
     const base = () => b().base;
     const variable = (c: TreeObject, name: string) => (c.spec.topology.variables as { name: string; value: unknown }[]).find((v) => v.name === name)?.value;
-
-    before(async function () {
-        this.timeout(20 * 60_000);
-        const missing = ClassBed.missing();
-        if (missing) {
-            console.log(`      SKIPPED: test bed incomplete: ${missing}`);
-            this.skip();
-        }
-        bed = await ClassBed.start("class-infra");
-    });
-    after(async function () {
-        this.timeout(120_000);
-        await bed?.stop();
-    });
 
     it("copies the variables into the OpenStackCluster and both machine templates, leaving no placeholder", async () => {
         const k = await b().expand(base());
@@ -150,6 +138,65 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             // A Cluster made before the variable, defaulted to amphora by the webhook, can still say what its load balancer has.
             await accepted(base(), (c) => withVariable(c, "apiLoadBalancer", cloudDefault), "amphora to cloud-default");
             await refusedAs(withVariable(base(), "apiLoadBalancer", cloudDefault), (c) => withVariable(c, "apiLoadBalancer", undefined), /apiLoadBalancer is create-only/, "cloud-default to amphora");
+        });
+    });
+
+    describe("OCCM and Cinder CSI values, rendered by CAAPH (what the deletion cleanup relies on)", () => {
+        /** An INI file as OCCM's gcfg reads the keys the tree writes: section -> key -> value. */
+        function ini(text: string): Record<string, Record<string, string>> {
+            const out: Record<string, Record<string, string>> = {};
+            let section = "";
+            for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))) {
+                const s = /^\[(\w+)\]$/.exec(line);
+                if (s) {
+                    section = s[1];
+                    out[section] = {};
+                    continue;
+                }
+                const kv = /^([\w-]+)\s*=\s*(\S+)$/.exec(line);
+                assert.ok(kv && section, `not an INI line: ${line}`);
+                assert.ok(!(kv[1] in out[section]), `${kv[1]} twice`);
+                out[section][kv[1]] = kv[2];
+            }
+            return out;
+        }
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const values = async (chart: string, c: TreeObject) => parse((await b().helmValues(c, chart)).values) as Record<string, any>;
+        const OCCM = "openstack-cloud-controller-manager";
+
+        it("gives OCCM its own cloud.conf with a [LoadBalancer] section from the cluster's own values; an ovn cluster's uses SOURCE_IP_PORT", async () => {
+            const v = await values(OCCM, base());
+            assert.deepStrictEqual(v.secret, { enabled: true, create: true, name: "occm-cloud-config" });
+            const conf = ini(v.cloudConfigContents);
+            assert.deepStrictEqual(conf.LoadBalancer, { "floating-network-id": "ext-1", "subnet-id": "subnet-1", "lb-provider": "amphora" });
+            assert.deepStrictEqual(conf.Global, { "use-clouds": "true", "clouds-file": `${OCCM_CREDENTIALS_DIR}/clouds.yaml`, cloud: CLOUD_NAME });
+            // ovn when the Cluster chose (and acknowledged) it for its API, with the only method OVN has.
+            const ovn = ini((await values(OCCM, withVariable(base(), "apiLoadBalancer", { provider: "ovn", allowListNotEnforced: ACK }))).cloudConfigContents);
+            assert.deepStrictEqual(ovn.LoadBalancer, { "floating-network-id": "ext-1", "subnet-id": "subnet-1", "lb-provider": "ovn", "lb-method": "SOURCE_IP_PORT" });
+            // Nothing (OCCM's default, amphora) for cloud-default.
+            const dflt = ini((await values(OCCM, withVariable(base(), "apiLoadBalancer", { provider: "cloud-default", allowListNotEnforced: ACK }))).cloudConfigContents);
+            assert.ok(!("lb-provider" in dflt.LoadBalancer) && !("lb-method" in dflt.LoadBalancer), JSON.stringify(dflt.LoadBalancer));
+        });
+
+        it("mounts the distributed credential where that cloud.conf looks for it, keeping the chart's default volumes", async () => {
+            const v = await values(OCCM, base());
+            const vol = (v.extraVolumes as { name: string; secret?: { secretName: string } }[]).find((x) => x.secret);
+            assert.strictEqual(vol?.secret?.secretName, WORKLOAD_CLOUD_CONFIG_SECRET.name);
+            const mount = (v.extraVolumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === vol!.name);
+            assert.strictEqual(mount?.mountPath, OCCM_CREDENTIALS_DIR);
+            assert.deepStrictEqual((v.extraVolumes as { name: string }[]).map((x) => x.name), ["flexvolume-dir", "k8s-certs", vol!.name]);
+            // The program puts a clouds.yaml in that Secret, whose CA path is inside that mount.
+            const data = cloudConfigResourceData("[Global]\n", "CA", renderCloudsYaml({ authUrl: "https://k.example/v3", id: "i", secret: "s", caFile: `${OCCM_CREDENTIALS_DIR}/ca.crt` }));
+            const secret = parse(Object.values(data)[0]) as { stringData: Record<string, string> };
+            const clouds = parse(secret.stringData["clouds.yaml"]) as { clouds: Record<string, { cacert: string }> };
+            assert.strictEqual(clouds.clouds.openstack.cacert, `${OCCM_CREDENTIALS_DIR}/ca.crt`);
+        });
+
+        it("names OCCM's load balancers after the Cluster (--cluster-name) and tags Cinder volumes with its name and uid", async () => {
+            const occm = await b().helmValues(base(), OCCM);
+            assert.strictEqual(parse(occm.values).cluster.name, occm.cluster.metadata.name);
+            const csi = await b().helmValues(base(), "openstack-cinder-csi");
+            assert.strictEqual(parse(csi.values).clusterID, `${csi.cluster.metadata.name}.${(csi.cluster.metadata as unknown as { uid: string }).uid}`);
         });
     });
 });

@@ -13,8 +13,8 @@ import * as path from "path";
 import { USER_DATA_MAX_BYTES } from "../../lib/cloudInit";
 import { classVariables } from "../../render/classVariables";
 import { TreeObject } from "../../render/gitopsTree";
-import { assertSuccess, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "../fakes/shell";
-import { ClassBed, Expanded, KubeadmFile, withVariable } from "./classBed";
+import { assertSuccess, envFileOf, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "../fakes/shell";
+import { classBedFor, Expanded, KubeadmFile, withVariable } from "./classBed";
 
 const SCRIPT = "/usr/local/sbin/capi-mgmt-etcd-maintenance";
 const SERVICE = "/etc/systemd/system/capi-mgmt-etcd-maintenance.service";
@@ -27,6 +27,8 @@ const KUBELET_DROPIN = "/etc/systemd/system/kubelet.service.d/http-proxy.conf";
 const ENDPOINT_SCRIPT = "/usr/local/sbin/capi-mgmt-proxy-api-endpoint";
 const PROXY_FILES = [ENV_FILE, CONTAINERD_DROPIN, KUBELET_DROPIN, ENDPOINT_SCRIPT];
 const MIRRORS_SCRIPT = "/usr/local/sbin/capi-mgmt-registry-mirrors";
+/** Cluster API v1.14's limit on a kubeadm file's content (the CRDs' maxLength of files[].content). */
+const KUBEADM_FILE_MAX_BYTES = 10240;
 const PROXY = { http: "http://proxy.example.com:3128", https: "http://proxy.example.com:3129", noProxy: [".corp.example", "10.20.0.0/16", "registry.example"] };
 const MIRRORS = [
     { registry: "docker.io", endpoints: ["https://mirror-a.example", "https://harbor.example/v2/dockerhub"] },
@@ -62,18 +64,6 @@ const fileOf = (files: KubeadmFile[] | undefined, p: string): KubeadmFile => {
     return f;
 };
 
-/** KEY=value lines of an environment file (comments skipped), every key once. */
-function envOf(content: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const line of content.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"))) {
-        const m = /^([A-Za-z_]+)=(\S+)$/.exec(line);
-        assert.ok(m, `not a KEY=value line: ${JSON.stringify(line)}`);
-        assert.ok(!(m[1] in out), `${m[1]} twice`);
-        out[m[1]] = m[2];
-    }
-    return out;
-}
-
 /** Both kubeadm configs of an expanded Cluster: [where, files, preKubeadmCommands]. */
 const nodes = (k: Expanded): [string, KubeadmFile[] | undefined, string[] | undefined][] => [
     ["control plane", k.controlPlane.files, k.controlPlane.preKubeadmCommands],
@@ -99,29 +89,11 @@ function runMirrors(script: string): { files: Record<string, string>; modes: Rec
 
 describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster API's topology controller", function () {
     this.timeout(300_000);
-    let bed: ClassBed | undefined;
-    const b = () => {
-        assert.ok(bed, "test bed not started");
-        return bed;
-    };
+    const b = classBedFor("class-files");
     const with_ = (vars: Record<string, unknown>, cluster = b().base) => Object.entries(vars).reduce((c, [k, v]) => withVariable(c, k, v), cluster);
     const expand = (c: TreeObject) => b().expand(c);
     /** Cluster API's webhook refuses the variable, naming it. */
     const refused = (c: TreeObject, variable: string, what: string) => assert.match(b().refusal(c), new RegExp(`spec\\.topology\\.variables\\[${variable}\\]`), what);
-
-    before(async function () {
-        this.timeout(20 * 60_000);
-        const missing = ClassBed.missing();
-        if (missing) {
-            console.log(`      SKIPPED: test bed incomplete: ${missing}`);
-            this.skip();
-        }
-        bed = await ClassBed.start("class-files");
-    });
-    after(async function () {
-        this.timeout(120_000);
-        await bed?.stop();
-    });
 
     describe("etcd care", () => {
         it("puts the timer, its service, the script and its settings on every control plane node by default, and nothing on workers", async () => {
@@ -208,7 +180,7 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                     classVariables(cc).find((d) => d.name === "nodeCidr")!.schema.openAPIV3Schema.default) as string;
                 const required = ["localhost", "127.0.0.1", ".svc", ".cluster.local", "169.254.169.254", nodeCidr, ...net.pods.cidrBlocks, ...net.services.cidrBlocks, ...PROXY.noProxy];
                 for (const [where, files, pre] of nodes(k)) {
-                    const env = envOf(fileOf(files, ENV_FILE).content);
+                    const env = envFileOf(fileOf(files, ENV_FILE).content);
                     assert.strictEqual(env.HTTP_PROXY, PROXY.http, where);
                     assert.strictEqual(env.http_proxy, PROXY.http, where);
                     assert.strictEqual(env.HTTPS_PROXY, PROXY.https, where);
@@ -244,7 +216,7 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
         it("sets only the proxies given, and still the whole NO_PROXY without a noProxy", async () => {
             for (const [given, absent] of [["http", "https"], ["https", "http"]] as const) {
                 for (const [where, files] of nodes(await expand(with_({ proxy: { [given]: PROXY[given] } })))) {
-                    const env = envOf(fileOf(files, ENV_FILE).content);
+                    const env = envFileOf(fileOf(files, ENV_FILE).content);
                     assert.strictEqual(env[`${given.toUpperCase()}_PROXY`], PROXY[given], where);
                     assert.strictEqual(env[`${absent.toUpperCase()}_PROXY`], undefined, where);
                     assert.strictEqual(env[`${absent}_proxy`], undefined, where);
@@ -374,6 +346,14 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                     return head + "p".repeat(endpointLength - head.length);
                 }),
             }));
+            // Each file must also fit the 10240 bytes KubeadmControlPlane and KubeadmConfigTemplate
+            // take per file content, or the topology controller cannot create them at all (the
+            // Cluster stays without control plane; only its log says why). Measured on one and two
+            // registries at the schema's limits, the script grows by the same amount per registry.
+            const scriptBytes = async (n: number) => Buffer.byteLength(fileOf((await expand(with_({ registryMirrors: mirrors.slice(0, n) }))).controlPlane.files, MIRRORS_SCRIPT).content, "utf8");
+            const [one, two] = [await scriptBytes(1), await scriptBytes(2)];
+            const projected = one + (mirrors.length - 1) * (two - one);
+            assert.ok(projected <= KUBEADM_FILE_MAX_BYTES, `at the schema's limits (${mirrors.length} registries of ${mirrors[0].endpoints.length} endpoints of ${endpointLength} characters) the registry mirror script takes ${projected} bytes, more than the ${KUBEADM_FILE_MAX_BYTES} Cluster API allows a kubeadm file: the topology controller could not create the KubeadmControlPlane`);
             const spec = (await expand(with_({ proxy: { http: proxyUrl, https: proxyUrl, noProxy }, registryMirrors: mirrors, etcdMaintenance: true }))).controlPlane;
             const size = Buffer.byteLength(JSON.stringify(spec), "utf8");
             assert.ok(size <= budget, `the class's part of the user data takes ${size} bytes at the schema's limits, more than ${budget}`);
