@@ -4,7 +4,8 @@
  * mode against the cluster's Octavia provider, pools against Nova's server-group quota.
  * Each problem names its Cluster (and pool).
  */
-import { classOf, clusterVariables, TreeObject } from "./gitopsTree";
+import { classOf, clusterVariables } from "./classVariables";
+import type { TreeObject } from "./gitopsTree";
 
 /** The label of the ingress-nginx add-on, and its value that needs OVN load balancers. */
 export const INGRESS_LABEL = "capi-mgmt.io/addon-ingress-nginx";

@@ -2,7 +2,8 @@
  * What the GitOps tree's rules read: the labels and names they rely on, and the objects of an
  * environment (render/gitopsTree.ts builds it as Flux does) by kind, unit and label selector.
  */
-import { clusterVariables, classOf, Environment, TreeError, TreeObject } from "./gitopsTree";
+import { classOf, clusterVariables } from "./classVariables";
+import { Environment, TreeError, TreeObject } from "./gitopsTree";
 
 /** Label `clusterctl move` looks for on an object to take it along (clusterctl v1.14 objectgraph.go). */
 export const MOVE_LABEL = "clusterctl.cluster.x-k8s.io/move";

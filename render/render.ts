@@ -13,7 +13,9 @@ import { program } from "../program";
 import { preflightError } from "../components/preflight";
 import { runCommand } from "./command";
 import { PULUMI_CLI_MISSING } from "./secrets";
-import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
+import { fluxEnvsubstPath, fluxSubstituter } from "./fluxEnvsubst";
+import { readEnvironment, Substituter } from "./gitopsTree";
+import { expandTopologies, topologyUnavailable } from "./topologyBed";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";
 import { validateEnvironment } from "./validate";
@@ -125,21 +127,22 @@ function yamlStream(objects: unknown[]): string {
  * The environment's part of the GitOps tree as Flux will apply it, when the project's
  * `gitops/` holds the stack's path: what the root Kustomization applies, what each Flux
  * Kustomization applies (built, namespaced, substituted with the program's settings), and
- * for each workload Cluster the templates Cluster API derives from its class.
+ * with `topology`, each workload Cluster's objects as Cluster API's real topology controller
+ * expands them in the test bed (render/topologyBed.ts).
  */
-export function gitopsArtifacts(treeDir: string, envPath: string, settings: Record<string, string>): { file: string; text: string }[] {
+export async function gitopsArtifacts(treeDir: string, envPath: string, settings: Record<string, string>, topology = false, substituteDocs?: Substituter): Promise<{ file: string; text: string }[]> {
     if (!fs.existsSync(path.join(treeDir, envPath))) {
         return [];
     }
-    const env = readEnvironment(treeDir, envPath, settings);
+    const env = readEnvironment(treeDir, envPath, settings, substituteDocs);
     const out = [{ file: `gitops/${FLUX_ROOT_NAME}.yaml`, text: yamlStream(env.root.map((d) => d.object)) }];
-    const all: TreeObject[] = env.units.flatMap((u) => u.documents.map((d) => d.object));
     for (const u of env.units) {
         out.push({ file: `gitops/${u.kustomization.object.metadata.name}.yaml`, text: yamlStream(u.documents.map((d) => d.object)) });
     }
-    for (const cluster of all.filter((o) => o.kind === "Cluster" && o.spec?.topology !== undefined)) {
-        const topology = resolveTopology(cluster, all);
-        out.push({ file: `gitops/topology/${cluster.metadata.name}.yaml`, text: yamlStream(topology.templates.map((t) => t.object)) });
+    if (topology) {
+        for (const [cluster, objects] of await expandTopologies(env.units.flatMap((u) => u.documents.map((d) => d.object)))) {
+            out.push({ file: `gitops/topology/${cluster}.yaml`, text: yamlStream(objects) });
+        }
     }
     return out;
 }
@@ -164,6 +167,8 @@ export interface RenderOptions {
     env?: NodeJS.ProcessEnv;
     /** Also compute the replacement map (every setting changed once: about 45 more renders). */
     map?: boolean;
+    /** Also write gitops/topology/: the workload Clusters as the test bed's real topology controller expands them. */
+    topology?: boolean;
 }
 
 /** What a render wrote and what the reader must know about it. */
@@ -249,7 +254,16 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
                 );
             }
         }
-        for (const a of gitopsArtifacts(treeDir, config!.gitops.path, settings)) {
+        const unavailable = opts.topology ? topologyUnavailable() : undefined;
+        if (!opts.topology || unavailable) {
+            warnings.push(`gitops/topology/ not written: the workload Clusters' expanded objects come from Cluster API's real topology controller (${unavailable ? `the test bed cannot run it: ${unavailable}` : "ask with --topology; needs the test bed"}, docs/render.md)`);
+        }
+        const envsubst = fluxEnvsubstPath();
+        if (envsubst.missing) {
+            warnings.push(`gitops/ substituted by render's own reading of Flux's \${VAR} forms, not Flux's code (the test bed's flux-envsubst: ${envsubst.missing})`);
+        }
+        const substituteDocs = envsubst.path ? fluxSubstituter(envsubst.path) : undefined;
+        for (const a of await gitopsArtifacts(treeDir, config!.gitops.path, settings, opts.topology === true && !unavailable, substituteDocs)) {
             emit(a.file, a.text);
         }
     }
@@ -280,11 +294,11 @@ export async function renderStack(opts: RenderOptions): Promise<string[]> {
     return (await renderStackReport(opts)).files;
 }
 
-const USAGE = "npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--map]";
+const USAGE = "npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--map] [--topology]";
 
 /** Parses the command line ({@link USAGE}); `--help` (or `-h`) asks for {@link RENDER_HELP}. */
-export function parseArgs(argv: string[]): { stack: string; out?: string; deployed?: string; map: boolean; help?: true } {
-    const args: { stack?: string; out?: string; deployed?: string; map: boolean } = { map: false };
+export function parseArgs(argv: string[]): { stack: string; out?: string; deployed?: string; map: boolean; topology?: true; help?: true } {
+    const args: { stack?: string; out?: string; deployed?: string; map: boolean; topology?: true } = { map: false };
     if (argv.includes("--help") || argv.includes("-h")) {
         return { stack: "", map: false, help: true };
     }
@@ -295,6 +309,8 @@ export function parseArgs(argv: string[]): { stack: string; out?: string; deploy
         } else if (argv[i] === "--map" || argv[i] === "--no-map") {
             // The map is ~45 more renders: asked for (--no-map, once the default, is still accepted).
             args.map = argv[i] === "--map";
+        } else if (argv[i] === "--topology") {
+            args.topology = true;
         } else {
             throw new Error(`unknown argument ${argv[i]} (usage: ${USAGE})`);
         }
@@ -330,7 +346,7 @@ export async function main(argv: string[] = process.argv.slice(2), projectDir?: 
         }
         const outDir = path.resolve(args.out ?? path.join("rendered", args.stack));
         const cloud = args.deployed ? { previousOutputs: previousOutputsFromFile(args.deployed) } : undefined;
-        const report = await renderStackReport({ stack: args.stack, outDir, projectDir, cloud, map: args.map });
+        const report = await renderStackReport({ stack: args.stack, outDir, projectDir, cloud, map: args.map, topology: args.topology });
         console.log(reportText(args.stack, outDir, report));
     });
 }

@@ -12,7 +12,7 @@ import { REDACTED, valueOf } from "./engine";
 import { effectSummary, SettingEffect, settingsMapMarkdown } from "./settingsMap";
 
 /** What `npm run render -- --help` prints. */
-export const RENDER_HELP = `usage: npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--map]
+export const RENDER_HELP = `usage: npm run render -- --stack <name> [--out <dir>] [--deployed <file>] [--map] [--topology]
 
 Evaluates the stack's program with its config and a simulated cloud (no Pulumi CLI, no OpenStack),
 checks it as \`pulumi up\` would, and writes what it would send anywhere (see docs/render.md):
@@ -23,6 +23,8 @@ checks it as \`pulumi up\` would, and writes what it would send anywhere (see do
   --map              also the replacement map of this stack: every setting changed once, what it
                      updates, replaces or refuses (about 45 more renders; docs/settings-lifecycle.md
                      has both stacks')
+  --topology         also gitops/topology/: each workload Cluster as Cluster API's real topology
+                     controller expands it, in the test bed (npm run testbed:build; a minute or two)
   --help             this text
 Keep the output directory: \`npm run plan -- --stack <name> --against <dir>\` then shows what a
 config change would create, update, replace or delete.`;

@@ -1,18 +1,19 @@
 /**
  * ingress-nginx's `ovn` mode and OVN load balancers in general (gitops/): OCCM v1.35 takes
  * its Octavia provider from cloud.conf only, which follows the Cluster's apiLoadBalancer, so
- * the mode is refused on other clusters; an ovn cluster's OCCM uses SOURCE_IP_PORT (the only
- * method OVN has) and its workers admit the clients OVN forwards to their NodePorts.
+ * the mode is refused on other clusters. That an ovn cluster's OCCM uses SOURCE_IP_PORT (the
+ * only method OVN has; CAAPH's rendering of the chart's values template) and its workers admit
+ * the clients OVN forwards to their NodePorts (the class's patch, expanded by Cluster API) is
+ * proven by the real controllers in test/integration/stacks.integration.ts.
  */
 import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
 import { ingressProblems, INGRESS_LABEL } from "../render/clusterFitRules";
-import { Environment, executeGoTemplate, readEnvironment, resolveTopology, TreeObject } from "../render/gitopsTree";
+import { Environment, readEnvironment, TreeObject } from "../render/gitopsTree";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");
@@ -36,57 +37,7 @@ function withIngress(c: TreeObject, mode: string): TreeObject {
     out.metadata.labels = { ...out.metadata.labels, [INGRESS_LABEL]: mode };
     return out;
 }
-const infraSpec = (c: TreeObject) => resolveTopology(c, objects()).templates.find((t) => t.role === "infrastructureCluster")!.object.spec.template.spec;
-
-/** OCCM's [LoadBalancer] keys for `c`, from the chart's values template as CAAPH renders it. */
-function occmLoadBalancer(c: TreeObject): Record<string, string> {
-    const proxy = objects().find((o) => o.kind === "HelmChartProxy" && o.spec.chartName === "openstack-cloud-controller-manager")!;
-    const data = {
-        Cluster: c,
-        InfraCluster: { spec: infraSpec(c), status: { network: { id: "net-1", subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24" }] }, externalNetwork: { id: "ext-1" } } },
-    };
-    const conf = String(parse(executeGoTemplate(String(proxy.spec.valuesTemplate), data, "occm")).cloudConfigContents);
-    const section = conf.split(/^\[/m).find((s) => s.startsWith("LoadBalancer]"))!;
-    return Object.fromEntries(
-        section
-            .split("\n")
-            .slice(1)
-            .map((l) => /^\s*([\w-]+)\s*=\s*(\S+)\s*$/.exec(l))
-            .filter((m): m is RegExpExecArray => m !== null)
-            .map((m) => [m[1], m[2]]),
-    );
-}
-
 describe("OVN load balancers and ingress-nginx's ovn mode", () => {
-    it("gives an ovn cluster's OCCM the only method OVN supports, SOURCE_IP_PORT (OCCM's default ROUND_ROBIN is refused)", () => {
-        assert.deepStrictEqual(occmLoadBalancer(withVariable(cluster(), "apiLoadBalancer", OVN)), {
-            "floating-network-id": "ext-1",
-            "subnet-id": "subnet-1",
-            "lb-provider": "ovn",
-            "lb-method": "SOURCE_IP_PORT",
-        });
-        assert.ok(!("lb-method" in occmLoadBalancer(cluster())), "amphora keeps OCCM's default method");
-    });
-
-    it("opens the workers' NodePorts to the clients an ovn cluster's load balancers forward, and only on such a cluster", () => {
-        const rules = infraSpec(withVariable(cluster(), "apiLoadBalancer", OVN)).managedSecurityGroups.workerNodesSecurityGroupRules;
-        assert.deepStrictEqual(rules, [
-            {
-                name: "ovn-load-balancer-node-ports",
-                description: "NodePorts for the clients OVN load balancers forward",
-                direction: "ingress",
-                etherType: "IPv4",
-                protocol: "tcp",
-                portRangeMin: 30000,
-                portRangeMax: 32767,
-                remoteIPPrefix: "0.0.0.0/0",
-            },
-        ]);
-        assert.strictEqual(infraSpec(cluster()).managedSecurityGroups.workerNodesSecurityGroupRules, undefined);
-        const dflt = withVariable(cluster(), "apiLoadBalancer", { provider: "cloud-default", allowListNotEnforced: "acknowledged" });
-        assert.strictEqual(infraSpec(dflt).managedSecurityGroups.workerNodesSecurityGroupRules, undefined);
-    });
-
     it("refuses the ovn mode on a cluster whose load balancers are not OVN's, naming the cluster, and accepts it on an ovn cluster", () => {
         const others = objects().filter((o) => o.kind !== "Cluster");
         assert.deepStrictEqual(ingressProblems(objects()), []);

@@ -11,7 +11,8 @@ import * as path from "path";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
 import { addonVersionProblems } from "../render/addonVersionRules";
-import { classOf, classVariables, Environment, readEnvironment, schemaProblems, TreeObject } from "../render/gitopsTree";
+import { classOf, classVariables, schemaProblems } from "../render/classVariables";
+import { Environment, readEnvironment, TreeObject } from "../render/gitopsTree";
 import { PROJECT_DIR } from "./harness";
 
 const TREE = path.join(PROJECT_DIR, "gitops");

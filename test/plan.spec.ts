@@ -160,7 +160,7 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
 describe("plan and render: --help", () => {
     for (const [script, usage] of [
         ["plan.ts", /^usage: npm run plan -- --stack <name> \(--against <dir> \| --deployed <file>\)\n/],
-        ["render.ts", /^usage: npm run render -- --stack <name> \[--out <dir>\] \[--deployed <file>\] \[--map\]\n/],
+        ["render.ts", /^usage: npm run render -- --stack <name> \[--out <dir>\] \[--deployed <file>\] \[--map\] \[--topology\]\n/],
     ] as const) {
         it(`${script} --help prints the usage and exits 0, writing nothing`, () => {
             const r = cli(script, ["--help"]);

@@ -82,9 +82,10 @@ describe("offline render", function () {
                     "gitops/cluster-classes.yaml",
                     "gitops/flux-system.yaml",
                     "gitops/node-images.yaml",
-                    "gitops/topology/workload-1.yaml",
                     "gitops/workload-clusters.yaml",
                 ]);
+                // gitops/topology/ comes from the test bed's topology controller, asked for with --topology
+                // (test/integration/stacks.integration.ts proves it).
                 const clusters = fs.readFileSync(path.join(a, "gitops/workload-clusters.yaml"), "utf8");
                 assert.match(clusters, /namespace: clusters\n/);
                 assert.match(clusters, /- 192\.0\.2\.10\/32\n/, "the management address is not substituted");
@@ -203,6 +204,7 @@ describe("offline render", function () {
         it("renders with the CLI, and without it from placeholders, saying plainly what is missing", async () => {
             const withCli = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-a"), projectDir: dir, env: cli().env });
             assert.deepStrictEqual(withCli.warnings.filter((w) => /placeholder/.test(w)), []);
+            assert.ok(withCli.warnings.some((w) => /gitops\/topology\/ not written: .*real topology controller .*--topology/.test(w)), withCli.warnings.join("\n"));
             assert.ok(withCli.files.some((f) => /sops-age/.test(f)));
             const without = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-b"), projectDir: dir, env: { PATH: fs.mkdtempSync(path.join(tmp, "no-cli-")) } });
             assert.ok(

@@ -43,6 +43,9 @@ binaries=(
     # Flux's controllers (the versions Flux v2.9.4 ships), one tools module each (testbed/flux/).
     "flux-source-controller|flux/source-controller|github.com/fluxcd/source-controller|github.com/fluxcd/source-controller"
     "flux-kustomize-controller|flux/kustomize-controller|github.com/fluxcd/kustomize-controller|github.com/fluxcd/kustomize-controller"
+    # Flux's postBuild substitution (fluxcd/pkg/kustomize, the version kustomize-controller uses):
+    # render's offline substitution, and the table test/integration/fluxEnvsubst.integration.ts judges.
+    "flux-envsubst|flux/kustomize-controller|capi-mgmt/testbed/flux/kustomize-controller/envsubst|github.com/fluxcd/pkg/kustomize"
     # Masterminds/semver, as source-controller parses ref.semver with it: judges lib/semverRange.ts.
     "semver-check|semver|capi-mgmt.test/semver|github.com/Masterminds/semver/v3"
 )

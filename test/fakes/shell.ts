@@ -100,3 +100,15 @@ export function skipTest(ctx: Mocha.Context, what: string, needs: string): never
     console.warn(`    SKIPPED: ${what}: needs ${needs}, which this machine lacks (docs/testing.md, "What the tests need", lists them)`);
     ctx.skip();
 }
+
+/** KEY=value lines of an environment file (comments and blank lines skipped), every key once. */
+export function envFileOf(content: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of content.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"))) {
+        const m = /^([A-Za-z_]+)=(\S+)$/.exec(line);
+        assert.ok(m, `not a KEY=value line: ${JSON.stringify(line)}`);
+        assert.ok(!(m[1] in out), `${m[1]} twice`);
+        out[m[1]] = m[2];
+    }
+    return out;
+}

@@ -36,7 +36,7 @@ export interface RenderedStack {
     root: DocSet;
     /** The root's Kustomizations' documents, dependencies first. */
     kustomizations: KustomizationDocs[];
-    /** gitops/topology/<cluster>.yaml: the project's own resolution of each Cluster's templates. */
+    /** gitops/topology/<cluster>.yaml (render --topology): each Cluster as the test bed's topology controller expanded it. */
     topology: Record<string, KubeObject[]>;
 }
 
@@ -69,10 +69,10 @@ export function dependencyOrder<T extends { name: string; dependsOn: string[] }>
     return out;
 }
 
-/** Runs `npm run render` for `stack` into `outDir` and reads the result. */
-export function renderStack(stack: string, outDir: string): RenderedStack {
+/** Runs `npm run render` for `stack` into `outDir` (with `extra` arguments, e.g. `--topology`) and reads the result. */
+export function renderStack(stack: string, outDir: string, extra: string[] = []): RenderedStack {
     // --no-map: the replacement map (45 more renders) is not what the test bed reads.
-    const r = spawnSync("npm", ["run", "--silent", "render", "--", "--stack", stack, "--out", outDir, "--no-map"], {
+    const r = spawnSync("npm", ["run", "--silent", "render", "--", "--stack", stack, "--out", outDir, "--no-map", ...extra], {
         cwd: PROJECT_DIR,
         encoding: "utf8",
         timeout: 300_000,

@@ -29,6 +29,7 @@ export type BinaryName =
     | "caaph"
     | "flux-source-controller"
     | "flux-kustomize-controller"
+    | "flux-envsubst"
     | "semver-check";
 
 /** Manifest sets build.sh collects. */
