@@ -1,4 +1,4 @@
-import { loadStackConfig } from "./lib/loadConfig";
+import { loadStackConfig } from "./src/config/loadConfig";
 import { program } from "./program";
 
 const { outputs } = program(loadStackConfig());

@@ -3,7 +3,7 @@
  * `up`) and prints the longest chain of slow steps with their typical durations.
  */
 import * as path from "path";
-import { loadStackConfig } from "../lib/loadConfig";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
 import { criticalPath, criticalPathReport } from "./criticalPath";
 import { evaluate } from "./engine";

@@ -6,9 +6,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { fluxSettingsData } from "../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
-import { loadStackConfig } from "../lib/loadConfig";
+import { fluxSettingsData } from "../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
 import { evaluate, RecordedResource } from "./engine";
 import { Environment, readEnvironment } from "./gitopsTree";

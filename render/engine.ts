@@ -5,8 +5,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { recordedOwner } from "../lib/credentialOwner";
-import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
+import { recordedOwner } from "../src/lifecycle/credentialOwner";
+import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Internal SDK modules: the monitor (to observe registrations) and the RPC drain.
@@ -344,7 +344,7 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
     const recorded: RecordedResource[] = [];
     await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
-    // As the CLI's language host hands them over (lib/loadConfig.ts reads them from there).
+    // As the CLI's language host hands them over (src/config/loadConfig.ts reads them from there).
     if (opts.secretKeys) {
         process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(opts.secretKeys);
     } else {

@@ -17,7 +17,7 @@ import * as path from "path";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { applyPatch, deepClone, JsonPatchError, Operation } from "fast-json-patch";
 import { parseAllDocuments, stringify } from "yaml";
-import { FLUX_SETTINGS_CONFIGMAP } from "../lib/contract";
+import { FLUX_SETTINGS_CONFIGMAP } from "../src/shared/contract";
 import { celProblems } from "./variableCel";
 import { TreeError } from "./treeError";
 

@@ -5,12 +5,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { fluxSettingsData } from "../lib/clusterObjects";
-import { FLUX_ROOT_NAME } from "../lib/contract";
-import { loadStackConfig } from "../lib/loadConfig";
-import { toolDownloads } from "../lib/versions";
+import { fluxSettingsData } from "../src/cluster/clusterObjects";
+import { FLUX_ROOT_NAME } from "../src/shared/contract";
+import { loadStackConfig } from "../src/config/loadConfig";
+import { toolDownloads } from "../src/versions/versions";
 import { program } from "../program";
-import { preflightError } from "../components/preflight";
+import { preflightError } from "../src/cloud/preflight";
 import { readEnvironment, resolveTopology, TreeObject } from "./gitopsTree";
 import { evaluate, MockCloudOptions, RecordedResource, redact, REDACTED, redactLeaves, reveal, simulatedValues, valueOf } from "./engine";
 import { outputsDocument, previousOutputsFromFile, RENDER_HELP, replacementMapReport } from "./renderOutputs";

@@ -17,7 +17,7 @@
 import { createDecipheriv, createHash, pbkdf2Sync } from "crypto";
 import * as fs from "fs";
 import { mockOpensshKeyPair } from "./engine";
-import { CONFIG_NAMESPACE, SECRET_SETTINGS } from "../lib/config";
+import { CONFIG_NAMESPACE, SECRET_SETTINGS } from "../src/config";
 
 /** PBKDF2 rounds of Pulumi's passphrase provider. */
 const PBKDF2_ROUNDS = 1_000_000;

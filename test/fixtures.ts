@@ -3,7 +3,7 @@
  * stack config.
  */
 import * as crypto from "crypto";
-import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../lib/config";
+import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../src/config";
 
 /** The "now" test configs are parsed at (their expiry checks are relative to it). */
 export const TEST_NOW = new Date("2026-11-22T12:00:00Z");

@@ -12,8 +12,8 @@ import {
     KUSTOMIZE_CONTROLLER_FEATURE_GATES,
     kustomizeControllerFeatureGates,
     withFeatureGates,
-} from "../lib/clusterObjects";
-import { loadStackConfig } from "../lib/loadConfig";
+} from "../src/cluster/clusterObjects";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
 import { evaluate } from "../render/engine";
 import { readStackConfigFile } from "../render/render";

@@ -2,15 +2,15 @@
  * The tree's load balancers and volumes (gitops/): the API load balancer's provider
  * (ClusterClass variable apiLoadBalancer, its CEL rule and create-only rule), OCCM's own
  * cloud.conf with its [LoadBalancer] section and --cluster-name, and Cinder CSI's cluster
- * tag, as the deletion cleanup (host/lb-cleanup.sh) relies on them.
+ * tag, as the deletion cleanup (src/host/scripts/lb-cleanup.sh) relies on them.
  */
 import "mocha";
 import * as assert from "assert";
 import * as path from "path";
 import { parse } from "yaml";
-import { renderCloudsYaml } from "../lib/cloudCredentials";
-import { cloudConfigResourceData, fluxSettingsData } from "../lib/clusterObjects";
-import { CLOUD_NAME, DEFAULT_WORKLOAD_NAMESPACE, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../lib/contract";
+import { renderCloudsYaml } from "../src/cluster/cloudCredentials";
+import { cloudConfigResourceData, fluxSettingsData } from "../src/cluster/clusterObjects";
+import { CLOUD_NAME, DEFAULT_WORKLOAD_NAMESPACE, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../src/shared/contract";
 import { classOf, classVariables, Environment, executeGoTemplate, readEnvironment, resolveTopology, schemaProblems, transitionProblems, TreeObject } from "../render/gitopsTree";
 import { PROJECT_DIR } from "./harness";
 

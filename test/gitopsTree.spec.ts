@@ -1,5 +1,5 @@
 import "mocha";
-import { USER_DATA_MAX_BYTES } from "../lib/cloudInit";
+import { USER_DATA_MAX_BYTES } from "../src/host/cloudInit";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
@@ -10,8 +10,8 @@ import { gunzipSync } from "zlib";
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../lib/clusterObjects";
-import { ConfigError, parseStackConfig, RawConfig } from "../lib/config";
+import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../src/cluster/clusterObjects";
+import { ConfigError, parseStackConfig, RawConfig } from "../src/config";
 import {
     CAPO_IDENTITY_NAME,
     CLOUD_CONFIG_LABEL,
@@ -21,7 +21,7 @@ import {
     FLUX_ROOT_NAME,
     ORC_CREDENTIALS_SECRET,
     WORKLOAD_CLOUD_CONFIG_SECRET,
-} from "../lib/contract";
+} from "../src/shared/contract";
 import {
     applyJsonPatch,
     classOf,
@@ -1272,7 +1272,7 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("fits the schema's largest proxy and mirror lists, etcd care on, into a control plane node's user data with room for Cluster API's own", () => {
-            // Nova takes at most 65535 characters of base64 user data (lib/cloudInit.ts). Cluster
+            // Nova takes at most 65535 characters of base64 user data (src/host/cloudInit.ts). Cluster
             // API's control plane user data also carries the cluster's CA, etcd CA, front-proxy CA
             // and service-account keys (4 certificates and 4 keys of a few KiB) and the kubeadm
             // configuration: 16 KiB is reserved for them, the rest is the class's.

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { loadStackConfig } from "../lib/loadConfig";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { Program, program, ProgramOutputs } from "../program";
 import { evaluate, Evaluation, MockCloudOptions, RecordedResource } from "../render/engine";
 import { readStackConfigFile } from "../render/render";

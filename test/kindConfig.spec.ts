@@ -1,8 +1,8 @@
 import "mocha";
 import * as assert from "assert";
 import { parse } from "yaml";
-import { KIND_API_SERVER_PORT, renderKindConfig } from "../lib/kindConfig";
-import { DEFAULT_VERSIONS } from "../lib/versions";
+import { KIND_API_SERVER_PORT, renderKindConfig } from "../src/cluster/kindConfig";
+import { DEFAULT_VERSIONS } from "../src/versions/versions";
 
 const PARAMS = { name: "dev", nodeImage: DEFAULT_VERSIONS.nodeImage, apiServerCertSans: ["192.0.2.10"] };
 

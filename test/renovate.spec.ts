@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
-import { COMPONENT_NAMES, DEFAULT_VERSIONS, TOOL_NAMES } from "../lib/versions";
+import { COMPONENT_NAMES, DEFAULT_VERSIONS, TOOL_NAMES } from "../src/versions/versions";
 import { PROJECT_DIR } from "./harness";
 
 interface CustomManager {
@@ -39,17 +39,17 @@ describe("renovate.json: every pin is found", () => {
     const has = (file: string, value: string, digest?: string) =>
         matches.some((m) => m.file === file && m.currentValue === value && (digest === undefined || m.currentDigest === digest));
 
-    it("every default tool version and its checksum, and every component version, in lib/versions.ts", () => {
+    it("every default tool version and its checksum, and every component version, in src/versions/versions.ts", () => {
         for (const tool of TOOL_NAMES) {
             const pin = DEFAULT_VERSIONS[tool];
-            assert.ok(matches.filter((m) => m.file === "lib/versions.ts" && m.currentValue === pin.version).length >= 2, `${tool} ${pin.version}: default and checksum entry`);
-            assert.ok(has("lib/versions.ts", pin.version, pin.sha256), `${tool} ${pin.version}'s checksum is not found with it`);
+            assert.ok(matches.filter((m) => m.file === "src/versions/versions.ts" && m.currentValue === pin.version).length >= 2, `${tool} ${pin.version}: default and checksum entry`);
+            assert.ok(has("src/versions/versions.ts", pin.version, pin.sha256), `${tool} ${pin.version}'s checksum is not found with it`);
         }
         for (const c of COMPONENT_NAMES) {
-            assert.ok(has("lib/versions.ts", DEFAULT_VERSIONS[c]), `${c} ${DEFAULT_VERSIONS[c]}`);
+            assert.ok(has("src/versions/versions.ts", DEFAULT_VERSIONS[c]), `${c} ${DEFAULT_VERSIONS[c]}`);
         }
         const [image, digest] = DEFAULT_VERSIONS.nodeImage.split("@");
-        assert.ok(has("lib/versions.ts", image.split(":")[1], digest), `node image ${DEFAULT_VERSIONS.nodeImage}`);
+        assert.ok(has("src/versions/versions.ts", image.split(":")[1], digest), `node image ${DEFAULT_VERSIONS.nodeImage}`);
     });
 
     it("every Helm chart and pinned upstream tag of gitops/", () => {

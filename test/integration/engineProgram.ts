@@ -14,16 +14,16 @@
  *   kind step's kubeconfig has them), with the settings CapiManagement gives it.
  * - Preflight's OpenStack look-ups need the OpenStack provider: only its lifecycle part runs, as
  *   CapiManagement wires it: a StackReference to the stack itself reads the last `up`'s `deployed`
- *   output, lib/lifecycle.ts judges the config change, and every resource waits for the gate.
+ *   output, src/lifecycle/lifecycle.ts judges the config change, and every resource waits for the gate.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PulumiFn } from "@pulumi/pulumi/automation";
-import { ClusterCredentials } from "../../components/clusterCredentials";
-import { FluxSync } from "../../components/fluxSync";
-import { preflightError, SELF_REFERENCE_NAME } from "../../components/preflight";
-import { StackConfig } from "../../lib/config";
-import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../../lib/lifecycle";
+import { ClusterCredentials } from "../../src/cluster/clusterCredentials";
+import { FluxSync } from "../../src/gitops/fluxSync";
+import { preflightError, SELF_REFERENCE_NAME } from "../../src/cloud/preflight";
+import { StackConfig } from "../../src/config";
+import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../../src/lifecycle/lifecycle";
 
 /** One OpenStack application credential as the test hands it in. */
 export interface TestCredential {
@@ -67,7 +67,7 @@ export function engineProgram(inputs: () => EngineProgramInputs): PulumiFn {
         const s = inputs();
         const cfg = s.config;
 
-        // Preflight's lifecycle part, as Preflight does it (lib/lifecycle.ts).
+        // Preflight's lifecycle part, as Preflight does it (src/lifecycle/lifecycle.ts).
         const self = new pulumi.StackReference(SELF_REFERENCE_NAME, {
             name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
         });
