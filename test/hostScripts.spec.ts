@@ -158,7 +158,7 @@ describe("host scripts: includes", () => {
         assert.strictEqual(out, "#!/usr/bin/env bash\nset -euo pipefail\nhello() {\n    echo \"$GREETING\"\n}\nuse_proxy\n");
     });
 
-    it("puts src/host/scripts/lib/proxy.sh in the five scripts that include it, and no copy is left in host/", () => {
+    it("puts src/host/scripts/lib/proxy.sh in the five scripts that include it, and no copy is left in src/host/scripts/", () => {
         const body = fs.readFileSync(path.join(HOST_INCLUDES_DIR, "proxy.sh"), "utf8");
         assert.ok(HOST_SCRIPT_INCLUDES.includes("proxy.sh"));
         const including = fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh") && fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8").includes("\n# capi-mgmt:include proxy.sh\n"));
@@ -180,14 +180,14 @@ describe("host scripts: includes", () => {
 
     it("refuses a listed include whose file is missing, the same include twice, and a file without the shellcheck line", () => {
         const missing = (name: string): string => fs.readFileSync(path.join(makeTempDir("no-include"), name), "utf8");
-        assert.throws(() => expandIncludes("t.sh", SCRIPT, missing), /t\.sh: cannot read include host\/lib\/proxy\.sh: ENOENT/);
+        assert.throws(() => expandIncludes("t.sh", SCRIPT, missing), /t\.sh: cannot read include src\/host\/scripts\/lib\/proxy\.sh: ENOENT/);
         assert.throws(() => expandIncludes("t.sh", SCRIPT + "# capi-mgmt:include proxy.sh\n", readLib(LIB)), /t\.sh: includes proxy\.sh twice/);
         assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib("hello() { :; }\n")), /must start with "# shellcheck shell=bash"/);
     });
 
     it("refuses nested includes", () => {
         const nested = "# shellcheck shell=bash\n\n# capi-mgmt:include proxy.sh\nhello() { :; }\n";
-        assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib(nested)), /t\.sh: include host\/lib\/proxy\.sh has an include line itself; includes do not nest/);
+        assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib(nested)), /t\.sh: include src\/host\/scripts\/lib\/proxy\.sh has an include line itself; includes do not nest/);
     });
 
     it("counts a parameter used only by an included function, and still refuses one used nowhere", () => {
