@@ -11,7 +11,7 @@ import { CertRenewalOutput, certRefreshKey, certRenewalOutput, PreviousCertState
 import { KIND_API_SERVER_PORT, renderKindConfig } from "./kindConfig";
 import { ProxyEnv, RegistryMirror } from "../host/proxy";
 import { Versions } from "../versions/versions";
-import { commandConnection, ServerConnection } from "../host/hostBootstrap";
+import { HostSteps, ServerConnection } from "../host/hostStep";
 
 /** Bound of `clusterctl init` / `upgrade apply` waiting for providers, seconds. */
 export const PROVIDERS_WAIT_SECONDS = 900;
@@ -74,8 +74,8 @@ export class ManagementCluster extends pulumi.ComponentResource {
     constructor(name: string, args: ManagementClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:ManagementCluster", name, {}, opts);
 
-        const connection = commandConnection(args.connection);
-        const root = "sudo bash -s";
+        // The steps and how they run: src/host/steps.ts.
+        const steps = new HostSteps(this, "ManagementCluster", { connection: args.connection, given: args.after, triggers: { server: [args.serverId] } });
         const v = args.versions;
 
         this.kindConfig = pulumi
@@ -90,26 +90,19 @@ export class ManagementCluster extends pulumi.ComponentResource {
         // `kind delete cluster` delete get an update on their next `up`: the kind script
         // re-runs and changes nothing; its stdout, so every later step, stays the same.)
         // deleteBeforeReplace stays from then; without a delete it changes nothing.
-        this.kind = new command.remote.Command(
+        this.kind = steps.add(
             "kind-cluster",
-            {
-                connection,
-                addPreviousOutputInEnv: false,
-                create: root,
-                update: root,
-                stdin: pulumi.all([this.kindConfig, args.proxy]).apply(([kindConfig, proxy]) =>
-                    renderKindClusterScript({
-                        clusterName: args.clusterName,
-                        nodeImage: v.nodeImage,
-                        kindConfig,
-                        proxy,
-                        registryMirrors: args.registryMirrors,
-                    }),
-                ),
-                triggers: [args.serverId],
-            },
-            { parent: this, dependsOn: args.after, deleteBeforeReplace: true },
+            pulumi.all([this.kindConfig, args.proxy]).apply(([kindConfig, proxy]) =>
+                renderKindClusterScript({
+                    clusterName: args.clusterName,
+                    nodeImage: v.nodeImage,
+                    kindConfig,
+                    proxy,
+                    registryMirrors: args.registryMirrors,
+                }),
+            ),
         );
+        steps.trigger("kind-cluster", [this.kind.stdout]);
 
         // The certificates (a year each) are renewed on the server by a timer (src/host/scripts/cert-renew.sh),
         // which also keeps the server's copy of the admin kubeconfig current. The Pulumi side must
@@ -127,93 +120,49 @@ export class ManagementCluster extends pulumi.ComponentResource {
         // (provider source) replaces a provider only when the active cluster changes, so it is updated; the preview of that one run may
         // show it replaced, since the kubeconfig is unknown until the step has run (modelled).
         const refreshKey = pulumi.output(args.previous).apply((previous) => certRefreshKey(previous, new Date()));
-        const certTriggers = pulumi.all([this.kind.stdout, pulumi.unsecret(refreshKey)]).apply(([id, key]) => (key === "" ? [id] : [id, key]));
+        steps.trigger(
+            "cert-refresh",
+            pulumi.all([this.kind.stdout, pulumi.unsecret(refreshKey)]).apply(([id, key]) => (key === "" ? [id] : [id, key])),
+        );
 
         // Installs the timer and runs the renewal check once. Its delete does nothing: the units go
         // with the server (and without a kind cluster the timer's run does nothing). Re-runs in
         // place when its script or the units change (a new program version).
-        this.certRenewal = new command.remote.Command(
-            "cert-renewal",
-            {
-                connection,
-                addPreviousOutputInEnv: false,
-                create: root,
-                update: root,
-                stdin: renderCertRenewalInstallScript({ clusterName: args.clusterName }),
-                triggers: certTriggers,
-            },
-            { parent: this, dependsOn: [this.kind] },
-        );
+        this.certRenewal = steps.add("cert-renewal", renderCertRenewalInstallScript({ clusterName: args.clusterName }));
 
         // Re-read whenever the kind step reports a different cluster (its stdout is the cluster's
         // id), and once per certificate renewal.
-        const kubeconfig = new command.remote.Command(
+        const kubeconfig = steps.add(
             "kubeconfig",
-            {
-                connection,
-                addPreviousOutputInEnv: false,
-                create: root,
-                stdin: pulumi
-                    .output(args.floatingIp)
-                    .apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
-                logging: command.types.enums.remote.Logging.Stderr,
-                triggers: certTriggers,
-            },
-            { parent: this, dependsOn: [this.kind, this.certRenewal], additionalSecretOutputs: ["stdout"] },
+            pulumi.output(args.floatingIp).apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
         );
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 
-        const certExpiry = new command.remote.Command(
-            "api-cert-expiry",
-            {
-                connection,
-                addPreviousOutputInEnv: false,
-                create: root,
-                stdin: renderApiCertExpiryScript({ clusterName: args.clusterName }),
-                triggers: certTriggers,
-            },
-            { parent: this, dependsOn: [this.kind, this.certRenewal] },
-        );
+        const certExpiry = steps.add("api-cert-expiry", renderApiCertExpiryScript({ clusterName: args.clusterName }));
         this.apiServerCertExpiry = certExpiry.stdout;
         // Derived from the kubeconfig (a secret): only its certificate's expiry, which is not.
         this.certRenewalReport = pulumi.unsecret(pulumi.all([kubeconfig.stdout, refreshKey]).apply(([text, key]) => certRenewalOutput(text, key)));
 
-        this.orc = new command.remote.Command(
+        this.orc = steps.add(
             "orc",
-            {
-                connection,
-                addPreviousOutputInEnv: false,
-                create: root,
-                update: root,
-                stdin: pulumi
-                    .output(args.proxy)
-                    .apply((proxy) => renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS, proxy })),
-                triggers: [this.kind.stdout],
-            },
-            { parent: this, dependsOn: [this.kind] },
+            pulumi
+                .output(args.proxy)
+                .apply((proxy) => renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS, proxy })),
         );
 
-        this.providers = new command.remote.Command(
+        this.providers = steps.add(
             "capi-providers",
-            {
-                connection,
-                addPreviousOutputInEnv: false,
-                create: root,
-                update: root,
-                stdin: pulumi.output(args.proxy).apply((proxy) =>
-                    renderCapiProvidersScript({
-                        clusterApi: v.clusterApi,
-                        capo: v.capo,
-                        caaph: v.caaph,
-                        certManager: v.certManager,
-                        releaseSha256: v.releaseSha256,
-                        waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
-                        proxy,
-                    }),
-                ),
-                triggers: [this.kind.stdout],
-            },
-            { parent: this, dependsOn: [this.orc] },
+            pulumi.output(args.proxy).apply((proxy) =>
+                renderCapiProvidersScript({
+                    clusterApi: v.clusterApi,
+                    capo: v.capo,
+                    caaph: v.caaph,
+                    certManager: v.certManager,
+                    releaseSha256: v.releaseSha256,
+                    waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
+                    proxy,
+                }),
+            ),
         );
 
         this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry, apiServerCertRenewal: this.certRenewalReport });

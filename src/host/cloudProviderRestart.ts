@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudProviderRestartScript } from "./credentialRotation";
-import { commandConnection, ServerConnection } from "./hostBootstrap";
+import { HostSteps, ServerConnection } from "./hostStep";
 
 /** Arguments of {@link CloudProviderRestart}. */
 export interface CloudProviderRestartArgs {
@@ -35,16 +35,15 @@ export class CloudProviderRestart extends pulumi.ComponentResource {
 
     constructor(name: string, args: CloudProviderRestartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:CloudProviderRestart", name, {}, opts);
-        this.command = new command.remote.Command(
+        // How the step runs: src/host/steps.ts.
+        const steps = new HostSteps(this, "CloudProviderRestart", {
+            connection: args.connection,
+            given: args.after,
+            triggers: { credential: [args.credentialId] },
+        });
+        this.command = steps.add(
             "cloud-provider-restart",
-            {
-                connection: commandConnection(args.connection),
-                addPreviousOutputInEnv: false,
-                create: "sudo bash -s",
-                stdin: pulumi.output(args.credentialId).apply((credentialId) => renderCloudProviderRestartScript({ workloadNamespace: args.workloadNamespace, credentialId })),
-                triggers: [args.credentialId],
-            },
-            { parent: this, dependsOn: args.after },
+            pulumi.output(args.credentialId).apply((credentialId) => renderCloudProviderRestartScript({ workloadNamespace: args.workloadNamespace, credentialId })),
         );
         this.registerOutputs({});
     }

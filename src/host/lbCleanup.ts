@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderLbCleanupInstallScript } from "./lbCleanupScript";
 import { ProxyEnv } from "./proxy";
-import { commandConnection, ServerConnection } from "./hostBootstrap";
+import { HostSteps, ServerConnection } from "./hostStep";
 
 /** Arguments of {@link DeletionCleanup}. */
 export interface DeletionCleanupArgs {
@@ -37,17 +37,11 @@ export class DeletionCleanup extends pulumi.ComponentResource {
     constructor(name: string, args: DeletionCleanupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:DeletionCleanup", name, {}, opts);
 
-        this.install = new command.remote.Command(
+        // How the step runs: src/host/steps.ts.
+        const steps = new HostSteps(this, "DeletionCleanup", { connection: args.connection, given: args.after, triggers: { server: [args.serverId] } });
+        this.install = steps.add(
             "lb-cleanup",
-            {
-                connection: commandConnection(args.connection),
-                addPreviousOutputInEnv: false,
-                create: "sudo bash -s",
-                update: "sudo bash -s",
-                stdin: pulumi.output(args.proxy).apply((proxy) => renderLbCleanupInstallScript({ namespace: args.workloadNamespace, proxy })),
-                triggers: [args.serverId],
-            },
-            { parent: this, dependsOn: args.after },
+            pulumi.output(args.proxy).apply((proxy) => renderLbCleanupInstallScript({ namespace: args.workloadNamespace, proxy })),
         );
 
         this.registerOutputs({});

@@ -1,8 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { TEARDOWN_DIAL } from "../host/sshDial";
 import { renderTeardownScript } from "./teardownScript";
-import { commandConnection, ServerConnection } from "../host/hostBootstrap";
+import { HostSteps, ServerConnection } from "../host/hostStep";
 
 /** Logical name of the teardown resource. Never rename it without an alias: a new name means delete, which IS the teardown. */
 export const TEARDOWN_RESOURCE_NAME = "workload-teardown";
@@ -55,21 +54,16 @@ export class WorkloadTeardown extends pulumi.ComponentResource {
         super("capi-mgmt:index:WorkloadTeardown", name, {}, opts);
 
         const perCluster = Math.max(60, args.timeoutSeconds - 120);
-        this.command = new command.remote.Command(
+        // How the step runs (its delete is the teardown, its dial bounds TEARDOWN_DIAL): src/host/steps.ts.
+        const steps = new HostSteps(this, "WorkloadTeardown", { connection: args.connection, given: args.outlives });
+        this.command = steps.add(
             TEARDOWN_RESOURCE_NAME,
-            {
-                connection: commandConnection(args.connection, TEARDOWN_DIAL),
-                create: "bash -n",
-                update: "bash -n",
-                delete: "sudo bash -s",
-                stdin: renderTeardownScript({
-                    clusterName: args.clusterName,
-                    timeoutSeconds: args.timeoutSeconds,
-                    perClusterTimeoutSeconds: perCluster,
-                }),
-                addPreviousOutputInEnv: false,
-            },
-            { parent: this, dependsOn: args.outlives, protect: args.protect },
+            renderTeardownScript({
+                clusterName: args.clusterName,
+                timeoutSeconds: args.timeoutSeconds,
+                perClusterTimeoutSeconds: perCluster,
+            }),
+            { protect: args.protect },
         );
 
         this.registerOutputs({});
