@@ -4,17 +4,8 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    expandIncludes,
-    HOST_INCLUDES_DIR,
-    HOST_SCRIPT_INCLUDES,
-    HOST_SCRIPTS_DIR,
-    InstallToolsParams,
-    renderHostScript,
-    renderHostScriptText,
-    renderInstallToolsScript,
-    renderWaitReadyScript,
-} from "../src/host/hostScripts";
+import { InstallToolsParams, renderInstallToolsScript, renderWaitReadyScript } from "../src/host/bootstrapScripts";
+import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPT_INCLUDES, HOST_SCRIPTS_DIR, renderHostScript, renderHostScriptText } from "../src/host/hostScripts";
 import { ProxyEnv } from "../src/host/proxy";
 import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../src/versions/versions";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";

@@ -10,7 +10,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import { renderDockerDaemonJson } from "../src/host/cloudInit";
 import { KindClusterParams, renderCapiProvidersScript, renderKindClusterScript, renderOrcScript } from "../src/cluster/clusterScripts";
-import { DOCKER_RESTART_PENDING, proxyParams, renderAptProxyConf, renderHostProxyScript } from "../src/host/hostScripts";
+import { DOCKER_RESTART_PENDING, renderAptProxyConf, renderHostProxyScript } from "../src/host/bootstrapScripts";
+import { proxyParams } from "../src/host/hostScripts";
 import {
     NODE_CONTAINERD_PROXY_DROP_IN,
     NODE_CONTAINERD_REGISTRY_CONFIG,

@@ -5,7 +5,8 @@
  * Like src/host/hostScripts.ts, rendering is pure and deterministic, validates every input and
  * throws an Error naming the bad one. The scripts run as root (`sudo bash -s`, script on stdin).
  */
-import { DOCKER_RESTART_PENDING, proxyParams, renderHostScript, HOST_STATE_DIR, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { DOCKER_RESTART_PENDING } from "../host/bootstrapScripts";
+import { proxyParams, renderHostScript, HOST_STATE_DIR, SERVER_KUBECONFIG } from "../host/hostScripts";
 import {
     NODE_CONTAINERD_PROXY_DROP_IN,
     NODE_CONTAINERD_REGISTRY_CONFIG,
