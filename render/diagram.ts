@@ -1,7 +1,8 @@
 /**
  * `npm run diagram`: writes docs/architecture.md, Mermaid diagrams of what `pulumi up` and
  * `pulumi destroy` do and of the GitOps tree, drawn from the program's real dependency graph
- * (the dev stack under the mock engine) and from the tree as Flux builds it. A test
+ * (the dev stack under the mock engine) and from the tree as Flux builds it, and the shape of
+ * the code (./codeLayout.ts). A test
  * regenerates the file and fails when the checked-in one differs, so it cannot go stale.
  */
 import * as fs from "fs";
@@ -10,6 +11,7 @@ import { fluxSettingsData } from "../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
 import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
+import { codeLayoutSection } from "./codeLayout";
 import { evaluate, RecordedResource } from "./engine";
 import { Environment, readEnvironment } from "./gitopsTree";
 import { commandsInRunOrder, readStackConfigFile } from "./render";
@@ -141,6 +143,7 @@ export async function architectureDocument(projectDir: string): Promise<string> 
         "",
         gitopsFlowchart(env),
         "",
+        ...codeLayoutSection(projectDir),
     ].join("\n");
 }
 
