@@ -1,5 +1,5 @@
-import { loadStackConfig } from "./lib/loadConfig";
-import { downloadCache } from "./lib/releaseCache";
+import { loadStackConfig } from "./src/config/loadConfig";
+import { downloadCache } from "./src/versions/releaseCache";
 import { program } from "./program";
 
 const { outputs } = program(loadStackConfig(), downloadCache());

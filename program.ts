@@ -4,13 +4,13 @@
  */
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { CapiManagement } from "./components/capiManagement";
-import { PreflightResult } from "./components/preflight";
-import { CertRenewalOutput } from "./lib/certRenewal";
-import { configWarnings, StackConfig, WorkloadProject } from "./lib/config";
-import { DeployedState } from "./lib/lifecycle";
-import { ReleaseSource } from "./lib/releaseCache";
-import { shortHash } from "./lib/names";
+import { CapiManagement } from "./src/capiManagement";
+import { PreflightResult } from "./src/cloud/preflight";
+import { CertRenewalOutput } from "./src/cluster/certRenewal";
+import { configWarnings, StackConfig, WorkloadProject } from "./src/config";
+import { DeployedState } from "./src/lifecycle/lifecycle";
+import { ReleaseSource } from "./src/versions/releaseCache";
+import { shortHash } from "./src/shared/names";
 
 /** The stack outputs. */
 export interface ProgramOutputs {
@@ -30,11 +30,11 @@ export interface ProgramOutputs {
     kubeconfig: pulumi.Output<string>;
     /** When the management cluster's API server certificate expires, as the last re-read found it (see docs/operations.md). */
     apiServerCertExpiry: pulumi.Output<string>;
-    /** When the server's timer renews the certificates and the next `up` reads them again (lib/certRenewal.ts). */
+    /** When the server's timer renews the certificates and the next `up` reads them again (src/cluster/certRenewal.ts). */
     apiServerCertRenewal: pulumi.Output<CertRenewalOutput>;
     /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
     deployPublicKey: pulumi.Output<string>;
-    /** What this run deployed; the next run's preflight reads it back (lib/lifecycle.ts). */
+    /** What this run deployed; the next run's preflight reads it back (src/lifecycle/lifecycle.ts). */
     deployed: pulumi.Output<DeployedState>;
 }
 

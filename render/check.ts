@@ -4,7 +4,7 @@
  *
  * Reads the stack's outputs through the Pulumi CLI, writes the login key and the pinned
  * known_hosts line into a private temporary directory (removed on every exit, also on
- * failure and on SIGINT/SIGTERM/SIGHUP), and runs `host/conformance.sh` on the management server
+ * failure and on SIGINT/SIGTERM/SIGHUP), and runs `src/host/scripts/conformance.sh` on the management server
  * over ssh (host key pinned, never accepted on first use), streaming its output. The exit
  * status is the script's (0 passed, 1 failed, 2 timed out, 3 could not run); 2 also for bad
  * arguments, before anything runs; 255 when ssh itself failed.
@@ -13,7 +13,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CHECK_USAGE, CheckUsageError, conformanceScriptFor, parseCheckArgs, parseStackOutputs, SERVER_LOGIN_USER, sshArgs } from "../lib/check";
+import { CHECK_USAGE, CheckUsageError, conformanceScriptFor, parseCheckArgs, parseStackOutputs, SERVER_LOGIN_USER, sshArgs } from "../src/cluster/check";
 
 function fail(message: string, status: number): never {
     process.stderr.write(`npm run check: ${message}\n`);

@@ -3,12 +3,12 @@
  * `up`) and prints the longest chain of slow steps with their typical durations.
  */
 import * as path from "path";
-import { loadStackConfig } from "../lib/loadConfig";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
 import { criticalPath, criticalPathReport } from "./criticalPath";
 import { evaluate } from "./engine";
 import { readStackConfigFile } from "./render";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 
 /** Prints the critical path of each stack; a failing stack is named, not fatal. */
 export async function reportCriticalPaths(stacks: string[], projectDir = path.resolve(__dirname, "..")): Promise<void> {

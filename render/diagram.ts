@@ -1,20 +1,22 @@
 /**
  * `npm run diagram`: writes docs/architecture.md, Mermaid diagrams of what `pulumi up` and
  * `pulumi destroy` do and of the GitOps tree, drawn from the program's real dependency graph
- * (the dev stack under the mock engine) and from the tree as Flux builds it. A test
+ * (the dev stack under the mock engine) and from the tree as Flux builds it, and the shape of
+ * the code (./codeLayout.ts). A test
  * regenerates the file and fails when the checked-in one differs, so it cannot go stale.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { fluxSettingsData } from "../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
-import { loadStackConfig } from "../lib/loadConfig";
+import { fluxSettingsData } from "../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
+import { codeLayoutSection } from "./codeLayout";
 import { runCommand } from "./command";
 import { evaluate, RecordedResource } from "./engine";
 import { Environment, readEnvironment } from "./gitopsTree";
 import { commandsInRunOrder, readStackConfigFile } from "./render";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 
 /** The program's root component: its children are the diagram's nodes. */
 const ROOT_TYPE = "capi-mgmt:index:CapiManagement";
@@ -143,6 +145,7 @@ export async function architectureDocument(projectDir: string): Promise<string> 
         "",
         gitopsFlowchart(env),
         "",
+        ...codeLayoutSection(projectDir),
     ].join("\n");
 }
 

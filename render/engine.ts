@@ -182,7 +182,7 @@ async function installRecorder(opts: EvaluateOptions): Promise<RecordedResource[
     const recorded: RecordedResource[] = [];
     await pulumi.runtime.setMocks(new MockCloud(opts.cloud), "capi-mgmt", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
-    // As the CLI's language host hands them over (lib/loadConfig.ts reads them from there).
+    // As the CLI's language host hands them over (src/config/loadConfig.ts reads them from there).
     if (opts.secretKeys) {
         process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(opts.secretKeys);
     } else {

@@ -5,7 +5,7 @@
  */
 import * as semver from "semver";
 import { isDeepStrictEqual } from "util";
-import { CLOUD_NAME, ORC_CREDENTIALS_SECRET } from "../lib/contract";
+import { CLOUD_NAME, ORC_CREDENTIALS_SECRET } from "../src/shared/contract";
 import { MOVE_LABEL, variablesOf, VERSION_LABEL } from "./gitopsEnv";
 import type { TreeObject } from "./gitopsTree";
 import { workersFitServerGroup } from "./clusterFitRules";

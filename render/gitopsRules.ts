@@ -8,7 +8,7 @@
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
 import { isDeepStrictEqual } from "util";
-import { CLOUD_CONFIG_LABEL, FLUX_NAMESPACE, FLUX_ROOT_NAME } from "../lib/contract";
+import { CLOUD_CONFIG_LABEL, FLUX_NAMESPACE, FLUX_ROOT_NAME } from "../src/shared/contract";
 import {
     ADDON_LABEL_PREFIX,
     CONTROL_PLANE_REPLICAS,

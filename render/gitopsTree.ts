@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments, stringify } from "yaml";
-import { FLUX_SETTINGS_CONFIGMAP } from "../lib/contract";
+import { FLUX_SETTINGS_CONFIGMAP } from "../src/shared/contract";
 import { TreeError } from "./treeError";
 
 /** A Kubernetes object as read from the tree. */

@@ -4,8 +4,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { recordedOwner } from "../lib/credentialOwner";
-import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
+import { recordedOwner } from "../src/lifecycle/credentialOwner";
+import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
 
 /** Knobs of the simulated cloud. */
 export interface MockCloudOptions {

@@ -3,23 +3,23 @@
  * compared with a previous render (`--against DIR`, the main path: per resource create,
  * update, replace or delete, with the reason) or with what the stack's `deployed` output
  * records (`--deployed FILE`: the lifecycle gate's verdict and the recorded state's
- * changes, nothing more). Modelled under the mock engine (lib/plan.ts), never proven.
+ * changes, nothing more). Modelled under the mock engine (src/lifecycle/plan.ts), never proven.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { StackConfig } from "../lib/config";
-import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../lib/lifecycle";
-import { loadStackConfig } from "../lib/loadConfig";
-import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../lib/plan";
+import { StackConfig } from "../src/config";
+import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../src/lifecycle/lifecycle";
+import { loadStackConfig } from "../src/config/loadConfig";
+import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../src/lifecycle/plan";
 import { program } from "../program";
-import { preflightError } from "../components/preflight";
+import { preflightError } from "../src/cloud/preflight";
 import { runCommand } from "./command";
 import { PULUMI_CLI_MISSING } from "./secrets";
 import { evaluate, MockCloudOptions, simulatedValues, valueOf } from "./engine";
 import { readStackConfigFile, resourcesDocument } from "./render";
 import { previousOutputsFromFile } from "./renderOutputs";
 import { resolvedOf } from "./settingsMap";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 
 export const USAGE = `usage: npm run plan -- --stack <name> (--against <dir> | --deployed <file>)
 

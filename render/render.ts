@@ -5,12 +5,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { fluxSettingsData } from "../lib/clusterObjects";
-import { FLUX_ROOT_NAME } from "../lib/contract";
-import { loadStackConfig } from "../lib/loadConfig";
-import { toolDownloads } from "../lib/versions";
+import { fluxSettingsData } from "../src/cluster/clusterObjects";
+import { FLUX_ROOT_NAME } from "../src/shared/contract";
+import { loadStackConfig } from "../src/config/loadConfig";
+import { toolDownloads } from "../src/versions/versions";
 import { program } from "../program";
-import { preflightError } from "../components/preflight";
+import { preflightError } from "../src/cloud/preflight";
 import { runCommand } from "./command";
 import { PULUMI_CLI_MISSING } from "./secrets";
 import { fluxEnvsubstPath, fluxSubstituter } from "./fluxEnvsubst";
@@ -22,7 +22,7 @@ import { validateEnvironment } from "./validate";
 import { settingsMap } from "./settingsMap";
 
 import { readStackConfigFile } from "./stackFile";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 export { readStackConfigFile, StackConfigFile } from "./stackFile";
 
 /** A short, unique reference to a resource: `type::name`. */

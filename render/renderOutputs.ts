@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { DEPLOYED_OUTPUT } from "../lib/lifecycle";
+import { DEPLOYED_OUTPUT } from "../src/lifecycle/lifecycle";
 import { ProgramOutputs } from "../program";
 import { REDACTED, valueOf } from "./engine";
 import { effectSummary, SettingEffect, settingsMapMarkdown } from "./settingsMap";

@@ -16,7 +16,7 @@
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { mockOpensshKeyPair } from "./mockCloud";
-import { CONFIG_NAMESPACE, SECRET_SETTINGS } from "../lib/config";
+import { CONFIG_NAMESPACE, SECRET_SETTINGS } from "../src/config";
 
 /** Why render used placeholders: the one thing it lacks to decrypt. */
 export const PULUMI_CLI_MISSING =

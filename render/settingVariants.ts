@@ -1,9 +1,9 @@
 /**
  * Every stack setting, and one realistic change of each, for the replacement map
- * (render/settingsMap.ts). The keys come from the config schema (lib/config/schema.ts), so a
+ * (render/settingsMap.ts). The keys come from the config schema (src/config/schema.ts), so a
  * new key without a variant here is noticed.
  */
-import { CONFIG_KEYS, CONFIG_NAMESPACE, nestedSettingKeys } from "../lib/config";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, nestedSettingKeys } from "../src/config";
 import { mockOpensshKeyPair } from "./engine";
 
 /** Config overrides: `key` (capi-mgmt) or `ns:key` → raw value (objects as JSON), undefined removes. */
@@ -25,7 +25,7 @@ export interface SettingVariant {
 export const PROVIDER_KEYS = ["openstack:cloud", "openstack:region"] as const;
 
 /**
- * Every key the config schema declares (lib/config/schema.ts): the top-level ones, the
+ * Every key the config schema declares (src/config/schema.ts): the top-level ones, the
  * provider's, then each object setting's nested keys (lists of objects written `key[].sub`).
  */
 export function declaredSettingKeys(): string[] {

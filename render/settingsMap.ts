@@ -2,7 +2,7 @@
  * The replacement map of a stack: for every setting (render/settingVariants.ts), what a
  * realistic change of it does on a live stack, computed by rendering the stack with and
  * without the change under the mock engine and classifying each resource
- * (lib/replacementMap.ts), and whether the lifecycle gate refuses it.
+ * (src/lifecycle/replacementMap.ts), and whether the lifecycle gate refuses it.
  *
  * Both renders are first-`up` renders (no previous deployment), so the variant registers
  * its resources even when the gate would refuse it; the gate is then asked directly, with
@@ -11,16 +11,16 @@
  * is what the engine's rules say, not what a real `up` was seen to do.
  */
 import * as path from "path";
-import { StackConfig } from "../lib/config";
-import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment, ResolvedNetworks } from "../lib/lifecycle";
-import { loadStackConfig } from "../lib/loadConfig";
-import { classifyChanges, dangersOf, ResourceChange } from "../lib/replacementMap";
+import { StackConfig } from "../src/config";
+import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment, ResolvedNetworks } from "../src/lifecycle/lifecycle";
+import { loadStackConfig } from "../src/config/loadConfig";
+import { classifyChanges, dangersOf, ResourceChange } from "../src/lifecycle/replacementMap";
 import { program } from "../program";
 import { evaluate, RecordedResource, valueOf } from "./engine";
 import { readStackConfigFile } from "./render";
 import { Overrides, settingVariants, SettingVariant } from "./settingVariants";
 import { withOverrides } from "./secrets";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 
 /** What changing one setting does. */
 export interface SettingEffect {
@@ -30,7 +30,7 @@ export interface SettingEffect {
     change: string;
     /** Every resource that is not left as it is. */
     changes: ResourceChange[];
-    /** What loses the management cluster or deletes workload clusters (lib/replacementMap.ts dangersOf). */
+    /** What loses the management cluster or deletes workload clusters (src/lifecycle/replacementMap.ts dangersOf). */
     dangers: string[];
     /** What the lifecycle gate says on a live stack of the same generation (empty: it lets the change through). */
     refusals: string[];

@@ -7,8 +7,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { fluxSettingsData } from "../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
+import { fluxSettingsData } from "../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
 import { addonVersionProblems } from "./addonVersionRules";
 import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
 import { readEnvironment, TreeError } from "./gitopsTree";

@@ -12,8 +12,8 @@ import {
     renderCertRenewalInstall,
     renderCertRenewalInstallScript,
     renderCertRenewScript,
-} from "../lib/certRenewal";
-import { renderKindClusterScript } from "../lib/clusterScripts";
+} from "../src/cluster/certRenewal";
+import { renderKindClusterScript } from "../src/cluster/clusterScripts";
 import { CertFakes } from "./fakes/certFakes";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
@@ -40,7 +40,7 @@ function expiryOf(cert: string): number {
     return Date.parse(m[1]) / 1000;
 }
 
-describe("host/cert-renew.sh (the timer's renewal)", () => {
+describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
     let certs: CertFakes;
     let fakes: ClusterFakes;
     const script = () => renderCertRenewScript({ clusterName: "mgmt" });
@@ -174,7 +174,7 @@ describe("host/cert-renew.sh (the timer's renewal)", () => {
     });
 });
 
-describe("host/cert-renewal.sh (the step that installs the timer)", () => {
+describe("src/host/scripts/cert-renewal.sh (the step that installs the timer)", () => {
     let certs: CertFakes;
     let root: string;
     const command = () => path.join(root, "usr/local/sbin/capi-mgmt-cert-renew");
@@ -279,7 +279,7 @@ describe("certificate renewal: units and shellcheck", () => {
             fs.writeFileSync(path.join(dir, name), text);
         }
         shellcheck([
-            ...["cert-renew.sh", "cert-renewal.sh", "lib/admin-kubeconfig.sh"].map((f) => path.join(__dirname, "..", "host", f)),
+            ...["cert-renew.sh", "cert-renewal.sh", "lib/admin-kubeconfig.sh"].map((f) => path.join(__dirname, "..", "src", "host", "scripts", f)),
             ...Object.keys(rendered).map((f) => path.join(dir, f)),
         ]);
     });

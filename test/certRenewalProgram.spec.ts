@@ -13,7 +13,7 @@ import {
     REFRESH_BEFORE_DAYS,
     RENEW_BEFORE_DAYS,
     renderCertRenewScript,
-} from "../lib/certRenewal";
+} from "../src/cluster/certRenewal";
 import { makeTempDir, skipTest } from "./fakes/shell";
 import { PROJECT_DIR, Run, runStack } from "./harness";
 
@@ -53,7 +53,7 @@ function kubeconfigWithCertificate(ctx: Mocha.Context, days: number): { kubeconf
     return { kubeconfig, expiry: iso(Date.parse(notAfter)) };
 }
 
-describe("certificate renewal: what the program decides (lib/certRenewal.ts)", () => {
+describe("certificate renewal: what the program decides (src/cluster/certRenewal.ts)", () => {
     const now = new Date(Date.UTC(2027, 5, 1));
     const renewal = (expiryMs: number, refreshKey: string) => ({ renewal: { timer: CERT_RENEW_TIMER, renewBeforeDays: RENEW_BEFORE_DAYS, kubeconfigCertExpiry: iso(expiryMs), refreshKey } });
 

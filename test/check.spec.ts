@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SERVER_USER } from "../components/server";
+import { SERVER_USER } from "../src/cloud/server";
 import {
     CHECK_RESULTS_DIR,
     CheckUsageError,
@@ -14,8 +14,8 @@ import {
     parseStackOutputs,
     SERVER_LOGIN_USER,
     sshArgs,
-} from "../lib/check";
-import { HOST_STATE_DIR } from "../lib/hostScripts";
+} from "../src/cluster/check";
+import { HOST_STATE_DIR } from "../src/host/hostScripts";
 import { installFake, makeTempDir } from "./fakes/shell";
 
 const REPO = path.resolve(__dirname, "..");

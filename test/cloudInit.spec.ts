@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parse } from "yaml";
-import * as cloudInit from "../lib/cloudInit";
+import * as cloudInit from "../src/host/cloudInit";
 import { skipTest } from "./fakes/shell";
-import { CLOUD_INIT_DONE_MARKER, renderUserData, USER_DATA_MAX_BYTES, UserDataParams } from "../lib/cloudInit";
+import { CLOUD_INIT_DONE_MARKER, renderUserData, USER_DATA_MAX_BYTES, UserDataParams } from "../src/host/cloudInit";
 import { TEST_HOST_PRIVATE_KEY, TEST_HOST_PUBLIC_KEY } from "./fixtures";
 
 // Throwaway test-only material (generated once with ssh-keygen / openssl; never used anywhere).
@@ -70,7 +70,7 @@ interface UserData {
     runcmd: Array<string | string[]>;
 }
 
-/** A proxy as the program computes it (lib/proxy.ts). */
+/** A proxy as the program computes it (src/host/proxy.ts). */
 const PROXY = {
     http: "http://proxy.example:3128",
     https: "http://proxy.example:3129",
@@ -141,7 +141,7 @@ describe("renderUserData", () => {
             assert.ok(base64Length(USER_DATA_MAX_BYTES + 1) > 65535);
             // The check itself, at the boundary (multi-byte characters count as bytes).
             const check = (cloudInit as unknown as { checkUserDataSize?: (t: string) => void }).checkUserDataSize;
-            assert.ok(check, "lib/cloudInit.ts exports no checkUserDataSize");
+            assert.ok(check, "src/host/cloudInit.ts exports no checkUserDataSize");
             assert.doesNotThrow(() => check("x".repeat(49149)));
             assert.throws(() => check("x".repeat(49150)), /49150 bytes, over the 49149-byte limit/);
             assert.throws(() => check("é".repeat(24575)), /49150 bytes/);

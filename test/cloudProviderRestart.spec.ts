@@ -3,8 +3,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
-import { CLOUD_CONF_WAIT_SECONDS, CLOUD_PROVIDER_WORKLOADS, renderCloudProviderRestartScript } from "../lib/credentialRotation";
-import { SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { CLOUD_CONF_WAIT_SECONDS, CLOUD_PROVIDER_WORKLOADS, renderCloudProviderRestartScript } from "../src/host/credentialRotation";
+import { SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { reveal } from "../render/engine";
 import { RotationFakes } from "./fakes/rotationFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
@@ -15,7 +15,7 @@ const OLD = "fedcba9876543210fedcba9876543210";
 const ALL = [...CLOUD_PROVIDER_WORKLOADS];
 const script = (waitSeconds?: number) => renderCloudProviderRestartScript({ workloadNamespace: "clusters", credentialId: NEW, waitSeconds });
 
-describe("host/cloud-provider-restart.sh (after a credential rotation)", () => {
+describe("src/host/scripts/cloud-provider-restart.sh (after a credential rotation)", () => {
     let fakes: RotationFakes;
 
     beforeEach(() => {
@@ -97,11 +97,11 @@ describe("host/cloud-provider-restart.sh (after a credential rotation)", () => {
         assert.throws(() => renderCloudProviderRestartScript({ workloadNamespace: "Bad_NS", credentialId: NEW }), /workloadNamespace/);
         assert.match(script(), new RegExp(`^readonly WAIT_SECONDS='${CLOUD_CONF_WAIT_SECONDS}'$`, "m"));
         if (!hasShellcheck()) {
-            skipTest(this, "shellcheck of host/cloud-provider-restart.sh", "shellcheck");
+            skipTest(this, "shellcheck of src/host/scripts/cloud-provider-restart.sh", "shellcheck");
         }
         const file = path.join(makeTempDir("restart-shellcheck"), "cloud-provider-restart.rendered.sh");
         fs.writeFileSync(file, script());
-        shellcheck([path.join(PROJECT_DIR, "host", "cloud-provider-restart.sh"), file]);
+        shellcheck([path.join(PROJECT_DIR, "src", "host", "scripts", "cloud-provider-restart.sh"), file]);
     });
 
     it("names the workloads as the add-on charts of the GitOps tree create them", () => {

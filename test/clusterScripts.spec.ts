@@ -15,8 +15,8 @@ import {
     renderKindClusterScript,
     renderKubeconfigScript,
     renderOrcScript,
-} from "../lib/clusterScripts";
-import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
+} from "../src/cluster/clusterScripts";
+import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { ClusterFakes, FAKE_ORC_CRDS, FAKE_ORC_MANIFEST, fakeServersRemovedAfterAll, FakeProvider, orcManifestUrl } from "./fakes/clusterFakes";
 import { fakeReleaseContent, fakeReleaseFiles, fakeReleasePins, NO_RELEASE_PINS } from "./fakes/releaseFakes";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, RunResult, shellcheck, skipTest } from "./fakes/shell";
@@ -31,7 +31,7 @@ const FAKE_ORC_MANIFEST_SHA256 = crypto.createHash("sha256").update(FAKE_ORC_MAN
 /** The label clusterctl move (v1.14) lists CRDs by: it looks only at the kinds whose CRD has it. */
 const CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io";
 
-/** A kind config like lib/kindConfig.ts renders, with a quote to exercise the shell quoting. */
+/** A kind config like src/cluster/kindConfig.ts renders, with a quote to exercise the shell quoting. */
 const KIND_CONFIG = `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 name: mgmt
@@ -103,7 +103,7 @@ describe("cluster scripts: rendering", () => {
         assert.match(lines[1], /^# .*rendered by capi-mgmt.*host\/kind-cluster\.sh/);
         assert.strictEqual(lines[2], "readonly CLUSTER_NAME='mgmt'");
         assert.strictEqual(lines[3], `readonly NODE_IMAGE='${NODE_IMAGE}'`);
-        // The test config has a literal $(...): shellcheck is told it is meant (lib/hostScripts.ts).
+        // The test config has a literal $(...): shellcheck is told it is meant (src/host/hostScripts.ts).
         assert.strictEqual(lines[4], "# shellcheck disable=SC2016 # a literal value, never expanded");
         assert.ok(lines[5].startsWith("readonly KIND_CONFIG='kind: Cluster"), lines[5]);
         assert.ok(script.includes(`\nreadonly STATE_DIR='${HOST_STATE_DIR}'\n`));
@@ -259,7 +259,7 @@ describe("cluster scripts: shellcheck", () => {
     });
 });
 
-describe("host/kind-cluster.sh", () => {
+describe("src/host/scripts/kind-cluster.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {
@@ -482,7 +482,7 @@ describe("host/kind-cluster.sh", () => {
     });
 });
 
-describe("host/kubeconfig.sh", () => {
+describe("src/host/scripts/kubeconfig.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {
@@ -522,7 +522,7 @@ describe("host/kubeconfig.sh", () => {
     });
 });
 
-describe("host/api-cert-expiry.sh", () => {
+describe("src/host/scripts/api-cert-expiry.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {
@@ -570,7 +570,7 @@ describe("host/api-cert-expiry.sh", () => {
     });
 });
 
-describe("host/orc.sh", () => {
+describe("src/host/scripts/orc.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {
@@ -751,7 +751,7 @@ describe("host/orc.sh", () => {
     });
 });
 
-describe("host/capi-providers.sh", () => {
+describe("src/host/scripts/capi-providers.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {

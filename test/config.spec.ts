@@ -1,7 +1,7 @@
 import "mocha";
 import * as assert from "assert";
-import { ConfigError, configWarnings, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
-import { DEFAULT_VERSIONS } from "../lib/versions";
+import { ConfigError, configWarnings, parseStackConfig, RawConfig, StackConfig } from "../src/config";
+import { DEFAULT_VERSIONS } from "../src/versions/versions";
 import { MINIMAL_RAW_CONFIG as BASE, TEST_CA_PEM, TEST_NOW as NOW } from "./fixtures";
 
 function parse(overrides: Record<string, string | undefined> = {}, stack = "dev"): StackConfig {

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, ConfigError, nestedSettingKeys, parseStackConfig, SETTINGS_SCHEMA, settingSchema } from "../lib/config";
+import { CONFIG_KEYS, ConfigError, nestedSettingKeys, parseStackConfig, SETTINGS_SCHEMA, settingSchema } from "../src/config";
 import { GENERATED_REGIONS, renderPulumiConfig, renderSettingsTable, withRegion } from "../render/configDoc";
 import { MINIMAL_RAW_CONFIG, TEST_NOW } from "./fixtures";
 

@@ -3,8 +3,8 @@ import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { renderConformanceScript } from "../lib/check";
-import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { renderConformanceScript } from "../src/cluster/check";
+import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { FakeClock } from "./fakes/clock";
 import { hasShellcheck, installFake, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
@@ -94,12 +94,12 @@ function assertNoLeak(host: CheckHost, r: RunResult): void {
     assert.deepStrictEqual(fs.readdirSync(host.tmp), [], "the private directory (with the kubeconfig) is left behind");
 }
 
-describe("host/conformance.sh", function () {
+describe("src/host/scripts/conformance.sh", function () {
     this.timeout(120000);
 
     it("is clean under shellcheck", function () {
         if (!hasShellcheck()) {
-            skipTest(this, "shellcheck of host/conformance.sh", "shellcheck");
+            skipTest(this, "shellcheck of src/host/scripts/conformance.sh", "shellcheck");
         }
         shellcheck([path.join(HOST_SCRIPTS_DIR, "conformance.sh")]);
     });

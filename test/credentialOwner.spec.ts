@@ -1,15 +1,15 @@
 /**
- * Who owns the application credentials (lib/credentialOwner.ts): recorded in `deployed`,
+ * Who owns the application credentials (src/lifecycle/credentialOwner.ts): recorded in `deployed`,
  * checked by preflight against the user of this run and against `appCredential.owner`.
  * Mock engine: what the real engine and Keystone then do is modelled, not run.
  */
 import "mocha";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { appCredentialName } from "../components/appCredentials";
-import { ConfigError } from "../lib/config";
-import { credentialOwnerFindings, KeystoneUser, OwnerFacts, ownerMatches, recordedOwner } from "../lib/credentialOwner";
-import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
+import { appCredentialName } from "../src/cloud/appCredentials";
+import { ConfigError } from "../src/config";
+import { credentialOwnerFindings, KeystoneUser, OwnerFacts, ownerMatches, recordedOwner } from "../src/lifecycle/credentialOwner";
+import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
 import { MockCloud, MockCloudOptions, RecordedResource, valueOf } from "../render/engine";
 import { parseTestConfig } from "./fixtures";
 import { Run, runStack } from "./harness";

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../lib/config";
+import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../src/config";
 import { installFake, makeTempDir } from "./fakes/shell";
 
 /** The "now" test configs are parsed at (their expiry checks are relative to it). */

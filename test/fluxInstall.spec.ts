@@ -7,14 +7,14 @@ import {
     KUSTOMIZE_CONTROLLER_FEATURE_GATES,
     kustomizeControllerFeatureGates,
     withFeatureGates,
-} from "../lib/clusterObjects";
-import { loadStackConfig } from "../lib/loadConfig";
+} from "../src/cluster/clusterObjects";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { program } from "../program";
 import { evaluate } from "../render/engine";
 import { readStackConfigFile } from "../render/render";
 import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment } from "./fixtures";
 import { PROJECT_DIR } from "./harness";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 
 const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 

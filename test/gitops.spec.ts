@@ -4,11 +4,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../lib/cloudCredentials";
-import { ConfigError, parseStackConfig } from "../lib/config";
-import { readSecretKeys } from "../lib/loadConfig";
-import { PLANNED_CACHE_DIR } from "../lib/releaseCache";
-import { DEFAULT_VERSIONS } from "../lib/versions";
+import { identityEndpoint, renderCloudConf, renderCloudsYaml } from "../src/cluster/cloudCredentials";
+import { ConfigError, parseStackConfig } from "../src/config";
+import { readSecretKeys } from "../src/config/loadConfig";
+import { PLANNED_CACHE_DIR } from "../src/versions/releaseCache";
+import { DEFAULT_VERSIONS } from "../src/versions/versions";
 import {
     CAPO_IDENTITY_NAME,
     CLOUD_CONFIG_LABEL,
@@ -16,7 +16,7 @@ import {
     FLUX_SETTINGS_CONFIGMAP,
     FLUX_SETTINGS_KEYS,
     ORC_CREDENTIALS_SECRET,
-} from "../lib/contract";
+} from "../src/shared/contract";
 import { isSecretValue, mockOpensshKeyPair, RecordedResource, reveal, valueOf } from "../render/engine";
 import { renderStack } from "../render/render";
 import { fakePulumiCli, SECURE_LEAF, TEST_CA_PEM } from "./fixtures";
@@ -383,7 +383,7 @@ describe("gitops", function () {
                     DEPLOY_KEY.split("\n")[2],
                     AGE_KEY,
                     "mock-app-credential-secret",
-                    // As a clouds.yaml or cloud.conf holds them (host/lb-cleanup.sh reads the key by name).
+                    // As a clouds.yaml or cloud.conf holds them (src/host/scripts/lb-cleanup.sh reads the key by name).
                     "application_credential_secret:",
                     "application-credential-secret=",
                 ]) {

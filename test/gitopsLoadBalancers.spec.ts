@@ -3,15 +3,15 @@
  * apiLoadBalancer), as far as its OpenAPI schema decides (ajv). Its CEL rule (ovn and the
  * cloud's default need the acknowledgement), its create-only rule, the provider the class's
  * patches give the OpenStackCluster, OCCM's own cloud.conf with its [LoadBalancer] section and
- * --cluster-name, and Cinder CSI's cluster tag (what the deletion cleanup, host/lb-cleanup.sh,
+ * --cluster-name, and Cinder CSI's cluster tag (what the deletion cleanup, src/host/scripts/lb-cleanup.sh,
  * relies on) are proven by Cluster API's webhook and topology controller and CAAPH in the test
  * bed: test/integration/stacks.integration.ts.
  */
 import "mocha";
 import * as assert from "assert";
 import * as path from "path";
-import { fluxSettingsData } from "../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
+import { fluxSettingsData } from "../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
 import { classOf, classVariables, schemaProblems } from "../render/classVariables";
 import { Environment, readEnvironment, TreeObject } from "../render/gitopsTree";
 import { PROJECT_DIR } from "./harness";

@@ -8,8 +8,8 @@ import { gunzipSync } from "zlib";
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../lib/clusterObjects";
-import { ConfigError, parseStackConfig, RawConfig } from "../lib/config";
+import { capoIdentity, cloudConfigResourceSet, fluxSettingsData, orcCredentialsSecret } from "../src/cluster/clusterObjects";
+import { ConfigError, parseStackConfig, RawConfig } from "../src/config";
 import {
     CAPO_IDENTITY_NAME,
     CLOUD_CONFIG_LABEL,
@@ -19,7 +19,7 @@ import {
     FLUX_ROOT_NAME,
     ORC_CREDENTIALS_SECRET,
     WORKLOAD_CLOUD_CONFIG_SECRET,
-} from "../lib/contract";
+} from "../src/shared/contract";
 import { classOf, classVariables, clusterVariables, CREATE_ONLY_RULE, schemaProblems, VariableSchema } from "../render/classVariables";
 import { Environment, isFluxKustomization, kustomizeBuild, readEnvironment, substitute, TreeError, TreeObject } from "../render/gitopsTree";
 import {

@@ -4,12 +4,12 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { loadStackConfig } from "../lib/loadConfig";
+import { loadStackConfig } from "../src/config/loadConfig";
 import { Program, program, ProgramOutputs } from "../program";
 import { evaluate, Evaluation, MockCloudOptions, RecordedResource } from "../render/engine";
 import { readStackConfigFile } from "../render/render";
 import { withOverrides } from "../render/secrets";
-import { plannedReleases } from "../lib/releaseCache";
+import { plannedReleases } from "../src/versions/releaseCache";
 
 /** The repository root. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");

@@ -4,19 +4,10 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    expandIncludes,
-    HOST_INCLUDES_DIR,
-    HOST_SCRIPT_INCLUDES,
-    HOST_SCRIPTS_DIR,
-    InstallToolsParams,
-    renderHostScript,
-    renderHostScriptText,
-    renderInstallToolsScript,
-    renderWaitReadyScript,
-} from "../lib/hostScripts";
-import { ProxyEnv } from "../lib/proxy";
-import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../lib/versions";
+import { InstallToolsParams, renderInstallToolsScript, renderWaitReadyScript } from "../src/host/bootstrapScripts";
+import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPT_INCLUDES, HOST_SCRIPTS_DIR, renderHostScript, renderHostScriptText } from "../src/host/hostScripts";
+import { ProxyEnv } from "../src/host/proxy";
+import { DEFAULT_VERSIONS, ToolDownload, ToolName, toolDownloads } from "../src/versions/versions";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { FakeClock } from "./fakes/clock";
 import { canRunAsLoginUser, FakeSudo } from "./fakes/sudo";
@@ -146,7 +137,7 @@ describe("host scripts: rendering", () => {
 
 describe("host scripts: includes", () => {
     const SCRIPT = "#!/usr/bin/env bash\nset -euo pipefail\n# capi-mgmt:include proxy.sh\nuse_proxy\n";
-    /** An include file as host/lib/ has them: the shellcheck line, a header comment, the body. */
+    /** An include file as src/host/scripts/lib/ has them: the shellcheck line, a header comment, the body. */
     const LIB = "# shellcheck shell=bash\n# What this file is for.\n\nhello() {\n    echo \"$GREETING\"\n}\n";
     const readLib = (text: string) => (name: string): string => {
         assert.strictEqual(name, "proxy.sh");
@@ -158,16 +149,16 @@ describe("host scripts: includes", () => {
         assert.strictEqual(out, "#!/usr/bin/env bash\nset -euo pipefail\nhello() {\n    echo \"$GREETING\"\n}\nuse_proxy\n");
     });
 
-    it("puts host/lib/proxy.sh in the five scripts that include it, and no copy is left in host/", () => {
+    it("puts src/host/scripts/lib/proxy.sh in the five scripts that include it, and no copy is left in src/host/scripts/", () => {
         const body = fs.readFileSync(path.join(HOST_INCLUDES_DIR, "proxy.sh"), "utf8");
         assert.ok(HOST_SCRIPT_INCLUDES.includes("proxy.sh"));
         const including = fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh") && fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8").includes("\n# capi-mgmt:include proxy.sh\n"));
         assert.deepStrictEqual(including.sort(), ["capi-providers.sh", "install-tools.sh", "kind-cluster.sh", "lb-cleanup.sh", "orc.sh"]);
         for (const f of fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh"))) {
-            assert.doesNotMatch(fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8"), /^(use_proxy|proxy_env_args)\(\)/m, `host/${f} defines a proxy helper again`);
+            assert.doesNotMatch(fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8"), /^(use_proxy|proxy_env_args)\(\)/m, `src/host/scripts/${f} defines a proxy helper again`);
         }
         const rendered = renderInstallToolsScript(sampleInstallParams({ proxy: { https: "http://p.example:3128", noProxy: "localhost" } }));
-        assert.ok(rendered.includes(body.slice(body.indexOf("\n\n") + 2)), "the rendered script has the body of host/lib/proxy.sh");
+        assert.ok(rendered.includes(body.slice(body.indexOf("\n\n") + 2)), "the rendered script has the body of src/host/scripts/lib/proxy.sh");
         assert.doesNotMatch(rendered, /capi-mgmt:include|shellcheck shell=bash/);
         assert.strictEqual(rendered.match(/^use_proxy\(\) \{$/gm)?.length, 1);
     });
@@ -180,14 +171,14 @@ describe("host scripts: includes", () => {
 
     it("refuses a listed include whose file is missing, the same include twice, and a file without the shellcheck line", () => {
         const missing = (name: string): string => fs.readFileSync(path.join(makeTempDir("no-include"), name), "utf8");
-        assert.throws(() => expandIncludes("t.sh", SCRIPT, missing), /t\.sh: cannot read include host\/lib\/proxy\.sh: ENOENT/);
+        assert.throws(() => expandIncludes("t.sh", SCRIPT, missing), /t\.sh: cannot read include src\/host\/scripts\/lib\/proxy\.sh: ENOENT/);
         assert.throws(() => expandIncludes("t.sh", SCRIPT + "# capi-mgmt:include proxy.sh\n", readLib(LIB)), /t\.sh: includes proxy\.sh twice/);
         assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib("hello() { :; }\n")), /must start with "# shellcheck shell=bash"/);
     });
 
     it("refuses nested includes", () => {
         const nested = "# shellcheck shell=bash\n\n# capi-mgmt:include proxy.sh\nhello() { :; }\n";
-        assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib(nested)), /t\.sh: include host\/lib\/proxy\.sh has an include line itself; includes do not nest/);
+        assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib(nested)), /t\.sh: include src\/host\/scripts\/lib\/proxy\.sh has an include line itself; includes do not nest/);
     });
 
     it("counts a parameter used only by an included function, and still refuses one used nowhere", () => {
@@ -213,19 +204,19 @@ describe("host scripts: includes", () => {
 describe("host scripts: shellcheck", () => {
     before(function () {
         if (!hasShellcheck()) {
-            skipTest(this, "the shellcheck tests of host/*.sh", "shellcheck");
+            skipTest(this, "the shellcheck tests of src/host/scripts/*.sh", "shellcheck");
         }
     });
 
-    it("passes on host/*.sh", () => {
+    it("passes on src/host/scripts/*.sh", () => {
         const files = fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh"));
         for (const f of ["install-tools.sh", "wait-ready.sh"]) {
-            assert.ok(files.includes(f), `host/${f} is missing`);
+            assert.ok(files.includes(f), `src/host/scripts/${f} is missing`);
         }
         shellcheck(files.map((f) => path.join(HOST_SCRIPTS_DIR, f)));
     });
 
-    it("passes on the include files of host/lib on their own", () => {
+    it("passes on the include files of src/host/scripts/lib on their own", () => {
         shellcheck(HOST_SCRIPT_INCLUDES.map((f) => path.join(HOST_INCLUDES_DIR, f)));
     });
 
@@ -239,7 +230,7 @@ describe("host scripts: shellcheck", () => {
     });
 });
 
-describe("host/wait-ready.sh", () => {
+describe("src/host/scripts/wait-ready.sh", () => {
     let dir: string;
     let marker: string;
     let cloudInitLog: string;
@@ -326,7 +317,7 @@ describe("host/wait-ready.sh", () => {
     });
 });
 
-describe("host/wait-ready.sh re-run as the login user after every later step", () => {
+describe("src/host/scripts/wait-ready.sh re-run as the login user after every later step", () => {
     let dir: string;
     let sudo: FakeSudo;
     let stateDir: string;
@@ -488,7 +479,7 @@ class FakeHost {
     }
 }
 
-describe("host/install-tools.sh", () => {
+describe("src/host/scripts/install-tools.sh", () => {
     let host: FakeHost;
     let tools: ToolDownload[];
 

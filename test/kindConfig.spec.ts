@@ -2,8 +2,8 @@ import "mocha";
 import * as assert from "assert";
 import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
-import { KIND_API_SERVER_PORT, NODE_CONTAINERD_REGISTRY_CONFIG, NODE_REGISTRY_HOSTS_DIR, renderKindConfig, renderRegistryHostsToml } from "../lib/kindConfig";
-import { DEFAULT_VERSIONS } from "../lib/versions";
+import { KIND_API_SERVER_PORT, NODE_CONTAINERD_REGISTRY_CONFIG, NODE_REGISTRY_HOSTS_DIR, renderKindConfig, renderRegistryHostsToml } from "../src/cluster/kindConfig";
+import { DEFAULT_VERSIONS } from "../src/versions/versions";
 
 const PARAMS = { name: "dev", nodeImage: DEFAULT_VERSIONS.nodeImage, apiServerCertSans: ["192.0.2.10"] };
 
@@ -42,7 +42,7 @@ describe("containerd's TOML files (smol-toml)", () => {
         assert.deepStrictEqual(parseToml(NODE_CONTAINERD_REGISTRY_CONFIG), {
             plugins: { "io.containerd.grpc.v1.cri": { registry: { config_path: NODE_REGISTRY_HOSTS_DIR } } },
         });
-        // host/kind-cluster.sh finds it on the node by its first line.
+        // src/host/scripts/kind-cluster.sh finds it on the node by its first line.
         assert.match(NODE_CONTAINERD_REGISTRY_CONFIG.split("\n")[0], /^# capi-mgmt: /);
     });
 

@@ -1,14 +1,14 @@
 /**
- * host/lb-cleanup.sh under bash, with a fake kubectl (files) and a fake OpenStack API (a
+ * src/host/scripts/lb-cleanup.sh under bash, with a fake kubectl (files) and a fake OpenStack API (a
  * real HTTP server on loopback, test/fakes/openstackApi.ts) reached with the real curl;
- * host/lb-cleanup-install.sh with a fake systemctl; the units with systemd-analyze verify.
+ * src/host/scripts/lb-cleanup-install.sh with a fake systemctl; the units with systemd-analyze verify.
  */
 import "mocha";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { renderHostScript } from "../lib/hostScripts";
+import { renderHostScript } from "../src/host/hostScripts";
 import {
     DELETE_VOLUMES_LABEL,
     LB_CLEANUP_SCRIPT_PATH,
@@ -17,7 +17,7 @@ import {
     renderLbCleanupScript,
     renderLbCleanupService,
     renderLbCleanupTimer,
-} from "../lib/lbCleanup";
+} from "../src/host/lbCleanupScript";
 import { FakeCloudState, FakeOpenstack } from "./fakes/openstackApi";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 
@@ -168,10 +168,10 @@ function project() {
     };
 }
 
-describe("host/lb-cleanup.sh", () => {
+describe("src/host/scripts/lb-cleanup.sh", () => {
     before(function () {
         if (spawnSync("python3", ["-c", "import yaml"]).status !== 0 || spawnSync("curl", ["--version"]).status !== 0) {
-            skipTest(this, "the runs of host/lb-cleanup.sh", "python3 with its yaml module (cloud-init brings both) and curl");
+            skipTest(this, "the runs of src/host/scripts/lb-cleanup.sh", "python3 with its yaml module (cloud-init brings both) and curl");
         }
     });
 
@@ -348,7 +348,7 @@ describe("host/lb-cleanup.sh", () => {
     });
 });
 
-describe("lib/lbCleanup.ts rendering", () => {
+describe("src/host/lbCleanupScript.ts rendering", () => {
     it("renders the cleanup with the server's kubeconfig, the namespace, the opt-in label and the proxy", () => {
         const s = renderLbCleanupScript({ namespace: "clusters", proxy: { http: "http://proxy:3128", https: "http://proxy:3128", noProxy: "10.0.0.0/8" } });
         assert.match(s, /^readonly MGMT_KUBECONFIG='\/var\/lib\/capi-mgmt\/kubeconfig'$/m);
@@ -366,7 +366,7 @@ describe("lib/lbCleanup.ts rendering", () => {
     });
 });
 
-describe("host/lb-cleanup-install.sh", () => {
+describe("src/host/scripts/lb-cleanup-install.sh", () => {
     function install(dir: string): RunResult {
         installFake(path.join(dir, "bin"), "systemctl", "host/systemctl-active.sh");
         const text = renderLbCleanupInstallScript({ namespace: "clusters" })

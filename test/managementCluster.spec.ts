@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { RecordedResource, reveal, valueOf } from "../render/engine";
-import { dialGiveUpSeconds, DialBounds, SETUP_DIAL, TEARDOWN_DIAL } from "../lib/sshDial";
+import { dialGiveUpSeconds, DialBounds, SETUP_DIAL, TEARDOWN_DIAL } from "../src/host/sshDial";
 import { Run, runStack } from "./harness";
 
 const COMMAND = "command:remote:Command";

@@ -5,8 +5,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { renderUserData } from "../lib/cloudInit";
-import { HOST_SCRIPTS_DIR } from "../lib/hostScripts";
+import { renderUserData } from "../src/host/cloudInit";
+import { HOST_SCRIPTS_DIR } from "../src/host/hostScripts";
 import {
     METADATA_ADDRESS,
     METADATA_BLOCK_SCRIPT_PATH,
@@ -15,7 +15,7 @@ import {
     renderMetadataBlockInstallScript,
     renderMetadataBlockScript,
     renderMetadataBlockUnit,
-} from "../lib/metadataBlock";
+} from "../src/host/metadataBlock";
 import { assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { TEST_HOST_PRIVATE_KEY, TEST_HOST_PUBLIC_KEY } from "./fixtures";
 import { runStack } from "./harness";
@@ -36,7 +36,7 @@ function userData(): { text: string; doc: UserData } {
 }
 
 describe("metadata service closed to the server's containers: user-data", () => {
-    it("installs host/metadata-block.sh and a unit that runs it on every boot before Docker, which requires it", () => {
+    it("installs src/host/scripts/metadata-block.sh and a unit that runs it on every boot before Docker, which requires it", () => {
         const { doc } = userData();
         const script = doc.write_files.find((f) => f.path === METADATA_BLOCK_SCRIPT_PATH);
         assert.ok(script, `write_files has no ${METADATA_BLOCK_SCRIPT_PATH}`);
@@ -102,9 +102,9 @@ describe("metadata service closed to the server's containers: user-data", () => 
         assert.ok(!rest.includes(keyBody), "a piece of the host key outside ssh_keys");
     });
 
-    it("host/metadata-block.sh and host/metadata-block-install.sh pass shellcheck", function () {
+    it("src/host/scripts/metadata-block.sh and src/host/scripts/metadata-block-install.sh pass shellcheck", function () {
         if (!hasShellcheck()) {
-            skipTest(this, "shellcheck of host/metadata-block*.sh", "shellcheck");
+            skipTest(this, "shellcheck of src/host/scripts/metadata-block*.sh", "shellcheck");
         }
         shellcheck(["metadata-block.sh", "metadata-block-install.sh"].map((f) => path.join(HOST_SCRIPTS_DIR, f)));
     });

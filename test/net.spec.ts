@@ -1,6 +1,6 @@
 import "mocha";
 import * as assert from "assert";
-import { cidrSlug, cidrsOverlap, hasHostBits, isIpv4, isIpv6, parseCidr, wholeFamiliesCovered } from "../lib/net";
+import { cidrSlug, cidrsOverlap, hasHostBits, isIpv4, isIpv6, parseCidr, wholeFamiliesCovered } from "../src/shared/net";
 
 describe("address parsing", () => {
     it("accepts IPv4 addresses and refuses look-alikes", () => {

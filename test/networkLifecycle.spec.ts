@@ -1,6 +1,6 @@
 import "mocha";
 import * as assert from "assert";
-import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../lib/lifecycle";
+import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../src/lifecycle/lifecycle";
 import { MockCloudOptions, RecordedResource, valueOf } from "../render/engine";
 import { parseTestConfig } from "./fixtures";
 import { Run, runStack } from "./harness";

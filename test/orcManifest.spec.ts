@@ -1,10 +1,10 @@
 /**
  * The optional SHA-256 pin of ORC's release manifest: `capi-mgmt:versions` → the ORC step's
- * script (host/orc.sh checks the download against it; test/clusterScripts.spec.ts runs that).
+ * script (src/host/scripts/orc.sh checks the download against it; test/clusterScripts.spec.ts runs that).
  */
 import "mocha";
 import * as assert from "assert";
-import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../lib/versions";
+import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../src/versions/versions";
 import { RecordedResource, reveal } from "../render/engine";
 import { parseTestConfig, testConfigProblems } from "./fixtures";
 import { Run, runStack } from "./harness";
@@ -27,7 +27,7 @@ describe("ORC's manifest checksum", function () {
     this.timeout(60000);
 
     describe("config", () => {
-        it("pins nothing by default: ORC publishes no checksum, and lib/versions.ts records none", () => {
+        it("pins nothing by default: ORC publishes no checksum, and src/versions/versions.ts records none", () => {
             assert.deepStrictEqual(KNOWN_MANIFEST_CHECKSUMS.orc, {});
             assert.strictEqual(DEFAULT_VERSIONS.orcManifestSha256, undefined);
             assert.strictEqual(parseTestConfig().versions.orcManifestSha256, undefined);

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../lib/plan";
+import { parseResourcesDocument, planChanges, planLines, registrationsOf, ResourcesDocument } from "../src/lifecycle/plan";
 import { planStack } from "../render/plan";
 import { renderStackReport } from "../render/render";
 import { PROJECT_DIR } from "./harness";
@@ -31,7 +31,7 @@ function actions(lines: string[]): string[] {
     return lines.filter((l) => /^ {2}(create|update|replace|delete) /.test(l)).map((l) => l.trim().split(":")[0].replace(/ +/, " "));
 }
 
-describe("plan: lib/plan.ts (pure)", () => {
+describe("plan: src/lifecycle/plan.ts (pure)", () => {
     const doc = (inputs: Record<string, unknown>, name = "fip"): ResourcesDocument => ({
         stack: "s",
         resources: [

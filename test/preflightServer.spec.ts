@@ -6,8 +6,8 @@
  */
 import "mocha";
 import * as assert from "assert";
-import { DEPLOYED_OUTPUT } from "../lib/lifecycle";
-import { preflightProblems } from "../lib/preflight";
+import { DEPLOYED_OUTPUT } from "../src/lifecycle/lifecycle";
+import { preflightProblems } from "../src/cloud/preflightChecks";
 import { MockCloudOptions, valueOf } from "../render/engine";
 import { runStack } from "./harness";
 

@@ -2,8 +2,8 @@ import "mocha";
 import * as assert from "assert";
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { appCredentialName } from "../components/appCredentials";
-import { roleProblems } from "../lib/preflight";
+import { appCredentialName } from "../src/cloud/appCredentials";
+import { roleProblems } from "../src/cloud/preflightChecks";
 import { isSecretValue, mockOpensshKeyPair, reveal, valueOf } from "../render/engine";
 import { Run, runStack } from "./harness";
 

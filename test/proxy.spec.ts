@@ -1,7 +1,7 @@
 import "mocha";
 import * as assert from "assert";
-import { ConfigError, StackConfig } from "../lib/config";
-import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, NO_PROXY_ALWAYS, proxyEnv, proxyEnvVars, publicEndpointUrls } from "../lib/proxy";
+import { ConfigError, StackConfig } from "../src/config";
+import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, NO_PROXY_ALWAYS, proxyEnv, proxyEnvVars, publicEndpointUrls } from "../src/host/proxy";
 import { parseTestConfig } from "./fixtures";
 
 /** The minimal dev config with `extra` (objects and lists as Pulumi hands them over: JSON). */

@@ -8,9 +8,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { renderDockerDaemonJson } from "../lib/cloudInit";
-import { KindClusterParams, renderCapiProvidersScript, renderKindClusterScript, renderOrcScript } from "../lib/clusterScripts";
-import { DOCKER_RESTART_PENDING, proxyParams, renderAptProxyConf, renderHostProxyScript } from "../lib/hostScripts";
+import { renderDockerDaemonJson } from "../src/host/cloudInit";
+import { KindClusterParams, renderCapiProvidersScript, renderKindClusterScript, renderOrcScript } from "../src/cluster/clusterScripts";
+import { DOCKER_RESTART_PENDING, renderAptProxyConf, renderHostProxyScript } from "../src/host/bootstrapScripts";
+import { proxyParams } from "../src/host/hostScripts";
 import {
     NODE_CONTAINERD_PROXY_DROP_IN,
     NODE_CONTAINERD_REGISTRY_CONFIG,
@@ -18,9 +19,9 @@ import {
     renderContainerdProxyDropIn,
     renderKindConfig,
     renderRegistryHostsToml,
-} from "../lib/kindConfig";
-import { ProxyEnv, RegistryMirror } from "../lib/proxy";
-import { DEFAULT_VERSIONS } from "../lib/versions";
+} from "../src/cluster/kindConfig";
+import { ProxyEnv, RegistryMirror } from "../src/host/proxy";
+import { DEFAULT_VERSIONS } from "../src/versions/versions";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { NO_RELEASE_PINS } from "./fakes/releaseFakes";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
@@ -147,7 +148,7 @@ describe("proxy: shellcheck of the scripts rendered with a proxy and mirrors", (
     });
 });
 
-describe("proxy: host/kind-cluster.sh", () => {
+describe("proxy: src/host/scripts/kind-cluster.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {
@@ -297,7 +298,7 @@ describe("proxy: host/kind-cluster.sh", () => {
     });
 });
 
-describe("proxy: host/orc.sh and host/capi-providers.sh", () => {
+describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh", () => {
     let fakes: ClusterFakes;
 
     beforeEach(() => {
@@ -372,7 +373,7 @@ describe("proxy: host/orc.sh and host/capi-providers.sh", () => {
     });
 });
 
-describe("proxy: host/host-proxy.sh", () => {
+describe("proxy: src/host/scripts/host-proxy.sh", () => {
     let root: string;
     let bin: string;
     let log: string;

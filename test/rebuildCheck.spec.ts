@@ -3,8 +3,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseTestConfig } from "./fixtures";
-import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
-import { SERVER_KUBECONFIG } from "../lib/hostScripts";
+import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
+import { SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import {
     REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS,
     REBUILD_CHECK_CONNECTION_ATTEMPTS,
@@ -13,7 +13,7 @@ import {
     rebuildCheckPlan,
     rebuildProblems,
     renderRebuildCheckScript,
-} from "../lib/rebuild";
+} from "../src/lifecycle/rebuild";
 import { isSecretValue, MockCloudOptions, RecordedResource, reveal, valueOf } from "../render/engine";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR, Run, runStack } from "./harness";
@@ -22,7 +22,7 @@ const LOCAL_COMMAND = "command:local:Command";
 const PORT = "openstack:networking/port:Port";
 const INSTANCE = "openstack:compute/instance:Instance";
 const FAKES_DIR = path.join(PROJECT_DIR, "test", "fakes", "rebuild");
-const SCRIPT = path.join(PROJECT_DIR, "host", "rebuild-check.sh");
+const SCRIPT = path.join(PROJECT_DIR, "src", "host", "scripts", "rebuild-check.sh");
 
 /** A login key that is nobody's; its body must never be printed. */
 const KEY_BODY = "S0VZLUJPRFktTkVWRVItUFJJTlRFRA";
@@ -149,12 +149,12 @@ describe("serverGeneration bump guard: plan and protection (pure)", () => {
     });
 });
 
-describe("serverGeneration bump guard: host/rebuild-check.sh under bash with fake ssh, sudo, docker, kubectl", function () {
+describe("serverGeneration bump guard: src/host/scripts/rebuild-check.sh under bash with fake ssh, sudo, docker, kubectl", function () {
     this.timeout(120000);
 
     it("passes shellcheck, with its fakes", function () {
         if (!hasShellcheck()) {
-            skipTest(this, "shellcheck of host/rebuild-check.sh", "shellcheck");
+            skipTest(this, "shellcheck of src/host/scripts/rebuild-check.sh", "shellcheck");
         }
         shellcheck([SCRIPT, ...fs.readdirSync(FAKES_DIR).map((f) => path.join(FAKES_DIR, f))]);
     });

@@ -4,10 +4,10 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, parseStackConfig, RawConfig, StackConfig } from "../lib/config";
-import { fluxInstallUrl } from "../lib/clusterObjects";
-import { downloadCache, downloadCacheDir, fluxInstallDownload, httpsGet, PinnedDownload } from "../lib/releaseCache";
-import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../lib/versions";
+import { ConfigError, parseStackConfig, RawConfig, StackConfig } from "../src/config";
+import { fluxInstallUrl } from "../src/cluster/clusterObjects";
+import { downloadCache, downloadCacheDir, fluxInstallDownload, httpsGet, PinnedDownload } from "../src/versions/releaseCache";
+import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../src/versions/versions";
 import { ReleaseProxy } from "./integration/engineStandIns";
 import { MINIMAL_RAW_CONFIG, TEST_NOW } from "./fixtures";
 
@@ -31,7 +31,7 @@ function fixture(body: string) {
 const MANIFEST = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n";
 const FILE: PinnedDownload = { what: "Flux v2.9.4 install.yaml", url: fluxInstallUrl("v2.9.4"), sha256: sha(MANIFEST), setting: "versions.flux" };
 
-describe("release files the program applies itself: verified by SHA-256, cached by content (lib/releaseCache.ts)", () => {
+describe("release files the program applies itself: verified by SHA-256, cached by content (src/versions/releaseCache.ts)", () => {
     it("downloads a file once, checks it, and serves it from the cache afterwards without any request", async () => {
         const f = fixture(MANIFEST);
         const first = await f.source.verified(FILE);
@@ -144,7 +144,7 @@ describe("capi-mgmt:versions.flux pins the CLI and the release's install.yaml", 
         }
     };
 
-    it("by default: Flux v2.9.4's install.yaml, by the SHA-256 lib/versions.ts records", () => {
+    it("by default: Flux v2.9.4's install.yaml, by the SHA-256 src/versions/versions.ts records", () => {
         assert.strictEqual(DEFAULT_VERSIONS.fluxManifestSha256, KNOWN_MANIFEST_CHECKSUMS.flux["v2.9.4"]);
         assert.strictEqual(parse({}).versions.fluxManifestSha256, "9eb86c5f9d606b2ac2cfe71223ab2f23faa2d59ccb21df4e08e5610e54d535f8");
         assert.strictEqual(parse({ flux: "v2.9.4" }).versions.fluxManifestSha256, DEFAULT_VERSIONS.fluxManifestSha256);

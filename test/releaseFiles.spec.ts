@@ -1,13 +1,13 @@
 /**
- * The SHA-256 pins of the release files clusterctl reads: lib/releaseFiles.ts and
- * `capi-mgmt:versions` → the providers step's script (host/capi-providers.sh checks every
+ * The SHA-256 pins of the release files clusterctl reads: src/versions/releaseFiles.ts and
+ * `capi-mgmt:versions` → the providers step's script (src/host/scripts/capi-providers.sh checks every
  * download against them; the run below uses the fake server of test/fakes/clusterFakes.ts).
  */
 import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
-import { KNOWN_RELEASE_CHECKSUMS, knownReleasePin, RELEASE_COMPONENTS } from "../lib/releaseFiles";
-import { DEFAULT_VERSIONS } from "../lib/versions";
+import { KNOWN_RELEASE_CHECKSUMS, knownReleasePin, RELEASE_COMPONENTS } from "../src/versions/releaseFiles";
+import { DEFAULT_VERSIONS } from "../src/versions/versions";
 import { reveal } from "../render/engine";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { fakeReleasePins } from "./fakes/releaseFakes";
@@ -31,7 +31,7 @@ describe("release files of clusterctl: SHA-256 pins", function () {
     this.timeout(60000);
 
     describe("defaults and config", () => {
-        it("pins by default exactly what lib/releaseFiles.ts knows at the default versions: cert-manager v1.21.1's manifest", () => {
+        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: cert-manager v1.21.1's manifest", () => {
             for (const c of RELEASE_COMPONENTS) {
                 assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256[c], knownReleasePin(c, DEFAULT_VERSIONS[c]).sha256, c);
             }

@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DEPLOYED_OUTPUT, DeployedState } from "../lib/lifecycle";
+import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
 import { REDACTED, valueOf } from "../render/engine";
 import { renderStackReport } from "../render/render";
 import { previousOutputsFromFile, replacementMapReport } from "../render/renderOutputs";

@@ -3,8 +3,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
-import { RELEASE_COMPONENTS } from "../lib/releaseFiles";
-import { COMPONENT_NAMES, DEFAULT_VERSIONS, TOOL_NAMES } from "../lib/versions";
+import { RELEASE_COMPONENTS } from "../src/versions/releaseFiles";
+import { COMPONENT_NAMES, DEFAULT_VERSIONS, TOOL_NAMES } from "../src/versions/versions";
 import { PROJECT_DIR } from "./harness";
 
 interface CustomManager {
@@ -40,32 +40,32 @@ describe("renovate.json: every pin is found", () => {
     const has = (file: string, value: string, digest?: string) =>
         matches.some((m) => m.file === file && m.currentValue === value && (digest === undefined || m.currentDigest === digest));
 
-    it("every default tool version and its checksum, and every component version, in lib/versions.ts", () => {
+    it("every default tool version and its checksum, and every component version, in src/versions/versions.ts", () => {
         for (const tool of TOOL_NAMES) {
             const pin = DEFAULT_VERSIONS[tool];
-            assert.ok(matches.filter((m) => m.file === "lib/versions.ts" && m.currentValue === pin.version).length >= 2, `${tool} ${pin.version}: default and checksum entry`);
-            assert.ok(has("lib/versions.ts", pin.version, pin.sha256), `${tool} ${pin.version}'s checksum is not found with it`);
+            assert.ok(matches.filter((m) => m.file === "src/versions/versions.ts" && m.currentValue === pin.version).length >= 2, `${tool} ${pin.version}: default and checksum entry`);
+            assert.ok(has("src/versions/versions.ts", pin.version, pin.sha256), `${tool} ${pin.version}'s checksum is not found with it`);
         }
         for (const c of COMPONENT_NAMES) {
-            assert.ok(has("lib/versions.ts", DEFAULT_VERSIONS[c]), `${c} ${DEFAULT_VERSIONS[c]}`);
+            assert.ok(has("src/versions/versions.ts", DEFAULT_VERSIONS[c]), `${c} ${DEFAULT_VERSIONS[c]}`);
         }
         const [image, digest] = DEFAULT_VERSIONS.nodeImage.split("@");
-        assert.ok(has("lib/versions.ts", image.split(":")[1], digest), `node image ${DEFAULT_VERSIONS.nodeImage}`);
+        assert.ok(has("src/versions/versions.ts", image.split(":")[1], digest), `node image ${DEFAULT_VERSIONS.nodeImage}`);
     });
 
-    it("every default pin of a release file clusterctl reads (lib/releaseFiles.ts), with its version", () => {
+    it("every default pin of a release file clusterctl reads (src/versions/releaseFiles.ts), with its version", () => {
         let pinned = 0;
         for (const c of RELEASE_COMPONENTS) {
             for (const [file, sum] of Object.entries(DEFAULT_VERSIONS.releaseSha256[c])) {
                 pinned++;
-                assert.ok(has("lib/releaseFiles.ts", DEFAULT_VERSIONS[c], sum), `${c} ${DEFAULT_VERSIONS[c]} ${file}: its SHA-256 is not found with the version`);
+                assert.ok(has("src/versions/releaseFiles.ts", DEFAULT_VERSIONS[c], sum), `${c} ${DEFAULT_VERSIONS[c]} ${file}: its SHA-256 is not found with the version`);
             }
         }
         assert.ok(pinned >= 1, "no release file is pinned by default");
     });
 
-    it("the SHA-256 of Flux's install.yaml with Flux's version (lib/versions.ts)", () => {
-        assert.ok(has("lib/versions.ts", DEFAULT_VERSIONS.flux.version, DEFAULT_VERSIONS.fluxManifestSha256));
+    it("the SHA-256 of Flux's install.yaml with Flux's version (src/versions/versions.ts)", () => {
+        assert.ok(has("src/versions/versions.ts", DEFAULT_VERSIONS.flux.version, DEFAULT_VERSIONS.fluxManifestSha256));
     });
 
     it("every Helm chart and pinned upstream tag of gitops/", () => {

@@ -1,7 +1,7 @@
 import "mocha";
 import * as assert from "assert";
-import { REPLACEMENT_FACTS, needsFacts } from "../lib/replacementFacts";
-import { classifyChanges, dangersOf, Registration } from "../lib/replacementMap";
+import { REPLACEMENT_FACTS, needsFacts } from "../src/lifecycle/replacementFacts";
+import { classifyChanges, dangersOf, Registration } from "../src/lifecycle/replacementMap";
 import { readStackConfigFile } from "../render/render";
 import { DOC_STACKS } from "../render/settingsDoc";
 import { declaredSettingKeys, settingVariants } from "../render/settingVariants";
@@ -21,7 +21,7 @@ function reg(name: string, type: string, inputs: Record<string, unknown>, extra:
     };
 }
 
-describe("replacement map: lib/replacementMap.ts classifies (pure)", () => {
+describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", () => {
     const FIP = "openstack:networking/floatingIp:FloatingIp";
     const ASSOC = "openstack:networking/floatingIpAssociate:FloatingIpAssociate";
 
@@ -87,7 +87,7 @@ describe("replacement map: coverage of settings and resource types", function ()
         for (const stack of DOC_STACKS) {
             const run = await runStack(stack, { proxy: JSON.stringify({ http: "http://proxy.example:3128" }), registryMirrors: JSON.stringify([{ registry: "docker.io", endpoints: ["https://m.example"] }]) });
             const types = [...new Set(run.resources.filter((r) => needsFacts(r.type, r.custom)).map((r) => r.type))];
-            assert.deepStrictEqual(types.filter((t) => !REPLACEMENT_FACTS[t]), [], `${stack}: types without a row in lib/replacementFacts.ts`);
+            assert.deepStrictEqual(types.filter((t) => !REPLACEMENT_FACTS[t]), [], `${stack}: types without a row in src/lifecycle/replacementFacts.ts`);
         }
     });
 });

@@ -1,9 +1,9 @@
 import "mocha";
 import * as assert from "assert";
-import { semverRangeProblem } from "../lib/semverRange";
+import { semverRangeProblem } from "../src/gitops/semverRange";
 import * as table from "./fixtures/semver-ranges.json";
 
-describe("Flux semver ranges (lib/semverRange.ts)", () => {
+describe("Flux semver ranges (src/gitops/semverRange.ts)", () => {
     it("agrees with Masterminds/semver on every case of the shared table", () => {
         assert.ok(table.cases.length >= 40, "the table is the contract: keep it large");
         const disagreements = table.cases

@@ -3,8 +3,8 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../lib/hostScripts";
-import { CLUSTERS_GONE_FILE, DEFAULT_TEARDOWN_TIMEOUT_SECONDS, FLUX_RESUME_SCRIPT, renderTeardownScript, TeardownParams } from "../lib/teardownScript";
+import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
+import { CLUSTERS_GONE_FILE, DEFAULT_TEARDOWN_TIMEOUT_SECONDS, FLUX_RESUME_SCRIPT, renderTeardownScript, TeardownParams } from "../src/lifecycle/teardownScript";
 import {
     CLUSTER_CRD,
     FakeCapi,
@@ -81,11 +81,11 @@ describe("teardown script: rendering", () => {
 describe("teardown script: shellcheck", () => {
     before(function () {
         if (!hasShellcheck()) {
-            skipTest(this, "the shellcheck tests of host/teardown.sh and of the clock fakes", "shellcheck");
+            skipTest(this, "the shellcheck tests of src/host/scripts/teardown.sh and of the clock fakes", "shellcheck");
         }
     });
 
-    it("passes on host/teardown.sh and on the rendered script", () => {
+    it("passes on src/host/scripts/teardown.sh and on the rendered script", () => {
         const rendered = path.join(makeTempDir("teardown-shellcheck"), "teardown.sh");
         fs.writeFileSync(rendered, renderTeardownScript(sampleParams()));
         const includes = fs.readdirSync(HOST_INCLUDES_DIR).filter((f) => f.startsWith("teardown-"));
@@ -97,7 +97,7 @@ describe("teardown script: shellcheck", () => {
     });
 });
 
-describe("host/teardown.sh", () => {
+describe("src/host/scripts/teardown.sh", () => {
     let fake: FakeCapi;
 
     beforeEach(() => {

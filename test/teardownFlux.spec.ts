@@ -6,7 +6,7 @@ import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, sh
 import { CLAIM_WORKLOADS, clusterDeletion, is, KIND_CLUSTER, managementWith as managementWithShared, namespaceOf, runTeardown, words } from "./fakes/teardownCalls";
 import { CLUSTER_CRD, FakeCapi, FakeWorkload, HELMRELEASE_CRD, KUSTOMIZATION_CRD } from "./fakes/teardownFakes";
 
-describe("host/teardown.sh: Flux", () => {
+describe("src/host/scripts/teardown.sh: Flux", () => {
     let fake: FakeCapi;
 
     beforeEach(() => {

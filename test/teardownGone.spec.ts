@@ -6,7 +6,7 @@ import { assertFailure, assertSuccess, makeTempDir, RunResult } from "./fakes/sh
 import { clusterDeletion, KIND_CLUSTER, managementWith as managementWithShared, runTeardown } from "./fakes/teardownCalls";
 import { CLUSTER_CRD, FakeCapi, FakeWorkload } from "./fakes/teardownFakes";
 
-describe("host/teardown.sh: the management cluster is gone", () => {
+describe("src/host/scripts/teardown.sh: the management cluster is gone", () => {
     let fake: FakeCapi;
 
     beforeEach(() => {

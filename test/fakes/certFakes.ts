@@ -1,6 +1,6 @@
 /**
  * Certificates on a fake management server (test/fakes/clusterFakes.ts), for the tests of
- * `host/cert-renew.sh` and `host/cert-renewal.sh`: a `docker` in front of the server's that
+ * `src/host/scripts/cert-renew.sh` and `src/host/scripts/cert-renewal.sh`: a `docker` in front of the server's that
  * also runs `kubeadm certs renew all`, `crictl` and `kubectl get --raw=/readyz` in the kind
  * node, an `openssl` that reads the fake certificates, and a recording `systemctl`
  * (test/fakes/cert/*.sh).

@@ -1,5 +1,5 @@
 /**
- * Fake `kind`, `kubectl`, `clusterctl` and `docker` (test/fakes/cluster/*.sh) for running the cluster scripts in `host/`
+ * Fake `kind`, `kubectl`, `clusterctl` and `docker` (test/fakes/cluster/*.sh) for running the cluster scripts in `src/host/scripts/`
  * under bash without a server: {@link ClusterFakes} puts them first on PATH, records every
  * call (one line, `<tool> <args>`, in one shared log) and simulates the state the real
  * tools would see in a temp directory: kind clusters, CRDs and their labels, Cluster API
@@ -10,7 +10,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../lib/hostScripts";
+import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../src/host/hostScripts";
 import { FakeClock } from "./clock";
 import { fakeReleaseContent, fakeReleaseFiles } from "./releaseFakes";
 import { FAKES_DIR, installFake, RunResult } from "./shell";
@@ -34,7 +34,7 @@ export interface FakeProvider {
  */
 export const FAKE_ORC_CRDS = ["images", "networks", "ports", "servergroups", "servers", "subnets"].map((p) => `${p}.openstack.k-orc.cloud`);
 
-/** Where ORC's release manifest is downloaded from (host/orc.sh), per version. */
+/** Where ORC's release manifest is downloaded from (src/host/scripts/orc.sh), per version. */
 export function orcManifestUrl(version: string): string {
     return `https://github.com/k-orc/openstack-resource-controller/releases/download/${version}/install.yaml`;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A fake kubectl for test/lbCleanup.spec.ts: answers the calls host/lb-cleanup.sh makes from
+# A fake kubectl for test/lbCleanup.spec.ts: answers the calls src/host/scripts/lb-cleanup.sh makes from
 # files under $FAKE_STATE (clusters.json, machines/<cluster>, osc/<name>.json,
 # identities/<name>, secrets/<ns>/<name>/<key>), writes what `create -f` gets to events/,
 # and logs every call to $FAKE_STATE/calls.log. A file fail-<verb>-<resource> makes that

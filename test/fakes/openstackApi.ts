@@ -1,5 +1,5 @@
 /**
- * A fake OpenStack API (Keystone, Octavia, Neutron, Cinder: the calls host/lb-cleanup.sh
+ * A fake OpenStack API (Keystone, Octavia, Neutron, Cinder: the calls src/host/scripts/lb-cleanup.sh
  * makes) as a real HTTP server on loopback, in its own process, so a script run with
  * spawnSync talks to it over TCP with the real curl. Each {@link FakeOpenstack} is one
  * cloud: a directory holding its state (`state.json`, read and written on every request)

@@ -1,10 +1,10 @@
 /**
  * Fake release files of the Cluster API providers and cert-manager, served by the fake curl
- * of {@link ClusterFakes} (test/fakes/clusterFakes.ts) for host/capi-providers.sh's local
+ * of {@link ClusterFakes} (test/fakes/clusterFakes.ts) for src/host/scripts/capi-providers.sh's local
  * repository, and SHA-256 pins of them.
  */
 import * as crypto from "crypto";
-import { ReleaseChecksums, ReleaseComponent, releaseFiles, ReleaseFile } from "../../lib/releaseFiles";
+import { ReleaseChecksums, ReleaseComponent, releaseFiles, ReleaseFile } from "../../src/versions/releaseFiles";
 
 /** The versions the cluster scripts' tests install (test/clusterScripts.spec.ts PROVIDER_PARAMS). */
 export const FAKE_RELEASE_VERSIONS: Readonly<Record<ReleaseComponent, string>> = {

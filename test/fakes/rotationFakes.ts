@@ -1,5 +1,5 @@
 /**
- * A fake `kubectl` for `host/cloud-provider-restart.sh`: the management cluster (its
+ * A fake `kubectl` for `src/host/scripts/cloud-provider-restart.sh`: the management cluster (its
  * kubeconfig is the file the script is given) lists labelled Clusters and serves their
  * kubeconfig Secrets; each workload cluster (its kubeconfig is the text `workload <name>`)
  * serves Secret kube-system/cloud-config and records `rollout restart`. On the virtual clock.

@@ -1,10 +1,10 @@
 /**
- * Helpers of the tests of host/teardown.sh (test/teardown*.spec.ts): running the rendered
+ * Helpers of the tests of src/host/scripts/teardown.sh (test/teardown*.spec.ts): running the rendered
  * script against the fakes, and reading the fake kubectl's call log.
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import { renderHostScript } from "../../lib/hostScripts";
+import { renderHostScript } from "../../src/host/hostScripts";
 import { RunResult } from "./shell";
 import { FakeCapi, FakeWorkload, KubectlCall } from "./teardownFakes";
 

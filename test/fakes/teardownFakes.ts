@@ -1,5 +1,5 @@
 /**
- * Fakes of `kind` and `kubectl` for running `host/teardown.sh` for real under bash.
+ * Fakes of `kind` and `kubectl` for running `src/host/scripts/teardown.sh` for real under bash.
  *
  * The fake kubectl (a bash client of one Node server process) keeps a small API server state in files: one directory
  * per context (`mgmt` for the management cluster, `wl-<namespace>-<name>` for a workload

@@ -2,7 +2,7 @@
  * The deletion side of the CAPO tests on the OpenStack test bed: what a workload cluster's
  * cloud controller manager (OCCM) and Cinder CSI leave in the project (made here through the
  * APIs, as they make them, since no workload cluster boots), the Cluster's removal from the
- * GitOps tree as Flux's prune does it, and the project's own cleanup (host/lb-cleanup.sh) run
+ * GitOps tree as Flux's prune does it, and the project's own cleanup (src/host/scripts/lb-cleanup.sh) run
  * with bash on the test runner against the test-bed API server and the bed.
  */
 import { spawnSync } from "child_process";
@@ -10,8 +10,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { renderHostScript } from "../../lib/hostScripts";
-import { DELETE_VOLUMES_LABEL, LB_CLEANUP_CALL_TIMEOUT_SECONDS } from "../../lib/lbCleanup";
+import { renderHostScript } from "../../src/host/hostScripts";
+import { DELETE_VOLUMES_LABEL, LB_CLEANUP_CALL_TIMEOUT_SECONDS } from "../../src/host/lbCleanupScript";
 import { Environment, FluxUnit, readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { Obj } from "./capoProject";
 import { poll, Session } from "./openstackBed";
@@ -139,7 +139,7 @@ export interface CleanupRun {
 }
 
 /**
- * Runs host/lb-cleanup.sh once, with bash, as the timer's service does on the server, with
+ * Runs src/host/scripts/lb-cleanup.sh once, with bash, as the timer's service does on the server, with
  * the test-bed API server's kubeconfig instead of the server's, and its state in `stateDir`.
  */
 export function runLbCleanup(kubeconfig: string, namespace: string, stateDir: string): CleanupRun {

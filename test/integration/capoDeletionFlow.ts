@@ -2,7 +2,7 @@
  * The deletion of a workload Cluster on the OpenStack test bed, step by step (issue 21's
  * blocker): what OCCM and Cinder CSI would have left is made first (capoDeletion.ts), the
  * Cluster is pruned from the tree, CAPO is seen blocked by the load balancer, and
- * host/lb-cleanup.sh is run as its timer runs it until CAPO has deleted everything.
+ * src/host/scripts/lb-cleanup.sh is run as its timer runs it until CAPO has deleted everything.
  *
  * A test device: a finalizer of the test's own on the OpenStackCluster keeps it (and so the
  * Cluster) in Deleting after CAPO has finished, so the cleanup's volume opt-in can be run
@@ -13,7 +13,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { DELETE_VOLUMES_LABEL } from "../../lib/lbCleanup";
+import { DELETE_VOLUMES_LABEL } from "../../src/host/lbCleanupScript";
 import { Environment, TreeObject } from "../../render/gitopsTree";
 import { CapoExpectations, R, timed, Wait } from "./capoChecks";
 import { CleanupRun, lbActive, pruned, runLbCleanup, seedCsiVolume, seedOccmLoadBalancer, treeWithout } from "./capoDeletion";

@@ -1,8 +1,8 @@
 /**
  * CAPO v0.14.7 and the Cluster API v1.14 managers (core, kubeadm bootstrap and control plane,
  * all reconciling) against the RUNNING OpenStack test bed (docs/testbed-openstack.md), in a
- * project of the test's own, with the credential the program makes (components/appCredentials.ts,
- * components/clusterCredentials.ts), the dev environment's GitOps tree applied Kustomization by
+ * project of the test's own, with the credential the program makes (src/cloud/appCredentials.ts,
+ * src/cluster/clusterCredentials.ts), the dev environment's GitOps tree applied Kustomization by
  * Kustomization. Assertions are made on the OpenStack side. ORC's manager is replaced by
  * {@link orcStandIn} (test/integration/orcStandIn.ts) until it is built. Nothing boots (Nova's
  * fake driver): the assertions stop before a node would join.
@@ -10,7 +10,7 @@
  * Then the deletion (issue 21): what the cluster's OCCM and Cinder CSI would have left (a
  * `kube_service_<cluster>_...` load balancer with listener, pool and floating IP on the
  * cluster's network, a tagged volume), the Cluster removed from the tree and pruned, CAPO
- * seen blocked by that load balancer, host/lb-cleanup.sh run as its timer runs it, and the
+ * seen blocked by that load balancer, src/host/scripts/lb-cleanup.sh run as its timer runs it, and the
  * project checked: nothing of the cluster but the kept volume, deleted too with the opt-in;
  * another cluster's and a foreign load balancer untouched.
  *
@@ -22,12 +22,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { renderCloudConf, renderCloudsYaml } from "../../lib/cloudCredentials";
+import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import {
     capoCredentialsSecret, capoIdentity, cloudConfigResourceData, cloudConfigResourceSecret, cloudConfigResourceSet,
     cloudCredentialsData, fluxSettingsConfigMap, fluxSettingsData, namespace, orcCredentialsSecret,
-} from "../../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../../lib/contract";
+} from "../../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
 import { Environment, readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { checkCapoCluster, checkFirstControlPlaneMachine, CapoExpectations, timed, timings } from "./capoChecks";
 import { runDeletion } from "./capoDeletionFlow";

@@ -1,13 +1,13 @@
 /**
  * A project of its own on the shared OpenStack test bed (testbed/openstack) for the CAPO tests:
  * made through the admin cloud (project, user, the roles a cloud user has), the application
- * credential the program would make in it (components/appCredentials.ts: same name rule, roles,
+ * credential the program would make in it (src/cloud/appCredentials.ts: same name rule, roles,
  * `unrestricted: false`), an inventory of everything the project holds, and a clean-up that
  * empties and deletes it. Nothing here touches another project.
  */
 import * as crypto from "crypto";
-import { appCredentialName, APP_CREDENTIAL_PURPOSES, canonicalSettings } from "../../components/appCredentials";
-import { AppCredentialSettings } from "../../lib/config";
+import { appCredentialName, APP_CREDENTIAL_PURPOSES, canonicalSettings } from "../../src/cloud/appCredentials";
+import { AppCredentialSettings } from "../../src/config";
 import { ApiError, Cloud, gone, poll, Session } from "./openstackBed";
 
 /** A JSON object of an OpenStack API. */

@@ -1,5 +1,5 @@
 /**
- * host/teardown.sh (the destroy step of the management server, lib/teardownScript.ts) run off
+ * src/host/scripts/teardown.sh (the destroy step of the management server, src/lifecycle/teardownScript.ts) run off
  * the server: with bash on the test runner against the test-bed API server, the parameters
  * from the environment (the script takes them from there when not rendered in), and `kind`
  * replaced by test/fakes/fake-kind.sh (the test bed's management cluster is a bare API server,
@@ -8,7 +8,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { renderHostScript } from "../../lib/hostScripts";
+import { renderHostScript } from "../../src/host/hostScripts";
 
 /** The result of one teardown run. */
 export interface TeardownRun {

@@ -9,8 +9,8 @@
 import * as assert from "assert";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { fluxSettingsData } from "../../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../../lib/contract";
+import { fluxSettingsData } from "../../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
 import { readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { IDLE_WATCH_FILTER, requiredComponents, startManagementCluster } from "./harness/managementCluster";

@@ -5,15 +5,15 @@
  * variables into the OpenStackCluster and machine templates; its webhook evaluates the
  * variables' CEL rules, transition rules (create-only variables) included; CAAPH executes the
  * add-ons' values templates (OCCM's cloud.conf, Cinder CSI's cluster tag, which the deletion
- * cleanup host/lb-cleanup.sh relies on). Moved here from test/gitopsTree.spec.ts,
+ * cleanup src/host/scripts/lb-cleanup.sh relies on). Moved here from test/gitopsTree.spec.ts,
  * gitopsLoadBalancers.spec.ts and gitopsIngressOvn.spec.ts, which evaluated them with
  * interpreters of their own.
  */
 import * as assert from "assert";
 import { parse } from "yaml";
-import { renderCloudsYaml } from "../../lib/cloudCredentials";
-import { cloudConfigResourceData } from "../../lib/clusterObjects";
-import { CLOUD_NAME, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../../lib/contract";
+import { renderCloudsYaml } from "../../src/cluster/cloudCredentials";
+import { cloudConfigResourceData } from "../../src/cluster/clusterObjects";
+import { CLOUD_NAME, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../../src/shared/contract";
 import { TreeObject } from "../../render/gitopsTree";
 import { classBedFor, MANAGEMENT_ADDRESS, withVariable } from "./classBed";
 

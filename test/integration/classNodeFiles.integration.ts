@@ -10,7 +10,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { USER_DATA_MAX_BYTES } from "../../lib/cloudInit";
+import { USER_DATA_MAX_BYTES } from "../../src/host/cloudInit";
 import { classVariables } from "../../render/classVariables";
 import { TreeObject } from "../../render/gitopsTree";
 import { assertSuccess, envFileOf, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "../fakes/shell";
@@ -315,7 +315,7 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
         });
 
         it("fits the schema's largest proxy and mirror lists, etcd care on, into a control plane node's user data with room for Cluster API's own", async () => {
-            // Nova takes at most 65535 characters of base64 user data (lib/cloudInit.ts); 16 KiB is
+            // Nova takes at most 65535 characters of base64 user data (src/host/cloudInit.ts); 16 KiB is
             // reserved for Cluster API's own certificates, keys and kubeadm configuration.
             const budget = USER_DATA_MAX_BYTES - 16 * 1024;
             interface Limits {

@@ -12,11 +12,11 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { renderCloudConf, renderCloudsYaml } from "../../lib/cloudCredentials";
-import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../lib/clusterObjects";
-import { StackConfig } from "../../lib/config";
-import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../lib/contract";
-import { downloadCache } from "../../lib/releaseCache";
+import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
+import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../src/cluster/clusterObjects";
+import { StackConfig } from "../../src/config";
+import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../src/shared/contract";
+import { downloadCache } from "../../src/versions/releaseCache";
 import { readStackConfigFile } from "../../render/render";
 import { EngineBed, EngineHome, EngineStack, nameOf, startEngineCluster } from "./engineBed";
 import {

@@ -17,9 +17,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { fluxInstallUrl } from "../../lib/clusterObjects";
-import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, FLUX_NAMESPACE, FLUX_ROOT_NAME } from "../../lib/contract";
-import { downloadCache } from "../../lib/releaseCache";
+import { fluxInstallUrl } from "../../src/cluster/clusterObjects";
+import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, FLUX_NAMESPACE, FLUX_ROOT_NAME } from "../../src/shared/contract";
+import { downloadCache } from "../../src/versions/releaseCache";
 import { readStackConfigFile } from "../../render/render";
 import { EngineBed, EngineHome, EngineStack, nameOf, Operation, startEngineCluster } from "./engineBed";
 import {

@@ -14,16 +14,16 @@
  *   kind step's kubeconfig has them), with the settings CapiManagement gives it.
  * - Preflight's OpenStack look-ups need the OpenStack provider: only its lifecycle part runs, as
  *   CapiManagement wires it: a StackReference to the stack itself reads the last `up`'s `deployed`
- *   output, lib/lifecycle.ts judges the config change, and every resource waits for the gate.
+ *   output, src/lifecycle/lifecycle.ts judges the config change, and every resource waits for the gate.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterCredentials } from "../../components/clusterCredentials";
-import { FluxSync, verifiedFluxInstall } from "../../components/fluxSync";
-import { preflightError, SELF_REFERENCE_NAME } from "../../components/preflight";
-import { StackConfig } from "../../lib/config";
-import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../../lib/lifecycle";
-import { ReleaseSource } from "../../lib/releaseCache";
+import { ClusterCredentials } from "../../src/cluster/clusterCredentials";
+import { FluxSync, verifiedFluxInstall } from "../../src/gitops/fluxSync";
+import { preflightError, SELF_REFERENCE_NAME } from "../../src/cloud/preflight";
+import { StackConfig } from "../../src/config";
+import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment } from "../../src/lifecycle/lifecycle";
+import { ReleaseSource } from "../../src/versions/releaseCache";
 import { FluxSync as FluxSyncBefore } from "./fluxSyncBefore";
 
 /** One OpenStack application credential as the test hands it in. */
@@ -76,7 +76,7 @@ export function engineProgram(inputs: () => EngineProgramInputs): pulumi.automat
         const s = inputs();
         const cfg = s.config;
 
-        // Preflight's lifecycle part, as Preflight does it (lib/lifecycle.ts).
+        // Preflight's lifecycle part, as Preflight does it (src/lifecycle/lifecycle.ts).
         const self = new pulumi.StackReference(SELF_REFERENCE_NAME, {
             name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
         });

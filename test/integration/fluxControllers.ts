@@ -13,14 +13,14 @@
  * becomes without OpenStack; without the gate kustomize-controller would apply the next commit
  * only after that wait times out. (The same holds on a real management cluster while a
  * workload cluster is unhealthy: Flux v2.9's install leaves the gate off, so the program turns it
- * on; the flag here comes from the same function, lib/clusterObjects.ts.)
+ * on; the flag here comes from the same function, src/cluster/clusterObjects.ts.)
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as net from "net";
-import { kustomizeControllerFeatureGates, withFeatureGates } from "../../lib/clusterObjects";
-import { DEFAULT_VERSIONS } from "../../lib/versions";
+import { kustomizeControllerFeatureGates, withFeatureGates } from "../../src/cluster/clusterObjects";
+import { DEFAULT_VERSIONS } from "../../src/versions/versions";
 import { ControlPlane, httpGet } from "./harness/controlPlane";
 import { ManagedProcess, waitFor } from "./harness/processes";
 import { BinaryName, Testbed } from "./harness/testbed";

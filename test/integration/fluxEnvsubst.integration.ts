@@ -7,8 +7,8 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { fluxSettingsData } from "../../lib/clusterObjects";
-import { DEFAULT_WORKLOAD_NAMESPACE } from "../../lib/contract";
+import { fluxSettingsData } from "../../src/cluster/clusterObjects";
+import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
 import { fluxSubstituter } from "../../render/fluxEnvsubst";
 import { ownSubstitution, readEnvironment, TreeDocument } from "../../render/gitopsTree";
 import { Testbed } from "./harness/testbed";

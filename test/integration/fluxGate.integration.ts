@@ -1,7 +1,7 @@
 /**
  * kustomize-controller's feature gate and the controllers' proxy under the real Pulumi engine (the
  * CLI and Kubernetes provider testbed/pulumi/build.sh built): the `flux-install` ConfigFile with
- * the program's transforms (lib/clusterObjects.ts `fluxInstallTransform` and
+ * the program's transforms (src/cluster/clusterObjects.ts `fluxInstallTransform` and
  * `fluxProxyTransform`), its objects rendered by the provider's `renderYamlToDirectory` (no API
  * server, no test-bed process: the provider writes each object it would apply to a file, and
  * deletes the file when it would delete the object).
@@ -9,7 +9,7 @@
  * What it shows: the engine hands a packaged (remote) component's children to the program's
  * transforms; a stack installed without the gate gets it as an in-place `update` of the one
  * Deployment (no replacement, nothing else touched); the next preview has no changes. Adding
- * the proxy (its values Outputs, as components/capiManagement.ts passes them) puts the variables,
+ * the proxy (its values Outputs, as src/capiManagement.ts passes them) puts the variables,
  * upper and lower case, on every container of every controller Deployment as an in-place update
  * of those Deployments only (the gate stays); removing it is the same update back to the
  * released environment. The transforms keep `retainOnDelete`, so `destroy` leaves the Deployment.
@@ -24,8 +24,8 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { fluxInstallTransform, fluxProxyTransform } from "../../lib/clusterObjects";
-import { EnvVar, ProxyEnv, proxyEnvVars, proxyVarNames } from "../../lib/proxy";
+import { fluxInstallTransform, fluxProxyTransform } from "../../src/cluster/clusterObjects";
+import { EnvVar, ProxyEnv, proxyEnvVars, proxyVarNames } from "../../src/host/proxy";
 import { FLUX_CONTROLLER_ARGS, fluxControllerDeployment as controller } from "../fixtures";
 import { EngineBed, EngineHome, EngineStack, nameOf, Operation } from "./engineBed";
 
@@ -38,7 +38,7 @@ const RELEASED_ENV = [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fiel
 const PROXY: ProxyEnv = { http: "http://proxy.example:3128", https: "http://proxy.example:3129", noProxy: "localhost,127.0.0.1,.svc,.cluster.local,10.96.0.0/16" };
 
 /**
- * The proxy variables as components/capiManagement.ts hands them to FluxSync: the names from
+ * The proxy variables as src/capiManagement.ts hands them to FluxSync: the names from
  * the config, each value an Output of the effective proxy.
  */
 function proxyVars(env: ProxyEnv): EnvVar<pulumi.Input<string>>[] {
@@ -124,7 +124,7 @@ describe("Flux's kustomize-controller feature gate under the real Pulumi engine 
         );
         stack = await home.stack("fluxgate", async () => {
             const provider = new k8s.Provider("render", { renderYamlToDirectory: renderDir });
-            // The program's options for flux-install (components/fluxSync.ts): the gate's transform once
+            // The program's options for flux-install (src/gitops/fluxSync.ts): the gate's transform once
             // `gated`, the proxy's while `proxy` is set.
             const proxyTransform = fluxProxyTransform(proxy ? proxyVars(proxy) : undefined);
             new k8s.yaml.v2.ConfigFile(

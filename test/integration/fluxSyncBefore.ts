@@ -1,6 +1,6 @@
 /**
  * THE OLD PROGRAM'S FluxSync, for the upgrade test (test/integration/engineFluxInstall.integration.ts):
- * components/fluxSync.ts as it was before issue 20 (commit c5231f6), verbatim but for the import
+ * src/gitops/fluxSync.ts as it was before issue 20 (commit c5231f6), verbatim but for the import
  * paths. Its ConfigFile is given Flux's release URL, which the Kubernetes provider fetches,
  * unverified, on every preview and `up`. Only the engine test uses it, to `up` a stack the way
  * users deployed it before, then `up` the same stack with the current program.
@@ -22,11 +22,11 @@ import {
     rootKustomization,
     sopsAgeSecret,
     sopsAgeSecretData,
-} from "../../lib/clusterObjects";
-import { GitOpsSettings } from "../../lib/config";
-import { publicKeyOfPrivateKey } from "../../lib/opensshKey";
-import { EnvVar } from "../../lib/proxy";
-import { kubeResource } from "../../components/kubeObject";
+} from "../../src/cluster/clusterObjects";
+import { GitOpsSettings } from "../../src/config";
+import { publicKeyOfPrivateKey } from "../../src/shared/opensshKey";
+import { EnvVar } from "../../src/host/proxy";
+import { kubeResource } from "../../src/cluster/kubeObject";
 
 /** How long `pulumi up` waits for Flux to report Ready (with a registered deploy key). */
 export const FLUX_READY_TIMEOUT_SECONDS = 600;
@@ -80,7 +80,7 @@ export class FluxSync extends pulumi.ComponentResource {
         // object is retained on delete, the install's too (the ConfigFile passes the option on to
         // the objects it creates: the engine suite shows Flux's CRDs surviving), so removing
         // gitops with a new server generation deletes nothing in the old cluster; on a live
-        // stack that removal is refused first (lib/lifecycle.ts).
+        // stack that removal is refused first (src/lifecycle/lifecycle.ts).
         const owned = { parent: this, deletedWith: args.deletedWith, retainOnDelete: true };
 
         let identity: pulumi.Output<string>;
@@ -95,7 +95,7 @@ export class FluxSync extends pulumi.ComponentResource {
         this.waited = g.deployKey !== undefined;
 
         // The transforms turn on kustomize-controller's feature gates in the install's Deployment
-        // and give the controllers the proxy variables (lib/clusterObjects.ts); a change of
+        // and give the controllers the proxy variables (src/cluster/clusterObjects.ts); a change of
         // either updates the Deployments in place.
         const proxyTransform = fluxProxyTransform(args.proxyEnv);
         const install = new k8s.yaml.v2.ConfigFile(

@@ -1,5 +1,5 @@
 /**
- * The table test/semverRange.spec.ts holds lib/semverRange.ts to is Masterminds/semver's own
+ * The table test/semverRange.spec.ts holds src/gitops/semverRange.ts to is Masterminds/semver's own
  * verdict: the library Flux's source-controller parses ref.semver with, built in the test bed.
  */
 import * as assert from "assert";

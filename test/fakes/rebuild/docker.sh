@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fake docker for host/rebuild-check.sh's tests: `ps -aq --filter label=io.x-k8s.kind.cluster`
+# Fake docker for src/host/scripts/rebuild-check.sh's tests: `ps -aq --filter label=io.x-k8s.kind.cluster`
 # prints $FAKE_KIND_NODES; FAKE_DOCKER=down fails like a daemon that does not answer.
 set -euo pipefail
 echo "docker $*" >>"$FAKE_LOG"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fake kubectl for host/rebuild-check.sh's tests: answers the two questions the check asks.
+# Fake kubectl for src/host/scripts/rebuild-check.sh's tests: answers the two questions the check asks.
 # FAKE_KUBE=down: the API does not answer; nocrd: no Cluster API CRD; otherwise the CRD exists
 # and the Clusters are $FAKE_CLUSTERS (one `namespace/name` per line).
 set -euo pipefail

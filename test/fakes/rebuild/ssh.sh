@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fake ssh for host/rebuild-check.sh's tests (test/rebuildCheck.spec.ts): records its
+# Fake ssh for src/host/scripts/rebuild-check.sh's tests (test/rebuildCheck.spec.ts): records its
 # arguments, the mode of the key file and whether it is the login key, and the known_hosts
 # file's content to $FAKE_LOG. FAKE_SSH=unreachable or hostkey fails as ssh does (exit 255);
 # otherwise the remote command (the last argument) runs here, the script on stdin.

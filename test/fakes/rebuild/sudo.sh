@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fake sudo for host/rebuild-check.sh's tests: only `sudo -n COMMAND…`, run as is.
+# Fake sudo for src/host/scripts/rebuild-check.sh's tests: only `sudo -n COMMAND…`, run as is.
 set -euo pipefail
 echo "sudo $*" >>"$FAKE_LOG"
 if [[ "${1:-}" != -n ]]; then

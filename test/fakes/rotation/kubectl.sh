@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fake kubectl of the credential rotation tests (test/fakes/rotationFakes.ts), for
-# host/cloud-provider-restart.sh: the management cluster (its kubeconfig is $FAKE_MGMT_KUBECONFIG)
+# src/host/scripts/cloud-provider-restart.sh: the management cluster (its kubeconfig is $FAKE_MGMT_KUBECONFIG)
 # lists labelled Clusters and serves their kubeconfig Secrets; each workload cluster (its
 # kubeconfig is the text `workload <name>`) serves Secret kube-system/cloud-config and records
 # `rollout restart`.

@@ -15,7 +15,7 @@ import { BinaryName, ManifestName, Testbed } from "./testbed";
 export const MANAGER_READY_TIMEOUT_MS = 240_000;
 
 /**
- * clusterctl variables as the program sets them (host/capi-providers.sh writes CLUSTER_TOPOLOGY
+ * clusterctl variables as the program sets them (src/host/scripts/capi-providers.sh writes CLUSTER_TOPOLOGY
  * into clusterctl's config); every other `${VAR:=default}` in a manager's flags takes its default.
  */
 export const CLUSTERCTL_VARIABLES: Record<string, string> = { CLUSTER_TOPOLOGY: "true" };

@@ -1,0 +1,392 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "./cluster/certRenewal";
+import { identityEndpoint } from "./cluster/cloudCredentials";
+import { renderDockerDaemonJson, renderUserData } from "./host/cloudInit";
+import { StackConfig } from "./config";
+import { DeployedState, ResolvedNetworks, serverNetworkOf, workloadProjectKey } from "./lifecycle/lifecycle";
+import { isUuid } from "./shared/names";
+import { ReleaseSource } from "./versions/releaseCache";
+import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "./host/proxy";
+import { AppCredentials } from "./cloud/appCredentials";
+import { ClusterCredentials } from "./cluster/clusterCredentials";
+import { CloudProviderRestart } from "./host/cloudProviderRestart";
+import { FluxSync, verifiedFluxInstall } from "./gitops/fluxSync";
+import { HostBootstrap } from "./host/hostBootstrap";
+import { ServerConnection } from "./host/hostStep";
+import { DeletionCleanup } from "./host/lbCleanup";
+import { ManagementCluster } from "./cluster/managementCluster";
+import { lookUpExistingNetwork, Network } from "./cloud/network";
+import { Preflight, PreflightResult } from "./cloud/preflight";
+import { RebuildCheck } from "./lifecycle/rebuildCheck";
+import { ServerSecurityGroup } from "./cloud/securityGroup";
+import { ManagementServer, SERVER_USER } from "./cloud/server";
+import { SshKeys } from "./cloud/sshKeys";
+import { WorkloadTeardown } from "./lifecycle/teardown";
+
+/** `{ [key]: value }`, or nothing when the value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** Arguments of {@link CapiManagement}. */
+export interface CapiManagementArgs {
+    /** The parsed and validated stack configuration. */
+    config: StackConfig;
+    /**
+     * Provider of the workload project (`config.workloadProject`): both application
+     * credentials are created through it, their roles checked there, and the auth URL and
+     * region of clouds.yaml and cloud.conf are that project's. Undefined: everything goes
+     * through the `openstack` provider this component is given.
+     */
+    workloadProvider?: openstack.Provider;
+    /**
+     * Where release files the program applies itself come from (Flux's install.yaml), checked
+     * against their pins: index.ts gives the cache on this machine (src/versions/releaseCache.ts), render
+     * and the mock-engine tests a source that reads nothing.
+     */
+    releases: ReleaseSource;
+}
+
+/**
+ * Everything one stack stands up: the OpenStack side of the management server and, on it,
+ * the management cluster. Children are created in dependency order; see docs/operations.md.
+ */
+export class CapiManagement extends pulumi.ComponentResource {
+    /** Public address of the management server. */
+    readonly floatingIp: pulumi.Output<string>;
+    /** The server's host public key (what every SSH connection pins). */
+    readonly hostPublicKey: pulumi.Output<string>;
+    /** Login private key of the `ubuntu` user (secret). */
+    readonly sshPrivateKey: pulumi.Output<string>;
+    /** The application credentials (Cluster API, cloud provider). */
+    readonly appCredentials: AppCredentials;
+    /** How later steps reach the server. */
+    readonly connection: ServerConnection;
+    /** Host readiness and tools; later steps depend on `bootstrap.tools`. */
+    readonly bootstrap: HostBootstrap;
+    /** kind, ORC and Cluster API on the server. */
+    readonly cluster: ManagementCluster;
+    /** Deletes the workload clusters on destroy, before anything else goes. */
+    readonly teardown: WorkloadTeardown;
+    /** The timer that clears deleting workload clusters' load balancers off their networks. */
+    readonly deletionCleanup: DeletionCleanup;
+    /** OpenStack credentials in the management cluster. */
+    readonly credentials: ClusterCredentials;
+    /** Restarts OCCM and Cinder CSI in the workload clusters after a credential rotation. */
+    readonly cloudProviderRestart: CloudProviderRestart;
+    /** Flux, when `gitops` is configured. */
+    readonly flux?: FluxSync;
+    /** What preflight found (problems, the previous deployment). */
+    readonly preflight: pulumi.Output<PreflightResult>;
+    /** What this run deploys (the stack output `deployed`, read back by the next run's preflight). */
+    readonly deployed: pulumi.Output<DeployedState>;
+
+    constructor(name: string, args: CapiManagementArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:CapiManagement", name, {}, opts);
+        const cfg = args.config;
+
+        const external = openstack.networking.getNetworkOutput(
+            isUuid(cfg.externalNetwork)
+                ? { networkId: cfg.externalNetwork, external: true }
+                : { name: cfg.externalNetwork, external: true },
+            { parent: this },
+        );
+
+        const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
+        // The project the application credentials live in, and where CAPO and OCCM authenticate.
+        const workloadScope = args.workloadProvider
+            ? openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this, provider: args.workloadProvider })
+            : undefined;
+        const credentialScope = workloadScope ?? scope;
+        const credentialRegion = cfg.workloadProject ? cfg.workloadProject.region : cfg.region;
+        const regionSetting = cfg.workloadProject ? "capi-mgmt:workloadProject.region (default openstack:region)" : "openstack:region";
+        // Look-ups only: preflight compares the IDs with the last `up`'s before anything is created.
+        const existingNetwork = cfg.existingNetwork ? lookUpExistingNetwork(cfg.existingNetwork, { parent: this }) : undefined;
+        const resolved: pulumi.Output<ResolvedNetworks> = pulumi
+            .all([external.id, existingNetwork?.networkId, existingNetwork?.subnetId])
+            .apply(([externalNetworkId, networkId, subnetId]) => ({
+                externalNetworkId,
+                ...(networkId !== undefined && subnetId !== undefined ? { existing: { networkId, subnetId } } : {}),
+            }));
+        const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope, resolved }, { parent: this });
+        this.preflight = preflight.result;
+        // Flux's install.yaml, checked against its pin on this machine (a cached copy: no request).
+        const fluxInstall = cfg.gitops ? verifiedFluxInstall(args.releases, cfg.versions) : undefined;
+        // Nothing is created or changed before preflight has passed and Flux's manifest matched its pin.
+        const gate = fluxInstall ? pulumi.all([preflight.gate, fluxInstall]).apply(([g]) => g) : preflight.gate;
+        const gated = { parent: this, dependsOn: gate };
+
+        const network = new Network(
+            "network",
+            {
+                prefix: cfg.prefix,
+                externalNetworkId: external.id,
+                nodeCidr: cfg.nodeCidr,
+                dnsNameservers: cfg.dnsNameservers,
+                existing: existingNetwork,
+            },
+            gated,
+        );
+        const securityGroup = new ServerSecurityGroup(
+            "security-group",
+            { prefix: cfg.prefix, sshAllowedCidrs: cfg.sshAllowedCidrs, apiAllowedCidrs: cfg.apiAllowedCidrs },
+            gated,
+        );
+        const keys = new SshKeys("ssh-keys", { prefix: cfg.prefix }, gated);
+        this.appCredentials = new AppCredentials(
+            "app-credentials",
+            { prefix: cfg.prefix, settings: cfg.appCredential, workloadProject: cfg.workloadProject },
+            args.workloadProvider ? { ...gated, providers: { openstack: args.workloadProvider } } : gated,
+        );
+
+        // The identity endpoint ORC and CAPO authenticate at (clouds.yaml), also reached directly past a proxy,
+        // as are the other public endpoints of that project's catalog.
+        const authUrl = credentialScope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, credentialRegion, regionSetting));
+        const openstackEndpoints = credentialScope.serviceCatalogs.apply((catalog) => publicEndpointUrls(catalog, credentialRegion));
+
+        // The proxy of the host itself (apt, Docker): fixed before the server exists, so
+        // without the server's own addresses (the node CIDR covers its fixed IP; neither apt
+        // nor Docker ever calls the floating IP). Undefined without capi-mgmt:proxy.
+        const noProxyBase = {
+            serviceCidr: KIND_SERVICE_CIDR,
+            podCidr: KIND_POD_CIDR,
+            nodeCidr: cfg.existingNetwork ? undefined : cfg.nodeCidr,
+            user: cfg.proxy?.noProxy ?? [],
+        };
+        const hostProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
+            ? pulumi
+                  .all([authUrl, openstackEndpoints])
+                  .apply(([url, endpoints]) =>
+                      proxyEnv(cfg.proxy, effectiveNoProxy({ ...noProxyBase, serverAddresses: [], authUrl: url, openstackEndpoints: endpoints })),
+                  )
+            : pulumi.output(undefined);
+
+        const userData = pulumi.secret(
+            pulumi
+                .all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey, hostProxy])
+                .apply(([mtu, privateKeyOpenssh, publicKeyOpenssh, proxy]) =>
+                    renderUserData({ dockerMtu: mtu, caCert: cfg.caCert, hostKey: { privateKeyOpenssh, publicKeyOpenssh }, proxy }),
+                ),
+        );
+
+        // On a serverGeneration bump: the running server holds no Clusters (or the user said so)
+        // before the new generation's port and server are created.
+        const rebuildCheck = new RebuildCheck(
+            "rebuild-check",
+            {
+                plan: preflight.result.apply((r) => r.rebuildCheck),
+                generation: cfg.serverGeneration,
+                loginPrivateKey: keys.loginPrivateKey,
+                hostPublicKey: keys.hostPublicKey,
+                loginUser: SERVER_USER,
+            },
+            gated,
+        );
+
+        const server = new ManagementServer(
+            "server",
+            {
+                prefix: cfg.prefix,
+                generation: cfg.serverGeneration,
+                flavor: cfg.flavor,
+                imageId: preflight.result.imageId,
+                rootVolumeSize: cfg.rootVolumeSize,
+                availabilityZone: cfg.availabilityZone,
+                networkId: network.networkId,
+                subnetId: network.subnetId,
+                securityGroupId: securityGroup.id,
+                keypairName: keys.keypairName,
+                userData,
+                floatingIpPool: external.apply((n) => n.name ?? cfg.externalNetwork),
+                associateAfter: network.routerInterface ? [network.routerInterface] : [],
+                createAfter: rebuildCheck.gate,
+                protect: cfg.protect,
+            },
+            gated,
+        );
+
+        // The proxy of what runs on the server (tools, kind, kubectl, clusterctl, the
+        // controllers): the host's NO_PROXY plus the server's own addresses.
+        const clusterProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
+            ? pulumi
+                  .all([authUrl, openstackEndpoints, server.fixedIp, server.floatingIp])
+                  .apply(([url, endpoints, fixedIp, floatingIp]) =>
+                      proxyEnv(
+                          cfg.proxy,
+                          effectiveNoProxy({ ...noProxyBase, serverAddresses: [fixedIp, floatingIp], authUrl: url, openstackEndpoints: endpoints }),
+                      ),
+                  )
+            : pulumi.output(undefined);
+
+        this.connection = {
+            host: server.floatingIp,
+            user: SERVER_USER,
+            privateKey: keys.loginPrivateKey,
+            hostKey: keys.hostPublicKey,
+        };
+        this.bootstrap = new HostBootstrap(
+            "bootstrap",
+            {
+                connection: this.connection,
+                serverId: server.instance.id,
+                versions: cfg.versions,
+                reachableAfter: [server.instance, server.association, ...securityGroup.rules],
+                proxy: hostProxy,
+                dockerDaemonJson: pulumi.all([network.mtu, hostProxy]).apply(([mtu, proxy]) => renderDockerDaemonJson(mtu, proxy)),
+            },
+            gated,
+        );
+
+        this.cluster = new ManagementCluster(
+            "management-cluster",
+            {
+                connection: this.connection,
+                clusterName: cfg.prefix,
+                floatingIp: server.floatingIp,
+                serverId: server.instance.id,
+                versions: cfg.versions,
+                after: [this.bootstrap.tools],
+                proxy: clusterProxy,
+                registryMirrors: cfg.registryMirrors,
+                previous: pulumi
+                    .all([preflight.previousOutputs.getOutput(CERT_RENEWAL_OUTPUT), preflight.previousOutputs.getOutput("kubeconfig")])
+                    .apply(([renewal, kubeconfig]): PreviousCertState => ({ renewal, kubeconfig })),
+            },
+            gated,
+        );
+
+        // As soon as the kind cluster exists, so that a later failure still leaves a stack whose
+        // destroy runs it. It depends on (hence is deleted before) everything its run needs that
+        // Pulumi really deletes: the server and the way to it, the credentials CAPO and ORC use,
+        // and the kind cluster. The Kubernetes objects and the ORC and Cluster API steps need no
+        // edge: on destroy they are skipped (deletedWith the kind cluster) or have no delete.
+        // Whichever way a workload cluster is deleted (Git, kubectl, the teardown below), this
+        // clears its cloud controller manager's load balancers off its network for CAPO.
+        this.deletionCleanup = new DeletionCleanup(
+            "deletion-cleanup",
+            {
+                connection: this.connection,
+                serverId: server.instance.id,
+                workloadNamespace: cfg.workloadNamespace,
+                proxy: clusterProxy,
+                // Once Cluster API's CRDs exist (before, every run would fail listing Clusters).
+                after: [this.cluster.providers],
+            },
+            gated,
+        );
+
+        this.teardown = new WorkloadTeardown(
+            "teardown",
+            {
+                connection: this.connection,
+                clusterName: cfg.prefix,
+                timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
+                protect: cfg.protect,
+                outlives: [
+                    server.instance,
+                    server.association,
+                    ...securityGroup.rules,
+                    ...this.appCredentials.resources,
+                    this.cluster.kind,
+                ],
+            },
+            gated,
+        );
+
+        // Built from the kubeconfig alone: Flux and the plain Secrets go in while ORC and Cluster
+        // API install. deleteUnreachable: once a cluster is gone (new server generation, new
+        // node image), deletes against it succeed by dropping the objects from the state; no
+        // object whose deletion matters relies on Pulumi deleting it (see docs/operations.md, "What `pulumi destroy` does").
+        // enableSecretMutable / enableConfigMapMutable: without them the provider replaces a
+        // Secret or ConfigMap whose data changes, deleting it first (fixed names), so a credential
+        // rotation would leave CAPO and ORC without credentials in between; with them it updates
+        // in place (shown under the real engine by test/integration/engine.integration.ts).
+        const kube = new k8s.Provider(
+            "management-cluster",
+            { kubeconfig: this.cluster.kubeconfig, deleteUnreachable: true, enableSecretMutable: true, enableConfigMapMutable: true },
+            gated,
+        );
+        const inCluster = { ...gated, providers: { kubernetes: kube } };
+        this.credentials = new ClusterCredentials(
+            "cluster-credentials",
+            {
+                workloadNamespace: cfg.workloadNamespace,
+                authUrl,
+                region: credentialRegion,
+                caCert: cfg.caCert,
+                capi: this.appCredentials.capi,
+                cloudProvider: this.appCredentials.cloudProvider,
+                deletedWith: this.cluster.kind,
+                providersReady: [this.cluster.providers],
+            },
+            inCluster,
+        );
+        this.cloudProviderRestart = new CloudProviderRestart(
+            "cloud-provider-restart",
+            {
+                connection: this.connection,
+                workloadNamespace: cfg.workloadNamespace,
+                credentialId: this.appCredentials.cloudProvider.id,
+                after: this.credentials.resources,
+            },
+            gated,
+        );
+        if (cfg.gitops) {
+            this.flux = new FluxSync(
+                "flux",
+                {
+                    version: cfg.versions.flux.version,
+                    installFile: fluxInstall as pulumi.Output<string>,
+                    gitops: cfg.gitops,
+                    managementAddress: server.floatingIp,
+                    deletedWith: this.cluster.kind,
+                    syncAfter: [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                    // One Output per variable, so the transform needs no resolved value.
+                    proxyEnv: cfg.proxy
+                        ? proxyVarNames(cfg.proxy).map((name) => ({
+                              name,
+                              value: clusterProxy.apply((env) => Object.fromEntries(proxyEnvVars(env))[name] ?? ""),
+                          }))
+                        : undefined,
+                },
+                inCluster,
+            );
+        }
+
+        const gitopsOwned = this.flux ? this.flux.resources : [];
+        this.deployed = pulumi
+            .all([
+                server.instance.availabilityZone,
+                this.credentials.namespace,
+                credentialScope.userId,
+                credentialScope.userName,
+                resolved,
+                pulumi.all(gitopsOwned.map((r) => (r as pulumi.CustomResource).urn)),
+            ])
+            .apply(([az, ns, ownerId, ownerName, ids]) => ({
+                serverGeneration: cfg.serverGeneration,
+                prefix: cfg.prefix,
+                availabilityZone: az ?? cfg.availabilityZone ?? "",
+                flavor: cfg.flavor,
+                workloadNamespace: ns,
+                gitops: cfg.gitops !== undefined,
+                // Only when set: the management server's own project records nothing, as before.
+                ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
+                // Preflight let only the owner (or a hand-over to this user) through: the credentials are this user's.
+                appCredentialOwner: { id: ownerId, name: ownerName },
+                // Only when on: an unprotected stack records nothing, as before.
+                ...(cfg.protect ? { protect: true } : {}),
+                // Optional in DeployedState: states written before these were recorded lack them.
+                ...(ids.externalNetworkId ? { externalNetworkId: ids.externalNetworkId } : {}),
+                ...optional("serverNetwork", serverNetworkOf(cfg, ids)),
+            }));
+
+        this.floatingIp = server.floatingIp;
+        this.hostPublicKey = keys.hostPublicKey;
+        this.sshPrivateKey = keys.loginPrivateKey;
+
+        this.registerOutputs({ floatingIp: this.floatingIp });
+    }
+}

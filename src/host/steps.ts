@@ -1,0 +1,268 @@
+/**
+ * The host steps: every remote command the program runs on the management server, as data.
+ *
+ * One entry per step says what the step is (its logical name, the component that registers
+ * it, the script in `src/host/scripts/` it runs, the parameters that script is rendered with),
+ * how it runs (as root or not, on which of create/update/delete), what re-runs it (its
+ * trigger), what it waits for (earlier steps of the same component, or what the component is
+ * given), and what of it is secret. The components (HostBootstrap, ManagementCluster,
+ * DeletionCleanup, CloudProviderRestart, WorkloadTeardown) build their commands from here
+ * through {@link HostSteps} (./hostStep.ts); they only render each step's script. Adding a
+ * step is one entry here, one script in `src/host/scripts/` and its renderer's call in the
+ * component; test/hostSteps.spec.ts checks the registry against the scripts and the graph.
+ *
+ * Names and components are part of every step's URN: renaming a step or moving it to another
+ * component replaces it on the next `up` (for `workload-teardown` a replacement runs the
+ * teardown), so a rename needs an `alias`.
+ */
+
+/** The components that register host steps (their type token is `capi-mgmt:index:<name>`). */
+export type HostStepComponent = "HostBootstrap" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown";
+
+/**
+ * What re-runs a step: a new value replaces the command, which runs its create again.
+ * - `server`: the server's ID (a new server runs the step again);
+ * - `kind-cluster`: the kind step's stdout, the ID of the kind cluster (a new cluster);
+ * - `cert-refresh`: the kind cluster's ID and, when a renewal is due, the refresh key
+ *   (src/cluster/certRenewal.ts certRefreshKey);
+ * - `credential`: the ID of the cloud-provider application credential (a rotation).
+ */
+export type HostStepTrigger = "server" | "kind-cluster" | "cert-refresh" | "credential";
+
+/**
+ * Which of the command's lifecycle operations run the script (on stdin):
+ * - `create-update`: create and update (a changed script or parameter runs it again in place);
+ * - `create`: create only (a change of the script alone does nothing until a trigger fires);
+ * - `delete`: delete only (`pulumi destroy`); create and update only syntax-check it (`bash -n`).
+ */
+export type HostStepRun = "create-update" | "create" | "delete";
+
+/** One host step. */
+export interface HostStep {
+    /** Logical name of the remote command (part of its URN: stable). */
+    readonly name: string;
+    /** The component that registers it, its parent. */
+    readonly component: HostStepComponent;
+    /** The script it runs, a file in `src/host/scripts/`. */
+    readonly script: string;
+    /** Scripts the step installs on the server, rendered into its own as parameters. */
+    readonly installs?: readonly string[];
+    /** Parameters the script is always rendered with (UPPERCASE variables after its shebang line). */
+    readonly params: readonly string[];
+    /** Parameters rendered only with some settings (the proxy, registry mirrors, an `apt` proxy). */
+    readonly optionalParams?: readonly string[];
+    /** True: runs as root (`sudo bash -s`); false: as the login user (`bash -s`). */
+    readonly root: boolean;
+    /** Which operations run it. */
+    readonly run: HostStepRun;
+    /** What re-runs it; none: only a change of its inputs (with `create-update`) does. */
+    readonly trigger?: HostStepTrigger;
+    /**
+     * What it waits for: names of earlier steps of the same component, and `given` for what the
+     * component is given to wait for (the network path to the server, an earlier component).
+     */
+    readonly after: readonly string[];
+    /**
+     * Outputs kept secret in the state (`additionalSecretOutputs`). Every step's connection
+     * carries the login private key as a secret besides.
+     */
+    readonly secretOutputs?: readonly "stdout"[];
+    /** The provider's logging of the command's output; default: stdout and stderr. */
+    readonly logging?: "stderr";
+    /** Delete the old command before creating its replacement (a new server's first run). */
+    readonly deleteBeforeReplace?: boolean;
+    /**
+     * How long the connection keeps dialing: `setup` (default, src/host/sshDial.ts SETUP_DIAL)
+     * or `teardown` (TEARDOWN_DIAL, shorter: the delete may find the server gone).
+     */
+    readonly dial?: "setup" | "teardown";
+    /** The setting whose value the component passes as the command's `protect`, if any. */
+    readonly protectedBy?: string;
+}
+
+/** What every step that downloads takes for the proxy (src/host/hostScripts.ts proxyParams). */
+const PROXY = ["PROXY_HTTP", "PROXY_HTTPS", "PROXY_NO_PROXY"] as const;
+
+/** Every host step, in the order the components register them. */
+export const HOST_STEPS: readonly HostStep[] = [
+    {
+        name: "wait-ready",
+        component: "HostBootstrap",
+        script: "wait-ready.sh",
+        params: ["MARKER", "TIMEOUT_SECONDS"],
+        root: false,
+        run: "create-update",
+        trigger: "server",
+        after: ["given"],
+    },
+    {
+        name: "metadata-block",
+        component: "HostBootstrap",
+        script: "metadata-block-install.sh",
+        installs: ["metadata-block.sh"],
+        params: ["SCRIPT_PATH", "SCRIPT", "UNIT_PATH", "UNIT", "UNIT_NAME"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["wait-ready"],
+    },
+    {
+        name: "host-proxy",
+        component: "HostBootstrap",
+        script: "host-proxy.sh",
+        params: ["APT_PROXY_PATH", "DOCKER_DAEMON_JSON_PATH", "DOCKER_DAEMON_JSON", "STATE_DIR", "RESTART_PENDING_FILE"],
+        optionalParams: ["APT_PROXY_CONF"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["metadata-block"],
+    },
+    {
+        name: "install-tools",
+        component: "HostBootstrap",
+        script: "install-tools.sh",
+        params: ["INSTALL_DIR", "STATE_DIR", "RETRIES", "TOOLS"],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["host-proxy"],
+    },
+    {
+        name: "kind-cluster",
+        component: "ManagementCluster",
+        script: "kind-cluster.sh",
+        params: [
+            "CLUSTER_NAME",
+            "NODE_IMAGE",
+            "KIND_CONFIG",
+            "STATE_DIR",
+            "KUBECONFIG_PATH",
+            "CONTAINERD_PROXY_DROP_IN",
+            "CONTAINERD_PROXY_DROP_IN_PATH",
+            "REGISTRY_HOSTS_DIR",
+            "RESTART_PENDING_FILE",
+        ],
+        optionalParams: [...PROXY, "REGISTRY_HOSTS", "NODE_REGISTRY_CONFIG"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["given"],
+        deleteBeforeReplace: true,
+    },
+    {
+        name: "cert-renewal",
+        component: "ManagementCluster",
+        script: "cert-renewal.sh",
+        installs: ["cert-renew.sh"],
+        params: ["RENEW_SCRIPT_BASE64", "RENEW_COMMAND", "UNIT_DIR", "SERVICE_NAME", "SERVICE_UNIT", "TIMER_NAME", "TIMER_UNIT"],
+        root: true,
+        run: "create-update",
+        trigger: "cert-refresh",
+        after: ["kind-cluster"],
+    },
+    {
+        name: "kubeconfig",
+        component: "ManagementCluster",
+        script: "kubeconfig.sh",
+        params: ["CLUSTER_NAME", "API_ENDPOINT"],
+        root: true,
+        run: "create",
+        trigger: "cert-refresh",
+        after: ["kind-cluster", "cert-renewal"],
+        secretOutputs: ["stdout"],
+        logging: "stderr",
+    },
+    {
+        name: "api-cert-expiry",
+        component: "ManagementCluster",
+        script: "api-cert-expiry.sh",
+        params: ["CLUSTER_NAME"],
+        root: true,
+        run: "create",
+        trigger: "cert-refresh",
+        after: ["kind-cluster", "cert-renewal"],
+    },
+    {
+        name: "orc",
+        component: "ManagementCluster",
+        script: "orc.sh",
+        params: ["ORC_VERSION", "ORC_MANIFEST_SHA256", "KUBECONFIG_PATH", "WAIT_TIMEOUT_SECONDS", "STATE_DIR"],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["kind-cluster"],
+    },
+    {
+        name: "capi-providers",
+        component: "ManagementCluster",
+        script: "capi-providers.sh",
+        params: [
+            "CLUSTER_API_VERSION",
+            "CAPO_VERSION",
+            "CAAPH_VERSION",
+            "CERT_MANAGER_VERSION",
+            "STATE_DIR",
+            "KUBECONFIG_PATH",
+            "WAIT_TIMEOUT_SECONDS",
+            "RELEASE_FILES",
+        ],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["orc"],
+    },
+    {
+        name: "lb-cleanup",
+        component: "DeletionCleanup",
+        script: "lb-cleanup-install.sh",
+        installs: ["lb-cleanup.sh"],
+        params: ["SCRIPT_PATH", "SCRIPT", "UNIT_DIR", "UNIT", "SERVICE", "TIMER"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["given"],
+    },
+    {
+        name: "cloud-provider-restart",
+        component: "CloudProviderRestart",
+        script: "cloud-provider-restart.sh",
+        params: ["KUBECONFIG_PATH", "WORKLOAD_NAMESPACE", "CLUSTER_SELECTOR", "CREDENTIAL_ID", "CLOUD_CONFIG_SECRET", "WORKLOADS", "WAIT_SECONDS"],
+        root: true,
+        run: "create",
+        trigger: "credential",
+        after: ["given"],
+    },
+    {
+        name: "workload-teardown",
+        component: "WorkloadTeardown",
+        script: "teardown.sh",
+        params: ["CLUSTER_NAME", "KUBECONFIG_PATH", "TIMEOUT_SECONDS", "PER_CLUSTER_TIMEOUT_SECONDS", "CLUSTERS_GONE_FILE", "FLUX_RESUME_SCRIPT"],
+        root: true,
+        run: "delete",
+        after: ["given"],
+        dial: "teardown",
+        protectedBy: "capi-mgmt:protect",
+    },
+];
+
+/**
+ * Scripts in `src/host/scripts/` that are no host step of their own: run on the machine
+ * running Pulumi (rebuild-check.sh, by RebuildCheck), or by `npm run check` over SSH
+ * (conformance.sh). With the steps' scripts and what they install, they are every file there.
+ */
+export const OTHER_HOST_SCRIPTS: Readonly<Record<string, string>> = {
+    "rebuild-check.sh": "a local command of RebuildCheck (src/lifecycle/rebuildCheck.ts) on the machine running Pulumi",
+    "conformance.sh": "run over SSH by `npm run check` (render/check.ts), no resource",
+};
+
+/** The step named `name`; throws when there is none. */
+export function hostStep(name: string): HostStep {
+    const step = HOST_STEPS.find((s) => s.name === name);
+    if (!step) {
+        throw new Error(`no host step named ${JSON.stringify(name)} in src/host/steps.ts`);
+    }
+    return step;
+}
