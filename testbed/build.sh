@@ -40,6 +40,8 @@ binaries=(
     "capi-kubeadm-control-plane|capi|sigs.k8s.io/cluster-api/controlplane/kubeadm|sigs.k8s.io/cluster-api"
     "capo|capo|sigs.k8s.io/cluster-api-provider-openstack|sigs.k8s.io/cluster-api-provider-openstack"
     "caaph|caaph|sigs.k8s.io/cluster-api-addon-provider-helm|sigs.k8s.io/cluster-api-addon-provider-helm"
+    # ORC's manager (openstack-resource-controller); its CRDs come from testbed/crds ("orc-manifests").
+    "orc|orc|github.com/k-orc/openstack-resource-controller/v2/cmd/manager|github.com/k-orc/openstack-resource-controller/v2|github.com/k-orc/openstack-resource-controller/v2/internal/version.gitVersion={v} github.com/k-orc/openstack-resource-controller/v2/internal/version.gitTreeState=clean"
     # Flux's controllers (the versions Flux v2.9.4 ships), one tools module each (testbed/flux/).
     "flux-source-controller|flux/source-controller|github.com/fluxcd/source-controller|github.com/fluxcd/source-controller"
     "flux-kustomize-controller|flux/kustomize-controller|github.com/fluxcd/kustomize-controller|github.com/fluxcd/kustomize-controller"
