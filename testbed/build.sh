@@ -142,6 +142,20 @@ rm -f "$cache/.err"
     done
     echo "}"
 } >"$cache/testbed.json.tmp"
+# Keep the entries of the existing index that this script does not list and whose file is still
+# there: a cache shared by checkouts of different branches then does not lose another's component.
+if [ -s "$cache/testbed.json" ]; then
+    node -e '
+        const fs = require("fs");
+        const [old, tmp] = process.argv.slice(1);
+        const next = JSON.parse(fs.readFileSync(tmp, "utf8"));
+        let prev = {};
+        try { prev = JSON.parse(fs.readFileSync(old, "utf8")); } catch { /* unreadable: rewrite */ }
+        for (const [k, v] of Object.entries(prev)) {
+            if (!(k in next) && v && v.path && fs.existsSync(v.path)) next[k] = v;
+        }
+        fs.writeFileSync(tmp, JSON.stringify(next, null, 2) + "\n");' "$cache/testbed.json" "$cache/testbed.json.tmp"
+fi
 mv "$cache/testbed.json.tmp" "$cache/testbed.json"
 echo "testbed: ready in $(( $(date +%s) - total_start ))s: $cache/testbed.json" >&2
 }
