@@ -4,6 +4,9 @@
  * running bed with others work (and take inventory) only inside a project of their own.
  */
 import { randomBytes } from "crypto";
+import { APP_CREDENTIAL_PURPOSES, appCredentialName, canonicalSettings } from "../../components/appCredentials";
+import { CatalogService, identityEndpoint, renderCloudsYaml } from "../../lib/cloudCredentials";
+import { DEFAULT_ROLES } from "../../lib/config";
 import { Cloud, Session } from "./openstackBed";
 
 /** Roles of a cloud user on the bed's own user project (bootstrap.py gives capi-mgmt these). */
@@ -62,4 +65,53 @@ export async function createOwnProject(admin: Session, template: Cloud, prefix: 
         await remove().catch(() => undefined);
         throw err;
     }
+}
+
+/** An application credential of the project's user, and the clouds.yaml the program writes for it. */
+export interface ProgramCredential {
+    id: string;
+    secret: string;
+    /** Roles Keystone gave it (sorted) and whether it is unrestricted, as Keystone answers. */
+    roles: string[];
+    unrestricted: boolean;
+    /** clouds.yaml (cloud `openstack`) as lib/cloudCredentials.ts renders it for CAPO and ORC. */
+    cloudsYaml: string;
+    /** Deletes the credential. */
+    remove(): Promise<void>;
+}
+
+/**
+ * Creates an application credential as components/appCredentials.ts creates it (name, description,
+ * the default roles `capi-mgmt:appCredential.roles` has, restricted, no expiry) and renders its
+ * clouds.yaml with the program's functions (identity endpoint from the catalog).
+ */
+export async function createProgramCredential(own: OwnProject, prefix: string, purpose: keyof typeof APP_CREDENTIAL_PURPOSES = "capi"): Promise<ProgramCredential> {
+    const settings = canonicalSettings({ roles: [...DEFAULT_ROLES] });
+    const made = (
+        await own.session.call<{ application_credential: { id: string; secret: string; roles: { name: string }[]; unrestricted: boolean } }>(
+            "identity",
+            "POST",
+            `/users/${own.userId}/application_credentials`,
+            {
+                application_credential: {
+                    name: appCredentialName(prefix, purpose, settings),
+                    description: `capi-mgmt ${prefix}: ${APP_CREDENTIAL_PURPOSES[purpose]}`,
+                    roles: settings.roles.map((name) => ({ name })),
+                    unrestricted: false,
+                },
+            },
+        )
+    ).application_credential;
+    const catalog = (await own.session.call<{ catalog: CatalogService[] }>("identity", "GET", "/auth/catalog")).catalog;
+    const region = own.cloud.region_name;
+    return {
+        id: made.id,
+        secret: made.secret,
+        roles: made.roles.map((r) => r.name).sort(),
+        unrestricted: made.unrestricted,
+        cloudsYaml: renderCloudsYaml({ authUrl: identityEndpoint(catalog, region), region, id: made.id, secret: made.secret }),
+        remove: async () => {
+            await own.session.call("identity", "DELETE", `/users/${own.userId}/application_credentials/${made.id}`);
+        },
+    };
 }

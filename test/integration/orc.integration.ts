@@ -17,8 +17,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { APP_CREDENTIAL_PURPOSES, appCredentialName, canonicalSettings } from "../../components/appCredentials";
-import { identityEndpoint, renderCloudsYaml, CatalogService } from "../../lib/cloudCredentials";
 import { DEFAULT_ROLES } from "../../lib/config";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { clone, condition, conditionTrue } from "./harness/objects";
@@ -28,7 +26,7 @@ import { installProvider } from "./harness/providers";
 import { PROJECT_DIR, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 import { bedRunning, bedScript, clouds, gone, loopback, Session, Socket, sockets } from "./openstackBed";
-import { createOwnProject, OwnProject } from "./openstackProject";
+import { createOwnProject, createProgramCredential, OwnProject, ProgramCredential } from "./openstackProject";
 
 const RESOURCE = { Image: "images.openstack.k-orc.cloud", ServerGroup: "servergroups.openstack.k-orc.cloud" } as const;
 /** Bound of one wait on ORC (it reconciles in seconds; this is a guard on a loaded machine). */
@@ -45,7 +43,7 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
     let startedBed = false;
     let own: OwnProject | undefined;
     let admin: Session;
-    let cred: { id: string; secret: string } | undefined;
+    let cred: ProgramCredential | undefined;
     let cp: ControlPlane | undefined;
     let orc: ManagedProcess;
     let workDir: string | undefined;
@@ -101,21 +99,9 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         own = await createOwnProject(admin, all["capi-mgmt"], "orc-it");
 
         // The credential as components/appCredentials.ts creates it: default roles, restricted.
-        const settings = canonicalSettings({ roles: [...DEFAULT_ROLES] });
-        const made = (await own.session.call<{ application_credential: { id: string; secret: string; roles: { name: string }[]; unrestricted: boolean } }>(
-            "identity", "POST", `/users/${own.userId}/application_credentials`, {
-                application_credential: {
-                    name: appCredentialName("orc-it", "capi", settings),
-                    description: `capi-mgmt orc-it: ${APP_CREDENTIAL_PURPOSES.capi}`,
-                    roles: settings.roles.map((name) => ({ name })),
-                    unrestricted: false,
-                },
-            })).application_credential;
-        cred = { id: made.id, secret: made.secret };
-        assert.deepStrictEqual([made.roles.map((r) => r.name).sort(), made.unrestricted], [[...DEFAULT_ROLES].sort(), false]);
-        const catalog = (await own.session.call<{ catalog: CatalogService[] }>("identity", "GET", "/auth/catalog")).catalog;
-        const region = own.cloud.region_name;
-        const cloudsYaml = renderCloudsYaml({ authUrl: identityEndpoint(catalog, region), region, id: cred.id, secret: cred.secret });
+        cred = await createProgramCredential(own, "orc-it");
+        assert.deepStrictEqual([cred.roles, cred.unrestricted], [[...DEFAULT_ROLES].sort(), false]);
+        const cloudsYaml = cred.cloudsYaml;
 
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-it-orc-"));
         const t0 = Date.now();
@@ -165,9 +151,7 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
             for (const g of await novaGroups().catch(() => [] as NovaGroup[])) {
                 await user().call("compute", "DELETE", `/os-server-groups/${g.id}`).catch(() => undefined);
             }
-            if (cred) {
-                await own.session.call("identity", "DELETE", `/users/${own.userId}/application_credentials/${cred.id}`).catch(() => undefined);
-            }
+            await cred?.remove().catch(() => undefined);
             await own.remove();
         }
         if (workDir) {

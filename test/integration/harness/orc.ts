@@ -4,9 +4,11 @@
  * process against a test-bed API server, and the credentials Secret its objects reference.
  *
  * Usage (the API server must already have ORC's CRDs: `startManagementCluster` installs them,
- * or `installProvider(cp, testbed, { name: "orc", manifests: "orc-manifests" })`):
+ * or `installProvider(cp, testbed, { name: "orc", manifests: "orc-manifests" })`; a credential
+ * and its clouds.yaml as the program makes them: `createOwnProject` and `createProgramCredential`
+ * in test/integration/openstackProject.ts):
  *
- *     applyOrcCredentials(cp, "clusters", cloudsYaml);    // Secret openstack-credentials
+ *     applyOrcCredentials(cp, "clusters", cred.cloudsYaml); // Secret openstack-credentials
  *     const orc = await startOrc(cp, testbed);              // waits for /readyz; cp.stop() ends it
  *     ...
  *     await orc.stop();                                     // or leave it to cp.stop()
