@@ -40,13 +40,15 @@ binaries=(
     "capi-kubeadm-control-plane|capi|sigs.k8s.io/cluster-api/controlplane/kubeadm|sigs.k8s.io/cluster-api"
     "capo|capo|sigs.k8s.io/cluster-api-provider-openstack|sigs.k8s.io/cluster-api-provider-openstack"
     "caaph|caaph|sigs.k8s.io/cluster-api-addon-provider-helm|sigs.k8s.io/cluster-api-addon-provider-helm"
+    # ORC's manager (openstack-resource-controller); its CRDs come from testbed/crds ("orc-manifests").
+    "orc|orc|github.com/k-orc/openstack-resource-controller/v2/cmd/manager|github.com/k-orc/openstack-resource-controller/v2|github.com/k-orc/openstack-resource-controller/v2/internal/version.gitVersion={v} github.com/k-orc/openstack-resource-controller/v2/internal/version.gitTreeState=clean"
     # Flux's controllers (the versions Flux v2.9.4 ships), one tools module each (testbed/flux/).
     "flux-source-controller|flux/source-controller|github.com/fluxcd/source-controller|github.com/fluxcd/source-controller"
     "flux-kustomize-controller|flux/kustomize-controller|github.com/fluxcd/kustomize-controller|github.com/fluxcd/kustomize-controller"
     # Flux's postBuild substitution (fluxcd/pkg/kustomize, the version kustomize-controller uses):
     # render's offline substitution, and the table test/integration/fluxEnvsubst.integration.ts judges.
     "flux-envsubst|flux/kustomize-controller|capi-mgmt/testbed/flux/kustomize-controller/envsubst|github.com/fluxcd/pkg/kustomize"
-    # Masterminds/semver, as source-controller parses ref.semver with it: judges lib/semverRange.ts.
+    # Masterminds/semver, as source-controller parses ref.semver with it: judges src/gitops/semverRange.ts.
     "semver-check|semver|capi-mgmt.test/semver|github.com/Masterminds/semver/v3"
 )
 
@@ -143,6 +145,20 @@ rm -f "$cache/.err"
     done
     echo "}"
 } >"$cache/testbed.json.tmp"
+# Keep the entries of the existing index that this script does not list and whose file is still
+# there: a cache shared by checkouts of different branches then does not lose another's component.
+if [ -s "$cache/testbed.json" ]; then
+    node -e '
+        const fs = require("fs");
+        const [old, tmp] = process.argv.slice(1);
+        const next = JSON.parse(fs.readFileSync(tmp, "utf8"));
+        let prev = {};
+        try { prev = JSON.parse(fs.readFileSync(old, "utf8")); } catch { /* unreadable: rewrite */ }
+        for (const [k, v] of Object.entries(prev)) {
+            if (!(k in next) && v && v.path && fs.existsSync(v.path)) next[k] = v;
+        }
+        fs.writeFileSync(tmp, JSON.stringify(next, null, 2) + "\n");' "$cache/testbed.json" "$cache/testbed.json.tmp"
+fi
 mv "$cache/testbed.json.tmp" "$cache/testbed.json"
 echo "testbed: ready in $(( $(date +%s) - total_start ))s: $cache/testbed.json" >&2
 }

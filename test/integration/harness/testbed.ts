@@ -27,6 +27,7 @@ export type BinaryName =
     | "capi-kubeadm-control-plane"
     | "capo"
     | "caaph"
+    | "orc"
     | "flux-source-controller"
     | "flux-kustomize-controller"
     | "flux-envsubst"
