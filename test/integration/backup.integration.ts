@@ -1,0 +1,433 @@
+/**
+ * Backup and restore on the test bed: the dev stack's objects on a real API server with the real
+ * Cluster API, CAPO and CAAPH managers (A), host/backup.sh running the real clusterctl v1.14
+ * (`move --to-directory`), and host/restore.sh running it (`move --from-directory`) into a
+ * fresh second API server with the providers installed (B). See docs/operations.md, "Backup and
+ * restore".
+ *
+ * Simulated, and said where: no machine boots (the control plane's and the Machines' progress is
+ * reported by patching their status, as KCP, CAPO and the Machine controller would); what
+ * `clusterctl init` does on the server besides the CRDs (the clusterctl label on the providers'
+ * CRDs, the provider inventory) is done here with kubectl; ORC's CRDs are labelled with the
+ * command host/orc.sh runs (test/clusterScripts.spec.ts checks the script runs it).
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify as toYaml } from "yaml";
+import { credentialSecrets, renderBackupScript } from "../../lib/backup";
+import { cloudConfigResourceData } from "../../lib/clusterObjects";
+import { renderCloudConf } from "../../lib/cloudCredentials";
+import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE } from "../../lib/contract";
+import { renderRestoreScript } from "../../lib/restore";
+import { ControlPlane, KubeObject, parseDocs } from "./harness/controlPlane";
+import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
+import { at, clone, conditionTrue, yamlStream } from "./harness/objects";
+import { waitFor } from "./harness/processes";
+import { RenderedStack, renderStack } from "./harness/stack";
+import { Testbed } from "./harness/testbed";
+
+const R = {
+    Cluster: "clusters.v1beta2.cluster.x-k8s.io",
+    ClusterClass: "clusterclasses.v1beta2.cluster.x-k8s.io",
+    Machine: "machines.v1beta2.cluster.x-k8s.io",
+    MachineDeployment: "machinedeployments.v1beta2.cluster.x-k8s.io",
+    KubeadmControlPlane: "kubeadmcontrolplanes.v1beta2.controlplane.cluster.x-k8s.io",
+    OpenStackCluster: "openstackclusters.v1beta1.infrastructure.cluster.x-k8s.io",
+    ClusterResourceSetBinding: "clusterresourcesetbindings.v1beta2.addons.cluster.x-k8s.io",
+    Identity: "openstackclusteridentities.v1alpha1.infrastructure.cluster.x-k8s.io",
+};
+
+const CONTROLLER_TIMEOUT_MS = 180_000;
+const CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io";
+const ORC_GROUP = "openstack.k-orc.cloud";
+/** Kinds of the rendered output that are not Cluster API's to move: Flux's objects and the namespace. */
+const NOT_CLUSTER_API = new Set(["Namespace", "ConfigMap", "GitRepository", "Kustomization"]);
+
+/** The provider inventory `clusterctl init` writes (its Provider objects), for the versions of the test bed. */
+function inventory(testbed: Testbed): string {
+    const providers: [string, string, string, string, string][] = [
+        ["cluster-api", "capi-system", "CoreProvider", "cluster-api", "capi-core"],
+        ["bootstrap-kubeadm", "capi-kubeadm-bootstrap-system", "BootstrapProvider", "kubeadm", "capi-kubeadm-bootstrap"],
+        ["control-plane-kubeadm", "capi-kubeadm-control-plane-system", "ControlPlaneProvider", "kubeadm", "capi-kubeadm-control-plane"],
+        ["infrastructure-openstack", CAPO_NAMESPACE, "InfrastructureProvider", "openstack", "capo"],
+        ["addon-helm", "caaph-system", "AddonProvider", "helm", "caaph"],
+    ];
+    return providers.flatMap(([name, ns, type, providerName, component]) => [
+        toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }),
+        toYaml({
+            apiVersion: "clusterctl.cluster.x-k8s.io/v1alpha3",
+            kind: "Provider",
+            metadata: { name, namespace: ns, labels: { [CLUSTERCTL_LABEL]: "", "cluster.x-k8s.io/provider": name } },
+            type,
+            providerName,
+            version: testbed.components[component]?.version ?? "v0.0.0",
+        }),
+    ]).join("---\n");
+}
+
+/** What `clusterctl init` does to the providers' CRDs: the clusterctl label (the harness installs them from the modules without it). */
+function labelProviderCrds(cp: ControlPlane): void {
+    cp.kubectlOk(["label", "--overwrite", "crd", "-l", "cluster.x-k8s.io/provider", `${CLUSTERCTL_LABEL}=`]);
+}
+
+/** ORC's CRDs labelled as host/orc.sh labels them (`kubectl label --overwrite crd <ORC's CRDs> clusterctl.cluster.x-k8s.io=`). */
+function labelOrcCrds(cp: ControlPlane): void {
+    const crds = cp.kubectlOk(["get", "crd", "-o", "name"]).split("\n").filter((n) => n.endsWith(`.${ORC_GROUP}`)).map((n) => n.replace(/^.*\//, ""));
+    assert.ok(crds.length > 0, "no ORC CRD installed");
+    cp.kubectlOk(["label", "--overwrite", "crd", ...crds, `${CLUSTERCTL_LABEL}=`]);
+}
+
+/** A kubeconfig with embedded credentials (the "workload cluster" is the API server itself). */
+function embeddedKubeconfig(cp: ControlPlane): string {
+    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
+    return toYaml({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "workload", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
+        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
+        contexts: [{ name: "workload", context: { cluster: "workload", user: "admin" } }],
+        "current-context": "workload",
+    });
+}
+
+/** A host script's outcome. */
+interface HostRun {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+describe("test bed: backup (clusterctl move --to-directory) and restore (--from-directory) of the dev stack with the real clusterctl", function () {
+    this.timeout(CONTROLLER_TIMEOUT_MS + 120_000);
+    let a: ControlPlane | undefined;
+    let b: ControlPlane | undefined;
+    let testbed: Testbed;
+    let rendered: RenderedStack;
+    let workDir: string;
+    let backupDir: string;
+    let bin: string;
+    let home: string;
+    const ns = "clusters";
+
+    const A = () => {
+        assert.ok(a, "API server A not started");
+        return a;
+    };
+    const B = () => {
+        assert.ok(b, "API server B not started (see the restore test)");
+        return b;
+    };
+    const poll = (cp: ControlPlane) => ({ timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000, watched: cp.processes });
+    const allDocs = () => [...rendered.manifests.flatMap((m) => m.docs), ...rendered.kustomizations.flatMap((k) => k.docs)];
+    const clusters = () => rendered.kustomizations.flatMap((k) => k.docs).filter((d) => d.kind === "Cluster");
+    /** The rendered manifests as the program creates them, the resource set's Secret filled as the program fills it. */
+    const programObjects = () =>
+        rendered.manifests.flatMap((m) => m.docs).map((d) => {
+            const crsSecret = d.kind === "Secret" && (d as { type?: string }).type === "addons.cluster.x-k8s.io/resource-set";
+            return crsSecret
+                ? { ...d, stringData: cloudConfigResourceData(renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "testbed-id", secret: "testbed-secret" })) }
+                : d;
+        });
+
+    /** Runs a rendered host script under bash with the real kubectl and clusterctl against `cp`, its paths moved into the test's directory. */
+    function runHost(text: string, cp: ControlPlane, args: string[] = []): HostRun {
+        const file = path.join(workDir, `host-${Date.now()}.sh`);
+        fs.writeFileSync(file, text
+            .replace(/^readonly BACKUP_DIR=.*$/m, `readonly BACKUP_DIR='${backupDir}'`)
+            .replace(/^readonly MGMT_KUBECONFIG=.*$/m, `readonly MGMT_KUBECONFIG='${cp.kubeconfig}'`), { mode: 0o700 });
+        const r = spawnSync("bash", [file, ...args], {
+            encoding: "utf8",
+            env: { PATH: `${bin}:${process.env.PATH}`, HOME: home },
+            timeout: 300_000,
+        });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr + (r.error ? String(r.error) : "") };
+    }
+    const backup = (cp: ControlPlane) => runHost(renderBackupScript({ namespace: ns, keep: 5 }), cp);
+    const latestObjects = () => fs.readdirSync(path.join(backupDir, "latest", "objects")).sort();
+    const readObject = (file: string) => parseDocs(fs.readFileSync(path.join(backupDir, "latest", "objects", file), "utf8"))[0];
+
+    /** Applies the GitOps tree's Kustomizations (all but `skip`) as Flux would, waiting for each ClusterClass. */
+    async function applyTree(cp: ControlPlane, skip: string[] = []): Promise<void> {
+        for (const k of rendered.kustomizations.filter((x) => !skip.includes(x.kustomization.metadata.name))) {
+            for (const d of k.docs) {
+                const r = cp.apply(toYaml(d), { fieldManager: "kustomize-controller" });
+                assert.strictEqual(r.status, 0, `${k.file}: ${d.kind} ${d.metadata.name} refused:\n${r.stderr}`);
+            }
+            for (const cc of k.docs.filter((d) => d.kind === "ClusterClass")) {
+                await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => {
+                    return conditionTrue(cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined;
+                }, poll(cp));
+            }
+        }
+    }
+
+    before(async function () {
+        this.timeout(20 * 60_000);
+        testbed = Testbed.load();
+        const missing = testbed.missing([...requiredComponents(), "clusterctl"]);
+        if (missing) {
+            console.log(`      SKIPPED (backup and restore): test bed incomplete: ${missing}`);
+            this.skip();
+        }
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-it-backup-"));
+        backupDir = path.join(workDir, "backups");
+        bin = path.join(workDir, "bin");
+        home = path.join(workDir, "home");
+        fs.mkdirSync(bin);
+        fs.mkdirSync(home);
+        fs.symlinkSync(testbed.path("clusterctl"), path.join(bin, "clusterctl"));
+        rendered = renderStack("dev", path.join(workDir, "render"));
+        a = await startManagementCluster(testbed, "backup-a");
+    });
+
+    afterEach(function () {
+        if (this.currentTest?.state === "failed") {
+            for (const cp of [a, b]) {
+                if (cp) {
+                    console.log(cp.report(25));
+                }
+            }
+        }
+    });
+
+    after(async function () {
+        this.timeout(180_000);
+        await a?.stop();
+        await b?.stop();
+        if (workDir) {
+            fs.rmSync(workDir, { recursive: true, force: true });
+        }
+    });
+
+    it("A: the program's objects and the GitOps tree, each Cluster expanded, provisioned (simulated) and given its ClusterResourceSet", async function () {
+        const r = A().apply(yamlStream(programObjects()));
+        assert.strictEqual(r.status, 0, r.stderr);
+        A().applyOk(yamlStream(rendered.root.docs), { fieldManager: "kustomize-controller" });
+        await applyTree(A());
+        const apiPort = Number(new URL(A().server).port);
+        for (const cl of clusters()) {
+            const name = cl.metadata.name;
+            const live = await waitFor(`Cluster ${name} refs`, () => {
+                const got = A().get(R.Cluster, name, ns);
+                return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
+            }, poll(A()));
+            const kcp = at(live, "spec.controlPlaneRef.name") as string;
+            const osc = at(live, "spec.infrastructureRef.name") as string;
+            // As KCP and CAPO would report a running control plane (no machine boots here).
+            A().kubectlOk(["patch", R.KubeadmControlPlane, kcp, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { version: at(cl, "spec.topology.version") } })]);
+            A().kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } })]);
+            A().kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
+            A().applyOk(toYaml({
+                apiVersion: "v1", kind: "Secret", type: "cluster.x-k8s.io/secret",
+                metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
+                stringData: { value: embeddedKubeconfig(A()) },
+            }));
+            A().kubectlOk(["patch", R.KubeadmControlPlane, kcp, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } })]);
+            await waitFor(`Cluster ${name} provisioned and its control plane initialized`, () => {
+                const got = A().get(R.Cluster, name, ns);
+                return at(got, "status.initialization.infrastructureProvisioned") === true && conditionTrue(got, "ControlPlaneInitialized") ? true : undefined;
+            }, poll(A()));
+            await waitFor(`Machines of ${name}'s MachineDeployments`, () => {
+                const want = (at(cl, "spec.topology.workers.machineDeployments") as { replicas?: number }[]).reduce((s, m) => s + (m.replicas ?? 1), 0);
+                return A().list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).length >= want ? true : undefined;
+            }, poll(A()));
+            await waitFor(`ClusterResourceSetBinding of ${name}`, () => (A().get(R.ClusterResourceSetBinding, name, ns) ? true : undefined), poll(A()));
+        }
+    });
+
+    it("refuses while a Machine has no node yet (a rollout or scale-up under way), with the script's message; then, with nodes, no longer", function () {
+        labelProviderCrds(A());
+        const r = backup(A());
+        assert.notStrictEqual(r.status, 0, `backup passed with Machines without nodes:\n${r.stderr}`);
+        assert.match(r.stderr, /backup: FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine" clusters\/\S+ is still provisioning the node;/);
+        assert.match(fs.readFileSync(path.join(backupDir, "FAILED"), "utf8"), /message=a Cluster or Machine is still being created/);
+        assert.ok(!fs.existsSync(path.join(backupDir, "latest")), "a refused backup is no backup");
+        // As the Machine controller reports a joined node.
+        for (const m of A().list(R.Machine, { namespace: ns })) {
+            A().kubectlOk(["patch", R.Machine, m.metadata.name, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { nodeRef: { name: `node-${m.metadata.name}` } } })]);
+        }
+        for (const m of A().list(R.Machine, { namespace: ns })) {
+            assert.ok(at(m, "status.nodeRef.name"), `Machine ${m.metadata.name}: the nodeRef did not stay`);
+        }
+    });
+
+    it("refuses a paused Cluster with the script's message, and pauses or changes nothing", function () {
+        const name = clusters()[0].metadata.name;
+        A().kubectlOk(["patch", R.Cluster, name, "-n", ns, "--type=merge", "-p", '{"spec":{"paused":true}}']);
+        const r = backup(A());
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, new RegExp(`backup: FAILED: Cluster\\(s\\) paused: ${ns}/${name}\\. clusterctl does not back up a paused Cluster`));
+        A().kubectlOk(["patch", R.Cluster, name, "-n", ns, "--type=merge", "-p", '{"spec":{"paused":false}}']);
+    });
+
+    it("leaves ORC's Images and ServerGroups out while ORC's CRDs lack the clusterctl label (ORC's release manifest has none), and takes them once labelled as host/orc.sh does", function () {
+        const r = backup(A());
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(latestObjects().filter((f) => /^(Image|ServerGroup)_/.test(f)), [], "ORC objects backed up without the label");
+        assert.ok(latestObjects().some((f) => f.startsWith("Cluster_")), "the Clusters are backed up");
+        labelOrcCrds(A());
+        const again = backup(A());
+        assert.strictEqual(again.status, 0, again.stderr);
+        const orc = allDocs().filter((d) => d.kind === "Image" || d.kind === "ServerGroup").map((d) => `${d.kind}_${ns}_${d.metadata.name}.yaml`).sort();
+        assert.ok(orc.length >= 3, "the dev tree has an Image and two ServerGroups");
+        assert.deepStrictEqual(latestObjects().filter((f) => /^(Image|ServerGroup)_/.test(f)), orc);
+    });
+
+    it("backs up every Cluster API object of the stack, leaves out the identity and the credentials, and leaves A's Clusters running (the files hold them paused)", function () {
+        A().apply(inventory(testbed));
+        // What clusterctl itself takes: with CAPO in the inventory, its namespace's labelled Secret too.
+        const raw = path.join(workDir, "raw");
+        fs.mkdirSync(raw);
+        const rr = spawnSync(path.join(bin, "clusterctl"), ["move", "--kubeconfig", A().kubeconfig, "--namespace", ns, "--to-directory", raw], {
+            encoding: "utf8", env: { PATH: process.env.PATH, HOME: home, CLUSTERCTL_DISABLE_VERSIONCHECK: "true" },
+        });
+        assert.strictEqual(rr.status, 0, rr.stdout + rr.stderr);
+        const rawFiles = fs.readdirSync(raw);
+        for (const s of credentialSecrets(ns)) {
+            assert.ok(rawFiles.includes(`Secret_${s.replace("/", "_")}.yaml`), `clusterctl takes the credential Secret ${s} (the script must remove it): ${rawFiles.join(" ")}`);
+        }
+
+        const r = backup(A());
+        assert.strictEqual(r.status, 0, r.stderr);
+        const files = latestObjects();
+        assert.deepStrictEqual(files, rawFiles.filter((f) => !credentialSecrets(ns).some((s) => f === `Secret_${s.replace("/", "_")}.yaml`)).sort(),
+            "the backup is clusterctl's files without the credential Secrets");
+        // Every rendered object: in the backup, or (named here) not Cluster API's to move.
+        const leftOut = new Set([...credentialSecrets(ns).map((s) => `Secret/${s}`), `OpenStackClusterIdentity/undefined/openstack`]);
+        const problems: string[] = [];
+        for (const d of allDocs()) {
+            const key = `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`;
+            const file = `${d.kind}_${d.metadata.namespace ?? ""}_${d.metadata.name}.yaml`;
+            if (NOT_CLUSTER_API.has(d.kind) || d.metadata.namespace === "flux-system") {
+                continue;
+            }
+            if (leftOut.has(key)) {
+                if (files.includes(file)) {
+                    problems.push(`${key} is in the backup`);
+                }
+            } else if (!files.includes(file)) {
+                problems.push(`${key} is not in the backup`);
+            }
+        }
+        assert.deepStrictEqual(problems, []);
+        // And what the controllers made from them (topology, MachineSets, Machines, CA and kubeconfig Secrets, bindings).
+        for (const kind of ["KubeadmControlPlane", "OpenStackCluster", "MachineDeployment", "MachineSet", "Machine", "KubeadmConfig", "OpenStackMachine", "MachineHealthCheck", "ClusterResourceSetBinding", "HelmChartProxy"]) {
+            assert.ok(files.some((f) => f.startsWith(`${kind}_${ns}_`)), `no ${kind} in the backup: ${files.join(" ")}`);
+        }
+        for (const cl of clusters()) {
+            for (const s of ["ca", "kubeconfig"]) {
+                assert.ok(files.includes(`Secret_${ns}_${cl.metadata.name}-${s}.yaml`), `${cl.metadata.name}-${s} Secret`);
+            }
+            // A keeps reconciling: clusterctl resumed the Cluster it paused while saving; the file has it paused.
+            assert.notStrictEqual(at(A().get(R.Cluster, cl.metadata.name, ns), "spec.paused"), true, "A's Cluster left paused");
+            assert.strictEqual(at(readObject(`Cluster_${ns}_${cl.metadata.name}.yaml`), "spec.paused"), true, "the saved Cluster is paused");
+        }
+        assert.ok(!fs.existsSync(path.join(backupDir, "FAILED")), "a good backup clears FAILED");
+        assert.ok(A().get(R.Identity, "openstack"), "A's identity is still there");
+    });
+
+    it("restores into a fresh API server with the providers (B): the same objects, B's own identity and credentials untouched, the Clusters running on B", async function () {
+        this.timeout(20 * 60_000);
+        b = await startManagementCluster(testbed, "backup-b");
+        labelProviderCrds(B());
+        labelOrcCrds(B());
+        const providerCrd = A().get("crd", "providers.clusterctl.cluster.x-k8s.io") as KubeObject;
+        B().applyOk(toYaml({ apiVersion: providerCrd.apiVersion, kind: providerCrd.kind, metadata: { name: providerCrd.metadata.name, labels: providerCrd.metadata.labels }, spec: providerCrd.spec }));
+        B().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/providers.clusterctl.cluster.x-k8s.io"]);
+        B().applyOk(inventory(testbed));
+        // The new server as `pulumi up` leaves it: the program's objects (B's own credential), Flux's
+        // tree without the Clusters (the restore procedure keeps them out of the Git path until it is done).
+        const own = programObjects().map((d) => d.kind === "Secret" && d.metadata.name === CAPO_CREDENTIALS_SECRET ? { ...d, stringData: { "clouds.yaml": "b-credential" } } : d);
+        B().applyOk(yamlStream(own));
+        B().applyOk(yamlStream(rendered.root.docs), { fieldManager: "kustomize-controller" });
+        await applyTree(B(), ["workload-clusters"]);
+        const identityBefore = B().get(R.Identity, "openstack");
+        const secretBefore = B().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE);
+
+        const tgz = spawnSync("tar", ["-C", fs.realpathSync(path.join(backupDir, "latest")), "-cz", "objects", "backup.env"]);
+        assert.strictEqual(tgz.status, 0, String(tgz.stderr));
+        const r = runHost(renderRestoreScript({ namespace: ns, maxAgeHours: 24, force: false, upload: tgz.stdout.toString("base64") }), B());
+        assert.strictEqual(r.status, 0, r.stderr);
+        const files = latestObjects();
+        assert.match(r.stdout, new RegExp(`^restore: restored ${files.length} objects of namespace ${ns}, ${clusters().length} Cluster\\(s\\): ${clusters().map((c) => c.metadata.name).join(" ")}, from the backup taken at `));
+        assert.doesNotMatch(r.stdout + r.stderr, /testbed-secret|BEGIN (RSA |EC )?PRIVATE KEY|b-credential/, "the restore prints no secret");
+
+        const problems: string[] = [];
+        for (const f of files) {
+            const saved = readObject(f);
+            const resource = saved.apiVersion.includes("/") ? `${saved.kind}.${saved.apiVersion.split("/").reverse().join(".")}` : saved.kind;
+            const onA = A().get(resource, saved.metadata.name, saved.metadata.namespace);
+            const onB = B().get(resource, saved.metadata.name, saved.metadata.namespace);
+            if (!onB) {
+                problems.push(`${f}: not on B`);
+                continue;
+            }
+            const body = (o: KubeObject | undefined) => {
+                const c = clone(o ?? {}) as Record<string, unknown> & { spec?: Record<string, unknown> };
+                if (c.spec) {
+                    delete c.spec.paused;
+                }
+                return { spec: c.spec, data: c.data, labels: (o?.metadata.labels ?? {}), owners: (o?.metadata.ownerReferences ?? []).map((x) => `${x.kind}/${x.name}`).sort() };
+            };
+            try {
+                assert.deepStrictEqual(body(onB), body(onA));
+            } catch (e) {
+                problems.push(`${f}: B differs from A: ${(e as Error).message.slice(0, 600)}`);
+            }
+        }
+        assert.deepStrictEqual(problems, []);
+        for (const cl of clusters()) {
+            assert.notStrictEqual(at(B().get(R.Cluster, cl.metadata.name, ns), "spec.paused"), true, "the restore resumes the Clusters");
+        }
+        assert.deepStrictEqual(B().get(R.Identity, "openstack")?.spec, identityBefore?.spec, "B's identity is B's own");
+        assert.deepStrictEqual(B().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE)?.data, secretBefore?.data, "B's credential is B's own");
+    });
+
+    it("B's Cluster API takes the Clusters over, and Flux's apply of them from Git adopts the restored objects (same UID, no second copy)", async function () {
+        for (const cl of clusters()) {
+            const name = cl.metadata.name;
+            const restored = B().get(R.Cluster, name, ns) as KubeObject;
+            // B's Cluster controller reconciles the restored Cluster (its status starts empty on B).
+            await waitFor(`B's Cluster API reconciles ${name}`, () => {
+                const got = B().get(R.Cluster, name, ns);
+                return (at(got, "status.conditions") as unknown[] | undefined)?.length ? true : undefined;
+            }, poll(B()));
+            const mdsBefore = B().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).map((m) => m.metadata.name).sort();
+            const k = rendered.kustomizations.find((x) => x.kustomization.metadata.name === "workload-clusters");
+            assert.ok(k, "the tree has a workload-clusters Kustomization");
+            for (const d of k.docs) {
+                const r = B().apply(toYaml(d), { fieldManager: "kustomize-controller" });
+                assert.strictEqual(r.status, 0, `${d.kind} ${d.metadata.name} refused on B after the restore:\n${r.stderr}`);
+            }
+            const adopted = B().get(R.Cluster, name, ns) as KubeObject;
+            assert.strictEqual((adopted.metadata as { uid?: string }).uid, (restored.metadata as { uid?: string }).uid, "Flux's apply re-created the Cluster");
+            assert.strictEqual(adopted.metadata.generation, restored.metadata.generation, "Flux's apply changed the restored Cluster's spec");
+            const mdsAfter = B().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).map((m) => m.metadata.name).sort();
+            assert.deepStrictEqual(mdsAfter, mdsBefore, "no second MachineDeployment");
+        }
+    });
+
+    it("refuses to restore over existing Clusters, and a backup older than the maximum age unless forced", function () {
+        const tgz = (edit?: (env: string) => string) => {
+            const dir = fs.mkdtempSync(path.join(workDir, "old-"));
+            fs.cpSync(fs.realpathSync(path.join(backupDir, "latest")), dir, { recursive: true });
+            if (edit) {
+                fs.writeFileSync(path.join(dir, "backup.env"), edit(fs.readFileSync(path.join(dir, "backup.env"), "utf8")));
+            }
+            return spawnSync("tar", ["-C", dir, "-cz", "objects", "backup.env"]).stdout.toString("base64");
+        };
+        const existing = runHost(renderRestoreScript({ namespace: ns, maxAgeHours: 24, force: false, upload: tgz() }), B());
+        assert.strictEqual(existing.status, 1, existing.stderr);
+        assert.match(existing.stderr, new RegExp(`restore: the management cluster already has Clusters in namespace ${ns}: ${clusters()[0].metadata.name}`));
+        const old = tgz((env) => env.replace(/^epoch=(\d+)$/m, (_m, e: string) => `epoch=${Number(e) - 3 * 3600}`));
+        const refused = runHost(renderRestoreScript({ namespace: ns, maxAgeHours: 2, force: false, upload: old }), B());
+        assert.strictEqual(refused.status, 1);
+        assert.match(refused.stderr, /restore: the uploaded backup was taken at \S+ \(scheduled\), 3h0\dm ago: older than the maximum age of 2h00m\./);
+        const forced = runHost(renderRestoreScript({ namespace: ns, maxAgeHours: 2, force: true, upload: old }), B());
+        assert.match(forced.stderr, /WARNING: restoring a backup 3h0\dm old .*forced/);
+        assert.match(forced.stderr, /already has Clusters/, "forced past the age, the Clusters check still holds");
+    });
+});
