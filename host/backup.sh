@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # backup.sh: backs up the Cluster API state of the management cluster (runs as root).
 #
-# Usage: backup.sh [REASON]   REASON: scheduled (default), before-destroy, before-rebuild, manual
+# Usage: backup.sh [REASON]   REASON: scheduled (the timer), manual (`npm run backup`), ...;
+#                             without one, BACKUP_REASON or scheduled
 #
 # Runs `clusterctl move --to-directory` (Cluster API v1.14) for the workload namespace into a
 # new directory under BACKUP_DIR, then keeps the newest KEEP complete backups. Layout:
@@ -45,7 +46,7 @@ set -euo pipefail
 umask 077
 
 : "${MGMT_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${KEEP:?}" "${CREDENTIAL_SECRETS?}"
-REASON="${1:-scheduled}"
+REASON="${1:-${BACKUP_REASON:-scheduled}}"
 
 log() { echo "backup: $*" >&2; }
 
@@ -106,7 +107,12 @@ if ((status != 0)); then
         fail "ClusterClass(es) paused: ${out##*following ClusterClasses are paused: }. clusterctl does not back up while a ClusterClass has the cluster.x-k8s.io/paused annotation. Remove it when whoever set it is done: kubectl -n $NAMESPACE annotate clusterclass <name> cluster.x-k8s.io/paused-"
     fi
     if [[ "$out" == *"still provisioning the node"* || "$out" == *"still provisioning the infrastructure"* || "$out" == *"is not yet initialized"* ]]; then
-        busy=$(grep -o '[A-Za-z]*" [a-z0-9.-]*/[a-z0-9.-]* is still provisioning the [a-z]*\|control plane for "[^"]*" [a-z0-9.-]*/[a-z0-9.-]* is not yet initialized' <<<"$out" | sort -u | tr '\n' ';' || true)
+        # clusterctl's messages name the object (its kind is often printed empty: "/, Kind=").
+        busy=$(sed -n -E \
+            -e 's#.*[" ]([a-z0-9.-]+/[a-z0-9.-]+) is still provisioning the node.*#Machine \1 has no node yet#p' \
+            -e 's#.*[" ]([a-z0-9.-]+/[a-z0-9.-]+) is still provisioning the infrastructure.*#Cluster \1 is still provisioning its infrastructure#p' \
+            -e 's#.*[" ]([a-z0-9.-]+/[a-z0-9.-]+) is not yet initialized.*#the control plane of Cluster \1 is not yet initialized#p' \
+            <<<"${out//cannot start/$'\n'cannot start}" | sort -u | paste -sd ';' | sed 's/;/; /g' || true)
         fail "a Cluster or Machine is still being created (a cluster being built, or a rollout or scale-up under way: a Machine without its node yet): ${busy:-see the clusterctl output above}. clusterctl does not back up then; the timer tries again, or run 'systemctl start capi-mgmt-backup' once 'kubectl -n $NAMESPACE get machines' shows every Machine Running"
     fi
     # Any other failure may come after clusterctl paused the Clusters: resume those it paused.

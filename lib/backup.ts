@@ -40,20 +40,27 @@ export function credentialSecrets(namespace: string): string[] {
     return [`${CAPO_NAMESPACE}/${CAPO_CREDENTIALS_SECRET}`, `${namespace}/${ORC_CREDENTIALS_SECRET}`];
 }
 
-/** Renders `host/backup.sh` with its parameters. */
-export function renderBackupScript(p: BackupParams): string {
-    if (!NAMESPACE.test(p.namespace)) {
-        throw new Error(`backup: namespace must be a namespace name, got ${JSON.stringify(p.namespace)}`);
+function checkedNamespace(namespace: string): string {
+    if (!NAMESPACE.test(namespace)) {
+        throw new Error(`backup: namespace must be a namespace name, got ${JSON.stringify(namespace)}`);
     }
-    const keep = p.keep ?? DEFAULT_BACKUP_KEEP;
+    return namespace;
+}
+
+function checkedKeep(keep: number = DEFAULT_BACKUP_KEEP): number {
     if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
         throw new Error(`backup: keep must be a whole number from 1 to 1000, got ${keep}`);
     }
+    return keep;
+}
+
+/** Renders `host/backup.sh` with its parameters (the installed script: the timer gives the reason). */
+export function renderBackupScript(p: BackupParams): string {
     return renderHostScript("backup.sh", {
         MGMT_KUBECONFIG: SERVER_KUBECONFIG,
-        NAMESPACE: p.namespace,
+        NAMESPACE: checkedNamespace(p.namespace),
         BACKUP_DIR,
-        KEEP: String(keep),
+        KEEP: String(checkedKeep(p.keep)),
         CREDENTIAL_SECRETS: credentialSecrets(p.namespace).join(" "),
     });
 }
@@ -112,4 +119,93 @@ export function renderBackupInstallScript(p: BackupParams): string {
         },
         { multiLine: ["SCRIPT", "SERVICE", "TIMER"] },
     );
+}
+
+/** Renders `host/backup.sh` for one run over ssh (`npm run backup`), its reason `manual`. */
+export function renderManualBackupScript(p: BackupParams): string {
+    return renderHostScript("backup.sh", {
+        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        NAMESPACE: checkedNamespace(p.namespace),
+        BACKUP_DIR,
+        KEEP: String(checkedKeep(p.keep)),
+        CREDENTIAL_SECRETS: credentialSecrets(p.namespace).join(" "),
+        BACKUP_REASON: "manual",
+    });
+}
+
+/** Renders `host/backup-download.sh`: the latest backup on stdout (`npm run backup -- --to`). */
+export function renderBackupDownloadScript(): string {
+    return renderHostScript("backup-download.sh", { BACKUP_DIR });
+}
+
+/** What `npm run backup -- …` was asked to do. */
+export interface BackupOptions {
+    /** Pulumi stack whose management server is backed up. */
+    stack: string;
+    /** A directory on this machine the new backup is copied into; undefined: it stays on the server only. */
+    to?: string;
+    /** Backups kept on the server. */
+    keep: number;
+}
+
+/** Bad arguments; the message names the flag. */
+export class BackupUsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "BackupUsageError";
+    }
+}
+
+/** How to call the backup. */
+export const BACKUP_USAGE = `usage: npm run backup -- --stack <stack> [--to <directory>] [--keep <n>]
+
+Backs up the Cluster API state of the stack's management server now (host/backup.sh:
+clusterctl move --to-directory, kept on the server under ${BACKUP_DIR}) and, with --to,
+copies it to <directory>/<time>-manual/ on this machine: do that before a serverGeneration
+bump or anything else that may lose the server (docs/operations.md, "Backup and restore").
+
+  --stack  the Pulumi stack (e.g. dev)
+  --to     a directory on this machine for a copy (created 0700; the copy holds the
+           workload clusters' CA keys)
+  --keep   backups kept on the server (default ${DEFAULT_BACKUP_KEEP})`;
+
+/** Parses the backup's arguments; `undefined` when help was asked for. */
+export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefined {
+    const values: Record<string, string> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--help" || arg === "-h") {
+            return undefined;
+        }
+        const m = /^--([a-z]+)(?:=(.*))?$/s.exec(arg);
+        if (!m) {
+            throw new BackupUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag with a value`);
+        }
+        if (!["stack", "to", "keep"].includes(m[1])) {
+            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep)`);
+        }
+        if (values[m[1]] !== undefined) {
+            throw new BackupUsageError(`--${m[1]}: given twice`);
+        }
+        let value = m[2];
+        if (value === undefined) {
+            value = argv[i + 1];
+            if (value === undefined || value.startsWith("--")) {
+                throw new BackupUsageError(`--${m[1]}: needs a value`);
+            }
+            i++;
+        }
+        values[m[1]] = value;
+    }
+    if (values.stack === undefined) {
+        throw new BackupUsageError("--stack: required (the Pulumi stack, e.g. --stack dev)");
+    }
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/.test(values.stack)) {
+        throw new BackupUsageError(`--stack: ${JSON.stringify(values.stack)} is not a stack name`);
+    }
+    const keep = values.keep === undefined ? DEFAULT_BACKUP_KEEP : /^[0-9]+$/.test(values.keep) ? Number(values.keep) : NaN;
+    if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
+        throw new BackupUsageError(`--keep: must be a whole number from 1 to 1000, got ${JSON.stringify(values.keep)}`);
+    }
+    return { stack: values.stack, to: values.to, keep };
 }

@@ -85,7 +85,7 @@ describe("host/backup.sh (fake clusterctl)", () => {
 
     const refusals: [string, RegExp][] = [
         ["paused", /FAILED: Cluster\(s\) paused: clusters\/alpha, clusters\/beta\. clusterctl does not back up a paused Cluster .*kubectl -n clusters patch cluster <name> --type merge -p '\{"spec":\{"paused":false\}\}'/],
-        ["provisioning", /FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine" clusters\/alpha-md-0-x7k2p-abcde is still provisioning the node;/],
+        ["provisioning", /FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/alpha-md-0-x7k2p-abcde has no node yet; the control plane of Cluster clusters\/beta is not yet initialized\. clusterctl does not back up then/],
     ];
     for (const [mode, message] of refusals) {
         it(`reports clusterctl's refusal (${mode}) with what to do, fails, leaves FAILED and keeps the last good backup`, () => {
@@ -173,5 +173,94 @@ describe("the backup's systemd units", () => {
     it("negative control: a broken timer is reported", () => {
         const r = verify(renderBackupService(), renderBackupTimer().replace("OnCalendar=*-*-* 00/6:00:00", "OnCalendar=every six hours"));
         assert.match(r.stderr, /OnCalendar|calendar/i);
+    });
+});
+
+describe("npm run backup: the driver with fake pulumi and ssh, host/backup.sh with fake clusterctl, and the copy restored by npm run restore", function () {
+    this.timeout(180000);
+    const REPO = path.resolve(__dirname, "..");
+    const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nS0VZLUJPRFktTkVWRVItUFJJTlRFRA==\n-----END OPENSSH PRIVATE KEY-----\n";
+
+    /** Runs render/<driver>.ts with fakes in `bin`, the server's files in `dir/server`. */
+    function driver(dir: string, bin: string, script: string, argv: string[], extra: Record<string, string> = {}) {
+        fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "server", "kubeconfig"), "fake");
+        fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({
+            floatingIp: "192.0.2.10",
+            sshKnownHosts: "192.0.2.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyOfTheStack",
+            sshPrivateKey: KEY,
+            deployed: { workloadNamespace: "clusters" },
+        }));
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO, "render", script), ...argv], {
+            cwd: REPO,
+            encoding: "utf8",
+            timeout: 120000,
+            env: {
+                PATH: `${bin}:${process.env.PATH}`, HOME: dir, FAKE_LOG: path.join(dir, "log"), FAKE_ROOT: path.join(dir, "server"),
+                FAKE_STATE: path.join(dir, "server", "state"), FAKE_STACK: "dev", FAKE_OUTPUTS: path.join(dir, "outputs.json"), ...extra,
+            },
+        });
+        for (const text of [r.stdout, r.stderr]) {
+            assert.ok(!text.includes("S0VZLUJPRFktTkVWRVItUFJJTlRFRA"), `the login key was printed:\n${text}`);
+        }
+        return r;
+    }
+
+    it("backs up on the server (reason manual) and copies the backup to --to, 0700; npm run restore --from takes that copy", () => {
+        const dir = makeTempDir("backup-cmd");
+        const bin = path.join(dir, "bin");
+        installFake(bin, "pulumi", "check/pulumi.sh");
+        installFake(bin, "ssh", "restore/ssh.sh");
+        installFake(bin, "clusterctl", "backup/clusterctl.sh");
+        installFake(bin, "kubectl", "backup/kubectl.sh");
+        installFake(bin, "date", "backup/date.sh");
+        fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "server", "state", "now"), "1780000000");
+        const copies = path.join(dir, "copies");
+        const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", copies, "--keep", "2"]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const name = "20260528T202640Z-manual";
+        assert.match(r.stdout, new RegExp(`^backup: ${dir}/server/backups/${name}: 4 objects, 1 Cluster\\(s\\) of namespace clusters\\n`));
+        assert.match(r.stdout, new RegExp(`npm run backup: copied to ${copies}/${name} \\(restore it with: npm run restore -- --stack dev --from ${copies}/${name}\\)\\n$`));
+        assert.deepStrictEqual(fs.readdirSync(path.join(copies, name, "objects")).sort(), fs.readdirSync(path.join(dir, "server", "backups", name, "objects")).sort());
+        assert.strictEqual(fs.statSync(path.join(copies, name)).mode & 0o777, 0o700);
+        assert.match(fs.readFileSync(path.join(dir, "server", "script.sh"), "utf8"), /^readonly BACKUP_DIR=/m);
+
+        // The copy, restored into a new server (restore's fakes; its clock: the backup's time, 2 h later).
+        const bin2 = path.join(dir, "bin2");
+        installFake(bin2, "pulumi", "check/pulumi.sh");
+        installFake(bin2, "ssh", "restore/ssh.sh");
+        installFake(bin2, "clusterctl", "restore/clusterctl.sh");
+        installFake(bin2, "kubectl", "restore/kubectl.sh");
+        installFake(bin2, "date", "backup/date.sh");
+        const fresh = makeTempDir("backup-cmd-new-server");
+        fs.mkdirSync(path.join(fresh, "server", "state"), { recursive: true });
+        fs.writeFileSync(path.join(fresh, "server", "state", "now"), String(1_780_000_000 + 7200));
+        const restored = driver(fresh, bin2, "restore.ts", ["--stack", "dev", "--from", path.join(copies, name)]);
+        assert.strictEqual(restored.status, 0, restored.stderr);
+        assert.match(restored.stdout, /^restore: restored 4 objects of namespace clusters, 1 Cluster\(s\): alpha, from the backup taken at 2026-05-28T20:26:40Z \(manual\)/);
+    });
+
+    it("a refused backup: exit 1 with the server's message, nothing copied", () => {
+        const dir = makeTempDir("backup-cmd-refused");
+        const bin = path.join(dir, "bin");
+        installFake(bin, "pulumi", "check/pulumi.sh");
+        installFake(bin, "ssh", "restore/ssh.sh");
+        installFake(bin, "clusterctl", "backup/clusterctl.sh");
+        installFake(bin, "kubectl", "backup/kubectl.sh");
+        installFake(bin, "date", "backup/date.sh");
+        fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "server", "state", "now"), "1780000000");
+        const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", path.join(dir, "copies")], { FAKE_CLUSTERCTL_MODE: "paused" });
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /backup: FAILED: Cluster\(s\) paused: clusters\/alpha, clusters\/beta/);
+        assert.ok(!fs.existsSync(path.join(dir, "copies")));
+    });
+
+    it("bad arguments: exit 2 naming the flag", () => {
+        const dir = makeTempDir("backup-cmd-args");
+        const r = driver(dir, path.join(dir, "bin"), "backup.ts", ["--stack", "dev", "--keep", "0"]);
+        assert.strictEqual(r.status, 2);
+        assert.match(r.stderr, /^npm run backup: --keep: must be a whole number from 1 to 1000, got "0"/);
     });
 });

@@ -114,7 +114,7 @@ class Workstation {
             assert.ok(!text.includes("S0VZLUJPRFktTkVWRVItUFJJTlRFRA"), `the login key was printed:\n${text}`);
             assert.ok(!text.includes(CA_SECRET), `a backed-up secret was printed:\n${text}`);
         }
-        assert.deepStrictEqual(fs.readdirSync(this.tmp).filter((f) => f.startsWith("capi-mgmt-restore-")), [], "the key's temporary directory is left behind");
+        assert.deepStrictEqual(fs.readdirSync(this.tmp).filter((f) => f.startsWith("capi-mgmt-ssh-")), [], "the key's temporary directory is left behind");
         return out;
     }
 

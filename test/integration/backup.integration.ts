@@ -235,6 +235,28 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
                 return A().list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).length >= want ? true : undefined;
             }, poll(A()));
             await waitFor(`ClusterResourceSetBinding of ${name}`, () => (A().get(R.ClusterResourceSetBinding, name, ns) ? true : undefined), poll(A()));
+            // The cluster CA KCP would generate (KCP reconciles nothing here).
+            A().applyOk(toYaml({
+                apiVersion: "v1", kind: "Secret", type: "cluster.x-k8s.io/secret",
+                metadata: { name: `${name}-ca`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
+                stringData: { "tls.crt": "test-bed CA certificate", "tls.key": "test-bed CA key" },
+            }));
+            // The topology controller creates the control plane and infrastructure objects owned
+            // by a shim Secret, which it deletes once the Cluster references them; Kubernetes'
+            // garbage collector then drops the dangling owner reference. The test bed runs no
+            // kube-controller-manager, so this does it. (clusterctl leaves out an object whose
+            // owner does not exist: without this, no KubeadmControlPlane nor OpenStackCluster
+            // would be backed up.)
+            await waitFor(`${name}-shim Secret deleted by the topology controller`, () => (A().get("secrets", `${name}-shim`, ns) ? undefined : true), poll(A()));
+            for (const resource of [R.KubeadmControlPlane, R.OpenStackCluster]) {
+                for (const o of A().list(resource, { namespace: ns })) {
+                    const owners = (o.metadata.ownerReferences ?? []) as { kind: string; name: string }[];
+                    const kept = owners.filter((x) => !(x.kind === "Secret" && !A().get("secrets", x.name, ns)));
+                    if (kept.length !== owners.length) {
+                        A().kubectlOk(["patch", resource, o.metadata.name, "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/metadata/ownerReferences", value: kept }])]);
+                    }
+                }
+            }
         }
     });
 
@@ -242,7 +264,7 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         labelProviderCrds(A());
         const r = backup(A());
         assert.notStrictEqual(r.status, 0, `backup passed with Machines without nodes:\n${r.stderr}`);
-        assert.match(r.stderr, /backup: FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine" clusters\/\S+ is still provisioning the node;/);
+        assert.match(r.stderr, /backup: FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/\S+ has no node yet[.;]/);
         assert.match(fs.readFileSync(path.join(backupDir, "FAILED"), "utf8"), /message=a Cluster or Machine is still being created/);
         assert.ok(!fs.existsSync(path.join(backupDir, "latest")), "a refused backup is no backup");
         // As the Machine controller reports a joined node.
@@ -359,7 +381,6 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         for (const f of files) {
             const saved = readObject(f);
             const resource = saved.apiVersion.includes("/") ? `${saved.kind}.${saved.apiVersion.split("/").reverse().join(".")}` : saved.kind;
-            const onA = A().get(resource, saved.metadata.name, saved.metadata.namespace);
             const onB = B().get(resource, saved.metadata.name, saved.metadata.namespace);
             if (!onB) {
                 problems.push(`${f}: not on B`);
@@ -373,9 +394,9 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
                 return { spec: c.spec, data: c.data, labels: (o?.metadata.labels ?? {}), owners: (o?.metadata.ownerReferences ?? []).map((x) => `${x.kind}/${x.name}`).sort() };
             };
             try {
-                assert.deepStrictEqual(body(onB), body(onA));
+                assert.deepStrictEqual(body(onB), body(saved));
             } catch (e) {
-                problems.push(`${f}: B differs from A: ${(e as Error).message.slice(0, 600)}`);
+                problems.push(`${f}: B differs from the backup: ${(e as Error).message.slice(0, 600)}`);
             }
         }
         assert.deepStrictEqual(problems, []);

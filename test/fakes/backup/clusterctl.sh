@@ -31,7 +31,8 @@ case "${FAKE_CLUSTERCTL_MODE:-ok}" in
         exit 1
         ;;
     provisioning)
-        echo 'Error: failed to get object graph: failed to check for provisioned infrastructure: cannot start the move operation while "cluster.x-k8s.io/v1beta2, Kind=Machine" clusters/alpha-md-0-x7k2p-abcde is still provisioning the node'
+        # clusterctl v1.14's aggregate of two errors, the kind printed empty as it does.
+        echo 'Error: failed to get object graph: failed to check for provisioned infrastructure: [cannot start the move operation while "/, Kind=" clusters/alpha-md-0-x7k2p-abcde is still provisioning the node, cannot start the move operation while the control plane for "/, Kind=" clusters/beta is not yet initialized]'
         exit 1
         ;;
     midway)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fake ssh for `npm run restore` (test/restore.spec.ts): records its arguments and the modes of
+# Fake ssh for `npm run restore` and `npm run backup` (test/restore.spec.ts, test/backup.spec.ts): records its arguments and the modes of
 # the key and known_hosts files, then runs the script from stdin with bash as the server would,
 # its BACKUP_DIR and MGMT_KUBECONFIG moved under $FAKE_ROOT (the fakes of the server are on PATH).
 # Inputs (environment): FAKE_LOG, FAKE_ROOT, FAKE_SSH_EXIT (when set: exit with it, running nothing).
