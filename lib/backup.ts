@@ -146,6 +146,8 @@ export interface BackupOptions {
     to?: string;
     /** Backups kept on the server. */
     keep: number;
+    /** Install (or update) the script and the timer on the server first. */
+    installTimer: boolean;
 }
 
 /** Bad arguments; the message names the flag. */
@@ -157,7 +159,7 @@ export class BackupUsageError extends Error {
 }
 
 /** How to call the backup. */
-export const BACKUP_USAGE = `usage: npm run backup -- --stack <stack> [--to <directory>] [--keep <n>]
+export const BACKUP_USAGE = `usage: npm run backup -- --stack <stack> [--to <directory>] [--keep <n>] [--install-timer]
 
 Backs up the Cluster API state of the stack's management server now (host/backup.sh:
 clusterctl move --to-directory, kept on the server under ${BACKUP_DIR}) and, with --to,
@@ -167,22 +169,29 @@ bump or anything else that may lose the server (docs/operations.md, "Backup and 
   --stack  the Pulumi stack (e.g. dev)
   --to     a directory on this machine for a copy (created 0700; the copy holds the
            workload clusters' CA keys)
-  --keep   backups kept on the server (default ${DEFAULT_BACKUP_KEEP})`;
+  --keep   backups kept on the server (default ${DEFAULT_BACKUP_KEEP})
+  --install-timer  first install (or update) the backup script and its six-hourly
+           systemd timer on the server (${BACKUP_UNIT}.timer; a new server needs it again)`;
 
 /** Parses the backup's arguments; `undefined` when help was asked for. */
 export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefined {
     const values: Record<string, string> = {};
+    let installTimer = false;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--help" || arg === "-h") {
             return undefined;
+        }
+        if (arg === "--install-timer") {
+            installTimer = true;
+            continue;
         }
         const m = /^--([a-z]+)(?:=(.*))?$/s.exec(arg);
         if (!m) {
             throw new BackupUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag with a value`);
         }
         if (!["stack", "to", "keep"].includes(m[1])) {
-            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep)`);
+            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep, --install-timer)`);
         }
         if (values[m[1]] !== undefined) {
             throw new BackupUsageError(`--${m[1]}: given twice`);
@@ -207,5 +216,5 @@ export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefi
     if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
         throw new BackupUsageError(`--keep: must be a whole number from 1 to 1000, got ${JSON.stringify(values.keep)}`);
     }
-    return { stack: values.stack, to: values.to, keep };
+    return { stack: values.stack, to: values.to, keep, installTimer };
 }

@@ -217,10 +217,16 @@ describe("npm run backup: the driver with fake pulumi and ssh, host/backup.sh wi
         fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
         fs.writeFileSync(path.join(dir, "server", "state", "now"), "1780000000");
         const copies = path.join(dir, "copies");
-        const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", copies, "--keep", "2"]);
+        installFake(bin, "systemctl", "host/systemctl-active.sh");
+        const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", copies, "--keep", "2", "--install-timer"]);
         assert.strictEqual(r.status, 0, r.stderr);
+        // (The fake ssh moved the paths of the script inside the install script too.)
+        const paths = (t: string) => t.replace(/^readonly (MGMT_KUBECONFIG|BACKUP_DIR)=.*$/gm, "");
+        assert.strictEqual(paths(fs.readFileSync(path.join(dir, "server", "lib", "backup.sh"), "utf8")), paths(renderBackupScript({ namespace: "clusters", keep: 2 })), "--install-timer installs the script");
+        assert.strictEqual(fs.readFileSync(path.join(dir, "server", "units", `${BACKUP_UNIT}.timer`), "utf8"), renderBackupTimer());
+        assert.match(fs.readFileSync(path.join(dir, "log"), "utf8"), /systemctl enable --now capi-mgmt-backup\.timer\n/);
         const name = "20260528T202640Z-manual";
-        assert.match(r.stdout, new RegExp(`^backup: ${dir}/server/backups/${name}: 4 objects, 1 Cluster\\(s\\) of namespace clusters\\n`));
+        assert.match(r.stdout, new RegExp(`^backup: ${dir}/server/backups/${name}: 4 objects, 1 Cluster\\(s\\) of namespace clusters$`, "m"));
         assert.match(r.stdout, new RegExp(`npm run backup: copied to ${copies}/${name} \\(restore it with: npm run restore -- --stack dev --from ${copies}/${name}\\)\\n$`));
         assert.deepStrictEqual(fs.readdirSync(path.join(copies, name, "objects")).sort(), fs.readdirSync(path.join(dir, "server", "backups", name, "objects")).sort());
         assert.strictEqual(fs.statSync(path.join(copies, name)).mode & 0o777, 0o700);

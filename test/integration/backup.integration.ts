@@ -33,6 +33,8 @@ const R = {
     Cluster: "clusters.v1beta2.cluster.x-k8s.io",
     ClusterClass: "clusterclasses.v1beta2.cluster.x-k8s.io",
     Machine: "machines.v1beta2.cluster.x-k8s.io",
+    KubeadmConfig: "kubeadmconfigs.v1beta2.bootstrap.cluster.x-k8s.io",
+    OpenStackMachine: "openstackmachines.v1beta1.infrastructure.cluster.x-k8s.io",
     MachineDeployment: "machinedeployments.v1beta2.cluster.x-k8s.io",
     KubeadmControlPlane: "kubeadmcontrolplanes.v1beta2.controlplane.cluster.x-k8s.io",
     OpenStackCluster: "openstackclusters.v1beta1.infrastructure.cluster.x-k8s.io",
@@ -260,19 +262,29 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         }
     });
 
-    it("refuses while a Machine has no node yet (a rollout or scale-up under way), with the script's message; then, with nodes, no longer", function () {
+    it("refuses while a Machine has no node yet (a rollout or scale-up under way), with the script's message; then the Machines get their nodes", async function () {
         labelProviderCrds(A());
         const r = backup(A());
         assert.notStrictEqual(r.status, 0, `backup passed with Machines without nodes:\n${r.stderr}`);
         assert.match(r.stderr, /backup: FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/\S+ has no node yet[.;]/);
         assert.match(fs.readFileSync(path.join(backupDir, "FAILED"), "utf8"), /message=a Cluster or Machine is still being created/);
         assert.ok(!fs.existsSync(path.join(backupDir, "latest")), "a refused backup is no backup");
-        // As the Machine controller reports a joined node.
-        for (const m of A().list(R.Machine, { namespace: ns })) {
-            A().kubectlOk(["patch", R.Machine, m.metadata.name, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { nodeRef: { name: `node-${m.metadata.name}` } } })]);
+        // The Machines boot (simulated): the bootstrap data is ready (as the kubeadm bootstrap
+        // provider reports it), the server exists (as CAPO reports it: a provider ID) and its Node
+        // joins the "workload cluster" (this API server, by the Cluster's kubeconfig Secret).
+        // Cluster API's own Machine controller then finds the Node and sets the Machine's nodeRef.
+        for (const [i, m] of A().list(R.Machine, { namespace: ns }).entries()) {
+            const name = m.metadata.name;
+            const providerID = `openstack:///0b7e5a8e-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
+            const bootstrap = at(m, "spec.bootstrap.configRef.name") as string;
+            const infra = at(m, "spec.infrastructureRef.name") as string;
+            A().kubectlOk(["patch", R.KubeadmConfig, bootstrap, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { initialization: { dataSecretCreated: true }, dataSecretName: bootstrap } })]);
+            A().kubectlOk(["patch", R.OpenStackMachine, infra, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { providerID } })]);
+            A().kubectlOk(["patch", R.OpenStackMachine, infra, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
+            A().applyOk(toYaml({ apiVersion: "v1", kind: "Node", metadata: { name: `node-${name}` }, spec: { providerID } }));
         }
         for (const m of A().list(R.Machine, { namespace: ns })) {
-            assert.ok(at(m, "status.nodeRef.name"), `Machine ${m.metadata.name}: the nodeRef did not stay`);
+            await waitFor(`Machine ${m.metadata.name}'s nodeRef set by Cluster API`, () => (at(A().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined), poll(A()));
         }
     });
 
@@ -369,6 +381,11 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         const identityBefore = B().get(R.Identity, "openstack");
         const secretBefore = B().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE);
 
+        // The old management server is lost: A's controllers stop. A's API server stays up as the
+        // workload cluster's API (the Clusters' kubeconfig Secrets point at it).
+        for (const p of A().processes.filter((x) => !["etcd", "kube-apiserver"].includes(x.spec.name))) {
+            await p.stop();
+        }
         const tgz = spawnSync("tar", ["-C", fs.realpathSync(path.join(backupDir, "latest")), "-cz", "objects", "backup.env"]);
         assert.strictEqual(tgz.status, 0, String(tgz.stderr));
         const r = runHost(renderRestoreScript({ namespace: ns, maxAgeHours: 24, force: false, upload: tgz.stdout.toString("base64") }), B());
@@ -407,7 +424,7 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         assert.deepStrictEqual(B().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE)?.data, secretBefore?.data, "B's credential is B's own");
     });
 
-    it("B's Cluster API takes the Clusters over, and Flux's apply of them from Git adopts the restored objects (same UID, no second copy)", async function () {
+    it("B's Cluster API takes the Clusters over (A's controllers are gone: nothing reconciled twice), and Flux's apply of them from Git adopts the restored objects (same UID, no second copy)", async function () {
         for (const cl of clusters()) {
             const name = cl.metadata.name;
             const restored = B().get(R.Cluster, name, ns) as KubeObject;
@@ -416,6 +433,10 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
                 const got = B().get(R.Cluster, name, ns);
                 return (at(got, "status.conditions") as unknown[] | undefined)?.length ? true : undefined;
             }, poll(B()));
+            // B's Machine controller reaches the workload cluster (the restored kubeconfig Secret) and finds each Machine's Node.
+            for (const m of B().list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` })) {
+                await waitFor(`B's Cluster API finds the Node of Machine ${m.metadata.name}`, () => (at(B().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined), poll(B()));
+            }
             const mdsBefore = B().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).map((m) => m.metadata.name).sort();
             const k = rendered.kustomizations.find((x) => x.kustomization.metadata.name === "workload-clusters");
             assert.ok(k, "the tree has a workload-clusters Kustomization");
