@@ -17,6 +17,7 @@
 # their owner references, and resumes the Clusters and ClusterClasses (saved paused). The
 # workload clusters' servers are not touched: the providers find their infrastructure again.
 #
+# (clusterctl takes the target as --to-kubeconfig with --from-directory; --kubeconfig is refused.)
 # clusterctl's output (object kinds and names, never their content) goes to stderr only when
 # it fails. Logs go to stderr; stdout gets one summary line. Exit: 0 restored, 1 refused or
 # failed, 2 bad parameters.
@@ -101,13 +102,13 @@ done
 log "restoring ${#files[@]} objects (${#clusters[@]} Cluster(s): ${names[*]:-none}) taken at $taken ($reason), $(hours "$age") ago"
 logfile=$(mktemp)
 status=0
-CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --kubeconfig "$MGMT_KUBECONFIG" \
+CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig "$MGMT_KUBECONFIG" \
     --from-directory "$src/objects" >"$logfile" 2>&1 || status=$?
 if ((status != 0)); then
     sed 's/^/  clusterctl: /' "$logfile" >&2
     rm -f -- "$logfile"
     work="" # kept: the command below needs it
-    die "clusterctl move --from-directory failed (exit code $status, its output above). What it created stays, so a re-run of the restore refuses (the Clusters exist now); once the cause is fixed, complete it on the server (it keeps existing objects): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --kubeconfig $MGMT_KUBECONFIG --from-directory $src/objects"
+    die "clusterctl move --from-directory failed (exit code $status, its output above). What it created stays, so a re-run of the restore refuses (the Clusters exist now); once the cause is fixed, complete it on the server (it keeps existing objects): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig $MGMT_KUBECONFIG --from-directory $src/objects"
 fi
 rm -f -- "$logfile"
 echo "restore: restored ${#files[@]} objects of namespace $NAMESPACE, ${#clusters[@]} Cluster(s): ${names[*]:-none}, from the backup taken at $taken ($reason); Cluster API on this server manages them now"

@@ -137,7 +137,7 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, host/r
         assert.strictEqual(calls[0], "pulumi stack output --json --show-secrets --stack dev");
         assert.match(calls[1], /^ssh -i \S+\/id .*-o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+\/known_hosts .*-T ubuntu@192\.0\.2\.10 sudo bash -s$/);
         assert.strictEqual(calls[2], "key mode 600 known_hosts mode 600");
-        assert.ok(calls.includes(`clusterctl move --kubeconfig ${w.root}/kubeconfig --from-directory ${b}/objects`), calls.join("\n"));
+        assert.ok(calls.includes(`clusterctl move --to-kubeconfig ${w.root}/kubeconfig --from-directory ${b}/objects`), calls.join("\n"));
         assert.ok(fs.existsSync(path.join(w.root, "clusters", "alpha")), "the Cluster is on the server");
     });
 
@@ -191,7 +191,7 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, host/r
         const failed = w.run(["--stack", "dev", "--from", local], { FAKE_CLUSTERCTL_FAIL: "1" });
         assert.strictEqual(failed.status, 1);
         assert.match(failed.stderr, /clusterctl: Error: error creating "cluster\.x-k8s\.io\/v1beta2, Kind=MachineDeployment" clusters\/alpha-md-0: connection refused/);
-        assert.match(failed.stderr, /complete it on the server \(it keeps existing objects\): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --kubeconfig \S+ --from-directory \S+\/backups\/\.restore-\w+\/objects/);
+        assert.match(failed.stderr, /complete it on the server \(it keeps existing objects\): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig \S+ --from-directory \S+\/backups\/\.restore-\w+\/objects/);
         assert.strictEqual(fs.readdirSync(path.join(w.root, "backups")).filter((f) => f.startsWith(".restore-")).length, 1, "the upload is kept for that command");
     });
 
