@@ -6,6 +6,11 @@
 echo "clusterctl $*" >>"$FAKE_LOG"
 [[ "${CLUSTERCTL_DISABLE_VERSIONCHECK:-}" == true ]] || { echo "fake clusterctl: the version check would reach GitHub" >&2; exit 99; }
 dir=""
+if [[ " $* " == *" --kubeconfig "* ]]; then
+    # As clusterctl v1.14 does: the target of --from-directory is --to-kubeconfig.
+    echo 'Error: if any flags in the group [from-directory kubeconfig] are set none of the others can be; [from-directory kubeconfig] were all set'
+    exit 1
+fi
 while (($#)); do
     [[ "$1" != --from-directory ]] || dir=$2
     shift
