@@ -408,6 +408,11 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
                 if (c.spec) {
                     delete c.spec.paused;
                 }
+                // What a binding records as applied is its controller's to rewrite: B's ClusterResourceSet
+                // controller resets it and applies again once it reaches the cluster (checked below).
+                if (o?.kind === "ClusterResourceSetBinding" && c.spec) {
+                    c.spec.bindings = ((c.spec.bindings as { clusterResourceSetName: string }[] | undefined) ?? []).map((x) => x.clusterResourceSetName);
+                }
                 return { spec: c.spec, data: c.data, labels: (o?.metadata.labels ?? {}), owners: (o?.metadata.ownerReferences ?? []).map((x) => `${x.kind}/${x.name}`).sort() };
             };
             try {
@@ -428,6 +433,14 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         for (const cl of clusters()) {
             const name = cl.metadata.name;
             const restored = B().get(R.Cluster, name, ns) as KubeObject;
+            // Statuses are not restored; each provider rebuilds its own from what exists. KCP and
+            // CAPO do not reconcile on the test bed, so their findings are reported as A's were:
+            // the control plane runs (KCP), the cluster's infrastructure exists (CAPO).
+            B().kubectlOk(["patch", R.KubeadmControlPlane, at(restored, "spec.controlPlaneRef.name") as string, "-n", ns, "--subresource=status", "--type=merge",
+                "-p", JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } })]);
+            B().kubectlOk(["patch", R.OpenStackCluster, at(restored, "spec.infrastructureRef.name") as string, "-n", ns, "--subresource=status", "--type=merge",
+                "-p", JSON.stringify({ status: { ready: true } })]);
+            await waitFor(`B's Cluster API sees ${name}'s control plane initialized`, () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined), poll(B()));
             // B's Cluster controller reconciles the restored Cluster (its status starts empty on B).
             await waitFor(`B's Cluster API reconciles ${name}`, () => {
                 const got = B().get(R.Cluster, name, ns);
@@ -437,6 +450,12 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
             for (const m of B().list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` })) {
                 await waitFor(`B's Cluster API finds the Node of Machine ${m.metadata.name}`, () => (at(B().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined), poll(B()));
             }
+            // B's ClusterResourceSet applies its Secret to the existing workload cluster again (strategy Reconcile).
+            await waitFor(`B's ClusterResourceSetBinding of ${name} applied`, () => {
+                const b = B().get(R.ClusterResourceSetBinding, name, ns);
+                const resources = ((at(b, "spec.bindings") as { resources?: { applied: boolean }[] }[] | undefined) ?? []).flatMap((x) => x.resources ?? []);
+                return resources.length > 0 && resources.every((x) => x.applied) ? true : undefined;
+            }, poll(B()));
             const mdsBefore = B().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).map((m) => m.metadata.name).sort();
             const k = rendered.kustomizations.find((x) => x.kustomization.metadata.name === "workload-clusters");
             assert.ok(k, "the tree has a workload-clusters Kustomization");
