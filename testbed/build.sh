@@ -38,6 +38,9 @@ binaries=(
     "capi-core|capi|sigs.k8s.io/cluster-api/core|sigs.k8s.io/cluster-api"
     "capi-kubeadm-bootstrap|capi|sigs.k8s.io/cluster-api/bootstrap/kubeadm|sigs.k8s.io/cluster-api"
     "capi-kubeadm-control-plane|capi|sigs.k8s.io/cluster-api/controlplane/kubeadm|sigs.k8s.io/cluster-api"
+    # clusterctl from the same module: the backup/restore suite runs its real `move --to-directory`
+    # and `--from-directory` (docs/operations.md, "Backup and restore").
+    "clusterctl|capi|sigs.k8s.io/cluster-api/cmd/clusterctl|sigs.k8s.io/cluster-api|sigs.k8s.io/cluster-api/version.gitVersion={v} sigs.k8s.io/cluster-api/version.gitTreeState=clean"
     "capo|capo|sigs.k8s.io/cluster-api-provider-openstack|sigs.k8s.io/cluster-api-provider-openstack"
     "caaph|caaph|sigs.k8s.io/cluster-api-addon-provider-helm|sigs.k8s.io/cluster-api-addon-provider-helm"
     # ORC's manager (openstack-resource-controller); its CRDs come from testbed/crds ("orc-manifests").

@@ -25,6 +25,7 @@ export type BinaryName =
     | "capi-core"
     | "capi-kubeadm-bootstrap"
     | "capi-kubeadm-control-plane"
+    | "clusterctl"
     | "capo"
     | "caaph"
     | "orc"

@@ -1,0 +1,220 @@
+/**
+ * The management cluster's backup (docs/operations.md, "Backup and restore"): `src/host/scripts/backup.sh`
+ * (clusterctl move --to-directory, retention, a loud failure), its systemd service and timer,
+ * and the script that installs them on the server. Pure renderers; the restore is render/restore.ts.
+ */
+import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../shared/contract";
+import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { SYSTEMD_UNIT_DIR } from "../host/lbCleanupScript";
+
+/** Where the backup script is installed on the server (root-only). */
+export const BACKUP_SCRIPT_PATH = "/usr/local/lib/capi-mgmt/backup.sh";
+
+/** Name of the service and the timer. */
+export const BACKUP_UNIT = "capi-mgmt-backup";
+
+/** Root-only directory of the local backups on the server. */
+export const BACKUP_DIR = `${HOST_STATE_DIR}/backups`;
+
+/** The marker a failed backup leaves in {@link BACKUP_DIR} until the next good one. */
+export const BACKUP_FAILED_MARKER = "FAILED";
+
+/** Backups kept on the server by default. */
+export const DEFAULT_BACKUP_KEEP = 14;
+
+/** Parameters of the backup. */
+export interface BackupParams {
+    /** Namespace of the workload Clusters. */
+    namespace: string;
+    /** Complete backups kept (the newest). */
+    keep?: number;
+}
+
+const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The Secrets a backup leaves out: the OpenStack credentials the program itself puts on every
+ * server (CAPO's behind the cluster identity, ORC's in the workload namespace).
+ */
+export function credentialSecrets(namespace: string): string[] {
+    return [`${CAPO_NAMESPACE}/${CAPO_CREDENTIALS_SECRET}`, `${namespace}/${ORC_CREDENTIALS_SECRET}`];
+}
+
+function checkedNamespace(namespace: string): string {
+    if (!NAMESPACE.test(namespace)) {
+        throw new Error(`backup: namespace must be a namespace name, got ${JSON.stringify(namespace)}`);
+    }
+    return namespace;
+}
+
+function checkedKeep(keep: number = DEFAULT_BACKUP_KEEP): number {
+    if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
+        throw new Error(`backup: keep must be a whole number from 1 to 1000, got ${keep}`);
+    }
+    return keep;
+}
+
+/** Renders `src/host/scripts/backup.sh` with its parameters (the installed script: the timer gives the reason). */
+export function renderBackupScript(p: BackupParams): string {
+    return renderHostScript("backup.sh", {
+        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        NAMESPACE: checkedNamespace(p.namespace),
+        BACKUP_DIR,
+        KEEP: String(checkedKeep(p.keep)),
+        CREDENTIAL_SECRETS: credentialSecrets(p.namespace).join(" "),
+    });
+}
+
+/**
+ * The service: one backup (a oneshot). A failed backup leaves the unit "failed" (what
+ * `systemctl --failed` and the troubleshooting of docs/operations.md look for) until the next
+ * good run.
+ */
+export function renderBackupService(scriptPath: string = BACKUP_SCRIPT_PATH): string {
+    return [
+        "[Unit]",
+        "Description=capi-mgmt: back up the Cluster API state (clusterctl move --to-directory)",
+        "Documentation=https://cluster-api.sigs.k8s.io/clusterctl/commands/move",
+        "After=docker.service",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        `ExecStart=${scriptPath} scheduled`,
+        // clusterctl keeps its configuration under $HOME; a system service has none by default.
+        "Environment=HOME=/root",
+        "TimeoutStartSec=30min",
+        "Nice=10",
+        "",
+    ].join("\n");
+}
+
+/** The timer: every six hours (and after a boot that missed one), spread by up to ten minutes. */
+export function renderBackupTimer(): string {
+    return [
+        "[Unit]",
+        "Description=capi-mgmt: back up the Cluster API state every six hours",
+        "",
+        "[Timer]",
+        "OnCalendar=*-*-* 00/6:00:00",
+        "Persistent=true",
+        "RandomizedDelaySec=10min",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ].join("\n");
+}
+
+/** Renders `src/host/scripts/backup-install.sh`: installs (or updates) the script and the units, and starts the timer. */
+export function renderBackupInstallScript(p: BackupParams): string {
+    return renderHostScript(
+        "backup-install.sh",
+        {
+            SCRIPT_PATH: BACKUP_SCRIPT_PATH,
+            SCRIPT: renderBackupScript(p),
+            UNIT_DIR: SYSTEMD_UNIT_DIR,
+            UNIT: BACKUP_UNIT,
+            SERVICE: renderBackupService(),
+            TIMER: renderBackupTimer(),
+        },
+        { multiLine: ["SCRIPT", "SERVICE", "TIMER"] },
+    );
+}
+
+/** Renders `src/host/scripts/backup.sh` for one run over ssh (`npm run backup`), its reason `manual`. */
+export function renderManualBackupScript(p: BackupParams): string {
+    return renderHostScript("backup.sh", {
+        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        NAMESPACE: checkedNamespace(p.namespace),
+        BACKUP_DIR,
+        KEEP: String(checkedKeep(p.keep)),
+        CREDENTIAL_SECRETS: credentialSecrets(p.namespace).join(" "),
+        BACKUP_REASON: "manual",
+    });
+}
+
+/** Renders `src/host/scripts/backup-download.sh`: the latest backup on stdout (`npm run backup -- --to`). */
+export function renderBackupDownloadScript(): string {
+    return renderHostScript("backup-download.sh", { BACKUP_DIR });
+}
+
+/** What `npm run backup -- …` was asked to do. */
+export interface BackupOptions {
+    /** Pulumi stack whose management server is backed up. */
+    stack: string;
+    /** A directory on this machine the new backup is copied into; undefined: it stays on the server only. */
+    to?: string;
+    /** Backups kept on the server. */
+    keep: number;
+    /** Install (or update) the script and the timer on the server first. */
+    installTimer: boolean;
+}
+
+/** Bad arguments; the message names the flag. */
+export class BackupUsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "BackupUsageError";
+    }
+}
+
+/** How to call the backup. */
+export const BACKUP_USAGE = `usage: npm run backup -- --stack <stack> [--to <directory>] [--keep <n>] [--install-timer]
+
+Backs up the Cluster API state of the stack's management server now (src/host/scripts/backup.sh:
+clusterctl move --to-directory, kept on the server under ${BACKUP_DIR}) and, with --to,
+copies it to <directory>/<time>-manual/ on this machine: do that before a serverGeneration
+bump or anything else that may lose the server (docs/operations.md, "Backup and restore").
+
+  --stack  the Pulumi stack (e.g. dev)
+  --to     a directory on this machine for a copy (created 0700; the copy holds the
+           workload clusters' CA keys)
+  --keep   backups kept on the server (default ${DEFAULT_BACKUP_KEEP})
+  --install-timer  first install (or update) the backup script and its six-hourly
+           systemd timer on the server (${BACKUP_UNIT}.timer; a new server needs it again)`;
+
+/** Parses the backup's arguments; `undefined` when help was asked for. */
+export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefined {
+    const values: Record<string, string> = {};
+    let installTimer = false;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--help" || arg === "-h") {
+            return undefined;
+        }
+        if (arg === "--install-timer") {
+            installTimer = true;
+            continue;
+        }
+        const m = /^--([a-z]+)(?:=(.*))?$/s.exec(arg);
+        if (!m) {
+            throw new BackupUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag with a value`);
+        }
+        if (!["stack", "to", "keep"].includes(m[1])) {
+            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep, --install-timer)`);
+        }
+        if (values[m[1]] !== undefined) {
+            throw new BackupUsageError(`--${m[1]}: given twice`);
+        }
+        let value = m[2];
+        if (value === undefined) {
+            value = argv[i + 1];
+            if (value === undefined || value.startsWith("--")) {
+                throw new BackupUsageError(`--${m[1]}: needs a value`);
+            }
+            i++;
+        }
+        values[m[1]] = value;
+    }
+    if (values.stack === undefined) {
+        throw new BackupUsageError("--stack: required (the Pulumi stack, e.g. --stack dev)");
+    }
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/.test(values.stack)) {
+        throw new BackupUsageError(`--stack: ${JSON.stringify(values.stack)} is not a stack name`);
+    }
+    const keep = values.keep === undefined ? DEFAULT_BACKUP_KEEP : /^[0-9]+$/.test(values.keep) ? Number(values.keep) : NaN;
+    if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
+        throw new BackupUsageError(`--keep: must be a whole number from 1 to 1000, got ${JSON.stringify(values.keep)}`);
+    }
+    return { stack: values.stack, to: values.to, keep, installTimer };
+}
