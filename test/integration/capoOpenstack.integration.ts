@@ -4,7 +4,7 @@
  * project of the test's own, with the credential the program makes (src/cloud/appCredentials.ts,
  * src/cluster/clusterCredentials.ts), the dev environment's GitOps tree applied Kustomization by
  * Kustomization. Assertions are made on the OpenStack side. ORC's manager is replaced by
- * {@link orcStandIn} (test/integration/orcStandIn.ts) until it is built. Nothing boots (Nova's
+ * ORC's real manager (test/integration/harness/orc.ts). Nothing boots (Nova's
  * fake driver): the assertions stop before a node would join.
  *
  * Then the deletion (issue 21): what the cluster's OCCM and Cinder CSI would have left (a
@@ -33,14 +33,14 @@ import { checkCapoCluster, checkFirstControlPlaneMachine, CapoExpectations, time
 import { runDeletion } from "./capoDeletionFlow";
 import { createAppCredential, createProject, describeInventory, destroyProject, inventory, Obj, OwnProject } from "./capoProject";
 import { runTeardown } from "./capoTeardown";
-import { ControlPlane, KubeObject } from "./harness/controlPlane";
+import { ControlPlane } from "./harness/controlPlane";
 import { PROVIDERS, requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
 import { dependencyOrder, PROJECT_DIR } from "./harness/stack";
+import { startOrc } from "./harness/orc";
 import { Testbed } from "./harness/testbed";
 import { bedRunning, clouds, loopback, sockets } from "./openstackBed";
-import { orcStandIn } from "./orcStandIn";
 
 /** Managers that reconcile here (the others keep the idle watch filter: CAAPH would fetch Helm charts). */
 const RECONCILING = ["capi-core", "capi-kubeadm-bootstrap", "capi-kubeadm-control-plane", "capo"];
@@ -77,7 +77,7 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
         before(async function () {
             this.timeout(20 * 60_000);
             const testbed = Testbed.load();
-            const missing = testbed.missing(requiredComponents());
+            const missing = testbed.missing([...requiredComponents(), "orc"]);
             if (missing || !bedRunning()) {
                 console.log(`      SKIPPED: ${missing ?? "the OpenStack test bed does not run (npm run testbed:openstack -- up)"}`);
                 this.skip();
@@ -96,6 +96,8 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
             timed("project, user, floating IP", t0, undefined);
             const t1 = Date.now();
             cp = await startManagementCluster(testbed, `capobed-${env}`, PROVIDERS.map((x) => (RECONCILING.includes(x.name) ? { ...x, args: [] } : x)));
+            // ORC's real manager (v2.6.0), with the credential the program gives it (its Secret, applied with the tree's settings).
+            await startOrc(cp, testbed);
             timed("management API server and managers started", t1, undefined);
             // Network rule: every TCP peer of the API server, etcd and the managers is on loopback.
             const pids = new Set(c().processes.map((x) => x.pid).filter((x): x is number => x !== undefined));
@@ -149,7 +151,7 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
             }
         });
 
-        it("applies the GitOps tree Kustomization by Kustomization; the ORC stand-in finds the node image in Glance and creates the server groups", async function () {
+        it("applies the GitOps tree Kustomization by Kustomization; ORC imports the node image from Glance and creates the server groups", async function () {
             const t0 = Date.now();
             const flux = (o: TreeObject, unit: string) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), "kustomize.toolkit.fluxcd.io/name": unit, "kustomize.toolkit.fluxcd.io/namespace": "flux-system" } } });
             for (const d of envTree.root) {
@@ -163,9 +165,13 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
                 for (const cc of docs.filter((d) => d.kind === "ClusterClass")) {
                     await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => (conditionTrue(c().get("clusterclasses.v1beta2.cluster.x-k8s.io", cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined), wait());
                 }
-                const ids = await orcStandIn(c(), p().user, docs as KubeObject[], "applied");
-                for (const [obj, id] of ids) {
-                    console.log(`      ORC stand-in: ${obj} -> ${id}`);
+                for (const o of docs.filter((d) => d.apiVersion?.startsWith("openstack.k-orc.cloud/"))) {
+                    const kind = `${o.kind.toLowerCase()}s.${o.apiVersion.split("/")[1]}.openstack.k-orc.cloud`;
+                    const id = await waitFor(`ORC ${o.kind} ${o.metadata.name} Available`, () => {
+                        const live = c().get(kind, o.metadata.name, o.metadata.namespace);
+                        return conditionTrue(live, "Available") ? (at(live, "status.id") as string | undefined) : undefined;
+                    }, wait());
+                    console.log(`      ORC: ${o.kind} ${o.metadata.name} -> ${id}`);
                 }
             }
             assert.strictEqual(treeClusters().length, 1, "the tree's environment has one example Cluster");
