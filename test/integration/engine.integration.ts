@@ -9,7 +9,6 @@
  * server. The tests run in order on one stack per environment; each builds on the one before.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
@@ -18,9 +17,10 @@ import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../lib/clusterObje
 import { parseStackConfig, StackConfig } from "../../lib/config";
 import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../lib/contract";
 import { readStackConfigFile } from "../../render/render";
-import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, nameOf, Operation, startEngineCluster } from "./engineBed";
+import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, nameOf, startEngineCluster } from "./engineBed";
 import { CLUSTER_STAND_IN_TYPE, engineProgram, EngineProgramInputs } from "./engineProgram";
-import { ControllerStandIns, KubeAccess, ReleaseProxy } from "./engineStandIns";
+import { changes, embeddedKubeconfig, kubeAccess, mutations, newAgeKey, newDeployKey, skipWith, standInFluxInstall } from "./engineFixtures";
+import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
 
@@ -48,29 +48,6 @@ function engineUnavailable(): string | undefined {
     return testbed.missing(minimalTestbedComponents());
 }
 
-function skipWith(ctx: Mocha.Context, reason: string): never {
-    console.log(`      skipped: ${reason}`);
-    ctx.skip();
-}
-
-/** A fresh OpenSSH ed25519 key (the deploy key the stacks give, so no tls resource is needed). */
-function newDeployKey(dir: string): string {
-    const file = path.join(dir, `deploy-${Date.now()}`);
-    const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "engine-test", "-f", file], { encoding: "utf8" });
-    assert.strictEqual(r.status, 0, r.stderr);
-    return fs.readFileSync(file, "utf8");
-}
-
-/** A syntactically valid age identity (random; nothing is decrypted in these tests). */
-function newAgeKey(): string {
-    const bech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
-    let k = "AGE-SECRET-KEY-1";
-    for (let i = 0; i < 58; i++) {
-        k += bech32[Math.floor(Math.random() * bech32.length)];
-    }
-    return k;
-}
-
 /** The stack's config as the engine would hand it to the program, with the secrets set. */
 function stackConfig(stack: string, gitops: Record<string, unknown> | undefined, extra: Record<string, string> = {}): StackConfig {
     const file = readStackConfigFile(PROJECT_DIR, stack);
@@ -89,52 +66,11 @@ function stackConfig(stack: string, gitops: Record<string, unknown> | undefined,
     return parseStackConfig(raw, { stack, now: new Date(), openstack: { cloud: file.config["openstack:cloud"], region: file.config["openstack:region"] } });
 }
 
-/** kubeconfig with the credentials embedded (as the kind step's kubeconfig output has them). */
-function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "management", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "management", context: { cluster: "management", user: "admin" } }],
-        "current-context": "management",
-    });
-}
-
-function kubeAccess(cp: ControlPlane): KubeAccess {
-    return { server: cp.server, ca: fs.readFileSync(cp.pki.caCert), cert: fs.readFileSync(cp.pki.adminCert), key: fs.readFileSync(cp.pki.adminKey) };
-}
-
-/**
- * What the stand-in for Flux's release serves as install.yaml: Flux's Namespace and the source-
- * and kustomize-controller CRDs of the pinned modules (the controllers themselves cannot run
- * without a container runtime; see engineStandIns.ts).
- */
-function standInFluxInstall(testbed: Testbed): string {
-    const parts = [
-        toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: FLUX_NAMESPACE, labels: { "app.kubernetes.io/instance": FLUX_NAMESPACE } } }),
-        fs.readFileSync(testbed.path("flux-source-controller-manifests"), "utf8"),
-        fs.readFileSync(testbed.path("flux-kustomize-controller-manifests"), "utf8"),
-    ];
-    return parts.map((p) => p.replace(/^---\n/, "").trimEnd()).join("\n---\n") + "\n";
-}
-
 /** Decoded data of a Secret in the API server. */
 function secretData(obj: KubeObject | undefined): Record<string, string> {
     assert.ok(obj, "Secret missing");
     const data = (obj as unknown as { data?: Record<string, string> }).data ?? {};
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-}
-
-/** The steps of an operation other than `same`, as `op name` lines (for messages and checks). */
-function changes(op: Operation): string[] {
-    return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.type} ${nameOf(s.urn)}`);
-}
-
-/** Steps that changed something in the cluster or the state (not `same`, not reads). */
-function mutations(op: Operation) {
-    return op.steps.filter((st) => !["same", "read", "refresh"].includes(st.op));
 }
 
 const REPLACING_OPS = ["replace", "create-replacement", "delete-replaced", "discard-replaced"];
