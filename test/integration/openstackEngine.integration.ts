@@ -39,6 +39,7 @@ import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
 import { bedRunning, bedScript, clouds } from "./openstackBed";
+import { BED_VARIANT_OVERRIDES, predictedEffect, PredictedEffect, predictedMap, realEffect, refusalLines, selectedMapKeys, settingOf } from "./openstackEngineMap";
 import { installStandIns, inventory, kindLikeKubeconfig, Inventory, PeerWatch, purgeProject, TestProject, writeCloudsYaml } from "./openstackEngineBed";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -134,6 +135,13 @@ describe("the program under the real engine and the real OpenStack provider, aga
             let inventoryAfterUp: Inventory;
             let cloudName: string;
             let standInLog: string;
+            let cloudsFile: string;
+            let workFile: string;
+            let predicted: PredictedEffect[] = [];
+            /** The gitops secrets set before the first up (prod), to put back after a gitops variant. */
+            let secrets: Record<string, string> | undefined;
+            /** clouds.yaml: the stack's entry and those the map's variants name, all the project's owner. */
+            const cloudEntries = () => Object.fromEntries([cloudName, `${cloudName}-2`, `${cloudName}-workloads`, `${cloudName}-workloads-2`].map((n) => [n, (project as TestProject).owner.cloud]));
             const inv = () => inventory((project as TestProject).projectId, (project as TestProject).owner.session, { owner: (project as TestProject).owner.session, peer: (project as TestProject).peer.session });
 
             /** The tests build on each other: after a failure the rest would only repeat it. */
@@ -175,8 +183,8 @@ describe("the program under the real engine and the real OpenStack provider, aga
 
                 const stackFile = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stackName}.yaml`), "utf8")) as { config: Record<string, unknown> };
                 cloudName = String(stackFile.config["openstack:cloud"]);
-                const cloudsFile = path.join(cp.dir, "clouds.yaml");
-                writeCloudsYaml(cloudsFile, { [cloudName]: project.owner.cloud });
+                cloudsFile = path.join(cp.dir, "clouds.yaml");
+                writeCloudsYaml(cloudsFile, cloudEntries());
 
                 const gitops = stackFile.config["capi-mgmt:gitops"] as { semver?: string };
                 proxy = await ReleaseProxy.start(path.join(cp.dir, "release-proxy"), { [fluxInstallUrl(DEFAULT_VERSIONS.flux.version)]: standInFluxInstall(testbed) });
@@ -196,13 +204,15 @@ describe("the program under the real engine and the real OpenStack provider, aga
 
                 stack = await home.stack(stackName, indexProgram);
                 // The stack's settings file as committed, in the workspace next to the salt `stack init` wrote.
-                const workFile = path.join(home.workDir, `Pulumi.${stackName}.yaml`);
+                workFile = path.join(home.workDir, `Pulumi.${stackName}.yaml`);
                 const initialised = (fs.existsSync(workFile) ? parseYaml(fs.readFileSync(workFile, "utf8")) : {}) as Record<string, unknown>;
                 fs.writeFileSync(workFile, toYaml({ ...initialised, config: stackFile.config }));
                 if (gitops.semver !== undefined) {
                     // What Pulumi.prod.yaml says to set as secrets before the first `up`.
-                    await stack.stack.setConfig("capi-mgmt:gitops.deployKey", { value: newDeployKey(cp.dir), secret: true }, true);
-                    await stack.stack.setConfig("capi-mgmt:gitops.sopsAgeKey", { value: newAgeKey(), secret: true }, true);
+                    secrets = { deployKey: newDeployKey(cp.dir), sopsAgeKey: newAgeKey() };
+                    for (const [k, v] of Object.entries(secrets)) {
+                        await stack.stack.setConfig(`capi-mgmt:gitops.${k}`, { value: v, secret: true }, true);
+                    }
                 }
             });
 
@@ -260,10 +270,170 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 assert.deepStrictEqual(inventoryDiff(inventoryAfterUp, await inv()), { added: {}, removed: {} });
             });
 
+            /** Sets each override on the stack (`key` in capi-mgmt, `ns:key` as is; undefined removes it). */
+            async function applyOverrides(overrides: Record<string, string | undefined>): Promise<void> {
+                for (const [k, v] of Object.entries(overrides)) {
+                    const key = k.includes(":") ? k : `capi-mgmt:${k}`;
+                    if (v === undefined) {
+                        await stack.stack.removeConfig(key);
+                    } else {
+                        await stack.stack.setConfig(key, { value: v });
+                    }
+                }
+                if (secrets && typeof overrides.gitops === "string") {
+                    // The map's gitops variants are the file's object: the secrets set before the first up go back in.
+                    for (const [k, v] of Object.entries(secrets)) {
+                        await stack.stack.setConfig(`capi-mgmt:gitops.${k}`, { value: v, secret: true }, true);
+                    }
+                }
+            }
+
+            /** Runs `f` with the stack's settings file restored afterwards. */
+            async function withSettings<T>(f: () => Promise<T>): Promise<T> {
+                const saved = fs.readFileSync(workFile, "utf8");
+                try {
+                    return await f();
+                } finally {
+                    fs.writeFileSync(workFile, saved);
+                }
+            }
+
+            /** An `up` preflight must refuse: the settings it names, and that nothing ran. */
+            async function refusedUp(): Promise<string[]> {
+                const calls = standInCalls().length;
+                const op = await stack.upFailing();
+                const lines = refusalLines(`${op.output}\n${op.error.message}`);
+                assert.ok(lines.length > 0, `not refused by preflight: ${op.error.message.split("\n").slice(0, 8).join(" | ")}`);
+                assert.deepStrictEqual(mutations(op).map((s) => `${s.op} ${s.urn}`), [], "a step ran before the refusal");
+                assert.deepStrictEqual(standInCalls(calls).filter((c) => c.op !== "diff"), [], "a stand-in step ran before the refusal");
+                return lines;
+            }
+
+            it("each setting of the replacement map changed on the live stack: the real preview does what the map predicts; the gate refuses before any step", async function () {
+                this.timeout(7_200_000);
+                const env = process.env.CAPI_MGMT_OS_ENGINE_MAP;
+                predicted = await timed(`${stackName}: replacement map (mock engine)`, async () =>
+                    predictedMap(stackName, path.join((home as EngineHome).dir, "map.json"), env === "all" ? [] : [...selectedMapKeys([], env), "appCredential.expiresAt", "serverGeneration"]),
+                );
+                const keys = selectedMapKeys(predicted, env);
+                const rows: string[] = [];
+                const mismatches: string[] = [];
+                for (const e of predicted.filter((x) => keys.includes(x.key))) {
+                    if (e.invalid) {
+                        rows.push(`${e.key}: the variant is refused by config validation (not run)`);
+                        continue;
+                    }
+                    let shared: { network: string } | undefined;
+                    await withSettings(async () => {
+                        if (e.key === "existingNetwork") {
+                            // What the variant names must exist for its look-up to get to the gate.
+                            const o = (project as TestProject).owner.session;
+                            const net = (await o.call<{ network: { id: string } }>("network", "POST", "/v2.0/networks", { network: { name: "shared" } })).network;
+                            shared = { network: net.id };
+                            await o.call("network", "POST", "/v2.0/subnets", { subnet: { name: "shared-v4", network_id: net.id, ip_version: 4, cidr: "10.77.0.0/24" } });
+                        }
+                        await applyOverrides({ ...e.variant.variant, ...BED_VARIANT_OVERRIDES[stackName]?.[e.key] });
+                        if (e.refusals.length > 0) {
+                            const lines = await timed(`${stackName}: refused ${e.key}`, () => refusedUp());
+                            const real = [...new Set(lines.map(settingOf))].sort();
+                            const map = [...new Set(e.refusals.map(settingOf))].sort();
+                            rows.push(`${e.key}: refused (${real.join(", ")})`);
+                            if (JSON.stringify(real) !== JSON.stringify(map)) {
+                                mismatches.push(`${e.key}: the gate refused naming ${real.join(", ")}; the map says ${map.join(", ")}`);
+                            }
+                        } else {
+                            const op = await timed(`${stackName}: preview ${e.key}`, () => stack.preview());
+                            const real = realEffect(op);
+                            const map = predictedEffect(e);
+                            rows.push(`${e.key}: ${Object.entries(real).map(([k, a]) => `${a} ${k.split("$").pop()}`).join(", ") || "no change"}`);
+                            for (const k of new Set([...Object.keys(real), ...Object.keys(map)])) {
+                                if (real[k] !== map[k]) {
+                                    mismatches.push(`${e.key}: ${k.split("$").pop()}: real ${real[k] ?? "same"}, map ${map[k] ?? "same"}`);
+                                }
+                            }
+                        }
+                    });
+                    if (shared) {
+                        await (project as TestProject).owner.session.call("network", "DELETE", `/v2.0/networks/${shared.network}`);
+                    }
+                }
+                console.log(`      ${stackName}: ${rows.join("\n      ")}`);
+                assert.deepStrictEqual(mismatches, []);
+                assert.deepStrictEqual(inventoryDiff(inventoryAfterUp, await inv()), { added: {}, removed: {} });
+            });
+
+            it("rotation: a new expiresAt replaces both credentials as the map predicts; another order of the roles changes nothing", async function () {
+                const e = predicted.find((x) => x.key === "appCredential.expiresAt") as PredictedEffect;
+                const before = inventoryAfterUp["applicationCredentials(owner)"];
+                await applyOverrides(e.variant.variant);
+                const up = await timed(`${stackName}: rotation up`, () => stack.up());
+                assert.deepStrictEqual(realEffect(up), predictedEffect(e));
+                const after = (await inv())["applicationCredentials(owner)"];
+                assert.strictEqual(after.length, 2);
+                assert.deepStrictEqual(after.filter((c) => before.includes(c)), [], "the old credentials are deleted");
+                const set = JSON.parse(e.variant.variant.appCredential as string) as { roles: string[] };
+                await applyOverrides({ appCredential: JSON.stringify({ ...set, roles: [...set.roles].reverse() }) });
+                const preview = await stack.preview();
+                assert.deepStrictEqual(notSame(preview), []);
+            });
+
+            it("serverGeneration bump: a new port and server, the old ones deleted, as the map predicts", async function () {
+                const e = predicted.find((x) => x.key === "serverGeneration") as PredictedEffect;
+                const before = await inv();
+                await applyOverrides(e.variant.variant);
+                const up = await timed(`${stackName}: serverGeneration bump up`, () => stack.up());
+                assert.deepStrictEqual(realEffect(up), predictedEffect(e));
+                const { added, removed } = inventoryDiff(before, await inv());
+                assert.deepStrictEqual([added.servers?.length, removed.servers?.length], [1, 1], JSON.stringify({ added, removed }));
+                inventoryAfterUp = await inv();
+            });
+
+            it("refresh by the project's second user changes nothing", async function () {
+                const before = (await stack.resources()).map((r) => `${r.urn} ${r.id ?? ""}`).sort();
+                writeCloudsYaml(cloudsFile, { ...cloudEntries(), [cloudName]: (project as TestProject).peer.cloud });
+                let outcome = "succeeded";
+                try {
+                    await timed(`${stackName}: refresh by the second user`, () => stack.stack.refresh());
+                } catch (err) {
+                    outcome = `failed: ${((err as Error).message.match(/error: .*/g) ?? ["?"]).slice(0, 3).join(" | ")}`;
+                } finally {
+                    writeCloudsYaml(cloudsFile, cloudEntries());
+                }
+                console.log(`      ${stackName}: refresh by the second user ${outcome}`);
+                assert.deepStrictEqual((await stack.resources()).map((r) => `${r.urn} ${r.id ?? ""}`).sort(), before);
+                assert.deepStrictEqual(notSame(await stack.preview()), []);
+            });
+
             it("destroy leaves the project as it was before the first up", async function () {
                 await timed(`${stackName}: destroy`, () => stack.destroy());
                 assert.deepStrictEqual(await stack.resources(), []);
                 assert.deepStrictEqual(inventoryDiff(baseline, await inv()), { added: {}, removed: {} });
+            });
+
+            it("preflight against the real APIs refuses a missing flavor, a diskless flavor without a root volume, an exhausted quota and a missing image, before anything is created", async function () {
+                const cases: { what: string; overrides: Record<string, string>; quota?: Record<string, number>; setting: string }[] = [
+                    { what: "missing flavor", overrides: { flavor: "SCS-missing" }, setting: "capi-mgmt:flavor" },
+                    { what: "diskless flavor, no root volume", overrides: { flavor: "SCS-4V-16", rootVolumeSize: "0" }, setting: "capi-mgmt:rootVolumeSize" },
+                    { what: "missing image", overrides: { image: "Ubuntu 99.04" }, setting: "capi-mgmt:image" },
+                    { what: "instances quota exhausted", overrides: {}, quota: { instances: 0 }, setting: "OpenStack quota instances" },
+                ];
+                for (const c of cases) {
+                    await withSettings(async () => {
+                        await applyOverrides(c.overrides);
+                        if (c.quota) {
+                            await (project as TestProject).setQuota("compute", c.quota);
+                        }
+                        try {
+                            const lines = await timed(`${stackName}: preflight ${c.what}`, () => refusedUp());
+                            assert.deepStrictEqual(lines.map(settingOf), [c.setting], `${c.what}: ${lines.join(" | ")}`);
+                        } finally {
+                            if (c.quota) {
+                                await (project as TestProject).setQuota("compute", { instances: 10 });
+                            }
+                        }
+                    });
+                    assert.deepStrictEqual(inventoryDiff(baseline, await inv()), { added: {}, removed: {} }, `${c.what}: something was created`);
+                }
             });
         });
     }
