@@ -33,14 +33,14 @@ import { fluxInstallUrl } from "../../lib/clusterObjects";
 import { loadStackConfig } from "../../lib/loadConfig";
 import { DEFAULT_VERSIONS } from "../../lib/versions";
 import { program } from "../../program";
-import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, Operation, startEngineCluster } from "./engineBed";
+import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, startEngineCluster } from "./engineBed";
 import { changes, kubeAccess, mutations, newAgeKey, newDeployKey, skipWith, standInFluxInstall } from "./engineFixtures";
 import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
 import { bedRunning, bedScript, clouds } from "./openstackBed";
-import { BED_VARIANT_OVERRIDES, predictedEffect, PredictedEffect, predictedMap, realEffect, refusalLines, selectedMapKeys, settingOf } from "./openstackEngineMap";
-import { installStandIns, inventory, kindLikeKubeconfig, Inventory, PeerWatch, purgeProject, TestProject, writeCloudsYaml } from "./openstackEngineBed";
+import { BED_VARIANT_OVERRIDES, notSame, predictedEffect, PredictedEffect, predictedMap, realEffect, refusalLines, selectedMapKeys, settingOf } from "./openstackEngineMap";
+import { installStandIns, inventory, Inventory, inventoryDiff, kindLikeKubeconfig, PeerWatch, purgeProject, TestProject, writeCloudsYaml } from "./openstackEngineBed";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -69,28 +69,6 @@ const indexProgram: PulumiFn = () => {
     const { outputs } = program(loadStackConfig());
     return Promise.resolve({ ...outputs });
 };
-
-/** Steps other than `same` and the StackReference's `read` (the preflight's read of the stack's own outputs). */
-function notSame(op: Operation): string[] {
-    return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.urn.split("::").slice(-2).join("::")}`);
-}
-
-/** What `after` holds that `before` does not, and the other way round, per kind. */
-function inventoryDiff(before: Inventory, after: Inventory): { added: Record<string, string[]>; removed: Record<string, string[]> } {
-    const added: Record<string, string[]> = {};
-    const removed: Record<string, string[]> = {};
-    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
-        const a = (after[k] ?? []).filter((x) => !(before[k] ?? []).includes(x));
-        const r = (before[k] ?? []).filter((x) => !(after[k] ?? []).includes(x));
-        if (a.length) {
-            added[k] = a;
-        }
-        if (r.length) {
-            removed[k] = r;
-        }
-    }
-    return { added, removed };
-}
 
 /** Measured wall-clock times (reported, never asserted). */
 const times: Record<string, number> = {};
@@ -172,11 +150,9 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 baseline = await inv();
 
                 const testbed = Testbed.load();
-                const started = await startEngineCluster(testbed, `os-engine-${stackName}`);
+                // The API server and the providers' CRDs: no controller acts on the program's objects here.
+                const started = await startEngineCluster(testbed, `os-engine-${stackName}`, true);
                 cp = started.cp;
-                if (started.limits) {
-                    console.log(`      test bed: ${started.limits}`);
-                }
                 const kubeconfigFile = path.join(cp.dir, "standin-kubeconfig.yaml");
                 fs.writeFileSync(kubeconfigFile, kindLikeKubeconfig(cp), { mode: 0o600 });
                 standInLog = path.join(cp.dir, "standin-calls.jsonl");
@@ -242,6 +218,10 @@ describe("the program under the real engine and the real OpenStack provider, aga
             it("first up creates the whole stack in its own project", async function () {
                 const up = await timed(`${stackName}: first up`, () => stack.up());
                 assert.deepStrictEqual([...new Set(mutations(up).map((s) => s.op))], ["create"], changes(up).join("; "));
+                // FINDING (docs/testbed-openstack-engine.md): the compute limits data source always sends
+                // `tenant_id`, which Nova's default policy (os_compute_api:limits:other_project) refuses to a
+                // project member, so preflight never checks the instances, cores and RAM quotas; it says so.
+                assert.match(up.output, /preflight: cannot read Nova's limits/);
                 inventoryAfterUp = await inv();
                 const { added, removed } = inventoryDiff(baseline, inventoryAfterUp);
                 assert.deepStrictEqual(removed, {});
@@ -379,6 +359,11 @@ describe("the program under the real engine and the real OpenStack provider, aga
 
             it("serverGeneration bump: a new port and server, the old ones deleted, as the map predicts", async function () {
                 const e = predicted.find((x) => x.key === "serverGeneration") as PredictedEffect;
+                if (stackName === "prod") {
+                    // protect (on in production) refuses deleting the old server: turned off first, as docs/settings.md says.
+                    await applyOverrides({ protect: "false" });
+                    await timed(`${stackName}: protect off up`, () => stack.up());
+                }
                 const before = await inv();
                 await applyOverrides(e.variant.variant);
                 const up = await timed(`${stackName}: serverGeneration bump up`, () => stack.up());
@@ -415,20 +400,21 @@ describe("the program under the real engine and the real OpenStack provider, aga
                     { what: "missing flavor", overrides: { flavor: "SCS-missing" }, setting: "capi-mgmt:flavor" },
                     { what: "diskless flavor, no root volume", overrides: { flavor: "SCS-4V-16", rootVolumeSize: "0" }, setting: "capi-mgmt:rootVolumeSize" },
                     { what: "missing image", overrides: { image: "Ubuntu 99.04" }, setting: "capi-mgmt:image" },
-                    { what: "instances quota exhausted", overrides: {}, quota: { instances: 0 }, setting: "OpenStack quota instances" },
+                    // Neutron's: Nova's limits are unreadable to a member (the FINDING in the first test).
+                    { what: "floating IP quota exhausted", overrides: {}, quota: { floatingip: 0 }, setting: "OpenStack quota floatingip" },
                 ];
                 for (const c of cases) {
                     await withSettings(async () => {
                         await applyOverrides(c.overrides);
                         if (c.quota) {
-                            await (project as TestProject).setQuota("compute", c.quota);
+                            await (project as TestProject).setQuota("network", c.quota);
                         }
                         try {
                             const lines = await timed(`${stackName}: preflight ${c.what}`, () => refusedUp());
                             assert.deepStrictEqual(lines.map(settingOf), [c.setting], `${c.what}: ${lines.join(" | ")}`);
                         } finally {
                             if (c.quota) {
-                                await (project as TestProject).setQuota("compute", { instances: 10 });
+                                await (project as TestProject).setQuota("network", { floatingip: 50 });
                             }
                         }
                     });

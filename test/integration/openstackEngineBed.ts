@@ -312,3 +312,20 @@ export function kindLikeKubeconfig(cp: ControlPlane): string {
         "current-context": "kind",
     });
 }
+
+/** What `after` holds that `before` does not, and the other way round, per kind. */
+export function inventoryDiff(before: Inventory, after: Inventory): { added: Record<string, string[]>; removed: Record<string, string[]> } {
+    const added: Record<string, string[]> = {};
+    const removed: Record<string, string[]> = {};
+    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+        const a = (after[k] ?? []).filter((x) => !(before[k] ?? []).includes(x));
+        const r = (before[k] ?? []).filter((x) => !(after[k] ?? []).includes(x));
+        if (a.length) {
+            added[k] = a;
+        }
+        if (r.length) {
+            removed[k] = r;
+        }
+    }
+    return { added, removed };
+}

@@ -148,3 +148,8 @@ export function refusalLines(output: string): string[] {
 export function settingOf(problem: string): string {
     return (/^(capi-mgmt:[\w.[\]]+|openstack:\w+|OpenStack quota \w+)/.exec(problem) ?? ["", problem.slice(0, 40)])[1];
 }
+
+/** Steps other than `same` and the StackReference's `read` (the preflight's read of the stack's own outputs). */
+export function notSame(op: Operation): string[] {
+    return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.urn.split("::").slice(-2).join("::")}`);
+}
