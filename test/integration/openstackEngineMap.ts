@@ -127,21 +127,26 @@ export function predictedEffect(e: PredictedEffect): Record<string, string> {
     return out;
 }
 
-/** The problems a run refused by preflight lists (lines `  - ...` after its heading). */
+/**
+ * The problems a run refused by preflight lists (lines `- ...` after its heading). The heading
+ * appears several times (the progress display cuts it to one line): the longest list is taken.
+ */
 export function refusalLines(output: string): string[] {
-    const i = output.indexOf("preflight refused this run");
-    if (i < 0) {
-        return [];
-    }
-    const lines: string[] = [];
-    for (const line of output.slice(i).split("\n").slice(1)) {
-        const m = /^\s*- (.*)$/.exec(line);
-        if (!m) {
-            break;
+    let best: string[] = [];
+    for (let i = output.indexOf("preflight refused this run"); i >= 0; i = output.indexOf("preflight refused this run", i + 1)) {
+        const lines: string[] = [];
+        for (const line of output.slice(i).split("\n").slice(1)) {
+            const m = /^\s*- (.*)$/.exec(line);
+            if (!m) {
+                break;
+            }
+            lines.push(m[1]);
         }
-        lines.push(m[1]);
+        if (lines.length > best.length) {
+            best = lines;
+        }
     }
-    return lines;
+    return best;
 }
 
 /** The setting (or quota) a problem names first: `capi-mgmt:prefix`, `OpenStack quota instances`. */
