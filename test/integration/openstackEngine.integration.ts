@@ -282,8 +282,10 @@ describe("the program under the real engine and the real OpenStack provider, aga
             async function refusedUp(): Promise<string[]> {
                 const calls = standInCalls().length;
                 const op = await stack.upFailing();
-                const lines = refusalLines(`${op.output}\n${op.error.message}`);
-                assert.ok(lines.length > 0, `not refused by preflight: ${op.error.message.split("\n").slice(0, 8).join(" | ")}`);
+                const text = [op.output, op.error.message, ...op.events.map((e) => e.diagnosticEvent?.message ?? "")].join("\n");
+                const lines = refusalLines(text);
+                const at = text.indexOf("preflight refused");
+                assert.ok(lines.length > 0, `not refused by preflight: ${at >= 0 ? JSON.stringify(text.slice(at, at + 600)) : text.slice(-1500)}`);
                 assert.deepStrictEqual(mutations(op).map((s) => `${s.op} ${s.urn}`), [], "a step ran before the refusal");
                 assert.deepStrictEqual(standInCalls(calls).filter((c) => c.op !== "diff"), [], "a stand-in step ran before the refusal");
                 return lines;
@@ -336,8 +338,8 @@ describe("the program under the real engine and the real OpenStack provider, aga
                     if (shared) {
                         await (project as TestProject).owner.session.call("network", "DELETE", `/v2.0/networks/${shared.network}`);
                     }
+                    console.log(`      ${stackName}: ${rows[rows.length - 1]}`);
                 }
-                console.log(`      ${stackName}: ${rows.join("\n      ")}`);
                 assert.deepStrictEqual(mismatches, []);
                 assert.deepStrictEqual(inventoryDiff(inventoryAfterUp, await inv()), { added: {}, removed: {} });
             });

@@ -131,7 +131,10 @@ export function predictedEffect(e: PredictedEffect): Record<string, string> {
  * The problems a run refused by preflight lists (lines `- ...` after its heading). The heading
  * appears several times (the progress display cuts it to one line): the longest list is taken.
  */
-export function refusalLines(output: string): string[] {
+export function refusalLines(text: string): string[] {
+    // Without colour codes (ANSI, or the engine's `<{%fg 1%}>` markup in diagnostic events) and CRs.
+    // eslint-disable-next-line no-control-regex
+    const output = text.replace(/\x1b\[[0-9;]*m/g, "").replace(/<\{%[^%]*%\}>/g, "").replace(/\r/g, "");
     let best: string[] = [];
     for (let i = output.indexOf("preflight refused this run"); i >= 0; i = output.indexOf("preflight refused this run", i + 1)) {
         const lines: string[] = [];
