@@ -250,11 +250,11 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 assert.deepStrictEqual(inventoryDiff(inventoryAfterUp, await inv()), { added: {}, removed: {} });
             });
 
-            /** Sets each override on the stack (`key` in capi-mgmt, `ns:key` as is; undefined removes it). */
-            async function applyOverrides(overrides: Record<string, string | undefined>): Promise<void> {
+            /** Sets each override on the stack (`key` in capi-mgmt, `ns:key` as is; null or undefined removes it). */
+            async function applyOverrides(overrides: Record<string, string | null | undefined>): Promise<void> {
                 for (const [k, v] of Object.entries(overrides)) {
                     const key = k.includes(":") ? k : `capi-mgmt:${k}`;
-                    if (v === undefined) {
+                    if (v === undefined || v === null) {
                         await stack.stack.removeConfig(key);
                     } else {
                         await stack.stack.setConfig(key, { value: v });

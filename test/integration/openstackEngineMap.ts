@@ -16,7 +16,8 @@ export interface PredictedEffect {
     changes: { urn: string; type: string; name: string; action: string; keys?: string[] }[];
     refusals: string[];
     invalid?: string;
-    variant: { key: string; base?: Record<string, string | undefined>; variant: Record<string, string | undefined>; change: string };
+    /** The variant; a key whose value is null is removed (undefined in render/settingVariants.ts). */
+    variant: { key: string; base?: Record<string, string | null>; variant: Record<string, string | null>; change: string };
 }
 
 /**

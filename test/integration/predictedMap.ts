@@ -17,7 +17,8 @@ void (async () => {
     const effects = await settingsMap(stack, { projectDir, keys: keys.length ? keys : undefined });
     const variants = settingVariants(stack, readStackConfigFile(projectDir, stack, {}).config);
     const rows = effects.map((e) => ({ ...e, variant: variants.find((v) => v.key === e.key) }));
-    fs.writeFileSync(out, JSON.stringify(rows, null, 1));
+    // A removed key (undefined) is written as null: JSON would drop it.
+    fs.writeFileSync(out, JSON.stringify(rows, (_k, v: unknown) => (v === undefined ? null : v), 1));
 })().catch((e: unknown) => {
     console.error(e);
     process.exit(1);
