@@ -79,9 +79,13 @@ export function predictedMap(stack: string, out: string, keys: string[] = []): P
     return JSON.parse(fs.readFileSync(out, "utf8")) as PredictedEffect[];
 }
 
-/** A resource's identity across runs and renders: its type chain and name (no stack or project). */
+/**
+ * A resource's identity across the real engine and the mock render: its own type and name (the
+ * mock engine's URNs carry only the direct parent's type, the engine's the whole chain).
+ */
 export function resourceKey(urn: string): string {
-    return urn.split("::").slice(2).join("::");
+    const parts = urn.split("::");
+    return `${(parts[2] ?? "").split("$").pop() ?? ""}::${parts.slice(3).join("::")}`;
 }
 
 /**
