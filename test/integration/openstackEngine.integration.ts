@@ -254,6 +254,14 @@ describe("the program under the real engine and the real OpenStack provider, aga
             async function applyOverrides(overrides: Record<string, string | null | undefined>): Promise<void> {
                 for (const [k, v] of Object.entries(overrides)) {
                     const key = k.includes(":") ? k : `capi-mgmt:${k}`;
+                    if (secrets && k === "gitops" && typeof v === "string") {
+                        // Field by field, so that the secrets below can be set inside the same object.
+                        await stack.stack.removeConfig(key);
+                        for (const [field, value] of Object.entries(JSON.parse(v) as Record<string, string>)) {
+                            await stack.stack.setConfig(`${key}.${field}`, { value }, true);
+                        }
+                        continue;
+                    }
                     if (v === undefined || v === null) {
                         await stack.stack.removeConfig(key);
                     } else {
