@@ -1,0 +1,331 @@
+/**
+ * What the OpenStack engine tests (openstackEngine.integration.ts) need of the OpenStack test bed
+ * and the engine besides engineBed.ts: a project of their own with two users holding the roles a
+ * cloud user has, a clouds.yaml of their own, a full inventory of that project, and the stand-in
+ * plugins for pulumi-command and pulumi-tls (test/integration/standins/) installed in a
+ * throw-away PULUMI_HOME.
+ */
+import { spawnSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { stringify as toYaml } from "yaml";
+import { EngineHome, sdkVersion } from "./engineBed";
+import { ControlPlane } from "./harness/controlPlane";
+import { Cloud, loopback, Session, sockets } from "./openstackBed";
+
+/** The roles a cloud user has on the bed's user project (docs/testbed-openstack.md). */
+export const USER_ROLES = ["member", "load-balancer_member"];
+
+/** One user of a test project: its clouds.yaml entry and a session. */
+export interface ProjectUser {
+    cloud: Cloud;
+    session: Session;
+}
+
+/** A project of the test's own on the bed, with an owner and a second user, made through the admin cloud. */
+export class TestProject {
+    private constructor(
+        private readonly admin: Session,
+        readonly projectId: string,
+        readonly name: string,
+        readonly owner: ProjectUser,
+        readonly peer: ProjectUser,
+        private readonly userIds: string[],
+    ) {}
+
+    static async create(adminCloud: Cloud, name: string): Promise<TestProject> {
+        const admin = await Session.login(adminCloud);
+        const project = (await admin.call<{ project: { id: string } }>("identity", "POST", "/projects", { project: { name, domain_id: "default", description: "capi-mgmt OpenStack engine test" } })).project;
+        const roles = (await admin.call<{ roles: { id: string; name: string }[] }>("identity", "GET", "/roles")).roles;
+        const users: ProjectUser[] = [];
+        const userIds: string[] = [];
+        for (const suffix of ["", "-peer"]) {
+            const password = randomBytes(16).toString("hex");
+            const user = (await admin.call<{ user: { id: string } }>("identity", "POST", "/users", { user: { name: `${name}${suffix}`, password, domain_id: "default", default_project_id: project.id } })).user;
+            userIds.push(user.id);
+            for (const r of USER_ROLES) {
+                const role = roles.find((x) => x.name === r);
+                if (!role) {
+                    throw new Error(`the bed has no role ${r}`);
+                }
+                await admin.call("identity", "PUT", `/projects/${project.id}/users/${user.id}/roles/${role.id}`);
+            }
+            const cloud: Cloud = {
+                auth: { auth_url: adminCloud.auth.auth_url, username: `${name}${suffix}`, password, project_name: name, user_domain_name: "Default", project_domain_name: "Default" },
+                region_name: adminCloud.region_name,
+            };
+            users.push({ cloud, session: await Session.login(cloud) });
+        }
+        return new TestProject(admin, project.id, name, users[0], users[1], userIds);
+    }
+
+    /** Sets a compute or network quota of this project (only ours: never a shared project's). */
+    async setQuota(service: "compute" | "network" | "volumev3", quotas: Record<string, number>): Promise<void> {
+        if (service === "compute") {
+            await this.admin.call("compute", "PUT", `/os-quota-sets/${this.projectId}`, { quota_set: quotas });
+        } else if (service === "network") {
+            await this.admin.call("network", "PUT", `/v2.0/quotas/${this.projectId}`, { quota: quotas });
+        } else {
+            await this.admin.call("volumev3", "PUT", `/os-quota-sets/${this.projectId}`, { quota_set: quotas });
+        }
+    }
+
+    /** Deletes the users (Keystone deletes their application credentials) and the project. */
+    async delete(): Promise<void> {
+        for (const id of this.userIds) {
+            await this.admin.statusOf("identity", "DELETE", `/users/${id}`);
+        }
+        await this.admin.statusOf("identity", "PATCH", `/projects/${this.projectId}`, { project: { enabled: false } });
+        await this.admin.statusOf("identity", "DELETE", `/projects/${this.projectId}`);
+    }
+}
+
+/** Writes a clouds.yaml with the given entries (name → cloud). */
+export function writeCloudsYaml(file: string, entries: Record<string, Cloud>): void {
+    const clouds = Object.fromEntries(Object.entries(entries).map(([n, c]) => [n, { ...c, interface: "public", identity_api_version: 3 }]));
+    fs.writeFileSync(file, toYaml({ clouds }), { mode: 0o600 });
+}
+
+type Item = Record<string, unknown> & { id: string; name?: string };
+
+/** What a project holds, by kind: sorted `name id` lines (security groups with their rules). */
+export type Inventory = Record<string, string[]>;
+
+/**
+ * Everything the project holds, as its owner sees it (servers, ports, networks, subnets, routers,
+ * floating IPs, security groups with their rules, volumes, snapshots, server groups, load
+ * balancers), and the user-scoped keypairs and application credentials of each user given.
+ */
+export async function inventory(projectId: string, owner: Session, users: Record<string, Session>): Promise<Inventory> {
+    const list = async (service: string, p: string, key: string, session = owner): Promise<Item[]> => (await session.call<Record<string, Item[]>>(service, "GET", p))[key];
+    const mine = (items: Item[]) => items.filter((i) => (i.project_id ?? i.tenant_id) === projectId);
+    const lines = (items: Item[], extra: (i: Item) => string = () => "") => items.map((i) => `${i.name ?? ""} ${i.id}${extra(i)}`).sort();
+    const rules = (g: Item) =>
+        " [" +
+        ((g.security_group_rules as Item[]) ?? [])
+            .map((r) => `${r.direction as string}/${r.ethertype as string}/${String(r.protocol)}/${String(r.port_range_min)}-${String(r.port_range_max)}/${String(r.remote_ip_prefix)}/${String(r.remote_group_id)}`)
+            .sort()
+            .join(", ") +
+        "]";
+    const inv: Inventory = {
+        servers: lines(await list("compute", "/servers/detail", "servers")),
+        serverGroups: lines(await list("compute", "/os-server-groups", "server_groups")),
+        volumes: lines(await list("volumev3", "/volumes/detail", "volumes")),
+        snapshots: lines(await list("volumev3", "/snapshots", "snapshots")),
+        networks: lines(mine(await list("network", "/v2.0/networks", "networks"))),
+        subnets: lines(mine(await list("network", "/v2.0/subnets", "subnets")), (s) => ` ${s.cidr as string}`),
+        ports: lines(mine(await list("network", "/v2.0/ports", "ports")), (p) => ` ${p.device_owner as string}`),
+        routers: lines(mine(await list("network", "/v2.0/routers", "routers"))),
+        floatingIps: lines(mine(await list("network", "/v2.0/floatingips", "floatingips")), (f) => ` ${f.floating_ip_address as string}`),
+        securityGroups: lines(mine(await list("network", "/v2.0/security-groups", "security_groups")), rules),
+        loadBalancers: lines(await list("load-balancer", "/v2/lbaas/loadbalancers", "loadbalancers")),
+    };
+    for (const [who, s] of Object.entries(users)) {
+        inv[`keypairs(${who})`] = ((await s.call<{ keypairs: { keypair: { name: string; fingerprint: string } }[] }>("compute", "GET", "/os-keypairs")).keypairs)
+            .map((k) => `${k.keypair.name} ${k.keypair.fingerprint}`)
+            .sort();
+        inv[`applicationCredentials(${who})`] = lines(await list("identity", `/users/${s.userId}/application_credentials`, "application_credentials", s));
+    }
+    return inv;
+}
+
+/** The stand-in plugins (test/integration/standins/), by plugin name, with the SDK that asks for them. */
+export const STAND_IN_PLUGINS = {
+    command: { file: "commandProvider.ts", sdk: "@pulumi/command" },
+    tls: { file: "tlsProvider.ts", sdk: "@pulumi/tls" },
+} as const;
+
+/**
+ * Installs each stand-in as plugin `NAME` at the version its SDK asks for: a small launcher
+ * (`pulumi-resource-NAME`) that runs the stand-in's TypeScript with this Node.js and ts-node.
+ */
+export function installStandIns(home: EngineHome): void {
+    const projectDir = path.resolve(__dirname, "..", "..");
+    const bin = path.join(home.dir, "stand-in-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    for (const [name, p] of Object.entries(STAND_IN_PLUGINS)) {
+        const launcher = path.join(bin, `pulumi-resource-${name}`);
+        fs.writeFileSync(
+            launcher,
+            [
+                "#!/bin/sh",
+                `# Stand-in for the ${name} provider plugin (test/integration/standins/${p.file}).`,
+                `TS_NODE_PROJECT='${path.join(projectDir, "tsconfig.json")}' TS_NODE_TRANSPILE_ONLY=true \\`,
+                `  exec '${process.execPath}' -r '${path.join(projectDir, "node_modules", "ts-node", "register", "transpile-only")}' '${path.join(__dirname, "standins", p.file)}' "$@"`,
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const r = spawnSync(home.cli, ["plugin", "install", "resource", name, sdkVersion(p.sdk), "--file", launcher], { env: home.env(), encoding: "utf8", timeout: 120_000 });
+        if (r.status !== 0) {
+            throw new Error(`pulumi plugin install ${name} (stand-in) failed (${r.status}): ${r.stderr}${r.stdout}${r.error ?? ""}`);
+        }
+    }
+}
+
+/** A socket of one of this test's child processes (the CLI, its plugins) that leaves loopback. */
+export interface StraySocket {
+    pid: number;
+    command: string;
+    local: string;
+    peer: string;
+}
+
+/**
+ * Samples, while running, the TCP sockets of every descendant of this process (the Pulumi CLI the
+ * Automation API starts and the provider plugins it starts) and keeps those that leave loopback.
+ */
+export class PeerWatch {
+    readonly stray: StraySocket[] = [];
+    /** Connections seen (loopback or not): shows the watch saw the engine at work. */
+    seen = 0;
+    private timer: NodeJS.Timeout | undefined;
+
+    start(intervalMs = 300): void {
+        const tick = () => {
+            this.sample();
+            this.timer = setTimeout(tick, intervalMs);
+        };
+        tick();
+    }
+
+    stop(): void {
+        if (this.timer) {
+            clearTimeout(this.timer);
+        }
+    }
+
+    sample(): void {
+        const ps = spawnSync("ps", ["-e", "-o", "pid=,ppid=,comm="], { encoding: "utf8" });
+        const parent = new Map<number, number>();
+        const comm = new Map<number, string>();
+        for (const line of ps.stdout.split("\n")) {
+            const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+            if (m) {
+                parent.set(Number(m[1]), Number(m[2]));
+                comm.set(Number(m[1]), m[3]);
+            }
+        }
+        const ours = (pid: number): boolean => {
+            for (let p = parent.get(pid), n = 0; p !== undefined && n < 32; p = parent.get(p), n++) {
+                if (p === process.pid) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        for (const s of sockets()) {
+            if (s.state === "LISTEN") {
+                continue;
+            }
+            const pid = s.pids.find(ours);
+            if (pid === undefined) {
+                continue;
+            }
+            this.seen++;
+            if (!loopback(s.local) || !loopback(s.peer)) {
+                this.stray.push({ pid, command: comm.get(pid) ?? "?", local: s.local, peer: s.peer });
+            }
+        }
+    }
+}
+
+/**
+ * Deletes, as admin, everything a test project named `name` holds and then its users and the
+ * project: for a run that failed before its `destroy` (only projects whose name starts with
+ * `capi-engine-`, the ones these tests make).
+ */
+export async function purgeProject(adminCloud: Cloud, name: string): Promise<void> {
+    if (!name.startsWith("capi-engine-")) {
+        throw new Error(`not a project of the engine tests: ${name}`);
+    }
+    const admin = await Session.login(adminCloud);
+    const projects = (await admin.call<{ projects: { id: string }[] }>("identity", "GET", `/projects?name=${encodeURIComponent(name)}`)).projects;
+    for (const { id } of projects) {
+        const get = async (service: string, p: string, key: string) => (await admin.call<Record<string, Item[]>>(service, "GET", p))[key];
+        for (const s of await get("compute", `/servers?all_tenants=1&project_id=${id}`, "servers")) {
+            await admin.statusOf("compute", "DELETE", `/servers/${s.id}`);
+        }
+        for (const f of await get("network", `/v2.0/floatingips?project_id=${id}`, "floatingips")) {
+            await admin.statusOf("network", "DELETE", `/v2.0/floatingips/${f.id}`);
+        }
+        for (const r of await get("network", `/v2.0/routers?project_id=${id}`, "routers")) {
+            for (const p of await get("network", `/v2.0/ports?device_id=${r.id}&device_owner=network:router_interface`, "ports")) {
+                await admin.statusOf("network", "PUT", `/v2.0/routers/${r.id}/remove_router_interface`, { port_id: p.id });
+            }
+            await admin.statusOf("network", "DELETE", `/v2.0/routers/${r.id}`);
+        }
+        // Servers go asynchronously; their ports and volumes after them.
+        for (let i = 0; i < 60 && (await get("compute", `/servers?all_tenants=1&project_id=${id}`, "servers")).length > 0; i++) {
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        for (const p of await get("network", `/v2.0/ports?project_id=${id}`, "ports")) {
+            await admin.statusOf("network", "DELETE", `/v2.0/ports/${p.id}`);
+        }
+        for (const n of await get("network", `/v2.0/networks?project_id=${id}`, "networks")) {
+            await admin.statusOf("network", "DELETE", `/v2.0/networks/${n.id}`);
+        }
+        for (const g of await get("network", `/v2.0/security-groups?project_id=${id}`, "security_groups")) {
+            await admin.statusOf("network", "DELETE", `/v2.0/security-groups/${g.id}`);
+        }
+        for (const v of await get("volumev3", `/volumes?all_tenants=1&project_id=${id}`, "volumes")) {
+            await admin.statusOf("volumev3", "DELETE", `/volumes/${v.id}`);
+        }
+        for (const u of (await admin.call<{ users: { id: string; name: string }[] }>("identity", "GET", `/users`)).users.filter((x) => x.name === name || x.name === `${name}-peer`)) {
+            for (const k of await get("compute", `/os-keypairs?user_id=${u.id}`, "keypairs")) {
+                const kp = (k as unknown as { keypair: { name: string } }).keypair;
+                await admin.statusOf("compute", "DELETE", `/os-keypairs/${encodeURIComponent(kp.name)}?user_id=${u.id}`);
+            }
+            await admin.statusOf("identity", "DELETE", `/users/${u.id}`);
+        }
+        await admin.statusOf("identity", "PATCH", `/projects/${id}`, { project: { enabled: false } });
+        await admin.statusOf("identity", "DELETE", `/projects/${id}`);
+    }
+}
+
+/**
+ * The kubeconfig the `kubeconfig` step's stand-in returns: the test bed's API server, with an admin
+ * client certificate from the test bed's CA that lasts 365 days, as kubeadm's `kubernetes-admin`
+ * certificate does (the test bed's own last a day, which the program would rightly treat as due
+ * for renewal on every `up`, src/cluster/certRenewal.ts).
+ */
+export function kindLikeKubeconfig(cp: ControlPlane): string {
+    const dir = path.join(cp.dir, "standin-admin");
+    fs.mkdirSync(dir, { recursive: true });
+    const run = (args: string[]) => {
+        const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+        if (r.status !== 0) {
+            throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+        }
+    };
+    run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "admin.key", "-out", "admin.csr", "-subj", "/O=system:masters/CN=kubernetes-admin"]);
+    fs.writeFileSync(path.join(dir, "admin.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+    run(["x509", "-req", "-in", "admin.csr", "-CA", cp.pki.caCert, "-CAkey", cp.pki.caKey, "-CAcreateserial", "-days", "365", "-out", "admin.crt", "-extfile", "admin.ext"]);
+    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
+    return toYaml({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "kind", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
+        users: [{ name: "kubernetes-admin", user: { "client-certificate-data": b64(path.join(dir, "admin.crt")), "client-key-data": b64(path.join(dir, "admin.key")) } }],
+        contexts: [{ name: "kind", context: { cluster: "kind", user: "kubernetes-admin" } }],
+        "current-context": "kind",
+    });
+}
+
+/** What `after` holds that `before` does not, and the other way round, per kind. */
+export function inventoryDiff(before: Inventory, after: Inventory): { added: Record<string, string[]>; removed: Record<string, string[]> } {
+    const added: Record<string, string[]> = {};
+    const removed: Record<string, string[]> = {};
+    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+        const a = (after[k] ?? []).filter((x) => !(before[k] ?? []).includes(x));
+        const r = (before[k] ?? []).filter((x) => !(after[k] ?? []).includes(x));
+        if (a.length) {
+            added[k] = a;
+        }
+        if (r.length) {
+            removed[k] = r;
+        }
+    }
+    return { added, removed };
+}
