@@ -65,19 +65,19 @@ describe("testbed/build.sh", function () {
 
     it("keeps another checkout's entries whose files exist, drops those whose files are gone", function () {
         const cache = makeTempDir("testbed-build-cache");
-        const foreign = path.join(cache, "clusterctl-v9", "clusterctl");
+        const foreign = path.join(cache, "another-tool-v9", "another-tool");
         fs.mkdirSync(path.dirname(foreign));
         fs.writeFileSync(foreign, "");
         fs.writeFileSync(path.join(cache, "testbed.json"), JSON.stringify({
             go: "go1.0",
-            clusterctl: { kind: "binary", module: "sigs.k8s.io/cluster-api", version: "v9", path: foreign },
+            "another-tool": { kind: "binary", module: "example.com/another", version: "v9", path: foreign },
             gone: { kind: "binary", module: "example.com/gone", version: "v1", path: path.join(cache, "gone-v1", "gone") },
             broken: { kind: "binary", module: "example.com/broken", error: "refused" },
             // An entry this script lists is rewritten, not kept.
             orc: { kind: "binary", module: "old", version: "v0", path: foreign },
         }));
         const { index } = run(cache, "orc");
-        assert.deepStrictEqual(index.clusterctl, { kind: "binary", module: "sigs.k8s.io/cluster-api", version: "v9", path: foreign });
+        assert.deepStrictEqual(index["another-tool"], { kind: "binary", module: "example.com/another", version: "v9", path: foreign });
         assert.strictEqual(index.go, "go1.26.0");
         assert.strictEqual((index.orc as Entry).path, path.join(cache, "orc-v1.0.0", "orc"));
         assert.deepStrictEqual(["gone", "broken"].filter((k) => k in index), []);
