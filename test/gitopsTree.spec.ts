@@ -935,9 +935,14 @@ describe("GitOps tree (gitops/)", () => {
                     "https://127.0.0.1:2379 endpoint status -w json",
                     "https://127.0.0.1:2379 endpoint health --cluster",
                     "https://127.0.0.1:2379 endpoint status --cluster -w json",
+                    // Leadership is checked again right before each step (test/gitopsEtcdLeaderRace.spec.ts).
+                    "https://127.0.0.1:2379 endpoint status -w json",
                     "https://10.6.0.11:2379 defrag",
+                    "https://127.0.0.1:2379 endpoint status -w json",
                     "https://10.6.0.12:2379 defrag",
+                    "https://127.0.0.1:2379 endpoint status -w json",
                     `https://127.0.0.1:2379 move-leader ${PEER_A.toString(16)}`,
+                    "https://127.0.0.1:2379 endpoint status -w json",
                     "https://127.0.0.1:2379 defrag",
                 ]);
                 const [snap] = snapshots();
