@@ -10,6 +10,7 @@ import * as path from "path";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
 import { addonVersionProblems } from "./addonVersionRules";
+import { etcdDiskProblems } from "./etcdDiskRules";
 import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
 import { readEnvironment, TreeError } from "./gitopsTree";
 import {
@@ -73,6 +74,7 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...clusterProblems(all),
         ...networkProblems(all, VALIDATION_MANAGEMENT_ADDRESS),
         ...flavorProblems(all),
+        ...etcdDiskProblems(all),
         ...all.filter((o) => o.kind === "Image").flatMap(imageProblems),
         ...imageReferenceProblems(all),
         ...placementProblems(all),
