@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fluxSettingsData } from "../lib/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../lib/contract";
+import { addonReleaseProblems } from "./addonReleaseRules";
 import { addonVersionProblems } from "./addonVersionRules";
 import { etcdDiskProblems } from "./etcdDiskRules";
 import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
@@ -82,6 +83,7 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...serverGroupCountProblems(all),
         ...ingressProblems(all),
         ...addonVersionProblems(all),
+        ...addonReleaseProblems(all),
         ...addonLabelProblems(all),
         ...secretProblems(all),
     ];

@@ -27,7 +27,7 @@ let all: TreeObject[] | undefined;
 const objects = () => (all ??= readEnvironment(TREE, "./clusters/prod", SETTINGS).units.flatMap((u) => u.documents.map((d) => d.object)));
 const cluster = (zone?: string) => {
     const c = structuredClone(objects().find((o) => o.kind === "Cluster")!);
-    c.metadata.uid = "5d2c7b8e-1f0a-4c3d-9e8f-0a1b2c3d4e5f";
+    c.metadata = { ...c.metadata, uid: "5d2c7b8e-1f0a-4c3d-9e8f-0a1b2c3d4e5f" } as TreeObject["metadata"];
     if (zone !== undefined) c.spec.topology.variables.push({ name: VARIABLE, value: zone });
     return c;
 };
