@@ -9,7 +9,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { fluxSettingsData } from "../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
+import { addonReleaseProblems } from "./addonReleaseRules";
 import { addonVersionProblems } from "./addonVersionRules";
+import { etcdDiskProblems } from "./etcdDiskRules";
 import { ingressProblems, serverGroupCountProblems, serverGroupSizeProblems } from "./clusterFitRules";
 import { readEnvironment, TreeError } from "./gitopsTree";
 import {
@@ -73,6 +75,7 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...clusterProblems(all),
         ...networkProblems(all, VALIDATION_MANAGEMENT_ADDRESS),
         ...flavorProblems(all),
+        ...etcdDiskProblems(all),
         ...all.filter((o) => o.kind === "Image").flatMap(imageProblems),
         ...imageReferenceProblems(all),
         ...placementProblems(all),
@@ -80,6 +83,7 @@ export function validateEnvironment(repo: string, envPath: string, workloadNames
         ...serverGroupCountProblems(all),
         ...ingressProblems(all),
         ...addonVersionProblems(all),
+        ...addonReleaseProblems(all),
         ...addonLabelProblems(all),
         ...secretProblems(all),
     ];

@@ -10,7 +10,7 @@
  * interpreters of their own.
  */
 import * as assert from "assert";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { cloudConfigResourceData } from "../../src/cluster/clusterObjects";
 import { CLOUD_NAME, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../../src/shared/contract";
@@ -141,6 +141,18 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
         });
     });
 
+    describe("etcd's disk: the control plane boots from rootVolume only on a flavor without a local SSD", () => {
+        it("workers keep rootVolume; the control plane takes it on SCS-4V-16, not on SCS-4V-16-100s (local SSD)", async () => {
+            const vol = { sizeGiB: 50 };
+            const onCinder = await b().expand(withVariable(withVariable(base(), "rootVolume", vol), "controlPlaneFlavor", "SCS-4V-16"));
+            assert.deepStrictEqual(onCinder.machines.controlPlane.rootVolume, vol);
+            assert.deepStrictEqual(onCinder.machines.workers.rootVolume, vol);
+            const local = await b().expand(withVariable(withVariable(base(), "rootVolume", vol), "controlPlaneFlavor", "SCS-4V-16-100s"));
+            assert.strictEqual(local.machines.controlPlane.rootVolume, undefined);
+            assert.deepStrictEqual(local.machines.workers.rootVolume, vol);
+        });
+    });
+
     describe("OCCM and Cinder CSI values, rendered by CAAPH (what the deletion cleanup relies on)", () => {
         /** An INI file as OCCM's gcfg reads the keys the tree writes: section -> key -> value. */
         function ini(text: string): Record<string, Record<string, string>> {
@@ -190,6 +202,34 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             const secret = parse(Object.values(data)[0]) as { stringData: Record<string, string> };
             const clouds = parse(secret.stringData["clouds.yaml"]) as { clouds: Record<string, { cacert: string }> };
             assert.strictEqual(clouds.clouds.openstack.cacert, `${OCCM_CREDENTIALS_DIR}/ca.crt`);
+        });
+
+        it("Cinder CSI without volumeAvailabilityZone: the chart's topology, its two StorageClasses written out (Delete the default)", async () => {
+            const v = await values("openstack-cinder-csi", base());
+            assert.strictEqual(v.csi, undefined);
+            assert.strictEqual(v.storageClass.enabled, false);
+            assert.deepStrictEqual(parseAllDocuments(v.storageClass.custom).map((d) => d.toJS()), [
+                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "csi-cinder-sc-delete", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } }, provisioner: "cinder.csi.openstack.org", reclaimPolicy: "Delete", allowVolumeExpansion: true },
+                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "csi-cinder-sc-retain" }, provisioner: "cinder.csi.openstack.org", reclaimPolicy: "Retain", allowVolumeExpansion: true },
+            ]);
+        });
+
+        it("Cinder CSI with volumeAvailabilityZone: no topology in the plugins and the provisioner, both StorageClasses in that Cinder zone", async () => {
+            const plain = await values("openstack-cinder-csi", base());
+            const v = await values("openstack-cinder-csi", withVariable(base(), "volumeAvailabilityZone", "storage-az1"));
+            assert.strictEqual(v.csi.provisioner.topology, "false");
+            // The chart (2.35.0) appends csi.plugin.extraArgs, a YAML list, to the node and controller plugins' args.
+            assert.deepStrictEqual(parse(v.csi.plugin.extraArgs), ["--with-topology=false"]);
+            assert.strictEqual(v.storageClass.enabled, false);
+            const classes = parseAllDocuments(v.storageClass.custom).map((d) => d.toJS());
+            assert.deepStrictEqual(
+                classes.map((c) => [c.metadata.name, c.reclaimPolicy, c.parameters, c.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"]]),
+                [
+                    ["csi-cinder-sc-delete", "Delete", { availability: "storage-az1" }, "true"],
+                    ["csi-cinder-sc-retain", "Retain", { availability: "storage-az1" }, undefined],
+                ],
+            );
+            assert.deepStrictEqual(v.secret, plain.secret);
         });
 
         it("names OCCM's load balancers after the Cluster (--cluster-name) and tags Cinder volumes with its name and uid", async () => {
