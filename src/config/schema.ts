@@ -14,48 +14,10 @@ import { Static, TOptional, TSchema, Type } from "@sinclair/typebox";
 import { COMPONENT_NAMES, ComponentName, TOOL_NAMES, ToolName } from "../versions/versions";
 import { GITOPS_SCHEMA } from "./schemaGitops";
 import { RELEASE_COMPONENTS } from "../versions/releaseFiles";
+import { BOOLEAN, DNS_LABEL_PATTERN, INTEGER, LIST_OF_STRINGS, NODE_IMAGE_PATTERN, NOT_OBJECT, PREFIX_MAX, SettingMeta } from "./schemaMeta";
 
-/** Annotations of this project on a schema node (all optional). */
-export interface SettingMeta {
-    /** Plain description (Pulumi.yaml). */
-    description?: string;
-    /** Markdown description (docs/settings.md's table). */
-    markdownDescription?: string;
-    /** The default as the docs table shows it, when it is not `default` (e.g. "stack name"). */
-    "x-doc-default"?: string;
-    /** Problems' wording: ajv keyword (or `*` for any) → message template. */
-    "x-errors"?: Record<string, string>;
-    /** Held as a Pulumi secret (refused in plain text). */
-    "x-secret"?: boolean;
-    /** False: not declared in Pulumi.yaml (object-valued, or a default that depends on other keys). */
-    "x-pulumi"?: boolean;
-    /** The docs table shows one row per nested key instead of one for the object. */
-    "x-doc-nested"?: boolean;
-    /** Checked by a rule function in ./rules/ only; ajv's errors under it are not reported. */
-    "x-rule"?: boolean;
-    /** Properties of this object that are null or "" count as unset; strings are trimmed. */
-    "x-blank-is-unset"?: boolean;
-}
-
-/** The annotation keywords, registered with ajv. */
-export const META_KEYWORDS = ["markdownDescription", "x-doc-default", "x-errors", "x-secret", "x-pulumi", "x-doc-nested", "x-rule", "x-blank-is-unset"] as const;
-
-const LIST_OF_STRINGS = { "*": "must be a list of strings" };
-const INTEGER = (what = "") => ({ "*": `{value} is not an integer between {minimum} and {maximum}${what}` });
-const BOOLEAN = { "*": "{value} is not a boolean (true or false)" };
-const NOT_OBJECT = (message: string) => ({ type: message });
-
-/** The largest accepted resource-name prefix. */
-export const PREFIX_MAX = 30;
-
-/** How `v1.2.3` (a pinned version) is written. */
-export const VERSION_PATTERN = "^v(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?$";
-
-/** A kind node image pinned by digest; group 1 is its Kubernetes version. */
-export const NODE_IMAGE_PATTERN = "^[a-z0-9][a-z0-9./_-]*:(v\\d+\\.\\d+\\.\\d+)@sha256:[0-9a-f]{64}$";
-
-/** A lowercase DNS label. */
-export const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+export { DNS_LABEL_PATTERN, META_KEYWORDS, NODE_IMAGE_PATTERN, PREFIX_MAX, VERSION_PATTERN } from "./schemaMeta";
+export type { SettingMeta } from "./schemaMeta";
 
 const EnvironmentSchema = Type.Union([Type.Literal("development"), Type.Literal("production")], {
     description: "development or production. Production refuses 0.0.0.0/0 and ::/0 in the CIDR lists unless allowPublicAccess is true.",
@@ -105,7 +67,7 @@ const AppCredentialSchema = Type.Object(
         "x-pulumi": false,
         "x-doc-default": "see below",
         markdownDescription:
-            "`{roles, expiresAt, owner}` of both application credentials; `owner` is the Keystone user (ID, or name) that must own them: a run as anyone else is refused, and changing it hands them over (see \"Owner: a service user\"). Production warns without it",
+            '`{roles, expiresAt, owner}` of both application credentials; `owner` is the Keystone user (ID, or name) that must own them: a run as anyone else is refused, and changing it hands them over (see "Owner: a service user"). Production warns without it',
         "x-errors": NOT_OBJECT("must be an object with optional `roles` (list), `expiresAt` (RFC 3339) and `owner` (Keystone user)"),
     },
 );
@@ -164,12 +126,11 @@ const VersionsSchema = Type.Object(
         ...(Object.fromEntries(
             COMPONENT_NAMES.map((c) => [
                 c,
-                Type.Optional(c === "orc" ? ToolPinSchema : (RELEASE_COMPONENTS as readonly string[]).includes(c) ? ReleasePinSchema : Type.String({ "x-rule": true })),
+                Type.Optional(
+                    c === "orc" ? ToolPinSchema : (RELEASE_COMPONENTS as readonly string[]).includes(c) ? ReleasePinSchema : Type.String({ "x-rule": true }),
+                ),
             ]),
-        ) as unknown as Record<
-            ComponentName,
-            TOptional<TSchema>
-        >),
+        ) as unknown as Record<ComponentName, TOptional<TSchema>>),
     },
     {
         additionalProperties: false,
@@ -190,7 +151,7 @@ const ProxySchema = Type.Object(
         additionalProperties: false,
         "x-pulumi": false,
         markdownDescription:
-            "`{http, https, noProxy}`: the HTTP proxy of everything that downloads on the management side; `http`/`https` are `http(s)://host[:port]` without user, password, path or query (at least one of them); `noProxy` adds host names, `.domain`s, IP addresses or CIDRs to the defaults. Changed in place; see \"Proxy and registry mirrors\"",
+            '`{http, https, noProxy}`: the HTTP proxy of everything that downloads on the management side; `http`/`https` are `http(s)://host[:port]` without user, password, path or query (at least one of them); `noProxy` adds host names, `.domain`s, IP addresses or CIDRs to the defaults. Changed in place; see "Proxy and registry mirrors"',
         "x-errors": NOT_OBJECT("must be an object with http and/or https (URLs) and optional noProxy (list)"),
     },
 );
@@ -204,7 +165,7 @@ const RegistryMirrorsSchema = Type.Array(
         default: [],
         "x-pulumi": false,
         markdownDescription:
-            "`[{registry: \"docker.io\", endpoints: [\"https://mirror.example\"]}]`: containerd mirrors of the kind node, per registry (`host[:port]`), tried in order before the registry itself; endpoints are `http(s)://host[:port]` without credentials, or with a path that is the registry API's root (Harbor's `https://harbor.example/v2/dockerhub`, containerd's `override_path`). Changed in place",
+            '`[{registry: "docker.io", endpoints: ["https://mirror.example"]}]`: containerd mirrors of the kind node, per registry (`host[:port]`), tried in order before the registry itself; endpoints are `http(s)://host[:port]` without credentials, or with a path that is the registry API\'s root (Harbor\'s `https://harbor.example/v2/dockerhub`, containerd\'s `override_path`). Changed in place',
         "x-errors": NOT_OBJECT('must be a list of {registry: "docker.io", endpoints: ["https://mirror.example"]}'),
     },
 );
@@ -220,7 +181,10 @@ export const SETTINGS_SCHEMA = Type.Object(
                 markdownDescription:
                     "prefix of every cloud resource name; lowercase DNS label, ≤ 30 characters, unique per OpenStack user; changes only with a `serverGeneration` bump (see below)",
                 "x-doc-default": "stack name",
-                "x-errors": { "*": `{value} is not a lowercase DNS label of at most ${PREFIX_MAX} characters{defaulted}`, defaulted: " (defaulted from the stack name; set capi-mgmt:prefix)" },
+                "x-errors": {
+                    "*": `{value} is not a lowercase DNS label of at most ${PREFIX_MAX} characters{defaulted}`,
+                    defaulted: " (defaulted from the stack name; set capi-mgmt:prefix)",
+                },
             }),
         ),
         environment: EnvironmentSchema,
@@ -307,7 +271,8 @@ export const SETTINGS_SCHEMA = Type.Object(
                 minimum: 1,
                 maximum: 1000,
                 default: 1,
-                description: "Bump to rebuild the management server (new image, user-data, boot volume) on purpose. Rebuilding loses the management cluster on it.",
+                description:
+                    "Bump to rebuild the management server (new image, user-data, boot volume) on purpose. Rebuilding loses the management cluster on it.",
                 markdownDescription: "bump to rebuild the server on purpose (see below)",
                 "x-errors": INTEGER(),
             }),
@@ -318,7 +283,7 @@ export const SETTINGS_SCHEMA = Type.Object(
                 maximum: 1000,
                 "x-pulumi": false,
                 markdownDescription:
-                    "the `serverGeneration` whose bump may go ahead although the running management cluster holds `Cluster` objects or cannot be reached to tell; covers that one generation only, set it in the same change as the bump (see \"The server is never replaced by accident\")",
+                    'the `serverGeneration` whose bump may go ahead although the running management cluster holds `Cluster` objects or cannot be reached to tell; covers that one generation only, set it in the same change as the bump (see "The server is never replaced by accident")',
                 "x-errors": INTEGER(),
             }),
         ),
@@ -327,7 +292,7 @@ export const SETTINGS_SCHEMA = Type.Object(
                 "x-pulumi": false,
                 "x-doc-default": "`true` in production, else `false`",
                 markdownDescription:
-                    "Pulumi's `protect` on the server (with its boot volume), the floating IP and the teardown: `destroy`, and any replacement of the server or address, refuse while it is on. Turn it off (and `pulumi up`) before a planned `destroy` or a `serverGeneration` bump (see \"What `pulumi destroy` does\")",
+                    'Pulumi\'s `protect` on the server (with its boot volume), the floating IP and the teardown: `destroy`, and any replacement of the server or address, refuse while it is on. Turn it off (and `pulumi up`) before a planned `destroy` or a `serverGeneration` bump (see "What `pulumi destroy` does")',
                 "x-errors": BOOLEAN,
             }),
         ),
