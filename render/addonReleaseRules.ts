@@ -23,7 +23,9 @@ export function addonReleaseProblems(all: TreeObject[]): string[] {
     for (const p of proxies) {
         for (const field of ["releaseName", "namespace"]) {
             if (typeof p.spec?.[field] !== "string" || p.spec[field] === "") {
-                problems.push(`HelmChartProxy ${p.metadata.name} sets no ${field}: CAAPH generates one, and setting it later uninstalls and reinstalls the add-on on every cluster`);
+                problems.push(
+                    `HelmChartProxy ${p.metadata.name} sets no ${field}: CAAPH generates one, and setting it later uninstalls and reinstalls the add-on on every cluster`,
+                );
             }
         }
     }
@@ -33,7 +35,9 @@ export function addonReleaseProblems(all: TreeObject[]): string[] {
             const release = `${p.spec?.namespace}/${p.spec?.releaseName}`;
             const other = seen.get(release);
             if (other !== undefined) {
-                problems.push(`Cluster ${cluster.metadata.name}: HelmChartProxies ${other} and ${p.metadata.name} both install release ${release}: give the copy a selector the other does not match (gitops/README.md, "Opt a cluster in or out")`);
+                problems.push(
+                    `Cluster ${cluster.metadata.name}: HelmChartProxies ${other} and ${p.metadata.name} both install release ${release}: give the copy a selector the other does not match (gitops/README.md, "Opt a cluster in or out")`,
+                );
             }
             seen.set(release, p.metadata.name);
         }

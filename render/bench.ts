@@ -116,7 +116,9 @@ function reportUnitTests(): { ok: boolean; seconds: number } {
 /** Times `npm test` in its two parts: the type check and lint, then the unit tests. */
 function reportTestSuite(): boolean {
     const check = timed("npm", ["run", "-s", "static"]);
-    console.log(`type check and lint (npm run static): ${seconds(check.seconds)}${check.status === 0 ? "" : `  FAILED:\n${tail(check.stdout + check.stderr)}`}`);
+    console.log(
+        `type check and lint (npm run static): ${seconds(check.seconds)}${check.status === 0 ? "" : `  FAILED:\n${tail(check.stdout + check.stderr)}`}`,
+    );
     const unit = reportUnitTests();
     const total = check.seconds + unit.seconds;
     const above = total > TEST_GOAL_SECONDS ? `  ABOVE GOAL (${TEST_GOAL_SECONDS} s on an idle machine)` : "";

@@ -59,9 +59,11 @@ export function serverGroupSizeProblems(all: TreeObject[], limit = NOVA_SERVER_G
         const topology = cluster.spec?.topology ?? {};
         const pools: [string, number, unknown][] = [
             ["control plane", topology.controlPlane?.replicas ?? 1, vars.controlPlaneServerGroup],
-            ...((topology.workers?.machineDeployments ?? []) as { name: string; replicas?: number }[]).map(
-                (md): [string, number, unknown] => [`pool ${md.name}`, md.replicas ?? 1, vars.workerServerGroup],
-            ),
+            ...((topology.workers?.machineDeployments ?? []) as { name: string; replicas?: number }[]).map((md): [string, number, unknown] => [
+                `pool ${md.name}`,
+                md.replicas ?? 1,
+                vars.workerServerGroup,
+            ]),
         ];
         // Pools of one Cluster share the worker group: their sum counts.
         const byGroup = new Map<string, { what: string[]; servers: number }>();

@@ -15,7 +15,9 @@ export async function reportCriticalPaths(stacks: string[], projectDir = path.re
     for (const stack of stacks) {
         try {
             const file = readStackConfigFile(projectDir, stack);
-            const { resources } = await evaluate({ stack, config: file.config, secretKeys: file.secretKeys }, () => program(loadStackConfig(), plannedReleases()));
+            const { resources } = await evaluate({ stack, config: file.config, secretKeys: file.secretKeys }, () =>
+                program(loadStackConfig(), plannedReleases()),
+            );
             console.log(criticalPathReport(stack, criticalPath(resources)));
         } catch (e) {
             console.log(`critical path of ${stack}: cannot evaluate the stack: ${(e as Error).message}`);

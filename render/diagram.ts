@@ -85,7 +85,11 @@ function flowchart(direction: "TD" | "LR", nodes: string[], edges: [string, stri
 function gitopsFlowchart(env: Environment): string {
     const units = env.units.map((u) => {
         const kinds = [...new Set(u.documents.map((d) => d.object.kind))].sort();
-        return { name: u.kustomization.object.metadata.name as string, kinds, deps: ((u.kustomization.object.spec.dependsOn ?? []) as { name: string }[]).map((d) => d.name) };
+        return {
+            name: u.kustomization.object.metadata.name as string,
+            kinds,
+            deps: ((u.kustomization.object.spec.dependsOn ?? []) as { name: string }[]).map((d) => d.name),
+        };
     });
     return [
         "```mermaid",
@@ -134,10 +138,14 @@ export async function architectureDocument(projectDir: string): Promise<string> 
         "",
         "The same graph walked backwards: an arrow A → B: A is deleted before B. The teardown, which",
         "depends on everything its run needs, goes first: it deletes the workload clusters while the",
-        "server, its credentials and the kind cluster still exist (docs/operations.md, \"What `pulumi",
-        "destroy` does\").",
+        'server, its credentials and the kind cluster still exist (docs/operations.md, "What `pulumi',
+        'destroy` does").',
         "",
-        flowchart("TD", graph.nodes, graph.edges.map(([a, b]): [string, string] => [b, a])),
+        flowchart(
+            "TD",
+            graph.nodes,
+            graph.edges.map(([a, b]): [string, string] => [b, a]),
+        ),
         "",
         "## The GitOps tree (dev)",
         "",

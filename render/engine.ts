@@ -99,7 +99,6 @@ export function reveal(v: unknown): unknown {
     return v;
 }
 
-
 /** How to evaluate a program. */
 export interface EvaluateOptions {
     /** Stack name. */
@@ -221,7 +220,12 @@ export async function evaluate<T>(opts: EvaluateOptions, build: () => T): Promis
 
 /** Resolves an Output's value (non-preview mocks always resolve). */
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+    return new Promise((resolve) =>
+        o.apply((v) => {
+            resolve(v);
+            return v;
+        }),
+    );
 }
 
 /** Resolves whether an Output is secret. */

@@ -30,10 +30,19 @@ export function fluxSubstituter(helper: string): Substituter {
         const yaml = docs.map((d) => stringify(d.object, { lineWidth: 0 })).join("---\n");
         let out: string;
         try {
-            out = execFileSync(helper, { input: JSON.stringify({ substitute: vars, yaml, strict: true }), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
+            out = execFileSync(helper, {
+                input: JSON.stringify({ substitute: vars, yaml, strict: true }),
+                encoding: "utf8",
+                stdio: ["pipe", "pipe", "pipe"],
+                maxBuffer: 256 * 1024 * 1024,
+            });
         } catch (e) {
             const err = e as { stderr?: string; message: string };
-            throw new TreeError(`${file}: Flux's substitution failed: ${String(err.stderr ?? err.message).trim().replace(/^flux-envsubst: /, "")}`);
+            throw new TreeError(
+                `${file}: Flux's substitution failed: ${String(err.stderr ?? err.message)
+                    .trim()
+                    .replace(/^flux-envsubst: /, "")}`,
+            );
         }
         return parseObjects(out, file);
     };

@@ -80,7 +80,9 @@ export function imageReferenceProblems(all: TreeObject[]): string[] {
                 continue;
             }
             if (image.metadata.labels?.[VERSION_LABEL] !== version) {
-                problems.push(`Cluster ${cluster.metadata.name}: Image ${ref} holds Kubernetes ${image.metadata.labels?.[VERSION_LABEL]}, not the Cluster's ${version}`);
+                problems.push(
+                    `Cluster ${cluster.metadata.name}: Image ${ref} holds Kubernetes ${image.metadata.labels?.[VERSION_LABEL]}, not the Cluster's ${version}`,
+                );
             }
             if (!(image.metadata.labels && MOVE_LABEL in image.metadata.labels)) {
                 problems.push(`Image ${ref} has no ${MOVE_LABEL} label`);

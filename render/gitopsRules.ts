@@ -48,7 +48,12 @@ export function fluxUnitProblems(env: Environment, workloadNamespace: string, pa
         if (!pathExists(k.spec.path)) problems.push(`${what}: path ${k.spec.path} has no kustomization.yaml`);
         if (u.documents.length === 0) problems.push(`${what} applies nothing`);
         const exprs = (k.spec.healthCheckExprs ?? []) as { apiVersion: string; kind: string }[];
-        for (const kind of new Set(u.documents.map((d) => d.object).filter((o) => NEEDS_HEALTH_EXPRESSION.includes(o.kind)).map((o) => `${o.apiVersion} ${o.kind}`))) {
+        for (const kind of new Set(
+            u.documents
+                .map((d) => d.object)
+                .filter((o) => NEEDS_HEALTH_EXPRESSION.includes(o.kind))
+                .map((o) => `${o.apiVersion} ${o.kind}`),
+        )) {
             if (!exprs.some((e) => `${e.apiVersion} ${e.kind}` === kind)) {
                 problems.push(`${what} has no healthCheckExprs for ${kind}: Flux cannot tell when it is ready`);
             }
@@ -89,7 +94,6 @@ export function orderProblems(env: Environment): string[] {
     return problems;
 }
 
-
 /** Names, sizes, versions and variables of every Cluster, and the labels it needs. */
 export function clusterProblems(all: TreeObject[]): string[] {
     const problems: string[] = [];
@@ -102,14 +106,18 @@ export function clusterProblems(all: TreeObject[]): string[] {
         seen.add(key);
         const replicas = cluster.spec?.topology?.controlPlane?.replicas ?? 1;
         if (!CONTROL_PLANE_REPLICAS.includes(replicas)) {
-            problems.push(`${name}: ${replicas} control plane nodes; use 1, 3 or 5 (etcd needs a majority: ${replicas} tolerates no more failures than ${replicas - 1})`);
+            problems.push(
+                `${name}: ${replicas} control plane nodes; use 1, 3 or 5 (etcd needs a majority: ${replicas} tolerates no more failures than ${replicas - 1})`,
+            );
         }
         const version = cluster.spec?.topology?.version;
         if (typeof version !== "string" || semver.valid(version) === null || !version.startsWith("v")) {
             problems.push(`${name}: spec.topology.version ${JSON.stringify(version)} is not a Kubernetes version such as v1.35.8`);
         }
         if (cluster.metadata.labels?.[CLOUD_CONFIG_LABEL.key] !== CLOUD_CONFIG_LABEL.value) {
-            problems.push(`${name} lacks the label ${CLOUD_CONFIG_LABEL.key}: ${CLOUD_CONFIG_LABEL.value}: it would get no cloud config, CNI, cloud controller manager or CSI`);
+            problems.push(
+                `${name} lacks the label ${CLOUD_CONFIG_LABEL.key}: ${CLOUD_CONFIG_LABEL.value}: it would get no cloud config, CNI, cloud controller manager or CSI`,
+            );
         }
         variablesOf(cluster, all, problems);
     }
@@ -180,9 +188,13 @@ export function addonLabelProblems(all: TreeObject[]): string[] {
     for (const cluster of all.filter((o) => o.kind === "Cluster")) {
         for (const [label, value] of Object.entries(cluster.metadata.labels ?? {}).filter(([l]) => l.startsWith(ADDON_LABEL_PREFIX))) {
             const byChart = proxies.some((p) => selectorKeys(p.spec.clusterSelector ?? {}).includes(label) && selects(p.spec.clusterSelector, cluster));
-            const byFlux = fluxAddons.some((k) => k.metadata.labels?.[label] === value && k.spec?.kubeConfig?.secretRef?.name === `${cluster.metadata.name}-kubeconfig`);
+            const byFlux = fluxAddons.some(
+                (k) => k.metadata.labels?.[label] === value && k.spec?.kubeConfig?.secretRef?.name === `${cluster.metadata.name}-kubeconfig`,
+            );
             if (!byChart && !byFlux) {
-                const known = [...new Set(proxies.flatMap((p) => selectorKeys(p.spec.clusterSelector ?? {})).filter((k) => k.startsWith(ADDON_LABEL_PREFIX)))].sort();
+                const known = [
+                    ...new Set(proxies.flatMap((p) => selectorKeys(p.spec.clusterSelector ?? {})).filter((k) => k.startsWith(ADDON_LABEL_PREFIX))),
+                ].sort();
                 problems.push(
                     `Cluster ${cluster.metadata.name}: label ${label}=${value} installs nothing (no add-on of the tree selects it; the catalog's labels: ${known.join(", ")})`,
                 );

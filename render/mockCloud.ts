@@ -33,7 +33,9 @@ export interface MockCloudOptions {
     /** Image names Glance does not know (default: every name resolves). */
     missingImages?: string[];
     /** Nova's limits and usage (default: plenty of room). */
-    computeLimits?: Partial<Record<"maxTotalInstances" | "totalInstancesUsed" | "maxTotalCores" | "totalCoresUsed" | "maxTotalRamSize" | "totalRamUsed", number>>;
+    computeLimits?: Partial<
+        Record<"maxTotalInstances" | "totalInstancesUsed" | "maxTotalCores" | "totalCoresUsed" | "maxTotalRamSize" | "totalRamUsed", number>
+    >;
     /** The cloud's policy hides Nova's limits and Neutron's quotas from the user. */
     quotasHidden?: boolean;
     /** Told of every data source call (token and arguments), for tests of what is looked up. */
@@ -103,7 +105,10 @@ export function mockOpensshKeyPair(seed: string): { privateKeyOpenssh: string; p
         sshString(publicBlob),
         sshString(privateSection),
     ]);
-    const body = blob.toString("base64").replace(/(.{70})/g, "$1\n").trim();
+    const body = blob
+        .toString("base64")
+        .replace(/(.{70})/g, "$1\n")
+        .trim();
     return {
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
         publicKeyOpenssh: `ssh-ed25519 ${publicBlob.toString("base64")}\n`,
@@ -159,7 +164,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
             case "openstack:images/getImage:getImage":
                 return { ...inputs, id: mockImageId(String(inputs.name)) };
             case "openstack:images/getImageIds:getImageIds":
-                return { ...inputs, id: "images", ids: (this.options.missingImages ?? []).includes(String(inputs.name)) ? [] : [mockImageId(String(inputs.name))] };
+                return {
+                    ...inputs,
+                    id: "images",
+                    ids: (this.options.missingImages ?? []).includes(String(inputs.name)) ? [] : [mockImageId(String(inputs.name))],
+                };
             case "openstack:compute/getFlavor:getFlavor": {
                 const key = String(inputs.name ?? inputs.flavorId);
                 const flavor = this.options.flavors ? this.options.flavors[key] : { vcpus: 8, ram: 32768, disk: 50 };

@@ -111,7 +111,10 @@ async function evaluateCurrent(stack: string, projectDir: string, cloud: MockClo
     // The mock's URNs hold only the parent's type; the document's identities hold the whole chain, as the engine's do.
     const identities = new Map(registrationsOf(doc).map((r, i) => [resources[i].urn, r.urn]));
     const dependencies = Object.fromEntries(
-        resources.map((r) => [identities.get(r.urn)!, Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map((u) => identities.get(u) ?? u)]))]),
+        resources.map((r) => [
+            identities.get(r.urn)!,
+            Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map((u) => identities.get(u) ?? u)])),
+        ]),
     );
     return {
         doc,
@@ -136,8 +139,12 @@ const DEPLOYED_EFFECTS: Partial<Record<keyof DeployedState, string>> = {
 /** The `--deployed` part: what the recorded state says changes. */
 function deployedLines(recorded: DeployedState, current: Current, perResource: boolean): string[] {
     const keys = [...new Set([...Object.keys(recorded), ...Object.keys(current.deployed)])] as (keyof DeployedState)[];
-    const changed = keys.filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(current.deployed[k]) && !(k === "availabilityZone" && current.deployed[k] === ""));
-    const servers = current.doc.resources.filter((r) => r.type === "openstack:compute/instance:Instance" || r.type === "openstack:networking/port:Port").map((r) => r.name);
+    const changed = keys.filter(
+        (k) => JSON.stringify(recorded[k]) !== JSON.stringify(current.deployed[k]) && !(k === "availabilityZone" && current.deployed[k] === ""),
+    );
+    const servers = current.doc.resources
+        .filter((r) => r.type === "openstack:compute/instance:Instance" || r.type === "openstack:networking/port:Port")
+        .map((r) => r.name);
     const what = "`deployed` records only the server generation, prefix, flavor, zone, networks, GitOps, workload project, credential owner and protection";
     return [
         perResource

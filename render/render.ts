@@ -130,7 +130,13 @@ function yamlStream(objects: unknown[]): string {
  * with `topology`, each workload Cluster's objects as Cluster API's real topology controller
  * expands them in the test bed (render/topologyBed.ts).
  */
-export async function gitopsArtifacts(treeDir: string, envPath: string, settings: Record<string, string>, topology = false, substituteDocs?: Substituter): Promise<{ file: string; text: string }[]> {
+export async function gitopsArtifacts(
+    treeDir: string,
+    envPath: string,
+    settings: Record<string, string>,
+    topology = false,
+    substituteDocs?: Substituter,
+): Promise<{ file: string; text: string }[]> {
     if (!fs.existsSync(path.join(treeDir, envPath))) {
         return [];
     }
@@ -200,13 +206,10 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
     const projectDir = opts.projectDir ?? path.resolve(__dirname, "..");
     const file = readStackConfigFile(projectDir, opts.stack, opts.env ?? process.env);
     let config: ReturnType<typeof loadStackConfig> | undefined;
-    const { resources, result } = await evaluate(
-        { stack: opts.stack, config: file.config, secretKeys: file.secretKeys, cloud: opts.cloud },
-        () => {
-            config = loadStackConfig();
-            return program(config, plannedReleases());
-        },
-    );
+    const { resources, result } = await evaluate({ stack: opts.stack, config: file.config, secretKeys: file.secretKeys, cloud: opts.cloud }, () => {
+        config = loadStackConfig();
+        return program(config, plannedReleases());
+    });
     const checked = await valueOf(result.preflight);
     if (checked.problems.length > 0) {
         throw preflightError(checked.problems);
@@ -215,9 +218,7 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
     const simulated = simulatedValues(opts.cloud);
     const warnings: string[] = [];
     if (file.placeholders.length > 0) {
-        warnings.push(
-            `secure values not decrypted: ${PULUMI_CLI_MISSING}; rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`,
-        );
+        warnings.push(`secure values not decrypted: ${PULUMI_CLI_MISSING}; rendered with placeholders of the right shape: ${file.placeholders.join(", ")}`);
     }
     const out: { rel: string; text: string }[] = [];
     const emit = (rel: string, text: string) => out.push({ rel, text });
@@ -250,17 +251,22 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
             const tree = validateEnvironment(treeDir, config!.gitops.path, config!.workloadNamespace);
             if (tree.problems.length > 0) {
                 throw new Error(
-                    `gitops/${config!.gitops.path.replace(/^\.\//, "")} breaks the tree's rules (npm run validate -- gitops):\n` + tree.problems.map((p) => `  - ${p}`).join("\n"),
+                    `gitops/${config!.gitops.path.replace(/^\.\//, "")} breaks the tree's rules (npm run validate -- gitops):\n` +
+                        tree.problems.map((p) => `  - ${p}`).join("\n"),
                 );
             }
         }
         const unavailable = opts.topology ? topologyUnavailable() : undefined;
         if (!opts.topology || unavailable) {
-            warnings.push(`gitops/topology/ not written: the workload Clusters' expanded objects come from Cluster API's real topology controller (${unavailable ? `the test bed cannot run it: ${unavailable}` : "ask with --topology; needs the test bed"}, docs/render.md)`);
+            warnings.push(
+                `gitops/topology/ not written: the workload Clusters' expanded objects come from Cluster API's real topology controller (${unavailable ? `the test bed cannot run it: ${unavailable}` : "ask with --topology; needs the test bed"}, docs/render.md)`,
+            );
         }
         const envsubst = fluxEnvsubstPath();
         if (envsubst.missing) {
-            warnings.push(`gitops/ substituted by render's own reading of Flux's \${VAR} forms, not Flux's code (the test bed's flux-envsubst: ${envsubst.missing})`);
+            warnings.push(
+                `gitops/ substituted by render's own reading of Flux's \${VAR} forms, not Flux's code (the test bed's flux-envsubst: ${envsubst.missing})`,
+            );
         }
         const substituteDocs = envsubst.path ? fluxSubstituter(envsubst.path) : undefined;
         for (const a of await gitopsArtifacts(treeDir, config!.gitops.path, settings, opts.topology === true && !unavailable, substituteDocs)) {

@@ -41,7 +41,10 @@ export class ServerSsh {
     private readonly keyFile: string;
     private readonly knownHostsFile: string;
 
-    constructor(private readonly command: string, readonly target: CheckTarget) {
+    constructor(
+        private readonly command: string,
+        readonly target: CheckTarget,
+    ) {
         // mkdtemp makes the directory 0700; the files are created 0600, never overwriting.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-ssh-"));
         process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -73,7 +76,11 @@ export class ServerSsh {
             child.on("close", (c, s) => resolve([c, s]));
         }).catch((e: Error) => failWith(this.command, `cannot run ssh: ${e.message}`, 3));
         if (code === 255) {
-            failWith(this.command, `ssh to ${this.where} failed (exit 255): unreachable, not allowed by sshAllowedCidrs, or its host key is not the stack's sshKnownHosts`, 255);
+            failWith(
+                this.command,
+                `ssh to ${this.where} failed (exit 255): unreachable, not allowed by sshAllowedCidrs, or its host key is not the stack's sshKnownHosts`,
+                255,
+            );
         }
         if (code === null) {
             failWith(this.command, `ssh ended by signal ${signal}`, 3);

@@ -95,7 +95,11 @@ export function settingVariants(stack: string, config: Record<string, string>): 
         { key: "prefix", variant: { prefix: `${prefix}-b` }, change: `"${prefix}-b"` },
         raw("environment") === "production"
             ? { key: "environment", variant: { environment: "development" }, change: "development" }
-            : { key: "environment", variant: { environment: "production", ...ref({ semver: ">=1.0.0" }) }, change: "production (with gitops.semver, as production requires)" },
+            : {
+                  key: "environment",
+                  variant: { environment: "production", ...ref({ semver: ">=1.0.0" }) },
+                  change: "production (with gitops.semver, as production requires)",
+              },
         { key: "externalNetwork", variant: { externalNetwork: "public-2" }, change: "another external network" },
         { key: "flavor", variant: { flavor: raw("flavor") === "SCS-8V-32" ? "SCS-16V-64" : "SCS-8V-32" }, change: "a larger flavor" },
         { key: "image", variant: { image: "Ubuntu 26.04" }, change: "another image" },
@@ -104,21 +108,57 @@ export function settingVariants(stack: string, config: Record<string, string>): 
         { key: "nodeCidr", variant: { nodeCidr: "10.99.0.0/24" }, change: "another CIDR" },
         { key: "dnsNameservers", variant: { dnsNameservers: JSON.stringify(["1.1.1.1"]) }, change: "other DNS servers" },
         { key: "existingNetwork", variant: existing, change: "an existing network instead of the program's own" },
-        { key: "existingNetwork.network", base: existing, variant: { existingNetwork: JSON.stringify({ network: "shared-2", subnet: "shared-v4" }) }, change: "another network" },
-        { key: "existingNetwork.subnet", base: existing, variant: { existingNetwork: JSON.stringify({ network: "shared", subnet: "shared-v4-b" }) }, change: "another subnet" },
+        {
+            key: "existingNetwork.network",
+            base: existing,
+            variant: { existingNetwork: JSON.stringify({ network: "shared-2", subnet: "shared-v4" }) },
+            change: "another network",
+        },
+        {
+            key: "existingNetwork.subnet",
+            base: existing,
+            variant: { existingNetwork: JSON.stringify({ network: "shared", subnet: "shared-v4-b" }) },
+            change: "another subnet",
+        },
         { key: "sshAllowedCidrs", variant: { sshAllowedCidrs: JSON.stringify([...list("sshAllowedCidrs"), "192.0.2.0/24"]) }, change: "one more CIDR" },
         { key: "apiAllowedCidrs", variant: { apiAllowedCidrs: JSON.stringify([...list("apiAllowedCidrs"), "192.0.2.0/24"]) }, change: "one more CIDR" },
         { key: "allowPublicAccess", variant: { allowPublicAccess: "true" }, change: "true" },
-        { key: "appCredential", variant: { appCredential: JSON.stringify({ roles: [...roles, "reader"], expiresAt: "2099-01-01T00:00:00Z" }) }, change: "roles and expiry set" },
+        {
+            key: "appCredential",
+            variant: { appCredential: JSON.stringify({ roles: [...roles, "reader"], expiresAt: "2099-01-01T00:00:00Z" }) },
+            change: "roles and expiry set",
+        },
         { key: "appCredential.roles", variant: { appCredential: JSON.stringify({ roles: [...roles, "reader"] }) }, change: "one more role" },
-        { key: "appCredential.expiresAt", variant: { appCredential: JSON.stringify({ roles, expiresAt: "2099-01-01T00:00:00Z" }) }, change: "an expiry (a rotation)" },
-        { key: "appCredential.owner", variant: { appCredential: JSON.stringify({ roles, owner: "mock-user-id" }) }, change: "the owner named (the running user)" },
+        {
+            key: "appCredential.expiresAt",
+            variant: { appCredential: JSON.stringify({ roles, expiresAt: "2099-01-01T00:00:00Z" }) },
+            change: "an expiry (a rotation)",
+        },
+        {
+            key: "appCredential.owner",
+            variant: { appCredential: JSON.stringify({ roles, owner: "mock-user-id" }) },
+            change: "the owner named (the running user)",
+        },
         { key: "workloadProject", variant: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads` }) }, change: "a separate project" },
-        { key: "workloadProject.cloud", base: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads` }) }, variant: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads-2` }) }, change: "another project" },
-        { key: "workloadProject.region", base: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads` }) }, variant: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads`, region: "RegionTwo" }) }, change: "another region" },
+        {
+            key: "workloadProject.cloud",
+            base: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads` }) },
+            variant: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads-2` }) },
+            change: "another project",
+        },
+        {
+            key: "workloadProject.region",
+            base: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads` }) },
+            variant: { workloadProject: JSON.stringify({ cloud: `${cloud}-workloads`, region: "RegionTwo" }) },
+            change: "another region",
+        },
         { key: "caCert", variant: { caCert: SAMPLE_CA_PEM }, change: "a CA certificate" },
         { key: "versions", variant: { versions: JSON.stringify({ caaph: "v0.6.5" }) }, change: "one version overridden" },
-        { key: "versions.nodeImage", variant: { versions: JSON.stringify({ nodeImage: `kindest/node:v1.35.4@sha256:${SHA}` }) }, change: "another Kubernetes version" },
+        {
+            key: "versions.nodeImage",
+            variant: { versions: JSON.stringify({ nodeImage: `kindest/node:v1.35.4@sha256:${SHA}` }) },
+            change: "another Kubernetes version",
+        },
         tool("kind", "v0.32.0"),
         tool("kubectl", "v1.36.1"),
         tool("clusterctl", "v1.14.2"),
@@ -145,10 +185,25 @@ export function settingVariants(stack: string, config: Record<string, string>): 
         { key: "proxy", variant: { proxy: JSON.stringify({ http: PROXY, https: PROXY }) }, change: "a proxy" },
         { key: "proxy.http", base: proxyBase, variant: { proxy: JSON.stringify({ http: "http://proxy2.example:3128" }) }, change: "another proxy" },
         { key: "proxy.https", base: proxyBase, variant: { proxy: JSON.stringify({ http: PROXY, https: PROXY }) }, change: "set" },
-        { key: "proxy.noProxy", base: proxyBase, variant: { proxy: JSON.stringify({ http: PROXY, noProxy: [".internal.example"] }) }, change: "one more entry" },
+        {
+            key: "proxy.noProxy",
+            base: proxyBase,
+            variant: { proxy: JSON.stringify({ http: PROXY, noProxy: [".internal.example"] }) },
+            change: "one more entry",
+        },
         { key: "registryMirrors", variant: mirrorsBase, change: "a mirror" },
-        { key: "registryMirrors[].registry", base: mirrorsBase, variant: { registryMirrors: JSON.stringify([{ ...MIRROR, registry: "ghcr.io" }]) }, change: "another registry" },
-        { key: "registryMirrors[].endpoints", base: mirrorsBase, variant: { registryMirrors: JSON.stringify([{ ...MIRROR, endpoints: ["https://mirror2.example"] }]) }, change: "another endpoint" },
+        {
+            key: "registryMirrors[].registry",
+            base: mirrorsBase,
+            variant: { registryMirrors: JSON.stringify([{ ...MIRROR, registry: "ghcr.io" }]) },
+            change: "another registry",
+        },
+        {
+            key: "registryMirrors[].endpoints",
+            base: mirrorsBase,
+            variant: { registryMirrors: JSON.stringify([{ ...MIRROR, endpoints: ["https://mirror2.example"] }]) },
+            change: "another endpoint",
+        },
     ];
     if (gitops) {
         const key = mockOpensshKeyPair("replacement-map known host").publicKeyOpenssh.trim();
@@ -157,14 +212,26 @@ export function settingVariants(stack: string, config: Record<string, string>): 
             { key: "gitops.url", variant: withGitops({ url: `${gitops.url}-2` }), change: "another repository" },
             gitops.branch !== undefined
                 ? { key: "gitops.branch", variant: withGitops({ branch: "develop" }), change: "another branch" }
-                : { key: "gitops.branch", variant: { environment: "development", ...ref({ branch: "main" }) }, change: "a branch instead of tags (development only)" },
+                : {
+                      key: "gitops.branch",
+                      variant: { environment: "development", ...ref({ branch: "main" }) },
+                      change: "a branch instead of tags (development only)",
+                  },
             gitops.semver !== undefined
                 ? { key: "gitops.semver", variant: withGitops({ semver: ">=2.0.0" }), change: "another range" }
                 : { key: "gitops.semver", variant: ref({ semver: ">=1.0.0" }), change: "tags instead of a branch" },
             { key: "gitops.path", variant: withGitops({ path: "./clusters/other" }), change: "another path" },
             { key: "gitops.interval", variant: withGitops({ interval: "10m" }), change: "10m" },
-            { key: "gitops.knownHosts", variant: withGitops({ knownHosts: `${gitops.knownHosts}github.com ${key.split(" ").slice(0, 2).join(" ")}\n` }), change: "one more host key" },
-            { key: "gitops.deployKey", variant: withGitops({ deployKey: mockOpensshKeyPair("replacement-map deploy key").privateKeyOpenssh }), change: "a given deploy key" },
+            {
+                key: "gitops.knownHosts",
+                variant: withGitops({ knownHosts: `${gitops.knownHosts}github.com ${key.split(" ").slice(0, 2).join(" ")}\n` }),
+                change: "one more host key",
+            },
+            {
+                key: "gitops.deployKey",
+                variant: withGitops({ deployKey: mockOpensshKeyPair("replacement-map deploy key").privateKeyOpenssh }),
+                change: "a given deploy key",
+            },
             { key: "gitops.sopsAgeKey", variant: withGitops({ sopsAgeKey: `AGE-SECRET-KEY-1${"Q".repeat(58)}` }), change: "an age key" },
             { key: "gitops.workloadNamespace", variant: withGitops({ workloadNamespace: "tenants" }), change: `"tenants"` },
         );

@@ -111,12 +111,18 @@ export function effectSummary(e: SettingEffect): string {
     if (e.invalid) {
         return `refused by config validation: ${e.invalid.split("\n").slice(1).join(" ").trim()}`;
     }
-    const refused = e.refusals.find((r) => r.startsWith(`capi-mgmt:${e.key.split(/[.[]/)[0]}`) || r.startsWith(`${e.key}`) || r.startsWith(`capi-mgmt:${e.key}`));
+    const refused = e.refusals.find(
+        (r) => r.startsWith(`capi-mgmt:${e.key.split(/[.[]/)[0]}`) || r.startsWith(`${e.key}`) || r.startsWith(`capi-mgmt:${e.key}`),
+    );
     const parts: string[] = [];
     const by = (action: ResourceChange["action"]) => e.changes.filter((c) => c.action === action);
-    const replaced = by("replace").map((c) => (c.action === "replace" ? `${label(c)} (${c.keys.join(", ")}${c.retained ? "; old one kept" : ""}${c.deleteFirst ? "; deleted first" : ""})` : ""));
+    const replaced = by("replace").map((c) =>
+        c.action === "replace" ? `${label(c)} (${c.keys.join(", ")}${c.retained ? "; old one kept" : ""}${c.deleteFirst ? "; deleted first" : ""})` : "",
+    );
     const updated = by("update").map((c) => (c.action === "update" ? `${label(c)} (${c.keys.join(", ")})` : ""));
-    const ignored = e.changes.flatMap((c) => ((c.action === "same" || c.action === "update") && c.ignored.length > 0 ? [`${label(c)} (${c.ignored.join(", ")})`] : []));
+    const ignored = e.changes.flatMap((c) =>
+        (c.action === "same" || c.action === "update") && c.ignored.length > 0 ? [`${label(c)} (${c.ignored.join(", ")})`] : [],
+    );
     const created = by("create").map(label);
     const deleted = by("delete").map((c) => (c.action === "delete" && c.retained ? `${label(c)} (kept in the cluster)` : label(c)));
     if (replaced.length) parts.push(`replaces ${replaced.join(", ")}`);

@@ -67,26 +67,53 @@ async function expanded(cp: ControlPlane, cluster: TreeObject): Promise<TreeObje
         if (o === undefined) throw new TreeError(`Cluster ${name}: the topology controller made no ${what}`);
         return o;
     };
-    const live = await waitFor(`Cluster ${name} expanded by the topology controller`, () => {
-        const got = cp.get(R.Cluster, name, ns);
-        return field(got, "spec.infrastructureRef.name") && field(got, "spec.controlPlaneRef.name") ? got : undefined;
-    }, poll);
+    const live = await waitFor(
+        `Cluster ${name} expanded by the topology controller`,
+        () => {
+            const got = cp.get(R.Cluster, name, ns);
+            return field(got, "spec.infrastructureRef.name") && field(got, "spec.controlPlaneRef.name") ? got : undefined;
+        },
+        poll,
+    );
     const osc = must(cp.get(R.OpenStackCluster, field(live, "spec.infrastructureRef.name") as string, ns), "OpenStackCluster");
     const kcp = must(cp.get(R.KubeadmControlPlane, field(live, "spec.controlPlaneRef.name") as string, ns), "KubeadmControlPlane");
-    const cpMachine = must(cp.get(R.OpenStackMachineTemplate, field(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns), "control plane OpenStackMachineTemplate");
+    const cpMachine = must(
+        cp.get(R.OpenStackMachineTemplate, field(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns),
+        "control plane OpenStackMachineTemplate",
+    );
     // Workers come once the control plane is provisioned: reported as KubeadmControlPlane would (simulated).
-    cp.kubectlOk(["patch", R.KubeadmControlPlane, kcp.metadata.name, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { version: field(kcp, "spec.version") } })]);
+    cp.kubectlOk([
+        "patch",
+        R.KubeadmControlPlane,
+        kcp.metadata.name,
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status: { version: field(kcp, "spec.version") } }),
+    ]);
     const out = [osc, kcp, cpMachine];
     for (const md of (field(cluster, "spec.topology.workers.machineDeployments") ?? []) as { name: string }[]) {
         const selector = `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${md.name}`;
         const deployment = await waitFor(`MachineDeployment ${md.name} of ${name}`, () => cp.list(R.MachineDeployment, { namespace: ns, selector })[0], poll);
         out.push(
             deployment,
-            must(cp.get(R.OpenStackMachineTemplate, field(deployment, "spec.template.spec.infrastructureRef.name") as string, ns), `${md.name} OpenStackMachineTemplate`),
-            must(cp.get(R.KubeadmConfigTemplate, field(deployment, "spec.template.spec.bootstrap.configRef.name") as string, ns), `${md.name} KubeadmConfigTemplate`),
+            must(
+                cp.get(R.OpenStackMachineTemplate, field(deployment, "spec.template.spec.infrastructureRef.name") as string, ns),
+                `${md.name} OpenStackMachineTemplate`,
+            ),
+            must(
+                cp.get(R.KubeadmConfigTemplate, field(deployment, "spec.template.spec.bootstrap.configRef.name") as string, ns),
+                `${md.name} KubeadmConfigTemplate`,
+            ),
         );
     }
-    out.push(...cp.list(R.MachineHealthCheck, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));
+    out.push(
+        ...cp
+            .list(R.MachineHealthCheck, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` })
+            .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)),
+    );
     return out.map(spec);
 }
 
@@ -112,11 +139,17 @@ export async function expandTopologies(objects: TreeObject[]): Promise<Map<strin
         const clusters = objects.filter((o) => o.kind === "Cluster" && o.spec?.topology !== undefined);
         objects.filter((o) => !clusters.includes(o)).forEach(apply);
         for (const cc of objects.filter((o) => o.kind === "ClusterClass")) {
-            await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => {
-                const got = cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace);
-                const ready = ((field(got, "status.conditions") ?? []) as { type: string; status: string }[]).some((c) => c.type === "VariablesReady" && c.status === "True");
-                return ready ? true : undefined;
-            }, { timeoutMs: EXPANSION_TIMEOUT_MS, intervalMs: 1000, watched: cp.processes });
+            await waitFor(
+                `ClusterClass ${cc.metadata.name} VariablesReady`,
+                () => {
+                    const got = cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace);
+                    const ready = ((field(got, "status.conditions") ?? []) as { type: string; status: string }[]).some(
+                        (c) => c.type === "VariablesReady" && c.status === "True",
+                    );
+                    return ready ? true : undefined;
+                },
+                { timeoutMs: EXPANSION_TIMEOUT_MS, intervalMs: 1000, watched: cp.processes },
+            );
         }
         clusters.forEach(apply);
         const out = new Map<string, TreeObject[]>();

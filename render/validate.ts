@@ -127,7 +127,9 @@ export function main(argv: string[] = process.argv.slice(2)): number {
     try {
         const args = parseArgs(argv);
         if (args === undefined) {
-            console.log(`${USAGE}\n\nChecks a GitOps repository laid out like this project's gitops/ tree (every environment under clusters/, or the ones named) by every rule of the tree's tests.`);
+            console.log(
+                `${USAGE}\n\nChecks a GitOps repository laid out like this project's gitops/ tree (every environment under clusters/, or the ones named) by every rule of the tree's tests.`,
+            );
             return 0;
         }
         const reports = validateRepository(path.resolve(args.repo), args.paths, args.workloadNamespace);

@@ -88,9 +88,7 @@ export class CapiManagement extends pulumi.ComponentResource {
         const cfg = args.config;
 
         const external = openstack.networking.getNetworkOutput(
-            isUuid(cfg.externalNetwork)
-                ? { networkId: cfg.externalNetwork, external: true }
-                : { name: cfg.externalNetwork, external: true },
+            isUuid(cfg.externalNetwork) ? { networkId: cfg.externalNetwork, external: true } : { name: cfg.externalNetwork, external: true },
             { parent: this },
         );
 
@@ -284,13 +282,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 clusterName: cfg.prefix,
                 timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
                 protect: cfg.protect,
-                outlives: [
-                    server.instance,
-                    server.association,
-                    ...securityGroup.rules,
-                    ...this.appCredentials.resources,
-                    this.cluster.kind,
-                ],
+                outlives: [server.instance, server.association, ...securityGroup.rules, ...this.appCredentials.resources, this.cluster.kind],
             },
             gated,
         );

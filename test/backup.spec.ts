@@ -39,7 +39,11 @@ function backupRun(dir: string, opts: { mode?: string; now?: number; keep?: numb
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: 0 };
 }
 
-const entries = (dir: string) => fs.readdirSync(path.join(dir, "backups")).filter((e) => !e.startsWith(".")).sort();
+const entries = (dir: string) =>
+    fs
+        .readdirSync(path.join(dir, "backups"))
+        .filter((e) => !e.startsWith("."))
+        .sort();
 
 describe("src/host/scripts/backup.sh (fake clusterctl)", () => {
     it("passes shellcheck as rendered", function () {
@@ -61,10 +65,16 @@ describe("src/host/scripts/backup.sh (fake clusterctl)", () => {
         assert.strictEqual(fs.readlinkSync(path.join(dir, "backups", "latest")), name);
         assert.strictEqual(fs.statSync(path.join(dir, "backups")).mode & 0o777, 0o700);
         const objects = fs.readdirSync(path.join(dir, "backups", name, "objects")).sort();
-        assert.deepStrictEqual(objects, ["Cluster_clusters_alpha.yaml", "Image_clusters_ubuntu-2404.yaml", "Secret_clusters_alpha-ca.yaml", "Secret_clusters_alpha-kubeconfig.yaml"],
-            "the credential Secrets (capo-system/capi-mgmt-openstack-credentials, clusters/openstack-credentials) are left out");
+        assert.deepStrictEqual(
+            objects,
+            ["Cluster_clusters_alpha.yaml", "Image_clusters_ubuntu-2404.yaml", "Secret_clusters_alpha-ca.yaml", "Secret_clusters_alpha-kubeconfig.yaml"],
+            "the credential Secrets (capo-system/capi-mgmt-openstack-credentials, clusters/openstack-credentials) are left out",
+        );
         const log = fs.readFileSync(path.join(dir, "log"), "utf8");
-        assert.match(log, new RegExp(`clusterctl move --kubeconfig ${dir}/kubeconfig --namespace clusters --to-directory ${dir}/backups/${name}.partial/objects\n`));
+        assert.match(
+            log,
+            new RegExp(`clusterctl move --kubeconfig ${dir}/kubeconfig --namespace clusters --to-directory ${dir}/backups/${name}.partial/objects\n`),
+        );
         const env = fs.readFileSync(path.join(dir, "backups", name, "backup.env"), "utf8");
         assert.match(env, /^time=2026-05-28T20:26:40Z\nepoch=1780000000\nreason=scheduled\nnamespace=clusters\nobjects=4\nclusters=1\n$/);
         assert.strictEqual(fs.readFileSync(path.join(dir, "backups", "last-success"), "utf8"), env);
@@ -76,7 +86,13 @@ describe("src/host/scripts/backup.sh (fake clusterctl)", () => {
         for (const [i, reason] of ["scheduled", "before-destroy", "scheduled", "manual"].entries()) {
             assertSuccess(backupRun(dir, { now: 1_780_000_000 + i * 3600, keep: 3, reason }));
         }
-        assert.deepStrictEqual(entries(dir), ["20260528T212640Z-before-destroy", "20260528T222640Z-scheduled", "20260528T232640Z-manual", "last-success", "latest"]);
+        assert.deepStrictEqual(entries(dir), [
+            "20260528T212640Z-before-destroy",
+            "20260528T222640Z-scheduled",
+            "20260528T232640Z-manual",
+            "last-success",
+            "latest",
+        ]);
         assert.strictEqual(fs.readlinkSync(path.join(dir, "backups", "latest")), "20260528T232640Z-manual");
         // Two in the same second get distinct names.
         assertSuccess(backupRun(dir, { now: 1_780_000_000 + 3 * 3600, keep: 3, reason: "manual" }));
@@ -84,8 +100,14 @@ describe("src/host/scripts/backup.sh (fake clusterctl)", () => {
     });
 
     const refusals: [string, RegExp][] = [
-        ["paused", /FAILED: Cluster\(s\) paused: clusters\/alpha, clusters\/beta\. clusterctl does not back up a paused Cluster .*kubectl -n clusters patch cluster <name> --type merge -p '\{"spec":\{"paused":false\}\}'/],
-        ["provisioning", /FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/alpha-md-0-x7k2p-abcde has no node yet; the control plane of Cluster clusters\/beta is not yet initialized\. clusterctl does not back up then/],
+        [
+            "paused",
+            /FAILED: Cluster\(s\) paused: clusters\/alpha, clusters\/beta\. clusterctl does not back up a paused Cluster .*kubectl -n clusters patch cluster <name> --type merge -p '\{"spec":\{"paused":false\}\}'/,
+        ],
+        [
+            "provisioning",
+            /FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/alpha-md-0-x7k2p-abcde has no node yet; the control plane of Cluster clusters\/beta is not yet initialized\. clusterctl does not back up then/,
+        ],
     ];
     for (const [mode, message] of refusals) {
         it(`reports clusterctl's refusal (${mode}) with what to do, fails, leaves FAILED and keeps the last good backup`, () => {
@@ -113,7 +135,10 @@ describe("src/host/scripts/backup.sh (fake clusterctl)", () => {
         assert.match(r.stderr, /resuming Cluster clusters\/alpha, which clusterctl paused before it failed/);
         assert.match(r.stderr, /FAILED: clusterctl move --to-directory failed \(exit code 1, its output above\)/);
         assert.deepStrictEqual(fs.readdirSync(path.join(dir, "state", "paused")), ["gamma"]);
-        assert.match(fs.readFileSync(path.join(dir, "log"), "utf8"), /patch clusters\.cluster\.x-k8s\.io alpha --type merge -p \{"spec":\{"paused":false\}\}\n/);
+        assert.match(
+            fs.readFileSync(path.join(dir, "log"), "utf8"),
+            /patch clusters\.cluster\.x-k8s\.io alpha --type merge -p \{"spec":\{"paused":false\}\}\n/,
+        );
     });
 });
 
@@ -161,7 +186,11 @@ describe("the backup's systemd units", () => {
         fs.writeFileSync(path.join(root, BACKUP_SCRIPT_PATH), renderBackupScript({ namespace: "clusters" }), { mode: 0o700 });
         fs.writeFileSync(path.join(units, `${BACKUP_UNIT}.service`), service);
         fs.writeFileSync(path.join(units, `${BACKUP_UNIT}.timer`), timer);
-        return spawnSync("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${BACKUP_UNIT}.timer`, `/etc/systemd/system/${BACKUP_UNIT}.service`], { encoding: "utf8" });
+        return spawnSync(
+            "systemd-analyze",
+            ["verify", `--root=${root}`, `/etc/systemd/system/${BACKUP_UNIT}.timer`, `/etc/systemd/system/${BACKUP_UNIT}.service`],
+            { encoding: "utf8" },
+        );
     };
 
     it("are valid: systemd-analyze verify finds nothing to say about them", () => {
@@ -185,19 +214,28 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
     function driver(dir: string, bin: string, script: string, argv: string[], extra: Record<string, string> = {}) {
         fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
         fs.writeFileSync(path.join(dir, "server", "kubeconfig"), "fake");
-        fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({
-            floatingIp: "192.0.2.10",
-            sshKnownHosts: "192.0.2.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyOfTheStack",
-            sshPrivateKey: KEY,
-            deployed: { workloadNamespace: "clusters" },
-        }));
+        fs.writeFileSync(
+            path.join(dir, "outputs.json"),
+            JSON.stringify({
+                floatingIp: "192.0.2.10",
+                sshKnownHosts: "192.0.2.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyOfTheStack",
+                sshPrivateKey: KEY,
+                deployed: { workloadNamespace: "clusters" },
+            }),
+        );
         const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO, "render", script), ...argv], {
             cwd: REPO,
             encoding: "utf8",
             timeout: 120000,
             env: {
-                PATH: `${bin}:${process.env.PATH}`, HOME: dir, FAKE_LOG: path.join(dir, "log"), FAKE_ROOT: path.join(dir, "server"),
-                FAKE_STATE: path.join(dir, "server", "state"), FAKE_STACK: "dev", FAKE_OUTPUTS: path.join(dir, "outputs.json"), ...extra,
+                PATH: `${bin}:${process.env.PATH}`,
+                HOME: dir,
+                FAKE_LOG: path.join(dir, "log"),
+                FAKE_ROOT: path.join(dir, "server"),
+                FAKE_STATE: path.join(dir, "server", "state"),
+                FAKE_STACK: "dev",
+                FAKE_OUTPUTS: path.join(dir, "outputs.json"),
+                ...extra,
             },
         });
         for (const text of [r.stdout, r.stderr]) {
@@ -222,13 +260,23 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
         assert.strictEqual(r.status, 0, r.stderr);
         // (The fake ssh moved the paths of the script inside the install script too.)
         const paths = (t: string) => t.replace(/^readonly (MGMT_KUBECONFIG|BACKUP_DIR)=.*$/gm, "");
-        assert.strictEqual(paths(fs.readFileSync(path.join(dir, "server", "lib", "backup.sh"), "utf8")), paths(renderBackupScript({ namespace: "clusters", keep: 2 })), "--install-timer installs the script");
+        assert.strictEqual(
+            paths(fs.readFileSync(path.join(dir, "server", "lib", "backup.sh"), "utf8")),
+            paths(renderBackupScript({ namespace: "clusters", keep: 2 })),
+            "--install-timer installs the script",
+        );
         assert.strictEqual(fs.readFileSync(path.join(dir, "server", "units", `${BACKUP_UNIT}.timer`), "utf8"), renderBackupTimer());
         assert.match(fs.readFileSync(path.join(dir, "log"), "utf8"), /systemctl enable --now capi-mgmt-backup\.timer\n/);
         const name = "20260528T202640Z-manual";
         assert.match(r.stdout, new RegExp(`^backup: ${dir}/server/backups/${name}: 4 objects, 1 Cluster\\(s\\) of namespace clusters$`, "m"));
-        assert.match(r.stdout, new RegExp(`npm run backup: copied to ${copies}/${name} \\(restore it with: npm run restore -- --stack dev --from ${copies}/${name}\\)\\n$`));
-        assert.deepStrictEqual(fs.readdirSync(path.join(copies, name, "objects")).sort(), fs.readdirSync(path.join(dir, "server", "backups", name, "objects")).sort());
+        assert.match(
+            r.stdout,
+            new RegExp(`npm run backup: copied to ${copies}/${name} \\(restore it with: npm run restore -- --stack dev --from ${copies}/${name}\\)\\n$`),
+        );
+        assert.deepStrictEqual(
+            fs.readdirSync(path.join(copies, name, "objects")).sort(),
+            fs.readdirSync(path.join(dir, "server", "backups", name, "objects")).sort(),
+        );
         assert.strictEqual(fs.statSync(path.join(copies, name)).mode & 0o777, 0o700);
         assert.match(fs.readFileSync(path.join(dir, "server", "script.sh"), "utf8"), /^readonly BACKUP_DIR=/m);
 
@@ -244,7 +292,10 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
         fs.writeFileSync(path.join(fresh, "server", "state", "now"), String(1_780_000_000 + 7200));
         const restored = driver(fresh, bin2, "restore.ts", ["--stack", "dev", "--from", path.join(copies, name)]);
         assert.strictEqual(restored.status, 0, restored.stderr);
-        assert.match(restored.stdout, /^restore: restored 4 objects of namespace clusters, 1 Cluster\(s\): alpha, from the backup taken at 2026-05-28T20:26:40Z \(manual\)/);
+        assert.match(
+            restored.stdout,
+            /^restore: restored 4 objects of namespace clusters, 1 Cluster\(s\): alpha, from the backup taken at 2026-05-28T20:26:40Z \(manual\)/,
+        );
     });
 
     it("a refused backup: exit 1 with the server's message, nothing copied", () => {

@@ -61,7 +61,10 @@ describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
         assert.match(r.stderr, /the API server certificate expires first, in 31 days; renewal from 30 days before/);
     });
 
-    for (const [what, days] of [["the admin client certificate", { admin: 30, api: 200 }], ["the API server certificate", { admin: 200, api: 12 }]] as const) {
+    for (const [what, days] of [
+        ["the admin client certificate", { admin: 30, api: 200 }],
+        ["the API server certificate", { admin: 200, api: 12 }],
+    ] as const) {
         it(`renews when ${what} expires within 30 days: kubeadm, control plane restarted, API waited for, kubeconfig exported`, () => {
             certs.setExpiry(days);
             certs.apiDown(3);
@@ -72,7 +75,10 @@ describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
             assertSuccess(r);
             assert.strictEqual(r.stdout, "");
             assert.deepStrictEqual(fakes.callsOf("docker", "exec mgmt-control-plane kubeadm"), [RENEWAL_CALL]);
-            assert.deepStrictEqual(certs.stopped(), CONTROL_PLANE.map((c) => `${c}-0123456789ab`));
+            assert.deepStrictEqual(
+                certs.stopped(),
+                CONTROL_PLANE.map((c) => `${c}-0123456789ab`),
+            );
             // The API server was polled until it answered: three refusals, 5 s apart.
             assert.strictEqual(fakes.callsOf("docker", "exec mgmt-control-plane kubectl").length, 4);
             assert.strictEqual(certs.nowS() - started, 15);
@@ -98,7 +104,7 @@ describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
     it("renews with --force however long the certificates last", () => {
         certs.setExpiry({ admin: 300, api: 300 });
         fakes.clearCalls();
-        const r = certs.run(script().replace(/\nmain "\$@"\n$/, '\nmain --force\n'));
+        const r = certs.run(script().replace(/\nmain "\$@"\n$/, "\nmain --force\n"));
         assertSuccess(r);
         assert.deepStrictEqual(fakes.callsOf("docker", "exec mgmt-control-plane kubeadm"), [RENEWAL_CALL]);
         assert.match(r.stderr, /renewing \(--force\)/);
@@ -151,7 +157,27 @@ describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
         const real = new CertFakes(fakes, { realOpenssl: true });
         const pem = (days: number) => {
             const dir = makeTempDir("real-cert");
-            const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path.join(dir, "key"), "-out", path.join(dir, "crt"), "-days", String(days), "-subj", "/CN=test"], { encoding: "utf8" });
+            const gen = spawnSync(
+                "openssl",
+                [
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    path.join(dir, "key"),
+                    "-out",
+                    path.join(dir, "crt"),
+                    "-days",
+                    String(days),
+                    "-subj",
+                    "/CN=test",
+                ],
+                { encoding: "utf8" },
+            );
             assert.strictEqual(gen.status, 0, gen.stderr);
             return fs.readFileSync(path.join(dir, "crt"), "utf8");
         };
@@ -252,7 +278,11 @@ describe("certificate renewal: units and shellcheck", () => {
             fs.writeFileSync(path.join(root, CERT_RENEW_COMMAND), renderCertRenewScript({ clusterName: "mgmt" }), { mode: 0o700 });
             fs.writeFileSync(path.join(root, "etc/systemd/system", CERT_RENEW_SERVICE), service);
             fs.writeFileSync(path.join(root, "etc/systemd/system", CERT_RENEW_TIMER), timer);
-            return spawnSync("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${CERT_RENEW_TIMER}`, `/etc/systemd/system/${CERT_RENEW_SERVICE}`], { encoding: "utf8" });
+            return spawnSync(
+                "systemd-analyze",
+                ["verify", `--root=${root}`, `/etc/systemd/system/${CERT_RENEW_TIMER}`, `/etc/systemd/system/${CERT_RENEW_SERVICE}`],
+                { encoding: "utf8" },
+            );
         };
 
         it("finds nothing to say about the service and the timer", () => {
@@ -274,7 +304,10 @@ describe("certificate renewal: units and shellcheck", () => {
             skipTest(this, "shellcheck of the certificate renewal scripts", "shellcheck");
         }
         const dir = makeTempDir("cert-shellcheck");
-        const rendered = { "cert-renew.rendered.sh": renderCertRenewScript({ clusterName: "mgmt" }), "cert-renewal.rendered.sh": renderCertRenewalInstallScript({ clusterName: "mgmt" }) };
+        const rendered = {
+            "cert-renew.rendered.sh": renderCertRenewScript({ clusterName: "mgmt" }),
+            "cert-renewal.rendered.sh": renderCertRenewalInstallScript({ clusterName: "mgmt" }),
+        };
         for (const [name, text] of Object.entries(rendered)) {
             fs.writeFileSync(path.join(dir, name), text);
         }

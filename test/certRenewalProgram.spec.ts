@@ -30,12 +30,30 @@ function kubeconfigWithCertificate(ctx: Mocha.Context, days: number): { kubeconf
     const dir = makeTempDir("client-cert");
     const r = spawnSync(
         "openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path.join(dir, "key"), "-out", path.join(dir, "crt"), "-days", String(days), "-subj", "/O=kubeadm:cluster-admins/CN=kubernetes-admin"],
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            path.join(dir, "key"),
+            "-out",
+            path.join(dir, "crt"),
+            "-days",
+            String(days),
+            "-subj",
+            "/O=kubeadm:cluster-admins/CN=kubernetes-admin",
+        ],
         { encoding: "utf8" },
     );
     assert.strictEqual(r.status, 0, r.stderr);
     const pem = fs.readFileSync(path.join(dir, "crt"));
-    const notAfter = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: pem, encoding: "utf8" }).stdout.trim().replace(/^notAfter=/, "");
+    const notAfter = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: pem, encoding: "utf8" })
+        .stdout.trim()
+        .replace(/^notAfter=/, "");
     const kubeconfig = [
         "apiVersion: v1",
         "clusters:",
@@ -55,7 +73,9 @@ function kubeconfigWithCertificate(ctx: Mocha.Context, days: number): { kubeconf
 
 describe("certificate renewal: what the program decides (src/cluster/certRenewal.ts)", () => {
     const now = new Date(Date.UTC(2027, 5, 1));
-    const renewal = (expiryMs: number, refreshKey: string) => ({ renewal: { timer: CERT_RENEW_TIMER, renewBeforeDays: RENEW_BEFORE_DAYS, kubeconfigCertExpiry: iso(expiryMs), refreshKey } });
+    const renewal = (expiryMs: number, refreshKey: string) => ({
+        renewal: { timer: CERT_RENEW_TIMER, renewBeforeDays: RENEW_BEFORE_DAYS, kubeconfigCertExpiry: iso(expiryMs), refreshKey },
+    });
 
     it("keeps the previous key (none on a first up) until the renewal is due", () => {
         assert.strictEqual(certRefreshKey({}, now), "");
@@ -106,7 +126,14 @@ describe("certificate renewal: what the program decides (src/cluster/certRenewal
             refreshFrom: iso(Date.parse(expiry) - REFRESH_BEFORE_DAYS * DAY),
             refreshKey: "k",
         });
-        assert.deepStrictEqual(certRenewalOutput("", ""), { timer: CERT_RENEW_TIMER, renewBeforeDays: RENEW_BEFORE_DAYS, kubeconfigCertExpiry: "", renewalDueFrom: "", refreshFrom: "", refreshKey: "" });
+        assert.deepStrictEqual(certRenewalOutput("", ""), {
+            timer: CERT_RENEW_TIMER,
+            renewBeforeDays: RENEW_BEFORE_DAYS,
+            kubeconfigCertExpiry: "",
+            renewalDueFrom: "",
+            refreshFrom: "",
+            refreshKey: "",
+        });
     });
 });
 
@@ -149,7 +176,10 @@ describe("certificate renewal in the program (mock engine)", function () {
 
     it("exports apiServerCertRenewal under the name the next run reads back", async () => {
         assert.ok(CERT_RENEWAL_OUTPUT in first.outputs);
-        assert.match(fs.readFileSync(path.join(PROJECT_DIR, "index.ts"), "utf8"), new RegExp(`^export const ${CERT_RENEWAL_OUTPUT} = outputs\\.${CERT_RENEWAL_OUTPUT};$`, "m"));
+        assert.match(
+            fs.readFileSync(path.join(PROJECT_DIR, "index.ts"), "utf8"),
+            new RegExp(`^export const ${CERT_RENEWAL_OUTPUT} = outputs\\.${CERT_RENEWAL_OUTPUT};$`, "m"),
+        );
         assert.deepStrictEqual((await previousOf(first))[CERT_RENEWAL_OUTPUT], certRenewalOutput("", ""));
     });
 

@@ -95,10 +95,17 @@ describe("check (npm run check): arguments, outputs, ssh", () => {
 
     it("names each missing or malformed output", () => {
         assert.throws(() => parseStackOutputs("dev", "not json"), /stack dev: 'pulumi stack output --json' did not print JSON/);
-        assert.throws(() => parseStackOutputs("dev", "{}"), (e: Error) =>
-            /output floatingIp is missing/.test(e.message) && /output sshKnownHosts is missing/.test(e.message) && /output sshPrivateKey is missing/.test(e.message),
+        assert.throws(
+            () => parseStackOutputs("dev", "{}"),
+            (e: Error) =>
+                /output floatingIp is missing/.test(e.message) &&
+                /output sshKnownHosts is missing/.test(e.message) &&
+                /output sshPrivateKey is missing/.test(e.message),
         );
-        assert.throws(() => parseStackOutputs("dev", JSON.stringify(outputs({ sshPrivateKey: "[secret]" }))), /output sshPrivateKey is missing or not a private key/);
+        assert.throws(
+            () => parseStackOutputs("dev", JSON.stringify(outputs({ sshPrivateKey: "[secret]" }))),
+            /output sshPrivateKey is missing or not a private key/,
+        );
         assert.throws(
             () => parseStackOutputs("dev", JSON.stringify(outputs({ sshKnownHosts: "198.51.100.1 ssh-ed25519 AAAA" }))),
             /output sshKnownHosts is missing or has no host key line for floatingIp/,
@@ -108,7 +115,14 @@ describe("check (npm run check): arguments, outputs, ssh", () => {
     it("builds ssh with the host key pinned (never accepted on first use) and only the login key", () => {
         const args = sshArgs({ host: "192.0.2.10", user: "ubuntu", keyFile: "/tmp/d/id", knownHostsFile: "/tmp/d/known_hosts" });
         const options = args.filter((_, i) => args[i - 1] === "-o");
-        for (const o of ["StrictHostKeyChecking=yes", "UserKnownHostsFile=/tmp/d/known_hosts", "GlobalKnownHostsFile=/dev/null", "UpdateHostKeys=no", "IdentitiesOnly=yes", "BatchMode=yes"]) {
+        for (const o of [
+            "StrictHostKeyChecking=yes",
+            "UserKnownHostsFile=/tmp/d/known_hosts",
+            "GlobalKnownHostsFile=/dev/null",
+            "UpdateHostKeys=no",
+            "IdentitiesOnly=yes",
+            "BatchMode=yes",
+        ]) {
             assert.ok(options.includes(o), `${o} missing: ${args.join(" ")}`);
         }
         assert.ok(!args.some((a) => /StrictHostKeyChecking=(no|accept-new|off)/i.test(a)));
@@ -171,7 +185,10 @@ class Workstation {
     }
 
     calls(): string[] {
-        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.log, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 
     script(): string {
@@ -253,7 +270,10 @@ describe("check (npm run check): the driver with fake pulumi and ssh", function 
         const r2 = w2.run(ARGV);
         assert.strictEqual(r2.status, 3);
         assert.match(r2.stderr, /stack dev: output sshPrivateKey is missing/);
-        for (const [ws, res] of [[w, r], [w2, r2]] as const) {
+        for (const [ws, res] of [
+            [w, r],
+            [w2, r2],
+        ] as const) {
             assert.ok(!ws.calls().some((l) => l.startsWith("args ")), "ssh ran");
             assertQuiet(ws, res);
         }
@@ -261,7 +281,11 @@ describe("check (npm run check): the driver with fake pulumi and ssh", function 
 
     it("SIGINT while the check runs: ends ssh, removes the key, exits 130", async () => {
         const w = new Workstation();
-        const child = spawn(process.execPath, [...Workstation.ARGS, ...ARGV], { cwd: REPO, env: w.env({ FAKE_SSH_HANG: "1" }), stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [...Workstation.ARGS, ...ARGV], {
+            cwd: REPO,
+            env: w.env({ FAKE_SSH_HANG: "1" }),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
@@ -273,7 +297,10 @@ describe("check (npm run check): the driver with fake pulumi and ssh", function 
             await new Promise((resolve) => setTimeout(resolve, 50));
         }
         assert.ok(fs.existsSync(started), `ssh never started:\n${stderr}`);
-        const dir = w.calls().find((l) => l.startsWith("dir "))!.slice(4);
+        const dir = w
+            .calls()
+            .find((l) => l.startsWith("dir "))!
+            .slice(4);
         assert.ok(fs.existsSync(path.join(dir, "id")), "the key file should exist while ssh runs");
         child.kill("SIGINT");
         const code = await closed;

@@ -235,11 +235,7 @@ describe("renderUserData", () => {
             const file = fileUnder(doc, "/etc/sysctl.d/");
             assert.match(file.path, /\.conf$/);
             const lines = file.content.split("\n");
-            for (const line of [
-                "fs.inotify.max_user_watches = 524288",
-                "fs.inotify.max_user_instances = 512",
-                "net.netfilter.nf_conntrack_max = 524288",
-            ]) {
+            for (const line of ["fs.inotify.max_user_watches = 524288", "fs.inotify.max_user_instances = 512", "net.netfilter.nf_conntrack_max = 524288"]) {
                 assert.ok(lines.includes(line), `missing ${line}`);
             }
         });
@@ -369,11 +365,7 @@ describe("renderUserData", () => {
                 { privateKeyOpenssh: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n", publicKeyOpenssh: HOST_PUBLIC_KEY },
                 /privateKeyOpenssh: not an OpenSSH private key/,
             ],
-            [
-                "halves of different keys",
-                { privateKeyOpenssh: HOST_PRIVATE_KEY, publicKeyOpenssh: OTHER_PUBLIC_KEY },
-                /are not the same key/,
-            ],
+            ["halves of different keys", { privateKeyOpenssh: HOST_PRIVATE_KEY, publicKeyOpenssh: OTHER_PUBLIC_KEY }, /are not the same key/],
             [
                 "a passphrase-protected key",
                 { privateKeyOpenssh: ENCRYPTED_PRIVATE_KEY, publicKeyOpenssh: ENCRYPTED_PUBLIC_KEY },

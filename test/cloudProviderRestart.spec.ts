@@ -30,7 +30,11 @@ describe("src/host/scripts/cloud-provider-restart.sh (after a credential rotatio
         assertSuccess(r);
         assert.strictEqual(r.stdout, "");
         for (const name of ["dev-a", "dev-b"]) {
-            assert.deepStrictEqual(fakes.restarts(name), ALL.map((w) => `kube-system ${w}`), name);
+            assert.deepStrictEqual(
+                fakes.restarts(name),
+                ALL.map((w) => `kube-system ${w}`),
+                name,
+            );
             assert.match(r.stderr, new RegExp(`clusters/${name}: restarted: ${ALL.join(" ")}\\n`));
         }
         // dev-a was restarted only after the ClusterResourceSet's copy landed: three old reads, 10 s apart.
@@ -51,7 +55,10 @@ describe("src/host/scripts/cloud-provider-restart.sh (after a credential rotatio
         assert.deepStrictEqual(fakes.restarts("stale"), []);
         assert.strictEqual(fakes.restarts("fine").length, 3);
         assert.match(r.stderr, /WARNING: clusters\/stale: its kube-system\/cloud-config did not get the new credential within 60s/);
-        assert.match(r.stderr, /WARNING: OCCM and Cinder CSI still use the old credential in: stale\. .*kubectl -n kube-system rollout restart daemonset\/openstack-cloud-controller-manager deployment\/openstack-cinder-csi-controllerplugin daemonset\/openstack-cinder-csi-nodeplugin/);
+        assert.match(
+            r.stderr,
+            /WARNING: OCCM and Cinder CSI still use the old credential in: stale\. .*kubectl -n kube-system rollout restart daemonset\/openstack-cloud-controller-manager deployment\/openstack-cinder-csi-controllerplugin daemonset\/openstack-cinder-csi-nodeplugin/,
+        );
         const waited = fakes.clock.nowMs() - started;
         assert.ok(waited >= 60_000 && waited <= 70_000, `${waited} ms`);
     });
@@ -74,7 +81,10 @@ describe("src/host/scripts/cloud-provider-restart.sh (after a credential rotatio
         const r = fakes.run(script(), SERVER_KUBECONFIG);
         assertSuccess(r);
         assert.deepStrictEqual(fakes.restarts("occm-only"), [`kube-system ${ALL[0]}`]);
-        assert.match(r.stderr, /restarted: daemonset\/openstack-cloud-controller-manager; not installed: deployment\/openstack-cinder-csi-controllerplugin daemonset\/openstack-cinder-csi-nodeplugin/);
+        assert.match(
+            r.stderr,
+            /restarted: daemonset\/openstack-cloud-controller-manager; not installed: deployment\/openstack-cinder-csi-controllerplugin daemonset\/openstack-cinder-csi-nodeplugin/,
+        );
     });
 
     it("does nothing without labelled clusters (a first up)", () => {

@@ -74,8 +74,7 @@ function pinnedProviders(overrides: Partial<Record<string, string>> = {}): FakeP
 }
 
 const PINNED_ARGS =
-    "--core cluster-api:v1.14.0 --bootstrap kubeadm:v1.14.0 --control-plane kubeadm:v1.14.0 " +
-    "--infrastructure openstack:v0.14.7 --addon helm:v0.6.4";
+    "--core cluster-api:v1.14.0 --bootstrap kubeadm:v1.14.0 --control-plane kubeadm:v1.14.0 " + "--infrastructure openstack:v0.14.7 --addon helm:v0.6.4";
 
 /** Fake servers made by this file, removed after its tests. */
 const newFakes = fakeServersRemovedAfterAll();
@@ -131,7 +130,10 @@ describe("cluster scripts: rendering", () => {
             `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`,
             "readonly WAIT_TIMEOUT_SECONDS='300'",
         ]);
-        assert.strictEqual(renderOrcScript({ version: "v2.6.0", manifestSha256: "a".repeat(64), waitTimeoutSeconds: 300 }).split("\n")[3], `readonly ORC_MANIFEST_SHA256='${"a".repeat(64)}'`);
+        assert.strictEqual(
+            renderOrcScript({ version: "v2.6.0", manifestSha256: "a".repeat(64), waitTimeoutSeconds: 300 }).split("\n")[3],
+            `readonly ORC_MANIFEST_SHA256='${"a".repeat(64)}'`,
+        );
         assert.deepStrictEqual(renderCapiProvidersScript(PROVIDER_PARAMS).split("\n").slice(2, 9), [
             "readonly CLUSTER_API_VERSION='v1.14.0'",
             "readonly CAPO_VERSION='v0.14.7'",
@@ -141,12 +143,20 @@ describe("cluster scripts: rendering", () => {
             `readonly KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`,
             "readonly WAIT_TIMEOUT_SECONDS='5'",
         ]);
-        const releaseFiles = /^readonly RELEASE_FILES='([^']*)'$/m.exec(renderCapiProvidersScript({ ...PROVIDER_PARAMS, releaseSha256: { ...NO_RELEASE_PINS, certManager: { "cert-manager.yaml": "b".repeat(64) } } }));
+        const releaseFiles = /^readonly RELEASE_FILES='([^']*)'$/m.exec(
+            renderCapiProvidersScript({ ...PROVIDER_PARAMS, releaseSha256: { ...NO_RELEASE_PINS, certManager: { "cert-manager.yaml": "b".repeat(64) } } }),
+        );
         assert.ok(releaseFiles);
         const lines = releaseFiles[1].split("\n");
         assert.strictEqual(lines.length, 11);
-        assert.strictEqual(lines[0], "cluster-api v1.14.0 core-components.yaml https://github.com/kubernetes-sigs/cluster-api/releases/download/v1.14.0/core-components.yaml -");
-        assert.strictEqual(lines[10], `cert-manager v1.21.1 cert-manager.yaml https://github.com/cert-manager/cert-manager/releases/download/v1.21.1/cert-manager.yaml ${"b".repeat(64)}`);
+        assert.strictEqual(
+            lines[0],
+            "cluster-api v1.14.0 core-components.yaml https://github.com/kubernetes-sigs/cluster-api/releases/download/v1.14.0/core-components.yaml -",
+        );
+        assert.strictEqual(
+            lines[10],
+            `cert-manager v1.21.1 cert-manager.yaml https://github.com/cert-manager/cert-manager/releases/download/v1.21.1/cert-manager.yaml ${"b".repeat(64)}`,
+        );
     });
 
     it("prints the id line with KIND_CLUSTER_ID_PREFIX", () => {
@@ -209,7 +219,11 @@ describe("cluster scripts: rendering", () => {
         assert.throws(() => renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 0 }), /waitTimeoutSeconds/);
         assert.throws(() => renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 1.5 }), /waitTimeoutSeconds/);
         for (const manifestSha256 of ["A".repeat(64), "a".repeat(63), `${"a".repeat(64)}'`, ""]) {
-            assert.throws(() => renderOrcScript({ version: "v2.6.0", manifestSha256, waitTimeoutSeconds: 5 }), /ORC manifest SHA-256 must be 64 lowercase hex digits/, manifestSha256);
+            assert.throws(
+                () => renderOrcScript({ version: "v2.6.0", manifestSha256, waitTimeoutSeconds: 5 }),
+                /ORC manifest SHA-256 must be 64 lowercase hex digits/,
+                manifestSha256,
+            );
         }
         const bad: Array<[Partial<CapiProvidersParams>, RegExp]> = [
             [{ clusterApi: "latest" }, /Cluster API version/],
@@ -343,7 +357,13 @@ describe("src/host/scripts/kind-cluster.sh", () => {
         const before = fs.readFileSync(fakes.kubeconfig, "utf8");
         // `kubeadm certs renew all` rewrites admin.conf, which kind reads: a new client certificate and key.
         const kindFile = path.join(fakes.state, "kind", "mgmt", "kubeconfig");
-        fs.writeFileSync(kindFile, fakes.kindKubeconfig("mgmt").replace(/client-certificate-data: \S+/, "client-certificate-data: cmVuZXdlZC1jZXJ0").replace(/client-key-data: \S+/, "client-key-data: cmVuZXdlZC1rZXk="));
+        fs.writeFileSync(
+            kindFile,
+            fakes
+                .kindKubeconfig("mgmt")
+                .replace(/client-certificate-data: \S+/, "client-certificate-data: cmVuZXdlZC1jZXJ0")
+                .replace(/client-key-data: \S+/, "client-key-data: cmVuZXdlZC1rZXk="),
+        );
         fakes.clearCalls();
         const r = run();
         assertSuccess(r);
@@ -502,7 +522,10 @@ describe("src/host/scripts/kubeconfig.sh", () => {
         );
         assert.ok(!r.stderr.includes("client-key-data") && !r.stderr.includes("Y2xpZW50LWtleQ"), "no secret in the logs");
         assert.deepStrictEqual(
-            fakes.calls().filter((l) => !l.startsWith("kind create") && !l.startsWith("kind get clusters")).slice(-1),
+            fakes
+                .calls()
+                .filter((l) => !l.startsWith("kind create") && !l.startsWith("kind get clusters"))
+                .slice(-1),
             ["kind get kubeconfig --name mgmt"],
         );
     });
@@ -537,7 +560,21 @@ describe("src/host/scripts/api-cert-expiry.sh", () => {
         fs.mkdirSync(dir);
         const gen = spawnSync(
             "openssl",
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key"), "-out", path.join(dir, "crt"), "-days", "365", "-subj", "/CN=kube-apiserver"],
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                path.join(dir, "key"),
+                "-out",
+                path.join(dir, "crt"),
+                "-days",
+                "365",
+                "-subj",
+                "/CN=kube-apiserver",
+            ],
             { encoding: "utf8" },
         );
         assert.strictEqual(gen.status, 0, gen.stderr);
@@ -611,7 +648,12 @@ describe("src/host/scripts/orc.sh", () => {
         assert.strictEqual(applied, downloaded, "kubectl applies the file curl wrote");
         assert.ok(!fs.existsSync(downloaded), "the downloaded file is removed");
         assert.strictEqual(fakes.orcApplied(), FAKE_ORC_MANIFEST);
-        assert.match(r.stderr, new RegExp(`orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*trusting this first download, unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`));
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `orc: WARNING: no SHA-256 is pinned for ORC v2\\.6\\.0's manifest .*trusting this first download, unverified\\. Its SHA-256 is ${FAKE_ORC_MANIFEST_SHA256}`,
+            ),
+        );
         assert.deepStrictEqual(fakes.crds(), [...FAKE_ORC_CRDS, "helmreleases.helm.toolkit.fluxcd.io"].sort());
         for (const crd of FAKE_ORC_CRDS) {
             assert.deepStrictEqual(fakes.crdLabels(crd), { [CLUSTERCTL_LABEL]: "" }, crd);
@@ -649,7 +691,10 @@ describe("src/host/scripts/orc.sh", () => {
         fakes.failKubectl("label --overwrite crd");
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, /orc: ERROR: cannot label ORC's CRDs with clusterctl\.cluster\.x-k8s\.io \(exit code 1, .*\); without it clusterctl move leaves ORC objects behind/);
+        assert.match(
+            r.stderr,
+            /orc: ERROR: cannot label ORC's CRDs with clusterctl\.cluster\.x-k8s\.io \(exit code 1, .*\); without it clusterctl move leaves ORC objects behind/,
+        );
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout`), []);
     });
 
@@ -673,7 +718,12 @@ describe("src/host/scripts/orc.sh", () => {
         fakes.publish(ORC_URL, FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
         const r = run(2, FAKE_ORC_MANIFEST_SHA256);
         assertFailure(r);
-        assert.match(r.stderr, new RegExp(`orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, not the pinned ${FAKE_ORC_MANIFEST_SHA256}; nothing was applied`));
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, not the pinned ${FAKE_ORC_MANIFEST_SHA256}; nothing was applied`,
+            ),
+        );
         assert.deepStrictEqual(fakes.callsOf("kubectl"), [], "nothing applied, labelled or waited for");
         assert.strictEqual(fakes.orcApplied(), undefined);
         const [downloaded] = downloadedFiles();
@@ -682,12 +732,20 @@ describe("src/host/scripts/orc.sh", () => {
 
     it("without a pin, refuses a later download of the release that differs from this server's first, applying nothing", () => {
         assertSuccess(run());
-        assert.strictEqual(fs.readFileSync(path.join(fakes.stateDir, "release-sha256-first-use"), "utf8"), `${FAKE_ORC_MANIFEST_SHA256}  orc/v2.6.0/install.yaml\n`);
+        assert.strictEqual(
+            fs.readFileSync(path.join(fakes.stateDir, "release-sha256-first-use"), "utf8"),
+            `${FAKE_ORC_MANIFEST_SHA256}  orc/v2.6.0/install.yaml\n`,
+        );
         fakes.publish(ORC_URL, FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
         fakes.clearCalls();
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, new RegExp(`orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but this server's first download of it had ${FAKE_ORC_MANIFEST_SHA256} \\(not pinned\\); nothing was applied`));
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `orc: ERROR: the manifest downloaded from ${ORC_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but this server's first download of it had ${FAKE_ORC_MANIFEST_SHA256} \\(not pinned\\); nothing was applied`,
+            ),
+        );
         assert.deepStrictEqual(fakes.callsOf("kubectl"), []);
         // A pin (checked by the user) wins over the record.
         const evil = sha256(FAKE_ORC_MANIFEST.replace("orc-system", "evil-system"));
@@ -708,7 +766,12 @@ describe("src/host/scripts/orc.sh", () => {
         assertFailure(r);
         assert.match(r.stderr, /returned error: 404/);
         // On the virtual clock: attempt 1 at 0 s, a 3 s pause, attempt 2 at 3 s; a 6 s pause would overrun 4 s.
-        assert.match(r.stderr, new RegExp(`orc: ERROR: could not download ORC v2\\.6\\.9's manifest from ${orcManifestUrl("v2.6.9").replace(/\./g, "\\.")} after 2 attempt\\(s\\) within 4s .*nothing was applied`));
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `orc: ERROR: could not download ORC v2\\.6\\.9's manifest from ${orcManifestUrl("v2.6.9").replace(/\./g, "\\.")} after 2 attempt\\(s\\) within 4s .*nothing was applied`,
+            ),
+        );
         assert.strictEqual(fakes.callsOf("curl").length, 2);
         assert.deepStrictEqual(fakes.callsOf("kubectl"), []);
     });
@@ -727,7 +790,10 @@ describe("src/host/scripts/orc.sh", () => {
         assertFailure(r);
         assert.match(r.stderr, /503 Service Unavailable/);
         // On the virtual clock: attempt 1 at 0 s, a 3 s pause, attempt 2 at 3 s; a 6 s pause would overrun 4 s.
-        assert.match(r.stderr, /orc: ERROR: could not apply ORC v2\.6\.0 \(downloaded from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml\) after 2 attempt\(s\) within 4s/);
+        assert.match(
+            r.stderr,
+            /orc: ERROR: could not apply ORC v2\.6\.0 \(downloaded from https:\/\/github\.com\/k-orc\/.*\/v2\.6\.0\/install\.yaml\) after 2 attempt\(s\) within 4s/,
+        );
         assert.strictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} apply`).length, 2);
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --request-timeout=30s`), [], "nothing to label");
         assert.deepStrictEqual(fakes.callsOf("kubectl", `--kubeconfig ${fakes.kubeconfig} --namespace orc-system rollout`), []);
@@ -779,7 +845,9 @@ describe("src/host/scripts/capi-providers.sh", () => {
 
     /** The files of the local repository, relative, sorted. */
     function repositoryFiles(): string[] {
-        return fs.existsSync(repository()) ? (fs.readdirSync(repository(), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(repository(), f)).isFile()).sort() : [];
+        return fs.existsSync(repository())
+            ? (fs.readdirSync(repository(), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(repository(), f)).isFile()).sort()
+            : [];
     }
 
     const CAPO_COMPONENTS_URL = "https://github.com/kubernetes-sigs/cluster-api-provider-openstack/releases/download/v0.14.7/infrastructure-components.yaml";
@@ -808,7 +876,10 @@ describe("src/host/scripts/capi-providers.sh", () => {
         assert.strictEqual(fileMode(configFile()), 0o600);
         assert.strictEqual(fileMode(fakes.stateDir), 0o700);
         assert.strictEqual(fakes.certManagerVersion(), "v1.21.1");
-        assert.match(r.stdout, /installed with clusterctl init: CoreProvider cluster-api:v1\.14\.0, BootstrapProvider kubeadm:v1\.14\.0, .*AddonProvider helm:v0\.6\.4/);
+        assert.match(
+            r.stdout,
+            /installed with clusterctl init: CoreProvider cluster-api:v1\.14\.0, BootstrapProvider kubeadm:v1\.14\.0, .*AddonProvider helm:v0\.6\.4/,
+        );
         assert.match(r.stderr, /no Cluster API provider is installed yet/);
         assert.ok(!r.stdout.includes("successfully"), "clusterctl output goes to stderr");
     });
@@ -824,8 +895,14 @@ describe("src/host/scripts/capi-providers.sh", () => {
         }
         const calls = fakes.calls();
         const downloads = calls.filter((l) => l.startsWith("curl "));
-        assert.deepStrictEqual(downloads.map((l) => l.split(" ").pop()), files.map((f) => f.url));
-        assert.ok(downloads.every((l) => l.includes("--fail") && l.includes("--proto =https")), downloads.join("\n"));
+        assert.deepStrictEqual(
+            downloads.map((l) => l.split(" ").pop()),
+            files.map((f) => f.url),
+        );
+        assert.ok(
+            downloads.every((l) => l.includes("--fail") && l.includes("--proto =https")),
+            downloads.join("\n"),
+        );
         const lastDownload = calls.map((l) => l.startsWith("curl ")).lastIndexOf(true);
         assert.ok(lastDownload < calls.findIndex((l) => l.startsWith("clusterctl ")), "every download before clusterctl");
         assert.doesNotMatch(r.stdout, /unpinned/, "every file pinned here");
@@ -840,14 +917,23 @@ describe("src/host/scripts/capi-providers.sh", () => {
         fakes.publish(CAPO_COMPONENTS_URL, fakeReleaseContent(CAPO_COMPONENTS_URL).replace("fake", "evil"));
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, new RegExp(`refused: ${CAPO_COMPONENTS_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but ${PROVIDER_PARAMS.releaseSha256.capo["infrastructure-components.yaml"]} is pinned`));
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `refused: ${CAPO_COMPONENTS_URL.replace(/\./g, "\\.")} has SHA-256 [0-9a-f]{64}, but ${PROVIDER_PARAMS.releaseSha256.capo["infrastructure-components.yaml"]} is pinned`,
+            ),
+        );
         assert.match(r.stderr, /capi-providers: ERROR: 1 release file\(s\) differ from their SHA-256 .*nothing was applied/);
         assert.deepStrictEqual(clusterctlCalls(), []);
         assert.deepStrictEqual(fakes.callsOf("kubectl"), [], "not even read: the check comes first");
         assert.ok(!fs.existsSync(configFile()), "no clusterctl config written");
         assert.deepStrictEqual(repositoryFiles(), [], "nothing put in the local repository");
         assert.deepStrictEqual(fakes.providers(), []);
-        assert.deepStrictEqual(fs.readdirSync(fakes.stateDir).filter((f) => f.includes("staging")), [], "staging removed");
+        assert.deepStrictEqual(
+            fs.readdirSync(fakes.stateDir).filter((f) => f.includes("staging")),
+            [],
+            "staging removed",
+        );
     });
 
     it("without pins, trusts this server's first download, prints each file's SHA-256, and refuses a different file later", () => {
@@ -865,7 +951,10 @@ describe("src/host/scripts/capi-providers.sh", () => {
         fakes.clearCalls();
         const again = run({ releaseSha256: NO_RELEASE_PINS });
         assertFailure(again);
-        assert.match(again.stderr, /infrastructure-components\.yaml has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is what this server's first download had \(not pinned\)/);
+        assert.match(
+            again.stderr,
+            /infrastructure-components\.yaml has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is what this server's first download had \(not pinned\)/,
+        );
         assert.deepStrictEqual(clusterctlCalls(), []);
         assert.strictEqual(fakes.providers().find((p) => p.name === "openstack")?.version, "v0.14.6", "not upgraded");
         // A pin from the stack config wins over the first-use record.
@@ -921,12 +1010,24 @@ describe("src/host/scripts/capi-providers.sh", () => {
         const r = run();
         assertSuccess(r);
         assert.deepStrictEqual(clusterctlCalls(), [`clusterctl init ${common()} --addon helm:v0.6.4 ${waits}`]);
-        assert.deepStrictEqual(fakes.providers().map((p) => p.type).sort(), pinnedProviders().map((p) => p.type).sort());
+        assert.deepStrictEqual(
+            fakes
+                .providers()
+                .map((p) => p.type)
+                .sort(),
+            pinnedProviders()
+                .map((p) => p.type)
+                .sort(),
+        );
         assert.match(r.stdout, /installed with clusterctl init: AddonProvider helm:v0\.6\.4$/m);
     });
 
     it("upgrades what is installed before installing what is missing", () => {
-        fakes.setProviders(pinnedProviders({ CoreProvider: "v1.13.2", BootstrapProvider: "v1.13.2", ControlPlaneProvider: "v1.13.2" }).filter((p) => p.type !== "AddonProvider"));
+        fakes.setProviders(
+            pinnedProviders({ CoreProvider: "v1.13.2", BootstrapProvider: "v1.13.2", ControlPlaneProvider: "v1.13.2" }).filter(
+                (p) => p.type !== "AddonProvider",
+            ),
+        );
         const r = run();
         assertSuccess(r);
         const installedArgs = PINNED_ARGS.replace(" --addon helm:v0.6.4", "");
@@ -934,7 +1035,10 @@ describe("src/host/scripts/capi-providers.sh", () => {
             `clusterctl upgrade apply ${common()} ${installedArgs} ${waits}`,
             `clusterctl init ${common()} --addon helm:v0.6.4 ${waits}`,
         ]);
-        assert.deepStrictEqual(fakes.providers().sort((a, b) => a.type.localeCompare(b.type)), pinnedProviders().sort((a, b) => a.type.localeCompare(b.type)));
+        assert.deepStrictEqual(
+            fakes.providers().sort((a, b) => a.type.localeCompare(b.type)),
+            pinnedProviders().sort((a, b) => a.type.localeCompare(b.type)),
+        );
     });
 
     it("moves cert-manager up to its pin even when every provider is current, but never down", () => {
@@ -953,7 +1057,7 @@ describe("src/host/scripts/capi-providers.sh", () => {
     });
 
     it("propagates a clusterctl failure with a clear message", () => {
-        fakes.failClusterctl("failed to get provider components for the \"openstack\" provider: rate limit exceeded");
+        fakes.failClusterctl('failed to get provider components for the "openstack" provider: rate limit exceeded');
         const r = run();
         assertFailure(r);
         assert.match(r.stderr, /rate limit exceeded/);
@@ -1025,6 +1129,9 @@ describe("cluster scripts: in sequence on one server", () => {
         assert.strictEqual(again.stdout, kind.stdout);
         assertSuccess(fakes.run(renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 2 })));
         assertSuccess(fakes.run(renderCapiProvidersScript(PROVIDER_PARAMS)));
-        assert.deepStrictEqual(fakes.calls().filter((l) => /^(kind (create|delete)|clusterctl )/.test(l)), []);
+        assert.deepStrictEqual(
+            fakes.calls().filter((l) => /^(kind (create|delete)|clusterctl )/.test(l)),
+            [],
+        );
     });
 });

@@ -154,37 +154,92 @@ describe("stack config", () => {
             ["duplicated CIDR", { apiAllowedCidrs: JSON.stringify(["203.0.113.0/24", "203.0.113.0/24"]) }, "apiAllowedCidrs", /listed twice/],
             ["public SSH in production", { environment: "production", sshAllowedCidrs: JSON.stringify(["0.0.0.0/0"]) }, "sshAllowedCidrs", /allowPublicAccess/],
             ["public IPv6 API in production", { environment: "production", apiAllowedCidrs: JSON.stringify(["::/0"]) }, "apiAllowedCidrs", /whole internet/],
-            ["all of IPv4 in two halves in production", { environment: "production", sshAllowedCidrs: JSON.stringify(["0.0.0.0/1", "128.0.0.0/1"]) }, "sshAllowedCidrs", /together the entries cover every IPv4 address/],
-            ["all of IPv6 in pieces in production", { environment: "production", apiAllowedCidrs: JSON.stringify(["8000::/1", "::/2", "4000::/2"]) }, "apiAllowedCidrs", /every IPv6 address/],
+            [
+                "all of IPv4 in two halves in production",
+                { environment: "production", sshAllowedCidrs: JSON.stringify(["0.0.0.0/1", "128.0.0.0/1"]) },
+                "sshAllowedCidrs",
+                /together the entries cover every IPv4 address/,
+            ],
+            [
+                "all of IPv6 in pieces in production",
+                { environment: "production", apiAllowedCidrs: JSON.stringify(["8000::/1", "::/2", "4000::/2"]) },
+                "apiAllowedCidrs",
+                /every IPv6 address/,
+            ],
             ["IPv6 CIDR with host bits", { apiAllowedCidrs: JSON.stringify(["2001:db8::1/64"]) }, "apiAllowedCidrs", /host bits/],
-            ["node CIDR over kind's Service network", { nodeCidr: "10.96.0.0/20" }, "nodeCidr", /overlaps 10\.96\.0\.0\/16, the management cluster's Service network/],
+            [
+                "node CIDR over kind's Service network",
+                { nodeCidr: "10.96.0.0/20" },
+                "nodeCidr",
+                /overlaps 10\.96\.0\.0\/16, the management cluster's Service network/,
+            ],
             ["node CIDR around kind's pod network", { nodeCidr: "10.0.0.0/8" }, "nodeCidr", /overlaps 10\.244\.0\.0\/16, the management cluster's pod network/],
             ["component version with a leading zero", { versions: JSON.stringify({ orc: "v02.6.0" }) }, "versions.orc", /like v1.2.3/],
             ["non-boolean allowPublicAccess", { allowPublicAccess: "yes" }, "allowPublicAccess", /not a boolean/],
             ["negative volume", { rootVolumeSize: "-1" }, "rootVolumeSize", /integer between 0/],
             ["tiny volume", { rootVolumeSize: "10" }, "rootVolumeSize", /too small/],
-            ["network and CIDR together", { existingNetwork: JSON.stringify({ network: "n", subnet: "s" }), nodeCidr: "10.1.0.0/24" }, "nodeCidr", /existingNetwork/],
+            [
+                "network and CIDR together",
+                { existingNetwork: JSON.stringify({ network: "n", subnet: "s" }), nodeCidr: "10.1.0.0/24" },
+                "nodeCidr",
+                /existingNetwork/,
+            ],
             ["existing network without subnet", { existingNetwork: JSON.stringify({ network: "n" }) }, "existingNetwork.subnet", /is required/],
-            ["existing network with a typo", { existingNetwork: JSON.stringify({ network: "n", subnet: "s", router: "r" }) }, "existingNetwork.router", /not a known setting/],
+            [
+                "existing network with a typo",
+                { existingNetwork: JSON.stringify({ network: "n", subnet: "s", router: "r" }) },
+                "existingNetwork.router",
+                /not a known setting/,
+            ],
             ["empty roles", { appCredential: JSON.stringify({ roles: [] }) }, "appCredential.roles", /non-empty list/],
             ["expiry not RFC 3339", { appCredential: JSON.stringify({ expiresAt: "2027-06-30" }) }, "appCredential.expiresAt", /RFC 3339/],
             ["expiry in the past", { appCredential: JSON.stringify({ expiresAt: "2026-01-01T00:00:00Z" }) }, "appCredential.expiresAt", /not in the future/],
-            ["unrestricted credential asked for", { appCredential: JSON.stringify({ unrestricted: true }) }, "appCredential.unrestricted", /not a known setting/],
+            [
+                "unrestricted credential asked for",
+                { appCredential: JSON.stringify({ unrestricted: true }) },
+                "appCredential.unrestricted",
+                /not a known setting/,
+            ],
             ["CA not PEM", { caCert: "not a certificate" }, "caCert", /PEM/],
             ["CA with a damaged body", { caCert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }, "caCert", /cannot be parsed/],
             ["unknown key", { sshAllowedCidr: JSON.stringify(["203.0.113.0/24"]) }, "sshAllowedCidr", /not a known setting/],
             ["generation zero", { serverGeneration: "0" }, "serverGeneration", /integer between 1/],
             ["tool version without checksum", { versions: JSON.stringify({ kind: "v0.31.0" }) }, "versions.kind", /no known checksum/],
             ["tool checksum malformed", { versions: JSON.stringify({ helm: { version: "v3.19.0", sha256: "abc" } }) }, "versions.helm.sha256", /SHA-256/],
-            ["tool version malformed", { versions: JSON.stringify({ flux: { version: "2.9.5", sha256: "a".repeat(64) } }) }, "versions.flux.version", /like v1.2.3/],
+            [
+                "tool version malformed",
+                { versions: JSON.stringify({ flux: { version: "2.9.5", sha256: "a".repeat(64) } }) },
+                "versions.flux.version",
+                /like v1.2.3/,
+            ],
             ["component version malformed", { versions: JSON.stringify({ orc: "latest" }) }, "versions.orc", /like v1.2.3/],
             ["unknown versions key", { versions: JSON.stringify({ cilium: "v1.17.0" }) }, "versions.cilium", /not a known setting/],
             ["node image without digest", { versions: JSON.stringify({ nodeImage: "kindest/node:v1.36.1" }) }, "versions.nodeImage", /pinned by digest/],
-            ["CAPO too new for CAPI", { versions: JSON.stringify({ capo: "v0.14.7", clusterApi: "v1.11.3" }) }, "versions.clusterApi", /needs Cluster API v1.12/],
+            [
+                "CAPO too new for CAPI",
+                { versions: JSON.stringify({ capo: "v0.14.7", clusterApi: "v1.11.3" }) },
+                "versions.clusterApi",
+                /needs Cluster API v1.12/,
+            ],
             ["unknown CAPO minor", { versions: JSON.stringify({ capo: "v0.15.0" }) }, "versions.capo", /not known/],
-            ["node Kubernetes too old", { versions: JSON.stringify({ nodeImage: `kindest/node:v1.31.4@sha256:${"c".repeat(64)}`, kubectl: "v1.36.1" }) }, "versions.nodeImage", /outside the range .* \(v1.33–v1.36\)/],
-            ["clusterctl of another minor", { versions: JSON.stringify({ clusterctl: { version: "v1.13.4", sha256: "d".repeat(64) } }) }, "versions.clusterctl", /cannot drive Cluster API v1.14.0/],
-            ["kubectl too far from the cluster", { versions: JSON.stringify({ kubectl: { version: "v1.33.0", sha256: "e".repeat(64) } }) }, "versions.kubectl", /more than one minor/],
+            [
+                "node Kubernetes too old",
+                { versions: JSON.stringify({ nodeImage: `kindest/node:v1.31.4@sha256:${"c".repeat(64)}`, kubectl: "v1.36.1" }) },
+                "versions.nodeImage",
+                /outside the range .* \(v1.33–v1.36\)/,
+            ],
+            [
+                "clusterctl of another minor",
+                { versions: JSON.stringify({ clusterctl: { version: "v1.13.4", sha256: "d".repeat(64) } }) },
+                "versions.clusterctl",
+                /cannot drive Cluster API v1.14.0/,
+            ],
+            [
+                "kubectl too far from the cluster",
+                { versions: JSON.stringify({ kubectl: { version: "v1.33.0", sha256: "e".repeat(64) } }) },
+                "versions.kubectl",
+                /more than one minor/,
+            ],
         ];
         for (const [title, overrides, key, fragment] of cases) {
             it(title, () => assertProblem(overrides, key, fragment));
@@ -207,7 +262,10 @@ describe("stack config", () => {
             }
         };
         const found = parseWith(["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix", "openstack:cloud", "pulumi:tags", "kubernetes:context"]);
-        assert.deepStrictEqual(found.map((p) => p.split(": ")[0]), ["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix"]);
+        assert.deepStrictEqual(
+            found.map((p) => p.split(": ")[0]),
+            ["capi_mgmt:flavor", "CapiMgmt:image", "capi-mgnt:prefix"],
+        );
         assert.match(found[0], /^capi_mgmt:flavor: "capi_mgmt" is not "capi-mgmt", so the program never reads this key; write it as capi-mgmt:flavor$/);
         assert.deepStrictEqual(parseWith(["openstack:region", "capi:x", "mgmt:y"]), []);
     });
@@ -228,16 +286,13 @@ describe("stack config", () => {
         }
         assert.ok(error instanceof ConfigError);
         const keys = error.problems.map((p) => p.split(": ")[0]);
-        assert.deepStrictEqual(
-            [...keys].sort(),
-            [
-                "capi-mgmt:dnsNameservers",
-                "capi-mgmt:flavor",
-                "capi-mgmt:nodeCidr",
-                "capi-mgmt:sshAllowedCidrs",
-                "capi-mgmt:versions.kind",
-            ],
-        );
+        assert.deepStrictEqual([...keys].sort(), [
+            "capi-mgmt:dnsNameservers",
+            "capi-mgmt:flavor",
+            "capi-mgmt:nodeCidr",
+            "capi-mgmt:sshAllowedCidrs",
+            "capi-mgmt:versions.kind",
+        ]);
         assert.match(error.message, /^invalid stack configuration \(5 problems\):\n {2}- /);
         assert.match(error.message, /capi-mgmt:nodeCidr: "10.0.0.0\/33" is not a valid IPv4 CIDR/);
     });
@@ -258,9 +313,17 @@ describe("stack config", () => {
 
         it("is absent by default, and the region defaults to openstack:region", () => {
             assert.strictEqual(withOs({}).workloadProject, undefined);
-            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: " workloads " }) }).workloadProject, { cloud: "workloads", region: "RegionOne" });
-            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: "workloads", region: "RegionTwo" }) }).workloadProject, { cloud: "workloads", region: "RegionTwo" });
-            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: "workloads" }) }, { cloud: "mgmt" }).workloadProject, { cloud: "workloads" });
+            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: " workloads " }) }).workloadProject, {
+                cloud: "workloads",
+                region: "RegionOne",
+            });
+            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: "workloads", region: "RegionTwo" }) }).workloadProject, {
+                cloud: "workloads",
+                region: "RegionTwo",
+            });
+            assert.deepStrictEqual(withOs({ workloadProject: JSON.stringify({ cloud: "workloads" }) }, { cloud: "mgmt" }).workloadProject, {
+                cloud: "workloads",
+            });
         });
 
         it("reports every problem, each naming its key", () => {
@@ -270,7 +333,10 @@ describe("stack config", () => {
                 "capi-mgmt:workloadProject.project",
                 "capi-mgmt:workloadProject.region",
             ]);
-            assert.match(problemsOf({ workloadProject: JSON.stringify(["workloads"]) }).join("\n"), /^capi-mgmt:workloadProject: must be an object with `cloud`/);
+            assert.match(
+                problemsOf({ workloadProject: JSON.stringify(["workloads"]) }).join("\n"),
+                /^capi-mgmt:workloadProject: must be an object with `cloud`/,
+            );
             assert.match(problemsOf({ workloadProject: JSON.stringify({ cloud: 3 }) }).join("\n"), /^capi-mgmt:workloadProject.cloud: is required/);
         });
 
@@ -300,7 +366,11 @@ describe("stack config", () => {
         });
 
         it("refuses an acknowledgement of a generation above serverGeneration (it would cover a later bump) and a non-integer", () => {
-            assertProblem({ serverGeneration: "2", rebuildWithClusters: "3" }, "rebuildWithClusters", /acknowledges a generation above capi-mgmt:serverGeneration \(2\)/);
+            assertProblem(
+                { serverGeneration: "2", rebuildWithClusters: "3" },
+                "rebuildWithClusters",
+                /acknowledges a generation above capi-mgmt:serverGeneration \(2\)/,
+            );
             assertProblem({ rebuildWithClusters: "yes" }, "rebuildWithClusters", /not an integer between 1 and 1000/);
             assertProblem({ rebuildWithClusters: "0" }, "rebuildWithClusters", /not an integer between 1 and 1000/);
         });

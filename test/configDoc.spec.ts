@@ -122,6 +122,10 @@ describe("settings schema: validation", () => {
     });
 
     it("an unknown key is refused even when its value is empty", () => {
-        assert.ok(problems({ ...MINIMAL_RAW_CONFIG, flavour: "" }).some((l) => l.startsWith("capi-mgmt:flavour: is not a known setting (known: prefix, environment,")));
+        assert.ok(
+            problems({ ...MINIMAL_RAW_CONFIG, flavour: "" }).some((l) =>
+                l.startsWith("capi-mgmt:flavour: is not a known setting (known: prefix, environment,"),
+            ),
+        );
     });
 });

@@ -70,7 +70,10 @@ class CheckHost {
     }
 
     calls(): string[] {
-        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.log, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 
     sonobuoyCalls(): string[] {
@@ -124,8 +127,14 @@ describe("src/host/scripts/conformance.sh", function () {
             "readonly DELETE_WAIT_MINUTES='15'",
             "readonly RESULTS_DIR='/var/lib/capi-mgmt/checks'",
         ]);
-        assert.throws(() => renderConformanceScript({ namespace: "Clusters", cluster: "w", mode: "quick", timeoutSeconds: 1, pollSeconds: 1, deleteWaitMinutes: 1 }), /DNS labels/);
-        assert.throws(() => renderConformanceScript({ namespace: "c", cluster: "w", mode: "quick", timeoutSeconds: 0, pollSeconds: 1, deleteWaitMinutes: 1 }), /timeoutSeconds/);
+        assert.throws(
+            () => renderConformanceScript({ namespace: "Clusters", cluster: "w", mode: "quick", timeoutSeconds: 1, pollSeconds: 1, deleteWaitMinutes: 1 }),
+            /DNS labels/,
+        );
+        assert.throws(
+            () => renderConformanceScript({ namespace: "c", cluster: "w", mode: "quick", timeoutSeconds: 0, pollSeconds: 1, deleteWaitMinutes: 1 }),
+            /timeoutSeconds/,
+        );
     });
 
     it("passes: runs sonobuoy with the Secret's kubeconfig, reports progress each poll, keeps the results, prints the summary, cleans up", () => {
@@ -173,7 +182,10 @@ describe("src/host/scripts/conformance.sh", function () {
         const host = new CheckHost();
         const r = host.run({ FAKE_STATUS_ERROR_AT_POLL: "2", FAKE_POLLS_TO_COMPLETE: "4" });
         assert.strictEqual(r.status, 0, describeRun(r));
-        assert.match(r.stderr, /^conformance: 30s of 600s: starting time="2026-06-01T00:00:00Z" level=error msg="error checking sonobuoy status: the server was unable/m);
+        assert.match(
+            r.stderr,
+            /^conformance: 30s of 600s: starting time="2026-06-01T00:00:00Z" level=error msg="error checking sonobuoy status: the server was unable/m,
+        );
         assert.match(r.stderr, /^conformance: 90s of 600s: complete /m);
         assertNoLeak(host, r);
     });
@@ -254,7 +266,11 @@ describe("src/host/scripts/conformance.sh", function () {
 
     // PIPE is what the script gets when the SSH session is gone (its next progress line has no
     // reader); HUP and TERM when the session or the server ends it.
-    for (const [signal, status] of [["PIPE", 141], ["HUP", 129], ["TERM", 143]] as const) {
+    for (const [signal, status] of [
+        ["PIPE", 141],
+        ["HUP", 129],
+        ["TERM", 143],
+    ] as const) {
         it(`SIG${signal} during the run: cleanup still deletes sonobuoy's objects and the kubeconfig (exit ${status})`, () => {
             const host = new CheckHost();
             const r = host.run({ FAKE_POLLS_TO_COMPLETE: "0", FAKE_SIGNAL_AT_POLL: "2", FAKE_SIGNAL: signal });

@@ -81,15 +81,24 @@ describe("application credential owner (mock engine)", function () {
         assert.deepStrictEqual(created(run), [], "resources were registered although preflight refused");
         const problems = await problemsOf(run);
         assert.strictEqual(problems.length, 1, problems.join("\n"));
-        assert.match(problems[0], /^capi-mgmt:appCredential\.owner: the application credentials of this stack belong to Keystone user "alice" \(ID 0a1ce0+1\), and this run authenticates as "svc-capi" \(ID 5e7c0+2\)/);
+        assert.match(
+            problems[0],
+            /^capi-mgmt:appCredential\.owner: the application credentials of this stack belong to Keystone user "alice" \(ID 0a1ce0+1\), and this run authenticates as "svc-capi" \(ID 5e7c0+2\)/,
+        );
         assert.match(problems[0], /Run as "alice", or take them over: set capi-mgmt:appCredential\.owner to "5e7c0+2"/);
     });
 
     it("tells which user the credentials belong to, and warns a production stack without appCredential.owner", async () => {
         const { result: run, warnings, infos } = await logsOf(() => runStack("prod", {}, { user: ALICE }));
         assert.deepStrictEqual(await problemsOf(run), []);
-        assert.ok(infos.some((m) => m.includes(`preflight: the application credentials are created, read and deleted as Keystone user "alice" (ID ${ALICE.id})`)), infos.join("\n"));
-        assert.ok(warnings.some((m) => m.includes("capi-mgmt:appCredential.owner is not set: the application credentials belong to whoever runs")), warnings.join("\n"));
+        assert.ok(
+            infos.some((m) => m.includes(`preflight: the application credentials are created, read and deleted as Keystone user "alice" (ID ${ALICE.id})`)),
+            infos.join("\n"),
+        );
+        assert.ok(
+            warnings.some((m) => m.includes("capi-mgmt:appCredential.owner is not set: the application credentials belong to whoever runs")),
+            warnings.join("\n"),
+        );
         const { warnings: withOwner } = await logsOf(() => runStack("prod", { appCredential: JSON.stringify({ owner: "alice" }) }, { user: ALICE }));
         assert.ok(!withOwner.some((m) => m.includes("appCredential.owner")), withOwner.join("\n"));
     });
@@ -100,7 +109,12 @@ describe("application credential owner (mock engine)", function () {
             assert.deepStrictEqual(created(run), []);
             const problems = await problemsOf(run);
             assert.strictEqual(problems.length, 1, problems.join("\n"));
-            assert.match(problems[0], new RegExp(`^capi-mgmt:appCredential\\.owner: this run authenticates as "alice" \\(ID ${ALICE.id}\\) through openstack:cloud .*, not as "${owner}"`));
+            assert.match(
+                problems[0],
+                new RegExp(
+                    `^capi-mgmt:appCredential\\.owner: this run authenticates as "alice" \\(ID ${ALICE.id}\\) through openstack:cloud .*, not as "${owner}"`,
+                ),
+            );
         }
         for (const owner of ["svc-capi", SVC.id]) {
             const run = await runStack("dev", { appCredential: JSON.stringify({ owner }) }, { user: SVC });
@@ -118,7 +132,10 @@ describe("application credential owner (mock engine)", function () {
             assert.ok(!namesByAlice.includes(n), `${n} kept its name: the provider would keep alice's credential`);
         }
         assert.deepStrictEqual((await valueOf(run.outputs.deployed)).appCredentialOwner, SVC);
-        assert.ok(warnings.some((m) => /handing the application credentials over from "alice" .* to "svc-capi"/.test(m)), warnings.join("\n"));
+        assert.ok(
+            warnings.some((m) => /handing the application credentials over from "alice" .* to "svc-capi"/.test(m)),
+            warnings.join("\n"),
+        );
     });
 
     it("records the user of the workload project's entry, where the credentials are created", async () => {
@@ -175,7 +192,10 @@ describe("application credential owner (pure)", () => {
         const twin = { id: "7777", name: "svc-capi" };
         const f = credentialOwnerFindings(facts({ expected: "svc-capi", current: twin, previous: { kind: "deployed", state: state(SVC) } }));
         assert.match(f.problems.join("\n"), /^capi-mgmt:appCredential\.owner: "svc-capi" names both the recorded owner .* set it to the owner's user ID$/);
-        assert.deepStrictEqual(credentialOwnerFindings(facts({ expected: SVC.id, current: twin, previous: { kind: "deployed", state: state(SVC) } })).problems.length, 1);
+        assert.deepStrictEqual(
+            credentialOwnerFindings(facts({ expected: SVC.id, current: twin, previous: { kind: "deployed", state: state(SVC) } })).problems.length,
+            1,
+        );
     });
 
     it("names the workload project's entry when the credentials are created through it", () => {
@@ -200,7 +220,8 @@ describe("appCredential.owner (config)", () => {
         for (const owner of ["", "  ", 42, ["svc-capi"]]) {
             assert.throws(
                 () => parseTestConfig({ appCredential: JSON.stringify({ owner }) }),
-                (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /^capi-mgmt:appCredential\.owner: .* is not a Keystone user name or ID$/.test(p)),
+                (e: unknown) =>
+                    e instanceof ConfigError && e.problems.some((p) => /^capi-mgmt:appCredential\.owner: .* is not a Keystone user name or ID$/.test(p)),
                 JSON.stringify(owner),
             );
         }

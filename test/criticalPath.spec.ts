@@ -14,7 +14,10 @@ describe("critical path", function () {
         // a → b → (free) → d and a → c → d: b's branch is longer although c's has as many steps.
         const nodes = [node("a"), node("b", ["a"]), node("free", ["b"]), node("c", ["a"]), node("d", ["free", "c"])];
         const p = criticalPath(nodes, weigh);
-        assert.deepStrictEqual(p.steps.map((s) => s.name), ["a", "b", "d"]);
+        assert.deepStrictEqual(
+            p.steps.map((s) => s.name),
+            ["a", "b", "d"],
+        );
         assert.strictEqual(p.totalSeconds, 65);
         assert.throws(() => criticalPath([node("x", ["y"]), node("y", ["x"])], weigh), /cycle/);
         assert.deepStrictEqual(criticalPath([], weigh), { steps: [], totalSeconds: 0 });
@@ -28,8 +31,14 @@ describe("critical path", function () {
 
         it("runs through Cluster API, not through Flux: Flux installs alongside ORC and Cluster API", () => {
             const p = criticalPath(dev.resources);
-            assert.deepStrictEqual(p.steps.map((s) => s.name), ["server", "wait-ready", "install-tools", "kind-cluster", "orc", "capi-providers", "kustomization"]);
-            assert.strictEqual(p.totalSeconds, p.steps.reduce((t, s) => t + s.seconds, 0));
+            assert.deepStrictEqual(
+                p.steps.map((s) => s.name),
+                ["server", "wait-ready", "install-tools", "kind-cluster", "orc", "capi-providers", "kustomization"],
+            );
+            assert.strictEqual(
+                p.totalSeconds,
+                p.steps.reduce((t, s) => t + s.seconds, 0),
+            );
             // The chain that ends in the Flux install is shorter than the critical path by at least ORC and Cluster API.
             const install = dev.one("kubernetes:yaml/v2:ConfigFile");
             const toFlux = criticalPath(dev.resources.filter((r) => r.urn === install.urn || dev.dependsOn(install, r)));

@@ -20,7 +20,11 @@ const DRIVER = path.join(TOOLS, "etcd-restore.sh");
 const NODE_SCRIPT = path.join(TOOLS, "etcd-restore-node.sh");
 const FAKES = path.join(PROJECT_DIR, "test", "fakes");
 const SNAPSHOT = "etcd-20261130T023000Z.db.gz";
-const OLD = ["8e9e05c52164694d, started, cp-a, https://10.6.0.11:2380, https://10.6.0.11:2379, false", "91bc3c398fb3c146, started, cp-b, https://10.6.0.12:2380, https://10.6.0.12:2379, false", "fd422379fda50e48, started, cp-c, https://10.6.0.13:2380, https://10.6.0.13:2379, false"];
+const OLD = [
+    "8e9e05c52164694d, started, cp-a, https://10.6.0.11:2380, https://10.6.0.11:2379, false",
+    "91bc3c398fb3c146, started, cp-b, https://10.6.0.12:2380, https://10.6.0.12:2379, false",
+    "fd422379fda50e48, started, cp-c, https://10.6.0.13:2380, https://10.6.0.13:2379, false",
+];
 
 /** A bin directory with the named fakes (name -> file in test/fakes) and a `sleep` that returns at once. */
 function bin(fakes: Record<string, string>): string {
@@ -57,7 +61,11 @@ describe("etcd restore without SSH (gitops/tools)", () => {
                 ...over,
             });
             const calls = fs.existsSync(path.join(state, "calls")) ? fs.readFileSync(path.join(state, "calls"), "utf8").trim().split("\n") : [];
-            const applied = fs.existsSync(path.join(state, "applied.yaml")) ? parseAllDocuments(fs.readFileSync(path.join(state, "applied.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean) : [];
+            const applied = fs.existsSync(path.join(state, "applied.yaml"))
+                ? parseAllDocuments(fs.readFileSync(path.join(state, "applied.yaml"), "utf8"))
+                      .map((d) => d.toJS())
+                      .filter(Boolean)
+                : [];
             return { r, calls, applied, state };
         }
 
@@ -72,7 +80,10 @@ describe("etcd restore without SSH (gitops/tools)", () => {
             const unpause = index(/patch cluster workload-1 --type merge -p \{"spec":\{"paused":false\}\}/);
             assert.ok(0 < pause && pause < apply && apply < unpause, calls.join("\n"));
             // One apply: the ConfigMap and the three Pods, the restore last.
-            assert.deepStrictEqual(applied.map((o) => `${o.kind} ${o.metadata.name}`), ["ConfigMap etcd-restore", "Pod etcd-restore-stop-cp-b", "Pod etcd-restore-stop-cp-c", "Pod etcd-restore-restore-cp-a"]);
+            assert.deepStrictEqual(
+                applied.map((o) => `${o.kind} ${o.metadata.name}`),
+                ["ConfigMap etcd-restore", "Pod etcd-restore-stop-cp-b", "Pod etcd-restore-stop-cp-c", "Pod etcd-restore-restore-cp-a"],
+            );
             for (const pod of applied.slice(1)) {
                 assert.strictEqual(pod.metadata.namespace, "kube-system");
                 assert.strictEqual(pod.spec.nodeName, pod.metadata.name.replace(/^etcd-restore-(stop|restore)-/, ""));
@@ -87,17 +98,29 @@ describe("etcd restore without SSH (gitops/tools)", () => {
             assert.strictEqual(calls.filter((c) => / exec etcd-cp-a /.test(c)).length, 1 + 3 + 1);
             // After unpausing: the other two Machines, not the restored node's.
             const deletes = calls.filter((c) => / delete machine /.test(c));
-            assert.deepStrictEqual(deletes, ["-n clusters delete machine workload-1-cp-2 --wait=false", "-n clusters delete machine workload-1-cp-3 --wait=false"]);
+            assert.deepStrictEqual(deletes, [
+                "-n clusters delete machine workload-1-cp-2 --wait=false",
+                "-n clusters delete machine workload-1-cp-3 --wait=false",
+            ]);
             assert.ok(index(/delete machine/) > unpause);
             // The workload kubeconfig does not outlive the run.
-            assert.deepStrictEqual(fs.readdirSync(state).filter((f) => f.startsWith("tmp.")), []);
+            assert.deepStrictEqual(
+                fs.readdirSync(state).filter((f) => f.startsWith("tmp.")),
+                [],
+            );
         });
 
         it("restores a single-member etcd (dev) once its member's ID is a new one", () => {
             const { r, applied, calls } = driver({ FAKE_NODES: "cp-a", FAKE_OLD_MEMBERS: OLD[0], FAKE_MACHINES: "workload-1-cp-1 cp-a", FAKE_DOWN: "0" });
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.deepStrictEqual(applied.map((o) => o.metadata.name), ["etcd-restore", "etcd-restore-restore-cp-a"]);
-            assert.deepStrictEqual(calls.filter((c) => / delete machine /.test(c)), []);
+            assert.deepStrictEqual(
+                applied.map((o) => o.metadata.name),
+                ["etcd-restore", "etcd-restore-restore-cp-a"],
+            );
+            assert.deepStrictEqual(
+                calls.filter((c) => / delete machine /.test(c)),
+                [],
+            );
         });
 
         it("keeps the Cluster paused and fails when the API never answers from a restored etcd", () => {
@@ -148,8 +171,20 @@ describe("etcd restore without SSH (gitops/tools)", () => {
             assert.strictEqual(fs.readFileSync(path.join(root, "var/lib/etcd.before-restore/member/old"), "utf8"), "old data");
             const restore = ctr!.slice(ctr!.indexOf("registry.k8s.io/etcd:3.6.5-0"));
             assert.deepStrictEqual(restore, [
-                "registry.k8s.io/etcd:3.6.5-0", "etcd-restore", "etcdutl", "snapshot", "restore", "/backup/etcd-20261130T023000Z.db",
-                "--data-dir", "/var/lib/etcd", "--name", "cp-a", "--initial-cluster", "cp-a=https://10.6.0.11:2380", "--initial-advertise-peer-urls", "https://10.6.0.11:2380",
+                "registry.k8s.io/etcd:3.6.5-0",
+                "etcd-restore",
+                "etcdutl",
+                "snapshot",
+                "restore",
+                "/backup/etcd-20261130T023000Z.db",
+                "--data-dir",
+                "/var/lib/etcd",
+                "--name",
+                "cp-a",
+                "--initial-cluster",
+                "cp-a=https://10.6.0.11:2380",
+                "--initial-advertise-peer-urls",
+                "https://10.6.0.11:2380",
             ]);
             assert.ok(!fs.existsSync(path.join(root, "var/backups/etcd/etcd-20261130T023000Z.db")), "the unpacked copy is removed");
         });
@@ -171,10 +206,16 @@ describe("etcd restore without SSH (gitops/tools)", () => {
                 await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
                 const closedPort = (closed.address() as net.AddressInfo).port;
                 await new Promise<void>((resolve) => closed.close(() => resolve()));
-                const gone = node(["restore", SNAPSHOT], {}, [OLD[0], `91bc3c398fb3c146, started, cp-b, https://127.0.0.1:2380, https://127.0.0.1:${closedPort}, false`]);
+                const gone = node(["restore", SNAPSHOT], {}, [
+                    OLD[0],
+                    `91bc3c398fb3c146, started, cp-b, https://127.0.0.1:2380, https://127.0.0.1:${closedPort}, false`,
+                ]);
                 assert.strictEqual(gone.r.status, 0, gone.r.stderr);
                 assert.match(gone.r.stdout, new RegExp(`member at https://127.0.0.1:${closedPort} is stopped`));
-                const alive = node(["restore", SNAPSHOT], { WAIT_POLLS: "2" }, [OLD[0], `91bc3c398fb3c146, started, cp-b, https://127.0.0.1:2380, https://127.0.0.1:${port}, false`]);
+                const alive = node(["restore", SNAPSHOT], { WAIT_POLLS: "2" }, [
+                    OLD[0],
+                    `91bc3c398fb3c146, started, cp-b, https://127.0.0.1:2380, https://127.0.0.1:${port}, false`,
+                ]);
                 assert.strictEqual(alive.r.status, 1);
                 assert.match(alive.r.stderr, /still answers: stop it first .* restored nothing, restarted this member/);
                 assert.strictEqual(alive.ctr, undefined);
@@ -186,7 +227,10 @@ describe("etcd restore without SSH (gitops/tools)", () => {
         });
 
         it("refuses a snapshot the node does not have, or a name that is not etcd care's", () => {
-            assert.match(node(["restore", "etcd-20250101T000000Z.db.gz"]).r.stderr, /no .*etcd-20250101T000000Z\.db\.gz on this node \(it has: etcd-20261130T023000Z\.db\.gz/);
+            assert.match(
+                node(["restore", "etcd-20250101T000000Z.db.gz"]).r.stderr,
+                /no .*etcd-20250101T000000Z\.db\.gz on this node \(it has: etcd-20261130T023000Z\.db\.gz/,
+            );
             assert.match(node(["restore", "../x"]).r.stderr, /not a snapshot name/);
         });
     });

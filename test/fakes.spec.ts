@@ -47,7 +47,9 @@ describe("fake tools as files (test/fakes/**/*.sh)", function () {
     });
 
     it("no TypeScript file under test/ carries a bash script body", () => {
-        const bodies = filesUnder(TEST_DIR, ".ts").flatMap((f) => scriptBodiesIn(f, fs.readFileSync(f, "utf8")).map((b) => `${path.relative(TEST_DIR, f)}:${b}`));
+        const bodies = filesUnder(TEST_DIR, ".ts").flatMap((f) =>
+            scriptBodiesIn(f, fs.readFileSync(f, "utf8")).map((b) => `${path.relative(TEST_DIR, f)}:${b}`),
+        );
         assert.deepStrictEqual(bodies, [], "move these fakes to test/fakes/*.sh");
     });
 

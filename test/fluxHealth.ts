@@ -45,6 +45,12 @@ export function orcStatus(progressing: { status: string; reason: string; message
         };
     }
     // Available copies Progressing's reason and message when it is not True.
-    return { status: { conditions: [{ type: "Available", status: "False", reason: progressing.reason, message: progressing.message }, { type: "Progressing", ...progressing }] } };
+    return {
+        status: {
+            conditions: [
+                { type: "Available", status: "False", reason: progressing.reason, message: progressing.message },
+                { type: "Progressing", ...progressing },
+            ],
+        },
+    };
 }
-

@@ -50,10 +50,10 @@ describe("Flux install: kustomize-controller's feature gates", () => {
         });
 
         it("folds repeated flags and the two-argument form into one, later values winning as in the controller", () => {
-            assert.deepStrictEqual(
-                withFeatureGates(["--feature-gates", "A=true,B=true", "--x", "--feature-gates=B=false,C=true"], gates),
-                ["--feature-gates=A=true,B=false,C=true,CancelHealthCheckOnNewRevision=true", "--x"],
-            );
+            assert.deepStrictEqual(withFeatureGates(["--feature-gates", "A=true,B=true", "--x", "--feature-gates=B=false,C=true"], gates), [
+                "--feature-gates=A=true,B=false,C=true,CancelHealthCheckOnNewRevision=true",
+                "--x",
+            ]);
         });
 
         it("is idempotent: the result, gated again, is the same", () => {
@@ -98,7 +98,7 @@ describe("Flux install: kustomize-controller's feature gates", () => {
 
         it("starts the arguments when the container has none", () => {
             const d = controller("kustomize-controller");
-            delete ((d.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]).args;
+            delete (d.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0].args;
             assert.deepStrictEqual(containerArgs(fluxInstallObject(d, "v2.9.4")), [GATE]);
         });
 
@@ -123,7 +123,13 @@ describe("Flux install: kustomize-controller's feature gates", () => {
 
         it("changes only Deployments, keeping the options", async () => {
             const t = fluxInstallTransform("v2.9.4");
-            const result = await t({ custom: true, type: "kubernetes:apps/v1:Deployment", name: "flux-install:flux-system/kustomize-controller", props: controller("kustomize-controller"), opts });
+            const result = await t({
+                custom: true,
+                type: "kubernetes:apps/v1:Deployment",
+                name: "flux-install:flux-system/kustomize-controller",
+                props: controller("kustomize-controller"),
+                opts,
+            });
             assert.ok(result);
             assert.deepStrictEqual(containerArgs(result.props as Record<string, unknown>), [...FLUX_ARGS, GATE]);
             assert.strictEqual(result.opts, opts);
@@ -199,13 +205,18 @@ describe("Flux install: kustomize-controller's feature gates", () => {
                 return Promise.resolve();
             };
             try {
-                const t = await installTransforms({ "capi-mgmt:versions": JSON.stringify({ flux: { version: "v2.6.4", sha256: "e".repeat(64), manifestSha256: "d".repeat(64) } }) });
+                const t = await installTransforms({
+                    "capi-mgmt:versions": JSON.stringify({ flux: { version: "v2.6.4", sha256: "e".repeat(64), manifestSha256: "d".repeat(64) } }),
+                });
                 const [k] = await t.apply("kubernetes:apps/v1:Deployment", controller("kustomize-controller"), retainedOptions());
                 assert.deepStrictEqual(containerArgs(k.props), FLUX_ARGS);
             } finally {
                 log.warn = warn;
             }
-            assert.ok(warnings.some((w) => /Flux v2\.6\.4 predates kustomize-controller's CancelHealthCheckOnNewRevision/.test(w)), warnings.join("\n"));
+            assert.ok(
+                warnings.some((w) => /Flux v2\.6\.4 predates kustomize-controller's CancelHealthCheckOnNewRevision/.test(w)),
+                warnings.join("\n"),
+            );
         });
     });
 });

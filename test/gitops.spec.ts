@@ -60,42 +60,98 @@ describe("gitops", function () {
         it("accepts a branch in development and defaults path, interval and namespace", () => {
             assert.deepStrictEqual(gitopsProblems(GITOPS), []);
             const c = parseStackConfig(
-                { environment: "development", externalNetwork: "p", flavor: "f", sshAllowedCidrs: '["10.1.0.0/16"]', apiAllowedCidrs: '["10.1.0.0/16"]', gitops: JSON.stringify(GITOPS) },
+                {
+                    environment: "development",
+                    externalNetwork: "p",
+                    flavor: "f",
+                    sshAllowedCidrs: '["10.1.0.0/16"]',
+                    apiAllowedCidrs: '["10.1.0.0/16"]',
+                    gitops: JSON.stringify(GITOPS),
+                },
                 { stack: "dev", now: new Date() },
             );
-            assert.deepStrictEqual({ ...c.gitops, knownHosts: undefined }, {
-                url: GITOPS.url, ref: { branch: "main" }, path: "./clusters/dev", interval: "1m", knownHosts: undefined,
-                deployKey: undefined, sopsAgeKey: undefined, workloadNamespace: "clusters",
-            });
+            assert.deepStrictEqual(
+                { ...c.gitops, knownHosts: undefined },
+                {
+                    url: GITOPS.url,
+                    ref: { branch: "main" },
+                    path: "./clusters/dev",
+                    interval: "1m",
+                    knownHosts: undefined,
+                    deployKey: undefined,
+                    sopsAgeKey: undefined,
+                    workloadNamespace: "clusters",
+                },
+            );
             assert.strictEqual(c.workloadNamespace, "clusters");
         });
 
         const refused: [string, Record<string, unknown>, string, RegExp, string?][] = [
-            ["scp-like URL", { ...GITOPS, url: "git@github.com:example-org/capi-gitops" }, "gitops.url", /scp-like form.*ssh:\/\/git@github.com\/example-org\/capi-gitops/],
+            [
+                "scp-like URL",
+                { ...GITOPS, url: "git@github.com:example-org/capi-gitops" },
+                "gitops.url",
+                /scp-like form.*ssh:\/\/git@github.com\/example-org\/capi-gitops/,
+            ],
             ["plain http URL", { ...GITOPS, url: "http://github.com/example-org/capi-gitops" }, "gitops.url", /use the ssh:\/\/ form/],
             ["missing URL", { branch: "main", knownHosts: GITHUB_KNOWN_HOSTS }, "gitops.url", /is required/],
             ["port out of range", { ...GITOPS, url: "ssh://git@github.com:99999/example-org/capi-gitops" }, "gitops.url", /not of the form/],
-            ["URL with a password, without echoing it", { ...GITOPS, url: "ssh://git:s3cret@github.com/example-org/capi-gitops" }, "gitops.url", /^(?!.*s3cret).*carries a password/],
+            [
+                "URL with a password, without echoing it",
+                { ...GITOPS, url: "ssh://git:s3cret@github.com/example-org/capi-gitops" },
+                "gitops.url",
+                /^(?!.*s3cret).*carries a password/,
+            ],
             ["URL without a repository path", { ...GITOPS, url: "ssh://git@github.com/" }, "gitops.url", /not of the form/],
             ["branch and semver", { ...GITOPS, semver: ">=1.0.0" }, "gitops", /exactly one of branch .* or semver/],
             ["neither branch nor semver", { url: GITOPS.url, knownHosts: GITHUB_KNOWN_HOSTS }, "gitops", /exactly one/],
             ["a branch in production", GITOPS, "gitops.branch", /production follows released tags/, "production"],
             ["bad semver range", { ...GITOPS, branch: undefined, semver: "latest" }, "gitops.semver", /not a range Flux accepts/],
-            ["semver range with letters for parts", { ...GITOPS, branch: undefined, semver: "v1.x.y" }, "gitops.semver", /"v1\.x\.y" is not a version constraint/],
+            [
+                "semver range with letters for parts",
+                { ...GITOPS, branch: undefined, semver: "v1.x.y" },
+                "gitops.semver",
+                /"v1\.x\.y" is not a version constraint/,
+            ],
             ["semver range of letters", { ...GITOPS, branch: undefined, semver: ">=1.0.0 || abc1" }, "gitops.semver", /"abc1"/],
             ["path escaping the repo", { ...GITOPS, path: "./clusters/../secrets" }, "gitops.path", /without \.\./],
             ["absolute path", { ...GITOPS, path: "/clusters/dev" }, "gitops.path", /relative path/],
             ["bad interval", { ...GITOPS, interval: "1 minute" }, "gitops.interval", /not a duration/],
             ["missing known_hosts", { url: GITOPS.url, branch: "main" }, "gitops.knownHosts", /never disabled/],
             ["garbage known_hosts", { ...GITOPS, knownHosts: "github.com is trusted" }, "gitops.knownHosts", /not a known_hosts line/],
-            ["known_hosts for another host", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("github.com", "gitlab.com") }, "gitops.knownHosts", /no key for github.com/],
-            ["known_hosts without the port", { ...GITOPS, url: "ssh://git@git.example.com:2222/org/repo", knownHosts: GITHUB_KNOWN_HOSTS.replace("github.com", "git.example.com") }, "gitops.knownHosts", /no key for \[git.example.com\]:2222/],
-            ["deploy key not a key", { ...GITOPS, deployKey: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----" }, "gitops.deployKey", /not a usable SSH private key/],
+            [
+                "known_hosts for another host",
+                { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("github.com", "gitlab.com") },
+                "gitops.knownHosts",
+                /no key for github.com/,
+            ],
+            [
+                "known_hosts without the port",
+                { ...GITOPS, url: "ssh://git@git.example.com:2222/org/repo", knownHosts: GITHUB_KNOWN_HOSTS.replace("github.com", "git.example.com") },
+                "gitops.knownHosts",
+                /no key for \[git.example.com\]:2222/,
+            ],
+            [
+                "deploy key not a key",
+                { ...GITOPS, deployKey: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----" },
+                "gitops.deployKey",
+                /not a usable SSH private key/,
+            ],
             ["age key malformed", { ...GITOPS, sopsAgeKey: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp" }, "gitops.sopsAgeKey", /AGE-SECRET-KEY-1/],
             ["bad namespace", { ...GITOPS, workloadNamespace: "Clusters" }, "gitops.workloadNamespace", /not a valid namespace/],
             ["unknown key", { ...GITOPS, insecure: true }, "gitops.insecure", /not a known setting/],
-            ["truncated host key", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.slice(0, -6) }, "gitops.knownHosts", /the ssh-ed25519 key of github\.com is unusable/],
-            ["host key of another type than its line says", { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("ssh-ed25519 ", "ssh-rsa ") }, "gitops.knownHosts", /unusable/],
+            [
+                "truncated host key",
+                { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.slice(0, -6) },
+                "gitops.knownHosts",
+                /the ssh-ed25519 key of github\.com is unusable/,
+            ],
+            [
+                "host key of another type than its line says",
+                { ...GITOPS, knownHosts: GITHUB_KNOWN_HOSTS.replace("ssh-ed25519 ", "ssh-rsa ") },
+                "gitops.knownHosts",
+                /unusable/,
+            ],
         ];
         it("refuses a deploy key or age identity in plain text in the stack file, naming each and how to set it", () => {
             const gitops = { ...GITOPS, deployKey: DEPLOY_KEY, sopsAgeKey: AGE_KEY };
@@ -129,13 +185,16 @@ describe("gitops", function () {
 
         it("accepts a port-qualified known_hosts entry, a deploy key and an age key", () => {
             assert.deepStrictEqual(
-                gitopsProblems({
-                    url: "ssh://git@git.example.com:2222/org/repo",
-                    semver: ">=1.0.0 <2.0.0",
-                    knownHosts: `# scanned\n${GITHUB_KNOWN_HOSTS.replace("github.com", "[git.example.com]:2222")}`,
-                    deployKey: DEPLOY_KEY,
-                    sopsAgeKey: `# created: 2026-11-01\n${AGE_KEY}`,
-                }, "production"),
+                gitopsProblems(
+                    {
+                        url: "ssh://git@git.example.com:2222/org/repo",
+                        semver: ">=1.0.0 <2.0.0",
+                        knownHosts: `# scanned\n${GITHUB_KNOWN_HOSTS.replace("github.com", "[git.example.com]:2222")}`,
+                        deployKey: DEPLOY_KEY,
+                        sopsAgeKey: `# created: 2026-11-01\n${AGE_KEY}`,
+                    },
+                    "production",
+                ),
                 [],
             );
         });
@@ -171,11 +230,14 @@ describe("gitops", function () {
         it("takes the public identity endpoint of the region from the catalog", () => {
             const catalog = [
                 { type: "compute", endpoints: [{ interface: "public", region: "R1", url: "https://nova" }] },
-                { type: "identity", endpoints: [
-                    { interface: "internal", region: "R1", url: "http://internal" },
-                    { interface: "public", region: "R1", url: "https://k1/v3/" },
-                    { interface: "public", region: "R2", url: "https://k2/v3" },
-                ] },
+                {
+                    type: "identity",
+                    endpoints: [
+                        { interface: "internal", region: "R1", url: "http://internal" },
+                        { interface: "public", region: "R1", url: "https://k1/v3/" },
+                        { interface: "public", region: "R2", url: "https://k2/v3" },
+                    ],
+                },
             ];
             assert.strictEqual(identityEndpoint(catalog), "https://k1/v3");
             assert.strictEqual(identityEndpoint(catalog, "R2"), "https://k2/v3");
@@ -272,7 +334,11 @@ describe("gitops", function () {
             assert.strictEqual(clouds.auth.auth_url, "https://keystone.example.test:5000/v3");
             assert.strictEqual(capo.cacert, TEST_CA_PEM.trim() + "\n");
             const orc = secretNamed(withKeys, "orc-credentials");
-            assert.deepStrictEqual(input(orc, "metadata"), { name: ORC_CREDENTIALS_SECRET, namespace: "clusters", labels: { "clusterctl.cluster.x-k8s.io/move": "true" } });
+            assert.deepStrictEqual(input(orc, "metadata"), {
+                name: ORC_CREDENTIALS_SECRET,
+                namespace: "clusters",
+                labels: { "clusterctl.cluster.x-k8s.io/move": "true" },
+            });
             assert.deepStrictEqual(input(orc, "stringData"), capo);
 
             const crs = cr(withKeys, "ClusterResourceSet");
@@ -310,7 +376,11 @@ describe("gitops", function () {
             assert.ok([true, "true"].includes(input(provider, "deleteUnreachable") as string | boolean), "deleteUnreachable is not set");
             for (const r of dev.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
                 assert.ok(r.options.provider?.startsWith(provider.urn), `${r.name} does not use the management cluster provider`);
-                assert.strictEqual(r.options.deletedWith, dev.one("command:remote:Command", "kind-cluster").urn, `${r.name} is not deleted with the kind cluster`);
+                assert.strictEqual(
+                    r.options.deletedWith,
+                    dev.one("command:remote:Command", "kind-cluster").urn,
+                    `${r.name} is not deleted with the kind cluster`,
+                );
             }
         });
 

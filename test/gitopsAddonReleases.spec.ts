@@ -34,7 +34,10 @@ describe("add-ons: upgrade in place, not reinstall", () => {
         delete p.spec.releaseName;
         delete p.spec.namespace;
         const problems = addonReleaseProblems([...without("metrics-server"), p]);
-        assert.deepStrictEqual(problems.map((x) => x.split(":")[0]), ["HelmChartProxy metrics-server sets no releaseName", "HelmChartProxy metrics-server sets no namespace"]);
+        assert.deepStrictEqual(
+            problems.map((x) => x.split(":")[0]),
+            ["HelmChartProxy metrics-server sets no releaseName", "HelmChartProxy metrics-server sets no namespace"],
+        );
         assert.match(problems[0], /uninstalls and reinstalls/);
     });
 
@@ -43,7 +46,10 @@ describe("add-ons: upgrade in place, not reinstall", () => {
         copy.metadata.name = "openstack-cinder-csi-zone";
         const problems = addonReleaseProblems([...objects(), copy]);
         assert.strictEqual(problems.length, 1, problems.join("\n"));
-        assert.match(problems[0], /^Cluster workload-1: HelmChartProxies openstack-cinder-csi and openstack-cinder-csi-zone both install release kube-system\/openstack-cinder-csi/);
+        assert.match(
+            problems[0],
+            /^Cluster workload-1: HelmChartProxies openstack-cinder-csi and openstack-cinder-csi-zone both install release kube-system\/openstack-cinder-csi/,
+        );
     });
 
     it("feeds no add-on's values from the Cluster's proxy or registry mirror variables (changing them upgrades no add-on)", () => {
@@ -51,7 +57,11 @@ describe("add-ons: upgrade in place, not reinstall", () => {
             const t = String(p.spec.valuesTemplate ?? "");
             const read = [...t.matchAll(/eq \.name "([^"]+)"/g)].map((m) => m[1]);
             assert.ok(!read.includes("proxy") && !read.includes("registryMirrors"), `${p.metadata.name} reads ${read.join(", ")}`);
-            assert.doesNotMatch(t, /\.Cluster\.spec\.topology\.variables\b(?![^}]*\}\}\{\{ if eq \.name)/, `${p.metadata.name} reads the variables otherwise than by name`);
+            assert.doesNotMatch(
+                t,
+                /\.Cluster\.spec\.topology\.variables\b(?![^}]*\}\}\{\{ if eq \.name)/,
+                `${p.metadata.name} reads the variables otherwise than by name`,
+            );
         }
     });
 

@@ -19,7 +19,11 @@ const TREE = path.join(PROJECT_DIR, "gitops");
 const SETTINGS = fluxSettingsData({ workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE, managementAddress: "192.0.2.10" });
 const cache = new Map<string, TreeObject[]>();
 const objects = (env: string): TreeObject[] => {
-    if (!cache.has(env)) cache.set(env, readEnvironment(TREE, `./clusters/${env}`, SETTINGS).units.flatMap((u) => u.documents.map((d) => d.object)));
+    if (!cache.has(env))
+        cache.set(
+            env,
+            readEnvironment(TREE, `./clusters/${env}`, SETTINGS).units.flatMap((u) => u.documents.map((d) => d.object)),
+        );
     return cache.get(env)!;
 };
 const cluster = (env: string) => structuredClone(objects(env).find((o) => o.kind === "Cluster" && o.metadata.name === "workload-1")!);
@@ -54,7 +58,10 @@ describe("etcd's disk", () => {
         const onCinder = withVars(cluster("prod"), { controlPlaneFlavor: "SCS-4V-16" });
         const problems = etcdDiskProblems([...others("prod"), onCinder]);
         assert.strictEqual(problems.length, 1, problems.join("\n"));
-        assert.match(problems[0], /^Cluster workload-1: etcd would run on network storage: its control plane boots from a Cinder volume \(rootVolume; controlPlaneFlavor SCS-4V-16 has no local SSD\)/);
+        assert.match(
+            problems[0],
+            /^Cluster workload-1: etcd would run on network storage: its control plane boots from a Cinder volume \(rootVolume; controlPlaneFlavor SCS-4V-16 has no local SSD\)/,
+        );
         assert.match(problems[0], /SCS-4V-16-100s/);
         assert.match(problems[0], new RegExp(`${ETCD_STORAGE_ANNOTATION}: ${ETCD_STORAGE_ACKNOWLEDGED}`));
     });

@@ -41,7 +41,10 @@ describe("OVN load balancers and ingress-nginx's ovn mode", () => {
     it("refuses the ovn mode on a cluster whose load balancers are not OVN's, naming the cluster, and accepts it on an ovn cluster", () => {
         const others = objects().filter((o) => o.kind !== "Cluster");
         assert.deepStrictEqual(ingressProblems(objects()), []);
-        assert.match(ingressProblems([...others, withIngress(cluster(), "ovn")]).join("\n"), /^Cluster workload-1: label capi-mgmt\.io\/addon-ingress-nginx=ovn needs OVN load balancers, .*\(amphora\)/);
+        assert.match(
+            ingressProblems([...others, withIngress(cluster(), "ovn")]).join("\n"),
+            /^Cluster workload-1: label capi-mgmt\.io\/addon-ingress-nginx=ovn needs OVN load balancers, .*\(amphora\)/,
+        );
         assert.deepStrictEqual(ingressProblems([...others, withIngress(withVariable(cluster(), "apiLoadBalancer", OVN), "ovn")]), []);
         assert.deepStrictEqual(ingressProblems([...others, withIngress(cluster(), "octavia")]), []);
     });

@@ -35,10 +35,22 @@ describe("API load balancer provider (variable apiLoadBalancer)", () => {
     const schema = () => classVariables(clusterClass()).find((v) => v.name === "apiLoadBalancer")!.schema.openAPIV3Schema;
 
     it("takes only the one documented acknowledgement and the known providers (the schema, before any CEL rule)", () => {
-        for (const bad of [{ provider: "ovn", allowListNotEnforced: "yes" }, { provider: "ovn", allowListNotEnforced: true }, { provider: "OVN" }, { provider: "" }, {}, { provider: "amphora", other: 1 }]) {
+        for (const bad of [
+            { provider: "ovn", allowListNotEnforced: "yes" },
+            { provider: "ovn", allowListNotEnforced: true },
+            { provider: "OVN" },
+            { provider: "" },
+            {},
+            { provider: "amphora", other: 1 },
+        ]) {
             assert.notDeepStrictEqual(schemaProblems(bad, schema(), "v"), [], JSON.stringify(bad));
         }
-        for (const good of [{ provider: "amphora" }, { provider: "amphorav2" }, { provider: "ovn", allowListNotEnforced: ACK }, { provider: "cloud-default", allowListNotEnforced: ACK }]) {
+        for (const good of [
+            { provider: "amphora" },
+            { provider: "amphorav2" },
+            { provider: "ovn", allowListNotEnforced: ACK },
+            { provider: "cloud-default", allowListNotEnforced: ACK },
+        ]) {
             assert.deepStrictEqual(schemaProblems(good, schema(), "v"), [], JSON.stringify(good));
         }
     });

@@ -26,7 +26,10 @@ function tree(stack: string): Environment {
     return envs.get(stack)!;
 }
 const unit = (stack: string, name: string) => tree(stack).units.find((u) => u.kustomization.object.metadata.name === name)!;
-const images = (stack: string): TreeObject[] => unit(stack, "node-images").documents.map((d) => d.object).filter((o) => o.kind === "Image");
+const images = (stack: string): TreeObject[] =>
+    unit(stack, "node-images")
+        .documents.map((d) => d.object)
+        .filter((o) => o.kind === "Image");
 
 describe("node images (gitops/infrastructure/node-images)", () => {
     for (const stack of STACKS) {
@@ -47,10 +50,15 @@ describe("node images (gitops/infrastructure/node-images)", () => {
             for (const file of base.resources as string[]) {
                 const image = parse(fs.readFileSync(path.join(TREE, "infrastructure/node-images/base", file), "utf8"));
                 if (image.spec.managementPolicy !== "unmanaged") continue;
-                const patches = (overlay.patches ?? []).filter((p: { target: { kind: string; name: string } }) => p.target.kind === "Image" && p.target.name === image.metadata.name);
+                const patches = (overlay.patches ?? []).filter(
+                    (p: { target: { kind: string; name: string } }) => p.target.kind === "Image" && p.target.name === image.metadata.name,
+                );
                 assert.strictEqual(patches.length, 1, `${stack}: ${image.metadata.name} needs exactly one patch`);
                 const ops = parse(patches[0].patch);
-                assert.deepStrictEqual(ops.map((o: { op: string; path: string }) => [o.op, o.path]), [["replace", "/spec/import/filter/name"]]);
+                assert.deepStrictEqual(
+                    ops.map((o: { op: string; path: string }) => [o.op, o.path]),
+                    [["replace", "/spec/import/filter/name"]],
+                );
             }
         });
     }
@@ -72,7 +80,12 @@ describe("node images (gitops/infrastructure/node-images)", () => {
 
         it("fails on ORC's terminal errors (several images of that name, an image deleted from Glance)", () => {
             const { failed } = expressions();
-            assert.strictEqual(failed(orcStatus({ status: "False", reason: "InvalidConfiguration", message: "found more than one matching OpenStack resource during import" })), true);
+            assert.strictEqual(
+                failed(
+                    orcStatus({ status: "False", reason: "InvalidConfiguration", message: "found more than one matching OpenStack resource during import" }),
+                ),
+                true,
+            );
             assert.strictEqual(failed(orcStatus({ status: "False", reason: "UnrecoverableError", message: "resource has been deleted from OpenStack" })), true);
         });
 

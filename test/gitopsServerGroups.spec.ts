@@ -52,7 +52,10 @@ describe("server-group quotas", () => {
     });
 
     it("counts the pools that share the workers' group together, and none without a group", () => {
-        assert.match(serverGroupSizeProblems([...others(), withPools(cluster(), [5, 5])]).join("\n"), /pool md-0 \(5\) \+ pool md-1 \(5\) in server group workload-1-workers need 11/);
+        assert.match(
+            serverGroupSizeProblems([...others(), withPools(cluster(), [5, 5])]).join("\n"),
+            /pool md-0 \(5\) \+ pool md-1 \(5\) in server group workload-1-workers need 11/,
+        );
         const ungrouped = withPools(cluster(), [40]);
         ungrouped.spec.topology.variables = ungrouped.spec.topology.variables.filter((v: { name: string }) => v.name !== "workerServerGroup");
         assert.deepStrictEqual(serverGroupSizeProblems([...others(), ungrouped]), []);
@@ -75,7 +78,10 @@ describe("server-group quotas", () => {
         const group = objects().find((o) => o.kind === "ServerGroup")!;
         const groups = (n: number) => Array.from({ length: n }, (_, i) => ({ ...structuredClone(group), metadata: { ...group.metadata, name: `g-${i}` } }));
         assert.deepStrictEqual(serverGroupCountProblems(groups(10)), []);
-        assert.match(serverGroupCountProblems(groups(11)).join("\n"), /^11 ORC ServerGroups \(g-0, .*g-10\) are more than Nova's default server_groups quota of 10 per project/);
+        assert.match(
+            serverGroupCountProblems(groups(11)).join("\n"),
+            /^11 ORC ServerGroups \(g-0, .*g-10\) are more than Nova's default server_groups quota of 10 per project/,
+        );
     });
 
     it("fails workload-clusters' health check when Nova refuses a group for its quota, which ORC retries for ever", () => {
@@ -84,10 +90,17 @@ describe("server-group quotas", () => {
         assert.ok(e.failed, "no failed expression for ServerGroup");
         const failed = celExpression(e.failed);
         const current = celExpression(e.current);
-        const quota = orcStatus({ status: "True", reason: "TransientError", message: "Expected HTTP response code [202 200] ...: 403 {\"forbidden\": {\"code\": 403, \"message\": \"Quota exceeded, too many server groups.\"}}" });
+        const quota = orcStatus({
+            status: "True",
+            reason: "TransientError",
+            message: 'Expected HTTP response code [202 200] ...: 403 {"forbidden": {"code": 403, "message": "Quota exceeded, too many server groups."}}',
+        });
         assert.strictEqual(failed(quota), true);
         assert.strictEqual(current(quota), false);
-        assert.strictEqual(failed(orcStatus({ status: "False", reason: "InvalidConfiguration", message: "invalid configuration creating resource: 400" })), true);
+        assert.strictEqual(
+            failed(orcStatus({ status: "False", reason: "InvalidConfiguration", message: "invalid configuration creating resource: 400" })),
+            true,
+        );
         assert.strictEqual(failed(orcStatus("available")), false);
         assert.strictEqual(current(orcStatus("available")), true);
         assert.strictEqual(failed(orcStatus({ status: "True", reason: "TransientError", message: "503 Service Unavailable" })), false);

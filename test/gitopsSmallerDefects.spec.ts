@@ -26,7 +26,10 @@ const objects = (): TreeObject[] => {
 const cluster = (): TreeObject => structuredClone(objects().find((o) => o.kind === "Cluster" && o.metadata.name === "workload-1")!);
 const others = () => objects().filter((o) => o.kind !== "Cluster");
 const readme = () => fs.readFileSync(path.join(TREE, "README.md"), "utf8");
-const troubleshooting = () => readme().split(/^## /m).find((s) => s.startsWith("Troubleshooting"))!;
+const troubleshooting = () =>
+    readme()
+        .split(/^## /m)
+        .find((s) => s.startsWith("Troubleshooting"))!;
 
 describe("smaller defects", () => {
     describe("OCCM and Cinder CSI follow the Cluster's Kubernetes minor", () => {
@@ -39,7 +42,10 @@ describe("smaller defects", () => {
             upgraded.spec.topology.version = "v1.36.1";
             const problems = addonVersionProblems([...others(), upgraded]);
             assert.strictEqual(problems.length, 2, problems.join("\n"));
-            assert.match(problems.join("\n"), /^Cluster workload-1: HelmChartProxy openstack-cloud-controller-manager installs openstack-cloud-controller-manager 2\.35\.0, not 2\.36\.x for its Kubernetes v1\.36\.1/m);
+            assert.match(
+                problems.join("\n"),
+                /^Cluster workload-1: HelmChartProxy openstack-cloud-controller-manager installs openstack-cloud-controller-manager 2\.35\.0, not 2\.36\.x for its Kubernetes v1\.36\.1/m,
+            );
             assert.match(problems.join("\n"), /^Cluster workload-1: HelmChartProxy openstack-cinder-csi installs openstack-cinder-csi 2\.35\.0, not 2\.36\.x/m);
         });
 
@@ -79,7 +85,9 @@ describe("smaller defects: immutable templates, dev and prod in one project", ()
         assert.deepStrictEqual([...new Set(templates.map((t) => t.kind))].sort(), [...kinds].sort());
         for (const t of templates) assert.match(t.metadata.name, /-v\d+$/, `${t.kind} ${t.metadata.name}`);
         assert.match(troubleshooting(), /KubeadmControlPlaneTemplate spec\.template\.spec field is\s+immutable/);
-        const change = readme().split(/^## /m).find((s) => s.startsWith("Change the ClusterClass"))!;
+        const change = readme()
+            .split(/^## /m)
+            .find((s) => s.startsWith("Change the ClusterClass"))!;
         assert.match(change, /KubeadmControlPlaneTemplate/);
     });
 

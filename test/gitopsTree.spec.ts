@@ -167,7 +167,11 @@ function withVariable(cluster: TreeObject, name: string, value: unknown): TreeOb
  * scaled to the expected machines and rounded down (intstr.GetScaledValueFromIntOrPercent,
  * roundUp false), allows unhealthy <= limit.
  */
-function remediationAllowed(triggerIf: { unhealthyLessThanOrEqualTo?: number | string; unhealthyInRange?: string } | undefined, expected: number, unhealthy: number): boolean {
+function remediationAllowed(
+    triggerIf: { unhealthyLessThanOrEqualTo?: number | string; unhealthyInRange?: string } | undefined,
+    expected: number,
+    unhealthy: number,
+): boolean {
     if (triggerIf?.unhealthyInRange) {
         const m = /^\[(\d+)-(\d+)\]$/.exec(triggerIf.unhealthyInRange);
         assert.ok(m, `unhealthyInRange ${triggerIf.unhealthyInRange}`);
@@ -194,7 +198,9 @@ function readmeVariables(readme: string, heading: string): string[] {
 
 /** Every file of a directory, recursively, relative to it. */
 function filesOf(dir: string, rel = ""): string[] {
-    return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
+    return fs
+        .readdirSync(path.join(dir, rel), { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
 }
 
 /** The add-ons every labelled cluster gets (by the cloud config's label). */
@@ -206,7 +212,6 @@ const CATALOG = ["cert-manager", "flux", "gateway-api", "ingress-nginx", "metric
  * Kustomization carrying the add-on's label, in the same environment as the Cluster.
  */
 const FLUX_ADDONS = ["gateway-api"];
-
 
 /** A file of the ClusterClass's kubeadm config that one of its patches adds as a literal value (JSON patch structure: no template is read). */
 function literalFile(clusterClass: TreeObject, patchName: string, filePath: string): { path: string; owner: string; permissions: string; content: string } {
@@ -261,7 +266,11 @@ describe("GitOps tree (gitops/)", () => {
                     assert.ok(expr, `${what} has no healthCheckExprs for ${d.object.apiVersion} ${d.object.kind}`);
                     // A missing conditions list reads as "not yet" (optional chaining), and one
                     // condition must be True (`exists`: `all` would be true on an empty list).
-                    assert.match(expr.current, /^status\.\?conditions\.orValue\(\[\]\)\.exists\(c, c\.type == '\w+' && c\.status == 'True'\)$/, `${what}: ${expr.current}`);
+                    assert.match(
+                        expr.current,
+                        /^status\.\?conditions\.orValue\(\[\]\)\.exists\(c, c\.type == '\w+' && c\.status == 'True'\)$/,
+                        `${what}: ${expr.current}`,
+                    );
                 }
             }
         }
@@ -333,11 +342,26 @@ describe("GitOps tree (gitops/)", () => {
                 cc.spec.infrastructure.templateRef,
                 cc.spec.controlPlane.templateRef,
                 cc.spec.controlPlane.machineInfrastructure.templateRef,
-                ...(cc.spec.workers.machineDeployments as { bootstrap: { templateRef: unknown }; infrastructure: { templateRef: unknown } }[]).flatMap((m) => [m.bootstrap.templateRef, m.infrastructure.templateRef]),
+                ...(cc.spec.workers.machineDeployments as { bootstrap: { templateRef: unknown }; infrastructure: { templateRef: unknown } }[]).flatMap((m) => [
+                    m.bootstrap.templateRef,
+                    m.infrastructure.templateRef,
+                ]),
             ] as { apiVersion: string; kind: string; name: string }[];
-            assert.deepStrictEqual(refs.map((r) => r.kind).sort(), ["KubeadmConfigTemplate", "KubeadmControlPlaneTemplate", "OpenStackClusterTemplate", "OpenStackMachineTemplate", "OpenStackMachineTemplate"]);
+            assert.deepStrictEqual(refs.map((r) => r.kind).sort(), [
+                "KubeadmConfigTemplate",
+                "KubeadmControlPlaneTemplate",
+                "OpenStackClusterTemplate",
+                "OpenStackMachineTemplate",
+                "OpenStackMachineTemplate",
+            ]);
             for (const r of refs) {
-                assert.ok(objects(env).some((o) => o.apiVersion === r.apiVersion && o.kind === r.kind && o.metadata.name === r.name && o.metadata.namespace === cc.metadata.namespace), `${r.kind} ${r.name} is not in the environment`);
+                assert.ok(
+                    objects(env).some(
+                        (o) =>
+                            o.apiVersion === r.apiVersion && o.kind === r.kind && o.metadata.name === r.name && o.metadata.namespace === cc.metadata.namespace,
+                    ),
+                    `${r.kind} ${r.name} is not in the environment`,
+                );
             }
             const problems: string[] = [];
             clusterVariables(cluster, cc, problems);
@@ -386,8 +410,14 @@ describe("GitOps tree (gitops/)", () => {
         const text = placementProblems([...others, swapped]).join("\n");
         assert.match(text, /controlPlane joins server group workload-1-workers, whose policy is soft-anti-affinity, not anti-affinity/);
         assert.match(text, /default-worker joins server group workload-1-control-plane, whose policy is anti-affinity, not soft-anti-affinity/);
-        assert.match(placementProblems([...others, withVariable(cluster, "workerServerGroup", undefined)]).join("\n"), /default-worker joins no server group .*workerServerGroup/);
-        assert.match(placementProblems([...others, withVariable(cluster, "controlPlaneServerGroup", "workload-2-control-plane")]).join("\n"), /which no ORC ServerGroup of the tree creates/);
+        assert.match(
+            placementProblems([...others, withVariable(cluster, "workerServerGroup", undefined)]).join("\n"),
+            /default-worker joins no server group .*workerServerGroup/,
+        );
+        assert.match(
+            placementProblems([...others, withVariable(cluster, "controlPlaneServerGroup", "workload-2-control-plane")]).join("\n"),
+            /which no ORC ServerGroup of the tree creates/,
+        );
         const orphan = structuredClone(all.find((o) => o.kind === "ServerGroup")!);
         orphan.metadata.name = "old-group";
         assert.match(placementProblems([...all, orphan]).join("\n"), /ServerGroup old-group serves no Cluster/);
@@ -398,8 +428,11 @@ describe("GitOps tree (gitops/)", () => {
 
     it("takes no empty list of availability zones (the schema; the zones reaching the OpenStackCluster: classInfrastructure.integration.ts)", () => {
         const cluster = ofKind(envs.get("dev")!, "Cluster")[0];
-        const schema = classVariables(classOf(cluster, objects(envs.get("dev")!))).find((v) => v.name === "controlPlaneAvailabilityZones")!.schema.openAPIV3Schema;
-        assert.deepStrictEqual(schemaProblems([], schema, "controlPlaneAvailabilityZones"), ["controlPlaneAvailabilityZones: must NOT have fewer than 1 items"]);
+        const schema = classVariables(classOf(cluster, objects(envs.get("dev")!))).find((v) => v.name === "controlPlaneAvailabilityZones")!.schema
+            .openAPIV3Schema;
+        assert.deepStrictEqual(schemaProblems([], schema, "controlPlaneAvailabilityZones"), [
+            "controlPlaneAvailabilityZones: must NOT have fewer than 1 items",
+        ]);
         assert.deepStrictEqual(schemaProblems(["az1", "az2"], schema, "controlPlaneAvailabilityZones"), []);
     });
 
@@ -411,7 +444,10 @@ describe("GitOps tree (gitops/)", () => {
         assert.match(imageReferenceProblems([...others, missing]).join("\n"), /uses ORC Image ubuntu-capi-image-v1.36.2, which the tree does not define/);
         const newer = structuredClone(cluster);
         newer.spec.topology.version = "v1.36.2";
-        assert.match(imageReferenceProblems([...others, newer]).join("\n"), /Image ubuntu-capi-image-v1.35.8 holds Kubernetes v1.35.8, not the Cluster's v1.36.2/);
+        assert.match(
+            imageReferenceProblems([...others, newer]).join("\n"),
+            /Image ubuntu-capi-image-v1.35.8 holds Kubernetes v1.35.8, not the Cluster's v1.36.2/,
+        );
         const removed = all.filter((o) => o.kind !== "Image");
         assert.match(imageReferenceProblems(removed).join("\n"), /which the tree does not define/);
     });
@@ -441,7 +477,11 @@ describe("GitOps tree (gitops/)", () => {
             }
         }
         const uploaded = new Set(
-            [...envs.values()].flatMap((env) => ofKind(env, "Image").filter((i) => i.spec.managementPolicy !== "unmanaged" && imageProblems(i).length === 0).map((i) => i.spec.resource.content.download.hash.value as string)),
+            [...envs.values()].flatMap((env) =>
+                ofKind(env, "Image")
+                    .filter((i) => i.spec.managementPolicy !== "unmanaged" && imageProblems(i).length === 0)
+                    .map((i) => i.spec.resource.content.download.hash.value as string),
+            ),
         );
         for (const d of digests) {
             assert.ok(uploaded.has(d), `digest ${d} is not the hash of a valid upload Image`);
@@ -469,13 +509,20 @@ describe("GitOps tree (gitops/)", () => {
             const lists = args(t);
             assert.ok(lists.length > 0, t.metadata.name);
             for (const list of lists) {
-                assert.deepStrictEqual(list.find((a) => a.name === "cloud-provider"), { name: "cloud-provider", value: "external" }, t.metadata.name);
+                assert.deepStrictEqual(
+                    list.find((a) => a.name === "cloud-provider"),
+                    { name: "cloud-provider", value: "external" },
+                    t.metadata.name,
+                );
             }
         }
     });
 
     each("labels every Cluster for the program's cloud config, and the add-ons every cluster needs select every Cluster", (env) => {
-        const crs = cloudConfigResourceSet(DEFAULT_WORKLOAD_NAMESPACE) as unknown as { metadata: { namespace: string }; spec: { clusterSelector: { matchLabels: Record<string, string> } } };
+        const crs = cloudConfigResourceSet(DEFAULT_WORKLOAD_NAMESPACE) as unknown as {
+            metadata: { namespace: string };
+            spec: { clusterSelector: { matchLabels: Record<string, string> } };
+        };
         assert.deepStrictEqual(crs.spec.clusterSelector.matchLabels, { [CLOUD_CONFIG_LABEL.key]: CLOUD_CONFIG_LABEL.value });
         const proxies = ofKind(env, "HelmChartProxy").filter((p) => BASE_ADDONS.includes(p.metadata.name));
         assert.deepStrictEqual(proxies.map((p) => p.spec.chartName).sort(), BASE_ADDONS);
@@ -486,7 +533,10 @@ describe("GitOps tree (gitops/)", () => {
             assert.ok(selects(crs.spec.clusterSelector, cluster), `Cluster ${cluster.metadata.name} gets no cloud config`);
             assert.strictEqual(cluster.metadata.namespace, crs.metadata.namespace);
             for (const p of proxies) {
-                assert.ok(selects(p.spec.clusterSelector, cluster) && p.metadata.namespace === cluster.metadata.namespace, `${p.metadata.name} misses ${cluster.metadata.name}`);
+                assert.ok(
+                    selects(p.spec.clusterSelector, cluster) && p.metadata.namespace === cluster.metadata.namespace,
+                    `${p.metadata.name} misses ${cluster.metadata.name}`,
+                );
             }
         }
     });
@@ -496,7 +546,10 @@ describe("GitOps tree (gitops/)", () => {
         /** The add-ons CAAPH installs (HelmChartProxies, selecting Clusters by label). */
         const readme = () => readmeAll().filter((a) => !FLUX_ADDONS.includes(a.name));
         /** The catalog's add-ons: HelmChartProxies, and ClusterResourceSets for plain manifests. */
-        const catalog = (env: Environment) => [...ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name)), ...ofKind(env, "ClusterResourceSet")];
+        const catalog = (env: Environment) => [
+            ...ofKind(env, "HelmChartProxy").filter((p) => !BASE_ADDONS.includes(p.metadata.name)),
+            ...ofKind(env, "ClusterResourceSet"),
+        ];
         /** The objects a ClusterResourceSet applies, in order: every document of every data value of its ConfigMaps. */
         const appliedCache = new WeakMap<TreeObject, TreeObject[]>();
         const applied = (env: Environment, crs: TreeObject): TreeObject[] => {
@@ -527,15 +580,28 @@ describe("GitOps tree (gitops/)", () => {
 
         each("offers exactly the add-ons gitops/README.md lists, with its versions and labels", (env) => {
             const listed = readme();
-            assert.deepStrictEqual(catalog(env).map((p) => p.metadata.name).sort(), listed.map((a) => a.name).sort());
-            assert.deepStrictEqual(readmeAll().map((a) => a.name).sort(), CATALOG);
+            assert.deepStrictEqual(
+                catalog(env)
+                    .map((p) => p.metadata.name)
+                    .sort(),
+                listed.map((a) => a.name).sort(),
+            );
+            assert.deepStrictEqual(
+                readmeAll()
+                    .map((a) => a.name)
+                    .sort(),
+                CATALOG,
+            );
             for (const a of listed) {
                 const p = catalog(env).find((x) => x.metadata.name === a.name)!;
                 assert.strictEqual(versionOf(env, p), a.version, `${a.name}: the README says ${a.version}`);
                 assert.deepStrictEqual(selectorKeys(p.spec.clusterSelector), [a.label], `${a.name} selects by other labels than its own`);
                 assert.strictEqual(a.label, `capi-mgmt.io/addon-${a.name}`, a.name);
                 for (const v of a.values) {
-                    assert.ok(selects(p.spec.clusterSelector, labelled(ofKind(env, "Cluster")[0], { [a.label]: v })), `${a.name}: ${a.label}=${v} is not selected`);
+                    assert.ok(
+                        selects(p.spec.clusterSelector, labelled(ofKind(env, "Cluster")[0], { [a.label]: v })),
+                        `${a.name}: ${a.label}=${v} is not selected`,
+                    );
                 }
             }
         });
@@ -555,7 +621,11 @@ describe("GitOps tree (gitops/)", () => {
                     .filter((a) => c.metadata.labels?.[a.label] !== undefined)
                     .map((a) => a.name)
                     .sort();
-                assert.deepStrictEqual(on, stack === "dev" ? ["gateway-api", "ingress-nginx", "metrics-server"] : ["ingress-nginx", "metrics-server"], `Cluster ${c.metadata.name}`);
+                assert.deepStrictEqual(
+                    on,
+                    stack === "dev" ? ["gateway-api", "ingress-nginx", "metrics-server"] : ["ingress-nginx", "metrics-server"],
+                    `Cluster ${c.metadata.name}`,
+                );
             }
         });
 
@@ -572,9 +642,15 @@ describe("GitOps tree (gitops/)", () => {
                         `${a.label}=${v}`,
                     );
                 }
-                assert.ok(!selects(catalog(env).find((p) => p.metadata.name === a.name)!.spec.clusterSelector, labelled(base, { [a.label]: "disabled" })), `${a.name}: ${a.label}=disabled is selected`);
+                assert.ok(
+                    !selects(catalog(env).find((p) => p.metadata.name === a.name)!.spec.clusterSelector, labelled(base, { [a.label]: "disabled" })),
+                    `${a.name}: ${a.label}=disabled is selected`,
+                );
             }
-            assert.deepStrictEqual(catalog(env).filter((p) => selects(p.spec.clusterSelector, labelled(base, {}))), []);
+            assert.deepStrictEqual(
+                catalog(env).filter((p) => selects(p.spec.clusterSelector, labelled(base, {}))),
+                [],
+            );
         });
 
         each("puts ingress-nginx behind an Octavia load balancer: plain, with the PROXY protocol, or OVN with the client's address", (env) => {
@@ -593,7 +669,10 @@ describe("GitOps tree (gitops/)", () => {
             const ovn = values("ovn");
             assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
             // OVN: no PROXY protocol; SOURCE_IP_PORT is the one method it has; Local needs a health monitor.
-            assert.deepStrictEqual(ovn.service.annotations, { "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT", "loadbalancer.openstack.org/enable-health-monitor": "true" });
+            assert.deepStrictEqual(ovn.service.annotations, {
+                "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT",
+                "loadbalancer.openstack.org/enable-health-monitor": "true",
+            });
             assert.strictEqual(ovn.config, undefined);
             assert.deepStrictEqual([...p.spec.clusterSelector.matchExpressions[0].values].sort(), ["octavia", "ovn", "proxy-protocol"]);
         });
@@ -606,46 +685,62 @@ describe("GitOps tree (gitops/)", () => {
             assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
         });
 
-        each("applies the Gateway API CRDs, from the pinned upstream release, to exactly the Clusters that carry its label, and keeps them on removal", (env) => {
-            const a = readmeAll().find((x) => x.name === "gateway-api")!;
-            assert.strictEqual(a.label, "capi-mgmt.io/addon-gateway-api");
-            assert.deepStrictEqual(a.values, ["enabled"]);
-            const clusters = ofKind(env, "Cluster");
-            const optedIn = clusters.filter((c) => c.metadata.labels?.[a.label] === "enabled").map((c) => c.metadata.name);
-            const kustomizations = objects(env).filter((o) => isFluxKustomization(o) && o.metadata.labels?.[a.label] !== undefined);
-            // Exactly one per opted-in Cluster, next to it, through its kubeconfig Secret.
-            assert.deepStrictEqual(kustomizations.map((k) => k.spec.kubeConfig?.secretRef?.name).sort(), optedIn.map((n) => `${n}-kubeconfig`).sort());
-            const sources = ofKind(env, "GitRepository");
-            for (const k of kustomizations) {
-                const what = `Kustomization ${k.metadata.name}`;
-                assert.strictEqual(k.metadata.labels![a.label], "enabled", what);
-                const cluster = clusters.find((c) => `${c.metadata.name}-kubeconfig` === k.spec.kubeConfig.secretRef.name)!;
-                assert.strictEqual(k.metadata.namespace, cluster.metadata.namespace, what);
-                assert.strictEqual(k.spec.kubeConfig.secretRef.key, "value", `${what}: Cluster API's kubeconfig Secret holds it under "value"`);
-                assert.strictEqual(k.spec.path, "./config/crd", what);
-                assert.strictEqual(k.spec.prune, false, `${what} would delete the CRDs, and every Gateway and route with them, on removal`);
-                assert.strictEqual(k.spec.deletionPolicy, "Orphan", what);
-                assert.strictEqual(k.spec.targetNamespace, undefined, what);
-                const source = sources.find((s) => s.metadata.name === k.spec.sourceRef.name && s.metadata.namespace === k.metadata.namespace);
-                assert.ok(source && k.spec.sourceRef.kind === "GitRepository", `${what}: source ${JSON.stringify(k.spec.sourceRef)} is not in the environment`);
-                assert.strictEqual(source.spec.url, "https://github.com/kubernetes-sigs/gateway-api", what);
-                assert.deepStrictEqual(Object.keys(source.spec.ref), ["tag"], `${what}: not pinned to a release tag`);
-                assert.strictEqual(source.spec.ref.tag, a.version, "the README's version is the source's tag");
-                assert.ok(semver.valid(source.spec.ref.tag) !== null && /^v\d+\.\d+\.\d+$/.test(source.spec.ref.tag), source.spec.ref.tag);
-            }
-            // The source only where a Cluster opts in; and no HelmChartProxy selects by the label.
-            assert.strictEqual(sources.some((s) => s.metadata.name === "gateway-api"), optedIn.length > 0);
-            for (const p of ofKind(env, "HelmChartProxy")) {
-                assert.ok(!selectorKeys(p.spec.clusterSelector).includes(a.label), p.metadata.name);
-            }
-        });
+        each(
+            "applies the Gateway API CRDs, from the pinned upstream release, to exactly the Clusters that carry its label, and keeps them on removal",
+            (env) => {
+                const a = readmeAll().find((x) => x.name === "gateway-api")!;
+                assert.strictEqual(a.label, "capi-mgmt.io/addon-gateway-api");
+                assert.deepStrictEqual(a.values, ["enabled"]);
+                const clusters = ofKind(env, "Cluster");
+                const optedIn = clusters.filter((c) => c.metadata.labels?.[a.label] === "enabled").map((c) => c.metadata.name);
+                const kustomizations = objects(env).filter((o) => isFluxKustomization(o) && o.metadata.labels?.[a.label] !== undefined);
+                // Exactly one per opted-in Cluster, next to it, through its kubeconfig Secret.
+                assert.deepStrictEqual(kustomizations.map((k) => k.spec.kubeConfig?.secretRef?.name).sort(), optedIn.map((n) => `${n}-kubeconfig`).sort());
+                const sources = ofKind(env, "GitRepository");
+                for (const k of kustomizations) {
+                    const what = `Kustomization ${k.metadata.name}`;
+                    assert.strictEqual(k.metadata.labels![a.label], "enabled", what);
+                    const cluster = clusters.find((c) => `${c.metadata.name}-kubeconfig` === k.spec.kubeConfig.secretRef.name)!;
+                    assert.strictEqual(k.metadata.namespace, cluster.metadata.namespace, what);
+                    assert.strictEqual(k.spec.kubeConfig.secretRef.key, "value", `${what}: Cluster API's kubeconfig Secret holds it under "value"`);
+                    assert.strictEqual(k.spec.path, "./config/crd", what);
+                    assert.strictEqual(k.spec.prune, false, `${what} would delete the CRDs, and every Gateway and route with them, on removal`);
+                    assert.strictEqual(k.spec.deletionPolicy, "Orphan", what);
+                    assert.strictEqual(k.spec.targetNamespace, undefined, what);
+                    const source = sources.find((s) => s.metadata.name === k.spec.sourceRef.name && s.metadata.namespace === k.metadata.namespace);
+                    assert.ok(
+                        source && k.spec.sourceRef.kind === "GitRepository",
+                        `${what}: source ${JSON.stringify(k.spec.sourceRef)} is not in the environment`,
+                    );
+                    assert.strictEqual(source.spec.url, "https://github.com/kubernetes-sigs/gateway-api", what);
+                    assert.deepStrictEqual(Object.keys(source.spec.ref), ["tag"], `${what}: not pinned to a release tag`);
+                    assert.strictEqual(source.spec.ref.tag, a.version, "the README's version is the source's tag");
+                    assert.ok(semver.valid(source.spec.ref.tag) !== null && /^v\d+\.\d+\.\d+$/.test(source.spec.ref.tag), source.spec.ref.tag);
+                }
+                // The source only where a Cluster opts in; and no HelmChartProxy selects by the label.
+                assert.strictEqual(
+                    sources.some((s) => s.metadata.name === "gateway-api"),
+                    optedIn.length > 0,
+                );
+                for (const p of ofKind(env, "HelmChartProxy")) {
+                    assert.ok(!selectorKeys(p.spec.clusterSelector).includes(a.label), p.metadata.name);
+                }
+            },
+        );
 
         it("keeps only Gateway API's CRD directory of the upstream repository, and no copy of it in the tree", () => {
             const source = ofKind(envs.get("dev")!, "GitRepository").find((s) => s.metadata.name === "gateway-api")!;
-            const rules = String(source.spec.ignore).trim().split("\n").map((l) => l.trim());
+            const rules = String(source.spec.ignore)
+                .trim()
+                .split("\n")
+                .map((l) => l.trim());
             assert.deepStrictEqual(rules, ["/*", "!/config/", "/config/*", "!/config/crd/"]);
             for (const f of filesOf(TREE)) {
-                assert.doesNotMatch(fs.readFileSync(path.join(TREE, f), "utf8"), /gateway\.networking\.k8s\.io\/bundle-version/, `${f} carries upstream Gateway API objects`);
+                assert.doesNotMatch(
+                    fs.readFileSync(path.join(TREE, f), "utf8"),
+                    /gateway\.networking\.k8s\.io\/bundle-version/,
+                    `${f} carries upstream Gateway API objects`,
+                );
             }
         });
 
@@ -655,26 +750,47 @@ describe("GitOps tree (gitops/)", () => {
         });
     });
 
-    each("pins every chart, follows the Clusters' Kubernetes minor with the cloud provider's charts, and points them at the distributed cloud-config Secret", (env) => {
-        for (const p of ofKind(env, "HelmChartProxy")) {
-            // One exact version (some charts, like cert-manager's, spell it with a "v").
-            assert.ok(semver.valid(p.spec.version) !== null && /^v?\d+\.\d+\.\d+$/.test(p.spec.version), `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`);
-            assert.match(p.spec.repoURL, /^(https|oci):\/\//, p.metadata.name);
-            assert.strictEqual(p.spec.reconcileStrategy, undefined, `${p.metadata.name}: upgrades and uninstalls follow Git only with the default (Continuous)`);
-        }
-        for (const name of ["openstack-cloud-controller-manager", "openstack-cinder-csi"]) {
-            const p = ofKind(env, "HelmChartProxy").find((x) => x.spec.chartName === name)!;
-            assert.strictEqual(p.spec.namespace, WORKLOAD_CLOUD_CONFIG_SECRET.namespace, name);
-            // OCCM writes its own (credential-free) cloud.conf and mounts the distributed Secret beside it: test/gitopsLoadBalancers.spec.ts.
-            const mounted = name === "openstack-cinder-csi" ? (valuesOf(p).secret as Record<string, unknown>).name : (valuesOf(p).extraVolumes as { secret?: { secretName: string } }[]).find((v) => v.secret)?.secret?.secretName;
-            assert.deepStrictEqual(mounted, WORKLOAD_CLOUD_CONFIG_SECRET.name, name);
-            assert.strictEqual((valuesOf(p).secret as Record<string, unknown>).create, name !== "openstack-cinder-csi", `${name}: who writes its cloud config`);
-            // cloud-provider-openstack's chart 2.<minor>.x is built for Kubernetes 1.<minor>.
-            for (const cluster of ofKind(env, "Cluster")) {
-                assert.strictEqual(semver.minor(p.spec.version), semver.minor(cluster.spec.topology.version), `${name} ${p.spec.version} for Cluster ${cluster.metadata.name} at ${cluster.spec.topology.version}`);
+    each(
+        "pins every chart, follows the Clusters' Kubernetes minor with the cloud provider's charts, and points them at the distributed cloud-config Secret",
+        (env) => {
+            for (const p of ofKind(env, "HelmChartProxy")) {
+                // One exact version (some charts, like cert-manager's, spell it with a "v").
+                assert.ok(
+                    semver.valid(p.spec.version) !== null && /^v?\d+\.\d+\.\d+$/.test(p.spec.version),
+                    `${p.metadata.name}: ${p.spec.version} is not a pinned chart version`,
+                );
+                assert.match(p.spec.repoURL, /^(https|oci):\/\//, p.metadata.name);
+                assert.strictEqual(
+                    p.spec.reconcileStrategy,
+                    undefined,
+                    `${p.metadata.name}: upgrades and uninstalls follow Git only with the default (Continuous)`,
+                );
             }
-        }
-    });
+            for (const name of ["openstack-cloud-controller-manager", "openstack-cinder-csi"]) {
+                const p = ofKind(env, "HelmChartProxy").find((x) => x.spec.chartName === name)!;
+                assert.strictEqual(p.spec.namespace, WORKLOAD_CLOUD_CONFIG_SECRET.namespace, name);
+                // OCCM writes its own (credential-free) cloud.conf and mounts the distributed Secret beside it: test/gitopsLoadBalancers.spec.ts.
+                const mounted =
+                    name === "openstack-cinder-csi"
+                        ? (valuesOf(p).secret as Record<string, unknown>).name
+                        : (valuesOf(p).extraVolumes as { secret?: { secretName: string } }[]).find((v) => v.secret)?.secret?.secretName;
+                assert.deepStrictEqual(mounted, WORKLOAD_CLOUD_CONFIG_SECRET.name, name);
+                assert.strictEqual(
+                    (valuesOf(p).secret as Record<string, unknown>).create,
+                    name !== "openstack-cinder-csi",
+                    `${name}: who writes its cloud config`,
+                );
+                // cloud-provider-openstack's chart 2.<minor>.x is built for Kubernetes 1.<minor>.
+                for (const cluster of ofKind(env, "Cluster")) {
+                    assert.strictEqual(
+                        semver.minor(p.spec.version),
+                        semver.minor(cluster.spec.topology.version),
+                        `${name} ${p.spec.version} for Cluster ${cluster.metadata.name} at ${cluster.spec.topology.version}`,
+                    );
+                }
+            }
+        },
+    );
 
     each("holds no secret in clear", (env) => {
         for (const o of [...env.root.map((d) => d.object), ...objects(env)]) {
@@ -704,9 +820,13 @@ describe("GitOps tree (gitops/)", () => {
             envs
                 .get(stack)!
                 .units.filter((u) => u.kustomization.object.metadata.name !== "workload-clusters")
-                .map((u) => ({ kustomization: { ...u.kustomization.object, spec: { ...u.kustomization.object.spec, path: undefined } }, documents: u.documents.map((d) => d.object) }));
+                .map((u) => ({
+                    kustomization: { ...u.kustomization.object, spec: { ...u.kustomization.object.spec, path: undefined } },
+                    documents: u.documents.map((d) => d.object),
+                }));
         assert.deepStrictEqual(infra("prod"), infra("dev"));
-        const nodeImagesPath = (stack: string) => envs.get(stack)!.units.find((u) => u.kustomization.object.metadata.name === "node-images")!.kustomization.object.spec.path;
+        const nodeImagesPath = (stack: string) =>
+            envs.get(stack)!.units.find((u) => u.kustomization.object.metadata.name === "node-images")!.kustomization.object.spec.path;
         assert.strictEqual(nodeImagesPath("dev"), "./infrastructure/node-images/dev");
         assert.strictEqual(nodeImagesPath("prod"), "./infrastructure/node-images/prod");
     });
@@ -740,7 +860,11 @@ describe("GitOps tree (gitops/)", () => {
 
         it("takes a time of day HH:MM and a retention of at least one snapshot (the schema)", () => {
             const schema = (name: string) => classVariables(devClass()).find((v) => v.name === name)!.schema.openAPIV3Schema;
-            for (const [name, value] of [["etcdMaintenanceTime", "24:00"], ["etcdMaintenanceTime", "2:30"], ["etcdSnapshotsKept", 0]] as [string, unknown][]) {
+            for (const [name, value] of [
+                ["etcdMaintenanceTime", "24:00"],
+                ["etcdMaintenanceTime", "2:30"],
+                ["etcdSnapshotsKept", 0],
+            ] as [string, unknown][]) {
                 assert.notDeepStrictEqual(schemaProblems(value, schema(name), name), [], `${name} ${value}`);
             }
             assert.deepStrictEqual(schemaProblems("04:05", schema("etcdMaintenanceTime"), "t"), []);
@@ -752,7 +876,8 @@ describe("GitOps tree (gitops/)", () => {
             const LOCAL_ID = 17237436991929493444n;
             const PEER_A = 12146726434712346599n;
             const PEER_B = 9372538179322589801n;
-            const status = (endpoint: string, member: bigint, leader: bigint) => `{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":42,"raft_term":3},"version":"3.6.5","dbSize":2097152,"leader":${leader},"raftIndex":99,"raftTerm":3}}`;
+            const status = (endpoint: string, member: bigint, leader: bigint) =>
+                `{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":42,"raft_term":3},"version":"3.6.5","dbSize":2097152,"leader":${leader},"raftIndex":99,"raftTerm":3}}`;
             let dir: string;
             let script: string;
             beforeEach(() => {
@@ -837,7 +962,10 @@ describe("GitOps tree (gitops/)", () => {
             it("alone: defragments its member without moving leadership", () => {
                 const r = run({ leader: LOCAL_ID, members: [["https://10.6.0.10:2379", LOCAL_ID]] });
                 assertSuccess(r);
-                assert.deepStrictEqual(r.calls.filter((c) => / (defrag|move-leader)/.test(c)), ["https://127.0.0.1:2379 defrag"]);
+                assert.deepStrictEqual(
+                    r.calls.filter((c) => / (defrag|move-leader)/.test(c)),
+                    ["https://127.0.0.1:2379 defrag"],
+                );
             });
 
             it("with an unhealthy member: fails after the snapshot, defragmenting nothing", () => {
@@ -903,7 +1031,11 @@ describe("GitOps tree (gitops/)", () => {
             for (const value of bad) {
                 assert.notDeepStrictEqual(schemaProblems(value, schema("proxy"), "proxy"), [], JSON.stringify(value));
             }
-            for (const ok of [{ http: "http://10.0.0.1:3128/" }, { https: "https://[fd00::1]:3128" }, { http: "http://proxy:8080", noProxy: ["localhost", ".a.example", "10.0.0.0/8", "fd00::/8", "192.0.2.1"] }]) {
+            for (const ok of [
+                { http: "http://10.0.0.1:3128/" },
+                { https: "https://[fd00::1]:3128" },
+                { http: "http://proxy:8080", noProxy: ["localhost", ".a.example", "10.0.0.0/8", "fd00::/8", "192.0.2.1"] },
+            ]) {
                 assert.deepStrictEqual(schemaProblems(ok, schema("proxy"), "proxy"), [], JSON.stringify(ok));
             }
         });
@@ -914,7 +1046,10 @@ describe("GitOps tree (gitops/)", () => {
             assert.strictEqual(schema("registryMirrors").maxItems, 8);
             const all = Array.from({ length: 8 }, (_, i) => ({ registry: `r${i}.example:${5000 + i}`, endpoints: [`https://m${i}.example`] }));
             assert.deepStrictEqual(schemaProblems(all, schema("registryMirrors"), "registryMirrors"), []);
-            assert.notDeepStrictEqual(schemaProblems([...all, { registry: "one.more", endpoints: ["https://m.example"] }], schema("registryMirrors"), "registryMirrors"), []);
+            assert.notDeepStrictEqual(
+                schemaProblems([...all, { registry: "one.more", endpoints: ["https://m.example"] }], schema("registryMirrors"), "registryMirrors"),
+                [],
+            );
         });
 
         it("lets nothing that could leave the directory or the heredoc reach the mirror script (the schema)", () => {
@@ -924,10 +1059,26 @@ describe("GitOps tree (gitops/)", () => {
             ];
             assert.deepStrictEqual(schemaProblems(odd, schema("registryMirrors"), "registryMirrors"), []);
             for (const registry of ["..", "a..b", ".docker.io", "docker.io.", "a/../b", "a'b", "a b", "docker.io\nEOF", "$(id)", "-x.example", "x-.example"]) {
-                assert.notDeepStrictEqual(schemaProblems([{ registry, endpoints: ["https://m.example"] }], schema("registryMirrors"), "registryMirrors"), [], JSON.stringify(registry));
+                assert.notDeepStrictEqual(
+                    schemaProblems([{ registry, endpoints: ["https://m.example"] }], schema("registryMirrors"), "registryMirrors"),
+                    [],
+                    JSON.stringify(registry),
+                );
             }
-            for (const endpoint of ["https://m.example/a'b", 'https://m.example/a"b', "https://m.example/a b", "https://m.example/a\nEOF", "https://m.example/$(id)", "https://m.example/`id`", "https://m.example/a\\b"]) {
-                assert.notDeepStrictEqual(schemaProblems([{ registry: "docker.io", endpoints: [endpoint] }], schema("registryMirrors"), "registryMirrors"), [], JSON.stringify(endpoint));
+            for (const endpoint of [
+                "https://m.example/a'b",
+                'https://m.example/a"b',
+                "https://m.example/a b",
+                "https://m.example/a\nEOF",
+                "https://m.example/$(id)",
+                "https://m.example/`id`",
+                "https://m.example/a\\b",
+            ]) {
+                assert.notDeepStrictEqual(
+                    schemaProblems([{ registry: "docker.io", endpoints: [endpoint] }], schema("registryMirrors"), "registryMirrors"),
+                    [],
+                    JSON.stringify(endpoint),
+                );
             }
             assert.match(fs.readFileSync(path.join(TREE, "README.md"), "utf8"), /listed twice[^.]*later/);
         });
@@ -949,13 +1100,15 @@ describe("GitOps tree (gitops/)", () => {
             }
         });
 
-        it("puts no CEL rule at or under an array variable (Cluster API v1.14's webhook refuses the ClusterClass: \"unable to convert structural schema to CEL declarations\")", () => {
+        it('puts no CEL rule at or under an array variable (Cluster API v1.14\'s webhook refuses the ClusterClass: "unable to convert structural schema to CEL declarations")', () => {
             const underArray = (schema: VariableSchema, inArray: boolean, at: string): string[] => [
                 ...(inArray && schema["x-kubernetes-validations"] !== undefined ? [at] : []),
                 ...(schema.items ? underArray(schema.items, true, `${at}.items`) : []),
                 ...Object.entries(schema.properties ?? {}).flatMap(([k, v]) => underArray(v, inArray, `${at}.${k}`)),
             ];
-            const found = classVariables(clusterClass()).flatMap((d) => underArray(d.schema.openAPIV3Schema, d.schema.openAPIV3Schema.type === "array", d.name));
+            const found = classVariables(clusterClass()).flatMap((d) =>
+                underArray(d.schema.openAPIV3Schema, d.schema.openAPIV3Schema.type === "array", d.name),
+            );
             assert.deepStrictEqual(found, []);
             // The proxy's rules sit on strings of an object, which the webhook accepts.
             assert.ok(classVariables(clusterClass()).find((d) => d.name === "proxy")!.schema.openAPIV3Schema.properties!.http["x-kubernetes-validations"]);
@@ -970,10 +1123,18 @@ describe("GitOps tree (gitops/)", () => {
                 // The script is a literal of the class's proxy patch; the environment file it reads is
                 // rendered from a template (its real content: classNodeFiles.integration.ts).
                 script = literalFile(clusterClass(), "proxy", ENDPOINT_SCRIPT).content;
-                fs.writeFileSync(path.join(dir, "proxy.env"), "HTTP_PROXY=http://proxy.example.com:3128\nNO_PROXY=localhost,127.0.0.1,.svc,10.6.0.0/24\nno_proxy=localhost,127.0.0.1,.svc,10.6.0.0/24\n");
+                fs.writeFileSync(
+                    path.join(dir, "proxy.env"),
+                    "HTTP_PROXY=http://proxy.example.com:3128\nNO_PROXY=localhost,127.0.0.1,.svc,10.6.0.0/24\nno_proxy=localhost,127.0.0.1,.svc,10.6.0.0/24\n",
+                );
             });
             const run = () =>
-                runScript(script, { PATH: process.env.PATH ?? "/usr/bin:/bin", PROXY_ENV: path.join(dir, "proxy.env"), KUBELET_ENV: path.join(dir, "kubelet.env"), KUBEADM_DIR: path.join(dir, "kubeadm") });
+                runScript(script, {
+                    PATH: process.env.PATH ?? "/usr/bin:/bin",
+                    PROXY_ENV: path.join(dir, "proxy.env"),
+                    KUBELET_ENV: path.join(dir, "kubelet.env"),
+                    KUBEADM_DIR: path.join(dir, "kubeadm"),
+                });
             const kubeletEnv = () => envFileOf(fs.readFileSync(path.join(dir, "kubelet.env"), "utf8"));
             const base = () => envFileOf(fs.readFileSync(path.join(dir, "proxy.env"), "utf8")).NO_PROXY;
 
@@ -987,7 +1148,10 @@ describe("GitOps tree (gitops/)", () => {
             });
 
             it("adds the control plane endpoint of kubeadm init's configuration to kubelet's NO_PROXY", () => {
-                fs.writeFileSync(path.join(dir, "kubeadm/kubeadm.yaml"), "---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncontrolPlaneEndpoint: 203.0.113.7:6443\nnetworking:\n  podSubnet: 192.168.0.0/16\n---\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 10.6.0.10\n");
+                fs.writeFileSync(
+                    path.join(dir, "kubeadm/kubeadm.yaml"),
+                    "---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncontrolPlaneEndpoint: 203.0.113.7:6443\nnetworking:\n  podSubnet: 192.168.0.0/16\n---\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 10.6.0.10\n",
+                );
                 const r = run();
                 assertSuccess(r);
                 assert.deepStrictEqual(kubeletEnv(), { NO_PROXY: `${base()},203.0.113.7`, no_proxy: `${base()},203.0.113.7` });
@@ -998,7 +1162,10 @@ describe("GitOps tree (gitops/)", () => {
             });
 
             it("reads kubeadm join's discovery endpoint, and IPv6 in brackets", () => {
-                fs.writeFileSync(path.join(dir, "kubeadm/kubeadm-join-config.yaml"), "---\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: '[2001:db8::7]:6443'\n    token: abc\n");
+                fs.writeFileSync(
+                    path.join(dir, "kubeadm/kubeadm-join-config.yaml"),
+                    "---\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: '[2001:db8::7]:6443'\n    token: abc\n",
+                );
                 assertSuccess(run());
                 assert.strictEqual(kubeletEnv().NO_PROXY, `${base()},2001:db8::7`);
             });
@@ -1013,7 +1180,7 @@ describe("GitOps tree (gitops/)", () => {
         });
     });
 
-    it("maps SCS's settings in gitops/README.md, \"SCS users\": every catalog label, the placement, etcd, proxy and mirror variables, and the program-side items", () => {
+    it('maps SCS\'s settings in gitops/README.md, "SCS users": every catalog label, the placement, etcd, proxy and mirror variables, and the program-side items', () => {
         const readme = fs.readFileSync(path.join(TREE, "README.md"), "utf8");
         const section = readme.split(/^## /m).find((s) => s.startsWith("SCS users"));
         assert.ok(section, 'gitops/README.md has no section "SCS users"');
@@ -1022,8 +1189,20 @@ describe("GitOps tree (gitops/)", () => {
         for (const a of catalog) {
             assert.ok(section.includes(`\`${a.label}`), `${a.label} is not mapped`);
         }
-        for (const v of ["controlPlaneServerGroup", "workerServerGroup", "controlPlaneAvailabilityZones", "etcdMaintenance", "etcdSnapshotsKept", "etcdMaintenanceTime", "proxy", "registryMirrors"]) {
-            assert.ok(classVariables(ofKind(envs.get("dev")!, "ClusterClass")[0]).some((d) => d.name === v), `the ClusterClass has no variable ${v}`);
+        for (const v of [
+            "controlPlaneServerGroup",
+            "workerServerGroup",
+            "controlPlaneAvailabilityZones",
+            "etcdMaintenance",
+            "etcdSnapshotsKept",
+            "etcdMaintenanceTime",
+            "proxy",
+            "registryMirrors",
+        ]) {
+            assert.ok(
+                classVariables(ofKind(envs.get("dev")!, "ClusterClass")[0]).some((d) => d.name === v),
+                `the ClusterClass has no variable ${v}`,
+            );
             assert.ok(section.includes(`\`${v}\``), `variable ${v} is not mapped`);
         }
         for (const scs of ["http_proxy", "containerd_registry_files", "make check"]) {
@@ -1046,7 +1225,10 @@ describe("GitOps tree (gitops/)", () => {
                     visibility: "private",
                     content: {
                         diskFormat: "qcow2",
-                        download: { url: over.url ?? "https://images.example.org/ubuntu-2404-kube-v1.35.8.qcow2", ...(over.hash === undefined ? {} : { hash: over.hash }) },
+                        download: {
+                            url: over.url ?? "https://images.example.org/ubuntu-2404-kube-v1.35.8.qcow2",
+                            ...(over.hash === undefined ? {} : { hash: over.hash }),
+                        },
                     },
                 },
             },
@@ -1087,7 +1269,11 @@ describe("GitOps tree (gitops/)", () => {
                 ["md5", { hash: { algorithm: "md5", value: digest.slice(0, 32) } }, /needs the operator's SHA-256/],
                 ["http", { hash: { algorithm: "sha256", value: digest }, url: "http://images.example.org/x-v1.35.8.qcow2" }, /https URL/],
                 ["name without digest", { hash: { algorithm: "sha256", value: digest }, name: "ubuntu-2404-kube-v1.35.8" }, /first 12 digits/],
-                ["name without version", { hash: { algorithm: "sha256", value: digest }, name: `ubuntu-2404-kube-${digest.slice(0, 12)}` }, /does not carry its version/],
+                [
+                    "name without version",
+                    { hash: { algorithm: "sha256", value: digest }, name: `ubuntu-2404-kube-${digest.slice(0, 12)}` },
+                    /does not carry its version/,
+                ],
             ];
             for (const [title, over, expected] of refused) {
                 const [image] = devWith(upload(over));
@@ -1121,13 +1307,22 @@ describe("GitOps tree (gitops/)", () => {
         });
         const ruled = () =>
             classVariables(clusterClass)
-                .filter((v) => (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).some((r) => r.rule === CREATE_ONLY_RULE || r.rule.startsWith(`${CREATE_ONLY_RULE} || `)))
+                .filter((v) =>
+                    (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).some(
+                        (r) => r.rule === CREATE_ONLY_RULE || r.rule.startsWith(`${CREATE_ONLY_RULE} || `),
+                    ),
+                )
                 .map((v) => v.name)
                 .sort();
 
         it("carry the rule on every variable that feeds an OpenStackCluster field CAPO's webhook refuses to change", () => {
             const feeding = new Set<string>();
-            for (const patch of clusterClass.spec.patches as { definitions: { selector: { matchResources: { infrastructureCluster?: boolean } }; jsonPatches: { path: string; valueFrom?: { variable?: string } }[] }[] }[]) {
+            for (const patch of clusterClass.spec.patches as {
+                definitions: {
+                    selector: { matchResources: { infrastructureCluster?: boolean } };
+                    jsonPatches: { path: string; valueFrom?: { variable?: string } }[];
+                }[];
+            }[]) {
                 for (const def of patch.definitions.filter((d) => d.selector.matchResources.infrastructureCluster)) {
                     for (const p of def.jsonPatches) {
                         const field = p.path.replace(/^\/spec\/template\/spec/, "");
@@ -1149,7 +1344,9 @@ describe("GitOps tree (gitops/)", () => {
 
         // Cluster API's webhook evaluating the rules on a change: classInfrastructure.integration.ts.
         it("carry no other transition rule than create-only (apiLoadBalancer: but for a change to cloud-default)", () => {
-            const rules = classVariables(clusterClass).flatMap((v) => (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).filter((r) => /\boldSelf\b/.test(r.rule)).map((r) => `${v.name}: ${r.rule}`));
+            const rules = classVariables(clusterClass).flatMap((v) =>
+                (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).filter((r) => /\boldSelf\b/.test(r.rule)).map((r) => `${v.name}: ${r.rule}`),
+            );
             assert.deepStrictEqual(rules.sort(), [
                 `apiLoadBalancer: ${CREATE_ONLY_RULE} || self.provider == 'cloud-default'`,
                 `externalNetwork: ${CREATE_ONLY_RULE}`,
@@ -1186,7 +1383,8 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("replaces a failed worker in pools of 1, 2, 3 and 10, one at a time, and stops when many fail at once", () => {
-            const remediation = clusterClass.spec.workers.machineDeployments.find((c: { class: string }) => c.class === "default-worker").healthCheck.remediation;
+            const remediation = clusterClass.spec.workers.machineDeployments.find((c: { class: string }) => c.class === "default-worker").healthCheck
+                .remediation;
             assert.strictEqual(remediation.maxInFlight, 1);
             for (const workers of [1, 2, 3, 10]) {
                 assert.ok(remediationAllowed(remediation.triggerIf, workers, 1), `${workers} workers, one unhealthy: not replaced`);
@@ -1225,9 +1423,15 @@ describe("GitOps tree (gitops/)", () => {
             write("base/two.yaml", cm("two"));
             write(
                 "overlay/kustomization.yaml",
-                "resources: [../base]\npatches:\n  - target: {kind: ConfigMap, name: two}\n    patch: |-\n      - op: test\n        path: /data/a\n        value: \"1\"\n      - op: replace\n        path: /data/a\n        value: \"2\"\n",
+                'resources: [../base]\npatches:\n  - target: {kind: ConfigMap, name: two}\n    patch: |-\n      - op: test\n        path: /data/a\n        value: "1"\n      - op: replace\n        path: /data/a\n        value: "2"\n',
             );
-            assert.deepStrictEqual(kustomizeBuild(dir, "overlay").map((d) => [d.object.metadata.name, d.object.data.a, d.object.metadata.namespace]), [["one", "1", undefined], ["two", "2", undefined]]);
+            assert.deepStrictEqual(
+                kustomizeBuild(dir, "overlay").map((d) => [d.object.metadata.name, d.object.data.a, d.object.metadata.namespace]),
+                [
+                    ["one", "1", undefined],
+                    ["two", "2", undefined],
+                ],
+            );
             write("ns/kustomization.yaml", "resources: [cm.yaml, namespace.yaml]\n");
             write("ns/cm.yaml", cm("x", "---\n" + cm("y").replace("name: y", "name: y\n  namespace: elsewhere")));
             write("ns/namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: keep\n");
@@ -1242,15 +1446,24 @@ describe("GitOps tree (gitops/)", () => {
             write("plain/x.yaml", cm("x"));
             assert.throws(() => kustomizeBuild(dir, "plain"), /plain: no kustomization.yaml/);
             write("m/kustomization.yaml", "resources: [missing.yaml]\n");
-            assert.throws(() => kustomizeBuild(dir, "m"), (e: Error) => e instanceof TreeError && /^m: kubectl kustomize failed: .*missing.yaml/s.test(e.message));
-            write("t/kustomization.yaml", "resources: [a.yaml]\npatches:\n  - target: {kind: ConfigMap, name: a}\n    patch: |-\n      - {op: test, path: /data/a, value: \"9\"}\n");
+            assert.throws(
+                () => kustomizeBuild(dir, "m"),
+                (e: Error) => e instanceof TreeError && /^m: kubectl kustomize failed: .*missing.yaml/s.test(e.message),
+            );
+            write(
+                "t/kustomization.yaml",
+                'resources: [a.yaml]\npatches:\n  - target: {kind: ConfigMap, name: a}\n    patch: |-\n      - {op: test, path: /data/a, value: "9"}\n',
+            );
             write("t/a.yaml", cm("a"));
             assert.throws(() => kustomizeBuild(dir, "t"), /^TreeError: t: kubectl kustomize failed: .*test/s);
             assert.throws(() => kustomizeBuild(dir, "nowhere"), /nowhere: no such directory/);
         });
 
         it("substitutes like Flux's postBuild, and refuses a variable with no value", () => {
-            const doc = { file: "f.yaml", object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { a: "${A}", b: "${B:=dflt}", c: "$${A}" } } };
+            const doc = {
+                file: "f.yaml",
+                object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { a: "${A}", b: "${B:=dflt}", c: "$${A}" } },
+            };
             assert.deepStrictEqual(substitute(doc, { A: "x" }).object.data, { a: "x", b: "dflt", c: "${A}" });
             assert.throws(() => substitute(doc, {}), /f.yaml: \$\{A\} has no value/);
         });
@@ -1261,7 +1474,9 @@ describe("GitOps tree (gitops/)", () => {
             assert.deepStrictEqual(schemaProblems({}, schema, "v"), ["v: must NOT have fewer than 1 properties"]);
             assert.deepStrictEqual(schemaProblems({ name: "x" }, schema, "v"), ["v: unknown field name"]);
             assert.deepStrictEqual(schemaProblems({ name: "x" }, { ...schema, "x-kubernetes-preserve-unknown-fields": true }, "v"), []);
-            assert.deepStrictEqual(schemaProblems(["10.0.0.0/8", "x"], { type: "array", items: { type: "string", pattern: "/" } }, "v"), ['v.1: must match pattern "/"']);
+            assert.deepStrictEqual(schemaProblems(["10.0.0.0/8", "x"], { type: "array", items: { type: "string", pattern: "/" } }, "v"), [
+                'v.1: must match pattern "/"',
+            ]);
             assert.deepStrictEqual(schemaProblems(1500.5, { type: "integer" }, "v"), ["v: must be integer"]);
         });
 
@@ -1270,7 +1485,10 @@ describe("GitOps tree (gitops/)", () => {
             const cluster = structuredClone(ofKind(env, "Cluster")[0]);
             cluster.spec.topology.variables = cluster.spec.topology.variables
                 .filter((v: { name: string }) => v.name !== "workerFlavor")
-                .concat([{ name: "mtu", value: 100 }, { name: "flavour", value: "x" }]);
+                .concat([
+                    { name: "mtu", value: 100 },
+                    { name: "flavour", value: "x" },
+                ]);
             const problems: string[] = [];
             clusterVariables(cluster, classOf(cluster, objects(env)), problems);
             assert.match(problems.join("\n"), /variable flavour is not declared/);

@@ -73,8 +73,14 @@ describe("graph identity across code moves", function () {
         c.parent = "urn:pulumi:dev::capi-mgmt::other";
         const problems = graphDifferences(before, after);
         assert.ok(problems.includes(`${a.urn}: input ${key} changed`), problems.join("\n"));
-        assert.ok(problems.some((p) => p.startsWith("gone") && p.endsWith(before.resources.find((r) => r.urn === b.urn.replace(/-renamed$/, ""))!.urn)), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => p.startsWith("gone") && p.endsWith(before.resources.find((r) => r.urn === b.urn.replace(/-renamed$/, ""))!.urn)),
+            problems.join("\n"),
+        );
         assert.ok(problems.includes(`new URN: ${b.urn}`), problems.join("\n"));
-        assert.ok(problems.some((p) => p.startsWith(`${c.urn}: parent changed`)), problems.join("\n"));
+        assert.ok(
+            problems.some((p) => p.startsWith(`${c.urn}: parent changed`)),
+            problems.join("\n"),
+        );
     });
 });

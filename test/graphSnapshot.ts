@@ -47,7 +47,9 @@ function canonical(v: unknown): unknown {
 }
 
 function digest(v: unknown): string {
-    return createHash("sha256").update(JSON.stringify(v ?? null)).digest("hex");
+    return createHash("sha256")
+        .update(JSON.stringify(v ?? null))
+        .digest("hex");
 }
 
 /** The snapshot node of a recorded resource. */

@@ -71,11 +71,7 @@ export class Run {
  * Evaluates the program for `stack` with its Pulumi.<stack>.yaml, config values replaced
  * or removed (undefined) by `overrides` (keys without namespace are `capi-mgmt:` keys).
  */
-export async function runStack(
-    stack: string,
-    overrides: Record<string, string | undefined> = {},
-    cloud?: MockCloudOptions,
-): Promise<Run> {
+export async function runStack(stack: string, overrides: Record<string, string | undefined> = {}, cloud?: MockCloudOptions): Promise<Run> {
     const file = readStackConfigFile(PROJECT_DIR, stack);
     const { config, secretKeys } = withOverrides(file, overrides);
     const evaluation = await evaluate({ stack, config, secretKeys, cloud }, () => program(loadStackConfig(), plannedReleases()));

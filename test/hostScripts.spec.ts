@@ -59,7 +59,10 @@ describe("host scripts: rendering", () => {
             assert.ok(script.includes(t.url), `missing url of ${t.name}`);
             assert.ok(script.includes(t.sha256), `missing sha256 of ${t.name}`);
             const line = [t.name, t.version, t.url, t.sha256, t.archiveMember ?? ""].join("|");
-            assert.ok(script.split("\n").some((l) => l.replace(/^readonly TOOLS='/, "").replace(/'$/, "") === line), line);
+            assert.ok(
+                script.split("\n").some((l) => l.replace(/^readonly TOOLS='/, "").replace(/'$/, "") === line),
+                line,
+            );
         }
     });
 
@@ -91,10 +94,7 @@ describe("host scripts: rendering", () => {
     it("rejects a url that is not https", () => {
         const [first, ...rest] = toolDownloads(DEFAULT_VERSIONS);
         for (const url of ["http://example.com/kind", "ftp://example.com/kind", "https://example.com/a|b", "not a url"]) {
-            assert.throws(
-                () => renderInstallToolsScript(sampleInstallParams({ tools: [{ ...first, url }, ...rest] })),
-                /kind: url must be an https URL/,
-            );
+            assert.throws(() => renderInstallToolsScript(sampleInstallParams({ tools: [{ ...first, url }, ...rest] })), /kind: url must be an https URL/);
         }
     });
 
@@ -138,24 +138,32 @@ describe("host scripts: rendering", () => {
 describe("host scripts: includes", () => {
     const SCRIPT = "#!/usr/bin/env bash\nset -euo pipefail\n# capi-mgmt:include proxy.sh\nuse_proxy\n";
     /** An include file as src/host/scripts/lib/ has them: the shellcheck line, a header comment, the body. */
-    const LIB = "# shellcheck shell=bash\n# What this file is for.\n\nhello() {\n    echo \"$GREETING\"\n}\n";
-    const readLib = (text: string) => (name: string): string => {
-        assert.strictEqual(name, "proxy.sh");
-        return text;
-    };
+    const LIB = '# shellcheck shell=bash\n# What this file is for.\n\nhello() {\n    echo "$GREETING"\n}\n';
+    const readLib =
+        (text: string) =>
+        (name: string): string => {
+            assert.strictEqual(name, "proxy.sh");
+            return text;
+        };
 
     it("replaces the include line by the file's body, without its header", () => {
         const out = expandIncludes("t.sh", SCRIPT, readLib(LIB));
-        assert.strictEqual(out, "#!/usr/bin/env bash\nset -euo pipefail\nhello() {\n    echo \"$GREETING\"\n}\nuse_proxy\n");
+        assert.strictEqual(out, '#!/usr/bin/env bash\nset -euo pipefail\nhello() {\n    echo "$GREETING"\n}\nuse_proxy\n');
     });
 
     it("puts src/host/scripts/lib/proxy.sh in the five scripts that include it, and no copy is left in src/host/scripts/", () => {
         const body = fs.readFileSync(path.join(HOST_INCLUDES_DIR, "proxy.sh"), "utf8");
         assert.ok(HOST_SCRIPT_INCLUDES.includes("proxy.sh"));
-        const including = fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh") && fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8").includes("\n# capi-mgmt:include proxy.sh\n"));
+        const including = fs
+            .readdirSync(HOST_SCRIPTS_DIR)
+            .filter((f) => f.endsWith(".sh") && fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8").includes("\n# capi-mgmt:include proxy.sh\n"));
         assert.deepStrictEqual(including.sort(), ["capi-providers.sh", "install-tools.sh", "kind-cluster.sh", "lb-cleanup.sh", "orc.sh"]);
         for (const f of fs.readdirSync(HOST_SCRIPTS_DIR).filter((f) => f.endsWith(".sh"))) {
-            assert.doesNotMatch(fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8"), /^(use_proxy|proxy_env_args)\(\)/m, `src/host/scripts/${f} defines a proxy helper again`);
+            assert.doesNotMatch(
+                fs.readFileSync(path.join(HOST_SCRIPTS_DIR, f), "utf8"),
+                /^(use_proxy|proxy_env_args)\(\)/m,
+                `src/host/scripts/${f} defines a proxy helper again`,
+            );
         }
         const rendered = renderInstallToolsScript(sampleInstallParams({ proxy: { https: "http://p.example:3128", noProxy: "localhost" } }));
         assert.ok(rendered.includes(body.slice(body.indexOf("\n\n") + 2)), "the rendered script has the body of src/host/scripts/lib/proxy.sh");
@@ -164,7 +172,10 @@ describe("host scripts: includes", () => {
     });
 
     it("refuses an unknown include, naming the script and the allowed ones", () => {
-        assert.throws(() => expandIncludes("t.sh", "#!/bin/bash\n# capi-mgmt:include secrets.sh\n", readLib(LIB)), /t\.sh: unknown include "secrets\.sh"; host scripts may include proxy\.sh/);
+        assert.throws(
+            () => expandIncludes("t.sh", "#!/bin/bash\n# capi-mgmt:include secrets.sh\n", readLib(LIB)),
+            /t\.sh: unknown include "secrets\.sh"; host scripts may include proxy\.sh/,
+        );
         assert.throws(() => expandIncludes("t.sh", "#!/bin/bash\n# capi-mgmt:include ../proxy.sh\n", readLib(LIB)), /t\.sh: malformed include line/);
         assert.throws(() => expandIncludes("t.sh", "#!/bin/bash\n  #capi-mgmt: include proxy.sh\n", readLib(LIB)), /malformed include line/);
     });
@@ -178,18 +189,27 @@ describe("host scripts: includes", () => {
 
     it("refuses nested includes", () => {
         const nested = "# shellcheck shell=bash\n\n# capi-mgmt:include proxy.sh\nhello() { :; }\n";
-        assert.throws(() => expandIncludes("t.sh", SCRIPT, readLib(nested)), /t\.sh: include src\/host\/scripts\/lib\/proxy\.sh has an include line itself; includes do not nest/);
+        assert.throws(
+            () => expandIncludes("t.sh", SCRIPT, readLib(nested)),
+            /t\.sh: include src\/host\/scripts\/lib\/proxy\.sh has an include line itself; includes do not nest/,
+        );
     });
 
     it("counts a parameter used only by an included function, and still refuses one used nowhere", () => {
         // orc.sh reads PROXY_HTTP only inside use_proxy, which it includes.
         const source = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "orc.sh"), "utf8");
         assert.doesNotMatch(source, /\$\{?PROXY_HTTP\b/);
-        assert.match(renderHostScript("orc.sh", { ORC_VERSION: "v2.6.0", WAIT_TIMEOUT_SECONDS: "5", PROXY_HTTP: "http://p.example:1" }), /^readonly PROXY_HTTP='http:\/\/p\.example:1'$/m);
+        assert.match(
+            renderHostScript("orc.sh", { ORC_VERSION: "v2.6.0", WAIT_TIMEOUT_SECONDS: "5", PROXY_HTTP: "http://p.example:1" }),
+            /^readonly PROXY_HTTP='http:\/\/p\.example:1'$/m,
+        );
         // The same with a script and include of the test's own.
         const out = renderHostScriptText("t.sh", SCRIPT, { GREETING: "hi" }, {}, readLib(LIB));
         assert.match(out, /^readonly GREETING='hi'$/m);
-        assert.throws(() => renderHostScriptText("t.sh", SCRIPT, { GREETING: "hi" }, {}, readLib(LIB.replace("$GREETING", "hello"))), /t\.sh: parameter GREETING is not used by the script/);
+        assert.throws(
+            () => renderHostScriptText("t.sh", SCRIPT, { GREETING: "hi" }, {}, readLib(LIB.replace("$GREETING", "hello"))),
+            /t\.sh: parameter GREETING is not used by the script/,
+        );
         assert.throws(() => renderHostScriptText("t.sh", SCRIPT, { OTHER: "x" }, {}, readLib(LIB)), /parameter OTHER is not used/);
     });
 
@@ -376,7 +396,10 @@ describe("src/host/scripts/wait-ready.sh re-run as the login user after every la
         sudo.deny();
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, /wait-ready: ERROR: cannot look for the marker .* as root: 'sudo -n true' failed \(sudo: a password is required\); the login user needs passwordless sudo/);
+        assert.match(
+            r.stderr,
+            /wait-ready: ERROR: cannot look for the marker .* as root: 'sudo -n true' failed \(sudo: a password is required\); the login user needs passwordless sudo/,
+        );
     });
 });
 
@@ -515,11 +538,16 @@ describe("src/host/scripts/install-tools.sh", () => {
     it("downloads through the configured proxy, in upper and lower case (curl reads the lower)", () => {
         const proxy = { http: "http://proxy.example:3128", https: "http://proxy.example:3129", noProxy: "localhost,10.96.0.0/16,.corp.example" };
         assertSuccess(host.run(tools, { http_proxy: "http://inherited.example:1" }, 2, proxy));
-        const lines = host.curlLogText().split("\n").filter((l) => l.startsWith("proxy "));
+        const lines = host
+            .curlLogText()
+            .split("\n")
+            .filter((l) => l.startsWith("proxy "));
         assert.strictEqual(lines.length, tools.length);
         for (const line of lines) {
             assert.ok(
-                line.endsWith(" http_proxy=http://proxy.example:3128 https_proxy=http://proxy.example:3129 no_proxy=localhost,10.96.0.0/16,.corp.example HTTPS_PROXY=http://proxy.example:3129"),
+                line.endsWith(
+                    " http_proxy=http://proxy.example:3128 https_proxy=http://proxy.example:3129 no_proxy=localhost,10.96.0.0/16,.corp.example HTTPS_PROXY=http://proxy.example:3129",
+                ),
                 line,
             );
         }
@@ -527,7 +555,10 @@ describe("src/host/scripts/install-tools.sh", () => {
 
     it("downloads directly without a proxy, dropping an inherited one", () => {
         assertSuccess(host.run(tools, { http_proxy: "http://inherited.example:1", HTTPS_PROXY: "http://inherited.example:2" }));
-        const lines = host.curlLogText().split("\n").filter((l) => l.startsWith("proxy "));
+        const lines = host
+            .curlLogText()
+            .split("\n")
+            .filter((l) => l.startsWith("proxy "));
         assert.strictEqual(lines.length, tools.length);
         for (const line of lines) {
             assert.ok(line.endsWith(" http_proxy=- https_proxy=- no_proxy=- HTTPS_PROXY=-"), line);
@@ -536,10 +567,22 @@ describe("src/host/scripts/install-tools.sh", () => {
 
     it("downloads with the hardened curl options", () => {
         assertSuccess(host.run(tools, {}, 3));
-        const args = host.curlLogText().split("\n").filter((l) => l.startsWith("args "));
+        const args = host
+            .curlLogText()
+            .split("\n")
+            .filter((l) => l.startsWith("args "));
         assert.strictEqual(args.length, tools.length);
         for (const line of args) {
-            for (const option of ["--fail", "--location", "--proto =https", "--tlsv1.2", "--retry 3", "--retry-all-errors", "--connect-timeout 20", "--max-time 600"]) {
+            for (const option of [
+                "--fail",
+                "--location",
+                "--proto =https",
+                "--tlsv1.2",
+                "--retry 3",
+                "--retry-all-errors",
+                "--connect-timeout 20",
+                "--max-time 600",
+            ]) {
                 assert.ok(line.includes(` ${option} `), `${option} missing in: ${line}`);
             }
         }

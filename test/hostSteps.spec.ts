@@ -99,11 +99,7 @@ describe("host step registry", function () {
             for (const [what, run] of runs) {
                 const commands = run.all(COMMAND);
                 // Registrations complete in the order their inputs resolve, not the registry's.
-                assert.deepStrictEqual(
-                    commands.map((c) => c.name).sort(),
-                    HOST_STEPS.map((s) => s.name).sort(),
-                    `${what}: the remote commands`,
-                );
+                assert.deepStrictEqual(commands.map((c) => c.name).sort(), HOST_STEPS.map((s) => s.name).sort(), `${what}: the remote commands`);
                 for (const c of commands) {
                     assert.strictEqual(parentType(run, c), `capi-mgmt:index:${hostStep(c.name).component}`, `${what}: ${c.name}'s parent`);
                 }
@@ -160,7 +156,10 @@ describe("host step registry", function () {
             }
             // Every optional parameter shows up in one of the runs (so none is a typo).
             const expected = HOST_STEPS.flatMap((s) => (s.optionalParams ?? []).map((p) => `${s.name} ${p}`));
-            assert.deepStrictEqual(expected.filter((e) => !optionalSeen.has(e)), []);
+            assert.deepStrictEqual(
+                expected.filter((e) => !optionalSeen.has(e)),
+                [],
+            );
         });
     });
 

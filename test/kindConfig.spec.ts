@@ -2,7 +2,13 @@ import "mocha";
 import * as assert from "assert";
 import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
-import { KIND_API_SERVER_PORT, NODE_CONTAINERD_REGISTRY_CONFIG, NODE_REGISTRY_HOSTS_DIR, renderKindConfig, renderRegistryHostsToml } from "../src/cluster/kindConfig";
+import {
+    KIND_API_SERVER_PORT,
+    NODE_CONTAINERD_REGISTRY_CONFIG,
+    NODE_REGISTRY_HOSTS_DIR,
+    renderKindConfig,
+    renderRegistryHostsToml,
+} from "../src/cluster/kindConfig";
 import { DEFAULT_VERSIONS } from "../src/versions/versions";
 
 const PARAMS = { name: "dev", nodeImage: DEFAULT_VERSIONS.nodeImage, apiServerCertSans: ["192.0.2.10"] };
@@ -59,7 +65,13 @@ describe("containerd's TOML files (smol-toml)", () => {
     });
 
     it("encodes every endpoint the renderer accepts so that it parses back as written (control characters, DEL, non-ASCII)", () => {
-        for (const endpoint of ["https://m\u007f.example", "https://m\u0001.example", "https://mirror.exämple", "https://m.example:5000/a.b/c_d~e", "https://[2001:db8::1]:5000"]) {
+        for (const endpoint of [
+            "https://m\u007f.example",
+            "https://m\u0001.example",
+            "https://mirror.exämple",
+            "https://m.example:5000/a.b/c_d~e",
+            "https://[2001:db8::1]:5000",
+        ]) {
             const hosts = parseToml(renderRegistryHostsToml({ registry: "quay.io", endpoints: [endpoint] })) as { host: Record<string, unknown> };
             assert.deepStrictEqual(Object.keys(hosts.host), [endpoint]);
         }

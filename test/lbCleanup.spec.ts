@@ -98,7 +98,11 @@ class World {
                 fs.writeFileSync(
                     osc,
                     JSON.stringify({
-                        spec: { identityRef: c.secret ? { name: c.secret, cloudName: "openstack" } : { type: "ClusterIdentity", name: "openstack", cloudName: "openstack" } },
+                        spec: {
+                            identityRef: c.secret
+                                ? { name: c.secret, cloudName: "openstack" }
+                                : { type: "ClusterIdentity", name: "openstack", cloudName: "openstack" },
+                        },
                         status: { network: { id: c.network ?? NET, subnets: [{ id: "subnet-1" }] } },
                     }),
                 );
@@ -116,7 +120,12 @@ class World {
 
     events(): { reason: string; message: string; involvedObject: { name: string; uid: string } }[] {
         const dir = path.join(this.state, "events");
-        return fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))) : [];
+        return fs.existsSync(dir)
+            ? fs
+                  .readdirSync(dir)
+                  .sort()
+                  .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")))
+            : [];
     }
 }
 
@@ -193,11 +202,17 @@ describe("src/host/scripts/lb-cleanup.sh", () => {
         ]);
         // The floating IP went before its load balancer (after it, nothing would tie it to the cluster).
         const order = w.cloud.changes();
-        assert.ok(order.indexOf("DELETE /neutron/v2.0/floatingips/fip-ingress 204") < order.indexOf("DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress?cascade=true 204"));
+        assert.ok(
+            order.indexOf("DELETE /neutron/v2.0/floatingips/fip-ingress 204") <
+                order.indexOf("DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress?cascade=true 204"),
+        );
         const left = w.cloud.state;
         assert.deepStrictEqual(left.floatingips.map((f) => f.id).sort(), ["fip-api", "fip-free", "fip-twin", "fip-user"]);
         assert.match(r.stdout, /workload-1: deleted floating IP 203\.0\.113\.\d+ \(fip-ingress\)/);
-        assert.match(r.stdout, /workload-1: floating IP .* \(fip-user\) of kube_service_workload-1_default_web was not made by the cloud controller manager: kept/);
+        assert.match(
+            r.stdout,
+            /workload-1: floating IP .* \(fip-user\) of kube_service_workload-1_default_web was not made by the cloud controller manager: kept/,
+        );
         // The credential: the Cluster's own identity; no secret in any kubectl call or in the output.
         assert.ok(w.calls().some((c) => c.includes("get openstackclusteridentities.infrastructure.cluster.x-k8s.io openstack")));
         assert.doesNotMatch(r.stdout + r.stderr + w.calls().join("\n"), /ac-secret|token-cloud/);
@@ -250,11 +265,17 @@ describe("src/host/scripts/lb-cleanup.sh", () => {
         assert.ok(!w.cloud.changes().some((c) => c.startsWith("DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress")));
         const r2 = w.run();
         assertSuccess(r2);
-        assert.deepStrictEqual(w.cloud.changes().filter((c) => / 20[24]$/.test(c)).sort(), [
-            "DELETE /neutron/v2.0/floatingips/fip-ingress 204",
-            "DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress?cascade=true 204",
-            "DELETE /octavia/v2/lbaas/loadbalancers/lb-web?cascade=true 204",
-        ]);
+        assert.deepStrictEqual(
+            w.cloud
+                .changes()
+                .filter((c) => / 20[24]$/.test(c))
+                .sort(),
+            [
+                "DELETE /neutron/v2.0/floatingips/fip-ingress 204",
+                "DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress?cascade=true 204",
+                "DELETE /octavia/v2/lbaas/loadbalancers/lb-web?cascade=true 204",
+            ],
+        );
     });
 
     it("retries a load balancer Octavia is busy with (PENDING_UPDATE) on a later run", () => {
@@ -269,17 +290,29 @@ describe("src/host/scripts/lb-cleanup.sh", () => {
     });
 
     it("goes on with the other deleting clusters when one's credential is refused", () => {
-        const w = new World([{ name: "workload-0", deleting: true, secret: "old-credentials" }, { name: "workload-1", deleting: true }], project());
+        const w = new World(
+            [
+                { name: "workload-0", deleting: true, secret: "old-credentials" },
+                { name: "workload-1", deleting: true },
+            ],
+            project(),
+        );
         w.writeClouds("ac-id", "revoked", `${NS}/old-credentials`);
         const r = w.run();
         assertFailure(r);
         assert.match(r.stdout, /workload-0: Keystone at http:\/\/127\.0\.0\.1:\d+\/.*\/identity\/v3 refused or did not answer \(HTTP 401\)/);
         // workload-0's identityRef (type Secret) was read from the Cluster's namespace.
-        assert.ok(w.calls().some((c) => c.includes(`get secret -n ${NS} old-credentials`)), w.calls().join("\n"));
-        assert.deepStrictEqual(w.cloud.changes().filter((c) => c.startsWith("DELETE /octavia")).sort(), [
-            "DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress?cascade=true 204",
-            "DELETE /octavia/v2/lbaas/loadbalancers/lb-web?cascade=true 204",
-        ]);
+        assert.ok(
+            w.calls().some((c) => c.includes(`get secret -n ${NS} old-credentials`)),
+            w.calls().join("\n"),
+        );
+        assert.deepStrictEqual(
+            w.cloud
+                .changes()
+                .filter((c) => c.startsWith("DELETE /octavia"))
+                .sort(),
+            ["DELETE /octavia/v2/lbaas/loadbalancers/lb-ingress?cascade=true 204", "DELETE /octavia/v2/lbaas/loadbalancers/lb-web?cascade=true 204"],
+        );
     });
 
     it("fails (exit 1) without touching the cloud when the Clusters cannot be listed", () => {
@@ -328,7 +361,10 @@ describe("src/host/scripts/lb-cleanup.sh", () => {
         });
 
         it("with the Cluster's opt-in label deletes its exactly tagged, detached volumes; keeps attached and name-only ones", () => {
-            const w = new World([{ name: "workload-1", uid: UID, deleting: true, labels: { [DELETE_VOLUMES_LABEL]: "true" } }], { ...project(), volumes: volumes() });
+            const w = new World([{ name: "workload-1", uid: UID, deleting: true, labels: { [DELETE_VOLUMES_LABEL]: "true" } }], {
+                ...project(),
+                volumes: volumes(),
+            });
             const r = w.run();
             assertFailure(r); // the attached one is retried
             assert.deepStrictEqual(
@@ -340,8 +376,11 @@ describe("src/host/scripts/lb-cleanup.sh", () => {
             assert.deepStrictEqual(w.cloud.state.volumes.map((v) => v.id).sort(), ["vol-attached", "vol-legacy", "vol-other", "vol-twin"]);
         });
 
-        it("an opt-in label with another value than \"true\" opts in to nothing", () => {
-            const w = new World([{ name: "workload-1", uid: UID, deleting: true, labels: { [DELETE_VOLUMES_LABEL]: "yes" } }], { ...project(), volumes: volumes() });
+        it('an opt-in label with another value than "true" opts in to nothing', () => {
+            const w = new World([{ name: "workload-1", uid: UID, deleting: true, labels: { [DELETE_VOLUMES_LABEL]: "yes" } }], {
+                ...project(),
+                volumes: volumes(),
+            });
             assertSuccess(w.run());
             assert.ok(!w.cloud.changes().some((c) => c.includes("/volumes/")));
         });
@@ -409,9 +448,13 @@ describe("the cleanup's systemd units", () => {
         fs.writeFileSync(path.join(root, LB_CLEANUP_SCRIPT_PATH), renderLbCleanupScript({ namespace: "clusters" }), { mode: 0o700 });
         fs.writeFileSync(path.join(units, `${LB_CLEANUP_UNIT}.service`), service);
         fs.writeFileSync(path.join(units, `${LB_CLEANUP_UNIT}.timer`), timer);
-        return spawnSync("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${LB_CLEANUP_UNIT}.timer`, `/etc/systemd/system/${LB_CLEANUP_UNIT}.service`], {
-            encoding: "utf8",
-        });
+        return spawnSync(
+            "systemd-analyze",
+            ["verify", `--root=${root}`, `/etc/systemd/system/${LB_CLEANUP_UNIT}.timer`, `/etc/systemd/system/${LB_CLEANUP_UNIT}.service`],
+            {
+                encoding: "utf8",
+            },
+        );
     };
 
     it("are valid: systemd-analyze verify finds nothing to say about them", () => {

@@ -114,7 +114,10 @@ describe("management cluster (mock engine)", function () {
         it("dials SSH only for the teardown: no other step has a delete", () => {
             for (const run of [dev]) {
                 const deleting = run.all(COMMAND).filter((r) => input(r, "delete") !== undefined);
-                assert.deepStrictEqual(deleting.map((r) => r.name), ["workload-teardown"]);
+                assert.deepStrictEqual(
+                    deleting.map((r) => r.name),
+                    ["workload-teardown"],
+                );
             }
         });
 
@@ -226,7 +229,11 @@ describe("management cluster (mock engine)", function () {
         it("is created as soon as the kind cluster exists, before ORC, Cluster API, the credentials and Flux", () => {
             for (const run of [dev]) {
                 const teardown = step(run, "workload-teardown");
-                for (const later of [step(run, "orc"), step(run, "capi-providers"), ...run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"))]) {
+                for (const later of [
+                    step(run, "orc"),
+                    step(run, "capi-providers"),
+                    ...run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")),
+                ]) {
                     assert.ok(!run.dependsOn(teardown, later), `the teardown waits for ${later.type} ${later.name}`);
                 }
                 assert.ok(run.dependsOn(teardown, step(run, "kind-cluster")));
@@ -237,7 +244,10 @@ describe("management cluster (mock engine)", function () {
             const order = destroyOrder(dev.resources);
             const teardown = step(dev, "workload-teardown");
             const kind = step(dev, "kind-cluster");
-            const before = order.slice(0, order.findIndex((r) => r.urn === teardown.urn));
+            const before = order.slice(
+                0,
+                order.findIndex((r) => r.urn === teardown.urn),
+            );
             const harmless = (r: RecordedResource): boolean =>
                 !r.custom ||
                 r.type.startsWith("pulumi:") ||
@@ -247,7 +257,10 @@ describe("management cluster (mock engine)", function () {
                 (r.type === COMMAND && input(r, "delete") === undefined) ||
                 // Keys only live in the state.
                 r.type === "tls:index/privateKey:PrivateKey";
-            assert.ok(before.some((r) => r.type === COMMAND), "nothing runs before the teardown? the order is suspicious");
+            assert.ok(
+                before.some((r) => r.type === COMMAND),
+                "nothing runs before the teardown? the order is suspicious",
+            );
             for (const r of before) {
                 assert.ok(harmless(r), `${r.type} ${r.name} is really deleted before the teardown runs`);
             }
@@ -259,7 +272,13 @@ describe("management cluster (mock engine)", function () {
             const teardown = step(dev, "workload-teardown");
             const outlived = dev.resources.filter((r) => dev.dependsOn(teardown, r) && r.custom);
             const types = new Set(outlived.map((r) => r.type));
-            for (const t of ["openstack:compute/instance:Instance", "openstack:networking/network:Network", "openstack:identity/applicationCredential:ApplicationCredential", "tls:index/privateKey:PrivateKey", COMMAND]) {
+            for (const t of [
+                "openstack:compute/instance:Instance",
+                "openstack:networking/network:Network",
+                "openstack:identity/applicationCredential:ApplicationCredential",
+                "tls:index/privateKey:PrivateKey",
+                COMMAND,
+            ]) {
                 assert.ok(types.has(t), `teardown does not outlive any ${t}`);
             }
             for (const r of outlived) {
@@ -286,7 +305,10 @@ describe("management cluster (mock engine)", function () {
                 const teardown = step(run, "workload-teardown");
                 // The command SDK always asks for replacement on trigger changes; without triggers, nothing can.
                 assert.strictEqual(teardown.inputs.triggers, undefined);
-                assert.ok(teardown.options.replaceOnChanges.every((p) => p.startsWith("triggers")), "replaceOnChanges beyond triggers");
+                assert.ok(
+                    teardown.options.replaceOnChanges.every((p) => p.startsWith("triggers")),
+                    "replaceOnChanges beyond triggers",
+                );
                 assert.strictEqual(teardown.options.deleteBeforeReplace, false);
                 assert.strictEqual(run.byUrn(teardown.parent!).type, "capi-mgmt:index:WorkloadTeardown");
             }

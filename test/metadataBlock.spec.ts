@@ -169,7 +169,8 @@ function namespacesMissing(): string | undefined {
     try {
         const ok =
             sh(["ip", "netns", "exec", probe, "iptables", "-w", "-N", "PROBE"]).status === 0 &&
-            sh(["ip", "netns", "exec", probe, "iptables", "-w", "-A", "PROBE", "-d", "192.0.2.1/32", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"]).status === 0;
+            sh(["ip", "netns", "exec", probe, "iptables", "-w", "-A", "PROBE", "-d", "192.0.2.1/32", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"])
+                .status === 0;
         return ok ? undefined : "iptables with the REJECT target inside a network namespace";
     } finally {
         sh(["ip", "netns", "del", probe]);

@@ -20,7 +20,11 @@ function created(run: Run): RecordedResource[] {
 async function problemsOf(run: Run): Promise<string[]> {
     const problems = (await valueOf(run.evaluation.result.preflight)).problems;
     if (problems.length > 0) {
-        assert.deepStrictEqual(created(run).map((r) => r.name), [], "resources were registered although preflight failed");
+        assert.deepStrictEqual(
+            created(run).map((r) => r.name),
+            [],
+            "resources were registered although preflight failed",
+        );
     }
     return problems;
 }
@@ -50,16 +54,25 @@ describe("lifecycle: network changes under a live server (defects 1-3, mock engi
         it("refuses adding it, naming the setting and serverGeneration", async () => {
             const problems = await problemsOf(await runStack("dev", EXISTING, after(deployed)));
             assert.strictEqual(problems.length, 1, problems.join("\n"));
-            assert.match(problems[0], /^capi-mgmt:existingNetwork: the running server's port is on the network the program created; adding it .*replaces the port and with it the server.*bump of capi-mgmt:serverGeneration \(now 1\)/);
+            assert.match(
+                problems[0],
+                /^capi-mgmt:existingNetwork: the running server's port is on the network the program created; adding it .*replaces the port and with it the server.*bump of capi-mgmt:serverGeneration \(now 1\)/,
+            );
         });
 
         it("refuses removing it", async () => {
             const problems = await problemsOf(await runStack("dev", {}, after(deployedExisting)));
-            assert.match(problems.join("\n"), /^capi-mgmt:existingNetwork: the running server's port is on network network-shared-id, subnet subnet-shared-v4-id; removing it/);
+            assert.match(
+                problems.join("\n"),
+                /^capi-mgmt:existingNetwork: the running server's port is on network network-shared-id, subnet subnet-shared-v4-id; removing it/,
+            );
         });
 
         it("refuses re-pointing it to another network or subnet, by the IDs the names resolve to", async () => {
-            for (const other of [{ network: "shared-2", subnet: "shared-v4" }, { network: "shared", subnet: "shared-v4-b" }]) {
+            for (const other of [
+                { network: "shared-2", subnet: "shared-v4" },
+                { network: "shared", subnet: "shared-v4-b" },
+            ]) {
                 const problems = await problemsOf(await runStack("dev", { ...EXISTING, existingNetwork: JSON.stringify(other) }, after(deployedExisting)));
                 assert.match(problems.join("\n"), /^capi-mgmt:existingNetwork: .*pointing it elsewhere/, JSON.stringify(other));
             }
@@ -79,7 +92,10 @@ describe("lifecycle: network changes under a live server (defects 1-3, mock engi
             for (const overrides of [{ externalNetwork: "public-2" }, { externalNetwork: "public-2", serverGeneration: "2" }]) {
                 const problems = await problemsOf(await runStack("dev", overrides, after(deployed)));
                 assert.strictEqual(problems.length, 1, problems.join("\n"));
-                assert.match(problems[0], /^capi-mgmt:externalNetwork: "public-2" is network network-public-2-id, but the management server's floating IP and router are on network-public-id: .*new public address/);
+                assert.match(
+                    problems[0],
+                    /^capi-mgmt:externalNetwork: "public-2" is network network-public-2-id, but the management server's floating IP and router are on network-public-id: .*new public address/,
+                );
             }
         });
 
@@ -101,7 +117,10 @@ describe("lifecycle: network changes under a live server (defects 1-3, mock engi
         it("refuses another node CIDR on the same server, and lets it through with a serverGeneration bump", async () => {
             const problems = await problemsOf(await runStack("dev", { nodeCidr: "10.1.0.0/24" }, after(deployed)));
             assert.strictEqual(problems.length, 1, problems.join("\n"));
-            assert.match(problems[0], /^capi-mgmt:nodeCidr: changing it from "10.0.0.0\/24" to "10.1.0.0\/24" replaces the management subnet.*serverGeneration \(now 1\)/);
+            assert.match(
+                problems[0],
+                /^capi-mgmt:nodeCidr: changing it from "10.0.0.0\/24" to "10.1.0.0\/24" replaces the management subnet.*serverGeneration \(now 1\)/,
+            );
             assert.deepStrictEqual(await problemsOf(await runStack("dev", { nodeCidr: "10.1.0.0/24", serverGeneration: "2" }, after(deployed))), []);
         });
     });

@@ -48,7 +48,9 @@ describe("ORC's manifest checksum", function () {
                 'capi-mgmt:versions.orc.version: "2.6" is not a version like v1.2.3',
                 `capi-mgmt:versions.orc.sha256: "${"C".repeat(64)}" is not a SHA-256 (64 lowercase hex digits)`,
             ]);
-            assert.deepStrictEqual(problems({ orc: ["v2.6.0"] }), ["capi-mgmt:versions.orc: must be a version (v1.2.3) or {version, sha256} (the SHA-256 of the release's install.yaml)"]);
+            assert.deepStrictEqual(problems({ orc: ["v2.6.0"] }), [
+                "capi-mgmt:versions.orc: must be a version (v1.2.3) or {version, sha256} (the SHA-256 of the release's install.yaml)",
+            ]);
         });
     });
 

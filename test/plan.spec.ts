@@ -12,7 +12,10 @@ import { PROJECT_DIR } from "./harness";
 
 /** Runs a command of render/ in a child process, as `npm run` does. */
 function cli(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render", script), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render", script), ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+    });
 }
 
 /** A project directory holding Pulumi.dev.yaml with `settings` (capi-mgmt keys) set. */
@@ -44,13 +47,20 @@ describe("plan: src/lifecycle/plan.ts (pure)", () => {
     it("identifies a resource by its ancestors' whole type chain and its name, as the engine's URN does", () => {
         assert.deepStrictEqual(
             registrationsOf(doc({})).map((r) => r.urn),
-            ["capi-mgmt:index:Top::top", "capi-mgmt:index:Top$capi-mgmt:index:Server::server", "capi-mgmt:index:Top$capi-mgmt:index:Server$openstack:networking/floatingIp:FloatingIp::fip"],
+            [
+                "capi-mgmt:index:Top::top",
+                "capi-mgmt:index:Top$capi-mgmt:index:Server::server",
+                "capi-mgmt:index:Top$capi-mgmt:index:Server$openstack:networking/floatingIp:FloatingIp::fip",
+            ],
         );
     });
 
     it("names the replace-forcing input and its source; a new name is a create and a delete, paired", () => {
         const replaced = planLines(planChanges(doc({ pool: "a" }), doc({ pool: "b" })));
-        assert.match(replaced[0], /^ {2}replace FloatingIp fip: pool \("a" → "b"\) forces a replacement: ForceNew in the provider \(terraform-provider-openstack v1\.54\.1 openstack\/resource_openstack_networking_floatingip_v2\.go\)$/);
+        assert.match(
+            replaced[0],
+            /^ {2}replace FloatingIp fip: pool \("a" → "b"\) forces a replacement: ForceNew in the provider \(terraform-provider-openstack v1\.54\.1 openstack\/resource_openstack_networking_floatingip_v2\.go\)$/,
+        );
         const renamed = planLines(planChanges(doc({ pool: "a" }), doc({ pool: "a" }, "fip-2")));
         assert.deepStrictEqual(actions(renamed), ["create FloatingIp fip-2", "delete FloatingIp fip"]);
         assert.match(renamed[1], /delete +FloatingIp fip: replaced by fip-2 \(a new logical name\)/);
@@ -68,7 +78,10 @@ describe("plan: src/lifecycle/plan.ts (pure)", () => {
 
     it("refuses a file that is not a render's resources.json, naming it", () => {
         assert.throws(() => parseResourcesDocument("{", "x/resources.json"), /^Error: x\/resources\.json: not JSON/);
-        assert.throws(() => parseResourcesDocument('{"stack":"dev"}', "x/resources.json"), /x\/resources\.json: not a resources\.json written by `npm run render`/);
+        assert.throws(
+            () => parseResourcesDocument('{"stack":"dev"}', "x/resources.json"),
+            /x\/resources\.json: not a resources\.json written by `npm run render`/,
+        );
     });
 });
 
@@ -84,7 +97,10 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
 
     it('prints "no changes" for the same config, says it is modelled first, and lists secrets as "may change"', async () => {
         const { lines, refused } = await planStack({ stack: "dev", against: base });
-        assert.match(lines[0], /^modelled under the mock engine, not proven: what `pulumi up` on stack dev's current config would do, compared with the render in /);
+        assert.match(
+            lines[0],
+            /^modelled under the mock engine, not proven: what `pulumi up` on stack dev's current config would do, compared with the render in /,
+        );
         assert.ok(lines.includes("no changes"), lines.join("\n"));
         assert.match(lines.find((l) => l.startsWith("  connection: "))!, /Command kind-cluster/);
         // userData is ignored after creation: a secret there cannot change anything.
@@ -108,14 +124,31 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
         assert.match(text, /\n {2}create +Instance server-g2: a new logical name \(was server\)/);
         assert.match(text, /\n {2}delete +Port port: replaced by port-g2 \(a new logical name\)\n/);
         assert.match(text, /\n {2}delete +Instance server: replaced by server-g2/);
-        assert.match(text, /\n {2}update +FloatingIpAssociate floating-ip-association: changed: portId \("port-id" → "port-g2-id"; taken from Port port-g2 \(created\): known only once it exists\)\n/);
-        assert.match(text, /\n {2}replace Command kind-cluster: triggers \(\["server-id"\] → \["server-g2-id"\]; taken from Instance server-g2 \(created\): known only once it exists\) forces a replacement: the replaceOnChanges option; the old one is deleted first \(deleteBeforeReplace\)\n/);
+        assert.match(
+            text,
+            /\n {2}update +FloatingIpAssociate floating-ip-association: changed: portId \("port-id" → "port-g2-id"; taken from Port port-g2 \(created\): known only once it exists\)\n/,
+        );
+        assert.match(
+            text,
+            /\n {2}replace Command kind-cluster: triggers \(\["server-id"\] → \["server-g2-id"\]; taken from Instance server-g2 \(created\): known only once it exists\) forces a replacement: the replaceOnChanges option; the old one is deleted first \(deleteBeforeReplace\)\n/,
+        );
         // Known only once the replaced step has run: the provider, and with it every object it manages.
-        assert.match(text, /\n {2}replace kubernetes management-cluster: kubeconfig \(taken from Command kubeconfig \(replaced\): known only once it exists\) forces a replacement/);
-        assert.match(text, /\n {2}replace Kustomization kustomization: its provider management-cluster is replaced .*; the old one is kept in the cloud or cluster \(retainOnDelete\)\n/);
+        assert.match(
+            text,
+            /\n {2}replace kubernetes management-cluster: kubeconfig \(taken from Command kubeconfig \(replaced\): known only once it exists\) forces a replacement/,
+        );
+        assert.match(
+            text,
+            /\n {2}replace Kustomization kustomization: its provider management-cluster is replaced .*; the old one is kept in the cloud or cluster \(retainOnDelete\)\n/,
+        );
         assert.match(text, /\ndanger: the management server \(and its boot volume\) \(server\) is deleted\n/);
         const count = (a: string) => actions(lines).filter((x) => x.startsWith(`${a} `)).length;
-        assert.match(lines[lines.length - 1], new RegExp(`^summary: ${count("create")} to create, ${count("update")} to update, ${count("replace")} to replace, ${count("delete")} to delete, \\d+ unchanged$`));
+        assert.match(
+            lines[lines.length - 1],
+            new RegExp(
+                `^summary: ${count("create")} to create, ${count("update")} to update, ${count("replace")} to replace, ${count("delete")} to delete, \\d+ unchanged$`,
+            ),
+        );
         assert.ok(count("create") >= 3 && count("delete") >= 3 && count("replace") > 10, text);
     });
 
@@ -123,7 +156,10 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
         const { lines, refused } = await planStack({ stack: "dev", against: base, projectDir: devWith(tmp, { nodeCidr: "10.0.1.0/24" }) });
         const text = lines.join("\n");
         assert.strictEqual(refused, true);
-        assert.match(lines[1], /^pulumi up would refuse this run \(the lifecycle gate, taking the previous render as what is deployed\): nothing would change; were it applied:\n {2}- capi-mgmt:nodeCidr: changing it from "10\.0\.0\.0\/24" to "10\.0\.1\.0\/24"/);
+        assert.match(
+            lines[1],
+            /^pulumi up would refuse this run \(the lifecycle gate, taking the previous render as what is deployed\): nothing would change; were it applied:\n {2}- capi-mgmt:nodeCidr: changing it from "10\.0\.0\.0\/24" to "10\.0\.1\.0\/24"/,
+        );
         assert.match(text, /\n {2}replace Subnet subnet: cidr \("10\.0\.0\.0\/24" → "10\.0\.1\.0\/24"\) forces a replacement: ForceNew in the provider/);
     });
 

@@ -35,7 +35,10 @@ describe("preflight of a new server (mock engine)", function () {
         it("is refused for an image-backed server (rootVolumeSize 0), naming both settings", async () => {
             const found = await problems("dev", { rootVolumeSize: "0" }, { flavors: DISKLESS });
             assert.strictEqual(found.length, 1, found.join("\n"));
-            assert.match(found[0], /^capi-mgmt:rootVolumeSize: 0 boots the server from the flavor's disk, but capi-mgmt:flavor "SCS-4V-16" has none \(disk 0\)/);
+            assert.match(
+                found[0],
+                /^capi-mgmt:rootVolumeSize: 0 boots the server from the flavor's disk, but capi-mgmt:flavor "SCS-4V-16" has none \(disk 0\)/,
+            );
             assert.match(found[0], /Set capi-mgmt:rootVolumeSize to 20 or more \(a boot volume\), or pick a flavor with a disk$/);
         });
 
@@ -78,38 +81,70 @@ describe("preflight of a new server (mock engine)", function () {
     describe("the stack's own server after an `up` that failed before recording it", () => {
         it("is not counted again against Nova's quota when its port is bound to an instance", async () => {
             const calls: string[] = [];
-            const found = await problems("dev", {}, {
-                flavors: FLAVOR_4V,
-                computeLimits: ONE_SERVER_USED,
-                ports: { "dev-mgmt": { deviceId: "3f6b1c2e-0000-4000-8000-000000000001", deviceOwner: "compute:nova" } },
-                onCall: (token) => calls.push(token),
-            });
+            const found = await problems(
+                "dev",
+                {},
+                {
+                    flavors: FLAVOR_4V,
+                    computeLimits: ONE_SERVER_USED,
+                    ports: { "dev-mgmt": { deviceId: "3f6b1c2e-0000-4000-8000-000000000001", deviceOwner: "compute:nova" } },
+                    onCall: (token) => calls.push(token),
+                },
+            );
             assert.deepStrictEqual(found, []);
             assert.ok(calls.includes(GET_PORT));
         });
 
         it("still counts a new server when there is no such port, or the port has no instance", async () => {
-            const cases: MockCloudOptions["ports"][] = [undefined, { "dev-mgmt": { deviceId: "", deviceOwner: "" } }, { "other-mgmt": { deviceId: "x", deviceOwner: "compute:nova" } }];
+            const cases: MockCloudOptions["ports"][] = [
+                undefined,
+                { "dev-mgmt": { deviceId: "", deviceOwner: "" } },
+                { "other-mgmt": { deviceId: "x", deviceOwner: "compute:nova" } },
+            ];
             for (const ports of cases) {
                 const found = await problems("dev", {}, { flavors: FLAVOR_4V, computeLimits: ONE_SERVER_USED, ports });
                 for (const quota of ["instances", "cores", "ram"]) {
-                    assert.ok(found.some((p) => p.startsWith(`OpenStack quota ${quota}: `)), `${quota} not counted with ${JSON.stringify(ports)}:\n${found.join("\n")}`);
+                    assert.ok(
+                        found.some((p) => p.startsWith(`OpenStack quota ${quota}: `)),
+                        `${quota} not counted with ${JSON.stringify(ports)}:\n${found.join("\n")}`,
+                    );
                 }
             }
         });
 
         it("looks for the port of the new generation on a serverGeneration bump", async () => {
             const previousOutputs = {
-                [DEPLOYED_OUTPUT]: { serverGeneration: 1, prefix: "dev", availabilityZone: "", flavor: "SCS-4V-16", workloadNamespace: "clusters", gitops: true },
+                [DEPLOYED_OUTPUT]: {
+                    serverGeneration: 1,
+                    prefix: "dev",
+                    availabilityZone: "",
+                    flavor: "SCS-4V-16",
+                    workloadNamespace: "clusters",
+                    gitops: true,
+                },
             };
             // The old server (generation 1) and a generation-2 server a failed bump created: both in use.
-            const limits = { ...ONE_SERVER_USED, maxTotalInstances: 2, totalInstancesUsed: 2, maxTotalCores: 8, totalCoresUsed: 8, maxTotalRamSize: 32768, totalRamUsed: 32768 };
+            const limits = {
+                ...ONE_SERVER_USED,
+                maxTotalInstances: 2,
+                totalInstancesUsed: 2,
+                maxTotalCores: 8,
+                totalCoresUsed: 8,
+                maxTotalRamSize: 32768,
+                totalRamUsed: 32768,
+            };
             const boundG2 = { "dev-mgmt-g2": { deviceId: "3f6b1c2e-0000-4000-8000-000000000002", deviceOwner: "compute:nova" } };
-            assert.deepStrictEqual(await problems("dev", { serverGeneration: "2" }, { previousOutputs, flavors: FLAVOR_4V, computeLimits: limits, ports: boundG2 }), []);
+            assert.deepStrictEqual(
+                await problems("dev", { serverGeneration: "2" }, { previousOutputs, flavors: FLAVOR_4V, computeLimits: limits, ports: boundG2 }),
+                [],
+            );
             // Generation 1's port does not stand for the new server.
             const boundG1 = { "dev-mgmt": { deviceId: "3f6b1c2e-0000-4000-8000-000000000001", deviceOwner: "compute:nova" } };
             const found = await problems("dev", { serverGeneration: "2" }, { previousOutputs, flavors: FLAVOR_4V, computeLimits: limits, ports: boundG1 });
-            assert.ok(found.some((p) => p.startsWith("OpenStack quota instances: 2 of 2 used")), found.join("\n"));
+            assert.ok(
+                found.some((p) => p.startsWith("OpenStack quota instances: 2 of 2 used")),
+                found.join("\n"),
+            );
         });
     });
 });

@@ -43,7 +43,10 @@ describe("program (mock engine)", function () {
 
     describe("resources and their key inputs", () => {
         it("creates network, subnet with DNS servers, and a router on the external network", () => {
-            for (const [run, cidr] of [[dev, "10.0.0.0/24"], [prod, "10.10.0.0/24"]] as const) {
+            for (const [run, cidr] of [
+                [dev, "10.0.0.0/24"],
+                [prod, "10.10.0.0/24"],
+            ] as const) {
                 const subnet = run.one(T.subnet);
                 assert.strictEqual(input(subnet, "cidr"), cidr);
                 assert.deepStrictEqual(input(subnet, "dnsNameservers"), ["9.9.9.9", "149.112.112.112"]);
@@ -84,14 +87,23 @@ describe("program (mock engine)", function () {
 
         it("registers a generated ED25519 login key as the keypair and generates a host key", () => {
             const keys = dev.all(T.key).filter((k) => k.name !== "deploy-key");
-            assert.deepStrictEqual(keys.map((k) => [k.name, input(k, "algorithm")]), [["login", "ED25519"], ["host", "ED25519"]]);
+            assert.deepStrictEqual(
+                keys.map((k) => [k.name, input(k, "algorithm")]),
+                [
+                    ["login", "ED25519"],
+                    ["host", "ED25519"],
+                ],
+            );
             assert.match(String(input(dev.one(T.keypair), "publicKey")), /^ssh-ed25519 /);
             assert.ok(dev.dependsOn(dev.one(T.keypair), dev.one(T.key, "login")));
         });
 
         it("creates two restricted application credentials with the configured roles and distinct names", () => {
             const creds = prod.all(T.appCred);
-            assert.deepStrictEqual(creds.map((c) => c.name), ["capi", "cloud-provider"]);
+            assert.deepStrictEqual(
+                creds.map((c) => c.name),
+                ["capi", "cloud-provider"],
+            );
             for (const c of creds) {
                 assert.strictEqual(input(c, "unrestricted"), false);
                 assert.deepStrictEqual(input(c, "roles"), ["member", "load-balancer_member"]);
@@ -112,24 +124,40 @@ describe("program (mock engine)", function () {
             // The name a default stack had before roles were canonical: upgrading rotates nothing.
             assert.strictEqual(
                 appCredentialName("dev", "capi", { roles: ["load-balancer_member", "member"] }),
-                `dev-capi-${createHash("sha256").update(JSON.stringify({ purpose: "capi", roles: ["member", "load-balancer_member"], expiresAt: null })).digest("hex").slice(0, 8)}`,
+                `dev-capi-${createHash("sha256")
+                    .update(JSON.stringify({ purpose: "capi", roles: ["member", "load-balancer_member"], expiresAt: null }))
+                    .digest("hex")
+                    .slice(0, 8)}`,
             );
             const b = appCredentialName("dev", "capi", { roles: ["member", "reader"], expiresAt: "2027-01-01T00:00:00Z" });
             assert.strictEqual(appCredentialName("dev", "capi", { roles: ["reader", "member"], expiresAt: "2027-01-01T01:00:00+01:00" }), b);
-            const one = await runStack("prod", { appCredential: JSON.stringify({ roles: ["member", "load-balancer_member"], expiresAt: "2027-12-31T01:00:00+01:00" }) });
-            const two = await runStack("prod", { appCredential: JSON.stringify({ roles: ["load-balancer_member", "member"], expiresAt: "2027-12-31T00:00:00Z" }) });
+            const one = await runStack("prod", {
+                appCredential: JSON.stringify({ roles: ["member", "load-balancer_member"], expiresAt: "2027-12-31T01:00:00+01:00" }),
+            });
+            const two = await runStack("prod", {
+                appCredential: JSON.stringify({ roles: ["load-balancer_member", "member"], expiresAt: "2027-12-31T00:00:00Z" }),
+            });
             // Every argument of an application credential forces replacement: equal inputs mean no rotation.
-            assert.deepStrictEqual(one.all(T.appCred).map((c) => c.inputs), two.all(T.appCred).map((c) => c.inputs));
+            assert.deepStrictEqual(
+                one.all(T.appCred).map((c) => c.inputs),
+                two.all(T.appCred).map((c) => c.inputs),
+            );
             assert.strictEqual(input(one.one(T.appCred, "capi"), "expiresAt"), "2027-12-31T00:00:00Z");
         });
 
         it("refuses roles the user does not hold, naming the setting", () => {
             assert.deepStrictEqual(roleProblems(["member"], ["member", "reader"]), []);
-            assert.match(roleProblems(["member", "load-balancer_member"], ["member"]).join("\n"), /^capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold/);
+            assert.match(
+                roleProblems(["member", "load-balancer_member"], ["member"]).join("\n"),
+                /^capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold/,
+            );
         });
 
         it("boots the server from the resolved image, on a port with the security group", () => {
-            for (const [run, size, az] of [[dev, 50, undefined], [prod, 100, "nova"]] as const) {
+            for (const [run, size, az] of [
+                [dev, 50, undefined],
+                [prod, 100, "nova"],
+            ] as const) {
                 const server = run.one(T.instance);
                 const imageId = input(server, "imageId");
                 assert.match(String(imageId), /^image-[0-9a-f]{8}-id$/);
@@ -208,7 +236,13 @@ describe("program (mock engine)", function () {
                 "cloud-provider-restart": "CloudProviderRestart",
                 "lb-cleanup": "DeletionCleanup",
             };
-            assert.deepStrictEqual(dev.all(T.command).map((c) => c.name).sort(), Object.keys(commandParents).sort());
+            assert.deepStrictEqual(
+                dev
+                    .all(T.command)
+                    .map((c) => c.name)
+                    .sort(),
+                Object.keys(commandParents).sort(),
+            );
             for (const c of dev.all(T.command)) {
                 assert.strictEqual(parentType(c), T.component(commandParents[c.name]), c.name);
             }
@@ -217,7 +251,16 @@ describe("program (mock engine)", function () {
                     assert.strictEqual(parentType(r), parent, `${type} ${r.name}`);
                 }
             }
-            for (const c of ["Network", "ServerSecurityGroup", "SshKeys", "AppCredentials", "ManagementServer", "HostBootstrap", "ManagementCluster", "WorkloadTeardown"]) {
+            for (const c of [
+                "Network",
+                "ServerSecurityGroup",
+                "SshKeys",
+                "AppCredentials",
+                "ManagementServer",
+                "HostBootstrap",
+                "ManagementCluster",
+                "WorkloadTeardown",
+            ]) {
                 assert.strictEqual(parentType(dev.one(T.component(c))), T.component("CapiManagement"));
             }
         });
@@ -258,7 +301,11 @@ describe("program (mock engine)", function () {
     describe("existing network", () => {
         let run: Run;
         before(async () => {
-            run = await runStack("dev", { nodeCidr: undefined, dnsNameservers: undefined, existingNetwork: JSON.stringify({ network: "shared", subnet: "shared-v4" }) }, { existingNetworkMtu: 1400 });
+            run = await runStack(
+                "dev",
+                { nodeCidr: undefined, dnsNameservers: undefined, existingNetwork: JSON.stringify({ network: "shared", subnet: "shared-v4" }) },
+                { existingNetworkMtu: 1400 },
+            );
         });
 
         it("creates no network, subnet or router and puts the port on the existing subnet", () => {

@@ -34,7 +34,13 @@ describe("proxy and registry mirrors: config", () => {
     });
 
     it("parses a proxy into canonical URLs and a trimmed noProxy list", () => {
-        const c = parse({ proxy: { http: "http://Proxy.Example:3128/", https: " http://proxy.example:3128 ", noProxy: [" .corp.example", "10.20.0.0/16", "git.example", "192.0.2.7", "2001:db8::1"] } });
+        const c = parse({
+            proxy: {
+                http: "http://Proxy.Example:3128/",
+                https: " http://proxy.example:3128 ",
+                noProxy: [" .corp.example", "10.20.0.0/16", "git.example", "192.0.2.7", "2001:db8::1"],
+            },
+        });
         assert.deepStrictEqual(c.proxy, {
             http: "http://proxy.example:3128",
             https: "http://proxy.example:3128",
@@ -108,7 +114,12 @@ describe("proxy and registry mirrors: config", () => {
         });
         it("a registry listed twice", () => {
             assertProblem(
-                { registryMirrors: [{ registry: "docker.io", endpoints: ["https://a.example"] }, { registry: "DOCKER.IO", endpoints: ["https://b.example"] }] },
+                {
+                    registryMirrors: [
+                        { registry: "docker.io", endpoints: ["https://a.example"] },
+                        { registry: "DOCKER.IO", endpoints: ["https://b.example"] },
+                    ],
+                },
                 "registryMirrors[1].registry",
                 /listed twice/,
             );
@@ -118,19 +129,38 @@ describe("proxy and registry mirrors: config", () => {
             assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: [] }] }, "registryMirrors[0].endpoints", /non-empty list/);
         });
         it("an endpoint with a credential, a bad scheme or a path", () => {
-            const p = assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://u:pw123@m.example"] }] }, "registryMirrors[0].endpoints[0]", /user name or password/);
+            const p = assertProblem(
+                { registryMirrors: [{ registry: "docker.io", endpoints: ["https://u:pw123@m.example"] }] },
+                "registryMirrors[0].endpoints[0]",
+                /user name or password/,
+            );
             assert.ok(!p.includes("pw123"), p);
             assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["ftp://m.example"] }] }, "registryMirrors[0].endpoints[0]", /scheme/);
-            assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example", "https://m.example/v2/x?y=1"] }] }, "registryMirrors[0].endpoints[1]", /without a query/);
-            assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example/v2/a b"] }] }, "registryMirrors[0].endpoints[0]", /path may hold only/);
+            assertProblem(
+                { registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example", "https://m.example/v2/x?y=1"] }] },
+                "registryMirrors[0].endpoints[1]",
+                /without a query/,
+            );
+            assertProblem(
+                { registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example/v2/a b"] }] },
+                "registryMirrors[0].endpoints[0]",
+                /path may hold only/,
+            );
         });
         it("an unknown mirror key", () => {
-            assertProblem({ registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example"], capabilities: ["pull"] }] }, "registryMirrors[0].capabilities", /not a known setting/);
+            assertProblem(
+                { registryMirrors: [{ registry: "docker.io", endpoints: ["https://m.example"], capabilities: ["pull"] }] },
+                "registryMirrors[0].capabilities",
+                /not a known setting/,
+            );
         });
         it("every problem together", () => {
             const found = problems({ proxy: { http: "ftp://x", https: "http://u:p@x" }, registryMirrors: [{ registry: "bad host", endpoints: [] }] });
             for (const key of ["proxy.http", "proxy.https", "registryMirrors[0].registry", "registryMirrors[0].endpoints"]) {
-                assert.ok(found.some((p) => p.startsWith(`capi-mgmt:${key}: `)), `${key} in\n${found.join("\n")}`);
+                assert.ok(
+                    found.some((p) => p.startsWith(`capi-mgmt:${key}: `)),
+                    `${key} in\n${found.join("\n")}`,
+                );
             }
         });
     });
@@ -179,8 +209,20 @@ describe("proxy: effective NO_PROXY", () => {
 
     it("covers the hosts of the cloud's other public endpoints, sorted, each once", () => {
         const catalog = [
-            { type: "compute", endpoints: [{ interface: "public", region: "RegionOne", url: "https://nova.cloud.example:8774/v2.1" }, { interface: "internal", region: "RegionOne", url: "http://nova.internal:8774" }] },
-            { type: "network", endpoints: [{ interface: "public", region: "RegionOne", url: "https://api.cloud.example:9696" }, { interface: "public", region: "RegionTwo", url: "https://neutron.two.example" }] },
+            {
+                type: "compute",
+                endpoints: [
+                    { interface: "public", region: "RegionOne", url: "https://nova.cloud.example:8774/v2.1" },
+                    { interface: "internal", region: "RegionOne", url: "http://nova.internal:8774" },
+                ],
+            },
+            {
+                type: "network",
+                endpoints: [
+                    { interface: "public", region: "RegionOne", url: "https://api.cloud.example:9696" },
+                    { interface: "public", region: "RegionTwo", url: "https://neutron.two.example" },
+                ],
+            },
             { type: "identity", endpoints: [{ interface: "public", region: "RegionOne", url: "https://keystone.cloud.example:5000/v3" }] },
         ];
         const endpoints = publicEndpointUrls(catalog, "RegionOne");

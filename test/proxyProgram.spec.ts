@@ -48,7 +48,19 @@ describe("proxy and registry mirrors: the program", function () {
         assert.deepStrictEqual(userData.apt, { http_proxy: PROXY.http, https_proxy: PROXY.https });
         const daemon = JSON.parse(userData.write_files.find((f: { path: string }) => f.path === "/etc/docker/daemon.json").content);
         const noProxy = String(daemon.proxies["no-proxy"]).split(",");
-        for (const entry of ["localhost", "127.0.0.1", "::1", "169.254.169.254", ".svc", ".cluster.local", "10.96.0.0/16", "10.244.0.0/16", "10.0.0.0/24", ".corp.example", "10.20.0.0/16"]) {
+        for (const entry of [
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "169.254.169.254",
+            ".svc",
+            ".cluster.local",
+            "10.96.0.0/16",
+            "10.244.0.0/16",
+            "10.0.0.0/24",
+            ".corp.example",
+            "10.20.0.0/16",
+        ]) {
             assert.ok(noProxy.includes(entry), `${entry} in ${noProxy}`);
         }
         // The auth URL's host (the mock catalog's identity endpoint); not the server's addresses, unknown before it exists.
@@ -90,7 +102,11 @@ describe("proxy and registry mirrors: the program", function () {
         const kind = stdin(proxied, "kind-cluster");
         assert.strictEqual(param(kind, "REGISTRY_HOSTS"), registryHostsParam(MIRRORS));
         assert.match(param(kind, "CONTAINERD_PROXY_DROP_IN") ?? "", /^Environment="HTTPS_PROXY=http:\/\/proxy\.example:3128"$/m);
-        assert.strictEqual(param(kind, "KIND_CONFIG"), param(stdin(plain, "kind-cluster"), "KIND_CONFIG"), "the kind config (hence the cluster) does not change");
+        assert.strictEqual(
+            param(kind, "KIND_CONFIG"),
+            param(stdin(plain, "kind-cluster"), "KIND_CONFIG"),
+            "the kind config (hence the cluster) does not change",
+        );
     });
 
     it("changes nothing the server runs without a proxy but the scripts' new code", () => {
@@ -119,7 +135,16 @@ describe("proxy: Flux's controllers", () => {
         spec: {
             template: {
                 spec: {
-                    containers: [{ name: "manager", image: "x", env: [{ name: "RUNTIME_NAMESPACE", value: "flux-system" }, { name: "HTTPS_PROXY", value: "old" }] }],
+                    containers: [
+                        {
+                            name: "manager",
+                            image: "x",
+                            env: [
+                                { name: "RUNTIME_NAMESPACE", value: "flux-system" },
+                                { name: "HTTPS_PROXY", value: "old" },
+                            ],
+                        },
+                    ],
                 },
             },
         },

@@ -67,7 +67,15 @@ describe("proxy: rendering for the host scripts", () => {
     it("renders the proxy parameters, and only the set ones", () => {
         assert.deepStrictEqual(proxyParams(PROXY), { PROXY_HTTP: PROXY.http, PROXY_HTTPS: PROXY.https, PROXY_NO_PROXY: PROXY.noProxy });
         assert.deepStrictEqual(proxyParams(OTHER_PROXY), { PROXY_HTTPS: OTHER_PROXY.https, PROXY_NO_PROXY: OTHER_PROXY.noProxy });
-        const script = renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", releaseSha256: NO_RELEASE_PINS, waitTimeoutSeconds: 5, proxy: PROXY });
+        const script = renderCapiProvidersScript({
+            clusterApi: "v1.14.0",
+            capo: "v0.14.7",
+            caaph: "v0.6.4",
+            certManager: "v1.21.1",
+            releaseSha256: NO_RELEASE_PINS,
+            waitTimeoutSeconds: 5,
+            proxy: PROXY,
+        });
         assert.ok(script.includes(`\nreadonly PROXY_HTTPS='${PROXY.https}'\n`));
     });
 
@@ -89,7 +97,10 @@ describe("proxy: rendering for the host scripts", () => {
         const hosts = [...toml.matchAll(/^\[host\."([^"]+)"\]$/gm)].map((m) => m[1]);
         assert.deepStrictEqual(hosts, MIRRORS[0].endpoints);
         assert.strictEqual((toml.match(/capabilities = \["pull", "resolve"\]/g) ?? []).length, 2);
-        assert.match(renderRegistryHostsToml({ registry: "registry.example:5000", endpoints: ["https://m.example"] }), /^server = "https:\/\/registry\.example:5000"$/m);
+        assert.match(
+            renderRegistryHostsToml({ registry: "registry.example:5000", endpoints: ["https://m.example"] }),
+            /^server = "https:\/\/registry\.example:5000"$/m,
+        );
         assert.throws(() => renderRegistryHostsToml({ registry: "a/b", endpoints: ["https://m.example"] }), /host\[:port\]/);
         assert.throws(() => renderRegistryHostsToml({ registry: "docker.io", endpoints: [] }), /at least one/);
     });
@@ -132,7 +143,15 @@ describe("proxy: shellcheck of the scripts rendered with a proxy and mirrors", (
         const scripts: Record<string, string> = {
             "kind-cluster.sh": renderKindClusterScript({ ...KIND_PARAMS, proxy: PROXY, registryMirrors: MIRRORS }),
             "orc.sh": renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 5, proxy: OTHER_PROXY }),
-            "capi-providers.sh": renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", releaseSha256: NO_RELEASE_PINS, waitTimeoutSeconds: 5, proxy: PROXY }),
+            "capi-providers.sh": renderCapiProvidersScript({
+                clusterApi: "v1.14.0",
+                capo: "v0.14.7",
+                caaph: "v0.6.4",
+                certManager: "v1.21.1",
+                releaseSha256: NO_RELEASE_PINS,
+                waitTimeoutSeconds: 5,
+                proxy: PROXY,
+            }),
             "host-proxy.sh": renderHostProxyScript({
                 aptProxyPath: "/etc/apt/apt.conf.d/90cloud-init-aptproxy",
                 dockerDaemonJsonPath: "/etc/docker/daemon.json",
@@ -167,7 +186,11 @@ describe("proxy: src/host/scripts/kind-cluster.sh", () => {
         assertSuccess(run({ proxy: PROXY }, INHERITED));
         const kindEnvs = fakes.proxyEnvOf("kind");
         assert.ok(kindEnvs.length > 0);
-        const creates = fakes.calls().filter((l) => l.startsWith("kind ")).map((l, i) => [l, kindEnvs[i]] as const).filter(([l]) => l.startsWith("kind create cluster"));
+        const creates = fakes
+            .calls()
+            .filter((l) => l.startsWith("kind "))
+            .map((l, i) => [l, kindEnvs[i]] as const)
+            .filter(([l]) => l.startsWith("kind create cluster"));
         assert.strictEqual(creates.length, 1);
         assert.deepStrictEqual(creates[0][1], PROXY_VARS);
         for (const env of fakes.proxyEnvOf("docker")) {
@@ -217,7 +240,10 @@ describe("proxy: src/host/scripts/kind-cluster.sh", () => {
         assert.ok(id > 0);
         assert.deepStrictEqual(nodeRestarts(), []);
         assert.deepStrictEqual(fakes.callsOf("kind", "create"), []);
-        assert.deepStrictEqual(fakes.calls().filter((l) => l.includes(" cp /dev/stdin ")), []);
+        assert.deepStrictEqual(
+            fakes.calls().filter((l) => l.includes(" cp /dev/stdin ")),
+            [],
+        );
     });
 
     it("adds, changes and removes the proxy and mirrors in place: same cluster, never recreated", () => {
@@ -228,7 +254,10 @@ describe("proxy: src/host/scripts/kind-cluster.sh", () => {
         const added = run({ proxy: PROXY, registryMirrors: MIRRORS });
         assertSuccess(added);
         assert.strictEqual(added.stdout, first.stdout, "same cluster id");
-        assert.deepStrictEqual(fakes.calls().filter((l) => /^kind (create|delete)/.test(l)), []);
+        assert.deepStrictEqual(
+            fakes.calls().filter((l) => /^kind (create|delete)/.test(l)),
+            [],
+        );
         assert.strictEqual(fakes.nodeFile("mgmt", NODE_CONTAINERD_PROXY_DROP_IN), renderContainerdProxyDropIn(PROXY));
         assert.strictEqual(nodeRestarts().length, 2);
 
@@ -258,14 +287,17 @@ describe("proxy: src/host/scripts/kind-cluster.sh", () => {
         assert.strictEqual(fakes.nodeFile("mgmt", "/etc/containerd/certs.d/docker.io/hosts.toml"), undefined);
         assert.strictEqual(fakes.nodeFile("mgmt", "/etc/containerd/certs.d/.capi-mgmt-registries"), undefined);
         assert.strictEqual(nodeRestarts().length, 2);
-        assert.deepStrictEqual(fakes.calls().filter((l) => /^kind (create|delete)/.test(l)), []);
+        assert.deepStrictEqual(
+            fakes.calls().filter((l) => /^kind (create|delete)/.test(l)),
+            [],
+        );
     });
 
     it("leaves registry hosts it did not write alone", () => {
         assertSuccess(run({ registryMirrors: MIRRORS }));
         const own = path.join(fakes.state, "node", "mgmt", "etc", "containerd", "certs.d", "registry.local", "hosts.toml");
         fs.mkdirSync(path.dirname(own), { recursive: true });
-        fs.writeFileSync(own, "server = \"https://registry.local\"\n");
+        fs.writeFileSync(own, 'server = "https://registry.local"\n');
         assertSuccess(run());
         assert.ok(fs.existsSync(own));
         assert.strictEqual(fakes.nodeFile("mgmt", "/etc/containerd/certs.d/docker.io/hosts.toml"), undefined);
@@ -308,9 +340,16 @@ describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh"
     });
 
     const providers = (proxy?: ProxyEnv) =>
-        renderCapiProvidersScript({ clusterApi: "v1.14.0", capo: "v0.14.7", caaph: "v0.6.4", certManager: "v1.21.1", releaseSha256: NO_RELEASE_PINS, waitTimeoutSeconds: 5, proxy });
-    const expectedSetArgs =
-        `HTTP_PROXY=${PROXY.http} http_proxy=${PROXY.http} HTTPS_PROXY=${PROXY.https} https_proxy=${PROXY.https} NO_PROXY=${PROXY.noProxy} no_proxy=${PROXY.noProxy}`;
+        renderCapiProvidersScript({
+            clusterApi: "v1.14.0",
+            capo: "v0.14.7",
+            caaph: "v0.6.4",
+            certManager: "v1.21.1",
+            releaseSha256: NO_RELEASE_PINS,
+            waitTimeoutSeconds: 5,
+            proxy,
+        });
+    const expectedSetArgs = `HTTP_PROXY=${PROXY.http} http_proxy=${PROXY.http} HTTPS_PROXY=${PROXY.https} https_proxy=${PROXY.https} NO_PROXY=${PROXY.noProxy} no_proxy=${PROXY.noProxy}`;
 
     it("orc: kubectl downloads the manifest through the proxy, and ORC's controller gets it", () => {
         assertSuccess(fakes.run(renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 2, proxy: PROXY }), INHERITED));
@@ -325,7 +364,9 @@ describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh"
         for (const env of fakes.proxyEnvOf("kubectl")) {
             assert.deepStrictEqual(env, {});
         }
-        assert.deepStrictEqual(fakes.setEnvCalls(), ["orc-system deployment/orc-controller-manager HTTP_PROXY- http_proxy- HTTPS_PROXY- https_proxy- NO_PROXY- no_proxy-"]);
+        assert.deepStrictEqual(fakes.setEnvCalls(), [
+            "orc-system deployment/orc-controller-manager HTTP_PROXY- http_proxy- HTTPS_PROXY- https_proxy- NO_PROXY- no_proxy-",
+        ]);
     });
 
     it("capi-providers: the release files are downloaded through the proxy, clusterctl runs with it and every provider's Deployments get it", () => {
@@ -406,7 +447,11 @@ describe("proxy: src/host/scripts/host-proxy.sh", () => {
         return runScript(script, { PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: log, FAKE_RUNNING: running });
     }
 
-    const calls = () => fs.readFileSync(log, "utf8").split("\n").filter((l) => l !== "");
+    const calls = () =>
+        fs
+            .readFileSync(log, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
 
     it("changes nothing on a server without a proxy (daemon.json as cloud-init wrote it)", () => {
         const before = fs.statSync(daemonJson()).mtimeMs;

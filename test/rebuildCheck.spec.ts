@@ -81,7 +81,10 @@ class Workstation {
     }
 
     calls(): string[] {
-        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.log, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 
     sshArgs(): string {
@@ -142,10 +145,7 @@ describe("serverGeneration bump guard: plan and protection (pure)", () => {
             assert.ok(script.split("\n").includes(line), line);
         }
         assert.doesNotMatch(script, /PRIVATE KEY/);
-        assert.ok(
-            REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS * REBUILD_CHECK_CONNECTION_ATTEMPTS <= 60,
-            "a lost server must be given up on within a minute",
-        );
+        assert.ok(REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS * REBUILD_CHECK_CONNECTION_ATTEMPTS <= 60, "a lost server must be given up on within a minute");
     });
 });
 
@@ -234,10 +234,17 @@ describe("serverGeneration bump guard: src/host/scripts/rebuild-check.sh under b
             const w = new Workstation();
             const r = w.run(CHECK, { FAKE_SSH: mode });
             assertFailure(r);
-            assert.match(r.stderr, /capi-mgmt:serverGeneration: bumping it from 1 to 2, but the running server \(generation 1\) does not answer SSH at 192\.0\.2\.10/);
+            assert.match(
+                r.stderr,
+                /capi-mgmt:serverGeneration: bumping it from 1 to 2, but the running server \(generation 1\) does not answer SSH at 192\.0\.2\.10/,
+            );
             assert.match(r.stderr, said);
             assert.match(r.stderr, /if that server is really gone, .*set capi-mgmt:rebuildWithClusters: 2/);
-            assert.deepStrictEqual(w.calls().filter((l) => !l.startsWith("ssh ")), [], "something ran on the server");
+            assert.deepStrictEqual(
+                w.calls().filter((l) => !l.startsWith("ssh ")),
+                [],
+                "something ran on the server",
+            );
         }
     });
 
@@ -265,7 +272,11 @@ describe("serverGeneration bump guard: src/host/scripts/rebuild-check.sh under b
             assert.strictEqual(r.status, 1, `${title}: exit ${r.status}\n${r.stderr}`);
             assert.match(r.stderr, /could not be asked for Cluster objects \(exit 3: /, title);
             assert.match(r.stderr, said, title);
-            assert.match(r.stderr, /Repair it and run up again, or delete the workload clusters or move them with clusterctl move first .* set capi-mgmt:rebuildWithClusters: 2/, title);
+            assert.match(
+                r.stderr,
+                /Repair it and run up again, or delete the workload clusters or move them with clusterctl move first .* set capi-mgmt:rebuildWithClusters: 2/,
+                title,
+            );
         }
     });
 
@@ -377,7 +388,10 @@ describe("protect (mock engine)", function () {
         const problems = (await valueOf(bump.evaluation.result.preflight)).problems;
         assert.strictEqual(problems.length, 1, problems.join("\n"));
         assert.match(problems[0], /^capi-mgmt:serverGeneration: generation 1's server is protected/);
-        assert.deepStrictEqual(bump.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")), []);
+        assert.deepStrictEqual(
+            bump.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")),
+            [],
+        );
 
         const unprotect = await runStack("prod", { protect: "false" }, again(prodDeployed));
         assert.deepStrictEqual((await valueOf(unprotect.evaluation.result.preflight)).problems, []);

@@ -46,7 +46,9 @@ describe("release files of clusterctl: SHA-256 pins", function () {
 
         it("takes {version, sha256: {<file>: <sha256>}}; a bare version gets the known pins of that version", () => {
             const pin = "c".repeat(64);
-            const v = parseTestConfig({ versions: JSON.stringify({ capo: { version: "v0.14.8", sha256: { "infrastructure-components.yaml": pin } } }) }).versions;
+            const v = parseTestConfig({
+                versions: JSON.stringify({ capo: { version: "v0.14.8", sha256: { "infrastructure-components.yaml": pin } } }),
+            }).versions;
             assert.strictEqual(v.capo, "v0.14.8");
             assert.deepStrictEqual(v.releaseSha256.capo, { "infrastructure-components.yaml": pin });
             assert.deepStrictEqual(v.releaseSha256.certManager, DEFAULT_VERSIONS.releaseSha256.certManager, "others keep theirs");
@@ -57,12 +59,17 @@ describe("release files of clusterctl: SHA-256 pins", function () {
         });
 
         it("reports every problem of a pin, naming the setting", () => {
-            assert.deepStrictEqual(problems({ clusterApi: { version: "1.14", sha256: { "core-components.yaml": "C".repeat(64), "cluster-template.yaml": "c".repeat(64) }, extra: 1 } }), [
-                "capi-mgmt:versions.clusterApi.extra: is not a known setting (known: version, sha256)",
-                'capi-mgmt:versions.clusterApi.version: "1.14" is not a version like v1.2.3',
-                `capi-mgmt:versions.clusterApi.sha256.core-components.yaml: "${"C".repeat(64)}" is not a SHA-256 (64 lowercase hex digits)`,
-                "capi-mgmt:versions.clusterApi.sha256.cluster-template.yaml: is not a release file clusterctl reads (known: core-components.yaml, bootstrap-components.yaml, control-plane-components.yaml, metadata.yaml)",
-            ]);
+            assert.deepStrictEqual(
+                problems({
+                    clusterApi: { version: "1.14", sha256: { "core-components.yaml": "C".repeat(64), "cluster-template.yaml": "c".repeat(64) }, extra: 1 },
+                }),
+                [
+                    "capi-mgmt:versions.clusterApi.extra: is not a known setting (known: version, sha256)",
+                    'capi-mgmt:versions.clusterApi.version: "1.14" is not a version like v1.2.3',
+                    `capi-mgmt:versions.clusterApi.sha256.core-components.yaml: "${"C".repeat(64)}" is not a SHA-256 (64 lowercase hex digits)`,
+                    "capi-mgmt:versions.clusterApi.sha256.cluster-template.yaml: is not a release file clusterctl reads (known: core-components.yaml, bootstrap-components.yaml, control-plane-components.yaml, metadata.yaml)",
+                ],
+            );
             assert.deepStrictEqual(problems({ caaph: { version: "v0.6.4", sha256: "c".repeat(64) } }), [
                 "capi-mgmt:versions.caaph.sha256: must map release file names (addon-components.yaml, metadata.yaml) to their SHA-256",
             ]);
@@ -102,9 +109,15 @@ describe("release files of clusterctl: SHA-256 pins", function () {
             fakes.publish(CAPO_COMPONENTS_URL, "tampered\n");
             const r = fakes.run(stdin);
             assertFailure(r);
-            assert.match(r.stderr, /refused: https:\/\/github\.com\/kubernetes-sigs\/cluster-api-provider-openstack\/releases\/download\/v0\.14\.7\/infrastructure-components\.yaml has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is pinned/);
+            assert.match(
+                r.stderr,
+                /refused: https:\/\/github\.com\/kubernetes-sigs\/cluster-api-provider-openstack\/releases\/download\/v0\.14\.7\/infrastructure-components\.yaml has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is pinned/,
+            );
             // The default pin of cert-manager v1.21.1 (the real release's SHA-256) refuses the fake manifest too.
-            assert.match(r.stderr, /cert-manager\.yaml has SHA-256 [0-9a-f]{64}, but 5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408 is pinned/);
+            assert.match(
+                r.stderr,
+                /cert-manager\.yaml has SHA-256 [0-9a-f]{64}, but 5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408 is pinned/,
+            );
             assert.deepStrictEqual(fakes.callsOf("clusterctl"), []);
             assert.deepStrictEqual(fakes.callsOf("kubectl"), []);
         });

@@ -48,42 +48,51 @@ describe("offline render", function () {
             });
 
             it("writes resources, user-data and the scripts in run order", () => {
-                assert.deepStrictEqual(listFiles(a).filter((f) => !f.startsWith("manifests/") && !f.startsWith("gitops/")), [
-                    "kind-config.yaml",
-                    "outputs.json",
-                    "resources.json",
-                    "scripts/01-wait-ready.sh",
-                    "scripts/02-metadata-block.sh",
-                    "scripts/03-host-proxy.sh",
-                    "scripts/04-install-tools.sh",
-                    "scripts/05-kind-cluster.sh",
-                    "scripts/06-workload-teardown.sh",
-                    "scripts/07-orc.sh",
-                    "scripts/08-cert-renewal.sh",
-                    "scripts/09-capi-providers.sh",
-                    "scripts/10-api-cert-expiry.sh",
-                    "scripts/11-kubeconfig.sh",
-                    "scripts/12-lb-cleanup.sh",
-                    "scripts/13-cloud-provider-restart.sh",
-                    "user-data.yaml",
-                ]);
+                assert.deepStrictEqual(
+                    listFiles(a).filter((f) => !f.startsWith("manifests/") && !f.startsWith("gitops/")),
+                    [
+                        "kind-config.yaml",
+                        "outputs.json",
+                        "resources.json",
+                        "scripts/01-wait-ready.sh",
+                        "scripts/02-metadata-block.sh",
+                        "scripts/03-host-proxy.sh",
+                        "scripts/04-install-tools.sh",
+                        "scripts/05-kind-cluster.sh",
+                        "scripts/06-workload-teardown.sh",
+                        "scripts/07-orc.sh",
+                        "scripts/08-cert-renewal.sh",
+                        "scripts/09-capi-providers.sh",
+                        "scripts/10-api-cert-expiry.sh",
+                        "scripts/11-kubeconfig.sh",
+                        "scripts/12-lb-cleanup.sh",
+                        "scripts/13-cloud-provider-restart.sh",
+                        "user-data.yaml",
+                    ],
+                );
                 const doc = JSON.parse(fs.readFileSync(path.join(a, "resources.json"), "utf8"));
                 assert.ok(doc.resources.length > 20);
                 for (const r of doc.resources) {
                     assert.deepStrictEqual(Object.keys(r), ["type", "name", "parent", "dependsOn", "options", "inputs"]);
                 }
-                assert.deepStrictEqual(doc.downloads.map((d: { name: string }) => d.name), ["kind", "kubectl", "clusterctl", "helm", "flux", "sonobuoy"]);
+                assert.deepStrictEqual(
+                    doc.downloads.map((d: { name: string }) => d.name),
+                    ["kind", "kubectl", "clusterctl", "helm", "flux", "sonobuoy"],
+                );
                 assert.strictEqual(doc.versions.capo, "v0.14.7");
             });
 
             it("writes the environment's GitOps tree as Flux will apply it", () => {
-                assert.deepStrictEqual(listFiles(a).filter((f) => f.startsWith("gitops/")), [
-                    "gitops/addons.yaml",
-                    "gitops/cluster-classes.yaml",
-                    "gitops/flux-system.yaml",
-                    "gitops/node-images.yaml",
-                    "gitops/workload-clusters.yaml",
-                ]);
+                assert.deepStrictEqual(
+                    listFiles(a).filter((f) => f.startsWith("gitops/")),
+                    [
+                        "gitops/addons.yaml",
+                        "gitops/cluster-classes.yaml",
+                        "gitops/flux-system.yaml",
+                        "gitops/node-images.yaml",
+                        "gitops/workload-clusters.yaml",
+                    ],
+                );
                 // gitops/topology/ comes from the test bed's topology controller, asked for with --topology
                 // (test/integration/stacks.integration.ts proves it).
                 const clusters = fs.readFileSync(path.join(a, "gitops/workload-clusters.yaml"), "utf8");
@@ -100,7 +109,9 @@ describe("offline render", function () {
             });
 
             it("redacts secrets and leaks no generated private key but the host key placeholder", () => {
-                const all = listFiles(a).map((f) => fs.readFileSync(path.join(a, f), "utf8")).join("\n");
+                const all = listFiles(a)
+                    .map((f) => fs.readFileSync(path.join(a, f), "utf8"))
+                    .join("\n");
                 assert.doesNotMatch(all, /mock-app-credential-secret/);
                 const keyLine = (seed: string) => mockOpensshKeyPair(seed).privateKeyOpenssh.split("\n")[2];
                 assert.ok(!all.includes(keyLine("login")), "the login private key was rendered");
@@ -121,7 +132,11 @@ describe("offline render", function () {
                 if (!hasTool("shellcheck")) {
                     skipTest(this, "shellcheck of the rendered scripts", "shellcheck");
                 }
-                shellcheck(listFiles(a).filter((f) => f.endsWith(".sh")).map((f) => path.join(a, f)));
+                shellcheck(
+                    listFiles(a)
+                        .filter((f) => f.endsWith(".sh"))
+                        .map((f) => path.join(a, f)),
+                );
             });
         });
     }
@@ -181,13 +196,20 @@ describe("offline render", function () {
             assert.deepStrictEqual(file.placeholders, []);
             // Keys without secure values are the file's own.
             assert.strictEqual(file.config["capi-mgmt:flavor"], "SCS-4V-16");
-            assert.deepStrictEqual(fs.readFileSync(fake.log, "utf8").split("\n"), ["args: config --show-secrets --json --stack sec", `cwd: ${dir}`, "passphrase: set", ""]);
+            assert.deepStrictEqual(fs.readFileSync(fake.log, "utf8").split("\n"), [
+                "args: config --show-secrets --json --stack sec",
+                `cwd: ${dir}`,
+                "passphrase: set",
+                "",
+            ]);
         });
 
         it("fails with the CLI's own words when it cannot open them (a wrong passphrase), naming the file", () => {
             assert.throws(
                 () => readStackConfigFile(dir, "sec", cli({ FAKE_PULUMI_FAIL: "incorrect passphrase" }).env),
-                (e: Error) => e.message === `${path.join(dir, "Pulumi.sec.yaml")}: cannot open its secure values: pulumi config --show-secrets --json --stack sec failed (exit 255): incorrect passphrase`,
+                (e: Error) =>
+                    e.message ===
+                    `${path.join(dir, "Pulumi.sec.yaml")}: cannot open its secure values: pulumi config --show-secrets --json --stack sec failed (exit 255): incorrect passphrase`,
             );
         });
 
@@ -203,16 +225,33 @@ describe("offline render", function () {
 
         it("renders with the CLI, and without it from placeholders, saying plainly what is missing", async () => {
             const withCli = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-a"), projectDir: dir, env: cli().env });
-            assert.deepStrictEqual(withCli.warnings.filter((w) => /placeholder/.test(w)), []);
-            assert.ok(withCli.warnings.some((w) => /gitops\/topology\/ not written: .*real topology controller .*--topology/.test(w)), withCli.warnings.join("\n"));
-            assert.ok(withCli.files.some((f) => /sops-age/.test(f)));
-            const without = await renderStackReport({ stack: "sec", outDir: path.join(dir, "out-b"), projectDir: dir, env: { PATH: fs.mkdtempSync(path.join(tmp, "no-cli-")) } });
+            assert.deepStrictEqual(
+                withCli.warnings.filter((w) => /placeholder/.test(w)),
+                [],
+            );
             assert.ok(
-                without.warnings.some((w) => w === `secure values not decrypted: ${PULUMI_CLI_MISSING}; rendered with placeholders of the right shape: capi-mgmt:gitops.deployKey, capi-mgmt:gitops.sopsAgeKey`),
+                withCli.warnings.some((w) => /gitops\/topology\/ not written: .*real topology controller .*--topology/.test(w)),
+                withCli.warnings.join("\n"),
+            );
+            assert.ok(withCli.files.some((f) => /sops-age/.test(f)));
+            const without = await renderStackReport({
+                stack: "sec",
+                outDir: path.join(dir, "out-b"),
+                projectDir: dir,
+                env: { PATH: fs.mkdtempSync(path.join(tmp, "no-cli-")) },
+            });
+            assert.ok(
+                without.warnings.some(
+                    (w) =>
+                        w ===
+                        `secure values not decrypted: ${PULUMI_CLI_MISSING}; rendered with placeholders of the right shape: capi-mgmt:gitops.deployKey, capi-mgmt:gitops.sopsAgeKey`,
+                ),
                 without.warnings.join("\n"),
             );
             assert.match(PULUMI_CLI_MISSING, /Pulumi CLI \(`pulumi`\) is not installed/);
-            const all = listFiles(path.join(dir, "out-a")).map((f) => fs.readFileSync(path.join(dir, "out-a", f), "utf8")).join("\n");
+            const all = listFiles(path.join(dir, "out-a"))
+                .map((f) => fs.readFileSync(path.join(dir, "out-a", f), "utf8"))
+                .join("\n");
             assert.ok(!all.includes(deployKey.split("\n")[2]), "the deploy key was written out");
         });
     });
@@ -229,9 +268,15 @@ describe("offline render", function () {
 
     it("warns when gitops.path is not in the project's tree", async () => {
         const dir = fs.mkdtempSync(path.join(tmp, "nopath-"));
-        fs.writeFileSync(path.join(dir, "Pulumi.np.yaml"), fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8").replace("path: ./clusters/dev", "path: ./clusters/elsewhere"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.np.yaml"),
+            fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8").replace("path: ./clusters/dev", "path: ./clusters/elsewhere"),
+        );
         const report = await renderStackReport({ stack: "np", outDir: path.join(dir, "out"), projectDir: dir });
-        assert.ok(report.warnings.some((w) => /gitops.path .\/clusters\/elsewhere is not in this project's gitops\/ tree/.test(w)), report.warnings.join("\n"));
+        assert.ok(
+            report.warnings.some((w) => /gitops.path .\/clusters\/elsewhere is not in this project's gitops\/ tree/.test(w)),
+            report.warnings.join("\n"),
+        );
     });
 
     it("fails on bad config exactly like pulumi up, naming the key", async () => {
@@ -263,7 +308,10 @@ describe("offline render", function () {
         const dev = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
         dev.config["capi-mgmt:gitops"].deployKey = mockOpensshKeyPair("pasted in plain text").privateKeyOpenssh;
         fs.writeFileSync(path.join(dir, "Pulumi.plain.yaml"), toYaml(dev));
-        await assert.rejects(renderStack({ stack: "plain", outDir: path.join(dir, "out"), projectDir: dir }), /capi-mgmt:gitops\.deployKey: is set in plain text/);
+        await assert.rejects(
+            renderStack({ stack: "plain", outDir: path.join(dir, "out"), projectDir: dir }),
+            /capi-mgmt:gitops\.deployKey: is set in plain text/,
+        );
         assert.ok(!fs.existsSync(path.join(dir, "out")));
     });
 
@@ -293,15 +341,26 @@ describe("offline render", function () {
     it("fails a preflight problem (roles not held) as a listed error: no stack trace, nothing written, no success message", function () {
         const dir = fs.mkdtempSync(path.join(tmp, "roles-"));
         const prod = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
-        fs.writeFileSync(path.join(dir, "Pulumi.roles.yaml"), prod.replace("  # capi-mgmt:appCredential:", "  capi-mgmt:appCredential:\n    roles: [admin]\n  #"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.roles.yaml"),
+            prod.replace("  # capi-mgmt:appCredential:", "  capi-mgmt:appCredential:\n    roles: [admin]\n  #"),
+        );
         const out = path.join(dir, "out");
         const r = spawnSync(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", "-e", `require(${JSON.stringify(path.join(PROJECT_DIR, "render/render.ts"))}).main(["--stack", "roles", "--out", ${JSON.stringify(out)}], ${JSON.stringify(dir)})`],
+            [
+                "-r",
+                "ts-node/register/transpile-only",
+                "-e",
+                `require(${JSON.stringify(path.join(PROJECT_DIR, "render/render.ts"))}).main(["--stack", "roles", "--out", ${JSON.stringify(out)}], ${JSON.stringify(dir)})`,
+            ],
             { cwd: PROJECT_DIR, encoding: "utf8" },
         );
         assert.strictEqual(r.status, 1, r.stdout + r.stderr);
-        assert.match(r.stderr, /render failed: preflight refused this run \(1 problem\)[^]*\n {2}- capi-mgmt:appCredential.roles: admin is not a role you hold/);
+        assert.match(
+            r.stderr,
+            /render failed: preflight refused this run \(1 problem\)[^]*\n {2}- capi-mgmt:appCredential.roles: admin is not a role you hold/,
+        );
         assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at /);
         assert.doesNotMatch(r.stdout, /rendered stack/);
         assert.ok(!fs.existsSync(out), "output was written");

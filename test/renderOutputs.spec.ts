@@ -12,11 +12,10 @@ import { PROJECT_DIR, runStack } from "./harness";
 
 /** Runs `npm run render`'s main with `args` in a child process, as the command line does. */
 function renderCli(args: string[]): ReturnType<typeof spawnSync> & { stdout: string; stderr: string } {
-    return spawnSync(
-        process.execPath,
-        ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/render.ts"), ...args],
-        { cwd: PROJECT_DIR, encoding: "utf8" },
-    ) as ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
+    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/render.ts"), ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+    }) as ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
 }
 
 describe("render: outputs.json and --deployed", function () {
@@ -63,7 +62,9 @@ describe("render: outputs.json and --deployed", function () {
         const r = renderCli(["--stack", "dev", "--out", out, "--deployed", file, "--no-map"]);
         assert.strictEqual(r.status, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /previousDeployment: as given/);
-        const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as { resources: { type: string; inputs: Record<string, unknown> }[] };
+        const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as {
+            resources: { type: string; inputs: Record<string, unknown> }[];
+        };
         // A later up does not resolve the image (it is ignored after creation): the setting itself is passed.
         assert.strictEqual(resources.resources.find((x) => x.type === "openstack:compute/instance:Instance")!.inputs.imageId, "Ubuntu 24.04");
     });
@@ -82,9 +83,47 @@ describe("render: outputs.json and --deployed", function () {
 
     it("summarises the replacement map: what the gate refuses, and what replaces or deletes unguarded", () => {
         const report = replacementMapReport("dev", [
-            { key: "prefix", change: "x", changes: [{ urn: "u1", type: "openstack:compute/keypair:Keypair", name: "keypair", action: "replace", keys: ["name"], deleteFirst: false, retained: false }], dangers: [], refusals: ["capi-mgmt:prefix: no"] },
-            { key: "gitops.deployKey", change: "y", changes: [{ urn: "u2", type: "tls:index/privateKey:PrivateKey", name: "deploy-key", action: "delete", retained: false }], dangers: [], refusals: [] },
-            { key: "flavor", change: "z", changes: [{ urn: "u3", type: "openstack:compute/instance:Instance", name: "server", action: "update", keys: ["flavorName"], disruptive: [], ignored: [] }], dangers: [], refusals: [] },
+            {
+                key: "prefix",
+                change: "x",
+                changes: [
+                    {
+                        urn: "u1",
+                        type: "openstack:compute/keypair:Keypair",
+                        name: "keypair",
+                        action: "replace",
+                        keys: ["name"],
+                        deleteFirst: false,
+                        retained: false,
+                    },
+                ],
+                dangers: [],
+                refusals: ["capi-mgmt:prefix: no"],
+            },
+            {
+                key: "gitops.deployKey",
+                change: "y",
+                changes: [{ urn: "u2", type: "tls:index/privateKey:PrivateKey", name: "deploy-key", action: "delete", retained: false }],
+                dangers: [],
+                refusals: [],
+            },
+            {
+                key: "flavor",
+                change: "z",
+                changes: [
+                    {
+                        urn: "u3",
+                        type: "openstack:compute/instance:Instance",
+                        name: "server",
+                        action: "update",
+                        keys: ["flavorName"],
+                        disruptive: [],
+                        ignored: [],
+                    },
+                ],
+                dangers: [],
+                refusals: [],
+            },
         ]);
         assert.deepStrictEqual(report.lines, [
             "replacement map (3 settings; replacement-map.md has every one):",

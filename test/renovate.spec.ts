@@ -28,10 +28,12 @@ function filesMatching(pattern: string, rel = ""): string[] {
 function found(): { file: string; depName?: string; currentValue: string; currentDigest?: string }[] {
     const config = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "renovate.json"), "utf8")) as { customManagers: CustomManager[] };
     return config.customManagers.flatMap((m) =>
-        m.managerFilePatterns.flatMap((p) => filesMatching(p)).flatMap((file) => {
-            const text = fs.readFileSync(path.join(PROJECT_DIR, file), "utf8");
-            return m.matchStrings.flatMap((s) => [...text.matchAll(new RegExp(s, "g"))].map((x) => ({ file, ...(x.groups as { currentValue: string }) })));
-        }),
+        m.managerFilePatterns
+            .flatMap((p) => filesMatching(p))
+            .flatMap((file) => {
+                const text = fs.readFileSync(path.join(PROJECT_DIR, file), "utf8");
+                return m.matchStrings.flatMap((s) => [...text.matchAll(new RegExp(s, "g"))].map((x) => ({ file, ...(x.groups as { currentValue: string }) })));
+            }),
     );
 }
 
@@ -43,7 +45,10 @@ describe("renovate.json: every pin is found", () => {
     it("every default tool version and its checksum, and every component version, in src/versions/versions.ts", () => {
         for (const tool of TOOL_NAMES) {
             const pin = DEFAULT_VERSIONS[tool];
-            assert.ok(matches.filter((m) => m.file === "src/versions/versions.ts" && m.currentValue === pin.version).length >= 2, `${tool} ${pin.version}: default and checksum entry`);
+            assert.ok(
+                matches.filter((m) => m.file === "src/versions/versions.ts" && m.currentValue === pin.version).length >= 2,
+                `${tool} ${pin.version}: default and checksum entry`,
+            );
             assert.ok(has("src/versions/versions.ts", pin.version, pin.sha256), `${tool} ${pin.version}'s checksum is not found with it`);
         }
         for (const c of COMPONENT_NAMES) {
@@ -58,7 +63,10 @@ describe("renovate.json: every pin is found", () => {
         for (const c of RELEASE_COMPONENTS) {
             for (const [file, sum] of Object.entries(DEFAULT_VERSIONS.releaseSha256[c])) {
                 pinned++;
-                assert.ok(has("src/versions/releaseFiles.ts", DEFAULT_VERSIONS[c], sum), `${c} ${DEFAULT_VERSIONS[c]} ${file}: its SHA-256 is not found with the version`);
+                assert.ok(
+                    has("src/versions/releaseFiles.ts", DEFAULT_VERSIONS[c], sum),
+                    `${c} ${DEFAULT_VERSIONS[c]} ${file}: its SHA-256 is not found with the version`,
+                );
             }
         }
         assert.ok(pinned >= 1, "no release file is pinned by default");

@@ -28,13 +28,26 @@ describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", (
     it("an input the provider marks ForceNew replaces; any other updates; nothing changed is the same", () => {
         const a = reg("fip", FIP, { pool: "public", description: "x" });
         const changes = (inputs: Record<string, unknown>) => classifyChanges([a], [{ ...a, inputs }])[0];
-        assert.deepStrictEqual(changes({ pool: "public-2", description: "x" }), { urn: a.urn, type: FIP, name: "fip", action: "replace", keys: ["pool"], deleteFirst: false, retained: false });
+        assert.deepStrictEqual(changes({ pool: "public-2", description: "x" }), {
+            urn: a.urn,
+            type: FIP,
+            name: "fip",
+            action: "replace",
+            keys: ["pool"],
+            deleteFirst: false,
+            retained: false,
+        });
         assert.strictEqual(changes({ pool: "public", description: "y" }).action, "update");
         assert.strictEqual(changes({ pool: "public", description: "x" }).action, "same");
     });
 
     it("ignoreChanges keeps the old value; replaceOnChanges forces a replacement", () => {
-        const a = reg("fip", FIP, { pool: "public", description: "x" }, { options: { ignoreChanges: ["pool"], replaceOnChanges: ["description"], deleteBeforeReplace: true, retainOnDelete: false } });
+        const a = reg(
+            "fip",
+            FIP,
+            { pool: "public", description: "x" },
+            { options: { ignoreChanges: ["pool"], replaceOnChanges: ["description"], deleteBeforeReplace: true, retainOnDelete: false } },
+        );
         const ignored = classifyChanges([a], [{ ...a, inputs: { pool: "public-2", description: "x" } }])[0];
         assert.deepStrictEqual(ignored.action === "same" && ignored.ignored, ["pool"]);
         const forced = classifyChanges([a], [{ ...a, inputs: { pool: "public", description: "y" } }])[0];
@@ -45,14 +58,23 @@ describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", (
         const fip = reg("fip", FIP, { pool: "public" });
         const assoc = reg("assoc", ASSOC, { floatingIp: "192.0.2.10", portId: "p" }, { propertyDependencies: { floatingIp: [fip.urn] } });
         const changes = classifyChanges([fip, assoc], [{ ...fip, inputs: { pool: "other" } }, assoc]);
-        assert.deepStrictEqual(changes.map((c) => [c.name, c.action]), [["fip", "replace"], ["assoc", "replace"]]);
+        assert.deepStrictEqual(
+            changes.map((c) => [c.name, c.action]),
+            [
+                ["fip", "replace"],
+                ["assoc", "replace"],
+            ],
+        );
         assert.deepStrictEqual(dangersOf(changes).length, 2);
     });
 
     it("a new logical name is a create and a delete; a retained delete deletes nothing", () => {
         const ns = reg("ns", "kubernetes:core/v1:Namespace", { metadata: { name: "a" } }, { options: { retainOnDelete: true } as Registration["options"] });
         const changes = classifyChanges([ns], [{ ...ns, urn: `${ns.urn}-2`, name: "ns-2" }]);
-        assert.deepStrictEqual(changes.map((c) => c.action), ["create", "delete"]);
+        assert.deepStrictEqual(
+            changes.map((c) => c.action),
+            ["create", "delete"],
+        );
         assert.deepStrictEqual(dangersOf(changes), []);
         const unretained = { ...ns, options: { ...ns.options, retainOnDelete: false } };
         assert.match(dangersOf(classifyChanges([unretained], []))[0], /^Namespace ns is deleted/);
@@ -60,9 +82,17 @@ describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", (
 
     it("a replaced provider replaces what it manages; a type without facts is flagged", () => {
         const prov = reg("k", "pulumi:providers:kubernetes", { kubeconfig: "a" });
-        const secret = reg("s", "kubernetes:core/v1:Secret", { metadata: { name: "s" } }, { options: { provider: `${prov.urn}::id` } as Registration["options"] });
+        const secret = reg(
+            "s",
+            "kubernetes:core/v1:Secret",
+            { metadata: { name: "s" } },
+            { options: { provider: `${prov.urn}::id` } as Registration["options"] },
+        );
         const changes = classifyChanges([prov, secret], [{ ...prov, inputs: { kubeconfig: "b" } }, secret]);
-        assert.deepStrictEqual(changes.map((c) => c.action === "replace" && c.keys), [["kubeconfig"], ["provider"]]);
+        assert.deepStrictEqual(
+            changes.map((c) => c.action === "replace" && c.keys),
+            [["kubeconfig"], ["provider"]],
+        );
         assert.strictEqual(classifyChanges([], [reg("x", "example:index:Unknown", {})])[0].noFacts, true);
     });
 });
@@ -77,17 +107,32 @@ describe("replacement map: coverage of settings and resource types", function ()
         }
         for (const stack of DOC_STACKS) {
             const keys = settingVariants(stack, readStackConfigFile(PROJECT_DIR, stack, {}).config).map((v) => v.key);
-            assert.deepStrictEqual(declared.filter((k) => !keys.includes(k)), [], `${stack}: settings without a variant`);
-            assert.deepStrictEqual(keys.filter((k) => !declared.includes(k)), [], `${stack}: variants of unknown settings`);
+            assert.deepStrictEqual(
+                declared.filter((k) => !keys.includes(k)),
+                [],
+                `${stack}: settings without a variant`,
+            );
+            assert.deepStrictEqual(
+                keys.filter((k) => !declared.includes(k)),
+                [],
+                `${stack}: variants of unknown settings`,
+            );
             assert.strictEqual(new Set(keys).size, keys.length, `${stack}: a setting has two variants`);
         }
     });
 
     it("has a facts row for every resource type the program registers", async () => {
         for (const stack of DOC_STACKS) {
-            const run = await runStack(stack, { proxy: JSON.stringify({ http: "http://proxy.example:3128" }), registryMirrors: JSON.stringify([{ registry: "docker.io", endpoints: ["https://m.example"] }]) });
+            const run = await runStack(stack, {
+                proxy: JSON.stringify({ http: "http://proxy.example:3128" }),
+                registryMirrors: JSON.stringify([{ registry: "docker.io", endpoints: ["https://m.example"] }]),
+            });
             const types = [...new Set(run.resources.filter((r) => needsFacts(r.type, r.custom)).map((r) => r.type))];
-            assert.deepStrictEqual(types.filter((t) => !REPLACEMENT_FACTS[t]), [], `${stack}: types without a row in src/lifecycle/replacementFacts.ts`);
+            assert.deepStrictEqual(
+                types.filter((t) => !REPLACEMENT_FACTS[t]),
+                [],
+                `${stack}: types without a row in src/lifecycle/replacementFacts.ts`,
+            );
         }
     });
 });

@@ -36,7 +36,10 @@ export function describeReplacementMap(stack: string): void {
         });
 
         it("renders every variant (each is a valid configuration)", () => {
-            assert.deepStrictEqual(effects.filter((e) => e.invalid).map((e) => `${e.key}: ${e.invalid}`), []);
+            assert.deepStrictEqual(
+                effects.filter((e) => e.invalid).map((e) => `${e.key}: ${e.invalid}`),
+                [],
+            );
         });
 
         it("lets no setting lose the server, its port, volume, floating IP, association or the kind step, or delete a Namespace or Flux object, unless the gate refuses it naming the setting", () => {
@@ -45,7 +48,9 @@ export function describeReplacementMap(stack: string): void {
                 const top = e.key.includes(":") ? e.key : `capi-mgmt:${e.key.split(/[.[]/)[0]}`;
                 const named = e.refusals.some((r) => r.startsWith(top) && /serverGeneration|Set it back/.test(r));
                 if (!named) {
-                    unguarded.push(`${e.key} (${e.change}): ${e.dangers.join("; ")}${e.refusals.length ? ` [refused only as: ${e.refusals.join(" | ")}]` : ""}`);
+                    unguarded.push(
+                        `${e.key} (${e.change}): ${e.dangers.join("; ")}${e.refusals.length ? ` [refused only as: ${e.refusals.join(" | ")}]` : ""}`,
+                    );
                 }
             }
             assert.deepStrictEqual(unguarded, []);
@@ -53,7 +58,10 @@ export function describeReplacementMap(stack: string): void {
 
         it("shows the deliberate rebuild for what it is: a new server and port, the old ones deleted", () => {
             const e = effects.find((x) => x.key === "serverGeneration")!;
-            assert.ok(e.dangers.some((d) => /management server .* is deleted/.test(d)), e.dangers.join("; "));
+            assert.ok(
+                e.dangers.some((d) => /management server .* is deleted/.test(d)),
+                e.dangers.join("; "),
+            );
             assert.ok(e.changes.some((c) => c.action === "create" && c.type === "openstack:compute/instance:Instance"));
         });
 
@@ -61,7 +69,11 @@ export function describeReplacementMap(stack: string): void {
             const doc = fs.readFileSync(path.join(PROJECT_DIR, SETTINGS_DOC), "utf8");
             const stale = `${SETTINGS_DOC} is out of date: run npm run docs:settings`;
             assert.ok(doc.startsWith(settingsDocument([])), stale);
-            assert.deepStrictEqual([...doc.matchAll(/^## Stack `([^`]+)`$/gm)].map((m) => m[1]), [...DOC_STACKS], stale);
+            assert.deepStrictEqual(
+                [...doc.matchAll(/^## Stack `([^`]+)`$/gm)].map((m) => m[1]),
+                [...DOC_STACKS],
+                stale,
+            );
             const section = stackSection(stack, effects);
             const start = doc.indexOf(`## Stack \`${stack}\``);
             const next = doc.indexOf("\n## Stack `", start + 1);

@@ -31,8 +31,12 @@ function usageError(argv: string[]): string {
 describe("restore (npm run restore): arguments", () => {
     it("parses --stack, --from, --max-age and --force", () => {
         assert.deepStrictEqual(parseRestoreArgs(["--stack", "dev"]), { stack: "dev", from: undefined, maxAgeHours: DEFAULT_MAX_AGE_HOURS, force: false });
-        assert.deepStrictEqual(parseRestoreArgs(["--stack=org/capi-mgmt/prod", "--from", "b/20260601T000000Z-scheduled", "--max-age=48", "--force"]),
-            { stack: "org/capi-mgmt/prod", from: "b/20260601T000000Z-scheduled", maxAgeHours: 48, force: true });
+        assert.deepStrictEqual(parseRestoreArgs(["--stack=org/capi-mgmt/prod", "--from", "b/20260601T000000Z-scheduled", "--max-age=48", "--force"]), {
+            stack: "org/capi-mgmt/prod",
+            from: "b/20260601T000000Z-scheduled",
+            maxAgeHours: 48,
+            force: true,
+        });
         assert.strictEqual(parseRestoreArgs(["--help"]), undefined);
     });
 
@@ -70,12 +74,15 @@ class Workstation {
         fs.mkdirSync(this.tmp);
         fs.mkdirSync(path.join(this.root, "backups"), { recursive: true });
         fs.writeFileSync(path.join(this.root, "kubeconfig"), "fake", { mode: 0o600 });
-        fs.writeFileSync(path.join(this.dir, "outputs.json"), JSON.stringify({
-            floatingIp: "192.0.2.10",
-            sshKnownHosts: HOST_LINE,
-            sshPrivateKey: PRIVATE_KEY,
-            deployed: { serverGeneration: 2, workloadNamespace: "clusters" },
-        }));
+        fs.writeFileSync(
+            path.join(this.dir, "outputs.json"),
+            JSON.stringify({
+                floatingIp: "192.0.2.10",
+                sshKnownHosts: HOST_LINE,
+                sshPrivateKey: PRIVATE_KEY,
+                deployed: { serverGeneration: 2, workloadNamespace: "clusters" },
+            }),
+        );
         fs.writeFileSync(this.log, "");
     }
 
@@ -86,7 +93,10 @@ class Workstation {
         fs.writeFileSync(path.join(d, "objects", "Cluster_clusters_alpha.yaml"), '{"kind":"Cluster","metadata":{"name":"alpha","namespace":"clusters"}}');
         fs.writeFileSync(path.join(d, "objects", "Secret_clusters_alpha-ca.yaml"), `{"kind":"Secret","data":{"tls.key":"${CA_SECRET}"}}`);
         const epoch = Math.floor(CLOCK_START_MS / 1000) - ageSeconds;
-        fs.writeFileSync(path.join(d, "backup.env"), `time=${new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z")}\nepoch=${epoch}\nreason=scheduled\nnamespace=clusters\nobjects=2\nclusters=1\n`);
+        fs.writeFileSync(
+            path.join(d, "backup.env"),
+            `time=${new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z")}\nepoch=${epoch}\nreason=scheduled\nnamespace=clusters\nobjects=2\nclusters=1\n`,
+        );
         return d;
     }
 
@@ -108,18 +118,30 @@ class Workstation {
             FAKE_OUTPUTS: path.join(this.dir, "outputs.json"),
             ...extra,
         });
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO, "render", "restore.ts"), ...argv], { cwd: REPO, env, encoding: "utf8", timeout: 120000 });
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO, "render", "restore.ts"), ...argv], {
+            cwd: REPO,
+            env,
+            encoding: "utf8",
+            timeout: 120000,
+        });
         const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
         for (const text of [out.stdout, out.stderr]) {
             assert.ok(!text.includes("S0VZLUJPRFktTkVWRVItUFJJTlRFRA"), `the login key was printed:\n${text}`);
             assert.ok(!text.includes(CA_SECRET), `a backed-up secret was printed:\n${text}`);
         }
-        assert.deepStrictEqual(fs.readdirSync(this.tmp).filter((f) => f.startsWith("capi-mgmt-ssh-")), [], "the key's temporary directory is left behind");
+        assert.deepStrictEqual(
+            fs.readdirSync(this.tmp).filter((f) => f.startsWith("capi-mgmt-ssh-")),
+            [],
+            "the key's temporary directory is left behind",
+        );
         return out;
     }
 
     calls(): string[] {
-        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.log, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 }
 
@@ -131,8 +153,14 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, src/ho
         const b = w.serverBackup(2 * HOUR);
         const r = w.run(["--stack", "dev"]);
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.strictEqual(r.stdout, "restore: restored 2 objects of namespace clusters, 1 Cluster(s): alpha, from the backup taken at 2026-05-31T22:00:00Z (scheduled); Cluster API on this server manages them now\n");
-        assert.match(r.stderr, /restoring the server's latest backup into the management cluster of ubuntu@192\.0\.2\.10 \(stack dev, namespace clusters, max age 24h\)/);
+        assert.strictEqual(
+            r.stdout,
+            "restore: restored 2 objects of namespace clusters, 1 Cluster(s): alpha, from the backup taken at 2026-05-31T22:00:00Z (scheduled); Cluster API on this server manages them now\n",
+        );
+        assert.match(
+            r.stderr,
+            /restoring the server's latest backup into the management cluster of ubuntu@192\.0\.2\.10 \(stack dev, namespace clusters, max age 24h\)/,
+        );
         const calls = w.calls();
         assert.strictEqual(calls[0], "pulumi stack output --json --show-secrets --stack dev");
         assert.match(calls[1], /^ssh -i \S+\/id .*-o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+\/known_hosts .*-T ubuntu@192\.0\.2\.10 sudo bash -s$/);
@@ -152,7 +180,11 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, src/ho
         assert.ok(w.calls().includes(`restores Secret_clusters_alpha-ca.yaml: {"kind":"Secret","data":{"tls.key":"${CA_SECRET}"}}`), "the files arrive intact");
         assert.deepStrictEqual(fs.readdirSync(path.join(w.root, "backups")), [], "the upload is removed");
         assert.ok(!w.calls().some((l) => l.includes(CA_SECRET) && l.startsWith("ssh")), "the backup is not on ssh's command line");
-        assert.match(fs.readFileSync(path.join(w.root, "script.sh"), "utf8"), /^readonly UPLOAD='H4sI/m, "the backup travels in the script as base64 of a tar.gz");
+        assert.match(
+            fs.readFileSync(path.join(w.root, "script.sh"), "utf8"),
+            /^readonly UPLOAD='H4sI/m,
+            "the backup travels in the script as base64 of a tar.gz",
+        );
     });
 
     it("refuses a backup older than --max-age (virtual clock) and restores it with --force, warning", () => {
@@ -160,7 +192,10 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, src/ho
         w.serverBackup(25 * HOUR);
         const r = w.run(["--stack", "dev"]);
         assert.strictEqual(r.status, 1);
-        assert.match(r.stderr, /restore: this server's latest backup \(\S+\) was taken at 2026-05-30T23:00:00Z \(scheduled\), 25h00m ago: older than the maximum age of 24h00m\. .*--force/);
+        assert.match(
+            r.stderr,
+            /restore: this server's latest backup \(\S+\) was taken at 2026-05-30T23:00:00Z \(scheduled\), 25h00m ago: older than the maximum age of 24h00m\. .*--force/,
+        );
         assert.ok(!w.calls().some((l) => l.startsWith("clusterctl")), "nothing restored");
         const ok = w.run(["--stack", "dev", "--max-age", "26"]);
         assert.strictEqual(ok.status, 0, ok.stderr);
@@ -178,7 +213,10 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, src/ho
         fs.writeFileSync(path.join(w.root, "clusters", "alpha"), "");
         const r = w.run(["--stack", "dev"]);
         assert.strictEqual(r.status, 1);
-        assert.match(r.stderr, /restore: the management cluster already has Clusters in namespace clusters: alpha\. A restore would give Cluster API a second copy of each/);
+        assert.match(
+            r.stderr,
+            /restore: the management cluster already has Clusters in namespace clusters: alpha\. A restore would give Cluster API a second copy of each/,
+        );
         assert.ok(!w.calls().some((l) => l.startsWith("clusterctl")));
     });
 
@@ -186,13 +224,26 @@ describe("restore (npm run restore): the driver with fake pulumi and ssh, src/ho
         const w = new Workstation();
         const none = w.run(["--stack", "dev"]);
         assert.strictEqual(none.status, 1);
-        assert.match(none.stderr, /this server has no backup \(\S+\/backups\/latest is missing: a new server starts without one\); give one with --from <directory>/);
+        assert.match(
+            none.stderr,
+            /this server has no backup \(\S+\/backups\/latest is missing: a new server starts without one\); give one with --from <directory>/,
+        );
         const local = w.backup(path.join(w.dir, "copied"), HOUR);
         const failed = w.run(["--stack", "dev", "--from", local], { FAKE_CLUSTERCTL_FAIL: "1" });
         assert.strictEqual(failed.status, 1);
-        assert.match(failed.stderr, /clusterctl: Error: error creating "cluster\.x-k8s\.io\/v1beta2, Kind=MachineDeployment" clusters\/alpha-md-0: connection refused/);
-        assert.match(failed.stderr, /complete it on the server \(it keeps existing objects\): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig \S+ --from-directory \S+\/backups\/\.restore-\w+\/objects/);
-        assert.strictEqual(fs.readdirSync(path.join(w.root, "backups")).filter((f) => f.startsWith(".restore-")).length, 1, "the upload is kept for that command");
+        assert.match(
+            failed.stderr,
+            /clusterctl: Error: error creating "cluster\.x-k8s\.io\/v1beta2, Kind=MachineDeployment" clusters\/alpha-md-0: connection refused/,
+        );
+        assert.match(
+            failed.stderr,
+            /complete it on the server \(it keeps existing objects\): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig \S+ --from-directory \S+\/backups\/\.restore-\w+\/objects/,
+        );
+        assert.strictEqual(
+            fs.readdirSync(path.join(w.root, "backups")).filter((f) => f.startsWith(".restore-")).length,
+            1,
+            "the upload is kept for that command",
+        );
     });
 
     it("bad arguments or a --from that is no backup: exit 2 before pulumi or ssh; ssh failing: 255", () => {

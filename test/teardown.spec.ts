@@ -4,16 +4,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
-import { CLUSTERS_GONE_FILE, DEFAULT_TEARDOWN_TIMEOUT_SECONDS, FLUX_RESUME_SCRIPT, renderTeardownScript, TeardownParams } from "../src/lifecycle/teardownScript";
 import {
-    CLUSTER_CRD,
-    FakeCapi,
-    FakeObject,
-    FakeWorkload,
-    KUSTOMIZATION_CRD,
-    ORC_IMAGE_CRD,
-    SNAPSHOT_CRD,
-} from "./fakes/teardownFakes";
+    CLUSTERS_GONE_FILE,
+    DEFAULT_TEARDOWN_TIMEOUT_SECONDS,
+    FLUX_RESUME_SCRIPT,
+    renderTeardownScript,
+    TeardownParams,
+} from "../src/lifecycle/teardownScript";
+import { CLUSTER_CRD, FakeCapi, FakeObject, FakeWorkload, KUSTOMIZATION_CRD, ORC_IMAGE_CRD, SNAPSHOT_CRD } from "./fakes/teardownFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 import {
     assertNoCredentialLeak,
@@ -112,7 +110,10 @@ describe("src/host/scripts/teardown.sh", () => {
         fs.writeFileSync(path.join(fake.state, "_kind_fail"), "");
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, /teardown: ERROR: cannot list the kind clusters \('kind get clusters' failed: ERROR: failed to list clusters: command "docker ps" failed; is Docker running\?\)/);
+        assert.match(
+            r.stderr,
+            /teardown: ERROR: cannot list the kind clusters \('kind get clusters' failed: ERROR: failed to list clusters: command "docker ps" failed; is Docker running\?\)/,
+        );
         assert.deepStrictEqual(fake.calls(), []);
     });
 
@@ -149,9 +150,7 @@ describe("src/host/scripts/teardown.sh", () => {
                 ["apps/web", "ingress/controller"],
                 "exactly the LoadBalancer Services are deleted",
             );
-            const workloadDeletes = calls
-                .map((c, i) => (CLAIM_WORKLOADS.some((k) => is(c, w.ctx, "delete", k)) ? i : -1))
-                .filter((i) => i >= 0);
+            const workloadDeletes = calls.map((c, i) => (CLAIM_WORKLOADS.some((k) => is(c, w.ctx, "delete", k)) ? i : -1)).filter((i) => i >= 0);
             assert.deepStrictEqual(
                 workloadDeletes.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
                 [
@@ -170,8 +169,15 @@ describe("src/host/scripts/teardown.sh", () => {
             const claims = calls.findIndex((c) => is(c, w.ctx, "delete", "persistentvolumeclaims"));
             const volumeChecks = calls.map((c, i) => (is(c, w.ctx, "get", "persistentvolumes") ? i : -1)).filter((i) => i >= 0);
             const order = [Math.max(...lbDeletes), lbGone, Math.min(...workloadDeletes), Math.max(...workloadDeletes), snapshots, snapshotsGone, claims];
-            assert.deepStrictEqual([...order].sort((x, y) => x - y), order, `order of ${w.name}: ${order}`);
-            assert.ok(order.every((i) => i >= 0), `every step ran for ${w.name}: ${order}`);
+            assert.deepStrictEqual(
+                [...order].sort((x, y) => x - y),
+                order,
+                `order of ${w.name}: ${order}`,
+            );
+            assert.ok(
+                order.every((i) => i >= 0),
+                `every step ran for ${w.name}: ${order}`,
+            );
             assert.ok(volumeChecks.length >= 2, "waited for the volumes");
             assert.ok(claims < volumeChecks[0] && volumeChecks[volumeChecks.length - 1] < deletion, "volume wait between PVC and Cluster deletion");
             assert.ok(lastOf(w) < deletion, "nothing is done in the workload cluster after its Cluster is deleted");
@@ -210,7 +216,6 @@ describe("src/host/scripts/teardown.sh", () => {
         );
     });
 
-
     it("is a no-op on a second run after a successful one", () => {
         managementWith("default/alpha");
         fake.installFlux(["flux-system/flux-system"], []);
@@ -220,7 +225,10 @@ describe("src/host/scripts/teardown.sh", () => {
         assertSuccess(r);
         assert.match(r.stdout, /nothing to tear down: no workload cluster/);
         const second = fake.calls().slice(before);
-        assert.ok(second.every((c) => c.ctx === "mgmt"), "no workload cluster is contacted");
+        assert.ok(
+            second.every((c) => c.ctx === "mgmt"),
+            "no workload cluster is contacted",
+        );
         assert.deepStrictEqual(
             second.filter((c) => words(c)[0] === "delete"),
             [],
@@ -241,7 +249,10 @@ describe("src/host/scripts/teardown.sh", () => {
         assert.ok(deletion > clusterDeletion(calls, { namespace: "default", name: "alpha" } as FakeWorkload));
         assert.strictEqual(calls[deletion].clustersLeft, 0, "images were deleted while a Cluster still existed");
         assert.ok(calls[deletion].args.includes("--all") && calls[deletion].args.includes("-A"));
-        assert.ok(calls.slice(deletion + 1).some((c) => is(c, "mgmt", "get", ORC_IMAGE_CRD)), "did not wait for ORC");
+        assert.ok(
+            calls.slice(deletion + 1).some((c) => is(c, "mgmt", "get", ORC_IMAGE_CRD)),
+            "did not wait for ORC",
+        );
     });
 
     it("deletes ORC's node images when there is no workload cluster", () => {
@@ -261,7 +272,10 @@ describe("src/host/scripts/teardown.sh", () => {
         const r = run(3, 2);
         assertFailure(r);
         assert.strictEqual(r.stdout, "");
-        assert.match(r.stderr, /ERROR: ORC has not removed these objects, whose OpenStack resources \(e.g. Glance images\) would be left behind: images.openstack.k-orc.cloud\/ubuntu-2404-kube-v1.35.8 Check/);
+        assert.match(
+            r.stderr,
+            /ERROR: ORC has not removed these objects, whose OpenStack resources \(e.g. Glance images\) would be left behind: images.openstack.k-orc.cloud\/ubuntu-2404-kube-v1.35.8 Check/,
+        );
         assert.match(r.stderr, /the server was kept/);
     });
 
@@ -289,13 +303,19 @@ describe("src/host/scripts/teardown.sh", () => {
         assert.ok(r.stderr.includes("teardown:   default/stuck: FAILED: the Cluster still exists after 60s\n"), r.stderr);
         assert.match(r.stderr, /teardown: default\/fine: torn down/);
         assert.match(r.stderr, /ERROR: failed: default\/stuck \(the Cluster still exists after 60s\)/);
-        assert.match(r.stderr, /Clusters left on the management cluster \(kubectl get clusters -A\):\nteardown: {3}NAMESPACE +NAME +PHASE\nteardown: {3}default +stuck +Deleting\n/);
+        assert.match(
+            r.stderr,
+            /Clusters left on the management cluster \(kubectl get clusters -A\):\nteardown: {3}NAMESPACE +NAME +PHASE\nteardown: {3}default +stuck +Deleting\n/,
+        );
         assert.match(r.stderr, /management server \(VM\) and its credentials were KEPT/);
         assert.match(r.stderr, /re-run 'pulumi destroy'/);
         assert.strictEqual(r.stdout, "");
         assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/stuck"], "fine is gone, stuck is left");
         assert.ok(fake.objects("mgmt", CLUSTER_CRD)[0].metadata.deletionTimestamp, "stuck was deleted");
-        assert.ok(fake.calls().some((c) => is(c, fine.ctx, "get")), "the other cluster was torn down");
+        assert.ok(
+            fake.calls().some((c) => is(c, fine.ctx, "get")),
+            "the other cluster was torn down",
+        );
         assert.deepStrictEqual(fs.readdirSync(fake.tmp), []);
     });
 
@@ -330,7 +350,10 @@ describe("src/host/scripts/teardown.sh", () => {
         assertFailure(r);
         assert.match(r.stderr, /ERROR: default\/down: the workload cluster's API cannot be reached/);
         assert.match(r.stderr, /teardown: default\/down: Unable to connect to the server/, "kubectl's error, prefixed");
-        assert.ok(r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")), r.stderr);
+        assert.ok(
+            r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")),
+            r.stderr,
+        );
         assert.match(r.stderr, /Fix access to the workload cluster and re-run 'pulumi destroy'/);
         assert.ok(!fake.calls().some((c) => is(c, "mgmt", "delete")));
         assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/down"]);
@@ -386,7 +409,10 @@ describe("src/host/scripts/teardown.sh", () => {
         assert.strictEqual(clusterBeats.length, 3, r.stderr);
         assert.strictEqual(orcBeats.length, 2, r.stderr);
         assert.strictEqual(beats.length, clusterBeats.length + orcBeats.length, r.stderr);
-        assert.ok(elapsed.every((e, i) => Number.isInteger(e) && (i === 0 ? e >= 30 : e - elapsed[i - 1] >= 30)), elapsed.join(" "));
+        assert.ok(
+            elapsed.every((e, i) => Number.isInteger(e) && (i === 0 ? e >= 30 : e - elapsed[i - 1] >= 30)),
+            elapsed.join(" "),
+        );
         // Live: the heartbeat comes before the cluster's own log, which is printed when its job ends.
         assert.ok(r.stderr.indexOf(clusterBeats[0]) < r.stderr.indexOf("teardown: default/slow: deleting the Cluster"), r.stderr);
     });

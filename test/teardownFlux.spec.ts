@@ -3,7 +3,16 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck } from "./fakes/shell";
-import { CLAIM_WORKLOADS, clusterDeletion, is, KIND_CLUSTER, managementWith as managementWithShared, namespaceOf, runTeardown, words } from "./fakes/teardownCalls";
+import {
+    CLAIM_WORKLOADS,
+    clusterDeletion,
+    is,
+    KIND_CLUSTER,
+    managementWith as managementWithShared,
+    namespaceOf,
+    runTeardown,
+    words,
+} from "./fakes/teardownCalls";
 import { CLUSTER_CRD, FakeCapi, FakeWorkload, HELMRELEASE_CRD, KUSTOMIZATION_CRD } from "./fakes/teardownFakes";
 
 describe("src/host/scripts/teardown.sh: Flux", () => {
@@ -27,10 +36,7 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         const patches = calls.map((c, i) => (c.ctx === "mgmt" && words(c)[0] === "patch" ? i : -1)).filter((i) => i >= 0);
         assert.deepStrictEqual(
             patches.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
-            [
-                `${HELMRELEASE_CRD} flux-system/addons`,
-                ...kustomizations.map((k) => `${KUSTOMIZATION_CRD} ${k}`),
-            ].sort(),
+            [`${HELMRELEASE_CRD} flux-system/addons`, ...kustomizations.map((k) => `${KUSTOMIZATION_CRD} ${k}`)].sort(),
         );
         for (const i of patches) {
             assert.deepStrictEqual(calls[i].args.slice(calls[i].args.indexOf("--type=merge")), ["--type=merge", "--patch", '{"spec":{"suspend":true}}']);
@@ -82,7 +88,10 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
             );
             const firstDelete = calls.findIndex((c) => is(c, w.ctx, "delete"));
             assert.ok(firstDelete > 0 && Math.max(...patches) < firstDelete, `${w.name}: Flux suspended before the first deletion`);
-            assert.ok(Object.values(fluxSuspension(w.ctx)).every((v) => v), `${w.name}: every Flux object is suspended`);
+            assert.ok(
+                Object.values(fluxSuspension(w.ctx)).every((v) => v),
+                `${w.name}: every Flux object is suspended`,
+            );
             assert.ok(r.stderr.includes(`teardown: ${w.namespace}/${w.name}: suspended 1 Flux Kustomizations\n`), r.stderr);
         }
     });
@@ -93,7 +102,10 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         fake.failOn(w.ctx, "patch", KUSTOMIZATION_CRD, "Error from server (Forbidden): nope");
         const r = run();
         assertFailure(r);
-        assert.match(r.stderr, /ERROR: default\/alpha: cannot suspend the Flux Kustomizations flux-system\/flux-system of the workload cluster, so its Flux could re-create/);
+        assert.match(
+            r.stderr,
+            /ERROR: default\/alpha: cannot suspend the Flux Kustomizations flux-system\/flux-system of the workload cluster, so its Flux could re-create/,
+        );
         assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
         assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
     });
@@ -108,7 +120,10 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         assert.match(r.stderr, /cannot list the workload Clusters/);
         assert.match(r.stderr, /teardown: nothing was deleted: resuming the Flux objects this teardown suspended\n/);
         assert.deepStrictEqual(fluxSuspension("mgmt"), before, "every object as it was: the one suspended by hand stays suspended");
-        assert.ok(fake.calls().some((c) => is(c, "mgmt", "patch") && c.args.includes('{"spec":{"suspend":true}}')), "it had suspended them");
+        assert.ok(
+            fake.calls().some((c) => is(c, "mgmt", "patch") && c.args.includes('{"spec":{"suspend":true}}')),
+            "it had suspended them",
+        );
         assert.ok(!fs.existsSync(fake.resumeScript), "no resume script is left");
         assert.ok(!fake.calls().some((c) => c.ctx === w.ctx));
         assert.deepStrictEqual(fs.readdirSync(fake.tmp), []);
@@ -136,7 +151,9 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         const r = run(120, 60);
         assertFailure(r);
         assert.ok(
-            r.stderr.includes(`stay SUSPENDED, so that nothing deleted is re-created before 'pulumi destroy' runs again. If you give up the destroy instead, resume them on the server: sudo bash ${fake.resumeScript}\n`),
+            r.stderr.includes(
+                `stay SUSPENDED, so that nothing deleted is re-created before 'pulumi destroy' runs again. If you give up the destroy instead, resume them on the server: sudo bash ${fake.resumeScript}\n`,
+            ),
             r.stderr,
         );
         assert.doesNotMatch(r.stderr, /resuming the Flux objects/);
@@ -170,7 +187,13 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         assert.doesNotMatch(r.stderr, /resuming the Flux objects/);
         assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true], "the Cluster is half deleted: Flux must not bring it back");
         assert.ok(r.stderr.includes(`sudo bash ${fake.resumeScript}`), r.stderr);
-        assert.strictEqual(fs.readFileSync(fake.resumeScript, "utf8").split("\n").filter((l) => l.startsWith("resume ")).length, 1);
+        assert.strictEqual(
+            fs
+                .readFileSync(fake.resumeScript, "utf8")
+                .split("\n")
+                .filter((l) => l.startsWith("resume ")).length,
+            1,
+        );
     });
 
     it("keeps Flux suspended when the SSH session ends after it began deleting", () => {

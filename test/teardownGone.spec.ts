@@ -22,7 +22,10 @@ describe("src/host/scripts/teardown.sh: the management cluster is gone", () => {
         assertFailure(r);
         assert.strictEqual(r.stdout, "");
         assert.match(r.stderr, why);
-        assert.match(r.stderr, /cannot be torn down, and deleting the server\nteardown: ERROR: would leave them running in OpenStack, orphaned\. The server \(VM\) was KEPT/);
+        assert.match(
+            r.stderr,
+            /cannot be torn down, and deleting the server\nteardown: ERROR: would leave them running in OpenStack, orphaned\. The server \(VM\) was KEPT/,
+        );
         for (const what of [
             "openstack server list --name '^<name>-'",
             "k8s-clusterapi-cluster-<namespace>-<name>-kubeapi",
@@ -34,7 +37,10 @@ describe("src/host/scripts/teardown.sh: the management cluster is gone", () => {
             assert.ok(r.stderr.includes(what), `the list lacks ${what}:\n${r.stderr}`);
         }
         assert.ok(r.stderr.includes(`re-run 'pulumi destroy': sudo touch ${fake.goneFile}\n`), r.stderr);
-        assert.ok(r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")), r.stderr);
+        assert.ok(
+            r.stderr.split("\n").every((l) => l === "" || l.startsWith("teardown: ")),
+            r.stderr,
+        );
         assert.deepStrictEqual(fs.readdirSync(fake.tmp), [], "temporary files removed");
     }
 
@@ -58,8 +64,14 @@ describe("src/host/scripts/teardown.sh: the management cluster is gone", () => {
         fs.writeFileSync(fake.goneFile, "");
         const r = run();
         assertSuccess(r);
-        assert.strictEqual(r.stdout, `teardown: nothing to tear down: the management cluster is gone and ${fake.goneFile} says its workload clusters are too\n`);
-        assert.match(r.stderr, /WARNING: there is no kind cluster named capi-dev on the server\. .* exists, so you said the workload clusters are already gone/);
+        assert.strictEqual(
+            r.stdout,
+            `teardown: nothing to tear down: the management cluster is gone and ${fake.goneFile} says its workload clusters are too\n`,
+        );
+        assert.match(
+            r.stderr,
+            /WARNING: there is no kind cluster named capi-dev on the server\. .* exists, so you said the workload clusters are already gone/,
+        );
         assert.deepStrictEqual(fake.calls(), []);
     });
 

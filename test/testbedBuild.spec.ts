@@ -39,7 +39,10 @@ function run(cache: string, only: string) {
     });
     assert.strictEqual(r.status, 0, r.stderr);
     const index = JSON.parse(fs.readFileSync(path.join(cache, "testbed.json"), "utf8")) as Record<string, Entry | string>;
-    const builds = fs.readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith("build "));
+    const builds = fs
+        .readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("build "));
     return { index, builds };
 }
 
@@ -68,18 +71,24 @@ describe("testbed/build.sh", function () {
         const foreign = path.join(cache, "another-tool-v9", "another-tool");
         fs.mkdirSync(path.dirname(foreign));
         fs.writeFileSync(foreign, "");
-        fs.writeFileSync(path.join(cache, "testbed.json"), JSON.stringify({
-            go: "go1.0",
-            "another-tool": { kind: "binary", module: "example.com/another", version: "v9", path: foreign },
-            gone: { kind: "binary", module: "example.com/gone", version: "v1", path: path.join(cache, "gone-v1", "gone") },
-            broken: { kind: "binary", module: "example.com/broken", error: "refused" },
-            // An entry this script lists is rewritten, not kept.
-            orc: { kind: "binary", module: "old", version: "v0", path: foreign },
-        }));
+        fs.writeFileSync(
+            path.join(cache, "testbed.json"),
+            JSON.stringify({
+                go: "go1.0",
+                "another-tool": { kind: "binary", module: "example.com/another", version: "v9", path: foreign },
+                gone: { kind: "binary", module: "example.com/gone", version: "v1", path: path.join(cache, "gone-v1", "gone") },
+                broken: { kind: "binary", module: "example.com/broken", error: "refused" },
+                // An entry this script lists is rewritten, not kept.
+                orc: { kind: "binary", module: "old", version: "v0", path: foreign },
+            }),
+        );
         const { index } = run(cache, "orc");
         assert.deepStrictEqual(index["another-tool"], { kind: "binary", module: "example.com/another", version: "v9", path: foreign });
         assert.strictEqual(index.go, "go1.26.0");
         assert.strictEqual((index.orc as Entry).path, path.join(cache, "orc-v1.0.0", "orc"));
-        assert.deepStrictEqual(["gone", "broken"].filter((k) => k in index), []);
+        assert.deepStrictEqual(
+            ["gone", "broken"].filter((k) => k in index),
+            [],
+        );
     });
 });

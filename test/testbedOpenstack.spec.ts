@@ -74,7 +74,10 @@ describe("testbed/openstack/openstack.sh", function () {
             }
             assert.strictEqual(alive(ours), false, "the process named by keystone.pid still runs");
             assert.strictEqual(alive(stranger), true, "down stopped a process it did not start");
-            assert.deepStrictEqual(fs.readdirSync(path.join(state, "run")).filter((f) => f.endsWith(".pid")), []);
+            assert.deepStrictEqual(
+                fs.readdirSync(path.join(state, "run")).filter((f) => f.endsWith(".pid")),
+                [],
+            );
         } finally {
             for (const pid of [ours, stranger]) {
                 try {
@@ -88,9 +91,16 @@ describe("testbed/openstack/openstack.sh", function () {
 
     it("its Python files (test drivers, bootstrap) compile", function () {
         const py = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        const files = [path.join(dir, "bootstrap.py"), ...fs.readdirSync(path.join(dir, "drivers", "capi_testbed_drivers")).map((f) => path.join(dir, "drivers", "capi_testbed_drivers", f))].filter((f) => f.endsWith(".py"));
+        const files = [
+            path.join(dir, "bootstrap.py"),
+            ...fs.readdirSync(path.join(dir, "drivers", "capi_testbed_drivers")).map((f) => path.join(dir, "drivers", "capi_testbed_drivers", f)),
+        ].filter((f) => f.endsWith(".py"));
         const out = makeTempDir("os-pyc");
-        const r = spawnSync(py, ["-c", "import py_compile, sys\nfor f in sys.argv[2:]: py_compile.compile(f, cfile=sys.argv[1] + '/x.pyc', doraise=True)", out, ...files], { encoding: "utf8" });
+        const r = spawnSync(
+            py,
+            ["-c", "import py_compile, sys\nfor f in sys.argv[2:]: py_compile.compile(f, cfile=sys.argv[1] + '/x.pyc', doraise=True)", out, ...files],
+            { encoding: "utf8" },
+        );
         assert.strictEqual(r.status, 0, r.stderr);
         assert.ok(files.length >= 4);
     });

@@ -50,7 +50,10 @@ describe("npm run validate: a GitOps repository laid out like gitops/", function
 
     it("passes a second cluster added exactly as gitops/README.md says", () => {
         const reports = validateRepository(repo("valid"));
-        assert.deepStrictEqual(reports.map((r) => r.problems), [[], []]);
+        assert.deepStrictEqual(
+            reports.map((r) => r.problems),
+            [[], []],
+        );
     });
 
     describe("names every mistake of a repository with three clusters", () => {
@@ -62,32 +65,59 @@ describe("npm run validate: a GitOps repository laid out like gitops/", function
         const expected: [string, RegExp][] = [
             ["a server group of another cluster", /Cluster workload-3: server group workload-1-control-plane is Cluster workload-1's too/],
             ["a node image the tree does not define", /Cluster workload-3: .* uses ORC Image ubuntu-capi-image-v1\.36\.0, which the tree does not define/],
-            ["a Kubernetes version the image does not hold", /Cluster workload-2: Image ubuntu-capi-image-v1\.35\.8 holds Kubernetes v1\.35\.8, not the Cluster's v1\.34\.5/],
+            [
+                "a Kubernetes version the image does not hold",
+                /Cluster workload-2: Image ubuntu-capi-image-v1\.35\.8 holds Kubernetes v1\.35\.8, not the Cluster's v1\.34\.5/,
+            ],
             ["a flavor that is not an SCS name", /Cluster workload-2: controlPlaneFlavor m1\.large is not an SCS standard flavor name/],
             ["pods in the node subnet", /Cluster workload-3: nodeCidr 10\.6\.0\.0\/24 overlaps pods 10\.6\.0\.0\/16/],
             ["two control plane nodes", /Cluster workload-2: 2 control plane nodes; use 1, 3 or 5/],
             ["a misspelt add-on label", /Cluster workload-3: label capi-mgmt\.io\/addon-metric-server=enabled installs nothing/],
-            ["ingress-nginx's ovn mode on a cluster without OVN load balancers", /Cluster workload-2: label capi-mgmt\.io\/addon-ingress-nginx=ovn needs OVN load balancers, .* apiLoadBalancer \(amphora\)/],
-            ["cloud-provider-openstack charts of another Kubernetes minor", /Cluster workload-2: HelmChartProxy openstack-cloud-controller-manager installs openstack-cloud-controller-manager 2\.35\.0, not 2\.34\.x for its Kubernetes v1\.34\.5/],
-            ["a pool too large for Nova's server_group_members quota", /Cluster workload-2: pool md-0 \(10\) in server group workload-2-workers need 11 members during a rollout, more than Nova's default server_group_members quota of 10/],
+            [
+                "ingress-nginx's ovn mode on a cluster without OVN load balancers",
+                /Cluster workload-2: label capi-mgmt\.io\/addon-ingress-nginx=ovn needs OVN load balancers, .* apiLoadBalancer \(amphora\)/,
+            ],
+            [
+                "cloud-provider-openstack charts of another Kubernetes minor",
+                /Cluster workload-2: HelmChartProxy openstack-cloud-controller-manager installs openstack-cloud-controller-manager 2\.35\.0, not 2\.34\.x for its Kubernetes v1\.34\.5/,
+            ],
+            [
+                "a pool too large for Nova's server_group_members quota",
+                /Cluster workload-2: pool md-0 \(10\) in server group workload-2-workers need 11 members during a rollout, more than Nova's default server_group_members quota of 10/,
+            ],
         ];
         for (const [what, pattern] of expected) {
-            it(what, () => assert.ok(problems.some((p) => pattern.test(p)), `no problem matching ${pattern}:\n${problems.join("\n")}`));
+            it(what, () =>
+                assert.ok(
+                    problems.some((p) => pattern.test(p)),
+                    `no problem matching ${pattern}:\n${problems.join("\n")}`,
+                ),
+            );
         }
         it("and nothing about the example cluster, which is right", () => {
-            assert.deepStrictEqual(problems.filter((p) => /^Cluster workload-1\b/.test(p)), []);
+            assert.deepStrictEqual(
+                problems.filter((p) => /^Cluster workload-1\b/.test(p)),
+                [],
+            );
         });
     });
 
     it("runs as a command: lists the problems and exits 1; --help prints the usage", function () {
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/validate.ts"), repo("mistakes"), "--path", "./clusters/prod"], {
-            cwd: PROJECT_DIR,
-            encoding: "utf8",
-        });
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/validate.ts"), repo("mistakes"), "--path", "./clusters/prod"],
+            {
+                cwd: PROJECT_DIR,
+                encoding: "utf8",
+            },
+        );
         assert.strictEqual(r.status, 1, r.stderr);
         assert.match(r.stdout, /^\.\/clusters\/prod: \d+ problems$/m);
         assert.match(r.stdout, /^ {2}- Cluster workload-2: 2 control plane nodes/m);
-        const help = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/validate.ts"), "--help"], { cwd: PROJECT_DIR, encoding: "utf8" });
+        const help = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "render/validate.ts"), "--help"], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+        });
         assert.strictEqual(help.status, 0);
         assert.match(help.stdout, /^usage: npm run validate -- <repository>/);
     });

@@ -59,7 +59,13 @@ function distinguishWorkloadProject(opts: { workloadRoles?: string[]; workloadPr
                     name: "keystone",
                     type: "identity",
                     endpoints: [
-                        { id: "w1", interface: "public", region: "RegionOne", regionId: "RegionOne", url: "https://keystone.wrong-region.example.test:5000/v3" },
+                        {
+                            id: "w1",
+                            interface: "public",
+                            region: "RegionOne",
+                            regionId: "RegionOne",
+                            url: "https://keystone.wrong-region.example.test:5000/v3",
+                        },
                         { id: "w2", interface: "public", region: "RegionTwo", regionId: "RegionTwo", url: `${WORKLOAD_AUTH_URL}/` },
                     ],
                 },
@@ -109,7 +115,10 @@ describe("workloadProject: a separate project for workload clusters (mock engine
 
     describe("without the key", () => {
         it("keeps the one provider, and the credentials' URNs, names and provider of earlier versions", () => {
-            assert.deepStrictEqual(without.all(PROVIDER).map((p) => p.urn), ["urn:pulumi:dev::capi-mgmt::pulumi:providers:openstack::openstack"]);
+            assert.deepStrictEqual(
+                without.all(PROVIDER).map((p) => p.urn),
+                ["urn:pulumi:dev::capi-mgmt::pulumi:providers:openstack::openstack"],
+            );
             const creds = without.all(APP_CRED);
             assert.deepStrictEqual(
                 creds.map((c) => [c.urn, input(c, "name"), providerUrn(c)]),
@@ -140,7 +149,10 @@ describe("workloadProject: a separate project for workload clusters (mock engine
             const before = without.resources.map((r) => r.urn);
             const after = withKey.resources.map((r) => r.urn);
             const added = after.filter((u) => !before.includes(u));
-            assert.deepStrictEqual(before.filter((u) => !after.includes(u)), []);
+            assert.deepStrictEqual(
+                before.filter((u) => !after.includes(u)),
+                [],
+            );
             const name = workloadProviderName({ cloud: "openstack-dev-workloads", region: "RegionTwo" });
             assert.deepStrictEqual(added, [`urn:pulumi:dev::capi-mgmt::pulumi:providers:openstack::${name}`]);
             const provider = withKey.one(PROVIDER, name);
@@ -152,7 +164,10 @@ describe("workloadProject: a separate project for workload clusters (mock engine
             const workload = withKey.all(PROVIDER).find((p) => p.name.startsWith("openstack-workload-"))!;
             const management = withKey.one(PROVIDER, "openstack");
             const creds = withKey.all(APP_CRED);
-            assert.deepStrictEqual(creds.map((c) => c.name), ["capi", "cloud-provider"]);
+            assert.deepStrictEqual(
+                creds.map((c) => c.name),
+                ["capi", "cloud-provider"],
+            );
             for (const c of creds) {
                 assert.strictEqual(providerUrn(c), workload.urn, c.name);
                 assert.strictEqual(input(c, "unrestricted"), false);
@@ -172,14 +187,23 @@ describe("workloadProject: a separate project for workload clusters (mock engine
                 assert.strictEqual(new Set(names).size, 4, names.join(" "));
                 assert.strictEqual(appCredentialName("dev", purpose, settings, { cloud: "workloads-a" }), names[1]);
             }
-            assert.strictEqual(input(withKey.one(APP_CRED, "capi"), "name"), appCredentialName("dev", "capi", settings, { cloud: "openstack-dev-workloads", region: "RegionTwo" }));
+            assert.strictEqual(
+                input(withKey.one(APP_CRED, "capi"), "name"),
+                appCredentialName("dev", "capi", settings, { cloud: "openstack-dev-workloads", region: "RegionTwo" }),
+            );
             assert.notStrictEqual(workloadProviderName(a), workloadProviderName(b));
             assert.notStrictEqual(workloadProviderName(a), workloadProviderName({ cloud: "workloads-a", region: "RegionTwo" }));
         });
 
         it("asks the workload project for its scope, and writes its auth URL and region into clouds.yaml and cloud.conf", () => {
-            assert.ok(scopeCalls.some((p) => p.includes("::openstack-workload-")), scopeCalls.join("\n"));
-            assert.ok(scopeCalls.some((p) => p.includes("::openstack::")), scopeCalls.join("\n"));
+            assert.ok(
+                scopeCalls.some((p) => p.includes("::openstack-workload-")),
+                scopeCalls.join("\n"),
+            );
+            assert.ok(
+                scopeCalls.some((p) => p.includes("::openstack::")),
+                scopeCalls.join("\n"),
+            );
             const capo = reveal(secretNamed(withKey, "capo-credentials").inputs.stringData) as Record<string, string>;
             const cloud = (parseYaml(capo["clouds.yaml"]) as { clouds: Record<string, Record<string, unknown>> }).clouds;
             const entry = Object.values(cloud)[0];
@@ -213,7 +237,10 @@ describe("workloadProject: a separate project for workload clusters (mock engine
                 const run = await runStack("dev", { workloadProject: WORKLOAD });
                 const { problems } = await valueOf(run.evaluation.result.preflight);
                 assert.deepStrictEqual(problems.length, 1, problems.join("\n"));
-                assert.match(problems[0], /^capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold on the workload project \(capi-mgmt:workloadProject.cloud "openstack-dev-workloads"\)/);
+                assert.match(
+                    problems[0],
+                    /^capi-mgmt:appCredential.roles: load-balancer_member is not a role you hold on the workload project \(capi-mgmt:workloadProject.cloud "openstack-dev-workloads"\)/,
+                );
                 assert.deepStrictEqual(run.all(APP_CRED), []);
             } finally {
                 patch.restore();
@@ -236,7 +263,12 @@ describe("workloadProject: a separate project for workload clusters (mock engine
                     const run = await runStack("dev", { workloadProject: WORKLOAD });
                     return valueOf(run.evaluation.result.preflight);
                 });
-                assert.ok(warnings.some((w) => /^preflight: capi-mgmt:workloadProject.cloud "openstack-dev-workloads" authenticates to the management server's own project/.test(w)), warnings.join("\n"));
+                assert.ok(
+                    warnings.some((w) =>
+                        /^preflight: capi-mgmt:workloadProject.cloud "openstack-dev-workloads" authenticates to the management server's own project/.test(w),
+                    ),
+                    warnings.join("\n"),
+                );
             } finally {
                 patch.restore();
             }
@@ -247,25 +279,37 @@ describe("workloadProject: a separate project for workload clusters (mock engine
     describe("config through the program", () => {
         it("logs the production warning without the key, and none with a separate entry", async () => {
             const prodWithout = await warningsOf(() => runStack("prod", { workloadProject: undefined }));
-            assert.ok(prodWithout.warnings.some((w) => /^capi-mgmt:workloadProject is not set/.test(w)), prodWithout.warnings.join("\n"));
+            assert.ok(
+                prodWithout.warnings.some((w) => /^capi-mgmt:workloadProject is not set/.test(w)),
+                prodWithout.warnings.join("\n"),
+            );
             const patch = distinguishWorkloadProject({});
             try {
                 const prodWith = await warningsOf(async () => {
                     const run = await runStack("prod", { workloadProject: JSON.stringify({ cloud: "openstack-prod-workloads" }) });
                     return valueOf(run.evaluation.result.preflight);
                 });
-                assert.deepStrictEqual(prodWith.warnings.filter((w) => /workloadProject/.test(w)), []);
+                assert.deepStrictEqual(
+                    prodWith.warnings.filter((w) => /workloadProject/.test(w)),
+                    [],
+                );
             } finally {
                 patch.restore();
             }
             const same = await warningsOf(() => runStack("dev", { workloadProject: JSON.stringify({ cloud: "openstack-dev" }) }));
-            assert.ok(same.warnings.some((w) => /^capi-mgmt:workloadProject.cloud is "openstack-dev", the same clouds.yaml entry/.test(w)), same.warnings.join("\n"));
+            assert.ok(
+                same.warnings.some((w) => /^capi-mgmt:workloadProject.cloud is "openstack-dev", the same clouds.yaml entry/.test(w)),
+                same.warnings.join("\n"),
+            );
         });
 
         it("stops before any resource when the key is bad or openstack:cloud is missing, naming the key", async () => {
             await assert.rejects(
                 runStack("dev", { workloadProject: JSON.stringify({ cloud: "", zone: "x" }) }),
-                (e: Error) => e instanceof pulumi.RunError && /capi-mgmt:workloadProject.cloud: is required/.test(e.message) && /capi-mgmt:workloadProject.zone: is not a known setting/.test(e.message),
+                (e: Error) =>
+                    e instanceof pulumi.RunError &&
+                    /capi-mgmt:workloadProject.cloud: is required/.test(e.message) &&
+                    /capi-mgmt:workloadProject.zone: is not a known setting/.test(e.message),
             );
             await assert.rejects(
                 runStack("dev", { workloadProject: WORKLOAD, "openstack:cloud": undefined }),
@@ -283,21 +327,35 @@ describe("workloadProject: a separate project for workload clusters (mock engine
         });
 
         it("refuses moving a running management cluster's credentials to another project, either way", async () => {
-            const adopt = await runStack("dev", { workloadProject: WORKLOAD }, { previousOutputs: { [DEPLOYED_OUTPUT]: recordedWithout, floatingIp: "192.0.2.10" } });
+            const adopt = await runStack(
+                "dev",
+                { workloadProject: WORKLOAD },
+                { previousOutputs: { [DEPLOYED_OUTPUT]: recordedWithout, floatingIp: "192.0.2.10" } },
+            );
             const problems = (await valueOf(adopt.evaluation.result.preflight)).problems;
             assert.strictEqual(problems.length, 1, problems.join("\n"));
-            assert.match(problems[0], /^capi-mgmt:workloadProject: changing the workload clusters' project from the management server's own project to "openstack-dev-workloads \(region RegionTwo\)"/);
+            assert.match(
+                problems[0],
+                /^capi-mgmt:workloadProject: changing the workload clusters' project from the management server's own project to "openstack-dev-workloads \(region RegionTwo\)"/,
+            );
             assert.match(problems[0], /serverGeneration \(now 1\)/);
             assert.deepStrictEqual(adopt.all(APP_CRED), []);
 
             const drop = await runStack("dev", {}, { previousOutputs: { [DEPLOYED_OUTPUT]: recordedWith, floatingIp: "192.0.2.10" } });
-            assert.match((await valueOf(drop.evaluation.result.preflight)).problems.join("\n"), /^capi-mgmt:workloadProject: changing .* from "openstack-dev-workloads \(region RegionTwo\)" to the management server's own project/);
+            assert.match(
+                (await valueOf(drop.evaluation.result.preflight)).problems.join("\n"),
+                /^capi-mgmt:workloadProject: changing .* from "openstack-dev-workloads \(region RegionTwo\)" to the management server's own project/,
+            );
         });
 
         it("lets the same project, a first up, and a new server generation through", async () => {
             const patch = distinguishWorkloadProject({});
             try {
-                const same = await runStack("dev", { workloadProject: WORKLOAD }, { previousOutputs: { [DEPLOYED_OUTPUT]: recordedWith, floatingIp: "192.0.2.10" } });
+                const same = await runStack(
+                    "dev",
+                    { workloadProject: WORKLOAD },
+                    { previousOutputs: { [DEPLOYED_OUTPUT]: recordedWith, floatingIp: "192.0.2.10" } },
+                );
                 assert.deepStrictEqual((await valueOf(same.evaluation.result.preflight)).problems, []);
             } finally {
                 patch.restore();

@@ -32,10 +32,7 @@ export interface ExistingNetworkIds {
  * compares the IDs with what the last `up` recorded before anything is created.
  */
 export function lookUpExistingNetwork(existing: ExistingNetwork, opts: pulumi.InvokeOptions): ExistingNetworkIds {
-    const network = openstack.networking.getNetworkOutput(
-        isUuid(existing.network) ? { networkId: existing.network } : { name: existing.network },
-        opts,
-    );
+    const network = openstack.networking.getNetworkOutput(isUuid(existing.network) ? { networkId: existing.network } : { name: existing.network }, opts);
     const subnet = openstack.networking.getSubnetOutput(
         isUuid(existing.subnet) ? { subnetId: existing.subnet, networkId: network.id } : { name: existing.subnet, networkId: network.id },
         opts,
@@ -90,11 +87,7 @@ export class Network extends pulumi.ComponentResource {
                 { name: `${args.prefix}-mgmt`, adminStateUp: true, externalNetworkId: args.externalNetworkId },
                 { parent: this },
             );
-            this.routerInterface = new openstack.networking.RouterInterface(
-                "router-interface",
-                { routerId: router.id, subnetId: subnet.id },
-                { parent: this },
-            );
+            this.routerInterface = new openstack.networking.RouterInterface("router-interface", { routerId: router.id, subnetId: subnet.id }, { parent: this });
             this.networkId = network.id;
             this.subnetId = subnet.id;
             this.mtu = network.mtu;

@@ -2,7 +2,15 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config";
 import { credentialOwnerFindings } from "../lifecycle/credentialOwner";
-import { createsServer, DEPLOYED_OUTPUT, lifecycleProblems, needsImage, PreviousDeployment, previousDeployment, ResolvedNetworks } from "../lifecycle/lifecycle";
+import {
+    createsServer,
+    DEPLOYED_OUTPUT,
+    lifecycleProblems,
+    needsImage,
+    PreviousDeployment,
+    previousDeployment,
+    ResolvedNetworks,
+} from "../lifecycle/lifecycle";
 import { isUuid } from "../shared/names";
 import { FlavorFacts, PreflightFacts, preflightProblems, workloadProjectWarnings } from "./preflightChecks";
 import { serverName } from "./server";
@@ -106,9 +114,10 @@ export class Preflight extends pulumi.ComponentResource {
             const flavorChanged = prev.kind === "deployed" && prev.state.flavor !== cfg.flavor;
 
             const lookUpFlavor = (flavor: string): Promise<FlavorFacts | null> =>
-                openstack.compute
-                    .getFlavor(isUuid(flavor) ? { flavorId: flavor } : { name: flavor }, invokeOpts)
-                    .then((f) => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk }), () => null);
+                openstack.compute.getFlavor(isUuid(flavor) ? { flavorId: flavor } : { name: flavor }, invokeOpts).then(
+                    (f) => ({ vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk }),
+                    () => null,
+                );
             if (newServer || flavorChanged) {
                 facts.flavor = await lookUpFlavor(cfg.flavor);
             }
@@ -117,9 +126,10 @@ export class Preflight extends pulumi.ComponentResource {
                 // Active images only: the data source lists with `status=active` (terraform-provider-openstack
                 // v1.54.1, data_source_openstack_images_image_ids_v2.go), so an upload still queued or saving,
                 // or a deactivated image, is never picked, however new. An image ID is taken as given.
-                const ids = await openstack.images
-                    .getImageIds({ name: cfg.image, sort: "created_at:desc" }, invokeOpts)
-                    .then((r) => r.ids, () => [] as string[]);
+                const ids = await openstack.images.getImageIds({ name: cfg.image, sort: "created_at:desc" }, invokeOpts).then(
+                    (r) => r.ids,
+                    () => [] as string[],
+                );
                 imageId = ids[0] ?? cfg.image;
                 if (newServer) {
                     facts.imageFound = ids.length > 0;
@@ -141,9 +151,10 @@ export class Preflight extends pulumi.ComponentResource {
                 // A server of this generation left by an `up` that failed before recording the deployment
                 // (its port is named for the generation and bound to an instance) is already in Nova's usage.
                 // No such port (the data source fails), or several: counted as a new server.
-                facts.ownServerExists = await openstack.networking
-                    .getPort({ name: serverName(cfg.prefix, cfg.serverGeneration) }, invokeOpts)
-                    .then((p) => (p.deviceOwner ?? "").startsWith("compute:") && (p.deviceId ?? "") !== "", () => false);
+                facts.ownServerExists = await openstack.networking.getPort({ name: serverName(cfg.prefix, cfg.serverGeneration) }, invokeOpts).then(
+                    (p) => (p.deviceOwner ?? "").startsWith("compute:") && (p.deviceId ?? "") !== "",
+                    () => false,
+                );
             }
             if (prev.kind === "none") {
                 const quota = await openstack.networking.getQuotaV2({ projectId: scope.projectId }, invokeOpts).catch(unreadable("Neutron's quotas"));

@@ -111,14 +111,16 @@ export class ManagementServer extends pulumi.ComponentResource {
 
         const bootVolume =
             args.rootVolumeSize > 0
-                ? [{
-                    uuid: imageId,
-                    sourceType: "image",
-                    destinationType: "volume",
-                    volumeSize: args.rootVolumeSize,
-                    bootIndex: 0,
-                    deleteOnTermination: true,
-                }]
+                ? [
+                      {
+                          uuid: imageId,
+                          sourceType: "image",
+                          destinationType: "volume",
+                          volumeSize: args.rootVolumeSize,
+                          bootIndex: 0,
+                          deleteOnTermination: true,
+                      },
+                  ]
                 : undefined;
 
         this.instance = new openstack.compute.Instance(

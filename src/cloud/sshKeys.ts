@@ -29,11 +29,7 @@ export class SshKeys extends pulumi.ComponentResource {
         super("capi-mgmt:index:SshKeys", name, {}, opts);
 
         const login = new tls.PrivateKey("login", { algorithm: "ED25519" }, { parent: this });
-        const keypair = new openstack.compute.Keypair(
-            "keypair",
-            { name: `${args.prefix}-mgmt`, publicKey: login.publicKeyOpenssh },
-            { parent: this },
-        );
+        const keypair = new openstack.compute.Keypair("keypair", { name: `${args.prefix}-mgmt`, publicKey: login.publicKeyOpenssh }, { parent: this });
         const host = new tls.PrivateKey("host", { algorithm: "ED25519" }, { parent: this });
 
         this.keypairName = keypair.name;

@@ -167,9 +167,7 @@ export function fluxSettingsConfigMap<D>(data: D): KubeObject {
 
 /** Annotations that make `pulumi up` wait for a Flux object to be Ready, or not wait at all. */
 export function readinessAnnotations(wait: boolean, timeoutSeconds: number): Record<string, string> {
-    return wait
-        ? { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": String(timeoutSeconds) }
-        : { "pulumi.com/skipAwait": "true" };
+    return wait ? { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": String(timeoutSeconds) } : { "pulumi.com/skipAwait": "true" };
 }
 
 /** Flux's root GitRepository following a branch or a semver range of tags. */

@@ -92,9 +92,7 @@ const MAX_WAIT_SECONDS = 24 * 3600;
 
 function checkClusterName(name: string): void {
     if (typeof name !== "string" || !KIND_CLUSTER_NAME.test(name)) {
-        throw new Error(
-            `clusterName must be a kind cluster name (lowercase letters, digits, "." and "-", at most 50 characters), got ${JSON.stringify(name)}`,
-        );
+        throw new Error(`clusterName must be a kind cluster name (lowercase letters, digits, "." and "-", at most 50 characters), got ${JSON.stringify(name)}`);
     }
 }
 

@@ -123,7 +123,9 @@ function tomlValue(v: TomlValue): string {
 
 /** A key in TOML, bare when it can be and quoted otherwise, as smol-toml encodes it. */
 function tomlKey(k: string): string {
-    return toToml({ [k]: true }).trimEnd().slice(0, -" = true".length);
+    return toToml({ [k]: true })
+        .trimEnd()
+        .slice(0, -" = true".length);
 }
 
 /**

@@ -1,12 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    renderApiCertExpiryScript,
-    renderCapiProvidersScript,
-    renderKindClusterScript,
-    renderKubeconfigScript,
-    renderOrcScript,
-} from "./clusterScripts";
+import { renderApiCertExpiryScript, renderCapiProvidersScript, renderKindClusterScript, renderKubeconfigScript, renderOrcScript } from "./clusterScripts";
 import { CertRenewalOutput, certRefreshKey, certRenewalOutput, PreviousCertState, renderCertRenewalInstallScript } from "./certRenewal";
 import { KIND_API_SERVER_PORT, renderKindConfig } from "./kindConfig";
 import { ProxyEnv, RegistryMirror } from "../host/proxy";
@@ -134,7 +128,9 @@ export class ManagementCluster extends pulumi.ComponentResource {
         // id), and once per certificate renewal.
         const kubeconfig = steps.add(
             "kubeconfig",
-            pulumi.output(args.floatingIp).apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
+            pulumi
+                .output(args.floatingIp)
+                .apply((ip) => renderKubeconfigScript({ clusterName: args.clusterName, apiEndpoint: `${ip}:${KIND_API_SERVER_PORT}` })),
         );
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 

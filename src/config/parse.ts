@@ -32,7 +32,9 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
      * others still run (every problem at once); undefined when it is not an object.
      */
     const usable = <K extends keyof Settings>(key: K): Partial<NonNullable<Settings[K]>> | undefined =>
-        isObject(v[key]) ? (Object.fromEntries(Object.entries(v[key]).filter(([k]) => !mistyped.has(`${key}.${k}`))) as Partial<NonNullable<Settings[K]>>) : undefined;
+        isObject(v[key])
+            ? (Object.fromEntries(Object.entries(v[key]).filter(([k]) => !mistyped.has(`${key}.${k}`))) as Partial<NonNullable<Settings[K]>>)
+            : undefined;
     checkMisspelledNamespaces(p, ctx.otherKeys ?? []);
 
     const environment = ok("environment") ?? "development";
@@ -115,4 +117,3 @@ function proxyAndMirrors(p: Problems, rawProxy: unknown, rawMirrors: unknown): P
     }
     return { ...(proxy ? { proxy } : {}), registryMirrors };
 }
-

@@ -96,10 +96,7 @@ export class ConfigError extends Error {
     readonly problems: readonly string[];
 
     constructor(problems: string[]) {
-        super(
-            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
+        super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
         this.name = "ConfigError";
         this.problems = problems;
     }

@@ -110,7 +110,10 @@ function blankIsUnset(node: Node, v: unknown): unknown {
 
 /** The key and wording of one ajv error, or undefined when a rule function words it (`x-rule`). */
 function word(e: ErrorObject, text: Record<string, string>, defaulted: Set<string>): { key: string; message: string } | undefined {
-    const segments = e.instancePath.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const segments = e.instancePath
+        .split("/")
+        .slice(1)
+        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
     // The schema node of each instance path prefix (0: the root).
     const nodes: (Node | undefined)[] = [SETTINGS_SCHEMA as Node];
     for (const seg of segments) {

@@ -24,15 +24,11 @@ const CONSTRAINT_VERSION =
 const OPERATORS = String.raw`=||!=|>|<|>=|=>|<=|=<|~|~>|\^`;
 
 const HYPHEN_RANGE = new RegExp(String.raw`\s*(${CONSTRAINT_VERSION})\s+-\s+(${CONSTRAINT_VERSION})\s*`, "g");
-const GROUP = new RegExp(
-    String.raw`^(\s*(${OPERATORS})\s*(${CONSTRAINT_VERSION})\s*)((?:\s+|,\s*)(${OPERATORS})\s*(${CONSTRAINT_VERSION})\s*)*$`,
-);
+const GROUP = new RegExp(String.raw`^(\s*(${OPERATORS})\s*(${CONSTRAINT_VERSION})\s*)((?:\s+|,\s*)(${OPERATORS})\s*(${CONSTRAINT_VERSION})\s*)*$`);
 const COMPARISON_IN_GROUP = new RegExp(String.raw`(${OPERATORS})\s*(${CONSTRAINT_VERSION})`, "g");
 const COMPARISON = new RegExp(String.raw`^\s*(${OPERATORS})\s*(${CONSTRAINT_VERSION})\s*$`);
 /** A version as NewVersion reads it by default (CoerceNewVersion: leading zeros allowed). */
-const LOOSE_VERSION = new RegExp(
-    String.raw`^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$`,
-);
+const LOOSE_VERSION = new RegExp(String.raw`^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$`);
 const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Whether NewVersion accepts `v`: numeric parts fit 64 bits, numeric pre-release parts have no leading zero. */

@@ -87,12 +87,7 @@ function checkToolUrl(tool: string, url: string): void {
 
 /** Throws unless `member` is a relative path inside an archive (no `..`, no `|`). */
 function checkArchiveMember(tool: string, member: string): void {
-    const ok =
-        member !== "" &&
-        !member.startsWith("/") &&
-        !member.startsWith("-") &&
-        !/[\s|]/.test(member) &&
-        !member.split("/").includes("..");
+    const ok = member !== "" && !member.startsWith("/") && !member.startsWith("-") && !/[\s|]/.test(member) && !member.split("/").includes("..");
     if (!ok) {
         throw new Error(`tool ${tool}: archiveMember must be a relative path inside the archive, got ${JSON.stringify(member)}`);
     }
@@ -139,10 +134,7 @@ export function renderAptProxyConf(env: ProxyEnv | undefined): string {
         return "";
     }
     proxyParams(env);
-    return (
-        (env.http ? `Acquire::http::Proxy "${env.http}";\n` : "") +
-        (env.https ? `Acquire::https::Proxy "${env.https}";\n` : "")
-    );
+    return (env.http ? `Acquire::http::Proxy "${env.http}";\n` : "") + (env.https ? `Acquire::https::Proxy "${env.https}";\n` : "");
 }
 
 /** Renders `src/host/scripts/host-proxy.sh`: apt's and Docker's proxy on a live server. */

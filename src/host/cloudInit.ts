@@ -115,9 +115,7 @@ export function renderUserData(p: UserDataParams): string {
 export function checkUserDataSize(text: string): void {
     const size = Buffer.byteLength(text, "utf8");
     if (size > USER_DATA_MAX_BYTES) {
-        throw new Error(
-            `user-data is ${size} bytes, over the ${USER_DATA_MAX_BYTES}-byte limit (Nova accepts ${NOVA_USER_DATA_MAX_BASE64} base64 characters)`,
-        );
+        throw new Error(`user-data is ${size} bytes, over the ${USER_DATA_MAX_BYTES}-byte limit (Nova accepts ${NOVA_USER_DATA_MAX_BASE64} base64 characters)`);
     }
 }
 

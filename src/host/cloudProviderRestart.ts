@@ -43,7 +43,9 @@ export class CloudProviderRestart extends pulumi.ComponentResource {
         });
         this.command = steps.add(
             "cloud-provider-restart",
-            pulumi.output(args.credentialId).apply((credentialId) => renderCloudProviderRestartScript({ workloadNamespace: args.workloadNamespace, credentialId })),
+            pulumi
+                .output(args.credentialId)
+                .apply((credentialId) => renderCloudProviderRestartScript({ workloadNamespace: args.workloadNamespace, credentialId })),
         );
         this.registerOutputs({});
     }

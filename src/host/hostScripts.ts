@@ -225,7 +225,11 @@ export function proxyParams(env: ProxyEnv | undefined): Record<string, string> {
         return {};
     }
     const params: Record<string, string> = {};
-    for (const [name, value] of [["PROXY_HTTP", env.http], ["PROXY_HTTPS", env.https], ["PROXY_NO_PROXY", env.noProxy]] as const) {
+    for (const [name, value] of [
+        ["PROXY_HTTP", env.http],
+        ["PROXY_HTTPS", env.https],
+        ["PROXY_NO_PROXY", env.noProxy],
+    ] as const) {
         if (value === undefined || value === "") {
             continue;
         }

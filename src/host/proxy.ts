@@ -68,7 +68,7 @@ export interface Problem {
 
 const CREDENTIAL_NOTE =
     "a credential in it would land in the server's user-data, on command lines and in Deployment specs; " +
-    "allow-list the management server's address on the proxy instead (docs/settings.md, \"Proxy and registry mirrors\")";
+    'allow-list the management server\'s address on the proxy instead (docs/settings.md, "Proxy and registry mirrors")';
 
 /**
  * Checks an `http(s)://host[:port]` URL of a proxy or mirror. Returns its canonical form
@@ -194,7 +194,10 @@ export function parseRegistryMirrors(value: unknown, problems: Problem[]): Regis
         // Unknown keys are the schema's to refuse (src/config/schema.ts).
         const registry = typeof o.registry === "string" ? o.registry.trim().toLowerCase() : "";
         if (!isRegistryHost(registry)) {
-            problems.push({ key: `${key}.registry`, message: `${JSON.stringify(o.registry)} is not a registry host[:port] (e.g. docker.io, registry.example:5000)` });
+            problems.push({
+                key: `${key}.registry`,
+                message: `${JSON.stringify(o.registry)} is not a registry host[:port] (e.g. docker.io, registry.example:5000)`,
+            });
             ok = false;
         } else if (seen.has(registry)) {
             problems.push({ key: `${key}.registry`, message: `${JSON.stringify(registry)} is listed twice` });
@@ -270,7 +273,10 @@ export function effectiveNoProxy(p: NoProxyInputs): string[] {
         ...(p.nodeCidr ? [p.nodeCidr] : []),
         ...p.serverAddresses.filter((a) => a !== ""),
         ...(urlHost(p.authUrl) ? [urlHost(p.authUrl)!] : []),
-        ...(p.openstackEndpoints ?? []).map(urlHost).filter((h): h is string => h !== undefined).sort(),
+        ...(p.openstackEndpoints ?? [])
+            .map(urlHost)
+            .filter((h): h is string => h !== undefined)
+            .sort(),
         ...p.user,
     ];
     const out: string[] = [];
@@ -311,7 +317,11 @@ export function proxyEnvVars(env: ProxyEnv | undefined): Array<[string, string]>
         return [];
     }
     const vars: Array<[string, string]> = [];
-    for (const [name, value] of [["HTTP_PROXY", env.http], ["HTTPS_PROXY", env.https], ["NO_PROXY", env.noProxy]] as const) {
+    for (const [name, value] of [
+        ["HTTP_PROXY", env.http],
+        ["HTTPS_PROXY", env.https],
+        ["NO_PROXY", env.noProxy],
+    ] as const) {
         if (value !== undefined) {
             vars.push([name, value], [name.toLowerCase(), value]);
         }

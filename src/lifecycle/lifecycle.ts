@@ -99,9 +99,7 @@ function isServerNetwork(v: unknown): v is ServerNetwork {
     if (typeof v !== "object" || v === null) {
         return false;
     }
-    return o.created === true
-        ? typeof o.nodeCidr === "string"
-        : o.created === false && typeof o.networkId === "string" && typeof o.subnetId === "string";
+    return o.created === true ? typeof o.nodeCidr === "string" : o.created === false && typeof o.networkId === "string" && typeof o.subnetId === "string";
 }
 
 /**

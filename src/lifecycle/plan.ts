@@ -57,9 +57,19 @@ export function parseResourcesDocument(text: string, where: string): ResourcesDo
         d !== null &&
         typeof d.stack === "string" &&
         Array.isArray(d.resources) &&
-        d.resources.every((r) => typeof r === "object" && r !== null && typeof r.type === "string" && typeof r.name === "string" && typeof r.inputs === "object" && typeof r.options === "object");
+        d.resources.every(
+            (r) =>
+                typeof r === "object" &&
+                r !== null &&
+                typeof r.type === "string" &&
+                typeof r.name === "string" &&
+                typeof r.inputs === "object" &&
+                typeof r.options === "object",
+        );
     if (!ok) {
-        throw new Error(`${where}: not a resources.json written by \`npm run render\` (expected stack and resources, each with type, name, options and inputs)`);
+        throw new Error(
+            `${where}: not a resources.json written by \`npm run render\` (expected stack and resources, each with type, name, options and inputs)`,
+        );
     }
     return d as ResourcesDocument;
 }
@@ -150,7 +160,12 @@ const ORDER: Record<ResourceChange["action"], number> = { create: 0, update: 1, 
  * The plan: `before` is the previous render, `after` the current one (with its
  * `dependencies`, see {@link registrationsOf}).
  */
-export function planChanges(before: ResourcesDocument, after: ResourcesDocument, dependencies: Record<string, Record<string, string[]>> = {}, facts = REPLACEMENT_FACTS): Plan {
+export function planChanges(
+    before: ResourcesDocument,
+    after: ResourcesDocument,
+    dependencies: Record<string, Record<string, string[]>> = {},
+    facts = REPLACEMENT_FACTS,
+): Plan {
     const olds = registrationsOf(before);
     const news = registrationsOf(after, dependencies);
     const changes = classifyChanges(olds, news, facts);
@@ -173,7 +188,9 @@ export function planChanges(before: ResourcesDocument, after: ResourcesDocument,
 
     const inputReason = (r: Registration, old: Registration, key: string): string => {
         const from = fromChanged(r, key);
-        const parts = [valueChange(old.inputs[key], r.inputs[key]), from.length > 0 ? `taken from ${from.join(", ")}: known only once it exists` : ""].filter((p) => p);
+        const parts = [valueChange(old.inputs[key], r.inputs[key]), from.length > 0 ? `taken from ${from.join(", ")}: known only once it exists` : ""].filter(
+            (p) => p,
+        );
         if (parts.length === 0 && containsSecret(r.inputs[key])) {
             parts.push("secret");
         }
@@ -186,7 +203,9 @@ export function planChanges(before: ResourcesDocument, after: ResourcesDocument,
         switch (c.action) {
             case "create": {
                 const was = counterpart(c, deleted);
-                return was ? `a new logical name (was ${was.name}): Pulumi creates it and deletes ${was.name}` : "new: the previous render has no such resource";
+                return was
+                    ? `a new logical name (was ${was.name}): Pulumi creates it and deletes ${was.name}`
+                    : "new: the previous render has no such resource";
             }
             case "delete": {
                 const now = counterpart(c, created);
@@ -218,7 +237,10 @@ export function planChanges(before: ResourcesDocument, after: ResourcesDocument,
                           : `ForceNew with this provider's settings (${f?.source.split(" (")[0] ?? "facts table"})`;
                     return `${inputReason(r!, old!, k)} forces a replacement: ${rule}`;
                 });
-                const how = [c.deleteFirst ? "the old one is deleted first (deleteBeforeReplace)" : "", c.retained ? "the old one is kept in the cloud or cluster (retainOnDelete)" : ""].filter((s) => s);
+                const how = [
+                    c.deleteFirst ? "the old one is deleted first (deleteBeforeReplace)" : "",
+                    c.retained ? "the old one is kept in the cloud or cluster (retainOnDelete)" : "",
+                ].filter((s) => s);
                 return [...by, ...how].join("; ");
             }
             default:
@@ -263,6 +285,8 @@ export function planLines(plan: Plan): string[] {
         );
     }
     lines.push(...plan.dangers.map((d) => `danger: ${d}`));
-    lines.push(`summary: ${counts.create} to create, ${counts.update} to update, ${counts.replace} to replace, ${counts.delete} to delete, ${counts.unchanged} unchanged`);
+    lines.push(
+        `summary: ${counts.create} to create, ${counts.update} to update, ${counts.replace} to replace, ${counts.delete} to delete, ${counts.unchanged} unchanged`,
+    );
     return lines;
 }

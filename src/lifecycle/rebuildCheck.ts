@@ -54,9 +54,7 @@ export class RebuildCheck extends pulumi.ComponentResource {
             `check${generationSuffix(args.generation)}`,
             {
                 create: "bash -s",
-                stdin: pulumi
-                    .all([plan, args.hostPublicKey])
-                    .apply(([p, hostKey]) => renderRebuildCheckScript(p, hostKey, args.loginUser)),
+                stdin: pulumi.all([plan, args.hostPublicKey]).apply(([p, hostKey]) => renderRebuildCheckScript(p, hostKey, args.loginUser)),
                 environment: { [REBUILD_CHECK_KEY_ENV]: pulumi.secret(args.loginPrivateKey) },
                 addPreviousOutputInEnv: false,
             },

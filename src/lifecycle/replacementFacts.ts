@@ -75,8 +75,17 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
     },
     "openstack:networking/secGroupRule:SecGroupRule": {
         replaceOn: [
-            "region", "description", "direction", "ethertype", "portRangeMin", "portRangeMax",
-            "protocol", "remoteGroupId", "remoteIpPrefix", "securityGroupId", "tenantId",
+            "region",
+            "description",
+            "direction",
+            "ethertype",
+            "portRangeMin",
+            "portRangeMax",
+            "protocol",
+            "remoteGroupId",
+            "remoteIpPrefix",
+            "securityGroupId",
+            "tenantId",
         ],
         source: `${TPO}networking_secgroup_rule_v2.go`,
     },
@@ -94,8 +103,16 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
         // flavor_id/flavor_name force a new server only when the old flavor is gone
         // (CustomizeDiff ForceNewIfChange on an empty old value); otherwise they resize.
         replaceOn: [
-            "region", "userData", "availabilityZoneHints", "availabilityZone", "networkMode",
-            "networks", "configDrive", "keyPair", "blockDevices", "schedulerHints",
+            "region",
+            "userData",
+            "availabilityZoneHints",
+            "availabilityZone",
+            "networkMode",
+            "networks",
+            "configDrive",
+            "keyPair",
+            "blockDevices",
+            "schedulerHints",
         ],
         disruptive: {
             flavorId: "resizes the server (a reboot; replaced instead if the old flavor was deleted)",
@@ -115,8 +132,7 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
     },
     "tls:index/privateKey:PrivateKey": {
         replaceOn: ["algorithm", "ecdsaCurve", "rsaBits"],
-        source:
-            "terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace on algorithm, rsa_bits, ecdsa_curve; read from a stored copy, not at the version @pulumi/tls 5.6.1 bundles)",
+        source: "terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace on algorithm, rsa_bits, ecdsa_curve; read from a stored copy, not at the version @pulumi/tls 5.6.1 bundles)",
     },
     "command:remote:Command": {
         // Any other input change runs `update` (or `create` when there is none) again over SSH.
@@ -127,17 +143,17 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
             update: "runs the step's script again on the server",
             connection: "runs the step's script again on the server",
         },
-        source: "pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (Triggers `provider:\"replaceOnChanges\"`), remote/commandController.go (Update)",
+        source: 'pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (Triggers `provider:"replaceOnChanges"`), remote/commandController.go (Update)',
     },
     "command:local:Command": {
         // The rebuild check (src/lifecycle/rebuildCheck.ts) ignores changes of every input but
         // its triggers, so only a new generation runs it again.
         replaceOn: ["triggers"],
-        source: "pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (Triggers `provider:\"replaceOnChanges\"`), local/commandController.go (Update)",
+        source: 'pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (Triggers `provider:"replaceOnChanges"`), local/commandController.go (Update)',
     },
     "command:remote:CopyToRemote": {
         replaceOn: ["triggers"],
-        source: "pulumi-command v1.2.1 provider/pkg/provider/remote/copy.go (Triggers `provider:\"replaceOnChanges\"`), copyController.go (Update copies again)",
+        source: 'pulumi-command v1.2.1 provider/pkg/provider/remote/copy.go (Triggers `provider:"replaceOnChanges"`), copyController.go (Update copies again)',
     },
     "pulumi:providers:openstack": {
         // The bridge's DiffConfig replaces a provider only for settings marked ForcesProviderReplace

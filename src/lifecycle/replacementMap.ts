@@ -70,7 +70,10 @@ function plain(v: unknown): unknown {
 
 /** `a.b[*].c` → `["a", "b", "c"]` (array steps are compared as a whole). */
 function pathOf(p: string): string[] {
-    return p.replace(/\[[^\]]*\]/g, "").split(".").filter((s) => s !== "");
+    return p
+        .replace(/\[[^\]]*\]/g, "")
+        .split(".")
+        .filter((s) => s !== "");
 }
 
 function at(v: unknown, path: string[]): unknown {
@@ -226,7 +229,10 @@ export const KIND_STEP_NAME = "kind-cluster";
 
 /** True for Flux objects the program owns, and Namespaces: deleting them deletes workload clusters. */
 function prunesWorkloads(c: Pick<ResourceChange, "type" | "urn">): boolean {
-    return c.type === "kubernetes:core/v1:Namespace" || (c.type.startsWith("kubernetes:") && (c.type.includes("fluxcd.io") || c.urn.includes("capi-mgmt:index:FluxSync")));
+    return (
+        c.type === "kubernetes:core/v1:Namespace" ||
+        (c.type.startsWith("kubernetes:") && (c.type.includes("fluxcd.io") || c.urn.includes("capi-mgmt:index:FluxSync")))
+    );
 }
 
 /**
@@ -243,7 +249,13 @@ export function dangersOf(changes: readonly ResourceChange[]): string[] {
             out.push(`${vital} (${c.name}) is replaced (forced by ${c.keys.join(", ")})`);
         } else if (vital && c.action === "delete") {
             out.push(`${vital} (${c.name}) is deleted`);
-        } else if ((vital || c.type === ROUTER) && c.action === "update" && c.disruptive.length > 0 && c.type !== "command:remote:Command" && !c.disruptive.every((d) => /^flavor/.test(d))) {
+        } else if (
+            (vital || c.type === ROUTER) &&
+            c.action === "update" &&
+            c.disruptive.length > 0 &&
+            c.type !== "command:remote:Command" &&
+            !c.disruptive.every((d) => /^flavor/.test(d))
+        ) {
             out.push(`${vital ?? "the router to the floating IP's network"} (${c.name}) is changed in place: ${c.disruptive.join("; ")}`);
         }
         if (prunesWorkloads(c) && ((c.action === "delete" && !c.retained) || (c.action === "replace" && !c.retained))) {

@@ -56,9 +56,7 @@ export function renderTeardownScript(p: TeardownParams): string {
     checkSeconds("timeoutSeconds", p.timeoutSeconds);
     checkSeconds("perClusterTimeoutSeconds", p.perClusterTimeoutSeconds);
     if (p.perClusterTimeoutSeconds > p.timeoutSeconds) {
-        throw new Error(
-            `perClusterTimeoutSeconds (${p.perClusterTimeoutSeconds}) must not exceed timeoutSeconds (${p.timeoutSeconds})`,
-        );
+        throw new Error(`perClusterTimeoutSeconds (${p.perClusterTimeoutSeconds}) must not exceed timeoutSeconds (${p.timeoutSeconds})`);
     }
     return renderHostScript("teardown.sh", {
         CLUSTER_NAME: p.clusterName,

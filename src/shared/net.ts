@@ -58,7 +58,10 @@ export function isWholeInternet(c: Cidr): boolean {
 
 /** The address as an unsigned integer of its family's width. */
 function toBigInt(address: string): bigint {
-    return ipaddr.parse(address).toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    return ipaddr
+        .parse(address)
+        .toByteArray()
+        .reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 }
 
 function familyBits(c: Cidr): bigint {
@@ -95,7 +98,10 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 export function wholeFamiliesCovered(cidrs: Cidr[]): Array<4 | 6> {
     const covered: Array<4 | 6> = [];
     for (const family of [4, 6] as const) {
-        const ranges = cidrs.filter((c) => c.family === family).map(rangeOf).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+        const ranges = cidrs
+            .filter((c) => c.family === family)
+            .map(rangeOf)
+            .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
         const last = (1n << (family === 4 ? 32n : 128n)) - 1n;
         let next = 0n; // the lowest address not covered yet
         for (const [first, end] of ranges) {

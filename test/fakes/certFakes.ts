@@ -69,7 +69,12 @@ export class CertFakes {
     /** The container ids `crictl stop` was given, in order. */
     stopped(): string[] {
         const file = path.join(this.fakes.state, "stopped");
-        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+        return fs.existsSync(file)
+            ? fs
+                  .readFileSync(file, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [];
     }
 
     /** Makes the API server refuse `count` readiness checks after a restart ("never": all). */

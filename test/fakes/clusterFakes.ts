@@ -27,7 +27,6 @@ export interface FakeProvider {
     namespace: string;
 }
 
-
 /**
  * The CRDs the fake ORC manifest defines: a few of ORC v2.6.0's (config/crd/bases), all in
  * its API group `openstack.k-orc.cloud`, none labelled (the release manifest sets no label).
@@ -133,7 +132,10 @@ export class ClusterFakes {
 
     /** Every recorded call, in order. */
     calls(): string[] {
-        return fs.readFileSync(this.callLog, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.callLog, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 
     /** The recorded calls of one tool whose arguments start with `args` (all of them when omitted). */
@@ -153,7 +155,12 @@ export class ClusterFakes {
      */
     proxyEnvOf(tool: string): Array<Record<string, string>> {
         const file = `${this.callLog}.env`;
-        const lines = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith(`${tool} `)) : [];
+        const lines = fs.existsSync(file)
+            ? fs
+                  .readFileSync(file, "utf8")
+                  .split("\n")
+                  .filter((l) => l.startsWith(`${tool} `))
+            : [];
         return lines.map((l) => {
             const vars: Record<string, string> = {};
             for (const pair of l.split(" ").slice(1)) {
@@ -175,7 +182,12 @@ export class ClusterFakes {
     /** The recorded `kubectl set env` calls: "namespace target args" lines. */
     setEnvCalls(): string[] {
         const file = path.join(this.state, "set-env");
-        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+        return fs.existsSync(file)
+            ? fs
+                  .readFileSync(file, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [];
     }
 
     /** Names of the existing kind clusters. */

@@ -37,7 +37,9 @@ export function fakeReleaseFiles(versions: Readonly<Record<ReleaseComponent, str
 }
 
 /** The SHA-256 pins of the fake release files at `versions`, per component and file. */
-export function fakeReleasePins(versions: Readonly<Record<ReleaseComponent, string>> = FAKE_RELEASE_VERSIONS): Record<ReleaseComponent, Record<string, string>> {
+export function fakeReleasePins(
+    versions: Readonly<Record<ReleaseComponent, string>> = FAKE_RELEASE_VERSIONS,
+): Record<ReleaseComponent, Record<string, string>> {
     const pins: Record<ReleaseComponent, Record<string, string>> = { clusterApi: {}, capo: {}, caaph: {}, certManager: {} };
     for (const f of fakeReleaseFiles(versions)) {
         pins[componentOf(f.label)][f.file] = sha256(fakeReleaseContent(f.url));

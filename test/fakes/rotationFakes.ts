@@ -42,7 +42,8 @@ export class RotationFakes {
         fs.writeFileSync(path.join(this.state, "secrets", ns, `${name}-kubeconfig`), Buffer.from(`workload ${name}\n`).toString("base64"));
         const dir = path.join(this.state, name);
         fs.mkdirSync(dir, { recursive: true });
-        const conf = (id: string) => `[Global]\nauth-url=https://keystone.example:5000/v3\napplication-credential-id=${id}\napplication-credential-secret=s3cret-${id}\n`;
+        const conf = (id: string) =>
+            `[Global]\nauth-url=https://keystone.example:5000/v3\napplication-credential-id=${id}\napplication-credential-secret=s3cret-${id}\n`;
         fs.writeFileSync(path.join(dir, "cloud.conf"), conf(o.credential));
         if (o.next) {
             fs.writeFileSync(path.join(dir, "cloud.conf.next"), conf(o.next));
@@ -67,12 +68,20 @@ export class RotationFakes {
     /** The `namespace kind/name` lines restarted in a workload cluster. */
     restarts(name: string): string[] {
         const file = path.join(this.state, name, "restarts");
-        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+        return fs.existsSync(file)
+            ? fs
+                  .readFileSync(file, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [];
     }
 
     /** Every recorded kubectl call: `kubectl <kubeconfig file name> <namespace> <args>`. */
     calls(): string[] {
-        return fs.readFileSync(this.callLog, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.callLog, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 
     /** Runs the rendered script, its management kubeconfig pointed at the fake, on the virtual clock. */

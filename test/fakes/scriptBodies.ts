@@ -9,7 +9,12 @@ function isScriptBody(text: string): boolean {
     if (!text.startsWith("#!")) {
         return false;
     }
-    return text.split("\n").slice(1).filter((l) => l.trim() !== "").length >= 2;
+    return (
+        text
+            .split("\n")
+            .slice(1)
+            .filter((l) => l.trim() !== "").length >= 2
+    );
 }
 
 /**

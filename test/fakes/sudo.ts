@@ -51,7 +51,10 @@ export class FakeSudo {
 
     /** The sudo calls (their arguments), in order. */
     calls(): string[] {
-        return fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l !== "");
+        return fs
+            .readFileSync(this.log, "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
     }
 
     /** Pipes `script` to `bash -s` run as the login user, with this sudo first on PATH and exactly `env` besides. */

@@ -55,19 +55,30 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
     const clusters = () => rendered.kustomizations.flatMap((k) => k.docs).filter((d) => d.kind === "Cluster");
     /** The rendered manifests as the program creates them, the resource set's Secret filled as the program fills it. */
     const programObjects = () =>
-        rendered.manifests.flatMap((m) => m.docs).map((d) => {
-            const crsSecret = d.kind === "Secret" && (d as { type?: string }).type === "addons.cluster.x-k8s.io/resource-set";
-            return crsSecret
-                ? { ...d, stringData: cloudConfigResourceData(renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "testbed-id", secret: "testbed-secret" })) }
-                : d;
-        });
+        rendered.manifests
+            .flatMap((m) => m.docs)
+            .map((d) => {
+                const crsSecret = d.kind === "Secret" && (d as { type?: string }).type === "addons.cluster.x-k8s.io/resource-set";
+                return crsSecret
+                    ? {
+                          ...d,
+                          stringData: cloudConfigResourceData(
+                              renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "testbed-id", secret: "testbed-secret" }),
+                          ),
+                      }
+                    : d;
+            });
 
     /** Runs a rendered host script under bash with the real kubectl and clusterctl against `cp`, its paths moved into the test's directory. */
     function runHost(text: string, cp: ControlPlane, args: string[] = []): HostRun {
         const file = path.join(workDir, `host-${Date.now()}.sh`);
-        fs.writeFileSync(file, text
-            .replace(/^readonly BACKUP_DIR=.*$/m, `readonly BACKUP_DIR='${backupDir}'`)
-            .replace(/^readonly MGMT_KUBECONFIG=.*$/m, `readonly MGMT_KUBECONFIG='${cp.kubeconfig}'`), { mode: 0o700 });
+        fs.writeFileSync(
+            file,
+            text
+                .replace(/^readonly BACKUP_DIR=.*$/m, `readonly BACKUP_DIR='${backupDir}'`)
+                .replace(/^readonly MGMT_KUBECONFIG=.*$/m, `readonly MGMT_KUBECONFIG='${cp.kubeconfig}'`),
+            { mode: 0o700 },
+        );
         const r = spawnSync("bash", [file, ...args], {
             encoding: "utf8",
             env: { PATH: `${bin}:${process.env.PATH}`, HOME: home },
@@ -87,9 +98,13 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
                 assert.strictEqual(r.status, 0, `${k.file}: ${d.kind} ${d.metadata.name} refused:\n${r.stderr}`);
             }
             for (const cc of k.docs.filter((d) => d.kind === "ClusterClass")) {
-                await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => {
-                    return conditionTrue(cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined;
-                }, poll(cp));
+                await waitFor(
+                    `ClusterClass ${cc.metadata.name} VariablesReady`,
+                    () => {
+                        return conditionTrue(cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined;
+                    },
+                    poll(cp),
+                );
             }
         }
     }
@@ -146,7 +161,10 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         labelProviderCrds(A());
         const r = backup(A());
         assert.notStrictEqual(r.status, 0, `backup passed with Machines without nodes:\n${r.stderr}`);
-        assert.match(r.stderr, /backup: FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/\S+ has no node yet[.;]/);
+        assert.match(
+            r.stderr,
+            /backup: FAILED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/\S+ has no node yet[.;]/,
+        );
         assert.match(fs.readFileSync(path.join(backupDir, "FAILED"), "utf8"), /message=a Cluster or Machine is still being created/);
         assert.ok(!fs.existsSync(path.join(backupDir, "latest")), "a refused backup is no backup");
         await bootMachines(A(), ns, poll(A()));
@@ -164,14 +182,27 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
     it("leaves ORC's Images and ServerGroups out while ORC's CRDs lack the clusterctl label (ORC's release manifest has none), and takes them once labelled as src/host/scripts/orc.sh does", function () {
         const r = backup(A());
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.deepStrictEqual(latestObjects().filter((f) => /^(Image|ServerGroup)_/.test(f)), [], "ORC objects backed up without the label");
-        assert.ok(latestObjects().some((f) => f.startsWith("Cluster_")), "the Clusters are backed up");
+        assert.deepStrictEqual(
+            latestObjects().filter((f) => /^(Image|ServerGroup)_/.test(f)),
+            [],
+            "ORC objects backed up without the label",
+        );
+        assert.ok(
+            latestObjects().some((f) => f.startsWith("Cluster_")),
+            "the Clusters are backed up",
+        );
         labelOrcCrds(A());
         const again = backup(A());
         assert.strictEqual(again.status, 0, again.stderr);
-        const orc = allDocs().filter((d) => d.kind === "Image" || d.kind === "ServerGroup").map((d) => `${d.kind}_${ns}_${d.metadata.name}.yaml`).sort();
+        const orc = allDocs()
+            .filter((d) => d.kind === "Image" || d.kind === "ServerGroup")
+            .map((d) => `${d.kind}_${ns}_${d.metadata.name}.yaml`)
+            .sort();
         assert.ok(orc.length >= 3, "the dev tree has an Image and two ServerGroups");
-        assert.deepStrictEqual(latestObjects().filter((f) => /^(Image|ServerGroup)_/.test(f)), orc);
+        assert.deepStrictEqual(
+            latestObjects().filter((f) => /^(Image|ServerGroup)_/.test(f)),
+            orc,
+        );
     });
 
     it("backs up every Cluster API object of the stack, leaves out the identity and the credentials, and leaves A's Clusters running (the files hold them paused)", function () {
@@ -180,19 +211,26 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         const raw = path.join(workDir, "raw");
         fs.mkdirSync(raw);
         const rr = spawnSync(path.join(bin, "clusterctl"), ["move", "--kubeconfig", A().kubeconfig, "--namespace", ns, "--to-directory", raw], {
-            encoding: "utf8", env: { PATH: process.env.PATH, HOME: home, CLUSTERCTL_DISABLE_VERSIONCHECK: "true" },
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, HOME: home, CLUSTERCTL_DISABLE_VERSIONCHECK: "true" },
         });
         assert.strictEqual(rr.status, 0, rr.stdout + rr.stderr);
         const rawFiles = fs.readdirSync(raw);
         for (const s of credentialSecrets(ns)) {
-            assert.ok(rawFiles.includes(`Secret_${s.replace("/", "_")}.yaml`), `clusterctl takes the credential Secret ${s} (the script must remove it): ${rawFiles.join(" ")}`);
+            assert.ok(
+                rawFiles.includes(`Secret_${s.replace("/", "_")}.yaml`),
+                `clusterctl takes the credential Secret ${s} (the script must remove it): ${rawFiles.join(" ")}`,
+            );
         }
 
         const r = backup(A());
         assert.strictEqual(r.status, 0, r.stderr);
         const files = latestObjects();
-        assert.deepStrictEqual(files, rawFiles.filter((f) => !credentialSecrets(ns).some((s) => f === `Secret_${s.replace("/", "_")}.yaml`)).sort(),
-            "the backup is clusterctl's files without the credential Secrets");
+        assert.deepStrictEqual(
+            files,
+            rawFiles.filter((f) => !credentialSecrets(ns).some((s) => f === `Secret_${s.replace("/", "_")}.yaml`)).sort(),
+            "the backup is clusterctl's files without the credential Secrets",
+        );
         // Every rendered object: in the backup, or (named here) not Cluster API's to move.
         const leftOut = new Set([...credentialSecrets(ns).map((s) => `Secret/${s}`), `OpenStackClusterIdentity/undefined/openstack`]);
         const problems: string[] = [];
@@ -212,8 +250,22 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         }
         assert.deepStrictEqual(problems, []);
         // And what the controllers made from them (topology, MachineSets, Machines, CA and kubeconfig Secrets, bindings).
-        for (const kind of ["KubeadmControlPlane", "OpenStackCluster", "MachineDeployment", "MachineSet", "Machine", "KubeadmConfig", "OpenStackMachine", "MachineHealthCheck", "ClusterResourceSetBinding", "HelmChartProxy"]) {
-            assert.ok(files.some((f) => f.startsWith(`${kind}_${ns}_`)), `no ${kind} in the backup: ${files.join(" ")}`);
+        for (const kind of [
+            "KubeadmControlPlane",
+            "OpenStackCluster",
+            "MachineDeployment",
+            "MachineSet",
+            "Machine",
+            "KubeadmConfig",
+            "OpenStackMachine",
+            "MachineHealthCheck",
+            "ClusterResourceSetBinding",
+            "HelmChartProxy",
+        ]) {
+            assert.ok(
+                files.some((f) => f.startsWith(`${kind}_${ns}_`)),
+                `no ${kind} in the backup: ${files.join(" ")}`,
+            );
         }
         for (const cl of clusters()) {
             for (const s of ["ca", "kubeconfig"]) {
@@ -233,12 +285,21 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         labelProviderCrds(B());
         labelOrcCrds(B());
         const providerCrd = A().get("crd", "providers.clusterctl.cluster.x-k8s.io") as KubeObject;
-        B().applyOk(toYaml({ apiVersion: providerCrd.apiVersion, kind: providerCrd.kind, metadata: { name: providerCrd.metadata.name, labels: providerCrd.metadata.labels }, spec: providerCrd.spec }));
+        B().applyOk(
+            toYaml({
+                apiVersion: providerCrd.apiVersion,
+                kind: providerCrd.kind,
+                metadata: { name: providerCrd.metadata.name, labels: providerCrd.metadata.labels },
+                spec: providerCrd.spec,
+            }),
+        );
         B().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/providers.clusterctl.cluster.x-k8s.io"]);
         B().applyOk(inventory(testbed));
         // The new server as `pulumi up` leaves it: the program's objects (B's own credential), Flux's
         // tree without the Clusters (the restore procedure keeps them out of the Git path until it is done).
-        const own = programObjects().map((d) => d.kind === "Secret" && d.metadata.name === CAPO_CREDENTIALS_SECRET ? { ...d, stringData: { "clouds.yaml": "b-credential" } } : d);
+        const own = programObjects().map((d) =>
+            d.kind === "Secret" && d.metadata.name === CAPO_CREDENTIALS_SECRET ? { ...d, stringData: { "clouds.yaml": "b-credential" } } : d,
+        );
         B().applyOk(yamlStream(own));
         B().applyOk(yamlStream(rendered.root.docs), { fieldManager: "kustomize-controller" });
         await applyTree(B(), ["workload-clusters"]);
@@ -255,7 +316,14 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         const r = runHost(renderRestoreScript({ namespace: ns, maxAgeHours: 24, force: false, upload: tgz.stdout.toString("base64") }), B());
         assert.strictEqual(r.status, 0, r.stderr);
         const files = latestObjects();
-        assert.match(r.stdout, new RegExp(`^restore: restored ${files.length} objects of namespace ${ns}, ${clusters().length} Cluster\\(s\\): ${clusters().map((c) => c.metadata.name).join(" ")}, from the backup taken at `));
+        assert.match(
+            r.stdout,
+            new RegExp(
+                `^restore: restored ${files.length} objects of namespace ${ns}, ${clusters().length} Cluster\\(s\\): ${clusters()
+                    .map((c) => c.metadata.name)
+                    .join(" ")}, from the backup taken at `,
+            ),
+        );
         assert.doesNotMatch(r.stdout + r.stderr, /testbed-secret|BEGIN (RSA |EC )?PRIVATE KEY|b-credential/, "the restore prints no secret");
 
         const problems: string[] = [];
@@ -277,7 +345,12 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
                 if (o?.kind === "ClusterResourceSetBinding" && c.spec) {
                     c.spec.bindings = ((c.spec.bindings as { clusterResourceSetName: string }[] | undefined) ?? []).map((x) => x.clusterResourceSetName);
                 }
-                return { spec: c.spec, data: c.data, labels: (o?.metadata.labels ?? {}), owners: (o?.metadata.ownerReferences ?? []).map((x) => `${x.kind}/${x.name}`).sort() };
+                return {
+                    spec: c.spec,
+                    data: c.data,
+                    labels: o?.metadata.labels ?? {},
+                    owners: (o?.metadata.ownerReferences ?? []).map((x) => `${x.kind}/${x.name}`).sort(),
+                };
             };
             try {
                 assert.deepStrictEqual(body(onB), body(saved));
@@ -300,27 +373,66 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
             // Statuses are not restored; each provider rebuilds its own from what exists. KCP and
             // CAPO do not reconcile on the test bed, so their findings are reported as A's were:
             // the control plane runs (KCP), the cluster's infrastructure exists (CAPO).
-            B().kubectlOk(["patch", R.KubeadmControlPlane, at(restored, "spec.controlPlaneRef.name") as string, "-n", ns, "--subresource=status", "--type=merge",
-                "-p", JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } })]);
-            B().kubectlOk(["patch", R.OpenStackCluster, at(restored, "spec.infrastructureRef.name") as string, "-n", ns, "--subresource=status", "--type=merge",
-                "-p", JSON.stringify({ status: { ready: true } })]);
-            await waitFor(`B's Cluster API sees ${name}'s control plane initialized`, () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined), poll(B()));
+            B().kubectlOk([
+                "patch",
+                R.KubeadmControlPlane,
+                at(restored, "spec.controlPlaneRef.name") as string,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } }),
+            ]);
+            B().kubectlOk([
+                "patch",
+                R.OpenStackCluster,
+                at(restored, "spec.infrastructureRef.name") as string,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                JSON.stringify({ status: { ready: true } }),
+            ]);
+            await waitFor(
+                `B's Cluster API sees ${name}'s control plane initialized`,
+                () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined),
+                poll(B()),
+            );
             // B's Cluster controller reconciles the restored Cluster (its status starts empty on B).
-            await waitFor(`B's Cluster API reconciles ${name}`, () => {
-                const got = B().get(R.Cluster, name, ns);
-                return (at(got, "status.conditions") as unknown[] | undefined)?.length ? true : undefined;
-            }, poll(B()));
+            await waitFor(
+                `B's Cluster API reconciles ${name}`,
+                () => {
+                    const got = B().get(R.Cluster, name, ns);
+                    return (at(got, "status.conditions") as unknown[] | undefined)?.length ? true : undefined;
+                },
+                poll(B()),
+            );
             // B's Machine controller reaches the workload cluster (the restored kubeconfig Secret) and finds each Machine's Node.
             for (const m of B().list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` })) {
-                await waitFor(`B's Cluster API finds the Node of Machine ${m.metadata.name}`, () => (at(B().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined), poll(B()));
+                await waitFor(
+                    `B's Cluster API finds the Node of Machine ${m.metadata.name}`,
+                    () => (at(B().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined),
+                    poll(B()),
+                );
             }
             // B's ClusterResourceSet applies its Secret to the existing workload cluster again (strategy Reconcile).
-            await waitFor(`B's ClusterResourceSetBinding of ${name} applied`, () => {
-                const b = B().get(R.ClusterResourceSetBinding, name, ns);
-                const resources = ((at(b, "spec.bindings") as { resources?: { applied: boolean }[] }[] | undefined) ?? []).flatMap((x) => x.resources ?? []);
-                return resources.length > 0 && resources.every((x) => x.applied) ? true : undefined;
-            }, poll(B()));
-            const mdsBefore = B().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).map((m) => m.metadata.name).sort();
+            await waitFor(
+                `B's ClusterResourceSetBinding of ${name} applied`,
+                () => {
+                    const b = B().get(R.ClusterResourceSetBinding, name, ns);
+                    const resources = ((at(b, "spec.bindings") as { resources?: { applied: boolean }[] }[] | undefined) ?? []).flatMap(
+                        (x) => x.resources ?? [],
+                    );
+                    return resources.length > 0 && resources.every((x) => x.applied) ? true : undefined;
+                },
+                poll(B()),
+            );
+            const mdsBefore = B()
+                .list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` })
+                .map((m) => m.metadata.name)
+                .sort();
             const k = rendered.kustomizations.find((x) => x.kustomization.metadata.name === "workload-clusters");
             assert.ok(k, "the tree has a workload-clusters Kustomization");
             for (const d of k.docs) {
@@ -330,7 +442,10 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
             const adopted = B().get(R.Cluster, name, ns) as KubeObject;
             assert.strictEqual((adopted.metadata as { uid?: string }).uid, (restored.metadata as { uid?: string }).uid, "Flux's apply re-created the Cluster");
             assert.strictEqual(adopted.metadata.generation, restored.metadata.generation, "Flux's apply changed the restored Cluster's spec");
-            const mdsAfter = B().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).map((m) => m.metadata.name).sort();
+            const mdsAfter = B()
+                .list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` })
+                .map((m) => m.metadata.name)
+                .sort();
             assert.deepStrictEqual(mdsAfter, mdsBefore, "no second MachineDeployment");
         }
     });

@@ -48,17 +48,19 @@ export function inventory(testbed: Testbed): string {
         ["infrastructure-openstack", CAPO_NAMESPACE, "InfrastructureProvider", "openstack", "capo"],
         ["addon-helm", "caaph-system", "AddonProvider", "helm", "caaph"],
     ];
-    return providers.flatMap(([name, ns, type, providerName, component]) => [
-        toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }),
-        toYaml({
-            apiVersion: "clusterctl.cluster.x-k8s.io/v1alpha3",
-            kind: "Provider",
-            metadata: { name, namespace: ns, labels: { [CLUSTERCTL_LABEL]: "", "cluster.x-k8s.io/provider": name } },
-            type,
-            providerName,
-            version: testbed.components[component]?.version ?? "v0.0.0",
-        }),
-    ]).join("---\n");
+    return providers
+        .flatMap(([name, ns, type, providerName, component]) => [
+            toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }),
+            toYaml({
+                apiVersion: "clusterctl.cluster.x-k8s.io/v1alpha3",
+                kind: "Provider",
+                metadata: { name, namespace: ns, labels: { [CLUSTERCTL_LABEL]: "", "cluster.x-k8s.io/provider": name } },
+                type,
+                providerName,
+                version: testbed.components[component]?.version ?? "v0.0.0",
+            }),
+        ])
+        .join("---\n");
 }
 
 /** What `clusterctl init` does to the providers' CRDs: the clusterctl label (the harness installs them from the modules without it). */
@@ -68,7 +70,11 @@ export function labelProviderCrds(cp: ControlPlane): void {
 
 /** ORC's CRDs labelled as src/host/scripts/orc.sh labels them (`kubectl label --overwrite crd <ORC's CRDs> clusterctl.cluster.x-k8s.io=`). */
 export function labelOrcCrds(cp: ControlPlane): void {
-    const crds = cp.kubectlOk(["get", "crd", "-o", "name"]).split("\n").filter((n) => n.endsWith(`.${ORC_GROUP}`)).map((n) => n.replace(/^.*\//, ""));
+    const crds = cp
+        .kubectlOk(["get", "crd", "-o", "name"])
+        .split("\n")
+        .filter((n) => n.endsWith(`.${ORC_GROUP}`))
+        .map((n) => n.replace(/^.*\//, ""));
     assert.ok(crds.length > 0, "no ORC CRD installed");
     cp.kubectlOk(["label", "--overwrite", "crd", ...crds, `${CLUSTERCTL_LABEL}=`]);
 }
@@ -102,37 +108,86 @@ export interface HostRun {
 export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: string, poll: Poll): Promise<void> {
     const apiPort = Number(new URL(cp.server).port);
     const name = cl.metadata.name;
-    const live = await waitFor(`Cluster ${name} refs`, () => {
-        const got = cp.get(R.Cluster, name, ns);
-        return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
-    }, poll);
+    const live = await waitFor(
+        `Cluster ${name} refs`,
+        () => {
+            const got = cp.get(R.Cluster, name, ns);
+            return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
+        },
+        poll,
+    );
     const kcp = at(live, "spec.controlPlaneRef.name") as string;
     const osc = at(live, "spec.infrastructureRef.name") as string;
     // As KCP and CAPO would report a running control plane (no machine boots here).
-    cp.kubectlOk(["patch", R.KubeadmControlPlane, kcp, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { version: at(cl, "spec.topology.version") } })]);
-    cp.kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } })]);
+    cp.kubectlOk([
+        "patch",
+        R.KubeadmControlPlane,
+        kcp,
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status: { version: at(cl, "spec.topology.version") } }),
+    ]);
+    cp.kubectlOk([
+        "patch",
+        R.OpenStackCluster,
+        osc,
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } }),
+    ]);
     cp.kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
-    cp.applyOk(toYaml({
-        apiVersion: "v1", kind: "Secret", type: "cluster.x-k8s.io/secret",
-        metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
-        stringData: { value: embeddedKubeconfig(cp) },
-    }));
-    cp.kubectlOk(["patch", R.KubeadmControlPlane, kcp, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } })]);
-    await waitFor(`Cluster ${name} provisioned and its control plane initialized`, () => {
-        const got = cp.get(R.Cluster, name, ns);
-        return at(got, "status.initialization.infrastructureProvisioned") === true && conditionTrue(got, "ControlPlaneInitialized") ? true : undefined;
-    }, poll);
-    await waitFor(`Machines of ${name}'s MachineDeployments`, () => {
-        const want = (at(cl, "spec.topology.workers.machineDeployments") as { replicas?: number }[]).reduce((s, m) => s + (m.replicas ?? 1), 0);
-        return cp.list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).length >= want ? true : undefined;
-    }, poll);
+    cp.applyOk(
+        toYaml({
+            apiVersion: "v1",
+            kind: "Secret",
+            type: "cluster.x-k8s.io/secret",
+            metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
+            stringData: { value: embeddedKubeconfig(cp) },
+        }),
+    );
+    cp.kubectlOk([
+        "patch",
+        R.KubeadmControlPlane,
+        kcp,
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
+    ]);
+    await waitFor(
+        `Cluster ${name} provisioned and its control plane initialized`,
+        () => {
+            const got = cp.get(R.Cluster, name, ns);
+            return at(got, "status.initialization.infrastructureProvisioned") === true && conditionTrue(got, "ControlPlaneInitialized") ? true : undefined;
+        },
+        poll,
+    );
+    await waitFor(
+        `Machines of ${name}'s MachineDeployments`,
+        () => {
+            const want = (at(cl, "spec.topology.workers.machineDeployments") as { replicas?: number }[]).reduce((s, m) => s + (m.replicas ?? 1), 0);
+            return cp.list(R.Machine, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` }).length >= want ? true : undefined;
+        },
+        poll,
+    );
     await waitFor(`ClusterResourceSetBinding of ${name}`, () => (cp.get(R.ClusterResourceSetBinding, name, ns) ? true : undefined), poll);
     // The cluster CA KCP would generate (KCP reconciles nothing here).
-    cp.applyOk(toYaml({
-        apiVersion: "v1", kind: "Secret", type: "cluster.x-k8s.io/secret",
-        metadata: { name: `${name}-ca`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
-        stringData: { "tls.crt": "test-bed CA certificate", "tls.key": "test-bed CA key" },
-    }));
+    cp.applyOk(
+        toYaml({
+            apiVersion: "v1",
+            kind: "Secret",
+            type: "cluster.x-k8s.io/secret",
+            metadata: { name: `${name}-ca`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
+            stringData: { "tls.crt": "test-bed CA certificate", "tls.key": "test-bed CA key" },
+        }),
+    );
     // The topology controller creates the control plane and infrastructure objects owned
     // by a shim Secret, which it deletes once the Cluster references them; Kubernetes'
     // garbage collector then drops the dangling owner reference. The test bed runs no
@@ -145,11 +200,19 @@ export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: str
             const owners = (o.metadata.ownerReferences ?? []) as { kind: string; name: string }[];
             const kept = owners.filter((x) => !(x.kind === "Secret" && !cp.get("secrets", x.name, ns)));
             if (kept.length !== owners.length) {
-                cp.kubectlOk(["patch", resource, o.metadata.name, "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/metadata/ownerReferences", value: kept }])]);
+                cp.kubectlOk([
+                    "patch",
+                    resource,
+                    o.metadata.name,
+                    "-n",
+                    ns,
+                    "--type=json",
+                    "-p",
+                    JSON.stringify([{ op: "replace", path: "/metadata/ownerReferences", value: kept }]),
+                ]);
             }
         }
     }
-
 }
 
 /**
@@ -164,12 +227,26 @@ export async function bootMachines(cp: ControlPlane, ns: string, poll: Poll): Pr
         const providerID = `openstack:///0b7e5a8e-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
         const bootstrap = at(m, "spec.bootstrap.configRef.name") as string;
         const infra = at(m, "spec.infrastructureRef.name") as string;
-        cp.kubectlOk(["patch", R.KubeadmConfig, bootstrap, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { initialization: { dataSecretCreated: true }, dataSecretName: bootstrap } })]);
+        cp.kubectlOk([
+            "patch",
+            R.KubeadmConfig,
+            bootstrap,
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            JSON.stringify({ status: { initialization: { dataSecretCreated: true }, dataSecretName: bootstrap } }),
+        ]);
         cp.kubectlOk(["patch", R.OpenStackMachine, infra, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { providerID } })]);
         cp.kubectlOk(["patch", R.OpenStackMachine, infra, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
         cp.applyOk(toYaml({ apiVersion: "v1", kind: "Node", metadata: { name: `node-${name}` }, spec: { providerID } }));
     }
     for (const m of cp.list(R.Machine, { namespace: ns })) {
-        await waitFor(`Machine ${m.metadata.name}'s nodeRef set by Cluster API`, () => (at(cp.get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined), poll);
+        await waitFor(
+            `Machine ${m.metadata.name}'s nodeRef set by Cluster API`,
+            () => (at(cp.get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined),
+            poll,
+        );
     }
 }

@@ -18,8 +18,12 @@ import { poll, Session } from "./openstackBed";
 
 /** Octavia objects settle (ACTIVE) before the next change may be made. */
 export async function lbActive(s: Session, lbId: string): Promise<Obj> {
-    const r = await poll(`load balancer ${lbId} ACTIVE`, () => s.call<{ loadbalancer: Obj }>("load-balancer", "GET", `/v2/lbaas/loadbalancers/${lbId}`),
-        (x) => x.loadbalancer.provisioning_status === "ACTIVE" || x.loadbalancer.provisioning_status === "ERROR", 300);
+    const r = await poll(
+        `load balancer ${lbId} ACTIVE`,
+        () => s.call<{ loadbalancer: Obj }>("load-balancer", "GET", `/v2/lbaas/loadbalancers/${lbId}`),
+        (x) => x.loadbalancer.provisioning_status === "ACTIVE" || x.loadbalancer.provisioning_status === "ERROR",
+        300,
+    );
     if (r.loadbalancer.provisioning_status !== "ACTIVE") {
         throw new Error(`load balancer ${lbId} went to ERROR`);
     }
@@ -43,32 +47,43 @@ export interface SeededLoadBalancer {
  * `floatingNetworkId` (cloud.conf `floating-network-id`) on the VIP port, described as OCCM
  * describes it.
  */
-export async function seedOccmLoadBalancer(s: Session, p: { clusterName: string; namespace: string; service: string; subnetId: string; floatingNetworkId: string; provider?: string }): Promise<SeededLoadBalancer> {
+export async function seedOccmLoadBalancer(
+    s: Session,
+    p: { clusterName: string; namespace: string; service: string; subnetId: string; floatingNetworkId: string; provider?: string },
+): Promise<SeededLoadBalancer> {
     const name = `kube_service_${p.clusterName}_${p.namespace}_${p.service}`;
-    const created = (await s.call<{ loadbalancer: Obj }>("load-balancer", "POST", "/v2/lbaas/loadbalancers", {
-        loadbalancer: {
-            name,
-            description: `Kubernetes external service ${p.namespace}/${p.service} from cluster ${p.clusterName}`,
-            vip_subnet_id: p.subnetId,
-            ...(p.provider ? { provider: p.provider } : {}),
-        },
-    })).loadbalancer;
+    const created = (
+        await s.call<{ loadbalancer: Obj }>("load-balancer", "POST", "/v2/lbaas/loadbalancers", {
+            loadbalancer: {
+                name,
+                description: `Kubernetes external service ${p.namespace}/${p.service} from cluster ${p.clusterName}`,
+                vip_subnet_id: p.subnetId,
+                ...(p.provider ? { provider: p.provider } : {}),
+            },
+        })
+    ).loadbalancer;
     await lbActive(s, created.id);
-    const listener = (await s.call<{ listener: Obj }>("load-balancer", "POST", "/v2/lbaas/listeners", {
-        listener: { name: `listener_0_${name}`, protocol: "TCP", protocol_port: 80, loadbalancer_id: created.id },
-    })).listener;
+    const listener = (
+        await s.call<{ listener: Obj }>("load-balancer", "POST", "/v2/lbaas/listeners", {
+            listener: { name: `listener_0_${name}`, protocol: "TCP", protocol_port: 80, loadbalancer_id: created.id },
+        })
+    ).listener;
     await lbActive(s, created.id);
-    const pool = (await s.call<{ pool: Obj }>("load-balancer", "POST", "/v2/lbaas/pools", {
-        pool: { name: `pool_0_${name}`, protocol: "TCP", lb_algorithm: "ROUND_ROBIN", listener_id: listener.id },
-    })).pool;
+    const pool = (
+        await s.call<{ pool: Obj }>("load-balancer", "POST", "/v2/lbaas/pools", {
+            pool: { name: `pool_0_${name}`, protocol: "TCP", lb_algorithm: "ROUND_ROBIN", listener_id: listener.id },
+        })
+    ).pool;
     const lb = await lbActive(s, created.id);
-    const fip = (await s.call<{ floatingip: Obj }>("network", "POST", "/v2.0/floatingips", {
-        floatingip: {
-            floating_network_id: p.floatingNetworkId,
-            port_id: lb.vip_port_id,
-            description: `Floating IP for Kubernetes external service ${p.namespace}/${p.service} from cluster ${p.clusterName}`,
-        },
-    })).floatingip;
+    const fip = (
+        await s.call<{ floatingip: Obj }>("network", "POST", "/v2.0/floatingips", {
+            floatingip: {
+                floating_network_id: p.floatingNetworkId,
+                port_id: lb.vip_port_id,
+                description: `Floating IP for Kubernetes external service ${p.namespace}/${p.service} from cluster ${p.clusterName}`,
+            },
+        })
+    ).floatingip;
     return { lb, fip, listenerId: listener.id, poolId: pool.id };
 }
 
@@ -79,19 +94,26 @@ export async function seedOccmLoadBalancer(s: Session, p: { clusterName: string;
  */
 export async function seedCsiVolume(s: Session, clusterId: string, pvc: { namespace: string; name: string }): Promise<Obj> {
     const pv = `pvc-${crypto.randomUUID()}`;
-    const v = (await s.call<{ volume: Obj }>("volumev3", "POST", "/volumes", {
-        volume: {
-            name: pv,
-            size: 1,
-            metadata: {
-                "cinder.csi.openstack.org/cluster": clusterId,
-                "csi.storage.k8s.io/pv/name": pv,
-                "csi.storage.k8s.io/pvc/name": pvc.name,
-                "csi.storage.k8s.io/pvc/namespace": pvc.namespace,
+    const v = (
+        await s.call<{ volume: Obj }>("volumev3", "POST", "/volumes", {
+            volume: {
+                name: pv,
+                size: 1,
+                metadata: {
+                    "cinder.csi.openstack.org/cluster": clusterId,
+                    "csi.storage.k8s.io/pv/name": pv,
+                    "csi.storage.k8s.io/pvc/name": pvc.name,
+                    "csi.storage.k8s.io/pvc/namespace": pvc.namespace,
+                },
             },
-        },
-    })).volume;
-    await poll(`volume ${pv} available`, () => s.call<{ volume: Obj }>("volumev3", "GET", `/volumes/${v.id}`), (x) => x.volume.status === "available", 120);
+        })
+    ).volume;
+    await poll(
+        `volume ${pv} available`,
+        () => s.call<{ volume: Obj }>("volumev3", "GET", `/volumes/${v.id}`),
+        (x) => x.volume.status === "available",
+        120,
+    );
     return v;
 }
 
@@ -128,7 +150,10 @@ const key = (o: TreeObject) => `${o.apiVersion.split("/")[0]}/${o.kind}/${o.meta
 /** What Flux's prune deletes when `before` becomes `after`: each unit's objects no longer built, in reverse apply order. */
 export function pruned(before: FluxUnit[], after: FluxUnit[]): TreeObject[] {
     const kept = new Set(after.flatMap((u) => u.documents.map((d) => key(d.object))));
-    return before.flatMap((u) => u.documents.map((d) => d.object)).filter((o) => !kept.has(key(o))).reverse();
+    return before
+        .flatMap((u) => u.documents.map((d) => d.object))
+        .filter((o) => !kept.has(key(o)))
+        .reverse();
 }
 
 /** One run of the cleanup. */

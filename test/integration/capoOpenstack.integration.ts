@@ -24,8 +24,16 @@ import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import {
-    capoCredentialsSecret, capoIdentity, cloudConfigResourceData, cloudConfigResourceSecret, cloudConfigResourceSet,
-    cloudCredentialsData, fluxSettingsConfigMap, fluxSettingsData, namespace, orcCredentialsSecret,
+    capoCredentialsSecret,
+    capoIdentity,
+    cloudConfigResourceData,
+    cloudConfigResourceSecret,
+    cloudConfigResourceSet,
+    cloudCredentialsData,
+    fluxSettingsConfigMap,
+    fluxSettingsData,
+    namespace,
+    orcCredentialsSecret,
 } from "../../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
 import { Environment, readEnvironment, TreeObject } from "../../render/gitopsTree";
@@ -47,7 +55,6 @@ const RECONCILING = ["capi-core", "capi-kubeadm-bootstrap", "capi-kubeadm-contro
 /** Bound of one step that waits on CAPO and the bed (Octavia's worker is the slowest). */
 const STEP_TIMEOUT_MS = 600_000;
 const PREFIX = "capi-mgmt-dev";
-
 
 for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
     describe(`CAPO and Cluster API against the OpenStack test bed, ${env} environment's tree`, function () {
@@ -71,7 +78,14 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
             return project;
         };
         const wait = () => ({ timeoutMs: STEP_TIMEOUT_MS, intervalMs: 3000, watched: c().processes });
-        const units = () => dependencyOrder(envTree.units.map((u) => ({ name: u.kustomization.object.metadata.name, dependsOn: ((u.kustomization.object.spec?.dependsOn as { name: string }[]) ?? []).map((d) => d.name), unit: u })));
+        const units = () =>
+            dependencyOrder(
+                envTree.units.map((u) => ({
+                    name: u.kustomization.object.metadata.name,
+                    dependsOn: ((u.kustomization.object.spec?.dependsOn as { name: string }[]) ?? []).map((d) => d.name),
+                    unit: u,
+                })),
+            );
         const treeClusters = () => envTree.units.flatMap((u) => u.documents.map((d) => d.object)).filter((o) => o.kind === "Cluster");
 
         before(async function () {
@@ -88,19 +102,29 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
             const s = project.user;
             publicNet = (await s.call<{ networks: Obj[] }>("network", "GET", "/v2.0/networks?name=public")).networks[0];
             // The management server's floating IP (the program's server gets one on the external network).
-            mgmtFip = (await s.call<{ floatingip: Obj }>("network", "POST", "/v2.0/floatingips", {
-                floatingip: { floating_network_id: publicNet.id, description: "stand-in for the management server's floating IP" },
-            })).floatingip;
+            mgmtFip = (
+                await s.call<{ floatingip: Obj }>("network", "POST", "/v2.0/floatingips", {
+                    floatingip: { floating_network_id: publicNet.id, description: "stand-in for the management server's floating IP" },
+                })
+            ).floatingip;
             settings = fluxSettingsData({ workloadNamespace: ns, managementAddress: mgmtFip.floating_ip_address as string });
             envTree = readEnvironment(path.join(PROJECT_DIR, "gitops"), `./clusters/${env}`, settings);
             timed("project, user, floating IP", t0, undefined);
             const t1 = Date.now();
-            cp = await startManagementCluster(testbed, `capobed-${env}`, PROVIDERS.map((x) => (RECONCILING.includes(x.name) ? { ...x, args: [] } : x)));
+            cp = await startManagementCluster(
+                testbed,
+                `capobed-${env}`,
+                PROVIDERS.map((x) => (RECONCILING.includes(x.name) ? { ...x, args: [] } : x)),
+            );
             // ORC's real manager (v2.6.0), with the credential the program gives it (its Secret, applied with the tree's settings).
             await startOrc(cp, testbed);
             timed("management API server and managers started", t1, undefined);
             // Network rule: every TCP peer of the API server, etcd and the managers is on loopback.
-            const pids = new Set(c().processes.map((x) => x.pid).filter((x): x is number => x !== undefined));
+            const pids = new Set(
+                c()
+                    .processes.map((x) => x.pid)
+                    .filter((x): x is number => x !== undefined),
+            );
             sampler = setInterval(() => {
                 for (const sock of sockets()) {
                     if (sock.pids.some((x) => pids.has(x)) && sock.state !== "LISTEN" && !loopback(sock.peer)) {
@@ -142,7 +166,10 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
                 capoCredentialsSecret(capiData),
                 capoIdentity(ns),
                 orcCredentialsSecret(ns, capiData),
-                cloudConfigResourceSecret(ns, cloudConfigResourceData(renderCloudConf({ authUrl, region, id: cloudProvider.id, secret: cloudProvider.secret }))),
+                cloudConfigResourceSecret(
+                    ns,
+                    cloudConfigResourceData(renderCloudConf({ authUrl, region, id: cloudProvider.id, secret: cloudProvider.secret })),
+                ),
                 cloudConfigResourceSet(ns),
                 fluxSettingsConfigMap(settings),
             ];
@@ -153,7 +180,13 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
 
         it("applies the GitOps tree Kustomization by Kustomization; ORC imports the node image from Glance and creates the server groups", async function () {
             const t0 = Date.now();
-            const flux = (o: TreeObject, unit: string) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), "kustomize.toolkit.fluxcd.io/name": unit, "kustomize.toolkit.fluxcd.io/namespace": "flux-system" } } });
+            const flux = (o: TreeObject, unit: string) => ({
+                ...o,
+                metadata: {
+                    ...o.metadata,
+                    labels: { ...(o.metadata.labels ?? {}), "kustomize.toolkit.fluxcd.io/name": unit, "kustomize.toolkit.fluxcd.io/namespace": "flux-system" },
+                },
+            });
             for (const d of envTree.root) {
                 c().applyOk(toYaml(flux(d.object, "flux-system")), { fieldManager: "kustomize-controller" });
             }
@@ -163,14 +196,25 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
                     c().applyOk(toYaml(d), { fieldManager: "kustomize-controller" });
                 }
                 for (const cc of docs.filter((d) => d.kind === "ClusterClass")) {
-                    await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => (conditionTrue(c().get("clusterclasses.v1beta2.cluster.x-k8s.io", cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined), wait());
+                    await waitFor(
+                        `ClusterClass ${cc.metadata.name} VariablesReady`,
+                        () =>
+                            conditionTrue(c().get("clusterclasses.v1beta2.cluster.x-k8s.io", cc.metadata.name, cc.metadata.namespace), "VariablesReady")
+                                ? true
+                                : undefined,
+                        wait(),
+                    );
                 }
                 for (const o of docs.filter((d) => d.apiVersion?.startsWith("openstack.k-orc.cloud/"))) {
                     const kind = `${o.kind.toLowerCase()}s.${o.apiVersion.split("/")[1]}.openstack.k-orc.cloud`;
-                    const id = await waitFor(`ORC ${o.kind} ${o.metadata.name} Available`, () => {
-                        const live = c().get(kind, o.metadata.name, o.metadata.namespace);
-                        return conditionTrue(live, "Available") ? (at(live, "status.id") as string | undefined) : undefined;
-                    }, wait());
+                    const id = await waitFor(
+                        `ORC ${o.kind} ${o.metadata.name} Available`,
+                        () => {
+                            const live = c().get(kind, o.metadata.name, o.metadata.namespace);
+                            return conditionTrue(live, "Available") ? (at(live, "status.id") as string | undefined) : undefined;
+                        },
+                        wait(),
+                    );
                     console.log(`      ORC: ${o.kind} ${o.metadata.name} -> ${id}`);
                 }
             }
@@ -197,8 +241,17 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
         it("host teardown (run off the server) refuses the cluster whose workload API does not answer: keeps it, deletes nothing, resumes Flux, exits 1", async function () {
             assert.ok(expect, "precondition: the OpenStackCluster check above passed");
             const before = describeInventory(await inventory(p().user)).sort();
-            const r = timed("teardown refusing an unreachable cluster", Date.now(), runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120));
-            console.log(r.stderr.split("\n").map((l) => `      | ${l}`).join("\n"));
+            const r = timed(
+                "teardown refusing an unreachable cluster",
+                Date.now(),
+                runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120),
+            );
+            console.log(
+                r.stderr
+                    .split("\n")
+                    .map((l) => `      | ${l}`)
+                    .join("\n"),
+            );
             assert.strictEqual(r.status, 1, `teardown exit status\n${r.stdout}`);
             assert.match(r.stderr, new RegExp(`${ns}/${expect.clusterName}: the workload cluster's API cannot be reached`));
             const live = c().get("clusters.v1beta2.cluster.x-k8s.io", expect.clusterName, ns);
@@ -217,11 +270,27 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
 
         it("host teardown after the deletion: no workload cluster left, ORC's objects deleted, exit 0; the shared node image stays in Glance", async function () {
             assert.ok(expect, "precondition: the OpenStackCluster check above passed");
-            const r = timed("teardown with no cluster left", Date.now(), runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120));
-            console.log(r.stderr.split("\n").map((l) => `      | ${l}`).join("\n"));
+            const r = timed(
+                "teardown with no cluster left",
+                Date.now(),
+                runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120),
+            );
+            console.log(
+                r.stderr
+                    .split("\n")
+                    .map((l) => `      | ${l}`)
+                    .join("\n"),
+            );
             assert.strictEqual(r.status, 0, `teardown exit status\n${r.stdout}`);
-            assert.deepStrictEqual(c().list("images.v1alpha1.openstack.k-orc.cloud").map((o) => o.metadata.name), [], "ORC Images deleted");
-            const images = (await p().user.call<{ images: Obj[] }>("image", "GET", `/v2/images?name=${encodeURIComponent(expect.vars.nodeImage as string)}`)).images;
+            assert.deepStrictEqual(
+                c()
+                    .list("images.v1alpha1.openstack.k-orc.cloud")
+                    .map((o) => o.metadata.name),
+                [],
+                "ORC Images deleted",
+            );
+            const images = (await p().user.call<{ images: Obj[] }>("image", "GET", `/v2/images?name=${encodeURIComponent(expect.vars.nodeImage as string)}`))
+                .images;
             assert.strictEqual(images.length, 1, "the node image (imported, unmanaged) stays in Glance");
         });
 

@@ -35,7 +35,11 @@ export async function createProject(adminCloud: Cloud, prefix: string): Promise<
     const name = `${prefix}-${crypto.randomBytes(3).toString("hex")}`;
     const password = crypto.randomBytes(18).toString("base64url");
     const ks = (method: string, p: string, body?: unknown) => admin.call<Record<string, Obj & Obj[]>>("identity", method, p, body);
-    const project = (await ks("POST", "/projects", { project: { name, domain_id: "default", description: "capi-mgmt CAPO test bed (test/integration/capoOpenstack.integration.ts)" } })).project;
+    const project = (
+        await ks("POST", "/projects", {
+            project: { name, domain_id: "default", description: "capi-mgmt CAPO test bed (test/integration/capoOpenstack.integration.ts)" },
+        })
+    ).project;
     const user = (await ks("POST", "/users", { user: { name, password, domain_id: "default", default_project_id: project.id } })).user;
     for (const role of DEV_APP_CREDENTIAL.roles) {
         const roles = (await ks("GET", `/roles?name=${encodeURIComponent(role)}`)).roles as unknown as Obj[];
@@ -52,17 +56,26 @@ export async function createProject(adminCloud: Cloud, prefix: string): Promise<
 }
 
 /** An application credential as the program's AppCredentials component makes it. */
-export async function createAppCredential(p: OwnProject, prefix: string, purpose: keyof typeof APP_CREDENTIAL_PURPOSES): Promise<{ id: string; secret: string; name: string }> {
+export async function createAppCredential(
+    p: OwnProject,
+    prefix: string,
+    purpose: keyof typeof APP_CREDENTIAL_PURPOSES,
+): Promise<{ id: string; secret: string; name: string }> {
     const settings = canonicalSettings(DEV_APP_CREDENTIAL);
     const name = appCredentialName(prefix, purpose, DEV_APP_CREDENTIAL);
-    const r = await p.user.call<{ application_credential: { id: string; secret: string; name: string } }>("identity", "POST", `/users/${p.userId}/application_credentials`, {
-        application_credential: {
-            name,
-            description: `capi-mgmt ${prefix}: ${APP_CREDENTIAL_PURPOSES[purpose]}`,
-            roles: settings.roles.map((r) => ({ name: r })),
-            unrestricted: false,
+    const r = await p.user.call<{ application_credential: { id: string; secret: string; name: string } }>(
+        "identity",
+        "POST",
+        `/users/${p.userId}/application_credentials`,
+        {
+            application_credential: {
+                name,
+                description: `capi-mgmt ${prefix}: ${APP_CREDENTIAL_PURPOSES[purpose]}`,
+                roles: settings.roles.map((r) => ({ name: r })),
+                unrestricted: false,
+            },
         },
-    });
+    );
     return r.application_credential;
 }
 
@@ -83,7 +96,7 @@ export interface Inventory {
 /** Lists what the session's project holds (the admin-visible `public` network and its ports excluded by project). */
 export async function inventory(s: Session): Promise<Inventory> {
     const pid = s.projectId;
-    const net = async (p: string, key: string) => ((await s.call<Record<string, Obj[]>>("network", "GET", `/v2.0${p}?project_id=${pid}`))[key]);
+    const net = async (p: string, key: string) => (await s.call<Record<string, Obj[]>>("network", "GET", `/v2.0${p}?project_id=${pid}`))[key];
     return {
         networks: await net("/networks", "networks"),
         subnets: await net("/subnets", "subnets"),
@@ -131,8 +144,12 @@ export async function destroyProject(p: OwnProject): Promise<void> {
     let inv = await inventory(s);
     for (const lb of inv.loadBalancers) {
         await attempt(`load balancer ${lb.name}`, async () => {
-            await poll(`load balancer ${lb.name} not pending`, () => s.call<{ loadbalancer: Obj }>("load-balancer", "GET", `/v2/lbaas/loadbalancers/${lb.id}`).catch(() => undefined),
-                (r) => !r || !String(r.loadbalancer.provisioning_status).startsWith("PENDING_"), 120);
+            await poll(
+                `load balancer ${lb.name} not pending`,
+                () => s.call<{ loadbalancer: Obj }>("load-balancer", "GET", `/v2/lbaas/loadbalancers/${lb.id}`).catch(() => undefined),
+                (r) => !r || !String(r.loadbalancer.provisioning_status).startsWith("PENDING_"),
+                120,
+            );
             await ignore404(s.call("load-balancer", "DELETE", `/v2/lbaas/loadbalancers/${lb.id}?cascade=true`));
             await gone(s, "load-balancer", `/v2/lbaas/loadbalancers/${lb.id}`, 180);
         });

@@ -29,19 +29,29 @@ export function runTeardown(kubeconfig: string, dir: string, timeoutSeconds: num
     const clusterName = "capi-mgmt";
     fs.writeFileSync(path.join(state, "_kind_clusters"), `${clusterName}\n`);
     const script = path.join(dir, "teardown.sh");
-    fs.writeFileSync(script, renderHostScript("teardown.sh", {
-        CLUSTER_NAME: clusterName,
-        KUBECONFIG_PATH: kubeconfig,
-        TIMEOUT_SECONDS: String(timeoutSeconds),
-        PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterSeconds),
-        CLUSTERS_GONE_FILE: path.join(dir, "clusters-gone"),
-        FLUX_RESUME_SCRIPT: path.join(dir, "flux-resume.sh"),
-    }), { mode: 0o700 });
+    fs.writeFileSync(
+        script,
+        renderHostScript("teardown.sh", {
+            CLUSTER_NAME: clusterName,
+            KUBECONFIG_PATH: kubeconfig,
+            TIMEOUT_SECONDS: String(timeoutSeconds),
+            PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterSeconds),
+            CLUSTERS_GONE_FILE: path.join(dir, "clusters-gone"),
+            FLUX_RESUME_SCRIPT: path.join(dir, "flux-resume.sh"),
+        }),
+        { mode: 0o700 },
+    );
     const t0 = Date.now();
     const r = spawnSync("bash", [script], {
         encoding: "utf8",
         timeout: (timeoutSeconds + 120) * 1000,
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, FAKE_STATE: state, FAKE_KIND_LOG: path.join(dir, "kind.log"), TEARDOWN_POLL_SECONDS: "2" },
+        env: {
+            ...process.env,
+            PATH: `${bin}:${process.env.PATH ?? ""}`,
+            FAKE_STATE: state,
+            FAKE_KIND_LOG: path.join(dir, "kind.log"),
+            TEARDOWN_POLL_SECONDS: "2",
+        },
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: Math.round((Date.now() - t0) / 1000) };
 }

@@ -95,11 +95,15 @@ export class ClassBed {
                 cp.applyOk(toYaml(o), { fieldManager: "kustomize-controller" });
             }
             for (const cc of objects.filter((o) => o.kind === "ClusterClass")) {
-                await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => (conditionTrue(cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined), {
-                    timeoutMs: CONTROLLER_TIMEOUT_MS,
-                    intervalMs: 1000,
-                    watched: cp.processes,
-                });
+                await waitFor(
+                    `ClusterClass ${cc.metadata.name} VariablesReady`,
+                    () => (conditionTrue(cp.get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined),
+                    {
+                        timeoutMs: CONTROLLER_TIMEOUT_MS,
+                        intervalMs: 1000,
+                        watched: cp.processes,
+                    },
+                );
             }
             return new ClassBed(cp, objects);
         } catch (e) {
@@ -135,23 +139,60 @@ export class ClassBed {
         const r = this.cp.apply(toYaml(c), { fieldManager: "kustomize-controller" });
         assert.strictEqual(r.status, 0, `Cluster ${c.metadata.name} refused:\n${r.stderr}`);
         try {
-            const live = await waitFor(`Cluster ${c.metadata.name} expanded`, () => {
-                const got = this.cp.get(R.Cluster, c.metadata.name, ns);
-                return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
-            }, poll);
-            const kcp = await waitFor("KubeadmControlPlane", () => this.cp.get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns), poll);
+            const live = await waitFor(
+                `Cluster ${c.metadata.name} expanded`,
+                () => {
+                    const got = this.cp.get(R.Cluster, c.metadata.name, ns);
+                    return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
+                },
+                poll,
+            );
+            const kcp = await waitFor(
+                "KubeadmControlPlane",
+                () => this.cp.get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns),
+                poll,
+            );
             const osc = await waitFor("OpenStackCluster", () => this.cp.get(R.OpenStackCluster, at(live, "spec.infrastructureRef.name") as string, ns), poll);
-            const cpMachine = await waitFor("control plane OpenStackMachineTemplate", () => this.cp.get(R.OpenStackMachineTemplate, at(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns), poll);
-            this.cp.kubectlOk(["patch", R.KubeadmControlPlane, kcp.metadata.name, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { version: at(kcp, "spec.version") } })]);
-            const md = await waitFor(`MachineDeployment of ${c.metadata.name}`, () => this.cp.list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name}` })[0], poll);
-            const kct = await waitFor("KubeadmConfigTemplate", () => this.cp.get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, ns), poll);
-            const wMachine = await waitFor("worker OpenStackMachineTemplate", () => this.cp.get(R.OpenStackMachineTemplate, at(md, "spec.template.spec.infrastructureRef.name") as string, ns), poll);
+            const cpMachine = await waitFor(
+                "control plane OpenStackMachineTemplate",
+                () => this.cp.get(R.OpenStackMachineTemplate, at(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns),
+                poll,
+            );
+            this.cp.kubectlOk([
+                "patch",
+                R.KubeadmControlPlane,
+                kcp.metadata.name,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
+            ]);
+            const md = await waitFor(
+                `MachineDeployment of ${c.metadata.name}`,
+                () => this.cp.list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name}` })[0],
+                poll,
+            );
+            const kct = await waitFor(
+                "KubeadmConfigTemplate",
+                () => this.cp.get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, ns),
+                poll,
+            );
+            const wMachine = await waitFor(
+                "worker OpenStackMachineTemplate",
+                () => this.cp.get(R.OpenStackMachineTemplate, at(md, "spec.template.spec.infrastructureRef.name") as string, ns),
+                poll,
+            );
             return {
                 cluster: this.cp.get(R.Cluster, c.metadata.name, ns)!,
                 controlPlane: at(kcp, "spec.kubeadmConfigSpec") as Expanded["controlPlane"],
                 workers: at(kct, "spec.template.spec") as Expanded["workers"],
                 infrastructure: osc.spec as Expanded["infrastructure"],
-                machines: { controlPlane: at(cpMachine, "spec.template.spec") as Expanded["infrastructure"], workers: at(wMachine, "spec.template.spec") as Expanded["infrastructure"] },
+                machines: {
+                    controlPlane: at(cpMachine, "spec.template.spec") as Expanded["infrastructure"],
+                    workers: at(wMachine, "spec.template.spec") as Expanded["infrastructure"],
+                },
             };
         } finally {
             this.cp.kubectl(["delete", R.Cluster, c.metadata.name, "-n", ns, "--wait=false"]);
@@ -175,27 +216,52 @@ export class ClassBed {
         assert.ok(proxy, `the tree has no HelmChartProxy of ${chart}`);
         assert.strictEqual(this.cp.apply(toYaml(c), { fieldManager: "kustomize-controller" }).status, 0, `Cluster ${c.metadata.name} refused`);
         try {
-            const live = await waitFor(`Cluster ${c.metadata.name} expanded`, () => {
-                const got = this.cp.get(R.Cluster, c.metadata.name, ns);
-                return at(got, "spec.infrastructureRef.name") ? got : undefined;
-            }, poll);
+            const live = await waitFor(
+                `Cluster ${c.metadata.name} expanded`,
+                () => {
+                    const got = this.cp.get(R.Cluster, c.metadata.name, ns);
+                    return at(got, "spec.infrastructureRef.name") ? got : undefined;
+                },
+                poll,
+            );
             const osc = at(live, "spec.infrastructureRef.name") as string;
             await waitFor("OpenStackCluster", () => this.cp.get(R.OpenStackCluster, osc, ns), poll);
-            this.cp.kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({
-                status: {
-                    network: { id: "net-1", name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`, subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }] },
-                    externalNetwork: { id: "ext-1", name: "public" },
-                },
-            })]);
+            this.cp.kubectlOk([
+                "patch",
+                R.OpenStackCluster,
+                osc,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                JSON.stringify({
+                    status: {
+                        network: {
+                            id: "net-1",
+                            name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`,
+                            subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }],
+                        },
+                        externalNetwork: { id: "ext-1", name: "public" },
+                    },
+                }),
+            ]);
             const copy = structuredClone(proxy);
             copy.metadata.name = `${chart}-${c.metadata.name}`.slice(0, 63);
             copy.metadata.labels = { ...copy.metadata.labels, "cluster.x-k8s.io/watch-filter": IDLE_WATCH_FILTER };
             copy.spec.clusterSelector = { matchLabels: c.metadata.labels };
             this.cp.applyOk(toYaml(copy), { fieldManager: "kustomize-controller" });
-            const release = await waitFor(`HelmReleaseProxy of ${copy.metadata.name}`, () => {
-                const found = this.cp.list(R.HelmReleaseProxy, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name},helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name=${copy.metadata.name}` });
-                return found[0];
-            }, poll);
+            const release = await waitFor(
+                `HelmReleaseProxy of ${copy.metadata.name}`,
+                () => {
+                    const found = this.cp.list(R.HelmReleaseProxy, {
+                        namespace: ns,
+                        selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name},helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name=${copy.metadata.name}`,
+                    });
+                    return found[0];
+                },
+                poll,
+            );
             this.cp.kubectl(["delete", "helmchartproxies.v1alpha1.addons.cluster.x-k8s.io", copy.metadata.name, "-n", ns, "--wait=false"]);
             return { values: String(at(release, "spec.values") ?? ""), cluster: this.cp.get(R.Cluster, c.metadata.name, ns)! };
         } finally {

@@ -99,7 +99,11 @@ describe("etcd care: leadership moving during the defragmentation (the script as
     it("skips its own defragmentation when leadership came back to its member after the hand-over", () => {
         const r = run({ 11: LOCAL });
         assertSuccess(r);
-        assert.deepStrictEqual(steps(r.calls), ["https://10.6.0.11:2379 defrag", "https://10.6.0.12:2379 defrag", `https://127.0.0.1:2379 move-leader ${PEER_A.toString(16)}`]);
+        assert.deepStrictEqual(steps(r.calls), [
+            "https://10.6.0.11:2379 defrag",
+            "https://10.6.0.12:2379 defrag",
+            `https://127.0.0.1:2379 move-leader ${PEER_A.toString(16)}`,
+        ]);
         assert.match(r.stdout, /leadership came back to this member: own defragmentation skipped/);
     });
 

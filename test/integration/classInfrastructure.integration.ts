@@ -27,7 +27,9 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
 
     it("copies the variables into the OpenStackCluster and both machine templates, leaving no placeholder", async () => {
         const k = await b().expand(base());
-        const vars = Object.fromEntries((k.cluster.spec as { topology: { variables: { name: string; value: unknown }[] } }).topology.variables.map((v) => [v.name, v.value]));
+        const vars = Object.fromEntries(
+            (k.cluster.spec as { topology: { variables: { name: string; value: unknown }[] } }).topology.variables.map((v) => [v.name, v.value]),
+        );
         assert.deepStrictEqual(k.infrastructure.externalNetwork, vars.externalNetwork);
         assert.deepStrictEqual(k.infrastructure.apiServerLoadBalancer.allowedCIDRs, vars.apiAllowedCidrs);
         assert.ok((vars.apiAllowedCidrs as string[]).includes(`${MANAGEMENT_ADDRESS}/32`), "Flux's substitution of the management address");
@@ -59,7 +61,10 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
     describe("API load balancer provider (variable apiLoadBalancer)", () => {
         it("pins amphora when a Cluster says nothing, passes another provider through, and leaves cloud-default to Octavia", async () => {
             assert.strictEqual((await b().expand(base())).infrastructure.apiServerLoadBalancer.provider, "amphora");
-            assert.strictEqual((await b().expand(withVariable(base(), "apiLoadBalancer", { provider: "amphorav2" }))).infrastructure.apiServerLoadBalancer.provider, "amphorav2");
+            assert.strictEqual(
+                (await b().expand(withVariable(base(), "apiLoadBalancer", { provider: "amphorav2" }))).infrastructure.apiServerLoadBalancer.provider,
+                "amphorav2",
+            );
             const ovn = await b().expand(withVariable(base(), "apiLoadBalancer", { provider: "ovn", allowListNotEnforced: ACK }));
             assert.strictEqual(ovn.infrastructure.apiServerLoadBalancer.provider, "ovn");
             const dflt = await b().expand(withVariable(base(), "apiLoadBalancer", { provider: "cloud-default", allowListNotEnforced: ACK }));
@@ -87,7 +92,11 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
 
         it("refuses ovn, and the cloud's default, unless the open API is acknowledged (the CEL rule)", () => {
             for (const provider of ["ovn", "cloud-default"]) {
-                assert.match(b().refusal(withVariable(base(), "apiLoadBalancer", { provider })), /the ovn Octavia provider .* ignores apiAllowedCidrs/, provider);
+                assert.match(
+                    b().refusal(withVariable(base(), "apiLoadBalancer", { provider })),
+                    /the ovn Octavia provider .* ignores apiAllowedCidrs/,
+                    provider,
+                );
             }
         });
     });
@@ -111,33 +120,60 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
         };
 
         it("refuses a change of each, and a removal, while other variables change freely", async () => {
-            for (const [name, value] of [["nodeCidr", "10.7.0.0/24"], ["mtu", 1400], ["externalNetwork", { id: "7a5e9c2f-3c1d-4d7e-9b0a-2f1e4c6d8a90" }]] as [string, unknown][]) {
+            for (const [name, value] of [
+                ["nodeCidr", "10.7.0.0/24"],
+                ["mtu", 1400],
+                ["externalNetwork", { id: "7a5e9c2f-3c1d-4d7e-9b0a-2f1e4c6d8a90" }],
+            ] as [string, unknown][]) {
                 await refusedAs(base(), (c) => withVariable(c, name, value), new RegExp(`${name} is create-only`), name);
             }
             await refusedAs(withVariable(base(), "mtu", 1400), (c) => withVariable(c, "mtu", undefined), /mtu is create-only/, "removing mtu");
-            await refusedAs(withVariable(base(), "nodeCidr", "10.7.0.0/24"), (c) => withVariable(c, "nodeCidr", undefined), /nodeCidr is create-only/, "removing nodeCidr");
+            await refusedAs(
+                withVariable(base(), "nodeCidr", "10.7.0.0/24"),
+                (c) => withVariable(c, "nodeCidr", undefined),
+                /nodeCidr is create-only/,
+                "removing nodeCidr",
+            );
             // Spelling out a default is no change.
             await accepted(base(), (c) => withVariable(c, "nodeCidr", variable(base(), "nodeCidr") ?? "10.6.0.0/24"), "spelling out nodeCidr's default");
-            await accepted(base(), (c) => {
-                let other = withVariable(c, "dnsNameservers", ["1.1.1.1"]);
-                other = withVariable(other, "workerFlavor", "SCS-4V-16-100s");
-                other = withVariable(other, "apiAllowedCidrs", [`${MANAGEMENT_ADDRESS}/32`]);
-                other.spec.topology.workers.machineDeployments[0].replicas = 5;
-                return other;
-            }, "other variables");
+            await accepted(
+                base(),
+                (c) => {
+                    let other = withVariable(c, "dnsNameservers", ["1.1.1.1"]);
+                    other = withVariable(other, "workerFlavor", "SCS-4V-16-100s");
+                    other = withVariable(other, "apiAllowedCidrs", [`${MANAGEMENT_ADDRESS}/32`]);
+                    other.spec.topology.workers.machineDeployments[0].replicas = 5;
+                    return other;
+                },
+                "other variables",
+            );
             // Not create-only: CAPO's webhook lets the zones change.
-            await accepted(withVariable(base(), "controlPlaneAvailabilityZones", ["az1"]), (c) => withVariable(c, "controlPlaneAvailabilityZones", ["az1", "az2"]), "availability zones");
+            await accepted(
+                withVariable(base(), "controlPlaneAvailabilityZones", ["az1"]),
+                (c) => withVariable(c, "controlPlaneAvailabilityZones", ["az1", "az2"]),
+                "availability zones",
+            );
         });
 
         it("apiLoadBalancer: changing the provider, or dropping back to the default, is refused; cloud-default stays reachable", async () => {
             const ovn = { provider: "ovn", allowListNotEnforced: ACK };
             const cloudDefault = { provider: "cloud-default", allowListNotEnforced: ACK };
             await refusedAs(base(), (c) => withVariable(c, "apiLoadBalancer", ovn), /apiLoadBalancer is create-only/, "amphora to ovn");
-            await refusedAs(withVariable(base(), "apiLoadBalancer", ovn), (c) => withVariable(c, "apiLoadBalancer", undefined), /apiLoadBalancer is create-only/, "ovn to the default");
+            await refusedAs(
+                withVariable(base(), "apiLoadBalancer", ovn),
+                (c) => withVariable(c, "apiLoadBalancer", undefined),
+                /apiLoadBalancer is create-only/,
+                "ovn to the default",
+            );
             await accepted(base(), (c) => withVariable(c, "apiLoadBalancer", { provider: "amphora" }), "the default spelt out");
             // A Cluster made before the variable, defaulted to amphora by the webhook, can still say what its load balancer has.
             await accepted(base(), (c) => withVariable(c, "apiLoadBalancer", cloudDefault), "amphora to cloud-default");
-            await refusedAs(withVariable(base(), "apiLoadBalancer", cloudDefault), (c) => withVariable(c, "apiLoadBalancer", undefined), /apiLoadBalancer is create-only/, "cloud-default to amphora");
+            await refusedAs(
+                withVariable(base(), "apiLoadBalancer", cloudDefault),
+                (c) => withVariable(c, "apiLoadBalancer", undefined),
+                /apiLoadBalancer is create-only/,
+                "cloud-default to amphora",
+            );
         });
     });
 
@@ -158,7 +194,10 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
         function ini(text: string): Record<string, Record<string, string>> {
             const out: Record<string, Record<string, string>> = {};
             let section = "";
-            for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))) {
+            for (const line of text
+                .split("\n")
+                .map((l) => l.trim())
+                .filter((l) => l && !l.startsWith("#"))) {
                 const s = /^\[(\w+)\]$/.exec(line);
                 if (s) {
                     section = s[1];
@@ -184,9 +223,16 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             assert.deepStrictEqual(conf.Global, { "use-clouds": "true", "clouds-file": `${OCCM_CREDENTIALS_DIR}/clouds.yaml`, cloud: CLOUD_NAME });
             // ovn when the Cluster chose (and acknowledged) it for its API, with the only method OVN has.
             const ovn = ini((await values(OCCM, withVariable(base(), "apiLoadBalancer", { provider: "ovn", allowListNotEnforced: ACK }))).cloudConfigContents);
-            assert.deepStrictEqual(ovn.LoadBalancer, { "floating-network-id": "ext-1", "subnet-id": "subnet-1", "lb-provider": "ovn", "lb-method": "SOURCE_IP_PORT" });
+            assert.deepStrictEqual(ovn.LoadBalancer, {
+                "floating-network-id": "ext-1",
+                "subnet-id": "subnet-1",
+                "lb-provider": "ovn",
+                "lb-method": "SOURCE_IP_PORT",
+            });
             // Nothing (OCCM's default, amphora) for cloud-default.
-            const dflt = ini((await values(OCCM, withVariable(base(), "apiLoadBalancer", { provider: "cloud-default", allowListNotEnforced: ACK }))).cloudConfigContents);
+            const dflt = ini(
+                (await values(OCCM, withVariable(base(), "apiLoadBalancer", { provider: "cloud-default", allowListNotEnforced: ACK }))).cloudConfigContents,
+            );
             assert.ok(!("lb-provider" in dflt.LoadBalancer) && !("lb-method" in dflt.LoadBalancer), JSON.stringify(dflt.LoadBalancer));
         });
 
@@ -196,9 +242,16 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             assert.strictEqual(vol?.secret?.secretName, WORKLOAD_CLOUD_CONFIG_SECRET.name);
             const mount = (v.extraVolumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === vol!.name);
             assert.strictEqual(mount?.mountPath, OCCM_CREDENTIALS_DIR);
-            assert.deepStrictEqual((v.extraVolumes as { name: string }[]).map((x) => x.name), ["flexvolume-dir", "k8s-certs", vol!.name]);
+            assert.deepStrictEqual(
+                (v.extraVolumes as { name: string }[]).map((x) => x.name),
+                ["flexvolume-dir", "k8s-certs", vol!.name],
+            );
             // The program puts a clouds.yaml in that Secret, whose CA path is inside that mount.
-            const data = cloudConfigResourceData("[Global]\n", "CA", renderCloudsYaml({ authUrl: "https://k.example/v3", id: "i", secret: "s", caFile: `${OCCM_CREDENTIALS_DIR}/ca.crt` }));
+            const data = cloudConfigResourceData(
+                "[Global]\n",
+                "CA",
+                renderCloudsYaml({ authUrl: "https://k.example/v3", id: "i", secret: "s", caFile: `${OCCM_CREDENTIALS_DIR}/ca.crt` }),
+            );
             const secret = parse(Object.values(data)[0]) as { stringData: Record<string, string> };
             const clouds = parse(secret.stringData["clouds.yaml"]) as { clouds: Record<string, { cacert: string }> };
             assert.strictEqual(clouds.clouds.openstack.cacert, `${OCCM_CREDENTIALS_DIR}/ca.crt`);
@@ -208,10 +261,27 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             const v = await values("openstack-cinder-csi", base());
             assert.strictEqual(v.csi, undefined);
             assert.strictEqual(v.storageClass.enabled, false);
-            assert.deepStrictEqual(parseAllDocuments(v.storageClass.custom).map((d) => d.toJS()), [
-                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "csi-cinder-sc-delete", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } }, provisioner: "cinder.csi.openstack.org", reclaimPolicy: "Delete", allowVolumeExpansion: true },
-                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "csi-cinder-sc-retain" }, provisioner: "cinder.csi.openstack.org", reclaimPolicy: "Retain", allowVolumeExpansion: true },
-            ]);
+            assert.deepStrictEqual(
+                parseAllDocuments(v.storageClass.custom).map((d) => d.toJS()),
+                [
+                    {
+                        apiVersion: "storage.k8s.io/v1",
+                        kind: "StorageClass",
+                        metadata: { name: "csi-cinder-sc-delete", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+                        provisioner: "cinder.csi.openstack.org",
+                        reclaimPolicy: "Delete",
+                        allowVolumeExpansion: true,
+                    },
+                    {
+                        apiVersion: "storage.k8s.io/v1",
+                        kind: "StorageClass",
+                        metadata: { name: "csi-cinder-sc-retain" },
+                        provisioner: "cinder.csi.openstack.org",
+                        reclaimPolicy: "Retain",
+                        allowVolumeExpansion: true,
+                    },
+                ],
+            );
         });
 
         it("Cinder CSI with volumeAvailabilityZone: no topology in the plugins and the provisioner, both StorageClasses in that Cinder zone", async () => {

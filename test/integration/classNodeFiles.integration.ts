@@ -93,7 +93,8 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
     const with_ = (vars: Record<string, unknown>, cluster = b().base) => Object.entries(vars).reduce((c, [k, v]) => withVariable(c, k, v), cluster);
     const expand = (c: TreeObject) => b().expand(c);
     /** Cluster API's webhook refuses the variable, naming it. */
-    const refused = (c: TreeObject, variable: string, what: string) => assert.match(b().refusal(c), new RegExp(`spec\\.topology\\.variables\\[${variable}\\]`), what);
+    const refused = (c: TreeObject, variable: string, what: string) =>
+        assert.match(b().refusal(c), new RegExp(`spec\\.topology\\.variables\\[${variable}\\]`), what);
 
     describe("etcd care", () => {
         it("puts the timer, its service, the script and its settings on every control plane node by default, and nothing on workers", async () => {
@@ -123,7 +124,11 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
             const files = (await expand(with_({ etcdSnapshotsKept: 14, etcdMaintenanceTime: "04:05" }))).controlPlane.files as KubeadmFile[];
             assert.match(fileOf(files, SETTINGS_FILE).content, /^SNAPSHOTS_KEPT=14$/m);
             assert.match(fileOf(files, TIMER).content, /^OnCalendar=\*-\*-\* 04:05:00$/m);
-            for (const [name, value] of [["etcdMaintenanceTime", "24:00"], ["etcdMaintenanceTime", "2:30"], ["etcdSnapshotsKept", 0]] as [string, unknown][]) {
+            for (const [name, value] of [
+                ["etcdMaintenanceTime", "24:00"],
+                ["etcdMaintenanceTime", "2:30"],
+                ["etcdSnapshotsKept", 0],
+            ] as [string, unknown][]) {
                 refused(with_({ [name]: value }), name, `${name} ${value}`);
             }
         });
@@ -178,7 +183,17 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                 const cc = b().objects.find((o) => o.kind === "ClusterClass")!;
                 const nodeCidr = ((cluster.spec.topology.variables as { name: string; value: unknown }[]).find((v) => v.name === "nodeCidr")?.value ??
                     classVariables(cc).find((d) => d.name === "nodeCidr")!.schema.openAPIV3Schema.default) as string;
-                const required = ["localhost", "127.0.0.1", ".svc", ".cluster.local", "169.254.169.254", nodeCidr, ...net.pods.cidrBlocks, ...net.services.cidrBlocks, ...PROXY.noProxy];
+                const required = [
+                    "localhost",
+                    "127.0.0.1",
+                    ".svc",
+                    ".cluster.local",
+                    "169.254.169.254",
+                    nodeCidr,
+                    ...net.pods.cidrBlocks,
+                    ...net.services.cidrBlocks,
+                    ...PROXY.noProxy,
+                ];
                 for (const [where, files, pre] of nodes(k)) {
                     const env = envFileOf(fileOf(files, ENV_FILE).content);
                     assert.strictEqual(env.HTTP_PROXY, PROXY.http, where);
@@ -192,7 +207,9 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                     }
                     assert.strictEqual(new Set(list).size, list.length, `${where}: NO_PROXY repeats an entry: ${env.NO_PROXY}`);
                     assert.match(fileOf(files, CONTAINERD_DROPIN).content, new RegExp(`^\\[Service\\]\\nEnvironmentFile=${ENV_FILE}\\n$`));
-                    const kubeletUnits = fileOf(files, KUBELET_DROPIN).content.split("\n").filter((l) => l.startsWith("EnvironmentFile="));
+                    const kubeletUnits = fileOf(files, KUBELET_DROPIN)
+                        .content.split("\n")
+                        .filter((l) => l.startsWith("EnvironmentFile="));
                     assert.deepStrictEqual(kubeletUnits, [`EnvironmentFile=${ENV_FILE}`, `EnvironmentFile=${KUBELET_ENV_FILE}`], where);
                     assert.strictEqual(fileOf(files, ENDPOINT_SCRIPT).permissions, "0755");
                     for (const p of PROXY_FILES) {
@@ -208,13 +225,22 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                 const etcdFiles = ((await expand(with_({ etcdMaintenance: etcd }))).controlPlane.files ?? []) as KubeadmFile[];
                 const cpFiles = k.controlPlane.files as KubeadmFile[];
                 assert.deepStrictEqual(cpFiles.slice(0, etcdFiles.length), etcdFiles);
-                assert.deepStrictEqual(cpFiles.slice(etcdFiles.length).map((f) => f.path), PROXY_FILES);
-                assert.deepStrictEqual((k.workers.files ?? []).map((f) => f.path), PROXY_FILES);
+                assert.deepStrictEqual(
+                    cpFiles.slice(etcdFiles.length).map((f) => f.path),
+                    PROXY_FILES,
+                );
+                assert.deepStrictEqual(
+                    (k.workers.files ?? []).map((f) => f.path),
+                    PROXY_FILES,
+                );
             });
         }
 
         it("sets only the proxies given, and still the whole NO_PROXY without a noProxy", async () => {
-            for (const [given, absent] of [["http", "https"], ["https", "http"]] as const) {
+            for (const [given, absent] of [
+                ["http", "https"],
+                ["https", "http"],
+            ] as const) {
                 for (const [where, files] of nodes(await expand(with_({ proxy: { [given]: PROXY[given] } })))) {
                     const env = envFileOf(fileOf(files, ENV_FILE).content);
                     assert.strictEqual(env[`${given.toUpperCase()}_PROXY`], PROXY[given], where);
@@ -240,7 +266,11 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                     const script = fileOf(files, MIRRORS_SCRIPT);
                     assert.strictEqual(script.permissions, "0755");
                     assert.strictEqual(script.owner, "root:root");
-                    assert.deepStrictEqual((files ?? []).filter((f) => f.path.includes("containerd") || f.path.includes("registry")).map((f) => f.path), [MIRRORS_SCRIPT], where);
+                    assert.deepStrictEqual(
+                        (files ?? []).filter((f) => f.path.includes("containerd") || f.path.includes("registry")).map((f) => f.path),
+                        [MIRRORS_SCRIPT],
+                        where,
+                    );
                     // containerd reads certs.d on each pull: the script, no restart.
                     assert.deepStrictEqual(pre, [MIRRORS_SCRIPT], where);
                     for (const f of files ?? []) {
@@ -258,15 +288,24 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
                 const etcdFiles = ((await expand(with_({ etcdMaintenance: etcd }))).controlPlane.files ?? []) as KubeadmFile[];
                 const cpFiles = k.controlPlane.files as KubeadmFile[];
                 assert.deepStrictEqual(cpFiles.slice(0, etcdFiles.length), etcdFiles);
-                assert.deepStrictEqual(cpFiles.slice(etcdFiles.length).map((f) => f.path), [MIRRORS_SCRIPT]);
-                assert.strictEqual(etcdFiles.some((f) => f.path.includes("etcd-maintenance")), etcd);
+                assert.deepStrictEqual(
+                    cpFiles.slice(etcdFiles.length).map((f) => f.path),
+                    [MIRRORS_SCRIPT],
+                );
+                assert.strictEqual(
+                    etcdFiles.some((f) => f.path.includes("etcd-maintenance")),
+                    etcd,
+                );
             });
         }
 
         it("puts no mirror script and no command on the nodes without the variable (with and without the proxy)", async () => {
             for (const vars of [{ etcdMaintenance: false }, { etcdMaintenance: true, proxy: PROXY }]) {
                 for (const [where, files, pre] of nodes(await expand(with_(vars)))) {
-                    assert.ok(!(files ?? []).some((f) => f.path === MIRRORS_SCRIPT || f.path.startsWith("/etc/containerd/certs.d/")), `${where} ${JSON.stringify(vars)}`);
+                    assert.ok(
+                        !(files ?? []).some((f) => f.path === MIRRORS_SCRIPT || f.path.startsWith("/etc/containerd/certs.d/")),
+                        `${where} ${JSON.stringify(vars)}`,
+                    );
                     assert.ok(!(pre ?? []).includes(MIRRORS_SCRIPT), `${where} ${JSON.stringify(vars)}`);
                     assert.strictEqual(pre === undefined, vars.proxy === undefined, `${where}: a preKubeadmCommands list only for the proxy`);
                 }
@@ -288,27 +327,38 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
         });
 
         it("takes as many registries as the variable allows next to the proxy, and refuses one more", async () => {
-            const all = Array.from({ length: 8 }, (_, i) => ({ registry: `r${i}.example:${5000 + i}`, endpoints: [`https://m${i}.example`, `https://h${i}.example/v2/r${i}`] }));
+            const all = Array.from({ length: 8 }, (_, i) => ({
+                registry: `r${i}.example:${5000 + i}`,
+                endpoints: [`https://m${i}.example`, `https://h${i}.example/v2/r${i}`],
+            }));
             for (const [where, files, pre] of nodes(await expand(with_({ registryMirrors: all, proxy: { http: "http://p.example:3128" } })))) {
                 // Appended after the proxy's (and the etcd timer's), which stay whole.
-                assert.deepStrictEqual((files ?? []).map((f) => f.path).filter((p) => !p.includes("etcd-maintenance")), [...PROXY_FILES, MIRRORS_SCRIPT], where);
+                assert.deepStrictEqual(
+                    (files ?? []).map((f) => f.path).filter((p) => !p.includes("etcd-maintenance")),
+                    [...PROXY_FILES, MIRRORS_SCRIPT],
+                    where,
+                );
                 assert.deepStrictEqual(pre, [ENDPOINT_SCRIPT, "systemctl daemon-reload", "systemctl restart containerd", MIRRORS_SCRIPT], where);
                 const ran = runMirrors(fileOf(files, MIRRORS_SCRIPT).content);
                 assert.deepStrictEqual(Object.keys(ran.files), all.map((m) => `${m.registry}/hosts.toml`).sort(), where);
                 for (const [i, m] of all.entries()) {
-                    assert.strictEqual(ran.files[`${m.registry}/hosts.toml`], [
-                        `# containerd's hosts for ${m.registry} (ClusterClass variable registryMirrors):`,
-                        "# the mirrors in order, then the registry itself.",
-                        `server = "https://${m.registry}"`,
-                        "",
-                        `[host."https://m${i}.example"]`,
-                        '  capabilities = ["pull", "resolve"]',
-                        "",
-                        `[host."https://h${i}.example/v2/r${i}"]`,
-                        '  capabilities = ["pull", "resolve"]',
-                        "  override_path = true",
-                        "",
-                    ].join("\n"), m.registry);
+                    assert.strictEqual(
+                        ran.files[`${m.registry}/hosts.toml`],
+                        [
+                            `# containerd's hosts for ${m.registry} (ClusterClass variable registryMirrors):`,
+                            "# the mirrors in order, then the registry itself.",
+                            `server = "https://${m.registry}"`,
+                            "",
+                            `[host."https://m${i}.example"]`,
+                            '  capabilities = ["pull", "resolve"]',
+                            "",
+                            `[host."https://h${i}.example/v2/r${i}"]`,
+                            '  capabilities = ["pull", "resolve"]',
+                            "  override_path = true",
+                            "",
+                        ].join("\n"),
+                        m.registry,
+                    );
                 }
             }
             refused(with_({ registryMirrors: [...all, { registry: "one.more", endpoints: ["https://m.example"] }] }), "registryMirrors", "nine registries");
@@ -336,7 +386,10 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
             const longLabel = (n: number) => "a" + "b".repeat(n - 1);
             const proxyUrl = "http://" + longLabel(limit(proxySchema.http.maxLength, "proxy.http") - "http://".length - ":3128".length) + ":3128";
             const noProxyLength = limit(proxySchema.noProxy.items?.maxLength, "proxy.noProxy[]");
-            const noProxy = Array.from({ length: limit(proxySchema.noProxy.maxItems, "proxy.noProxy") }, (_, i) => `.${i}${longLabel(noProxyLength - 1 - String(i).length)}`);
+            const noProxy = Array.from(
+                { length: limit(proxySchema.noProxy.maxItems, "proxy.noProxy") },
+                (_, i) => `.${i}${longLabel(noProxyLength - 1 - String(i).length)}`,
+            );
             const registryLength = limit(mirrorItem.registry.maxLength, "registryMirrors[].registry");
             const endpointLength = limit(mirrorItem.endpoints.items?.maxLength, "registryMirrors[].endpoints[]");
             const mirrors = Array.from({ length: limit(mirrorSchema.maxItems, "registryMirrors") }, (_, i) => ({
@@ -350,11 +403,16 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
             // take per file content, or the topology controller cannot create them at all (the
             // Cluster stays without control plane; only its log says why). Measured on one and two
             // registries at the schema's limits, the script grows by the same amount per registry.
-            const scriptBytes = async (n: number) => Buffer.byteLength(fileOf((await expand(with_({ registryMirrors: mirrors.slice(0, n) }))).controlPlane.files, MIRRORS_SCRIPT).content, "utf8");
+            const scriptBytes = async (n: number) =>
+                Buffer.byteLength(fileOf((await expand(with_({ registryMirrors: mirrors.slice(0, n) }))).controlPlane.files, MIRRORS_SCRIPT).content, "utf8");
             const [one, two] = [await scriptBytes(1), await scriptBytes(2)];
             const projected = one + (mirrors.length - 1) * (two - one);
-            assert.ok(projected <= KUBEADM_FILE_MAX_BYTES, `at the schema's limits (${mirrors.length} registries of ${mirrors[0].endpoints.length} endpoints of ${endpointLength} characters) the registry mirror script takes ${projected} bytes, more than the ${KUBEADM_FILE_MAX_BYTES} Cluster API allows a kubeadm file: the topology controller could not create the KubeadmControlPlane`);
-            const spec = (await expand(with_({ proxy: { http: proxyUrl, https: proxyUrl, noProxy }, registryMirrors: mirrors, etcdMaintenance: true }))).controlPlane;
+            assert.ok(
+                projected <= KUBEADM_FILE_MAX_BYTES,
+                `at the schema's limits (${mirrors.length} registries of ${mirrors[0].endpoints.length} endpoints of ${endpointLength} characters) the registry mirror script takes ${projected} bytes, more than the ${KUBEADM_FILE_MAX_BYTES} Cluster API allows a kubeadm file: the topology controller could not create the KubeadmControlPlane`,
+            );
+            const spec = (await expand(with_({ proxy: { http: proxyUrl, https: proxyUrl, noProxy }, registryMirrors: mirrors, etcdMaintenance: true })))
+                .controlPlane;
             const size = Buffer.byteLength(JSON.stringify(spec), "utf8");
             assert.ok(size <= budget, `the class's part of the user data takes ${size} bytes at the schema's limits, more than ${budget}`);
         });
@@ -368,7 +426,10 @@ describe("test bed: the ClusterClass's files on the nodes, rendered by Cluster A
             const ran = runMirrors(fileOf((await expand(with_({ registryMirrors: twice }))).workers.files, MIRRORS_SCRIPT).content);
             assert.deepStrictEqual(Object.keys(ran.files), ["docker.io/hosts.toml", "ghcr.io/hosts.toml"]);
             assert.strictEqual(ran.files["docker.io/hosts.toml"], DOCKER_HOSTS);
-            assert.match(ran.files["ghcr.io/hosts.toml"], /\[host\."https:\/\/second\.example\/ghcr"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true\n$/);
+            assert.match(
+                ran.files["ghcr.io/hosts.toml"],
+                /\[host\."https:\/\/second\.example\/ghcr"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true\n$/,
+            );
             assert.doesNotMatch(ran.files["ghcr.io/hosts.toml"], /first\.example/);
         });
 

@@ -15,7 +15,15 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../src/cluster/clusterObjects";
 import { StackConfig } from "../../src/config";
-import { CAPO_CREDENTIALS_SECRET, CAPO_IDENTITY_NAME, CAPO_NAMESPACE, CLOUD_CONFIG_RESOURCE_SET, FLUX_NAMESPACE, FLUX_ROOT_NAME, ORC_CREDENTIALS_SECRET } from "../../src/shared/contract";
+import {
+    CAPO_CREDENTIALS_SECRET,
+    CAPO_IDENTITY_NAME,
+    CAPO_NAMESPACE,
+    CLOUD_CONFIG_RESOURCE_SET,
+    FLUX_NAMESPACE,
+    FLUX_ROOT_NAME,
+    ORC_CREDENTIALS_SECRET,
+} from "../../src/shared/contract";
 import { downloadCache } from "../../src/versions/releaseCache";
 import { readStackConfigFile } from "../../render/render";
 import { EngineBed, EngineHome, EngineStack, nameOf, startEngineCluster } from "./engineBed";
@@ -52,16 +60,18 @@ function stackConfig(stack: string, gitops: Record<string, unknown> | undefined,
 /** A workload cluster in `ns`: a CAPI Cluster (the CRD and webhook are the test bed's). */
 function createWorkloadCluster(cp: ControlPlane, ns: string, name: string): void {
     cp.applyOk(toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
-    cp.applyOk(toYaml({
-        apiVersion: "cluster.x-k8s.io/v1beta2",
-        kind: "Cluster",
-        metadata: { name, namespace: ns, labels: { "capi-mgmt.test/stand-in": "workload" } },
-        // The webhook wants a reference; the OpenStackCluster need not exist (CAPO is idle here).
-        spec: {
-            clusterNetwork: { pods: { cidrBlocks: ["192.168.0.0/16"] } },
-            infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "OpenStackCluster", name },
-        },
-    }));
+    cp.applyOk(
+        toYaml({
+            apiVersion: "cluster.x-k8s.io/v1beta2",
+            kind: "Cluster",
+            metadata: { name, namespace: ns, labels: { "capi-mgmt.test/stand-in": "workload" } },
+            // The webhook wants a reference; the OpenStackCluster need not exist (CAPO is idle here).
+            spec: {
+                clusterNetwork: { pods: { cidrBlocks: ["192.168.0.0/16"] } },
+                infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "OpenStackCluster", name },
+            },
+        }),
+    );
 }
 
 /** Asserts the Namespace and the Cluster in it exist and are not being deleted. */
@@ -138,7 +148,10 @@ for (const stackName of ["dev", "prod"]) {
             if (typeof gitops.sopsAgeKey === "string") {
                 secrets.push({ what: "SOPS age key", value: gitops.sopsAgeKey });
             }
-            stack = await home.stack(`engine-${stackName}`, engineProgram(() => inputs));
+            stack = await home.stack(
+                `engine-${stackName}`,
+                engineProgram(() => inputs),
+            );
         });
 
         /** The tests build on each other: after a failure the rest would only repeat it. */
@@ -199,7 +212,7 @@ for (const stackName of ["dev", "prod"]) {
             assert.deepStrictEqual((repo.spec as { ref: unknown }).ref, wantRef);
             const ks = c.get("kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE);
             assert.ok(ks, "no Kustomization");
-            assert.strictEqual(((ks.spec as { decryption?: { provider: string } }).decryption?.provider), stackName === "prod" ? "sops" : undefined);
+            assert.strictEqual((ks.spec as { decryption?: { provider: string } }).decryption?.provider, stackName === "prod" ? "sops" : undefined);
             const git = secretData(c.get("secret", FLUX_ROOT_NAME, FLUX_NAMESPACE));
             assert.strictEqual(git.identity, gitops.deployKey);
             // The release URL was fetched once, by the program's verified download through the
@@ -214,7 +227,11 @@ for (const stackName of ["dev", "prod"]) {
             const requests = (proxy as ReleaseProxy).requests.length;
             const preview = await stack.preview();
             const summary = preview.result.changeSummary;
-            assert.deepStrictEqual(Object.keys(summary).filter((k) => k !== "same" && k !== "read"), [], `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`);
+            assert.deepStrictEqual(
+                Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
+                [],
+                `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`,
+            );
             const up = await stack.up();
             assert.deepStrictEqual(changes(up), []);
             assert.deepStrictEqual((proxy as ReleaseProxy).requests.slice(requests), [], "the preview or the up made a request to the release stand-in");
@@ -234,22 +251,36 @@ for (const stackName of ["dev", "prod"]) {
                 capi: { id: `capi-id-${tag}-2`, secret: `capi-secret-${tag}-2` },
                 cloudProvider: { id: `cp-id-${tag}-2`, secret: `cloud-provider-secret-${tag}-2` },
             };
-            secrets.push({ what: "rotated CAPI secret", value: inputs.capi.secret }, { what: "rotated cloud-provider secret", value: inputs.cloudProvider.secret });
+            secrets.push(
+                { what: "rotated CAPI secret", value: inputs.capi.secret },
+                { what: "rotated cloud-provider secret", value: inputs.cloudProvider.secret },
+            );
 
             const up = await stack.up();
-            assert.deepStrictEqual(up.steps.filter((s) => REPLACING_OPS.includes(s.op) || s.op === "delete" || s.op === "create"), [], changes(up).join("; "));
             assert.deepStrictEqual(
-                changes(up).sort(),
-                ["update kubernetes:core/v1:Secret capo-credentials", "update kubernetes:core/v1:Secret cloud-config", "update kubernetes:core/v1:Secret orc-credentials"],
+                up.steps.filter((s) => REPLACING_OPS.includes(s.op) || s.op === "delete" || s.op === "create"),
+                [],
+                changes(up).join("; "),
             );
+            assert.deepStrictEqual(changes(up).sort(), [
+                "update kubernetes:core/v1:Secret capo-credentials",
+                "update kubernetes:core/v1:Secret cloud-config",
+                "update kubernetes:core/v1:Secret orc-credentials",
+            ]);
             assert.deepStrictEqual(
-                { capo: uid("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE), orc: uid("secret", ORC_CREDENTIALS_SECRET, ns), crs: uid("secret", CLOUD_CONFIG_RESOURCE_SET, ns) },
+                {
+                    capo: uid("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE),
+                    orc: uid("secret", ORC_CREDENTIALS_SECRET, ns),
+                    crs: uid("secret", CLOUD_CONFIG_RESOURCE_SET, ns),
+                },
                 before,
                 "the Secrets were recreated, not updated",
             );
             const capo = secretData(c.get("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE));
             assert.match(capo["clouds.yaml"], new RegExp(`application_credential_id: ${inputs.capi.id}\\b`));
-            const workload = parseYaml(secretData(c.get("secret", CLOUD_CONFIG_RESOURCE_SET, ns))[CLOUD_CONFIG_MANIFEST_KEY]) as { stringData: Record<string, string> };
+            const workload = parseYaml(secretData(c.get("secret", CLOUD_CONFIG_RESOURCE_SET, ns))[CLOUD_CONFIG_MANIFEST_KEY]) as {
+                stringData: Record<string, string>;
+            };
             assert.ok(workload.stringData["cloud.conf"].includes(inputs.cloudProvider.secret), "the ClusterResourceSet's Secret still has the old cloud.conf");
         });
 
@@ -261,7 +292,10 @@ for (const stackName of ["dev", "prod"]) {
             inputs = { ...inputs, config: stackConfig(stackName, { ...gitops, workloadNamespace: `${ns}-moved` }) };
             const failed = await stack.upFailing();
             assert.match(failed.error.message, new RegExp(`gitops\\.workloadNamespace: changing it from "${ns}" to "${ns}-moved"`));
-            assert.deepStrictEqual(mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`), []);
+            assert.deepStrictEqual(
+                mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`),
+                [],
+            );
             assert.strictEqual(c.get("namespace", `${ns}-moved`), undefined, "the new namespace was created");
             assertSurvives(c, ns, "workload-a");
             inputs = keep;
@@ -275,7 +309,10 @@ for (const stackName of ["dev", "prod"]) {
             inputs = { ...inputs, config: stackConfig(stackName, undefined) };
             const failed = await stack.upFailing();
             assert.match(failed.error.message, /capi-mgmt:gitops: removing it would make Pulumi delete Flux/);
-            assert.deepStrictEqual(mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`), []);
+            assert.deepStrictEqual(
+                mutations(failed).map((st) => `${st.op} ${nameOf(st.urn)}`),
+                [],
+            );
             assert.ok(c.get("kustomizations.v1.kustomize.toolkit.fluxcd.io", FLUX_ROOT_NAME, FLUX_NAMESPACE), "the Kustomization is gone");
             inputs = keep;
         });
@@ -339,7 +376,10 @@ for (const stackName of ["dev", "prod"]) {
             // 3.270); the CLI shows debug messages only with -v/--debug, but an --event-log
             // file records them. Anything else carrying a secret fails here.
             const leaks = new Map<string, number>();
-            for (const line of fs.readFileSync(h.eventLog, "utf8").split("\n").filter((l) => l !== "")) {
+            for (const line of fs
+                .readFileSync(h.eventLog, "utf8")
+                .split("\n")
+                .filter((l) => l !== "")) {
                 const e = JSON.parse(line) as { diagnosticEvent?: { severity: string; message: string } };
                 const debug = e.diagnosticEvent?.severity === "debug" ? e.diagnosticEvent.message : undefined;
                 if (debug !== undefined && /^(RegisterResource|Invoke|Call|ReadResource|getResource Invoke) RPC finished/.test(debug)) {
@@ -365,10 +405,19 @@ for (const stackName of ["dev", "prod"]) {
                 destroy.steps.every((s) => s.op === "delete" || (s.op === "discard" && s.type === "pulumi:pulumi:StackReference")),
                 changes(destroy).join("; "),
             );
-            assert.ok(destroy.steps.some((s) => s.type === "kubernetes:core/v1:Secret" && nameOf(s.urn) === "capo-credentials"), "no delete step for the credentials");
+            assert.ok(
+                destroy.steps.some((s) => s.type === "kubernetes:core/v1:Secret" && nameOf(s.urn) === "capo-credentials"),
+                "no delete step for the credentials",
+            );
             const left = (await stack.resources()).filter((r) => r.type !== "pulumi:pulumi:Stack");
-            assert.deepStrictEqual(left.map((r) => r.urn), []);
-            assert.ok(destroy.steps.some((s) => s.type === CLUSTER_STAND_IN_TYPE), "the management cluster stand-in was not deleted");
+            assert.deepStrictEqual(
+                left.map((r) => r.urn),
+                [],
+            );
+            assert.ok(
+                destroy.steps.some((s) => s.type === CLUSTER_STAND_IN_TYPE),
+                "the management cluster stand-in was not deleted",
+            );
         });
     });
 }
@@ -376,7 +425,10 @@ for (const stackName of ["dev", "prod"]) {
 describe("real Pulumi engine: what needs the modules the proxy refuses", function () {
     const bed = EngineBed.load();
     const cases: { test: string; needs: ("pulumi-resource-command" | "pulumi-resource-tls" | "pulumi-language-nodejs")[] }[] = [
-        { test: "first up runs every host and cluster step over SSH with the host key pinned; a different host key fails before any command", needs: ["pulumi-resource-command"] },
+        {
+            test: "first up runs every host and cluster step over SSH with the host key pinned; a different host key fails before any command",
+            needs: ["pulumi-resource-command"],
+        },
         { test: "second up runs no command again", needs: ["pulumi-resource-command"] },
         { test: "a tool version bump updates only the tools step and its dependents, in place", needs: ["pulumi-resource-command"] },
         { test: "a re-run of wait-ready after every step ran passes", needs: ["pulumi-resource-command"] },

@@ -132,9 +132,7 @@ export interface StepRecord {
 
 /** Steps of an operation, from the resource pre-events (one per step the engine takes). */
 export function steps(events: EngineEvent[]): StepRecord[] {
-    return events.flatMap((e) =>
-        e.resourcePreEvent ? [{ ...pick(e.resourcePreEvent.metadata), sequence: e.sequence }] : [],
-    );
+    return events.flatMap((e) => (e.resourcePreEvent ? [{ ...pick(e.resourcePreEvent.metadata), sequence: e.sequence }] : []));
 }
 
 function pick(m: { op: OpType; urn: string; type: string; keys?: string[]; diffs?: string[] }): Omit<StepRecord, "sequence"> {
@@ -160,7 +158,11 @@ export class EngineHome {
     readonly outputLog: string;
     private readonly passphrase = `test-passphrase-${process.pid}-${Date.now()}`;
 
-    private constructor(readonly dir: string, readonly bed: EngineBed, readonly extraEnv: Record<string, string>) {
+    private constructor(
+        readonly dir: string,
+        readonly bed: EngineBed,
+        readonly extraEnv: Record<string, string>,
+    ) {
         this.home = path.join(dir, "pulumi-home");
         this.backend = path.join(dir, "state");
         this.workDir = path.join(dir, "project");
@@ -260,7 +262,10 @@ export interface Operation {
 
 /** A stack whose operations record their engine events and output. */
 export class EngineStack {
-    constructor(readonly home: EngineHome, readonly stack: Stack) {}
+    constructor(
+        readonly home: EngineHome,
+        readonly stack: Stack,
+    ) {}
 
     private recorder(kind: string): { events: EngineEvent[]; onEvent: (e: EngineEvent) => void; onOutput: (s: string) => void; out: string[] } {
         const events: EngineEvent[] = [];

@@ -91,7 +91,11 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
 
     /** A download cache of its own in `name` (a machine's), through the stand-in. */
     const cache = (name: string) =>
-        downloadCache({ dir: path.join((cp as ControlPlane).dir, name), proxyEnv: (proxy as ReleaseProxy).env(), ca: fs.readFileSync((proxy as ReleaseProxy).caFile) });
+        downloadCache({
+            dir: path.join((cp as ControlPlane).dir, name),
+            proxyEnv: (proxy as ReleaseProxy).env(),
+            ca: fs.readFileSync((proxy as ReleaseProxy).caFile),
+        });
     const requestsSince = (n: number) => (proxy as ReleaseProxy).requests.slice(n).map((r) => `${r.method} ${r.url} ${r.status}`);
 
     before(async function () {
@@ -125,7 +129,10 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
             releases: cache("cache-operator-a"),
             fluxBefore: true,
         };
-        stack = await home.stack(`engine-flux-install`, engineProgram(() => inputs));
+        stack = await home.stack(
+            `engine-flux-install`,
+            engineProgram(() => inputs),
+        );
     });
 
     let brokenBy: string | undefined;
@@ -161,7 +168,10 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
         uids = fluxUids(cp as ControlPlane);
         // What the rest proves rests on this: the old program put the install's objects in the state.
         const install = (await stack.resources()).filter((r) => r.urn.includes("flux-install"));
-        assert.ok(install.some((r) => r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"), "no CRD of the install in the state");
+        assert.ok(
+            install.some((r) => r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"),
+            "no CRD of the install in the state",
+        );
     });
 
     it("the current program on that stack: the preview downloads the manifest once and verifies it; the up deletes and replaces nothing and Flux's objects keep their uid", async function () {
@@ -191,7 +201,11 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
         const n = (proxy as ReleaseProxy).requests.length;
         const preview = await stack.preview();
         const summary = preview.result.changeSummary;
-        assert.deepStrictEqual(Object.keys(summary).filter((k) => k !== "same" && k !== "read"), [], `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`);
+        assert.deepStrictEqual(
+            Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
+            [],
+            `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`,
+        );
         const up = await stack.up();
         assert.deepStrictEqual(changes(up), []);
         assert.deepStrictEqual(requestsSince(n), []);
@@ -212,7 +226,11 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
         const expected = inputs.config.versions.fluxManifestSha256;
         const message = `capi-mgmt:versions.flux: Flux ${inputs.config.versions.flux.version} install.yaml (${url}) has SHA-256 ${sha256Hex(tampered)}, expected ${expected}`;
         assert.ok(failed.error.message.includes(message), `no "${message}" in:\n${failed.error.message}`);
-        assert.deepStrictEqual(mutations(failed).map((s) => `${s.op} ${nameOf(s.urn)}`), [], "something changed before the refusal");
+        assert.deepStrictEqual(
+            mutations(failed).map((s) => `${s.op} ${nameOf(s.urn)}`),
+            [],
+            "something changed before the refusal",
+        );
         assert.deepStrictEqual(requestsSince(n), [`GET ${url} 200`]);
         assert.strictEqual(c.get("configmap", "tampered", FLUX_NAMESPACE), undefined, "the tampered manifest was applied");
         assert.deepStrictEqual(secretData(c.get("secret", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE)), capoBefore, "the credentials changed");

@@ -92,7 +92,11 @@ export function engineProgram(inputs: () => EngineProgramInputs): pulumi.automat
         const gated = { dependsOn: fluxInstall ? pulumi.all([gate, fluxInstall]).apply(([g]) => g) : gate };
 
         const cluster = new ManagementClusterStandIn("management-cluster", gated);
-        const kube = new k8s.Provider("management-cluster", { kubeconfig: pulumi.secret(s.kubeconfig), deleteUnreachable: true, enableSecretMutable: true, enableConfigMapMutable: true }, gated);
+        const kube = new k8s.Provider(
+            "management-cluster",
+            { kubeconfig: pulumi.secret(s.kubeconfig), deleteUnreachable: true, enableSecretMutable: true, enableConfigMapMutable: true },
+            gated,
+        );
         const inCluster = { ...gated, providers: { kubernetes: kube } };
         const ref = (name: string, c: TestCredential) => ({ id: pulumi.output(c.id), secret: pulumi.secret(c.secret), name: pulumi.output(name) });
 

@@ -74,7 +74,26 @@ export class ReleaseProxy {
         openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=capi-mgmt engine test CA"], dir);
         openssl(["req", ...ec, "-keyout", "github.key", "-out", "github.csr", "-subj", "/CN=github.com"], dir);
         fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=DNS:github.com\nextendedKeyUsage=serverAuth\n");
-        openssl(["x509", "-req", "-in", "github.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "github.crt", "-days", "2", "-extfile", "san.ext"], dir);
+        openssl(
+            [
+                "x509",
+                "-req",
+                "-in",
+                "github.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "github.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+            ],
+            dir,
+        );
         const key = fs.readFileSync(path.join(dir, "github.key"));
         const cert = fs.readFileSync(path.join(dir, "github.crt"));
 
@@ -195,10 +214,7 @@ const DELETED_KINDS = [
 ];
 
 /** The Flux kinds the program waits for, with their API paths. */
-const FLUX_READY_KINDS = [
-    "/apis/source.toolkit.fluxcd.io/v1/gitrepositories",
-    "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations",
-];
+const FLUX_READY_KINDS = ["/apis/source.toolkit.fluxcd.io/v1/gitrepositories", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"];
 
 interface ListedObject {
     metadata: { name: string; namespace: string; generation?: number; deletionTimestamp?: string; finalizers?: string[]; selfLink?: string; uid: string };
@@ -217,7 +233,10 @@ export class ControllerStandIns {
     /** `collection/namespace/name` of every object whose foreground deletion was completed. */
     readonly collected: string[] = [];
 
-    constructor(private readonly kube: KubeAccess, private readonly intervalMs = 500) {}
+    constructor(
+        private readonly kube: KubeAccess,
+        private readonly intervalMs = 500,
+    ) {}
 
     start(): void {
         const tick = async () => {
@@ -273,14 +292,16 @@ export class ControllerStandIns {
                 }
                 const status = {
                     observedGeneration: gen,
-                    conditions: [{
-                        type: "Ready",
-                        status: "True",
-                        observedGeneration: gen,
-                        reason: "Succeeded",
-                        message: "marked Ready by the engine test's stand-in for the Flux controllers",
-                        lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-                    }],
+                    conditions: [
+                        {
+                            type: "Ready",
+                            status: "True",
+                            observedGeneration: gen,
+                            reason: "Succeeded",
+                            message: "marked Ready by the engine test's stand-in for the Flux controllers",
+                            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+                        },
+                    ],
                 };
                 const p = `${base.replace(/\/(gitrepositories|kustomizations)$/, "")}/namespaces/${o.metadata.namespace}/${base.split("/").pop()}/${o.metadata.name}/status`;
                 const r = await kubeRequest(this.kube, "PATCH", p, { status });

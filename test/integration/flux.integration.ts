@@ -80,7 +80,12 @@ function missingPrerequisites(): string | undefined {
     } catch (err) {
         problems.push((err as Error).message);
     }
-    for (const [file, pkg] of [["/usr/sbin/sshd", "openssh-server"], ["/usr/bin/git", "git"], ["/usr/bin/git-shell", "git"], ["/usr/bin/ssh-keygen", "openssh-client"]]) {
+    for (const [file, pkg] of [
+        ["/usr/sbin/sshd", "openssh-server"],
+        ["/usr/bin/git", "git"],
+        ["/usr/bin/git-shell", "git"],
+        ["/usr/bin/ssh-keygen", "openssh-client"],
+    ]) {
         if (!fs.existsSync(file)) {
             problems.push(`${file} missing (apt-get install ${pkg})`);
         }
@@ -173,14 +178,19 @@ class FluxBed {
 
     /** Worker replicas the Cluster's topology asks for (md-0). */
     static workerReplicas(cluster: KubeObject | undefined): number | undefined {
-        const mds = (cluster?.spec?.topology as { workers?: { machineDeployments?: { name: string; replicas?: number }[] } } | undefined)?.workers?.machineDeployments ?? [];
+        const mds =
+            (cluster?.spec?.topology as { workers?: { machineDeployments?: { name: string; replicas?: number }[] } } | undefined)?.workers
+                ?.machineDeployments ?? [];
         return mds.find((m) => m.name === "md-0")?.replicas;
     }
 
     /** The topology controller's MachineDeployment for md-0 of the example. */
     machineDeployment(ns: string): KubeObject | undefined {
         return this.cp
-            .list("machinedeployments.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE},topology.cluster.x-k8s.io/deployment-name=md-0` })
+            .list("machinedeployments.cluster.x-k8s.io", {
+                namespace: ns,
+                selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE},topology.cluster.x-k8s.io/deployment-name=md-0`,
+            })
             .at(0);
     }
 
@@ -198,9 +208,10 @@ class FluxBed {
      * the base Cluster as it is, prod's overlay replaces the replicas with a patch.
      */
     setWorkerReplicas(from: number, to: number): void {
-        const [file, re] = this.stack === "prod"
-            ? [PROD_OVERLAY, new RegExp(`(path: /spec/topology/workers/machineDeployments/0/replicas\\n\\s+value: )${from}\\b`)]
-            : [EXAMPLE_FILE, new RegExp(`(name: md-0\\n\\s+replicas: )${from}\\b`)];
+        const [file, re] =
+            this.stack === "prod"
+                ? [PROD_OVERLAY, new RegExp(`(path: /spec/topology/workers/machineDeployments/0/replicas\\n\\s+value: )${from}\\b`)]
+                : [EXAMPLE_FILE, new RegExp(`(name: md-0\\n\\s+replicas: )${from}\\b`)];
         const text = this.repo.read(file);
         assert.match(text, re, `${file} no longer sets md-0's replicas to ${from} where this test expects it`);
         this.repo.write(file, text.replace(re, `$1${to}`));
@@ -326,17 +337,23 @@ describe("Flux against the test bed (integration)", function () {
             console.log(`    GitRepository and root Kustomization Ready at main@${head.slice(0, 8)} in ${secs(t0)}`);
             const root = bed.get(KUSTOMIZATION, ROOT)!;
             for (const c of [...CHILDREN, WORKLOADS]) {
-                assert.ok(inventory(root).includes(`${FLUX_NS}_${c}_kustomize.toolkit.fluxcd.io_Kustomization`), `root inventory lacks ${c}: ${inventory(root).join(", ")}`);
+                assert.ok(
+                    inventory(root).includes(`${FLUX_NS}_${c}_kustomize.toolkit.fluxcd.io_Kustomization`),
+                    `root inventory lacks ${c}: ${inventory(root).join(", ")}`,
+                );
             }
 
             // The class comes first and is judged by Cluster API itself (VariablesReady).
             await bed.until("cluster-classes Ready (ClusterClass VariablesReady from Cluster API)", () =>
-                cond(bed.get(KUSTOMIZATION, "cluster-classes"), "Ready")?.status === "True" ? true : undefined);
+                cond(bed.get(KUSTOMIZATION, "cluster-classes"), "Ready")?.status === "True" ? true : undefined,
+            );
             const cc = bed.cp.get("clusterclasses.cluster.x-k8s.io", "openstack-kubeadm", ns);
             assert.strictEqual(cond(cc, "VariablesReady")?.status, "True");
 
             // node-images waits for ORC: until the Image is Available, workload-clusters must hold back.
-            await bed.until("node image applied by node-images", () => (bed.cp.list("images.openstack.k-orc.cloud", { namespace: ns }).length > 0 ? true : undefined));
+            await bed.until("node image applied by node-images", () =>
+                bed.cp.list("images.openstack.k-orc.cloud", { namespace: ns }).length > 0 ? true : undefined,
+            );
             const held = await bed.until(`${WORKLOADS} held back by node-images or addons`, () => {
                 const k = bed.get(KUSTOMIZATION, WORKLOADS);
                 const c = cond(k, "Ready");
@@ -361,10 +378,14 @@ describe("Flux against the test bed (integration)", function () {
             const md = await bed.until("MachineDeployment md-0 from the topology controller", () => bed.machineDeployment(ns));
             assert.strictEqual((md.spec as { replicas: number }).replicas, 1);
             const kcp = await bed.until("KubeadmControlPlane from the topology controller", () =>
-                bed.cp.list("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` }).at(0));
+                bed.cp
+                    .list("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` })
+                    .at(0),
+            );
             assert.strictEqual((kcp.spec as { replicas: number }).replicas, 1);
             const osc = await bed.until("OpenStackCluster from the topology controller", () =>
-                bed.cp.list("openstackclusters.infrastructure.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` }).at(0));
+                bed.cp.list("openstackclusters.infrastructure.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` }).at(0),
+            );
             const egress = String((bed.cp.get("configmaps", "capi-mgmt-settings", FLUX_NS)!.data as Record<string, string>).MANAGEMENT_EGRESS_CIDR);
             assert.ok(JSON.stringify(osc.spec).includes(`"${egress}"`), `OpenStackCluster does not admit ${egress}: ${JSON.stringify(osc.spec)}`);
             console.log(`    topology expanded (KubeadmControlPlane, MachineDeployment, OpenStackCluster with ${egress}) ${secs(t0)} after the objects`);
@@ -374,9 +395,17 @@ describe("Flux against the test bed (integration)", function () {
             const t0 = Date.now();
             bed.setWorkerReplicas(1, 2);
             const sha = bed.repo.commit("workload-1: two workers");
-            await bed.until(`GitRepository at the new commit`, () => (artifactRevision(bed.get(GIT_REPOSITORY, ROOT)) === rev("main", sha) ? true : undefined), COMMIT_APPLIED_MS);
+            await bed.until(
+                `GitRepository at the new commit`,
+                () => (artifactRevision(bed.get(GIT_REPOSITORY, ROOT)) === rev("main", sha) ? true : undefined),
+                COMMIT_APPLIED_MS,
+            );
             await bed.until("Cluster with 2 workers", () => (FluxBed.workerReplicas(bed.cluster(ns)) === 2 ? true : undefined), COMMIT_APPLIED_MS);
-            await bed.until("MachineDeployment with 2 replicas", () => ((bed.machineDeployment(ns)?.spec as { replicas?: number } | undefined)?.replicas === 2 ? true : undefined), COMMIT_APPLIED_MS);
+            await bed.until(
+                "MachineDeployment with 2 replicas",
+                () => ((bed.machineDeployment(ns)?.spec as { replicas?: number } | undefined)?.replicas === 2 ? true : undefined),
+                COMMIT_APPLIED_MS,
+            );
             const k = bed.get(KUSTOMIZATION, WORKLOADS)!;
             assert.strictEqual(k.status?.lastAttemptedRevision, rev("main", sha));
             console.log(`    commit → Cluster → MachineDeployment in ${secs(t0)}`);
@@ -395,7 +424,11 @@ describe("Flux against the test bed (integration)", function () {
             bed.repo.write(kfile, kust);
             const removed = bed.repo.commit("dev: drop team-config");
             assert.notStrictEqual(added, removed);
-            await bed.until("ConfigMap team-config pruned", () => (bed.cp.get("configmaps", "team-config", ns) === undefined ? true : undefined), COMMIT_APPLIED_MS);
+            await bed.until(
+                "ConfigMap team-config pruned",
+                () => (bed.cp.get("configmaps", "team-config", ns) === undefined ? true : undefined),
+                COMMIT_APPLIED_MS,
+            );
             assert.ok(!inventory(bed.get(KUSTOMIZATION, WORKLOADS)).includes(`${ns}_team-config__ConfigMap`));
             assert.ok(bed.cluster(ns), "the example Cluster stays");
         });
@@ -411,7 +444,10 @@ describe("Flux against the test bed (integration)", function () {
             bed.repo.commit("remove workload-1");
             await bed.until("Cluster workload-1 deleted (Flux prunes, Cluster API deletes)", () => (bed.cluster(ns) === undefined ? true : undefined), STEP_MS);
             console.log(`    Cluster deleted ${secs(t0)} after the commit`);
-            assert.deepStrictEqual(bed.cp.list("machinedeployments.cluster.x-k8s.io", { namespace: ns }).map((o) => o.metadata.name), []);
+            assert.deepStrictEqual(
+                bed.cp.list("machinedeployments.cluster.x-k8s.io", { namespace: ns }).map((o) => o.metadata.name),
+                [],
+            );
             // Put it back for the next test.
             bed.repo.write(base, kust);
             bed.repo.write(EXAMPLE_FILE, example);
@@ -426,7 +462,16 @@ describe("Flux against the test bed (integration)", function () {
                 const { kind, metadata } = o.object;
                 const resource = RESOURCES[kind];
                 assert.ok(resource, `the program now creates a ${kind} in FluxSync: add it to RESOURCES`);
-                bed.cp.kubectlOk(["delete", resource, metadata.name, "-n", metadata.namespace ?? FLUX_NS, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+                bed.cp.kubectlOk([
+                    "delete",
+                    resource,
+                    metadata.name,
+                    "-n",
+                    metadata.namespace ?? FLUX_NS,
+                    "--ignore-not-found",
+                    "--wait=true",
+                    "--timeout=120s",
+                ]);
                 deleted.push(`${kind}/${metadata.name}`);
             }
             return deleted;
@@ -437,12 +482,16 @@ describe("Flux against the test bed (integration)", function () {
             // A root Kustomization's finalizer runs before `kubectl delete --wait` returns; what
             // it pruned is then being deleted. Wait until no Kustomization is mid-deletion.
             await bed.until("Flux done with the deletions", () =>
-                bed.cp.list(KUSTOMIZATION, { namespace: FLUX_NS }).every((k) => !stamp(k, "deletionTimestamp")) ? true : undefined);
+                bed.cp.list(KUSTOMIZATION, { namespace: FLUX_NS }).every((k) => !stamp(k, "deletionTimestamp")) ? true : undefined,
+            );
             const after = bed.cp.list("clusters.cluster.x-k8s.io", { namespace: ns });
             const deleting = after.filter((c) => stamp(c, "deletionTimestamp")).map((c) => c.metadata.name);
             const gone = before.filter((n) => !after.some((c) => c.metadata.name === n));
-            assert.deepStrictEqual({ gone, deleting }, { gone: [], deleting: [] },
-                `Clusters deleted or being deleted after deleting ${deleted.join(", ") || "nothing"} (the lifecycle-safety issue's defect 3)`);
+            assert.deepStrictEqual(
+                { gone, deleting },
+                { gone: [], deleting: [] },
+                `Clusters deleted or being deleted after deleting ${deleted.join(", ") || "nothing"} (the lifecycle-safety issue's defect 3)`,
+            );
         };
 
         it("turning gitops off: what Pulumi deletes of the program's Flux objects (dependents first, not retainOnDelete) leaves every Cluster in place", async function () {
@@ -461,7 +510,10 @@ describe("Flux against the test bed (integration)", function () {
             assert.ok(before.length > 0, "a Cluster must exist to show it stays");
             const root = objectOf(objs.flux, "Kustomization");
             console.log(`    root Kustomization deletionPolicy: ${(root.spec as { deletionPolicy?: string }).deletionPolicy ?? "(default: MirrorPrune)"}`);
-            await clustersStay(before, deleteFluxObjects(objs, () => true));
+            await clustersStay(
+                before,
+                deleteFluxObjects(objs, () => true),
+            );
         });
     });
 
@@ -535,7 +587,10 @@ describe("Flux against the test bed (integration)", function () {
             assert.strictEqual(FluxBed.workerReplicas(bed.cluster(ns)), 4, "v1.1.0's replicas, not v1.0.0's (3) or the untagged commit's (5)");
             // prod's overlay (three control plane nodes) is what the topology controller expands.
             const kcp = await bed.until("KubeadmControlPlane from the topology controller", () =>
-                bed.cp.list("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` }).at(0));
+                bed.cp
+                    .list("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io", { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${EXAMPLE}` })
+                    .at(0),
+            );
             assert.strictEqual((kcp.spec as { replicas: number }).replicas, 3);
         });
 
@@ -545,7 +600,11 @@ describe("Flux against the test bed (integration)", function () {
             assert.strictEqual(sha, tagged.untagged);
             await bed.synced(rev("v1.2.0", sha));
             await bed.until("Cluster with 5 workers", () => (FluxBed.workerReplicas(bed.cluster(ns)) === 5 ? true : undefined), COMMIT_APPLIED_MS);
-            await bed.until("MachineDeployment with 5 replicas", () => ((bed.machineDeployment(ns)?.spec as { replicas?: number } | undefined)?.replicas === 5 ? true : undefined), COMMIT_APPLIED_MS);
+            await bed.until(
+                "MachineDeployment with 5 replicas",
+                () => ((bed.machineDeployment(ns)?.spec as { replicas?: number } | undefined)?.replicas === 5 ? true : undefined),
+                COMMIT_APPLIED_MS,
+            );
             console.log(`    tag → GitRepository → Cluster → MachineDeployment in ${secs(t0)}`);
         });
     });

@@ -81,7 +81,14 @@ export class FluxControllers {
         // source-controller refuses a storage path that does not exist.
         fs.mkdirSync(path.join(dir, "storage"));
         const [storagePort, sourceHealth, kustomizeHealth] = await distinctFreePorts(3);
-        const common = ["--log-level=info", "--log-encoding=json", "--enable-leader-election=false", "--watch-all-namespaces=true", "--metrics-addr=0", "--max-retry-delay=10s"];
+        const common = [
+            "--log-level=info",
+            "--log-encoding=json",
+            "--enable-leader-election=false",
+            "--watch-all-namespaces=true",
+            "--metrics-addr=0",
+            "--max-retry-delay=10s",
+        ];
         const source = new ManagedProcess({
             name: "source-controller",
             command: testbed.path("flux-source-controller"),
@@ -111,7 +118,10 @@ export class FluxControllers {
         cp.adopt(kustomize);
         const controllers = new FluxControllers(dir, source, kustomize);
         try {
-            for (const [p, port] of [[source, sourceHealth], [kustomize, kustomizeHealth]] as const) {
+            for (const [p, port] of [
+                [source, sourceHealth],
+                [kustomize, kustomizeHealth],
+            ] as const) {
                 await waitFor(`${p.spec.name} /readyz`, async () => ((await httpGet(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), {
                     timeoutMs: FLUX_READY_TIMEOUT_MS,
                     watched: [source, kustomize],

@@ -59,7 +59,11 @@ describe("Flux's postBuild substitution against render's own", () => {
             };
             const ours = run(ownSubstitution);
             const theirs = run(flux);
-            assert.strictEqual("refused" in ours, "refused" in theirs, `Flux ${"refused" in theirs ? `refuses (${theirs.refused})` : `gives ${JSON.stringify(theirs.ok)}`}, ours ${"refused" in ours ? `refuses (${ours.refused})` : `gives ${JSON.stringify(ours.ok)}`}`);
+            assert.strictEqual(
+                "refused" in ours,
+                "refused" in theirs,
+                `Flux ${"refused" in theirs ? `refuses (${theirs.refused})` : `gives ${JSON.stringify(theirs.ok)}`}, ours ${"refused" in ours ? `refuses (${ours.refused})` : `gives ${JSON.stringify(ours.ok)}`}`,
+            );
             assert.deepStrictEqual(ours.ok, theirs.ok);
         });
     }

@@ -35,7 +35,11 @@ const GATE = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 const CONTROLLERS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"];
 /** The environment every controller has as released. */
 const RELEASED_ENV = [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }];
-const PROXY: ProxyEnv = { http: "http://proxy.example:3128", https: "http://proxy.example:3129", noProxy: "localhost,127.0.0.1,.svc,.cluster.local,10.96.0.0/16" };
+const PROXY: ProxyEnv = {
+    http: "http://proxy.example:3128",
+    https: "http://proxy.example:3129",
+    noProxy: "localhost,127.0.0.1,.svc,.cluster.local,10.96.0.0/16",
+};
 
 /**
  * The proxy variables as src/capiManagement.ts hands them to FluxSync: the names from

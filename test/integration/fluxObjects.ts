@@ -68,9 +68,7 @@ export async function programObjects(stack: string, o: GitOpsOverrides): Promise
     if (sync.length !== 1) {
         throw new Error(`expected one ${FLUX_SYNC_TYPE} in stack ${stack}, found ${sync.length}`);
     }
-    const flux = run.resources
-        .filter((r) => r.custom && r.parent === sync[0].urn && typeof r.inputs.kind === "string")
-        .map(toObject);
+    const flux = run.resources.filter((r) => r.custom && r.parent === sync[0].urn && typeof r.inputs.kind === "string").map(toObject);
     const ns = run.resources.filter((r) => r.custom && r.inputs.kind === "Namespace");
     if (ns.length !== 1) {
         throw new Error(`expected the program to create one Namespace, found ${ns.length}`);
@@ -128,13 +126,7 @@ export function fluxState(cp: ControlPlane): string {
 }
 
 /** Polls until `probe` gives a value; failures carry Flux's state and the controllers' logs. */
-export async function until<T>(
-    cp: ControlPlane,
-    watched: ManagedProcess[],
-    what: string,
-    timeoutMs: number,
-    probe: () => T | undefined,
-): Promise<T> {
+export async function until<T>(cp: ControlPlane, watched: ManagedProcess[], what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
     try {
         return await waitFor(what, async () => probe(), { timeoutMs, intervalMs: 1000, watched });
     } catch (err) {
@@ -171,7 +163,15 @@ export function simulateOrcAndCaaph(cp: ControlPlane, namespace: string): string
                 continue;
             }
             const status = {
-                conditions: [{ type, status: "True", reason: "TestBedStandIn", message: "set by the test bed in place of a controller that needs OpenStack", lastTransitionTime: now }],
+                conditions: [
+                    {
+                        type,
+                        status: "True",
+                        reason: "TestBedStandIn",
+                        message: "set by the test bed in place of a controller that needs OpenStack",
+                        lastTransitionTime: now,
+                    },
+                ],
                 ...(resource.startsWith("helmchartproxies") ? { observedGeneration: o.metadata.generation } : {}),
             };
             cp.kubectlOk(["patch", resource, o.metadata.name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);

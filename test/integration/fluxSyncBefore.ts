@@ -104,7 +104,10 @@ export class FluxSync extends pulumi.ComponentResource {
             { ...owned, transforms: [fluxInstallTransform(args.version), ...(proxyTransform ? [proxyTransform] : [])] },
         );
         if (Object.keys(kustomizeControllerFeatureGates(args.version)).length === 0) {
-            void pulumi.log.warn(`Flux ${args.version} predates kustomize-controller's CancelHealthCheckOnNewRevision gate: a fix in Git waits for a running health check to time out`, this);
+            void pulumi.log.warn(
+                `Flux ${args.version} predates kustomize-controller's CancelHealthCheckOnNewRevision gate: a fix in Git waits for a running health check to time out`,
+                this,
+            );
         }
 
         const gitData = pulumi
@@ -118,16 +121,17 @@ export class FluxSync extends pulumi.ComponentResource {
 
         const settings = kubeResource(
             "settings",
-            fluxSettingsConfigMap(pulumi.output(args.managementAddress).apply((a) => fluxSettingsData({ workloadNamespace: g.workloadNamespace, managementAddress: a }))),
+            fluxSettingsConfigMap(
+                pulumi.output(args.managementAddress).apply((a) => fluxSettingsData({ workloadNamespace: g.workloadNamespace, managementAddress: a })),
+            ),
             { ...owned, dependsOn: [install] },
         );
 
         const annotations = readinessAnnotations(this.waited, FLUX_READY_TIMEOUT_SECONDS);
-        const source = kubeResource(
-            "git-repository",
-            gitRepository({ url: g.url, ref: g.ref, interval: g.interval, annotations }),
-            { ...owned, dependsOn: [install, ...secrets] },
-        );
+        const source = kubeResource("git-repository", gitRepository({ url: g.url, ref: g.ref, interval: g.interval, annotations }), {
+            ...owned,
+            dependsOn: [install, ...secrets],
+        });
         const sync = kubeResource(
             "kustomization",
             rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),

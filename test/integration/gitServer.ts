@@ -173,11 +173,9 @@ export class GitServer {
         const hostKey = newKeyPair(dir, "ssh_host_ed25519_key");
         const deployKey = newKeyPair(dir, "deploy_key");
         // Only git-shell may run for the key, whatever the client asks.
-        fs.writeFileSync(
-            path.join(dir, "authorized_keys"),
-            `restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" ${deployKey.publicKey}\n`,
-            { mode: 0o600 },
-        );
+        fs.writeFileSync(path.join(dir, "authorized_keys"), `restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" ${deployKey.publicKey}\n`, {
+            mode: 0o600,
+        });
         if (process.getuid?.() === 0) {
             // sshd started as root insists on its privilege separation directory.
             fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });

@@ -44,5 +44,9 @@ describe("test bed harness", function () {
 // Runs after every suite of the integration run: nothing the harness started may outlive it.
 after(function () {
     const left = runningProcesses();
-    assert.deepStrictEqual(left.filter((p) => pidAlive(p.pid)), [], "processes left running by the test bed");
+    assert.deepStrictEqual(
+        left.filter((p) => pidAlive(p.pid)),
+        [],
+        "processes left running by the test bed",
+    );
 });

@@ -24,7 +24,19 @@ describe("OpenStack test bed (testbed/openstack)", function () {
     let cloud: Cloud;
     let admin: Session;
     let user: Session;
-    const made: { network?: Obj; subnet?: Obj; router?: Obj; port?: Obj; servers: Obj[]; volume?: Obj; fips: Obj[]; lb?: Obj; appCreds: Obj[]; keypair?: string; group?: Obj } = {
+    const made: {
+        network?: Obj;
+        subnet?: Obj;
+        router?: Obj;
+        port?: Obj;
+        servers: Obj[];
+        volume?: Obj;
+        fips: Obj[];
+        lb?: Obj;
+        appCreds: Obj[];
+        keypair?: string;
+        group?: Obj;
+    } = {
         servers: [],
         fips: [],
         appCreds: [],
@@ -51,7 +63,8 @@ describe("OpenStack test bed (testbed/openstack)", function () {
     const net = (method: string, p: string, body?: unknown) => user.call<Record<string, Obj & Record<string, unknown>>>("network", method, `/v2.0${p}`, body);
     const nova = (method: string, p: string, body?: unknown) => user.call<Record<string, Obj & Record<string, unknown>>>("compute", method, p, body);
     const cinder = (method: string, p: string, body?: unknown) => user.call<Record<string, Obj & Record<string, unknown>>>("volumev3", method, p, body);
-    const lbaas = (method: string, p: string, body?: unknown) => user.call<Record<string, Obj & Record<string, unknown>>>("load-balancer", method, `/v2${p}`, body);
+    const lbaas = (method: string, p: string, body?: unknown) =>
+        user.call<Record<string, Obj & Record<string, unknown>>>("load-balancer", method, `/v2${p}`, body);
 
     async function idByName(list: Promise<Record<string, unknown>>, key: string, name: string): Promise<string> {
         const items = (await list)[key] as Obj[];
@@ -85,10 +98,15 @@ describe("OpenStack test bed (testbed/openstack)", function () {
     it("creates a network, a subnet and a router with its gateway on the external network", async function () {
         const pub = await idByName(net("GET", "/networks?router:external=true"), "networks", "public");
         made.network = (await net("POST", "/networks", { network: { name: "bed-net" } })).network;
-        made.subnet = (await net("POST", "/subnets", { subnet: { name: "bed-subnet", network_id: made.network.id, ip_version: 4, cidr: SUBNET_CIDR, enable_dhcp: false } })).subnet;
+        made.subnet = (
+            await net("POST", "/subnets", { subnet: { name: "bed-subnet", network_id: made.network.id, ip_version: 4, cidr: SUBNET_CIDR, enable_dhcp: false } })
+        ).subnet;
         made.router = (await net("POST", "/routers", { router: { name: "bed-router", external_gateway_info: { network_id: pub } } })).router;
         await net("PUT", `/routers/${made.router.id}/add_router_interface`, { subnet_id: made.subnet.id });
-        const router = (await net("GET", `/routers/${made.router.id}`)).router as Obj & { status: string; external_gateway_info: { external_fixed_ips: { ip_address: string }[] } };
+        const router = (await net("GET", `/routers/${made.router.id}`)).router as Obj & {
+            status: string;
+            external_gateway_info: { external_fixed_ips: { ip_address: string }[] };
+        };
         assert.strictEqual(router.status, "ACTIVE");
         assert.match(router.external_gateway_info.external_fixed_ips[0].ip_address, PUBLIC_CIDR);
     });
@@ -104,28 +122,42 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         const diskless = flavors.find((f) => f.name === "SCS-4V-16");
         assert.ok(withDisk && withDisk.disk === 20 && diskless && diskless.disk === 0, "SCS flavors");
 
-        const fromImage = (await nova("POST", "/servers", {
-            server: { name: "bed-image", flavorRef: withDisk.id, imageRef: image, key_name: made.keypair, networks: [{ port: made.port.id }] },
-        })).server;
+        const fromImage = (
+            await nova("POST", "/servers", {
+                server: { name: "bed-image", flavorRef: withDisk.id, imageRef: image, key_name: made.keypair, networks: [{ port: made.port.id }] },
+            })
+        ).server;
         made.servers.push(fromImage);
 
         made.volume = (await cinder("POST", "/volumes", { volume: { name: "bed-root", size: 20, imageRef: nodeImage } })).volume;
-        await poll("root volume available", async () => (await cinder("GET", `/volumes/${made.volume!.id}`)).volume, (v) => v.status === "available" || v.status === "error");
+        await poll(
+            "root volume available",
+            async () => (await cinder("GET", `/volumes/${made.volume!.id}`)).volume,
+            (v) => v.status === "available" || v.status === "error",
+        );
         const volume = (await cinder("GET", `/volumes/${made.volume.id}`)).volume as Obj & { status: string; bootable: string };
         assert.deepStrictEqual([volume.status, volume.bootable], ["available", "true"]);
-        const fromVolume = (await nova("POST", "/servers", {
-            server: {
-                name: "bed-volume",
-                flavorRef: diskless.id,
-                imageRef: "",
-                networks: [{ uuid: made.network!.id }],
-                block_device_mapping_v2: [{ boot_index: 0, uuid: made.volume.id, source_type: "volume", destination_type: "volume", delete_on_termination: false }],
-            },
-        })).server;
+        const fromVolume = (
+            await nova("POST", "/servers", {
+                server: {
+                    name: "bed-volume",
+                    flavorRef: diskless.id,
+                    imageRef: "",
+                    networks: [{ uuid: made.network!.id }],
+                    block_device_mapping_v2: [
+                        { boot_index: 0, uuid: made.volume.id, source_type: "volume", destination_type: "volume", delete_on_termination: false },
+                    ],
+                },
+            })
+        ).server;
         made.servers.push(fromVolume);
 
         for (const s of made.servers) {
-            const server = await poll(`server ${s.id} ACTIVE`, async () => (await nova("GET", `/servers/${s.id}`)).server, (v) => v.status === "ACTIVE" || v.status === "ERROR");
+            const server = await poll(
+                `server ${s.id} ACTIVE`,
+                async () => (await nova("GET", `/servers/${s.id}`)).server,
+                (v) => v.status === "ACTIVE" || v.status === "ERROR",
+            );
             assert.strictEqual(server.status, "ACTIVE", JSON.stringify(server.fault ?? server));
         }
         const port = (await net("GET", `/ports/${made.port.id}`)).port;
@@ -148,12 +180,18 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         const hosts: string[] = [];
         // One boot after the other: Nova's anti-affinity check races when two land together.
         for (const name of ["bed-anti-1", "bed-anti-2", "bed-anti-3"]) {
-            const server = (await nova("POST", "/servers", {
-                server: { name, flavorRef: flavor("SCS-2V-4-20s"), imageRef: image, networks: [{ uuid: made.network!.id }] },
-                "os:scheduler_hints": { group: made.group.id },
-            })).server;
+            const server = (
+                await nova("POST", "/servers", {
+                    server: { name, flavorRef: flavor("SCS-2V-4-20s"), imageRef: image, networks: [{ uuid: made.network!.id }] },
+                    "os:scheduler_hints": { group: made.group.id },
+                })
+            ).server;
             made.servers.push(server);
-            const done = await poll(`server ${name} scheduled`, async () => (await nova("GET", `/servers/${server.id}`)).server, (v) => v.status === "ACTIVE" || v.status === "ERROR");
+            const done = await poll(
+                `server ${name} scheduled`,
+                async () => (await nova("GET", `/servers/${server.id}`)).server,
+                (v) => v.status === "ACTIVE" || v.status === "ERROR",
+            );
             const host = (await admin.call<{ server: Record<string, string> }>("compute", "GET", `/servers/${server.id}`)).server["OS-EXT-SRV-ATTR:host"];
             hosts.push(`${done.status as string} ${host ?? "-"}`);
         }
@@ -173,26 +211,50 @@ describe("OpenStack test bed (testbed/openstack)", function () {
     });
 
     it("creates an Octavia load balancer whose VIP is a Neutron port on the subnet, with the allow-list in Neutron", async function () {
-        made.lb = (await lbaas("POST", "/lbaas/loadbalancers", { loadbalancer: { name: "bed-lb", vip_subnet_id: made.subnet!.id, provider: "amphora" } })).loadbalancer;
-        const active = (id: string) => poll(`load balancer ${id} ACTIVE`, async () => (await lbaas("GET", `/lbaas/loadbalancers/${id}`)).loadbalancer, (l) => l.provisioning_status === "ACTIVE" || l.provisioning_status === "ERROR");
+        made.lb = (
+            await lbaas("POST", "/lbaas/loadbalancers", { loadbalancer: { name: "bed-lb", vip_subnet_id: made.subnet!.id, provider: "amphora" } })
+        ).loadbalancer;
+        const active = (id: string) =>
+            poll(
+                `load balancer ${id} ACTIVE`,
+                async () => (await lbaas("GET", `/lbaas/loadbalancers/${id}`)).loadbalancer,
+                (l) => l.provisioning_status === "ACTIVE" || l.provisioning_status === "ERROR",
+            );
         const lb = await active(made.lb.id);
         assert.strictEqual(lb.provisioning_status, "ACTIVE");
-        const vip = (await net("GET", `/ports/${lb.vip_port_id as string}`)).port as Obj & { network_id: string; device_owner: string; fixed_ips: { subnet_id: string; ip_address: string }[] };
-        assert.deepStrictEqual([vip.network_id, vip.device_owner, vip.fixed_ips[0].subnet_id, vip.fixed_ips[0].ip_address], [made.network!.id, "Octavia", made.subnet!.id, lb.vip_address]);
+        const vip = (await net("GET", `/ports/${lb.vip_port_id as string}`)).port as Obj & {
+            network_id: string;
+            device_owner: string;
+            fixed_ips: { subnet_id: string; ip_address: string }[];
+        };
+        assert.deepStrictEqual(
+            [vip.network_id, vip.device_owner, vip.fixed_ips[0].subnet_id, vip.fixed_ips[0].ip_address],
+            [made.network!.id, "Octavia", made.subnet!.id, lb.vip_address],
+        );
 
         const allowed = ["127.100.0.0/16", "127.200.0.0/24"];
-        const listener = (await lbaas("POST", "/lbaas/listeners", { listener: { name: "bed-api", loadbalancer_id: made.lb.id, protocol: "TCP", protocol_port: 6443, allowed_cidrs: allowed } })).listener;
+        const listener = (
+            await lbaas("POST", "/lbaas/listeners", {
+                listener: { name: "bed-api", loadbalancer_id: made.lb.id, protocol: "TCP", protocol_port: 6443, allowed_cidrs: allowed },
+            })
+        ).listener;
         await active(made.lb.id);
         assert.deepStrictEqual(((await lbaas("GET", `/lbaas/listeners/${listener.id}`)).listener.allowed_cidrs as string[]).sort(), allowed);
         // The allow-list reaches Neutron: the load balancer's security group (the service
         // project's, so read as admin) admits exactly those sources on the listener's port.
-        const sgs = (await admin.call<{ security_groups: { id: string; security_group_rules: { port_range_min: number | null; remote_ip_prefix: string | null; direction: string }[] }[] }>(
-            "network",
-            "GET",
-            `/v2.0/security-groups?name=lb-${made.lb.id}`,
-        )).security_groups;
+        const sgs = (
+            await admin.call<{
+                security_groups: {
+                    id: string;
+                    security_group_rules: { port_range_min: number | null; remote_ip_prefix: string | null; direction: string }[];
+                }[];
+            }>("network", "GET", `/v2.0/security-groups?name=lb-${made.lb.id}`)
+        ).security_groups;
         assert.strictEqual(sgs.length, 1, "the load balancer's security group");
-        const sources = sgs[0].security_group_rules.filter((r) => r.direction === "ingress" && r.port_range_min === 6443).map((r) => r.remote_ip_prefix).sort();
+        const sources = sgs[0].security_group_rules
+            .filter((r) => r.direction === "ingress" && r.port_range_min === 6443)
+            .map((r) => r.remote_ip_prefix)
+            .sort();
         assert.deepStrictEqual(sources, allowed);
 
         const pub = await idByName(net("GET", "/networks?router:external=true"), "networks", "public");
@@ -219,24 +281,31 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         made.port = undefined;
         const left = (await net("GET", `/ports?network_id=${made.network!.id}`)).ports as unknown as { id: string }[];
         const lb = (await lbaas("GET", `/lbaas/loadbalancers/${made.lb!.id}`)).loadbalancer;
-        assert.deepStrictEqual(left.map((p) => p.id), [lb.vip_port_id]);
+        assert.deepStrictEqual(
+            left.map((p) => p.id),
+            [lb.vip_port_id],
+        );
         const refused = await user.statusOf("network", "DELETE", `/v2.0/subnets/${made.subnet!.id}`);
         assert.strictEqual(refused.status, 409, refused.message);
         await assert.rejects(net("DELETE", `/networks/${made.network!.id}`), (e: ApiError) => e.status === 409);
     });
 
     it("creates application credentials whose access rules Keystone and the services enforce", async function () {
-        const plain = (await user.call<{ application_credential: Obj & { secret: string } }>("identity", "POST", `/users/${user.userId}/application_credentials`, {
-            application_credential: { name: "bed-cred", roles: [{ name: "member" }, { name: "load-balancer_member" }] },
-        })).application_credential;
+        const plain = (
+            await user.call<{ application_credential: Obj & { secret: string } }>("identity", "POST", `/users/${user.userId}/application_credentials`, {
+                application_credential: { name: "bed-cred", roles: [{ name: "member" }, { name: "load-balancer_member" }] },
+            })
+        ).application_credential;
         made.appCreds.push(plain);
         const asCred = await Session.login(cloud, { id: plain.id, secret: plain.secret });
         assert.strictEqual(asCred.projectId, user.projectId);
         assert.ok(Array.isArray((await asCred.call("load-balancer", "GET", "/v2/lbaas/loadbalancers")).loadbalancers));
 
-        const ruled = (await user.call<{ application_credential: Obj & { secret: string } }>("identity", "POST", `/users/${user.userId}/application_credentials`, {
-            application_credential: { name: "bed-cred-ruled", access_rules: [{ service: "compute", method: "GET", path: "/v2.1/servers" }] },
-        })).application_credential;
+        const ruled = (
+            await user.call<{ application_credential: Obj & { secret: string } }>("identity", "POST", `/users/${user.userId}/application_credentials`, {
+                application_credential: { name: "bed-cred-ruled", access_rules: [{ service: "compute", method: "GET", path: "/v2.1/servers" }] },
+            })
+        ).application_credential;
         made.appCreds.push(ruled);
         const limited = await Session.login(cloud, { id: ruled.id, secret: ruled.secret });
         assert.ok(Array.isArray((await limited.call("compute", "GET", "/servers")).servers));
@@ -253,7 +322,11 @@ describe("OpenStack test bed (testbed/openstack)", function () {
         }
         await lbaas("DELETE", `/lbaas/loadbalancers/${made.lb!.id}?cascade=true`);
         await gone(user, "load-balancer", `/v2/lbaas/loadbalancers/${made.lb!.id}`);
-        await poll("root volume detached", async () => (await cinder("GET", `/volumes/${made.volume!.id}`)).volume, (v) => v.status === "available");
+        await poll(
+            "root volume detached",
+            async () => (await cinder("GET", `/volumes/${made.volume!.id}`)).volume,
+            (v) => v.status === "available",
+        );
         await cinder("DELETE", `/volumes/${made.volume!.id}`);
         await gone(user, "volumev3", `/volumes/${made.volume!.id}`);
         if (made.port) {
@@ -267,7 +340,8 @@ describe("OpenStack test bed (testbed/openstack)", function () {
             await user.call("identity", "DELETE", `/users/${user.userId}/application_credentials/${c.id}`);
         }
 
-        const mine = (items: unknown) => (items as { project_id?: string; tenant_id?: string; name?: string }[]).filter((i) => (i.project_id ?? i.tenant_id) === user.projectId);
+        const mine = (items: unknown) =>
+            (items as { project_id?: string; tenant_id?: string; name?: string }[]).filter((i) => (i.project_id ?? i.tenant_id) === user.projectId);
         const inventory = {
             servers: (await nova("GET", "/servers")).servers,
             keypairs: (await nova("GET", "/os-keypairs")).keypairs,

@@ -141,7 +141,12 @@ export async function poll<T>(what: string, probe: () => Promise<T>, done: (v: T
 
 /** Polls until a resource answers 404. */
 export async function gone(session: Session, service: string, urlPath: string, tries = 300): Promise<void> {
-    await poll(`${service} ${urlPath} gone`, () => session.statusOf(service, "GET", urlPath), (r) => r.status === 404, tries);
+    await poll(
+        `${service} ${urlPath} gone`,
+        () => session.statusOf(service, "GET", urlPath),
+        (r) => r.status === 404,
+        tries,
+    );
 }
 
 /** Process ids of every process the bed started (its pid files name process groups). */

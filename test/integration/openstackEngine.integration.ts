@@ -40,8 +40,28 @@ import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
 import { bedRunning, bedScript, clouds } from "./openstackBed";
-import { BED_VARIANT_OVERRIDES, notSame, predictedEffect, PredictedEffect, predictedMap, realEffect, refusalLines, selectedMapKeys, settingOf } from "./openstackEngineMap";
-import { installStandIns, inventory, Inventory, inventoryDiff, kindLikeKubeconfig, PeerWatch, purgeProject, TestProject, writeCloudsYaml } from "./openstackEngineBed";
+import {
+    BED_VARIANT_OVERRIDES,
+    notSame,
+    predictedEffect,
+    PredictedEffect,
+    predictedMap,
+    realEffect,
+    refusalLines,
+    selectedMapKeys,
+    settingOf,
+} from "./openstackEngineMap";
+import {
+    installStandIns,
+    inventory,
+    Inventory,
+    inventoryDiff,
+    kindLikeKubeconfig,
+    PeerWatch,
+    purgeProject,
+    TestProject,
+    writeCloudsYaml,
+} from "./openstackEngineBed";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -137,8 +157,15 @@ describe("the program under the real engine and the real OpenStack provider, aga
             /** The gitops secrets set before the first up (prod), to put back after a gitops variant. */
             let secrets: Record<string, string> | undefined;
             /** clouds.yaml: the stack's entry and those the map's variants name, all the project's owner. */
-            const cloudEntries = () => Object.fromEntries([cloudName, `${cloudName}-2`, `${cloudName}-workloads`, `${cloudName}-workloads-2`].map((n) => [n, (project as TestProject).owner.cloud]));
-            const inv = () => inventory((project as TestProject).projectId, (project as TestProject).owner.session, { owner: (project as TestProject).owner.session, peer: (project as TestProject).peer.session });
+            const cloudEntries = () =>
+                Object.fromEntries(
+                    [cloudName, `${cloudName}-2`, `${cloudName}-workloads`, `${cloudName}-workloads-2`].map((n) => [n, (project as TestProject).owner.cloud]),
+                );
+            const inv = () =>
+                inventory((project as TestProject).projectId, (project as TestProject).owner.session, {
+                    owner: (project as TestProject).owner.session,
+                    peer: (project as TestProject).peer.session,
+                });
 
             /** The tests build on each other: after a failure the rest would only repeat it. */
             let brokenBy: string | undefined;
@@ -185,7 +212,10 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 proxy = await ReleaseProxy.start(path.join(cp.dir, "release-proxy"), { [fluxInstallUrl(DEFAULT_VERSIONS.flux.version)]: manifest });
                 releases = downloadCache({ dir: path.join(cp.dir, "download-cache"), proxyEnv: proxy.env(), ca: fs.readFileSync(proxy.caFile) });
                 // The stand-in is not Flux's release file: its digest pinned as a user pins a manifest (capi-mgmt:versions.flux.manifestSha256).
-                Object.assign(stackFile.config, Object.fromEntries(Object.entries(standInFluxPin(manifest)).map(([k, v]) => [`capi-mgmt:${k}`, JSON.parse(v) as unknown])));
+                Object.assign(
+                    stackFile.config,
+                    Object.fromEntries(Object.entries(standInFluxPin(manifest)).map(([k, v]) => [`capi-mgmt:${k}`, JSON.parse(v) as unknown])),
+                );
                 home = EngineHome.create(
                     EngineBed.load() as EngineBed,
                     {
@@ -234,7 +264,12 @@ describe("the program under the real engine and the real OpenStack provider, aga
             /** Calls the stand-ins got (create, update, delete, read, diff), one per line, since `from`. */
             const standInCalls = (from = 0): { provider: string; op: string; urn: string }[] =>
                 fs.existsSync(standInLog)
-                    ? fs.readFileSync(standInLog, "utf8").split("\n").filter((l) => l).slice(from).map((l) => JSON.parse(l) as { provider: string; op: string; urn: string })
+                    ? fs
+                          .readFileSync(standInLog, "utf8")
+                          .split("\n")
+                          .filter((l) => l)
+                          .slice(from)
+                          .map((l) => JSON.parse(l) as { provider: string; op: string; urn: string })
                     : [];
 
             it("first up creates the whole stack in its own project", async function () {
@@ -249,8 +284,38 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 assert.deepStrictEqual(removed, {});
                 const count = (k: string) => (added[k] ?? []).length;
                 assert.deepStrictEqual(
-                    Object.fromEntries(["servers", "volumes", "networks", "subnets", "routers", "floatingIps", "securityGroups", "keypairs(owner)", "applicationCredentials(owner)", "keypairs(peer)", "applicationCredentials(peer)", "serverGroups", "loadBalancers"].map((k) => [k, count(k)])),
-                    { servers: 1, volumes: 1, networks: 1, subnets: 1, routers: 1, floatingIps: 1, securityGroups: 1, "keypairs(owner)": 1, "applicationCredentials(owner)": 2, "keypairs(peer)": 0, "applicationCredentials(peer)": 0, serverGroups: 0, loadBalancers: 0 },
+                    Object.fromEntries(
+                        [
+                            "servers",
+                            "volumes",
+                            "networks",
+                            "subnets",
+                            "routers",
+                            "floatingIps",
+                            "securityGroups",
+                            "keypairs(owner)",
+                            "applicationCredentials(owner)",
+                            "keypairs(peer)",
+                            "applicationCredentials(peer)",
+                            "serverGroups",
+                            "loadBalancers",
+                        ].map((k) => [k, count(k)]),
+                    ),
+                    {
+                        servers: 1,
+                        volumes: 1,
+                        networks: 1,
+                        subnets: 1,
+                        routers: 1,
+                        floatingIps: 1,
+                        securityGroups: 1,
+                        "keypairs(owner)": 1,
+                        "applicationCredentials(owner)": 2,
+                        "keypairs(peer)": 0,
+                        "applicationCredentials(peer)": 0,
+                        serverGroups: 0,
+                        loadBalancers: 0,
+                    },
                     JSON.stringify(added, null, 1),
                 );
                 const outputs = await stack.stack.outputs();
@@ -258,17 +323,28 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 assert.match(fip, /^127\.100\./);
                 assert.ok(added.floatingIps[0].endsWith(` ${fip}`), `the floatingIp output ${fip} is the project's floating IP (${added.floatingIps[0]})`);
                 const ids = [outputs.capiAppCredentialId.value, outputs.cloudProviderAppCredentialId.value].map(String);
-                assert.deepStrictEqual(ids.map((id) => added["applicationCredentials(owner)"].some((l) => l.endsWith(` ${id}`))), [true, true]);
+                assert.deepStrictEqual(
+                    ids.map((id) => added["applicationCredentials(owner)"].some((l) => l.endsWith(` ${id}`))),
+                    [true, true],
+                );
             });
 
             it("a second up changes nothing: the preview is empty and up takes only `same` steps", async function () {
                 const preview = await timed(`${stackName}: preview (no change)`, () => stack.preview());
                 const summary = preview.result.changeSummary;
-                assert.deepStrictEqual(Object.keys(summary).filter((k) => k !== "same" && k !== "read"), [], `preview: ${JSON.stringify(summary)}; ${notSame(preview).join("; ")}`);
+                assert.deepStrictEqual(
+                    Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
+                    [],
+                    `preview: ${JSON.stringify(summary)}; ${notSame(preview).join("; ")}`,
+                );
                 const calls = standInCalls().length;
                 const up = await timed(`${stackName}: second up`, () => stack.up());
                 assert.deepStrictEqual(notSame(up), []);
-                assert.deepStrictEqual(standInCalls(calls).filter((c) => c.op !== "diff"), [], "no step of the stand-ins ran");
+                assert.deepStrictEqual(
+                    standInCalls(calls).filter((c) => c.op !== "diff"),
+                    [],
+                    "no step of the stand-ins ran",
+                );
                 assert.deepStrictEqual(inventoryDiff(inventoryAfterUp, await inv()), { added: {}, removed: {} });
             });
 
@@ -318,8 +394,18 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 assert.ok(lines.length > 0, `not refused by preflight: ${at >= 0 ? JSON.stringify(text.slice(at, at + 600)) : text.slice(-1500)}`);
                 // FINDING (docs/testbed-openstack-engine.md): a provider the program registers outside the gate
                 // (workloadProject's) is created in the state before the refusal; nothing reaches the cloud.
-                assert.deepStrictEqual(mutations(op).filter((s) => !s.urn.includes("::pulumi:providers:")).map((s) => `${s.op} ${s.urn}`), [], "a step ran before the refusal");
-                assert.deepStrictEqual(standInCalls(calls).filter((c) => c.op !== "diff"), [], "a stand-in step ran before the refusal");
+                assert.deepStrictEqual(
+                    mutations(op)
+                        .filter((s) => !s.urn.includes("::pulumi:providers:"))
+                        .map((s) => `${s.op} ${s.urn}`),
+                    [],
+                    "a step ran before the refusal",
+                );
+                assert.deepStrictEqual(
+                    standInCalls(calls).filter((c) => c.op !== "diff"),
+                    [],
+                    "a stand-in step ran before the refusal",
+                );
                 return lines;
             }
 
@@ -330,7 +416,11 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 this.timeout(7_200_000);
                 const env = process.env.CAPI_MGMT_OS_ENGINE_MAP;
                 predicted = await timed(`${stackName}: replacement map (mock engine)`, async () =>
-                    predictedMap(stackName, path.join((home as EngineHome).dir, "map.json"), env === "all" ? [] : [...selectedMapKeys([], env), "appCredential.expiresAt", "serverGeneration"]),
+                    predictedMap(
+                        stackName,
+                        path.join((home as EngineHome).dir, "map.json"),
+                        env === "all" ? [] : [...selectedMapKeys([], env), "appCredential.expiresAt", "serverGeneration"],
+                    ),
                 );
                 const keys = selectedMapKeys(predicted, env);
                 const rows: string[] = [];
@@ -345,9 +435,12 @@ describe("the program under the real engine and the real OpenStack provider, aga
                         if (e.key === "existingNetwork") {
                             // What the variant names must exist for its look-up to get to the gate.
                             const o = (project as TestProject).owner.session;
-                            const net = (await o.call<{ network: { id: string } }>("network", "POST", "/v2.0/networks", { network: { name: "shared" } })).network;
+                            const net = (await o.call<{ network: { id: string } }>("network", "POST", "/v2.0/networks", { network: { name: "shared" } }))
+                                .network;
                             shared = { network: net.id };
-                            await o.call("network", "POST", "/v2.0/subnets", { subnet: { name: "shared-v4", network_id: net.id, ip_version: 4, cidr: "10.77.0.0/24" } });
+                            await o.call("network", "POST", "/v2.0/subnets", {
+                                subnet: { name: "shared-v4", network_id: net.id, ip_version: 4, cidr: "10.77.0.0/24" },
+                            });
                         }
                         await applyOverrides({ ...e.variant.variant, ...BED_VARIANT_OVERRIDES[stackName]?.[e.key] });
                         if (e.refusals.length > 0) {
@@ -362,7 +455,13 @@ describe("the program under the real engine and the real OpenStack provider, aga
                             const op = await timed(`${stackName}: preview ${e.key}`, () => stack.preview());
                             const real = realEffect(op);
                             const map = predictedEffect(e);
-                            rows.push(`${e.key}: ${Object.entries(real).map(([k, a]) => `${a} ${k.split("$").pop()}`).join(", ") || "no change"}`);
+                            rows.push(
+                                `${e.key}: ${
+                                    Object.entries(real)
+                                        .map(([k, a]) => `${a} ${k.split("$").pop()}`)
+                                        .join(", ") || "no change"
+                                }`,
+                            );
                             for (const k of new Set([...Object.keys(real), ...Object.keys(map)])) {
                                 if (real[k] !== map[k]) {
                                     mismatches.push(`${e.key}: ${k.split("$").pop()}: real ${real[k] ?? "same"}, map ${map[k] ?? "same"}`);
@@ -390,7 +489,11 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 assert.deepStrictEqual(realEffect(up), predictedEffect(e));
                 const after = (await inv())["applicationCredentials(owner)"];
                 assert.strictEqual(after.length, 2);
-                assert.deepStrictEqual(after.filter((c) => before.includes(c)), [], "the old credentials are deleted");
+                assert.deepStrictEqual(
+                    after.filter((c) => before.includes(c)),
+                    [],
+                    "the old credentials are deleted",
+                );
                 const set = JSON.parse(e.variant.variant.appCredential as string) as { roles: string[] };
                 await applyOverrides({ appCredential: JSON.stringify({ ...set, roles: [...set.roles].reverse() }) });
                 const preview = await stack.preview();
@@ -482,4 +585,3 @@ describe("the program under the real engine and the real OpenStack provider, aga
         assert.deepStrictEqual(watch.stray, [], "a connection of the engine left loopback");
     });
 });
-

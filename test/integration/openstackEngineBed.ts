@@ -36,13 +36,21 @@ export class TestProject {
 
     static async create(adminCloud: Cloud, name: string): Promise<TestProject> {
         const admin = await Session.login(adminCloud);
-        const project = (await admin.call<{ project: { id: string } }>("identity", "POST", "/projects", { project: { name, domain_id: "default", description: "capi-mgmt OpenStack engine test" } })).project;
+        const project = (
+            await admin.call<{ project: { id: string } }>("identity", "POST", "/projects", {
+                project: { name, domain_id: "default", description: "capi-mgmt OpenStack engine test" },
+            })
+        ).project;
         const roles = (await admin.call<{ roles: { id: string; name: string }[] }>("identity", "GET", "/roles")).roles;
         const users: ProjectUser[] = [];
         const userIds: string[] = [];
         for (const suffix of ["", "-peer"]) {
             const password = randomBytes(16).toString("hex");
-            const user = (await admin.call<{ user: { id: string } }>("identity", "POST", "/users", { user: { name: `${name}${suffix}`, password, domain_id: "default", default_project_id: project.id } })).user;
+            const user = (
+                await admin.call<{ user: { id: string } }>("identity", "POST", "/users", {
+                    user: { name: `${name}${suffix}`, password, domain_id: "default", default_project_id: project.id },
+                })
+            ).user;
             userIds.push(user.id);
             for (const r of USER_ROLES) {
                 const role = roles.find((x) => x.name === r);
@@ -52,7 +60,14 @@ export class TestProject {
                 await admin.call("identity", "PUT", `/projects/${project.id}/users/${user.id}/roles/${role.id}`);
             }
             const cloud: Cloud = {
-                auth: { auth_url: adminCloud.auth.auth_url, username: `${name}${suffix}`, password, project_name: name, user_domain_name: "Default", project_domain_name: "Default" },
+                auth: {
+                    auth_url: adminCloud.auth.auth_url,
+                    username: `${name}${suffix}`,
+                    password,
+                    project_name: name,
+                    user_domain_name: "Default",
+                    project_domain_name: "Default",
+                },
                 region_name: adminCloud.region_name,
             };
             users.push({ cloud, session: await Session.login(cloud) });
@@ -98,13 +113,17 @@ export type Inventory = Record<string, string[]>;
  * balancers), and the user-scoped keypairs and application credentials of each user given.
  */
 export async function inventory(projectId: string, owner: Session, users: Record<string, Session>): Promise<Inventory> {
-    const list = async (service: string, p: string, key: string, session = owner): Promise<Item[]> => (await session.call<Record<string, Item[]>>(service, "GET", p))[key];
+    const list = async (service: string, p: string, key: string, session = owner): Promise<Item[]> =>
+        (await session.call<Record<string, Item[]>>(service, "GET", p))[key];
     const mine = (items: Item[]) => items.filter((i) => (i.project_id ?? i.tenant_id) === projectId);
     const lines = (items: Item[], extra: (i: Item) => string = () => "") => items.map((i) => `${i.name ?? ""} ${i.id}${extra(i)}`).sort();
     const rules = (g: Item) =>
         " [" +
         ((g.security_group_rules as Item[]) ?? [])
-            .map((r) => `${r.direction as string}/${r.ethertype as string}/${String(r.protocol)}/${String(r.port_range_min)}-${String(r.port_range_max)}/${String(r.remote_ip_prefix)}/${String(r.remote_group_id)}`)
+            .map(
+                (r) =>
+                    `${r.direction as string}/${r.ethertype as string}/${String(r.protocol)}/${String(r.port_range_min)}-${String(r.port_range_max)}/${String(r.remote_ip_prefix)}/${String(r.remote_group_id)}`,
+            )
             .sort()
             .join(", ") +
         "]";
@@ -122,7 +141,7 @@ export async function inventory(projectId: string, owner: Session, users: Record
         loadBalancers: lines(await list("load-balancer", "/v2/lbaas/loadbalancers", "loadbalancers")),
     };
     for (const [who, s] of Object.entries(users)) {
-        inv[`keypairs(${who})`] = ((await s.call<{ keypairs: { keypair: { name: string; fingerprint: string } }[] }>("compute", "GET", "/os-keypairs")).keypairs)
+        inv[`keypairs(${who})`] = (await s.call<{ keypairs: { keypair: { name: string; fingerprint: string } }[] }>("compute", "GET", "/os-keypairs")).keypairs
             .map((k) => `${k.keypair.name} ${k.keypair.fingerprint}`)
             .sort();
         inv[`applicationCredentials(${who})`] = lines(await list("identity", `/users/${s.userId}/application_credentials`, "application_credentials", s));
@@ -157,7 +176,11 @@ export function installStandIns(home: EngineHome): void {
             ].join("\n"),
             { mode: 0o755 },
         );
-        const r = spawnSync(home.cli, ["plugin", "install", "resource", name, sdkVersion(p.sdk), "--file", launcher], { env: home.env(), encoding: "utf8", timeout: 120_000 });
+        const r = spawnSync(home.cli, ["plugin", "install", "resource", name, sdkVersion(p.sdk), "--file", launcher], {
+            env: home.env(),
+            encoding: "utf8",
+            timeout: 120_000,
+        });
         if (r.status !== 0) {
             throw new Error(`pulumi plugin install ${name} (stand-in) failed (${r.status}): ${r.stderr}${r.stdout}${r.error ?? ""}`);
         }
@@ -272,7 +295,9 @@ export async function purgeProject(adminCloud: Cloud, name: string): Promise<voi
         for (const v of await get("volumev3", `/volumes?all_tenants=1&project_id=${id}`, "volumes")) {
             await admin.statusOf("volumev3", "DELETE", `/volumes/${v.id}`);
         }
-        for (const u of (await admin.call<{ users: { id: string; name: string }[] }>("identity", "GET", `/users`)).users.filter((x) => x.name === name || x.name === `${name}-peer`)) {
+        for (const u of (await admin.call<{ users: { id: string; name: string }[] }>("identity", "GET", `/users`)).users.filter(
+            (x) => x.name === name || x.name === `${name}-peer`,
+        )) {
             for (const k of await get("compute", `/os-keypairs?user_id=${u.id}`, "keypairs")) {
                 const kp = (k as unknown as { keypair: { name: string } }).keypair;
                 await admin.statusOf("compute", "DELETE", `/os-keypairs/${encodeURIComponent(kp.name)}?user_id=${u.id}`);
@@ -299,15 +324,52 @@ export function kindLikeKubeconfig(cp: ControlPlane): string {
             throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
         }
     };
-    run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "admin.key", "-out", "admin.csr", "-subj", "/O=system:masters/CN=kubernetes-admin"]);
-    fs.writeFileSync(path.join(dir, "admin.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
-    run(["x509", "-req", "-in", "admin.csr", "-CA", cp.pki.caCert, "-CAkey", cp.pki.caKey, "-CAcreateserial", "-days", "365", "-out", "admin.crt", "-extfile", "admin.ext"]);
+    run([
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "admin.key",
+        "-out",
+        "admin.csr",
+        "-subj",
+        "/O=system:masters/CN=kubernetes-admin",
+    ]);
+    fs.writeFileSync(
+        path.join(dir, "admin.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    );
+    run([
+        "x509",
+        "-req",
+        "-in",
+        "admin.csr",
+        "-CA",
+        cp.pki.caCert,
+        "-CAkey",
+        cp.pki.caKey,
+        "-CAcreateserial",
+        "-days",
+        "365",
+        "-out",
+        "admin.crt",
+        "-extfile",
+        "admin.ext",
+    ]);
     const b64 = (f: string) => fs.readFileSync(f).toString("base64");
     return toYaml({
         apiVersion: "v1",
         kind: "Config",
         clusters: [{ name: "kind", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "kubernetes-admin", user: { "client-certificate-data": b64(path.join(dir, "admin.crt")), "client-key-data": b64(path.join(dir, "admin.key")) } }],
+        users: [
+            {
+                name: "kubernetes-admin",
+                user: { "client-certificate-data": b64(path.join(dir, "admin.crt")), "client-key-data": b64(path.join(dir, "admin.key")) },
+            },
+        ],
         contexts: [{ name: "kind", context: { cluster: "kind", user: "kubernetes-admin" } }],
         "current-context": "kind",
     });

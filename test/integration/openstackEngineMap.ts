@@ -61,7 +61,12 @@ export function selectedMapKeys(all: PredictedEffect[], env = process.env.CAPI_M
     if (env === "all") {
         return all.filter((e) => !e.variant.base && !e.invalid).map((e) => e.key);
     }
-    return env ? env.split(",").map((k) => k.trim()).filter((k) => k) : DEFAULT_MAP_KEYS;
+    return env
+        ? env
+              .split(",")
+              .map((k) => k.trim())
+              .filter((k) => k)
+        : DEFAULT_MAP_KEYS;
 }
 
 /** The map of `stack` for `keys` (all when empty), as `npm run plan` computes it. */
@@ -139,7 +144,10 @@ export function predictedEffect(e: PredictedEffect): Record<string, string> {
 export function refusalLines(text: string): string[] {
     // Without colour codes (ANSI, or the engine's `<{%fg 1%}>` markup in diagnostic events) and CRs.
     // eslint-disable-next-line no-control-regex
-    const output = text.replace(/\x1b\[[0-9;]*m/g, "").replace(/<\{%[^%]*%\}>/g, "").replace(/\r/g, "");
+    const output = text
+        .replace(/\x1b\[[0-9;]*m/g, "")
+        .replace(/<\{%[^%]*%\}>/g, "")
+        .replace(/\r/g, "");
     let best: string[] = [];
     for (let i = output.indexOf("preflight refused this run"); i >= 0; i = output.indexOf("preflight refused this run", i + 1)) {
         const lines: string[] = [];

@@ -34,7 +34,11 @@ export interface OwnProject {
 export async function createOwnProject(admin: Session, template: Cloud, prefix: string, roles = CLOUD_USER_ROLES): Promise<OwnProject> {
     const name = `${prefix}-${randomBytes(4).toString("hex")}`;
     const password = randomBytes(18).toString("base64url");
-    const project = (await admin.call<{ project: { id: string } }>("identity", "POST", "/projects", { project: { name, domain_id: "default", description: "capi-mgmt integration test (throw-away)" } })).project;
+    const project = (
+        await admin.call<{ project: { id: string } }>("identity", "POST", "/projects", {
+            project: { name, domain_id: "default", description: "capi-mgmt integration test (throw-away)" },
+        })
+    ).project;
     let userId: string | undefined;
     const remove = async () => {
         if (userId) {
@@ -47,7 +51,11 @@ export async function createOwnProject(admin: Session, template: Cloud, prefix: 
         });
     };
     try {
-        userId = (await admin.call<{ user: { id: string } }>("identity", "POST", "/users", { user: { name, password, domain_id: "default", default_project_id: project.id } })).user.id;
+        userId = (
+            await admin.call<{ user: { id: string } }>("identity", "POST", "/users", {
+                user: { name, password, domain_id: "default", default_project_id: project.id },
+            })
+        ).user.id;
         for (const role of roles) {
             const found = (await admin.call<{ roles: { id: string }[] }>("identity", "GET", `/roles?name=${encodeURIComponent(role)}`)).roles;
             if (found.length !== 1) {
@@ -56,7 +64,14 @@ export async function createOwnProject(admin: Session, template: Cloud, prefix: 
             await admin.call("identity", "PUT", `/projects/${project.id}/users/${userId}/roles/${found[0].id}`);
         }
         const cloud: Cloud = {
-            auth: { auth_url: template.auth.auth_url, username: name, password, project_name: name, user_domain_name: "Default", project_domain_name: "Default" },
+            auth: {
+                auth_url: template.auth.auth_url,
+                username: name,
+                password,
+                project_name: name,
+                user_domain_name: "Default",
+                project_domain_name: "Default",
+            },
             region_name: template.region_name,
         };
         const session = await Session.login(cloud);
@@ -85,7 +100,11 @@ export interface ProgramCredential {
  * the default roles `capi-mgmt:appCredential.roles` has, restricted, no expiry) and renders its
  * clouds.yaml with the program's functions (identity endpoint from the catalog).
  */
-export async function createProgramCredential(own: OwnProject, prefix: string, purpose: keyof typeof APP_CREDENTIAL_PURPOSES = "capi"): Promise<ProgramCredential> {
+export async function createProgramCredential(
+    own: OwnProject,
+    prefix: string,
+    purpose: keyof typeof APP_CREDENTIAL_PURPOSES = "capi",
+): Promise<ProgramCredential> {
     const settings = canonicalSettings({ roles: [...DEFAULT_ROLES] });
     const made = (
         await own.session.call<{ application_credential: { id: string; secret: string; roles: { name: string }[]; unrestricted: boolean } }>(

@@ -110,20 +110,28 @@ export function shapeProblems(schema: PackageSchema, value: unknown, spec: Prope
             if (typeof value !== "object" || Array.isArray(value)) {
                 return [`${where}: the program gives ${Array.isArray(value) ? "a list" : typeof value}, the schema a map`];
             }
-            return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => shapeProblems(schema, v, spec.additionalProperties ?? {}, `${where}.${k}`));
+            return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
+                shapeProblems(schema, v, spec.additionalProperties ?? {}, `${where}.${k}`),
+            );
         case "string":
         case "boolean":
-            return typeof value === spec.type ? [] : [`${where}: the program gives ${Array.isArray(value) ? "a list" : typeof value}, the schema a ${spec.type}`];
+            return typeof value === spec.type
+                ? []
+                : [`${where}: the program gives ${Array.isArray(value) ? "a list" : typeof value}, the schema a ${spec.type}`];
         case "integer":
         case "number":
-            return typeof value === "number" ? [] : [`${where}: the program gives ${Array.isArray(value) ? "a list" : typeof value}, the schema a ${spec.type}`];
+            return typeof value === "number"
+                ? []
+                : [`${where}: the program gives ${Array.isArray(value) ? "a list" : typeof value}, the schema a ${spec.type}`];
         default:
             return [];
     }
 }
 
 function fieldProblems(schema: PackageSchema, value: Record<string, unknown>, props: Record<string, PropertySpec>, where: string): string[] {
-    return Object.entries(value).flatMap(([k, v]) => (props[k] ? shapeProblems(schema, v, props[k], `${where}.${k}`) : [`${where}.${k}: not an input of the schema`]));
+    return Object.entries(value).flatMap(([k, v]) =>
+        props[k] ? shapeProblems(schema, v, props[k], `${where}.${k}`) : [`${where}.${k}: not an input of the schema`],
+    );
 }
 
 /**
@@ -210,7 +218,20 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
             cloudsYaml,
             JSON.stringify({
                 clouds: Object.fromEntries(
-                    clouds.map((c) => [c, { auth: { auth_url: "http://127.0.0.1:9/v3", username: "u", password: "p", project_name: "p", user_domain_name: "Default", project_domain_name: "Default" }, region_name: "RegionOne" }]),
+                    clouds.map((c) => [
+                        c,
+                        {
+                            auth: {
+                                auth_url: "http://127.0.0.1:9/v3",
+                                username: "u",
+                                password: "p",
+                                project_name: "p",
+                                user_domain_name: "Default",
+                                project_domain_name: "Default",
+                            },
+                            region_name: "RegionOne",
+                        },
+                    ]),
                 ),
             }),
         );
@@ -262,7 +283,10 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
         const tokens = (kind: OpenStackUse["kind"]) => [...new Set(uses.filter((u) => u.kind === kind).map((u) => u.token))].sort();
         const resources = [...tokens("resource"), ...BED_TOKENS.resources];
         const functions = [...tokens("function"), ...BED_TOKENS.functions];
-        assert.ok(tokens("resource").length >= 10 && tokens("function").length >= 5, `the program's run found too little: ${JSON.stringify(uses.map((u) => u.token))}`);
+        assert.ok(
+            tokens("resource").length >= 10 && tokens("function").length >= 5,
+            `the program's run found too little: ${JSON.stringify(uses.map((u) => u.token))}`,
+        );
         const missing = [...resources.filter((t) => !schema.resources[t]), ...functions.filter((t) => !schema.functions[t])];
         assert.deepStrictEqual(missing, [], `not in the built schema: ${missing.join(", ")}`);
         // Each token is the SDK's own: the class or function the program calls carries it.

@@ -25,7 +25,11 @@ const RUNS: { name: string; stack: string; overrides: Record<string, string | un
     { name: "dev", stack: "dev", overrides: {} },
     { name: "prod", stack: "prod", overrides: {} },
     { name: "prod with expiresAt", stack: "prod", overrides: { appCredential: JSON.stringify({ roles: ["member"], expiresAt: "2027-12-31T00:00:00Z" }) } },
-    { name: "dev with workloadProject", stack: "dev", overrides: { workloadProject: JSON.stringify({ cloud: "openstack-dev-workloads", region: "RegionTwo" }) } },
+    {
+        name: "dev with workloadProject",
+        stack: "dev",
+        overrides: { workloadProject: JSON.stringify({ cloud: "openstack-dev-workloads", region: "RegionTwo" }) },
+    },
     {
         name: "dev with existingNetwork",
         stack: "dev",

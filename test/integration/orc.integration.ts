@@ -71,15 +71,18 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
     };
     /** Waits until `probe` holds for the ORC object, sampling ORC's connections on the way. */
     const waitObject = (what: string, kind: keyof typeof RESOURCE, name: string, ns: string, done: (o: KubeObject | undefined) => boolean) =>
-        waitFor(what, () => {
-            sample();
-            const o = c().get(RESOURCE[kind], name, ns);
-            return done(o) ? (o ?? ({} as KubeObject)) : undefined;
-        }, { timeoutMs: ORC_TIMEOUT_MS, intervalMs: 1000, watched: [orc] });
+        waitFor(
+            what,
+            () => {
+                sample();
+                const o = c().get(RESOURCE[kind], name, ns);
+                return done(o) ? (o ?? ({} as KubeObject)) : undefined;
+            },
+            { timeoutMs: ORC_TIMEOUT_MS, intervalMs: 1000, watched: [orc] },
+        );
     const glanceByName = async (name: string) =>
         (await user().call<{ images: Glance[] }>("image", "GET", `/v2/images?name=${encodeURIComponent(name)}`)).images;
-    const projectImages = async () =>
-        (await user().call<{ images: Glance[] }>("image", "GET", `/v2/images?owner=${user().projectId}`)).images;
+    const projectImages = async () => (await user().call<{ images: Glance[] }>("image", "GET", `/v2/images?owner=${user().projectId}`)).images;
     const novaGroups = async () => (await user().call<{ server_groups: NovaGroup[] }>("compute", "GET", "/os-server-groups")).server_groups;
 
     before(async function () {
@@ -108,11 +111,13 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         const byKey = new Map<string, KubeObject>();
         for (const stack of ["dev", "prod"]) {
             const rendered = renderStack(stack, path.join(workDir, stack));
-            imageFailedExprs.push(...rendered.root.docs
-                .filter((k) => k.kind === "Kustomization")
-                .flatMap((k) => ((k.spec as { healthCheckExprs?: { kind: string; failed?: string }[] }).healthCheckExprs ?? []))
-                .filter((h) => h.kind === "Image" && h.failed)
-                .map((h) => h.failed as string));
+            imageFailedExprs.push(
+                ...rendered.root.docs
+                    .filter((k) => k.kind === "Kustomization")
+                    .flatMap((k) => (k.spec as { healthCheckExprs?: { kind: string; failed?: string }[] }).healthCheckExprs ?? [])
+                    .filter((h) => h.kind === "Image" && h.failed)
+                    .map((h) => h.failed as string),
+            );
             for (const d of rendered.kustomizations.flatMap((k) => k.docs).filter((x) => x.apiVersion.startsWith("openstack.k-orc.cloud/"))) {
                 const key = `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`;
                 const prev = byKey.get(key);
@@ -149,7 +154,9 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         await cp?.stop();
         if (own) {
             for (const g of await novaGroups().catch(() => [] as NovaGroup[])) {
-                await user().call("compute", "DELETE", `/os-server-groups/${g.id}`).catch(() => undefined);
+                await user()
+                    .call("compute", "DELETE", `/os-server-groups/${g.id}`)
+                    .catch(() => undefined);
             }
             await cred?.remove().catch(() => undefined);
             await own.remove();
@@ -196,11 +203,17 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         const t = Date.now();
         c().applyOk(images.map((o) => toYaml(o)).join("---\n"));
         for (const img of images) {
-            const o = await waitObject(`Image ${img.metadata.name} Available`, "Image", img.metadata.name, img.metadata.namespace as string, (x) => conditionTrue(x, "Available"));
+            const o = await waitObject(`Image ${img.metadata.name} Available`, "Image", img.metadata.name, img.metadata.namespace as string, (x) =>
+                conditionTrue(x, "Available"),
+            );
             const glance = before.get(img.metadata.name) as Glance;
             assert.strictEqual((o.status as { id?: string }).id, glance.id, "status.id is not the Glance image's ID");
-            const after = (await user().call<Glance>("image", "GET", `/v2/images/${glance.id}`));
-            assert.deepStrictEqual([after.status, after.updated_at, after.checksum], [glance.status, glance.updated_at, glance.checksum], "ORC changed the imported image");
+            const after = await user().call<Glance>("image", "GET", `/v2/images/${glance.id}`);
+            assert.deepStrictEqual(
+                [after.status, after.updated_at, after.checksum],
+                [glance.status, glance.updated_at, glance.checksum],
+                "ORC changed the imported image",
+            );
         }
         times.imageAvailable = Date.now() - t;
         assert.deepStrictEqual(await projectImages(), [], "ORC created (uploaded) an image in the project");
@@ -213,7 +226,9 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         c().applyOk(groups.map((o) => toYaml(o)).join("---\n"));
         const ids: Record<string, string> = {};
         for (const g of groups) {
-            const o = await waitObject(`ServerGroup ${g.metadata.name} Available`, "ServerGroup", g.metadata.name, g.metadata.namespace as string, (x) => conditionTrue(x, "Available"));
+            const o = await waitObject(`ServerGroup ${g.metadata.name} Available`, "ServerGroup", g.metadata.name, g.metadata.namespace as string, (x) =>
+                conditionTrue(x, "Available"),
+            );
             ids[g.metadata.name] = (o.status as { id: string }).id;
         }
         times.serverGroupsAvailable = Date.now() - t;
@@ -221,7 +236,12 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         assert.deepStrictEqual(
             inNova.map((g) => ({ name: g.name, policy: g.policy, id: g.id, project: g.project_id })).sort((a, b) => a.name.localeCompare(b.name)),
             groups
-                .map((g) => ({ name: g.metadata.name, policy: (g.spec as { resource: { policy: string } }).resource.policy, id: ids[g.metadata.name], project: user().projectId }))
+                .map((g) => ({
+                    name: g.metadata.name,
+                    policy: (g.spec as { resource: { policy: string } }).resource.policy,
+                    id: ids[g.metadata.name],
+                    project: user().projectId,
+                }))
                 .sort((a, b) => a.name.localeCompare(b.name)),
         );
         // gitops/README.md: "Policies are immutable: to change one, add a group under a new name".
@@ -237,7 +257,13 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         (missing.spec as { import: { filter: { name: string } } }).import.filter.name = "ubuntu-capi-image-v0.0.0-not-in-glance";
         c().applyOk(toYaml(missing));
         const ns = missing.metadata.namespace as string;
-        const o = await waitObject("missing Image's Progressing condition", "Image", missing.metadata.name, ns, (x) => condition(x, "Progressing") !== undefined);
+        const o = await waitObject(
+            "missing Image's Progressing condition",
+            "Image",
+            missing.metadata.name,
+            ns,
+            (x) => condition(x, "Progressing") !== undefined,
+        );
         const progressing = condition(o, "Progressing") as { status: string; reason: string; message: string };
         const available = condition(o, "Available") as { status: string; message: string };
         assert.deepStrictEqual(
@@ -246,11 +272,20 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         );
         // The docs name that message, and the tree's node-images health check fails on it at once.
         const readme = fs.readFileSync(path.join(PROJECT_DIR, "gitops", "README.md"), "utf8").replace(/\s+/g, " ");
-        assert.ok(readme.includes(`condition \`Progressing\` with the message \`${WAITING_MESSAGE}\``), "gitops/README.md's troubleshooting does not name ORC's real condition");
+        assert.ok(
+            readme.includes(`condition \`Progressing\` with the message \`${WAITING_MESSAGE}\``),
+            "gitops/README.md's troubleshooting does not name ORC's real condition",
+        );
         const needles = imageFailedExprs.map((e) => /c\.message\.contains\('([^']+)'\)/.exec(e)?.[1]);
-        assert.ok(needles.length > 0 && needles.every((n) => n !== undefined), `the tree's Image health checks have no message test: ${JSON.stringify(imageFailedExprs)}`);
+        assert.ok(
+            needles.length > 0 && needles.every((n) => n !== undefined),
+            `the tree's Image health checks have no message test: ${JSON.stringify(imageFailedExprs)}`,
+        );
         for (const n of needles) {
-            assert.ok(progressing.message.includes(n as string), `the health check looks for ${JSON.stringify(n)}, ORC says ${JSON.stringify(progressing.message)}`);
+            assert.ok(
+                progressing.message.includes(n as string),
+                `the health check looks for ${JSON.stringify(n)}, ORC says ${JSON.stringify(progressing.message)}`,
+            );
         }
         assert.deepStrictEqual(await projectImages(), [], "ORC created an image for the missing name");
     });
@@ -270,7 +305,13 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
             c().kubectlOk(["delete", "--wait=false", "-n", r.metadata.namespace as string, `${RESOURCE[r.kind as keyof typeof RESOURCE]}/${r.metadata.name}`]);
         }
         for (const r of refs) {
-            await waitObject(`${r.kind} ${r.metadata.name} gone`, r.kind as keyof typeof RESOURCE, r.metadata.name, r.metadata.namespace as string, (x) => x === undefined);
+            await waitObject(
+                `${r.kind} ${r.metadata.name} gone`,
+                r.kind as keyof typeof RESOURCE,
+                r.metadata.name,
+                r.metadata.namespace as string,
+                (x) => x === undefined,
+            );
         }
         times.deleted = Date.now() - t;
         for (const id of groupIds) {
@@ -280,13 +321,21 @@ describe("ORC v2.6.0 against the OpenStack test bed, with the GitOps tree's ORC 
         for (const img of ofKind("Image")) {
             const name = (img.spec as { import: { filter: { name: string } } }).import.filter.name;
             const found = await glanceByName(name);
-            assert.deepStrictEqual(found.map((g) => g.status), ["active"], `the imported image ${name} went from Glance`);
+            assert.deepStrictEqual(
+                found.map((g) => g.status),
+                ["active"],
+                `the imported image ${name} went from Glance`,
+            );
         }
     });
 
     it("ORC's connections (API server, Keystone, Glance, Nova) stay on loopback", function () {
         sample();
         assert.ok(seen.length > 0, "no connection of ORC was seen");
-        assert.deepStrictEqual(seen.filter((s) => !loopback(s.local) || !loopback(s.peer)), [], "ORC has a peer beyond loopback");
+        assert.deepStrictEqual(
+            seen.filter((s) => !loopback(s.local) || !loopback(s.peer)),
+            [],
+            "ORC has a peer beyond loopback",
+        );
     });
 });

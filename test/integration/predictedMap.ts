@@ -18,7 +18,10 @@ void (async () => {
     const variants = settingVariants(stack, readStackConfigFile(projectDir, stack, {}).config);
     const rows = effects.map((e) => ({ ...e, variant: variants.find((v) => v.key === e.key) }));
     // A removed key (undefined) is written as null: JSON would drop it.
-    fs.writeFileSync(out, JSON.stringify(rows, (_k, v: unknown) => (v === undefined ? null : v), 1));
+    fs.writeFileSync(
+        out,
+        JSON.stringify(rows, (_k, v: unknown) => (v === undefined ? null : v), 1),
+    );
 })().catch((e: unknown) => {
     console.error(e);
     process.exit(1);

@@ -77,7 +77,11 @@ export class ProviderProcess {
         }
     }
 
-    private call<Req, Resp>(name: string, method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, resp: Resp) => void) => unknown, req: Req): Promise<Resp> {
+    private call<Req, Resp>(
+        name: string,
+        method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, resp: Resp) => void) => unknown,
+        req: Req,
+    ): Promise<Resp> {
         return new Promise<Resp>((resolve, reject) =>
             method.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, resp) =>
                 err ? reject(new Error(`${name}: ${err.message}; provider stderr: ${this.stderr()}`)) : resolve(resp),
@@ -94,7 +98,12 @@ export class ProviderProcess {
     /** CheckConfig then Configure with the provider's inputs, as the engine does before any resource. */
     async configure(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
         const urn = "urn:pulumi:test::capi-mgmt::pulumi:providers:openstack::openstack";
-        const check = new providerProto.CheckRequest().setUrn(urn).setType("pulumi:providers:openstack").setName("openstack").setOlds(new Struct()).setNews(toStruct(inputs));
+        const check = new providerProto.CheckRequest()
+            .setUrn(urn)
+            .setType("pulumi:providers:openstack")
+            .setName("openstack")
+            .setOlds(new Struct())
+            .setNews(toStruct(inputs));
         const checked = await this.call("CheckConfig", this.client.checkConfig, check);
         const failures = checked.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() }));
         if (failures.length) {

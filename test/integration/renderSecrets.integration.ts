@@ -69,8 +69,14 @@ describe("render's secrets through the real Pulumi CLI", function () {
     it("renders with them: no placeholder, the SOPS key's Secret written, no secret in the output", async () => {
         const out = path.join(home!.dir, "rendered");
         const report = await renderStackReport({ stack: "sec", outDir: out, projectDir: home!.workDir, env });
-        assert.deepStrictEqual(report.warnings.filter((w) => /placeholder|not decrypted/.test(w)), []);
-        assert.ok(report.files.some((f) => /sops-age/.test(f)), report.files.join("\n"));
+        assert.deepStrictEqual(
+            report.warnings.filter((w) => /placeholder|not decrypted/.test(w)),
+            [],
+        );
+        assert.ok(
+            report.files.some((f) => /sops-age/.test(f)),
+            report.files.join("\n"),
+        );
         const all = report.files.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("\n");
         assert.ok(!all.includes(AGE_KEY) && !all.includes(deployKey.split("\n")[2]), "a secret was written out");
     });
@@ -78,7 +84,9 @@ describe("render's secrets through the real Pulumi CLI", function () {
     it("fails with the CLI's words on a wrong passphrase, naming the stack file", () => {
         assert.throws(
             () => readStackConfigFile(home!.workDir, "sec", { ...env, PULUMI_CONFIG_PASSPHRASE: "not the passphrase" }),
-            (e: Error) => e.message.startsWith(`${path.join(home!.workDir, "Pulumi.sec.yaml")}: cannot open its secure values: pulumi config`) && /incorrect passphrase/.test(e.message),
+            (e: Error) =>
+                e.message.startsWith(`${path.join(home!.workDir, "Pulumi.sec.yaml")}: cannot open its secure values: pulumi config`) &&
+                /incorrect passphrase/.test(e.message),
         );
     });
 });

@@ -143,10 +143,14 @@ for (const stack of ["dev", "prod"]) {
                 // Flux waits for a Kustomization's health before its dependants; the ClusterClass
                 // is healthy once Cluster API has read its variables (the Cluster webhook needs them).
                 for (const cc of k.docs.filter((d) => d.kind === "ClusterClass")) {
-                    await waitFor(`ClusterClass ${cc.metadata.name} VariablesReady`, () => {
-                        const got = c().get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace);
-                        return conditionTrue(got, "VariablesReady") ? true : undefined;
-                    }, poll());
+                    await waitFor(
+                        `ClusterClass ${cc.metadata.name} VariablesReady`,
+                        () => {
+                            const got = c().get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace);
+                            return conditionTrue(got, "VariablesReady") ? true : undefined;
+                        },
+                        poll(),
+                    );
                 }
             }
             assert.ok(clusters().length > 0, "the GitOps tree has no example Cluster");
@@ -159,18 +163,24 @@ for (const stack of ["dev", "prod"]) {
                 const vars = clusterVariables(cl);
                 const cc = clusterClass(at(cl, "spec.topology.classRef.name") as string);
 
-                const live = await waitFor(`Cluster ${name} refs set by the topology controller`, () => {
-                    const got = c().get(R.Cluster, name, ns);
-                    return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
-                }, poll());
+                const live = await waitFor(
+                    `Cluster ${name} refs set by the topology controller`,
+                    () => {
+                        const got = c().get(R.Cluster, name, ns);
+                        return at(got, "spec.infrastructureRef.name") && at(got, "spec.controlPlaneRef.name") ? got : undefined;
+                    },
+                    poll(),
+                );
 
                 // OpenStackCluster: external network, allow-list with the management egress CIDR, identity.
                 const osc = c().get(R.OpenStackCluster, at(live, "spec.infrastructureRef.name") as string, ns);
                 assert.ok(osc, "no OpenStackCluster");
                 assert.deepStrictEqual(at(osc, "spec.externalNetwork"), vars.externalNetwork, "externalNetwork");
                 const allowed = at(osc, "spec.apiServerLoadBalancer.allowedCIDRs") as string[];
-                assert.ok(Array.isArray(allowed) && allowed.includes(settings().MANAGEMENT_EGRESS_CIDR),
-                    `allowedCIDRs ${JSON.stringify(allowed)} lack the management egress CIDR ${settings().MANAGEMENT_EGRESS_CIDR}`);
+                assert.ok(
+                    Array.isArray(allowed) && allowed.includes(settings().MANAGEMENT_EGRESS_CIDR),
+                    `allowedCIDRs ${JSON.stringify(allowed)} lack the management egress CIDR ${settings().MANAGEMENT_EGRESS_CIDR}`,
+                );
                 // The provider that enforces the allow-list, by the class's default (OVN would ignore it).
                 assert.strictEqual(at(osc, "spec.apiServerLoadBalancer.provider"), "amphora", "API load balancer provider");
                 const identity = rendered.manifests.flatMap((m) => m.docs).find((d) => d.kind === "OpenStackClusterIdentity");
@@ -197,16 +207,32 @@ for (const stack of ["dev", "prod"]) {
 
                 // The topology controller creates workers once the control plane has been provisioned.
                 // No machines boot here: report the control plane provisioned, as KCP would (simulated).
-                c().kubectlOk(["patch", R.KubeadmControlPlane, kcp.metadata.name, "-n", ns, "--subresource=status", "--type=merge",
-                    "-p", JSON.stringify({ status: { version: at(kcp, "spec.version") } })]);
+                c().kubectlOk([
+                    "patch",
+                    R.KubeadmControlPlane,
+                    kcp.metadata.name,
+                    "-n",
+                    ns,
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
+                ]);
 
                 const mdTopologies = (at(cl, "spec.topology.workers.machineDeployments") as { name: string; class: string; replicas?: number }[]) ?? [];
                 assert.ok(mdTopologies.length > 0, "the example Cluster has no MachineDeployment topology");
                 for (const mdt of mdTopologies) {
-                    const md = await waitFor(`MachineDeployment ${mdt.name} of ${name}`, () => {
-                        const mds = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${mdt.name}` });
-                        return mds.length === 1 ? mds[0] : undefined;
-                    }, poll());
+                    const md = await waitFor(
+                        `MachineDeployment ${mdt.name} of ${name}`,
+                        () => {
+                            const mds = c().list(R.MachineDeployment, {
+                                namespace: ns,
+                                selector: `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${mdt.name}`,
+                            });
+                            return mds.length === 1 ? mds[0] : undefined;
+                        },
+                        poll(),
+                    );
                     assert.strictEqual(at(md, "spec.replicas"), mdt.replicas, `${mdt.name} replicas`);
                     assert.strictEqual(at(md, "spec.template.spec.version"), at(cl, "spec.topology.version"), `${mdt.name} version`);
                     const osmt = c().get(R.OpenStackMachineTemplate, at(md, "spec.template.spec.infrastructureRef.name") as string, ns);
@@ -218,8 +244,11 @@ for (const stack of ["dev", "prod"]) {
                     }
                     const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, ns);
                     assert.ok(kct, `${mdt.name}: no KubeadmConfigTemplate`);
-                    assert.strictEqual(argMap(at(kct, "spec.template.spec.joinConfiguration.nodeRegistration.kubeletExtraArgs"))["cloud-provider"], "external",
-                        `${mdt.name} kubelet cloud-provider`);
+                    assert.strictEqual(
+                        argMap(at(kct, "spec.template.spec.joinConfiguration.nodeRegistration.kubeletExtraArgs"))["cloud-provider"],
+                        "external",
+                        `${mdt.name} kubelet cloud-provider`,
+                    );
                 }
 
                 // MachineHealthChecks: one per health check the ClusterClass defines, with its checks.
@@ -227,7 +256,8 @@ for (const stack of ["dev", "prod"]) {
                 if (at(cc, "spec.controlPlane.healthCheck")) {
                     expected.push({ what: "control plane", selectorLabel: "cluster.x-k8s.io/control-plane", hc: at(cc, "spec.controlPlane.healthCheck") });
                 }
-                const mdClasses = (at(cc, "spec.workers.machineDeployments") as { class: string; healthCheck?: { remediation?: { maxInFlight?: unknown } } }[]) ?? [];
+                const mdClasses =
+                    (at(cc, "spec.workers.machineDeployments") as { class: string; healthCheck?: { remediation?: { maxInFlight?: unknown } } }[]) ?? [];
                 for (const mdt of mdTopologies) {
                     const classHc = mdClasses.find((m) => m.class === mdt.class)?.healthCheck;
                     if (classHc) {
@@ -237,16 +267,27 @@ for (const stack of ["dev", "prod"]) {
                         const maxInFlight = hc.remediation?.maxInFlight;
                         delete hc.remediation?.maxInFlight;
                         if (maxInFlight !== undefined) {
-                            const md = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${mdt.name}` })[0];
-                            assert.deepStrictEqual(at(md, "spec.remediation.maxInFlight"), maxInFlight, `${mdt.name}: MachineDeployment remediation.maxInFlight`);
+                            const md = c().list(R.MachineDeployment, {
+                                namespace: ns,
+                                selector: `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${mdt.name}`,
+                            })[0];
+                            assert.deepStrictEqual(
+                                at(md, "spec.remediation.maxInFlight"),
+                                maxInFlight,
+                                `${mdt.name}: MachineDeployment remediation.maxInFlight`,
+                            );
                         }
                         expected.push({ what: `workers ${mdt.name}`, selectorLabel: "topology.cluster.x-k8s.io/deployment-name", hc });
                     }
                 }
-                const mhcs = await waitFor(`MachineHealthChecks of ${name}`, () => {
-                    const got = c().list(R.MachineHealthCheck, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` });
-                    return got.length >= expected.length ? got : undefined;
-                }, poll());
+                const mhcs = await waitFor(
+                    `MachineHealthChecks of ${name}`,
+                    () => {
+                        const got = c().list(R.MachineHealthCheck, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${name}` });
+                        return got.length >= expected.length ? got : undefined;
+                    },
+                    poll(),
+                );
                 assert.strictEqual(mhcs.length, expected.length, "MachineHealthCheck count");
                 for (const e of expected) {
                     const mhc = mhcs.find((m) => (at(m, "spec.selector.matchLabels") as Record<string, string> | undefined)?.[e.selectorLabel] !== undefined);
@@ -275,7 +316,11 @@ for (const stack of ["dev", "prod"]) {
                 assert.strictEqual(osmts.length, 2, "render's OpenStackMachineTemplates: control plane, then the workers'");
                 // This test's own re-apply (above) changed nothing yet: the Cluster is as the tree has it.
                 assert.deepStrictEqual(only(rendered, "OpenStackCluster").spec, osc?.spec, "OpenStackCluster.spec");
-                assert.deepStrictEqual(at(only(rendered, "KubeadmControlPlane"), "spec.kubeadmConfigSpec"), at(kcp, "spec.kubeadmConfigSpec"), "KubeadmControlPlane kubeadmConfigSpec");
+                assert.deepStrictEqual(
+                    at(only(rendered, "KubeadmControlPlane"), "spec.kubeadmConfigSpec"),
+                    at(kcp, "spec.kubeadmConfigSpec"),
+                    "KubeadmControlPlane kubeadmConfigSpec",
+                );
                 assert.deepStrictEqual(at(osmts[0], "spec.template"), at(cpOsmt, "spec.template"), "control plane OpenStackMachineTemplate");
                 assert.deepStrictEqual(at(osmts[1], "spec.template"), at(wOsmt, "spec.template"), "worker OpenStackMachineTemplate");
                 assert.deepStrictEqual(at(only(rendered, "KubeadmConfigTemplate"), "spec.template"), at(kct, "spec.template"), "worker KubeadmConfigTemplate");
@@ -286,7 +331,7 @@ for (const stack of ["dev", "prod"]) {
             for (const cl of clusters()) {
                 const ns = cl.metadata.namespace as string;
                 const changed = clone(cl);
-                const vars = (at(changed, "spec.topology.variables") as { name: string; value: unknown }[]);
+                const vars = at(changed, "spec.topology.variables") as { name: string; value: unknown }[];
                 const flavor = vars.find((v) => v.name === "workerFlavor");
                 assert.ok(flavor, "the example Cluster sets no workerFlavor");
                 const newFlavor = `${String(flavor.value)}-resized`;
@@ -300,10 +345,14 @@ for (const stack of ["dev", "prod"]) {
 
                 const r = c().apply(toYaml(changed), { fieldManager: "kustomize-controller" });
                 assert.strictEqual(r.status, 0, `re-apply refused:\n${r.stderr}`);
-                const after = await waitFor(`MachineDeployment ${mdt.name} rolled to a new template`, () => {
-                    const md = c().list(R.MachineDeployment, { namespace: ns, selector })[0];
-                    return at(md, "spec.template.spec.infrastructureRef.name") !== oldTemplate && at(md, "spec.replicas") === newReplicas ? md : undefined;
-                }, poll());
+                const after = await waitFor(
+                    `MachineDeployment ${mdt.name} rolled to a new template`,
+                    () => {
+                        const md = c().list(R.MachineDeployment, { namespace: ns, selector })[0];
+                        return at(md, "spec.template.spec.infrastructureRef.name") !== oldTemplate && at(md, "spec.replicas") === newReplicas ? md : undefined;
+                    },
+                    poll(),
+                );
                 const osmt = c().get(R.OpenStackMachineTemplate, at(after, "spec.template.spec.infrastructureRef.name") as string, ns);
                 assert.strictEqual(at(osmt, "spec.template.spec.flavor"), newFlavor, "new template's flavor");
                 // The control plane keeps its machines: its template is unchanged.
@@ -327,8 +376,13 @@ for (const stack of ["dev", "prod"]) {
             const isEgressFile = (p: string) => p.startsWith("/etc/containerd/certs.d/") || /http-proxy|capi-mgmt-proxy|capi-mgmt-registry-mirrors/.test(p);
             const MIRRORS_SCRIPT = "/usr/local/sbin/capi-mgmt-registry-mirrors";
             // The proxy's files and commands, then the one mirror script and the command running it.
-            const egressFiles = ["/etc/default/capi-mgmt-proxy", "/etc/systemd/system/containerd.service.d/http-proxy.conf",
-                "/etc/systemd/system/kubelet.service.d/http-proxy.conf", "/usr/local/sbin/capi-mgmt-proxy-api-endpoint", MIRRORS_SCRIPT];
+            const egressFiles = [
+                "/etc/default/capi-mgmt-proxy",
+                "/etc/systemd/system/containerd.service.d/http-proxy.conf",
+                "/etc/systemd/system/kubelet.service.d/http-proxy.conf",
+                "/usr/local/sbin/capi-mgmt-proxy-api-endpoint",
+                MIRRORS_SCRIPT,
+            ];
             const egressCommands = ["/usr/local/sbin/capi-mgmt-proxy-api-endpoint", "systemctl daemon-reload", "systemctl restart containerd", MIRRORS_SCRIPT];
 
             // The examples set neither variable: no such file on their nodes, no command before kubeadm.
@@ -337,7 +391,10 @@ for (const stack of ["dev", "prod"]) {
                 const kcp = c().get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, cl.metadata.namespace);
                 assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter(isEgressFile), [], `${cl.metadata.name}: control plane`);
                 assert.strictEqual(at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"), undefined);
-                const md = c().list(R.MachineDeployment, { namespace: cl.metadata.namespace, selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}` })[0];
+                const md = c().list(R.MachineDeployment, {
+                    namespace: cl.metadata.namespace,
+                    selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}`,
+                })[0];
                 const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, cl.metadata.namespace);
                 assert.strictEqual(at(kct, "spec.template.spec.files"), undefined, `${cl.metadata.name}: workers`);
                 assert.strictEqual(at(kct, "spec.template.spec.preKubeadmCommands"), undefined, `${cl.metadata.name}: workers`);
@@ -348,35 +405,82 @@ for (const stack of ["dev", "prod"]) {
                 const cl = clone(base);
                 cl.metadata.name = `${base.metadata.name}-egress${etcdMaintenance ? "" : "-noetcd"}`;
                 cl.metadata.labels = {};
-                const vars = (at(cl, "spec.topology.variables") as { name: string; value: unknown }[]).filter((v) => !["proxy", "registryMirrors", "etcdMaintenance"].includes(v.name));
-                vars.push({ name: "proxy", value: proxy }, { name: "registryMirrors", value: registryMirrors }, { name: "etcdMaintenance", value: etcdMaintenance });
+                const vars = (at(cl, "spec.topology.variables") as { name: string; value: unknown }[]).filter(
+                    (v) => !["proxy", "registryMirrors", "etcdMaintenance"].includes(v.name),
+                );
+                vars.push(
+                    { name: "proxy", value: proxy },
+                    { name: "registryMirrors", value: registryMirrors },
+                    { name: "etcdMaintenance", value: etcdMaintenance },
+                );
                 (cl.spec as { topology: { variables: unknown } }).topology.variables = vars;
                 const r = c().apply(toYaml(cl), { fieldManager: "kustomize-controller" });
                 assert.strictEqual(r.status, 0, `${cl.metadata.name} refused:\n${r.stderr}`);
 
-                const live = await waitFor(`Cluster ${cl.metadata.name} expanded`, () => {
-                    const got = c().get(R.Cluster, cl.metadata.name, ns);
-                    return at(got, "spec.controlPlaneRef.name") ? got : undefined;
-                }, poll());
-                const kcp = await waitFor(`KubeadmControlPlane of ${cl.metadata.name}`, () => c().get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns), poll());
-                assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter((p) => p.includes("etcd-maintenance")).length > 0, etcdMaintenance, "etcd care files follow etcdMaintenance");
-                assert.deepStrictEqual(paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter(isEgressFile), egressFiles, "control plane: the proxy's files, then the mirror script (appended after etcd care's)");
-                assert.deepStrictEqual(at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"), egressCommands, "control plane: the proxy's commands, then the mirror script");
+                const live = await waitFor(
+                    `Cluster ${cl.metadata.name} expanded`,
+                    () => {
+                        const got = c().get(R.Cluster, cl.metadata.name, ns);
+                        return at(got, "spec.controlPlaneRef.name") ? got : undefined;
+                    },
+                    poll(),
+                );
+                const kcp = await waitFor(
+                    `KubeadmControlPlane of ${cl.metadata.name}`,
+                    () => c().get(R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns),
+                    poll(),
+                );
+                assert.deepStrictEqual(
+                    paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter((p) => p.includes("etcd-maintenance")).length > 0,
+                    etcdMaintenance,
+                    "etcd care files follow etcdMaintenance",
+                );
+                assert.deepStrictEqual(
+                    paths(at(kcp, "spec.kubeadmConfigSpec.files")).filter(isEgressFile),
+                    egressFiles,
+                    "control plane: the proxy's files, then the mirror script (appended after etcd care's)",
+                );
+                assert.deepStrictEqual(
+                    at(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands"),
+                    egressCommands,
+                    "control plane: the proxy's commands, then the mirror script",
+                );
                 const cpScript = (at(kcp, "spec.kubeadmConfigSpec.files") as File[]).find((f) => f.path === MIRRORS_SCRIPT)!.content;
                 for (const m of registryMirrors) {
                     assert.ok(cpScript.includes(`write_hosts '${m.registry}' <<'EOF'`), `the mirror script writes ${m.registry}`);
                 }
 
-                c().kubectlOk(["patch", R.KubeadmControlPlane, kcp.metadata.name, "-n", ns, "--subresource=status", "--type=merge",
-                    "-p", JSON.stringify({ status: { version: at(kcp, "spec.version") } })]);
-                const md = await waitFor(`MachineDeployment of ${cl.metadata.name}`, () => {
-                    const mds = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}` });
-                    return mds.length > 0 ? mds[0] : undefined;
-                }, poll());
+                c().kubectlOk([
+                    "patch",
+                    R.KubeadmControlPlane,
+                    kcp.metadata.name,
+                    "-n",
+                    ns,
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
+                ]);
+                const md = await waitFor(
+                    `MachineDeployment of ${cl.metadata.name}`,
+                    () => {
+                        const mds = c().list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${cl.metadata.name}` });
+                        return mds.length > 0 ? mds[0] : undefined;
+                    },
+                    poll(),
+                );
                 const kct = c().get(R.KubeadmConfigTemplate, at(md, "spec.template.spec.bootstrap.configRef.name") as string, ns);
                 assert.deepStrictEqual(paths(at(kct, "spec.template.spec.files")), egressFiles, "workers: the proxy's files, then the mirror script");
-                assert.deepStrictEqual(at(kct, "spec.template.spec.preKubeadmCommands"), egressCommands, "workers: the proxy's commands, then the mirror script");
-                assert.strictEqual((at(kct, "spec.template.spec.files") as File[]).find((f) => f.path === MIRRORS_SCRIPT)!.content, cpScript, "workers: the control plane's mirror script");
+                assert.deepStrictEqual(
+                    at(kct, "spec.template.spec.preKubeadmCommands"),
+                    egressCommands,
+                    "workers: the proxy's commands, then the mirror script",
+                );
+                assert.strictEqual(
+                    (at(kct, "spec.template.spec.files") as File[]).find((f) => f.path === MIRRORS_SCRIPT)!.content,
+                    cpScript,
+                    "workers: the control plane's mirror script",
+                );
             }
         });
 
@@ -393,7 +497,11 @@ for (const stack of ["dev", "prod"]) {
                 ["registryMirrors", [{ registry: "https://docker.io", endpoints: ["https://a.example"] }], /should match|pattern/i],
                 ["registryMirrors", [{ registry: "docker.io", endpoints: ["https://user:pw@a.example"] }], /should match|pattern/i],
                 ["registryMirrors", [{ registry: "a..b.example", endpoints: ["https://a.example"] }], /should match|pattern/i],
-                ["registryMirrors", Array.from({ length: 9 }, (_, i) => ({ registry: `r${i}.example`, endpoints: ["https://m.example"] })), /must have at most 8 items|maxItems|Too many/i],
+                [
+                    "registryMirrors",
+                    Array.from({ length: 9 }, (_, i) => ({ registry: `r${i}.example`, endpoints: ["https://m.example"] })),
+                    /must have at most 8 items|maxItems|Too many/i,
+                ],
             ];
             for (const [i, [name, value, message]] of cases.entries()) {
                 const cl = clone(clusters()[0]);
@@ -413,19 +521,37 @@ for (const stack of ["dev", "prod"]) {
             assert.ok(crs, "rendered manifests have no ClusterResourceSet");
             const ns = crs.metadata.namespace as string;
             const matchLabels = at(crs, "spec.clusterSelector.matchLabels") as Record<string, string>;
-            const selector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
-            const selected = c().list(R.Cluster, { namespace: ns, selector }).map((x) => x.metadata.name).sort();
-            assert.deepStrictEqual(selected, clusters().filter((x) => x.metadata.namespace === ns).map((x) => x.metadata.name).sort(),
-                "the ClusterResourceSet's selector must select exactly the example Clusters");
+            const selector = Object.entries(matchLabels)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(",");
+            const selected = c()
+                .list(R.Cluster, { namespace: ns, selector })
+                .map((x) => x.metadata.name)
+                .sort();
+            assert.deepStrictEqual(
+                selected,
+                clusters()
+                    .filter((x) => x.metadata.namespace === ns)
+                    .map((x) => x.metadata.name)
+                    .sort(),
+                "the ClusterResourceSet's selector must select exactly the example Clusters",
+            );
 
             // The rendered Secret has its value redacted; fill it the way the program does.
             const resources = at(crs, "spec.resources") as { kind: string; name: string }[];
-            const secretDoc = rendered.manifests.flatMap((m) => m.docs).find((d) => d.kind === "Secret" && d.metadata.name === resources[0].name && d.metadata.namespace === ns);
+            const secretDoc = rendered.manifests
+                .flatMap((m) => m.docs)
+                .find((d) => d.kind === "Secret" && d.metadata.name === resources[0].name && d.metadata.namespace === ns);
             assert.ok(secretDoc, `no rendered Secret ${resources[0].name}`);
             const filled = clone(secretDoc) as KubeObject & { stringData: Record<string, string> };
-            filled.stringData = cloudConfigResourceData(renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "testbed-id", secret: "testbed-secret" }));
-            assert.deepStrictEqual(Object.keys(filled.stringData).sort(), Object.keys((secretDoc as unknown as { stringData: object }).stringData).sort(),
-                "the program's data keys differ from the rendered Secret's");
+            filled.stringData = cloudConfigResourceData(
+                renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "testbed-id", secret: "testbed-secret" }),
+            );
+            assert.deepStrictEqual(
+                Object.keys(filled.stringData).sort(),
+                Object.keys((secretDoc as unknown as { stringData: object }).stringData).sort(),
+                "the program's data keys differ from the rendered Secret's",
+            );
             const r = c().apply(toYaml(filled));
             assert.strictEqual(r.status, 0, `resource-set Secret refused:\n${r.stderr}`);
 
@@ -436,29 +562,68 @@ for (const stack of ["dev", "prod"]) {
             for (const name of selected) {
                 const live = c().get(R.Cluster, name, ns);
                 const osc = at(live, "spec.infrastructureRef.name") as string;
-                c().kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--type=merge",
-                    "-p", JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } })]);
-                c().kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge",
-                    "-p", JSON.stringify({ status: { ready: true } })]);
-                c().applyOk(toYaml({
-                    apiVersion: "v1", kind: "Secret", type: "cluster.x-k8s.io/secret",
-                    metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
-                    stringData: { value: embeddedKubeconfig(c()) },
-                }));
-                c().kubectlOk(["patch", R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, "-n", ns, "--subresource=status", "--type=merge",
-                    "-p", JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } })]);
+                c().kubectlOk([
+                    "patch",
+                    R.OpenStackCluster,
+                    osc,
+                    "-n",
+                    ns,
+                    "--type=merge",
+                    "-p",
+                    JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } }),
+                ]);
+                c().kubectlOk([
+                    "patch",
+                    R.OpenStackCluster,
+                    osc,
+                    "-n",
+                    ns,
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    JSON.stringify({ status: { ready: true } }),
+                ]);
+                c().applyOk(
+                    toYaml({
+                        apiVersion: "v1",
+                        kind: "Secret",
+                        type: "cluster.x-k8s.io/secret",
+                        metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
+                        stringData: { value: embeddedKubeconfig(c()) },
+                    }),
+                );
+                c().kubectlOk([
+                    "patch",
+                    R.KubeadmControlPlane,
+                    at(live, "spec.controlPlaneRef.name") as string,
+                    "-n",
+                    ns,
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
+                ]);
             }
             const target = (await import("yaml")).parse(filled.stringData[Object.keys(filled.stringData)[0]]) as KubeObject;
-            await waitFor(`${target.metadata.namespace}/${target.metadata.name} delivered by the ClusterResourceSet`, () => {
-                return c().get("secrets", target.metadata.name, target.metadata.namespace) ? true : undefined;
-            }, poll());
+            await waitFor(
+                `${target.metadata.namespace}/${target.metadata.name} delivered by the ClusterResourceSet`,
+                () => {
+                    return c().get("secrets", target.metadata.name, target.metadata.namespace) ? true : undefined;
+                },
+                poll(),
+            );
             for (const name of selected) {
-                const binding = await waitFor(`ClusterResourceSetBinding of ${name}`, () => {
-                    const b = c().get(R.ClusterResourceSetBinding, name, ns);
-                    const applied = ((at(b, "spec.bindings") as { clusterResourceSetName: string; resources?: { applied: boolean }[] }[]) ?? [])
-                        .find((x) => x.clusterResourceSetName === crs.metadata.name);
-                    return applied?.resources?.every((x) => x.applied) && applied.resources.length > 0 ? b : undefined;
-                }, poll());
+                const binding = await waitFor(
+                    `ClusterResourceSetBinding of ${name}`,
+                    () => {
+                        const b = c().get(R.ClusterResourceSetBinding, name, ns);
+                        const applied = ((at(b, "spec.bindings") as { clusterResourceSetName: string; resources?: { applied: boolean }[] }[]) ?? []).find(
+                            (x) => x.clusterResourceSetName === crs.metadata.name,
+                        );
+                        return applied?.resources?.every((x) => x.applied) && applied.resources.length > 0 ? b : undefined;
+                    },
+                    poll(),
+                );
                 assert.ok(binding);
             }
             const delivered = c().get("secrets", target.metadata.name, target.metadata.namespace) as unknown as { data: Record<string, string> };
@@ -480,7 +645,10 @@ for (const stack of ["dev", "prod"]) {
                 if (content) {
                     const c2 = clone(img);
                     (at(c2, "spec.resource.content.download") as { url: string }).url += "?changed";
-                    assert.match(refusal(c(), ["apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-"], toYaml(c2)), /content is immutable/);
+                    assert.match(
+                        refusal(c(), ["apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-"], toYaml(c2)),
+                        /content is immutable/,
+                    );
                 }
             });
 
@@ -489,8 +657,16 @@ for (const stack of ["dev", "prod"]) {
                 const live = c().get(R.Cluster, cl.metadata.name, cl.metadata.namespace);
                 const name = at(live, "spec.infrastructureRef.name") as string | undefined;
                 assert.ok(name, `precondition: Cluster ${cl.metadata.name} has no OpenStackCluster (topology not expanded, see above)`);
-                const msg = refusal(c(), ["patch", R.OpenStackCluster, name, "-n", cl.metadata.namespace as string, "--type=merge",
-                    "-p", JSON.stringify({ spec: { externalNetwork: { filter: { name: "another-external-network" } } } })]);
+                const msg = refusal(c(), [
+                    "patch",
+                    R.OpenStackCluster,
+                    name,
+                    "-n",
+                    cl.metadata.namespace as string,
+                    "--type=merge",
+                    "-p",
+                    JSON.stringify({ spec: { externalNetwork: { filter: { name: "another-external-network" } } } }),
+                ]);
                 // CAPO's validating webhook (pkg/webhooks) is the only judge that says this.
                 assert.match(msg, new RegExp(`OpenStackCluster "${name}" is invalid: spec: Forbidden: cannot be modified`));
             });

@@ -68,7 +68,7 @@ function refOf(p: Problems, branch: string | undefined, semver: string | undefin
     }
     if (branch !== undefined) {
         if (production) {
-            p.fail("gitops.branch", "production follows released tags: set gitops.semver (e.g. \">=1.0.0\") instead of a branch");
+            p.fail("gitops.branch", 'production follows released tags: set gitops.semver (e.g. ">=1.0.0") instead of a branch');
         }
         return { branch };
     }
@@ -80,7 +80,10 @@ function refOf(p: Problems, branch: string | undefined, semver: string | undefin
 }
 
 function checkKnownHosts(p: Problems, knownHosts: string, host: string | undefined): void {
-    const lines = knownHosts.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+    const lines = knownHosts
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"));
     if (lines.length === 0) {
         p.fail("gitops.knownHosts", "has no host key lines");
         return;
@@ -110,7 +113,11 @@ function checkKnownHosts(p: Problems, knownHosts: string, host: string | undefin
  * `gitops` with its defaults filled in, or undefined when unset. `o` holds only the nested
  * keys the schema let through (their rules are not run on what it already refused).
  */
-export function gitopsOf(p: Problems, o: Partial<NonNullable<Settings["gitops"]>> | undefined, ctx: { stack: string; production: boolean }): GitOpsSettings | undefined {
+export function gitopsOf(
+    p: Problems,
+    o: Partial<NonNullable<Settings["gitops"]>> | undefined,
+    ctx: { stack: string; production: boolean },
+): GitOpsSettings | undefined {
     if (o === undefined) {
         return undefined;
     }
@@ -119,7 +126,7 @@ export function gitopsOf(p: Problems, o: Partial<NonNullable<Settings["gitops"]>
 
     const rawPath = o.path ?? `./clusters/${ctx.stack}`;
     const path = rawPath.startsWith("./") ? rawPath : `./${rawPath}`;
-    if ((rawPath.startsWith("/") || path.split("/").includes("..") || !/^[A-Za-z0-9._/-]+$/.test(path))) {
+    if (rawPath.startsWith("/") || path.split("/").includes("..") || !/^[A-Za-z0-9._/-]+$/.test(path)) {
         p.fail("gitops.path", `${quote(rawPath)} must be a relative path inside the repository, without ..`);
     }
     if (o.knownHosts !== undefined) {
@@ -129,11 +136,17 @@ export function gitopsOf(p: Problems, o: Partial<NonNullable<Settings["gitops"]>
         try {
             publicKeyOfPrivateKey(o.deployKey);
         } catch (e) {
-            p.fail("gitops.deployKey", `is not a usable SSH private key: ${(e as Error).message} (give an unencrypted OpenSSH key, or leave it unset to have one generated)`);
+            p.fail(
+                "gitops.deployKey",
+                `is not a usable SSH private key: ${(e as Error).message} (give an unencrypted OpenSSH key, or leave it unset to have one generated)`,
+            );
         }
     }
     if (o.sopsAgeKey !== undefined) {
-        const keys = o.sopsAgeKey.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+        const keys = o.sopsAgeKey
+            .split("\n")
+            .map((l) => l.trim())
+            .filter((l) => l !== "" && !l.startsWith("#"));
         if (keys.length === 0 || !keys.every((k) => AGE_SECRET_KEY.test(k))) {
             p.fail("gitops.sopsAgeKey", "must be an age identity (AGE-SECRET-KEY-1…), as age-keygen writes it");
         }

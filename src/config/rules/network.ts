@@ -31,7 +31,10 @@ export function checkNodeCidr(p: Problems, cidr: string, set: boolean, existing:
     } else if (!existing) {
         // The kind cluster routes these ranges inside the server: a node subnet overlapping
         // them would make the server's own neighbours (and its gateway) unreachable from pods.
-        for (const [what, range] of [["pod", KIND_POD_CIDR], ["Service", KIND_SERVICE_CIDR]] as const) {
+        for (const [what, range] of [
+            ["pod", KIND_POD_CIDR],
+            ["Service", KIND_SERVICE_CIDR],
+        ] as const) {
             if (cidrsOverlap(c, parseCidr(range)!)) {
                 p.fail("nodeCidr", `${quote(cidr)} overlaps ${range}, the management cluster's ${what} network; choose a range outside it`);
             }
@@ -54,7 +57,13 @@ export function checkNameservers(p: Problems, list: readonly string[], existing:
 }
 
 /** `sshAllowedCidrs` / `apiAllowedCidrs`: network addresses, once each; production refuses the whole internet unless allowPublicAccess. */
-export function checkAllowedCidrs(p: Problems, key: string, what: string, list: readonly string[], rules: { production: boolean; allowPublicAccess: boolean }): void {
+export function checkAllowedCidrs(
+    p: Problems,
+    key: string,
+    what: string,
+    list: readonly string[],
+    rules: { production: boolean; allowPublicAccess: boolean },
+): void {
     if (list.length === 0) {
         p.fail(key, `must list at least one CIDR that may reach ${what}`);
     }
@@ -74,7 +83,10 @@ export function checkAllowedCidrs(p: Problems, key: string, what: string, list: 
         }
         seen.add(s);
         if (isWholeInternet(c) && rules.production && !rules.allowPublicAccess) {
-            p.fail(key, `${quote(s)} opens ${what} to the whole internet, which production refuses (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`);
+            p.fail(
+                key,
+                `${quote(s)} opens ${what} to the whole internet, which production refuses (set ${CONFIG_NAMESPACE}:allowPublicAccess: true to accept it)`,
+            );
         }
         parsed.push(c);
     }

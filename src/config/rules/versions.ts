@@ -76,7 +76,13 @@ export function versionsOf(p: Problems, overrides: Record<string, unknown> | und
             }
         } else if ((RELEASE_COMPONENTS as readonly string[]).includes(k)) {
             const c = k as ReleaseComponent;
-            const pin = parseReleasePin(c, key, val, (x) => semver(x) !== undefined, (fk, m) => p.fail(fk, m));
+            const pin = parseReleasePin(
+                c,
+                key,
+                val,
+                (x) => semver(x) !== undefined,
+                (fk, m) => p.fail(fk, m),
+            );
             if (pin) {
                 versions[c] = pin.version;
                 versions.releaseSha256 = { ...versions.releaseSha256, [c]: pin.sha256 };
@@ -195,7 +201,10 @@ function checkCompatibility(p: Problems, v: Versions): void {
     if (capo && capi) {
         const min = CAPO_MIN_CLUSTER_API[minorOf(capo)];
         if (min === undefined) {
-            p.fail("versions.capo", `${v.capo}: compatibility with Cluster API is not known (known CAPO minors: ${Object.keys(CAPO_MIN_CLUSTER_API).join(", ")})`);
+            p.fail(
+                "versions.capo",
+                `${v.capo}: compatibility with Cluster API is not known (known CAPO minors: ${Object.keys(CAPO_MIN_CLUSTER_API).join(", ")})`,
+            );
         } else if (compareMinor(minorOf(capi), min) < 0) {
             p.fail("versions.clusterApi", `${v.clusterApi} is too old for CAPO ${v.capo}, which needs Cluster API v${min} or newer`);
         }
@@ -203,14 +212,23 @@ function checkCompatibility(p: Problems, v: Versions): void {
     if (capi && k8s) {
         const range = CLUSTER_API_MANAGEMENT_KUBERNETES[minorOf(capi)];
         if (range === undefined) {
-            p.fail("versions.clusterApi", `${v.clusterApi}: the Kubernetes range it supports for a management cluster is not known (known Cluster API minors: ${Object.keys(CLUSTER_API_MANAGEMENT_KUBERNETES).join(", ")})`);
+            p.fail(
+                "versions.clusterApi",
+                `${v.clusterApi}: the Kubernetes range it supports for a management cluster is not known (known Cluster API minors: ${Object.keys(CLUSTER_API_MANAGEMENT_KUBERNETES).join(", ")})`,
+            );
         } else if (compareMinor(minorOf(k8s), range[0]) < 0 || compareMinor(minorOf(k8s), range[1]) > 0) {
-            p.fail("versions.nodeImage", `Kubernetes ${v.kubernetes} is outside the range Cluster API ${v.clusterApi} supports for a management cluster (v${range[0]}–v${range[1]})`);
+            p.fail(
+                "versions.nodeImage",
+                `Kubernetes ${v.kubernetes} is outside the range Cluster API ${v.clusterApi} supports for a management cluster (v${range[0]}–v${range[1]})`,
+            );
         }
     }
     const ctl = semver(v.clusterctl.version);
     if (ctl && capi && (minorOf(ctl) !== minorOf(capi) || ctl.patch < capi.patch)) {
-        p.fail("versions.clusterctl", `${v.clusterctl.version} cannot drive Cluster API ${v.clusterApi}: use clusterctl v${minorOf(capi)}.${capi.patch} or a later v${minorOf(capi)} patch`);
+        p.fail(
+            "versions.clusterctl",
+            `${v.clusterctl.version} cannot drive Cluster API ${v.clusterApi}: use clusterctl v${minorOf(capi)}.${capi.patch} or a later v${minorOf(capi)} patch`,
+        );
     }
     const kubectl = semver(v.kubectl.version);
     if (kubectl && k8s && Math.abs(kubectl.minor - k8s.minor) > 1) {

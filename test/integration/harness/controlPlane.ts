@@ -56,7 +56,15 @@ export interface KubectlResult {
 export interface KubeObject {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; resourceVersion?: string; ownerReferences?: { kind: string; name: string }[] };
+    metadata: {
+        name: string;
+        namespace?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+        generation?: number;
+        resourceVersion?: string;
+        ownerReferences?: { kind: string; name: string }[];
+    };
     spec?: Record<string, unknown>;
     status?: Record<string, unknown>;
     [key: string]: unknown;
@@ -99,10 +107,14 @@ export class ControlPlane {
                 ],
             });
             started.push(etcd);
-            await waitFor("etcd health", async () => {
-                const r = await httpGet(`http://127.0.0.1:${etcdClient}/health`);
-                return r.status === 200 && r.body.includes('"true"') ? true : undefined;
-            }, { timeoutMs: API_READY_TIMEOUT_MS, watched: [etcd] });
+            await waitFor(
+                "etcd health",
+                async () => {
+                    const r = await httpGet(`http://127.0.0.1:${etcdClient}/health`);
+                    return r.status === 200 && r.body.includes('"true"') ? true : undefined;
+                },
+                { timeoutMs: API_READY_TIMEOUT_MS, watched: [etcd] },
+            );
 
             const apiserver = new ManagedProcess({
                 name: "kube-apiserver",
@@ -129,27 +141,34 @@ export class ControlPlane {
             started.push(apiserver);
             const server = `https://127.0.0.1:${apiPort}`;
             const tls = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.adminCert), key: fs.readFileSync(pki.adminKey) };
-            await waitFor("kube-apiserver /readyz", async () => {
-                const r = await httpGet(`${server}/readyz`, tls);
-                return r.status === 200 ? true : undefined;
-            }, { timeoutMs: API_READY_TIMEOUT_MS, watched: started });
+            await waitFor(
+                "kube-apiserver /readyz",
+                async () => {
+                    const r = await httpGet(`${server}/readyz`, tls);
+                    return r.status === 200 ? true : undefined;
+                },
+                { timeoutMs: API_READY_TIMEOUT_MS, watched: started },
+            );
 
             const kubeconfig = path.join(dir, "kubeconfig");
-            fs.writeFileSync(kubeconfig, [
-                "apiVersion: v1",
-                "kind: Config",
-                "clusters:",
-                `- name: testbed`,
-                `  cluster: {server: "${server}", certificate-authority: "${pki.caCert}"}`,
-                "users:",
-                `- name: admin`,
-                `  user: {client-certificate: "${pki.adminCert}", client-key: "${pki.adminKey}"}`,
-                "contexts:",
-                "- name: testbed",
-                "  context: {cluster: testbed, user: admin}",
-                "current-context: testbed",
-                "",
-            ].join("\n"));
+            fs.writeFileSync(
+                kubeconfig,
+                [
+                    "apiVersion: v1",
+                    "kind: Config",
+                    "clusters:",
+                    `- name: testbed`,
+                    `  cluster: {server: "${server}", certificate-authority: "${pki.caCert}"}`,
+                    "users:",
+                    `- name: admin`,
+                    `  user: {client-certificate: "${pki.adminCert}", client-key: "${pki.adminKey}"}`,
+                    "contexts:",
+                    "- name: testbed",
+                    "  context: {cluster: testbed, user: admin}",
+                    "current-context: testbed",
+                    "",
+                ].join("\n"),
+            );
             return new ControlPlane(dir, pki, kubeconfig, server, started);
         } catch (err) {
             await Promise.all(started.map((p) => p.stop()));
@@ -203,10 +222,18 @@ export class ControlPlane {
 
     /** Server-side apply of YAML text (one or more documents); returns the kubectl result. */
     apply(yamlText: string, opts: { fieldManager?: string; dryRun?: boolean } = {}): KubectlResult {
-        return this.kubectl([
-            "apply", "--server-side", "--force-conflicts", `--field-manager=${opts.fieldManager ?? FIELD_MANAGER}`,
-            ...(opts.dryRun ? ["--dry-run=server"] : []), "-f", "-",
-        ], yamlText);
+        return this.kubectl(
+            [
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                `--field-manager=${opts.fieldManager ?? FIELD_MANAGER}`,
+                ...(opts.dryRun ? ["--dry-run=server"] : []),
+                "-f",
+                "-",
+            ],
+            yamlText,
+        );
     }
 
     /** Server-side apply that must succeed. */
@@ -232,9 +259,14 @@ export class ControlPlane {
 
     /** Objects of a resource, optionally in a namespace and by label selector. */
     list(resource: string, opts: { namespace?: string; selector?: string } = {}): KubeObject[] {
-        const out = this.kubectlOk(["get", resource, "-o", "json",
+        const out = this.kubectlOk([
+            "get",
+            resource,
+            "-o",
+            "json",
             ...(opts.namespace ? ["-n", opts.namespace] : ["--all-namespaces"]),
-            ...(opts.selector ? ["-l", opts.selector] : [])]);
+            ...(opts.selector ? ["-l", opts.selector] : []),
+        ]);
         return (JSON.parse(out) as { items: KubeObject[] }).items;
     }
 }

@@ -20,8 +20,18 @@ export const PROVIDERS: ProviderSpec[] = [
     { name: "flux-kustomize-controller", manifests: "flux-kustomize-controller-manifests" },
     { name: "orc", manifests: "orc-manifests" },
     { name: "capi-core", manifests: "capi-core-manifests", binary: "capi-core" },
-    { name: "capi-kubeadm-bootstrap", manifests: "capi-kubeadm-bootstrap-manifests", binary: "capi-kubeadm-bootstrap", args: [`--watch-filter=${IDLE_WATCH_FILTER}`] },
-    { name: "capi-kubeadm-control-plane", manifests: "capi-kubeadm-control-plane-manifests", binary: "capi-kubeadm-control-plane", args: [`--watch-filter=${IDLE_WATCH_FILTER}`] },
+    {
+        name: "capi-kubeadm-bootstrap",
+        manifests: "capi-kubeadm-bootstrap-manifests",
+        binary: "capi-kubeadm-bootstrap",
+        args: [`--watch-filter=${IDLE_WATCH_FILTER}`],
+    },
+    {
+        name: "capi-kubeadm-control-plane",
+        manifests: "capi-kubeadm-control-plane-manifests",
+        binary: "capi-kubeadm-control-plane",
+        args: [`--watch-filter=${IDLE_WATCH_FILTER}`],
+    },
     { name: "capo", manifests: "capo-manifests", binary: "capo", args: [`--watch-filter=${IDLE_WATCH_FILTER}`] },
     { name: "caaph", manifests: "caaph-manifests", binary: "caaph", args: [`--watch-filter=${IDLE_WATCH_FILTER}`] },
 ];

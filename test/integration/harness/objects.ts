@@ -44,8 +44,7 @@ export function subsetDiff(actual: unknown, expected: unknown, where = ""): stri
     if (actual === null || typeof actual !== "object" || Array.isArray(actual)) {
         return [`${where}: expected an object, got ${JSON.stringify(actual)}`];
     }
-    return Object.entries(expected as Record<string, unknown>).flatMap(([k, v]) =>
-        subsetDiff((actual as Record<string, unknown>)[k], v, `${where}.${k}`));
+    return Object.entries(expected as Record<string, unknown>).flatMap(([k, v]) => subsetDiff((actual as Record<string, unknown>)[k], v, `${where}.${k}`));
 }
 
 /** A Cluster's topology variables as name → value. */

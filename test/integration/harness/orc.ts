@@ -69,10 +69,14 @@ export async function startOrc(target: OrcTarget, testbed: Testbed, opts: OrcOpt
     });
     target.adopt?.(manager);
     try {
-        await waitFor(`${name} readyz`, async () => {
-            const r = await httpGet(`http://127.0.0.1:${healthPort}/readyz`);
-            return r.status === 200 ? true : undefined;
-        }, { timeoutMs: MANAGER_READY_TIMEOUT_MS, intervalMs: 1000, watched: [manager] });
+        await waitFor(
+            `${name} readyz`,
+            async () => {
+                const r = await httpGet(`http://127.0.0.1:${healthPort}/readyz`);
+                return r.status === 200 ? true : undefined;
+            },
+            { timeoutMs: MANAGER_READY_TIMEOUT_MS, intervalMs: 1000, watched: [manager] },
+        );
     } catch (err) {
         await manager.stop();
         throw err;

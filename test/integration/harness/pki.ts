@@ -40,13 +40,49 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes
 /** Makes a CA and leaf certificates in `dir` (created). */
 export function makePki(dir: string): Pki {
     fs.mkdirSync(dir, { recursive: true });
-    openssl(["req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=capi-mgmt-testbed-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], dir);
+    openssl(
+        [
+            "req",
+            "-x509",
+            ...EC,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=capi-mgmt-testbed-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        dir,
+    );
     const leaf = (name: string, subj: string, ext: string[]) => {
         openssl(["req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
         fs.writeFileSync(path.join(dir, `${name}.ext`), ext.join("\n") + "\n");
-        openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "1", "-out", `${name}.crt`, "-extfile", `${name}.ext`], dir);
+        openssl(
+            [
+                "x509",
+                "-req",
+                "-in",
+                `${name}.csr`,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-out",
+                `${name}.crt`,
+                "-extfile",
+                `${name}.ext`,
+            ],
+            dir,
+        );
     };
     leaf("serving", "/CN=127.0.0.1", [
         "basicConstraints=critical,CA:FALSE",

@@ -59,9 +59,7 @@ export class ManagedProcess {
     constructor(readonly spec: ProcessSpec) {
         installExitHooks();
         const fd = fs.openSync(spec.logFile, "w");
-        const [command, args] = hasSetpriv
-            ? ["setpriv", ["--pdeathsig", "KILL", "--", spec.command, ...spec.args]]
-            : [spec.command, spec.args];
+        const [command, args] = hasSetpriv ? ["setpriv", ["--pdeathsig", "KILL", "--", spec.command, ...spec.args]] : [spec.command, spec.args];
         this.child = spawn(command, args, {
             stdio: ["ignore", fd, fd],
             env: { ...process.env, ...(spec.env ?? {}) },

@@ -29,7 +29,8 @@ export function upstreamFeatureGates(docs: KubeObject[], vars: Record<string, st
     const args = deployments.flatMap((d) =>
         ((at(d, "spec.template.spec.containers") as { name: string; args?: string[] }[] | undefined) ?? [])
             .filter((c) => c.name === "manager")
-            .flatMap((c) => c.args ?? []));
+            .flatMap((c) => c.args ?? []),
+    );
     return args
         .filter((a) => a.startsWith("--feature-gates="))
         .map((a) => a.replace(/\$\{([A-Z0-9_]+):=([^}]*)\}/g, (_m, name: string, def: string) => vars[name] ?? def));
@@ -61,7 +62,9 @@ export function localizeManifests(docs: KubeObject[], webhookPort: number | unde
         // cert-manager's CA injection does not run here; the caBundle is set directly.
         delete obj.metadata.annotations?.["cert-manager.io/inject-ca-from"];
         if (obj.kind === "CustomResourceDefinition") {
-            const spec = obj.spec as { conversion?: { strategy: string; webhook?: { clientConfig?: Record<string, unknown>; conversionReviewVersions?: string[] } } };
+            const spec = obj.spec as {
+                conversion?: { strategy: string; webhook?: { clientConfig?: Record<string, unknown>; conversionReviewVersions?: string[] } };
+            };
             if (spec.conversion?.strategy === "Webhook") {
                 if (webhookPort === undefined) {
                     spec.conversion = { strategy: "None" };
@@ -78,7 +81,8 @@ export function localizeManifests(docs: KubeObject[], webhookPort: number | unde
             if (webhookPort === undefined) {
                 continue;
             }
-            const hooks = (obj as unknown as { webhooks?: { clientConfig: { service?: { path?: string }; url?: string; caBundle?: string } }[] }).webhooks ?? [];
+            const hooks =
+                (obj as unknown as { webhooks?: { clientConfig: { service?: { path?: string }; url?: string; caBundle?: string } }[] }).webhooks ?? [];
             for (const h of hooks) {
                 const p = h.clientConfig.service?.path ?? "/";
                 h.clientConfig = { url: `https://127.0.0.1:${webhookPort}${p}`, caBundle };
@@ -91,7 +95,11 @@ export function localizeManifests(docs: KubeObject[], webhookPort: number | unde
 
 /** A provider installed (and, with a binary, running). */
 export class Provider {
-    constructor(readonly spec: ProviderSpec, readonly manager?: ManagedProcess, readonly webhookPort?: number) {}
+    constructor(
+        readonly spec: ProviderSpec,
+        readonly manager?: ManagedProcess,
+        readonly webhookPort?: number,
+    ) {}
 }
 
 /**
@@ -103,10 +111,7 @@ export async function installProvider(cp: ControlPlane, testbed: Testbed, spec: 
     const docs = parseDocs(fs.readFileSync(testbed.path(spec.manifests), "utf8"));
     const webhookPort = spec.binary ? await freePort() : undefined;
     const objects = localizeManifests(docs, webhookPort, cp.pki.caBundle);
-    const ordered = [
-        ...objects.filter((o) => o.kind === "Namespace"),
-        ...objects.filter((o) => o.kind === "CustomResourceDefinition"),
-    ];
+    const ordered = [...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind === "CustomResourceDefinition")];
     cp.applyOk(ordered.map((o) => toYaml(o)).join("---\n"));
     const crdNames = objects.filter((o) => o.kind === "CustomResourceDefinition").map((o) => `crd/${o.metadata.name}`);
     if (crdNames.length) {
@@ -132,10 +137,14 @@ export async function installProvider(cp: ControlPlane, testbed: Testbed, spec: 
         });
         cp.adopt(manager);
         const m = manager;
-        await waitFor(`${spec.name} readyz`, async () => {
-            const r = await httpGet(`http://127.0.0.1:${healthPort}/readyz`);
-            return r.status === 200 ? true : undefined;
-        }, { timeoutMs: MANAGER_READY_TIMEOUT_MS, intervalMs: 1000, watched: [m] });
+        await waitFor(
+            `${spec.name} readyz`,
+            async () => {
+                const r = await httpGet(`http://127.0.0.1:${healthPort}/readyz`);
+                return r.status === 200 ? true : undefined;
+            },
+            { timeoutMs: MANAGER_READY_TIMEOUT_MS, intervalMs: 1000, watched: [m] },
+        );
     }
     // Webhook configurations last: the server behind them is up now.
     const hooks = objects.filter((o) => o.kind.endsWith("WebhookConfiguration"));

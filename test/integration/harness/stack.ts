@@ -86,7 +86,10 @@ export function renderStack(stack: string, outDir: string, extra: string[] = [])
 /** Reads a render directory. */
 export function readRendered(stack: string, dir: string): RenderedStack {
     const read = (rel: string): DocSet => ({ file: rel, docs: parseDocs(fs.readFileSync(path.join(dir, rel), "utf8")) });
-    const manifests = fs.readdirSync(path.join(dir, "manifests")).filter((f) => f.endsWith(".yaml")).sort()
+    const manifests = fs
+        .readdirSync(path.join(dir, "manifests"))
+        .filter((f) => f.endsWith(".yaml"))
+        .sort()
         .map((f) => read(path.join("manifests", f)));
     const rootFile = path.join("gitops", "flux-system.yaml");
     if (!fs.existsSync(path.join(dir, rootFile))) {
@@ -96,7 +99,7 @@ export function readRendered(stack: string, dir: string): RenderedStack {
     const ks = root.docs.filter((d) => d.kind === "Kustomization");
     const items = ks.map((k) => ({
         name: k.metadata.name,
-        dependsOn: (((k.spec as { dependsOn?: { name: string }[] }).dependsOn) ?? []).map((d) => d.name),
+        dependsOn: ((k.spec as { dependsOn?: { name: string }[] }).dependsOn ?? []).map((d) => d.name),
         kustomization: k,
         ...read(path.join("gitops", `${k.metadata.name}.yaml`)),
     }));

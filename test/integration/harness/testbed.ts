@@ -52,7 +52,10 @@ export function cacheDir(): string {
 
 /** The index of the cache. */
 export class Testbed {
-    private constructor(readonly components: Record<string, Component>, readonly goVersion: string) {}
+    private constructor(
+        readonly components: Record<string, Component>,
+        readonly goVersion: string,
+    ) {}
 
     /** Reads testbed.json; throws with a hint when build.sh has not run. */
     static load(): Testbed {
@@ -79,7 +82,9 @@ export class Testbed {
                 return [`${n}: not listed in testbed.json`];
             }
             if (!c.path || !fs.existsSync(c.path)) {
-                return [`${n} (${c.module}${c.version ? `@${c.version}` : ""}): ${(c.error ?? "missing from the cache").trim().split("\n").slice(-3).join(" | ")}`];
+                return [
+                    `${n} (${c.module}${c.version ? `@${c.version}` : ""}): ${(c.error ?? "missing from the cache").trim().split("\n").slice(-3).join(" | ")}`,
+                ];
             }
             return [];
         });

@@ -58,7 +58,10 @@ const tlsStandIn: provider.Provider = {
 
     check(_urn, _olds, news) {
         const n = normalize(news) as Record<string, unknown>;
-        const failures = plain(n.algorithm) === "ED25519" ? [] : [{ property: "algorithm", reason: `the tls stand-in makes ED25519 keys only, not ${String(plain(n.algorithm))}` }];
+        const failures =
+            plain(n.algorithm) === "ED25519"
+                ? []
+                : [{ property: "algorithm", reason: `the tls stand-in makes ED25519 keys only, not ${String(plain(n.algorithm))}` }];
         return Promise.resolve({ inputs: { ...DEFAULTS, ...n }, failures });
     },
 
