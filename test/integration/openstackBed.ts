@@ -179,7 +179,12 @@ export interface Socket {
 
 /** Parses `ss -Htanp`. */
 export function sockets(): Socket[] {
-    const r = spawnSync("ss", ["-Htanp"], { encoding: "utf8" });
+    // The bed's services close every connection (uwsgi `Connection: close`): thousands of
+    // TIME-WAIT lines can exceed spawnSync's default 1 MiB, which would cut the list short.
+    const r = spawnSync("ss", ["-Htanp"], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    if (r.error || r.status !== 0) {
+        throw new Error(`ss -Htanp: ${r.error?.message ?? r.stderr}`);
+    }
     return r.stdout
         .split("\n")
         .filter((l) => l.trim())
