@@ -143,8 +143,8 @@ export function predictedEffect(e: PredictedEffect): Record<string, string> {
  */
 export function refusalLines(text: string): string[] {
     // Without colour codes (ANSI, or the engine's `<{%fg 1%}>` markup in diagnostic events) and CRs.
-    // eslint-disable-next-line no-control-regex
     const output = text
+        // eslint-disable-next-line no-control-regex
         .replace(/\x1b\[[0-9;]*m/g, "")
         .replace(/<\{%[^%]*%\}>/g, "")
         .replace(/\r/g, "");
