@@ -39,6 +39,7 @@ import {
     PROJECT_DIR,
     REPLACING_OPS,
     secretData,
+    skipAfterFailure,
     skipWith,
     stackConfig as baseStackConfig,
     standInFluxInstall,
@@ -155,20 +156,7 @@ for (const stackName of ["dev", "prod"]) {
         });
 
         /** The tests build on each other: after a failure the rest would only repeat it. */
-        let brokenBy: string | undefined;
-        beforeEach(function () {
-            if (unavailable) {
-                skipWith(this, unavailable);
-            }
-            if (brokenBy) {
-                skipWith(this, `an earlier step failed: ${brokenBy}`);
-            }
-        });
-        afterEach(function () {
-            if (this.currentTest?.state === "failed" && !brokenBy) {
-                brokenBy = this.currentTest.title;
-            }
-        });
+        skipAfterFailure(() => unavailable);
 
         after(async function () {
             ready?.stop();

@@ -34,7 +34,7 @@ import {
     REPLACING_OPS,
     secretData,
     sha256Hex,
-    skipWith,
+    skipAfterFailure,
     stackConfig,
     standInFluxInstall,
     standInFluxPin,
@@ -135,20 +135,8 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
         );
     });
 
-    let brokenBy: string | undefined;
-    beforeEach(function () {
-        if (unavailable) {
-            skipWith(this, unavailable);
-        }
-        if (brokenBy) {
-            skipWith(this, `an earlier step failed: ${brokenBy}`);
-        }
-    });
-    afterEach(function () {
-        if (this.currentTest?.state === "failed" && !brokenBy) {
-            brokenBy = this.currentTest.title;
-        }
-    });
+    /** The tests build on each other: after a failure the rest would only repeat it. */
+    skipAfterFailure(() => unavailable);
     after(async function () {
         ready?.stop();
         try {

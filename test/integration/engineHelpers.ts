@@ -47,6 +47,29 @@ export function skipWith(ctx: Mocha.Context, reason: string): never {
     ctx.skip();
 }
 
+/**
+ * Hooks of a suite whose tests build on each other: each test is skipped when the engine is
+ * unavailable (`unavailable()`, read when the test starts) and, after a failure, with the
+ * failed test's title, as the rest would only repeat it.
+ */
+export function skipAfterFailure(unavailable: () => string | undefined): void {
+    let brokenBy: string | undefined;
+    beforeEach(function () {
+        const reason = unavailable();
+        if (reason) {
+            skipWith(this, reason);
+        }
+        if (brokenBy) {
+            skipWith(this, `an earlier step failed: ${brokenBy}`);
+        }
+    });
+    afterEach(function () {
+        if (this.currentTest?.state === "failed" && !brokenBy) {
+            brokenBy = this.currentTest.title;
+        }
+    });
+}
+
 /** A fresh OpenSSH ed25519 key (the deploy key the stacks give, so no tls resource is needed). */
 export function newDeployKey(dir: string): string {
     const file = path.join(dir, `deploy-${Date.now()}`);

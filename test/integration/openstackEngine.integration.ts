@@ -35,7 +35,7 @@ import { downloadCache, ReleaseSource } from "../../src/versions/releaseCache";
 import { DEFAULT_VERSIONS } from "../../src/versions/versions";
 import { program } from "../../program";
 import { EngineBed, EngineHome, EngineStack, minimalTestbedComponents, startEngineCluster } from "./engineBed";
-import { changes, kubeAccess, mutations, newAgeKey, newDeployKey, skipWith, standInFluxInstall, standInFluxPin } from "./engineHelpers";
+import { changes, kubeAccess, mutations, newAgeKey, newDeployKey, skipAfterFailure, skipWith, standInFluxInstall, standInFluxPin } from "./engineHelpers";
 import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
@@ -168,20 +168,7 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 });
 
             /** The tests build on each other: after a failure the rest would only repeat it. */
-            let brokenBy: string | undefined;
-            beforeEach(function () {
-                if (unavailable) {
-                    skipWith(this, unavailable);
-                }
-                if (brokenBy) {
-                    skipWith(this, `an earlier step failed: ${brokenBy}`);
-                }
-            });
-            afterEach(function () {
-                if (this.currentTest?.state === "failed" && !brokenBy) {
-                    brokenBy = this.currentTest.title;
-                }
-            });
+            skipAfterFailure(() => unavailable);
 
             before(async function () {
                 this.timeout(OPERATION_TIMEOUT_MS);
