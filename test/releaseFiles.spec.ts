@@ -6,7 +6,15 @@
 import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
-import { KNOWN_RELEASE_CHECKSUMS, knownReleasePin, RELEASE_COMPONENTS, ReleaseComponent, releaseFiles, ReleasePin } from "../src/versions/releaseFiles";
+import {
+    checksumsByVersion,
+    KNOWN_RELEASE_CHECKSUMS,
+    knownReleasePin,
+    RELEASE_COMPONENTS,
+    ReleaseComponent,
+    releaseFiles,
+    ReleasePin,
+} from "../src/versions/releaseFiles";
 import { DEFAULT_VERSIONS, Versions } from "../src/versions/versions";
 import { reveal } from "../render/engine";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
@@ -63,6 +71,28 @@ describe("release files of clusterctl: SHA-256 pins", function () {
             );
             assert.strictEqual(files.length, 6, "three providers, each with its components file and metadata.yaml");
             assert.ok(files.every((f) => f.sha256 !== undefined));
+        });
+
+        it("reads the table row by row: a repeated row (a Renovate bump onto a listed version) is accepted, two SHA-256 of one file refused", () => {
+            const a = "a".repeat(64);
+            const b = "b".repeat(64);
+            assert.deepStrictEqual(
+                checksumsByVersion([
+                    ["v1.0.0", "metadata.yaml", a],
+                    ["v1.0.0", "core-components.yaml", b],
+                    ["v1.0.1", "metadata.yaml", a],
+                    ["v1.0.0", "metadata.yaml", a],
+                ]),
+                { "v1.0.0": { "metadata.yaml": a, "core-components.yaml": b }, "v1.0.1": { "metadata.yaml": a } },
+            );
+            assert.throws(
+                () =>
+                    checksumsByVersion([
+                        ["v1.0.0", "metadata.yaml", a],
+                        ["v1.0.0", "metadata.yaml", b],
+                    ]),
+                new RegExp(`v1\\.0\\.0 metadata\\.yaml is pinned to two SHA-256: ${a} and ${b}`),
+            );
         });
 
         it("takes {version, sha256: {<file>: <sha256>}}; a bare version gets the known pins of that version", () => {
