@@ -10,6 +10,8 @@ import { parseTestConfig, testConfigProblems } from "./fixtures";
 import { Run, runStack } from "./harness";
 
 const PIN = "c".repeat(64);
+/** ORC v2.6.0's release install.yaml (src/versions/versions.ts names the sources). */
+const ORC_V260_SHA256 = "affe57ece8c81001d4dacd35fe3bd5bf35662ed6b5c4b1da59f334c685bba109";
 
 function problems(versions: unknown): readonly string[] {
     return testConfigProblems({ versions: JSON.stringify(versions) });
@@ -27,13 +29,15 @@ describe("ORC's manifest checksum", function () {
     this.timeout(60000);
 
     describe("config", () => {
-        it("pins nothing by default: ORC publishes no checksum, and src/versions/versions.ts records none", () => {
-            assert.deepStrictEqual(KNOWN_MANIFEST_CHECKSUMS.orc, {});
-            assert.strictEqual(DEFAULT_VERSIONS.orcManifestSha256, undefined);
-            assert.strictEqual(parseTestConfig().versions.orcManifestSha256, undefined);
+        it("pins v2.6.0's install.yaml by default (src/versions/versions.ts, with its sources), and only that version's", () => {
+            assert.deepStrictEqual(KNOWN_MANIFEST_CHECKSUMS.orc, { "v2.6.0": ORC_V260_SHA256 });
+            assert.strictEqual(DEFAULT_VERSIONS.orc, "v2.6.0");
+            assert.strictEqual(DEFAULT_VERSIONS.orcManifestSha256, ORC_V260_SHA256);
+            assert.strictEqual(parseTestConfig().versions.orcManifestSha256, ORC_V260_SHA256);
+            assert.strictEqual(parseTestConfig({ versions: JSON.stringify({ orc: "v2.6.0" }) }).versions.orcManifestSha256, ORC_V260_SHA256);
         });
 
-        it("takes {version, sha256} for versions.orc, and a bare version unpinned", () => {
+        it("takes {version, sha256} for versions.orc, and a bare version without a known SHA-256 unpinned", () => {
             const pinned = parseTestConfig({ versions: JSON.stringify({ orc: { version: "v2.6.1", sha256: PIN } }) }).versions;
             assert.strictEqual(pinned.orc, "v2.6.1");
             assert.strictEqual(pinned.orcManifestSha256, PIN);
@@ -57,18 +61,21 @@ describe("ORC's manifest checksum", function () {
     describe("program (mock engine)", () => {
         let dev: Run;
         let pinned: Run;
+        let unpinned: Run;
 
         before(async () => {
             dev = await runStack("dev");
             pinned = await runStack("dev", { versions: JSON.stringify({ orc: { version: "v2.6.0", sha256: PIN } }) });
+            unpinned = await runStack("dev", { versions: JSON.stringify({ orc: "v2.6.1" }) });
         });
 
-        it("hands the pin to the ORC step's script, and none without one", () => {
-            assert.match(orcStdin(dev), /^readonly ORC_MANIFEST_SHA256=''$/m);
+        it("hands the default pin, or the config's, to the ORC step's script; none for a version without a known one", () => {
+            assert.match(orcStdin(dev), new RegExp(`^readonly ORC_MANIFEST_SHA256='${ORC_V260_SHA256}'$`, "m"));
             assert.match(orcStdin(pinned), new RegExp(`^readonly ORC_MANIFEST_SHA256='${PIN}'$`, "m"));
+            assert.match(orcStdin(unpinned), /^readonly ORC_MANIFEST_SHA256=''$/m);
         });
 
-        it("adding a pin re-runs the ORC step as an update (download, verify, re-apply), never a replacement", () => {
+        it("a changed pin re-runs the ORC step as an update (download, verify, re-apply), never a replacement", () => {
             assert.strictEqual(step(pinned).urn, step(dev).urn);
             assert.deepStrictEqual(reveal(step(pinned).inputs.triggers), reveal(step(dev).inputs.triggers));
             assert.strictEqual(reveal(step(pinned).inputs.update), "sudo bash -s");

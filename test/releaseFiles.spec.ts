@@ -6,8 +6,16 @@
 import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
-import { KNOWN_RELEASE_CHECKSUMS, knownReleasePin, RELEASE_COMPONENTS } from "../src/versions/releaseFiles";
-import { DEFAULT_VERSIONS } from "../src/versions/versions";
+import {
+    checksumsByVersion,
+    KNOWN_RELEASE_CHECKSUMS,
+    knownReleasePin,
+    RELEASE_COMPONENTS,
+    ReleaseComponent,
+    releaseFiles,
+    ReleasePin,
+} from "../src/versions/releaseFiles";
+import { DEFAULT_VERSIONS, Versions } from "../src/versions/versions";
 import { reveal } from "../render/engine";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { fakeReleasePins } from "./fakes/releaseFakes";
@@ -21,6 +29,11 @@ function problems(versions: unknown): readonly string[] {
     return testConfigProblems({ versions: JSON.stringify(versions) });
 }
 
+/** The release pins of merged `versions`, as the providers step gets them. */
+function allPins(v: Versions): Record<ReleaseComponent, ReleasePin> {
+    return Object.fromEntries(RELEASE_COMPONENTS.map((c) => [c, { version: v[c], sha256: v.releaseSha256[c] }])) as Record<ReleaseComponent, ReleasePin>;
+}
+
 function providersStdin(run: Run): string {
     return String(reveal(run.one("command:remote:Command", "capi-providers").inputs.stdin));
 }
@@ -31,17 +44,55 @@ describe("release files of clusterctl: SHA-256 pins", function () {
     this.timeout(60000);
 
     describe("defaults and config", () => {
-        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: cert-manager v1.21.1's manifest", () => {
+        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: every metadata.yaml and cert-manager's manifest", () => {
             for (const c of RELEASE_COMPONENTS) {
                 assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256[c], knownReleasePin(c, DEFAULT_VERSIONS[c]).sha256, c);
             }
             assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256, {
-                clusterApi: {},
-                capo: {},
-                caaph: {},
+                clusterApi: { "metadata.yaml": "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe" },
+                capo: { "metadata.yaml": "2c1d791168a7dc4ca13cfa3d19acd186f39a51a02f5f1967c857c6e0a01cbddc" },
+                caaph: { "metadata.yaml": "d50a44ee0db2f0368699d15ff011b9b5a61d9969483de1c4f6e4e6046390530f" },
                 certManager: { "cert-manager.yaml": "5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408" },
             });
             assert.deepStrictEqual(parseTestConfig().versions.releaseSha256, DEFAULT_VERSIONS.releaseSha256);
+        });
+
+        it("knows every file of Cluster API v1.14.2 (not the default): a bare `clusterApi: v1.14.2` pins all four", () => {
+            const v = parseTestConfig({ versions: JSON.stringify({ clusterApi: "v1.14.2" }) }).versions;
+            assert.deepStrictEqual(Object.keys(v.releaseSha256.clusterApi).sort(), [
+                "bootstrap-components.yaml",
+                "control-plane-components.yaml",
+                "core-components.yaml",
+                "metadata.yaml",
+            ]);
+            assert.strictEqual(v.releaseSha256.clusterApi["metadata.yaml"], DEFAULT_VERSIONS.releaseSha256.clusterApi["metadata.yaml"], "same file in v1.14.0");
+            const files = releaseFiles({ ...allPins(v), clusterApi: { version: "v1.14.2", sha256: v.releaseSha256.clusterApi } }).filter(
+                (f) => f.version === "v1.14.2",
+            );
+            assert.strictEqual(files.length, 6, "three providers, each with its components file and metadata.yaml");
+            assert.ok(files.every((f) => f.sha256 !== undefined));
+        });
+
+        it("reads the table row by row: a repeated row (a Renovate bump onto a listed version) is accepted, two SHA-256 of one file refused", () => {
+            const a = "a".repeat(64);
+            const b = "b".repeat(64);
+            assert.deepStrictEqual(
+                checksumsByVersion([
+                    ["v1.0.0", "metadata.yaml", a],
+                    ["v1.0.0", "core-components.yaml", b],
+                    ["v1.0.1", "metadata.yaml", a],
+                    ["v1.0.0", "metadata.yaml", a],
+                ]),
+                { "v1.0.0": { "metadata.yaml": a, "core-components.yaml": b }, "v1.0.1": { "metadata.yaml": a } },
+            );
+            assert.throws(
+                () =>
+                    checksumsByVersion([
+                        ["v1.0.0", "metadata.yaml", a],
+                        ["v1.0.0", "metadata.yaml", b],
+                    ]),
+                new RegExp(`v1\\.0\\.0 metadata\\.yaml is pinned to two SHA-256: ${a} and ${b}`),
+            );
         });
 
         it("takes {version, sha256: {<file>: <sha256>}}; a bare version gets the known pins of that version", () => {

@@ -76,6 +76,11 @@ describe("renovate.json: every pin is found", () => {
         assert.ok(has("src/versions/versions.ts", DEFAULT_VERSIONS.flux.version, DEFAULT_VERSIONS.fluxManifestSha256));
     });
 
+    it("the SHA-256 of ORC's install.yaml with ORC's version (src/versions/versions.ts)", () => {
+        assert.ok(DEFAULT_VERSIONS.orcManifestSha256, "ORC's manifest is pinned by default");
+        assert.ok(has("src/versions/versions.ts", DEFAULT_VERSIONS.orc, DEFAULT_VERSIONS.orcManifestSha256));
+    });
+
     it("every Helm chart and pinned upstream tag of gitops/", () => {
         const yamlFiles = filesMatching("/^gitops/.+\\.yaml$/");
         let charts = 0;

@@ -49,7 +49,8 @@ export interface OrcParams {
     version: string;
     /**
      * SHA-256 (lowercase hex) the release's `install.yaml` must have; a download with another is
-     * refused. Undefined: trusted on the server's first download (ORC publishes no checksum),
+     * refused. Undefined (a version src/versions/versions.ts knows no SHA-256 of, and none in the
+     * config): trusted on the server's first download (ORC publishes no checksum),
      * its SHA-256 recorded there and printed; a later download with another is refused.
      */
     manifestSha256?: string;

@@ -28,36 +28,101 @@ export const RELEASE_FILE_NAMES: Readonly<Record<ReleaseComponent, readonly stri
     certManager: ["cert-manager.yaml"],
 };
 
+/** A release file's pin: `[version, file name, SHA-256]`. */
+export type ReleaseFileSha256 = readonly [version: string, file: string, sha256: string];
+
 /**
- * SHA-256 of release files from a checked source, per component, version and file. A file
- * missing here is unpinned by default: the step trusts its first download on a server and
- * refuses a different one later (see docs/verified-downloads.md), unless `capi-mgmt:versions`
- * pins it (`<component>: {version, sha256: {<file>: <sha256>}}`).
+ * SHA-256 of release files from a checked source, one row `[version, file, sha256]` per line
+ * (so that Renovate can bump each file's version and digest on its own line). A file missing here is
+ * unpinned by default: the step trusts its first download on a server and refuses a different
+ * one later (see docs/verified-downloads.md), unless `capi-mgmt:versions` pins it
+ * (`<component>: {version, sha256: {<file>: <sha256>}}`).
  *
- * Sources (each value found recorded, identically, in several unrelated public repositories
- * that verify the download before applying it; none of these projects publishes checksums):
- * - cert-manager v1.21.1 `cert-manager.yaml` (1,034,400 bytes): e.g. a CAPI test framework's
- *   pins (`CertManagerManifest`), a smolvm guest script building a clusterctl local repository,
- *   a staging bootstrap script with its byte size, a k3s bootstrap.
- * - Cluster API v1.14.0, CAPO v0.14.7, CAAPH v0.6.4: no recorded SHA-256 found (values exist
- *   for CAPI v1.14.2, not the pinned v1.14.0); unpinned by default. Searched again for issue 20
- *   (Renovate digests, package recipes, air-gap mirrors, SBOMs, checksums files, clusterctl local
- *   repositories): the v1.14.0 files are downloaded by several public scripts, none records a
- *   SHA-256; no CAPO v0.14.7 or CAAPH v0.6.4 release file is recorded anywhere searched.
+ * Every entry has a `// source:` comment (test/pinSources.spec.ts fails without one): where the
+ * value comes from, never invented and never taken from one unchecked download. Two kinds:
+ * - recorded, identically, by unrelated public projects that verify the download;
+ * - the file's bytes in the project's Go module at the release's tag, when the release recipe
+ *   (Makefile and release workflow at that tag) uploads that file verbatim (`cp metadata.yaml
+ *   out/`, then every file of `out/` to the GitHub release). The Go module proxy serves the
+ *   module and the Go checksum database (sum.golang.org) authenticates it; the `h1:` sums
+ *   below are the database's. That is how the module's `metadata.yaml` is the release asset.
  *
- * The `renovate:` comment marks a pinned entry for Renovate (renovate.json): the
+ * Searched and not pinned (docs/verified-downloads.md, "Default pins and their sources"): the
+ * Cluster API v1.14.0 components files, CAPO v0.14.7 `infrastructure-components.yaml` and CAAPH
+ * v0.6.4 `addon-components.yaml` (built by kustomize at release time, so not in the module;
+ * reproduced from the module with the release recipe, but no recorded copy of the CAPI v1.14.0
+ * or CAPO v0.14.7 assets was found, and CAAPH's in one repository only).
+ *
+ * The `renovate:` comment marks a default entry for Renovate (renovate.json): the
  * github-release-attachments datasource finds the release asset with the current SHA-256 and
  * bumps the version with the same asset's SHA-256 in the new release.
  */
-export const KNOWN_RELEASE_CHECKSUMS: Readonly<Record<ReleaseComponent, Readonly<Record<string, ReleaseChecksums>>>> = {
-    clusterApi: {},
-    capo: {},
-    caaph: {},
-    certManager: {
+export const KNOWN_RELEASE_FILE_SHA256: Readonly<Record<ReleaseComponent, readonly ReleaseFileSha256[]>> = {
+    clusterApi: [
+        // source: sigs.k8s.io/cluster-api@v1.14.0's metadata.yaml (1,048 bytes; module h1:Cu0WV9dSdL+Do22q2LJ4OBZdm+d/6ep/L04yqFnifuM=,
+        //   tag commit 560d4acf507bc7cac34b2da449fa5cd53eaeb149); the release copies it verbatim (Makefile `release-manifests`:
+        //   `cp metadata.yaml $(RELEASE_DIR)/metadata.yaml`; .github/workflows/release.yaml uploads `out/*`). The same SHA-256 is
+        //   recorded for the v1.14.2 release's metadata.yaml (byte-identical in module v1.14.2) by captf-io/cluster-api-provider-terraform
+        //   test/framework/versions.go (d6986f46) and rosenhouse/capi-dagger-dev-env internal/devenv/platform/platform.go, which download
+        //   and verify it: so the release adds nothing to the module's file.
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
+        ["v1.14.0", "metadata.yaml", "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe"],
+        // Not the default version. Each recorded identically by captf-io/cluster-api-provider-terraform test/framework/versions.go
+        // (d6986f46, "download each CAPI release asset ... record sha256sum") and rosenhouse/capi-dagger-dev-env
+        // internal/devenv/platform/platform.go (verified downloads); each reproduced byte for byte from module sigs.k8s.io/cluster-api@v1.14.2
+        // (h1:o3GFNaeNFAOEEMpDPfhCK+2CjmV6gtQ8yLEcUwCg7bA=) with the release recipe (kustomize v5.7.0, image registry.k8s.io/cluster-api).
+        // source: captf-io/cluster-api-provider-terraform and rosenhouse/capi-dagger-dev-env (1,174,593 bytes)
+        ["v1.14.2", "core-components.yaml", "b2fff42cb5e35440ed963a463c5ab128004481b5a4336ea0005812be2ff7e2a8"],
+        // source: captf-io/cluster-api-provider-terraform and rosenhouse/capi-dagger-dev-env (599,260 bytes)
+        ["v1.14.2", "bootstrap-components.yaml", "2a2d24f83244a6dae60e35d9e72e93c6ac3c209eedc467184737bb8eecfd63bb"],
+        // source: captf-io/cluster-api-provider-terraform and rosenhouse/capi-dagger-dev-env (736,855 bytes)
+        ["v1.14.2", "control-plane-components.yaml", "7aa827b43eee898d8597bb39b7db5cf755c872c7a4da68b05cc3a9f35c459c93"],
+        // source: the same two, and module v1.14.2's metadata.yaml (1,048 bytes, identical to v1.14.0's)
+        ["v1.14.2", "metadata.yaml", "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe"],
+    ],
+    capo: [
+        // source: sigs.k8s.io/cluster-api-provider-openstack@v0.14.7's metadata.yaml (504 bytes; module
+        //   h1:paxhYMaCVkoOBBL3IL02Su2x+/ocXOxqNgZ0AyG2KSI=, tag commit a4694b46b3fd2b31e3e6fb08f8ada6bc09be2643); the release copies it
+        //   verbatim (Makefile `release-manifests`: `cp metadata.yaml $(RELEASE_DIR)/metadata.yaml`; release.yaml uploads `out/*`).
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api-provider-openstack
+        ["v0.14.7", "metadata.yaml", "2c1d791168a7dc4ca13cfa3d19acd186f39a51a02f5f1967c857c6e0a01cbddc"],
+    ],
+    caaph: [
+        // source: sigs.k8s.io/cluster-api-addon-provider-helm@v0.6.4's metadata.yaml (611 bytes; module
+        //   h1:Hc2B7KrnDSJEYzau/SBkft55c72ulSl8j+fHpPtMLD4=, tag commit 825662962a26dc339f3871184c91ed4bd2f83a4f); the release copies it
+        //   verbatim (Makefile `release-metadata`: `cp metadata.yaml $(RELEASE_DIR)/metadata.yaml`; release.yml uploads `out/*`).
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api-addon-provider-helm
+        ["v0.6.4", "metadata.yaml", "d50a44ee0db2f0368699d15ff011b9b5a61d9969483de1c4f6e4e6046390530f"],
+    ],
+    certManager: [
+        // source: recorded identically (1,034,400 bytes) in, among others, a Cluster API provider's test framework pins
+        //   (captf-io/cluster-api-provider-terraform test/framework/versions.go `CertManagerManifest`), a smolvm guest script building a
+        //   clusterctl local repository, a staging bootstrap script with its byte size, and a k3s bootstrap script.
         // renovate: datasource=github-release-attachments depName=cert-manager/cert-manager
-        "v1.21.1": { "cert-manager.yaml": "5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408" },
-    },
+        ["v1.21.1", "cert-manager.yaml", "5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408"],
+    ],
 };
+
+/**
+ * `rows` per version and file name. A row repeated with the same SHA-256 is accepted (a Renovate
+ * bump onto a version already listed leaves one); a file with two different SHA-256 is refused.
+ */
+export function checksumsByVersion(rows: readonly ReleaseFileSha256[]): Record<string, Record<string, string>> {
+    const byVersion: Record<string, Record<string, string>> = {};
+    for (const [version, file, sha256] of rows) {
+        const known = (byVersion[version] ??= {});
+        if (known[file] !== undefined && known[file] !== sha256) {
+            throw new Error(`src/versions/releaseFiles.ts: ${version} ${file} is pinned to two SHA-256: ${known[file]} and ${sha256}`);
+        }
+        known[file] = sha256;
+    }
+    return byVersion;
+}
+
+/** {@link KNOWN_RELEASE_FILE_SHA256} per component, version and file name. */
+export const KNOWN_RELEASE_CHECKSUMS: Readonly<Record<ReleaseComponent, Readonly<Record<string, ReleaseChecksums>>>> = Object.fromEntries(
+    RELEASE_COMPONENTS.map((c) => [c, checksumsByVersion(KNOWN_RELEASE_FILE_SHA256[c])]),
+) as Record<ReleaseComponent, Record<string, ReleaseChecksums>>;
 
 /** One release file of clusterctl's local repository. */
 export interface ReleaseFile {

@@ -110,20 +110,26 @@ export const KNOWN_CHECKSUMS: Readonly<Record<ToolName, Readonly<Record<string, 
 
 /**
  * SHA-256 of release manifests the program applies itself, per component and version. Only
- * from a checked source (neither project publishes checksums of its `install.yaml`):
- * - Flux v2.9.4 `install.yaml`: found identically in three unrelated public repositories'
- *   verification scripts and fixture provenance (docs/verified-downloads.md). Renovate bumps
- *   it with the version (github-release-attachments hashes the release's same-named asset).
- * - ORC: no recorded SHA-256 found for v2.6.0 (searched again for issue 20: no Renovate
- *   digest, package recipe, mirror or SBOM records it); trusted on the server's first
- *   download. `capi-mgmt:versions` can pin one (`orc: {version, sha256}`).
+ * from a checked source (neither project publishes checksums of its `install.yaml`); every
+ * entry has a `// source:` comment (test/pinSources.spec.ts). Renovate bumps each with its
+ * version (github-release-attachments hashes the new release's same-named asset).
  */
 export const KNOWN_MANIFEST_CHECKSUMS: Readonly<{ flux: Readonly<Record<string, string>>; orc: Readonly<Record<string, string>> }> = {
     flux: {
+        // source: found identically in three unrelated public repositories' verification scripts and fixture provenance
+        //   (docs/verified-downloads.md, "Default pins and their sources").
         // renovate: datasource=github-release-attachments depName=fluxcd/flux2
         "v2.9.4": "9eb86c5f9d606b2ac2cfe71223ab2f23faa2d59ccb21df4e08e5610e54d535f8",
     },
-    orc: {},
+    orc: {
+        // source: github.com/k-orc/openstack-resource-controller/v2@v2.6.0's dist/install.yaml (489,216 bytes; module
+        //   h1:KKmdPiec2rzXv8NWWF01qQT6pIp4pILhDTnj45Nq7Uc= from the Go checksum database): ORC's RELEASE.md generates
+        //   dist/install.yaml, commits it, tags that commit and uploads that file (`gh release upload $VERSION dist/install.yaml`).
+        //   The same SHA-256 is recorded for the downloaded v2.6.0 release asset by C5C3/cobaltcore hack/ci-deploy-korc.sh
+        //   (commit 4e5dc3afee281b40c88ff3d6f0e10ebf2449fc7b, `KORC_INSTALL_SHA256`, checked by its CI before applying).
+        // renovate: datasource=github-release-attachments depName=k-orc/openstack-resource-controller
+        "v2.6.0": "affe57ece8c81001d4dacd35fe3bd5bf35662ed6b5c4b1da59f334c685bba109",
+    },
 };
 
 function pin(tool: ToolName, version: string): ToolPin {
@@ -144,11 +150,12 @@ export const DEFAULT_VERSIONS: Readonly<Versions> = Object.freeze({
     clusterApi: "v1.14.0", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api
     capo: "v0.14.7", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api-provider-openstack
     orc: "v2.6.0", // renovate: datasource=github-releases depName=k-orc/openstack-resource-controller
-    orcManifestSha256: KNOWN_MANIFEST_CHECKSUMS.orc["v2.6.0"], // renovate: datasource=github-releases depName=k-orc/openstack-resource-controller
+    orcManifestSha256: KNOWN_MANIFEST_CHECKSUMS.orc["v2.6.0"], // renovate: datasource=github-release-attachments depName=k-orc/openstack-resource-controller
     caaph: "v0.6.4", // renovate: datasource=github-releases depName=kubernetes-sigs/cluster-api-addon-provider-helm
     certManager: "v1.21.1", // renovate: datasource=github-releases depName=cert-manager/cert-manager
-    // Pinned only where src/versions/releaseFiles.ts knows a checked value (cert-manager v1.21.1); a
-    // Renovate bump of a version above leaves its files unpinned until their SHA-256 is added there.
+    // Pinned only where src/versions/releaseFiles.ts knows a checked value (every metadata.yaml and
+    // cert-manager's manifest at these versions; the components files of Cluster API, CAPO and CAAPH
+    // are not); a Renovate bump moves those pins with the version (github-release-attachments).
     releaseSha256: Object.freeze({
         clusterApi: knownReleasePin("clusterApi", "v1.14.0").sha256,
         capo: knownReleasePin("capo", "v0.14.7").sha256,

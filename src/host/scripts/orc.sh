@@ -8,7 +8,8 @@
 #
 # The manifest is downloaded to a file first and only that file is applied. With
 # ORC_MANIFEST_SHA256 set, a download of any other SHA-256 is refused before anything is
-# applied. ORC's releases publish no checksum, so none is pinned by default: then the file
+# applied. ORC's releases publish no checksum; the program pins the versions whose SHA-256 it
+# knows from a checked source (src/versions/versions.ts). Without a pin the file
 # is trusted on this server's first download (its SHA-256 recorded in STATE_DIR and printed
 # on stdout, to pin it after checking it yourself), and a later download of the same release
 # with another SHA-256 is refused.
