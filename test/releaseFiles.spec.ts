@@ -44,14 +44,17 @@ describe("release files of clusterctl: SHA-256 pins", function () {
     this.timeout(60000);
 
     describe("defaults and config", () => {
-        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: every metadata.yaml and cert-manager's manifest", () => {
+        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: every metadata.yaml, CAAPH's components and cert-manager's manifest", () => {
             for (const c of RELEASE_COMPONENTS) {
                 assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256[c], knownReleasePin(c, DEFAULT_VERSIONS[c]).sha256, c);
             }
             assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256, {
                 clusterApi: { "metadata.yaml": "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe" },
                 capo: { "metadata.yaml": "2c1d791168a7dc4ca13cfa3d19acd186f39a51a02f5f1967c857c6e0a01cbddc" },
-                caaph: { "metadata.yaml": "d50a44ee0db2f0368699d15ff011b9b5a61d9969483de1c4f6e4e6046390530f" },
+                caaph: {
+                    "addon-components.yaml": "a70f4eb77eac626231daca1e2a046b4b069bb84320efa327cc8c56a9c4ca03e6",
+                    "metadata.yaml": "d50a44ee0db2f0368699d15ff011b9b5a61d9969483de1c4f6e4e6046390530f",
+                },
                 certManager: { "cert-manager.yaml": "5f6a499b8c1857d57f560f536e0dcc830914b45c420899fe7ad0692c8624e408" },
             });
             assert.deepStrictEqual(parseTestConfig().versions.releaseSha256, DEFAULT_VERSIONS.releaseSha256);

@@ -48,10 +48,11 @@ export type ReleaseFileSha256 = readonly [version: string, file: string, sha256:
  *   below are the database's. That is how the module's `metadata.yaml` is the release asset.
  *
  * Searched and not pinned (docs/verified-downloads.md, "Default pins and their sources"): the
- * Cluster API v1.14.0 components files, CAPO v0.14.7 `infrastructure-components.yaml` and CAAPH
- * v0.6.4 `addon-components.yaml` (built by kustomize at release time, so not in the module;
- * reproduced from the module with the release recipe, but no recorded copy of the CAPI v1.14.0
- * or CAPO v0.14.7 assets was found, and CAAPH's in one repository only).
+ * Cluster API v1.14.0 components files and CAPO v0.14.7 `infrastructure-components.yaml` (built
+ * by kustomize at release time, so not in the module; reproduced from the module with the
+ * release recipe, but no recorded copy of these assets was found, and a reproduction alone is
+ * not the release asset). CAAPH v0.6.4's `addon-components.yaml` is pinned: one recorded copy
+ * and the reproduction agree byte for byte.
  *
  * The `renovate:` comment marks a default entry for Renovate (renovate.json): the
  * github-release-attachments datasource finds the release asset with the current SHA-256 and
@@ -93,6 +94,13 @@ export const KNOWN_RELEASE_FILE_SHA256: Readonly<Record<ReleaseComponent, readon
         //   verbatim (Makefile `release-metadata`: `cp metadata.yaml $(RELEASE_DIR)/metadata.yaml`; release.yml uploads `out/*`).
         // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api-addon-provider-helm
         ["v0.6.4", "metadata.yaml", "d50a44ee0db2f0368699d15ff011b9b5a61d9969483de1c4f6e4e6046390530f"],
+        // source: two independent lines of evidence that agree byte for byte (55,263 bytes): the v0.6.4 release asset kept by
+        //   openkubes/openkubes (architecture/spikes/ADR-Platform-030/m0a-installation/caaph-v0.6.4-addon-components.yaml), and this
+        //   project's reproduction from module sigs.k8s.io/cluster-api-addon-provider-helm@v0.6.4 (authenticated by the Go checksum
+        //   database, h1:Hc2B7KrnDSJEYzau/SBkft55c72ulSl8j+fHpPtMLD4=) with the tag's release recipe (its image patches, then
+        //   `kustomize build` with the kustomize its Makefile pins, built from its Go module). Neither alone would be a default.
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api-addon-provider-helm
+        ["v0.6.4", "addon-components.yaml", "a70f4eb77eac626231daca1e2a046b4b069bb84320efa327cc8c56a9c4ca03e6"],
     ],
     certManager: [
         // source: recorded identically (1,034,400 bytes) in, among others, a Cluster API provider's test framework pins
