@@ -8,6 +8,7 @@
 import { BACKUP_DIR } from "./backup";
 import { HOST_STATE_DIR, renderHostScript } from "../host/hostScripts";
 import { CatalogService } from "../cluster/cloudCredentials";
+import { BACKUP_CONTAINER_PATTERN } from "../config/schemaBackup";
 
 /** Where the upload script is installed on the server (backup.sh calls it from there). */
 export const BACKUP_UPLOAD_SCRIPT_PATH = "/usr/local/lib/capi-mgmt/backup-upload.sh";
@@ -19,9 +20,6 @@ export const BACKUP_OBJECT_STORAGE_CONFIG = `${HOST_STATE_DIR}/backup-object-sto
 export function defaultBackupContainer(prefix: string): string {
     return `${prefix}-backups`;
 }
-
-/** A Swift container name the script and the access rules accept (no `/`, at most 256 bytes). */
-export const CONTAINER_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$";
 
 /** One Keystone access rule (as `openstack.identity.ApplicationCredential` takes it). */
 export interface AccessRule {
@@ -56,7 +54,7 @@ export function objectStoreEndpoint(catalog: CatalogService[], region?: string):
  * matches one path segment; backup names have no `/`.
  */
 export function backupAccessRules(storageUrl: string, container: string): AccessRule[] {
-    if (!new RegExp(CONTAINER_PATTERN).test(container)) {
+    if (!new RegExp(BACKUP_CONTAINER_PATTERN).test(container)) {
         throw new Error(`capi-mgmt:backupObjectStorage.container: ${JSON.stringify(container)} is not a Swift container name`);
     }
     const base = `${new URL(storageUrl).pathname.replace(/\/+$/, "")}/${container}`;
