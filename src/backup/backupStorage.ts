@@ -81,7 +81,10 @@ export class BackupStorage extends pulumi.ComponentResource {
         this.container = new openstack.objectstorage.Container(
             "container",
             { name: s.container, ...(args.region ? { region: args.region } : {}) },
-            { parent: this, retainOnDelete: true },
+            // Terraform's `name` is no ForceNew: its update acts on the old container (ID = old
+            // name) and never makes the new one (v1.54.1 resource_openstack_objectstorage_container_v1.go);
+            // a new name must replace it.
+            { parent: this, retainOnDelete: true, replaceOnChanges: ["name"] },
         );
         const settings = canonicalSettings(args.credentialSettings);
         this.credential = new openstack.identity.ApplicationCredential(
