@@ -227,6 +227,21 @@ export class MockCloud implements pulumi.runtime.Mocks {
                                 { id: "e2", interface: "public", region: "RegionOne", regionId: "RegionOne", url: "https://keystone.example.test:5000/v3/" },
                             ],
                         },
+                        {
+                            // Swift (backupObjectStorage), on the identity endpoint's host: the proxy's NO_PROXY is unchanged by it.
+                            id: "object-store-id",
+                            name: "swift",
+                            type: "object-store",
+                            endpoints: [
+                                {
+                                    id: "e3",
+                                    interface: "public",
+                                    region: "RegionOne",
+                                    regionId: "RegionOne",
+                                    url: "https://keystone.example.test:8080/v1/AUTH_mock-project-id",
+                                },
+                            ],
+                        },
                     ],
                 };
             }

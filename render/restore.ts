@@ -49,9 +49,11 @@ async function main(argv: string[]): Promise<number> {
     const ssh = new ServerSsh(COMMAND, stackTarget(COMMAND, options.stack));
     const namespace = ssh.target.workloadNamespace;
     process.stderr.write(
-        `${COMMAND}: restoring ${options.from === undefined ? "the server's latest backup" : `the backup ${options.from}`} into the management cluster of ${ssh.where} (stack ${options.stack}, namespace ${namespace}, max age ${options.maxAgeHours}h${options.force ? ", forced" : ""})\n`,
+        `${COMMAND}: restoring ${options.fromSwift !== undefined ? `the backup ${options.fromSwift} from object storage` : options.from === undefined ? "the server's latest backup" : `the backup ${options.from}`} into the management cluster of ${ssh.where} (stack ${options.stack}, namespace ${namespace}, max age ${options.maxAgeHours}h${options.force ? ", forced" : ""})\n`,
     );
-    const { status } = await ssh.run(renderRestoreScript({ namespace, maxAgeHours: options.maxAgeHours, force: options.force, upload }));
+    const { status } = await ssh.run(
+        renderRestoreScript({ namespace, maxAgeHours: options.maxAgeHours, force: options.force, upload, fromSwift: options.fromSwift }),
+    );
     return status;
 }
 

@@ -77,6 +77,7 @@ export function settingVariants(stack: string, config: Record<string, string>): 
     const roles = json<{ roles?: string[] }>("appCredential", {}).roles ?? ["member", "load-balancer_member"];
     const proxyBase = { proxy: JSON.stringify({ http: PROXY }) };
     const mirrorsBase = { registryMirrors: JSON.stringify([MIRROR]) };
+    const backupsOn = { backupObjectStorage: JSON.stringify({ enabled: true }) };
     const tool = (name: string, version: string) => ({
         key: `versions.${name}`,
         // Flux's pin covers its install.yaml too (lib/config/rules/versions.ts).
@@ -203,6 +204,21 @@ export function settingVariants(stack: string, config: Record<string, string>): 
             base: mirrorsBase,
             variant: { registryMirrors: JSON.stringify([{ ...MIRROR, endpoints: ["https://mirror2.example"] }]) },
             change: "another endpoint",
+        },
+        { key: "backupObjectStorage", variant: backupsOn, change: "enabled" },
+        { key: "backupObjectStorage.enabled", base: backupsOn, variant: { backupObjectStorage: JSON.stringify({ enabled: false }) }, change: "turned off" },
+        {
+            key: "backupObjectStorage.container",
+            base: backupsOn,
+            variant: { backupObjectStorage: JSON.stringify({ enabled: true, container: "backups-2" }) },
+            change: "another container",
+        },
+        { key: "backupObjectStorage.keep", base: backupsOn, variant: { backupObjectStorage: JSON.stringify({ enabled: true, keep: 3 }) }, change: "3" },
+        {
+            key: "backupObjectStorage.maxAgeDays",
+            base: backupsOn,
+            variant: { backupObjectStorage: JSON.stringify({ enabled: true, maxAgeDays: 30 }) },
+            change: "30 days",
         },
     ];
     if (gitops) {

@@ -124,7 +124,8 @@ export function effectSummary(e: SettingEffect): string {
         (c.action === "same" || c.action === "update") && c.ignored.length > 0 ? [`${label(c)} (${c.ignored.join(", ")})`] : [],
     );
     const created = by("create").map(label);
-    const deleted = by("delete").map((c) => (c.action === "delete" && c.retained ? `${label(c)} (kept in the cluster)` : label(c)));
+    const kept = (c: ResourceChange) => (c.type.startsWith("kubernetes:") ? "kept in the cluster" : "kept in the cloud");
+    const deleted = by("delete").map((c) => (c.action === "delete" && c.retained ? `${label(c)} (${kept(c)})` : label(c)));
     if (replaced.length) parts.push(`replaces ${replaced.join(", ")}`);
     if (created.length) parts.push(`creates ${created.join(", ")}`);
     if (deleted.length) parts.push(`deletes ${deleted.join(", ")}`);

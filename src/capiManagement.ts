@@ -10,6 +10,7 @@ import { isUuid } from "./shared/names";
 import { ReleaseSource } from "./versions/releaseCache";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "./host/proxy";
 import { AppCredentials } from "./cloud/appCredentials";
+import { BackupStorage, backupStorageOf } from "./backup/backupStorage";
 import { ClusterCredentials } from "./cluster/clusterCredentials";
 import { CloudProviderRestart } from "./host/cloudProviderRestart";
 import { FluxSync, verifiedFluxInstall } from "./gitops/fluxSync";
@@ -72,6 +73,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly teardown: WorkloadTeardown;
     /** The timer that clears deleting workload clusters' load balancers off their networks. */
     readonly deletionCleanup: DeletionCleanup;
+    /** The backups' Swift container, credential and upload, when `backupObjectStorage.enabled`. */
+    readonly backupStorage?: BackupStorage;
     /** OpenStack credentials in the management cluster. */
     readonly credentials: ClusterCredentials;
     /** Restarts OCCM and Cinder CSI in the workload clusters after a credential rotation. */
@@ -272,6 +275,13 @@ export class CapiManagement extends pulumi.ComponentResource {
                 // Once Cluster API's CRDs exist (before, every run would fail listing Clusters).
                 after: [this.cluster.providers],
             },
+            gated,
+        );
+
+        const backupAfter = [this.bootstrap.tools];
+        this.backupStorage = backupStorageOf(
+            "backup-storage",
+            { config: cfg, catalog: scope.serviceCatalogs, connection: this.connection, serverId: server.instance.id, after: backupAfter },
             gated,
         );
 

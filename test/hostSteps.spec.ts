@@ -86,6 +86,9 @@ describe("host step registry", function () {
 
     describe("against the graph", () => {
         const runs: [string, Run][] = [];
+        const withBackups = "dev with a proxy, mirrors and backups to object storage";
+        /** The steps a run must have: those behind a setting only where it is on. */
+        const stepsOf = (what: string) => HOST_STEPS.filter((s) => s.enabledBy === undefined || what === withBackups);
         before(async () => {
             const proxy = { http: "http://proxy.example:3128", https: "http://proxy.example:3128", noProxy: [".corp.example"] };
             const mirrors = [{ registry: "docker.io", endpoints: ["https://mirror.example"] }];
@@ -93,13 +96,27 @@ describe("host step registry", function () {
             runs.push(["dev", await runStack("dev")]);
             runs.push(["prod", await runStack("prod")]);
             runs.push(["dev with a proxy and mirrors", await runStack("dev", { proxy: JSON.stringify(proxy), registryMirrors: JSON.stringify(mirrors) })]);
+            runs.push([
+                withBackups,
+                await runStack("dev", {
+                    proxy: JSON.stringify(proxy),
+                    registryMirrors: JSON.stringify(mirrors),
+                    backupObjectStorage: JSON.stringify({ enabled: true }),
+                }),
+            ]);
         });
 
         it("registers every step, and every remote command is a step, under its component", () => {
             for (const [what, run] of runs) {
                 const commands = run.all(COMMAND);
                 // Registrations complete in the order their inputs resolve, not the registry's.
-                assert.deepStrictEqual(commands.map((c) => c.name).sort(), HOST_STEPS.map((s) => s.name).sort(), `${what}: the remote commands`);
+                assert.deepStrictEqual(
+                    commands.map((c) => c.name).sort(),
+                    stepsOf(what)
+                        .map((s) => s.name)
+                        .sort(),
+                    `${what}: the remote commands`,
+                );
                 for (const c of commands) {
                     assert.strictEqual(parentType(run, c), `capi-mgmt:index:${hostStep(c.name).component}`, `${what}: ${c.name}'s parent`);
                 }
@@ -108,7 +125,7 @@ describe("host step registry", function () {
 
         it("builds each command as its entry says: commands, trigger, waits, options", () => {
             for (const [what, run] of runs) {
-                for (const step of HOST_STEPS) {
+                for (const step of stepsOf(what)) {
                     const c = run.one(COMMAND, step.name);
                     const shell = step.root ? "sudo bash -s" : "bash -s";
                     const lines =
@@ -142,7 +159,7 @@ describe("host step registry", function () {
         it("renders each step's script with its entry's parameters, in the entry's order", () => {
             const optionalSeen = new Set<string>();
             for (const [what, run] of runs) {
-                for (const step of HOST_STEPS) {
+                for (const step of stepsOf(what)) {
                     const script = String(reveal(run.one(COMMAND, step.name).inputs.stdin));
                     const rendered = renderedParams(script);
                     const optional = step.optionalParams ?? [];

@@ -5,6 +5,7 @@
  * same as `npm run check`, src/cluster/check.ts).
  */
 import { BACKUP_DIR } from "./backup";
+import { BACKUP_UPLOAD_SCRIPT_PATH } from "./objectStorage";
 import { renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 
 /** Default of `--max-age`, hours: a backup older than this is refused unless `--force`. */
@@ -16,6 +17,8 @@ export interface RestoreOptions {
     stack: string;
     /** A backup directory on this machine (`objects/` and `backup.env`); undefined: the server's latest. */
     from?: string;
+    /** With `--from swift:[OBJECT]`: the object in the stack's Swift container (`latest`: the newest), fetched on the server. */
+    fromSwift?: string;
     /** The oldest backup restored without `force`, hours. */
     maxAgeHours: number;
     /** Restore a backup older than `maxAgeHours`. */
@@ -40,7 +43,9 @@ cluster already has Clusters in the workload namespace (docs/operations.md, "Res
 
   --stack     the Pulumi stack (e.g. dev)
   --from      a backup directory on this machine (<time>-<reason>/, with objects/ and
-              backup.env, as copied from a server); default: the server's own latest backup
+              backup.env, as copied from a server); or swift:latest, swift:<object>: the
+              newest (or that) backup in the stack's Swift container (backupObjectStorage),
+              fetched by the server; default: the server's own latest backup
   --max-age   the oldest backup restored, in hours (default ${DEFAULT_MAX_AGE_HOURS})
   --force     restore a backup older than --max-age`;
 
@@ -105,8 +110,19 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreOptions | unde
             throw new RestoreUsageError(`--max-age: must be a whole number of hours from 1 to ${24 * 365}, got ${JSON.stringify(v)}`);
         }
     }
+    const swift = /^swift:(.*)$/s.exec(values.from ?? "");
+    if (swift) {
+        const object = swift[1] === "" ? "latest" : swift[1];
+        if (object !== "latest" && !SWIFT_BACKUP_OBJECT.test(object)) {
+            throw new RestoreUsageError(`--from: ${JSON.stringify(object)} is not a backup's object name (<UTC time>Z-<reason>.tar.gz, or latest)`);
+        }
+        return { stack: values.stack, from: undefined, fromSwift: object, maxAgeHours, force };
+    }
     return { stack: values.stack, from: values.from, maxAgeHours, force };
 }
+
+/** The name backup-upload.sh gives a backup in Swift. */
+const SWIFT_BACKUP_OBJECT = /^[0-9]{8}T[0-9]{6}Z-[a-z][a-z-]*(-[0-9]+)?\.tar\.gz$/;
 
 /** Parameters of `src/host/scripts/restore.sh`. */
 export interface RestoreScriptParams {
@@ -118,6 +134,8 @@ export interface RestoreScriptParams {
     force: boolean;
     /** The backup (base64 of a tar.gz of its directory), or undefined: the server's latest. */
     upload?: string;
+    /** An object of the stack's Swift container (`latest`: the newest) the server fetches; undefined: none. */
+    fromSwift?: string;
 }
 
 /** Renders `src/host/scripts/restore.sh`. */
@@ -134,6 +152,8 @@ export function renderRestoreScript(p: RestoreScriptParams): string {
             MAX_AGE_SECONDS: String(p.maxAgeHours * 3600),
             FORCE: p.force ? "true" : "false",
             UPLOAD: p.upload ?? "",
+            FROM_SWIFT: p.fromSwift ?? "",
+            UPLOAD_SCRIPT: BACKUP_UPLOAD_SCRIPT_PATH,
         },
         { multiLine: ["UPLOAD"] },
     );

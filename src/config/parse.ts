@@ -93,6 +93,15 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         // problems come with the schema's (identical ones are reported once).
         ...proxyAndMirrors(p, isObject(v.proxy) ? v.proxy : undefined, Array.isArray(v.registryMirrors) ? v.registryMirrors : undefined),
     };
+    const backup = usable("backupObjectStorage");
+    if (backup?.enabled === true) {
+        const props = SETTINGS_SCHEMA.properties.backupObjectStorage.properties;
+        config.backupObjectStorage = {
+            container: backup.container ?? `${config.prefix}-backups`,
+            keep: backup.keep ?? props.keep.default,
+            maxAgeDays: backup.maxAgeDays ?? props.maxAgeDays.default,
+        };
+    }
     if (config.gitops && ctx.secretKeys) {
         checkSecretsHeldAsSecrets(p, { "gitops.deployKey": config.gitops.deployKey, "gitops.sopsAgeKey": config.gitops.sopsAgeKey }, ctx.secretKeys);
     }

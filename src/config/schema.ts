@@ -13,6 +13,7 @@
 import { Static, TOptional, TSchema, Type } from "@sinclair/typebox";
 import { COMPONENT_NAMES, ComponentName, TOOL_NAMES, ToolName } from "../versions/versions";
 import { GITOPS_SCHEMA } from "./schemaGitops";
+import { BACKUP_OBJECT_STORAGE_SCHEMA } from "./schemaBackup";
 import { RELEASE_COMPONENTS } from "../versions/releaseFiles";
 import { BOOLEAN, DNS_LABEL_PATTERN, INTEGER, LIST_OF_STRINGS, NODE_IMAGE_PATTERN, NOT_OBJECT, PREFIX_MAX, SettingMeta } from "./schemaMeta";
 
@@ -309,6 +310,7 @@ export const SETTINGS_SCHEMA = Type.Object(
         gitops: Type.Optional(GITOPS_SCHEMA),
         proxy: Type.Optional(ProxySchema),
         registryMirrors: Type.Optional(RegistryMirrorsSchema),
+        backupObjectStorage: Type.Optional(BACKUP_OBJECT_STORAGE_SCHEMA),
     },
     { additionalProperties: false },
 );

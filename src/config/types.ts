@@ -64,7 +64,19 @@ export type StackConfig = Required<Pick<Settings, Filled | Filled2>> &
         proxy?: ProxySettings;
         /** Registry mirrors of the kind node's containerd; empty: none. */
         registryMirrors: RegistryMirror[];
+        /** The copy of the backups to object storage (defaults filled in); undefined: not enabled. */
+        backupObjectStorage?: BackupObjectStorageSettings;
     };
+
+/** `backupObjectStorage` when enabled, defaults filled in. */
+export interface BackupObjectStorageSettings {
+    /** The Swift container (`<prefix>-backups` unless set). */
+    container: string;
+    /** Backups kept in the container. */
+    keep: number;
+    /** Older backups are deleted too (the newest never); 0: no age limit. */
+    maxAgeDays: number;
+}
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;

@@ -6,7 +6,7 @@
  * how it runs (as root or not, on which of create/update/delete), what re-runs it (its
  * trigger), what it waits for (earlier steps of the same component, or what the component is
  * given), and what of it is secret. The components (HostBootstrap, ManagementCluster,
- * DeletionCleanup, CloudProviderRestart, WorkloadTeardown) build their commands from here
+ * DeletionCleanup, CloudProviderRestart, WorkloadTeardown, BackupStorage) build their commands from here
  * through {@link HostSteps} (./hostStep.ts); they only render each step's script. Adding a
  * step is one entry here, one script in `src/host/scripts/` and its renderer's call in the
  * component; test/hostSteps.spec.ts checks the registry against the scripts and the graph.
@@ -17,7 +17,7 @@
  */
 
 /** The components that register host steps (their type token is `capi-mgmt:index:<name>`). */
-export type HostStepComponent = "HostBootstrap" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown";
+export type HostStepComponent = "HostBootstrap" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown" | "BackupStorage";
 
 /**
  * What re-runs a step: a new value replaces the command, which runs its create again.
@@ -78,6 +78,8 @@ export interface HostStep {
     readonly dial?: "setup" | "teardown";
     /** The setting whose value the component passes as the command's `protect`, if any. */
     readonly protectedBy?: string;
+    /** The setting that must be `true` for the step (and its component) to exist; none: every stack has it. */
+    readonly enabledBy?: string;
 }
 
 /** What every step that downloads takes for the proxy (src/host/hostScripts.ts proxyParams). */
@@ -224,6 +226,18 @@ export const HOST_STEPS: readonly HostStep[] = [
         run: "create-update",
         trigger: "server",
         after: ["given"],
+    },
+    {
+        name: "backup-object-storage",
+        component: "BackupStorage",
+        script: "backup-object-storage.sh",
+        installs: ["backup-upload.sh"],
+        params: ["SCRIPT_PATH", "SCRIPT", "CONFIG_PATH", "CONFIG"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["given"],
+        enabledBy: "capi-mgmt:backupObjectStorage.enabled",
     },
     {
         name: "cloud-provider-restart",

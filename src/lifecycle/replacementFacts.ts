@@ -130,6 +130,12 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
         replaceOn: ["region", "name", "description", "unrestricted", "secret", "projectId", "roles", "accessRules", "expiresAt"],
         source: `${TPO}identity_application_credential_v3.go`,
     },
+    "openstack:objectstorage/container:Container": {
+        // `name` is not ForceNew there: Update works on the container of the old ID (its name);
+        // the program adds replaceOnChanges ["name"] (src/backup/backupStorage.ts).
+        replaceOn: ["region", "storagePolicy"],
+        source: `${TPO}objectstorage_container_v1.go`,
+    },
     "tls:index/privateKey:PrivateKey": {
         replaceOn: ["algorithm", "ecdsaCurve", "rsaBits"],
         source: "terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace on algorithm, rsa_bits, ecdsa_curve; read from a stored copy, not at the version @pulumi/tls 5.6.1 bundles)",

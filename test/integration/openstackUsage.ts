@@ -41,6 +41,8 @@ const RUNS: { name: string; stack: string; overrides: Record<string, string | un
         overrides: { rootVolumeSize: "0", image: "6b0d4e6c-1f7b-4c1e-9e0e-5d1a2b3c4d5e", flavor: "6b0d4e6c-1f7b-4c1e-9e0e-5d1a2b3c4d5e" },
     },
     { name: "dev with IPv6 SSH CIDR", stack: "dev", overrides: { sshAllowedCidrs: JSON.stringify(["2001:db8::/64"]) } },
+    // The backups' Swift container and credential with access rules (src/backup/backupStorage.ts).
+    { name: "dev with backupObjectStorage", stack: "dev", overrides: { backupObjectStorage: JSON.stringify({ enabled: true, maxAgeDays: 30 }) } },
 ];
 
 /** Secrets unwrapped (the schema check looks at shapes, not secrecy). */

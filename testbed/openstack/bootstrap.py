@@ -23,8 +23,9 @@ CATALOG = [
     ("neutron", "network", "http://127.0.0.1:9696"),
     ("cinderv3", "volumev3", "http://127.0.0.1:8776/v3/%(project_id)s"),
     ("octavia", "load-balancer", "http://127.0.0.1:9876"),
+    ("swift", "object-store", "http://127.0.0.1:8080/v1/AUTH_%(project_id)s"),
 ]
-SERVICE_USERS = ["glance", "placement", "nova", "neutron", "cinder", "octavia"]
+SERVICE_USERS = ["glance", "placement", "nova", "neutron", "cinder", "octavia", "swift"]
 ROLES = ["admin", "member", "reader", "service", "load-balancer_member",
          "load-balancer_observer", "load-balancer_admin",
          "load-balancer_global_observer", "load-balancer_quota_admin"]

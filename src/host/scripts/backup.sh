@@ -165,4 +165,11 @@ for ((i = 0; i < excess; i++)); do
     rm -rf -- "${complete[$i]}"
 done
 
+# Object storage (capi-mgmt:backupObjectStorage): pulumi up installs backup-upload.sh and its
+# configuration; it copies this backup to the stack's Swift container and applies the retention there.
+upload=${BACKUP_UPLOAD_SCRIPT:-/usr/local/lib/capi-mgmt/backup-upload.sh}
+if [[ -x "$upload" ]]; then
+    "$upload" upload "$final" >&2 || fail "copying $final to object storage failed ($upload exit code $?, its output above); the local backup is good"
+fi
+
 echo "backup: $final: ${#files[@]} objects, ${#clusters[@]} Cluster(s) of namespace $NAMESPACE"

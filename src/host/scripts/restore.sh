@@ -29,10 +29,13 @@
 #   MAX_AGE_SECONDS   the oldest backup restored without FORCE
 #   FORCE             true: restore a backup older than MAX_AGE_SECONDS
 #   UPLOAD            a backup as base64 of a tar.gz, or empty: BACKUP_DIR/latest
+#   FROM_SWIFT        without UPLOAD: an object of the stack's Swift container (latest: the newest)
+#                     fetched with UPLOAD_SCRIPT (backup-upload.sh fetch), or empty
+#   UPLOAD_SCRIPT     backup-upload.sh as installed by pulumi up (capi-mgmt:backupObjectStorage)
 set -euo pipefail
 umask 077
 
-: "${MGMT_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${MAX_AGE_SECONDS:?}" "${FORCE:?}" "${UPLOAD?}"
+: "${MGMT_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${MAX_AGE_SECONDS:?}" "${FORCE:?}" "${UPLOAD?}" "${FROM_SWIFT?}" "${UPLOAD_SCRIPT:?}"
 
 log() { echo "restore: $*" >&2; }
 die() {
@@ -56,6 +59,16 @@ if [[ -n "$UPLOAD" ]]; then
     base64 -d <<<"$UPLOAD" | tar -xz -C "$work" || die "the uploaded backup is not a tar.gz of a backup directory"
     src=$work
     what="the uploaded backup"
+elif [[ -n "$FROM_SWIFT" ]]; then
+    [[ -x "$UPLOAD_SCRIPT" ]] || die "this server has no copy to object storage ($UPLOAD_SCRIPT is missing): set capi-mgmt:backupObjectStorage.enabled and pulumi up first"
+    mkdir -p "$BACKUP_DIR"
+    chmod 0700 "$BACKUP_DIR"
+    work=$(mktemp -d "$BACKUP_DIR/.restore-XXXXXX")
+    object=()
+    [[ "$FROM_SWIFT" == latest ]] || object=("$FROM_SWIFT")
+    "$UPLOAD_SCRIPT" fetch "${object[@]}" "$work/backup" >&2 || die "could not fetch the backup $FROM_SWIFT from object storage (its output above)"
+    src=$work/backup
+    what="the backup $FROM_SWIFT from object storage"
 else
     [[ -e "$BACKUP_DIR/latest" ]] || die "this server has no backup ($BACKUP_DIR/latest is missing: a new server starts without one); give one with --from <directory>"
     src=$(readlink -f -- "$BACKUP_DIR/latest")

@@ -25,6 +25,7 @@ var resourceTokens = map[string]string{
 	"openstack_compute_instance_v2":                "openstack:compute/instance:Instance",
 	"openstack_compute_keypair_v2":                 "openstack:compute/keypair:Keypair",
 	"openstack_identity_application_credential_v3": "openstack:identity/applicationCredential:ApplicationCredential",
+	"openstack_objectstorage_container_v1":         "openstack:objectstorage/container:Container",
 	// bed: what CAPO/ORC and the cloud controller manager leave behind in the workload tests.
 	"openstack_compute_servergroup_v2": "openstack:compute/serverGroup:ServerGroup",
 	"openstack_lb_loadbalancer_v2":     "openstack:loadbalancer/loadBalancer:LoadBalancer",
