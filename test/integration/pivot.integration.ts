@@ -96,6 +96,23 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr + (r.error ? String(r.error) : "") };
     }
+    /**
+     * What `clusterctl init` leaves besides the providers: the label on their CRDs, clusterctl's
+     * inventory CRD (clusterctl itself creates it on any command against a cluster: a
+     * `move --to-directory` of an empty namespace here) and its Provider objects (`version`
+     * rewritten by `edit`).
+     */
+    function clusterctlInit(cp: ControlPlane, edit: (inv: string) => string = (x) => x): void {
+        labelProviderCrds(cp);
+        const dir = fs.mkdtempSync(path.join(workDir, "init-"));
+        const r = spawnSync(testbed.path("clusterctl"), ["move", "--kubeconfig", cp.kubeconfig, "--namespace", "no-such-namespace", "--to-directory", dir], {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, HOME: home, CLUSTERCTL_DISABLE_VERSIONCHECK: "true" },
+        });
+        assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+        cp.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/providers.clusterctl.cluster.x-k8s.io"]);
+        cp.applyOk(edit(inventory(testbed)));
+    }
     const refused = (r: HostRun) => {
         assert.strictEqual(r.status, 1, `pivot.sh did not refuse:\n${r.stdout}\n${r.stderr}`);
         assert.match(r.stderr, /pivot: nothing was moved \(\d+ problem\(s\) above\)/);
@@ -172,8 +189,7 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
     });
 
     it("A: the program's objects and the GitOps tree, each Cluster expanded and provisioned (simulated), its Machines not booted yet", async function () {
-        labelProviderCrds(A());
-        A().applyOk(inventory(testbed));
+        clusterctlInit(A());
         A().applyOk(yamlStream(programObjects()));
         A().applyOk(yamlStream(rendered.root.docs), { fieldManager: "kustomize-controller" });
         for (const k of rendered.kustomizations) {
@@ -211,11 +227,7 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
 
     it("refuses a provider at another version on the target", async function () {
         await bootMachines(A(), ns, poll(A()));
-        labelProviderCrds(B());
-        const providerCrd = A().get("crd", "providers.clusterctl.cluster.x-k8s.io") as KubeObject;
-        B().applyOk(toYaml({ apiVersion: providerCrd.apiVersion, kind: providerCrd.kind, metadata: { name: providerCrd.metadata.name, labels: providerCrd.metadata.labels }, spec: providerCrd.spec }));
-        B().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/providers.clusterctl.cluster.x-k8s.io"]);
-        B().applyOk(inventory(testbed).replace(/(name: cluster-api\n(?:.*\n)*?version: )v\S+/, "$1v9.9.9"));
+        clusterctlInit(B(), (inv) => inv.replace(/(name: cluster-api\n(?:.*\n)*?version: )v\S+/, "$1v9.9.9"));
         B().applyOk(yamlStream(credentials()));
         const r = pivot(A(), B());
         refused(r);
