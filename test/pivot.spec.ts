@@ -21,7 +21,10 @@ const healthySource = (): Cluster => ({
     classes: ["dev|"],
     machines: ["alpha-md-0-abc|node-1", "alpha-cp-xyz|node-2"],
     crds: ["clusters.cluster.x-k8s.io", "machines.cluster.x-k8s.io", "images.openstack.k-orc.cloud", "servergroups.openstack.k-orc.cloud"],
-    orc: ["images.openstack.k-orc.cloud|ubuntu|unmanaged||openstack-credentials|", "servergroups.openstack.k-orc.cloud|alpha-workers|managed||openstack-credentials|"],
+    orc: [
+        "images.openstack.k-orc.cloud|ubuntu|unmanaged||openstack-credentials|",
+        "servergroups.openstack.k-orc.cloud|alpha-workers|managed||openstack-credentials|",
+    ],
     providers: PROVIDERS,
     idrefs: ["ClusterIdentity|openstack"],
     identities: ["openstack|capo-system/capi-mgmt-openstack-credentials"],
@@ -104,7 +107,12 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
             ["an argument", {}, ["--force"], /takes no arguments \(got: --force\)/],
             ["NAMESPACE unset", { NAMESPACE: "" }, [], /NAMESPACE is not set/],
             ["a bad NAMESPACE", { NAMESPACE: "Clusters;x" }, [], /NAMESPACE must be a Kubernetes namespace name, got 'Clusters;x'/],
-            ["no source kubeconfig", { FROM_KUBECONFIG: "/nonexistent/kubeconfig" }, [], /FROM_KUBECONFIG: no readable kubeconfig at \/nonexistent\/kubeconfig/],
+            [
+                "no source kubeconfig",
+                { FROM_KUBECONFIG: "/nonexistent/kubeconfig" },
+                [],
+                /FROM_KUBECONFIG: no readable kubeconfig at \/nonexistent\/kubeconfig/,
+            ],
             ["no clusterctl", { CLUSTERCTL: "/nonexistent/clusterctl" }, [], /CLUSTERCTL: no executable clusterctl at \/nonexistent\/clusterctl/],
         ];
         for (const [what, env, args, message] of cases) {
@@ -171,7 +179,9 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
             [
                 "Clusters of the namespace already on the target",
                 (_s, t) => (t.clusters = ["alpha|false|true|True|true||", "other|false|true|True|true||"]),
-                [/REFUSED: the target already has Clusters in namespace clusters: alpha other\. A move would give Cluster API a second copy of the source's Clusters \(alpha\)/],
+                [
+                    /REFUSED: the target already has Clusters in namespace clusters: alpha other\. A move would give Cluster API a second copy of the source's Clusters \(alpha\)/,
+                ],
             ],
         ];
         for (const [what, edit, messages] of cases) {
@@ -200,12 +210,26 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
         const b = bed(healthySource(), readyTarget());
         const r = b.run();
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.strictEqual(r.stdout, "pivot: moved Cluster(s) alpha of namespace clusters from https://from.example:6443 to https://to.example:6443; the target's Cluster API manages them now, the source has none\n");
+        assert.strictEqual(
+            r.stdout,
+            "pivot: moved Cluster(s) alpha of namespace clusters from https://from.example:6443 to https://to.example:6443; the target's Cluster API manages them now, the source has none\n",
+        );
         const log = b.log();
-        assert.match(log, new RegExp(`^clusterctl move --kubeconfig ${b.dir}/from/kubeconfig --to-kubeconfig ${b.dir}/to/kubeconfig --namespace clusters$`, "m"));
+        assert.match(
+            log,
+            new RegExp(`^clusterctl move --kubeconfig ${b.dir}/from/kubeconfig --to-kubeconfig ${b.dir}/to/kubeconfig --namespace clusters$`, "m"),
+        );
         assert.match(log, /^clusterctl sees labelled Secrets: $/m, "clusterctl saw the credential Secrets without the move label");
-        assert.match(log, /^clusterctl sees ORC objects: images.openstack.k-orc.cloud\|ubuntu\| servergroups.openstack.k-orc.cloud\|alpha-workers\|detach$/m, "the managed ServerGroup detached for the move");
-        assert.deepStrictEqual(b.read("from", "secrets"), [`capo-system/capi-mgmt-openstack-credentials|${MOVE}`, `clusters/openstack-credentials|${MOVE}`], "labels back");
+        assert.match(
+            log,
+            /^clusterctl sees ORC objects: images.openstack.k-orc.cloud\|ubuntu\| servergroups.openstack.k-orc.cloud\|alpha-workers\|detach$/m,
+            "the managed ServerGroup detached for the move",
+        );
+        assert.deepStrictEqual(
+            b.read("from", "secrets"),
+            [`capo-system/capi-mgmt-openstack-credentials|${MOVE}`, `clusters/openstack-credentials|${MOVE}`],
+            "labels back",
+        );
         assert.deepStrictEqual(b.read("to", "orc"), healthySource().orc, "onDelete and annotations on the target as they were on the source");
         assert.deepStrictEqual(b.read("to", "clusters"), ["alpha|false|true|True|true|False|"], "no mark left");
         assert.deepStrictEqual(b.read("to", "classes"), ["dev|"]);
@@ -220,7 +244,10 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
         fs.writeFileSync(path.join(b.dir, "log"), "");
         const r = b.run();
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.strictEqual(r.stdout, "pivot: already done: Cluster(s) alpha of namespace clusters are on the target (https://to.example:6443), none on the source\n");
+        assert.strictEqual(
+            r.stdout,
+            "pivot: already done: Cluster(s) alpha of namespace clusters are on the target (https://to.example:6443), none on the source\n",
+        );
         assert.doesNotMatch(b.log(), /^clusterctl /m);
     });
 
@@ -238,7 +265,10 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
         const b = bed(healthySource(), readyTarget());
         const r = b.run({ FAKE_CLUSTERCTL_MODE: "early" });
         assert.strictEqual(r.status, 1);
-        assert.match(r.stderr, /FAILED: clusterctl move failed before creating anything on the target \(exit code 1, its output above\); the source is as it was/);
+        assert.match(
+            r.stderr,
+            /FAILED: clusterctl move failed before creating anything on the target \(exit code 1, its output above\); the source is as it was/,
+        );
         assert.match(r.stderr, /resuming Cluster clusters\/alpha, paused by clusterctl during this pivot/);
         assert.deepStrictEqual(b.read("from", "clusters"), ["alpha|false|true|True|true|False|"]);
         assert.strictEqual(b.run().status, 0);
@@ -265,11 +295,17 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
         const b = bed(healthySource(), readyTarget());
         const r = b.run({ FAKE_CLUSTERCTL_MODE: "midway" });
         assert.strictEqual(r.status, 1);
-        assert.match(r.stderr, /FAILED: clusterctl move stopped midway \(exit code 1, its output above\): the Clusters are paused on both sides, so nothing reconciles them\. Fix the cause and run pivot\.sh again/);
+        assert.match(
+            r.stderr,
+            /FAILED: clusterctl move stopped midway \(exit code 1, its output above\): the Clusters are paused on both sides, so nothing reconciles them\. Fix the cause and run pivot\.sh again/,
+        );
         assert.deepStrictEqual(b.read("from", "secrets"), healthySource().secrets, "labels back after a failure too");
         const again = b.run();
         assert.strictEqual(again.status, 0, again.stderr);
-        assert.match(again.stderr, /an earlier pivot stopped while creating on the target \(3 object\(s\) not there yet, e\.g\. machine.cluster.x-k8s.io\/alpha-md-0-abc\); the source is complete/);
+        assert.match(
+            again.stderr,
+            /an earlier pivot stopped while creating on the target \(3 object\(s\) not there yet, e\.g\. machine.cluster.x-k8s.io\/alpha-md-0-abc\); the source is complete/,
+        );
         assert.deepStrictEqual(b.read("from", "clusters"), []);
     });
 
@@ -283,8 +319,14 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
         const b = bed(s, t);
         const r = b.run();
         assert.strictEqual(r.status, 1);
-        assert.match(r.stderr, /REFUSED: an earlier pivot stopped while clusterctl deleted the moved objects from the source: everything left in clusters on the source is also on the target/);
-        assert.match(r.stderr, /for o in machine.cluster.x-k8s.io\/alpha-md-0-abc images.openstack.k-orc.cloud\/ubuntu servergroups.openstack.k-orc.cloud\/alpha-workers; do kubectl --kubeconfig \S+\/from\/kubeconfig -n clusters annotate \$o clusterctl.cluster.x-k8s.io\/delete-for-move= && .* delete \$o --wait=false && .* patch \$o --type merge -p '\{"metadata":\{"finalizers":\[\]\}\}'; done; then run pivot.sh again/);
+        assert.match(
+            r.stderr,
+            /REFUSED: an earlier pivot stopped while clusterctl deleted the moved objects from the source: everything left in clusters on the source is also on the target/,
+        );
+        assert.match(
+            r.stderr,
+            /for o in machine.cluster.x-k8s.io\/alpha-md-0-abc images.openstack.k-orc.cloud\/ubuntu servergroups.openstack.k-orc.cloud\/alpha-workers; do kubectl --kubeconfig \S+\/from\/kubeconfig -n clusters annotate \$o clusterctl.cluster.x-k8s.io\/delete-for-move= && .* delete \$o --wait=false && .* patch \$o --type merge -p '\{"metadata":\{"finalizers":\[\]\}\}'; done; then run pivot.sh again/,
+        );
         assert.doesNotMatch(b.log(), /^clusterctl /m);
     });
 });

@@ -260,7 +260,8 @@ export const OTHER_HOST_SCRIPTS: Readonly<Record<string, string>> = {
     "backup-install.sh": "run over SSH by `npm run backup -- --install-timer` (render/backup.ts): installs backup.sh and its timer",
     "backup-download.sh": "run over SSH by `npm run backup -- --to <dir>` (render/backup.ts): streams the latest backup",
     "restore.sh": "run over SSH by `npm run restore` (render/restore.ts), no resource",
-    "pivot.sh": "the self-hosted mode's `clusterctl move` between two management clusters (docs/self-hosted.md, \"The move (pivot.sh)\"), run by its orchestration",
+    "pivot.sh":
+        'the self-hosted mode\'s `clusterctl move` between two management clusters (docs/self-hosted.md, "The move (pivot.sh)"), run by its orchestration',
 };
 
 /** The step named `name`; throws when there is none. */

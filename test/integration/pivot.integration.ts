@@ -17,7 +17,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { capoCredentialsSecret, capoIdentity, cloudConfigResourceData, cloudCredentialsData, namespace, orcCredentialsSecret } from "../../src/cluster/clusterObjects";
+import {
+    capoCredentialsSecret,
+    capoIdentity,
+    cloudConfigResourceData,
+    cloudCredentialsData,
+    namespace,
+    orcCredentialsSecret,
+} from "../../src/cluster/clusterObjects";
 import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../../src/shared/contract";
 import { HOST_SCRIPTS_DIR } from "../../src/host/hostScripts";
@@ -70,7 +77,12 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
             .flatMap((m) => m.docs)
             .map((d) => {
                 if (d.kind === "Secret" && (d as { type?: string }).type === "addons.cluster.x-k8s.io/resource-set") {
-                    return { ...d, stringData: cloudConfigResourceData(renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "pivot-id", secret: "pivot-secret" })) };
+                    return {
+                        ...d,
+                        stringData: cloudConfigResourceData(
+                            renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "pivot-id", secret: "pivot-secret" }),
+                        ),
+                    };
                 }
                 if (d.kind === "Secret" && [CAPO_CREDENTIALS_SECRET, ORC_CREDENTIALS_SECRET].includes(d.metadata.name)) {
                     return { ...d, stringData: cloudCredentialsData(cloudsYaml) };
@@ -78,7 +90,8 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
                 return d;
             });
     /** The resource name kubectl takes for a document (Kind.version.group). */
-    const resourceOf = (d: { apiVersion: string; kind: string }) => (d.apiVersion.includes("/") ? `${d.kind}.${d.apiVersion.split("/").reverse().join(".")}` : d.kind);
+    const resourceOf = (d: { apiVersion: string; kind: string }) =>
+        d.apiVersion.includes("/") ? `${d.kind}.${d.apiVersion.split("/").reverse().join(".")}` : d.kind;
 
     function pivot(from: ControlPlane | string, to: ControlPlane | string, env: Record<string, string> = {}): HostRun {
         const r = spawnSync("bash", [path.join(HOST_SCRIPTS_DIR, "pivot.sh")], {
@@ -216,7 +229,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
     it("refuses, before moving anything and each with its message: Machines without nodes, providers missing on the target, the identity and the credential Secrets missing there", function () {
         const r = pivot(A(), B());
         refused(r);
-        assert.match(r.stderr, /pivot: REFUSED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/\S+ has no node yet.* clusterctl does not move then; pivot once/);
+        assert.match(
+            r.stderr,
+            /pivot: REFUSED: a Cluster or Machine is still being created \(a cluster being built, or a rollout or scale-up under way: a Machine without its node yet\): Machine clusters\/\S+ has no node yet.* clusterctl does not move then; pivot once/,
+        );
         assert.match(r.stderr, /pivot: REFUSED: provider CoreProvider\/cluster-api v\S+ is not installed on the target/);
         assert.match(r.stderr, /pivot: REFUSED: provider InfrastructureProvider\/openstack \S+ is not installed on the target/);
         assert.match(r.stderr, /pivot: REFUSED: the OpenStackClusterIdentity openstack the Clusters use is not on the target: clusterctl does not move it/);
@@ -231,7 +247,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         B().applyOk(yamlStream(credentials()));
         const r = pivot(A(), B());
         refused(r);
-        assert.match(r.stderr, /pivot: REFUSED: provider CoreProvider\/cluster-api is v\S+ on the source but v9\.9\.9 on the target: install the same version on the target first/);
+        assert.match(
+            r.stderr,
+            /pivot: REFUSED: provider CoreProvider\/cluster-api is v\S+ on the source but v9\.9\.9 on the target: install the same version on the target first/,
+        );
         assert.doesNotMatch(r.stderr, /identity|credential Secret|no node yet/, "only the version is left");
         B().applyOk(inventory(testbed));
         nothingMoved();
@@ -242,13 +261,23 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         A().kubectlOk(["patch", R.Cluster, name, "-n", ns, "--type=merge", "-p", '{"spec":{"paused":true}}']);
         const r = pivot(A(), B());
         refused(r);
-        assert.match(r.stderr, new RegExp(`pivot: REFUSED: Cluster\\(s\\) paused: ${ns}/${name}\\. clusterctl does not move a paused Cluster .*kubectl -n ${ns} patch cluster <name>`));
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `pivot: REFUSED: Cluster\\(s\\) paused: ${ns}/${name}\\. clusterctl does not move a paused Cluster .*kubectl -n ${ns} patch cluster <name>`,
+            ),
+        );
         A().kubectlOk(["patch", R.Cluster, name, "-n", ns, "--type=merge", "-p", '{"spec":{"paused":false}}']);
         const cc = A().list(R.ClusterClass, { namespace: ns })[0].metadata.name;
         A().kubectlOk(["annotate", R.ClusterClass, cc, "-n", ns, "cluster.x-k8s.io/paused="]);
         const c = pivot(A(), B());
         refused(c);
-        assert.match(c.stderr, new RegExp(`pivot: REFUSED: ClusterClass\\(es\\) paused: ${ns}/${cc}\\. clusterctl does not move while a ClusterClass has the cluster.x-k8s.io/paused annotation`));
+        assert.match(
+            c.stderr,
+            new RegExp(
+                `pivot: REFUSED: ClusterClass\\(es\\) paused: ${ns}/${cc}\\. clusterctl does not move while a ClusterClass has the cluster.x-k8s.io/paused annotation`,
+            ),
+        );
         A().kubectlOk(["annotate", R.ClusterClass, cc, "-n", ns, "cluster.x-k8s.io/paused-"]);
         nothingMoved();
     });
@@ -258,7 +287,16 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         const live = A().get(R.Cluster, name, ns) as KubeObject;
         const mds = at(live, "spec.topology.workers.machineDeployments") as { replicas?: number }[];
         const before = A().list(R.Machine, { namespace: ns }).length;
-        A().kubectlOk(["patch", R.Cluster, name, "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/topology/workers/machineDeployments/0/replicas", value: (mds[0].replicas ?? 1) + 1 }])]);
+        A().kubectlOk([
+            "patch",
+            R.Cluster,
+            name,
+            "-n",
+            ns,
+            "--type=json",
+            "-p",
+            JSON.stringify([{ op: "replace", path: "/spec/topology/workers/machineDeployments/0/replicas", value: (mds[0].replicas ?? 1) + 1 }]),
+        ]);
         await waitFor("the new Machine", () => (A().list(R.Machine, { namespace: ns }).length > before ? true : undefined), poll(A()));
         const r = pivot(A(), B());
         refused(r);
@@ -285,7 +323,12 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         const r = pivot(A(), B());
         console.log(`      pivot.sh A -> B: ${((Date.now() - started) / 1000).toFixed(1)} s`);
         assert.strictEqual(r.status, 0, `${r.stdout}\n${r.stderr}`);
-        assert.match(r.stdout, new RegExp(`^pivot: moved Cluster\\(s\\) ${names().join(" ")} of namespace ${ns} from https://127\\.0\\.0\\.1:\\d+ to https://127\\.0\\.0\\.1:\\d+`));
+        assert.match(
+            r.stdout,
+            new RegExp(
+                `^pivot: moved Cluster\\(s\\) ${names().join(" ")} of namespace ${ns} from https://127\\.0\\.0\\.1:\\d+ to https://127\\.0\\.0\\.1:\\d+`,
+            ),
+        );
         assert.doesNotMatch(r.stdout + r.stderr, /pivot-secret|application_credential_secret/, "pivot.sh prints no secret");
 
         // Where every object of the stack ends up.
@@ -306,13 +349,39 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
             moved.add(key);
         }
         assert.deepStrictEqual(problems, []);
-        for (const kind of ["Cluster", "ClusterClass", "ClusterResourceSet", "HelmChartProxy", "Image", "ServerGroup", "KubeadmControlPlaneTemplate", "OpenStackClusterTemplate"]) {
-            assert.ok([...moved].some((k) => k.startsWith(`${kind}/`)), `the stack has a ${kind} and it moved`);
+        for (const kind of [
+            "Cluster",
+            "ClusterClass",
+            "ClusterResourceSet",
+            "HelmChartProxy",
+            "Image",
+            "ServerGroup",
+            "KubeadmControlPlaneTemplate",
+            "OpenStackClusterTemplate",
+        ]) {
+            assert.ok(
+                [...moved].some((k) => k.startsWith(`${kind}/`)),
+                `the stack has a ${kind} and it moved`,
+            );
         }
         // What the controllers made: on B, none left on A.
-        for (const res of [R.MachineDeployment, R.Machine, R.KubeadmControlPlane, R.OpenStackCluster, R.OpenStackMachine, R.KubeadmConfig, R.ClusterResourceSetBinding]) {
+        for (const res of [
+            R.MachineDeployment,
+            R.Machine,
+            R.KubeadmControlPlane,
+            R.OpenStackCluster,
+            R.OpenStackMachine,
+            R.KubeadmConfig,
+            R.ClusterResourceSetBinding,
+        ]) {
             assert.ok(B().list(res, { namespace: ns }).length > 0, `no ${res} on B`);
-            assert.deepStrictEqual(A().list(res, { namespace: ns }).map((o) => o.metadata.name), [], `${res} left on A`);
+            assert.deepStrictEqual(
+                A()
+                    .list(res, { namespace: ns })
+                    .map((o) => o.metadata.name),
+                [],
+                `${res} left on A`,
+            );
         }
         for (const name of names()) {
             for (const s of ["ca", "kubeconfig"]) {
@@ -325,7 +394,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         }
         // The identity and CAPO's credential: each cluster keeps its own.
         assert.ok(A().get(R.Identity, "openstack") && B().get(R.Identity, "openstack"), "the identity on both");
-        assert.ok(A().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE)?.metadata.labels?.["clusterctl.cluster.x-k8s.io/move"] !== undefined, "A's CAPO credential kept, label back");
+        assert.ok(
+            A().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE)?.metadata.labels?.["clusterctl.cluster.x-k8s.io/move"] !== undefined,
+            "A's CAPO credential kept, label back",
+        );
         assert.deepStrictEqual(B().get("secrets", CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE)?.data, secretsBefore?.data, "B's CAPO credential untouched");
         // ORC: CRDs labelled on both; the managed objects' onDelete as before the move (detached only for it).
         for (const cp of [A(), B()]) {
@@ -345,17 +417,53 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
             const live = B().get(R.Cluster, name, ns) as KubeObject;
             const cl = clusters().find((c) => c.metadata.name === name) as KubeObject;
             // As KCP and CAPO would report on B (statuses are not moved).
-            B().kubectlOk(["patch", R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } })]);
-            B().kubectlOk(["patch", R.OpenStackCluster, at(live, "spec.infrastructureRef.name") as string, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
-            await waitFor(`B's Cluster API reconciles ${name} (control plane initialized)`, () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined), poll(B()));
-            await waitFor(`B's Cluster API reports ${name}'s infrastructure`, () => (at(B().get(R.Cluster, name, ns), "status.initialization.infrastructureProvisioned") === true ? true : undefined), poll(B()));
+            B().kubectlOk([
+                "patch",
+                R.KubeadmControlPlane,
+                at(live, "spec.controlPlaneRef.name") as string,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } }),
+            ]);
+            B().kubectlOk([
+                "patch",
+                R.OpenStackCluster,
+                at(live, "spec.infrastructureRef.name") as string,
+                "-n",
+                ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                JSON.stringify({ status: { ready: true } }),
+            ]);
+            await waitFor(
+                `B's Cluster API reconciles ${name} (control plane initialized)`,
+                () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined),
+                poll(B()),
+            );
+            await waitFor(
+                `B's Cluster API reports ${name}'s infrastructure`,
+                () => (at(B().get(R.Cluster, name, ns), "status.initialization.infrastructureProvisioned") === true ? true : undefined),
+                poll(B()),
+            );
         }
         for (const m of B().list(R.Machine, { namespace: ns })) {
-            await waitFor(`B's Cluster API finds the Node of ${m.metadata.name}`, () => (at(B().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined), poll(B()));
+            await waitFor(
+                `B's Cluster API finds the Node of ${m.metadata.name}`,
+                () => (at(B().get(R.Machine, m.metadata.name, ns), "status.nodeRef.name") ? true : undefined),
+                poll(B()),
+            );
         }
         // B's ORC reconciles the moved objects (it reports that it cannot reach Keystone).
         for (const d of allDocs().filter((x) => x.kind === "ServerGroup")) {
-            await waitFor(`B's ORC reconciles ServerGroup ${d.metadata.name}`, () => ((at(B().get(resourceOf(d), d.metadata.name, ns), "status.conditions") as unknown[] | undefined)?.length ? true : undefined), poll(B()));
+            await waitFor(
+                `B's ORC reconciles ServerGroup ${d.metadata.name}`,
+                () => ((at(B().get(resourceOf(d), d.metadata.name, ns), "status.conditions") as unknown[] | undefined)?.length ? true : undefined),
+                poll(B()),
+            );
         }
         // A's API server has none of the moved objects: A's controllers only see their own API server.
         for (const [key, d] of beforeMove) {
@@ -373,7 +481,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
     });
 
     it("a second run after the move moves nothing and changes nothing on B (idempotent)", function () {
-        const rv = () => B().list(R.Cluster, { namespace: ns }).map((c) => `${c.metadata.name}@${c.metadata.resourceVersion}`);
+        const rv = () =>
+            B()
+                .list(R.Cluster, { namespace: ns })
+                .map((c) => `${c.metadata.name}@${c.metadata.resourceVersion}`);
         const before = rv();
         const r = pivot(A(), B());
         assert.strictEqual(r.status, 0, r.stderr);
@@ -418,7 +529,9 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
             assert.match(cp.server, /^https:\/\/127\.0\.0\.1:\d+$/);
             for (const f of fs.readdirSync(cp.dir).filter((x) => x.endsWith(".log"))) {
                 const text = fs.readFileSync(path.join(cp.dir, f), "utf8");
-                const dials = [...text.matchAll(/dial tcp ([^\s:\]]+|\[[^\]]+\]):\d+/g)].map((m) => m[1]).filter((h) => !/^(127\.0\.0\.1|\[::1\]|localhost)$/.test(h));
+                const dials = [...text.matchAll(/dial tcp ([^\s:\]]+|\[[^\]]+\]):\d+/g)]
+                    .map((m) => m[1])
+                    .filter((h) => !/^(127\.0\.0\.1|\[::1\]|localhost)$/.test(h));
                 const lookups = [...text.matchAll(/lookup ([a-z0-9.-]+)/gi)].map((m) => m[1]).filter((h) => h !== "localhost");
                 assert.deepStrictEqual([...dials, ...lookups], [], `${f} reached beyond loopback`);
             }
