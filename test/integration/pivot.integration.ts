@@ -501,8 +501,8 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         assert.strictEqual(r.status, 1, r.stderr);
         assert.match(r.stderr, /pivot: REFUSED: the target already has Clusters in namespace clusters: intruder\. A move would give Cluster API a second copy/);
         assert.ok(B().list(R.Cluster, { namespace: ns }).length === names().length, "B keeps its Clusters");
-        A().kubectlOk(["delete", R.Cluster, "intruder", "-n", ns, "--wait=false"]);
-        A().kubectlOk(["patch", R.Cluster, "intruder", "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":[]}}']);
+        // Paused from the start: nothing expanded it, and Cluster API put no finalizer on it.
+        A().kubectlOk(["delete", R.Cluster, "intruder", "-n", ns, "--timeout=60s"]);
         assert.deepStrictEqual(A().list(R.MachineDeployment, { namespace: ns }), [], "the paused intruder was never expanded");
     });
 
@@ -526,6 +526,8 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
 
     it("network rule: the managers and clusterctl reached loopback only", function () {
         for (const cp of [A(), B()]) {
+            // The check reads real connection attempts: each ORC tried the loopback Keystone.
+            assert.match(fs.readFileSync(path.join(cp.dir, "orc.log"), "utf8"), /dial tcp 127\.0\.0\.1:\d+: connect: connection refused/);
             assert.match(cp.server, /^https:\/\/127\.0\.0\.1:\d+$/);
             for (const f of fs.readdirSync(cp.dir).filter((x) => x.endsWith(".log"))) {
                 const text = fs.readFileSync(path.join(cp.dir, f), "utf8");
