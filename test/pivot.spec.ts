@@ -14,7 +14,9 @@ const PROVIDERS = ["CoreProvider/cluster-api|v1.14.0", "InfrastructureProvider/o
 const MOVE = '"clusterctl.cluster.x-k8s.io/move":""';
 
 /** One fake management cluster: its state files (see test/fakes/pivot/kubectl.sh). */
-type Cluster = Partial<Record<"clusters" | "classes" | "machines" | "crds" | "orc" | "providers" | "idrefs" | "identities" | "secrets" | "objects", string[]>>;
+type Cluster = Partial<
+    Record<"clusters" | "classes" | "machines" | "crds" | "orc" | "providers" | "idrefs" | "identities" | "secrets" | "objects" | "kustomizations", string[]>
+>;
 
 const healthySource = (): Cluster => ({
     clusters: ["alpha|false|true|True|true|False|"],
@@ -30,6 +32,7 @@ const healthySource = (): Cluster => ({
     identities: ["openstack|capo-system/capi-mgmt-openstack-credentials"],
     secrets: [`capo-system/capi-mgmt-openstack-credentials|${MOVE}`, `clusters/openstack-credentials|${MOVE}`],
     objects: ["machines.cluster.x-k8s.io|machine.cluster.x-k8s.io/alpha-md-0-abc"],
+    kustomizations: ["flux-system/flux-system|true", "flux-system/workload-clusters|true"],
 });
 const readyTarget = (): Cluster => ({
     crds: ["clusters.cluster.x-k8s.io", "machines.cluster.x-k8s.io", "images.openstack.k-orc.cloud", "servergroups.openstack.k-orc.cloud"],
@@ -174,6 +177,13 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
                     /REFUSED: the OpenStackClusterIdentity openstack the Clusters use is not on the target: clusterctl does not move it \(cluster-scoped\)\. Create it there first/,
                     /REFUSED: the credential Secret capo-system\/capi-mgmt-openstack-credentials is not on the target/,
                     /REFUSED: the credential Secret clusters\/openstack-credentials is not on the target/,
+                ],
+            ],
+            [
+                "Flux on the source not suspended (it would apply the moved objects there again)",
+                (s) => (s.kustomizations = ["flux-system/flux-system|", "flux-system/workload-clusters|false", "flux-system/addons|true"]),
+                [
+                    /REFUSED: Flux on the source is not suspended \(Kustomization\(s\) flux-system\/flux-system flux-system\/workload-clusters\): it would apply the moved objects there again from Git, and the source's Cluster API would build the Clusters a second time\. Suspend it first/,
                 ],
             ],
             [

@@ -238,11 +238,28 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         assert.match(r.stderr, /pivot: REFUSED: the OpenStackClusterIdentity openstack the Clusters use is not on the target: clusterctl does not move it/);
         assert.match(r.stderr, new RegExp(`pivot: REFUSED: the credential Secret ${CAPO_NAMESPACE}/${CAPO_CREDENTIALS_SECRET} is not on the target`));
         assert.match(r.stderr, new RegExp(`pivot: REFUSED: the credential Secret ${ns}/${ORC_CREDENTIALS_SECRET} is not on the target`));
+        assert.match(
+            r.stderr,
+            /pivot: REFUSED: Flux on the source is not suspended \(Kustomization\(s\) flux-system\/\S+.*\): it would apply the moved objects there again from Git/,
+        );
         nothingMoved();
     });
 
     it("refuses a provider at another version on the target", async function () {
         await bootMachines(A(), ns, poll(A()));
+        // As the orchestration does before the pivot: Flux on A stops applying the tree.
+        for (const k of A().list("kustomizations.kustomize.toolkit.fluxcd.io")) {
+            A().kubectlOk([
+                "patch",
+                "kustomizations.kustomize.toolkit.fluxcd.io",
+                k.metadata.name,
+                "-n",
+                k.metadata.namespace ?? "",
+                "--type=merge",
+                "-p",
+                '{"spec":{"suspend":true}}',
+            ]);
+        }
         clusterctlInit(B(), (inv) => inv.replace(/(name: cluster-api\n(?:.*\n)*?version: )v\S+/, "$1v9.9.9"));
         B().applyOk(yamlStream(credentials()));
         const r = pivot(A(), B());
@@ -251,7 +268,7 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
             r.stderr,
             /pivot: REFUSED: provider CoreProvider\/cluster-api is v\S+ on the source but v9\.9\.9 on the target: install the same version on the target first/,
         );
-        assert.doesNotMatch(r.stderr, /identity|credential Secret|no node yet/, "only the version is left");
+        assert.doesNotMatch(r.stderr, /identity|credential Secret|no node yet|Flux/, "only the version is left");
         B().applyOk(inventory(testbed));
         nothingMoved();
     });

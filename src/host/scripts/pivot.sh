@@ -17,6 +17,7 @@
 #     credential Secret, or the Secret the ORC objects use, missing on the target: clusterctl
 #     does not move the cluster-scoped identity, and the program puts the identity and both
 #     credential Secrets on each cluster itself (through the Kubernetes API);
+#   - Flux on the source not suspended: it would apply the moved objects there again from Git;
 #   - Clusters of NAMESPACE already on the target (a second copy would build infrastructure),
 #     unless they are this pivot's own copies (see "Re-runs").
 # What clusterctl would get wrong, handled here:
@@ -306,6 +307,14 @@ for ref in "${credentials[@]}"; do
         problems+=("the credential Secret $ref is not on the target: the program puts the OpenStack credentials on each cluster itself (they are not moved). Create it there first (pulumi up)")
     fi
 done
+
+# Flux on the source would apply the moved ClusterClass and Clusters there again from Git,
+# and the source's Cluster API would build them a second time.
+flux=$(from get kustomizations.kustomize.toolkit.fluxcd.io -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"|"}{.spec.suspend}{"\n"}{end}' 2>/dev/null || true)
+active=$(sed -n 's/|\(false\)\{0,1\}$//p' <<<"$flux" | paste -sd ' ')
+if [[ -n "$active" ]]; then
+    problems+=("Flux on the source is not suspended (Kustomization(s) $active): it would apply the moved objects there again from Git, and the source's Cluster API would build the Clusters a second time. Suspend it first (flux suspend kustomization --all --all-namespaces, or kubectl patch each with spec.suspend=true), or remove it")
+fi
 
 if ((${#problems[@]})); then
     for p in "${problems[@]}"; do

@@ -12,6 +12,7 @@
 #   identities  name|namespace/secret
 #   secrets     namespace/name|labels (JSON)
 #   objects     resource|kind.group/name (for `get RESOURCE -o name`)
+#   kustomizations  namespace/name|spec.suspend (Flux)
 # Annotations and labels are JSON-like text: `annotate K=V` appends "K":"V", `annotate K-` removes it.
 # Inputs (environment): FAKE_LOG (`kubectl <args>` a line, the kubeconfig's directory name first).
 set -uo pipefail
@@ -58,6 +59,7 @@ case "$verb $res" in
     "get crd")
         if [[ "$out" == name ]]; then sed 's#^#customresourcedefinition.apiextensions.k8s.io/#' "$(f crds)"; else cat "$(f crds)"; fi ;;
     "get providers.clusterctl.cluster.x-k8s.io") cat "$(f providers)" ;;
+    "get kustomizations.kustomize.toolkit.fluxcd.io") cat "$(f kustomizations)" ;;
     "get openstackclusters.infrastructure.cluster.x-k8s.io,openstackclustertemplates.infrastructure.cluster.x-k8s.io") cat "$(f idrefs)" ;;
     "get openstackclusteridentities.infrastructure.cluster.x-k8s.io")
         line=$(grep "^$name|" "$(f identities)") || { echo "Error from server (NotFound): $name not found" >&2; exit 1; }
