@@ -240,7 +240,7 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         assert.match(r.stderr, new RegExp(`pivot: REFUSED: the credential Secret ${ns}/${ORC_CREDENTIALS_SECRET} is not on the target`));
         assert.match(
             r.stderr,
-            /pivot: REFUSED: Flux on the source is not suspended \(Kustomization\(s\) flux-system\/\S+.*\): it would apply the moved objects there again from Git/,
+            /pivot: REFUSED: Flux on the source is not suspended \(Kustomization\(s\) [^)]*flux-system\/flux-system[^)]*\): it would apply the moved objects there again from Git/,
         );
         nothingMoved();
     });
