@@ -248,6 +248,15 @@ describe("src/host/scripts/pivot.sh (fake kubectl and clusterctl)", () => {
         assert.match(log, /annotate clusters.v1beta2.cluster.x-k8s.io --all --overwrite capi-mgmt.io\/pivot=to https:\/\/to.example:6443/);
     });
 
+    it("an ORC object clusterctl does not take (no move label) keeps its onDelete on the source", () => {
+        const s = healthySource();
+        s.orc = [...(s.orc ?? []), 'servergroups.openstack.k-orc.cloud|local|managed|delete|openstack-credentials|"nomove":"x"'];
+        const b = bed(s, readyTarget());
+        const r = b.run();
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(b.read("from", "orc"), ['servergroups.openstack.k-orc.cloud|local|managed|delete|openstack-credentials|"nomove":"x"']);
+    });
+
     it("a re-run after a completed move moves nothing again and exits 0", () => {
         const b = bed(healthySource(), readyTarget());
         assert.strictEqual(b.run().status, 0);

@@ -383,6 +383,8 @@ if ((status != 0)); then
     fail "clusterctl move stopped midway (exit code $status, its output above): the Clusters are paused on both sides, so nothing reconciles them. Fix the cause and run pivot.sh again: it completes the move"
 fi
 relabel
+# ORC objects clusterctl did not take (no move label) stay on the source: their onDelete back.
+restore_on_delete from || log "could not put back the onDelete of the ORC objects left on the source: kubectl --kubeconfig $FROM_KUBECONFIG -n $NAMESPACE get <kind> -o yaml shows them by the annotation $ON_DELETE_MARK"
 
 finish_on_target
 verify "$src_names"

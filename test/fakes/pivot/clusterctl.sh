@@ -3,8 +3,9 @@
 # test/fakes/pivot/kubectl.sh: `move --kubeconfig FROM --to-kubeconfig TO --namespace NS`.
 # Inputs (environment): FAKE_LOG (`clusterctl <args>` a line, and the source's Secrets that
 # still carry the move label when it runs), FAKE_CLUSTERCTL_MODE:
-#   ok (default)   moves: the Clusters (resumed), ClusterClasses, ORC objects and objects to
-#                  the target, as they are on the source, and empties the source's
+#   ok (default)   moves: the Clusters (resumed), ClusterClasses, ORC objects (but those with
+#                  "nomove" in their annotations: no move label) and objects to the target,
+#                  as they are on the source, and removes them from the source
 #   paused         refuses as clusterctl does for a paused Cluster (before pausing anything)
 #   early          pauses the source's Clusters (as clusterctl does first), then fails
 #   midway         pauses the source's Clusters, creates them (paused) on the target, then fails
@@ -26,8 +27,12 @@ pause() { awk -F'|' -v OFS='|' '{ $2 = "true"; print }' "$1" >"$1.tmp" && mv "$1
 case "${FAKE_CLUSTERCTL_MODE:-ok}" in
     ok)
         awk -F'|' -v OFS='|' '{ $2 = "false"; print }' "$from/clusters" >>"$to/clusters"
-        for k in classes orc objects; do cat "$from/$k" >>"$to/$k"; done
-        : >"$from/clusters"; : >"$from/classes"; : >"$from/orc"; : >"$from/objects"; : >"$from/machines"
+        for k in classes objects; do cat "$from/$k" >>"$to/$k"; done
+        # ORC objects move when labelled for it (a "nomove" in their annotations: not).
+        grep -v nomove "$from/orc" >>"$to/orc"
+        grep nomove "$from/orc" >"$from/orc.left"
+        mv "$from/orc.left" "$from/orc"
+        : >"$from/clusters"; : >"$from/classes"; : >"$from/objects"; : >"$from/machines"
         echo "Performing move..."
         ;;
     paused)
