@@ -265,7 +265,7 @@ export const HOST_STEPS: readonly HostStep[] = [
 /**
  * Scripts in `src/host/scripts/` that are no host step of their own: run on the machine
  * running Pulumi (rebuild-check.sh, by RebuildCheck), or over SSH by `npm run check`
- * (conformance.sh), `npm run backup` and `npm run restore` (src/backup/). With the steps' scripts and what they install, they are every file there.
+ * (conformance.sh), `npm run backup` and `npm run restore` (src/backup/), or by the self-hosted mode (pivot.sh). With the steps' scripts and what they install, they are every file there.
  */
 export const OTHER_HOST_SCRIPTS: Readonly<Record<string, string>> = {
     "rebuild-check.sh": "a local command of RebuildCheck (src/lifecycle/rebuildCheck.ts) on the machine running Pulumi",
@@ -274,6 +274,8 @@ export const OTHER_HOST_SCRIPTS: Readonly<Record<string, string>> = {
     "backup-install.sh": "run over SSH by `npm run backup -- --install-timer` (render/backup.ts): installs backup.sh and its timer",
     "backup-download.sh": "run over SSH by `npm run backup -- --to <dir>` (render/backup.ts): streams the latest backup",
     "restore.sh": "run over SSH by `npm run restore` (render/restore.ts), no resource",
+    "pivot.sh":
+        'the self-hosted mode\'s `clusterctl move` between two management clusters (docs/self-hosted.md, "The move (pivot.sh)"), run by its orchestration',
 };
 
 /** The step named `name`; throws when there is none. */

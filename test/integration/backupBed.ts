@@ -5,6 +5,7 @@
  * CRDs. Every simulation is named where it is done.
  */
 import * as assert from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import { stringify as toYaml } from "yaml";
 import { CAPO_NAMESPACE } from "../../src/shared/contract";
@@ -219,14 +220,19 @@ export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: str
  * The Machines of `ns` boot (simulated): the bootstrap data is ready (as the kubeadm bootstrap
  * provider reports it), the server exists (as CAPO reports it: a provider ID) and its Node
  * joins the "workload cluster" (this API server, by the Cluster's kubeconfig Secret). Cluster
- * API's own Machine controller then finds the Node and sets the Machine's nodeRef.
+ * API's own Machine controller then finds the Node and sets the Machine's nodeRef. Machines
+ * already booted are left alone (CAPO's webhook keeps an OpenStackMachine's spec as it is once
+ * set); each server ID is derived from its Machine's name, so a later boot never reuses one.
  */
 export async function bootMachines(cp: ControlPlane, ns: string, poll: Poll): Promise<void> {
-    for (const [i, m] of cp.list(R.Machine, { namespace: ns }).entries()) {
+    for (const m of cp.list(R.Machine, { namespace: ns })) {
         const name = m.metadata.name;
-        const providerID = `openstack:///0b7e5a8e-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
+        const providerID = `openstack:///0b7e5a8e-0000-4000-8000-${crypto.createHash("sha256").update(name).digest("hex").slice(0, 12)}`;
         const bootstrap = at(m, "spec.bootstrap.configRef.name") as string;
         const infra = at(m, "spec.infrastructureRef.name") as string;
+        if (at(cp.get(R.OpenStackMachine, infra, ns), "spec.providerID")) {
+            continue;
+        }
         cp.kubectlOk([
             "patch",
             R.KubeadmConfig,

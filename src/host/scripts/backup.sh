@@ -50,6 +50,8 @@ REASON="${1:-${BACKUP_REASON:-scheduled}}"
 
 log() { echo "backup: $*" >&2; }
 
+# capi-mgmt:include capi-move.sh
+
 # fail MESSAGE: records the failure for the operator (FAILED) and exits non-zero.
 fail() {
     local now
@@ -100,20 +102,11 @@ if ((status != 0)); then
     out=$(cat "$work/clusterctl.log")
     sed 's/^/  clusterctl: /' "$work/clusterctl.log" >&2
     rm -rf -- "$work"
-    if [[ "$out" == *"following Clusters are paused: "* ]]; then
-        fail "Cluster(s) paused: ${out##*following Clusters are paused: }. clusterctl does not back up a paused Cluster (spec.paused or the cluster.x-k8s.io/paused annotation). Unpause it when whoever paused it is done: kubectl -n $NAMESPACE patch cluster <name> --type merge -p '{\"spec\":{\"paused\":false}}'"
-    fi
-    if [[ "$out" == *"following ClusterClasses are paused: "* ]]; then
-        fail "ClusterClass(es) paused: ${out##*following ClusterClasses are paused: }. clusterctl does not back up while a ClusterClass has the cluster.x-k8s.io/paused annotation. Remove it when whoever set it is done: kubectl -n $NAMESPACE annotate clusterclass <name> cluster.x-k8s.io/paused-"
-    fi
-    if [[ "$out" == *"still provisioning the node"* || "$out" == *"still provisioning the infrastructure"* || "$out" == *"is not yet initialized"* ]]; then
-        # clusterctl's messages name the object (its kind is often printed empty: "/, Kind=").
-        busy=$(sed -n -E \
-            -e 's#.*[" ]([a-z0-9.-]+/[a-z0-9.-]+) is still provisioning the node.*#Machine \1 has no node yet#p' \
-            -e 's#.*[" ]([a-z0-9.-]+/[a-z0-9.-]+) is still provisioning the infrastructure.*#Cluster \1 is still provisioning its infrastructure#p' \
-            -e 's#.*[" ]([a-z0-9.-]+/[a-z0-9.-]+) is not yet initialized.*#the control plane of Cluster \1 is not yet initialized#p' \
-            <<<"${out//cannot start/$'\n'cannot start}" | sort -u | paste -sd ';' | sed 's/;/; /g' || true)
-        fail "a Cluster or Machine is still being created (a cluster being built, or a rollout or scale-up under way: a Machine without its node yet): ${busy:-see the clusterctl output above}. clusterctl does not back up then; the timer tries again, or run 'systemctl start capi-mgmt-backup' once 'kubectl -n $NAMESPACE get machines' shows every Machine Running"
+    if refusal=$(capi_refusal "$out" "back up" "$NAMESPACE"); then
+        case "$refusal" in
+            paused\|*) fail "${refusal#paused|}" ;;
+            *) fail "${refusal#busy|}; the timer tries again, or run 'systemctl start capi-mgmt-backup' once 'kubectl -n $NAMESPACE get machines' shows every Machine Running" ;;
+        esac
     fi
     # Any other failure may come after clusterctl paused the Clusters: resume those it paused.
     paused_now=$(kube -n "$NAMESPACE" get clusters.cluster.x-k8s.io \
