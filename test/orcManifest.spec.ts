@@ -1,6 +1,6 @@
 /**
  * The optional SHA-256 pin of ORC's release manifest: `capi-mgmt:versions` → the ORC step's
- * script (src/host/scripts/orc.sh checks the download against it; test/clusterScripts.spec.ts runs that).
+ * script (src/host/scripts/orc.sh checks the download against it; test/clusterScriptsOrc.spec.ts runs that).
  */
 import "mocha";
 import * as assert from "assert";

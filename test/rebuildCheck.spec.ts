@@ -3,96 +3,17 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseTestConfig } from "./fixtures";
-import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
+import { DeployedState } from "../src/lifecycle/lifecycle";
 import { SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import {
     REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS,
     REBUILD_CHECK_CONNECTION_ATTEMPTS,
-    REBUILD_CHECK_KEY_ENV,
-    RebuildCheckPlan,
     rebuildCheckPlan,
     rebuildProblems,
     renderRebuildCheckScript,
 } from "../src/lifecycle/rebuild";
-import { isSecretValue, MockCloudOptions, RecordedResource, reveal, valueOf } from "../render/engine";
-import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
-import { PROJECT_DIR, Run, runStack } from "./harness";
-
-const LOCAL_COMMAND = "command:local:Command";
-const PORT = "openstack:networking/port:Port";
-const INSTANCE = "openstack:compute/instance:Instance";
-const FAKES_DIR = path.join(PROJECT_DIR, "test", "fakes", "rebuild");
-const SCRIPT = path.join(PROJECT_DIR, "src", "host", "scripts", "rebuild-check.sh");
-
-/** A login key that is nobody's; its body must never be printed. */
-const KEY_BODY = "S0VZLUJPRFktTkVWRVItUFJJTlRFRA";
-const LOGIN_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----`;
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyOfTheStack";
-const CHECK: RebuildCheckPlan = { mode: "check", previousGeneration: 1, targetGeneration: 2, host: "192.0.2.10" };
-
-/** The machine running Pulumi (fake ssh) and, behind its ssh, the server (fake sudo, docker, kubectl). */
-class Workstation {
-    readonly dir = makeTempDir("rebuild-check");
-    readonly bin = path.join(this.dir, "bin");
-    readonly tmp = path.join(this.dir, "tmp");
-    readonly log = path.join(this.dir, "calls.log");
-    readonly kubeconfig = path.join(this.dir, "kubeconfig");
-    readonly expectedKey = path.join(this.dir, "expected-key");
-
-    constructor(opts: { docker?: boolean; kubeconfig?: boolean } = {}) {
-        fs.mkdirSync(this.bin, { recursive: true });
-        fs.mkdirSync(this.tmp, { recursive: true });
-        const tools = ["ssh", "sudo", "kubectl", ...(opts.docker === false ? [] : ["docker"])];
-        for (const tool of tools) {
-            installFake(this.bin, tool, `rebuild/${tool}.sh`);
-        }
-        if (opts.kubeconfig !== false) {
-            fs.writeFileSync(this.kubeconfig, "apiVersion: v1\nkind: Config\n");
-        }
-        fs.writeFileSync(this.expectedKey, `${LOGIN_KEY}\n`);
-        fs.writeFileSync(this.log, "");
-    }
-
-    /** The script as the program renders it, with the server's kubeconfig path pointed into the test's directory. */
-    script(plan: RebuildCheckPlan): string {
-        const rendered = renderRebuildCheckScript(plan, HOST_KEY, "ubuntu");
-        const line = `readonly SERVER_KUBECONFIG_PATH='${SERVER_KUBECONFIG}'`;
-        assert.ok(rendered.includes(line), "the rendered script does not carry the server's kubeconfig path");
-        return rendered.replace(line, `readonly SERVER_KUBECONFIG_PATH='${this.kubeconfig}'`);
-    }
-
-    run(plan: RebuildCheckPlan, fake: Record<string, string> = {}): RunResult {
-        const r = runScript(this.script(plan), {
-            // /usr/local/bin (a real docker, maybe) is left out on purpose.
-            PATH: `${this.bin}:/usr/bin:/bin`,
-            HOME: this.dir,
-            TMPDIR: this.tmp,
-            [REBUILD_CHECK_KEY_ENV]: LOGIN_KEY,
-            FAKE_LOG: this.log,
-            FAKE_EXPECTED_KEY: this.expectedKey,
-            FAKE_KIND_NODES: "0123456789ab",
-            ...fake,
-        });
-        for (const text of [r.stdout, r.stderr]) {
-            assert.ok(!text.includes(KEY_BODY), `the login key was printed:\n${text}`);
-        }
-        assert.deepStrictEqual(fs.readdirSync(this.tmp), [], "the key's temporary directory is left behind");
-        return r;
-    }
-
-    calls(): string[] {
-        return fs
-            .readFileSync(this.log, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
-    }
-
-    sshArgs(): string {
-        const line = this.calls().find((l) => l.startsWith("ssh args "));
-        assert.ok(line, `ssh was not called:\n${this.calls().join("\n")}`);
-        return line;
-    }
-}
+import { assertFailure, assertSuccess, hasShellcheck, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { FAKES_DIR, SCRIPT, HOST_KEY, CHECK, Workstation } from "./rebuildParams";
 
 describe("serverGeneration bump guard: plan and protection (pure)", () => {
     const state: DeployedState = { serverGeneration: 1, prefix: "dev", availabilityZone: "", flavor: "SCS-4V-16", workloadNamespace: "clusters", gitops: true };
@@ -285,120 +206,5 @@ describe("serverGeneration bump guard: src/host/scripts/rebuild-check.sh under b
         assert.match(w.run({ ...CHECK, host: "" }).stderr, /recorded no floating IP .* set capi-mgmt:rebuildWithClusters: 2/);
         assertFailure(runScript(w.script(CHECK), { PATH: `${w.bin}:/usr/bin:/bin`, TMPDIR: w.tmp, FAKE_LOG: w.log }));
         assert.deepStrictEqual(w.calls(), []);
-    });
-});
-
-/** The dev stack's `deployed` as a first `up` records it. */
-async function deployedOf(stack: string, overrides: Record<string, string | undefined> = {}): Promise<DeployedState> {
-    const first = await runStack(stack, overrides);
-    return valueOf(first.outputs.deployed);
-}
-
-function again(deployed: DeployedState): MockCloudOptions {
-    return { previousOutputs: { [DEPLOYED_OUTPUT]: deployed, floatingIp: "192.0.2.10" } };
-}
-
-function stdinOf(r: RecordedResource): string {
-    return String(reveal(r.inputs.stdin));
-}
-
-describe("serverGeneration bump guard: the program graph (mock engine)", function () {
-    this.timeout(120000);
-    let deployed: DeployedState;
-
-    before(async () => {
-        deployed = await deployedOf("dev");
-    });
-
-    it("a bump over a recorded deployment: the new port and server depend on the check, which asks the server at the last floating IP", async () => {
-        const run = await runStack("dev", { serverGeneration: "2" }, again(deployed));
-        const check = run.one(LOCAL_COMMAND, "check-g2");
-        assert.strictEqual(run.byUrn(check.parent!).type, "capi-mgmt:index:RebuildCheck");
-        const port = run.one(PORT, "port-g2");
-        const server = run.one(INSTANCE, "server-g2");
-        assert.ok(port.dependsOn.includes(check.urn), "the new port does not depend on the check");
-        assert.ok(server.dependsOn.includes(check.urn), "the new server does not depend on the check");
-        const stdin = stdinOf(check).split("\n");
-        for (const line of ["readonly MODE='check'", "readonly HOST='192.0.2.10'", "readonly PREVIOUS_GENERATION='1'", "readonly TARGET_GENERATION='2'"]) {
-            assert.ok(stdin.includes(line), line);
-        }
-        assert.strictEqual(check.inputs.create, "bash -s");
-        // The engine serializes the map holding a secret as a secret as a whole.
-        const env = check.inputs.environment;
-        assert.ok(isSecretValue(env) || isSecretValue((env as Record<string, unknown>)[REBUILD_CHECK_KEY_ENV]), "the login key is not a secret");
-        assert.match(String((reveal(env) as Record<string, unknown>)[REBUILD_CHECK_KEY_ENV]), /PRIVATE KEY/);
-        assert.deepStrictEqual(check.options.ignoreChanges.sort(), ["environment", "stdin"]);
-        // The floating IP is not made to wait: the check reads the address the last up exported.
-        assert.ok(!run.dependsOn(run.one("openstack:networking/floatingIp:FloatingIp"), check));
-    });
-
-    it("an acknowledged bump: the check only says so; a second up of the same generation and a first up: nothing waits for it", async () => {
-        const acknowledged = await runStack("dev", { serverGeneration: "2", rebuildWithClusters: "2" }, again(deployed));
-        const check = acknowledged.one(LOCAL_COMMAND, "check-g2");
-        assert.ok(stdinOf(check).split("\n").includes("readonly MODE='acknowledged'"));
-        assert.ok(acknowledged.one(PORT, "port-g2").dependsOn.includes(check.urn));
-
-        for (const [title, run] of [
-            ["second up", await runStack("dev", {}, again(deployed))],
-            ["first up", await runStack("dev")],
-        ] as Array<[string, Run]>) {
-            const idle = run.one(LOCAL_COMMAND, "check");
-            assert.ok(stdinOf(idle).split("\n").includes("readonly MODE='none'"), title);
-            assert.ok(!run.dependsOn(run.one(PORT, "port"), idle), `${title}: the port depends on the check`);
-            assert.ok(!run.dependsOn(run.one(INSTANCE, "server"), idle), `${title}: the server depends on the check`);
-        }
-    });
-
-    it("an acknowledgement of an earlier generation does not cover this bump", async () => {
-        const run = await runStack("dev", { serverGeneration: "3", rebuildWithClusters: "2" }, again({ ...deployed, serverGeneration: 2 }));
-        assert.ok(stdinOf(run.one(LOCAL_COMMAND, "check-g3")).split("\n").includes("readonly MODE='check'"));
-    });
-});
-
-describe("protect (mock engine)", function () {
-    this.timeout(120000);
-    const FLOATING_IP = "openstack:networking/floatingIp:FloatingIp";
-    const TEARDOWN = "command:remote:Command";
-
-    function protectedOf(run: Run): string[] {
-        return run.resources
-            .filter((r) => r.options.protect)
-            .map((r) => `${r.type} ${r.name}`)
-            .sort();
-    }
-
-    it("production protects the server (with its boot volume), the floating IP and the teardown, and records it; nothing else", async () => {
-        const run = await runStack("prod");
-        assert.deepStrictEqual(protectedOf(run), [`${TEARDOWN} workload-teardown`, `${INSTANCE} server`, `${FLOATING_IP} floating-ip`].sort());
-        assert.ok(run.one(INSTANCE, "server").inputs.blockDevices, "prod's server has a boot volume (inside the protected instance)");
-        assert.strictEqual((await valueOf(run.outputs.deployed)).protect, true);
-    });
-
-    it("development protects nothing unless asked; production can turn it off for a planned destroy", async () => {
-        const dev = await runStack("dev");
-        assert.deepStrictEqual(protectedOf(dev), []);
-        assert.strictEqual((await valueOf(dev.outputs.deployed)).protect, undefined);
-        assert.deepStrictEqual(protectedOf(await runStack("prod", { protect: "false" })), []);
-        assert.strictEqual(protectedOf(await runStack("dev", { protect: "true" })).length, 3);
-    });
-
-    it("a bump over a protected server is refused before anything is created; after an up that unprotects, it goes through", async () => {
-        const prodDeployed = await deployedOf("prod");
-        const bump = await runStack("prod", { serverGeneration: "2" }, again(prodDeployed));
-        const problems = (await valueOf(bump.evaluation.result.preflight)).problems;
-        assert.strictEqual(problems.length, 1, problems.join("\n"));
-        assert.match(problems[0], /^capi-mgmt:serverGeneration: generation 1's server is protected/);
-        assert.deepStrictEqual(
-            bump.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")),
-            [],
-        );
-
-        const unprotect = await runStack("prod", { protect: "false" }, again(prodDeployed));
-        assert.deepStrictEqual((await valueOf(unprotect.evaluation.result.preflight)).problems, []);
-        const unprotected = await valueOf(unprotect.outputs.deployed);
-        assert.strictEqual(unprotected.protect, undefined);
-        const rebuilt = await runStack("prod", { serverGeneration: "2" }, again(unprotected));
-        assert.deepStrictEqual((await valueOf(rebuilt.evaluation.result.preflight)).problems, []);
-        assert.ok(rebuilt.one(INSTANCE, "server-g2").options.protect, "the new generation is protected again");
     });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fake kubectl of the teardown tests (test/fakes/teardownFakes.ts), on PATH as `kubectl`:
-# sends its arguments to the fake kubectl's server (a Node process of the test run) over a
+# sends its arguments to the fake kubectl's server (test/fakes/kubectl-server/server.cjs, a Node process of the test run) over a
 # loopback TCP connection and relays its answer (exit status, stdout, stderr).
 # Inputs (environment):
 #   FAKE_KUBECTL_PORT  the server's port on 127.0.0.1

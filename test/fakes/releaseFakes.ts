@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import { ReleaseChecksums, ReleaseComponent, releaseFiles, ReleaseFile } from "../../src/versions/releaseFiles";
 
-/** The versions the cluster scripts' tests install (test/clusterScripts.spec.ts PROVIDER_PARAMS). */
+/** The versions the cluster scripts' tests install (test/clusterScriptParams.ts PROVIDER_PARAMS). */
 export const FAKE_RELEASE_VERSIONS: Readonly<Record<ReleaseComponent, string>> = {
     clusterApi: "v1.14.0",
     capo: "v0.14.7",

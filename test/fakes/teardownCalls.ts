@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { renderHostScript } from "../../src/host/hostScripts";
-import { RunResult } from "./shell";
+import { makeTempDir, RunResult } from "./shell";
 import { FakeCapi, FakeWorkload, KubectlCall } from "./teardownFakes";
 
 /** Name of the kind management cluster in the tests. */
@@ -34,6 +34,34 @@ export function managementWith(fake: FakeCapi, ...names: string[]): FakeWorkload
         populate(fake, w);
         return w;
     });
+}
+
+/**
+ * The fake server of one suite of teardown tests: call it in a `describe`; it makes a new
+ * FakeCapi before each test of that suite (a mocha `beforeEach`), and `run` and `managementWith`
+ * act on the current one.
+ */
+export class TeardownSuite {
+    private current?: FakeCapi;
+
+    constructor() {
+        beforeEach(() => {
+            this.current = new FakeCapi(makeTempDir("teardown"));
+        });
+    }
+
+    /** The current test's fake server. */
+    get fake(): FakeCapi {
+        assert.ok(this.current, "TeardownSuite.fake used outside a test");
+        return this.current;
+    }
+
+    /** {@link runTeardown} against the current fake. */
+    readonly run = (timeoutSeconds?: number, perClusterTimeoutSeconds?: number, env: Record<string, string> = {}): RunResult =>
+        runTeardown(this.fake, timeoutSeconds, perClusterTimeoutSeconds, env);
+
+    /** {@link managementWith} on the current fake. */
+    readonly managementWith = (...names: string[]): FakeWorkload[] => managementWith(this.fake, ...names);
 }
 
 /** The positional words of a kubectl call (its flags and their values left out). */

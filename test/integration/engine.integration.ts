@@ -11,7 +11,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { parse as parseYaml } from "yaml";
 import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { CLOUD_CONFIG_MANIFEST_KEY, fluxInstallUrl } from "../../src/cluster/clusterObjects";
 import { StackConfig } from "../../src/config";
@@ -40,7 +40,6 @@ import {
     REPLACING_OPS,
     secretData,
     skipAfterFailure,
-    skipWith,
     stackConfig as baseStackConfig,
     standInFluxInstall,
     standInFluxPin,
@@ -49,6 +48,7 @@ import { CLUSTER_STAND_IN_TYPE, engineProgram, EngineProgramInputs } from "./eng
 import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
 import { ControlPlane } from "./harness/controlPlane";
 import { Testbed } from "./harness/testbed";
+import { createWorkloadCluster, assertSurvives } from "./engineWorkloads";
 
 /** Flux's install.yaml pin for the stand-in's manifest (set in `before`, from the test bed). */
 let fluxPin: Record<string, string> = {};
@@ -57,34 +57,6 @@ let fluxPin: Record<string, string> = {};
 function stackConfig(stack: string, gitops: Record<string, unknown> | undefined, extra: Record<string, string> = {}): StackConfig {
     return baseStackConfig(stack, gitops, { ...fluxPin, ...extra });
 }
-
-/** A workload cluster in `ns`: a CAPI Cluster (the CRD and webhook are the test bed's). */
-function createWorkloadCluster(cp: ControlPlane, ns: string, name: string): void {
-    cp.applyOk(toYaml({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
-    cp.applyOk(
-        toYaml({
-            apiVersion: "cluster.x-k8s.io/v1beta2",
-            kind: "Cluster",
-            metadata: { name, namespace: ns, labels: { "capi-mgmt.test/stand-in": "workload" } },
-            // The webhook wants a reference; the OpenStackCluster need not exist (CAPO is idle here).
-            spec: {
-                clusterNetwork: { pods: { cidrBlocks: ["192.168.0.0/16"] } },
-                infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "OpenStackCluster", name },
-            },
-        }),
-    );
-}
-
-/** Asserts the Namespace and the Cluster in it exist and are not being deleted. */
-function assertSurvives(cp: ControlPlane, ns: string, cluster: string): void {
-    const n = cp.get("namespace", ns);
-    assert.ok(n, `Namespace ${ns} was deleted`);
-    assert.strictEqual((n.metadata as { deletionTimestamp?: string }).deletionTimestamp, undefined, `Namespace ${ns} is being deleted`);
-    const c = cp.get("clusters.v1beta2.cluster.x-k8s.io", cluster, ns);
-    assert.ok(c, `Cluster ${ns}/${cluster} was deleted`);
-    assert.strictEqual((c.metadata as { deletionTimestamp?: string }).deletionTimestamp, undefined, `Cluster ${ns}/${cluster} is being deleted`);
-}
-
 for (const stackName of ["dev", "prod"]) {
     describe(`real Pulumi engine, ${stackName} stack: in-cluster components against the test-bed API server`, function () {
         this.timeout(OPERATION_TIMEOUT_MS);
@@ -409,29 +381,3 @@ for (const stackName of ["dev", "prod"]) {
         });
     });
 }
-
-describe("real Pulumi engine: what needs the modules the proxy refuses", function () {
-    const bed = EngineBed.load();
-    const cases: { test: string; needs: ("pulumi-resource-command" | "pulumi-resource-tls" | "pulumi-language-nodejs")[] }[] = [
-        {
-            test: "first up runs every host and cluster step over SSH with the host key pinned; a different host key fails before any command",
-            needs: ["pulumi-resource-command"],
-        },
-        { test: "second up runs no command again", needs: ["pulumi-resource-command"] },
-        { test: "a tool version bump updates only the tools step and its dependents, in place", needs: ["pulumi-resource-command"] },
-        { test: "a re-run of wait-ready after every step ran passes", needs: ["pulumi-resource-command"] },
-        { test: "destroy runs the workload teardown over SSH before anything it needs is gone", needs: ["pulumi-resource-command"] },
-        { test: "no secret in the sshd log", needs: ["pulumi-resource-command"] },
-        { test: "a generated deploy key and SSH keys (tls.PrivateKey)", needs: ["pulumi-resource-tls"] },
-        { test: "the program from Pulumi.yaml (index.ts) under the Node.js language host", needs: ["pulumi-language-nodejs"] },
-    ];
-    for (const c of cases) {
-        it(c.test, function () {
-            const reason = typeof bed === "string" ? bed : bed.missing(c.needs);
-            if (reason) {
-                skipWith(this, reason);
-            }
-            assert.fail(`${c.needs.join(", ")} is available now: write this test (issue 13)`);
-        });
-    }
-});

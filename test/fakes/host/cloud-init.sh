@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A fake `cloud-init` for src/host/scripts/wait-ready.sh (test/hostScripts.spec.ts): `status --wait` and
+# A fake `cloud-init` for src/host/scripts/wait-ready.sh (test/hostScriptsWaitReady.spec.ts): `status --wait` and
 # `status --long` print a status and exit FAKE_CLOUD_INIT_EXIT; other arguments are refused.
 # Inputs (environment):
 #   FAKE_CLOUD_INIT_LOG    log of every call's arguments, one line each
