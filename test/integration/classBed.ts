@@ -11,6 +11,7 @@ import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { fluxSettingsData } from "../../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
+import { testbedFluxSubstituter } from "../../render/fluxEnvsubst";
 import { readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { IDLE_WATCH_FILTER, requiredComponents, startManagementCluster } from "./harness/managementCluster";
@@ -80,13 +81,13 @@ export class ClassBed {
 
     /** Why the test bed cannot run, or undefined. */
     static missing(): string | undefined {
-        return Testbed.load().missing(requiredComponents());
+        return Testbed.load().missing([...requiredComponents(), "flux-envsubst"]);
     }
 
     /** Starts a management cluster and applies everything of the dev environment but its Clusters. */
     static async start(name: string): Promise<ClassBed> {
         const settings = fluxSettingsData({ workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE, managementAddress: MANAGEMENT_ADDRESS });
-        const env = readEnvironment(path.resolve(__dirname, "../../gitops"), "./clusters/dev", settings);
+        const env = readEnvironment(path.resolve(__dirname, "../../gitops"), "./clusters/dev", settings, testbedFluxSubstituter());
         const objects = env.units.flatMap((u) => u.documents.map((d) => d.object));
         const cp = await startManagementCluster(Testbed.load(), name);
         try {
