@@ -8,7 +8,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { classOf, classVariables, CREATE_ONLY_RULE, schemaProblems } from "../render/classVariables";
-import { Environment, TreeObject } from "../render/gitopsTree";
+import { TreeObject } from "../render/gitopsTree";
 import { objectsOf as objects, ofKind } from "../render/gitopsRules";
 import { environment, TREE } from "./gitopsTreeHelpers";
 
@@ -70,16 +70,9 @@ function readmeVariables(readme: string, heading: string): string[] {
 
 describe("GitOps tree (gitops/)", () => {
     describe("create-only variables", () => {
-        let env: Environment;
-        let cluster: TreeObject;
-        let clusterClass: TreeObject;
-        before(() => {
-            env = environment("dev");
-            cluster = ofKind(env, "Cluster")[0];
-            clusterClass = classOf(cluster, objects(env));
-        });
+        const devClass = () => classOf(ofKind(environment("dev"), "Cluster")[0], objects(environment("dev")));
         const ruled = () =>
-            classVariables(clusterClass)
+            classVariables(devClass())
                 .filter((v) =>
                     (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).some(
                         (r) => r.rule === CREATE_ONLY_RULE || r.rule.startsWith(`${CREATE_ONLY_RULE} || `),
@@ -90,7 +83,7 @@ describe("GitOps tree (gitops/)", () => {
 
         it("carry the rule on every variable that feeds an OpenStackCluster field CAPO's webhook refuses to change", () => {
             const feeding = new Set<string>();
-            for (const patch of clusterClass.spec.patches as {
+            for (const patch of devClass().spec.patches as {
                 definitions: {
                     selector: { matchResources: { infrastructureCluster?: boolean } };
                     jsonPatches: { path: string; valueFrom?: { variable?: string } }[];
@@ -117,7 +110,7 @@ describe("GitOps tree (gitops/)", () => {
 
         // Cluster API's webhook evaluating the rules on a change: classInfrastructure.integration.ts.
         it("carry no other transition rule than create-only (apiLoadBalancer: but for a change to cloud-default)", () => {
-            const rules = classVariables(clusterClass).flatMap((v) =>
+            const rules = classVariables(devClass()).flatMap((v) =>
                 (v.schema.openAPIV3Schema["x-kubernetes-validations"] ?? []).filter((r) => /\boldSelf\b/.test(r.rule)).map((r) => `${v.name}: ${r.rule}`),
             );
             assert.deepStrictEqual(rules.sort(), [
@@ -129,7 +122,7 @@ describe("GitOps tree (gitops/)", () => {
         });
 
         it("keeps mtu 0 (the cloud's) or 1280 to 9000", () => {
-            const schema = classVariables(clusterClass).find((v) => v.name === "mtu")!.schema.openAPIV3Schema;
+            const schema = classVariables(devClass()).find((v) => v.name === "mtu")!.schema.openAPIV3Schema;
             for (const ok of [0, 1280, 1450, 9000]) {
                 assert.deepStrictEqual(schemaProblems(ok, schema, "mtu"), [], String(ok));
             }

@@ -9,8 +9,9 @@ import * as path from "path";
 import { gunzipSync } from "zlib";
 import { classOf, classVariables, schemaProblems } from "../render/classVariables";
 import { objectsOf as objects, ofKind } from "../render/gitopsRules";
-import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
-import { environment, literalFile } from "./gitopsTreeHelpers";
+import { etcdctlCalls } from "./fakes/etcdFake";
+import { assertFailure, assertSuccess, installFake, makeTempDir, runScript } from "./fakes/shell";
+import { environment, literalFile, shellcheckLiteral } from "./gitopsTreeHelpers";
 
 describe("GitOps tree (gitops/)", () => {
     describe("etcd care", () => {
@@ -76,12 +77,7 @@ describe("GitOps tree (gitops/)", () => {
                     SNAPSHOTS_KEPT: opts.kept ?? "7",
                     ETCD_DATA_DIR: path.join(dir, "data"),
                 });
-                const calls = fs
-                    .readFileSync(path.join(dir, "log"), "utf8")
-                    .split("\n")
-                    .filter((l) => l.startsWith("etcdctl "))
-                    .map((l) => l.replace(/^etcdctl /, ""));
-                return { ...r, calls };
+                return { ...r, calls: etcdctlCalls(path.join(dir, "log")) };
             };
             const three: [string, bigint][] = [
                 ["https://10.6.0.11:2379", PEER_A],
@@ -91,12 +87,7 @@ describe("GitOps tree (gitops/)", () => {
             const snapshots = () => (fs.existsSync(path.join(dir, "backups")) ? fs.readdirSync(path.join(dir, "backups")).sort() : []);
 
             it("passes shellcheck", function () {
-                if (!hasShellcheck()) {
-                    skipTest(this, "shellcheck of the etcd maintenance script", "shellcheck");
-                }
-                const f = path.join(dir, "capi-mgmt-etcd-maintenance");
-                fs.writeFileSync(f, script);
-                shellcheck([f]);
+                shellcheckLiteral(this, "the etcd maintenance script", path.join(dir, "capi-mgmt-etcd-maintenance"), script);
             });
 
             it("on the leader's node: snapshots, then defragments the followers one by one, hands leadership over, and defragments its own member last", () => {

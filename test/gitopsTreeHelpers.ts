@@ -17,6 +17,7 @@ import { DEFAULT_WORKLOAD_NAMESPACE } from "../src/shared/contract";
 import { Environment, readEnvironment, TreeObject } from "../render/gitopsTree";
 import { unitOf as unitOfObject } from "../render/gitopsRules";
 import { readStackConfigFile } from "../render/render";
+import { hasShellcheck, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR } from "./harness";
 
 export { MANAGEMENT_EGRESS_CIDR_REFERENCE, WORKLOAD_NAMESPACE_REFERENCE } from "../render/gitopsRules";
@@ -116,6 +117,15 @@ export function filesOf(dir: string, rel = ""): string[] {
     return fs
         .readdirSync(path.join(dir, rel), { withFileTypes: true })
         .flatMap((e) => (e.isDirectory() ? filesOf(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
+}
+
+/** Shellchecks a script of the class (a literal file) written to `file`; skips, saying so, without shellcheck. */
+export function shellcheckLiteral(ctx: Mocha.Context, what: string, file: string, script: string): void {
+    if (!hasShellcheck()) {
+        skipTest(ctx, `shellcheck of ${what}`, "shellcheck");
+    }
+    fs.writeFileSync(file, script);
+    shellcheck([file]);
 }
 
 /** A file of the ClusterClass's kubeadm config that one of its patches adds as a literal value (JSON patch structure: no template is read). */

@@ -9,8 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { classVariables, schemaProblems, VariableSchema } from "../render/classVariables";
 import { ofKind } from "../render/gitopsRules";
-import { assertFailure, assertSuccess, envFileOf, hasShellcheck, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
-import { each, environment, literalFile, TREE, variable } from "./gitopsTreeHelpers";
+import { assertFailure, assertSuccess, envFileOf, makeTempDir, runScript } from "./fakes/shell";
+import { each, environment, literalFile, shellcheckLiteral, TREE, variable } from "./gitopsTreeHelpers";
 
 describe("GitOps tree (gitops/)", () => {
     describe("proxy and registry mirrors", () => {
@@ -152,12 +152,7 @@ describe("GitOps tree (gitops/)", () => {
             const base = () => envFileOf(fs.readFileSync(path.join(dir, "proxy.env"), "utf8")).NO_PROXY;
 
             it("passes shellcheck", function () {
-                if (!hasShellcheck()) {
-                    skipTest(this, "shellcheck of the proxy endpoint script", "shellcheck");
-                }
-                const f = path.join(dir, "capi-mgmt-proxy-api-endpoint");
-                fs.writeFileSync(f, script);
-                shellcheck([f]);
+                shellcheckLiteral(this, "the proxy endpoint script", path.join(dir, "capi-mgmt-proxy-api-endpoint"), script);
             });
 
             it("adds the control plane endpoint of kubeadm init's configuration to kubelet's NO_PROXY", () => {

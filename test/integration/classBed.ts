@@ -12,9 +12,11 @@ import { stringify as toYaml } from "yaml";
 import { fluxSettingsData } from "../../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
 import { testbedFluxSubstituter } from "../../render/fluxEnvsubst";
+import { patchStatus, reportControlPlaneVersion } from "../../render/topologyBed";
 import { readEnvironment, TreeObject } from "../../render/gitopsTree";
+import { caaphValues } from "./caaphValues";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
-import { IDLE_WATCH_FILTER, requiredComponents, startManagementCluster } from "./harness/managementCluster";
+import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
 import { Testbed } from "./harness/testbed";
@@ -159,17 +161,7 @@ export class ClassBed {
                 () => this.cp.get(R.OpenStackMachineTemplate, at(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns),
                 poll,
             );
-            this.cp.kubectlOk([
-                "patch",
-                R.KubeadmControlPlane,
-                kcp.metadata.name,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
-            ]);
+            reportControlPlaneVersion(this.cp, kcp);
             const md = await waitFor(
                 `MachineDeployment of ${c.metadata.name}`,
                 () => this.cp.list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name}` })[0],
@@ -227,44 +219,21 @@ export class ClassBed {
             );
             const osc = at(live, "spec.infrastructureRef.name") as string;
             await waitFor("OpenStackCluster", () => this.cp.get(R.OpenStackCluster, osc, ns), poll);
-            this.cp.kubectlOk([
-                "patch",
-                R.OpenStackCluster,
-                osc,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({
-                    status: {
-                        network: {
-                            id: "net-1",
-                            name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`,
-                            subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }],
-                        },
-                        externalNetwork: { id: "ext-1", name: "public" },
-                    },
-                }),
-            ]);
-            const copy = structuredClone(proxy);
-            copy.metadata.name = `${chart}-${c.metadata.name}`.slice(0, 63);
-            copy.metadata.labels = { ...copy.metadata.labels, "cluster.x-k8s.io/watch-filter": IDLE_WATCH_FILTER };
-            copy.spec.clusterSelector = { matchLabels: c.metadata.labels };
-            this.cp.applyOk(toYaml(copy), { fieldManager: "kustomize-controller" });
-            const release = await waitFor(
-                `HelmReleaseProxy of ${copy.metadata.name}`,
-                () => {
-                    const found = this.cp.list(R.HelmReleaseProxy, {
-                        namespace: ns,
-                        selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name},helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name=${copy.metadata.name}`,
-                    });
-                    return found[0];
+            patchStatus(this.cp, R.OpenStackCluster, osc, ns, {
+                network: {
+                    id: "net-1",
+                    name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`,
+                    subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }],
                 },
+                externalNetwork: { id: "ext-1", name: "public" },
+            });
+            const values = await caaphValues(
+                this.cp,
+                proxy,
+                { cluster: c.metadata.name, namespace: ns, selector: c.metadata.labels, copyName: `${chart}-${c.metadata.name}` },
                 poll,
             );
-            this.cp.kubectl(["delete", "helmchartproxies.v1alpha1.addons.cluster.x-k8s.io", copy.metadata.name, "-n", ns, "--wait=false"]);
-            return { values: String(at(release, "spec.values") ?? ""), cluster: this.cp.get(R.Cluster, c.metadata.name, ns)! };
+            return { values, cluster: this.cp.get(R.Cluster, c.metadata.name, ns)! };
         } finally {
             this.cp.kubectl(["delete", R.Cluster, c.metadata.name, "-n", ns, "--wait=false"]);
         }
