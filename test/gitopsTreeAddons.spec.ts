@@ -8,49 +8,11 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as semver from "semver";
-import { parse, parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { CLOUD_CONFIG_LABEL, WORKLOAD_CLOUD_CONFIG_SECRET } from "../src/shared/contract";
 import { Environment, isFluxKustomization, TreeObject } from "../render/gitopsTree";
 import { objectsOf as objects, ofKind, selectorKeys, selects } from "../render/gitopsRules";
 import { BASE_ADDONS, CATALOG, each, environment, filesOf, FLUX_ADDONS, readmeCatalog, TREE, valuesOf } from "./gitopsTreeHelpers";
-
-/**
- * A values template rendered for one choice, by the one construct the catalog's templates
- * branch with: whole lines `{{- if eq $<var> "<value>" }}`, `{{- else }}`, `{{- end }}`
- * (nested), `$<var>` being what `vars` gives. Any other action becomes a marker; any other
- * control action is refused, so a template this cannot read fails the test.
- */
-function renderBranches(template: string, vars: Record<string, string>): Record<string, unknown> {
-    const out: string[] = [];
-    const stack: { taken: boolean; active: boolean }[] = [];
-    const active = () => stack.every((f) => f.active);
-    for (const line of template.split("\n")) {
-        const ctl = /^\s*\{\{-?\s*(if eq \$(\w+) "([^"]*)"|else|end)\s*-?\}\}\s*$/.exec(line);
-        if (ctl) {
-            if (ctl[1].startsWith("if")) {
-                assert.ok(ctl[2] in vars, `the template branches on $${ctl[2]}, which the test does not set`);
-                const taken = vars[ctl[2]] === ctl[3];
-                stack.push({ taken, active: taken });
-            } else if (ctl[1] === "else") {
-                const top = stack[stack.length - 1];
-                assert.ok(top, "else without if");
-                top.active = !top.taken;
-            } else {
-                assert.ok(stack.pop(), "end without if");
-            }
-            continue;
-        }
-        assert.doesNotMatch(line, /\{\{-?\s*(if|else|range|with|define|template|block)\b/, `a control action the test cannot follow: ${line}`);
-        if (/^\s*\{\{-?\s*\$\w+\s*:=.*\}\}\s*$/.test(line)) {
-            continue;
-        }
-        if (active()) {
-            out.push(line.replace(/\{\{.*?\}\}/g, "TEMPLATE"));
-        }
-    }
-    assert.strictEqual(stack.length, 0, "an if without end");
-    return (parse(out.join("\n")) ?? {}) as Record<string, unknown>;
-}
 
 describe("GitOps tree (gitops/)", () => {
     describe("add-on catalog", () => {
@@ -163,38 +125,6 @@ describe("GitOps tree (gitops/)", () => {
                 catalog(env).filter((p) => selects(p.spec.clusterSelector, labelled(base, {}))),
                 [],
             );
-        });
-
-        each("puts ingress-nginx behind an Octavia load balancer: plain, with the PROXY protocol, or OVN with the client's address", (env) => {
-            const p = catalog(env).find((x) => x.metadata.name === "ingress-nginx")!;
-            const values = (mode: string) => renderBranches(p.spec.valuesTemplate, { mode }).controller as Record<string, Record<string, unknown>>;
-            const octavia = values("octavia");
-            assert.strictEqual(octavia.service.type, "LoadBalancer");
-            assert.strictEqual(octavia.service.externalTrafficPolicy, "Cluster");
-            assert.strictEqual(octavia.service.annotations, undefined);
-            assert.strictEqual(octavia.config, undefined);
-            const proxy = values("proxy-protocol");
-            assert.deepStrictEqual(proxy.service.annotations, { "loadbalancer.openstack.org/proxy-protocol": "true" });
-            assert.strictEqual(proxy.service.externalTrafficPolicy, "Cluster");
-            // nginx must expect the header exactly when Octavia sends it, or every request fails.
-            assert.deepStrictEqual(proxy.config, { "use-proxy-protocol": "true", "proxy-real-ip-cidr": "TEMPLATE" });
-            const ovn = values("ovn");
-            assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
-            // OVN: no PROXY protocol; SOURCE_IP_PORT is the one method it has; Local needs a health monitor.
-            assert.deepStrictEqual(ovn.service.annotations, {
-                "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT",
-                "loadbalancer.openstack.org/enable-health-monitor": "true",
-            });
-            assert.strictEqual(ovn.config, undefined);
-            assert.deepStrictEqual([...p.spec.clusterSelector.matchExpressions[0].values].sort(), ["octavia", "ovn", "proxy-protocol"]);
-        });
-
-        it("reads only the branches it understands", () => {
-            const t = '{{- $m := x }}\na: 1\n{{- if eq $m "y" }}\nb: 2\n{{- else }}\nc: "{{ .X }}"\n{{- end }}\n';
-            assert.deepStrictEqual(renderBranches(t, { m: "y" }), { a: 1, b: 2 });
-            assert.deepStrictEqual(renderBranches(t, { m: "z" }), { a: 1, c: "TEMPLATE" });
-            assert.throws(() => renderBranches("{{- range .X }}\na: 1\n{{- end }}\n", {}), /cannot follow/);
-            assert.throws(() => renderBranches('{{- if eq $m "y" }}\na: 1\n', { m: "y" }), /without end/);
         });
 
         each(

@@ -199,11 +199,12 @@ export class ClassBed {
      * subnet `subnet-1`, external network `ext-1`). CAAPH runs with a watch filter in the test
      * bed: only a copy of the proxy carrying the filter's label is reconciled, selecting this
      * Cluster alone; the HelmReleaseProxy it makes is not (no chart is fetched or installed).
+     * The Cluster carries `labels` only (the values templates read some, e.g. an add-on's mode).
      */
-    async helmValues(cluster: TreeObject, chart: string): Promise<{ values: string; cluster: KubeObject }> {
+    async helmValues(cluster: TreeObject, chart: string, labels: Record<string, string> = {}): Promise<{ values: string; cluster: KubeObject }> {
         const c = this.variant(cluster);
         const ns = c.metadata.namespace as string;
-        c.metadata.labels = { "capi-mgmt.io/values-test": c.metadata.name };
+        c.metadata.labels = { ...labels, "capi-mgmt.io/values-test": c.metadata.name };
         const poll = { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 1000, watched: this.cp.processes };
         const proxy = this.objects.find((o) => o.kind === "HelmChartProxy" && o.spec.chartName === chart);
         assert.ok(proxy, `the tree has no HelmChartProxy of ${chart}`);

@@ -309,4 +309,34 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             assert.strictEqual(parse(csi.values).clusterID, `${csi.cluster.metadata.name}.${(csi.cluster.metadata as unknown as { uid: string }).uid}`);
         });
     });
+
+    describe("ingress-nginx values, rendered by CAAPH", () => {
+        const LABEL = "capi-mgmt.io/addon-ingress-nginx";
+        const controller = async (mode: string) =>
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            parse((await b().helmValues(base(), "ingress-nginx", { [LABEL]: mode })).values).controller as Record<string, any>;
+
+        // Moved from test/gitopsTree.spec.ts (now gitopsTreeAddons.spec.ts), which read the template's branches with a reader of its own.
+        it("puts ingress-nginx behind an Octavia load balancer: plain, with the PROXY protocol, or OVN with the client's address", async () => {
+            const octavia = await controller("octavia");
+            assert.strictEqual(octavia.service.type, "LoadBalancer");
+            assert.strictEqual(octavia.service.externalTrafficPolicy, "Cluster");
+            assert.strictEqual(octavia.service.annotations, undefined);
+            assert.strictEqual(octavia.config, undefined);
+            const proxy = await controller("proxy-protocol");
+            assert.deepStrictEqual(proxy.service.annotations, { "loadbalancer.openstack.org/proxy-protocol": "true" });
+            assert.strictEqual(proxy.service.externalTrafficPolicy, "Cluster");
+            // nginx must expect the header exactly when Octavia sends it, or every request fails; Octavia connects from the node subnet.
+            const nodeCidr = (base().spec.topology.variables as { name: string; value: unknown }[]).find((v) => v.name === "nodeCidr")?.value;
+            assert.deepStrictEqual(proxy.config, { "use-proxy-protocol": "true", "proxy-real-ip-cidr": nodeCidr });
+            const ovn = await controller("ovn");
+            assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
+            // OVN: no PROXY protocol; SOURCE_IP_PORT is the one method it has; Local needs a health monitor.
+            assert.deepStrictEqual(ovn.service.annotations, {
+                "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT",
+                "loadbalancer.openstack.org/enable-health-monitor": "true",
+            });
+            assert.strictEqual(ovn.config, undefined);
+        });
+    });
 });
