@@ -14,6 +14,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { cloudConfigResourceData } from "../../src/cluster/clusterObjects";
 import { CLOUD_NAME, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../../src/shared/contract";
+import { classOf, clusterVariables } from "../../render/classVariables";
 import { TreeObject } from "../../render/gitopsTree";
 import { classBedFor, MANAGEMENT_ADDRESS, withVariable } from "./classBed";
 
@@ -327,7 +328,8 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             assert.deepStrictEqual(proxy.service.annotations, { "loadbalancer.openstack.org/proxy-protocol": "true" });
             assert.strictEqual(proxy.service.externalTrafficPolicy, "Cluster");
             // nginx must expect the header exactly when Octavia sends it, or every request fails; Octavia connects from the node subnet.
-            const nodeCidr = (base().spec.topology.variables as { name: string; value: unknown }[]).find((v) => v.name === "nodeCidr")?.value;
+            const nodeCidr = clusterVariables(base(), classOf(base(), b().objects)).nodeCidr;
+            assert.ok(nodeCidr);
             assert.deepStrictEqual(proxy.config, { "use-proxy-protocol": "true", "proxy-real-ip-cidr": nodeCidr });
             const ovn = await controller("ovn");
             assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
