@@ -9,7 +9,7 @@
  * `--topology`, render/topologyBed.ts), not from a reader of its templates.
  */
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
-import type { TreeObject } from "./gitopsTree";
+import { isVariableReference, type TreeObject } from "./gitopsTree";
 import { TreeError } from "./treeError";
 
 /** An OpenAPI v3 schema as ClusterClass variables use it (`spec.variables[].schema.openAPIV3Schema`). */
@@ -60,7 +60,8 @@ function describe(e: ErrorObject): string {
 /**
  * Problems of `value` against a variable's schema: OpenAPI validation with ajv (unknown
  * object fields refused as Cluster API does). The CEL rules that Cluster API checks after
- * a passing schema are left to it (see the file's header).
+ * a passing schema are left to it (see the file's header). A value that is a whole
+ * `${NAME}` reference (a tree read without Flux's substitution) is not judged.
  */
 export function schemaProblems(value: unknown, schema: VariableSchema, at: string): string[] {
     let validate = compiled.get(schema);
@@ -71,7 +72,21 @@ export function schemaProblems(value: unknown, schema: VariableSchema, at: strin
     if (validate(value)) {
         return [];
     }
-    return (validate.errors ?? []).map((e) => `${at}${e.instancePath.replace(/\//g, ".")}: ${describe(e)}`);
+    return (validate.errors ?? [])
+        .filter((e) => !isVariableReference(valueAt(value, e.instancePath)))
+        .map((e) => `${at}${e.instancePath.replace(/\//g, ".")}: ${describe(e)}`);
+}
+
+/**
+ * The part of `value` a JSON pointer names. A `${NAME}` there is Flux's to fill (a tree read
+ * without Flux's substitution): its schema is judged once substituted, in the integration suite.
+ */
+function valueAt(value: unknown, pointer: string): unknown {
+    return pointer
+        .split("/")
+        .slice(1)
+        .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
+        .reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), value);
 }
 
 /** A ClusterClass variable definition (v1beta2). */

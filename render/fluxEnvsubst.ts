@@ -3,7 +3,8 @@
  * `flux-envsubst` helper (testbed/flux/kustomize-controller/envsubst) runs
  * github.com/fluxcd/pkg/kustomize's SubstituteVariables at the version kustomize-controller
  * uses, in strict mode (StrictPostBuildSubstitutions: a variable with no value is an error).
- * Without it, render falls back to gitopsTree.ts's `substitute` and says so.
+ * Without it, render shows the objects as the tree writes them (`${NAME}` unsubstituted) and
+ * says so: the project holds no substitution of its own.
  */
 import { execFileSync } from "child_process";
 import { stringify } from "yaml";
@@ -20,6 +21,15 @@ export function fluxEnvsubstPath(): { path?: string; missing?: string } {
     } catch (e) {
         return { missing: (e as Error).message };
     }
+}
+
+/** Flux's code through the test bed's helper; a TreeError naming what is missing when it is not built. */
+export function testbedFluxSubstituter(): Substituter {
+    const helper = fluxEnvsubstPath();
+    if (helper.path === undefined) {
+        throw new TreeError(`Flux's postBuild substitution needs the test bed's flux-envsubst (npm run testbed:build): ${helper.missing}`);
+    }
+    return fluxSubstituter(helper.path);
 }
 
 /** A {@link Substituter} running Flux's code through the helper at `helper`. */

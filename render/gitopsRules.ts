@@ -8,7 +8,7 @@
 import * as ipaddr from "ipaddr.js";
 import * as semver from "semver";
 import { isDeepStrictEqual } from "util";
-import { CLOUD_CONFIG_LABEL, FLUX_NAMESPACE, FLUX_ROOT_NAME } from "../src/shared/contract";
+import { CLOUD_CONFIG_LABEL, FLUX_NAMESPACE, FLUX_ROOT_NAME, FLUX_SETTINGS_KEYS } from "../src/shared/contract";
 import {
     ADDON_LABEL_PREFIX,
     CONTROL_PLANE_REPLICAS,
@@ -25,6 +25,12 @@ import { Environment, isFluxKustomization, TreeObject } from "./gitopsTree";
 
 export * from "./gitopsEnv";
 export { imageProblems, imageReferenceProblems, placementProblems } from "./gitopsMachineRules";
+
+/** `${WORKLOAD_NAMESPACE}`, as the tree writes it. */
+export const WORKLOAD_NAMESPACE_REFERENCE = `\${${FLUX_SETTINGS_KEYS.workloadNamespace}}`;
+
+/** `${MANAGEMENT_EGRESS_CIDR}`, as the tree writes it. */
+export const MANAGEMENT_EGRESS_CIDR_REFERENCE = `\${${FLUX_SETTINGS_KEYS.managementEgressCidr}}`;
 
 /** What the root and the Flux Kustomizations of an environment must be (source, pruning, health, namespace). */
 export function fluxUnitProblems(env: Environment, workloadNamespace: string, pathExists: (p: string) => boolean): string[] {
@@ -44,7 +50,11 @@ export function fluxUnitProblems(env: Environment, workloadNamespace: string, pa
         if (k.spec.prune !== true) problems.push(`${what} does not prune: objects removed from Git would stay`);
         if (k.spec.wait !== true) problems.push(`${what} does not wait for what it applies to be healthy`);
         if (!/^\d+m$/.test(String(k.spec.timeout ?? ""))) problems.push(`${what} has no bounded timeout (such as 20m)`);
-        if (k.spec.targetNamespace !== workloadNamespace) problems.push(`${what} has targetNamespace ${k.spec.targetNamespace}, not ${workloadNamespace}`);
+        // Read without Flux's substitution, the reference stands as written.
+        const namespaces = env.substituted ? [workloadNamespace] : [workloadNamespace, WORKLOAD_NAMESPACE_REFERENCE];
+        if (!namespaces.includes(k.spec.targetNamespace)) {
+            problems.push(`${what} has targetNamespace ${k.spec.targetNamespace}, not ${namespaces.join(" or ")}`);
+        }
         if (!pathExists(k.spec.path)) problems.push(`${what}: path ${k.spec.path} has no kustomization.yaml`);
         if (u.documents.length === 0) problems.push(`${what} applies nothing`);
         const exprs = (k.spec.healthCheckExprs ?? []) as { apiVersion: string; kind: string }[];
@@ -124,7 +134,10 @@ export function clusterProblems(all: TreeObject[]): string[] {
     return problems;
 }
 
-/** Every network of a Cluster parses and none overlaps another; the API admits the management server. */
+/**
+ * Every network of a Cluster parses and none overlaps another; the API admits the management
+ * server (`managementAddress`/32 substituted, or `${MANAGEMENT_EGRESS_CIDR}` as written).
+ */
 export function networkProblems(all: TreeObject[], managementAddress: string): string[] {
     const problems: string[] = [];
     for (const cluster of all.filter((o) => o.kind === "Cluster")) {
@@ -132,7 +145,7 @@ export function networkProblems(all: TreeObject[], managementAddress: string): s
         const vars = variablesOf(cluster, all, []);
         if (!vars) continue;
         const allowed = (vars.apiAllowedCidrs ?? []) as string[];
-        if (!allowed.includes(`${managementAddress}/32`)) {
+        if (!allowed.includes(`${managementAddress}/32`) && !allowed.includes(MANAGEMENT_EGRESS_CIDR_REFERENCE)) {
             problems.push(`${name}: apiAllowedCidrs lacks \${MANAGEMENT_EGRESS_CIDR}, the management server's address: Cluster API could not reach its API`);
         }
         const networks: [string, unknown][] = [

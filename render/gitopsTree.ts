@@ -2,7 +2,9 @@
  * Reads the GitOps tree (`gitops/`) the way Flux applies it, offline: the environment's
  * directory, then every Flux Kustomization found there, each built like kustomize-controller
  * does: `kubectl kustomize` (the real kustomize) on the Kustomization's path with its
- * `targetNamespace`, then `postBuild` substitution from the program's settings.
+ * `targetNamespace`, then `postBuild` substitution from the program's settings by Flux's own
+ * code when the test bed has built it (render/fluxEnvsubst.ts), else none: the objects as
+ * written, their `${NAME}`s checked by name only.
  *
  * A ClusterClass's variables: render/classVariables.ts. What Cluster API's topology controller
  * makes of a Cluster (its patches' Go templates, its CEL rules) is not computed here: render
@@ -33,9 +35,9 @@ export interface TreeDocument {
 
 /** One Flux Kustomization of an environment and what it applies. */
 export interface FluxUnit {
-    /** The Kustomization object itself (after the root's substitution). */
+    /** The Kustomization object itself (after the root's substitution, if any). */
     kustomization: TreeDocument;
-    /** The objects it applies, built and substituted. */
+    /** The objects it applies, built (and substituted, if the environment is). */
     documents: TreeDocument[];
 }
 
@@ -45,6 +47,8 @@ export interface Environment {
     root: TreeDocument[];
     /** Every Flux Kustomization among them, with what it applies. */
     units: FluxUnit[];
+    /** True when Flux's code substituted the variables; false: the objects stand as written. */
+    substituted: boolean;
 }
 
 export { TreeError } from "./treeError";
@@ -120,31 +124,59 @@ export function kustomizeBuild(root: string, dir: string, namespace?: string): T
     }
 }
 
+/** One `${NAME}` of a text, as Flux's postBuild substitution would see it. */
+export interface VariableUse {
+    name: string;
+    /** `${NAME:=x}`, `${NAME:-x}` or `${NAME=x}`: Flux never finds it missing (`${NAME-x}` it cannot parse). */
+    hasDefault: boolean;
+}
+
 /**
- * Flux's `postBuild` substitution, for the forms the tree uses: `${NAME}` and
- * `${NAME:=default}` from `vars`; `$${` escapes. As with kustomize-controller's
- * StrictPostBuildSubstitutions, a variable with no value and no default is an error.
- * Kept for the unit suite, which needs no Go; its verdicts are Flux's own on the table of
- * test/integration/fluxEnvsubst.integration.ts, and render uses Flux's code when built.
+ * The `${NAME}` references of a text, by name only: `$${` escapes one, and what the reference
+ * becomes is never worked out here (that is Flux's code: render/fluxEnvsubst.ts, proven in
+ * test/integration/fluxEnvsubst.integration.ts).
  */
-export function substitute(doc: TreeDocument, vars: Record<string, string>): TreeDocument {
-    const text = stringify(doc.object, { lineWidth: 0 });
-    const missing: string[] = [];
-    const replaced = text.replace(/\$?\$\{([_a-zA-Z][_a-zA-Z0-9]*)(?::=([^}]*))?\}/g, (whole, name: string, fallback?: string) => {
-        if (whole.startsWith("$$")) {
-            return whole.slice(1);
-        }
-        const value = vars[name] ?? fallback;
-        if (value === undefined) {
-            missing.push(name);
-            return whole;
-        }
-        return value;
-    });
-    if (missing.length > 0) {
-        throw new TreeError(`${doc.file}: \${${missing.join("}, ${")}} has no value`);
+export function variableUses(text: string): VariableUse[] {
+    return [...text.matchAll(/(\$?)\$\{([_a-zA-Z][_a-zA-Z0-9]*)(:[=-]|=)?/g)]
+        .filter((m) => m[1] === "")
+        .map((m) => ({ name: m[2], hasDefault: m[3] !== undefined }));
+}
+
+/** True for a value that is one whole `${NAME}` reference (what Flux puts there is not known offline). */
+export function isVariableReference(value: unknown): boolean {
+    return typeof value === "string" && /^\$\{[_a-zA-Z][_a-zA-Z0-9]*\}$/.test(value);
+}
+
+/**
+ * The variables of `text` Flux's strict substitution would find without a value: each
+ * `${NAME}` without a default that `provided` lacks (a name scan; with nothing provided Flux
+ * substitutes nothing, and nothing is missing). test/integration/fluxEnvsubst.integration.ts
+ * holds it to Flux's own verdicts.
+ */
+export function missingVariables(text: string, provided: string[]): string[] {
+    if (provided.length === 0) {
+        return [];
     }
-    return { file: doc.file, object: parseAllDocuments(replaced)[0].toJS() as TreeObject };
+    return [
+        ...new Set(
+            variableUses(text)
+                .filter((u) => !u.hasDefault && !provided.includes(u.name))
+                .map((u) => u.name),
+        ),
+    ];
+}
+
+/** Documents as the tree writes them, each refused (as Flux's strict mode does) when a variable has no value. */
+function asWritten(docs: TreeDocument[], provided: string[]): TreeDocument[] {
+    for (const d of docs) {
+        const missing = missingVariables(stringify(d.object, { lineWidth: 0 }), provided);
+        if (missing.length > 0) {
+            throw new TreeError(
+                `${d.file}: \${${missing.join("}, ${")}} has no value: neither the program's settings (${FLUX_SETTINGS_CONFIGMAP}) nor postBuild.substitute provide it, and it has no default`,
+            );
+        }
+    }
+    return docs;
 }
 
 /** True for a Flux Kustomization (not a kustomize one). */
@@ -155,17 +187,17 @@ export function isFluxKustomization(o: TreeObject): boolean {
 /** Flux's postBuild substitution of the documents of one directory with `vars`. */
 export type Substituter = (docs: TreeDocument[], vars: Record<string, string>) => TreeDocument[];
 
-/** {@link substitute} on each document. */
-export const ownSubstitution: Substituter = (docs, vars) => docs.map((d) => substitute(d, vars));
-
 /**
  * The environment Flux reconciles at `envPath` (relative to the tree's root, e.g.
- * `./clusters/dev`), with the values the program's settings ConfigMap provides, substituted
- * by `substituteDocs` (render passes Flux's own code when the test bed has built it:
- * render/fluxEnvsubst.ts).
+ * `./clusters/dev`), with the values the program's settings ConfigMap provides. With
+ * `substituteDocs` (Flux's own code, built by the test bed: render/fluxEnvsubst.ts) they are
+ * substituted; without, every object stands as the tree writes it (`${WORKLOAD_NAMESPACE}`
+ * as a namespace, `${MANAGEMENT_EGRESS_CIDR}` in a list), `substituted` is false, and only the
+ * names are checked: each variable without a default must be provided.
  */
-export function readEnvironment(root: string, envPath: string, settings: Record<string, string>, substituteDocs: Substituter = ownSubstitution): Environment {
-    const rootDocs = substituteDocs(kustomizeBuild(root, envPath), settings);
+export function readEnvironment(root: string, envPath: string, settings: Record<string, string>, substituteDocs?: Substituter): Environment {
+    const substitute: Substituter = substituteDocs ?? ((docs, vars) => asWritten(docs, Object.keys(vars)));
+    const rootDocs = substitute(kustomizeBuild(root, envPath), settings);
     const units = rootDocs
         .filter((d) => isFluxKustomization(d.object))
         .map((k) => {
@@ -187,9 +219,9 @@ export function readEnvironment(root: string, envPath: string, settings: Record<
                     vars = { ...vars, ...settings };
                 }
                 vars = { ...vars, ...(spec.postBuild.substitute ?? {}) };
-                documents = substituteDocs(documents, vars);
+                documents = substitute(documents, vars);
             }
             return { kustomization: k, documents };
         });
-    return { root: rootDocs, units };
+    return { root: rootDocs, units, substituted: substituteDocs !== undefined };
 }

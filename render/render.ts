@@ -123,10 +123,15 @@ function yamlStream(objects: unknown[]): string {
     return objects.map((o) => toYaml(o)).join("---\n");
 }
 
+/** The first line of each gitops/ file render writes without Flux's substitution. */
+export const UNSUBSTITUTED_NOTE =
+    "# NOT substituted: ${NAME}s stand as the tree writes them; Flux fills them from the program's settings (render substitutes with Flux's own code when the test bed has built flux-envsubst)";
+
 /**
  * The environment's part of the GitOps tree as Flux will apply it, when the project's
  * `gitops/` holds the stack's path: what the root Kustomization applies, what each Flux
- * Kustomization applies (built, namespaced, substituted with the program's settings), and
+ * Kustomization applies (built, namespaced, substituted with the program's settings by Flux's
+ * code when `substituteDocs` is given, else as the tree writes them), and
  * with `topology`, each workload Cluster's objects as Cluster API's real topology controller
  * expands them in the test bed (render/topologyBed.ts).
  */
@@ -141,9 +146,10 @@ export async function gitopsArtifacts(
         return [];
     }
     const env = readEnvironment(treeDir, envPath, settings, substituteDocs);
-    const out = [{ file: `gitops/${FLUX_ROOT_NAME}.yaml`, text: yamlStream(env.root.map((d) => d.object)) }];
+    const note = env.substituted ? "" : `${UNSUBSTITUTED_NOTE}\n`;
+    const out = [{ file: `gitops/${FLUX_ROOT_NAME}.yaml`, text: note + yamlStream(env.root.map((d) => d.object)) }];
     for (const u of env.units) {
-        out.push({ file: `gitops/${u.kustomization.object.metadata.name}.yaml`, text: yamlStream(u.documents.map((d) => d.object)) });
+        out.push({ file: `gitops/${u.kustomization.object.metadata.name}.yaml`, text: note + yamlStream(u.documents.map((d) => d.object)) });
     }
     if (topology) {
         for (const [cluster, objects] of await expandTopologies(env.units.flatMap((u) => u.documents.map((d) => d.object)))) {
@@ -256,19 +262,20 @@ export async function renderStackReport(opts: RenderOptions): Promise<RenderRepo
                 );
             }
         }
-        const unavailable = opts.topology ? topologyUnavailable() : undefined;
+        const envsubst = fluxEnvsubstPath();
+        if (envsubst.missing) {
+            warnings.push(
+                `gitops/ NOT substituted: the objects stand as the tree writes them (\${WORKLOAD_NAMESPACE}, \${MANAGEMENT_EGRESS_CIDR} ...); Flux's own substitution needs the test bed's flux-envsubst (${envsubst.missing})`,
+            );
+        }
+        const substituteDocs = envsubst.path ? fluxSubstituter(envsubst.path) : undefined;
+        // The topology controller needs real namespaces and addresses: substituted objects only.
+        const unavailable = opts.topology ? (topologyUnavailable() ?? (substituteDocs ? undefined : "the objects are not substituted")) : undefined;
         if (!opts.topology || unavailable) {
             warnings.push(
                 `gitops/topology/ not written: the workload Clusters' expanded objects come from Cluster API's real topology controller (${unavailable ? `the test bed cannot run it: ${unavailable}` : "ask with --topology; needs the test bed"}, docs/render.md)`,
             );
         }
-        const envsubst = fluxEnvsubstPath();
-        if (envsubst.missing) {
-            warnings.push(
-                `gitops/ substituted by render's own reading of Flux's \${VAR} forms, not Flux's code (the test bed's flux-envsubst: ${envsubst.missing})`,
-            );
-        }
-        const substituteDocs = envsubst.path ? fluxSubstituter(envsubst.path) : undefined;
         for (const a of await gitopsArtifacts(treeDir, config!.gitops.path, settings, opts.topology === true && !unavailable, substituteDocs)) {
             emit(a.file, a.text);
         }

@@ -58,6 +58,19 @@ function field(o: unknown, dotted: string): unknown {
     return dotted.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
 }
 
+/** Writes an object's status as its controller would (simulated: the test bed runs no such controller for it). */
+export function patchStatus(cp: ControlPlane, resource: string, name: string, namespace: string, status: Record<string, unknown>): void {
+    cp.kubectlOk(["patch", resource, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+}
+
+/**
+ * Reports a KubeadmControlPlane at its spec's version, as KubeadmControlPlane would once
+ * provisioned (simulated: no machine runs): the topology controller makes the workers only then.
+ */
+export function reportControlPlaneVersion(cp: ControlPlane, kcp: KubeObject): void {
+    patchStatus(cp, R.KubeadmControlPlane, kcp.metadata.name as string, kcp.metadata.namespace as string, { version: field(kcp, "spec.version") });
+}
+
 /** What the topology controller made of one Cluster: its infrastructure, control plane, workers and health checks. */
 async function expanded(cp: ControlPlane, cluster: TreeObject): Promise<TreeObject[]> {
     const ns = cluster.metadata.namespace as string;
@@ -81,18 +94,7 @@ async function expanded(cp: ControlPlane, cluster: TreeObject): Promise<TreeObje
         cp.get(R.OpenStackMachineTemplate, field(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns),
         "control plane OpenStackMachineTemplate",
     );
-    // Workers come once the control plane is provisioned: reported as KubeadmControlPlane would (simulated).
-    cp.kubectlOk([
-        "patch",
-        R.KubeadmControlPlane,
-        kcp.metadata.name,
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ status: { version: field(kcp, "spec.version") } }),
-    ]);
+    reportControlPlaneVersion(cp, kcp);
     const out = [osc, kcp, cpMachine];
     for (const md of (field(cluster, "spec.topology.workers.machineDeployments") ?? []) as { name: string }[]) {
         const selector = `cluster.x-k8s.io/cluster-name=${name},topology.cluster.x-k8s.io/deployment-name=${md.name}`;

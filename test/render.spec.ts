@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { mockOpensshKeyPair } from "../render/engine";
-import { readStackConfigFile, renderStack, renderStackReport } from "../render/render";
+import { fluxEnvsubstPath } from "../render/fluxEnvsubst";
+import { readStackConfigFile, renderStack, renderStackReport, UNSUBSTITUTED_NOTE } from "../render/render";
 import { PULUMI_CLI_MISSING } from "../render/secrets";
 import { skipTest, shellcheck } from "./fakes/shell";
 import { fakePulumiCli, SECURE_LEAF } from "./fixtures";
@@ -96,9 +97,20 @@ describe("offline render", function () {
                 // gitops/topology/ comes from the test bed's topology controller, asked for with --topology
                 // (test/integration/stacks.integration.ts proves it).
                 const clusters = fs.readFileSync(path.join(a, "gitops/workload-clusters.yaml"), "utf8");
-                assert.match(clusters, /namespace: clusters\n/);
-                assert.match(clusters, /- 192\.0\.2\.10\/32\n/, "the management address is not substituted");
-                assert.doesNotMatch(clusters + fs.readFileSync(path.join(a, "gitops/flux-system.yaml"), "utf8"), /\$\{/);
+                const root = fs.readFileSync(path.join(a, "gitops/flux-system.yaml"), "utf8");
+                if (fluxEnvsubstPath().path !== undefined) {
+                    // Flux's own substitution (the test bed's flux-envsubst).
+                    assert.match(clusters, /namespace: clusters\n/);
+                    assert.match(clusters, /- 192\.0\.2\.10\/32\n/, "the management address is not substituted");
+                    assert.doesNotMatch(clusters + root, /\$\{|NOT substituted/);
+                } else {
+                    // Without it, the objects as written, and every file says so on its first line.
+                    for (const text of [clusters, root]) {
+                        assert.ok(text.startsWith(`${UNSUBSTITUTED_NOTE}\n`), text.slice(0, 200));
+                    }
+                    assert.match(clusters, /namespace: \$\{WORKLOAD_NAMESPACE\}\n/);
+                    assert.match(clusters, /- \$\{MANAGEMENT_EGRESS_CIDR\}\n/);
+                }
                 assert.match(fs.readFileSync(path.join(a, "gitops/flux-system.yaml"), "utf8"), new RegExp(`path: ./workloads/${stack}\n`));
             });
 
@@ -277,6 +289,28 @@ describe("offline render", function () {
             report.warnings.some((w) => /gitops.path .\/clusters\/elsewhere is not in this project's gitops\/ tree/.test(w)),
             report.warnings.join("\n"),
         );
+    });
+
+    it("without the test bed's flux-envsubst, writes the GitOps objects unsubstituted and says so in a warning and in each file", async () => {
+        const saved = process.env.CAPI_MGMT_TESTBED_CACHE;
+        process.env.CAPI_MGMT_TESTBED_CACHE = fs.mkdtempSync(path.join(tmp, "no-testbed-"));
+        try {
+            const out = path.join(tmp, "unsubstituted");
+            const report = await renderStackReport({ stack: "dev", outDir: out });
+            assert.ok(
+                report.warnings.some((w) => /^gitops\/ NOT substituted: .*flux-envsubst/.test(w)),
+                report.warnings.join("\n"),
+            );
+            const gitops = listFiles(out).filter((f) => f.startsWith("gitops/"));
+            assert.ok(gitops.length >= 5, gitops.join());
+            for (const f of gitops) {
+                assert.ok(fs.readFileSync(path.join(out, f), "utf8").startsWith(`${UNSUBSTITUTED_NOTE}\n`), f);
+            }
+            assert.match(fs.readFileSync(path.join(out, "gitops/workload-clusters.yaml"), "utf8"), /- \$\{MANAGEMENT_EGRESS_CIDR\}\n/);
+        } finally {
+            if (saved === undefined) delete process.env.CAPI_MGMT_TESTBED_CACHE;
+            else process.env.CAPI_MGMT_TESTBED_CACHE = saved;
+        }
     });
 
     it("fails on bad config exactly like pulumi up, naming the key", async () => {

@@ -122,6 +122,30 @@ describe("npm run validate: a GitOps repository laid out like gitops/", function
         assert.match(help.stdout, /^usage: npm run validate -- <repository>/);
     });
 
+    it("reads the tree as written: names a Kustomization in another namespace, an allow-list without the management address, and a variable no setting provides", () => {
+        const r = repo("valid");
+        const edit = (rel: string, from: string, to: string) => {
+            const f = path.join(r, rel);
+            const text = fs.readFileSync(f, "utf8");
+            assert.ok(text.includes(from), `${rel} has no ${from}`);
+            fs.writeFileSync(f, text.replace(from, to));
+        };
+        edit("workloads/base/workload-1.yaml", "- ${MANAGEMENT_EGRESS_CIDR}", "- 203.0.113.9/32");
+        assert.deepStrictEqual(validateRepository(r, ["./clusters/dev"])[0].problems, [
+            "Cluster workload-1: apiAllowedCidrs lacks ${MANAGEMENT_EGRESS_CIDR}, the management server's address: Cluster API could not reach its API",
+        ]);
+        edit("clusters/base/infrastructure.yaml", "targetNamespace: ${WORKLOAD_NAMESPACE}", "targetNamespace: elsewhere");
+        assert.match(
+            validateRepository(r, ["./clusters/dev"])[0].problems.join("\n"),
+            /Kustomization cluster-classes has targetNamespace elsewhere, not clusters or \$\{WORKLOAD_NAMESPACE\}/,
+        );
+        edit("clusters/base/infrastructure.yaml", "targetNamespace: elsewhere", "targetNamespace: ${WORKLOAD_NAMESPACE}");
+        edit("workloads/base/workload-1.yaml", "- 203.0.113.9/32", "- ${MANAGEMENT_EGRESS}");
+        assert.deepStrictEqual(validateRepository(r, ["./clusters/dev"])[0].problems, [
+            "workloads/dev: ${MANAGEMENT_EGRESS} has no value: neither the program's settings (capi-mgmt-settings) nor postBuild.substitute provide it, and it has no default",
+        ]);
+    });
+
     it("says what is wrong with a directory that is no such repository", () => {
         assert.throws(() => validateRepository(os.tmpdir() + "/no-such-repo-" + process.pid), /no clusters\/ directory/);
     });

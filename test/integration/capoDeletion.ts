@@ -12,6 +12,7 @@ import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { renderHostScript } from "../../src/host/hostScripts";
 import { DELETE_VOLUMES_LABEL, LB_CLEANUP_CALL_TIMEOUT_SECONDS } from "../../src/host/lbCleanupScript";
+import { testbedFluxSubstituter } from "../../render/fluxEnvsubst";
 import { Environment, FluxUnit, readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { Obj } from "./capoProject";
 import { poll, Session } from "./openstackBed";
@@ -142,7 +143,7 @@ export function treeWithout(treeDir: string, workDir: string, envPath: string, s
         }
     };
     walk(path.join(copy, "workloads"));
-    return readEnvironment(copy, envPath, settings);
+    return readEnvironment(copy, envPath, settings, testbedFluxSubstituter());
 }
 
 const key = (o: TreeObject) => `${o.apiVersion.split("/")[0]}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;

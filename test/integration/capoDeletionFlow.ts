@@ -15,11 +15,11 @@ import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { DELETE_VOLUMES_LABEL } from "../../src/host/lbCleanupScript";
 import { Environment, TreeObject } from "../../render/gitopsTree";
+import { caaphValues } from "./caaphValues";
 import { CapoExpectations, R, timed, Wait } from "./capoChecks";
 import { CleanupRun, lbActive, pruned, runLbCleanup, seedCsiVolume, seedOccmLoadBalancer, treeWithout } from "./capoDeletion";
 import { inventory, Obj } from "./capoProject";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
-import { IDLE_WATCH_FILTER } from "./harness/managementCluster";
 import { at } from "./harness/objects";
 import { sleep, waitFor } from "./harness/processes";
 import { PROJECT_DIR } from "./harness/stack";
@@ -29,18 +29,14 @@ import { gone, Session } from "./openstackBed";
 const HOLD = "capi-mgmt.test/hold-for-volume-opt-in";
 /** CAPO's finalizer on an OpenStackCluster (infrav1.ClusterFinalizer). */
 const CAPO_FINALIZER = "openstackcluster.infrastructure.cluster.x-k8s.io";
-const HELM_CHART_PROXY = "helmchartproxies.v1alpha1.addons.cluster.x-k8s.io";
-const HELM_RELEASE_PROXY = "helmreleaseproxies.v1alpha1.addons.cluster.x-k8s.io";
 /** The timer runs the cleanup a minute after each pass; shortened here. */
 const TICK_MS = 15_000;
 
 /**
  * OCCM's cloud.conf `[LoadBalancer]` values as the tree's OCCM HelmChartProxy renders them for
  * this Cluster: the values template executed by CAAPH's own HelmChartProxy controller against
- * the live Cluster and OpenStackCluster (CAPO's real status). CAAPH runs with the test bed's
- * watch filter: only a copy of the proxy carrying the filter's label is reconciled, selecting
- * this Cluster alone by a label of the test; the HelmReleaseProxy it makes is not (no chart is
- * fetched or installed).
+ * the live Cluster and OpenStackCluster (CAPO's real status), selecting this Cluster alone by a
+ * label of the test (caaphValues.ts).
  */
 async function occmLoadBalancerConf(cp: ControlPlane, tree: Environment, cluster: KubeObject, wait: Wait): Promise<Record<string, string>> {
     const hcp = tree.units
@@ -50,34 +46,20 @@ async function occmLoadBalancerConf(cp: ControlPlane, tree: Environment, cluster
     const name = cluster.metadata.name as string;
     const ns = cluster.metadata.namespace as string;
     cp.kubectlOk(["label", R.Cluster, name, "-n", ns, "--overwrite", `capi-mgmt.io/values-test=${name}`]);
-    const copy = structuredClone(hcp) as TreeObject;
-    copy.metadata.name = `occm-values-${name}`.slice(0, 63);
-    copy.metadata.namespace = ns;
-    copy.metadata.labels = { ...copy.metadata.labels, "cluster.x-k8s.io/watch-filter": IDLE_WATCH_FILTER };
-    (copy.spec as Record<string, unknown>).clusterSelector = { matchLabels: { "capi-mgmt.io/values-test": name } };
-    cp.applyOk(toYaml(copy), { fieldManager: "kustomize-controller" });
-    try {
-        const release = await waitFor(
-            `HelmReleaseProxy of ${copy.metadata.name}`,
-            () => {
-                return cp.list(HELM_RELEASE_PROXY, {
-                    namespace: ns,
-                    selector: `cluster.x-k8s.io/cluster-name=${name},helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name=${copy.metadata.name}`,
-                })[0];
-            },
-            wait,
-        );
-        const values = parseYaml(String(at(release, "spec.values") ?? "")) as { cloudConfigContents: string };
-        const section = values.cloudConfigContents.split(/^\[LoadBalancer\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
-        return Object.fromEntries(
-            section
-                .split("\n")
-                .map((l) => l.split("=").map((x) => x.trim()))
-                .filter((kv) => kv.length === 2 && kv[0]),
-        );
-    } finally {
-        cp.kubectl(["delete", HELM_CHART_PROXY, copy.metadata.name, "-n", ns, "--wait=false"]);
-    }
+    const text = await caaphValues(
+        cp,
+        hcp,
+        { cluster: name, namespace: ns, selector: { "capi-mgmt.io/values-test": name }, copyName: `occm-values-${name}` },
+        wait,
+    );
+    const values = parseYaml(text) as { cloudConfigContents: string };
+    const section = values.cloudConfigContents.split(/^\[LoadBalancer\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+    return Object.fromEntries(
+        section
+            .split("\n")
+            .map((l) => l.split("=").map((x) => x.trim()))
+            .filter((kv) => kv.length === 2 && kv[0]),
+    );
 }
 
 /**

@@ -36,6 +36,7 @@ import {
     orcCredentialsSecret,
 } from "../../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
+import { testbedFluxSubstituter } from "../../render/fluxEnvsubst";
 import { Environment, readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { checkCapoCluster, checkFirstControlPlaneMachine, CapoExpectations, timed, timings } from "./capoChecks";
 import { runDeletion } from "./capoDeletionFlow";
@@ -91,7 +92,7 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
         before(async function () {
             this.timeout(20 * 60_000);
             const testbed = Testbed.load();
-            const missing = testbed.missing([...requiredComponents(), "orc"]);
+            const missing = testbed.missing([...requiredComponents(), "orc", "flux-envsubst"]);
             if (missing || !bedRunning()) {
                 console.log(`      SKIPPED: ${missing ?? "the OpenStack test bed does not run (npm run testbed:openstack -- up)"}`);
                 this.skip();
@@ -108,7 +109,7 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
                 })
             ).floatingip;
             settings = fluxSettingsData({ workloadNamespace: ns, managementAddress: mgmtFip.floating_ip_address as string });
-            envTree = readEnvironment(path.join(PROJECT_DIR, "gitops"), `./clusters/${env}`, settings);
+            envTree = readEnvironment(path.join(PROJECT_DIR, "gitops"), `./clusters/${env}`, settings, testbedFluxSubstituter());
             timed("project, user, floating IP", t0, undefined);
             const t1 = Date.now();
             cp = await startManagementCluster(

@@ -11,9 +11,12 @@ import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { fluxSettingsData } from "../../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
+import { testbedFluxSubstituter } from "../../render/fluxEnvsubst";
+import { patchStatus, reportControlPlaneVersion } from "../../render/topologyBed";
 import { readEnvironment, TreeObject } from "../../render/gitopsTree";
+import { caaphValues } from "./caaphValues";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
-import { IDLE_WATCH_FILTER, requiredComponents, startManagementCluster } from "./harness/managementCluster";
+import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
 import { Testbed } from "./harness/testbed";
@@ -80,13 +83,13 @@ export class ClassBed {
 
     /** Why the test bed cannot run, or undefined. */
     static missing(): string | undefined {
-        return Testbed.load().missing(requiredComponents());
+        return Testbed.load().missing([...requiredComponents(), "flux-envsubst"]);
     }
 
     /** Starts a management cluster and applies everything of the dev environment but its Clusters. */
     static async start(name: string): Promise<ClassBed> {
         const settings = fluxSettingsData({ workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE, managementAddress: MANAGEMENT_ADDRESS });
-        const env = readEnvironment(path.resolve(__dirname, "../../gitops"), "./clusters/dev", settings);
+        const env = readEnvironment(path.resolve(__dirname, "../../gitops"), "./clusters/dev", settings, testbedFluxSubstituter());
         const objects = env.units.flatMap((u) => u.documents.map((d) => d.object));
         const cp = await startManagementCluster(Testbed.load(), name);
         try {
@@ -158,17 +161,7 @@ export class ClassBed {
                 () => this.cp.get(R.OpenStackMachineTemplate, at(kcp, "spec.machineTemplate.spec.infrastructureRef.name") as string, ns),
                 poll,
             );
-            this.cp.kubectlOk([
-                "patch",
-                R.KubeadmControlPlane,
-                kcp.metadata.name,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
-            ]);
+            reportControlPlaneVersion(this.cp, kcp);
             const md = await waitFor(
                 `MachineDeployment of ${c.metadata.name}`,
                 () => this.cp.list(R.MachineDeployment, { namespace: ns, selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name}` })[0],
@@ -206,11 +199,12 @@ export class ClassBed {
      * subnet `subnet-1`, external network `ext-1`). CAAPH runs with a watch filter in the test
      * bed: only a copy of the proxy carrying the filter's label is reconciled, selecting this
      * Cluster alone; the HelmReleaseProxy it makes is not (no chart is fetched or installed).
+     * The Cluster carries `labels` only (the values templates read some, e.g. an add-on's mode).
      */
-    async helmValues(cluster: TreeObject, chart: string): Promise<{ values: string; cluster: KubeObject }> {
+    async helmValues(cluster: TreeObject, chart: string, labels: Record<string, string> = {}): Promise<{ values: string; cluster: KubeObject }> {
         const c = this.variant(cluster);
         const ns = c.metadata.namespace as string;
-        c.metadata.labels = { "capi-mgmt.io/values-test": c.metadata.name };
+        c.metadata.labels = { ...labels, "capi-mgmt.io/values-test": c.metadata.name };
         const poll = { timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 1000, watched: this.cp.processes };
         const proxy = this.objects.find((o) => o.kind === "HelmChartProxy" && o.spec.chartName === chart);
         assert.ok(proxy, `the tree has no HelmChartProxy of ${chart}`);
@@ -226,44 +220,21 @@ export class ClassBed {
             );
             const osc = at(live, "spec.infrastructureRef.name") as string;
             await waitFor("OpenStackCluster", () => this.cp.get(R.OpenStackCluster, osc, ns), poll);
-            this.cp.kubectlOk([
-                "patch",
-                R.OpenStackCluster,
-                osc,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({
-                    status: {
-                        network: {
-                            id: "net-1",
-                            name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`,
-                            subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }],
-                        },
-                        externalNetwork: { id: "ext-1", name: "public" },
-                    },
-                }),
-            ]);
-            const copy = structuredClone(proxy);
-            copy.metadata.name = `${chart}-${c.metadata.name}`.slice(0, 63);
-            copy.metadata.labels = { ...copy.metadata.labels, "cluster.x-k8s.io/watch-filter": IDLE_WATCH_FILTER };
-            copy.spec.clusterSelector = { matchLabels: c.metadata.labels };
-            this.cp.applyOk(toYaml(copy), { fieldManager: "kustomize-controller" });
-            const release = await waitFor(
-                `HelmReleaseProxy of ${copy.metadata.name}`,
-                () => {
-                    const found = this.cp.list(R.HelmReleaseProxy, {
-                        namespace: ns,
-                        selector: `cluster.x-k8s.io/cluster-name=${c.metadata.name},helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name=${copy.metadata.name}`,
-                    });
-                    return found[0];
+            patchStatus(this.cp, R.OpenStackCluster, osc, ns, {
+                network: {
+                    id: "net-1",
+                    name: `k8s-clusterapi-cluster-${ns}-${c.metadata.name}`,
+                    subnets: [{ id: "subnet-1", cidr: "10.6.0.0/24", name: "x" }],
                 },
+                externalNetwork: { id: "ext-1", name: "public" },
+            });
+            const values = await caaphValues(
+                this.cp,
+                proxy,
+                { cluster: c.metadata.name, namespace: ns, selector: c.metadata.labels, copyName: `${chart}-${c.metadata.name}` },
                 poll,
             );
-            this.cp.kubectl(["delete", "helmchartproxies.v1alpha1.addons.cluster.x-k8s.io", copy.metadata.name, "-n", ns, "--wait=false"]);
-            return { values: String(at(release, "spec.values") ?? ""), cluster: this.cp.get(R.Cluster, c.metadata.name, ns)! };
+            return { values, cluster: this.cp.get(R.Cluster, c.metadata.name, ns)! };
         } finally {
             this.cp.kubectl(["delete", R.Cluster, c.metadata.name, "-n", ns, "--wait=false"]);
         }

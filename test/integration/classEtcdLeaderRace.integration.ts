@@ -11,6 +11,7 @@ import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { etcdctlCalls } from "../fakes/etcdFake";
 import { assertFailure, assertSuccess, installFake, makeTempDir, runScript } from "../fakes/shell";
 import { PROJECT_DIR } from "../harness";
 import { classBedFor } from "./classBed";
@@ -64,12 +65,7 @@ describe("etcd care: leadership moving during the defragmentation (the script as
             ETCD_DATA_DIR: path.join(dir, "data"),
             ...env,
         });
-        const calls = fs
-            .readFileSync(path.join(dir, "log"), "utf8")
-            .split("\n")
-            .filter((l) => l.startsWith("etcdctl "))
-            .map((l) => l.replace(/^etcdctl /, ""));
-        return { ...r, calls };
+        return { ...r, calls: etcdctlCalls(path.join(dir, "log")) };
     };
     const steps = (calls: string[]) => calls.filter((c) => / (defrag|move-leader)/.test(c));
     // etcdctl calls of a full run: 1 snapshot, 2 status, 3 health, 4 cluster status, 5 status,

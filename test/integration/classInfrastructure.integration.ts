@@ -14,6 +14,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { cloudConfigResourceData } from "../../src/cluster/clusterObjects";
 import { CLOUD_NAME, OCCM_CREDENTIALS_DIR, WORKLOAD_CLOUD_CONFIG_SECRET } from "../../src/shared/contract";
+import { classOf, clusterVariables } from "../../render/classVariables";
 import { TreeObject } from "../../render/gitopsTree";
 import { classBedFor, MANAGEMENT_ADDRESS, withVariable } from "./classBed";
 
@@ -307,6 +308,37 @@ describe("test bed: the ClusterClass's infrastructure patches and variable rules
             assert.strictEqual(parse(occm.values).cluster.name, occm.cluster.metadata.name);
             const csi = await b().helmValues(base(), "openstack-cinder-csi");
             assert.strictEqual(parse(csi.values).clusterID, `${csi.cluster.metadata.name}.${(csi.cluster.metadata as unknown as { uid: string }).uid}`);
+        });
+    });
+
+    describe("ingress-nginx values, rendered by CAAPH", () => {
+        const LABEL = "capi-mgmt.io/addon-ingress-nginx";
+        const controller = async (mode: string) =>
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            parse((await b().helmValues(base(), "ingress-nginx", { [LABEL]: mode })).values).controller as Record<string, any>;
+
+        // Moved from test/gitopsTree.spec.ts (now gitopsTreeAddons.spec.ts), which read the template's branches with a reader of its own.
+        it("puts ingress-nginx behind an Octavia load balancer: plain, with the PROXY protocol, or OVN with the client's address", async () => {
+            const octavia = await controller("octavia");
+            assert.strictEqual(octavia.service.type, "LoadBalancer");
+            assert.strictEqual(octavia.service.externalTrafficPolicy, "Cluster");
+            assert.strictEqual(octavia.service.annotations, undefined);
+            assert.strictEqual(octavia.config, undefined);
+            const proxy = await controller("proxy-protocol");
+            assert.deepStrictEqual(proxy.service.annotations, { "loadbalancer.openstack.org/proxy-protocol": "true" });
+            assert.strictEqual(proxy.service.externalTrafficPolicy, "Cluster");
+            // nginx must expect the header exactly when Octavia sends it, or every request fails; Octavia connects from the node subnet.
+            const nodeCidr = clusterVariables(base(), classOf(base(), b().objects)).nodeCidr;
+            assert.ok(nodeCidr);
+            assert.deepStrictEqual(proxy.config, { "use-proxy-protocol": "true", "proxy-real-ip-cidr": nodeCidr });
+            const ovn = await controller("ovn");
+            assert.strictEqual(ovn.service.externalTrafficPolicy, "Local");
+            // OVN: no PROXY protocol; SOURCE_IP_PORT is the one method it has; Local needs a health monitor.
+            assert.deepStrictEqual(ovn.service.annotations, {
+                "loadbalancer.openstack.org/lb-method": "SOURCE_IP_PORT",
+                "loadbalancer.openstack.org/enable-health-monitor": "true",
+            });
+            assert.strictEqual(ovn.config, undefined);
         });
     });
 });

@@ -1,9 +1,9 @@
 /**
  * The OpenStack provider the test bed builds (issue 22, part 2: testbed/pulumi/openstack, see
  * docs/testbed-openstack-provider.md) speaks the schema of @pulumi/openstack 3.15.2 for everything
- * the program uses. The test starts the built provider with a small engine host of its own
- * (providerProcess.ts) and drives it over its gRPC interface as the engine does, so it needs only
- * the provider binary. It asks for the schema (GetSchema), and against that schema:
+ * the program uses. Installed as plugin `openstack` at the SDK's version in a throw-away
+ * PULUMI_HOME, it is reached by public means only (openstackPreview.ts): its schema through the
+ * CLI (`pulumi package get-schema`), and against that schema:
  * - every resource, function and provider input the program sets (gathered by running the program
  *   under the mock engine for both stacks and the settings that set other inputs: openstackUsage.ts)
  *   has the program's token and exists with the shape the program gives it (list or object, nested
@@ -11,13 +11,11 @@
  * - the input properties of each token the program uses (and of the few the bed's own set-up uses)
  *   are those of the SDK's `...Args` interface (names, and list or not), so a field the program may
  *   set tomorrow has the SDK's shape too.
- * Then, configured (CheckConfig, Configure) with each provider's inputs the program gives (the
- * clouds they name in a clouds.yaml of the test's own), the provider's Check, the first thing a
- * preview asks of a new resource, accepts every resource registration the program makes, with its
- * inputs: Terraform's schema validation (required arguments, types, and the value checks Terraform
- * declares; many values, e.g. a rule's `direction`, are checked only by the API on create).
- * When the test bed's CLI is built too, the provider installed as plugin `openstack` at the SDK's
- * version in a throw-away PULUMI_HOME serves the same schema through `pulumi package get-schema`.
+ * Then a `pulumi preview` (Automation API) registers every provider and resource the program
+ * registers, with its inputs: the engine configures each provider (the clouds they name in a
+ * clouds.yaml of the test's own) and asks the provider's Check of each resource, Terraform's
+ * schema validation (required arguments, types, and the value checks Terraform declares; many
+ * values, e.g. a rule's `direction`, are checked only by the API on create).
  *
  * Nothing here talks to OpenStack: that is part 2's second half.
  */
@@ -28,8 +26,8 @@ import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { EngineBed, EngineHome, sdkVersion } from "./engineBed";
+import { cliSchema, previewRegistrations } from "./openstackPreview";
 import type { OpenStackUse } from "./openstackUsage";
-import { ProviderProcess } from "./providerProcess";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const SDK_DIR = path.join(PROJECT_DIR, "node_modules", "@pulumi", "openstack");
@@ -187,7 +185,7 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
     let dir: string;
     let schema: PackageSchema;
     let uses: OpenStackUse[];
-    let provider: ProviderProcess | undefined;
+    let home: EngineHome | undefined;
 
     before(async function () {
         const loaded = EngineBed.load();
@@ -195,9 +193,9 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
             skipWith(this, loaded);
         }
         bed = loaded;
-        const missing = bed.missing(["pulumi-resource-openstack"]);
+        const missing = bed.missing(["pulumi-resource-openstack", "pulumi"]);
         if (missing) {
-            skipWith(this, `the OpenStack provider is not built (testbed/pulumi/build.sh): ${missing}`);
+            skipWith(this, `the OpenStack provider or the CLI is not built (testbed/pulumi/build.sh): ${missing}`);
         }
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-openstack-provider-"));
         const out = path.join(dir, "uses.json");
@@ -211,72 +209,47 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
 
         // The clouds the program's providers name, in a clouds.yaml of our own: Keystone on a
         // loopback port nothing listens on (the Terraform provider authenticates only when a
-        // call needs it, and Check needs none).
+        // call needs it, and neither Check nor a preview's plan needs it).
         const clouds = [...new Set(uses.filter((x) => x.kind === "provider").map((x) => String(x.inputs.cloud)))];
         const cloudsYaml = path.join(dir, "clouds.yaml");
-        fs.writeFileSync(
-            cloudsYaml,
-            JSON.stringify({
-                clouds: Object.fromEntries(
-                    clouds.map((c) => [
-                        c,
-                        {
-                            auth: {
-                                auth_url: "http://127.0.0.1:9/v3",
-                                username: "u",
-                                password: "p",
-                                project_name: "p",
-                                user_domain_name: "Default",
-                                project_domain_name: "Default",
-                            },
-                            region_name: "RegionOne",
-                        },
-                    ]),
-                ),
-            }),
+        const auth = {
+            auth_url: "http://127.0.0.1:9/v3",
+            username: "u",
+            password: "p",
+            project_name: "p",
+            user_domain_name: "Default",
+            project_domain_name: "Default",
+        };
+        fs.writeFileSync(cloudsYaml, JSON.stringify({ clouds: Object.fromEntries(clouds.map((c) => [c, { auth, region_name: "RegionOne" }])) }));
+        const osFree = Object.fromEntries(
+            Object.keys(process.env)
+                .filter((k) => k.startsWith("OS_"))
+                .map((k) => [k, ""]),
         );
-        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OS_")));
-        provider = await ProviderProcess.start(bed.component("pulumi-resource-openstack").path as string, dir, { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml });
-        schema = JSON.parse(await provider.getSchema()) as PackageSchema;
+        home = EngineHome.create(bed, { ...osFree, OS_CLIENT_CONFIG_FILE: cloudsYaml }, ["openstack"]);
+        schema = cliSchema<PackageSchema>(home);
     });
 
     after(() => {
-        provider?.stop();
+        home?.dispose();
         if (dir && process.env.TESTBED_KEEP !== "1") {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
-    it("serves the schema of package openstack at the SDK's version", () => {
+    it("installs as plugin openstack at the SDK's version, whose schema the CLI reads: package openstack at that version", () => {
+        const h = home as EngineHome;
+        assert.ok(fs.existsSync(h.pluginPath("openstack")), `pulumi plugin install left no ${h.pluginPath("openstack")}`);
+        const r = spawnSync(h.cli, ["plugin", "ls", "--json"], { cwd: h.workDir, env: h.env(), encoding: "utf8", timeout: 120_000 });
+        assert.strictEqual(r.status, 0, r.stderr);
+        const plugins = JSON.parse(r.stdout) as { name: string; kind: string; version: string }[];
+        assert.ok(
+            plugins.some((p) => p.name === "openstack" && p.kind === "resource" && p.version === sdkVersion("@pulumi/openstack")),
+            JSON.stringify(plugins),
+        );
         assert.strictEqual(schema.name, "openstack");
         assert.strictEqual(schema.version, sdkVersion("@pulumi/openstack"));
         assert.ok(Object.keys(schema.resources).length > 100, `only ${Object.keys(schema.resources).length} resources`);
-    });
-
-    it("installs as plugin openstack at the SDK's version, and the CLI reads the same schema from it", function () {
-        const missing = bed.missing(["pulumi"]);
-        if (missing) {
-            skipWith(this, `the test bed's CLI is not built (testbed/pulumi/build.sh): ${missing}`);
-        }
-        const home = EngineHome.create(bed, {}, ["openstack"]);
-        try {
-            const plugin = home.pluginPath("openstack");
-            assert.ok(fs.existsSync(plugin), `pulumi plugin install left no ${plugin}`);
-            const r = spawnSync(home.cli, ["package", "get-schema", plugin], {
-                cwd: home.workDir,
-                env: home.env(),
-                encoding: "utf8",
-                maxBuffer: 256 * 1024 * 1024,
-                timeout: 300_000,
-            });
-            assert.strictEqual(r.status, 0, `pulumi package get-schema failed (${r.status}): ${r.stderr}${r.error ?? ""}`);
-            const viaCli = JSON.parse(r.stdout) as PackageSchema;
-            assert.strictEqual(viaCli.version, schema.version);
-            assert.deepStrictEqual(Object.keys(viaCli.resources).sort(), Object.keys(schema.resources).sort());
-            assert.deepStrictEqual(Object.keys(viaCli.functions).sort(), Object.keys(schema.functions).sort());
-        } finally {
-            home.dispose();
-        }
     });
 
     it("has the 3.15.2 token of every resource and function the program uses, and of the bed's", () => {
@@ -344,26 +317,23 @@ describe("the OpenStack provider the test bed builds (openstack 3.15.2 from terr
         assert.deepStrictEqual(problems, []);
     });
 
-    it("accepts every resource the program registers (Check, as a preview does), configured as the program configures it", async () => {
-        const p = provider as ProviderProcess;
-        const problems: string[] = [];
-        for (const use of uses.filter((u) => u.kind === "provider")) {
-            for (const f of await p.configure(use.inputs)) {
-                problems.push(`provider (${use.run}): ${f.property}: ${f.reason}`);
-            }
-        }
-        let checked = 0;
-        for (const [i, use] of uses.entries()) {
-            if (use.kind !== "resource") {
-                continue;
-            }
-            checked++;
-            for (const f of await p.check(use.token, `r${i}`, use.inputs)) {
-                problems.push(`${use.token} (${use.run}): ${f.property}: ${f.reason}`);
-            }
-        }
-        assert.ok(checked > 50, `only ${checked} registrations checked`);
-        assert.deepStrictEqual([...new Set(problems)], []);
+    it("accepts every resource the program registers (a preview: Check, then the plan), configured as the program configures it", async () => {
+        const resources = uses.filter((u) => u.kind === "resource");
+        assert.ok(resources.length > 50, `only ${resources.length} registrations`);
+        // A Check failure fails the preview with the provider's words (the engine's output).
+        const { created } = await previewRegistrations(home as EngineHome, uses);
+        assert.deepStrictEqual(created.filter((t) => !t.startsWith("pulumi:providers:")).sort(), resources.map((u) => u.token).sort());
+    });
+
+    it("fails that preview, in the provider's words, on a resource its Check refuses (the control)", async () => {
+        const provider = uses.find((u) => u.kind === "provider")!;
+        const rule: OpenStackUse = {
+            kind: "resource",
+            token: "openstack:networking/secGroupRule:SecGroupRule",
+            run: provider.run,
+            inputs: { description: "x" },
+        };
+        await assert.rejects(previewRegistrations(home as EngineHome, [provider, rule], "refused"), /Missing required argument|required/i);
     });
 });
 

@@ -8,7 +8,7 @@
  * the JSON to FILE: the program's log lines go to stdout) and keeps its own process for the real engine.
  */
 import * as fs from "fs";
-import { isSecretValue } from "../../render/engine";
+import { reveal as plain } from "../../render/engine";
 import { runStack } from "../harness";
 
 /** One use: a resource or provider registration or a function call, with its inputs. */
@@ -44,20 +44,6 @@ const RUNS: { name: string; stack: string; overrides: Record<string, string | un
     // The backups' Swift container and credential with access rules (src/backup/backupStorage.ts).
     { name: "dev with backupObjectStorage", stack: "dev", overrides: { backupObjectStorage: JSON.stringify({ enabled: true, maxAgeDays: 30 }) } },
 ];
-
-/** Secrets unwrapped (the schema check looks at shapes, not secrecy). */
-function plain(v: unknown): unknown {
-    if (isSecretValue(v)) {
-        return plain(v.value);
-    }
-    if (Array.isArray(v)) {
-        return v.map(plain);
-    }
-    if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-    }
-    return v;
-}
 
 /** Runs the program for every run of {@link RUNS} and returns every OpenStack use. */
 export async function openStackUses(): Promise<OpenStackUse[]> {

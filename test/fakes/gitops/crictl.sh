@@ -1,5 +1,5 @@
 #!/bin/bash
-# A crictl that runs an etcdctl of the test's (test/gitopsTree.spec.ts, the control plane's etcd
+# A crictl that runs an etcdctl of the test's (test/gitopsTreeEtcd.spec.ts, the control plane's etcd
 # maintenance script): statuses from files, every call logged.
 # Inputs (environment): FAKE_LOG (the log: `crictl <args>` and `etcdctl <endpoint> <args>` lines),
 # FAKE_CONTAINER (the etcd container's id; empty: none), FAKE_DIR (local.json and cluster.json,
