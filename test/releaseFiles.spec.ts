@@ -44,12 +44,17 @@ describe("release files of clusterctl: SHA-256 pins", function () {
     this.timeout(60000);
 
     describe("defaults and config", () => {
-        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: every metadata.yaml, CAAPH's components and cert-manager's manifest", () => {
+        it("pins by default exactly what src/versions/releaseFiles.ts knows at the default versions: every metadata.yaml, Cluster API's and CAAPH's components (not CAPO's) and cert-manager's manifest", () => {
             for (const c of RELEASE_COMPONENTS) {
                 assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256[c], knownReleasePin(c, DEFAULT_VERSIONS[c]).sha256, c);
             }
             assert.deepStrictEqual(DEFAULT_VERSIONS.releaseSha256, {
-                clusterApi: { "metadata.yaml": "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe" },
+                clusterApi: {
+                    "core-components.yaml": "d925404ef6da63fbac1799ca1c73230e39f4f7ac0f71b8b3bb0b02ddad29fbd2",
+                    "bootstrap-components.yaml": "ff809e73c2340b9151147172c5d322527a7294ac012ba59c7af6e22db51b5013",
+                    "control-plane-components.yaml": "ae8c141459c187e1f83c1ad4d40eb62f0e02e8d16fd0646c9a5a646192be21b6",
+                    "metadata.yaml": "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe",
+                },
                 capo: { "metadata.yaml": "2c1d791168a7dc4ca13cfa3d19acd186f39a51a02f5f1967c857c6e0a01cbddc" },
                 caaph: {
                     "addon-components.yaml": "a70f4eb77eac626231daca1e2a046b4b069bb84320efa327cc8c56a9c4ca03e6",

@@ -47,11 +47,13 @@ export type ReleaseFileSha256 = readonly [version: string, file: string, sha256:
  *   module and the Go checksum database (sum.golang.org) authenticates it; the `h1:` sums
  *   below are the database's. That is how the module's `metadata.yaml` is the release asset.
  *
- * Searched and not pinned (docs/verified-downloads.md, "Default pins and their sources"): the
- * Cluster API v1.14.0 components files and CAPO v0.14.7 `infrastructure-components.yaml` (built
- * by kustomize at release time, so not in the module; reproduced from the module with the
- * release recipe, but no recorded copy of these assets was found, and a reproduction alone is
- * not the release asset). CAAPH v0.6.4's `addon-components.yaml` is pinned: one recorded copy
+ * Components files are built by kustomize at release time, so they are not in the module. A third
+ * kind of source is accepted for them: a reproduction from the module with the tag's release recipe,
+ * when the same pipeline reproduces byte for byte a recorded release asset of the same project whose
+ * recipe is unchanged (Cluster API v1.14.0: recipe proven exact on the recorded v1.14.2 assets;
+ * testbed/release-repro/reproduce.sh). Not pinned: CAPO v0.14.7 `infrastructure-components.yaml`
+ * (no recorded CAPO components file of any release was found to validate CAPO's recipe on; see
+ * docs/verified-downloads.md). CAAPH v0.6.4's `addon-components.yaml` is pinned: one recorded copy
  * and the reproduction agree byte for byte.
  *
  * The `renovate:` comment marks a default entry for Renovate (renovate.json): the
@@ -68,6 +70,24 @@ export const KNOWN_RELEASE_FILE_SHA256: Readonly<Record<ReleaseComponent, readon
         //   and verify it: so the release adds nothing to the module's file.
         // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
         ["v1.14.0", "metadata.yaml", "c470906f551ac3e3e9aedc9a3e733b5a5994428693df43e95f65ea67c035f9fe"],
+        // source: reproduced with a recipe proven exact on recorded release assets, not recorded themselves. Module
+        //   sigs.k8s.io/cluster-api@v1.14.0 (h1:Cu0WV9dSdL+Do22q2LJ4OBZdm+d/6ep/L04yqFnifuM=, Go checksum database; tag commit
+        //   560d4acf507bc7cac34b2da449fa5cd53eaeb149) with the tag's release recipe: Makefile `manifest-modification
+        //   REGISTRY=registry.k8s.io/cluster-api` (image `<registry>/<name>:v1.14.0`, imagePullPolicy IfNotPresent), then `kustomize build`
+        //   of core/config/default, bootstrap/kubeadm/config/default and controlplane/kubeadm/config/default with kustomize v5.7.0
+        //   (KUSTOMIZE_VER) built from its Go module (h1:dqZGF+ZLNb0HYrInmEfZR7rStkWrivYO6fwH7QC1RG8=). Control: the same pipeline on
+        //   module v1.14.2 (h1:o3GFNaeNFAOEEMpDPfhCK+2CjmV6gtQ8yLEcUwCg7bA=) gives, byte for byte, the four v1.14.2 assets recorded below.
+        //   The recipe is unchanged between the tags: their Makefiles differ only in GO_VERSION (1.26.5 / 1.26.6) and
+        //   KUBEBUILDER_ENVTEST_KUBERNETES_VERSION, .github/workflows/release.yaml is identical; each v1.14.0 file differs from its v1.14.2
+        //   reproduction only in the controller image's tag line. Rebuild: testbed/release-repro/reproduce.sh capi v1.14.2 v1.14.0.
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
+        ["v1.14.0", "core-components.yaml", "d925404ef6da63fbac1799ca1c73230e39f4f7ac0f71b8b3bb0b02ddad29fbd2"],
+        // source: as core-components.yaml above (599,260 bytes; reproduced, recipe proven exact on the recorded v1.14.2 assets)
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
+        ["v1.14.0", "bootstrap-components.yaml", "ff809e73c2340b9151147172c5d322527a7294ac012ba59c7af6e22db51b5013"],
+        // source: as core-components.yaml above (736,855 bytes; reproduced, recipe proven exact on the recorded v1.14.2 assets)
+        // renovate: datasource=github-release-attachments depName=kubernetes-sigs/cluster-api
+        ["v1.14.0", "control-plane-components.yaml", "ae8c141459c187e1f83c1ad4d40eb62f0e02e8d16fd0646c9a5a646192be21b6"],
         // Not the default version. Each recorded identically by captf-io/cluster-api-provider-terraform test/framework/versions.go
         // (d6986f46, "download each CAPI release asset ... record sha256sum") and rosenhouse/capi-dagger-dev-env
         // internal/devenv/platform/platform.go (verified downloads); each reproduced byte for byte from module sigs.k8s.io/cluster-api@v1.14.2
