@@ -17,6 +17,7 @@ import { HostBootstrap } from "./host/hostBootstrap";
 import { ServerConnection } from "./host/hostStep";
 import { DeletionCleanup } from "./host/lbCleanup";
 import { ManagementCluster } from "./cluster/managementCluster";
+import { ManagementBackup } from "./backup/managementBackup";
 import { lookUpExistingNetwork, Network } from "./cloud/network";
 import { Preflight, PreflightResult } from "./cloud/preflight";
 import { RebuildCheck } from "./lifecycle/rebuildCheck";
@@ -66,6 +67,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly connection: ServerConnection;
     /** Host readiness and tools; later steps depend on `bootstrap.tools`. */
     readonly bootstrap: HostBootstrap;
+    /** The backup volume, the backup timer, the backup before a version upgrade. */
+    readonly backup: ManagementBackup;
     /** kind, ORC and Cluster API on the server. */
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
@@ -237,6 +240,24 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
+        // The backup volume, script and timer, and the backup before a version upgrade, which the
+        // kind, ORC and Cluster API steps wait for (docs/backup-restore.md).
+        this.backup = new ManagementBackup(
+            "backup",
+            {
+                connection: this.connection,
+                instance: server.instance,
+                prefix: cfg.prefix,
+                settings: cfg.backup,
+                workloadNamespace: cfg.workloadNamespace,
+                versions: cfg.versions,
+                availabilityZone: cfg.availabilityZone,
+                protect: cfg.protect,
+                after: [this.bootstrap.tools],
+            },
+            gated,
+        );
+
         this.cluster = new ManagementCluster(
             "management-cluster",
             {
@@ -245,7 +266,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 floatingIp: server.floatingIp,
                 serverId: server.instance.id,
                 versions: cfg.versions,
-                after: [this.bootstrap.tools],
+                after: [this.bootstrap.tools, this.backup.beforeUpgrade],
                 proxy: clusterProxy,
                 registryMirrors: cfg.registryMirrors,
                 previous: pulumi
@@ -282,7 +303,15 @@ export class CapiManagement extends pulumi.ComponentResource {
                 clusterName: cfg.prefix,
                 timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
                 protect: cfg.protect,
-                outlives: [server.instance, server.association, ...securityGroup.rules, ...this.appCredentials.resources, this.cluster.kind],
+                // The backup volume too: the teardown's backup goes there first.
+                outlives: [
+                    server.instance,
+                    server.association,
+                    ...securityGroup.rules,
+                    ...this.appCredentials.resources,
+                    this.cluster.kind,
+                    ...(this.backup.attachment ? [this.backup.attachment] : []),
+                ],
             },
             gated,
         );

@@ -64,7 +64,19 @@ export type StackConfig = Required<Pick<Settings, Filled | Filled2>> &
         proxy?: ProxySettings;
         /** Registry mirrors of the kind node's containerd; empty: none. */
         registryMirrors: RegistryMirror[];
+        /** The scheduled backup and its volume (defaults filled in). */
+        backup: BackupSettings;
     };
+
+/** `capi-mgmt:backup` with its defaults (docs/backup-restore.md). */
+export interface BackupSettings {
+    /** systemd OnCalendar expression of the backup timer. */
+    schedule: string;
+    /** Backups kept on the server. */
+    keep: number;
+    /** GiB of the Cinder backup volume; 0: none (the root disk). */
+    volumeSize: number;
+}
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
