@@ -9,13 +9,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    BACKUP_USAGE,
-    BackupUsageError,
-    parseBackupArgs,
-    renderBackupDownloadScript,
-    renderManualBackupScript,
-} from "../src/backup/backup";
+import { BACKUP_USAGE, BackupUsageError, parseBackupArgs, renderBackupDownloadScript, renderManualBackupScript } from "../src/backup/backup";
 import { failWith, ServerSsh, stackTarget } from "./serverSsh";
 
 const COMMAND = "npm run backup";

@@ -108,8 +108,6 @@ export function lastBackupOutput(args: LastBackupArgs): pulumi.Output<LastBackup
     });
     // Only times, names and counts: not secret, although the key went in.
     return pulumi.unsecret(
-        pulumi
-            .all([run, args.host, args.volumeId])
-            .apply(([r, host, volumeId]) => parseBackupStatus(r.stdout, { host, loginUser: args.loginUser, volumeId })),
+        pulumi.all([run, args.host, args.volumeId]).apply(([r, host, volumeId]) => parseBackupStatus(r.stdout, { host, loginUser: args.loginUser, volumeId })),
     );
 }

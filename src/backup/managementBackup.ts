@@ -111,10 +111,7 @@ export class ManagementBackup extends pulumi.ComponentResource {
             },
         });
         // The volume's ID and size in its script: a new volume or a larger one runs it again.
-        steps.add(
-            "backup-volume",
-            this.volume ? this.volume.id.apply((id) => renderBackupVolumeScript(id, size)) : renderBackupVolumeScript("", 0),
-        );
+        steps.add("backup-volume", this.volume ? this.volume.id.apply((id) => renderBackupVolumeScript(id, size)) : renderBackupVolumeScript("", 0));
         this.install = steps.add(
             "backup",
             renderBackupInstallScript({ namespace: args.workloadNamespace, keep: args.settings.keep, schedule: args.settings.schedule }),

@@ -88,7 +88,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         protect: ok("protect") ?? production,
         teardownTimeoutMinutes: ok("teardownTimeoutMinutes") ?? dflt("teardownTimeoutMinutes"),
         gitops: gitopsOf(p, usable("gitops"), { stack: ctx.stack, production }),
-        backup: backupOf(usable("backup"), production),
+        backup: backupOf(usable("backup")),
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
         // src/host/proxy.ts guards its own inputs: it runs whenever the container is right, so its
         // problems come with the schema's (identical ones are reported once).
@@ -105,11 +105,11 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
 }
 
 /** `backup` with its defaults: the schema checked each value (a wrong one is left out here and reported). */
-function backupOf(b: Partial<NonNullable<Settings["backup"]>> | undefined, production: boolean): StackConfig["backup"] {
+function backupOf(b: Partial<NonNullable<Settings["backup"]>> | undefined): StackConfig["backup"] {
     return {
         schedule: b?.schedule ?? BACKUP_DEFAULTS.schedule,
         keep: b?.keep ?? BACKUP_DEFAULTS.keep,
-        volumeSize: b?.volumeSize ?? (production ? BACKUP_DEFAULTS.volumeSizeProduction : 0),
+        volumeSize: b?.volumeSize ?? BACKUP_DEFAULTS.volumeSize,
     };
 }
 

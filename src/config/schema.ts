@@ -171,7 +171,7 @@ const RegistryMirrorsSchema = Type.Array(
 );
 
 /** Defaults of `backup.*` (also src/backup/backup.ts's, which the tests compare). */
-export const BACKUP_DEFAULTS = { schedule: "*-*-* 00/6:00:00", keep: 14, volumeSizeProduction: 10 } as const;
+export const BACKUP_DEFAULTS = { schedule: "*-*-* 00/6:00:00", keep: 14, volumeSize: 0 } as const;
 
 /** What `backup.schedule` may hold: a systemd calendar expression's characters, on one line (systemd checks the expression). */
 export const BACKUP_SCHEDULE_PATTERN = "^[A-Za-z0-9*/,:.~ -]{1,100}$";
@@ -185,7 +185,7 @@ const BackupSchema = Type.Object(
                 description: "When the server backs up the Cluster API state: a systemd OnCalendar expression.",
                 markdownDescription:
                     "when the server backs up the Cluster API state: a systemd `OnCalendar` expression (`systemd-analyze calendar` checks one); changed in place",
-                "x-errors": { "*": "{value} must be a systemd calendar expression on one line, e.g. \"*-*-* 00/6:00:00\" or \"daily\"" },
+                "x-errors": { "*": '{value} must be a systemd calendar expression on one line, e.g. "*-*-* 00/6:00:00" or "daily"' },
             }),
         ),
         keep: Type.Optional(
@@ -202,10 +202,10 @@ const BackupSchema = Type.Object(
             Type.Integer({
                 minimum: 0,
                 maximum: 16384,
+                default: BACKUP_DEFAULTS.volumeSize,
                 description: "GiB of the Cinder volume the backups live on, which outlives the server; 0: on the server's root disk.",
                 markdownDescription:
-                    'GiB of the Cinder volume the backups live on, which a `serverGeneration` bump moves to the new server; `0`: the root disk (a bump loses them). Grows in place; going to `0` deletes the volume with its backups (see docs/backup-restore.md)',
-                "x-doc-default": `\`${BACKUP_DEFAULTS.volumeSizeProduction}\` in production, else \`0\``,
+                    "GiB of the Cinder volume the backups live on, which a `serverGeneration` bump moves to the new server; `0`: the root disk (a bump loses them; production warns). Grows in place; going back to `0` deletes the volume with its backups (see docs/backup-restore.md)",
                 "x-errors": INTEGER(),
             }),
         ),

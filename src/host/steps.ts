@@ -272,7 +272,15 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "workload-teardown",
         component: "WorkloadTeardown",
         script: "teardown.sh",
-        params: ["CLUSTER_NAME", "KUBECONFIG_PATH", "TIMEOUT_SECONDS", "PER_CLUSTER_TIMEOUT_SECONDS", "CLUSTERS_GONE_FILE", "FLUX_RESUME_SCRIPT", "BACKUP_COMMAND"],
+        params: [
+            "CLUSTER_NAME",
+            "KUBECONFIG_PATH",
+            "TIMEOUT_SECONDS",
+            "PER_CLUSTER_TIMEOUT_SECONDS",
+            "CLUSTERS_GONE_FILE",
+            "FLUX_RESUME_SCRIPT",
+            "BACKUP_COMMAND",
+        ],
         root: true,
         run: "delete",
         after: ["given"],
@@ -290,7 +298,8 @@ export const HOST_STEPS: readonly HostStep[] = [
 export const OTHER_HOST_SCRIPTS: Readonly<Record<string, string>> = {
     "rebuild-check.sh": "a local command of RebuildCheck (src/lifecycle/rebuildCheck.ts) on the machine running Pulumi",
     "conformance.sh": "run over SSH by `npm run check` (render/check.ts), no resource",
-    "backup-status.sh": "run on the machine running Pulumi by the `lastBackup` output's invoke (src/backup/backupStatus.ts): reads the server's last backup over SSH",
+    "backup-status.sh":
+        "run on the machine running Pulumi by the `lastBackup` output's invoke (src/backup/backupStatus.ts): reads the server's last backup over SSH",
     "backup-download.sh": "run over SSH by `npm run backup -- --to <dir>` (render/backup.ts): streams the latest backup",
     "restore.sh": "run over SSH by `npm run restore` (render/restore.ts), no resource",
 };

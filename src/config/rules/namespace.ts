@@ -45,9 +45,16 @@ export function checkMisspelledNamespaces(p: Problems, otherKeys: readonly strin
  * key. The program logs them as warnings.
  */
 export function configWarnings(
-    cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject"> & Partial<Pick<StackConfig, "serverGeneration" | "rebuildWithClusters">>,
+    cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject"> & Partial<Pick<StackConfig, "serverGeneration" | "rebuildWithClusters" | "backup">>,
 ): string[] {
     const warnings: string[] = [];
+    if (cfg.environment === "production" && cfg.backup?.volumeSize === 0) {
+        warnings.push(
+            `${CONFIG_NAMESPACE}:backup.volumeSize is 0: the backups of the management cluster stay on the server's root disk, ` +
+                `so a lost server or a serverGeneration bump loses them with it. Production should keep them on a Cinder volume ` +
+                `(e.g. backup.volumeSize: 10; docs/backup-restore.md)`,
+        );
+    }
     if (cfg.rebuildWithClusters !== undefined && cfg.serverGeneration !== undefined && cfg.rebuildWithClusters < cfg.serverGeneration) {
         warnings.push(
             `${CONFIG_NAMESPACE}:rebuildWithClusters is ${cfg.rebuildWithClusters}, an acknowledgement of an earlier bump: it covers only ` +
