@@ -33,6 +33,8 @@ trap 'rm -rf "$dir"' EXIT
     printf '%s %s\n' "$HOST" "$HOST_PUBLIC_KEY" >"$dir/known_hosts"
 )
 
+# Expanded on the server, not here.
+# shellcheck disable=SC2016
 remote="d=$(printf '%q' "$BACKUP_DIR")"'
 if [[ -L "$d/latest" ]]; then echo "latest=$(basename "$(readlink "$d/latest")")"; fi
 if [[ -f "$d/last-success" ]]; then cat "$d/last-success"; fi
