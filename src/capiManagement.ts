@@ -240,8 +240,7 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
-        // The backup volume, script and timer, and the backup before a version upgrade, which the
-        // kind, ORC and Cluster API steps wait for (docs/backup-restore.md).
+        // Backup volume, timer, and the backup before an upgrade, which the kind step waits for.
         this.backup = new ManagementBackup(
             "backup",
             {
@@ -303,14 +302,14 @@ export class CapiManagement extends pulumi.ComponentResource {
                 clusterName: cfg.prefix,
                 timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
                 protect: cfg.protect,
-                // The backup volume too: the teardown's backup goes there first.
+                // And the backup volume's attachment: the teardown's backup goes there first.
                 outlives: [
                     server.instance,
                     server.association,
                     ...securityGroup.rules,
                     ...this.appCredentials.resources,
                     this.cluster.kind,
-                    ...(this.backup.attachment ? [this.backup.attachment] : []),
+                    ...this.backup.outlived,
                 ],
             },
             gated,

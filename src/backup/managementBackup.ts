@@ -75,6 +75,8 @@ export class ManagementBackup extends pulumi.ComponentResource {
     readonly install: command.remote.Command;
     /** The backup before a version upgrade: what the kind, ORC and Cluster API steps wait for. */
     readonly beforeUpgrade: command.remote.Command;
+    /** What the teardown must outlive (deleted after it on `destroy`): the attachment, if any. */
+    readonly outlived: pulumi.Resource[];
 
     constructor(name: string, args: ManagementBackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:ManagementBackup", name, {}, opts);
@@ -117,6 +119,7 @@ export class ManagementBackup extends pulumi.ComponentResource {
             renderBackupInstallScript({ namespace: args.workloadNamespace, keep: args.settings.keep, schedule: args.settings.schedule }),
         );
         this.beforeUpgrade = steps.add("backup-before-upgrade", renderBackupBeforeUpgradeScript(args.versions));
+        this.outlived = this.attachment ? [this.attachment] : [];
 
         this.registerOutputs({});
     }
