@@ -143,13 +143,12 @@ describe("src/host/scripts/backup-before.sh: the backup before a version upgrade
 });
 
 describe("the teardown's backup before pulumi destroy: a warning, never a refusal", () => {
-    /** The include's function in warn mode, as teardown.sh calls it. */
+    /** The include's function in warn mode, as teardown.sh calls it (test/fakes/backupBefore/teardown-caller.sh). */
     const caller = (kubeconfig: string, command: string) =>
-        renderHostScriptText(
-            "t.sh",
-            `#!/usr/bin/env bash\nset -euo pipefail\n# capi-mgmt:include backup-before.sh\nbackup_before before-destroy warn "the teardown" "${command}" "${kubeconfig}" "" >&2\necho teardown-goes-on\n`,
-            {},
-        );
+        renderHostScriptText("teardown-caller.sh", fs.readFileSync(path.join(__dirname, "fakes", "backupBefore", "teardown-caller.sh"), "utf8"), {
+            BACKUP_COMMAND: command,
+            KUBECONFIG_PATH: kubeconfig,
+        });
 
     it("backs up first (reason before-destroy); a failed backup is a warning and the teardown goes on", () => {
         const s = new Server();
