@@ -99,13 +99,17 @@ export interface LastBackupArgs {
  * Never fails the run: an unreachable server gives status `unknown`.
  */
 export function lastBackupOutput(args: LastBackupArgs): pulumi.Output<LastBackupOutput> {
-    const run = command.local.runOutput({
-        command: "bash -s",
-        stdin: pulumi.all([args.host, args.hostPublicKey, args.after]).apply(([host, hostKey]) => renderBackupStatusScript(host, hostKey, args.loginUser)),
-        environment: { [REBUILD_CHECK_KEY_ENV]: pulumi.secret(args.loginPrivateKey) },
-        addPreviousOutputInEnv: false,
-        logging: command.types.enums.local.Logging.None,
-    });
+    // Inside apply: when an input is refused (preflight), the output is refused like every other,
+    // instead of the invoke failing to serialize its arguments.
+    const run = pulumi.all([args.host, args.hostPublicKey, args.after, pulumi.secret(args.loginPrivateKey)]).apply(([host, hostKey, , key]) =>
+        command.local.runOutput({
+            command: "bash -s",
+            stdin: renderBackupStatusScript(host, hostKey, args.loginUser),
+            environment: { [REBUILD_CHECK_KEY_ENV]: key },
+            addPreviousOutputInEnv: false,
+            logging: command.types.enums.local.Logging.None,
+        }),
+    );
     // Only times, names and counts: not secret, although the key went in.
     return pulumi.unsecret(
         pulumi.all([run, args.host, args.volumeId]).apply(([r, host, volumeId]) => parseBackupStatus(r.stdout, { host, loginUser: args.loginUser, volumeId })),
