@@ -15,3 +15,4 @@ export const apiServerCertExpiry = outputs.apiServerCertExpiry;
 export const apiServerCertRenewal = outputs.apiServerCertRenewal;
 export const deployPublicKey = outputs.deployPublicKey;
 export const deployed = outputs.deployed;
+export const lastBackup = outputs.lastBackup;

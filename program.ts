@@ -5,6 +5,8 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { CapiManagement } from "./src/capiManagement";
+import { lastBackupOutput, LastBackupOutput } from "./src/backup/backupStatus";
+import { SERVER_USER } from "./src/cloud/server";
 import { PreflightResult } from "./src/cloud/preflight";
 import { CertRenewalOutput } from "./src/cluster/certRenewal";
 import { configWarnings, StackConfig, WorkloadProject } from "./src/config";
@@ -36,6 +38,8 @@ export interface ProgramOutputs {
     deployPublicKey: pulumi.Output<string>;
     /** What this run deployed; the next run's preflight reads it back (src/lifecycle/lifecycle.ts). */
     deployed: pulumi.Output<DeployedState>;
+    /** When and where the last good backup is, as the server said at this run (src/backup/backupStatus.ts). */
+    lastBackup: pulumi.Output<LastBackupOutput>;
 }
 
 /** Artifacts the program sends to the server that render writes out on their own. */
@@ -100,6 +104,14 @@ export function program(config: StackConfig, releases: ReleaseSource): Program {
         apiServerCertRenewal: mgmt.cluster.certRenewalReport,
         deployPublicKey: mgmt.flux?.deployPublicKey ?? pulumi.output(""),
         deployed: mgmt.deployed,
+        lastBackup: lastBackupOutput({
+            host: mgmt.floatingIp,
+            hostPublicKey: mgmt.hostPublicKey,
+            loginUser: SERVER_USER,
+            loginPrivateKey: mgmt.sshPrivateKey,
+            volumeId: mgmt.backup.volume?.id ?? "",
+            after: mgmt.backup.install.stdout,
+        }),
     };
     return { outputs, artifacts: { kindConfig: mgmt.cluster.kindConfig }, preflight: mgmt.preflight };
 }

@@ -1,22 +1,15 @@
 /**
- * `npm run backup -- --stack <stack> [--to <directory>] [--keep <n>] [--install-timer]`: a backup of the stack's
+ * `npm run backup -- --stack <stack> [--to <directory>] [--keep <n>]`: a backup of the stack's
  * management server now (src/host/scripts/backup.sh over ssh, render/serverSsh.ts), and with `--to` a copy on
  * this machine (src/host/scripts/backup-download.sh: base64 of a tar.gz on ssh's stdout, unpacked into
- * `<directory>/<name>/`, 0700; never printed). `--install-timer` first installs the script and its
- * systemd timer on the server (src/host/scripts/backup-install.sh). Exit: the backup's status (0 done, 1 refused or
+ * `<directory>/<name>/`, 0700; never printed). The scheduled backup is installed by `pulumi up`
+ * (src/backup/managementBackup.ts). Exit: the backup's status (0 done, 1 refused or
  * failed: its message says why), 2 bad arguments, 3 could not run, 255 ssh failed.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    BACKUP_USAGE,
-    BackupUsageError,
-    parseBackupArgs,
-    renderBackupDownloadScript,
-    renderBackupInstallScript,
-    renderManualBackupScript,
-} from "../src/backup/backup";
+import { BACKUP_USAGE, BackupUsageError, parseBackupArgs, renderBackupDownloadScript, renderManualBackupScript } from "../src/backup/backup";
 import { failWith, ServerSsh, stackTarget } from "./serverSsh";
 
 const COMMAND = "npm run backup";
@@ -37,12 +30,6 @@ async function main(argv: string[]): Promise<number> {
         return 0;
     }
     const ssh = new ServerSsh(COMMAND, stackTarget(COMMAND, options.stack));
-    if (options.installTimer) {
-        const installed = await ssh.run(renderBackupInstallScript({ namespace: ssh.target.workloadNamespace, keep: options.keep }));
-        if (installed.status !== 0) {
-            fail(`installing the backup timer on ${ssh.where} failed (exit ${installed.status}, its output above)`, 1);
-        }
-    }
     process.stderr.write(`${COMMAND}: backing up namespace ${ssh.target.workloadNamespace} on ${ssh.where} (stack ${options.stack})\n`);
     const made = await ssh.run(renderManualBackupScript({ namespace: ssh.target.workloadNamespace, keep: options.keep }));
     if (made.status !== 0 || options.to === undefined) {

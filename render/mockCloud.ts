@@ -38,6 +38,8 @@ export interface MockCloudOptions {
     >;
     /** The cloud's policy hides Nova's limits and Neutron's quotas from the user. */
     quotasHidden?: boolean;
+    /** What the server says about its backups (src/host/scripts/backup-status.sh's output); default: nothing (no backup yet). */
+    backupStatus?: string;
     /** Told of every data source call (token and arguments), for tests of what is looked up. */
     onCall?: (token: string, inputs: Record<string, unknown>) => void;
     /** Told of every resource the engine is asked to create, with the transforms its options declare (for tests). */
@@ -245,6 +247,9 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     ],
                 };
             }
+            case "command:local:run":
+                // The `lastBackup` output's read of the server (src/backup/backupStatus.ts).
+                return { ...inputs, stdout: this.options.backupStatus ?? "", stderr: "" };
             default:
                 return inputs;
         }

@@ -18,6 +18,7 @@ import { HostBootstrap } from "./host/hostBootstrap";
 import { ServerConnection } from "./host/hostStep";
 import { DeletionCleanup } from "./host/lbCleanup";
 import { ManagementCluster } from "./cluster/managementCluster";
+import { ManagementBackup } from "./backup/managementBackup";
 import { lookUpExistingNetwork, Network } from "./cloud/network";
 import { Preflight, PreflightResult } from "./cloud/preflight";
 import { RebuildCheck } from "./lifecycle/rebuildCheck";
@@ -67,6 +68,8 @@ export class CapiManagement extends pulumi.ComponentResource {
     readonly connection: ServerConnection;
     /** Host readiness and tools; later steps depend on `bootstrap.tools`. */
     readonly bootstrap: HostBootstrap;
+    /** The backup volume, the backup timer, the backup before a version upgrade. */
+    readonly backup: ManagementBackup;
     /** kind, ORC and Cluster API on the server. */
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
@@ -240,6 +243,23 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
+        // Backup volume, timer, and the backup before an upgrade, which the kind step waits for.
+        this.backup = new ManagementBackup(
+            "backup",
+            {
+                connection: this.connection,
+                instance: server.instance,
+                prefix: cfg.prefix,
+                settings: cfg.backup,
+                workloadNamespace: cfg.workloadNamespace,
+                versions: cfg.versions,
+                availabilityZone: cfg.availabilityZone,
+                protect: cfg.protect,
+                after: [this.bootstrap.tools],
+            },
+            gated,
+        );
+
         this.cluster = new ManagementCluster(
             "management-cluster",
             {
@@ -248,7 +268,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                 floatingIp: server.floatingIp,
                 serverId: server.instance.id,
                 versions: cfg.versions,
-                after: [this.bootstrap.tools],
+                after: [this.bootstrap.tools, this.backup.beforeUpgrade],
                 proxy: clusterProxy,
                 registryMirrors: cfg.registryMirrors,
                 previous: pulumi
@@ -292,7 +312,15 @@ export class CapiManagement extends pulumi.ComponentResource {
                 clusterName: cfg.prefix,
                 timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
                 protect: cfg.protect,
-                outlives: [server.instance, server.association, ...securityGroup.rules, ...this.appCredentials.resources, this.cluster.kind],
+                // And the backup volume's attachment: the teardown's backup goes there first.
+                outlives: [
+                    server.instance,
+                    server.association,
+                    ...securityGroup.rules,
+                    ...this.appCredentials.resources,
+                    this.cluster.kind,
+                    ...this.backup.outlived,
+                ],
             },
             gated,
         );

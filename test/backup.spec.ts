@@ -1,22 +1,15 @@
 /**
- * src/host/scripts/backup.sh under bash with fake clusterctl, kubectl and date (test/fakes/backup/), its
- * install script, and its systemd units through `systemd-analyze verify`. The real clusterctl
- * runs it in test/integration/backup.integration.ts.
+ * src/host/scripts/backup.sh under bash with fake clusterctl, kubectl and date (test/fakes/backup/),
+ * and `npm run backup`. Its install step and systemd units: test/backupSchedule.spec.ts. The
+ * real clusterctl runs it in test/integration/backup.integration.ts.
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    BACKUP_FAILED_MARKER,
-    BACKUP_SCRIPT_PATH,
-    BACKUP_UNIT,
-    renderBackupInstallScript,
-    renderBackupScript,
-    renderBackupService,
-    renderBackupTimer,
-} from "../src/backup/backup";
-import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { BACKUP_FAILED_MARKER, renderBackupInstallScript, renderBackupScript } from "../src/backup/backup";
+import { fakeBackupServer } from "./fakes/backupServer";
+import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
 /** A backup run in `dir`: fakes on PATH, the backups in `dir/backups`, now = `now` (epoch seconds). */
 function backupRun(dir: string, opts: { mode?: string; now?: number; keep?: number; reason?: string } = {}): RunResult {
@@ -142,69 +135,6 @@ describe("src/host/scripts/backup.sh (fake clusterctl)", () => {
     });
 });
 
-describe("src/host/scripts/backup-install.sh", () => {
-    it("installs the rendered script (root-only) and both units, reloads systemd and starts the timer; a second run changes nothing", () => {
-        const dir = makeTempDir("backup-install");
-        const install = () => {
-            installFake(path.join(dir, "bin"), "systemctl", "host/systemctl-active.sh");
-            const text = renderBackupInstallScript({ namespace: "clusters" })
-                .replace(/^readonly SCRIPT_PATH=.*$/m, `readonly SCRIPT_PATH='${dir}/lib/backup.sh'`)
-                .replace(/^readonly UNIT_DIR=.*$/m, `readonly UNIT_DIR='${dir}/units'`);
-            return runScript(text, { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, FAKE_LOG: path.join(dir, "log") });
-        };
-        assertSuccess(install());
-        assert.strictEqual(fs.readFileSync(path.join(dir, "lib/backup.sh"), "utf8"), renderBackupScript({ namespace: "clusters" }));
-        assert.strictEqual(fs.statSync(path.join(dir, "lib/backup.sh")).mode & 0o777, 0o700);
-        assert.strictEqual(fs.readFileSync(path.join(dir, `units/${BACKUP_UNIT}.timer`), "utf8"), renderBackupTimer());
-        assert.match(fs.readFileSync(path.join(dir, "log"), "utf8"), /systemctl daemon-reload\nsystemctl enable --now capi-mgmt-backup\.timer\n/);
-        fs.writeFileSync(path.join(dir, "log"), "");
-        const again = install();
-        assertSuccess(again);
-        assert.doesNotMatch(again.stdout, /wrote/);
-        assert.doesNotMatch(fs.readFileSync(path.join(dir, "log"), "utf8"), /daemon-reload/);
-    });
-
-    it("refuses a bad namespace or retention before rendering anything", () => {
-        assert.throws(() => renderBackupScript({ namespace: "Bad_NS" }), /namespace must be a namespace name/);
-        assert.throws(() => renderBackupScript({ namespace: "clusters", keep: 0 }), /keep must be a whole number from 1 to 1000/);
-    });
-});
-
-describe("the backup's systemd units", () => {
-    before(function () {
-        if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
-            skipTest(this, "systemd-analyze verify of the backup's units", "systemd-analyze and systemd's units (package systemd)");
-        }
-    });
-
-    const verify = (service: string, timer: string) => {
-        const root = makeTempDir("systemd-root");
-        fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-        const units = path.join(root, "etc/systemd/system");
-        fs.mkdirSync(units, { recursive: true });
-        fs.mkdirSync(path.join(root, path.dirname(BACKUP_SCRIPT_PATH)), { recursive: true });
-        fs.writeFileSync(path.join(root, BACKUP_SCRIPT_PATH), renderBackupScript({ namespace: "clusters" }), { mode: 0o700 });
-        fs.writeFileSync(path.join(units, `${BACKUP_UNIT}.service`), service);
-        fs.writeFileSync(path.join(units, `${BACKUP_UNIT}.timer`), timer);
-        return spawnSync(
-            "systemd-analyze",
-            ["verify", `--root=${root}`, `/etc/systemd/system/${BACKUP_UNIT}.timer`, `/etc/systemd/system/${BACKUP_UNIT}.service`],
-            { encoding: "utf8" },
-        );
-    };
-
-    it("are valid: systemd-analyze verify finds nothing to say about them", () => {
-        const r = verify(renderBackupService(), renderBackupTimer());
-        assert.strictEqual(r.status, 0, r.stderr);
-        assert.doesNotMatch(r.stderr, new RegExp(BACKUP_UNIT), r.stderr);
-    });
-
-    it("negative control: a broken timer is reported", () => {
-        const r = verify(renderBackupService(), renderBackupTimer().replace("OnCalendar=*-*-* 00/6:00:00", "OnCalendar=every six hours"));
-        assert.match(r.stderr, /OnCalendar|calendar/i);
-    });
-});
-
 describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/backup.sh with fake clusterctl, and the copy restored by npm run restore", function () {
     this.timeout(180000);
     const REPO = path.resolve(__dirname, "..");
@@ -246,27 +176,10 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
 
     it("backs up on the server (reason manual) and copies the backup to --to, 0700; npm run restore --from takes that copy", () => {
         const dir = makeTempDir("backup-cmd");
-        const bin = path.join(dir, "bin");
-        installFake(bin, "pulumi", "check/pulumi.sh");
-        installFake(bin, "ssh", "restore/ssh.sh");
-        installFake(bin, "clusterctl", "backup/clusterctl.sh");
-        installFake(bin, "kubectl", "backup/kubectl.sh");
-        installFake(bin, "date", "backup/date.sh");
-        fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
-        fs.writeFileSync(path.join(dir, "server", "state", "now"), "1780000000");
+        const bin = fakeBackupServer(dir, { fakes: "backup", now: 1_780_000_000 });
         const copies = path.join(dir, "copies");
-        installFake(bin, "systemctl", "host/systemctl-active.sh");
-        const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", copies, "--keep", "2", "--install-timer"]);
+        const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", copies, "--keep", "2"]);
         assert.strictEqual(r.status, 0, r.stderr);
-        // (The fake ssh moved the paths of the script inside the install script too.)
-        const paths = (t: string) => t.replace(/^readonly (MGMT_KUBECONFIG|BACKUP_DIR)=.*$/gm, "");
-        assert.strictEqual(
-            paths(fs.readFileSync(path.join(dir, "server", "lib", "backup.sh"), "utf8")),
-            paths(renderBackupScript({ namespace: "clusters", keep: 2 })),
-            "--install-timer installs the script",
-        );
-        assert.strictEqual(fs.readFileSync(path.join(dir, "server", "units", `${BACKUP_UNIT}.timer`), "utf8"), renderBackupTimer());
-        assert.match(fs.readFileSync(path.join(dir, "log"), "utf8"), /systemctl enable --now capi-mgmt-backup\.timer\n/);
         const name = "20260528T202640Z-manual";
         assert.match(r.stdout, new RegExp(`^backup: ${dir}/server/backups/${name}: 4 objects, 1 Cluster\\(s\\) of namespace clusters$`, "m"));
         assert.match(
@@ -281,15 +194,8 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
         assert.match(fs.readFileSync(path.join(dir, "server", "script.sh"), "utf8"), /^readonly BACKUP_DIR=/m);
 
         // The copy, restored into a new server (restore's fakes; its clock: the backup's time, 2 h later).
-        const bin2 = path.join(dir, "bin2");
-        installFake(bin2, "pulumi", "check/pulumi.sh");
-        installFake(bin2, "ssh", "restore/ssh.sh");
-        installFake(bin2, "clusterctl", "restore/clusterctl.sh");
-        installFake(bin2, "kubectl", "restore/kubectl.sh");
-        installFake(bin2, "date", "backup/date.sh");
         const fresh = makeTempDir("backup-cmd-new-server");
-        fs.mkdirSync(path.join(fresh, "server", "state"), { recursive: true });
-        fs.writeFileSync(path.join(fresh, "server", "state", "now"), String(1_780_000_000 + 7200));
+        const bin2 = fakeBackupServer(fresh, { fakes: "restore", now: 1_780_000_000 + 7200, bin: path.join(dir, "bin2") });
         const restored = driver(fresh, bin2, "restore.ts", ["--stack", "dev", "--from", path.join(copies, name)]);
         assert.strictEqual(restored.status, 0, restored.stderr);
         assert.match(
@@ -300,14 +206,7 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
 
     it("a refused backup: exit 1 with the server's message, nothing copied", () => {
         const dir = makeTempDir("backup-cmd-refused");
-        const bin = path.join(dir, "bin");
-        installFake(bin, "pulumi", "check/pulumi.sh");
-        installFake(bin, "ssh", "restore/ssh.sh");
-        installFake(bin, "clusterctl", "backup/clusterctl.sh");
-        installFake(bin, "kubectl", "backup/kubectl.sh");
-        installFake(bin, "date", "backup/date.sh");
-        fs.mkdirSync(path.join(dir, "server", "state"), { recursive: true });
-        fs.writeFileSync(path.join(dir, "server", "state", "now"), "1780000000");
+        const bin = fakeBackupServer(dir, { fakes: "backup", now: 1_780_000_000 });
         const r = driver(dir, bin, "backup.ts", ["--stack", "dev", "--to", path.join(dir, "copies")], { FAKE_CLUSTERCTL_MODE: "paused" });
         assert.strictEqual(r.status, 1);
         assert.match(r.stderr, /backup: FAILED: Cluster\(s\) paused: clusters\/alpha, clusters\/beta/);
@@ -319,5 +218,8 @@ describe("npm run backup: the driver with fake pulumi and ssh, src/host/scripts/
         const r = driver(dir, path.join(dir, "bin"), "backup.ts", ["--stack", "dev", "--keep", "0"]);
         assert.strictEqual(r.status, 2);
         assert.match(r.stderr, /^npm run backup: --keep: must be a whole number from 1 to 1000, got "0"/);
+        const gone = driver(dir, path.join(dir, "bin"), "backup.ts", ["--stack", "dev", "--install-timer"]);
+        assert.strictEqual(gone.status, 2);
+        assert.match(gone.stderr, /^npm run backup: --install-timer: removed: `pulumi up` installs the backup timer/);
     });
 });

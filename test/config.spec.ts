@@ -349,7 +349,10 @@ describe("stack config", () => {
             const prod = withOs({});
             assert.match(configWarnings(prod).join("\n"), /^capi-mgmt:workloadProject is not set: .*delete the management server/);
             assert.deepStrictEqual(configWarnings(withOs({}, OS, "development")), []);
-            assert.deepStrictEqual(configWarnings(withOs({ workloadProject: JSON.stringify({ cloud: "workloads" }) })), []);
+            assert.deepStrictEqual(
+                configWarnings(withOs({ workloadProject: JSON.stringify({ cloud: "workloads" }), backup: JSON.stringify({ volumeSize: 10 }) })),
+                [],
+            );
             for (const env of ["production", "development"]) {
                 const same = withOs({ workloadProject: JSON.stringify({ cloud: "mgmt", region: "RegionTwo" }) }, OS, env);
                 assert.match(configWarnings(same).join("\n"), /^capi-mgmt:workloadProject.cloud is "mgmt", the same clouds.yaml entry as openstack:cloud/);

@@ -207,6 +207,9 @@ describe("program (mock engine)", function () {
                 "workload-teardown": "WorkloadTeardown",
                 "cloud-provider-restart": "CloudProviderRestart",
                 "lb-cleanup": "DeletionCleanup",
+                "backup-volume": "ManagementBackup",
+                backup: "ManagementBackup",
+                "backup-before-upgrade": "ManagementBackup",
             };
             assert.deepStrictEqual(
                 dev

@@ -41,10 +41,11 @@ describe("teardown script: rendering", () => {
         assert.strictEqual(lines[5], "readonly PER_CLUSTER_TIMEOUT_SECONDS='1680'");
         assert.strictEqual(lines[6], `readonly CLUSTERS_GONE_FILE='${CLUSTERS_GONE_FILE}'`);
         assert.strictEqual(lines[7], `readonly FLUX_RESUME_SCRIPT='${FLUX_RESUME_SCRIPT}'`);
+        assert.strictEqual(lines[8], "readonly BACKUP_COMMAND='/usr/local/lib/capi-mgmt/backup.sh'");
         assert.strictEqual(CLUSTERS_GONE_FILE, "/var/lib/capi-mgmt/workload-clusters-gone");
         assert.strictEqual(FLUX_RESUME_SCRIPT, "/var/lib/capi-mgmt/resume-flux.sh");
         const original = expandIncludes("teardown.sh", fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "teardown.sh"), "utf8"));
-        assert.strictEqual(lines.slice(8).join("\n"), original.split("\n").slice(1).join("\n"));
+        assert.strictEqual(lines.slice(9).join("\n"), original.split("\n").slice(1).join("\n"));
         assert.doesNotMatch(script, /capi-mgmt:include/);
     });
 

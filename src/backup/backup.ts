@@ -1,11 +1,16 @@
 /**
- * The management cluster's backup (docs/operations.md, "Backup and restore"): `src/host/scripts/backup.sh`
- * (clusterctl move --to-directory, retention, a loud failure), its systemd service and timer,
- * and the script that installs them on the server. Pure renderers; the restore is render/restore.ts.
+ * The management cluster's backup (docs/backup-restore.md): `src/host/scripts/backup.sh`
+ * (clusterctl move --to-directory, retention, a loud failure), its systemd service and timer
+ * (src/host/systemd/), the script that installs them on the server (the backup step of
+ * src/backup/managementBackup.ts), and `npm run backup`'s arguments. Pure renderers; the
+ * restore is render/restore.ts.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../shared/contract";
-import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { HOST_STATE_DIR, HOST_SYSTEMD_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 import { SYSTEMD_UNIT_DIR } from "../host/lbCleanupScript";
+import { BACKUP_DEFAULTS, BACKUP_SCHEDULE_PATTERN } from "../config/schema";
 
 /** Where the backup script is installed on the server (root-only). */
 export const BACKUP_SCRIPT_PATH = "/usr/local/lib/capi-mgmt/backup.sh";
@@ -19,8 +24,8 @@ export const BACKUP_DIR = `${HOST_STATE_DIR}/backups`;
 /** The marker a failed backup leaves in {@link BACKUP_DIR} until the next good one. */
 export const BACKUP_FAILED_MARKER = "FAILED";
 
-/** Backups kept on the server by default. */
-export const DEFAULT_BACKUP_KEEP = 14;
+/** Backups kept on the server by default (`capi-mgmt:backup.keep`). */
+export const DEFAULT_BACKUP_KEEP: number = BACKUP_DEFAULTS.keep;
 
 /** Parameters of the backup. */
 export interface BackupParams {
@@ -65,48 +70,45 @@ export function renderBackupScript(p: BackupParams): string {
     });
 }
 
+/** The service and timer units, as files in `src/host/systemd/`. */
+export const BACKUP_SERVICE_FILE = `${BACKUP_UNIT}.service`;
+export const BACKUP_TIMER_FILE = `${BACKUP_UNIT}.timer`;
+
+/** The default of `capi-mgmt:backup.schedule` (systemd OnCalendar): every six hours. */
+export const DEFAULT_BACKUP_SCHEDULE: string = BACKUP_DEFAULTS.schedule;
+
+function unitFile(name: string): string {
+    return fs.readFileSync(path.join(HOST_SYSTEMD_DIR, name), "utf8");
+}
+
 /**
- * The service: one backup (a oneshot). A failed backup leaves the unit "failed" (what
- * `systemctl --failed` and the troubleshooting of docs/operations.md look for) until the next
- * good run.
+ * The service (src/host/systemd/capi-mgmt-backup.service): one backup (a oneshot). A failed
+ * backup leaves the unit "failed" (what `systemctl --failed` and the troubleshooting of
+ * docs/operations.md look for) until the next good run.
  */
-export function renderBackupService(scriptPath: string = BACKUP_SCRIPT_PATH): string {
-    return [
-        "[Unit]",
-        "Description=capi-mgmt: back up the Cluster API state (clusterctl move --to-directory)",
-        "Documentation=https://cluster-api.sigs.k8s.io/clusterctl/commands/move",
-        "After=docker.service",
-        "",
-        "[Service]",
-        "Type=oneshot",
-        `ExecStart=${scriptPath} scheduled`,
-        // clusterctl keeps its configuration under $HOME; a system service has none by default.
-        "Environment=HOME=/root",
-        "TimeoutStartSec=30min",
-        "Nice=10",
-        "",
-    ].join("\n");
+export function renderBackupService(): string {
+    const text = unitFile(BACKUP_SERVICE_FILE);
+    if (!text.includes(`\nExecStart=${BACKUP_SCRIPT_PATH} scheduled\n`)) {
+        throw new Error(`src/host/systemd/${BACKUP_SERVICE_FILE} must run ExecStart=${BACKUP_SCRIPT_PATH} scheduled`);
+    }
+    return text;
 }
 
-/** The timer: every six hours (and after a boot that missed one), spread by up to ten minutes. */
-export function renderBackupTimer(): string {
-    return [
-        "[Unit]",
-        "Description=capi-mgmt: back up the Cluster API state every six hours",
-        "",
-        "[Timer]",
-        "OnCalendar=*-*-* 00/6:00:00",
-        "Persistent=true",
-        "RandomizedDelaySec=10min",
-        "",
-        "[Install]",
-        "WantedBy=timers.target",
-        "",
-    ].join("\n");
+/** The timer (src/host/systemd/capi-mgmt-backup.timer) with `schedule` as its OnCalendar. */
+export function renderBackupTimer(schedule: string = DEFAULT_BACKUP_SCHEDULE): string {
+    if (typeof schedule !== "string" || !new RegExp(BACKUP_SCHEDULE_PATTERN).test(schedule) || schedule.trim() !== schedule) {
+        throw new Error(`backup: schedule must be a systemd calendar expression on one line, got ${JSON.stringify(schedule)}`);
+    }
+    const text = unitFile(BACKUP_TIMER_FILE);
+    const lines = text.split("\n").filter((l) => l.startsWith("OnCalendar="));
+    if (lines.length !== 1) {
+        throw new Error(`src/host/systemd/${BACKUP_TIMER_FILE} must have exactly one OnCalendar= line`);
+    }
+    return text.replace(lines[0], `OnCalendar=${schedule}`);
 }
 
-/** Renders `src/host/scripts/backup-install.sh`: installs (or updates) the script and the units, and starts the timer. */
-export function renderBackupInstallScript(p: BackupParams): string {
+/** Renders `src/host/scripts/backup-install.sh` (the backup step): installs (or updates) the script and the units, and starts the timer. */
+export function renderBackupInstallScript(p: BackupParams & { schedule?: string }): string {
     return renderHostScript(
         "backup-install.sh",
         {
@@ -115,7 +117,7 @@ export function renderBackupInstallScript(p: BackupParams): string {
             UNIT_DIR: SYSTEMD_UNIT_DIR,
             UNIT: BACKUP_UNIT,
             SERVICE: renderBackupService(),
-            TIMER: renderBackupTimer(),
+            TIMER: renderBackupTimer(p.schedule),
         },
         { multiLine: ["SCRIPT", "SERVICE", "TIMER"] },
     );
@@ -146,8 +148,6 @@ export interface BackupOptions {
     to?: string;
     /** Backups kept on the server. */
     keep: number;
-    /** Install (or update) the script and the timer on the server first. */
-    installTimer: boolean;
 }
 
 /** Bad arguments; the message names the flag. */
@@ -159,7 +159,7 @@ export class BackupUsageError extends Error {
 }
 
 /** How to call the backup. */
-export const BACKUP_USAGE = `usage: npm run backup -- --stack <stack> [--to <directory>] [--keep <n>] [--install-timer]
+export const BACKUP_USAGE = `usage: npm run backup -- --stack <stack> [--to <directory>] [--keep <n>]
 
 Backs up the Cluster API state of the stack's management server now (src/host/scripts/backup.sh:
 clusterctl move --to-directory, kept on the server under ${BACKUP_DIR}) and, with --to,
@@ -169,29 +169,29 @@ bump or anything else that may lose the server (docs/operations.md, "Backup and 
   --stack  the Pulumi stack (e.g. dev)
   --to     a directory on this machine for a copy (created 0700; the copy holds the
            workload clusters' CA keys)
-  --keep   backups kept on the server (default ${DEFAULT_BACKUP_KEEP})
-  --install-timer  first install (or update) the backup script and its six-hourly
-           systemd timer on the server (${BACKUP_UNIT}.timer; a new server needs it again)`;
+  --keep   backups kept on the server (default ${DEFAULT_BACKUP_KEEP}; the timer keeps
+           capi-mgmt:backup.keep)
+
+The scheduled backup (${BACKUP_UNIT}.timer, capi-mgmt:backup.schedule) is installed by
+\`pulumi up\`.`;
 
 /** Parses the backup's arguments; `undefined` when help was asked for. */
 export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefined {
     const values: Record<string, string> = {};
-    let installTimer = false;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--help" || arg === "-h") {
             return undefined;
         }
         if (arg === "--install-timer") {
-            installTimer = true;
-            continue;
+            throw new BackupUsageError("--install-timer: removed: `pulumi up` installs the backup timer on the server (capi-mgmt:backup.schedule)");
         }
         const m = /^--([a-z]+)(?:=(.*))?$/s.exec(arg);
         if (!m) {
             throw new BackupUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag with a value`);
         }
         if (!["stack", "to", "keep"].includes(m[1])) {
-            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep, --install-timer)`);
+            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep)`);
         }
         if (values[m[1]] !== undefined) {
             throw new BackupUsageError(`--${m[1]}: given twice`);
@@ -216,5 +216,5 @@ export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefi
     if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
         throw new BackupUsageError(`--keep: must be a whole number from 1 to 1000, got ${JSON.stringify(values.keep)}`);
     }
-    return { stack: values.stack, to: values.to, keep, installTimer };
+    return { stack: values.stack, to: values.to, keep };
 }

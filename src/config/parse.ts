@@ -10,7 +10,7 @@ import { gitopsOf } from "./rules/gitops";
 import { checkMisspelledNamespaces } from "./rules/namespace";
 import { checkAllowedCidrs, checkNameservers, checkNodeCidr, checkRootVolumeSize } from "./rules/network";
 import { versionsOf } from "./rules/versions";
-import { SETTINGS_SCHEMA, Settings } from "./schema";
+import { BACKUP_DEFAULTS, SETTINGS_SCHEMA, Settings } from "./schema";
 import { ConfigError, ParseContext, Problems, RawConfig, StackConfig } from "./types";
 import { decodeAndValidate } from "./validate";
 
@@ -88,6 +88,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         protect: ok("protect") ?? production,
         teardownTimeoutMinutes: ok("teardownTimeoutMinutes") ?? dflt("teardownTimeoutMinutes"),
         gitops: gitopsOf(p, usable("gitops"), { stack: ctx.stack, production }),
+        backup: backupOf(usable("backup")),
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
         // src/host/proxy.ts guards its own inputs: it runs whenever the container is right, so its
         // problems come with the schema's (identical ones are reported once).
@@ -110,6 +111,15 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         throw new ConfigError(p.list);
     }
     return config;
+}
+
+/** `backup` with its defaults: the schema checked each value (a wrong one is left out here and reported). */
+function backupOf(b: Partial<NonNullable<Settings["backup"]>> | undefined): StackConfig["backup"] {
+    return {
+        schedule: b?.schedule ?? BACKUP_DEFAULTS.schedule,
+        keep: b?.keep ?? BACKUP_DEFAULTS.keep,
+        volumeSize: b?.volumeSize ?? BACKUP_DEFAULTS.volumeSize,
+    };
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

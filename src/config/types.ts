@@ -64,9 +64,21 @@ export type StackConfig = Required<Pick<Settings, Filled | Filled2>> &
         proxy?: ProxySettings;
         /** Registry mirrors of the kind node's containerd; empty: none. */
         registryMirrors: RegistryMirror[];
+        /** The scheduled backup and its volume (defaults filled in). */
+        backup: BackupSettings;
         /** The copy of the backups to object storage (defaults filled in); undefined: not enabled. */
         backupObjectStorage?: BackupObjectStorageSettings;
     };
+
+/** `capi-mgmt:backup` with its defaults (docs/backup-restore.md). */
+export interface BackupSettings {
+    /** systemd OnCalendar expression of the backup timer. */
+    schedule: string;
+    /** Backups kept on the server. */
+    keep: number;
+    /** GiB of the Cinder backup volume; 0: none (the root disk). */
+    volumeSize: number;
+}
 
 /** `backupObjectStorage` when enabled, defaults filled in. */
 export interface BackupObjectStorageSettings {

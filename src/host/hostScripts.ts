@@ -40,6 +40,8 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "release-repository.sh",
     "admin-kubeconfig.sh",
     "files.sh",
+    "timer-install.sh",
+    "backup-before.sh",
     "teardown-kube.sh",
     "teardown-gone.sh",
     "teardown-flux.sh",

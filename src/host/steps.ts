@@ -17,7 +17,7 @@
  */
 
 /** The components that register host steps (their type token is `capi-mgmt:index:<name>`). */
-export type HostStepComponent = "HostBootstrap" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown" | "BackupStorage";
+export type HostStepComponent = "HostBootstrap" | "ManagementBackup" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown" | "BackupStorage";
 
 /**
  * What re-runs a step: a new value replaces the command, which runs its create again.
@@ -25,9 +25,11 @@ export type HostStepComponent = "HostBootstrap" | "ManagementCluster" | "Deletio
  * - `kind-cluster`: the kind step's stdout, the ID of the kind cluster (a new cluster);
  * - `cert-refresh`: the kind cluster's ID and, when a renewal is due, the refresh key
  *   (src/cluster/certRenewal.ts certRefreshKey);
- * - `credential`: the ID of the cloud-provider application credential (a rotation).
+ * - `credential`: the ID of the cloud-provider application credential (a rotation);
+ * - `cluster-versions`: the server's ID and the versions the kind, ORC and Cluster API steps
+ *   install (src/backup/backupSteps.ts clusterVersionsKey): a version bump runs it again.
  */
-export type HostStepTrigger = "server" | "kind-cluster" | "cert-refresh" | "credential";
+export type HostStepTrigger = "server" | "kind-cluster" | "cert-refresh" | "credential" | "cluster-versions";
 
 /**
  * Which of the command's lifecycle operations run the script (on stdin):
@@ -129,6 +131,37 @@ export const HOST_STEPS: readonly HostStep[] = [
         run: "create-update",
         trigger: "server",
         after: ["host-proxy"],
+    },
+    {
+        name: "backup-volume",
+        component: "ManagementBackup",
+        script: "backup-volume.sh",
+        params: ["VOLUME_ID", "VOLUME_SIZE_GIB", "MOUNT_DIR", "FS_LABEL", "FSTAB", "DEVICE_DIR", "WAIT_SECONDS"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["given"],
+    },
+    {
+        name: "backup",
+        component: "ManagementBackup",
+        script: "backup-install.sh",
+        installs: ["backup.sh"],
+        params: ["SCRIPT_PATH", "SCRIPT", "UNIT_DIR", "UNIT", "SERVICE", "TIMER"],
+        root: true,
+        run: "create-update",
+        trigger: "server",
+        after: ["backup-volume"],
+    },
+    {
+        name: "backup-before-upgrade",
+        component: "ManagementBackup",
+        script: "backup-before.sh",
+        params: ["REASON", "WHAT", "BACKUP_COMMAND", "MGMT_KUBECONFIG", "PROCEED_FILE", "RELEASE_DIR"],
+        root: true,
+        run: "create",
+        trigger: "cluster-versions",
+        after: ["backup"],
     },
     {
         name: "kind-cluster",
@@ -253,7 +286,15 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "workload-teardown",
         component: "WorkloadTeardown",
         script: "teardown.sh",
-        params: ["CLUSTER_NAME", "KUBECONFIG_PATH", "TIMEOUT_SECONDS", "PER_CLUSTER_TIMEOUT_SECONDS", "CLUSTERS_GONE_FILE", "FLUX_RESUME_SCRIPT"],
+        params: [
+            "CLUSTER_NAME",
+            "KUBECONFIG_PATH",
+            "TIMEOUT_SECONDS",
+            "PER_CLUSTER_TIMEOUT_SECONDS",
+            "CLUSTERS_GONE_FILE",
+            "FLUX_RESUME_SCRIPT",
+            "BACKUP_COMMAND",
+        ],
         root: true,
         run: "delete",
         after: ["given"],
@@ -264,14 +305,16 @@ export const HOST_STEPS: readonly HostStep[] = [
 
 /**
  * Scripts in `src/host/scripts/` that are no host step of their own: run on the machine
- * running Pulumi (rebuild-check.sh, by RebuildCheck), or over SSH by `npm run check`
- * (conformance.sh), `npm run backup` and `npm run restore` (src/backup/), or by the self-hosted mode (pivot.sh). With the steps' scripts and what they install, they are every file there.
+ * running Pulumi (rebuild-check.sh, by RebuildCheck; backup-status.sh, by the `lastBackup`
+ * output), or over SSH by `npm run check` (conformance.sh), `npm run backup` and
+ * `npm run restore` (src/backup/), or by the self-hosted mode (pivot.sh). With the steps'
+ * scripts and what they install, they are every file there.
  */
 export const OTHER_HOST_SCRIPTS: Readonly<Record<string, string>> = {
     "rebuild-check.sh": "a local command of RebuildCheck (src/lifecycle/rebuildCheck.ts) on the machine running Pulumi",
     "conformance.sh": "run over SSH by `npm run check` (render/check.ts), no resource",
-    "backup.sh": "run over SSH by `npm run backup` (render/backup.ts), and by the backup timer that backup-install.sh installs (docs/backup-restore.md)",
-    "backup-install.sh": "run over SSH by `npm run backup -- --install-timer` (render/backup.ts): installs backup.sh and its timer",
+    "backup-status.sh":
+        "run on the machine running Pulumi by the `lastBackup` output's invoke (src/backup/backupStatus.ts): reads the server's last backup over SSH",
     "backup-download.sh": "run over SSH by `npm run backup -- --to <dir>` (render/backup.ts): streams the latest backup",
     "restore.sh": "run over SSH by `npm run restore` (render/restore.ts), no resource",
     "pivot.sh":

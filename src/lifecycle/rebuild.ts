@@ -14,6 +14,7 @@
 import { CONFIG_NAMESPACE, StackConfig } from "../config";
 import { renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 import { createsServer, PreviousDeployment } from "./lifecycle";
+import { BACKUP_PROCEED_FILE, renderBackupBeforeScript } from "../backup/backupSteps";
 
 /** Seconds ssh waits for the TCP connection and the SSH banner, per attempt. */
 export const REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS = 10;
@@ -29,12 +30,16 @@ export const REBUILD_CHECK_KEY_ENV = "CAPI_MGMT_LOGIN_KEY";
  * What the check of this run does:
  * - `none`: not a bump over a recorded deployment (a first `up`, the same generation, a
  *   legacy state): the script exits at once, nothing is contacted;
- * - `acknowledged`: a bump the user acknowledged for this generation: nothing is contacted;
- * - `check`: a bump: the running server at `host` is asked for its Clusters.
+ * - `acknowledged`: a bump the user acknowledged for this generation: the Clusters are not
+ *   checked; the running server at `host` is only asked for a backup (a server that does not
+ *   answer is taken to be gone: the acknowledgement covers that);
+ * - `check`: a bump: the running server at `host` is asked for its Clusters, then for a backup.
+ * Either backup lands in the backup directory, on the backup volume that the bump moves to the
+ * new server (docs/backup-restore.md), which the old server unmounts after it.
  */
 export type RebuildCheckPlan =
     | { mode: "none" }
-    | { mode: "acknowledged"; previousGeneration: number; targetGeneration: number }
+    | { mode: "acknowledged"; previousGeneration: number; targetGeneration: number; host: string }
     | { mode: "check"; previousGeneration: number; targetGeneration: number; host: string };
 
 /**
@@ -51,25 +56,35 @@ export function rebuildCheckPlan(
     }
     const generations = { previousGeneration: prev.state.serverGeneration, targetGeneration: cfg.serverGeneration };
     if (cfg.rebuildWithClusters === cfg.serverGeneration) {
-        return { mode: "acknowledged", ...generations };
+        return { mode: "acknowledged", ...generations, host: previousFloatingIp };
     }
     return { mode: "check", ...generations, host: previousFloatingIp };
 }
 
 /** `src/host/scripts/rebuild-check.sh` with its parameters, for the machine running Pulumi. */
 export function renderRebuildCheckScript(plan: RebuildCheckPlan, hostPublicKey: string, loginUser: string): string {
-    return renderHostScript("rebuild-check.sh", {
-        MODE: plan.mode,
-        PREVIOUS_GENERATION: plan.mode === "none" ? "" : String(plan.previousGeneration),
-        TARGET_GENERATION: plan.mode === "none" ? "" : String(plan.targetGeneration),
-        HOST: plan.mode === "check" ? plan.host : "",
-        HOST_PUBLIC_KEY: hostPublicKey.trim(),
-        LOGIN_USER: loginUser,
-        SERVER_KUBECONFIG_PATH: SERVER_KUBECONFIG,
-        CONNECT_TIMEOUT_SECONDS: String(REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS),
-        CONNECTION_ATTEMPTS: String(REBUILD_CHECK_CONNECTION_ATTEMPTS),
-        REQUEST_TIMEOUT_SECONDS: String(REBUILD_CHECK_REQUEST_TIMEOUT_SECONDS),
-    });
+    return renderHostScript(
+        "rebuild-check.sh",
+        {
+            MODE: plan.mode,
+            PREVIOUS_GENERATION: plan.mode === "none" ? "" : String(plan.previousGeneration),
+            TARGET_GENERATION: plan.mode === "none" ? "" : String(plan.targetGeneration),
+            HOST: plan.mode === "none" ? "" : plan.host,
+            HOST_PUBLIC_KEY: hostPublicKey.trim(),
+            LOGIN_USER: loginUser,
+            SERVER_KUBECONFIG_PATH: SERVER_KUBECONFIG,
+            CONNECT_TIMEOUT_SECONDS: String(REBUILD_CHECK_CONNECT_TIMEOUT_SECONDS),
+            CONNECTION_ATTEMPTS: String(REBUILD_CHECK_CONNECTION_ATTEMPTS),
+            REQUEST_TIMEOUT_SECONDS: String(REBUILD_CHECK_REQUEST_TIMEOUT_SECONDS),
+            BACKUP_BEFORE_SCRIPT: renderBackupBeforeScript({
+                reason: "before-rebuild",
+                what: `serverGeneration ${plan.mode === "none" ? "" : plan.targetGeneration} replaces this server`,
+                releaseVolume: true,
+            }),
+            PROCEED_FILE: BACKUP_PROCEED_FILE,
+        },
+        { multiLine: ["BACKUP_BEFORE_SCRIPT"] },
+    );
 }
 
 /**

@@ -122,6 +122,33 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
         },
         source: `${TPO}compute_instance_v2.go`,
     },
+    "openstack:blockstorage/volume:Volume": {
+        // `size` is updated in place: Update extends the volume (volumeactions.ExtendSize), with
+        // the online-resize microversion when it is in use and enable_online_resize is set
+        // (without it an attached volume's extend is refused); Cinder never shrinks. `name`,
+        // `description` and `metadata` are updated in place. The Delete detaches any attachment
+        // first, then deletes the volume with its data.
+        replaceOn: [
+            "region",
+            "availabilityZone",
+            "snapshotId",
+            "sourceVolId",
+            "imageId",
+            "backupId",
+            "volumeType",
+            "consistencyGroupId",
+            "sourceReplica",
+            "schedulerHints",
+        ],
+        disruptive: { size: "extends the volume (an attached one only with enableOnlineResize)" },
+        source: `${TPO}blockstorage_volume_v3.go`,
+    },
+    "openstack:compute/volumeAttach:VolumeAttach": {
+        // No Update: every argument but `device` is ForceNew. The Delete detaches (Nova
+        // volume-attachment delete) and treats a server or attachment already gone (404) as deleted.
+        replaceOn: ["region", "instanceId", "volumeId", "multiattach", "vendorOptions"],
+        source: `${TPO}compute_volume_attach_v2.go`,
+    },
     "openstack:compute/keypair:Keypair": {
         replaceOn: ["region", "name", "publicKey", "valueSpecs", "userId"],
         source: `${TPO}compute_keypair_v2.go`,

@@ -215,12 +215,13 @@ function diffInputs(
     return { ...head, action: "update", keys, disruptive, ignored };
 }
 
-/** Resources whose replacement or deletion loses the management cluster or its reachability. */
+/** Resources whose replacement or deletion loses the management cluster, its reachability or its backups. */
 const VITAL_TYPES: Readonly<Record<string, string>> = {
     "openstack:compute/instance:Instance": "the management server (and its boot volume)",
     "openstack:networking/port:Port": "the server's port",
     "openstack:networking/floatingIp:FloatingIp": "the floating IP",
     "openstack:networking/floatingIpAssociate:FloatingIpAssociate": "the floating IP's association",
+    "openstack:blockstorage/volume:Volume": "the backup volume, with the backups on it",
 };
 /** The router: moving its gateway strands the floating IP (a resize of the server is a deliberate update). */
 const ROUTER = "openstack:networking/router:Router";

@@ -7,6 +7,7 @@
  * Rendering is pure and deterministic: the same parameters always give the same text.
  */
 import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { BACKUP_SCRIPT_PATH } from "../backup/backup";
 
 /**
  * The file a user creates on the server (`sudo touch …`) to say that the workload clusters
@@ -45,7 +46,7 @@ function checkSeconds(what: string, n: number): void {
 
 /**
  * Renders `src/host/scripts/teardown.sh` with its parameters (`KUBECONFIG_PATH` is
- * {@link SERVER_KUBECONFIG}, then {@link CLUSTERS_GONE_FILE} and {@link FLUX_RESUME_SCRIPT}). Throws when the cluster name is not a lowercase DNS label of
+ * {@link SERVER_KUBECONFIG}, then {@link CLUSTERS_GONE_FILE}, {@link FLUX_RESUME_SCRIPT} and the installed backup script, which runs first). Throws when the cluster name is not a lowercase DNS label of
  * at most 63 characters, when a timeout is not a positive whole number of seconds (at most
  * a day), or when `perClusterTimeoutSeconds` exceeds `timeoutSeconds`.
  */
@@ -65,5 +66,6 @@ export function renderTeardownScript(p: TeardownParams): string {
         PER_CLUSTER_TIMEOUT_SECONDS: String(p.perClusterTimeoutSeconds),
         CLUSTERS_GONE_FILE,
         FLUX_RESUME_SCRIPT,
+        BACKUP_COMMAND: BACKUP_SCRIPT_PATH,
     });
 }

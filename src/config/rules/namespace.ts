@@ -45,7 +45,7 @@ export function checkMisspelledNamespaces(p: Problems, otherKeys: readonly strin
  * key. The program logs them as warnings.
  */
 export function configWarnings(
-    cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject"> & Partial<Pick<StackConfig, "serverGeneration" | "rebuildWithClusters">>,
+    cfg: Pick<StackConfig, "environment" | "cloud" | "workloadProject"> & Partial<Pick<StackConfig, "serverGeneration" | "rebuildWithClusters" | "backup">>,
 ): string[] {
     const warnings: string[] = [];
     if (cfg.rebuildWithClusters !== undefined && cfg.serverGeneration !== undefined && cfg.rebuildWithClusters < cfg.serverGeneration) {
@@ -69,6 +69,13 @@ export function configWarnings(
             `${CONFIG_NAMESPACE}:workloadProject.cloud is "${wp.cloud}", the same clouds.yaml entry as openstack:cloud: the workload ` +
                 `clusters' credentials are in the management server's project (a clouds.yaml entry names one project, whatever ` +
                 `the region), nothing is separated`,
+        );
+    }
+    if (cfg.environment === "production" && cfg.backup?.volumeSize === 0) {
+        warnings.push(
+            `${CONFIG_NAMESPACE}:backup.volumeSize is 0: the backups of the management cluster stay on the server's root disk, ` +
+                `so a lost server or a serverGeneration bump loses them with it. Production should keep them on a Cinder volume ` +
+                `(e.g. backup.volumeSize: 10; docs/backup-restore.md)`,
         );
     }
     return warnings;

@@ -142,6 +142,12 @@ ln -sfn -- "$(basename -- "$final")" "$BACKUP_DIR/latest.tmp"
 mv -Tf -- "$BACKUP_DIR/latest.tmp" "$BACKUP_DIR/latest"
 cp -- "$final/backup.env" "$BACKUP_DIR/last-success"
 rm -f -- "$BACKUP_DIR/FAILED"
+# On disk before anything may detach the backup volume (a serverGeneration bump moves it).
+sync
+
+# HOOK: object storage upload. Here, after a good local backup ($final complete, `latest` and
+# `last-success` updated) and before the retention below, src/host/scripts/backup-upload.sh
+# (the Swift upload, a separate change) is called with $final. Nothing else goes here.
 
 # Retention: the newest KEEP complete backups (names sort by time), and no stale partial one.
 complete=()

@@ -13,29 +13,7 @@
 set -euo pipefail
 umask 022
 
-changed=0
+# capi-mgmt:include files.sh
+# capi-mgmt:include timer-install.sh
 
-# put PATH MODE TEXT: writes TEXT to PATH unless it is there already.
-put() {
-    local target=$1 mode=$2 text tmp
-    text=$(printf '%s' "$3")
-    if [[ -f "$target" && "$(cat "$target")" == "$text" ]]; then
-        return 0
-    fi
-    mkdir -p -- "$(dirname -- "$target")"
-    tmp=$(mktemp "$target.XXXXXX")
-    printf '%s\n' "$text" >"$tmp"
-    chmod "$mode" "$tmp"
-    mv -f -- "$tmp" "$target"
-    changed=1
-    echo "lb-cleanup-install: wrote $target"
-}
-
-put "$SCRIPT_PATH" 0700 "$SCRIPT"
-put "$UNIT_DIR/$UNIT.service" 0644 "$SERVICE"
-put "$UNIT_DIR/$UNIT.timer" 0644 "$TIMER"
-if ((changed)); then
-    systemctl daemon-reload
-fi
-systemctl enable --now "$UNIT.timer"
-echo "lb-cleanup-install: $UNIT.timer is $(systemctl is-active "$UNIT.timer" || true)"
+install_timer lb-cleanup-install "$SCRIPT_PATH" "$SCRIPT" "$UNIT_DIR" "$UNIT" "$SERVICE" "$TIMER"

@@ -26,6 +26,8 @@
 #   LOGIN_USER                the login user
 #   SERVER_KUBECONFIG_PATH    the admin kubeconfig of the kind cluster on the server
 #   CONNECT_TIMEOUT_SECONDS, CONNECTION_ATTEMPTS, REQUEST_TIMEOUT_SECONDS  the bounds above
+#   BACKUP_BEFORE_SCRIPT      the backup script run on the old server (as root, on stdin)
+#   PROCEED_FILE              the server's one-time override of a failed backup (for the message)
 # Environment:
 #   CAPI_MGMT_LOGIN_KEY       the login private key (secret: only written to a private temp file)
 set -euo pipefail
@@ -85,7 +87,10 @@ case "$MODE" in
     acknowledged)
         echo "rebuild check: generation $TARGET_GENERATION is acknowledged by $ACK_KEY: $TARGET_GENERATION;" \
             "the management cluster of generation $PREVIOUS_GENERATION is not checked for Cluster objects"
-        exit 0
+        if [[ -z "$HOST" ]]; then
+            echo "rebuild check: WARNING: no floating IP recorded to reach the old server at: no backup before the rebuild" >&2
+            exit 0
+        fi
         ;;
     check) ;;
     *)
@@ -113,19 +118,55 @@ trap 'rm -rf "$dir"' EXIT
     printf '%s %s\n' "$HOST" "$HOST_PUBLIC_KEY" >"$dir/known_hosts"
 )
 
+# on_server SCRIPT: runs SCRIPT as root on the old server (its stdout on ours, its stderr in
+# $dir/stderr); returns ssh's status (255: ssh itself failed).
+on_server() {
+    ssh -i "$dir/id" \
+        -o IdentitiesOnly=yes -o IdentityAgent=none \
+        -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$dir/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+        -o UpdateHostKeys=no -o CheckHostIP=no -o BatchMode=yes \
+        -o "ConnectTimeout=$CONNECT_TIMEOUT_SECONDS" -o "ConnectionAttempts=$CONNECTION_ATTEMPTS" \
+        -o ServerAliveInterval=10 -o ServerAliveCountMax=3 \
+        -T "$LOGIN_USER@$HOST" "sudo -n bash -s" <<<"$1" 2>"$dir/stderr"
+}
+
+# back_up: the backup on the old server, before the new one is created; refuses the bump when
+# it fails (ssh's own failure too, except for an acknowledged bump: the server is gone).
+back_up() {
+    local status=0 out notes
+    out=$(on_server "$BACKUP_BEFORE_SCRIPT") || status=$?
+    notes=$(tr '\n' ' ' <"$dir/stderr" | sed 's/ *$//')
+    if [[ "$status" -eq 255 && "$MODE" == acknowledged ]]; then
+        echo "rebuild check: WARNING: the old server (generation $PREVIOUS_GENERATION) does not answer SSH at $HOST" \
+            "(ssh: ${notes:-no message}): no backup before the rebuild; going on as $ACK_KEY allows" >&2
+        return 0
+    fi
+    if [[ "$status" -ne 0 ]]; then
+        refuse "$GENERATION_KEY: bumping it from $PREVIOUS_GENERATION to $TARGET_GENERATION, but the backup of the" \
+            "management cluster on the running server failed (exit $status: ${notes:-no message}). Fix the cause and run" \
+            "up again; or, to rebuild without a backup this once, run 'sudo touch $PROCEED_FILE' on that server" \
+            "($LOGIN_USER@$HOST) and run up again"
+    fi
+    if [[ -n "$out" ]]; then
+        echo "rebuild check: $out"
+    fi
+    if [[ -n "$notes" ]]; then
+        echo "rebuild check: on the old server: $notes" >&2
+    fi
+}
+
+if [[ "$MODE" == acknowledged ]]; then
+    back_up
+    exit 0
+fi
+
 remote="set -uo pipefail
 $(declare -p SERVER_KUBECONFIG_PATH REQUEST_TIMEOUT_SECONDS)
 $(declare -f list_clusters)
 list_clusters"
 
 status=0
-clusters=$(ssh -i "$dir/id" \
-    -o IdentitiesOnly=yes -o IdentityAgent=none \
-    -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$dir/known_hosts" -o GlobalKnownHostsFile=/dev/null \
-    -o UpdateHostKeys=no -o CheckHostIP=no -o BatchMode=yes \
-    -o "ConnectTimeout=$CONNECT_TIMEOUT_SECONDS" -o "ConnectionAttempts=$CONNECTION_ATTEMPTS" \
-    -o ServerAliveInterval=10 -o ServerAliveCountMax=3 \
-    -T "$LOGIN_USER@$HOST" "sudo -n bash -s" <<<"$remote" 2>"$dir/stderr") || status=$?
+clusters=$(on_server "$remote") || status=$?
 notes=$(tr '\n' ' ' <"$dir/stderr" | sed 's/ *$//')
 
 if [[ "$status" -eq 255 ]]; then
@@ -154,5 +195,6 @@ if [[ "$found" -gt 0 ]]; then
         "server is deleted at the end of the up: two CAPOs on the same servers, networks and load balancers. Set" \
         "$GENERATION_KEY back to $PREVIOUS_GENERATION, or $DELETE_OR_MOVE, or $ACKNOWLEDGE"
 fi
+back_up
 echo "rebuild check: the management cluster of generation $PREVIOUS_GENERATION at $HOST holds no Cluster objects${notes:+ ($notes)};" \
     "building generation $TARGET_GENERATION"

@@ -37,6 +37,10 @@
 #                                is gone, the user says the workload clusters are gone too
 #   FLUX_RESUME_SCRIPT           absolute path of the script that resumes the Flux objects
 #                                the teardown suspended (written by the teardown)
+#   BACKUP_COMMAND               the installed backup script (src/host/scripts/backup.sh): a
+#                                backup "before-destroy" runs first, once the management
+#                                cluster is found; a failed one is only a warning ("" or
+#                                unset: none)
 # Optional environment: TEARDOWN_POLL_SECONDS, seconds between two polls (default 5).
 #
 # Output: progress, warnings and errors on stderr, every line prefixed "teardown:" (a
@@ -55,6 +59,7 @@ set -euo pipefail
 : "${PER_CLUSTER_TIMEOUT_SECONDS:?teardown: PER_CLUSTER_TIMEOUT_SECONDS (bound per workload cluster, seconds) must be set}"
 : "${CLUSTERS_GONE_FILE:?teardown: CLUSTERS_GONE_FILE (marker: the workload clusters are gone) must be set}"
 : "${FLUX_RESUME_SCRIPT:?teardown: FLUX_RESUME_SCRIPT (where the Flux resume script is written) must be set}"
+: "${BACKUP_COMMAND:=}"
 
 # capi-mgmt:include teardown-kube.sh
 # capi-mgmt:include teardown-gone.sh
@@ -62,6 +67,7 @@ set -euo pipefail
 # capi-mgmt:include teardown-cluster.sh
 # capi-mgmt:include teardown-jobs.sh
 # capi-mgmt:include teardown-orc.sh
+# capi-mgmt:include backup-before.sh
 
 # The workload Clusters, one entry per Cluster at the same index in every array.
 cluster_namespaces=()
@@ -189,6 +195,15 @@ main() {
     trap 'exit 141' PIPE
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/capi-mgmt-teardown.XXXXXXXX")
     find_management_cluster
+    # A backup first (docs/backup-restore.md, "Before risky operations"): onto the backup volume,
+    # which this destroy deletes right after the teardown unless the user took it out of the
+    # stack. Only a warning when it fails: the destroy goes on. Its time is not the teardown's.
+    if [[ -n "$BACKUP_COMMAND" ]]; then
+        backup_before before-destroy warn "the teardown of pulumi destroy" "$BACKUP_COMMAND" "$KUBECONFIG_PATH" "" >&2
+        started=$(now)
+        next_heartbeat=$((started + HEARTBEAT_SECONDS))
+        deadline=$((started + TIMEOUT_SECONDS))
+    fi
     local overall_deadline=$deadline result
     start_resume_script ||
         die "cannot write the Flux resume script $FLUX_RESUME_SCRIPT; nothing was changed and the server was kept"
