@@ -174,3 +174,31 @@ export function settingOf(problem: string): string {
 export function notSame(op: Operation): string[] {
     return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.urn.split("::").slice(-2).join("::")}`);
 }
+
+/** The engine's diagnostic messages of an operation, without colour markup. */
+export function diagnostics(op: Operation): string[] {
+    return op.events.flatMap((e) => (e.diagnosticEvent ? [e.diagnosticEvent.message.replace(/<\{%[^%]*%\}>/g, "").trim()] : []));
+}
+
+/** The end of a long error message (the engine's output first, its errors last). */
+export function lastLines(message: string, n = 12): string {
+    return message
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !l.includes("error serializing property"))
+        .slice(-n)
+        .join(" | ");
+}
+
+/**
+ * A variant of `versions` (an object) with what the test pins besides (the Flux stand-in's
+ * digest, engineHelpers.ts standInFluxPin) kept unless the variant sets it: the map's variants
+ * are the stack file's object, which has no such pin.
+ */
+export function withPinned(variant: string, pinned: string | undefined): string {
+    if (!pinned) {
+        return variant;
+    }
+    const v = JSON.parse(variant) as Record<string, unknown>;
+    const p = JSON.parse(pinned) as Record<string, unknown>;
+    return JSON.stringify({ ...p, ...v });
+}
