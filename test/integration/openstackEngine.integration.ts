@@ -389,6 +389,24 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 }
             }
 
+            /** Providers a refused `up` left in the state (see refusedUp), for {@link removeStateOnlyProviders}. */
+            const stateOnlyProviders: string[] = [];
+
+            /**
+             * After a refused run that left a provider in the state (with the stack's own settings
+             * back): an `up` deletes exactly those providers and changes nothing else, so the next
+             * variant starts from the stack as it was. Returns the row to print, or undefined.
+             */
+            async function removeStateOnlyProviders(): Promise<string | undefined> {
+                if (stateOnlyProviders.length === 0) {
+                    return undefined;
+                }
+                const left = stateOnlyProviders.splice(0).map((u) => `delete ${u.split("::").slice(-2).join("::")}`);
+                const up = await timed(`${stackName}: up deleting the refused run's provider`, () => stack.up());
+                assert.deepStrictEqual(notSame(up), left, "the next up deletes the refused run's provider and nothing else");
+                return `  (the refused run left ${left.map((l) => l.replace(/^delete /, "")).join(", ")} in the state; the next up deleted it, nothing else)`;
+            }
+
             /** An `up` preflight must refuse: the settings it names, and that nothing ran. */
             async function refusedUp(): Promise<string[]> {
                 const calls = standInCalls().length;
@@ -398,20 +416,43 @@ describe("the program under the real engine and the real OpenStack provider, aga
                 const at = text.indexOf("preflight refused");
                 assert.ok(lines.length > 0, `not refused by preflight: ${at >= 0 ? JSON.stringify(text.slice(at, at + 600)) : text.slice(-1500)}`);
                 // FINDING (docs/testbed-openstack-engine.md): a provider the program registers outside the gate
-                // (workloadProject's) is created in the state before the refusal; nothing reaches the cloud.
+                // (workloadProject's, which preflight's own look-up in that project needs) is created in the
+                // state before the refusal; nothing reaches the cloud. Allowed here as a `create` only, and
+                // recorded: the caller checks that the next `up` deletes exactly that (stateOnlyProviders).
+                const providers = mutations(op).filter((s) => s.urn.includes("::pulumi:providers:"));
                 assert.deepStrictEqual(
                     mutations(op)
-                        .filter((s) => !s.urn.includes("::pulumi:providers:"))
+                        .filter((s) => !(providers.includes(s) && s.op === "create"))
                         .map((s) => `${s.op} ${s.urn}`),
                     [],
                     "a step ran before the refusal",
                 );
+                stateOnlyProviders.push(...providers.map((s) => s.urn));
                 assert.deepStrictEqual(
                     standInCalls(calls).filter((c) => c.op !== "diff"),
                     [],
                     "a stand-in step ran before the refusal",
                 );
                 return lines;
+            }
+
+            /**
+             * `externalNetwork` set by ID (issue 20, defect 2): the ID of the network the stack uses
+             * changes nothing (the floating IP keeps its pool); another external network's ID is
+             * refused before any step, naming the setting. Returns the rows to print.
+             */
+            async function externalNetworkById(otherId: string): Promise<string[]> {
+                const o = (project as TestProject).owner.session;
+                const current = String(parseYaml(fs.readFileSync(workFile, "utf8")).config?.["capi-mgmt:externalNetwork"] ?? "public");
+                const nets = (await o.call<{ networks: { id: string }[] }>("network", "GET", `/v2.0/networks?name=${encodeURIComponent(current)}`)).networks;
+                assert.strictEqual(nets.length, 1, `the external network ${current}`);
+                await applyOverrides({ externalNetwork: nets[0].id });
+                const same = notSame(await timed(`${stackName}: preview externalNetwork by ID`, () => stack.preview()));
+                assert.deepStrictEqual(same, [], "the same external network by its ID changes nothing");
+                await applyOverrides({ externalNetwork: otherId });
+                const lines = await timed(`${stackName}: refused externalNetwork by ID`, () => refusedUp());
+                assert.deepStrictEqual([...new Set(lines.map(settingOf))], ["capi-mgmt:externalNetwork"], lines.join(" | "));
+                return ["externalNetwork (the same network by ID): no change", "externalNetwork (another network by ID): refused (capi-mgmt:externalNetwork)"];
             }
 
             it("each setting of the replacement map changed on the live stack: the real preview does what the map predicts; the gate refuses before any step", async function () {
@@ -436,8 +477,16 @@ describe("the program under the real engine and the real OpenStack provider, aga
                         continue;
                     }
                     let shared: { network: string } | undefined;
+                    let external: { id: string; delete: () => Promise<void> } | undefined;
                     const mismatchesBefore = mismatches.length;
+                    const rowsBefore = rows.length;
                     await withSettings(async () => {
+                        if (e.key === "externalNetwork") {
+                            // The variant names "public-2": an external network of this test's project, for
+                            // the length of this variant only (every project sees an external network).
+                            external = await (project as TestProject).createExternalNetwork("public-2");
+                            rows.push(...(await externalNetworkById(external.id)));
+                        }
                         if (e.key === "existingNetwork") {
                             // What the variant names must exist for its look-up to get to the gate.
                             const o = (project as TestProject).owner.session;
@@ -479,13 +528,17 @@ describe("the program under the real engine and the real OpenStack provider, aga
                         rows.push(`${e.key}: FAILED`);
                         mismatches.push(`${e.key}: ${lastLines(err.message)}`);
                     });
+                    await removeStateOnlyProviders()
+                        .then((row) => row && rows.push(row))
+                        .catch((err: Error) => mismatches.push(`${e.key}: ${lastLines(err.message)}`));
                     if (mismatches.length > mismatchesBefore) {
                         console.log(`      ${stackName}: ${mismatches.slice(mismatchesBefore).join("\n        ")}`);
                     }
                     if (shared) {
                         await (project as TestProject).owner.session.call("network", "DELETE", `/v2.0/networks/${shared.network}`);
                     }
-                    console.log(`      ${stackName}: ${rows[rows.length - 1]}`);
+                    await external?.delete();
+                    console.log(`      ${stackName}: ${rows.slice(rowsBefore).join(`\n      ${stackName}: `)}`);
                 }
                 assert.deepStrictEqual(mismatches, []);
                 assert.deepStrictEqual(inventoryDiff(inventoryAfterUp, await inv()), { added: {}, removed: {} });

@@ -41,6 +41,7 @@ export const DEFAULT_MAP_KEYS = [
     // refused by the lifecycle gate on a live stack
     "prefix",
     "availabilityZone",
+    "externalNetwork",
     "nodeCidr",
     "existingNetwork",
     "workloadProject",
