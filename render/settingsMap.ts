@@ -115,7 +115,10 @@ export function effectSummary(e: SettingEffect): string {
         (r) => r.startsWith(`capi-mgmt:${e.key.split(/[.[]/)[0]}`) || r.startsWith(`${e.key}`) || r.startsWith(`capi-mgmt:${e.key}`),
     );
     const onlyIf = (c: ResourceChange) => (c.action === "replace" || c.action === "update" ? c.onlyIf : undefined);
-    const certain = e.changes.filter((c) => !onlyIf(c));
+    // A conditional replacement whose other inputs changed for certain is at least an update.
+    const certain = e.changes.flatMap((c): ResourceChange[] =>
+        !onlyIf(c) ? [c] : c.action === "replace" && c.elseUpdates ? [{ ...c, action: "update", keys: c.elseUpdates, disruptive: [], ignored: [] }] : [],
+    );
     const parts = changeParts(certain);
     // What a preview shows because an updated step's output is unknown until it has run
     // (src/lifecycle/replacementMap.ts `onlyIf`), grouped by that step.

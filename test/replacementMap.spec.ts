@@ -102,6 +102,15 @@ describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", (
             ],
         );
         assert.deepStrictEqual(both[1].action === "replace" && both[1].onlyIf, undefined);
+        // Its other inputs, changed for certain, are updated when that output stays the same.
+        const stdin = classifyChanges(
+            [kind, kubeconfig],
+            [
+                { ...kind, inputs: { create: "kind v2" } },
+                { ...kubeconfig, inputs: { create: "cat2", triggers: ["id-1"] } },
+            ],
+        );
+        assert.deepStrictEqual(stdin[1].action === "replace" && [stdin[1].onlyIf, stdin[1].elseUpdates], [["Command kind-cluster"], ["create"]]);
         // A replaced command's dependents stay unconditional.
         const replaced = classifyChanges([kind, kubeconfig], [{ ...kind, inputs: { create: "kind v1", triggers: ["new"] } }, kubeconfig]);
         assert.deepStrictEqual(replaced[1].action === "replace" && replaced[1].onlyIf, undefined);

@@ -54,7 +54,15 @@ export type ResourceChange = {
     | { action: "create" }
     | { action: "delete"; retained: boolean }
     | { action: "update"; keys: string[]; disruptive: string[]; ignored: string[]; onlyIf?: string[] }
-    | { action: "replace"; keys: string[]; deleteFirst: boolean; retained: boolean; onlyIf?: string[] }
+    | {
+          action: "replace";
+          keys: string[];
+          deleteFirst: boolean;
+          retained: boolean;
+          onlyIf?: string[];
+          /** With `onlyIf`: the inputs whose new values are known, updated in place when that output stays the same. */
+          elseUpdates?: string[];
+      }
 );
 
 /**
@@ -166,13 +174,14 @@ export function classifyChanges(base: readonly Registration[], variant: readonly
             }
             return facts[c.type]?.outputsUnknownOnUpdate ? (c.onlyIf ?? [`${c.type.split(":").pop()} ${c.name}`]) : undefined;
         };
-        const replace = (keys: string[], onlyIf?: string[]): ResourceChange => ({
+        const replace = (keys: string[], onlyIf?: string[], elseUpdates?: string[]): ResourceChange => ({
             ...head,
             action: "replace",
             keys,
             deleteFirst: r.options.deleteBeforeReplace,
             retained: r.options.retainOnDelete,
             ...(onlyIf ? { onlyIf } : {}),
+            ...(onlyIf && elseUpdates && elseUpdates.length > 0 ? { elseUpdates } : {}),
         });
 
         // The provider: replaced, or another one whose settings would replace it.
@@ -238,7 +247,7 @@ function diffInputs(
     providerInputs: Record<string, unknown>,
     head: Pick<ResourceChange, "urn" | "type" | "name" | "noFacts">,
     fromChanged: (key: string) => Cause | undefined,
-    replace: (keys: string[], onlyIf?: string[]) => ResourceChange,
+    replace: (keys: string[], onlyIf?: string[], elseUpdates?: string[]) => ResourceChange,
 ): ResourceChange {
     // ignoreChanges: the old value stands in for the new one, also for a value not yet known.
     const ignorePaths = r.options.ignoreChanges.map(pathOf);
@@ -271,7 +280,7 @@ function diffInputs(
         force.some((p) => p[0] === k && (p.length === 1 || unknown.includes(k) || !isDeepStrictEqual(plain(at(old.inputs, p)), plain(at(inputs, p))))),
     );
     if (forcedBy.length > 0) {
-        return replace(forcedBy, onlyIf(forcedBy));
+        return replace(forcedBy, onlyIf(forcedBy), valueChanged);
     }
     const disruptive = keys.filter((k) => f?.disruptive?.[k] !== undefined).map((k) => `${k}: ${f!.disruptive![k]}`);
     const conditional = onlyIf(keys);
