@@ -45,6 +45,7 @@ import {
     diagnostics,
     lastLines,
     notSame,
+    onlyWithTestSecrets,
     predictedEffect,
     PredictedEffect,
     predictedMap,
@@ -552,6 +553,11 @@ describe("the program under the real engine and the real OpenStack provider, aga
                                 }`,
                             );
                             for (const k of new Set([...Object.keys(real), ...Object.keys(map)])) {
+                                if (secrets && onlyWithTestSecrets(k) && map[k] === undefined) {
+                                    // EXCEPTION: not in the map's render (see onlyWithTestSecrets).
+                                    rows.push(`  (${k}: ${real[k]}; not in the map's render, which has no gitops.sopsAgeKey)`);
+                                    continue;
+                                }
                                 if (real[k] !== map[k]) {
                                     mismatches.push(`${e.key}: ${k.split("$").pop()}: real ${real[k] ?? "same"}, map ${map[k] ?? "same"}`);
                                 }
