@@ -114,13 +114,33 @@ export function effectSummary(e: SettingEffect): string {
     const refused = e.refusals.find(
         (r) => r.startsWith(`capi-mgmt:${e.key.split(/[.[]/)[0]}`) || r.startsWith(`${e.key}`) || r.startsWith(`capi-mgmt:${e.key}`),
     );
+    const onlyIf = (c: ResourceChange) => (c.action === "replace" || c.action === "update" ? c.onlyIf : undefined);
+    // A conditional replacement whose other inputs changed for certain is at least an update.
+    const certain = e.changes.flatMap((c): ResourceChange[] =>
+        !onlyIf(c) ? [c] : c.action === "replace" && c.elseUpdates ? [{ ...c, action: "update", keys: c.elseUpdates, disruptive: [], ignored: [] }] : [],
+    );
+    const parts = changeParts(certain);
+    // What a preview shows because an updated step's output is unknown until it has run
+    // (src/lifecycle/replacementMap.ts `onlyIf`), grouped by that step.
+    const conditions = [...new Set(e.changes.flatMap((c) => (onlyIf(c) ? [onlyIf(c)!.join(", ")] : [])))];
+    for (const cond of conditions) {
+        const these = changeParts(e.changes.filter((c) => onlyIf(c)?.join(", ") === cond));
+        parts.push(`a preview also shows (on \`up\` only if ${cond} prints something else): ${these.join("; ")}`);
+    }
+    if (parts.length === 0) parts.push("no resource changes");
+    const effect = parts.join("; ");
+    return refused ? `**refused by preflight** on a running server (${refused.split(":").slice(0, 2).join(":")}); were it applied, it ${effect}` : effect;
+}
+
+/** `replaces …`, `creates …`, `deletes …`, `updates …`, `ignored …` of some changes. */
+function changeParts(changes: readonly ResourceChange[]): string[] {
     const parts: string[] = [];
-    const by = (action: ResourceChange["action"]) => e.changes.filter((c) => c.action === action);
+    const by = (action: ResourceChange["action"]) => changes.filter((c) => c.action === action);
     const replaced = by("replace").map((c) =>
         c.action === "replace" ? `${label(c)} (${c.keys.join(", ")}${c.retained ? "; old one kept" : ""}${c.deleteFirst ? "; deleted first" : ""})` : "",
     );
     const updated = by("update").map((c) => (c.action === "update" ? `${label(c)} (${c.keys.join(", ")})` : ""));
-    const ignored = e.changes.flatMap((c) =>
+    const ignored = changes.flatMap((c) =>
         (c.action === "same" || c.action === "update") && c.ignored.length > 0 ? [`${label(c)} (${c.ignored.join(", ")})`] : [],
     );
     const created = by("create").map(label);
@@ -131,9 +151,7 @@ export function effectSummary(e: SettingEffect): string {
     if (deleted.length) parts.push(`deletes ${deleted.join(", ")}`);
     if (updated.length) parts.push(`updates ${updated.join(", ")}`);
     if (ignored.length) parts.push(`ignored (no effect after creation): ${ignored.join(", ")}`);
-    if (parts.length === 0) parts.push("no resource changes");
-    const effect = parts.join("; ");
-    return refused ? `**refused by preflight** on a running server (${refused.split(":").slice(0, 2).join(":")}); were it applied, it ${effect}` : effect;
+    return parts;
 }
 
 /** The map as Markdown: one table row per setting. */

@@ -68,6 +68,54 @@ describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", (
         assert.deepStrictEqual(dangersOf(changes).length, 2);
     });
 
+    it("an input taken from an updated command's output is unknown in a preview: what it triggers is replaced, only if that output changes", () => {
+        // Found by the real engine (test/integration/openstackEngine.integration.ts, versions.nodeImage):
+        // pulumi-command marks stdout unknown when a Command is updated during a preview.
+        const CMD = "command:remote:Command";
+        const kind = reg("kind-cluster", CMD, { create: "kind v1" });
+        const kubeconfig = reg("kubeconfig", CMD, { create: "cat", triggers: ["id-1"] }, { propertyDependencies: { triggers: [kind.urn] } });
+        const prov = reg("k", "pulumi:providers:kubernetes", { kubeconfig: "k1" }, { propertyDependencies: { kubeconfig: [kubeconfig.urn] } });
+        const secret = reg(
+            "s",
+            "kubernetes:core/v1:Secret",
+            { metadata: { name: "s" } },
+            { options: { provider: `${prov.urn}::id` } as Registration["options"] },
+        );
+        const other = reg("other", CMD, { create: "echo" }, { dependsOn: [kind.urn] } as Partial<Registration>);
+        const changes = classifyChanges([kind, kubeconfig, prov, secret, other], [{ ...kind, inputs: { create: "kind v2" } }, kubeconfig, prov, secret, other]);
+        assert.deepStrictEqual(
+            changes.map((c) => [c.name, c.action, c.action === "replace" || c.action === "update" ? (c.onlyIf ?? []) : []]),
+            [
+                ["kind-cluster", "update", []],
+                ["kubeconfig", "replace", ["Command kind-cluster"]],
+                ["k", "replace", ["Command kind-cluster"]],
+                ["s", "replace", ["Command kind-cluster"]],
+                ["other", "same", []],
+            ],
+        );
+        // A value that really changed besides makes it unconditional.
+        const both = classifyChanges(
+            [kind, kubeconfig],
+            [
+                { ...kind, inputs: { create: "kind v2" } },
+                { ...kubeconfig, inputs: { create: "cat", triggers: ["id-2"] } },
+            ],
+        );
+        assert.deepStrictEqual(both[1].action === "replace" && both[1].onlyIf, undefined);
+        // Its other inputs, changed for certain, are updated when that output stays the same.
+        const stdin = classifyChanges(
+            [kind, kubeconfig],
+            [
+                { ...kind, inputs: { create: "kind v2" } },
+                { ...kubeconfig, inputs: { create: "cat2", triggers: ["id-1"] } },
+            ],
+        );
+        assert.deepStrictEqual(stdin[1].action === "replace" && [stdin[1].onlyIf, stdin[1].elseUpdates], [["Command kind-cluster"], ["create"]]);
+        // A replaced command's dependents stay unconditional.
+        const replaced = classifyChanges([kind, kubeconfig], [{ ...kind, inputs: { create: "kind v1", triggers: ["new"] } }, kubeconfig]);
+        assert.deepStrictEqual(replaced[1].action === "replace" && replaced[1].onlyIf, undefined);
+    });
+
     it("a new logical name is a create and a delete; a retained delete deletes nothing", () => {
         const ns = reg("ns", "kubernetes:core/v1:Namespace", { metadata: { name: "a" } }, { options: { retainOnDelete: true } as Registration["options"] });
         const changes = classifyChanges([ns], [{ ...ns, urn: `${ns.urn}-2`, name: "ns-2" }]);

@@ -154,6 +154,10 @@ function valueChange(before: unknown, after: unknown): string {
     return `${before === undefined ? "unset" : a} → ${after === undefined ? "unset" : b}`;
 }
 
+/** A change that follows only from an updated step's output, unknown until it has run (replacementMap.ts `onlyIf`). */
+const ONLY_IF = (steps: string[]): string =>
+    `as the preview shows it: ${steps.join(", ")} is updated and its output is unknown until it has run; \`up\` does this only if that output changes`;
+
 const ORDER: Record<ResourceChange["action"], number> = { create: 0, update: 1, replace: 2, delete: 3, same: 4 };
 
 /**
@@ -220,6 +224,9 @@ export function planChanges(
                 if (c.ignored.length > 0) {
                     parts.push(`ignoreChanges keeps the old ${c.ignored.join(", ")}`);
                 }
+                if (c.onlyIf) {
+                    parts.push(ONLY_IF(c.onlyIf));
+                }
                 return parts.join("; ");
             }
             case "replace": {
@@ -240,6 +247,7 @@ export function planChanges(
                 const how = [
                     c.deleteFirst ? "the old one is deleted first (deleteBeforeReplace)" : "",
                     c.retained ? "the old one is kept in the cloud or cluster (retainOnDelete)" : "",
+                    c.onlyIf ? ONLY_IF(c.onlyIf) : "",
                 ].filter((s) => s);
                 return [...by, ...how].join("; ");
             }

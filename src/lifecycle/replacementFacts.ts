@@ -24,9 +24,27 @@ export interface ReplacementFacts {
      * provider resource it uses): returns the extra replace-forcing inputs.
      */
     replaceOnWithProvider?: (providerInputs: Record<string, unknown>) => string[];
+    /**
+     * Outputs (other than the inputs it echoes) the provider reports unknown when the resource
+     * is updated during a preview: an input of another resource taken from them counts as
+     * changed in the preview (src/lifecycle/replacementMap.ts `onlyIf`).
+     */
+    outputsUnknownOnUpdate?: readonly string[];
     /** Where the facts come from (file in the upstream repository, at the version above). */
     source: string;
 }
+
+/**
+ * pulumi-command v1.2.1 is built on pulumi-go-provider v1.3.0's `infer` (provider/go.mod), and
+ * its Command sets no WireDependencies (remote/commandController.go, local/commandController.go):
+ * infer's default flow makes every output depend on every input (infer/resource.go
+ * ensureDefaultComputed), so on an update during a preview every output whose value is not the
+ * input it echoes (stdout, stderr) is marked unknown when any input changed (markComputed),
+ * although Update itself returns the old ones in a preview (`BaseOutputs: olds.BaseOutputs`).
+ * Seen on the real engine: a new versions.nodeImage (an update of kind-cluster) previews every
+ * step triggered by its stdout as replaced (test/integration/openstackEngine.integration.ts).
+ */
+const COMMAND_OUTPUTS_UNKNOWN_ON_UPDATE = ["stdout", "stderr"];
 
 const TPO = "terraform-provider-openstack v1.54.1 openstack/resource_openstack_";
 
@@ -176,12 +194,14 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
             update: "runs the step's script again on the server",
             connection: "runs the step's script again on the server",
         },
+        outputsUnknownOnUpdate: COMMAND_OUTPUTS_UNKNOWN_ON_UPDATE,
         source: 'pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (Triggers `provider:"replaceOnChanges"`), remote/commandController.go (Update)',
     },
     "command:local:Command": {
         // The rebuild check (src/lifecycle/rebuildCheck.ts) ignores changes of every input but
         // its triggers, so only a new generation runs it again.
         replaceOn: ["triggers"],
+        outputsUnknownOnUpdate: COMMAND_OUTPUTS_UNKNOWN_ON_UPDATE,
         source: 'pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go (Triggers `provider:"replaceOnChanges"`), local/commandController.go (Update)',
     },
     "command:remote:CopyToRemote": {

@@ -14,8 +14,12 @@
  *   provider is replaced when that provider's DiffConfig would replace it (providerChanged);
  * - an input that takes its value from a replaced (or newly created) resource is treated as
  *   changed: its new value is only known once that resource exists (under mocks IDs are
- *   stable names, so this is propagated along the recorded property dependencies). An
- *   updated resource's outputs are assumed unchanged.
+ *   stable names, so this is propagated along the recorded property dependencies);
+ * - an updated resource's outputs are unchanged, except where the facts say the provider
+ *   reports them unknown after an update in a preview (`outputsUnknownOnUpdate`: a Command's
+ *   stdout): an input taken from them is treated as changed, as the preview shows it, and
+ *   the change is marked `onlyIf` that resource's output really changes (the `up` decides
+ *   with the real value: the step's script).
  * Pure: no Pulumi runtime here.
  */
 import { isDeepStrictEqual } from "util";
@@ -49,9 +53,35 @@ export type ResourceChange = {
     | { action: "same"; ignored: string[] }
     | { action: "create" }
     | { action: "delete"; retained: boolean }
-    | { action: "update"; keys: string[]; disruptive: string[]; ignored: string[] }
-    | { action: "replace"; keys: string[]; deleteFirst: boolean; retained: boolean }
+    | { action: "update"; keys: string[]; disruptive: string[]; ignored: string[]; onlyIf?: string[] }
+    | {
+          action: "replace";
+          keys: string[];
+          deleteFirst: boolean;
+          retained: boolean;
+          onlyIf?: string[];
+          /** With `onlyIf`: the inputs whose new values are known, updated in place when that output stays the same. */
+          elseUpdates?: string[];
+      }
 );
+
+/**
+ * Why an input counts as changed because of another resource: `true` for certain (that
+ * resource is replaced or created: a new ID), or the resources (`Type name`) whose output,
+ * unknown in a preview after their update, would have to change.
+ */
+type Cause = true | string[];
+
+/** The causes of one input combined: certain when any is. */
+function combine(causes: Cause[]): Cause | undefined {
+    if (causes.length === 0) {
+        return undefined;
+    }
+    if (causes.some((c) => c === true)) {
+        return true;
+    }
+    return [...new Set(causes.flatMap((c) => c as string[]))].sort();
+}
 
 /** Unwraps Pulumi's secret marker (`{4dabf…: 1b47…, value}`), leaving plain values to compare. */
 function plain(v: unknown): unknown {
@@ -129,25 +159,38 @@ export function classifyChanges(base: readonly Registration[], variant: readonly
             return created;
         }
         const f = facts[r.type];
-        const replaced = (urn: string | undefined) => {
+        /** Whether `urn` changes what this resource takes from it (see {@link Cause}). */
+        const causeOf = (urn: string | undefined): Cause | undefined => {
             const dep = urn ? news.get(urn) : undefined;
             const c = dep ? classify(dep) : undefined;
-            return c !== undefined && (c.action === "replace" || c.action === "create");
+            if (c === undefined || c.action === "same" || c.action === "delete") {
+                return undefined;
+            }
+            if (c.action === "create") {
+                return true;
+            }
+            if (c.action === "replace") {
+                return c.onlyIf ?? true;
+            }
+            return facts[c.type]?.outputsUnknownOnUpdate ? (c.onlyIf ?? [`${c.type.split(":").pop()} ${c.name}`]) : undefined;
         };
-        const replace = (keys: string[]): ResourceChange => ({
+        const replace = (keys: string[], onlyIf?: string[], elseUpdates?: string[]): ResourceChange => ({
             ...head,
             action: "replace",
             keys,
             deleteFirst: r.options.deleteBeforeReplace,
             retained: r.options.retainOnDelete,
+            ...(onlyIf ? { onlyIf } : {}),
+            ...(onlyIf && elseUpdates && elseUpdates.length > 0 ? { elseUpdates } : {}),
         });
 
         // The provider: replaced, or another one whose settings would replace it.
         const provNew = providerUrn(r.options.provider);
         const provOld = providerUrn(old.options.provider);
         let result: ResourceChange | undefined;
-        if (replaced(provNew) && provNew === provOld) {
-            result = replace(["provider"]);
+        const providerCause = provNew === provOld ? causeOf(provNew) : undefined;
+        if (providerCause !== undefined) {
+            result = replace(["provider"], providerCause === true ? undefined : providerCause);
         } else if (provNew !== provOld && provNew && provOld) {
             const [pOld, pNew] = [olds.get(provOld), news.get(provNew)];
             const diff = pOld && pNew ? changedKeys(pOld.inputs, pNew.inputs) : ["(unknown provider)"];
@@ -158,7 +201,21 @@ export function classifyChanges(base: readonly Registration[], variant: readonly
         }
         if (!result) {
             const providerInputs = (provNew ? news.get(provNew)?.inputs : undefined) ?? {};
-            result = diffInputs(r, old, f, providerInputs, head, (k) => (r.propertyDependencies[k] ?? []).some((u) => u !== r.urn && replaced(u)), replace);
+            result = diffInputs(
+                r,
+                old,
+                f,
+                providerInputs,
+                head,
+                (k) =>
+                    combine(
+                        (r.propertyDependencies[k] ?? [])
+                            .filter((u) => u !== r.urn)
+                            .map(causeOf)
+                            .filter((c): c is Cause => c !== undefined),
+                    ),
+                replace,
+            );
         }
         memo.set(r.urn, result);
         return result;
@@ -189,8 +246,8 @@ function diffInputs(
     f: ReplacementFacts | undefined,
     providerInputs: Record<string, unknown>,
     head: Pick<ResourceChange, "urn" | "type" | "name" | "noFacts">,
-    fromReplaced: (key: string) => boolean,
-    replace: (keys: string[]) => ResourceChange,
+    fromChanged: (key: string) => Cause | undefined,
+    replace: (keys: string[], onlyIf?: string[], elseUpdates?: string[]) => ResourceChange,
 ): ResourceChange {
     // ignoreChanges: the old value stands in for the new one, also for a value not yet known.
     const ignorePaths = r.options.ignoreChanges.map(pathOf);
@@ -199,8 +256,22 @@ function diffInputs(
         inputs = resetPath(inputs, old.inputs, p);
     }
     const ignored = changedKeys(old.inputs, r.inputs).filter((k) => ignorePaths.some((p) => p[0] === k));
-    const unknown = Object.keys(r.propertyDependencies).filter((k) => fromReplaced(k) && !ignorePaths.some((p) => p.length === 1 && p[0] === k));
-    const keys = [...new Set([...changedKeys(old.inputs, inputs), ...unknown])].sort();
+    const causes = new Map(
+        Object.keys(r.propertyDependencies)
+            .filter((k) => !ignorePaths.some((p) => p.length === 1 && p[0] === k))
+            .flatMap((k) => {
+                const c = fromChanged(k);
+                return c === undefined ? [] : [[k, c] as const];
+            }),
+    );
+    const unknown = [...causes.keys()];
+    const valueChanged = changedKeys(old.inputs, inputs);
+    const keys = [...new Set([...valueChanged, ...unknown])].sort();
+    /** Certain when a key really changed or comes from a replaced resource; else the outputs that would have to change. */
+    const onlyIf = (ks: string[]): string[] | undefined => {
+        const c = combine(ks.map((k) => (valueChanged.includes(k) ? true : (causes.get(k) ?? true))));
+        return c === true || c === undefined ? undefined : c;
+    };
     if (keys.length === 0) {
         return { ...head, action: "same", ignored };
     }
@@ -209,10 +280,11 @@ function diffInputs(
         force.some((p) => p[0] === k && (p.length === 1 || unknown.includes(k) || !isDeepStrictEqual(plain(at(old.inputs, p)), plain(at(inputs, p))))),
     );
     if (forcedBy.length > 0) {
-        return replace(forcedBy);
+        return replace(forcedBy, onlyIf(forcedBy), valueChanged);
     }
     const disruptive = keys.filter((k) => f?.disruptive?.[k] !== undefined).map((k) => `${k}: ${f!.disruptive![k]}`);
-    return { ...head, action: "update", keys, disruptive, ignored };
+    const conditional = onlyIf(keys);
+    return { ...head, action: "update", keys, disruptive, ignored, ...(conditional ? { onlyIf: conditional } : {}) };
 }
 
 /** Resources whose replacement or deletion loses the management cluster, its reachability or its backups. */
@@ -247,7 +319,7 @@ export function dangersOf(changes: readonly ResourceChange[]): string[] {
     for (const c of changes) {
         const vital = VITAL_TYPES[c.type] ?? (c.type === "command:remote:Command" && c.name === KIND_STEP_NAME ? "the kind cluster step" : undefined);
         if (vital && c.action === "replace") {
-            out.push(`${vital} (${c.name}) is replaced (forced by ${c.keys.join(", ")})`);
+            out.push(`${vital} (${c.name}) is replaced (forced by ${c.keys.join(", ")}${c.onlyIf ? `, if ${c.onlyIf.join(", ")} prints something else` : ""})`);
         } else if (vital && c.action === "delete") {
             out.push(`${vital} (${c.name}) is deleted`);
         } else if (

@@ -86,6 +86,23 @@ export class TestProject {
         }
     }
 
+    /**
+     * An external network (`router:external`) owned by this project, made as admin (a cloud user
+     * cannot): every project sees it while it exists, so callers delete it right after use
+     * (purgeProject deletes it too). Never the shared `public`.
+     */
+    async createExternalNetwork(name: string): Promise<{ id: string; delete: () => Promise<void> }> {
+        if (name === "public") {
+            throw new Error("the shared external network is not the test's to make");
+        }
+        const net = (
+            await this.admin.call<{ network: { id: string } }>("network", "POST", "/v2.0/networks", {
+                network: { name, project_id: this.projectId, "router:external": true },
+            })
+        ).network;
+        return { id: net.id, delete: async () => void (await this.admin.statusOf("network", "DELETE", `/v2.0/networks/${net.id}`)) };
+    }
+
     /** Deletes the users (Keystone deletes their application credentials) and the project. */
     async delete(): Promise<void> {
         for (const id of this.userIds) {

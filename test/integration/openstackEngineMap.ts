@@ -41,6 +41,7 @@ export const DEFAULT_MAP_KEYS = [
     // refused by the lifecycle gate on a live stack
     "prefix",
     "availabilityZone",
+    "externalNetwork",
     "nodeCidr",
     "existingNetwork",
     "workloadProject",
@@ -173,4 +174,42 @@ export function settingOf(problem: string): string {
 /** Steps other than `same` and the StackReference's `read` (the preflight's read of the stack's own outputs). */
 export function notSame(op: Operation): string[] {
     return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.urn.split("::").slice(-2).join("::")}`);
+}
+
+/** The engine's diagnostic messages of an operation, without colour markup. */
+export function diagnostics(op: Operation): string[] {
+    return op.events.flatMap((e) => (e.diagnosticEvent ? [e.diagnosticEvent.message.replace(/<\{%[^%]*%\}>/g, "").trim()] : []));
+}
+
+/** The end of a long error message (the engine's output first, its errors last). */
+export function lastLines(message: string, n = 12): string {
+    return message
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !l.includes("error serializing property"))
+        .slice(-n)
+        .join(" | ");
+}
+
+/**
+ * A variant of `versions` (an object) with what the test pins besides (the Flux stand-in's
+ * digest, engineHelpers.ts standInFluxPin) kept unless the variant sets it: the map's variants
+ * are the stack file's object, which has no such pin.
+ */
+export function withPinned(variant: string, pinned: string | undefined): string {
+    if (!pinned) {
+        return variant;
+    }
+    const v = JSON.parse(variant) as Record<string, unknown>;
+    const p = JSON.parse(pinned) as Record<string, unknown>;
+    return JSON.stringify({ ...p, ...v });
+}
+
+/**
+ * Resources that exist only because of the secrets the test sets before prod's first `up`
+ * (gitops.sopsAgeKey, as Pulumi.prod.yaml says to set it): the map is rendered from the
+ * committed stack file, which has none, so it cannot predict them (seen: `versions.nodeImage`
+ * replaces the sops-age Secret with the replaced Kubernetes provider, as every other Secret).
+ */
+export function onlyWithTestSecrets(key: string): boolean {
+    return key === "kubernetes:core/v1:Secret::sops-age";
 }
