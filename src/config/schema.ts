@@ -13,6 +13,7 @@
 import { Static, TOptional, TSchema, Type } from "@sinclair/typebox";
 import { COMPONENT_NAMES, ComponentName, TOOL_NAMES, ToolName } from "../versions/versions";
 import { GITOPS_SCHEMA } from "./schemaGitops";
+import { MANAGEMENT_CLUSTER_SCHEMA } from "./schemaManagementCluster";
 import { RELEASE_COMPONENTS } from "../versions/releaseFiles";
 import { BOOLEAN, DNS_LABEL_PATTERN, INTEGER, LIST_OF_STRINGS, NODE_IMAGE_PATTERN, NOT_OBJECT, PREFIX_MAX, SettingMeta } from "./schemaMeta";
 
@@ -307,6 +308,7 @@ export const SETTINGS_SCHEMA = Type.Object(
             }),
         ),
         gitops: Type.Optional(GITOPS_SCHEMA),
+        managementCluster: Type.Optional(MANAGEMENT_CLUSTER_SCHEMA),
         proxy: Type.Optional(ProxySchema),
         registryMirrors: Type.Optional(RegistryMirrorsSchema),
     },
@@ -319,6 +321,8 @@ export type Settings = Static<typeof SETTINGS_SCHEMA>;
 export type Environment = Static<typeof EnvironmentSchema>;
 /** A network and subnet that already exist and are reused instead of created. */
 export type ExistingNetwork = Static<typeof ExistingNetworkSchema>;
+/** Where the management cluster runs (`capi-mgmt:managementCluster`, as written). */
+export type ManagementClusterSetting = Static<typeof MANAGEMENT_CLUSTER_SCHEMA>;
 /** A second OpenStack project for everything workload clusters get their hands on. */
 export type WorkloadProject = Static<typeof WorkloadProjectSchema>;
 
