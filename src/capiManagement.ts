@@ -24,6 +24,10 @@ import { ServerSecurityGroup } from "./cloud/securityGroup";
 import { ManagementServer, SERVER_USER } from "./cloud/server";
 import { SshKeys } from "./cloud/sshKeys";
 import { WorkloadTeardown } from "./lifecycle/teardown";
+import { SelfHostedParts, selfHostedParts } from "./cluster/selfHostedStack";
+import { SELF_HOSTED_ACTIVE_KUBECONFIG } from "./cluster/selfHostedScripts";
+import { selfHostedClusterName } from "./cluster/selfHostedManifest";
+import { deployedModeOf } from "./lifecycle/selfHostedGate";
 
 /** `{ [key]: value }`, or nothing when the value is undefined. */
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
@@ -69,7 +73,9 @@ export class CapiManagement extends pulumi.ComponentResource {
     /** kind, ORC and Cluster API on the server. */
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
-    readonly teardown: WorkloadTeardown;
+    readonly teardown!: WorkloadTeardown;
+    /** The self-hosted management cluster (`managementCluster.mode: selfHosted`), else undefined. */
+    readonly selfHosted?: SelfHostedParts;
     /** The timer that clears deleting workload clusters' load balancers off their networks. */
     readonly deletionCleanup: DeletionCleanup;
     /** OpenStack credentials in the management cluster. */
@@ -275,17 +281,28 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
-        this.teardown = new WorkloadTeardown(
-            "teardown",
-            {
-                connection: this.connection,
-                clusterName: cfg.prefix,
-                timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
-                protect: cfg.protect,
-                outlives: [server.instance, server.association, ...securityGroup.rules, ...this.appCredentials.resources, this.cluster.kind],
-            },
-            gated,
-        );
+        const serverWay = [server.instance, server.association, ...securityGroup.rules, ...this.appCredentials.resources];
+        const teardown = (selfHosted?: SelfHostedParts) =>
+            new WorkloadTeardown(
+                "teardown",
+                {
+                    connection: this.connection,
+                    clusterName: cfg.prefix,
+                    timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
+                    protect: cfg.protect,
+                    // selfHosted: also everything self-hosted-unpivot needs, and that step itself, whose delete runs after.
+                    outlives: [...serverWay, this.cluster.kind, ...(selfHosted ? [selfHosted.cluster.unpivot, ...selfHosted.credentials.resources] : [])],
+                    selfHosted: selfHosted && {
+                        kubeconfigPath: SELF_HOSTED_ACTIVE_KUBECONFIG,
+                        keepCluster: `${cfg.workloadNamespace}/${selfHostedClusterName(cfg.prefix)}`,
+                    },
+                },
+                gated,
+            );
+        const selfHostedMode = cfg.managementCluster.mode === "selfHosted";
+        if (!selfHostedMode) {
+            this.teardown = teardown();
+        }
 
         // Built from the kubeconfig alone: Flux and the plain Secrets go in while ORC and Cluster
         // API install. deleteUnreachable: once a cluster is gone (new server generation, new
@@ -315,6 +332,25 @@ export class CapiManagement extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        // selfHosted (docs/self-hosted.md): the self-hosted cluster, its provider and credentials, the pivot.
+        if (selfHostedMode) {
+            this.selfHosted = selfHostedParts(
+                {
+                    config: cfg,
+                    connection: this.connection,
+                    kindClusterId: this.cluster.kind.stdout,
+                    externalNetworkId: external.id,
+                    floatingIp: server.floatingIp,
+                    authUrl,
+                    region: credentialRegion,
+                    appCredentials: this.appCredentials,
+                    proxy: clusterProxy,
+                    outlives: [...serverWay, this.cluster.kind, this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                },
+                gated,
+            );
+            this.teardown = teardown(this.selfHosted);
+        }
         this.cloudProviderRestart = new CloudProviderRestart(
             "cloud-provider-restart",
             {
@@ -333,8 +369,16 @@ export class CapiManagement extends pulumi.ComponentResource {
                     installFile: fluxInstall as pulumi.Output<string>,
                     gitops: cfg.gitops,
                     managementAddress: server.floatingIp,
-                    deletedWith: this.cluster.kind,
-                    syncAfter: [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                    // selfHosted: Flux on the self-hosted cluster, syncing only once the objects are there.
+                    deletedWith: this.selfHosted?.cluster.cluster ?? this.cluster.kind,
+                    syncAfter: this.selfHosted
+                        ? [
+                              this.selfHosted.cluster.orc,
+                              this.selfHosted.cluster.providers,
+                              ...this.selfHosted.credentials.resources,
+                              this.selfHosted.pivot.pivot,
+                          ]
+                        : [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
                     // One Output per variable, so the transform needs no resolved value.
                     proxyEnv: cfg.proxy
                         ? proxyVarNames(cfg.proxy).map((name) => ({
@@ -343,7 +387,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                           }))
                         : undefined,
                 },
-                inCluster,
+                this.selfHosted ? { ...gated, providers: { kubernetes: this.selfHosted.provider } } : inCluster,
             );
         }
 
@@ -370,6 +414,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                 appCredentialOwner: { id: ownerId, name: ownerName },
                 // Only when on: an unprotected stack records nothing, as before.
                 ...(cfg.protect ? { protect: true } : {}),
+                // Only in selfHosted mode: a kind stack records nothing, as before.
+                ...optional("managementClusterMode", deployedModeOf(cfg)),
                 // Optional in DeployedState: states written before these were recorded lack them.
                 ...(ids.externalNetworkId ? { externalNetworkId: ids.externalNetworkId } : {}),
                 ...optional("serverNetwork", serverNetworkOf(cfg, ids)),

@@ -38,7 +38,8 @@ export const MANAGEMENT_CLUSTER_SCHEMA = Type.Object(
             Type.String({
                 pattern: VERSION_PATTERN,
                 default: DEFAULT_SELF_HOSTED_KUBERNETES_VERSION,
-                markdownDescription: "Kubernetes version of the self-hosted cluster; must be the version inside `managementCluster.image`. A change rolls its nodes",
+                markdownDescription:
+                    "Kubernetes version of the self-hosted cluster; must be the version inside `managementCluster.image`. A change rolls its nodes",
                 "x-errors": { "*": "{value} must be a Kubernetes release like v1.35.8" },
             }),
         ),
@@ -46,7 +47,8 @@ export const MANAGEMENT_CLUSTER_SCHEMA = Type.Object(
             Type.String({
                 pattern: "\\S",
                 default: DEFAULT_SELF_HOSTED_IMAGE,
-                markdownDescription: "Glance image (by name) of the self-hosted cluster's nodes, a Cluster API node image of `managementCluster.kubernetesVersion`",
+                markdownDescription:
+                    "Glance image (by name) of the self-hosted cluster's nodes, a Cluster API node image of `managementCluster.kubernetesVersion`",
                 "x-errors": { "*": "{value} must be a Glance image name" },
             }),
         ),

@@ -48,6 +48,7 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "teardown-orc.sh",
     "kind-node-constants.sh",
     "kind-node.sh",
+    "self-hosted-state.sh",
 ];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */

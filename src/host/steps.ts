@@ -17,7 +17,14 @@
  */
 
 /** The components that register host steps (their type token is `capi-mgmt:index:<name>`). */
-export type HostStepComponent = "HostBootstrap" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown";
+export type HostStepComponent =
+    | "HostBootstrap"
+    | "ManagementCluster"
+    | "DeletionCleanup"
+    | "CloudProviderRestart"
+    | "WorkloadTeardown"
+    | "SelfHostedCluster"
+    | "SelfHostedPivot";
 
 /**
  * What re-runs a step: a new value replaces the command, which runs its create again.
@@ -78,6 +85,12 @@ export interface HostStep {
     readonly dial?: "setup" | "teardown";
     /** The setting whose value the component passes as the command's `protect`, if any. */
     readonly protectedBy?: string;
+    /**
+     * Registered only in this `capi-mgmt:managementCluster.mode` (default: in every mode). Such
+     * a step may run the script of another step (the self-hosted cluster's ORC and providers
+     * are the kind cluster's scripts with another kubeconfig).
+     */
+    readonly mode?: "selfHosted";
 }
 
 /** What every step that downloads takes for the proxy (src/host/hostScripts.ts proxyParams). */
@@ -240,11 +253,82 @@ export const HOST_STEPS: readonly HostStep[] = [
         component: "WorkloadTeardown",
         script: "teardown.sh",
         params: ["CLUSTER_NAME", "KUBECONFIG_PATH", "TIMEOUT_SECONDS", "PER_CLUSTER_TIMEOUT_SECONDS", "CLUSTERS_GONE_FILE", "FLUX_RESUME_SCRIPT"],
+        optionalParams: ["KEEP_CLUSTER"],
         root: true,
         run: "delete",
         after: ["given"],
         dial: "teardown",
         protectedBy: "capi-mgmt:protect",
+    },
+    // capi-mgmt:managementCluster.mode selfHosted only (src/cluster/selfHosted.ts, docs/self-hosted.md).
+    {
+        name: "self-hosted-unpivot",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "self-hosted-unpivot.sh",
+        params: ["CLUSTER", "NAMESPACE", "KIND_KUBECONFIG", "STATE_DIR", "CLUSTERCTL", "PIVOT_SCRIPT", "FLUX_NAMESPACE", "TIMEOUT_SECONDS", "GONE_FILE"],
+        root: true,
+        run: "delete",
+        after: ["given"],
+        dial: "teardown",
+        protectedBy: "capi-mgmt:protect",
+    },
+    {
+        name: "self-hosted-cluster",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "self-hosted-cluster.sh",
+        params: ["CLUSTER", "NAMESPACE", "MANIFEST", "BOOTSTRAP", "KIND_KUBECONFIG", "STATE_DIR", "WAIT_TIMEOUT_SECONDS"],
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["given"],
+        secretOutputs: ["stdout"],
+        logging: "stderr",
+    },
+    {
+        name: "self-hosted-orc",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "orc.sh",
+        params: ["ORC_VERSION", "ORC_MANIFEST_SHA256", "KUBECONFIG_PATH", "WAIT_TIMEOUT_SECONDS", "STATE_DIR"],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["self-hosted-cluster"],
+    },
+    {
+        name: "self-hosted-providers",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "capi-providers.sh",
+        params: [
+            "CLUSTER_API_VERSION",
+            "CAPO_VERSION",
+            "CAAPH_VERSION",
+            "CERT_MANAGER_VERSION",
+            "STATE_DIR",
+            "KUBECONFIG_PATH",
+            "WAIT_TIMEOUT_SECONDS",
+            "RELEASE_FILES",
+        ],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["self-hosted-orc"],
+    },
+    {
+        name: "self-hosted-pivot",
+        mode: "selfHosted",
+        component: "SelfHostedPivot",
+        script: "self-hosted-pivot.sh",
+        params: ["NAMESPACE", "KIND_KUBECONFIG", "STATE_DIR", "CLUSTERCTL", "PIVOT_SCRIPT", "FLUX_NAMESPACE", "PIVOT_SCRIPT_TEXT"],
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["given"],
     },
 ];
 

@@ -25,7 +25,7 @@ export function deployedModeOf(cfg: Pick<StackConfig, "managementCluster">): Dep
 }
 
 /** Where the way back is described. */
-const WAY_BACK = "docs/self-hosted.md, \"Back to kind\"";
+const WAY_BACK = 'docs/self-hosted.md, "Back to kind"';
 
 /** The refusals of mode changes on a running stack (empty: allowed), each naming the setting and the way out. */
 export function selfHostedProblems(prev: PreviousDeployment, cfg: Pick<StackConfig, "managementCluster" | "serverGeneration">): string[] {

@@ -29,8 +29,8 @@
 #   CLUSTERCTL        path of clusterctl
 #   PIVOT_SCRIPT      path of the pivot script
 #   FLUX_NAMESPACE    namespace of the kind cluster's Flux
-# Optional: PIVOT_SCRIPT_TEXT, the pivot script's text (base64), installed at PIVOT_SCRIPT
-# (0700) before it runs.
+#   PIVOT_SCRIPT_TEXT the pivot script's text (base64), installed at PIVOT_SCRIPT (0700)
+#                     before it runs; empty: the one installed there is used
 # Exit status: 0 when the objects are on the self-hosted cluster; 1 otherwise.
 set -euo pipefail
 
@@ -39,6 +39,7 @@ set -euo pipefail
 : "${STATE_DIR:?self-hosted-pivot: STATE_DIR (the self-hosted state directory) must be set}"
 : "${CLUSTERCTL:?self-hosted-pivot: CLUSTERCTL (path of clusterctl) must be set}"
 : "${PIVOT_SCRIPT:?self-hosted-pivot: PIVOT_SCRIPT (path of the pivot script) must be set}"
+: "${PIVOT_SCRIPT_TEXT?self-hosted-pivot: PIVOT_SCRIPT_TEXT (the pivot script, base64, or empty) must be set}"
 : "${FLUX_NAMESPACE:?self-hosted-pivot: FLUX_NAMESPACE (namespace of the Flux of the kind cluster) must be set}"
 
 readonly QUERY_TIMEOUT_SECONDS=120
@@ -74,7 +75,7 @@ check_parameters() {
 }
 
 install_pivot_script() {
-    if [[ -n "${PIVOT_SCRIPT_TEXT:-}" ]]; then
+    if [[ -n "$PIVOT_SCRIPT_TEXT" ]]; then
         local tmp="$PIVOT_SCRIPT.tmp.$$"
         mkdir -p -- "$(dirname -- "$PIVOT_SCRIPT")"
         base64 -d <<<"$PIVOT_SCRIPT_TEXT" >"$tmp" || die "PIVOT_SCRIPT_TEXT is not base64"
