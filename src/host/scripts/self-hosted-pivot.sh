@@ -117,7 +117,8 @@ remove_kind_flux() {
 move() {
     local status=0
     log "moving the Cluster API objects of $NAMESPACE from the kind cluster to the self-hosted cluster"
-    FROM_KUBECONFIG="$KIND_KUBECONFIG" TO_KUBECONFIG="$STATE_DIR/kubeconfig" NAMESPACE="$NAMESPACE" CLUSTERCTL="$CLUSTERCTL" \
+    # env: NAMESPACE and CLUSTERCTL are readonly here (rendered parameters), so not as assignments.
+    env FROM_KUBECONFIG="$KIND_KUBECONFIG" TO_KUBECONFIG="$STATE_DIR/kubeconfig" NAMESPACE="$NAMESPACE" CLUSTERCTL="$CLUSTERCTL" \
         bash "$PIVOT_SCRIPT" </dev/null >&2 || status=$?
     case "$status" in
         0) ;;

@@ -106,7 +106,8 @@ move_back() {
     set_phase unpivoting
     rm -f -- "$STATE_DIR/active.kubeconfig"
     log "moving the Cluster API objects of $NAMESPACE back to the kind cluster"
-    FROM_KUBECONFIG="$self" TO_KUBECONFIG="$KIND_KUBECONFIG" NAMESPACE="$NAMESPACE" CLUSTERCTL="$CLUSTERCTL" \
+    # env: NAMESPACE and CLUSTERCTL are readonly here (rendered parameters), so not as assignments.
+    env FROM_KUBECONFIG="$self" TO_KUBECONFIG="$KIND_KUBECONFIG" NAMESPACE="$NAMESPACE" CLUSTERCTL="$CLUSTERCTL" \
         bash "$PIVOT_SCRIPT" </dev/null >&2 || status=$?
     if ((status != 0)); then
         die "moving the objects back to the kind cluster failed (exit $status, the reason above); the phase stays unpivoting:" \
