@@ -29,7 +29,7 @@ export const MANAGEMENT_CLUSTER_SCHEMA = Type.Object(
         flavor: Type.Optional(
             Type.String({
                 pattern: "\\S",
-                markdownDescription: "flavor of the self-hosted cluster's three control plane nodes (they also run the controllers: no workers)",
+                markdownDescription: "flavor of the self-hosted cluster's nodes: 3 control plane nodes and 2 workers, which run the controllers",
                 "x-doc-default": "`flavor`",
                 "x-errors": { "*": "{value} must be a flavor name" },
             }),
