@@ -5,7 +5,7 @@ import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "./cluster/certRenewal";
 import { identityEndpoint } from "./cluster/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "./host/cloudInit";
 import { StackConfig } from "./config";
-import { DeployedState, ResolvedNetworks, serverNetworkOf, workloadProjectKey } from "./lifecycle/lifecycle";
+import { DeployedState, ResolvedNetworks } from "./lifecycle/lifecycle";
 import { isUuid } from "./shared/names";
 import { ReleaseSource } from "./versions/releaseCache";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "./host/proxy";
@@ -24,15 +24,8 @@ import { ServerSecurityGroup } from "./cloud/securityGroup";
 import { ManagementServer, SERVER_USER } from "./cloud/server";
 import { SshKeys } from "./cloud/sshKeys";
 import { WorkloadTeardown } from "./lifecycle/teardown";
-import { SelfHostedParts, selfHostedParts } from "./cluster/selfHostedStack";
-import { SELF_HOSTED_ACTIVE_KUBECONFIG } from "./cluster/selfHostedScripts";
-import { selfHostedClusterName } from "./cluster/selfHostedManifest";
-import { deployedModeOf } from "./lifecycle/selfHostedGate";
-
-/** `{ [key]: value }`, or nothing when the value is undefined. */
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
+import { SelfHostedParts, selfHostedParts, selfHostedTeardown } from "./cluster/selfHostedStack";
+import { deployedStateOf } from "./lifecycle/deployedState";
 
 /** Arguments of {@link CapiManagement}. */
 export interface CapiManagementArgs {
@@ -290,12 +283,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                     clusterName: cfg.prefix,
                     timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
                     protect: cfg.protect,
-                    // selfHosted: also everything self-hosted-unpivot needs, and that step itself, whose delete runs after.
-                    outlives: [...serverWay, this.cluster.kind, ...(selfHosted ? [selfHosted.cluster.unpivot, ...selfHosted.credentials.resources] : [])],
-                    selfHosted: selfHosted && {
-                        kubeconfigPath: SELF_HOSTED_ACTIVE_KUBECONFIG,
-                        keepCluster: `${cfg.workloadNamespace}/${selfHostedClusterName(cfg.prefix)}`,
-                    },
+                    // selfHosted: the cluster holding the workload clusters, the kept Cluster, and outliving self-hosted-unpivot.
+                    ...(selfHosted ? selfHostedTeardown(cfg, selfHosted, [...serverWay, this.cluster.kind]) : { outlives: [...serverWay, this.cluster.kind] }),
                 },
                 gated,
             );
@@ -401,25 +390,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 resolved,
                 pulumi.all(gitopsOwned.map((r) => (r as pulumi.CustomResource).urn)),
             ])
-            .apply(([az, ns, ownerId, ownerName, ids]) => ({
-                serverGeneration: cfg.serverGeneration,
-                prefix: cfg.prefix,
-                availabilityZone: az ?? cfg.availabilityZone ?? "",
-                flavor: cfg.flavor,
-                workloadNamespace: ns,
-                gitops: cfg.gitops !== undefined,
-                // Only when set: the management server's own project records nothing, as before.
-                ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
-                // Preflight let only the owner (or a hand-over to this user) through: the credentials are this user's.
-                appCredentialOwner: { id: ownerId, name: ownerName },
-                // Only when on: an unprotected stack records nothing, as before.
-                ...(cfg.protect ? { protect: true } : {}),
-                // Only in selfHosted mode: a kind stack records nothing, as before.
-                ...optional("managementClusterMode", deployedModeOf(cfg)),
-                // Optional in DeployedState: states written before these were recorded lack them.
-                ...(ids.externalNetworkId ? { externalNetworkId: ids.externalNetworkId } : {}),
-                ...optional("serverNetwork", serverNetworkOf(cfg, ids)),
-            }));
+            .apply(([availabilityZone, workloadNamespace, id, name, resolved]) =>
+                deployedStateOf(cfg, { availabilityZone, workloadNamespace, owner: { id, name }, resolved }),
+            );
 
         this.floatingIp = server.floatingIp;
         this.hostPublicKey = keys.hostPublicKey;

@@ -27,6 +27,7 @@ import { ServerConnection } from "../host/hostStep";
 import { ClusterCredentials } from "./clusterCredentials";
 import { renderSelfHostedBootstrap, renderSelfHostedManifest, SELF_HOSTED_BOOTSTRAP_FILES, selfHostedClusterName } from "./selfHostedManifest";
 import { SelfHostedCluster, SelfHostedPivot } from "./selfHosted";
+import { SELF_HOSTED_ACTIVE_KUBECONFIG } from "./selfHostedScripts";
 
 /** The repository's GitOps tree, whose ClusterClass and add-ons the kind cluster builds the self-hosted cluster from. */
 export const GITOPS_DIR = path.resolve(__dirname, "..", "..", "gitops");
@@ -132,4 +133,21 @@ export function selfHostedParts(args: SelfHostedPartsArgs, opts: pulumi.Componen
         opts,
     );
     return { cluster, provider, credentials, pivot };
+}
+
+/**
+ * The teardown's arguments in selfHosted mode: the kubeconfig of the cluster holding the
+ * workload clusters, the self-hosted Cluster it keeps, and what it outlives besides `outlives`:
+ * self-hosted-unpivot (so its delete runs after the teardown's) and the credentials on the
+ * self-hosted cluster (which CAPO there needs while the teardown deletes workload clusters).
+ */
+export function selfHostedTeardown(
+    cfg: StackConfig,
+    parts: SelfHostedParts,
+    outlives: pulumi.Resource[],
+): { outlives: pulumi.Resource[]; selfHosted: { kubeconfigPath: string; keepCluster: string } } {
+    return {
+        outlives: [...outlives, parts.cluster.unpivot, ...parts.credentials.resources],
+        selfHosted: { kubeconfigPath: SELF_HOSTED_ACTIVE_KUBECONFIG, keepCluster: `${cfg.workloadNamespace}/${selfHostedClusterName(cfg.prefix)}` },
+    };
 }
