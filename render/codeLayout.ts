@@ -11,7 +11,8 @@ export const SRC_FOLDERS: Readonly<Record<string, string>> = {
     config: "the settings: one schema per key (type, default, constraints, docs), the named cross-field rules, loading from the stack",
     cloud: "the OpenStack side: preflight, network, security group, keys, application credentials, the server",
     host: "the server itself: cloud-init, the host step registry (steps.ts) and its builder, the steps' components and renderers, the scripts (scripts/, scripts/lib/ for includes) and systemd units",
-    cluster: "the management cluster: kind, ORC, Cluster API, the credentials in the cluster, certificate renewal, the conformance check",
+    cluster:
+        "the management cluster: kind, ORC, Cluster API, the credentials in the cluster, certificate renewal, the conformance check, the self-hosted mode (docs/self-hosted.md)",
     gitops: "Flux syncing the Git path, and Flux's semver ranges",
     lifecycle: "later runs: the gate, the replacement map and its facts, the plan, the rebuild check, the credential owner, the teardown",
     shared: "names and addresses every feature uses: resource naming, address parsing, SSH keys, the names shared with the GitOps tree",

@@ -230,6 +230,25 @@ export function settingVariants(stack: string, config: Record<string, string>): 
         },
     ];
     if (gitops) {
+        // selfHosted needs gitops (src/config/rules/managementCluster.ts).
+        const selfHosted = (o: Record<string, unknown> = {}) => ({ managementCluster: JSON.stringify({ mode: "selfHosted", ...o }) });
+        variants.push(
+            { key: "managementCluster", variant: selfHosted(), change: "selfHosted (the migration from kind)" },
+            { key: "managementCluster.mode", variant: selfHosted(), change: "kind → selfHosted (the migration)" },
+            {
+                key: "managementCluster.flavor",
+                base: selfHosted(),
+                variant: selfHosted({ flavor: "SCS-4V-8" }),
+                change: "another flavor of the self-hosted nodes",
+            },
+            {
+                key: "managementCluster.kubernetesVersion",
+                base: selfHosted(),
+                variant: selfHosted({ kubernetesVersion: "v1.35.9", image: "ubuntu-capi-image-v1.35.9" }),
+                change: "v1.35.9 (with its image)",
+            },
+            { key: "managementCluster.image", base: selfHosted(), variant: selfHosted({ image: "ubuntu-capi-image-v1.35.8-b" }), change: "another image name" },
+        );
         const key = mockOpensshKeyPair("replacement-map known host").publicKeyOpenssh.trim();
         variants.push(
             { key: "gitops", variant: { gitops: undefined }, change: "removed" },

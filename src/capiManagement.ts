@@ -5,7 +5,7 @@ import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "./cluster/certRenewal";
 import { identityEndpoint } from "./cluster/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "./host/cloudInit";
 import { StackConfig } from "./config";
-import { DeployedState, ResolvedNetworks, serverNetworkOf, workloadProjectKey } from "./lifecycle/lifecycle";
+import { DeployedState, ResolvedNetworks } from "./lifecycle/lifecycle";
 import { isUuid } from "./shared/names";
 import { ReleaseSource } from "./versions/releaseCache";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "./host/proxy";
@@ -26,11 +26,8 @@ import { ServerSecurityGroup } from "./cloud/securityGroup";
 import { ManagementServer, SERVER_USER } from "./cloud/server";
 import { SshKeys } from "./cloud/sshKeys";
 import { WorkloadTeardown } from "./lifecycle/teardown";
-
-/** `{ [key]: value }`, or nothing when the value is undefined. */
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
+import { SelfHostedParts, selfHostedParts, selfHostedTeardown } from "./cluster/selfHostedStack";
+import { deployedStateOf } from "./lifecycle/deployedState";
 
 /** Arguments of {@link CapiManagement}. */
 export interface CapiManagementArgs {
@@ -73,7 +70,9 @@ export class CapiManagement extends pulumi.ComponentResource {
     /** kind, ORC and Cluster API on the server. */
     readonly cluster: ManagementCluster;
     /** Deletes the workload clusters on destroy, before anything else goes. */
-    readonly teardown: WorkloadTeardown;
+    readonly teardown!: WorkloadTeardown;
+    /** The self-hosted management cluster (`managementCluster.mode: selfHosted`), else undefined. */
+    readonly selfHosted?: SelfHostedParts;
     /** The timer that clears deleting workload clusters' load balancers off their networks. */
     readonly deletionCleanup: DeletionCleanup;
     /** The backups' Swift container, credential and upload, when `backupObjectStorage.enabled`. */
@@ -305,25 +304,25 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
-        this.teardown = new WorkloadTeardown(
-            "teardown",
-            {
-                connection: this.connection,
-                clusterName: cfg.prefix,
-                timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
-                protect: cfg.protect,
-                // And the backup volume's attachment: the teardown's backup goes there first.
-                outlives: [
-                    server.instance,
-                    server.association,
-                    ...securityGroup.rules,
-                    ...this.appCredentials.resources,
-                    this.cluster.kind,
-                    ...this.backup.outlived,
-                ],
-            },
-            gated,
-        );
+        // The backup volume's attachment too: the teardown's backup goes there first.
+        const serverWay = [server.instance, server.association, ...securityGroup.rules, ...this.appCredentials.resources, ...this.backup.outlived];
+        const teardown = (selfHosted?: SelfHostedParts) =>
+            new WorkloadTeardown(
+                "teardown",
+                {
+                    connection: this.connection,
+                    clusterName: cfg.prefix,
+                    timeoutSeconds: cfg.teardownTimeoutMinutes * 60,
+                    protect: cfg.protect,
+                    // selfHosted: the cluster holding the workload clusters, the kept Cluster, and outliving self-hosted-unpivot.
+                    ...(selfHosted ? selfHostedTeardown(cfg, selfHosted, [...serverWay, this.cluster.kind]) : { outlives: [...serverWay, this.cluster.kind] }),
+                },
+                gated,
+            );
+        const selfHostedMode = cfg.managementCluster.mode === "selfHosted";
+        if (!selfHostedMode) {
+            this.teardown = teardown();
+        }
 
         // Built from the kubeconfig alone: Flux and the plain Secrets go in while ORC and Cluster
         // API install. deleteUnreachable: once a cluster is gone (new server generation, new
@@ -353,6 +352,25 @@ export class CapiManagement extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        // selfHosted (docs/self-hosted.md): the self-hosted cluster, its provider and credentials, the pivot.
+        if (selfHostedMode) {
+            this.selfHosted = selfHostedParts(
+                {
+                    config: cfg,
+                    connection: this.connection,
+                    kindClusterId: this.cluster.kind.stdout,
+                    externalNetworkId: external.id,
+                    floatingIp: server.floatingIp,
+                    authUrl,
+                    region: credentialRegion,
+                    appCredentials: this.appCredentials,
+                    proxy: clusterProxy,
+                    outlives: [...serverWay, this.cluster.kind, this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                },
+                gated,
+            );
+            this.teardown = teardown(this.selfHosted);
+        }
         this.cloudProviderRestart = new CloudProviderRestart(
             "cloud-provider-restart",
             {
@@ -371,8 +389,16 @@ export class CapiManagement extends pulumi.ComponentResource {
                     installFile: fluxInstall as pulumi.Output<string>,
                     gitops: cfg.gitops,
                     managementAddress: server.floatingIp,
-                    deletedWith: this.cluster.kind,
-                    syncAfter: [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                    // selfHosted: Flux on the self-hosted cluster, syncing only once the objects are there.
+                    deletedWith: this.selfHosted?.cluster.cluster ?? this.cluster.kind,
+                    syncAfter: this.selfHosted
+                        ? [
+                              this.selfHosted.cluster.orc,
+                              this.selfHosted.cluster.providers,
+                              ...this.selfHosted.credentials.resources,
+                              this.selfHosted.pivot.pivot,
+                          ]
+                        : [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
                     // One Output per variable, so the transform needs no resolved value.
                     proxyEnv: cfg.proxy
                         ? proxyVarNames(cfg.proxy).map((name) => ({
@@ -381,7 +407,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                           }))
                         : undefined,
                 },
-                inCluster,
+                this.selfHosted ? { ...gated, providers: { kubernetes: this.selfHosted.provider } } : inCluster,
             );
         }
 
@@ -395,23 +421,9 @@ export class CapiManagement extends pulumi.ComponentResource {
                 resolved,
                 pulumi.all(gitopsOwned.map((r) => (r as pulumi.CustomResource).urn)),
             ])
-            .apply(([az, ns, ownerId, ownerName, ids]) => ({
-                serverGeneration: cfg.serverGeneration,
-                prefix: cfg.prefix,
-                availabilityZone: az ?? cfg.availabilityZone ?? "",
-                flavor: cfg.flavor,
-                workloadNamespace: ns,
-                gitops: cfg.gitops !== undefined,
-                // Only when set: the management server's own project records nothing, as before.
-                ...(cfg.workloadProject ? { workloadProject: workloadProjectKey(cfg.workloadProject) } : {}),
-                // Preflight let only the owner (or a hand-over to this user) through: the credentials are this user's.
-                appCredentialOwner: { id: ownerId, name: ownerName },
-                // Only when on: an unprotected stack records nothing, as before.
-                ...(cfg.protect ? { protect: true } : {}),
-                // Optional in DeployedState: states written before these were recorded lack them.
-                ...(ids.externalNetworkId ? { externalNetworkId: ids.externalNetworkId } : {}),
-                ...optional("serverNetwork", serverNetworkOf(cfg, ids)),
-            }));
+            .apply(([availabilityZone, workloadNamespace, id, name, resolved]) =>
+                deployedStateOf(cfg, { availabilityZone, workloadNamespace, owner: { id, name }, resolved }),
+            );
 
         this.floatingIp = server.floatingIp;
         this.hostPublicKey = keys.hostPublicKey;

@@ -58,6 +58,8 @@ export interface OrcParams {
     waitTimeoutSeconds: number;
     /** The proxy of kubectl's download and of ORC's controller; undefined: none. */
     proxy?: ProxyEnv;
+    /** Admin kubeconfig of the cluster ORC goes to; default the kind cluster's ({@link SERVER_KUBECONFIG}). */
+    kubeconfigPath?: string;
 }
 
 /** Parameters of `src/host/scripts/capi-providers.sh`. */
@@ -79,6 +81,8 @@ export interface CapiProvidersParams {
     waitTimeoutSeconds: number;
     /** The proxy of clusterctl and of the providers' controllers; undefined: none. */
     proxy?: ProxyEnv;
+    /** Admin kubeconfig of the cluster the providers go to; default the kind cluster's ({@link SERVER_KUBECONFIG}). */
+    kubeconfigPath?: string;
 }
 
 /** kind's own rule for cluster names, also kept from starting with `-` or `.`. */
@@ -101,6 +105,14 @@ function checkVersion(what: string, version: string): void {
     if (typeof version !== "string" || !RELEASE_VERSION.test(version)) {
         throw new Error(`${what} must be a release like v1.2.3, got ${JSON.stringify(version)}`);
     }
+}
+
+/** The kubeconfig a step is given: an absolute path on the server, by default the kind cluster's. */
+function kubeconfigPathOf(p: string | undefined): string {
+    if (p !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(p)) {
+        throw new Error(`kubeconfigPath must be an absolute path, got ${JSON.stringify(p)}`);
+    }
+    return p ?? SERVER_KUBECONFIG;
 }
 
 function checkWaitSeconds(n: number): void {
@@ -189,7 +201,7 @@ export function renderOrcScript(p: OrcParams): string {
     return renderHostScript("orc.sh", {
         ORC_VERSION: p.version,
         ORC_MANIFEST_SHA256: p.manifestSha256 ?? "",
-        KUBECONFIG_PATH: SERVER_KUBECONFIG,
+        KUBECONFIG_PATH: kubeconfigPathOf(p.kubeconfigPath),
         WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
         STATE_DIR: HOST_STATE_DIR,
         ...proxyParams(p.proxy),
@@ -231,7 +243,7 @@ export function renderCapiProvidersScript(p: CapiProvidersParams): string {
             CAAPH_VERSION: p.caaph,
             CERT_MANAGER_VERSION: p.certManager,
             STATE_DIR: HOST_STATE_DIR,
-            KUBECONFIG_PATH: SERVER_KUBECONFIG,
+            KUBECONFIG_PATH: kubeconfigPathOf(p.kubeconfigPath),
             WAIT_TIMEOUT_SECONDS: String(p.waitTimeoutSeconds),
             RELEASE_FILES: files.map((f) => `${f.label} ${f.version} ${f.file} ${f.url} ${f.sha256 ?? "-"}`).join("\n"),
             ...proxyParams(p.proxy),

@@ -7,7 +7,16 @@
 export { CONFIG_KEYS, nestedSettingKeys, PROVIDER_SETTINGS, SECRET_SETTINGS, SETTINGS_SCHEMA, settingSchema } from "./schema";
 export type { Environment, ExistingNetwork, Settings, WorkloadProject } from "./schema";
 export { CONFIG_NAMESPACE, ConfigError } from "./types";
-export type { AppCredentialSettings, BackupObjectStorageSettings, GitOpsSettings, GitRef, ParseContext, RawConfig, StackConfig } from "./types";
+export type {
+    AppCredentialSettings,
+    BackupObjectStorageSettings,
+    GitOpsSettings,
+    ManagementClusterSettings,
+    GitRef,
+    ParseContext,
+    RawConfig,
+    StackConfig,
+} from "./types";
 export { canonicalExpiry, canonicalRoles, DEFAULT_ROLES } from "./rules/credentials";
 export { configWarnings, looksLikeOurNamespace } from "./rules/namespace";
 export { parseStackConfig } from "./parse";

@@ -7,6 +7,7 @@ import { DEFAULT_WORKLOAD_NAMESPACE } from "../shared/contract";
 import { parseProxy, parseRegistryMirrors, Problem } from "../host/proxy";
 import { appCredentialOf, caCertOf, checkRebuildWithClusters, checkSecretsHeldAsSecrets, workloadProjectOf } from "./rules/credentials";
 import { gitopsOf } from "./rules/gitops";
+import { managementClusterOf } from "./rules/managementCluster";
 import { checkMisspelledNamespaces } from "./rules/namespace";
 import { checkAllowedCidrs, checkNameservers, checkNodeCidr, checkRootVolumeSize } from "./rules/network";
 import { versionsOf } from "./rules/versions";
@@ -90,6 +91,7 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         gitops: gitopsOf(p, usable("gitops"), { stack: ctx.stack, production }),
         backup: backupOf(usable("backup")),
         workloadNamespace: DEFAULT_WORKLOAD_NAMESPACE,
+        managementCluster: { mode: "kind", flavor: "", kubernetesVersion: "", image: "" },
         // src/host/proxy.ts guards its own inputs: it runs whenever the container is right, so its
         // problems come with the schema's (identical ones are reported once).
         ...proxyAndMirrors(p, isObject(v.proxy) ? v.proxy : undefined, Array.isArray(v.registryMirrors) ? v.registryMirrors : undefined),
@@ -107,6 +109,10 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
         checkSecretsHeldAsSecrets(p, { "gitops.deployKey": config.gitops.deployKey, "gitops.sopsAgeKey": config.gitops.sopsAgeKey }, ctx.secretKeys);
     }
     config.workloadNamespace = config.gitops?.workloadNamespace ?? DEFAULT_WORKLOAD_NAMESPACE;
+    config.managementCluster = managementClusterOf(p, usable("managementCluster"), {
+        flavor: config.flavor,
+        gitops: config.gitops !== undefined || invalid.has("gitops"),
+    });
     if (p.list.length > 0) {
         throw new ConfigError(p.list);
     }

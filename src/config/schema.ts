@@ -14,6 +14,7 @@ import { Static, TOptional, TSchema, Type } from "@sinclair/typebox";
 import { COMPONENT_NAMES, ComponentName, TOOL_NAMES, ToolName } from "../versions/versions";
 import { GITOPS_SCHEMA } from "./schemaGitops";
 import { BACKUP_OBJECT_STORAGE_SCHEMA } from "./schemaBackup";
+import { MANAGEMENT_CLUSTER_SCHEMA } from "./schemaManagementCluster";
 import { RELEASE_COMPONENTS } from "../versions/releaseFiles";
 import { BOOLEAN, DNS_LABEL_PATTERN, INTEGER, LIST_OF_STRINGS, NODE_IMAGE_PATTERN, NOT_OBJECT, PREFIX_MAX, SettingMeta } from "./schemaMeta";
 
@@ -357,6 +358,7 @@ export const SETTINGS_SCHEMA = Type.Object(
         ),
         backup: Type.Optional(BackupSchema),
         gitops: Type.Optional(GITOPS_SCHEMA),
+        managementCluster: Type.Optional(MANAGEMENT_CLUSTER_SCHEMA),
         proxy: Type.Optional(ProxySchema),
         registryMirrors: Type.Optional(RegistryMirrorsSchema),
         backupObjectStorage: Type.Optional(BACKUP_OBJECT_STORAGE_SCHEMA),
@@ -370,6 +372,8 @@ export type Settings = Static<typeof SETTINGS_SCHEMA>;
 export type Environment = Static<typeof EnvironmentSchema>;
 /** A network and subnet that already exist and are reused instead of created. */
 export type ExistingNetwork = Static<typeof ExistingNetworkSchema>;
+/** Where the management cluster runs (`capi-mgmt:managementCluster`, as written). */
+export type ManagementClusterSetting = Static<typeof MANAGEMENT_CLUSTER_SCHEMA>;
 /** A second OpenStack project for everything workload clusters get their hands on. */
 export type WorkloadProject = Static<typeof WorkloadProjectSchema>;
 

@@ -60,6 +60,8 @@ export type StackConfig = Required<Pick<Settings, Filled | Filled2>> &
         gitops?: GitOpsSettings;
         /** Namespace of the workload clusters (from gitops, or the default). */
         workloadNamespace: string;
+        /** Where the management cluster runs. */
+        managementCluster: ManagementClusterSettings;
         /** HTTP proxy of everything that downloads on the management side; undefined: direct. */
         proxy?: ProxySettings;
         /** Registry mirrors of the kind node's containerd; empty: none. */
@@ -88,6 +90,18 @@ export interface BackupObjectStorageSettings {
     keep: number;
     /** Older backups are deleted too (the newest never); 0: no age limit. */
     maxAgeDays: number;
+}
+
+/** Where the management cluster runs, defaults filled in (src/config/schemaManagementCluster.ts). */
+export interface ManagementClusterSettings {
+    /** `kind`: the kind cluster on the server; `selfHosted`: a highly available cluster on OpenStack that manages itself. */
+    mode: "kind" | "selfHosted";
+    /** Flavor of the self-hosted cluster's control plane nodes (default: the server's `flavor`). */
+    flavor: string;
+    /** Kubernetes version of the self-hosted cluster. */
+    kubernetesVersion: string;
+    /** Glance image name of its nodes. */
+    image: string;
 }
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */

@@ -51,6 +51,7 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "kind-node-constants.sh",
     "kind-node.sh",
     "capi-move.sh",
+    "self-hosted-state.sh",
 ];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */

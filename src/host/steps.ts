@@ -17,7 +17,16 @@
  */
 
 /** The components that register host steps (their type token is `capi-mgmt:index:<name>`). */
-export type HostStepComponent = "HostBootstrap" | "ManagementBackup" | "ManagementCluster" | "DeletionCleanup" | "CloudProviderRestart" | "WorkloadTeardown" | "BackupStorage";
+export type HostStepComponent =
+    | "HostBootstrap"
+    | "ManagementBackup"
+    | "ManagementCluster"
+    | "DeletionCleanup"
+    | "CloudProviderRestart"
+    | "WorkloadTeardown"
+    | "BackupStorage"
+    | "SelfHostedCluster"
+    | "SelfHostedPivot";
 
 /**
  * What re-runs a step: a new value replaces the command, which runs its create again.
@@ -82,6 +91,12 @@ export interface HostStep {
     readonly protectedBy?: string;
     /** The setting that must be `true` for the step (and its component) to exist; none: every stack has it. */
     readonly enabledBy?: string;
+    /**
+     * Registered only in this `capi-mgmt:managementCluster.mode` (default: in every mode). Such
+     * a step may run the script of another step (the self-hosted cluster's ORC and providers
+     * are the kind cluster's scripts with another kubeconfig).
+     */
+    readonly mode?: "selfHosted";
 }
 
 /** What every step that downloads takes for the proxy (src/host/hostScripts.ts proxyParams). */
@@ -295,11 +310,82 @@ export const HOST_STEPS: readonly HostStep[] = [
             "FLUX_RESUME_SCRIPT",
             "BACKUP_COMMAND",
         ],
+        optionalParams: ["KEEP_CLUSTER"],
         root: true,
         run: "delete",
         after: ["given"],
         dial: "teardown",
         protectedBy: "capi-mgmt:protect",
+    },
+    // capi-mgmt:managementCluster.mode selfHosted only (src/cluster/selfHosted.ts, docs/self-hosted.md).
+    {
+        name: "self-hosted-unpivot",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "self-hosted-unpivot.sh",
+        params: ["CLUSTER", "NAMESPACE", "KIND_KUBECONFIG", "STATE_DIR", "CLUSTERCTL", "PIVOT_SCRIPT", "FLUX_NAMESPACE", "TIMEOUT_SECONDS", "GONE_FILE"],
+        root: true,
+        run: "delete",
+        after: ["given"],
+        dial: "teardown",
+        protectedBy: "capi-mgmt:protect",
+    },
+    {
+        name: "self-hosted-cluster",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "self-hosted-cluster.sh",
+        params: ["CLUSTER", "NAMESPACE", "MANIFEST", "BOOTSTRAP", "KIND_KUBECONFIG", "STATE_DIR", "WAIT_TIMEOUT_SECONDS"],
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["given"],
+        secretOutputs: ["stdout"],
+        logging: "stderr",
+    },
+    {
+        name: "self-hosted-orc",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "orc.sh",
+        params: ["ORC_VERSION", "ORC_MANIFEST_SHA256", "KUBECONFIG_PATH", "WAIT_TIMEOUT_SECONDS", "STATE_DIR"],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["self-hosted-cluster"],
+    },
+    {
+        name: "self-hosted-providers",
+        mode: "selfHosted",
+        component: "SelfHostedCluster",
+        script: "capi-providers.sh",
+        params: [
+            "CLUSTER_API_VERSION",
+            "CAPO_VERSION",
+            "CAAPH_VERSION",
+            "CERT_MANAGER_VERSION",
+            "STATE_DIR",
+            "KUBECONFIG_PATH",
+            "WAIT_TIMEOUT_SECONDS",
+            "RELEASE_FILES",
+        ],
+        optionalParams: PROXY,
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["self-hosted-orc"],
+    },
+    {
+        name: "self-hosted-pivot",
+        mode: "selfHosted",
+        component: "SelfHostedPivot",
+        script: "self-hosted-pivot.sh",
+        params: ["NAMESPACE", "KIND_KUBECONFIG", "STATE_DIR", "CLUSTERCTL", "PIVOT_SCRIPT", "FLUX_NAMESPACE", "PIVOT_SCRIPT_TEXT"],
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["given"],
     },
 ];
 

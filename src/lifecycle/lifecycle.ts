@@ -7,6 +7,7 @@
  * on the next run through a StackReference to its own stack. Pure: no Pulumi runtime here.
  */
 import { CONFIG_NAMESPACE, StackConfig, WorkloadProject } from "../config";
+import { DeployedMode, selfHostedProblems } from "./selfHostedGate";
 
 /** Name of the stack output that records what was deployed. */
 export const DEPLOYED_OUTPUT = "deployed";
@@ -52,6 +53,8 @@ export interface DeployedState {
      * of `existingNetwork` or `nodeCidr` is not refused).
      */
     serverNetwork?: ServerNetwork;
+    /** `selfHosted` when the management cluster was self-hosted (src/lifecycle/selfHostedGate.ts); absent for kind. */
+    managementClusterMode?: DeployedMode;
 }
 
 /**
@@ -125,7 +128,8 @@ function isDeployedState(v: unknown): v is DeployedState {
         typeof o.workloadNamespace === "string" &&
         typeof o.gitops === "boolean" &&
         (o.workloadProject === undefined || typeof o.workloadProject === "string") &&
-        (o.protect === undefined || typeof o.protect === "boolean")
+        (o.protect === undefined || typeof o.protect === "boolean") &&
+        (o.managementClusterMode === undefined || o.managementClusterMode === "selfHosted")
     );
 }
 
@@ -178,11 +182,13 @@ export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig, re
         return [];
     }
     const external = externalNetworkProblem(prev.state, cfg, resolved);
+    const modes = selfHostedProblems(prev, cfg);
     if (prev.state.serverGeneration !== cfg.serverGeneration) {
-        return external ? [external] : [];
+        return [...(external ? [external] : []), ...modes];
     }
     const p = prev.state;
     const problems: string[] = external ? [external] : [];
+    problems.push(...modes);
     problems.push(...networkProblems(p, cfg, resolved, rebuild));
     if (cfg.prefix !== p.prefix) {
         problems.push(

@@ -11,7 +11,9 @@
  * - `ignoreChanges` paths are reset to the old value before diffing (processIgnoreChanges);
  * - `replaceOnChanges` paths force a replacement (applyReplaceOnChanges);
  * - a replaced provider replaces every resource it manages; a resource moved to another
- *   provider is replaced when that provider's DiffConfig would replace it (providerChanged);
+ *   provider is replaced when that provider's DiffConfig would replace it (providerChanged),
+ *   an input of that provider taken from a resource created or replaced in the run counting
+ *   as changed (below);
  * - an input that takes its value from a replaced (or newly created) resource is treated as
  *   changed: its new value is only known once that resource exists (under mocks IDs are
  *   stable names, so this is propagated along the recorded property dependencies);
@@ -193,7 +195,12 @@ export function classifyChanges(base: readonly Registration[], variant: readonly
             result = replace(["provider"], providerCause === true ? undefined : providerCause);
         } else if (provNew !== provOld && provNew && provOld) {
             const [pOld, pNew] = [olds.get(provOld), news.get(provNew)];
-            const diff = pOld && pNew ? changedKeys(pOld.inputs, pNew.inputs) : ["(unknown provider)"];
+            // As for any input: one taken from a resource created or replaced in this run is not
+            // known before it exists (the preview's DiffConfig sees it unknown), so it is changed.
+            const fromNew = pNew
+                ? Object.keys(pNew.propertyDependencies).filter((k) => pNew.propertyDependencies[k].some((u) => u !== pNew.urn && causeOf(u) !== undefined))
+                : [];
+            const diff = pOld && pNew ? [...changedKeys(pOld.inputs, pNew.inputs), ...fromNew] : ["(unknown provider)"];
             const pForce = pNew ? forcing(pNew, facts[pNew.type], {}) : [];
             if (diff.some((k) => pForce.some((p) => p[0] === k))) {
                 result = replace(["provider"]);

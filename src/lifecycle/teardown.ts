@@ -27,6 +27,8 @@ export interface WorkloadTeardownArgs {
      * it and everything it depends on. It has no triggers, so a bump never deletes it.
      */
     protect: boolean;
+    /** selfHosted mode: the kubeconfig and the kept Cluster of src/lifecycle/teardownScript.ts's `selfHosted`. */
+    selfHosted?: { kubeconfigPath: string; keepCluster: string };
 }
 
 /**
@@ -62,6 +64,7 @@ export class WorkloadTeardown extends pulumi.ComponentResource {
                 clusterName: args.clusterName,
                 timeoutSeconds: args.timeoutSeconds,
                 perClusterTimeoutSeconds: perCluster,
+                selfHosted: args.selfHosted,
             }),
             { protect: args.protect },
         );

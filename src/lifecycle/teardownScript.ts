@@ -35,6 +35,13 @@ export interface TeardownParams {
     timeoutSeconds: number;
     /** Bound of each workload cluster's teardown (they run in parallel), seconds; at most `timeoutSeconds`. */
     perClusterTimeoutSeconds: number;
+    /**
+     * selfHosted mode (docs/self-hosted.md): the kubeconfig of the cluster holding the workload
+     * clusters (src/cluster/selfHostedScripts.ts SELF_HOSTED_ACTIVE_KUBECONFIG; missing on the
+     * server: the kind cluster's) and the self-hosted cluster's own Cluster, `namespace/name`,
+     * which the teardown keeps. Undefined: kind mode, the script as before.
+     */
+    selfHosted?: { kubeconfigPath: string; keepCluster: string };
 }
 
 /** Throws unless `n` is a whole number of seconds in [1, MAX_TIMEOUT_SECONDS]. */
@@ -61,11 +68,12 @@ export function renderTeardownScript(p: TeardownParams): string {
     }
     return renderHostScript("teardown.sh", {
         CLUSTER_NAME: p.clusterName,
-        KUBECONFIG_PATH: SERVER_KUBECONFIG,
+        KUBECONFIG_PATH: p.selfHosted?.kubeconfigPath ?? SERVER_KUBECONFIG,
         TIMEOUT_SECONDS: String(p.timeoutSeconds),
         PER_CLUSTER_TIMEOUT_SECONDS: String(p.perClusterTimeoutSeconds),
         CLUSTERS_GONE_FILE,
         FLUX_RESUME_SCRIPT,
         BACKUP_COMMAND: BACKUP_SCRIPT_PATH,
+        ...(p.selfHosted ? { KEEP_CLUSTER: p.selfHosted.keepCluster } : {}),
     });
 }

@@ -41,6 +41,12 @@
 #                                backup "before-destroy" runs first, once the management
 #                                cluster is found; a failed one is only a warning ("" or
 #                                unset: none)
+#   KEEP_CLUSTER                 optional, "namespace/name": the self-hosted management
+#                                cluster's own Cluster (capi-mgmt:managementCluster.mode
+#                                selfHosted), which is neither torn down nor counted as left,
+#                                and whose node images and server group ORC keeps: with it,
+#                                step 5 is left to self-hosted-unpivot.sh, which runs after
+#                                the teardown (docs/self-hosted.md)
 # Optional environment: TEARDOWN_POLL_SECONDS, seconds between two polls (default 5).
 #
 # Output: progress, warnings and errors on stderr, every line prefixed "teardown:" (a
@@ -90,6 +96,9 @@ check_parameters() {
             die "$name must be a positive whole number of seconds, got '${!name}'"
         fi
     done
+    if [[ -n "${KEEP_CLUSTER:-}" && ! "${KEEP_CLUSTER:-}" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
+        die "KEEP_CLUSTER must be namespace/name, got '${KEEP_CLUSTER:-}'"
+    fi
     if ((PER_CLUSTER_TIMEOUT_SECONDS > TIMEOUT_SECONDS)); then
         die "PER_CLUSTER_TIMEOUT_SECONDS ($PER_CLUSTER_TIMEOUT_SECONDS) must not exceed TIMEOUT_SECONDS ($TIMEOUT_SECONDS)"
     fi
@@ -151,7 +160,9 @@ list_clusters() {
         die "cannot list the workload Clusters of the management cluster $CLUSTER_NAME;" \
             "nothing was deleted and the server was kept"
     while IFS='|' read -r ns name deleting; do
-        if [[ -n "$name" ]]; then
+        if [[ -n "$name" && "$ns/$name" == "${KEEP_CLUSTER:-}" ]]; then
+            log "keeping $ns/$name: the self-hosted management cluster itself (self-hosted-unpivot.sh deletes it after the teardown)"
+        elif [[ -n "$name" ]]; then
             cluster_namespaces+=("$ns")
             cluster_names+=("$name")
             cluster_deleting+=("$deleting")
@@ -221,7 +232,11 @@ main() {
     # The clusters may have used up the overall bound: ORC still gets a short one of its own.
     local floor=$(($(now) + (REPORT_SECONDS < TIMEOUT_SECONDS ? REPORT_SECONDS : TIMEOUT_SECONDS)))
     deadline=$((overall_deadline > floor ? overall_deadline : floor))
-    delete_orc_objects
+    if [[ -n "${KEEP_CLUSTER:-}" ]]; then
+        log "ORC's objects are kept for the self-hosted cluster ${KEEP_CLUSTER}: self-hosted-unpivot.sh deletes them after it"
+    else
+        delete_orc_objects
+    fi
     echo "$result"
 }
 

@@ -125,7 +125,10 @@ report() {
         fi
     done
     deadline=$(($(now) + REPORT_SECONDS))
-    left=$(mgmt get "$CLUSTER_RESOURCE" -A -o name) || left="(the Clusters cannot be listed)"
+    left=$(mgmt get "$CLUSTER_RESOURCE" -A -o "jsonpath=$OBJECT_ROWS") || left="(the Clusters cannot be listed)"
+    if [[ -n "${KEEP_CLUSTER:-}" ]]; then
+        left=$(grep -v -e "^${KEEP_CLUSTER%%/*}|${KEEP_CLUSTER#*/}|" <<<"$left" || true)
+    fi
     if ((${#failed[@]} == 0)) && [[ -z "$left" ]]; then
         echo "teardown: tore down ${#cluster_names[@]} workload cluster(s) with their load balancers and volumes"
         return 0

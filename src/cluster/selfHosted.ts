@@ -1,0 +1,180 @@
+/**
+ * The self-hosted management cluster (`capi-mgmt:managementCluster.mode: selfHosted`,
+ * docs/self-hosted.md): two components whose host steps (src/host/steps.ts) build it with the
+ * kind cluster, install ORC and Cluster API on it, move every Cluster API object into it, and
+ * on `pulumi destroy` move its own objects back to kind, which deletes it.
+ *
+ * What the real engine does with each (modelled: the mock engine neither diffs nor deletes):
+ * - second `up`: nothing runs unless an input changed (create-update steps) or the kind
+ *   cluster is new (their trigger; a new server is refused in this mode, src/lifecycle/selfHostedGate.ts);
+ * - a change of `managementCluster.flavor`, `kubernetesVersion` or `image`: self-hosted-cluster
+ *   runs again in place and applies the new Cluster to the cluster holding it (after the pivot:
+ *   itself); its kubeconfig stays the same, so nothing else changes;
+ * - a change of versions: self-hosted-orc and self-hosted-providers run again in place
+ *   (`clusterctl upgrade apply` on the self-hosted cluster, as on kind);
+ * - `destroy`: only self-hosted-unpivot has a delete; it depends on (so is deleted after) the
+ *   teardown, and is deleted before what it needs (the server and the way to it, the kind
+ *   cluster, its credentials and providers). The other steps have no delete; the Kubernetes
+ *   objects on the self-hosted cluster are `deletedWith` self-hosted-cluster (skipped);
+ * - the server already gone: self-hosted-unpivot's dial gives up after the teardown's bounds
+ *   and the destroy stops (the kind cluster that could delete the self-hosted cluster is gone:
+ *   clean up by hand, docs/self-hosted.md, "The server is gone").
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { renderCapiProvidersScript, renderOrcScript } from "./clusterScripts";
+import { ORC_WAIT_SECONDS, PROVIDERS_WAIT_SECONDS } from "./managementCluster";
+import {
+    pivotScriptText,
+    renderSelfHostedClusterScript,
+    renderSelfHostedPivotScript,
+    renderSelfHostedUnpivotScript,
+    SELF_HOSTED_KUBECONFIG,
+} from "./selfHostedScripts";
+import { HostSteps, ServerConnection } from "../host/hostStep";
+import { ProxyEnv } from "../host/proxy";
+import { Versions } from "../versions/versions";
+
+/** Bound of waiting for the self-hosted cluster to become Available (3 control plane nodes, 2 workers), seconds. */
+export const SELF_HOSTED_WAIT_SECONDS = 3600;
+
+/** Arguments of {@link SelfHostedCluster}. */
+export interface SelfHostedClusterArgs {
+    /** How to reach the server. */
+    connection: ServerConnection;
+    /** The kind step's ID (its stdout): a new kind cluster runs the steps again. */
+    kindClusterId: pulumi.Input<string>;
+    /** Name of the self-hosted cluster's Cluster. */
+    clusterName: string;
+    /** The workload namespace, where it lives. */
+    namespace: string;
+    /** Its objects (src/cluster/selfHostedManifest.ts). */
+    manifest: pulumi.Input<string>;
+    /** The tree's ClusterClass and add-ons the kind cluster builds it from. */
+    bootstrap: string;
+    /** Pinned versions (ORC, Cluster API, CAPO, CAAPH, cert-manager: the kind cluster's). */
+    versions: Versions;
+    /** The proxy of ORC's and the providers' downloads and controllers. */
+    proxy: pulumi.Input<ProxyEnv | undefined>;
+    /** Bound of self-hosted-unpivot's deletion of the self-hosted cluster, seconds. */
+    teardownTimeoutSeconds: number;
+    /** Pulumi's `protect` of self-hosted-unpivot (`capi-mgmt:protect`), as the teardown's. */
+    protect: boolean;
+    /**
+     * What the steps wait for, and what self-hosted-unpivot's delete must outlive: the server
+     * and the way to it, the application credentials, the kind cluster, its ORC, providers and
+     * credentials (kind's CAPO deletes the self-hosted cluster with them).
+     */
+    outlives: pulumi.Resource[];
+}
+
+/**
+ * The self-hosted cluster built by the kind cluster, and ORC and Cluster API on it. Its
+ * `kubeconfig` output (the self-hosted-cluster step's stdout, a secret) is what the program's
+ * Kubernetes provider of the self-hosted cluster uses.
+ */
+export class SelfHostedCluster extends pulumi.ComponentResource {
+    /** The step whose delete moves the objects back to kind and deletes the self-hosted cluster. */
+    readonly unpivot: command.remote.Command;
+    /** The step that applies the self-hosted cluster's objects and waits for it. */
+    readonly cluster: command.remote.Command;
+    /** ORC on the self-hosted cluster. */
+    readonly orc: command.remote.Command;
+    /** Cluster API providers on the self-hosted cluster. */
+    readonly providers: command.remote.Command;
+    /** Admin kubeconfig of the self-hosted cluster (secret). */
+    readonly kubeconfig: pulumi.Output<string>;
+
+    constructor(name: string, args: SelfHostedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:SelfHostedCluster", name, {}, opts);
+        const steps = new HostSteps(this, "SelfHostedCluster", {
+            connection: args.connection,
+            given: args.outlives,
+            triggers: { "kind-cluster": [args.kindClusterId] },
+        });
+        const v = args.versions;
+
+        // First, like the teardown: once it exists, a destroy deletes what the kind cluster built,
+        // however far this `up` got.
+        this.unpivot = steps.add(
+            "self-hosted-unpivot",
+            renderSelfHostedUnpivotScript({ cluster: args.clusterName, namespace: args.namespace, timeoutSeconds: args.teardownTimeoutSeconds }),
+            { protect: args.protect },
+        );
+        this.cluster = steps.add(
+            "self-hosted-cluster",
+            pulumi.output(args.manifest).apply((manifest) =>
+                renderSelfHostedClusterScript({
+                    cluster: args.clusterName,
+                    namespace: args.namespace,
+                    manifest,
+                    bootstrap: args.bootstrap,
+                    waitTimeoutSeconds: SELF_HOSTED_WAIT_SECONDS,
+                }),
+            ),
+        );
+        this.kubeconfig = pulumi.secret(this.cluster.stdout);
+        // The same scripts as the kind cluster's, with the self-hosted cluster's kubeconfig.
+        this.orc = steps.add(
+            "self-hosted-orc",
+            pulumi.output(args.proxy).apply((proxy) =>
+                renderOrcScript({
+                    version: v.orc,
+                    manifestSha256: v.orcManifestSha256,
+                    waitTimeoutSeconds: ORC_WAIT_SECONDS,
+                    proxy,
+                    kubeconfigPath: SELF_HOSTED_KUBECONFIG,
+                }),
+            ),
+        );
+        this.providers = steps.add(
+            "self-hosted-providers",
+            pulumi.output(args.proxy).apply((proxy) =>
+                renderCapiProvidersScript({
+                    clusterApi: v.clusterApi,
+                    capo: v.capo,
+                    caaph: v.caaph,
+                    certManager: v.certManager,
+                    releaseSha256: v.releaseSha256,
+                    waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
+                    proxy,
+                    kubeconfigPath: SELF_HOSTED_KUBECONFIG,
+                }),
+            ),
+        );
+        this.registerOutputs({});
+    }
+}
+
+/** Arguments of {@link SelfHostedPivot}. */
+export interface SelfHostedPivotArgs {
+    /** How to reach the server. */
+    connection: ServerConnection;
+    /** The kind step's ID: a new kind cluster runs the step again. */
+    kindClusterId: pulumi.Input<string>;
+    /** The workload namespace, moved as a whole. */
+    namespace: string;
+    /** What the move waits for: the self-hosted cluster's providers and the credentials on it. */
+    after: pulumi.Resource[];
+}
+
+/**
+ * The pivot: every Cluster API object of the workload namespace moved from the kind cluster to
+ * the self-hosted cluster, once (src/host/scripts/self-hosted-pivot.sh). The self-hosted
+ * cluster's Flux waits for it, so nothing is created there from Git before the objects arrive.
+ */
+export class SelfHostedPivot extends pulumi.ComponentResource {
+    /** The pivot step. */
+    readonly pivot: command.remote.Command;
+
+    constructor(name: string, args: SelfHostedPivotArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:SelfHostedPivot", name, {}, opts);
+        const steps = new HostSteps(this, "SelfHostedPivot", {
+            connection: args.connection,
+            given: args.after,
+            triggers: { "kind-cluster": [args.kindClusterId] },
+        });
+        this.pivot = steps.add("self-hosted-pivot", renderSelfHostedPivotScript({ namespace: args.namespace, pivotScript: pivotScriptText() }));
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# The self-hosted mode's state on the server (docs/self-hosted.md, "State on the server"),
+# shared by self-hosted-cluster.sh, self-hosted-pivot.sh and self-hosted-unpivot.sh. In
+# STATE_DIR (root-only):
+#   phase             where the Cluster API objects are, one word; absent: on the kind cluster
+#                     (nothing pivoted yet); `pivoting`: a move to the self-hosted cluster
+#                     began and did not end; `pivoted`: on the self-hosted cluster;
+#                     `unpivoting`: a move back to kind began and did not end; `unpivoted`:
+#                     back on kind (a destroy is under way)
+#   kubeconfig        the self-hosted cluster's admin kubeconfig (0600)
+#   active.kubeconfig a copy of it exactly while the phase is `pivoted`: the kubeconfig of the
+#                     cluster holding the workload clusters, which the teardown reads (without
+#                     it the teardown uses the kind cluster's)
+# Only these scripts write them; the marker is written before each move and after its check,
+# so a run stopped anywhere leaves a phase the next run of up or destroy continues from.
+# Callers define die().
+
+# Prints the phase: kind, pivoting, pivoted, unpivoting or unpivoted.
+read_phase() {
+    local p=kind
+    if [[ -f "$STATE_DIR/phase" ]]; then
+        p=$(<"$STATE_DIR/phase")
+        if [[ ! "$p" =~ ^(pivoting|pivoted|unpivoting|unpivoted)$ ]]; then
+            die "$STATE_DIR/phase holds '$p', which is no phase of the self-hosted mode; it is written only by capi-mgmt's scripts (docs/self-hosted.md, \"State on the server\")"
+        fi
+    fi
+    echo "$p"
+}
+
+# write_state FILE TEXT: writes STATE_DIR/FILE atomically, mode 0600.
+write_state() {
+    local tmp="$STATE_DIR/.$1.tmp.$$"
+    (umask 077 && printf '%s\n' "$2" >"$tmp")
+    mv -f -T -- "$tmp" "$STATE_DIR/$1"
+}
+
+# set_phase PHASE: records PHASE (kind removes the marker).
+set_phase() {
+    if [[ "$1" == kind ]]; then
+        rm -f -- "$STATE_DIR/phase"
+    else
+        write_state phase "$1"
+    fi
+}
+
+# suspend_kustomizations RUNNER WHO: sets spec.suspend on every Flux Kustomization of the
+# cluster RUNNER (a function running kubectl against it) reaches, after its controllers were
+# scaled to zero. pivot.sh refuses to move while a Kustomization of the source is not
+# suspended (a Flux started again later would apply the moved objects there from Git); the
+# Deployments scaled to zero alone do not say so. WHO names the cluster in messages.
+suspend_kustomizations() {
+    local runner=$1 who=$2 list ns name
+    list=$("$runner" get kustomizations.kustomize.toolkit.fluxcd.io -A -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}') ||
+        die "cannot list the $who's Flux Kustomizations; nothing was moved"
+    while read -r ns name; do
+        [[ -n "$name" ]] || continue
+        "$runner" patch kustomizations.kustomize.toolkit.fluxcd.io "$name" -n "$ns" --type merge -p '{"spec":{"suspend":true}}' >/dev/null ||
+            die "cannot suspend the $who's Flux Kustomization $ns/$name; nothing was moved"
+    done <<<"$list"
+}

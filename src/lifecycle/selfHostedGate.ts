@@ -1,0 +1,54 @@
+/**
+ * Changes of `capi-mgmt:managementCluster.mode` on a running stack (docs/self-hosted.md,
+ * "Migration"). What the last `up` deployed says where the Cluster API objects live:
+ * - `kind` → `selfHosted`: allowed, it is the migration `up` performs (the kind cluster builds
+ *   the self-hosted cluster and pivots every object into it);
+ * - `selfHosted` → `kind`: refused. The Cluster API objects (the workload clusters' and the
+ *   self-hosted cluster's own) live on the self-hosted cluster; a kind-mode `up` would put
+ *   Flux back on the kind cluster, which would re-create every workload Cluster there from Git
+ *   while the self-hosted cluster still manages them: two controllers on one Cluster;
+ * - a `serverGeneration` bump in `selfHosted` mode: refused. The new server's empty kind
+ *   cluster knows nothing of the pivot (its markers are on the old server's disk), would build
+ *   a second cluster of the same name on the same OpenStack network names, and could no
+ *   longer take the self-hosted cluster back on `destroy`.
+ * Pure: no Pulumi runtime here.
+ */
+import { CONFIG_NAMESPACE, StackConfig } from "../config";
+import { PreviousDeployment } from "./lifecycle";
+
+/** What the `deployed` output records about the mode: absent for `kind` (as every state from before the mode existed). */
+export type DeployedMode = "selfHosted" | undefined;
+
+/** The recorded mode of a configuration: only `selfHosted` is recorded. */
+export function deployedModeOf(cfg: Pick<StackConfig, "managementCluster">): DeployedMode {
+    return cfg.managementCluster.mode === "selfHosted" ? "selfHosted" : undefined;
+}
+
+/** Where the way back is described. */
+const WAY_BACK = 'docs/self-hosted.md, "Back to kind"';
+
+/** The refusals of mode changes on a running stack (empty: allowed), each naming the setting and the way out. */
+export function selfHostedProblems(prev: PreviousDeployment, cfg: Pick<StackConfig, "managementCluster" | "serverGeneration">): string[] {
+    if (prev.kind !== "deployed" || prev.state.managementClusterMode !== "selfHosted") {
+        return [];
+    }
+    const problems: string[] = [];
+    if (cfg.managementCluster.mode !== "selfHosted") {
+        problems.push(
+            `${CONFIG_NAMESPACE}:managementCluster.mode: the running management cluster is self-hosted: every Cluster API object, ` +
+                `its own Cluster included, lives on the self-hosted cluster on OpenStack. Going back to kind on a running stack would ` +
+                `start Flux on the kind cluster, which would re-create the workload Clusters there while the self-hosted cluster still ` +
+                `manages them (two controllers on one Cluster). Set it back to selfHosted; to leave the mode, \`pulumi destroy\` ` +
+                `(it moves the objects back to kind and deletes the self-hosted cluster) or follow ${WAY_BACK}`,
+        );
+    }
+    if (prev.state.serverGeneration !== cfg.serverGeneration) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:serverGeneration: the management cluster is self-hosted; a new server's empty kind cluster would ` +
+                `not know it (the pivot's markers are on the old server) and would build a second cluster of the same name on the ` +
+                `same OpenStack networks, and the self-hosted cluster could no longer be moved back on \`pulumi destroy\`. Set it back ` +
+                `to ${prev.state.serverGeneration}; to rebuild the server, leave the mode first (${WAY_BACK})`,
+        );
+    }
+    return problems;
+}
