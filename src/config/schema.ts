@@ -13,7 +13,8 @@
 import { Static, TOptional, TSchema, Type } from "@sinclair/typebox";
 import { COMPONENT_NAMES, ComponentName, TOOL_NAMES, ToolName } from "../versions/versions";
 import { GITOPS_SCHEMA } from "./schemaGitops";
-import { BACKUP_OBJECT_STORAGE_SCHEMA } from "./schemaBackup";
+import { BACKUP_OBJECT_STORAGE_SCHEMA, BACKUP_SCHEMA } from "./schemaBackup";
+export { BACKUP_DEFAULTS, BACKUP_SCHEDULE_PATTERN } from "./schemaBackup";
 import { MANAGEMENT_CLUSTER_SCHEMA } from "./schemaManagementCluster";
 import { RELEASE_COMPONENTS } from "../versions/releaseFiles";
 import { BOOLEAN, DNS_LABEL_PATTERN, INTEGER, LIST_OF_STRINGS, NODE_IMAGE_PATTERN, NOT_OBJECT, PREFIX_MAX, SettingMeta } from "./schemaMeta";
@@ -172,54 +173,6 @@ const RegistryMirrorsSchema = Type.Array(
     },
 );
 
-/** Defaults of `backup.*` (also src/backup/backup.ts's, which the tests compare). */
-export const BACKUP_DEFAULTS = { schedule: "*-*-* 00/6:00:00", keep: 14, volumeSize: 0 } as const;
-
-/** What `backup.schedule` may hold: a systemd calendar expression's characters, on one line (systemd checks the expression). */
-export const BACKUP_SCHEDULE_PATTERN = "^[A-Za-z0-9*/,:.~ -]{1,100}$";
-
-const BackupSchema = Type.Object(
-    {
-        schedule: Type.Optional(
-            Type.String({
-                pattern: BACKUP_SCHEDULE_PATTERN,
-                default: BACKUP_DEFAULTS.schedule,
-                description: "When the server backs up the Cluster API state: a systemd OnCalendar expression.",
-                markdownDescription:
-                    "when the server backs up the Cluster API state: a systemd `OnCalendar` expression (`systemd-analyze calendar` checks one); changed in place",
-                "x-errors": { "*": '{value} must be a systemd calendar expression on one line, e.g. "*-*-* 00/6:00:00" or "daily"' },
-            }),
-        ),
-        keep: Type.Optional(
-            Type.Integer({
-                minimum: 1,
-                maximum: 1000,
-                default: BACKUP_DEFAULTS.keep,
-                description: "Backups kept on the server (the newest).",
-                markdownDescription: "backups kept on the server (the newest); changed in place",
-                "x-errors": INTEGER(),
-            }),
-        ),
-        volumeSize: Type.Optional(
-            Type.Integer({
-                minimum: 0,
-                maximum: 16384,
-                default: BACKUP_DEFAULTS.volumeSize,
-                description: "GiB of the Cinder volume the backups live on, which outlives the server; 0: on the server's root disk.",
-                markdownDescription:
-                    "GiB of the Cinder volume the backups live on, which a `serverGeneration` bump moves to the new server; `0`: the root disk (a bump loses them; production warns). Grows in place; going back to `0` deletes the volume with its backups (see docs/backup-restore.md)",
-                "x-errors": INTEGER(),
-            }),
-        ),
-    },
-    {
-        additionalProperties: false,
-        "x-pulumi": false,
-        "x-doc-nested": true,
-        "x-errors": NOT_OBJECT("must be an object with optional `schedule`, `keep` and `volumeSize`"),
-    },
-);
-
 /** Every `capi-mgmt:` setting, in the order of the docs table. */
 export const SETTINGS_SCHEMA = Type.Object(
     {
@@ -356,7 +309,7 @@ export const SETTINGS_SCHEMA = Type.Object(
                 "x-errors": INTEGER(),
             }),
         ),
-        backup: Type.Optional(BackupSchema),
+        backup: Type.Optional(BACKUP_SCHEMA),
         gitops: Type.Optional(GITOPS_SCHEMA),
         managementCluster: Type.Optional(MANAGEMENT_CLUSTER_SCHEMA),
         proxy: Type.Optional(ProxySchema),
