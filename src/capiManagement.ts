@@ -5,10 +5,10 @@ import { CERT_RENEWAL_OUTPUT, PreviousCertState } from "./cluster/certRenewal";
 import { identityEndpoint } from "./cluster/cloudCredentials";
 import { renderDockerDaemonJson, renderUserData } from "./host/cloudInit";
 import { StackConfig } from "./config";
-import { DeployedState, ResolvedNetworks } from "./lifecycle/lifecycle";
-import { isUuid } from "./shared/names";
+import { DeployedState } from "./lifecycle/lifecycle";
 import { ReleaseSource } from "./versions/releaseCache";
-import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, ProxyEnv, proxyEnv, proxyEnvVars, proxyVarNames, publicEndpointUrls } from "./host/proxy";
+import { proxyEnvVars, proxyVarNames, publicEndpointUrls } from "./host/proxy";
+import { proxyOutputs } from "./host/proxyOutputs";
 import { AppCredentials } from "./cloud/appCredentials";
 import { BackupStorage, backupStorageOf } from "./backup/backupStorage";
 import { ClusterCredentials } from "./cluster/clusterCredentials";
@@ -19,7 +19,7 @@ import { ServerConnection } from "./host/hostStep";
 import { DeletionCleanup } from "./host/lbCleanup";
 import { ManagementCluster } from "./cluster/managementCluster";
 import { ManagementBackup } from "./backup/managementBackup";
-import { lookUpExistingNetwork, Network } from "./cloud/network";
+import { lookUpNetworks, Network } from "./cloud/network";
 import { Preflight, PreflightResult } from "./cloud/preflight";
 import { RebuildCheck } from "./lifecycle/rebuildCheck";
 import { ServerSecurityGroup } from "./cloud/securityGroup";
@@ -92,11 +92,8 @@ export class CapiManagement extends pulumi.ComponentResource {
         super("capi-mgmt:index:CapiManagement", name, {}, opts);
         const cfg = args.config;
 
-        const external = openstack.networking.getNetworkOutput(
-            isUuid(cfg.externalNetwork) ? { networkId: cfg.externalNetwork, external: true } : { name: cfg.externalNetwork, external: true },
-            { parent: this },
-        );
-
+        // Look-ups only: preflight compares the IDs with the last `up`'s before anything is created.
+        const { external, existing: existingNetwork, resolved } = lookUpNetworks(cfg.externalNetwork, cfg.existingNetwork, { parent: this });
         const scope = openstack.identity.getAuthScopeOutput({ name: "current" }, { parent: this });
         // The project the application credentials live in, and where CAPO and OCCM authenticate.
         const workloadScope = args.workloadProvider
@@ -105,14 +102,6 @@ export class CapiManagement extends pulumi.ComponentResource {
         const credentialScope = workloadScope ?? scope;
         const credentialRegion = cfg.workloadProject ? cfg.workloadProject.region : cfg.region;
         const regionSetting = cfg.workloadProject ? "capi-mgmt:workloadProject.region (default openstack:region)" : "openstack:region";
-        // Look-ups only: preflight compares the IDs with the last `up`'s before anything is created.
-        const existingNetwork = cfg.existingNetwork ? lookUpExistingNetwork(cfg.existingNetwork, { parent: this }) : undefined;
-        const resolved: pulumi.Output<ResolvedNetworks> = pulumi
-            .all([external.id, existingNetwork?.networkId, existingNetwork?.subnetId])
-            .apply(([externalNetworkId, networkId, subnetId]) => ({
-                externalNetworkId,
-                ...(networkId !== undefined && subnetId !== undefined ? { existing: { networkId, subnetId } } : {}),
-            }));
         const preflight = new Preflight("preflight", { config: cfg, scope, workloadScope, resolved }, { parent: this });
         this.preflight = preflight.result;
         // Flux's install.yaml, checked against its pin on this machine (a cached copy: no request).
@@ -149,22 +138,8 @@ export class CapiManagement extends pulumi.ComponentResource {
         const authUrl = credentialScope.serviceCatalogs.apply((catalog) => identityEndpoint(catalog, credentialRegion, regionSetting));
         const openstackEndpoints = credentialScope.serviceCatalogs.apply((catalog) => publicEndpointUrls(catalog, credentialRegion));
 
-        // The proxy of the host itself (apt, Docker): fixed before the server exists, so
-        // without the server's own addresses (the node CIDR covers its fixed IP; neither apt
-        // nor Docker ever calls the floating IP). Undefined without capi-mgmt:proxy.
-        const noProxyBase = {
-            serviceCidr: KIND_SERVICE_CIDR,
-            podCidr: KIND_POD_CIDR,
-            nodeCidr: cfg.existingNetwork ? undefined : cfg.nodeCidr,
-            user: cfg.proxy?.noProxy ?? [],
-        };
-        const hostProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
-            ? pulumi
-                  .all([authUrl, openstackEndpoints])
-                  .apply(([url, endpoints]) =>
-                      proxyEnv(cfg.proxy, effectiveNoProxy({ ...noProxyBase, serverAddresses: [], authUrl: url, openstackEndpoints: endpoints })),
-                  )
-            : pulumi.output(undefined);
+        const proxies = proxyOutputs({ proxy: cfg.proxy, nodeCidr: cfg.existingNetwork ? undefined : cfg.nodeCidr, authUrl, openstackEndpoints });
+        const hostProxy = proxies.host;
 
         const userData = pulumi.secret(
             pulumi
@@ -210,18 +185,7 @@ export class CapiManagement extends pulumi.ComponentResource {
             gated,
         );
 
-        // The proxy of what runs on the server (tools, kind, kubectl, clusterctl, the
-        // controllers): the host's NO_PROXY plus the server's own addresses.
-        const clusterProxy: pulumi.Output<ProxyEnv | undefined> = cfg.proxy
-            ? pulumi
-                  .all([authUrl, openstackEndpoints, server.fixedIp, server.floatingIp])
-                  .apply(([url, endpoints, fixedIp, floatingIp]) =>
-                      proxyEnv(
-                          cfg.proxy,
-                          effectiveNoProxy({ ...noProxyBase, serverAddresses: [fixedIp, floatingIp], authUrl: url, openstackEndpoints: endpoints }),
-                      ),
-                  )
-            : pulumi.output(undefined);
+        const clusterProxy = proxies.cluster(server.fixedIp, server.floatingIp);
 
         this.connection = {
             host: server.floatingIp,

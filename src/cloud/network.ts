@@ -2,6 +2,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { ExistingNetwork } from "../config";
 import { isUuid } from "../shared/names";
+import { ResolvedNetworks } from "../lifecycle/lifecycle";
 
 /** Arguments of {@link Network}. */
 export interface NetworkArgs {
@@ -38,6 +39,32 @@ export function lookUpExistingNetwork(existing: ExistingNetwork, opts: pulumi.In
         opts,
     );
     return { networkId: network.id, subnetId: subnet.id, mtu: network.apply((n) => n.mtu ?? 1500) };
+}
+
+/** The networks the stack looks up, and their IDs as preflight compares them with the last `up`'s. */
+export interface NetworkLookUps {
+    /** The external network (`capi-mgmt:externalNetwork`, by name or ID). */
+    external: pulumi.Output<openstack.networking.GetNetworkResult>;
+    /** `capi-mgmt:existingNetwork`'s network and subnet, when set. */
+    existing?: ExistingNetworkIds;
+    /** The IDs preflight checks against the deployed state. */
+    resolved: pulumi.Output<ResolvedNetworks>;
+}
+
+/** Looks up the external network and `existingNetwork` (data sources only, no resources). */
+export function lookUpNetworks(externalNetwork: string, existingNetwork: ExistingNetwork | undefined, opts: pulumi.InvokeOptions): NetworkLookUps {
+    const external = openstack.networking.getNetworkOutput(
+        isUuid(externalNetwork) ? { networkId: externalNetwork, external: true } : { name: externalNetwork, external: true },
+        opts,
+    );
+    const existing = existingNetwork ? lookUpExistingNetwork(existingNetwork, opts) : undefined;
+    const resolved: pulumi.Output<ResolvedNetworks> = pulumi
+        .all([external.id, existing?.networkId, existing?.subnetId])
+        .apply(([externalNetworkId, networkId, subnetId]) => ({
+            externalNetworkId,
+            ...(networkId !== undefined && subnetId !== undefined ? { existing: { networkId, subnetId } } : {}),
+        }));
+    return { external, existing, resolved };
 }
 
 /**
