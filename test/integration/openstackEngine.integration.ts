@@ -55,17 +55,8 @@ import {
     settingOf,
     withPinned,
 } from "./openstackEngineMap";
-import {
-    installStandIns,
-    inventory,
-    Inventory,
-    inventoryDiff,
-    kindLikeKubeconfig,
-    PeerWatch,
-    purgeProject,
-    TestProject,
-    writeCloudsYaml,
-} from "./openstackEngineBed";
+import { inventory, Inventory, inventoryDiff, purgeProject, TestProject, writeCloudsYaml } from "./openstackEngineBed";
+import { installStandIns, kindLikeKubeconfig, PeerWatch } from "./openstackEngineHost";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
