@@ -31,7 +31,7 @@
  *   back).
  * - Invoke `command:local:run` (the `lastBackup` output, src/backup/backupStatus.ts): stdout and
  *   stderr empty, as a script that reached no server would leave them (the program reads that as
- *   status `unknown`); nothing is run.
+ *   status `unknown`); nothing is run, and it is not logged (it is no step).
  * Every call is appended to CAPI_MGMT_STANDIN_LOG (one JSON line: provider, op, urn, changed keys),
  * so a test can tell which steps ran.
  */
@@ -131,7 +131,6 @@ const commandStandIn: provider.Provider = {
     },
 
     invoke(token, inputs) {
-        record({ op: "invoke", urn: token });
         if (token !== "command:local:run") {
             throw new Error(`the command stand-in implements the invoke command:local:run, not ${token}`);
         }
