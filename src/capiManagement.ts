@@ -126,7 +126,7 @@ export class CapiManagement extends pulumi.ComponentResource {
             { prefix: cfg.prefix, sshAllowedCidrs: cfg.sshAllowedCidrs, apiAllowedCidrs: cfg.apiAllowedCidrs },
             gated,
         );
-        const keys = new SshKeys("ssh-keys", { prefix: cfg.prefix }, gated);
+        const keys = new SshKeys("ssh-keys", gated);
         this.appCredentials = new AppCredentials(
             "app-credentials",
             { prefix: cfg.prefix, settings: cfg.appCredential, workloadProject: cfg.workloadProject },
@@ -143,9 +143,9 @@ export class CapiManagement extends pulumi.ComponentResource {
 
         const userData = pulumi.secret(
             pulumi
-                .all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey, hostProxy])
-                .apply(([mtu, privateKeyOpenssh, publicKeyOpenssh, proxy]) =>
-                    renderUserData({ dockerMtu: mtu, caCert: cfg.caCert, hostKey: { privateKeyOpenssh, publicKeyOpenssh }, proxy }),
+                .all([network.mtu, keys.hostPrivateKey, keys.hostPublicKey, keys.loginPublicKey, hostProxy])
+                .apply(([mtu, privateKeyOpenssh, publicKeyOpenssh, loginPublicKey, proxy]) =>
+                    renderUserData({ dockerMtu: mtu, caCert: cfg.caCert, hostKey: { privateKeyOpenssh, publicKeyOpenssh }, loginPublicKey, proxy }),
                 ),
         );
 
@@ -175,7 +175,6 @@ export class CapiManagement extends pulumi.ComponentResource {
                 networkId: network.networkId,
                 subnetId: network.subnetId,
                 securityGroupId: securityGroup.id,
-                keypairName: keys.keypairName,
                 userData,
                 floatingIpPool: external.apply((n) => n.name ?? cfg.externalNetwork),
                 associateAfter: network.routerInterface ? [network.routerInterface] : [],

@@ -10,6 +10,8 @@ import { TEST_HOST_PRIVATE_KEY, TEST_HOST_PUBLIC_KEY } from "./fixtures";
 // Throwaway test-only material (generated once with ssh-keygen / openssl; never used anywhere).
 export const HOST_PRIVATE_KEY = TEST_HOST_PRIVATE_KEY;
 export const HOST_PUBLIC_KEY = TEST_HOST_PUBLIC_KEY + "\n";
+/** A login public key (any valid ED25519 key line; its private half is never in user-data). */
+export const LOGIN_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDOVaHfp78RBjmOuA8BdRu9cfl7klpkNcN6F/J14Q8QK login";
 export const OTHER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDOVaHfp78RBjmOuA8BdRu9cfl7klpkNcN6F/J14Q8QK";
 export const ENCRYPTED_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABAevcIM+a
@@ -60,6 +62,7 @@ export interface UserData {
     write_files: WriteFile[];
     ca_certs?: { trusted: string[] };
     ssh_keys: Record<string, string>;
+    ssh_authorized_keys?: string[];
     ssh_deletekeys?: boolean;
     ssh_genkeytypes?: string[];
     ssh_pwauth?: boolean;
@@ -78,6 +81,7 @@ export function params(overrides: Partial<UserDataParams> = {}): UserDataParams 
     return {
         dockerMtu: 1450,
         hostKey: { privateKeyOpenssh: HOST_PRIVATE_KEY, publicKeyOpenssh: HOST_PUBLIC_KEY },
+        loginPublicKey: LOGIN_PUBLIC_KEY,
         ...overrides,
     };
 }

@@ -215,10 +215,9 @@ describe("lifecycle: preflight and later runs (mock engine)", function () {
                     previousOutputs: { [DEPLOYED_OUTPUT]: { ...deployed, availabilityZone: "az-1" } },
                 });
                 assert.strictEqual(problems.length, 1, problems.join("\n"));
-                assert.match(
-                    problems[0],
-                    new RegExp(`^capi-mgmt:${key}: .*port the old one still holds \\(Nova refuses\\).*bump of capi-mgmt:serverGeneration \\(now 1\\)`),
-                );
+                // prefix: no longer the server (no Nova keypair), but both application credentials.
+                const why = key === "prefix" ? "replaces both application credentials" : "port the old one still holds \\(Nova refuses\\)";
+                assert.match(problems[0], new RegExp(`^capi-mgmt:${key}: .*${why}.*bump of capi-mgmt:serverGeneration \\(now 1\\)`));
             }
         });
 

@@ -22,6 +22,7 @@ import { runStack } from "./harness";
 
 const HOST_PRIVATE_KEY = TEST_HOST_PRIVATE_KEY;
 const HOST_PUBLIC_KEY = TEST_HOST_PUBLIC_KEY;
+const LOGIN_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDOVaHfp78RBjmOuA8BdRu9cfl7klpkNcN6F/J14Q8QK";
 const PROXY = { http: "http://proxy.example:3128", noProxy: "localhost,127.0.0.1,169.254.169.254" };
 
 interface UserData {
@@ -31,7 +32,12 @@ interface UserData {
 }
 
 function userData(): { text: string; doc: UserData } {
-    const text = renderUserData({ dockerMtu: 1450, hostKey: { privateKeyOpenssh: HOST_PRIVATE_KEY, publicKeyOpenssh: HOST_PUBLIC_KEY }, proxy: PROXY });
+    const text = renderUserData({
+        dockerMtu: 1450,
+        hostKey: { privateKeyOpenssh: HOST_PRIVATE_KEY, publicKeyOpenssh: HOST_PUBLIC_KEY },
+        loginPublicKey: LOGIN_PUBLIC_KEY,
+        proxy: PROXY,
+    });
     return { text, doc: parse(text) as UserData };
 }
 

@@ -4,6 +4,7 @@ import { createHash } from "crypto";
 import { appCredentialName } from "../src/cloud/appCredentials";
 import { roleProblems } from "../src/cloud/preflightChecks";
 import { mockOpensshKeyPair, valueOf } from "../render/engine";
+import { parse as parseYaml } from "yaml";
 import { Run, runStack } from "./harness";
 import { devAndProd, T, input } from "./programParams";
 
@@ -57,7 +58,7 @@ describe("program (mock engine)", function () {
             assert.strictEqual(input(run.one(T.rule, "ssh-2001_db8__-64"), "ethertype"), "IPv6");
         });
 
-        it("registers a generated ED25519 login key as the keypair and generates a host key", () => {
+        it("authorizes a generated ED25519 login key through cloud-init (no Nova keypair) and generates a host key", () => {
             const keys = dev.all(T.key).filter((k) => k.name !== "deploy-key");
             assert.deepStrictEqual(
                 keys.map((k) => [k.name, input(k, "algorithm")]),
@@ -66,8 +67,17 @@ describe("program (mock engine)", function () {
                     ["host", "ED25519"],
                 ],
             );
-            assert.match(String(input(dev.one(T.keypair), "publicKey")), /^ssh-ed25519 /);
-            assert.ok(dev.dependsOn(dev.one(T.keypair), dev.one(T.key, "login")));
+            // A Nova keypair belongs to one Keystone user: another user's refresh dropped it from the state.
+            assert.deepStrictEqual(dev.all(T.keypair), []);
+            const server = dev.one(T.instance);
+            assert.strictEqual(input(server, "keyPair"), undefined);
+            // A server made with the old keypair keeps it (key_pair is ForceNew): not replaced.
+            assert.ok(server.options.ignoreChanges?.includes("keyPair"));
+            const userData = String(input(server, "userData"));
+            const login = mockOpensshKeyPair("login");
+            const doc = parseYaml(userData.replace(/^#cloud-config\n/, "")) as { ssh_authorized_keys?: string[] };
+            assert.deepStrictEqual(doc.ssh_authorized_keys, [login.publicKeyOpenssh.trim()]);
+            assert.ok(!userData.includes(login.privateKeyOpenssh.split("\n")[2]), "the login private key is not in the user-data");
         });
 
         it("creates two restricted application credentials with the configured roles and distinct names", () => {
@@ -137,7 +147,6 @@ describe("program (mock engine)", function () {
                     { uuid: imageId, sourceType: "image", destinationType: "volume", volumeSize: size, bootIndex: 0, deleteOnTermination: true },
                 ]);
                 assert.strictEqual(input(server, "availabilityZone"), az);
-                assert.strictEqual(input(server, "keyPair"), input(run.one(T.keypair), "name"));
                 assert.deepStrictEqual(input(server, "networks"), [{ port: "port-id" }]);
                 assert.deepStrictEqual(input(run.one(T.port), "securityGroupIds"), ["group-id"]);
             }
@@ -188,7 +197,6 @@ describe("program (mock engine)", function () {
                 [T.subnet, T.component("Network")],
                 [T.router, T.component("Network")],
                 [T.secGroup, T.component("ServerSecurityGroup")],
-                [T.keypair, T.component("SshKeys")],
                 [T.appCred, T.component("AppCredentials")],
                 [T.instance, T.component("ManagementServer")],
                 [T.fipAssoc, T.component("ManagementServer")],
@@ -259,7 +267,7 @@ describe("program (mock engine)", function () {
 
         it("connects with the pinned host key, the generated login key and bounded retries", async () => {
             const knownHosts = await valueOf(dev.outputs.sshKnownHosts);
-            const loginPublicKey = String(input(dev.one(T.keypair), "publicKey")).trim();
+            const loginPublicKey = mockOpensshKeyPair("login").publicKeyOpenssh.trim();
             for (const cmd of dev.all(T.command)) {
                 const conn = input(cmd, "connection") as Record<string, unknown>;
                 assert.strictEqual(conn.host, "192.0.2.10");

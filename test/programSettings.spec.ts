@@ -60,14 +60,16 @@ describe("program (mock engine)", function () {
 
         it("puts no credential into user-data", () => {
             const userData = String(input(dev.one(T.instance), "userData"));
-            for (const forbidden of [/mock-app-credential-secret/, /application_credential/, /clouds\.yaml/, /kubeconfig/i, /ssh_authorized_keys/]) {
+            for (const forbidden of [/mock-app-credential-secret/, /application_credential/, /clouds\.yaml/, /kubeconfig/i]) {
                 assert.doesNotMatch(userData, forbidden);
             }
             const login = mockOpensshKeyPair("login");
             const host = mockOpensshKeyPair("host");
-            for (const line of [...login.privateKeyOpenssh.split("\n").slice(2, -2), login.publicKeyOpenssh.trim()]) {
-                assert.ok(!userData.includes(line), "the login key is in user-data");
+            for (const line of login.privateKeyOpenssh.split("\n").slice(2, -2)) {
+                assert.ok(!userData.includes(line), "the login private key is in user-data");
             }
+            // Only the login key's public half, authorized for the default user (no Nova keypair).
+            assert.ok(userData.includes(`ssh_authorized_keys:\n  - ${login.publicKeyOpenssh.trim()}`), "the login public key is not authorized");
             assert.ok(userData.includes(host.privateKeyOpenssh.split("\n")[2]), "the host key is missing from user-data");
         });
     });

@@ -7,10 +7,14 @@ export const SERVER_USER = "ubuntu";
 
 /**
  * Instance properties whose change must not replace a running server: the image ID the
- * name resolved to at creation (clouds rotate images behind a name), the user-data, and
- * the boot volume (built from that image). A deliberate rebuild bumps `serverGeneration`.
+ * name resolved to at creation (clouds rotate images behind a name), the user-data, the
+ * boot volume (built from that image), and `keyPair` (ForceNew in terraform-provider-openstack
+ * v1.54.1): the program sets no keypair any more (the login key is in the user-data), and a
+ * server created with the old Nova keypair keeps it in its state: ignoring it leaves the new
+ * input at the old value, so that server is neither replaced nor updated. A deliberate rebuild
+ * bumps `serverGeneration`.
  */
-export const SERVER_IGNORED_CHANGES = ["imageId", "imageName", "userData", "blockDevices"];
+export const SERVER_IGNORED_CHANGES = ["imageId", "imageName", "userData", "blockDevices", "keyPair"];
 
 /** Floating IP properties whose change must not replace the address (see the FloatingIp below). */
 export const FLOATING_IP_IGNORED_CHANGES = ["pool"];
@@ -38,9 +42,7 @@ export interface ManagementServerArgs {
     subnetId: pulumi.Input<string>;
     /** Security group of the port. */
     securityGroupId: pulumi.Input<string>;
-    /** Nova keypair for the login user. */
-    keypairName: pulumi.Input<string>;
-    /** cloud-init user-data (a secret: it carries the SSH host key). */
+    /** cloud-init user-data (a secret: it carries the SSH host key; it authorizes the login public key). */
     userData: pulumi.Input<string>;
     /** Name of the external network the floating IP comes from. */
     floatingIpPool: pulumi.Input<string>;
@@ -131,7 +133,6 @@ export class ManagementServer extends pulumi.ComponentResource {
                 flavorName: isUuid(args.flavor) ? undefined : args.flavor,
                 imageId,
                 blockDevices: bootVolume,
-                keyPair: args.keypairName,
                 availabilityZone: args.availabilityZone,
                 networks: [{ port: port.id }],
                 userData: pulumi.secret(args.userData),

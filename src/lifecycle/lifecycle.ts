@@ -192,9 +192,9 @@ export function lifecycleProblems(prev: PreviousDeployment, cfg: StackConfig, re
     problems.push(...networkProblems(p, cfg, resolved, rebuild));
     if (cfg.prefix !== p.prefix) {
         problems.push(
-            `${CONFIG_NAMESPACE}:prefix: changing it from "${p.prefix}" to "${cfg.prefix}" renames the login keypair, which replaces ` +
-                `the running server: the new one would be created on the port the old one still holds (Nova refuses), and all ` +
-                `state of the management cluster would go with the old server. Set it back to "${p.prefix}", or ${rebuild}`,
+            `${CONFIG_NAMESPACE}:prefix: changing it from "${p.prefix}" to "${cfg.prefix}" renames the stack's cloud resources and ` +
+                `replaces both application credentials under the running management cluster (CAPO, ORC and every workload ` +
+                `cluster's cloud provider switch credentials at once). Set it back to "${p.prefix}", or ${rebuild}`,
         );
     }
     if (cfg.availabilityZone !== undefined && p.availabilityZone !== "" && cfg.availabilityZone !== p.availabilityZone) {

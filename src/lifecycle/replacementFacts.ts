@@ -167,10 +167,6 @@ export const REPLACEMENT_FACTS: Readonly<Record<string, ReplacementFacts>> = {
         replaceOn: ["region", "instanceId", "volumeId", "multiattach", "vendorOptions"],
         source: `${TPO}compute_volume_attach_v2.go`,
     },
-    "openstack:compute/keypair:Keypair": {
-        replaceOn: ["region", "name", "publicKey", "valueSpecs", "userId"],
-        source: `${TPO}compute_keypair_v2.go`,
-    },
     "openstack:identity/applicationCredential:ApplicationCredential": {
         replaceOn: ["region", "name", "description", "unrestricted", "secret", "projectId", "roles", "accessRules", "expiresAt"],
         source: `${TPO}identity_application_credential_v3.go`,

@@ -329,7 +329,7 @@ describe("the program under the real engine and the real OpenStack provider, aga
                         routers: 1,
                         floatingIps: 1,
                         securityGroups: 1,
-                        "keypairs(owner)": 1,
+                        "keypairs(owner)": 0, // no Nova keypair: the login key is in the user-data (src/cloud/sshKeys.ts)
                         "applicationCredentials(owner)": 2,
                         "keypairs(peer)": 0,
                         "applicationCredentials(peer)": 0,

@@ -29,6 +29,9 @@
  * - Delete: nothing (the real delete commands would dial a server that does not exist).
  * - Read (refresh): the state as it is, as pulumi-command's Read does (a command cannot be read
  *   back).
+ * - Invoke `command:local:run` (the `lastBackup` output, src/backup/backupStatus.ts): stdout and
+ *   stderr empty, as a script that reached no server would leave them (the program reads that as
+ *   status `unknown`); nothing is run, and it is not logged (it is no step).
  * Every call is appended to CAPI_MGMT_STANDIN_LOG (one JSON line: provider, op, urn, changed keys),
  * so a test can tell which steps ran.
  */
@@ -125,6 +128,13 @@ const commandStandIn: provider.Provider = {
     read(id, urn, props) {
         record({ op: "read", urn });
         return Promise.resolve({ id, props: props as unknown });
+    },
+
+    invoke(token, inputs) {
+        if (token !== "command:local:run") {
+            throw new Error(`the command stand-in implements the invoke command:local:run, not ${token}`);
+        }
+        return Promise.resolve({ outputs: { ...(normalize(inputs) as Record<string, unknown>), stdout: "", stderr: "" } });
     },
 
     delete(_id, urn) {
