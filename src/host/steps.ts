@@ -23,6 +23,21 @@ export type { HostStep, HostStepComponent, HostStepRun, HostStepTrigger } from "
 /** What every step that downloads takes for the proxy (src/host/hostScripts.ts proxyParams). */
 const PROXY = ["PROXY_HTTP", "PROXY_HTTPS", "PROXY_NO_PROXY"] as const;
 
+/** The parameters of orc.sh, for the kind cluster's step and the self-hosted cluster's. */
+const ORC_PARAMS = ["ORC_VERSION", "ORC_MANIFEST_SHA256", "KUBECONFIG_PATH", "WAIT_TIMEOUT_SECONDS", "STATE_DIR"] as const;
+
+/** The parameters of capi-providers.sh, for the kind cluster's step and the self-hosted cluster's. */
+const CAPI_PROVIDERS_PARAMS = [
+    "CLUSTER_API_VERSION",
+    "CAPO_VERSION",
+    "CAAPH_VERSION",
+    "CERT_MANAGER_VERSION",
+    "STATE_DIR",
+    "KUBECONFIG_PATH",
+    "WAIT_TIMEOUT_SECONDS",
+    "RELEASE_FILES",
+] as const;
+
 /** Every host step, in the order the components register them. */
 export const HOST_STEPS: readonly HostStep[] = [
     {
@@ -158,7 +173,7 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "orc",
         component: "ManagementCluster",
         script: "orc.sh",
-        params: ["ORC_VERSION", "ORC_MANIFEST_SHA256", "KUBECONFIG_PATH", "WAIT_TIMEOUT_SECONDS", "STATE_DIR"],
+        params: ORC_PARAMS,
         optionalParams: PROXY,
         root: true,
         run: "create-update",
@@ -169,16 +184,7 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "capi-providers",
         component: "ManagementCluster",
         script: "capi-providers.sh",
-        params: [
-            "CLUSTER_API_VERSION",
-            "CAPO_VERSION",
-            "CAAPH_VERSION",
-            "CERT_MANAGER_VERSION",
-            "STATE_DIR",
-            "KUBECONFIG_PATH",
-            "WAIT_TIMEOUT_SECONDS",
-            "RELEASE_FILES",
-        ],
+        params: CAPI_PROVIDERS_PARAMS,
         optionalParams: PROXY,
         root: true,
         run: "create-update",
@@ -269,7 +275,7 @@ export const HOST_STEPS: readonly HostStep[] = [
         mode: "selfHosted",
         component: "SelfHostedCluster",
         script: "orc.sh",
-        params: ["ORC_VERSION", "ORC_MANIFEST_SHA256", "KUBECONFIG_PATH", "WAIT_TIMEOUT_SECONDS", "STATE_DIR"],
+        params: ORC_PARAMS,
         optionalParams: PROXY,
         root: true,
         run: "create-update",
@@ -281,16 +287,7 @@ export const HOST_STEPS: readonly HostStep[] = [
         mode: "selfHosted",
         component: "SelfHostedCluster",
         script: "capi-providers.sh",
-        params: [
-            "CLUSTER_API_VERSION",
-            "CAPO_VERSION",
-            "CAAPH_VERSION",
-            "CERT_MANAGER_VERSION",
-            "STATE_DIR",
-            "KUBECONFIG_PATH",
-            "WAIT_TIMEOUT_SECONDS",
-            "RELEASE_FILES",
-        ],
+        params: CAPI_PROVIDERS_PARAMS,
         optionalParams: PROXY,
         root: true,
         run: "create-update",
