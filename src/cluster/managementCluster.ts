@@ -139,28 +139,41 @@ export class ManagementCluster extends pulumi.ComponentResource {
         // Derived from the kubeconfig (a secret): only its certificate's expiry, which is not.
         this.certRenewalReport = pulumi.unsecret(pulumi.all([kubeconfig.stdout, refreshKey]).apply(([text, key]) => certRenewalOutput(text, key)));
 
-        this.orc = steps.add(
-            "orc",
-            pulumi
-                .output(args.proxy)
-                .apply((proxy) => renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS, proxy })),
-        );
+        const scripts = providerScripts(v, args.proxy);
+        this.orc = steps.add("orc", scripts.orc);
 
-        this.providers = steps.add(
-            "capi-providers",
-            pulumi.output(args.proxy).apply((proxy) =>
-                renderCapiProvidersScript({
-                    clusterApi: v.clusterApi,
-                    capo: v.capo,
-                    caaph: v.caaph,
-                    certManager: v.certManager,
-                    releaseSha256: v.releaseSha256,
-                    waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
-                    proxy,
-                }),
-            ),
-        );
+        this.providers = steps.add("capi-providers", scripts.providers);
 
         this.registerOutputs({ apiServerCertExpiry: this.apiServerCertExpiry, apiServerCertRenewal: this.certRenewalReport });
     }
+}
+
+/**
+ * The ORC and Cluster API providers steps' scripts at the pinned versions, for the cluster
+ * `kubeconfigPath` reaches on the server (default: the kind cluster's); the self-hosted
+ * cluster's steps (./selfHosted.ts) run the same scripts with its kubeconfig.
+ */
+export function providerScripts(
+    v: Versions,
+    proxy: pulumi.Input<ProxyEnv | undefined>,
+    kubeconfigPath?: string,
+): { orc: pulumi.Output<string>; providers: pulumi.Output<string> } {
+    const withProxy = pulumi.output(proxy);
+    return {
+        orc: withProxy.apply((p) =>
+            renderOrcScript({ version: v.orc, manifestSha256: v.orcManifestSha256, waitTimeoutSeconds: ORC_WAIT_SECONDS, proxy: p, kubeconfigPath }),
+        ),
+        providers: withProxy.apply((p) =>
+            renderCapiProvidersScript({
+                clusterApi: v.clusterApi,
+                capo: v.capo,
+                caaph: v.caaph,
+                certManager: v.certManager,
+                releaseSha256: v.releaseSha256,
+                waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
+                proxy: p,
+                kubeconfigPath,
+            }),
+        ),
+    };
 }

@@ -22,8 +22,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { renderCapiProvidersScript, renderOrcScript } from "./clusterScripts";
-import { ORC_WAIT_SECONDS, PROVIDERS_WAIT_SECONDS } from "./managementCluster";
+import { providerScripts } from "./managementCluster";
 import {
     pivotScriptText,
     renderSelfHostedClusterScript,
@@ -115,33 +114,9 @@ export class SelfHostedCluster extends pulumi.ComponentResource {
         );
         this.kubeconfig = pulumi.secret(this.cluster.stdout);
         // The same scripts as the kind cluster's, with the self-hosted cluster's kubeconfig.
-        this.orc = steps.add(
-            "self-hosted-orc",
-            pulumi.output(args.proxy).apply((proxy) =>
-                renderOrcScript({
-                    version: v.orc,
-                    manifestSha256: v.orcManifestSha256,
-                    waitTimeoutSeconds: ORC_WAIT_SECONDS,
-                    proxy,
-                    kubeconfigPath: SELF_HOSTED_KUBECONFIG,
-                }),
-            ),
-        );
-        this.providers = steps.add(
-            "self-hosted-providers",
-            pulumi.output(args.proxy).apply((proxy) =>
-                renderCapiProvidersScript({
-                    clusterApi: v.clusterApi,
-                    capo: v.capo,
-                    caaph: v.caaph,
-                    certManager: v.certManager,
-                    releaseSha256: v.releaseSha256,
-                    waitTimeoutSeconds: PROVIDERS_WAIT_SECONDS,
-                    proxy,
-                    kubeconfigPath: SELF_HOSTED_KUBECONFIG,
-                }),
-            ),
-        );
+        const scripts = providerScripts(v, args.proxy, SELF_HOSTED_KUBECONFIG);
+        this.orc = steps.add("self-hosted-orc", scripts.orc);
+        this.providers = steps.add("self-hosted-providers", scripts.providers);
         this.registerOutputs({});
     }
 }
