@@ -51,10 +51,12 @@ export type ReleaseFileSha256 = readonly [version: string, file: string, sha256:
  * kind of source is accepted for them: a reproduction from the module with the tag's release recipe,
  * when the same pipeline reproduces byte for byte a recorded release asset of the same project whose
  * recipe is unchanged (Cluster API v1.14.0: recipe proven exact on the recorded v1.14.2 assets;
- * testbed/release-repro/reproduce.sh). Not pinned: CAPO v0.14.7 `infrastructure-components.yaml`
- * (no recorded CAPO components file of any release was found to validate CAPO's recipe on; see
- * docs/verified-downloads.md). CAAPH v0.6.4's `addon-components.yaml` is pinned: one recorded copy
- * and the reproduction agree byte for byte.
+ * testbed/release-repro/reproduce.sh). Not pinned: CAPO v0.14.7 `infrastructure-components.yaml`:
+ * CAPO's recipe reproduces its recorded v0.6.4, v0.7.2 and v0.7.3 assets byte for byte, but those were
+ * built by hand with kustomize v4 and another config layout, v0.14.7 by the release workflow with
+ * kustomize v5.8.1, so they do not validate its reproduction (docs/verified-downloads.md).
+ * CAAPH v0.6.4's `addon-components.yaml` is pinned: one recorded copy and the reproduction agree byte
+ * for byte.
  *
  * The `renovate:` comment marks a default entry for Renovate (renovate.json): the
  * github-release-attachments datasource finds the release asset with the current SHA-256 and
