@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CHECK_USAGE, CheckUsageError, conformanceScriptFor, parseCheckArgs, parseStackOutputs, SERVER_LOGIN_USER, sshArgs } from "../src/cluster/check";
+import { optionsOrUsage } from "./serverSsh";
 
 function fail(message: string, status: number): never {
     process.stderr.write(`npm run check: ${message}\n`);
@@ -37,17 +38,8 @@ function stackOutputs(stack: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-    let options;
-    try {
-        options = parseCheckArgs(argv);
-    } catch (e) {
-        if (e instanceof CheckUsageError) {
-            fail(`${e.message}\n\n${CHECK_USAGE}`, 2);
-        }
-        throw e;
-    }
+    const options = optionsOrUsage("npm run check", CHECK_USAGE, CheckUsageError, () => parseCheckArgs(argv));
     if (!options) {
-        process.stdout.write(`${CHECK_USAGE}\n`);
         return 0;
     }
     let target;
