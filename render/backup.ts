@@ -10,23 +10,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { BACKUP_USAGE, BackupUsageError, parseBackupArgs, renderBackupDownloadScript, renderManualBackupScript } from "../src/backup/backup";
-import { failWith, ServerSsh, stackTarget } from "./serverSsh";
+import { failWith, optionsOrUsage, ServerSsh, stackTarget } from "./serverSsh";
 
 const COMMAND = "npm run backup";
 const fail = (message: string, status: number): never => failWith(COMMAND, message, status);
 
 async function main(argv: string[]): Promise<number> {
-    let options;
-    try {
-        options = parseBackupArgs(argv);
-    } catch (e) {
-        if (e instanceof BackupUsageError) {
-            fail(`${e.message}\n\n${BACKUP_USAGE}`, 2);
-        }
-        throw e;
-    }
+    const options = optionsOrUsage(COMMAND, BACKUP_USAGE, BackupUsageError, () => parseBackupArgs(argv));
     if (!options) {
-        process.stdout.write(`${BACKUP_USAGE}\n`);
         return 0;
     }
     const ssh = new ServerSsh(COMMAND, stackTarget(COMMAND, options.stack));

@@ -2,60 +2,31 @@
  * `npm run check -- --stack <stack> --cluster [<namespace>/]<name> [--mode quick|conformance]`:
  * the conformance check of a workload cluster (SCS's `make check`).
  *
- * Reads the stack's outputs through the Pulumi CLI, writes the login key and the pinned
+ * Reads the stack's outputs through the Pulumi CLI (render/serverSsh.ts), writes the login key and the pinned
  * known_hosts line into a private temporary directory (removed on every exit, also on
  * failure and on SIGINT/SIGTERM/SIGHUP), and runs `src/host/scripts/conformance.sh` on the management server
  * over ssh (host key pinned, never accepted on first use), streaming its output. The exit
  * status is the script's (0 passed, 1 failed, 2 timed out, 3 could not run); 2 also for bad
  * arguments, before anything runs; 255 when ssh itself failed.
  */
-import { spawn, spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CHECK_USAGE, CheckUsageError, conformanceScriptFor, parseCheckArgs, parseStackOutputs, SERVER_LOGIN_USER, sshArgs } from "../src/cluster/check";
+import { CHECK_USAGE, CheckUsageError, conformanceScriptFor, parseCheckArgs, SERVER_LOGIN_USER, sshArgs } from "../src/cluster/check";
+import { failWith, optionsOrUsage, stackTarget } from "./serverSsh";
 
+const COMMAND = "npm run check";
 function fail(message: string, status: number): never {
-    process.stderr.write(`npm run check: ${message}\n`);
-    process.exit(status);
-}
-
-/** The stack's outputs, secrets shown: kept in memory, never printed. */
-function stackOutputs(stack: string): string {
-    const r = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        maxBuffer: 16 * 1024 * 1024,
-    });
-    if (r.error) {
-        fail(`cannot run the Pulumi CLI (${r.error.message}): 'pulumi' must be on PATH, logged in to the stack's backend`, 3);
-    }
-    if (r.status !== 0) {
-        fail(`'pulumi stack output --stack ${stack}' failed (exit ${r.status}): ${r.stderr.trim()}`, 3);
-    }
-    return r.stdout;
+    return failWith(COMMAND, message, status);
 }
 
 async function main(argv: string[]): Promise<number> {
-    let options;
-    try {
-        options = parseCheckArgs(argv);
-    } catch (e) {
-        if (e instanceof CheckUsageError) {
-            fail(`${e.message}\n\n${CHECK_USAGE}`, 2);
-        }
-        throw e;
-    }
+    const options = optionsOrUsage(COMMAND, CHECK_USAGE, CheckUsageError, () => parseCheckArgs(argv));
     if (!options) {
-        process.stdout.write(`${CHECK_USAGE}\n`);
         return 0;
     }
-    let target;
-    try {
-        target = parseStackOutputs(options.stack, stackOutputs(options.stack));
-    } catch (e) {
-        fail((e as Error).message, 3);
-    }
+    const target = stackTarget(COMMAND, options.stack);
     const script = conformanceScriptFor(options, target);
 
     // mkdtemp makes the directory 0700; the files are created 0600, never overwriting.

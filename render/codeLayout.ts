@@ -15,7 +15,7 @@ export const SRC_FOLDERS: Readonly<Record<string, string>> = {
         "the management cluster: kind, ORC, Cluster API, the credentials in the cluster, certificate renewal, the conformance check, the self-hosted mode (docs/self-hosted.md)",
     gitops: "Flux syncing the Git path, and Flux's semver ranges",
     lifecycle: "later runs: the gate, the replacement map and its facts, the plan, the rebuild check, the credential owner, the teardown",
-    shared: "names and addresses every feature uses: resource naming, address parsing, SSH keys, the names shared with the GitOps tree",
+    shared: "names and addresses every feature uses: resource naming, address parsing, SSH keys, the names shared with the GitOps tree, the operator commands' flags",
     backup: "the management cluster's state: the ManagementBackup component (backup volume, timer, backup before an upgrade), the `lastBackup` output, the BackupStorage component (the copy to Swift with its own restricted credential), `npm run backup` and `npm run restore` over SSH (clusterctl move to and from a directory; the scripts are in host/scripts/)",
     versions: "every pinned version and checksum, the release files clusterctl reads, and the verified download cache (Flux's install.yaml)",
 };

@@ -13,7 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseRestoreArgs, renderRestoreScript, RESTORE_USAGE, RestoreUsageError } from "../src/backup/restore";
-import { failWith, ServerSsh, stackTarget } from "./serverSsh";
+import { failWith, optionsOrUsage, ServerSsh, stackTarget } from "./serverSsh";
 
 const COMMAND = "npm run restore";
 const fail = (message: string, status: number): never => failWith(COMMAND, message, status);
@@ -32,17 +32,8 @@ function packBackup(dir: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-    let options;
-    try {
-        options = parseRestoreArgs(argv);
-    } catch (e) {
-        if (e instanceof RestoreUsageError) {
-            fail(`${e.message}\n\n${RESTORE_USAGE}`, 2);
-        }
-        throw e;
-    }
+    const options = optionsOrUsage(COMMAND, RESTORE_USAGE, RestoreUsageError, () => parseRestoreArgs(argv));
     if (!options) {
-        process.stdout.write(`${RESTORE_USAGE}\n`);
         return 0;
     }
     const upload = options.from === undefined ? undefined : packBackup(path.resolve(options.from));

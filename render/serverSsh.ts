@@ -16,6 +16,27 @@ export function failWith(command: string, message: string, status: number): neve
     process.exit(status);
 }
 
+/**
+ * The command's options as `parse()` reads them; on its usage error (a `usageError`), the
+ * message and `usage` on stderr and exit 2; `undefined`, with `usage` printed on stdout, when
+ * help was asked for.
+ */
+export function optionsOrUsage<T>(command: string, usage: string, usageError: new (message: string) => Error, parse: () => T | undefined): T | undefined {
+    let options: T | undefined;
+    try {
+        options = parse();
+    } catch (e) {
+        if (e instanceof usageError) {
+            failWith(command, `${e.message}\n\n${usage}`, 2);
+        }
+        throw e;
+    }
+    if (!options) {
+        process.stdout.write(`${usage}\n`);
+    }
+    return options;
+}
+
 /** The stack's server (address, pinned host key, login key, workload namespace); exits 3 when unreadable. */
 export function stackTarget(command: string, stack: string): CheckTarget {
     const r = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], {

@@ -71,15 +71,9 @@ manifests=(
 
 json_escape() { node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")))'; }
 
-# module_field DIR MODULE FIELD: Version or Dir of MODULE as pinned by the tools module in DIR.
-module_field() {
-    (cd "$here/$1" && go mod download -json "$2" | node -e '
-        const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
-        if (m.Error) { console.error(m.Error); process.exit(1); }
-        process.stdout.write(m["'"$3"'"] || "");')
-}
-
-wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+# module_field, wanted.
+# shellcheck source=testbed/modules.sh
+source "$here/modules.sh"
 
 entries=()
 total_start=$(date +%s)

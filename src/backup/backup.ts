@@ -11,6 +11,7 @@ import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from 
 import { HOST_STATE_DIR, HOST_SYSTEMD_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 import { SYSTEMD_UNIT_DIR } from "../host/lbCleanupScript";
 import { BACKUP_DEFAULTS, BACKUP_SCHEDULE_PATTERN } from "../config/schema";
+import { parseFlags, requiredStack, wholeNumberFlag } from "../shared/cliFlags";
 
 /** Where the backup script is installed on the server (root-only). */
 export const BACKUP_SCRIPT_PATH = "/usr/local/lib/capi-mgmt/backup.sh";
@@ -59,15 +60,20 @@ function checkedKeep(keep: number = DEFAULT_BACKUP_KEEP): number {
     return keep;
 }
 
-/** Renders `src/host/scripts/backup.sh` with its parameters (the installed script: the timer gives the reason). */
-export function renderBackupScript(p: BackupParams): string {
-    return renderHostScript("backup.sh", {
+/** The parameters of `src/host/scripts/backup.sh` both renderings give it, in their rendered order. */
+function backupScriptParams(p: BackupParams): Record<string, string> {
+    return {
         MGMT_KUBECONFIG: SERVER_KUBECONFIG,
         NAMESPACE: checkedNamespace(p.namespace),
         BACKUP_DIR,
         KEEP: String(checkedKeep(p.keep)),
         CREDENTIAL_SECRETS: credentialSecrets(p.namespace).join(" "),
-    });
+    };
+}
+
+/** Renders `src/host/scripts/backup.sh` with its parameters (the installed script: the timer gives the reason). */
+export function renderBackupScript(p: BackupParams): string {
+    return renderHostScript("backup.sh", backupScriptParams(p));
 }
 
 /** The service and timer units, as files in `src/host/systemd/`. */
@@ -125,14 +131,7 @@ export function renderBackupInstallScript(p: BackupParams & { schedule?: string 
 
 /** Renders `src/host/scripts/backup.sh` for one run over ssh (`npm run backup`), its reason `manual`. */
 export function renderManualBackupScript(p: BackupParams): string {
-    return renderHostScript("backup.sh", {
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
-        NAMESPACE: checkedNamespace(p.namespace),
-        BACKUP_DIR,
-        KEEP: String(checkedKeep(p.keep)),
-        CREDENTIAL_SECRETS: credentialSecrets(p.namespace).join(" "),
-        BACKUP_REASON: "manual",
-    });
+    return renderHostScript("backup.sh", { ...backupScriptParams(p), BACKUP_REASON: "manual" });
 }
 
 /** Renders `src/host/scripts/backup-download.sh`: the latest backup on stdout (`npm run backup -- --to`). */
@@ -177,44 +176,17 @@ The scheduled backup (${BACKUP_UNIT}.timer, capi-mgmt:backup.schedule) is instal
 
 /** Parses the backup's arguments; `undefined` when help was asked for. */
 export function parseBackupArgs(argv: readonly string[]): BackupOptions | undefined {
-    const values: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--help" || arg === "-h") {
-            return undefined;
-        }
-        if (arg === "--install-timer") {
-            throw new BackupUsageError("--install-timer: removed: `pulumi up` installs the backup timer on the server (capi-mgmt:backup.schedule)");
-        }
-        const m = /^--([a-z]+)(?:=(.*))?$/s.exec(arg);
-        if (!m) {
-            throw new BackupUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag with a value`);
-        }
-        if (!["stack", "to", "keep"].includes(m[1])) {
-            throw new BackupUsageError(`--${m[1]}: unknown flag (known: --stack, --to, --keep)`);
-        }
-        if (values[m[1]] !== undefined) {
-            throw new BackupUsageError(`--${m[1]}: given twice`);
-        }
-        let value = m[2];
-        if (value === undefined) {
-            value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) {
-                throw new BackupUsageError(`--${m[1]}: needs a value`);
-            }
-            i++;
-        }
-        values[m[1]] = value;
+    const error = (message: string) => new BackupUsageError(message);
+    const parsed = parseFlags(argv, {
+        values: ["stack", "to", "keep"],
+        removed: { "install-timer": "removed: `pulumi up` installs the backup timer on the server (capi-mgmt:backup.schedule)" },
+        error,
+    });
+    if (!parsed) {
+        return undefined;
     }
-    if (values.stack === undefined) {
-        throw new BackupUsageError("--stack: required (the Pulumi stack, e.g. --stack dev)");
-    }
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/.test(values.stack)) {
-        throw new BackupUsageError(`--stack: ${JSON.stringify(values.stack)} is not a stack name`);
-    }
-    const keep = values.keep === undefined ? DEFAULT_BACKUP_KEEP : /^[0-9]+$/.test(values.keep) ? Number(values.keep) : NaN;
-    if (!Number.isInteger(keep) || keep < 1 || keep > 1000) {
-        throw new BackupUsageError(`--keep: must be a whole number from 1 to 1000, got ${JSON.stringify(values.keep)}`);
-    }
-    return { stack: values.stack, to: values.to, keep };
+    const { values } = parsed;
+    const stack = requiredStack(values.stack, error);
+    const keep = values.keep === undefined ? DEFAULT_BACKUP_KEEP : wholeNumberFlag("keep", values.keep, 1, 1000, error);
+    return { stack, to: values.to, keep };
 }

@@ -7,7 +7,7 @@
  */
 import { BACKUP_DIR } from "./backup";
 import { HOST_STATE_DIR, renderHostScript } from "../host/hostScripts";
-import { CatalogService } from "../cluster/cloudCredentials";
+import { CatalogService, publicEndpoint } from "../cluster/cloudCredentials";
 import { BACKUP_CONTAINER_PATTERN } from "../config/schemaBackup";
 
 /** Where the upload script is installed on the server (backup.sh calls it from there). */
@@ -34,17 +34,15 @@ export interface AccessRule {
  * @throws when the catalog has none (the cloud has no Swift API for this project).
  */
 export function objectStoreEndpoint(catalog: CatalogService[], region?: string): string {
-    const endpoints = catalog.filter((s) => s.type === "object-store").flatMap((s) => s.endpoints);
-    const publicOnes = endpoints.filter((e) => e.interface === "public");
-    const match = publicOnes.find((e) => !region || e.region === region) ?? publicOnes[0];
-    if (!match) {
+    const url = publicEndpoint(catalog, "object-store", region);
+    if (url === undefined) {
         throw new Error(
             "capi-mgmt:backupObjectStorage.enabled: the service catalog has no public object-store (Swift) endpoint" +
                 (region ? ` in region ${JSON.stringify(region)}` : "") +
                 "; the backups cannot go to object storage in this cloud",
         );
     }
-    return match.url.replace(/\/+$/, "");
+    return url;
 }
 
 /**

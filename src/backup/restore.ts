@@ -7,6 +7,7 @@
 import { BACKUP_DIR } from "./backup";
 import { BACKUP_UPLOAD_SCRIPT_PATH } from "./objectStorage";
 import { renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { parseFlags, requiredStack, wholeNumberFlag } from "../shared/cliFlags";
 
 /** Default of `--max-age`, hours: a backup older than this is refused unless `--force`. */
 export const DEFAULT_MAX_AGE_HOURS = 24;
@@ -49,76 +50,35 @@ cluster already has Clusters in the workload namespace (docs/operations.md, "Res
   --max-age   the oldest backup restored, in hours (default ${DEFAULT_MAX_AGE_HOURS})
   --force     restore a backup older than --max-age`;
 
-const STACK_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/;
 const VALUE_FLAGS = ["stack", "from", "max-age"] as const;
-type ValueFlag = (typeof VALUE_FLAGS)[number];
 
 /**
  * Parses the restore's arguments (`--flag value` or `--flag=value`, `--force` alone);
  * `undefined` when help was asked for. Throws a {@link RestoreUsageError} naming the flag.
  */
 export function parseRestoreArgs(argv: readonly string[]): RestoreOptions | undefined {
-    const values: Partial<Record<ValueFlag, string>> = {};
-    let force = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--help" || arg === "-h") {
-            return undefined;
-        }
-        if (arg === "--force") {
-            if (force) {
-                throw new RestoreUsageError("--force: given twice");
-            }
-            force = true;
-            continue;
-        }
-        const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-        if (!m) {
-            throw new RestoreUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag`);
-        }
-        const flag = m[1] as ValueFlag;
-        if (!VALUE_FLAGS.includes(flag)) {
-            throw new RestoreUsageError(`--${m[1]}: unknown flag (known: --stack, --from, --max-age, --force)`);
-        }
-        if (values[flag] !== undefined) {
-            throw new RestoreUsageError(`--${flag}: given twice`);
-        }
-        let value = m[2];
-        if (value === undefined) {
-            value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) {
-                throw new RestoreUsageError(`--${flag}: needs a value`);
-            }
-            i++;
-        }
-        values[flag] = value;
+    const error = (message: string) => new RestoreUsageError(message);
+    const parsed = parseFlags(argv, { values: VALUE_FLAGS, switches: ["force"], error });
+    if (!parsed) {
+        return undefined;
     }
-    if (values.stack === undefined) {
-        throw new RestoreUsageError("--stack: required (the Pulumi stack, e.g. --stack dev)");
-    }
-    if (!STACK_NAME.test(values.stack)) {
-        throw new RestoreUsageError(`--stack: ${JSON.stringify(values.stack)} is not a stack name`);
-    }
+    const { values } = parsed;
+    const force = parsed.switches.has("force");
+    const stack = requiredStack(values.stack, error);
     if (values.from !== undefined && values.from.trim() === "") {
         throw new RestoreUsageError("--from: needs a directory");
     }
-    let maxAgeHours = DEFAULT_MAX_AGE_HOURS;
-    if (values["max-age"] !== undefined) {
-        const v = values["max-age"];
-        maxAgeHours = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-        if (!Number.isInteger(maxAgeHours) || maxAgeHours < 1 || maxAgeHours > 24 * 365) {
-            throw new RestoreUsageError(`--max-age: must be a whole number of hours from 1 to ${24 * 365}, got ${JSON.stringify(v)}`);
-        }
-    }
+    const maxAge = values["max-age"];
+    const maxAgeHours = maxAge === undefined ? DEFAULT_MAX_AGE_HOURS : wholeNumberFlag("max-age", maxAge, 1, 24 * 365, error, "hours");
     const swift = /^swift:(.*)$/s.exec(values.from ?? "");
     if (swift) {
         const object = swift[1] === "" ? "latest" : swift[1];
         if (object !== "latest" && !SWIFT_BACKUP_OBJECT.test(object)) {
             throw new RestoreUsageError(`--from: ${JSON.stringify(object)} is not a backup's object name (<UTC time>Z-<reason>.tar.gz, or latest)`);
         }
-        return { stack: values.stack, from: undefined, fromSwift: object, maxAgeHours, force };
+        return { stack, from: undefined, fromSwift: object, maxAgeHours, force };
     }
-    return { stack: values.stack, from: values.from, maxAgeHours, force };
+    return { stack, from: values.from, maxAgeHours, force };
 }
 
 /** The name backup-upload.sh gives a backup in Swift. */

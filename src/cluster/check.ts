@@ -7,6 +7,7 @@
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../shared/contract";
 import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 import { isIp } from "../shared/net";
+import { parseFlags, requiredStack, wholeNumberFlag } from "../shared/cliFlags";
 
 /** The check's modes, as `--mode` takes them. */
 export const CHECK_MODES = ["quick", "conformance"] as const;
@@ -84,19 +85,10 @@ non-zero when a plugin failed or the run timed out.
 
 /** A Kubernetes object name (DNS label: namespaces; Cluster names are further limited by Cluster API). */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** A Pulumi stack name, possibly qualified (`org/project/stack`). */
-const STACK_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/;
 
 const FLAGS = ["stack", "cluster", "mode", "timeout", "poll"] as const;
-type Flag = (typeof FLAGS)[number];
 
-function wholeNumber(flag: string, value: string, min: number, max: number): number {
-    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-    if (!Number.isInteger(n) || n < min || n > max) {
-        throw new CheckUsageError(`--${flag}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-    }
-    return n;
-}
+const usageError = (message: string) => new CheckUsageError(message);
 
 /** Parses `--cluster`: `<namespace>/<name>` or `<name>`. */
 export function parseClusterRef(value: string): ClusterRef {
@@ -122,39 +114,12 @@ export function parseClusterRef(value: string): ClusterRef {
  * was asked for. Throws a {@link CheckUsageError} naming the flag on anything wrong.
  */
 export function parseCheckArgs(argv: readonly string[]): CheckOptions | undefined {
-    const values: Partial<Record<Flag, string>> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--help" || arg === "-h") {
-            return undefined;
-        }
-        const m = /^--([a-z]+)(?:=(.*))?$/s.exec(arg);
-        if (!m) {
-            throw new CheckUsageError(`unexpected argument ${JSON.stringify(arg)}: every argument is a --flag with a value`);
-        }
-        const flag = m[1] as Flag;
-        if (!FLAGS.includes(flag)) {
-            throw new CheckUsageError(`--${m[1]}: unknown flag (known: ${FLAGS.map((f) => `--${f}`).join(", ")})`);
-        }
-        if (values[flag] !== undefined) {
-            throw new CheckUsageError(`--${flag}: given twice`);
-        }
-        let value = m[2];
-        if (value === undefined) {
-            value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) {
-                throw new CheckUsageError(`--${flag}: needs a value`);
-            }
-            i++;
-        }
-        values[flag] = value;
+    const parsed = parseFlags(argv, { values: FLAGS, error: usageError });
+    if (!parsed) {
+        return undefined;
     }
-    if (values.stack === undefined) {
-        throw new CheckUsageError("--stack: required (the Pulumi stack, e.g. --stack dev)");
-    }
-    if (!STACK_NAME.test(values.stack)) {
-        throw new CheckUsageError(`--stack: ${JSON.stringify(values.stack)} is not a stack name`);
-    }
+    const { values } = parsed;
+    const stack = requiredStack(values.stack, usageError);
     if (values.cluster === undefined) {
         throw new CheckUsageError(`--cluster: required (the workload Cluster, e.g. --cluster ${DEFAULT_WORKLOAD_NAMESPACE}/workload-1)`);
     }
@@ -163,9 +128,9 @@ export function parseCheckArgs(argv: readonly string[]): CheckOptions | undefine
     if (!CHECK_MODES.includes(mode)) {
         throw new CheckUsageError(`--mode: must be ${CHECK_MODES.join(" or ")}, got ${JSON.stringify(values.mode)}`);
     }
-    const timeoutMinutes = values.timeout === undefined ? DEFAULT_TIMEOUT_MINUTES[mode] : wholeNumber("timeout", values.timeout, 1, 24 * 60);
-    const pollSeconds = values.poll === undefined ? DEFAULT_POLL_SECONDS : wholeNumber("poll", values.poll, 5, 600);
-    return { stack: values.stack, cluster, mode, timeoutMinutes, pollSeconds };
+    const timeoutMinutes = values.timeout === undefined ? DEFAULT_TIMEOUT_MINUTES[mode] : wholeNumberFlag("timeout", values.timeout, 1, 24 * 60, usageError);
+    const pollSeconds = values.poll === undefined ? DEFAULT_POLL_SECONDS : wholeNumberFlag("poll", values.poll, 5, 600, usageError);
+    return { stack, cluster, mode, timeoutMinutes, pollSeconds };
 }
 
 /** What the check needs from `pulumi stack output --json --show-secrets`. */

@@ -37,17 +37,27 @@ export interface CatalogService {
  * @throws when the catalog has none (the message says which setting to look at).
  */
 export function identityEndpoint(catalog: CatalogService[], region?: string, regionSetting = "openstack:region"): string {
-    const endpoints = catalog.filter((s) => s.type === "identity").flatMap((s) => s.endpoints);
-    const publicOnes = endpoints.filter((e) => e.interface === "public");
-    const match = publicOnes.find((e) => !region || e.region === region) ?? publicOnes[0];
-    if (!match) {
+    const url = publicEndpoint(catalog, "identity", region);
+    if (url === undefined) {
         throw new Error(
             "the service catalog has no public identity endpoint" +
                 (region ? ` (${regionSetting} is ${JSON.stringify(region)})` : "") +
                 "; clouds.yaml for Cluster API cannot be written",
         );
     }
-    return match.url.replace(/\/+$/, "");
+    return url;
+}
+
+/**
+ * The URL (without trailing `/`) of the catalog's public endpoint of services of `type`: the
+ * one in `region` when given and there is one there, else the first public one; `undefined`
+ * when there is no public endpoint of that type at all.
+ */
+export function publicEndpoint(catalog: CatalogService[], type: string, region?: string): string | undefined {
+    const endpoints = catalog.filter((s) => s.type === type).flatMap((s) => s.endpoints);
+    const publicOnes = endpoints.filter((e) => e.interface === "public");
+    const match = publicOnes.find((e) => !region || e.region === region) ?? publicOnes[0];
+    return match?.url.replace(/\/+$/, "");
 }
 
 function checkAuth(a: AppCredentialAuth): void {

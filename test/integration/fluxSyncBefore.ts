@@ -4,6 +4,18 @@
  * paths. Its ConfigFile is given Flux's release URL, which the Kubernetes provider fetches,
  * unverified, on every preview and `up`. Only the engine test uses it, to `up` a stack the way
  * users deployed it before, then `up` the same stack with the current program.
+ *
+ * A copy on purpose (`duplicates` pairs it with src/gitops/fluxSync.ts; that pair stays): it is
+ * what users' stacks were deployed with, so it must not follow later edits of the current
+ * component. It is not generated from git history at test time: that needs the whole history
+ * (a shallow clone or a source archive has no c5231f6) and a hand-kept map from the file's
+ * paths then (`components/fluxSync.ts` importing `../lib/clusterObjects`, `../lib/config`,
+ * `./kubeObject`, …) to today's, the same edit made on every run instead of once and broken by
+ * every later move. It stays checkable against history instead:
+ *     git show c5231f6:components/fluxSync.ts | diff - test/integration/fluxSyncBefore.ts
+ * shows only the import paths, this header, two paths in comments and prettier's line breaks.
+ * The helpers it imports are today's (src/cluster/clusterObjects.ts, …): the copy freezes the
+ * component's wiring (child names, types, options, the release URL), not those helpers' output.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

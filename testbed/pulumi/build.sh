@@ -60,18 +60,12 @@ trap 'rm -rf "$err" "$scratch"' EXIT
 
 json_escape() { node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8").trim()))'; }
 
-# module_field DIR MODULE FIELD: Version or Dir of MODULE as pinned by the tools module in DIR.
-module_field() {
-    (cd "$here/$1" && go mod download -json "$2" | node -e '
-        const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
-        if (m.Error) { console.error(m.Error); process.exit(1); }
-        process.stdout.write(m["'"$3"'"] || "");')
-}
+# module_field, wanted.
+# shellcheck source=testbed/modules.sh
+source "$here/../modules.sh"
 
 entries=()
 total_start=$(date +%s)
-
-wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 
 # build NAME DIR PKG OUT LDFLAGS [GOFLAG...]: go build into OUT (via OUT.tmp) unless OUT exists.
 build() {
