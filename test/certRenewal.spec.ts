@@ -16,6 +16,7 @@ import {
 import { renderKindClusterScript } from "../src/cluster/clusterScripts";
 import { CertFakes } from "./fakes/certFakes";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
+import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
 
 const NODE_IMAGE = `kindest/node:v1.36.1@sha256:${"3".repeat(64)}`;
@@ -151,36 +152,9 @@ describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
     });
 
     it("reads real certificates with the server's openssl", function () {
-        if (spawnSync("openssl", ["version"], { encoding: "utf8" }).status !== 0) {
-            skipTest(this, "the real certificate test of cert-renew.sh", "openssl");
-        }
+        requireOpenssl(this, "the real certificate test of cert-renew.sh");
         const real = new CertFakes(fakes, { realOpenssl: true });
-        const pem = (days: number) => {
-            const dir = makeTempDir("real-cert");
-            const gen = spawnSync(
-                "openssl",
-                [
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    path.join(dir, "key"),
-                    "-out",
-                    path.join(dir, "crt"),
-                    "-days",
-                    String(days),
-                    "-subj",
-                    "/CN=test",
-                ],
-                { encoding: "utf8" },
-            );
-            assert.strictEqual(gen.status, 0, gen.stderr);
-            return fs.readFileSync(path.join(dir, "crt"), "utf8");
-        };
+        const pem = (days: number) => selfSignedCertificate({ days, subject: "/CN=test", key: "ec" });
         // The certificates count from the real now: put the virtual clock there too.
         fakes.clock.setMs(Date.now());
         real.setCertificates({ admin: pem(200), api: pem(120) });
