@@ -13,7 +13,7 @@ import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../src/host/hostScripts";
 import { FakeClock } from "./clock";
 import { fakeReleaseContent, fakeReleaseFiles } from "./releaseFakes";
-import { FAKES_DIR, installFake, RunResult } from "./shell";
+import { installFake, RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
 export interface FakeProvider {
@@ -70,11 +70,10 @@ export class ClusterFakes {
         for (const d of [this.bin, this.state, path.join(this.state, "kind"), path.join(this.state, "crds")]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        // The fakes (test/fakes/cluster/*.sh, each sourcing preamble.sh beside it); curl logs the call, then runs curl-serve.
+        // The fakes (test/fakes/cluster/*.sh, each sourcing preamble.sh, which installFake puts beside it); curl logs the call, then runs curl-serve.
         for (const tool of ["kind", "kubectl", "clusterctl", "docker", "systemctl", "curl"]) {
             installFake(this.bin, tool, `cluster/${tool}.sh`);
         }
-        fs.copyFileSync(path.join(FAKES_DIR, "cluster", "preamble.sh"), path.join(this.bin, "preamble.sh"));
         installFake(this.bin, "curl-serve", "curl.sh");
         fs.writeFileSync(path.join(this.state, "orc-crds"), FAKE_ORC_CRDS.join("\n") + "\n");
         fs.mkdirSync(path.join(this.state, "downloads"));
