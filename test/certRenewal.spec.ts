@@ -1,6 +1,5 @@
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -18,6 +17,7 @@ import { CertFakes } from "./fakes/certFakes";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
 import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
+import { requireSystemdAnalyze, verifyTimerUnits } from "./systemdVerify";
 
 const NODE_IMAGE = `kindest/node:v1.36.1@sha256:${"3".repeat(64)}`;
 const KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: mgmt\n";
@@ -238,26 +238,15 @@ describe("certificate renewal: units and shellcheck", () => {
 
     describe("systemd-analyze verify", () => {
         before(function () {
-            if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
-                skipTest(this, "systemd-analyze verify of the certificate renewal timer", "systemd-analyze and systemd's units (package systemd)");
-            }
+            requireSystemdAnalyze(this, "systemd-analyze verify of the certificate renewal timer");
         });
 
         /** Verifies the units in a root holding them, the script at ExecStart, and systemd's own units. */
-        const verify = (service: string, timer: string) => {
-            const root = makeTempDir("cert-units");
-            fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-            fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-            fs.mkdirSync(path.join(root, path.dirname(CERT_RENEW_COMMAND)), { recursive: true });
-            fs.writeFileSync(path.join(root, CERT_RENEW_COMMAND), renderCertRenewScript({ clusterName: "mgmt" }), { mode: 0o700 });
-            fs.writeFileSync(path.join(root, "etc/systemd/system", CERT_RENEW_SERVICE), service);
-            fs.writeFileSync(path.join(root, "etc/systemd/system", CERT_RENEW_TIMER), timer);
-            return spawnSync(
-                "systemd-analyze",
-                ["verify", `--root=${root}`, `/etc/systemd/system/${CERT_RENEW_TIMER}`, `/etc/systemd/system/${CERT_RENEW_SERVICE}`],
-                { encoding: "utf8" },
-            );
-        };
+        const verify = (service: string, timer: string) =>
+            verifyTimerUnits(path.basename(CERT_RENEW_SERVICE, ".service"), service, timer, {
+                path: CERT_RENEW_COMMAND,
+                content: renderCertRenewScript({ clusterName: "mgmt" }),
+            });
 
         it("finds nothing to say about the service and the timer", () => {
             const r = verify(readCertRenewUnit(CERT_RENEW_SERVICE), readCertRenewUnit(CERT_RENEW_TIMER));
