@@ -85,6 +85,12 @@ export class ClusterFakes {
         this.clock = new FakeClock(path.join(this.root, "clock"));
     }
 
+    /** Puts a kubeconfig (a placeholder) in the server's state directory, as the kind step leaves it, for the steps after it. */
+    placeKubeconfig(): void {
+        fs.mkdirSync(this.stateDir, { recursive: true });
+        fs.writeFileSync(this.kubeconfig, "apiVersion: v1\nkind: Config\n");
+    }
+
     /** Removes everything of this fake server. */
     cleanup(): void {
         fs.rmSync(this.root, { recursive: true, force: true });
