@@ -13,7 +13,7 @@ import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../src/host/hostScripts";
 import { FakeClock } from "./clock";
 import { fakeReleaseContent, fakeReleaseFiles } from "./releaseFakes";
-import { installFake, RunResult } from "./shell";
+import { installFake, logLines, logLinesIfAny, RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
 export interface FakeProvider {
@@ -137,10 +137,7 @@ export class ClusterFakes {
 
     /** Every recorded call, in order. */
     calls(): string[] {
-        return fs
-            .readFileSync(this.callLog, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.callLog);
     }
 
     /** The recorded calls of one tool whose arguments start with `args` (all of them when omitted). */
@@ -187,12 +184,7 @@ export class ClusterFakes {
     /** The recorded `kubectl set env` calls: "namespace target args" lines. */
     setEnvCalls(): string[] {
         const file = path.join(this.state, "set-env");
-        return fs.existsSync(file)
-            ? fs
-                  .readFileSync(file, "utf8")
-                  .split("\n")
-                  .filter((l) => l !== "")
-            : [];
+        return logLinesIfAny(file);
     }
 
     /** Names of the existing kind clusters. */
@@ -251,14 +243,10 @@ export class ClusterFakes {
         if (!fs.existsSync(file)) {
             return [];
         }
-        return fs
-            .readFileSync(file, "utf8")
-            .split("\n")
-            .filter((l) => l !== "")
-            .map((l) => {
-                const [type, name, version, namespace] = l.split(" ");
-                return { type, name, version, namespace };
-            });
+        return logLines(file).map((l) => {
+            const [type, name, version, namespace] = l.split(" ");
+            return { type, name, version, namespace };
+        });
     }
 
     /** Sets the version clusterctl annotated its cert-manager with. */

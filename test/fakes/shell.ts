@@ -110,6 +110,19 @@ export function skipTest(ctx: Mocha.Context, what: string, needs: string): never
     ctx.skip();
 }
 
+/** The lines a fake logged to `file`, blank ones left out; fails when there is no such file. */
+export function logLines(file: string): string[] {
+    return fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "");
+}
+
+/** {@link logLines}, or none when the file is not there (nothing was logged yet). */
+export function logLinesIfAny(file: string): string[] {
+    return fs.existsSync(file) ? logLines(file) : [];
+}
+
 /** KEY=value lines of an environment file (comments and blank lines skipped), every key once. */
 export function envFileOf(content: string): Record<string, string> {
     const out: Record<string, string> = {};
