@@ -6,7 +6,6 @@
  */
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -20,6 +19,7 @@ import {
 } from "../src/backup/backup";
 import { parseTestConfig } from "./fixtures";
 import { assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { requireSystemdAnalyze, verifyTimerUnits } from "./systemdVerify";
 import { runStack } from "./harness";
 
 const COMMAND = "command:remote:Command";
@@ -85,26 +85,11 @@ describe("src/host/scripts/backup-install.sh (the backup step)", () => {
 
 describe("the backup's systemd units (src/host/systemd/capi-mgmt-backup.*)", () => {
     before(function () {
-        if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
-            skipTest(this, "systemd-analyze verify of the backup's units", "systemd-analyze and systemd's units (package systemd)");
-        }
+        requireSystemdAnalyze(this, "systemd-analyze verify of the backup's units");
     });
 
-    const verify = (service: string, timer: string) => {
-        const root = makeTempDir("systemd-root");
-        fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-        const units = path.join(root, "etc/systemd/system");
-        fs.mkdirSync(units, { recursive: true });
-        fs.mkdirSync(path.join(root, path.dirname(BACKUP_SCRIPT_PATH)), { recursive: true });
-        fs.writeFileSync(path.join(root, BACKUP_SCRIPT_PATH), renderBackupScript({ namespace: "clusters" }), { mode: 0o700 });
-        fs.writeFileSync(path.join(units, `${BACKUP_UNIT}.service`), service);
-        fs.writeFileSync(path.join(units, `${BACKUP_UNIT}.timer`), timer);
-        return spawnSync(
-            "systemd-analyze",
-            ["verify", `--root=${root}`, `/etc/systemd/system/${BACKUP_UNIT}.timer`, `/etc/systemd/system/${BACKUP_UNIT}.service`],
-            { encoding: "utf8" },
-        );
-    };
+    const verify = (service: string, timer: string) =>
+        verifyTimerUnits(BACKUP_UNIT, service, timer, { path: BACKUP_SCRIPT_PATH, content: renderBackupScript({ namespace: "clusters" }) });
 
     for (const schedule of [DEFAULT_BACKUP_SCHEDULE, "daily", "Mon..Fri *-*-* 02:30:00", "*-*-* 00/4:15:00"]) {
         it(`are valid with the schedule ${JSON.stringify(schedule)}: systemd-analyze verify finds nothing to say about them`, () => {

@@ -1,6 +1,5 @@
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -16,7 +15,9 @@ import {
 import { renderKindClusterScript } from "../src/cluster/clusterScripts";
 import { CertFakes } from "./fakes/certFakes";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
+import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
+import { requireSystemdAnalyze, verifyTimerUnits } from "./systemdVerify";
 
 const NODE_IMAGE = `kindest/node:v1.36.1@sha256:${"3".repeat(64)}`;
 const KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: mgmt\n";
@@ -151,36 +152,9 @@ describe("src/host/scripts/cert-renew.sh (the timer's renewal)", () => {
     });
 
     it("reads real certificates with the server's openssl", function () {
-        if (spawnSync("openssl", ["version"], { encoding: "utf8" }).status !== 0) {
-            skipTest(this, "the real certificate test of cert-renew.sh", "openssl");
-        }
+        requireOpenssl(this, "the real certificate test of cert-renew.sh");
         const real = new CertFakes(fakes, { realOpenssl: true });
-        const pem = (days: number) => {
-            const dir = makeTempDir("real-cert");
-            const gen = spawnSync(
-                "openssl",
-                [
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    path.join(dir, "key"),
-                    "-out",
-                    path.join(dir, "crt"),
-                    "-days",
-                    String(days),
-                    "-subj",
-                    "/CN=test",
-                ],
-                { encoding: "utf8" },
-            );
-            assert.strictEqual(gen.status, 0, gen.stderr);
-            return fs.readFileSync(path.join(dir, "crt"), "utf8");
-        };
+        const pem = (days: number) => selfSignedCertificate({ days, subject: "/CN=test", key: "ec" });
         // The certificates count from the real now: put the virtual clock there too.
         fakes.clock.setMs(Date.now());
         real.setCertificates({ admin: pem(200), api: pem(120) });
@@ -264,26 +238,15 @@ describe("certificate renewal: units and shellcheck", () => {
 
     describe("systemd-analyze verify", () => {
         before(function () {
-            if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
-                skipTest(this, "systemd-analyze verify of the certificate renewal timer", "systemd-analyze and systemd's units (package systemd)");
-            }
+            requireSystemdAnalyze(this, "systemd-analyze verify of the certificate renewal timer");
         });
 
         /** Verifies the units in a root holding them, the script at ExecStart, and systemd's own units. */
-        const verify = (service: string, timer: string) => {
-            const root = makeTempDir("cert-units");
-            fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-            fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-            fs.mkdirSync(path.join(root, path.dirname(CERT_RENEW_COMMAND)), { recursive: true });
-            fs.writeFileSync(path.join(root, CERT_RENEW_COMMAND), renderCertRenewScript({ clusterName: "mgmt" }), { mode: 0o700 });
-            fs.writeFileSync(path.join(root, "etc/systemd/system", CERT_RENEW_SERVICE), service);
-            fs.writeFileSync(path.join(root, "etc/systemd/system", CERT_RENEW_TIMER), timer);
-            return spawnSync(
-                "systemd-analyze",
-                ["verify", `--root=${root}`, `/etc/systemd/system/${CERT_RENEW_TIMER}`, `/etc/systemd/system/${CERT_RENEW_SERVICE}`],
-                { encoding: "utf8" },
-            );
-        };
+        const verify = (service: string, timer: string) =>
+            verifyTimerUnits(path.basename(CERT_RENEW_SERVICE, ".service"), service, timer, {
+                path: CERT_RENEW_COMMAND,
+                content: renderCertRenewScript({ clusterName: "mgmt" }),
+            });
 
         it("finds nothing to say about the service and the timer", () => {
             const r = verify(readCertRenewUnit(CERT_RENEW_SERVICE), readCertRenewUnit(CERT_RENEW_TIMER));

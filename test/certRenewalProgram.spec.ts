@@ -14,7 +14,7 @@ import {
     RENEW_BEFORE_DAYS,
     renderCertRenewScript,
 } from "../src/cluster/certRenewal";
-import { makeTempDir, skipTest } from "./fakes/shell";
+import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
 import { PROJECT_DIR, Run, runStack } from "./harness";
 
 const DAY = 24 * 3600 * 1000;
@@ -24,33 +24,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 /** A kubeconfig whose client certificate is a real one made by openssl, valid `days` from now. */
 function kubeconfigWithCertificate(ctx: Mocha.Context, days: number): { kubeconfig: string; expiry: string } {
-    if (spawnSync("openssl", ["version"], { encoding: "utf8" }).status !== 0) {
-        skipTest(ctx, "the tests with real client certificates", "openssl");
-    }
-    const dir = makeTempDir("client-cert");
-    const r = spawnSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            path.join(dir, "key"),
-            "-out",
-            path.join(dir, "crt"),
-            "-days",
-            String(days),
-            "-subj",
-            "/O=kubeadm:cluster-admins/CN=kubernetes-admin",
-        ],
-        { encoding: "utf8" },
-    );
-    assert.strictEqual(r.status, 0, r.stderr);
-    const pem = fs.readFileSync(path.join(dir, "crt"));
+    requireOpenssl(ctx, "the tests with real client certificates");
+    const pem = Buffer.from(selfSignedCertificate({ days, subject: "/O=kubeadm:cluster-admins/CN=kubernetes-admin", key: "ec" }));
     const notAfter = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: pem, encoding: "utf8" })
         .stdout.trim()
         .replace(/^notAfter=/, "");

@@ -16,7 +16,7 @@ import {
     sshArgs,
 } from "../src/cluster/check";
 import { HOST_STATE_DIR } from "../src/host/hostScripts";
-import { installFake, makeTempDir } from "./fakes/shell";
+import { installFake, logLines, makeTempDir } from "./fakes/shell";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -185,10 +185,7 @@ class Workstation {
     }
 
     calls(): string[] {
-        return fs
-            .readFileSync(this.log, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.log);
     }
 
     script(): string {

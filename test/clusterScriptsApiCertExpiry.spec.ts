@@ -1,13 +1,11 @@
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import { renderApiCertExpiryScript, renderKindClusterScript } from "../src/cluster/clusterScripts";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
-import { assertFailure, assertSuccess, installFake, skipTest } from "./fakes/shell";
+import { assertFailure, assertSuccess, installFake } from "./fakes/shell";
 import { KIND_PARAMS } from "./clusterScriptParams";
+import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
 
 /** Fake servers made by this file, removed after its tests. */
 const newFakes = fakeServersRemovedAfterAll();
@@ -20,32 +18,8 @@ describe("src/host/scripts/api-cert-expiry.sh", () => {
     });
 
     it("prints the notAfter of the API server certificate as RFC 3339 UTC", function () {
-        if (spawnSync("openssl", ["version"], { encoding: "utf8" }).status !== 0) {
-            skipTest(this, "the real certificate test", "openssl");
-        }
-        const dir = path.join(fakes.root, "cert");
-        fs.mkdirSync(dir);
-        const gen = spawnSync(
-            "openssl",
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                path.join(dir, "key"),
-                "-out",
-                path.join(dir, "crt"),
-                "-days",
-                "365",
-                "-subj",
-                "/CN=kube-apiserver",
-            ],
-            { encoding: "utf8" },
-        );
-        assert.strictEqual(gen.status, 0, gen.stderr);
-        const pem = fs.readFileSync(path.join(dir, "crt"), "utf8");
+        requireOpenssl(this, "the real certificate test");
+        const pem = selfSignedCertificate({ days: 365, subject: "/CN=kube-apiserver", key: "rsa" });
         fakes.setApiServerCertificate(pem);
         assertSuccess(fakes.run(renderKindClusterScript(KIND_PARAMS)));
         const r = fakes.run(renderApiCertExpiryScript({ clusterName: "mgmt" }));

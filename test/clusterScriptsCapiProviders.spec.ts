@@ -17,8 +17,7 @@ describe("src/host/scripts/capi-providers.sh", () => {
 
     beforeEach(() => {
         fakes = newFakes("providers");
-        fs.mkdirSync(fakes.stateDir, { recursive: true });
-        fs.writeFileSync(fakes.kubeconfig, "apiVersion: v1\nkind: Config\n");
+        fakes.placeKubeconfig();
     });
 
     function run(p: Partial<CapiProvidersParams> = {}): RunResult {

@@ -15,8 +15,7 @@ describe("src/host/scripts/orc.sh", () => {
 
     beforeEach(() => {
         fakes = newFakes("orc");
-        fs.mkdirSync(fakes.stateDir, { recursive: true });
-        fs.writeFileSync(fakes.kubeconfig, "apiVersion: v1\nkind: Config\n");
+        fakes.placeKubeconfig();
     });
 
     function run(waitTimeoutSeconds = 2, manifestSha256?: string): RunResult {

@@ -2,7 +2,7 @@ import "mocha";
 import * as assert from "assert";
 import { ConfigError, configWarnings, parseStackConfig, RawConfig, StackConfig } from "../src/config";
 import { DEFAULT_VERSIONS } from "../src/versions/versions";
-import { MINIMAL_RAW_CONFIG as BASE, TEST_CA_PEM, TEST_NOW as NOW } from "./fixtures";
+import { MINIMAL_RAW_CONFIG as BASE, problemsOf, TEST_CA_PEM, TEST_NOW as NOW } from "./fixtures";
 
 function parse(overrides: Record<string, string | undefined> = {}, stack = "dev"): StackConfig {
     const raw: Record<string, string> = { ...BASE };
@@ -18,13 +18,7 @@ function parse(overrides: Record<string, string | undefined> = {}, stack = "dev"
 
 /** The problems reported for a config, or [] when it parses. */
 function problems(overrides: Record<string, string | undefined>, stack = "dev"): readonly string[] {
-    try {
-        parse(overrides, stack);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-        return e.problems;
-    }
+    return problemsOf(() => parse(overrides, stack));
 }
 
 function assertProblem(overrides: Record<string, string | undefined>, key: string, fragment: RegExp, stack = "dev"): void {
@@ -301,15 +295,8 @@ describe("stack config", () => {
         const OS = { cloud: "mgmt", region: "RegionOne" };
         const withOs = (overrides: Record<string, string>, openstack: { cloud?: string; region?: string } = OS, environment = "production") =>
             parseStackConfig({ ...BASE, environment, ...overrides } as RawConfig, { stack: "prod", now: NOW, openstack });
-        const problemsOf = (overrides: Record<string, string>, openstack?: { cloud?: string; region?: string }): readonly string[] => {
-            try {
-                withOs(overrides, openstack);
-                return [];
-            } catch (e) {
-                assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-                return e.problems;
-            }
-        };
+        const osProblems = (overrides: Record<string, string>, openstack?: { cloud?: string; region?: string }): readonly string[] =>
+            problemsOf(() => withOs(overrides, openstack));
 
         it("is absent by default, and the region defaults to openstack:region", () => {
             assert.strictEqual(withOs({}).workloadProject, undefined);
@@ -327,21 +314,21 @@ describe("stack config", () => {
         });
 
         it("reports every problem, each naming its key", () => {
-            const found = problemsOf({ workloadProject: JSON.stringify({ region: "", project: "x" }) });
+            const found = osProblems({ workloadProject: JSON.stringify({ region: "", project: "x" }) });
             assert.deepStrictEqual(found.map((p) => p.split(": ")[0]).sort(), [
                 "capi-mgmt:workloadProject.cloud",
                 "capi-mgmt:workloadProject.project",
                 "capi-mgmt:workloadProject.region",
             ]);
             assert.match(
-                problemsOf({ workloadProject: JSON.stringify(["workloads"]) }).join("\n"),
+                osProblems({ workloadProject: JSON.stringify(["workloads"]) }).join("\n"),
                 /^capi-mgmt:workloadProject: must be an object with `cloud`/,
             );
-            assert.match(problemsOf({ workloadProject: JSON.stringify({ cloud: 3 }) }).join("\n"), /^capi-mgmt:workloadProject.cloud: is required/);
+            assert.match(osProblems({ workloadProject: JSON.stringify({ cloud: 3 }) }).join("\n"), /^capi-mgmt:workloadProject.cloud: is required/);
         });
 
         it("needs openstack:cloud set as well", () => {
-            const found = problemsOf({ workloadProject: JSON.stringify({ cloud: "workloads" }) }, {});
+            const found = osProblems({ workloadProject: JSON.stringify({ cloud: "workloads" }) }, {});
             assert.deepStrictEqual(found, ["capi-mgmt:workloadProject: needs openstack:cloud set as well: both projects are named by clouds.yaml entries"]);
         });
 

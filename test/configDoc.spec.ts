@@ -3,9 +3,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, ConfigError, nestedSettingKeys, parseStackConfig, SETTINGS_SCHEMA, settingSchema } from "../src/config";
+import { CONFIG_KEYS, nestedSettingKeys, parseStackConfig, SETTINGS_SCHEMA, settingSchema } from "../src/config";
 import { GENERATED_REGIONS, renderPulumiConfig, renderSettingsTable, withRegion } from "../render/configDoc";
-import { MINIMAL_RAW_CONFIG, TEST_NOW } from "./fixtures";
+import { MINIMAL_RAW_CONFIG, problemsOf, TEST_NOW } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -65,13 +65,7 @@ describe("settings schema: generated files", () => {
 
 describe("settings schema: validation", () => {
     function problems(raw: Record<string, string>): readonly string[] {
-        try {
-            parseStackConfig(raw, { stack: "dev", now: TEST_NOW });
-            return [];
-        } catch (e) {
-            assert.ok(e instanceof ConfigError);
-            return e.problems;
-        }
+        return problemsOf(() => parseStackConfig(raw, { stack: "dev", now: TEST_NOW }));
     }
 
     it("reports every shape problem at once, each naming its key, worded from the schema", () => {

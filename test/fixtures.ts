@@ -2,6 +2,7 @@
  * Throwaway test material (never used by the program): a self-signed test CA, and a minimal
  * stack config.
  */
+import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseStackConfig, ParseContext, StackConfig } from "../src/config";
@@ -24,17 +25,20 @@ export function parseTestConfig(overrides: Record<string, string> = {}, ctx: Par
     return parseStackConfig({ ...MINIMAL_RAW_CONFIG, ...overrides }, { stack: "dev", now: TEST_NOW, ...ctx });
 }
 
-/** The problems {@link parseTestConfig} reports for `overrides` ([] when it parses). */
-export function testConfigProblems(overrides: Record<string, string>): readonly string[] {
+/** The problems the config parse `parse` reports ([] when it parses); fails the test on an error that is not a ConfigError. */
+export function problemsOf(parse: () => unknown): readonly string[] {
     try {
-        parseTestConfig(overrides);
+        parse();
         return [];
     } catch (e) {
-        if (!(e instanceof ConfigError)) {
-            throw e;
-        }
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
         return e.problems;
     }
+}
+
+/** The problems {@link parseTestConfig} reports for `overrides` ([] when it parses). */
+export function testConfigProblems(overrides: Record<string, string>): readonly string[] {
+    return problemsOf(() => parseTestConfig(overrides));
 }
 
 /** A throwaway, test-only SSH host key pair (ED25519, generated once with ssh-keygen; never used anywhere). */

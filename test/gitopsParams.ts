@@ -2,9 +2,9 @@
  * The GitOps settings the gitops specs (test/gitops*.spec.ts) share, and how they read a
  * config's problems and a resource's inputs.
  */
-import * as assert from "assert";
-import { ConfigError, parseStackConfig } from "../src/config";
+import { parseStackConfig } from "../src/config";
 import { mockOpensshKeyPair, RecordedResource, reveal } from "../render/engine";
+import { problemsOf } from "./fixtures";
 
 export const GITHUB_KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 export const DEPLOY_KEY = mockOpensshKeyPair("test deploy key").privateKeyOpenssh;
@@ -14,7 +14,7 @@ export const AGE_KEY = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".r
 export const GITOPS = { url: "ssh://git@github.com/example-org/capi-gitops", branch: "main", knownHosts: GITHUB_KNOWN_HOSTS };
 
 export function gitopsProblems(gitops: Record<string, unknown>, environment = "development", secretKeys?: string[]): readonly string[] {
-    try {
+    return problemsOf(() =>
         parseStackConfig(
             {
                 environment,
@@ -25,12 +25,8 @@ export function gitopsProblems(gitops: Record<string, unknown>, environment = "d
                 gitops: JSON.stringify(gitops),
             },
             { stack: "dev", now: new Date("2026-11-22T00:00:00Z"), secretKeys },
-        );
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
+        ),
+    );
 }
 
 export function input(r: RecordedResource, key: string): unknown {

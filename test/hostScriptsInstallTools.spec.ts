@@ -43,10 +43,7 @@ describe("src/host/scripts/install-tools.sh", () => {
     it("downloads through the configured proxy, in upper and lower case (curl reads the lower)", () => {
         const proxy = { http: "http://proxy.example:3128", https: "http://proxy.example:3129", noProxy: "localhost,10.96.0.0/16,.corp.example" };
         assertSuccess(host.run(tools, { http_proxy: "http://inherited.example:1" }, 2, proxy));
-        const lines = host
-            .curlLogText()
-            .split("\n")
-            .filter((l) => l.startsWith("proxy "));
+        const lines = host.curlLogLines("proxy");
         assert.strictEqual(lines.length, tools.length);
         for (const line of lines) {
             assert.ok(
@@ -60,10 +57,7 @@ describe("src/host/scripts/install-tools.sh", () => {
 
     it("downloads directly without a proxy, dropping an inherited one", () => {
         assertSuccess(host.run(tools, { http_proxy: "http://inherited.example:1", HTTPS_PROXY: "http://inherited.example:2" }));
-        const lines = host
-            .curlLogText()
-            .split("\n")
-            .filter((l) => l.startsWith("proxy "));
+        const lines = host.curlLogLines("proxy");
         assert.strictEqual(lines.length, tools.length);
         for (const line of lines) {
             assert.ok(line.endsWith(" http_proxy=- https_proxy=- no_proxy=- HTTPS_PROXY=-"), line);
@@ -72,10 +66,7 @@ describe("src/host/scripts/install-tools.sh", () => {
 
     it("downloads with the hardened curl options", () => {
         assertSuccess(host.run(tools, {}, 3));
-        const args = host
-            .curlLogText()
-            .split("\n")
-            .filter((l) => l.startsWith("args "));
+        const args = host.curlLogLines("args");
         assert.strictEqual(args.length, tools.length);
         for (const line of args) {
             for (const option of [
@@ -204,12 +195,7 @@ describe("src/host/scripts/install-tools.sh", () => {
     it("downloads in parallel", () => {
         const r = host.run(tools, { FAKE_CURL_SLEEP: "1" });
         assertSuccess(r);
-        const times = (kind: string): number[] =>
-            host
-                .curlLogText()
-                .split("\n")
-                .filter((l) => l.startsWith(`${kind} `))
-                .map((l) => Number(l.split(" ")[2]));
+        const times = (kind: string): number[] => host.curlLogLines(kind).map((l) => Number(l.split(" ")[2]));
         const starts = times("start");
         const ends = times("end");
         assert.strictEqual(starts.length, 4);

@@ -5,7 +5,6 @@
  */
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -16,7 +15,8 @@ import {
     renderLbCleanupService,
     renderLbCleanupTimer,
 } from "../src/host/lbCleanupScript";
-import { assertSuccess, installFake, makeTempDir, RunResult, runScript, skipTest } from "./fakes/shell";
+import { assertSuccess, installFake, makeTempDir, RunResult, runScript } from "./fakes/shell";
+import { requireSystemdAnalyze, verifyTimerUnits } from "./systemdVerify";
 
 describe("src/host/scripts/lb-cleanup-install.sh", () => {
     function install(dir: string): RunResult {
@@ -47,28 +47,11 @@ describe("src/host/scripts/lb-cleanup-install.sh", () => {
 
 describe("the cleanup's systemd units", () => {
     before(function () {
-        if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/timers.target")) {
-            skipTest(this, "systemd-analyze verify of the cleanup's units", "systemd-analyze and systemd's units (package systemd)");
-        }
+        requireSystemdAnalyze(this, "systemd-analyze verify of the cleanup's units");
     });
 
-    const verify = (service: string, timer: string) => {
-        const root = makeTempDir("systemd-root");
-        fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-        const units = path.join(root, "etc/systemd/system");
-        fs.mkdirSync(units, { recursive: true });
-        fs.mkdirSync(path.join(root, path.dirname(LB_CLEANUP_SCRIPT_PATH)), { recursive: true });
-        fs.writeFileSync(path.join(root, LB_CLEANUP_SCRIPT_PATH), renderLbCleanupScript({ namespace: "clusters" }), { mode: 0o700 });
-        fs.writeFileSync(path.join(units, `${LB_CLEANUP_UNIT}.service`), service);
-        fs.writeFileSync(path.join(units, `${LB_CLEANUP_UNIT}.timer`), timer);
-        return spawnSync(
-            "systemd-analyze",
-            ["verify", `--root=${root}`, `/etc/systemd/system/${LB_CLEANUP_UNIT}.timer`, `/etc/systemd/system/${LB_CLEANUP_UNIT}.service`],
-            {
-                encoding: "utf8",
-            },
-        );
-    };
+    const verify = (service: string, timer: string) =>
+        verifyTimerUnits(LB_CLEANUP_UNIT, service, timer, { path: LB_CLEANUP_SCRIPT_PATH, content: renderLbCleanupScript({ namespace: "clusters" }) });
 
     it("are valid: systemd-analyze verify finds nothing to say about them", () => {
         const r = verify(renderLbCleanupService(), renderLbCleanupTimer());

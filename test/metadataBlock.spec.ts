@@ -17,6 +17,7 @@ import {
     renderMetadataBlockUnit,
 } from "../src/host/metadataBlock";
 import { assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
+import { requireSystemdAnalyze, systemdVerify } from "./systemdVerify";
 import { TEST_HOST_PRIVATE_KEY, TEST_HOST_PUBLIC_KEY } from "./fixtures";
 import { runStack } from "./harness";
 
@@ -65,21 +66,15 @@ describe("metadata service closed to the server's containers: user-data", () => 
     });
 
     it("its unit passes systemd-analyze verify (with the script in place), and a broken one would not", function () {
-        if (spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status !== 0 || !fs.existsSync("/usr/lib/systemd/system/multi-user.target")) {
-            skipTest(this, "systemd-analyze verify of the metadata-block unit", "systemd-analyze and systemd's units (package systemd)");
-        }
-        const verify = (unit: string) => {
-            const root = makeTempDir("systemd-root");
-            fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-            for (const [file, content, mode] of [
-                [METADATA_BLOCK_UNIT_PATH, unit, 0o644],
-                [METADATA_BLOCK_SCRIPT_PATH, renderMetadataBlockScript(), 0o755],
-            ] as const) {
-                fs.mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
-                fs.writeFileSync(path.join(root, file), content, { mode });
-            }
-            return spawnSync("systemd-analyze", ["verify", `--root=${root}`, METADATA_BLOCK_UNIT_PATH], { encoding: "utf8" });
-        };
+        requireSystemdAnalyze(this, "systemd-analyze verify of the metadata-block unit", "multi-user.target");
+        const verify = (unit: string) =>
+            systemdVerify(
+                [
+                    { path: METADATA_BLOCK_UNIT_PATH, content: unit, mode: 0o644 },
+                    { path: METADATA_BLOCK_SCRIPT_PATH, content: renderMetadataBlockScript(), mode: 0o755 },
+                ],
+                [METADATA_BLOCK_UNIT_PATH],
+            );
         const r = verify(renderMetadataBlockUnit());
         assert.strictEqual(r.status, 0, r.stderr);
         assert.doesNotMatch(r.stderr, /capi-mgmt-metadata-block/, r.stderr);

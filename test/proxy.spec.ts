@@ -1,8 +1,8 @@
 import "mocha";
 import * as assert from "assert";
-import { ConfigError, StackConfig } from "../src/config";
+import { StackConfig } from "../src/config";
 import { effectiveNoProxy, KIND_POD_CIDR, KIND_SERVICE_CIDR, NO_PROXY_ALWAYS, proxyEnv, proxyEnvVars, publicEndpointUrls } from "../src/host/proxy";
-import { parseTestConfig } from "./fixtures";
+import { parseTestConfig, problemsOf } from "./fixtures";
 
 /** The minimal dev config with `extra` (objects and lists as Pulumi hands them over: JSON). */
 function parse(extra: Record<string, unknown>): StackConfig {
@@ -10,13 +10,7 @@ function parse(extra: Record<string, unknown>): StackConfig {
 }
 
 function problems(extra: Record<string, unknown>): readonly string[] {
-    try {
-        parse(extra);
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-        return e.problems;
-    }
+    return problemsOf(() => parse(extra));
 }
 
 function assertProblem(extra: Record<string, unknown>, key: string, fragment: RegExp): string {

@@ -2,10 +2,11 @@
  * The proxies, the registry mirrors and the kind parameters the proxy specs
  * (test/proxyScripts*.spec.ts) render and run the management server's scripts with.
  */
-import { KindClusterParams } from "../src/cluster/clusterScripts";
+import { KindClusterParams, renderCapiProvidersScript } from "../src/cluster/clusterScripts";
 import { renderKindConfig } from "../src/cluster/kindConfig";
 import { ProxyEnv, RegistryMirror } from "../src/host/proxy";
 import { DEFAULT_VERSIONS } from "../src/versions/versions";
+import { NO_RELEASE_PINS } from "./fakes/releaseFakes";
 
 export const PROXY: ProxyEnv = {
     http: "http://proxy.example:3128",
@@ -34,3 +35,16 @@ export const KIND_CONFIG = renderKindConfig({ name: "mgmt", nodeImage: NODE_IMAG
 export const KIND_PARAMS: KindClusterParams = { clusterName: "mgmt", nodeImage: NODE_IMAGE, kindConfig: KIND_CONFIG };
 /** An inherited proxy the scripts must drop when none is configured. */
 export const INHERITED = { HTTPS_PROXY: "http://inherited.example:1", http_proxy: "http://inherited.example:2" };
+
+/** capi-providers.sh as the proxy specs render it (no checksum pins), with `proxy` or without one. */
+export function providersScript(proxy?: ProxyEnv): string {
+    return renderCapiProvidersScript({
+        clusterApi: "v1.14.0",
+        capo: "v0.14.7",
+        caaph: "v0.6.4",
+        certManager: "v1.21.1",
+        releaseSha256: NO_RELEASE_PINS,
+        waitTimeoutSeconds: 5,
+        proxy,
+    });
+}

@@ -9,13 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { renderDockerDaemonJson } from "../src/host/cloudInit";
-import { renderCapiProvidersScript, renderKindClusterScript, renderOrcScript } from "../src/cluster/clusterScripts";
+import { renderKindClusterScript, renderOrcScript } from "../src/cluster/clusterScripts";
 import { renderAptProxyConf, renderHostProxyScript } from "../src/host/bootstrapScripts";
 import { proxyParams } from "../src/host/hostScripts";
 import { registryHostsParam, renderContainerdProxyDropIn, renderRegistryHostsToml } from "../src/cluster/kindConfig";
-import { NO_RELEASE_PINS } from "./fakes/releaseFakes";
 import { hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
-import { PROXY, OTHER_PROXY, PROXY_VARS, MIRRORS, KIND_PARAMS } from "./proxyScriptParams";
+import { PROXY, OTHER_PROXY, PROXY_VARS, MIRRORS, KIND_PARAMS, providersScript } from "./proxyScriptParams";
 
 describe("proxy: rendering for the host scripts", () => {
     it("has no proxy parameter without a proxy", () => {
@@ -27,15 +26,7 @@ describe("proxy: rendering for the host scripts", () => {
     it("renders the proxy parameters, and only the set ones", () => {
         assert.deepStrictEqual(proxyParams(PROXY), { PROXY_HTTP: PROXY.http, PROXY_HTTPS: PROXY.https, PROXY_NO_PROXY: PROXY.noProxy });
         assert.deepStrictEqual(proxyParams(OTHER_PROXY), { PROXY_HTTPS: OTHER_PROXY.https, PROXY_NO_PROXY: OTHER_PROXY.noProxy });
-        const script = renderCapiProvidersScript({
-            clusterApi: "v1.14.0",
-            capo: "v0.14.7",
-            caaph: "v0.6.4",
-            certManager: "v1.21.1",
-            releaseSha256: NO_RELEASE_PINS,
-            waitTimeoutSeconds: 5,
-            proxy: PROXY,
-        });
+        const script = providersScript(PROXY);
         assert.ok(script.includes(`\nreadonly PROXY_HTTPS='${PROXY.https}'\n`));
     });
 
@@ -103,15 +94,7 @@ describe("proxy: shellcheck of the scripts rendered with a proxy and mirrors", (
         const scripts: Record<string, string> = {
             "kind-cluster.sh": renderKindClusterScript({ ...KIND_PARAMS, proxy: PROXY, registryMirrors: MIRRORS }),
             "orc.sh": renderOrcScript({ version: "v2.6.0", waitTimeoutSeconds: 5, proxy: OTHER_PROXY }),
-            "capi-providers.sh": renderCapiProvidersScript({
-                clusterApi: "v1.14.0",
-                capo: "v0.14.7",
-                caaph: "v0.6.4",
-                certManager: "v1.21.1",
-                releaseSha256: NO_RELEASE_PINS,
-                waitTimeoutSeconds: 5,
-                proxy: PROXY,
-            }),
+            "capi-providers.sh": providersScript(PROXY),
             "host-proxy.sh": renderHostProxyScript({
                 aptProxyPath: "/etc/apt/apt.conf.d/90cloud-init-aptproxy",
                 dockerDaemonJsonPath: "/etc/docker/daemon.json",

@@ -7,12 +7,10 @@ import "mocha";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { renderCapiProvidersScript, renderOrcScript } from "../src/cluster/clusterScripts";
-import { ProxyEnv } from "../src/host/proxy";
+import { renderOrcScript } from "../src/cluster/clusterScripts";
 import { ClusterFakes, fakeServersRemovedAfterAll } from "./fakes/clusterFakes";
-import { NO_RELEASE_PINS } from "./fakes/releaseFakes";
 import { assertSuccess } from "./fakes/shell";
-import { PROXY, OTHER_PROXY, PROXY_VARS, INHERITED } from "./proxyScriptParams";
+import { PROXY, OTHER_PROXY, PROXY_VARS, INHERITED, providersScript } from "./proxyScriptParams";
 
 /** Fake servers made by this file, removed after its tests. */
 const newFakes = fakeServersRemovedAfterAll();
@@ -22,20 +20,9 @@ describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh"
 
     beforeEach(() => {
         fakes = newFakes("providers-proxy");
-        fs.mkdirSync(fakes.stateDir, { recursive: true });
-        fs.writeFileSync(fakes.kubeconfig, "apiVersion: v1\nkind: Config\n");
+        fakes.placeKubeconfig();
     });
 
-    const providers = (proxy?: ProxyEnv) =>
-        renderCapiProvidersScript({
-            clusterApi: "v1.14.0",
-            capo: "v0.14.7",
-            caaph: "v0.6.4",
-            certManager: "v1.21.1",
-            releaseSha256: NO_RELEASE_PINS,
-            waitTimeoutSeconds: 5,
-            proxy,
-        });
     const expectedSetArgs = `HTTP_PROXY=${PROXY.http} http_proxy=${PROXY.http} HTTPS_PROXY=${PROXY.https} https_proxy=${PROXY.https} NO_PROXY=${PROXY.noProxy} no_proxy=${PROXY.noProxy}`;
 
     it("orc: kubectl downloads the manifest through the proxy, and ORC's controller gets it", () => {
@@ -57,7 +44,7 @@ describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh"
     });
 
     it("capi-providers: the release files are downloaded through the proxy, clusterctl runs with it and every provider's Deployments get it", () => {
-        assertSuccess(fakes.run(providers(PROXY), INHERITED));
+        assertSuccess(fakes.run(providersScript(PROXY), INHERITED));
         const downloads = fakes.proxyEnvOf("curl");
         assert.strictEqual(downloads.length, 11, "every release file clusterctl reads");
         for (const env of downloads) {
@@ -78,10 +65,10 @@ describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh"
     });
 
     it("capi-providers: a proxy change on current providers only sets the new variables (no clusterctl run)", () => {
-        assertSuccess(fakes.run(providers()));
+        assertSuccess(fakes.run(providersScript()));
         fs.rmSync(path.join(fakes.state, "set-env"));
         fakes.clearCalls();
-        assertSuccess(fakes.run(providers(OTHER_PROXY)));
+        assertSuccess(fakes.run(providersScript(OTHER_PROXY)));
         assert.deepStrictEqual(fakes.callsOf("clusterctl"), []);
         const expected = `HTTP_PROXY- http_proxy- HTTPS_PROXY=${OTHER_PROXY.https} https_proxy=${OTHER_PROXY.https} NO_PROXY=${OTHER_PROXY.noProxy} no_proxy=${OTHER_PROXY.noProxy}`;
         assert.strictEqual(fakes.setEnvCalls().length, 5);
@@ -91,7 +78,7 @@ describe("proxy: src/host/scripts/orc.sh and src/host/scripts/capi-providers.sh"
     });
 
     it("capi-providers: without a proxy, clusterctl sees none, inherited or not", () => {
-        assertSuccess(fakes.run(providers(), INHERITED));
+        assertSuccess(fakes.run(providersScript(), INHERITED));
         for (const env of fakes.proxyEnvOf("clusterctl")) {
             assert.deepStrictEqual(env, {});
         }

@@ -78,7 +78,7 @@ describe("serverGeneration bump guard: src/host/scripts/rebuild-check.sh under b
         if (!hasShellcheck()) {
             skipTest(this, "shellcheck of src/host/scripts/rebuild-check.sh", "shellcheck");
         }
-        shellcheck([SCRIPT, ...fs.readdirSync(FAKES_DIR).map((f) => path.join(FAKES_DIR, f))]);
+        shellcheck([SCRIPT, ...fs.readdirSync(FAKES_DIR).map((f) => path.join(FAKES_DIR, f)), path.join(FAKES_DIR, "..", "ssh-args.sh")]);
     });
 
     it("no bump (MODE none): exits at once and contacts nothing", () => {

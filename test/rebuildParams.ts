@@ -10,7 +10,7 @@ import { DEPLOYED_OUTPUT, DeployedState } from "../src/lifecycle/lifecycle";
 import { SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { REBUILD_CHECK_KEY_ENV, RebuildCheckPlan, renderRebuildCheckScript } from "../src/lifecycle/rebuild";
 import { MockCloudOptions, RecordedResource, reveal, valueOf } from "../render/engine";
-import { installFake, makeTempDir, RunResult, runScript } from "./fakes/shell";
+import { installFake, logLines, makeTempDir, RunResult, runScript } from "./fakes/shell";
 import { PROJECT_DIR, runStack } from "./harness";
 
 export const LOCAL_COMMAND = "command:local:Command";
@@ -77,10 +77,7 @@ export class Workstation {
     }
 
     calls(): string[] {
-        return fs
-            .readFileSync(this.log, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.log);
     }
 
     sshArgs(): string {

@@ -4,12 +4,12 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, parseStackConfig, RawConfig, StackConfig } from "../src/config";
+import { parseStackConfig, RawConfig, StackConfig } from "../src/config";
 import { fluxInstallUrl } from "../src/cluster/clusterObjects";
 import { downloadCache, downloadCacheDir, fluxInstallDownload, httpsGet, PinnedDownload } from "../src/versions/releaseCache";
 import { DEFAULT_VERSIONS, KNOWN_MANIFEST_CHECKSUMS } from "../src/versions/versions";
 import { ReleaseProxy } from "./integration/engineStandIns";
-import { MINIMAL_RAW_CONFIG, TEST_NOW } from "./fixtures";
+import { MINIMAL_RAW_CONFIG, problemsOf, TEST_NOW } from "./fixtures";
 
 const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
 
@@ -134,15 +134,7 @@ describe("release files the program applies itself: verified by SHA-256, cached 
 describe("capi-mgmt:versions.flux pins the CLI and the release's install.yaml", () => {
     const parse = (versions: unknown): StackConfig =>
         parseStackConfig({ ...MINIMAL_RAW_CONFIG, versions: JSON.stringify(versions) } as RawConfig, { stack: "dev", now: TEST_NOW });
-    const problems = (versions: unknown): readonly string[] => {
-        try {
-            parse(versions);
-            return [];
-        } catch (e) {
-            assert.ok(e instanceof ConfigError, String(e));
-            return e.problems;
-        }
-    };
+    const problems = (versions: unknown): readonly string[] => problemsOf(() => parse(versions));
 
     it("by default: Flux v2.9.4's install.yaml, by the SHA-256 src/versions/versions.ts records", () => {
         assert.strictEqual(DEFAULT_VERSIONS.fluxManifestSha256, KNOWN_MANIFEST_CHECKSUMS.flux["v2.9.4"]);

@@ -5,7 +5,6 @@
  */
 import "mocha";
 import * as assert from "assert";
-import * as fs from "fs";
 import {
     checksumsByVersion,
     KNOWN_RELEASE_CHECKSUMS,
@@ -156,8 +155,7 @@ describe("release files of clusterctl: SHA-256 pins", function () {
 
         function fakeServer(name: string): ClusterFakes {
             const fakes = newFakes(name);
-            fs.mkdirSync(fakes.stateDir, { recursive: true });
-            fs.writeFileSync(fakes.kubeconfig, "apiVersion: v1\nkind: Config\n");
+            fakes.placeKubeconfig();
             return fakes;
         }
 

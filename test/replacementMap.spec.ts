@@ -6,20 +6,7 @@ import { readStackConfigFile } from "../render/render";
 import { DOC_STACKS } from "../render/settingsDoc";
 import { declaredSettingKeys, settingVariants } from "../render/settingVariants";
 import { PROJECT_DIR, runStack } from "./harness";
-
-/** A registration for the pure classifier tests. */
-function reg(name: string, type: string, inputs: Record<string, unknown>, extra: Partial<Registration> = {}): Registration {
-    return {
-        urn: `urn:pulumi:s::p::${type}::${name}`,
-        type,
-        name,
-        custom: true,
-        inputs,
-        propertyDependencies: {},
-        ...extra,
-        options: { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, ...extra.options },
-    };
-}
+import { registration as reg } from "./replacementMapChecks";
 
 describe("replacement map: src/lifecycle/replacementMap.ts classifies (pure)", () => {
     const FIP = "openstack:networking/floatingIp:FloatingIp";

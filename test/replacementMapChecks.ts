@@ -8,7 +8,22 @@ import * as fs from "fs";
 import * as path from "path";
 import { DOC_STACKS, SETTINGS_DOC, settingsDocument, stackSection } from "../render/settingsDoc";
 import { SettingEffect, settingsMap } from "../render/settingsMap";
+import { Registration } from "../src/lifecycle/replacementMap";
 import { PROJECT_DIR } from "./harness";
+
+/** A registration (a custom resource in stack `s` of project `p`, default options) for the pure classifier tests. */
+export function registration(name: string, type: string, inputs: Record<string, unknown>, extra: Partial<Registration> = {}): Registration {
+    return {
+        urn: `urn:pulumi:s::p::${type}::${name}`,
+        type,
+        name,
+        custom: true,
+        inputs,
+        propertyDependencies: {},
+        ...extra,
+        options: { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, ...extra.options },
+    };
+}
 
 /**
  * Settings whose rebuild of the server is the documented, deliberate way to rebuild it

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_MAX_AGE_HOURS, parseRestoreArgs, RestoreUsageError } from "../src/backup/restore";
 import { CLOCK_START_MS, FakeClock } from "./fakes/clock";
-import { installFake, makeTempDir } from "./fakes/shell";
+import { installFake, logLines, makeTempDir } from "./fakes/shell";
 
 const REPO = path.resolve(__dirname, "..");
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nS0VZLUJPRFktTkVWRVItUFJJTlRFRA==\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -138,10 +138,7 @@ class Workstation {
     }
 
     calls(): string[] {
-        return fs
-            .readFileSync(this.log, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.log);
     }
 }
 

@@ -14,6 +14,7 @@ import { SELF_HOSTED_ACTIVE_KUBECONFIG } from "../src/cluster/selfHostedScripts"
 import { SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { parseTestConfig, testConfigProblems } from "./fixtures";
 import { Run, runStack } from "./harness";
+import { registration as reg } from "./replacementMapChecks";
 
 const COMMAND = "command:remote:Command";
 const PROVIDER = "pulumi:providers:kubernetes";
@@ -166,16 +167,6 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
 });
 
 describe("replacement map: a resource moved to a provider created in the run (pure)", () => {
-    const reg = (name: string, type: string, inputs: Record<string, unknown>, extra: Partial<Registration> = {}): Registration => ({
-        urn: `urn:pulumi:s::p::${type}::${name}`,
-        type,
-        name,
-        custom: true,
-        inputs,
-        propertyDependencies: {},
-        ...extra,
-        options: { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, ...extra.options },
-    });
     it("is replaced when that provider's kubeconfig comes from a resource created in the run, although the values look the same under mocks", () => {
         const K8S = "pulumi:providers:kubernetes";
         const step = reg("self-hosted-cluster", "command:remote:Command", { create: "x" });

@@ -2,37 +2,21 @@ import "mocha";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, RunResult, shellcheck } from "./fakes/shell";
-import {
-    CLAIM_WORKLOADS,
-    clusterDeletion,
-    is,
-    KIND_CLUSTER,
-    managementWith as managementWithShared,
-    namespaceOf,
-    runTeardown,
-    words,
-} from "./fakes/teardownCalls";
-import { CLUSTER_CRD, FakeCapi, FakeWorkload, HELMRELEASE_CRD, KUSTOMIZATION_CRD } from "./fakes/teardownFakes";
+import { assertFailure, assertSuccess, hasShellcheck, RunResult, shellcheck } from "./fakes/shell";
+import { CLAIM_WORKLOADS, clusterDeletion, is, KIND_CLUSTER, namespaceOf, TeardownSuite, words } from "./fakes/teardownCalls";
+import { CLUSTER_CRD, HELMRELEASE_CRD, KUSTOMIZATION_CRD } from "./fakes/teardownFakes";
 
 describe("src/host/scripts/teardown.sh: Flux", () => {
-    let fake: FakeCapi;
-
-    beforeEach(() => {
-        fake = new FakeCapi(makeTempDir("teardown"));
-    });
-
-    const run = (timeoutSeconds?: number, perClusterTimeoutSeconds?: number, env?: Record<string, string>): RunResult =>
-        runTeardown(fake, timeoutSeconds, perClusterTimeoutSeconds, env);
-    const managementWith = (...names: string[]): FakeWorkload[] => managementWithShared(fake, ...names);
+    const suite = new TeardownSuite();
+    const { run, managementWith } = suite;
 
     it("suspends every Flux Kustomization and HelmRelease before deleting any Cluster", () => {
         const workloads = managementWith("default/alpha", "default/beta");
         const kustomizations = ["flux-system/flux-system", "flux-system/clusters", "tenants/team-a"];
-        fake.installFlux(kustomizations, ["flux-system/addons"]);
+        suite.fake.installFlux(kustomizations, ["flux-system/addons"]);
         const r = run();
         assertSuccess(r);
-        const calls = fake.calls();
+        const calls = suite.fake.calls();
         const patches = calls.map((c, i) => (c.ctx === "mgmt" && words(c)[0] === "patch" ? i : -1)).filter((i) => i >= 0);
         assert.deepStrictEqual(
             patches.map((i) => `${words(calls[i])[1]} ${namespaceOf(calls[i])}/${words(calls[i])[2]}`).sort(),
@@ -47,7 +31,7 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         for (const w of workloads) {
             assert.strictEqual(calls[clusterDeletion(calls, w)].fluxUnsuspended, 0);
         }
-        for (const obj of [...fake.objects("mgmt", KUSTOMIZATION_CRD), ...fake.objects("mgmt", HELMRELEASE_CRD)]) {
+        for (const obj of [...suite.fake.objects("mgmt", KUSTOMIZATION_CRD), ...suite.fake.objects("mgmt", HELMRELEASE_CRD)]) {
             assert.strictEqual((obj.spec as { suspend?: boolean }).suspend, true, obj.metadata.name);
         }
         assert.match(r.stderr, /suspended 3 Flux Kustomizations/);
@@ -58,27 +42,27 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
     function fluxSuspension(ctx: string): Record<string, boolean> {
         const result: Record<string, boolean> = {};
         for (const resource of [KUSTOMIZATION_CRD, HELMRELEASE_CRD]) {
-            for (const o of fake.objects(ctx, resource)) {
+            for (const o of suite.fake.objects(ctx, resource)) {
                 result[`${resource} ${o.metadata.namespace}/${o.metadata.name}`] = (o.spec as { suspend?: boolean }).suspend === true;
             }
         }
         return result;
     }
 
-    /** Runs the resume script the teardown left, as the user would (`sudo bash <script>`), against the fake. */
+    /** Runs the resume script the teardown left, as the user would (`sudo bash <script>`), against the suite.fake. */
     function runResumeScript(): RunResult {
-        const r = spawnSync("bash", [fake.resumeScript], { env: fake.env(), encoding: "utf8" });
+        const r = spawnSync("bash", [suite.fake.resumeScript], { env: suite.fake.env(), encoding: "utf8" });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: 0 };
     }
 
     it("suspends Flux in each workload cluster before deleting anything there, leaving what was suspended alone", () => {
         const workloads = managementWith("default/alpha", "team-b/beta");
         for (const w of workloads) {
-            fake.installFlux(["flux-system/flux-system", "apps/web"], ["apps/ingress"], w.ctx, ["apps/web"]);
+            suite.fake.installFlux(["flux-system/flux-system", "apps/web"], ["apps/ingress"], w.ctx, ["apps/web"]);
         }
         const r = run();
         assertSuccess(r);
-        const calls = fake.calls();
+        const calls = suite.fake.calls();
         for (const w of workloads) {
             const patches = calls.map((c, i) => (is(c, w.ctx, "patch") ? i : -1)).filter((i) => i >= 0);
             assert.deepStrictEqual(
@@ -98,22 +82,22 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
 
     it("fails a cluster whose Flux cannot be suspended, deleting nothing in it", () => {
         const [w] = managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], [], w.ctx);
-        fake.failOn(w.ctx, "patch", KUSTOMIZATION_CRD, "Error from server (Forbidden): nope");
+        suite.fake.installFlux(["flux-system/flux-system"], [], w.ctx);
+        suite.fake.failOn(w.ctx, "patch", KUSTOMIZATION_CRD, "Error from server (Forbidden): nope");
         const r = run();
         assertFailure(r);
         assert.match(
             r.stderr,
             /ERROR: default\/alpha: cannot suspend the Flux Kustomizations flux-system\/flux-system of the workload cluster, so its Flux could re-create/,
         );
-        assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
+        assert.ok(!suite.fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
+        assert.deepStrictEqual(suite.fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
     });
 
     it("resumes the Flux objects it suspended when it fails before deleting anything", () => {
         const [w] = managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system", "flux-system/paused"], ["flux-system/addons"], "mgmt", ["flux-system/paused"]);
-        fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
+        suite.fake.installFlux(["flux-system/flux-system", "flux-system/paused"], ["flux-system/addons"], "mgmt", ["flux-system/paused"]);
+        suite.fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
         const before = fluxSuspension("mgmt");
         const r = run();
         assertFailure(r);
@@ -121,38 +105,38 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         assert.match(r.stderr, /teardown: nothing was deleted: resuming the Flux objects this teardown suspended\n/);
         assert.deepStrictEqual(fluxSuspension("mgmt"), before, "every object as it was: the one suspended by hand stays suspended");
         assert.ok(
-            fake.calls().some((c) => is(c, "mgmt", "patch") && c.args.includes('{"spec":{"suspend":true}}')),
+            suite.fake.calls().some((c) => is(c, "mgmt", "patch") && c.args.includes('{"spec":{"suspend":true}}')),
             "it had suspended them",
         );
-        assert.ok(!fs.existsSync(fake.resumeScript), "no resume script is left");
-        assert.ok(!fake.calls().some((c) => c.ctx === w.ctx));
-        assert.deepStrictEqual(fs.readdirSync(fake.tmp), []);
+        assert.ok(!fs.existsSync(suite.fake.resumeScript), "no resume script is left");
+        assert.ok(!suite.fake.calls().some((c) => c.ctx === w.ctx));
+        assert.deepStrictEqual(fs.readdirSync(suite.fake.tmp), []);
     });
 
     it("resumes Flux when the SSH session ends (HUP) before anything was deleted", () => {
         managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"]);
-        fake.signalOn("mgmt", "get", CLUSTER_CRD, "SIGHUP");
+        suite.fake.installFlux(["flux-system/flux-system"], ["flux-system/addons"]);
+        suite.fake.signalOn("mgmt", "get", CLUSTER_CRD, "SIGHUP");
         const r = run();
         assert.strictEqual(r.status, 129, r.stderr);
         assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [false, false], r.stderr);
-        assert.ok(!fs.existsSync(fake.resumeScript));
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
+        assert.ok(!fs.existsSync(suite.fake.resumeScript));
+        assert.deepStrictEqual(suite.fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
     });
 
     it("keeps Flux suspended once it has deleted something, says how to resume it, and its resume script does exactly that", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fake.installClusterApi();
-        fake.installFlux(["flux-system/flux-system", "flux-system/paused"], ["flux-system/addons"], "mgmt", ["flux-system/paused"]);
-        const stuck = fake.addCluster("default", "stuck", { stuck: true });
-        fake.installFlux(["flux-system/apps"], [], stuck.ctx);
-        const gone = fake.addCluster("default", "gone");
-        fake.installFlux(["flux-system/apps"], [], gone.ctx);
+        suite.fake.setKindClusters([KIND_CLUSTER]);
+        suite.fake.installClusterApi();
+        suite.fake.installFlux(["flux-system/flux-system", "flux-system/paused"], ["flux-system/addons"], "mgmt", ["flux-system/paused"]);
+        const stuck = suite.fake.addCluster("default", "stuck", { stuck: true });
+        suite.fake.installFlux(["flux-system/apps"], [], stuck.ctx);
+        const gone = suite.fake.addCluster("default", "gone");
+        suite.fake.installFlux(["flux-system/apps"], [], gone.ctx);
         const r = run(120, 60);
         assertFailure(r);
         assert.ok(
             r.stderr.includes(
-                `stay SUSPENDED, so that nothing deleted is re-created before 'pulumi destroy' runs again. If you give up the destroy instead, resume them on the server: sudo bash ${fake.resumeScript}\n`,
+                `stay SUSPENDED, so that nothing deleted is re-created before 'pulumi destroy' runs again. If you give up the destroy instead, resume them on the server: sudo bash ${suite.fake.resumeScript}\n`,
             ),
             r.stderr,
         );
@@ -161,7 +145,7 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         assert.deepStrictEqual(Object.values(fluxSuspension(stuck.ctx)), [true]);
 
         if (hasShellcheck()) {
-            shellcheck([fake.resumeScript]);
+            shellcheck([suite.fake.resumeScript]);
         }
         const resumed = runResumeScript();
         assertSuccess(resumed);
@@ -172,24 +156,24 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
         });
         assert.deepStrictEqual(Object.values(fluxSuspension(stuck.ctx)), [false], "resumed through the Cluster's kubeconfig Secret");
         assert.match(resumed.stderr, /resume-flux: workload cluster default\/gone is gone; skipping/);
-        assert.ok(!fs.existsSync(fake.resumeScript), "the script removes itself when done");
+        assert.ok(!fs.existsSync(suite.fake.resumeScript), "the script removes itself when done");
     });
 
     it("does not resume what an earlier, half-done teardown left suspended when a second one fails early", () => {
-        fake.setKindClusters([KIND_CLUSTER]);
-        fake.installClusterApi();
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.addCluster("default", "stuck", { stuck: true });
+        suite.fake.setKindClusters([KIND_CLUSTER]);
+        suite.fake.installClusterApi();
+        suite.fake.installFlux(["flux-system/flux-system"], []);
+        suite.fake.addCluster("default", "stuck", { stuck: true });
         assertFailure(run(120, 60));
-        fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
+        suite.fake.failOn("mgmt", "get", CLUSTER_CRD, "Error from server (InternalError): etcdserver: request timed out");
         const r = run();
         assertFailure(r);
         assert.doesNotMatch(r.stderr, /resuming the Flux objects/);
         assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true], "the Cluster is half deleted: Flux must not bring it back");
-        assert.ok(r.stderr.includes(`sudo bash ${fake.resumeScript}`), r.stderr);
+        assert.ok(r.stderr.includes(`sudo bash ${suite.fake.resumeScript}`), r.stderr);
         assert.strictEqual(
             fs
-                .readFileSync(fake.resumeScript, "utf8")
+                .readFileSync(suite.fake.resumeScript, "utf8")
                 .split("\n")
                 .filter((l) => l.startsWith("resume ")).length,
             1,
@@ -198,23 +182,23 @@ describe("src/host/scripts/teardown.sh: Flux", () => {
 
     it("keeps Flux suspended when the SSH session ends after it began deleting", () => {
         const [w] = managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.signalOn(w.ctx, "get", CLAIM_WORKLOADS[0], "SIGHUP");
+        suite.fake.installFlux(["flux-system/flux-system"], []);
+        suite.fake.signalOn(w.ctx, "get", CLAIM_WORKLOADS[0], "SIGHUP");
         const r = run();
         assert.strictEqual(r.status, 129, r.stderr);
         assert.deepStrictEqual(Object.values(fluxSuspension("mgmt")), [true]);
-        assert.ok(fs.readFileSync(fake.resumeScript, "utf8").includes(`resume management ${KUSTOMIZATION_CRD} flux-system flux-system\n`));
-        assert.ok(r.stderr.includes(`sudo bash ${fake.resumeScript}`), r.stderr);
+        assert.ok(fs.readFileSync(suite.fake.resumeScript, "utf8").includes(`resume management ${KUSTOMIZATION_CRD} flux-system flux-system\n`));
+        assert.ok(r.stderr.includes(`sudo bash ${suite.fake.resumeScript}`), r.stderr);
     });
 
     it("fails, deleting nothing, when Flux cannot be suspended", () => {
         managementWith("default/alpha");
-        fake.installFlux(["flux-system/flux-system"], []);
-        fake.failOn("mgmt", "patch", KUSTOMIZATION_CRD, 'Error from server (Forbidden): kustomizations "flux-system" is forbidden');
+        suite.fake.installFlux(["flux-system/flux-system"], []);
+        suite.fake.failOn("mgmt", "patch", KUSTOMIZATION_CRD, 'Error from server (Forbidden): kustomizations "flux-system" is forbidden');
         const r = run();
         assertFailure(r);
         assert.match(r.stderr, /ERROR: cannot suspend the Flux Kustomizations flux-system\/flux-system/);
-        assert.ok(!fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
-        assert.deepStrictEqual(fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
+        assert.ok(!suite.fake.calls().some((c) => words(c)[0] === "delete"), "nothing deleted");
+        assert.deepStrictEqual(suite.fake.live("mgmt", CLUSTER_CRD), ["default/alpha"]);
     });
 });

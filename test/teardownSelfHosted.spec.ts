@@ -1,22 +1,12 @@
 import "mocha";
 import * as assert from "assert";
-import { renderHostScript } from "../src/host/hostScripts";
 import { ORC_IMAGE_CRD, FakeCapi, FakeWorkload } from "./fakes/teardownFakes";
 import { assertFailure, assertSuccess, makeTempDir, RunResult } from "./fakes/shell";
-import { clusterDeletion, is, KIND_CLUSTER, managementWith, namespaceOf, words } from "./fakes/teardownCalls";
+import { clusterDeletion, is, managementWith, namespaceOf, runTeardown, words } from "./fakes/teardownCalls";
 
 /** The teardown with KEEP_CLUSTER, the self-hosted management cluster's own Cluster (docs/self-hosted.md). */
 function runKeeping(fake: FakeCapi, keep: string, timeoutSeconds = 600, perClusterTimeoutSeconds = 300): RunResult {
-    const script = renderHostScript("teardown.sh", {
-        CLUSTER_NAME: KIND_CLUSTER,
-        KUBECONFIG_PATH: fake.mgmtKubeconfig,
-        TIMEOUT_SECONDS: String(timeoutSeconds),
-        PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
-        CLUSTERS_GONE_FILE: fake.goneFile,
-        FLUX_RESUME_SCRIPT: fake.resumeScript,
-        KEEP_CLUSTER: keep,
-    });
-    return fake.run(script, {});
+    return runTeardown(fake, timeoutSeconds, perClusterTimeoutSeconds, {}, { KEEP_CLUSTER: keep });
 }
 
 describe("src/host/scripts/teardown.sh with KEEP_CLUSTER: the self-hosted management cluster stays for self-hosted-unpivot.sh", () => {

@@ -13,7 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClusterFakes } from "./clusterFakes";
-import { installFake, RunResult } from "./shell";
+import { installFake, logLinesIfAny, RunResult } from "./shell";
 
 const DAY_S = 86400;
 
@@ -69,12 +69,7 @@ export class CertFakes {
     /** The container ids `crictl stop` was given, in order. */
     stopped(): string[] {
         const file = path.join(this.fakes.state, "stopped");
-        return fs.existsSync(file)
-            ? fs
-                  .readFileSync(file, "utf8")
-                  .split("\n")
-                  .filter((l) => l !== "")
-            : [];
+        return logLinesIfAny(file);
     }
 
     /** Makes the API server refuse `count` readiness checks after a restart ("never": all). */

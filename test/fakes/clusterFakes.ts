@@ -13,7 +13,7 @@ import * as path from "path";
 import { HOST_STATE_DIR, SERVER_KUBECONFIG } from "../../src/host/hostScripts";
 import { FakeClock } from "./clock";
 import { fakeReleaseContent, fakeReleaseFiles } from "./releaseFakes";
-import { FAKES_DIR, installFake, RunResult } from "./shell";
+import { installFake, logLines, logLinesIfAny, RunResult } from "./shell";
 
 /** An installed Cluster API provider, as clusterctl's inventory records it. */
 export interface FakeProvider {
@@ -70,11 +70,10 @@ export class ClusterFakes {
         for (const d of [this.bin, this.state, path.join(this.state, "kind"), path.join(this.state, "crds")]) {
             fs.mkdirSync(d, { recursive: true });
         }
-        // The fakes (test/fakes/cluster/*.sh, each sourcing preamble.sh beside it); curl logs the call, then runs curl-serve.
+        // The fakes (test/fakes/cluster/*.sh, each sourcing preamble.sh, which installFake puts beside it); curl logs the call, then runs curl-serve.
         for (const tool of ["kind", "kubectl", "clusterctl", "docker", "systemctl", "curl"]) {
             installFake(this.bin, tool, `cluster/${tool}.sh`);
         }
-        fs.copyFileSync(path.join(FAKES_DIR, "cluster", "preamble.sh"), path.join(this.bin, "preamble.sh"));
         installFake(this.bin, "curl-serve", "curl.sh");
         fs.writeFileSync(path.join(this.state, "orc-crds"), FAKE_ORC_CRDS.join("\n") + "\n");
         fs.mkdirSync(path.join(this.state, "downloads"));
@@ -84,6 +83,12 @@ export class ClusterFakes {
         }
         fs.writeFileSync(this.callLog, "");
         this.clock = new FakeClock(path.join(this.root, "clock"));
+    }
+
+    /** Puts a kubeconfig (a placeholder) in the server's state directory, as the kind step leaves it, for the steps after it. */
+    placeKubeconfig(): void {
+        fs.mkdirSync(this.stateDir, { recursive: true });
+        fs.writeFileSync(this.kubeconfig, "apiVersion: v1\nkind: Config\n");
     }
 
     /** Removes everything of this fake server. */
@@ -132,10 +137,7 @@ export class ClusterFakes {
 
     /** Every recorded call, in order. */
     calls(): string[] {
-        return fs
-            .readFileSync(this.callLog, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.callLog);
     }
 
     /** The recorded calls of one tool whose arguments start with `args` (all of them when omitted). */
@@ -182,12 +184,7 @@ export class ClusterFakes {
     /** The recorded `kubectl set env` calls: "namespace target args" lines. */
     setEnvCalls(): string[] {
         const file = path.join(this.state, "set-env");
-        return fs.existsSync(file)
-            ? fs
-                  .readFileSync(file, "utf8")
-                  .split("\n")
-                  .filter((l) => l !== "")
-            : [];
+        return logLinesIfAny(file);
     }
 
     /** Names of the existing kind clusters. */
@@ -246,14 +243,10 @@ export class ClusterFakes {
         if (!fs.existsSync(file)) {
             return [];
         }
-        return fs
-            .readFileSync(file, "utf8")
-            .split("\n")
-            .filter((l) => l !== "")
-            .map((l) => {
-                const [type, name, version, namespace] = l.split(" ");
-                return { type, name, version, namespace };
-            });
+        return logLines(file).map((l) => {
+            const [type, name, version, namespace] = l.split(" ");
+            return { type, name, version, namespace };
+        });
     }
 
     /** Sets the version clusterctl annotated its cert-manager with. */

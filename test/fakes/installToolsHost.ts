@@ -86,11 +86,16 @@ export class FakeHost {
         return fs.readFileSync(this.curlLog, "utf8");
     }
 
-    /** How many downloads of `url` were started. */
-    downloads(url: string): number {
+    /** The lines of the fake curl's log that start with `<prefix> ` (`start`, `end`, `args`, `proxy`, ...). */
+    curlLogLines(prefix: string): string[] {
         return this.curlLogText()
             .split("\n")
-            .filter((l) => l.startsWith(`start ${FakeHost.key(url)} `)).length;
+            .filter((l) => l.startsWith(`${prefix} `));
+    }
+
+    /** How many downloads of `url` were started. */
+    downloads(url: string): number {
+        return this.curlLogLines(`start ${FakeHost.key(url)}`).length;
     }
 
     /** Content hash, mode and mtime of everything in INSTALL_DIR and the manifest. */

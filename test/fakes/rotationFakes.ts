@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FakeClock } from "./clock";
-import { installFake, makeTempDir, RunResult } from "./shell";
+import { installFake, logLines, logLinesIfAny, makeTempDir, RunResult } from "./shell";
 
 /** Fake management and workload clusters for the credential rotation step. */
 export class RotationFakes {
@@ -68,20 +68,12 @@ export class RotationFakes {
     /** The `namespace kind/name` lines restarted in a workload cluster. */
     restarts(name: string): string[] {
         const file = path.join(this.state, name, "restarts");
-        return fs.existsSync(file)
-            ? fs
-                  .readFileSync(file, "utf8")
-                  .split("\n")
-                  .filter((l) => l !== "")
-            : [];
+        return logLinesIfAny(file);
     }
 
     /** Every recorded kubectl call: `kubectl <kubeconfig file name> <namespace> <args>`. */
     calls(): string[] {
-        return fs
-            .readFileSync(this.callLog, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.callLog);
     }
 
     /** Runs the rendered script, its management kubeconfig pointed at the fake, on the virtual clock. */

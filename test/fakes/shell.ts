@@ -53,12 +53,21 @@ export function makeTempDir(prefix: string): string {
 /** Where the fake tools' scripts live (test/fakes, a `.sh` file each, shellchecked by test/fakes.spec.ts). */
 export const FAKES_DIR = __dirname;
 
-/** Copies the fake tool `test/fakes/<file>` to `<bin>/<name>`, executable. */
+/**
+ * Copies the fake tool `test/fakes/<file>` to `<bin>/<name>`, executable, with each library it
+ * sources from beside itself (a line `source "${0%/*}/<lib>"`): `<lib>` found in the fake's own
+ * folder, else in test/fakes (e.g. ssh-args.sh, shared by the fake ssh commands).
+ */
 export function installFake(bin: string, name: string, file: string): void {
+    const source = path.join(FAKES_DIR, file);
     const target = path.join(bin, name);
     fs.mkdirSync(bin, { recursive: true });
-    fs.copyFileSync(path.join(FAKES_DIR, file), target);
+    fs.copyFileSync(source, target);
     fs.chmodSync(target, 0o755);
+    for (const [, lib] of fs.readFileSync(source, "utf8").matchAll(/^source "\$\{0%\/\*\}\/([\w.-]+)"$/gm)) {
+        const beside = path.join(path.dirname(source), lib);
+        fs.copyFileSync(fs.existsSync(beside) ? beside : path.join(FAKES_DIR, lib), path.join(bin, lib));
+    }
 }
 
 /** True when shellcheck is installed (CI installs it; tests that need it skip otherwise). */
@@ -99,6 +108,19 @@ export function assertFailure(r: RunResult): void {
 export function skipTest(ctx: Mocha.Context, what: string, needs: string): never {
     console.warn(`    SKIPPED: ${what}: needs ${needs}, which this machine lacks (docs/testing.md, "What the tests need", lists them)`);
     ctx.skip();
+}
+
+/** The lines a fake logged to `file`, blank ones left out; fails when there is no such file. */
+export function logLines(file: string): string[] {
+    return fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "");
+}
+
+/** {@link logLines}, or none when the file is not there (nothing was logged yet). */
+export function logLinesIfAny(file: string): string[] {
+    return fs.existsSync(file) ? logLines(file) : [];
 }
 
 /** KEY=value lines of an environment file (comments and blank lines skipped), every key once. */

@@ -9,7 +9,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { FAKES_DIR, installFake, RunResult, SCRIPT_RUN_TIMEOUT_MS } from "./shell";
+import { FAKES_DIR, installFake, logLines, RunResult, SCRIPT_RUN_TIMEOUT_MS } from "./shell";
 
 /** The unprivileged user the scripts run as (nobody/nogroup exist on every Debian/Ubuntu). */
 export const LOGIN_UID = 65534;
@@ -51,10 +51,7 @@ export class FakeSudo {
 
     /** The sudo calls (their arguments), in order. */
     calls(): string[] {
-        return fs
-            .readFileSync(this.log, "utf8")
-            .split("\n")
-            .filter((l) => l !== "");
+        return logLines(this.log);
     }
 
     /** Pipes `script` to `bash -s` run as the login user, with this sudo first on PATH and exactly `env` besides. */

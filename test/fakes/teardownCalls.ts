@@ -11,8 +11,18 @@ import { FakeCapi, FakeWorkload, KubectlCall } from "./teardownFakes";
 /** Name of the kind management cluster in the tests. */
 export const KIND_CLUSTER = "capi-dev";
 
-/** Runs the teardown on the fake's virtual clock: the bounds are virtual seconds, polls every 5 s. */
-export function runTeardown(fake: FakeCapi, timeoutSeconds = 600, perClusterTimeoutSeconds = 300, env: Record<string, string> = {}): RunResult {
+/**
+ * Runs the teardown on the fake's virtual clock: the bounds are virtual seconds, polls every 5 s.
+ * `env` is the run's environment beyond the fake's; `params`, parameters of the script beyond the
+ * ones every run sets (e.g. KEEP_CLUSTER).
+ */
+export function runTeardown(
+    fake: FakeCapi,
+    timeoutSeconds = 600,
+    perClusterTimeoutSeconds = 300,
+    env: Record<string, string> = {},
+    params: Record<string, string> = {},
+): RunResult {
     const script = renderHostScript("teardown.sh", {
         CLUSTER_NAME: KIND_CLUSTER,
         KUBECONFIG_PATH: fake.mgmtKubeconfig,
@@ -20,6 +30,7 @@ export function runTeardown(fake: FakeCapi, timeoutSeconds = 600, perClusterTime
         PER_CLUSTER_TIMEOUT_SECONDS: String(perClusterTimeoutSeconds),
         CLUSTERS_GONE_FILE: fake.goneFile,
         FLUX_RESUME_SCRIPT: fake.resumeScript,
+        ...params,
     });
     return fake.run(script, env);
 }

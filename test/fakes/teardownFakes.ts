@@ -17,7 +17,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FakeClock } from "./clock";
-import { installFake, RunResult } from "./shell";
+import { installFake, logLines, RunResult } from "./shell";
 import { CLUSTER_CRD, FakeObject, HELMRELEASE_CRD, KubectlCall, kubectlServerPort, KUSTOMIZATION_CRD, ORC_IMAGE_CRD, SNAPSHOT_CRD } from "./kubectlServer";
 
 export { CLUSTER_CRD, HELMRELEASE_CRD, KUSTOMIZATION_CRD, ORC_IMAGE_CRD, SNAPSHOT_CRD };
@@ -331,20 +331,13 @@ export class FakeCapi {
 
     /** The fake kubectl calls, in the order they started. */
     calls(): KubectlCall[] {
-        return fs
-            .readFileSync(this.kubectlLog, "utf8")
-            .split("\n")
-            .filter((l) => l !== "")
+        return logLines(this.kubectlLog)
             .map((l) => JSON.parse(l) as KubectlCall)
             .sort((a, b) => a.t - b.t);
     }
 
     /** The fake kind calls (their arguments). */
     kindCalls(): string[] {
-        return fs
-            .readFileSync(this.kindLog, "utf8")
-            .split("\n")
-            .filter((l) => l !== "")
-            .map((l) => l.replace(/^\d+ /, ""));
+        return logLines(this.kindLog).map((l) => l.replace(/^\d+ /, ""));
     }
 }

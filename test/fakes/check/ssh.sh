@@ -3,18 +3,13 @@
 # it was given, and the script on stdin; prints a line and exits $FAKE_SSH_EXIT. With
 # FAKE_SSH_HANG it waits (for SIGTERM, which it records) after writing $FAKE_DIR/started.
 # Inputs (environment): FAKE_LOG (the log), FAKE_DIR (where the script on stdin goes, as script.sh, and the file started), FAKE_EXPECTED_KEY (the stack's login key), FAKE_SSH_EXIT (its exit status, default 0), FAKE_SSH_HANG (when set: wait for SIGTERM).
-key="" kh=""
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-    case "${args[i]}" in
-        -i) key=${args[i+1]} ;;
-        UserKnownHostsFile=*) kh=${args[i]#UserKnownHostsFile=} ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=ssh-args.sh
+source "${0%/*}/ssh-args.sh"
 {
     echo "args $*"
     echo "key mode $(stat -c %a "$key") dir mode $(stat -c %a "$(dirname "$key")")"
-    echo "known_hosts mode $(stat -c %a "$kh") content $(cat "$kh")"
+    echo "known_hosts mode $(stat -c %a "$known_hosts") content $(cat "$known_hosts")"
     cmp -s "$key" "$FAKE_EXPECTED_KEY" && echo "key is the stack's login key"
     echo "dir $(dirname "$key")"
 } >>"$FAKE_LOG"

@@ -4,14 +4,9 @@
 # file's content to $FAKE_LOG. FAKE_SSH=unreachable or hostkey fails as ssh does (exit 255);
 # otherwise the remote command (the last argument) runs here, the script on stdin.
 set -euo pipefail
-args=("$@")
-key="" known_hosts=""
-for ((i = 0; i < ${#args[@]}; i++)); do
-    case "${args[i]}" in
-        -i) key=${args[i + 1]} ;;
-        UserKnownHostsFile=*) known_hosts=${args[i]#UserKnownHostsFile=} ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=ssh-args.sh
+source "${0%/*}/ssh-args.sh"
 {
     echo "ssh args $*"
     echo "ssh key mode $(stat -c %a "$key") dir mode $(stat -c %a "$(dirname "$key")")"

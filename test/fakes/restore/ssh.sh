@@ -3,17 +3,12 @@
 # the key and known_hosts files, then runs the script from stdin with bash as the server would,
 # its BACKUP_DIR, MGMT_KUBECONFIG, SCRIPT_PATH and UNIT_DIR moved under $FAKE_ROOT (the fakes of the server are on PATH).
 # Inputs (environment): FAKE_LOG, FAKE_ROOT, FAKE_SSH_EXIT (when set: exit with it, running nothing).
-key="" kh=""
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-    case "${args[i]}" in
-        -i) key=${args[i+1]} ;;
-        UserKnownHostsFile=*) kh=${args[i]#UserKnownHostsFile=} ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=ssh-args.sh
+source "${0%/*}/ssh-args.sh"
 {
     echo "ssh $*"
-    echo "key mode $(stat -c %a "$key") known_hosts mode $(stat -c %a "$kh")"
+    echo "key mode $(stat -c %a "$key") known_hosts mode $(stat -c %a "$known_hosts")"
 } >>"$FAKE_LOG"
 if [[ -n "${FAKE_SSH_EXIT:-}" ]]; then
     cat >/dev/null
