@@ -46,6 +46,7 @@ class CheckHost {
     run(env: Record<string, string> = {}, params: Record<string, string> = {}): RunResult {
         const script = renderHostScript("conformance.sh", {
             MGMT_KUBECONFIG: this.mgmtKubeconfig,
+            ACTIVE_KUBECONFIG: `${this.mgmtKubeconfig}.active`,
             NAMESPACE: "clusters",
             CLUSTER: "workload-1",
             MODE: "quick",
@@ -286,6 +287,7 @@ describe("src/host/scripts/conformance.sh", function () {
         const host = new CheckHost();
         const script = renderHostScript("conformance.sh", {
             MGMT_KUBECONFIG: host.mgmtKubeconfig,
+            ACTIVE_KUBECONFIG: `${host.mgmtKubeconfig}.active`,
             NAMESPACE: "clusters",
             CLUSTER: "workload-1",
             MODE: "quick",

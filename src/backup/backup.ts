@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../shared/contract";
-import { HOST_STATE_DIR, HOST_SYSTEMD_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { HOST_STATE_DIR, HOST_SYSTEMD_DIR, renderHostScript, mgmtKubeconfigParams } from "../host/hostScripts";
 import { SYSTEMD_UNIT_DIR } from "../host/lbCleanupScript";
 import { BACKUP_DEFAULTS, BACKUP_SCHEDULE_PATTERN } from "../config/schema";
 
@@ -62,7 +62,7 @@ function checkedKeep(keep: number = DEFAULT_BACKUP_KEEP): number {
 /** Renders `src/host/scripts/backup.sh` with its parameters (the installed script: the timer gives the reason). */
 export function renderBackupScript(p: BackupParams): string {
     return renderHostScript("backup.sh", {
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        ...mgmtKubeconfigParams(),
         NAMESPACE: checkedNamespace(p.namespace),
         BACKUP_DIR,
         KEEP: String(checkedKeep(p.keep)),
@@ -126,7 +126,7 @@ export function renderBackupInstallScript(p: BackupParams & { schedule?: string 
 /** Renders `src/host/scripts/backup.sh` for one run over ssh (`npm run backup`), its reason `manual`. */
 export function renderManualBackupScript(p: BackupParams): string {
     return renderHostScript("backup.sh", {
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        ...mgmtKubeconfigParams(),
         NAMESPACE: checkedNamespace(p.namespace),
         BACKUP_DIR,
         KEEP: String(checkedKeep(p.keep)),

@@ -30,6 +30,7 @@ import {
     renderSelfHostedUnpivotScript,
     SELF_HOSTED_KUBECONFIG,
 } from "./selfHostedScripts";
+import { renderSelfHostedKubeconfigInstallScript } from "./selfHostedKubeconfig";
 import { HostSteps, ServerConnection } from "../host/hostStep";
 import { ProxyEnv } from "../host/proxy";
 import { Versions } from "../versions/versions";
@@ -129,6 +130,8 @@ export interface SelfHostedPivotArgs {
     kindClusterId: pulumi.Input<string>;
     /** The workload namespace, moved as a whole. */
     namespace: string;
+    /** Name of the self-hosted cluster's Cluster (its kubeconfig Secret is `<name>-kubeconfig`). */
+    clusterName: string;
     /** What the move waits for: the self-hosted cluster's providers and the credentials on it. */
     after: pulumi.Resource[];
 }
@@ -137,10 +140,14 @@ export interface SelfHostedPivotArgs {
  * The pivot: every Cluster API object of the workload namespace moved from the kind cluster to
  * the self-hosted cluster, once (src/host/scripts/self-hosted-pivot.sh). The self-hosted
  * cluster's Flux waits for it, so nothing is created there from Git before the objects arrive.
+ * Then the daily refresh of the server's copy of the self-hosted cluster's kubeconfig
+ * (self-hosted-kubeconfig, src/cluster/selfHostedKubeconfig.ts), which nothing waits for.
  */
 export class SelfHostedPivot extends pulumi.ComponentResource {
     /** The pivot step. */
     readonly pivot: command.remote.Command;
+    /** The kubeconfig refresh's install step. */
+    readonly kubeconfigRefresh: command.remote.Command;
 
     constructor(name: string, args: SelfHostedPivotArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:SelfHostedPivot", name, {}, opts);
@@ -150,6 +157,10 @@ export class SelfHostedPivot extends pulumi.ComponentResource {
             triggers: { "kind-cluster": [args.kindClusterId] },
         });
         this.pivot = steps.add("self-hosted-pivot", renderSelfHostedPivotScript({ namespace: args.namespace, pivotScript: pivotScriptText() }));
+        this.kubeconfigRefresh = steps.add(
+            "self-hosted-kubeconfig",
+            renderSelfHostedKubeconfigInstallScript({ cluster: args.clusterName, namespace: args.namespace }),
+        );
         this.registerOutputs({});
     }
 }

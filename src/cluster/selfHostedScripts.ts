@@ -9,17 +9,18 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { ACTIVE_KUBECONFIG, HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 
 /** The self-hosted mode's state on the server (src/host/scripts/lib/self-hosted-state.sh). */
 export const SELF_HOSTED_STATE_DIR = `${HOST_STATE_DIR}/self-hosted`;
 /** The self-hosted cluster's admin kubeconfig on the server (0600). */
 export const SELF_HOSTED_KUBECONFIG = `${SELF_HOSTED_STATE_DIR}/kubeconfig`;
 /**
- * A copy of it exactly while the self-hosted cluster holds the Cluster API objects: the
- * teardown's kubeconfig in selfHosted mode (missing: the teardown uses the kind cluster's).
+ * A link to it exactly while the self-hosted cluster holds the Cluster API objects: the active
+ * management cluster's kubeconfig of every host tool (src/host/hostScripts.ts
+ * ACTIVE_KUBECONFIG), the teardown's included (missing: the kind cluster's).
  */
-export const SELF_HOSTED_ACTIVE_KUBECONFIG = `${SELF_HOSTED_STATE_DIR}/active.kubeconfig`;
+export const SELF_HOSTED_ACTIVE_KUBECONFIG = ACTIVE_KUBECONFIG;
 /** The file a user creates when the kind cluster is lost and the self-hosted cluster's resources were removed by hand. */
 export const SELF_HOSTED_GONE_FILE = `${SELF_HOSTED_STATE_DIR}/gone`;
 /** Where the pivot script is installed (as the other installed host scripts, e.g. lb-cleanup.sh). */

@@ -16,8 +16,9 @@
 # which checks its preconditions, runs `clusterctl move` and verifies where the objects
 # are: exit 0 moved and verified, 1 refused or failed (its message on stderr), 2 bad
 # arguments. On 0 the phase becomes `pivoted`, the self-hosted kubeconfig becomes the
-# active one (the teardown's) and the kind cluster's Flux is uninstalled (`flux uninstall`,
-# which removes its objects' finalizers first, so nothing it applied is pruned). On
+# active one (active.kubeconfig, a link: every host tool's and the teardown's; made again
+# on every run in phase pivoted) and the kind cluster's Flux is uninstalled (`flux
+# uninstall`, which removes its objects' finalizers first, so nothing it applied is pruned). On
 # anything else the phase stays `pivoting` and the kind cluster's Flux stays stopped:
 # which objects are where is then the pivot script's report, and the next `pulumi up`
 # moves again.
@@ -131,7 +132,7 @@ move() {
                 "(docs/self-hosted.md, \"A failed pivot\")"
             ;;
     esac
-    write_state active.kubeconfig "$(<"$STATE_DIR/kubeconfig")"
+    link_active
     set_phase pivoted
     log "the Cluster API objects of $NAMESPACE are on the self-hosted cluster"
 }
@@ -139,6 +140,7 @@ move() {
 main() {
     umask 077
     check_parameters
+    lock_state 600 || die "$STATE_DIR/lock is held (the kubeconfig refresh for 10 minutes?); nothing was moved, re-run 'pulumi up'"
     local phase
     phase=$(read_phase)
     case "$phase" in
@@ -155,6 +157,7 @@ main() {
             ;;
         pivoted)
             log "already pivoted"
+            link_active
             ;;
         *)
             die "a 'pulumi destroy' is under way (phase $phase: the objects are being moved back to kind); re-run 'pulumi destroy' to finish it, nothing was changed"

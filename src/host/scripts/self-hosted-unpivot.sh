@@ -151,6 +151,7 @@ main() {
     check_parameters
     mkdir -p -- "$STATE_DIR"
     chmod 0700 -- "$STATE_DIR"
+    lock_state 600 || die "$STATE_DIR/lock is held (the kubeconfig refresh for 10 minutes?); nothing was changed"
     local phase
     phase=$(read_phase)
     if [[ "$phase" == pivoting ]]; then
