@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderConformanceScript } from "../src/cluster/check";
-import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
+import { ACTIVE_KUBECONFIG, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { FakeClock } from "./fakes/clock";
 import { hasShellcheck, installFake, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
@@ -117,9 +117,10 @@ describe("src/host/scripts/conformance.sh", function () {
             pollSeconds: 30,
             deleteWaitMinutes: 15,
         });
-        const header = script.split("\n").slice(2, 10);
+        const header = script.split("\n").slice(2, 11);
         assert.deepStrictEqual(header, [
             `readonly MGMT_KUBECONFIG='${SERVER_KUBECONFIG}'`,
+            `readonly ACTIVE_KUBECONFIG='${ACTIVE_KUBECONFIG}'`,
             "readonly NAMESPACE='clusters'",
             "readonly CLUSTER='workload-1'",
             "readonly MODE='certified-conformance'",

@@ -38,6 +38,16 @@ import { Versions } from "../versions/versions";
 /** Bound of waiting for the self-hosted cluster to become Available (3 control plane nodes, 2 workers), seconds. */
 export const SELF_HOSTED_WAIT_SECONDS = 3600;
 
+/** The host steps of a self-hosted component, run again for a new kind cluster (their trigger). */
+function kindClusterSteps(
+    parent: pulumi.ComponentResource,
+    component: "SelfHostedCluster" | "SelfHostedPivot",
+    args: { connection: ServerConnection; kindClusterId: pulumi.Input<string> },
+    given: pulumi.Resource[],
+): HostSteps {
+    return new HostSteps(parent, component, { connection: args.connection, given, triggers: { "kind-cluster": [args.kindClusterId] } });
+}
+
 /** Arguments of {@link SelfHostedCluster}. */
 export interface SelfHostedClusterArgs {
     /** How to reach the server. */
@@ -87,11 +97,7 @@ export class SelfHostedCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: SelfHostedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:SelfHostedCluster", name, {}, opts);
-        const steps = new HostSteps(this, "SelfHostedCluster", {
-            connection: args.connection,
-            given: args.outlives,
-            triggers: { "kind-cluster": [args.kindClusterId] },
-        });
+        const steps = kindClusterSteps(this, "SelfHostedCluster", args, args.outlives);
         const v = args.versions;
 
         // First, like the teardown: once it exists, a destroy deletes what the kind cluster built,
@@ -151,11 +157,7 @@ export class SelfHostedPivot extends pulumi.ComponentResource {
 
     constructor(name: string, args: SelfHostedPivotArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:SelfHostedPivot", name, {}, opts);
-        const steps = new HostSteps(this, "SelfHostedPivot", {
-            connection: args.connection,
-            given: args.after,
-            triggers: { "kind-cluster": [args.kindClusterId] },
-        });
+        const steps = kindClusterSteps(this, "SelfHostedPivot", args, args.after);
         this.pivot = steps.add("self-hosted-pivot", renderSelfHostedPivotScript({ namespace: args.namespace, pivotScript: pivotScriptText() }));
         this.kubeconfigRefresh = steps.add(
             "self-hosted-kubeconfig",

@@ -99,6 +99,15 @@ export function renderSelfHostedClusterScript(p: SelfHostedClusterParams): strin
     );
 }
 
+/** The parameters of the pivot step and the unpivot step alike: the clusters, the state, the move's tools. */
+const MOVE_PARAMS = {
+    KIND_KUBECONFIG: SERVER_KUBECONFIG,
+    STATE_DIR: SELF_HOSTED_STATE_DIR,
+    CLUSTERCTL: CLUSTERCTL_PATH,
+    PIVOT_SCRIPT: PIVOT_SCRIPT_PATH,
+    FLUX_NAMESPACE,
+} as const;
+
 /**
  * Renders `src/host/scripts/self-hosted-pivot.sh` for the workload namespace `namespace`;
  * `pivotScript` (base64, {@link pivotScriptText}) is installed at {@link PIVOT_SCRIPT_PATH} first
@@ -108,11 +117,7 @@ export function renderSelfHostedPivotScript(p: { namespace: string; pivotScript?
     checkLabel("namespace", p.namespace);
     return renderHostScript("self-hosted-pivot.sh", {
         NAMESPACE: p.namespace,
-        KIND_KUBECONFIG: SERVER_KUBECONFIG,
-        STATE_DIR: SELF_HOSTED_STATE_DIR,
-        CLUSTERCTL: CLUSTERCTL_PATH,
-        PIVOT_SCRIPT: PIVOT_SCRIPT_PATH,
-        FLUX_NAMESPACE,
+        ...MOVE_PARAMS,
         PIVOT_SCRIPT_TEXT: p.pivotScript ?? "",
     });
 }
@@ -125,11 +130,7 @@ export function renderSelfHostedUnpivotScript(p: { cluster: string; namespace: s
     return renderHostScript("self-hosted-unpivot.sh", {
         CLUSTER: p.cluster,
         NAMESPACE: p.namespace,
-        KIND_KUBECONFIG: SERVER_KUBECONFIG,
-        STATE_DIR: SELF_HOSTED_STATE_DIR,
-        CLUSTERCTL: CLUSTERCTL_PATH,
-        PIVOT_SCRIPT: PIVOT_SCRIPT_PATH,
-        FLUX_NAMESPACE,
+        ...MOVE_PARAMS,
         TIMEOUT_SECONDS: String(p.timeoutSeconds),
         GONE_FILE: SELF_HOSTED_GONE_FILE,
     });

@@ -38,6 +38,12 @@ const CAPI_PROVIDERS_PARAMS = [
     "RELEASE_FILES",
 ] as const;
 
+/** orc.sh as a step, for the kind cluster and the self-hosted cluster (their names, components and order differ). */
+const ORC_STEP = { script: "orc.sh", params: ORC_PARAMS, optionalParams: PROXY, root: true, run: "create-update", trigger: "kind-cluster" } as const;
+
+/** capi-providers.sh as a step, for the kind cluster and the self-hosted cluster. */
+const CAPI_PROVIDERS_STEP = { ...ORC_STEP, script: "capi-providers.sh", params: CAPI_PROVIDERS_PARAMS } as const;
+
 /** Every host step, in the order the components register them. */
 export const HOST_STEPS: readonly HostStep[] = [
     {
@@ -172,23 +178,13 @@ export const HOST_STEPS: readonly HostStep[] = [
     {
         name: "orc",
         component: "ManagementCluster",
-        script: "orc.sh",
-        params: ORC_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...ORC_STEP,
         after: ["kind-cluster"],
     },
     {
         name: "capi-providers",
         component: "ManagementCluster",
-        script: "capi-providers.sh",
-        params: CAPI_PROVIDERS_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...CAPI_PROVIDERS_STEP,
         after: ["orc"],
     },
     {
@@ -283,24 +279,14 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "self-hosted-orc",
         mode: "selfHosted",
         component: "SelfHostedCluster",
-        script: "orc.sh",
-        params: ORC_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...ORC_STEP,
         after: ["self-hosted-cluster"],
     },
     {
         name: "self-hosted-providers",
         mode: "selfHosted",
         component: "SelfHostedCluster",
-        script: "capi-providers.sh",
-        params: CAPI_PROVIDERS_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...CAPI_PROVIDERS_STEP,
         after: ["self-hosted-orc"],
     },
     {

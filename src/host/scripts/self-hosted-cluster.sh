@@ -127,12 +127,9 @@ self_api_answers() {
 }
 
 main() {
-    umask 077
     check_parameters
-    mkdir -p -- "$STATE_DIR"
-    chmod 0700 -- "$STATE_DIR"
     local phase
-    phase=$(read_phase)
+    open_state
     holder=$KIND_KUBECONFIG
     case "$phase" in
         kind)

@@ -86,13 +86,18 @@ install_pivot_script() {
     [[ -f "$PIVOT_SCRIPT" ]] || die "the pivot script $PIVOT_SCRIPT is missing; nothing was moved"
 }
 
+# kind_has_flux MESSAGE: true when the kind cluster has Flux's namespace; dies with MESSAGE
+# when that cannot be read.
+kind_has_flux() {
+    local found
+    found=$(kind_kube get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name) || die "$1"
+    [[ -n "$found" ]]
+}
+
 # Scales every Deployment of the kind cluster's Flux to zero and suspends its Kustomizations
 # (none there: nothing to do).
 stop_kind_flux() {
-    local found
-    found=$(kind_kube get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name) ||
-        die "cannot read the kind cluster's namespace $FLUX_NAMESPACE; nothing was moved"
-    if [[ -z "$found" ]]; then
+    if ! kind_has_flux "cannot read the kind cluster's namespace $FLUX_NAMESPACE; nothing was moved"; then
         log "the kind cluster has no Flux"
         return 0
     fi
@@ -104,12 +109,9 @@ stop_kind_flux() {
 
 # Uninstalls the kind cluster's Flux without pruning what it applied (none there: nothing to do).
 remove_kind_flux() {
-    local found out
-    found=$(kind_kube get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name) ||
-        die "the objects are on the self-hosted cluster, but the kind cluster's namespace $FLUX_NAMESPACE cannot be read; re-run 'pulumi up' to remove its Flux"
-    if [[ -z "$found" ]]; then
+    local out
+    kind_has_flux "the objects are on the self-hosted cluster, but the kind cluster's namespace $FLUX_NAMESPACE cannot be read; re-run 'pulumi up' to remove its Flux" ||
         return 0
-    fi
     if ! out=$(timeout --kill-after="$KILL_AFTER_SECONDS" "$QUERY_TIMEOUT_SECONDS" \
         flux uninstall --kubeconfig "$KIND_KUBECONFIG" --namespace "$FLUX_NAMESPACE" --silent </dev/null 2>&1); then
         die "the objects are on the self-hosted cluster, but removing the kind cluster's Flux failed (${out//$'\n'/ }); it stays stopped; re-run 'pulumi up'"
@@ -138,11 +140,9 @@ move() {
 }
 
 main() {
-    umask 077
     check_parameters
-    lock_state 600 || die "$STATE_DIR/lock is held (the kubeconfig refresh for 10 minutes?); nothing was moved, re-run 'pulumi up'"
     local phase
-    phase=$(read_phase)
+    open_state
     case "$phase" in
         kind)
             install_pivot_script

@@ -64,6 +64,16 @@ secret_kubeconfig() {
     printf '%s\n' "$text"
 }
 
+# open_state: makes STATE_DIR (root-only), takes its lock (waiting at most 10 minutes) and
+# sets `phase` (read_phase).
+open_state() {
+    umask 077
+    mkdir -p -- "$STATE_DIR"
+    chmod 0700 -- "$STATE_DIR"
+    lock_state 600 || die "$STATE_DIR/lock is held (by the kubeconfig refresh, for 10 minutes?); nothing was changed, run it again"
+    phase=$(read_phase)
+}
+
 # set_phase PHASE: records PHASE (kind removes the marker).
 set_phase() {
     if [[ "$1" == kind ]]; then
