@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderConformanceScript } from "../src/cluster/check";
-import { HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
+import { ACTIVE_KUBECONFIG, HOST_SCRIPTS_DIR, renderHostScript, SERVER_KUBECONFIG } from "../src/host/hostScripts";
 import { FakeClock } from "./fakes/clock";
 import { hasShellcheck, installFake, makeTempDir, RunResult, shellcheck, skipTest } from "./fakes/shell";
 
@@ -46,6 +46,7 @@ class CheckHost {
     run(env: Record<string, string> = {}, params: Record<string, string> = {}): RunResult {
         const script = renderHostScript("conformance.sh", {
             MGMT_KUBECONFIG: this.mgmtKubeconfig,
+            ACTIVE_KUBECONFIG: `${this.mgmtKubeconfig}.active`,
             NAMESPACE: "clusters",
             CLUSTER: "workload-1",
             MODE: "quick",
@@ -116,9 +117,10 @@ describe("src/host/scripts/conformance.sh", function () {
             pollSeconds: 30,
             deleteWaitMinutes: 15,
         });
-        const header = script.split("\n").slice(2, 10);
+        const header = script.split("\n").slice(2, 11);
         assert.deepStrictEqual(header, [
             `readonly MGMT_KUBECONFIG='${SERVER_KUBECONFIG}'`,
+            `readonly ACTIVE_KUBECONFIG='${ACTIVE_KUBECONFIG}'`,
             "readonly NAMESPACE='clusters'",
             "readonly CLUSTER='workload-1'",
             "readonly MODE='certified-conformance'",
@@ -286,6 +288,7 @@ describe("src/host/scripts/conformance.sh", function () {
         const host = new CheckHost();
         const script = renderHostScript("conformance.sh", {
             MGMT_KUBECONFIG: host.mgmtKubeconfig,
+            ACTIVE_KUBECONFIG: `${host.mgmtKubeconfig}.active`,
             NAMESPACE: "clusters",
             CLUSTER: "workload-1",
             MODE: "quick",

@@ -189,7 +189,8 @@ describe("src/host/scripts/self-hosted-pivot.sh: moves everything to the self-ho
         const uninstall = calls.findIndex((c) => c.startsWith(`flux uninstall --kubeconfig ${bed.kindKubeconfig}`));
         assert.ok(stop >= 0 && suspend > stop && move > suspend && uninstall > move, calls.join("\n"));
         assert.strictEqual(bed.phase(), "pivoted");
-        assert.strictEqual(fs.readFileSync(path.join(bed.state, "active.kubeconfig"), "utf8"), fs.readFileSync(path.join(bed.state, "kubeconfig"), "utf8"));
+        // A link, so that the kubeconfig refresh (self-hosted-kubeconfig.sh) reaches every tool reading it.
+        assert.strictEqual(fs.readlinkSync(path.join(bed.state, "active.kubeconfig")), "kubeconfig");
         assert.ok(bed.has("self", "self-cluster") && !bed.has("kind", "self-cluster"), "the fake moved the self-hosted Cluster");
         assert.ok(!bed.has("kind", "flux"), "kind's Flux is gone");
     });
@@ -289,7 +290,8 @@ describe("src/host/scripts/self-hosted-unpivot.sh: on destroy, moves back to kin
         assert.ok(!bed.has("kind", "self-cluster"), "deleted by kind");
         assert.ok(!calls.some((c) => c.startsWith("self delete")), "nothing deleted by the self-hosted cluster itself");
         assert.strictEqual(bed.phase(), "kind");
-        assert.deepStrictEqual(fs.readdirSync(bed.state), []);
+        // Only the state's lock file (lib/self-hosted-state.sh lock_state) stays.
+        assert.deepStrictEqual(fs.readdirSync(bed.state), ["lock"]);
     });
 
     it("a failed move back: fails keeping the server, stays unpivoting, deletes nothing; the next destroy moves back again and finishes", () => {

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../shared/contract";
-import { HOST_STATE_DIR, HOST_SYSTEMD_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { HOST_STATE_DIR, HOST_SYSTEMD_DIR, renderHostScript, mgmtKubeconfigParams } from "../host/hostScripts";
 import { SYSTEMD_UNIT_DIR } from "../host/lbCleanupScript";
 import { BACKUP_DEFAULTS, BACKUP_SCHEDULE_PATTERN } from "../config/schema";
 import { parseFlags, requiredStack, wholeNumberFlag } from "../shared/cliFlags";
@@ -63,7 +63,7 @@ function checkedKeep(keep: number = DEFAULT_BACKUP_KEEP): number {
 /** The parameters of `src/host/scripts/backup.sh` both renderings give it, in their rendered order. */
 function backupScriptParams(p: BackupParams): Record<string, string> {
     return {
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        ...mgmtKubeconfigParams(),
         NAMESPACE: checkedNamespace(p.namespace),
         BACKUP_DIR,
         KEEP: String(checkedKeep(p.keep)),

@@ -5,7 +5,7 @@
  * before a `serverGeneration` bump), with their parameters, and the key that re-runs the
  * backup before an upgrade. Pure renderers.
  */
-import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { HOST_STATE_DIR, renderHostScript, mgmtKubeconfigParams } from "../host/hostScripts";
 import { Versions } from "../versions/versions";
 import { BACKUP_DIR, BACKUP_SCRIPT_PATH } from "./backup";
 
@@ -66,7 +66,7 @@ export function renderBackupBeforeScript(p: BackupBeforeParams): string {
         REASON: p.reason,
         WHAT: p.what,
         BACKUP_COMMAND: BACKUP_SCRIPT_PATH,
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        ...mgmtKubeconfigParams(),
         PROCEED_FILE: BACKUP_PROCEED_FILE,
         RELEASE_DIR: p.releaseVolume ? BACKUP_DIR : "",
     });

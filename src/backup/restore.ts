@@ -6,7 +6,7 @@
  */
 import { BACKUP_DIR } from "./backup";
 import { BACKUP_UPLOAD_SCRIPT_PATH } from "./objectStorage";
-import { renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { renderHostScript, mgmtKubeconfigParams } from "../host/hostScripts";
 import { parseFlags, requiredStack, wholeNumberFlag } from "../shared/cliFlags";
 
 /** Default of `--max-age`, hours: a backup older than this is refused unless `--force`. */
@@ -106,7 +106,7 @@ export function renderRestoreScript(p: RestoreScriptParams): string {
     return renderHostScript(
         "restore.sh",
         {
-            MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+            ...mgmtKubeconfigParams(),
             NAMESPACE: p.namespace,
             BACKUP_DIR,
             MAX_AGE_SECONDS: String(p.maxAgeHours * 3600),

@@ -5,7 +5,7 @@
  * workload cluster. Pure: the driver, `render/check.ts`, does the I/O.
  */
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../shared/contract";
-import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { HOST_STATE_DIR, renderHostScript, mgmtKubeconfigParams } from "../host/hostScripts";
 import { isIp } from "../shared/net";
 import { parseFlags, requiredStack, wholeNumberFlag } from "../shared/cliFlags";
 
@@ -252,7 +252,7 @@ export function renderConformanceScript(p: ConformanceScriptParams): string {
         }
     }
     return renderHostScript("conformance.sh", {
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        ...mgmtKubeconfigParams(),
         NAMESPACE: p.namespace,
         CLUSTER: p.cluster,
         MODE: SONOBUOY_MODE[p.mode],

@@ -30,12 +30,23 @@ import {
     renderSelfHostedUnpivotScript,
     SELF_HOSTED_KUBECONFIG,
 } from "./selfHostedScripts";
+import { renderSelfHostedKubeconfigInstallScript } from "./selfHostedKubeconfig";
 import { HostSteps, ServerConnection } from "../host/hostStep";
 import { ProxyEnv } from "../host/proxy";
 import { Versions } from "../versions/versions";
 
 /** Bound of waiting for the self-hosted cluster to become Available (3 control plane nodes, 2 workers), seconds. */
 export const SELF_HOSTED_WAIT_SECONDS = 3600;
+
+/** The host steps of a self-hosted component, run again for a new kind cluster (their trigger). */
+function kindClusterSteps(
+    parent: pulumi.ComponentResource,
+    component: "SelfHostedCluster" | "SelfHostedPivot",
+    args: { connection: ServerConnection; kindClusterId: pulumi.Input<string> },
+    given: pulumi.Resource[],
+): HostSteps {
+    return new HostSteps(parent, component, { connection: args.connection, given, triggers: { "kind-cluster": [args.kindClusterId] } });
+}
 
 /** Arguments of {@link SelfHostedCluster}. */
 export interface SelfHostedClusterArgs {
@@ -86,11 +97,7 @@ export class SelfHostedCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: SelfHostedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:SelfHostedCluster", name, {}, opts);
-        const steps = new HostSteps(this, "SelfHostedCluster", {
-            connection: args.connection,
-            given: args.outlives,
-            triggers: { "kind-cluster": [args.kindClusterId] },
-        });
+        const steps = kindClusterSteps(this, "SelfHostedCluster", args, args.outlives);
         const v = args.versions;
 
         // First, like the teardown: once it exists, a destroy deletes what the kind cluster built,
@@ -129,6 +136,8 @@ export interface SelfHostedPivotArgs {
     kindClusterId: pulumi.Input<string>;
     /** The workload namespace, moved as a whole. */
     namespace: string;
+    /** Name of the self-hosted cluster's Cluster (its kubeconfig Secret is `<name>-kubeconfig`). */
+    clusterName: string;
     /** What the move waits for: the self-hosted cluster's providers and the credentials on it. */
     after: pulumi.Resource[];
 }
@@ -137,19 +146,23 @@ export interface SelfHostedPivotArgs {
  * The pivot: every Cluster API object of the workload namespace moved from the kind cluster to
  * the self-hosted cluster, once (src/host/scripts/self-hosted-pivot.sh). The self-hosted
  * cluster's Flux waits for it, so nothing is created there from Git before the objects arrive.
+ * Then the daily refresh of the server's copy of the self-hosted cluster's kubeconfig
+ * (self-hosted-kubeconfig, src/cluster/selfHostedKubeconfig.ts), which nothing waits for.
  */
 export class SelfHostedPivot extends pulumi.ComponentResource {
     /** The pivot step. */
     readonly pivot: command.remote.Command;
+    /** The kubeconfig refresh's install step. */
+    readonly kubeconfigRefresh: command.remote.Command;
 
     constructor(name: string, args: SelfHostedPivotArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:SelfHostedPivot", name, {}, opts);
-        const steps = new HostSteps(this, "SelfHostedPivot", {
-            connection: args.connection,
-            given: args.after,
-            triggers: { "kind-cluster": [args.kindClusterId] },
-        });
+        const steps = kindClusterSteps(this, "SelfHostedPivot", args, args.after);
         this.pivot = steps.add("self-hosted-pivot", renderSelfHostedPivotScript({ namespace: args.namespace, pivotScript: pivotScriptText() }));
+        this.kubeconfigRefresh = steps.add(
+            "self-hosted-kubeconfig",
+            renderSelfHostedKubeconfigInstallScript({ cluster: args.clusterName, namespace: args.namespace }),
+        );
         this.registerOutputs({});
     }
 }

@@ -9,17 +9,18 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { ACTIVE_KUBECONFIG, HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 
 /** The self-hosted mode's state on the server (src/host/scripts/lib/self-hosted-state.sh). */
 export const SELF_HOSTED_STATE_DIR = `${HOST_STATE_DIR}/self-hosted`;
 /** The self-hosted cluster's admin kubeconfig on the server (0600). */
 export const SELF_HOSTED_KUBECONFIG = `${SELF_HOSTED_STATE_DIR}/kubeconfig`;
 /**
- * A copy of it exactly while the self-hosted cluster holds the Cluster API objects: the
- * teardown's kubeconfig in selfHosted mode (missing: the teardown uses the kind cluster's).
+ * A link to it exactly while the self-hosted cluster holds the Cluster API objects: the active
+ * management cluster's kubeconfig of every host tool (src/host/hostScripts.ts
+ * ACTIVE_KUBECONFIG), the teardown's included (missing: the kind cluster's).
  */
-export const SELF_HOSTED_ACTIVE_KUBECONFIG = `${SELF_HOSTED_STATE_DIR}/active.kubeconfig`;
+export const SELF_HOSTED_ACTIVE_KUBECONFIG = ACTIVE_KUBECONFIG;
 /** The file a user creates when the kind cluster is lost and the self-hosted cluster's resources were removed by hand. */
 export const SELF_HOSTED_GONE_FILE = `${SELF_HOSTED_STATE_DIR}/gone`;
 /** Where the pivot script is installed (as the other installed host scripts, e.g. lb-cleanup.sh). */
@@ -98,6 +99,15 @@ export function renderSelfHostedClusterScript(p: SelfHostedClusterParams): strin
     );
 }
 
+/** The parameters of the pivot step and the unpivot step alike: the clusters, the state, the move's tools. */
+const MOVE_PARAMS = {
+    KIND_KUBECONFIG: SERVER_KUBECONFIG,
+    STATE_DIR: SELF_HOSTED_STATE_DIR,
+    CLUSTERCTL: CLUSTERCTL_PATH,
+    PIVOT_SCRIPT: PIVOT_SCRIPT_PATH,
+    FLUX_NAMESPACE,
+} as const;
+
 /**
  * Renders `src/host/scripts/self-hosted-pivot.sh` for the workload namespace `namespace`;
  * `pivotScript` (base64, {@link pivotScriptText}) is installed at {@link PIVOT_SCRIPT_PATH} first
@@ -107,11 +117,7 @@ export function renderSelfHostedPivotScript(p: { namespace: string; pivotScript?
     checkLabel("namespace", p.namespace);
     return renderHostScript("self-hosted-pivot.sh", {
         NAMESPACE: p.namespace,
-        KIND_KUBECONFIG: SERVER_KUBECONFIG,
-        STATE_DIR: SELF_HOSTED_STATE_DIR,
-        CLUSTERCTL: CLUSTERCTL_PATH,
-        PIVOT_SCRIPT: PIVOT_SCRIPT_PATH,
-        FLUX_NAMESPACE,
+        ...MOVE_PARAMS,
         PIVOT_SCRIPT_TEXT: p.pivotScript ?? "",
     });
 }
@@ -124,11 +130,7 @@ export function renderSelfHostedUnpivotScript(p: { cluster: string; namespace: s
     return renderHostScript("self-hosted-unpivot.sh", {
         CLUSTER: p.cluster,
         NAMESPACE: p.namespace,
-        KIND_KUBECONFIG: SERVER_KUBECONFIG,
-        STATE_DIR: SELF_HOSTED_STATE_DIR,
-        CLUSTERCTL: CLUSTERCTL_PATH,
-        PIVOT_SCRIPT: PIVOT_SCRIPT_PATH,
-        FLUX_NAMESPACE,
+        ...MOVE_PARAMS,
         TIMEOUT_SECONDS: String(p.timeoutSeconds),
         GONE_FILE: SELF_HOSTED_GONE_FILE,
     });

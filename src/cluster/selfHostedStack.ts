@@ -128,6 +128,7 @@ export function selfHostedParts(args: SelfHostedPartsArgs, opts: pulumi.Componen
             connection: args.connection,
             kindClusterId: args.kindClusterId,
             namespace: cfg.workloadNamespace,
+            clusterName: name,
             after: [cluster.orc, cluster.providers, ...credentials.resources],
         },
         opts,

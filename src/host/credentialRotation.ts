@@ -13,7 +13,7 @@
  * Pure: rendering only.
  */
 import { CLOUD_CONFIG_LABEL, WORKLOAD_CLOUD_CONFIG_SECRET } from "../shared/contract";
-import { renderHostScript, SERVER_KUBECONFIG } from "./hostScripts";
+import { renderHostScript, mgmtKubeconfigParams } from "./hostScripts";
 
 /**
  * The workloads that read cloud.conf, as the charts of `gitops/infrastructure/addons/` name
@@ -54,7 +54,7 @@ export function renderCloudProviderRestartScript(p: CloudProviderRestartParams):
     return renderHostScript(
         "cloud-provider-restart.sh",
         {
-            KUBECONFIG_PATH: SERVER_KUBECONFIG,
+            ...mgmtKubeconfigParams("KUBECONFIG_PATH"),
             WORKLOAD_NAMESPACE: p.workloadNamespace,
             CLUSTER_SELECTOR: `${CLOUD_CONFIG_LABEL.key}=${CLOUD_CONFIG_LABEL.value}`,
             CREDENTIAL_ID: p.credentialId,

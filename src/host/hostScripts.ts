@@ -28,6 +28,23 @@ export const HOST_STATE_DIR = "/var/lib/capi-mgmt";
 /** Admin kubeconfig of the kind management cluster on the server (root-only, mode 0600). */
 export const SERVER_KUBECONFIG = `${HOST_STATE_DIR}/kubeconfig`;
 
+/**
+ * The active management cluster's kubeconfig (src/host/scripts/lib/mgmt-kubeconfig.sh): a
+ * link to the self-hosted cluster's kubeconfig exactly while that cluster holds the Cluster
+ * API objects (made by the self-hosted-pivot step, removed by self-hosted-unpivot); absent,
+ * the kind cluster's ({@link SERVER_KUBECONFIG}) is the active one.
+ */
+export const ACTIVE_KUBECONFIG = `${HOST_STATE_DIR}/self-hosted/active.kubeconfig`;
+
+/**
+ * The parameters every host tool working on the Cluster API objects takes: `name` (the kind
+ * cluster's kubeconfig, {@link SERVER_KUBECONFIG}) and `ACTIVE_KUBECONFIG`, which the script
+ * resolves with `mgmt_kubeconfig` (lib/mgmt-kubeconfig.sh).
+ */
+export function mgmtKubeconfigParams(name = "MGMT_KUBECONFIG"): Record<string, string> {
+    return { [name]: SERVER_KUBECONFIG, ACTIVE_KUBECONFIG };
+}
+
 /** Parameters whose value may always span several lines (one item per line). */
 const MULTI_LINE_PARAMS: ReadonlySet<string> = new Set(["TOOLS"]);
 
@@ -52,6 +69,7 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "kind-node.sh",
     "capi-move.sh",
     "self-hosted-state.sh",
+    "mgmt-kubeconfig.sh",
 ];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */

@@ -6,7 +6,7 @@
  * script with its parameters, the two units, and `src/host/scripts/lb-cleanup-install.sh` that puts
  * them in place.
  */
-import { HOST_STATE_DIR, proxyParams, renderHostScript, SERVER_KUBECONFIG } from "./hostScripts";
+import { HOST_STATE_DIR, proxyParams, renderHostScript, mgmtKubeconfigParams } from "./hostScripts";
 import { ProxyEnv } from "./proxy";
 
 /** Label a workload Cluster opts in to the deletion of its Cinder volumes with (value `"true"`). */
@@ -43,7 +43,7 @@ export function renderLbCleanupScript(p: LbCleanupParams): string {
         throw new Error(`lb-cleanup: namespace must be a namespace name, got ${JSON.stringify(p.namespace)}`);
     }
     return renderHostScript("lb-cleanup.sh", {
-        MGMT_KUBECONFIG: SERVER_KUBECONFIG,
+        ...mgmtKubeconfigParams(),
         NAMESPACE: p.namespace,
         STATE_DIR: LB_CLEANUP_STATE_DIR,
         DELETE_VOLUMES_LABEL,

@@ -38,6 +38,12 @@ const CAPI_PROVIDERS_PARAMS = [
     "RELEASE_FILES",
 ] as const;
 
+/** orc.sh as a step, for the kind cluster and the self-hosted cluster (their names, components and order differ). */
+const ORC_STEP = { script: "orc.sh", params: ORC_PARAMS, optionalParams: PROXY, root: true, run: "create-update", trigger: "kind-cluster" } as const;
+
+/** capi-providers.sh as a step, for the kind cluster and the self-hosted cluster. */
+const CAPI_PROVIDERS_STEP = { ...ORC_STEP, script: "capi-providers.sh", params: CAPI_PROVIDERS_PARAMS } as const;
+
 /** Every host step, in the order the components register them. */
 export const HOST_STEPS: readonly HostStep[] = [
     {
@@ -108,7 +114,7 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "backup-before-upgrade",
         component: "ManagementBackup",
         script: "backup-before.sh",
-        params: ["REASON", "WHAT", "BACKUP_COMMAND", "MGMT_KUBECONFIG", "PROCEED_FILE", "RELEASE_DIR"],
+        params: ["REASON", "WHAT", "BACKUP_COMMAND", "MGMT_KUBECONFIG", "ACTIVE_KUBECONFIG", "PROCEED_FILE", "RELEASE_DIR"],
         root: true,
         run: "create",
         trigger: "cluster-versions",
@@ -172,23 +178,13 @@ export const HOST_STEPS: readonly HostStep[] = [
     {
         name: "orc",
         component: "ManagementCluster",
-        script: "orc.sh",
-        params: ORC_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...ORC_STEP,
         after: ["kind-cluster"],
     },
     {
         name: "capi-providers",
         component: "ManagementCluster",
-        script: "capi-providers.sh",
-        params: CAPI_PROVIDERS_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...CAPI_PROVIDERS_STEP,
         after: ["orc"],
     },
     {
@@ -218,7 +214,16 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "cloud-provider-restart",
         component: "CloudProviderRestart",
         script: "cloud-provider-restart.sh",
-        params: ["KUBECONFIG_PATH", "WORKLOAD_NAMESPACE", "CLUSTER_SELECTOR", "CREDENTIAL_ID", "CLOUD_CONFIG_SECRET", "WORKLOADS", "WAIT_SECONDS"],
+        params: [
+            "KUBECONFIG_PATH",
+            "ACTIVE_KUBECONFIG",
+            "WORKLOAD_NAMESPACE",
+            "CLUSTER_SELECTOR",
+            "CREDENTIAL_ID",
+            "CLOUD_CONFIG_SECRET",
+            "WORKLOADS",
+            "WAIT_SECONDS",
+        ],
         root: true,
         run: "create",
         trigger: "credential",
@@ -274,24 +279,14 @@ export const HOST_STEPS: readonly HostStep[] = [
         name: "self-hosted-orc",
         mode: "selfHosted",
         component: "SelfHostedCluster",
-        script: "orc.sh",
-        params: ORC_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...ORC_STEP,
         after: ["self-hosted-cluster"],
     },
     {
         name: "self-hosted-providers",
         mode: "selfHosted",
         component: "SelfHostedCluster",
-        script: "capi-providers.sh",
-        params: CAPI_PROVIDERS_PARAMS,
-        optionalParams: PROXY,
-        root: true,
-        run: "create-update",
-        trigger: "kind-cluster",
+        ...CAPI_PROVIDERS_STEP,
         after: ["self-hosted-orc"],
     },
     {
@@ -304,6 +299,18 @@ export const HOST_STEPS: readonly HostStep[] = [
         run: "create-update",
         trigger: "kind-cluster",
         after: ["given"],
+    },
+    {
+        name: "self-hosted-kubeconfig",
+        mode: "selfHosted",
+        component: "SelfHostedPivot",
+        script: "self-hosted-kubeconfig-install.sh",
+        installs: ["self-hosted-kubeconfig.sh"],
+        params: ["SCRIPT_PATH", "SCRIPT", "UNIT_DIR", "UNIT", "SERVICE", "TIMER"],
+        root: true,
+        run: "create-update",
+        trigger: "kind-cluster",
+        after: ["self-hosted-pivot"],
     },
 ];
 

@@ -50,6 +50,7 @@ export class World {
         fs.writeFileSync(path.join(this.state, "calls.log"), "");
         this.script = renderHostScript("lb-cleanup.sh", {
             MGMT_KUBECONFIG: path.join(this.dir, "kubeconfig"),
+            ACTIVE_KUBECONFIG: path.join(this.dir, "active.kubeconfig"),
             NAMESPACE: NS,
             STATE_DIR: path.join(this.dir, "cleanup-state"),
             DELETE_VOLUMES_LABEL,

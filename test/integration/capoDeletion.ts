@@ -171,6 +171,7 @@ export interface CleanupRun {
 export function runLbCleanup(kubeconfig: string, namespace: string, stateDir: string): CleanupRun {
     const script = renderHostScript("lb-cleanup.sh", {
         MGMT_KUBECONFIG: kubeconfig,
+        ACTIVE_KUBECONFIG: path.join(stateDir, "no-active.kubeconfig"),
         NAMESPACE: namespace,
         STATE_DIR: stateDir,
         DELETE_VOLUMES_LABEL,

@@ -12,14 +12,16 @@
 #   REASON          the backup's reason, e.g. before-upgrade
 #   WHAT            the operation, for the messages
 #   BACKUP_COMMAND  the installed backup script
-#   MGMT_KUBECONFIG the management cluster's admin kubeconfig
+#   MGMT_KUBECONFIG the kind cluster's admin kubeconfig
+#   ACTIVE_KUBECONFIG the active management cluster's kubeconfig when it exists (lib/mgmt-kubeconfig.sh)
 #   PROCEED_FILE    the one-time override (`sudo touch` it to go on without a backup)
 #   RELEASE_DIR     "" or the backup volume's mount point, to unmount after the backup
 set -euo pipefail
 
 # capi-mgmt:include backup-before.sh
+# capi-mgmt:include mgmt-kubeconfig.sh
 
-backup_before "$REASON" refuse "$WHAT" "$BACKUP_COMMAND" "$MGMT_KUBECONFIG" "$PROCEED_FILE"
+backup_before "$REASON" refuse "$WHAT" "$BACKUP_COMMAND" "$(mgmt_kubeconfig "$MGMT_KUBECONFIG" "$ACTIVE_KUBECONFIG")" "$PROCEED_FILE"
 
 if [[ -n "$RELEASE_DIR" ]] && mountpoint -q -- "$RELEASE_DIR"; then
     sync

@@ -37,7 +37,9 @@
 # Logs go to stderr; stdout gets one summary line.
 #
 # Parameters (rendered above this header by src/backup/backup.ts, or taken from the environment):
-#   MGMT_KUBECONFIG     admin kubeconfig of the management cluster
+#   MGMT_KUBECONFIG     admin kubeconfig of the kind cluster
+#   ACTIVE_KUBECONFIG   the active management cluster's kubeconfig when it exists
+#                       (lib/mgmt-kubeconfig.sh): the cluster backed up
 #   NAMESPACE           namespace of the workload Clusters
 #   BACKUP_DIR          root-only directory of the backups
 #   KEEP                number of complete backups kept (>= 1)
@@ -45,12 +47,15 @@
 set -euo pipefail
 umask 077
 
-: "${MGMT_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${KEEP:?}" "${CREDENTIAL_SECRETS?}"
+: "${MGMT_KUBECONFIG:?}" "${ACTIVE_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${KEEP:?}" "${CREDENTIAL_SECRETS?}"
 REASON="${1:-${BACKUP_REASON:-scheduled}}"
 
 log() { echo "backup: $*" >&2; }
 
 # capi-mgmt:include capi-move.sh
+# capi-mgmt:include mgmt-kubeconfig.sh
+
+mgmt=$(mgmt_kubeconfig "$MGMT_KUBECONFIG" "$ACTIVE_KUBECONFIG")
 
 # fail MESSAGE: records the failure for the operator (FAILED) and exits non-zero.
 fail() {
@@ -72,9 +77,9 @@ flock -w 900 9 || fail "another backup has held $BACKUP_DIR/.lock for 15 minutes
 
 command -v clusterctl >/dev/null 2>&1 || fail "clusterctl is not installed (the tools step installs it)"
 command -v kubectl >/dev/null 2>&1 || fail "kubectl is not installed (the tools step installs it)"
-[[ -r "$MGMT_KUBECONFIG" ]] || fail "no kubeconfig at $MGMT_KUBECONFIG: is the management cluster up?"
+[[ -r "$mgmt" ]] || fail "no kubeconfig at $mgmt: is the management cluster up?"
 
-kube() { kubectl --kubeconfig "$MGMT_KUBECONFIG" --request-timeout=30s "$@"; }
+kube() { kubectl --kubeconfig "$mgmt" --request-timeout=30s "$@"; }
 
 now=$(date +%s)
 stamp="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)-$REASON"
@@ -95,7 +100,7 @@ paused_before=$(kube -n "$NAMESPACE" get clusters.cluster.x-k8s.io \
 
 log "saving namespace $NAMESPACE with clusterctl move --to-directory ($REASON)"
 status=0
-CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --kubeconfig "$MGMT_KUBECONFIG" \
+CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --kubeconfig "$mgmt" \
     --namespace "$NAMESPACE" --to-directory "$work/objects" >"$work/clusterctl.log" 2>&1 || status=$?
 
 if ((status != 0)); then

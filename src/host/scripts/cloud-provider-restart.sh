@@ -18,7 +18,9 @@
 # Stdout stays empty; every log line goes to stderr. Secret contents are never printed.
 #
 # Parameters (rendered above this header by lib/credentialRotation.ts):
-#   KUBECONFIG_PATH       admin kubeconfig of the management cluster
+#   KUBECONFIG_PATH       admin kubeconfig of the kind cluster
+#   ACTIVE_KUBECONFIG     the active management cluster's kubeconfig when it exists
+#                         (lib/mgmt-kubeconfig.sh); the Clusters are read there
 #   WORKLOAD_NAMESPACE    namespace of the workload Clusters
 #   CLUSTER_SELECTOR      label selector of the Clusters that get the cloud config
 #   CREDENTIAL_ID         ID of the new cloud-provider application credential
@@ -34,6 +36,7 @@ set -euo pipefail
 : "${CLOUD_CONFIG_SECRET:?cloud-provider-restart: CLOUD_CONFIG_SECRET must be set}"
 : "${WORKLOADS:?cloud-provider-restart: WORKLOADS must be set}"
 : "${WAIT_SECONDS:?cloud-provider-restart: WAIT_SECONDS must be set}"
+: "${ACTIVE_KUBECONFIG:?cloud-provider-restart: ACTIVE_KUBECONFIG must be set}"
 
 readonly CALL_TIMEOUT_SECONDS=30
 readonly KILL_AFTER_SECONDS=10
@@ -42,6 +45,10 @@ readonly SECRET_NAMESPACE=${CLOUD_CONFIG_SECRET%%/*}
 readonly SECRET_NAME=${CLOUD_CONFIG_SECRET#*/}
 # Private directory of the clusters' kubeconfigs and results, removed on exit.
 workdir=""
+
+# capi-mgmt:include mgmt-kubeconfig.sh
+
+mgmt=$(mgmt_kubeconfig "$KUBECONFIG_PATH" "$ACTIVE_KUBECONFIG")
 
 log() {
     echo "cloud-provider-restart: $*" >&2
@@ -84,7 +91,7 @@ has_new_cloud_conf() {
 # One cluster's job: prints one line, "ok <what was done>" or "failed <why>", on stdout.
 restart_in_cluster() {
     local name=$1 dir=$2 kubeconfig="$2/$1.kubeconfig" encoded deadline workload found restarted=() skipped=()
-    encoded=$(kube "$KUBECONFIG_PATH" get secret -n "$WORKLOAD_NAMESPACE" "$name-kubeconfig" --ignore-not-found -o 'jsonpath={.data.value}' 2>"$dir/$name.err") || {
+    encoded=$(kube "$mgmt" get secret -n "$WORKLOAD_NAMESPACE" "$name-kubeconfig" --ignore-not-found -o 'jsonpath={.data.value}' 2>"$dir/$name.err") || {
         echo "failed cannot read its kubeconfig Secret $WORKLOAD_NAMESPACE/$name-kubeconfig"
         return 0
     }
@@ -122,9 +129,9 @@ restart_in_cluster() {
 main() {
     local clusters name failed=() result
     check_parameters
-    clusters=$(kube "$KUBECONFIG_PATH" get clusters.cluster.x-k8s.io -n "$WORKLOAD_NAMESPACE" -l "$CLUSTER_SELECTOR" \
+    clusters=$(kube "$mgmt" get clusters.cluster.x-k8s.io -n "$WORKLOAD_NAMESPACE" -l "$CLUSTER_SELECTOR" \
         --no-headers -o custom-columns=NAME:.metadata.name) ||
-        die "cannot list the Clusters in $WORKLOAD_NAMESPACE (see above); OCCM and Cinder CSI were not restarted. Check 'kubectl --kubeconfig $KUBECONFIG_PATH get clusters -A' and run 'pulumi up' again"
+        die "cannot list the Clusters in $WORKLOAD_NAMESPACE (see above); OCCM and Cinder CSI were not restarted. Check 'kubectl --kubeconfig $mgmt get clusters -A' and run 'pulumi up' again"
     if [[ -z "$clusters" ]]; then
         log "no Cluster in $WORKLOAD_NAMESPACE has $CLUSTER_SELECTOR; nothing to restart"
         return 0

@@ -16,7 +16,9 @@
 # (cluster or Secret missing, workload API unreachable, another check running, cleanup failed).
 #
 # Parameters (rendered above this header by lib/check.ts, or taken from the environment):
-#   MGMT_KUBECONFIG      admin kubeconfig of the management cluster
+#   MGMT_KUBECONFIG      admin kubeconfig of the kind cluster
+#   ACTIVE_KUBECONFIG    the active management cluster's kubeconfig when it exists
+#                        (lib/mgmt-kubeconfig.sh): the cluster the check reads
 #   NAMESPACE            namespace of the workload Cluster in the management cluster
 #   CLUSTER              name of the workload Cluster
 #   MODE                 sonobuoy's mode: quick or certified-conformance
@@ -34,6 +36,11 @@ set -euo pipefail
 : "${POLL_SECONDS:?conformance: POLL_SECONDS (status interval) must be set}"
 : "${DELETE_WAIT_MINUTES:?conformance: DELETE_WAIT_MINUTES (bound of the cleanup) must be set}"
 : "${RESULTS_DIR:?conformance: RESULTS_DIR (where results are kept) must be set}"
+: "${ACTIVE_KUBECONFIG:?conformance: ACTIVE_KUBECONFIG (kubeconfig of the active management cluster) must be set}"
+
+# capi-mgmt:include mgmt-kubeconfig.sh
+
+mgmt=$(mgmt_kubeconfig "$MGMT_KUBECONFIG" "$ACTIVE_KUBECONFIG")
 
 # Bound of each single kubectl or sonobuoy call (not of the run), and the grace after it.
 readonly CALL_TIMEOUT_SECONDS=300
@@ -121,7 +128,7 @@ check_parameters() {
         command -v "$tool" >/dev/null 2>&1 ||
             die "$tool is not installed on this server (sonobuoy comes with the tools step: run 'pulumi up' with this version of capi-mgmt)"
     done
-    [[ -r "$MGMT_KUBECONFIG" ]] || die "$MGMT_KUBECONFIG (the management cluster's kubeconfig) is missing: has 'pulumi up' finished on this server?"
+    [[ -r "$mgmt" ]] || die "$mgmt (the management cluster's kubeconfig) is missing: has 'pulumi up' finished on this server?"
 }
 
 # Deletes what sonobuoy left in the workload cluster (also the e2e namespaces of an
@@ -167,7 +174,7 @@ take_lock() {
 
 # Writes the workload cluster's kubeconfig from its Secret into the private directory.
 fetch_kubeconfig() {
-    local err="$work/kubectl.err" mgmt=(kubectl --kubeconfig "$MGMT_KUBECONFIG" --namespace "$NAMESPACE")
+    local err="$work/kubectl.err" mgmt=(kubectl --kubeconfig "$mgmt" --namespace "$NAMESPACE")
     if ! call "${mgmt[@]}" get clusters.cluster.x-k8s.io "$CLUSTER" -o name >/dev/null 2>"$err"; then
         if grep -q NotFound "$err"; then
             die "there is no Cluster $NAMESPACE/$CLUSTER in the management cluster (kubectl get clusters -A lists them)"

@@ -27,7 +27,9 @@
 # the others go on. Exit 0 when nothing failed, 1 otherwise.
 #
 # Parameters (rendered by lib/lbCleanup.ts):
-#   MGMT_KUBECONFIG        admin kubeconfig of the management cluster
+#   MGMT_KUBECONFIG        admin kubeconfig of the kind cluster
+#   ACTIVE_KUBECONFIG      the active management cluster's kubeconfig when it exists
+#                          (lib/mgmt-kubeconfig.sh); the cleanup reads that cluster
 #   NAMESPACE              namespace of the workload Clusters
 #   STATE_DIR              root-only directory: the lock and what was last reported
 #   DELETE_VOLUMES_LABEL   label key a Cluster opts in to volume deletion with (value "true")
@@ -37,6 +39,9 @@ set -euo pipefail
 umask 077
 
 # capi-mgmt:include proxy.sh
+# capi-mgmt:include mgmt-kubeconfig.sh
+
+mgmt=$(mgmt_kubeconfig "$MGMT_KUBECONFIG" "$ACTIVE_KUBECONFIG")
 
 log() {
     printf 'lb-cleanup: %s\n' "$*"
@@ -121,7 +126,7 @@ py() {
 }
 
 kube() {
-    timeout "$CALL_TIMEOUT_SECONDS" kubectl --kubeconfig "$MGMT_KUBECONFIG" "$@" </dev/null
+    timeout "$CALL_TIMEOUT_SECONDS" kubectl --kubeconfig "$mgmt" "$@" </dev/null
 }
 
 # api METHOD URL [BODY_FILE]: the response body in $work/body, the HTTP status on stdout
@@ -146,7 +151,7 @@ cluster_event() {
 "involvedObject":{"apiVersion":"cluster.x-k8s.io/v1beta2","kind":"Cluster","name":n,"namespace":ns,"uid":u},
 "reason":r,"message":m[:1000],"type":"Warning","firstTimestamp":t,"lastTimestamp":t,"count":1,
 "source":{"component":"capi-mgmt-lb-cleanup"}}))' "$name" "$uid" "$reason" "$message" "$now" "$NAMESPACE" >"$work/event.json"
-    timeout "$CALL_TIMEOUT_SECONDS" kubectl --kubeconfig "$MGMT_KUBECONFIG" create -f "$work/event.json" >/dev/null 2>&1 </dev/null ||
+    timeout "$CALL_TIMEOUT_SECONDS" kubectl --kubeconfig "$mgmt" create -f "$work/event.json" >/dev/null 2>&1 </dev/null ||
         log "$name: could not post the Event $reason (the journal has it)"
 }
 

@@ -23,7 +23,9 @@
 # failed, 2 bad parameters.
 #
 # Parameters (rendered above this header by src/backup/restore.ts, or taken from the environment):
-#   MGMT_KUBECONFIG   admin kubeconfig of the management cluster
+#   MGMT_KUBECONFIG   admin kubeconfig of the kind cluster
+#   ACTIVE_KUBECONFIG the active management cluster's kubeconfig when it exists
+#                     (lib/mgmt-kubeconfig.sh): the cluster restored into
 #   NAMESPACE         namespace of the workload Clusters
 #   BACKUP_DIR        root-only directory of the local backups
 #   MAX_AGE_SECONDS   the oldest backup restored without FORCE
@@ -35,9 +37,13 @@
 set -euo pipefail
 umask 077
 
-: "${MGMT_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${MAX_AGE_SECONDS:?}" "${FORCE:?}" "${UPLOAD?}" "${FROM_SWIFT?}" "${UPLOAD_SCRIPT:?}"
+: "${MGMT_KUBECONFIG:?}" "${ACTIVE_KUBECONFIG:?}" "${NAMESPACE:?}" "${BACKUP_DIR:?}" "${MAX_AGE_SECONDS:?}" "${FORCE:?}" "${UPLOAD?}" "${FROM_SWIFT?}" "${UPLOAD_SCRIPT:?}"
 
 log() { echo "restore: $*" >&2; }
+
+# capi-mgmt:include mgmt-kubeconfig.sh
+
+mgmt=$(mgmt_kubeconfig "$MGMT_KUBECONFIG" "$ACTIVE_KUBECONFIG")
 die() {
     log "$1"
     exit "${2:-1}"
@@ -46,7 +52,7 @@ die() {
 [[ "$MAX_AGE_SECONDS" =~ ^[0-9]+$ ]] || die "MAX_AGE_SECONDS must be a number of seconds, got '$MAX_AGE_SECONDS'" 2
 command -v clusterctl >/dev/null 2>&1 || die "clusterctl is not installed on this server (the tools step installs it)"
 command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed on this server (the tools step installs it)"
-[[ -r "$MGMT_KUBECONFIG" ]] || die "no kubeconfig at $MGMT_KUBECONFIG: is the management cluster up (pulumi up done)?"
+[[ -r "$mgmt" ]] || die "no kubeconfig at $mgmt: is the management cluster up (pulumi up done)?"
 
 work=""
 cleanup() { [[ -z "$work" ]] || rm -rf -- "$work"; }
@@ -95,7 +101,7 @@ if ((age > MAX_AGE_SECONDS)); then
     log "WARNING: restoring a backup $(hours "$age") old (taken at $taken), older than the maximum age of $(hours "$MAX_AGE_SECONDS"): forced"
 fi
 
-kube() { kubectl --kubeconfig "$MGMT_KUBECONFIG" --request-timeout=30s "$@"; }
+kube() { kubectl --kubeconfig "$mgmt" --request-timeout=30s "$@"; }
 existing=$(kube -n "$NAMESPACE" get clusters.cluster.x-k8s.io -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}') ||
     die "cannot list the Clusters of namespace $NAMESPACE (see the kubectl output above): is Cluster API installed (pulumi up done)?"
 if [[ -n "${existing// /}" ]]; then
@@ -115,13 +121,13 @@ done
 log "restoring ${#files[@]} objects (${#clusters[@]} Cluster(s): ${names[*]:-none}) taken at $taken ($reason), $(hours "$age") ago"
 logfile=$(mktemp)
 status=0
-CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig "$MGMT_KUBECONFIG" \
+CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig "$mgmt" \
     --from-directory "$src/objects" >"$logfile" 2>&1 || status=$?
 if ((status != 0)); then
     sed 's/^/  clusterctl: /' "$logfile" >&2
     rm -f -- "$logfile"
     work="" # kept: the command below needs it
-    die "clusterctl move --from-directory failed (exit code $status, its output above). What it created stays, so a re-run of the restore refuses (the Clusters exist now); once the cause is fixed, complete it on the server (it keeps existing objects): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig $MGMT_KUBECONFIG --from-directory $src/objects"
+    die "clusterctl move --from-directory failed (exit code $status, its output above). What it created stays, so a re-run of the restore refuses (the Clusters exist now); once the cause is fixed, complete it on the server (it keeps existing objects): sudo CLUSTERCTL_DISABLE_VERSIONCHECK=true clusterctl move --to-kubeconfig $mgmt --from-directory $src/objects"
 fi
 rm -f -- "$logfile"
 echo "restore: restored ${#files[@]} objects of namespace $NAMESPACE, ${#clusters[@]} Cluster(s): ${names[*]:-none}, from the backup taken at $taken ($reason); Cluster API on this server manages them now"

@@ -113,12 +113,13 @@ cluster_available() {
 
 # Writes the Cluster's admin kubeconfig (its `<CLUSTER>-kubeconfig` Secret) to SELF_KUBECONFIG.
 kubeconfig_written() {
-    local encoded text
-    encoded=$(kube "$holder" get secret "$CLUSTER-kubeconfig" -n "$NAMESPACE" -o 'jsonpath={.data.value}' </dev/null 2>/dev/null) || return 1
-    [[ -n "$encoded" ]] || return 1
-    text=$(base64 -d <<<"$encoded" 2>/dev/null) || return 1
-    [[ "$text" == *"apiVersion: v1"* && "$text" == *"server: https://"* ]] || return 1
+    local text
+    text=$(secret_kubeconfig holder_kube "$NAMESPACE" "$CLUSTER") || return 1
     write_state kubeconfig "$text"
+}
+
+holder_kube() {
+    kube "$holder" "$@"
 }
 
 self_api_answers() {
@@ -126,12 +127,9 @@ self_api_answers() {
 }
 
 main() {
-    umask 077
     check_parameters
-    mkdir -p -- "$STATE_DIR"
-    chmod 0700 -- "$STATE_DIR"
     local phase
-    phase=$(read_phase)
+    open_state
     holder=$KIND_KUBECONFIG
     case "$phase" in
         kind)

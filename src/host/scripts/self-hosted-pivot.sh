@@ -16,8 +16,9 @@
 # which checks its preconditions, runs `clusterctl move` and verifies where the objects
 # are: exit 0 moved and verified, 1 refused or failed (its message on stderr), 2 bad
 # arguments. On 0 the phase becomes `pivoted`, the self-hosted kubeconfig becomes the
-# active one (the teardown's) and the kind cluster's Flux is uninstalled (`flux uninstall`,
-# which removes its objects' finalizers first, so nothing it applied is pruned). On
+# active one (active.kubeconfig, a link: every host tool's and the teardown's; made again
+# on every run in phase pivoted) and the kind cluster's Flux is uninstalled (`flux
+# uninstall`, which removes its objects' finalizers first, so nothing it applied is pruned). On
 # anything else the phase stays `pivoting` and the kind cluster's Flux stays stopped:
 # which objects are where is then the pivot script's report, and the next `pulumi up`
 # moves again.
@@ -85,13 +86,18 @@ install_pivot_script() {
     [[ -f "$PIVOT_SCRIPT" ]] || die "the pivot script $PIVOT_SCRIPT is missing; nothing was moved"
 }
 
+# kind_has_flux MESSAGE: true when the kind cluster has Flux's namespace; dies with MESSAGE
+# when that cannot be read.
+kind_has_flux() {
+    local found
+    found=$(kind_kube get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name) || die "$1"
+    [[ -n "$found" ]]
+}
+
 # Scales every Deployment of the kind cluster's Flux to zero and suspends its Kustomizations
 # (none there: nothing to do).
 stop_kind_flux() {
-    local found
-    found=$(kind_kube get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name) ||
-        die "cannot read the kind cluster's namespace $FLUX_NAMESPACE; nothing was moved"
-    if [[ -z "$found" ]]; then
+    if ! kind_has_flux "cannot read the kind cluster's namespace $FLUX_NAMESPACE; nothing was moved"; then
         log "the kind cluster has no Flux"
         return 0
     fi
@@ -103,12 +109,9 @@ stop_kind_flux() {
 
 # Uninstalls the kind cluster's Flux without pruning what it applied (none there: nothing to do).
 remove_kind_flux() {
-    local found out
-    found=$(kind_kube get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name) ||
-        die "the objects are on the self-hosted cluster, but the kind cluster's namespace $FLUX_NAMESPACE cannot be read; re-run 'pulumi up' to remove its Flux"
-    if [[ -z "$found" ]]; then
+    local out
+    kind_has_flux "the objects are on the self-hosted cluster, but the kind cluster's namespace $FLUX_NAMESPACE cannot be read; re-run 'pulumi up' to remove its Flux" ||
         return 0
-    fi
     if ! out=$(timeout --kill-after="$KILL_AFTER_SECONDS" "$QUERY_TIMEOUT_SECONDS" \
         flux uninstall --kubeconfig "$KIND_KUBECONFIG" --namespace "$FLUX_NAMESPACE" --silent </dev/null 2>&1); then
         die "the objects are on the self-hosted cluster, but removing the kind cluster's Flux failed (${out//$'\n'/ }); it stays stopped; re-run 'pulumi up'"
@@ -131,16 +134,15 @@ move() {
                 "(docs/self-hosted.md, \"A failed pivot\")"
             ;;
     esac
-    write_state active.kubeconfig "$(<"$STATE_DIR/kubeconfig")"
+    link_active
     set_phase pivoted
     log "the Cluster API objects of $NAMESPACE are on the self-hosted cluster"
 }
 
 main() {
-    umask 077
     check_parameters
     local phase
-    phase=$(read_phase)
+    open_state
     case "$phase" in
         kind)
             install_pivot_script
@@ -155,6 +157,7 @@ main() {
             ;;
         pivoted)
             log "already pivoted"
+            link_active
             ;;
         *)
             die "a 'pulumi destroy' is under way (phase $phase: the objects are being moved back to kind); re-run 'pulumi destroy' to finish it, nothing was changed"

@@ -147,12 +147,9 @@ delete_self_hosted() {
 }
 
 main() {
-    umask 077
     check_parameters
-    mkdir -p -- "$STATE_DIR"
-    chmod 0700 -- "$STATE_DIR"
     local phase
-    phase=$(read_phase)
+    open_state
     if [[ "$phase" == pivoting ]]; then
         die "a move to the self-hosted cluster never finished (phase pivoting): objects may be on both clusters. Run 'pulumi up'" \
             "(its pivot step finishes the move), then 'pulumi destroy' again; nothing was changed"

@@ -9,7 +9,10 @@
 #   flux                the namespace flux-system exists with the Kustomization flux-system/flux-system
 #                       (scale: <cluster>.flux-stopped; suspending it: <cluster>.flux-suspended)
 #   self-cluster        the self-hosted Cluster exists; its Available status is <cluster>.available
-#   kubeconfig-secret   its <name>-kubeconfig Secret exists
+#   kubeconfig-secret   its <name>-kubeconfig Secret exists (its kubeconfig: the text of
+#                       <cluster>.kubeconfig-value when that file exists)
+#   rejects-new         (self) a call with a kubeconfig named *.kubeconfig.new is refused (the
+#                       refresh's check of a new kubeconfig)
 #   api-up              (self) the API answers /readyz
 #   stuck               (kind) a deleted self-hosted Cluster never goes away
 #   apply-fails         apply fails
@@ -21,6 +24,7 @@ while (($#)); do
     case "$1" in
         --kubeconfig)
             if [[ "$2" == "$FAKE_KIND_KUBECONFIG" ]]; then cluster=kind; elif [[ "$2" == "$FAKE_STATE_DIR"/* ]]; then cluster=self; else cluster="unknown:$2"; fi
+            config=$2
             shift 2
             ;;
         --request-timeout=*) shift ;;
@@ -32,7 +36,7 @@ while (($#)); do
 done
 echo "$cluster ${args[*]}" >>"$FAKE_DIR/calls"
 f() { [[ -e "$FAKE_DIR/$cluster.$1" ]]; }
-if f unreachable; then
+if f unreachable || { f rejects-new && [[ "${config:-}" == *.kubeconfig.new ]]; }; then
     echo "fake kubectl: the $cluster cluster does not answer" >&2
     exit 1
 fi
@@ -51,7 +55,14 @@ case "${args[*]}" in
         ;;
     "get secret "*"-kubeconfig "*)
         f kubeconfig-secret || exit 1
+        if f kubeconfig-value; then
+            base64 -w0 <"$FAKE_DIR/$cluster.kubeconfig-value"
+            exit 0
+        fi
         printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://203.0.113.7:6443\n  name: self\n' | base64 -w0
+        ;;
+    "get namespace kube-system -o name")
+        echo namespace/kube-system
         ;;
     "get --raw /readyz")
         f api-up || exit 1

@@ -8,10 +8,12 @@
 #                     `unpivoting`: a move back to kind began and did not end; `unpivoted`:
 #                     back on kind (a destroy is under way)
 #   kubeconfig        the self-hosted cluster's admin kubeconfig (0600)
-#   active.kubeconfig a copy of it exactly while the phase is `pivoted`: the kubeconfig of the
-#                     cluster holding the workload clusters, which the teardown reads (without
-#                     it the teardown uses the kind cluster's)
-# Only these scripts write them; the marker is written before each move and after its check,
+#   active.kubeconfig a link to it exactly while the phase is `pivoted`: the active management
+#                     cluster's kubeconfig, which every host tool and the teardown read
+#                     (lib/mgmt-kubeconfig.sh; without it they use the kind cluster's)
+#   lock              flock(1) of the scripts that change the state, and of the kubeconfig
+#                     refresh (self-hosted-kubeconfig.sh), which then never overlap
+# Only these scripts (and the refresh, `kubeconfig` only) write them; the marker is written before each move and after its check,
 # so a run stopped anywhere leaves a phase the next run of up or destroy continues from.
 # Callers define die().
 
@@ -32,6 +34,44 @@ write_state() {
     local tmp="$STATE_DIR/.$1.tmp.$$"
     (umask 077 && printf '%s\n' "$2" >"$tmp")
     mv -f -T -- "$tmp" "$STATE_DIR/$1"
+}
+
+# link_active: makes active.kubeconfig a link to kubeconfig (atomically), so the refreshed
+# kubeconfig is the one every tool reads.
+link_active() {
+    local tmp="$STATE_DIR/.active.kubeconfig.tmp.$$"
+    ln -s -f -n kubeconfig "$tmp"
+    mv -f -T -- "$tmp" "$STATE_DIR/active.kubeconfig"
+}
+
+# lock_state SECONDS: takes STATE_DIR/lock (fd 8, held until the script exits), waiting at
+# most SECONDS; returns 1 when it is held longer.
+lock_state() {
+    exec 8>"$STATE_DIR/lock"
+    flock -w "$1" 8
+}
+
+# secret_kubeconfig RUNNER NAMESPACE CLUSTER: prints the admin kubeconfig Cluster API keeps in
+# the Secret NAMESPACE/CLUSTER-kubeconfig (its client certificate renewed by Cluster API) of the
+# cluster RUNNER (a function running kubectl against it) reaches; returns 1 when it is missing
+# or holds no kubeconfig.
+secret_kubeconfig() {
+    local encoded text
+    encoded=$("$1" get secret "$3-kubeconfig" -n "$2" -o 'jsonpath={.data.value}' </dev/null 2>/dev/null) || return 1
+    [[ -n "$encoded" ]] || return 1
+    text=$(base64 -d <<<"$encoded" 2>/dev/null) || return 1
+    [[ "$text" == *"apiVersion: v1"* && "$text" == *"server: https://"* ]] || return 1
+    printf '%s\n' "$text"
+}
+
+# open_state: makes STATE_DIR (root-only), takes its lock (waiting at most 10 minutes) and
+# sets `phase` (read_phase).
+open_state() {
+    umask 077
+    mkdir -p -- "$STATE_DIR"
+    chmod 0700 -- "$STATE_DIR"
+    lock_state 600 || die "$STATE_DIR/lock is held (by the kubeconfig refresh, for 10 minutes?); nothing was changed, run it again"
+    phase=$(read_phase)
 }
 
 # set_phase PHASE: records PHASE (kind removes the marker).
