@@ -25,6 +25,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { providerScripts } from "./managementCluster";
 import {
     pivotScriptText,
+    renderReturnToKindScript,
     renderSelfHostedClusterScript,
     renderSelfHostedPivotScript,
     renderSelfHostedUnpivotScript,
@@ -150,6 +151,50 @@ export class SelfHostedPivot extends pulumi.ComponentResource {
             triggers: { "kind-cluster": [args.kindClusterId] },
         });
         this.pivot = steps.add("self-hosted-pivot", renderSelfHostedPivotScript({ namespace: args.namespace, pivotScript: pivotScriptText() }));
+        this.registerOutputs({});
+    }
+}
+
+/** Arguments of {@link ReturnToKind}. */
+export interface ReturnToKindArgs {
+    /** How to reach the server. */
+    connection: ServerConnection;
+    /** The kind step's ID: a new kind cluster runs the step again (and it finds nothing to do). */
+    kindClusterId: pulumi.Input<string>;
+    /** Name of the self-hosted cluster's Cluster (src/cluster/selfHostedManifest.ts selfHostedClusterName). */
+    clusterName: string;
+    /** The workload namespace, moved back as a whole. */
+    namespace: string;
+    /** Bound of the kind cluster's deletion of the self-hosted cluster, seconds. */
+    teardownTimeoutSeconds: number;
+    /** What it waits for: the kind cluster's ORC, providers and credentials (the target of the move back). */
+    after: pulumi.Resource[];
+}
+
+/**
+ * kind mode: the way back from the self-hosted mode on a running stack
+ * (src/host/scripts/return-to-kind.sh, docs/self-hosted.md "selfHosted → kind"). Created when a
+ * stack enters kind mode (its first `up` after an upgrade, or the `up` that leaves selfHosted),
+ * it runs once: nothing on a server that never pivoted; otherwise it moves every Cluster API
+ * object back to the kind cluster, which deletes the self-hosted cluster. The kind cluster's Flux
+ * waits for it (src/capiManagement.ts), so Flux never runs on kind while the self-hosted cluster
+ * still reconciles the Clusters.
+ */
+export class ReturnToKind extends pulumi.ComponentResource {
+    /** The return-to-kind step. */
+    readonly step: command.remote.Command;
+
+    constructor(name: string, args: ReturnToKindArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:ReturnToKind", name, {}, opts);
+        const steps = new HostSteps(this, "ReturnToKind", {
+            connection: args.connection,
+            given: args.after,
+            triggers: { "kind-cluster": [args.kindClusterId] },
+        });
+        this.step = steps.add(
+            "return-to-kind",
+            renderReturnToKindScript({ cluster: args.clusterName, namespace: args.namespace, timeoutSeconds: args.teardownTimeoutSeconds }),
+        );
         this.registerOutputs({});
     }
 }

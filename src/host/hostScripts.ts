@@ -52,6 +52,7 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "kind-node.sh",
     "capi-move.sh",
     "self-hosted-state.sh",
+    "self-hosted-move-back.sh",
 ];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */
