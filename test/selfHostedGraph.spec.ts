@@ -92,7 +92,9 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
             assert.strictEqual(param(providers, p), param(String(reveal(step("capi-providers").inputs.stdin)), p), p);
         }
         assert.ok(self.dependsOn(step("self-hosted-cluster"), step("capi-providers")), "kind's Cluster API builds it");
-        const haIdentity = childrenOf(self, "capi-mgmt:index:ClusterCredentials", "self-hosted-credentials").find((r) => r.name === "capo-identity")!;
+        const haIdentity = childrenOf(self, "capi-mgmt:index:ClusterCredentials", "self-hosted-credentials").find(
+            (r) => r.name === "self-hosted-capo-identity",
+        )!;
         assert.ok(self.dependsOn(haIdentity, step("self-hosted-providers")));
         assert.ok(self.dependsOn(step("self-hosted-pivot"), haIdentity), "the identity is there before CAPO on it reconciles what moves");
         assert.ok(self.dependsOn(step("self-hosted-pivot"), step("self-hosted-providers")));
@@ -129,6 +131,16 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
         assert.strictEqual(param(script, "KEEP_CLUSTER"), "clusters/dev-management");
         assert.strictEqual(param(script, "KUBECONFIG_PATH"), SELF_HOSTED_ACTIVE_KUBECONFIG);
         assert.strictEqual(param(String(reveal(unpivot.inputs.stdin)), "CLUSTER"), "dev-management");
+    });
+
+    it("registers every URN once in each mode (the engine refuses a duplicate: a child's URN carries its parent's type, not its name)", () => {
+        for (const run of [kind, self]) {
+            const urns = run.resources.map((r) => r.urn);
+            assert.deepStrictEqual(
+                urns.filter((u, i) => urns.indexOf(u) !== i),
+                [],
+            );
+        }
     });
 
     it("records the mode in `deployed` only in selfHosted mode", async () => {

@@ -119,6 +119,7 @@ export function selfHostedParts(args: SelfHostedPartsArgs, opts: pulumi.Componen
             // Skipped on destroy: they go with the self-hosted cluster, which the kind cluster deletes.
             deletedWith: cluster.cluster,
             providersReady: [cluster.providers],
+            childPrefix: "self-hosted-",
         },
         { ...opts, providers: { kubernetes: provider } },
     );
