@@ -22,17 +22,17 @@ export const CLUSTER = "dev-management";
 /** A server with a kind cluster, the fake tools, and the self-hosted mode's state directory. */
 export class Bed {
     readonly root = makeTempDir("self-hosted");
+    readonly clock = new FakeClock(path.join(this.root, "clock"));
     readonly fake = path.join(this.root, "fake");
     readonly bin = path.join(this.root, "bin");
     readonly state = path.join(this.root, "state", "self-hosted");
     readonly kindKubeconfig = path.join(this.root, "kubeconfig");
     readonly pivot = path.join(this.root, "pivot.sh");
     readonly clusterctl = path.join(this.bin, "clusterctl");
-    readonly clock = new FakeClock(path.join(this.root, "clock"));
 
     constructor() {
-        fs.mkdirSync(this.fake, { recursive: true });
         installFake(this.bin, "kubectl", "selfhosted/kubectl.sh");
+        fs.mkdirSync(this.fake, { recursive: true });
         installFake(this.bin, "flux", "selfhosted/flux.sh");
         installFake(this.bin, "clusterctl", "selfhosted/flux.sh");
         fs.copyFileSync(path.join(__dirname, "fakes", "selfhosted", "pivot.sh"), this.pivot);
@@ -61,6 +61,19 @@ export class Bed {
         fs.mkdirSync(this.state, { recursive: true });
         fs.writeFileSync(path.join(this.state, "kubeconfig"), "apiVersion: v1\nserver: https://203.0.113.7:6443\n", { mode: 0o600 });
         this.set("self", "api-up", "capi", "orc");
+    }
+    /**
+     * A pivoted stack in use: the self-hosted Cluster (and `extra` facts) on the self-hosted
+     * cluster, its Flux running, kind's removed; the teardown's kubeconfig the self-hosted one.
+     */
+    static pivoted(...extra: string[]): Bed {
+        const bed = new Bed();
+        bed.selfBuilt();
+        bed.setPhase("pivoted");
+        fs.writeFileSync(path.join(bed.state, "active.kubeconfig"), "x");
+        fs.rmSync(path.join(bed.fake, "kind.flux"));
+        bed.set("self", "flux", "self-cluster", "kubeconfig-secret", "available", ...extra);
+        return bed;
     }
     pivotExits(...lines: string[]): void {
         fs.writeFileSync(path.join(this.fake, "pivot-exits"), lines.map((l) => `${l}\n`).join(""));

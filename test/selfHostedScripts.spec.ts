@@ -162,15 +162,7 @@ describe("src/host/scripts/self-hosted-unpivot.sh: on destroy, moves back to kin
     const back = `pivot self kind ${NS}`;
 
     /** A pivoted stack whose teardown has run: only the self-hosted Cluster left, on the self-hosted cluster. */
-    function pivoted(): Bed {
-        const bed = new Bed();
-        bed.selfBuilt();
-        bed.setPhase("pivoted");
-        fs.writeFileSync(path.join(bed.state, "active.kubeconfig"), "x");
-        fs.rmSync(path.join(bed.fake, "kind.flux"));
-        bed.set("self", "flux", "self-cluster", "kubeconfig-secret", "available");
-        return bed;
-    }
+    const pivoted = () => Bed.pivoted();
 
     it("stops the self-hosted cluster's Flux, moves back, lets kind delete the Cluster, then ORC's objects, and clears the state", () => {
         const bed = pivoted();

@@ -29,6 +29,7 @@ import {
     renderSelfHostedClusterScript,
     renderSelfHostedPivotScript,
     renderSelfHostedUnpivotScript,
+    MoveBackParams,
     SELF_HOSTED_KUBECONFIG,
 } from "./selfHostedScripts";
 import { HostSteps, ServerConnection } from "../host/hostStep";
@@ -155,20 +156,12 @@ export class SelfHostedPivot extends pulumi.ComponentResource {
     }
 }
 
-/** Arguments of {@link ReturnToKind}. */
-export interface ReturnToKindArgs {
-    /** How to reach the server. */
-    connection: ServerConnection;
-    /** The kind step's ID: a new kind cluster runs the step again (and it finds nothing to do). */
-    kindClusterId: pulumi.Input<string>;
-    /** Name of the self-hosted cluster's Cluster (src/cluster/selfHostedManifest.ts selfHostedClusterName). */
-    clusterName: string;
-    /** The workload namespace, moved back as a whole. */
-    namespace: string;
-    /** Bound of the kind cluster's deletion of the self-hosted cluster, seconds. */
-    teardownTimeoutSeconds: number;
+/** Arguments of {@link ReturnToKind}: the self-hosted Cluster's name, its namespace and the bound of its deletion, and: */
+export interface ReturnToKindArgs extends MoveBackParams {
+    /** How to reach the server; the kind step's ID (a new kind cluster runs the step again, and it finds nothing to do). */
+    server: { connection: ServerConnection; kindClusterId: pulumi.Input<string> };
     /** What it waits for: the kind cluster's ORC, providers and credentials (the target of the move back). */
-    after: pulumi.Resource[];
+    kindReady: pulumi.Resource[];
 }
 
 /**
@@ -186,14 +179,10 @@ export class ReturnToKind extends pulumi.ComponentResource {
 
     constructor(name: string, args: ReturnToKindArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:ReturnToKind", name, {}, opts);
-        const steps = new HostSteps(this, "ReturnToKind", {
-            connection: args.connection,
-            given: args.after,
-            triggers: { "kind-cluster": [args.kindClusterId] },
-        });
-        this.step = steps.add(
+        const triggers = { "kind-cluster": [args.server.kindClusterId] };
+        this.step = new HostSteps(this, "ReturnToKind", { connection: args.server.connection, given: args.kindReady, triggers }).add(
             "return-to-kind",
-            renderReturnToKindScript({ cluster: args.clusterName, namespace: args.namespace, timeoutSeconds: args.teardownTimeoutSeconds }),
+            renderReturnToKindScript(args),
         );
         this.registerOutputs({});
     }

@@ -154,16 +154,16 @@ export function selfHostedTeardown(
 }
 
 /**
- * kind mode's return-to-kind step (src/cluster/selfHosted.ts ReturnToKind), waiting for `after`
- * (the kind cluster's ORC, providers and credentials); the kind cluster's Flux waits for it.
+ * kind mode's return-to-kind step (src/cluster/selfHosted.ts ReturnToKind), waiting for
+ * `kindReady` (the kind cluster's ORC, providers and credentials); the kind cluster's Flux waits for it.
  */
 export function returnToKind(
     cfg: StackConfig,
     connection: ServerConnection,
     kindClusterId: pulumi.Input<string>,
-    after: pulumi.Resource[],
+    kindReady: pulumi.Resource[],
     opts: pulumi.ComponentResourceOptions,
 ): ReturnToKind {
-    const args = { connection, kindClusterId, namespace: cfg.workloadNamespace, teardownTimeoutSeconds: cfg.teardownTimeoutMinutes * 60, after };
-    return new ReturnToKind("return-to-kind", { ...args, clusterName: selfHostedClusterName(cfg.prefix) }, opts);
+    const [cluster, namespace, timeoutSeconds] = [selfHostedClusterName(cfg.prefix), cfg.workloadNamespace, cfg.teardownTimeoutMinutes * 60];
+    return new ReturnToKind("return-to-kind", { server: { connection, kindClusterId }, cluster, namespace, timeoutSeconds, kindReady }, opts);
 }
