@@ -236,6 +236,12 @@ export function settingVariants(stack: string, config: Record<string, string>): 
             { key: "managementCluster", variant: selfHosted(), change: "selfHosted (the migration from kind)" },
             { key: "managementCluster.mode", variant: selfHosted(), change: "kind → selfHosted (the migration)" },
             {
+                key: "managementCluster.mode",
+                base: selfHosted(),
+                variant: { managementCluster: JSON.stringify({ mode: "kind" }) },
+                change: "selfHosted → kind (the way back: return-to-kind)",
+            },
+            {
                 key: "managementCluster.flavor",
                 base: selfHosted(),
                 variant: selfHosted({ flavor: "SCS-4V-8" }),

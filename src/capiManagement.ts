@@ -26,7 +26,7 @@ import { ServerSecurityGroup } from "./cloud/securityGroup";
 import { ManagementServer, SERVER_USER } from "./cloud/server";
 import { SshKeys } from "./cloud/sshKeys";
 import { WorkloadTeardown } from "./lifecycle/teardown";
-import { SelfHostedParts, selfHostedParts, selfHostedTeardown } from "./cluster/selfHostedStack";
+import { returnToKind, SelfHostedParts, selfHostedParts, selfHostedTeardown } from "./cluster/selfHostedStack";
 import { deployedStateOf } from "./lifecycle/deployedState";
 
 /** Arguments of {@link CapiManagement}. */
@@ -315,7 +315,9 @@ export class CapiManagement extends pulumi.ComponentResource {
             },
             inCluster,
         );
-        // selfHosted (docs/self-hosted.md): the self-hosted cluster, its provider and credentials, the pivot.
+        // docs/self-hosted.md. kind: the way back from selfHosted, which kind's Flux waits for. selfHosted: the self-hosted cluster.
+        const kindReady = [this.cluster.orc, this.cluster.providers, ...this.credentials.resources];
+        const returned = selfHostedMode ? undefined : returnToKind(cfg, this.connection, this.cluster.kind.stdout, kindReady, gated);
         if (selfHostedMode) {
             this.selfHosted = selfHostedParts(
                 {
@@ -328,7 +330,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                     region: credentialRegion,
                     appCredentials: this.appCredentials,
                     proxy: clusterProxy,
-                    outlives: [...serverWay, this.cluster.kind, this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                    outlives: [...serverWay, this.cluster.kind, ...kindReady],
                 },
                 gated,
             );
@@ -361,7 +363,8 @@ export class CapiManagement extends pulumi.ComponentResource {
                               ...this.selfHosted.credentials.resources,
                               this.selfHosted.pivot.pivot,
                           ]
-                        : [this.cluster.orc, this.cluster.providers, ...this.credentials.resources],
+                        : kindReady,
+                    after: returned ? [returned.step] : [],
                     // One Output per variable, so the transform needs no resolved value.
                     proxyEnv: cfg.proxy
                         ? proxyVarNames(cfg.proxy).map((name) => ({

@@ -113,7 +113,11 @@ describe("host step registry", function () {
         });
         /** The steps a run registers: those of its mode, and those behind a setting only where it is on. */
         const stepsOf = (what: string) =>
-            HOST_STEPS.filter((s) => (s.mode === undefined || what.includes(s.mode)) && (s.enabledBy === undefined || what === withBackups));
+            HOST_STEPS.filter(
+                (s) =>
+                    (s.mode === undefined || s.mode === (what.includes("selfHosted") ? "selfHosted" : "kind")) &&
+                    (s.enabledBy === undefined || what === withBackups),
+            );
 
         it("registers every step, and every remote command is a step, under its component", () => {
             for (const [what, run] of runs) {

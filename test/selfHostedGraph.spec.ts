@@ -93,7 +93,9 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
             assert.strictEqual(param(providers, p), param(String(reveal(step("capi-providers").inputs.stdin)), p), p);
         }
         assert.ok(self.dependsOn(step("self-hosted-cluster"), step("capi-providers")), "kind's Cluster API builds it");
-        const haIdentity = childrenOf(self, "capi-mgmt:index:ClusterCredentials", "self-hosted-credentials").find((r) => r.name === "capo-identity")!;
+        const haIdentity = childrenOf(self, "capi-mgmt:index:ClusterCredentials", "self-hosted-credentials").find(
+            (r) => r.name === "self-hosted-capo-identity",
+        )!;
         assert.ok(self.dependsOn(haIdentity, step("self-hosted-providers")));
         assert.ok(self.dependsOn(step("self-hosted-pivot"), haIdentity), "the identity is there before CAPO on it reconciles what moves");
         assert.ok(self.dependsOn(step("self-hosted-pivot"), step("self-hosted-providers")));
@@ -130,6 +132,16 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
         assert.strictEqual(param(script, "KEEP_CLUSTER"), "clusters/dev-management");
         assert.strictEqual(param(script, "KUBECONFIG_PATH"), SELF_HOSTED_ACTIVE_KUBECONFIG);
         assert.strictEqual(param(String(reveal(unpivot.inputs.stdin)), "CLUSTER"), "dev-management");
+    });
+
+    it("registers every URN once in each mode (the engine refuses a duplicate: a child's URN carries its parent's type, not its name)", () => {
+        for (const run of [kind, self]) {
+            const urns = run.resources.map((r) => r.urn);
+            assert.deepStrictEqual(
+                urns.filter((u, i) => urns.indexOf(u) !== i),
+                [],
+            );
+        }
     });
 
     it("records the mode in `deployed` only in selfHosted mode", async () => {
@@ -230,17 +242,17 @@ describe("self-hosted mode: the setting and the gate on a running stack", () => 
         );
     });
 
-    it("lets kind → selfHosted through (the migration), refuses selfHosted → kind naming the setting and the way out", () => {
+    it("lets kind → selfHosted through (the migration) and selfHosted → kind (the way back, the return-to-kind step)", () => {
         const selfHosted = parseTestConfig({ ...gitops, prefix: "capi", flavor: "SCS-4V-16", managementCluster: JSON.stringify({ mode: "selfHosted" }) });
         const kindCfg = parseTestConfig({ ...gitops, prefix: "capi", flavor: "SCS-4V-16" });
         assert.deepStrictEqual(lifecycleProblems(live(), selfHosted), []);
         assert.deepStrictEqual(lifecycleProblems(live("selfHosted"), selfHosted), []);
-        const back = lifecycleProblems(live("selfHosted"), kindCfg);
-        assert.strictEqual(back.length, 1);
-        assert.match(
-            back[0],
-            /^capi-mgmt:managementCluster\.mode: the running management cluster is self-hosted.*two controllers on one Cluster\)\. Set it back to selfHosted; to leave the mode, `pulumi destroy`.*docs\/self-hosted\.md/,
-        );
+        assert.deepStrictEqual(lifecycleProblems(live("selfHosted"), kindCfg), []);
+        // Leaving the mode and rebuilding the server in one `up` stays refused: the new server would not know the pivot.
+        const both = parseTestConfig({ ...gitops, prefix: "capi", flavor: "SCS-4V-16", serverGeneration: "2" });
+        const problems = lifecycleProblems(live("selfHosted"), both);
+        assert.strictEqual(problems.length, 1);
+        assert.match(problems[0], /^capi-mgmt:serverGeneration: the management cluster is self-hosted.*leave the mode first \(an `up` with mode kind/);
     });
 
     it("refuses a serverGeneration bump in selfHosted mode, not in kind mode", () => {

@@ -37,6 +37,12 @@ export interface ClusterCredentialsArgs {
      * not wait: they are created as soon as the cluster answers.
      */
     providersReady: pulumi.Resource[];
+    /**
+     * Prepended to the children's names (default none). A child's URN carries its parent's type,
+     * not its name, so a second instance in the same stack (the self-hosted cluster's) needs one:
+     * without it the engine refuses the duplicate URNs.
+     */
+    childPrefix?: string;
 }
 
 /**
@@ -57,6 +63,7 @@ export class ClusterCredentials extends pulumi.ComponentResource {
         super("capi-mgmt:index:ClusterCredentials", name, {}, opts);
 
         const base = { parent: this, deletedWith: args.deletedWith };
+        const p = args.childPrefix ?? "";
         const ns = args.workloadNamespace;
         const caCert = args.caCert;
 
@@ -75,12 +82,12 @@ export class ClusterCredentials extends pulumi.ComponentResource {
 
         // Never deleted by Pulumi: deleting a namespace deletes every workload Cluster in it. (A
         // change of its name is refused on a live stack; see src/lifecycle/lifecycle.ts.)
-        const workloadNs = kubeResource("workload-namespace", namespace(ns), { ...base, retainOnDelete: true });
-        const capoSecret = kubeResource("capo-credentials", capoCredentialsSecret(capiCloudsYaml), { ...base, dependsOn: args.providersReady });
-        const identity = kubeResource("capo-identity", capoIdentity(ns), { ...base, dependsOn: [capoSecret, ...args.providersReady] });
-        const orcSecret = kubeResource("orc-credentials", orcCredentialsSecret(ns, capiCloudsYaml), { ...base, dependsOn: [workloadNs] });
-        const crsSecret = kubeResource("cloud-config", cloudConfigResourceSecret(ns, cloudConfig), { ...base, dependsOn: [workloadNs] });
-        const crs = kubeResource("cloud-config-resource-set", cloudConfigResourceSet(ns), { ...base, dependsOn: [crsSecret, ...args.providersReady] });
+        const workloadNs = kubeResource(`${p}workload-namespace`, namespace(ns), { ...base, retainOnDelete: true });
+        const capoSecret = kubeResource(`${p}capo-credentials`, capoCredentialsSecret(capiCloudsYaml), { ...base, dependsOn: args.providersReady });
+        const identity = kubeResource(`${p}capo-identity`, capoIdentity(ns), { ...base, dependsOn: [capoSecret, ...args.providersReady] });
+        const orcSecret = kubeResource(`${p}orc-credentials`, orcCredentialsSecret(ns, capiCloudsYaml), { ...base, dependsOn: [workloadNs] });
+        const crsSecret = kubeResource(`${p}cloud-config`, cloudConfigResourceSecret(ns, cloudConfig), { ...base, dependsOn: [workloadNs] });
+        const crs = kubeResource(`${p}cloud-config-resource-set`, cloudConfigResourceSet(ns), { ...base, dependsOn: [crsSecret, ...args.providersReady] });
 
         this.resources = [workloadNs, capoSecret, identity, orcSecret, crsSecret, crs];
         this.namespace = (workloadNs as k8s.core.v1.Namespace).metadata.name;

@@ -25,9 +25,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { providerScripts } from "./managementCluster";
 import {
     pivotScriptText,
+    renderReturnToKindScript,
     renderSelfHostedClusterScript,
     renderSelfHostedPivotScript,
     renderSelfHostedUnpivotScript,
+    MoveBackParams,
     SELF_HOSTED_KUBECONFIG,
 } from "./selfHostedScripts";
 import { renderSelfHostedKubeconfigInstallScript } from "./selfHostedKubeconfig";
@@ -162,6 +164,38 @@ export class SelfHostedPivot extends pulumi.ComponentResource {
         this.kubeconfigRefresh = steps.add(
             "self-hosted-kubeconfig",
             renderSelfHostedKubeconfigInstallScript({ cluster: args.clusterName, namespace: args.namespace }),
+        );
+        this.registerOutputs({});
+    }
+}
+
+/** Arguments of {@link ReturnToKind}: the self-hosted Cluster's name, its namespace and the bound of its deletion, and: */
+export interface ReturnToKindArgs extends MoveBackParams {
+    /** How to reach the server; the kind step's ID (a new kind cluster runs the step again, and it finds nothing to do). */
+    server: { connection: ServerConnection; kindClusterId: pulumi.Input<string> };
+    /** What it waits for: the kind cluster's ORC, providers and credentials (the target of the move back). */
+    kindReady: pulumi.Resource[];
+}
+
+/**
+ * kind mode: the way back from the self-hosted mode on a running stack
+ * (src/host/scripts/return-to-kind.sh, docs/self-hosted.md "selfHosted → kind"). Created when a
+ * stack enters kind mode (its first `up` after an upgrade, or the `up` that leaves selfHosted),
+ * it runs once: nothing on a server that never pivoted; otherwise it moves every Cluster API
+ * object back to the kind cluster, which deletes the self-hosted cluster. The kind cluster's Flux
+ * waits for it (src/capiManagement.ts), so Flux never runs on kind while the self-hosted cluster
+ * still reconciles the Clusters.
+ */
+export class ReturnToKind extends pulumi.ComponentResource {
+    /** The return-to-kind step. */
+    readonly step: command.remote.Command;
+
+    constructor(name: string, args: ReturnToKindArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capi-mgmt:index:ReturnToKind", name, {}, opts);
+        const triggers = { "kind-cluster": [args.server.kindClusterId] };
+        this.step = new HostSteps(this, "ReturnToKind", { connection: args.server.connection, given: args.kindReady, triggers }).add(
+            "return-to-kind",
+            renderReturnToKindScript(args),
         );
         this.registerOutputs({});
     }

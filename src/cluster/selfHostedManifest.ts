@@ -78,6 +78,11 @@ export function selfHostedClusterName(prefix: string): string {
     return `${prefix}-management`;
 }
 
+/** The names of the self-hosted cluster's own ORC objects (its node image, its control plane's server group). */
+export function selfHostedOrcNames(name: string): { image: string; serverGroup: string } {
+    return { image: `${name}-node-image`, serverGroup: `${name}-control-plane` };
+}
+
 /**
  * Renders the self-hosted cluster's objects as one multi-document YAML (Cluster, ORC Image,
  * ORC ServerGroup), namespaced. Throws naming the bad parameter.
@@ -108,8 +113,7 @@ export function renderSelfHostedManifest(p: SelfHostedManifestParams): string {
         throw new Error("dnsNameservers must name at least one DNS server (capi-mgmt:dnsNameservers)");
     }
     const allowed = [...new Set([...p.apiAllowedCidrs.filter((c) => parseCidr(c)?.family === 4), `${p.serverAddress}/32`])];
-    const imageName = `${p.name}-node-image`;
-    const serverGroup = `${p.name}-control-plane`;
+    const { image: imageName, serverGroup } = selfHostedOrcNames(p.name);
     const move = { "clusterctl.cluster.x-k8s.io/move": "" };
     const credentials = { secretName: "openstack-credentials", cloudName: "openstack" };
     const cluster = {

@@ -2,14 +2,16 @@
  * Renders the self-hosted mode's host scripts (`capi-mgmt:managementCluster.mode: selfHosted`,
  * docs/self-hosted.md): self-hosted-cluster.sh (build or update the self-hosted cluster),
  * self-hosted-pivot.sh (move every Cluster API object into it, once) and
- * self-hosted-unpivot.sh (on destroy: move them back to kind, which deletes it). Where the
- * mode keeps its state on the server, and the pivot script's contract, are here too.
+ * self-hosted-unpivot.sh (on destroy: move them back to kind, which deletes it), and the kind
+ * mode's return-to-kind.sh (the same move back and deletion on a running stack that leaves the
+ * mode). Where the mode keeps its state on the server, and the pivot script's contract, are here too.
  *
  * Pure and deterministic, like src/host/hostScripts.ts; every input is validated.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { ACTIVE_KUBECONFIG, HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { selfHostedOrcNames } from "./selfHostedManifest";
 
 /** The self-hosted mode's state on the server (src/host/scripts/lib/self-hosted-state.sh). */
 export const SELF_HOSTED_STATE_DIR = `${HOST_STATE_DIR}/self-hosted`;
@@ -122,16 +124,42 @@ export function renderSelfHostedPivotScript(p: { namespace: string; pivotScript?
     });
 }
 
-/** Renders `src/host/scripts/self-hosted-unpivot.sh` (the delete of the self-hosted-unpivot step). */
-export function renderSelfHostedUnpivotScript(p: { cluster: string; namespace: string; timeoutSeconds: number }): string {
+/** What the self-hosted cluster's move back and deletion need (src/host/scripts/lib/self-hosted-move-back.sh). */
+export interface MoveBackParams {
+    /** Name of the self-hosted cluster's Cluster. */
+    cluster: string;
+    /** Its namespace (the workload namespace). */
+    namespace: string;
+    /** Bound of waiting for its deletion, seconds. */
+    timeoutSeconds: number;
+}
+
+/** The parameters self-hosted-unpivot.sh and return-to-kind.sh share, checked. */
+function moveBackParams(p: MoveBackParams): Record<string, string> {
     checkLabel("cluster", p.cluster);
     checkLabel("namespace", p.namespace);
     checkSeconds("timeoutSeconds", p.timeoutSeconds);
-    return renderHostScript("self-hosted-unpivot.sh", {
+    return {
         CLUSTER: p.cluster,
         NAMESPACE: p.namespace,
         ...MOVE_PARAMS,
         TIMEOUT_SECONDS: String(p.timeoutSeconds),
-        GONE_FILE: SELF_HOSTED_GONE_FILE,
+    };
+}
+
+/** Renders `src/host/scripts/self-hosted-unpivot.sh` (the delete of the self-hosted-unpivot step). */
+export function renderSelfHostedUnpivotScript(p: MoveBackParams): string {
+    return renderHostScript("self-hosted-unpivot.sh", { ...moveBackParams(p), GONE_FILE: SELF_HOSTED_GONE_FILE });
+}
+
+/**
+ * Renders `src/host/scripts/return-to-kind.sh` (kind mode: moves the objects back from a
+ * self-hosted cluster this server pivoted into, and deletes it; nothing when it never did).
+ */
+export function renderReturnToKindScript(p: MoveBackParams): string {
+    const orc = selfHostedOrcNames(p.cluster);
+    return renderHostScript("return-to-kind.sh", {
+        ...moveBackParams(p),
+        ORC_OBJECTS: `servergroups.openstack.k-orc.cloud/${orc.serverGroup} images.openstack.k-orc.cloud/${orc.image}`,
     });
 }

@@ -26,7 +26,7 @@ import { ProxyEnv } from "../host/proxy";
 import { ServerConnection } from "../host/hostStep";
 import { ClusterCredentials } from "./clusterCredentials";
 import { renderSelfHostedBootstrap, renderSelfHostedManifest, SELF_HOSTED_BOOTSTRAP_FILES, selfHostedClusterName } from "./selfHostedManifest";
-import { SelfHostedCluster, SelfHostedPivot } from "./selfHosted";
+import { ReturnToKind, SelfHostedCluster, SelfHostedPivot } from "./selfHosted";
 import { SELF_HOSTED_ACTIVE_KUBECONFIG } from "./selfHostedScripts";
 
 /** The repository's GitOps tree, whose ClusterClass and add-ons the kind cluster builds the self-hosted cluster from. */
@@ -119,6 +119,7 @@ export function selfHostedParts(args: SelfHostedPartsArgs, opts: pulumi.Componen
             // Skipped on destroy: they go with the self-hosted cluster, which the kind cluster deletes.
             deletedWith: cluster.cluster,
             providersReady: [cluster.providers],
+            childPrefix: "self-hosted-",
         },
         { ...opts, providers: { kubernetes: provider } },
     );
@@ -151,4 +152,19 @@ export function selfHostedTeardown(
         outlives: [...outlives, parts.cluster.unpivot, ...parts.credentials.resources],
         selfHosted: { kubeconfigPath: SELF_HOSTED_ACTIVE_KUBECONFIG, keepCluster: `${cfg.workloadNamespace}/${selfHostedClusterName(cfg.prefix)}` },
     };
+}
+
+/**
+ * kind mode's return-to-kind step (src/cluster/selfHosted.ts ReturnToKind), waiting for
+ * `kindReady` (the kind cluster's ORC, providers and credentials); the kind cluster's Flux waits for it.
+ */
+export function returnToKind(
+    cfg: StackConfig,
+    connection: ServerConnection,
+    kindClusterId: pulumi.Input<string>,
+    kindReady: pulumi.Resource[],
+    opts: pulumi.ComponentResourceOptions,
+): ReturnToKind {
+    const [cluster, namespace, timeoutSeconds] = [selfHostedClusterName(cfg.prefix), cfg.workloadNamespace, cfg.teardownTimeoutMinutes * 60];
+    return new ReturnToKind("return-to-kind", { server: { connection, kindClusterId }, cluster, namespace, timeoutSeconds, kindReady }, opts);
 }

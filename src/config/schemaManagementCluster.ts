@@ -22,7 +22,7 @@ export const MANAGEMENT_CLUSTER_SCHEMA = Type.Object(
             Type.Union([Type.Literal("kind"), Type.Literal("selfHosted")], {
                 default: "kind",
                 markdownDescription:
-                    '`kind`: the management cluster is the single-node kind cluster on the server; `selfHosted`: that kind cluster builds a 3-control-plane-node cluster on OpenStack from the ClusterClass and pivots every Cluster API object into it, which then manages itself (needs `gitops`; docs/self-hosted.md). `kind` → `selfHosted` on a running stack migrates; `selfHosted` → `kind` is refused (see "Self-hosted mode")',
+                    '`kind`: the management cluster is the single-node kind cluster on the server; `selfHosted`: that kind cluster builds a 3-control-plane-node cluster on OpenStack from the ClusterClass and pivots every Cluster API object into it, which then manages itself (needs `gitops`; docs/self-hosted.md). `kind` → `selfHosted` on a running stack migrates; `selfHosted` → `kind` moves everything back to the kind cluster, which deletes the self-hosted cluster (docs/self-hosted.md, "selfHosted → kind")',
                 "x-errors": { "*": '{value} must be "kind" or "selfHosted"' },
             }),
         ),

@@ -70,6 +70,7 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "capi-move.sh",
     "self-hosted-state.sh",
     "mgmt-kubeconfig.sh",
+    "self-hosted-move-back.sh",
 ];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */

@@ -13,7 +13,8 @@ export type HostStepComponent =
     | "WorkloadTeardown"
     | "BackupStorage"
     | "SelfHostedCluster"
-    | "SelfHostedPivot";
+    | "SelfHostedPivot"
+    | "ReturnToKind";
 
 /**
  * What re-runs a step: a new value replaces the command, which runs its create again.
@@ -83,5 +84,5 @@ export interface HostStep {
      * a step may run the script of another step (the self-hosted cluster's ORC and providers
      * are the kind cluster's scripts with another kubeconfig).
      */
-    readonly mode?: "selfHosted";
+    readonly mode?: "selfHosted" | "kind";
 }

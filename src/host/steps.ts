@@ -7,7 +7,7 @@
  * trigger), what it waits for (earlier steps of the same component, or what the component is
  * given), and what of it is secret. The components (HostBootstrap, ManagementCluster,
  * DeletionCleanup, CloudProviderRestart, WorkloadTeardown, ManagementBackup, BackupStorage,
- * SelfHostedCluster, SelfHostedPivot; ./stepTypes.ts) build their commands from here
+ * SelfHostedCluster, SelfHostedPivot, ReturnToKind; ./stepTypes.ts) build their commands from here
  * through {@link HostSteps} (./hostStep.ts); they only render each step's script. Adding a
  * step is one entry here, one script in `src/host/scripts/` and its renderer's call in the
  * component; test/hostSteps.spec.ts checks the registry against the scripts and the graph.
@@ -311,6 +311,19 @@ export const HOST_STEPS: readonly HostStep[] = [
         run: "create-update",
         trigger: "kind-cluster",
         after: ["self-hosted-pivot"],
+    },
+    // capi-mgmt:managementCluster.mode kind only: the way back from selfHosted on a running stack
+    // (src/cluster/selfHosted.ts ReturnToKind, docs/self-hosted.md); nothing when never pivoted.
+    {
+        name: "return-to-kind",
+        mode: "kind",
+        component: "ReturnToKind",
+        script: "return-to-kind.sh",
+        params: ["CLUSTER", "NAMESPACE", "KIND_KUBECONFIG", "STATE_DIR", "CLUSTERCTL", "PIVOT_SCRIPT", "FLUX_NAMESPACE", "TIMEOUT_SECONDS", "ORC_OBJECTS"],
+        root: true,
+        run: "create",
+        trigger: "kind-cluster",
+        after: ["given"],
     },
 ];
 

@@ -200,7 +200,10 @@ export function classifyChanges(base: readonly Registration[], variant: readonly
             const fromNew = pNew
                 ? Object.keys(pNew.propertyDependencies).filter((k) => pNew.propertyDependencies[k].some((u) => u !== pNew.urn && causeOf(u) !== undefined))
                 : [];
-            const diff = pOld && pNew ? [...changedKeys(pOld.inputs, pNew.inputs), ...fromNew] : ["(unknown provider)"];
+            // An input taken from another resource than the old provider's (another cluster's kubeconfig) is changed too.
+            const sources = (p: Registration, k: string) => JSON.stringify([...(p.propertyDependencies[k] ?? [])].sort());
+            const fromOther = pOld && pNew ? Object.keys(pNew.propertyDependencies).filter((k) => sources(pNew, k) !== sources(pOld, k)) : [];
+            const diff = pOld && pNew ? [...changedKeys(pOld.inputs, pNew.inputs), ...fromNew, ...fromOther] : ["(unknown provider)"];
             const pForce = pNew ? forcing(pNew, facts[pNew.type], {}) : [];
             if (diff.some((k) => pForce.some((p) => p[0] === k))) {
                 result = replace(["provider"]);

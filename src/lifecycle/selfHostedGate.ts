@@ -3,10 +3,11 @@
  * "Migration"). What the last `up` deployed says where the Cluster API objects live:
  * - `kind` → `selfHosted`: allowed, it is the migration `up` performs (the kind cluster builds
  *   the self-hosted cluster and pivots every object into it);
- * - `selfHosted` → `kind`: refused. The Cluster API objects (the workload clusters' and the
- *   self-hosted cluster's own) live on the self-hosted cluster; a kind-mode `up` would put
- *   Flux back on the kind cluster, which would re-create every workload Cluster there from Git
- *   while the self-hosted cluster still manages them: two controllers on one Cluster;
+ * - `selfHosted` → `kind`: allowed, it is the way back `up` performs: the kind mode's
+ *   return-to-kind step (src/cluster/selfHosted.ts ReturnToKind), which the kind cluster's Flux
+ *   waits for, moves every Cluster API object back to the kind cluster and lets it delete the
+ *   self-hosted cluster; the removed self-hosted steps' delete at the end of the same `up` then
+ *   does nothing (docs/self-hosted.md, "selfHosted → kind");
  * - a `serverGeneration` bump in `selfHosted` mode: refused. The new server's empty kind
  *   cluster knows nothing of the pivot (its markers are on the old server's disk), would build
  *   a second cluster of the same name on the same OpenStack network names, and could no
@@ -25,7 +26,7 @@ export function deployedModeOf(cfg: Pick<StackConfig, "managementCluster">): Dep
 }
 
 /** Where the way back is described. */
-const WAY_BACK = 'docs/self-hosted.md, "Back to kind"';
+const WAY_BACK = 'docs/self-hosted.md, "selfHosted → kind"';
 
 /** The refusals of mode changes on a running stack (empty: allowed), each naming the setting and the way out. */
 export function selfHostedProblems(prev: PreviousDeployment, cfg: Pick<StackConfig, "managementCluster" | "serverGeneration">): string[] {
@@ -33,21 +34,12 @@ export function selfHostedProblems(prev: PreviousDeployment, cfg: Pick<StackConf
         return [];
     }
     const problems: string[] = [];
-    if (cfg.managementCluster.mode !== "selfHosted") {
-        problems.push(
-            `${CONFIG_NAMESPACE}:managementCluster.mode: the running management cluster is self-hosted: every Cluster API object, ` +
-                `its own Cluster included, lives on the self-hosted cluster on OpenStack. Going back to kind on a running stack would ` +
-                `start Flux on the kind cluster, which would re-create the workload Clusters there while the self-hosted cluster still ` +
-                `manages them (two controllers on one Cluster). Set it back to selfHosted; to leave the mode, \`pulumi destroy\` ` +
-                `(it moves the objects back to kind and deletes the self-hosted cluster) or follow ${WAY_BACK}`,
-        );
-    }
     if (prev.state.serverGeneration !== cfg.serverGeneration) {
         problems.push(
             `${CONFIG_NAMESPACE}:serverGeneration: the management cluster is self-hosted; a new server's empty kind cluster would ` +
                 `not know it (the pivot's markers are on the old server) and would build a second cluster of the same name on the ` +
                 `same OpenStack networks, and the self-hosted cluster could no longer be moved back on \`pulumi destroy\`. Set it back ` +
-                `to ${prev.state.serverGeneration}; to rebuild the server, leave the mode first (${WAY_BACK})`,
+                `to ${prev.state.serverGeneration}; to rebuild the server, leave the mode first (an \`up\` with mode kind, ${WAY_BACK})`,
         );
     }
     return problems;

@@ -14,7 +14,10 @@
 #   - pivoting (a move to the self-hosted cluster never finished): refused, nothing changed:
 #     objects may be on both clusters, and only the pivot step's next run knows how to
 #     finish that move; run `pulumi up`, then `pulumi destroy` again;
-#   - kind, unpivoted: the objects are on the kind cluster already.
+#   - kind, unpivoted: the objects are on the kind cluster already;
+#   - kind with STATE_DIR/returned (the stack went back to kind mode: return-to-kind.sh moved
+#     the objects back and deleted the self-hosted cluster earlier in the same `up`, and this
+#     is the removed command's delete at its end): nothing to do, the marker is removed.
 # Moving back is the pivot script with FROM and TO swapped:
 #   FROM_KUBECONFIG=<self-hosted> TO_KUBECONFIG=<kind> NAMESPACE=<ns> CLUSTERCTL=<path> bash "$PIVOT_SCRIPT"
 # (exit 0 moved and verified: phase `unpivoted`; anything else: the phase stays
@@ -22,7 +25,10 @@
 # cluster deletes the self-hosted cluster (its Cluster CLUSTER: Cluster API and CAPO remove
 # its servers, load balancer and network), bounded by TIMEOUT_SECONDS, and ORC's objects of
 # NAMESPACE (the node images, the server groups), whose deletion the teardown left to this
-# step; then the state is cleared. When the kind cluster is gone, it fails unless the user
+# step (only when no other Cluster is left in NAMESPACE: while a workload cluster is there,
+# its node images and server groups stay); then the state is cleared. The moving and the
+# deleting of the Cluster are host/lib/self-hosted-move-back.sh's, shared with return-to-kind.sh.
+# When the kind cluster is gone, it fails unless the user
 # created GONE_FILE (the self-hosted cluster's resources cleaned up by hand).
 #
 # Parameters (rendered above this header by src/cluster/selfHostedScripts.ts, or taken from the environment):
@@ -50,10 +56,6 @@ set -euo pipefail
 : "${TIMEOUT_SECONDS:?self-hosted-unpivot: TIMEOUT_SECONDS (bound of the deletion) must be set}"
 : "${GONE_FILE:?self-hosted-unpivot: GONE_FILE (marker: the self-hosted cluster is gone) must be set}"
 
-readonly POLL_SECONDS="${SELF_HOSTED_POLL_SECONDS:-10}"
-readonly QUERY_TIMEOUT_SECONDS=60
-readonly KILL_AFTER_SECONDS=10
-readonly CLUSTER_RESOURCE=clusters.cluster.x-k8s.io
 readonly ORC_RESOURCES=images.openstack.k-orc.cloud,servergroups.openstack.k-orc.cloud
 
 log() {
@@ -67,79 +69,21 @@ die() {
 }
 
 # capi-mgmt:include self-hosted-state.sh
+# capi-mgmt:include self-hosted-move-back.sh
 
-# kube KUBECONFIG ARGS...: kubectl, bounded.
-kube() {
-    local config=$1
-    shift
-    timeout --kill-after="$KILL_AFTER_SECONDS" "$QUERY_TIMEOUT_SECONDS" kubectl --kubeconfig "$config" --request-timeout=30s "$@" </dev/null
-}
-
-check_parameters() {
-    if [[ ! "$CLUSTER" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ || ! "$NAMESPACE" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
-        die "CLUSTER and NAMESPACE must be DNS labels, got '$CLUSTER' and '$NAMESPACE'"
-    fi
-    if [[ ! "$TIMEOUT_SECONDS" =~ ^[1-9][0-9]{0,5}$ ]]; then
-        die "TIMEOUT_SECONDS must be a positive whole number of seconds, got '$TIMEOUT_SECONDS'"
-    fi
-    local name
-    for name in KIND_KUBECONFIG STATE_DIR CLUSTERCTL PIVOT_SCRIPT GONE_FILE; do
-        [[ "${!name}" == /* ]] || die "$name must be an absolute path, got '${!name}'"
-    done
-}
-
-# True when the kind cluster answers with Cluster API installed.
-kind_answers() {
-    [[ -f "$KIND_KUBECONFIG" ]] && command -v kubectl >/dev/null 2>&1 &&
-        kube "$KIND_KUBECONFIG" get customresourcedefinitions "$CLUSTER_RESOURCE" -o name >/dev/null 2>&1
-}
-
-move_back() {
-    local status=0 self=$STATE_DIR/kubeconfig
-    [[ -f "$self" ]] || die "the self-hosted cluster's kubeconfig $self is missing, so its objects cannot be moved back"
-    [[ -f "$PIVOT_SCRIPT" ]] || die "the pivot script $PIVOT_SCRIPT is missing; nothing was moved"
-    if kube "$self" get namespace "$FLUX_NAMESPACE" --ignore-not-found -o name | grep -q .; then
-        kube "$self" scale deployment --all -n "$FLUX_NAMESPACE" --replicas=0 >/dev/null ||
-            die "cannot stop the self-hosted cluster's Flux; nothing was moved"
-        self_kube() { kube "$STATE_DIR/kubeconfig" "$@"; }
-        suspend_kustomizations self_kube "self-hosted cluster"
-        log "stopped the self-hosted cluster's Flux"
-    fi
-    set_phase unpivoting
-    rm -f -- "$STATE_DIR/active.kubeconfig"
-    log "moving the Cluster API objects of $NAMESPACE back to the kind cluster"
-    # env: NAMESPACE and CLUSTERCTL are readonly here (rendered parameters), so not as assignments.
-    env FROM_KUBECONFIG="$self" TO_KUBECONFIG="$KIND_KUBECONFIG" NAMESPACE="$NAMESPACE" CLUSTERCTL="$CLUSTERCTL" \
-        bash "$PIVOT_SCRIPT" </dev/null >&2 || status=$?
-    if ((status != 0)); then
-        die "moving the objects back to the kind cluster failed (exit $status, the reason above); the phase stays unpivoting:" \
-            "no Flux runs on either cluster and the next 'pulumi destroy' moves back again"
-    fi
-    set_phase unpivoted
-    log "the Cluster API objects of $NAMESPACE are back on the kind cluster"
-}
-
-# wait_gone WHAT ARGS...: polls `get ARGS -o name` on the kind cluster until it lists nothing.
-wait_gone() {
-    local what=$1 left
-    shift
-    while :; do
-        left=$(kube "$KIND_KUBECONFIG" get "$@" -o name 2>/dev/null) || left="(cannot be listed)"
-        [[ -z "$left" ]] && return 0
-        if (($(date +%s) >= deadline)); then
-            die "$what still there after ${TIMEOUT_SECONDS}s: ${left//$'\n'/ }. On the server: kubectl --kubeconfig $KIND_KUBECONFIG -n $NAMESPACE get clusters,machines,openstackmachines"
-        fi
-        sleep "$POLL_SECONDS"
-    done
-}
-
+# The kind cluster deletes the self-hosted cluster, then ORC's objects of NAMESPACE, which the
+# teardown left to this step; those only when no other Cluster is left in NAMESPACE (the
+# teardown has run): while a workload cluster is there, its node images and server groups stay.
 delete_self_hosted() {
-    deadline=$(($(date +%s) + TIMEOUT_SECONDS))
-    kube "$KIND_KUBECONFIG" delete "$CLUSTER_RESOURCE" "$CLUSTER" -n "$NAMESPACE" --ignore-not-found --wait=false >/dev/null ||
-        die "cannot delete the Cluster $NAMESPACE/$CLUSTER on the kind cluster"
-    log "deleting the self-hosted cluster $NAMESPACE/$CLUSTER (its servers, load balancer and network)"
-    wait_gone "the self-hosted cluster $NAMESPACE/$CLUSTER" "$CLUSTER_RESOURCE" -n "$NAMESPACE" --field-selector "metadata.name=$CLUSTER"
+    delete_self_hosted_cluster
     if kube "$KIND_KUBECONFIG" get customresourcedefinitions images.openstack.k-orc.cloud -o name >/dev/null 2>&1; then
+        local others
+        others=$(kube "$KIND_KUBECONFIG" get "$CLUSTER_RESOURCE" -n "$NAMESPACE" -o name) ||
+            die "cannot list the Clusters of $NAMESPACE on the kind cluster"
+        if [[ -n "$others" ]]; then
+            log "ORC's objects in $NAMESPACE are kept: Clusters are still there (${others//$'\n'/ })"
+            return 0
+        fi
         kube "$KIND_KUBECONFIG" delete "$ORC_RESOURCES" --all -n "$NAMESPACE" --wait=false >/dev/null ||
             die "cannot delete ORC's objects in $NAMESPACE on the kind cluster"
         wait_gone "ORC's objects in $NAMESPACE" "$ORC_RESOURCES" -n "$NAMESPACE"
@@ -147,12 +91,17 @@ delete_self_hosted() {
 }
 
 main() {
-    check_parameters
+    check_move_back_parameters GONE_FILE
     local phase
     open_state
     if [[ "$phase" == pivoting ]]; then
         die "a move to the self-hosted cluster never finished (phase pivoting): objects may be on both clusters. Run 'pulumi up'" \
             "(its pivot step finishes the move), then 'pulumi destroy' again; nothing was changed"
+    fi
+    if [[ "$phase" == kind && -f "$STATE_DIR/returned" ]]; then
+        rm -f -- "$STATE_DIR/returned"
+        echo "self-hosted-unpivot: nothing to do: the stack went back to kind mode and return-to-kind deleted the self-hosted cluster"
+        return 0
     fi
     if ! kind_answers; then
         if [[ -e "$GONE_FILE" ]]; then
@@ -166,11 +115,11 @@ main() {
             "(docs/teardown.md, \"What a workload cluster leaves in OpenStack\", for $NAMESPACE/$CLUSTER), then: sudo touch $GONE_FILE"
     fi
     case "$phase" in
-        pivoted | unpivoting) move_back ;;
+        pivoted | unpivoting) move_back "'pulumi destroy'" ;;
     esac
     delete_self_hosted
     set_phase kind
-    rm -f -- "$STATE_DIR/kubeconfig" "$STATE_DIR/active.kubeconfig"
+    rm -f -- "$STATE_DIR/kubeconfig" "$STATE_DIR/active.kubeconfig" "$STATE_DIR/returned"
     echo "self-hosted-unpivot: the self-hosted cluster $NAMESPACE/$CLUSTER is deleted"
 }
 

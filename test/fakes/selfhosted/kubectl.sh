@@ -15,6 +15,9 @@
 #                       refresh's check of a new kubeconfig)
 #   api-up              (self) the API answers /readyz
 #   stuck               (kind) a deleted self-hosted Cluster never goes away
+#   workloads           workload Clusters are there (listed with the self-hosted one)
+#   own-orc             the self-hosted cluster's own ORC Image and ServerGroup exist (deleting
+#                       one by name records <cluster>.deleted-<name>; `get` then lists nothing)
 #   apply-fails         apply fails
 # apply appends its stdin to <cluster>.applied.
 set -euo pipefail
@@ -98,6 +101,19 @@ case "${args[*]}" in
             rm -f "$FAKE_DIR/$cluster.self-cluster"
         fi
         if f self-cluster; then echo "cluster.cluster.x-k8s.io/self"; fi
+        ;;
+    "get clusters.cluster.x-k8s.io "*" --ignore-not-found -o name")
+        if f self-cluster; then echo "cluster.cluster.x-k8s.io/${args[2]}"; fi
+        ;;
+    "get clusters.cluster.x-k8s.io -n "*" -o name")
+        if f workloads; then echo "cluster.cluster.x-k8s.io/workload-1"; fi
+        if f self-cluster; then echo "cluster.cluster.x-k8s.io/self"; fi
+        ;;
+    "delete "*".openstack.k-orc.cloud/"*" --ignore-not-found --wait=false")
+        touch "$FAKE_DIR/$cluster.deleted-${args[1]#*/}"
+        ;;
+    "get "*".openstack.k-orc.cloud "*" --ignore-not-found -o name")
+        if f own-orc && ! f "deleted-${args[2]}"; then echo "${args[1]%%.*}/${args[2]}"; fi
         ;;
     "delete images.openstack.k-orc.cloud,servergroups.openstack.k-orc.cloud --all "*)
         touch "$FAKE_DIR/$cluster.orc-deleted"

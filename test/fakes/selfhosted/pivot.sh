@@ -3,7 +3,8 @@
 # NAMESPACE and CLUSTERCTL in the environment. Logged to $FAKE_DIR/calls as
 # "pivot <from> <to> <namespace> <clusterctl>" (kind or self). Exits with the first line of
 # $FAKE_DIR/pivot-exits (removed; none left: 0). On 0 the objects move: the self-hosted
-# Cluster's files (<cluster>.self-cluster, .kubeconfig-secret, .available) go from the
+# Cluster's files (<cluster>.self-cluster, .kubeconfig-secret, .available, and the workload
+# Clusters' and its own ORC objects', .workloads, .own-orc) go from the
 # source to the target. "refuse" as the line: exit 1 moving nothing; "half": exit 1 with
 # the objects on both clusters.
 set -euo pipefail
@@ -18,14 +19,14 @@ if [[ -s "$FAKE_DIR/pivot-exits" ]]; then
 fi
 copy() {
     local fact
-    for fact in self-cluster kubeconfig-secret available; do
+    for fact in self-cluster kubeconfig-secret available workloads own-orc; do
         if [[ -e "$FAKE_DIR/$from.$fact" ]]; then cp "$FAKE_DIR/$from.$fact" "$FAKE_DIR/$to.$fact"; fi
     done
 }
 case "$outcome" in
     0)
         copy
-        rm -f "$FAKE_DIR/$from.self-cluster" "$FAKE_DIR/$from.kubeconfig-secret" "$FAKE_DIR/$from.available"
+        rm -f "$FAKE_DIR/$from.self-cluster" "$FAKE_DIR/$from.kubeconfig-secret" "$FAKE_DIR/$from.available" "$FAKE_DIR/$from.workloads" "$FAKE_DIR/$from.own-orc"
         ;;
     refuse)
         echo "pivot: refused: Cluster clusters/workload-1 is paused" >&2
