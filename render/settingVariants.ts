@@ -233,14 +233,13 @@ export function settingVariants(stack: string, config: Record<string, string>): 
         // selfHosted needs gitops (src/config/rules/managementCluster.ts).
         const selfHosted = (o: Record<string, unknown> = {}) => ({ managementCluster: JSON.stringify({ mode: "selfHosted", ...o }) });
         variants.push(
-            { key: "managementCluster", variant: selfHosted(), change: "selfHosted (the migration from kind)" },
-            { key: "managementCluster.mode", variant: selfHosted(), change: "kind → selfHosted (the migration)" },
             {
-                key: "managementCluster.mode",
+                key: "managementCluster",
                 base: selfHosted(),
-                variant: { managementCluster: JSON.stringify({ mode: "kind" }) },
-                change: "selfHosted → kind (the way back: return-to-kind)",
+                variant: { managementCluster: undefined },
+                change: "removed: selfHosted → kind (the way back: return-to-kind)",
             },
+            { key: "managementCluster.mode", variant: selfHosted(), change: "kind → selfHosted (the migration)" },
             {
                 key: "managementCluster.flavor",
                 base: selfHosted(),
