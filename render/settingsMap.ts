@@ -11,7 +11,7 @@
  * is what the engine's rules say, not what a real `up` was seen to do.
  */
 import * as path from "path";
-import { StackConfig } from "../src/config";
+import { CONFIG_NAMESPACE, StackConfig } from "../src/config";
 import { DEPLOYED_OUTPUT, DeployedState, lifecycleProblems, previousDeployment, ResolvedNetworks } from "../src/lifecycle/lifecycle";
 import { loadStackConfig } from "../src/config/loadConfig";
 import { classifyChanges, dangersOf, ResourceChange } from "../src/lifecycle/replacementMap";
@@ -45,9 +45,29 @@ interface Rendered {
     config: StackConfig;
 }
 
-/** Renders `stack` with `overrides` as a first `up`. */
-async function renderWith(projectDir: string, stack: string, overrides: Overrides): Promise<Rendered> {
-    const { config, secretKeys } = withOverrides(readStackConfigFile(projectDir, stack, {}), overrides);
+/**
+ * `overrides` with the settings the stack holds besides its file (`gitops.sopsAgeKey`: a field of a
+ * top-level object) put into that object as the overrides or the file have it; left out where the
+ * object is absent (a variant that removes `gitops` removes its secrets too).
+ */
+export function withHeld(file: Record<string, string>, overrides: Overrides, held: Record<string, string>): Overrides {
+    const out = { ...overrides };
+    for (const [p, value] of Object.entries(held)) {
+        const [top, field] = p.split(".");
+        const key = `${CONFIG_NAMESPACE}:${top}`;
+        const current = top in out ? out[top] : key in out ? out[key] : file[key];
+        if (current !== undefined) {
+            delete out[key];
+            out[top] = JSON.stringify({ ...(JSON.parse(current) as Record<string, unknown>), [field]: value });
+        }
+    }
+    return out;
+}
+
+/** Renders `stack` with `overrides` (and the settings held besides its file) as a first `up`. */
+async function renderWith(projectDir: string, stack: string, overrides: Overrides, held: Record<string, string> = {}): Promise<Rendered> {
+    const file = readStackConfigFile(projectDir, stack, {});
+    const { config, secretKeys } = withOverrides(file, withHeld(file.config, overrides, held));
     let parsed: StackConfig | undefined;
     const { resources, result } = await evaluate({ stack, config, secretKeys }, () => {
         parsed = loadStackConfig();
@@ -68,6 +88,12 @@ export interface SettingsMapOptions {
     projectDir?: string;
     /** Only these settings (default: all). */
     keys?: string[];
+    /**
+     * Settings the stack holds besides its file, by path (`gitops.sopsAgeKey`), as
+     * `pulumi config set --secret --path` sets them: in every render, base and variant (a
+     * variant's object keeps them; one that removes the object drops them).
+     */
+    held?: Record<string, string>;
 }
 
 /** The replacement map of `stack`: one entry per setting variant, in the variants' order. */
@@ -78,7 +104,7 @@ export async function settingsMap(stack: string, opts: SettingsMapOptions = {}):
     const baseOf = (v: SettingVariant) => {
         const k = JSON.stringify(v.base ?? {});
         if (!bases.has(k)) {
-            bases.set(k, renderWith(projectDir, stack, v.base ?? {}));
+            bases.set(k, renderWith(projectDir, stack, v.base ?? {}, opts.held));
         }
         return bases.get(k)!;
     };
@@ -88,7 +114,7 @@ export async function settingsMap(stack: string, opts: SettingsMapOptions = {}):
         const base = await baseOf(v);
         let variant: Rendered;
         try {
-            variant = await renderWith(projectDir, stack, { ...v.base, ...v.variant });
+            variant = await renderWith(projectDir, stack, { ...v.base, ...v.variant }, opts.held);
         } catch (e) {
             out.push({ key: v.key, change: v.change, changes: [], dangers: [], refusals: [], invalid: e instanceof Error ? e.message : String(e) });
             continue;

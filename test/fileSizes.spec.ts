@@ -13,16 +13,6 @@ const MAX_LINES = 400;
 const ROOTS = ["src", "render", "testbed", "test"];
 const SOURCE = /\.(ts|sh|py)$/;
 
-/**
- * Files still over the limit because other helpers are splitting them on their own branches.
- * Temporary: the lead empties this list after merging their work. An entry whose file is no
- * longer over the limit fails the test, so the list can only shrink.
- */
-const BEING_SPLIT = new Set([
-    // The OpenStack test bed's engine suite: the helper working on the test bed splits it.
-    "test/integration/openstackEngine.integration.ts",
-]);
-
 /** Lines of a text as `wc -l` counts them (newlines; a last line without one counts too). */
 export function lineCount(text: string): number {
     return text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
@@ -58,14 +48,9 @@ describe("source file sizes", () => {
         );
     });
 
-    it(`no .ts, .sh or .py file under ${ROOTS.join("/, ")}/ is over ${MAX_LINES} lines (but the ones being split)`, () => {
-        const over = [...sizes].filter(([f, n]) => n > MAX_LINES && !BEING_SPLIT.has(f)).map(([f, n]) => `${f}: ${n} lines`);
+    it(`no .ts, .sh or .py file under ${ROOTS.join("/, ")}/ is over ${MAX_LINES} lines`, () => {
+        const over = [...sizes].filter(([, n]) => n > MAX_LINES).map(([f, n]) => `${f}: ${n} lines`);
         assert.deepStrictEqual(over, [], `split these by concern (at most ${MAX_LINES} lines a file)`);
-    });
-
-    it("lists only files that are still over the limit as being split", () => {
-        const done = [...BEING_SPLIT].filter((f) => (sizes.get(f) ?? 0) <= MAX_LINES);
-        assert.deepStrictEqual(done, [], "remove these from BEING_SPLIT in test/fileSizes.spec.ts");
     });
 
     it("counts lines as wc -l does", () => {

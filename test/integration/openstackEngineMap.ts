@@ -70,11 +70,15 @@ export function selectedMapKeys(all: PredictedEffect[], env = process.env.CAPI_M
         : DEFAULT_MAP_KEYS;
 }
 
-/** The map of `stack` for `keys` (all when empty), as `npm run plan` computes it. */
-export function predictedMap(stack: string, out: string, keys: string[] = []): PredictedEffect[] {
+/**
+ * The map of `stack` for `keys` (all when empty), as `npm run plan` computes it for a stack that
+ * holds `held` besides its file (the secrets the test sets, by path: `gitops.sopsAgeKey`).
+ */
+export function predictedMap(stack: string, out: string, keys: string[] = [], held: Record<string, string> = {}): PredictedEffect[] {
     const projectDir = path.resolve(__dirname, "..", "..");
     const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "predictedMap.ts"), stack, out, ...keys], {
         cwd: projectDir,
+        env: { ...process.env, CAPI_MGMT_MAP_HELD: JSON.stringify(held) },
         encoding: "utf8",
         timeout: 900_000,
         maxBuffer: 64 * 1024 * 1024,
@@ -202,14 +206,4 @@ export function withPinned(variant: string, pinned: string | undefined): string 
     const v = JSON.parse(variant) as Record<string, unknown>;
     const p = JSON.parse(pinned) as Record<string, unknown>;
     return JSON.stringify({ ...p, ...v });
-}
-
-/**
- * Resources that exist only because of the secrets the test sets before prod's first `up`
- * (gitops.sopsAgeKey, as Pulumi.prod.yaml says to set it): the map is rendered from the
- * committed stack file, which has none, so it cannot predict them (seen: `versions.nodeImage`
- * replaces the sops-age Secret with the replaced Kubernetes provider, as every other Secret).
- */
-export function onlyWithTestSecrets(key: string): boolean {
-    return key === "kubernetes:core/v1:Secret::sops-age";
 }

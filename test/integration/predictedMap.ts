@@ -3,7 +3,9 @@
  * docs/settings-lifecycle.md show) as JSON: run in its own process, because the mock engine it
  * renders with is process-global and the engine tests run inline programs in theirs.
  *
- * Usage: ts-node predictedMap.ts STACK OUT.json [KEY...]
+ * Usage: ts-node predictedMap.ts STACK OUT.json [KEY...], with the settings the stack holds besides
+ * its file (render/settingsMap.ts `held`, e.g. prod's gitops secrets) as JSON in
+ * CAPI_MGMT_MAP_HELD (not on the command line: they are secrets, if only the test's own).
  */
 import * as fs from "fs";
 import { settingVariants } from "../../render/settingVariants";
@@ -14,7 +16,8 @@ import * as path from "path";
 void (async () => {
     const [stack, out, ...keys] = process.argv.slice(2);
     const projectDir = path.resolve(__dirname, "..", "..");
-    const effects = await settingsMap(stack, { projectDir, keys: keys.length ? keys : undefined });
+    const held = JSON.parse(process.env.CAPI_MGMT_MAP_HELD ?? "{}") as Record<string, string>;
+    const effects = await settingsMap(stack, { projectDir, keys: keys.length ? keys : undefined, held });
     const variants = settingVariants(stack, readStackConfigFile(projectDir, stack, {}).config);
     const rows = effects.map((e) => ({ ...e, variant: variants.find((v) => v.key === e.key) }));
     // A removed key (undefined) is written as null: JSON would drop it.

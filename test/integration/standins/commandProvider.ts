@@ -30,8 +30,8 @@
  * - Read (refresh): the state as it is, as pulumi-command's Read does (a command cannot be read
  *   back).
  * - Invoke `command:local:run` (the `lastBackup` output, src/backup/backupStatus.ts): stdout and
- *   stderr empty, as a script that reached no server would leave them (the program reads that as
- *   status `unknown`); nothing is run, and it is not logged (it is no step).
+ *   stderr empty (the program reads that as status `none`: no backup line, and no `unreachable=`
+ *   line that would make it `unknown`); nothing is run, and it is not logged (it is no step).
  * Every call is appended to CAPI_MGMT_STANDIN_LOG (one JSON line: provider, op, urn, changed keys),
  * so a test can tell which steps ran.
  */
