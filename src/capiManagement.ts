@@ -363,8 +363,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                               ...this.selfHosted.credentials.resources,
                               this.selfHosted.pivot.pivot,
                           ]
-                        : kindReady,
-                    after: returned ? [returned.step] : [],
+                        : [...kindReady, ...(returned ? [returned.step] : [])],
                     // One Output per variable, so the transform needs no resolved value.
                     proxyEnv: cfg.proxy
                         ? proxyVarNames(cfg.proxy).map((name) => ({

@@ -63,11 +63,6 @@ export interface FluxSyncArgs {
      */
     syncAfter: pulumi.Resource[];
     /**
-     * What every object waits for, Flux's install included (kind mode: the return-to-kind step,
-     * so that no Flux starts on the kind cluster before the Cluster API objects are back there).
-     */
-    after?: pulumi.Resource[];
-    /**
      * Proxy variables for every container of Flux's controllers (`capi-mgmt:proxy`); empty:
      * none. A change updates the Deployments in place.
      */
@@ -102,7 +97,6 @@ export class FluxSync extends pulumi.ComponentResource {
         // gitops with a new server generation deletes nothing in the old cluster; on a live
         // stack that removal is refused first (src/lifecycle/lifecycle.ts).
         const owned = { parent: this, deletedWith: args.deletedWith, retainOnDelete: true };
-        const after = args.after ?? [];
 
         let identity: pulumi.Output<string>;
         if (g.deployKey !== undefined) {
@@ -130,7 +124,7 @@ export class FluxSync extends pulumi.ComponentResource {
         const install = new k8s.yaml.v2.ConfigFile(
             "flux-install",
             { file: args.installFile },
-            { ...owned, dependsOn: after, transforms: [fluxInstallTransform(args.version), ...(proxyTransform ? [proxyTransform] : [])] },
+            { ...owned, transforms: [fluxInstallTransform(args.version), ...(proxyTransform ? [proxyTransform] : [])] },
         );
         if (Object.keys(kustomizeControllerFeatureGates(args.version)).length === 0) {
             void pulumi.log.warn(
@@ -142,10 +136,10 @@ export class FluxSync extends pulumi.ComponentResource {
         const gitData = pulumi
             .all([identity, this.deployPublicKey])
             .apply(([id, pub]) => fluxGitSecretData({ identity: id, identityPub: pub + "\n", knownHosts: g.knownHosts }));
-        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...owned, dependsOn: [...after, install] });
+        const gitSecret = kubeResource("git-credentials", fluxGitSecret(gitData), { ...owned, dependsOn: [install] });
         const secrets = [gitSecret];
         if (g.sopsAgeKey !== undefined) {
-            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...owned, dependsOn: [...after, install] }));
+            secrets.push(kubeResource("sops-age", sopsAgeSecret(pulumi.secret(sopsAgeSecretData(g.sopsAgeKey))), { ...owned, dependsOn: [install] }));
         }
 
         const settings = kubeResource(
@@ -153,18 +147,18 @@ export class FluxSync extends pulumi.ComponentResource {
             fluxSettingsConfigMap(
                 pulumi.output(args.managementAddress).apply((a) => fluxSettingsData({ workloadNamespace: g.workloadNamespace, managementAddress: a })),
             ),
-            { ...owned, dependsOn: [...after, install] },
+            { ...owned, dependsOn: [install] },
         );
 
         const annotations = readinessAnnotations(this.waited, FLUX_READY_TIMEOUT_SECONDS);
         const source = kubeResource("git-repository", gitRepository({ url: g.url, ref: g.ref, interval: g.interval, annotations }), {
             ...owned,
-            dependsOn: [...after, install, ...secrets],
+            dependsOn: [install, ...secrets],
         });
         const sync = kubeResource(
             "kustomization",
             rootKustomization({ path: g.path, interval: g.interval, decrypt: g.sopsAgeKey !== undefined, annotations }),
-            { ...owned, dependsOn: [...after, install, source, settings, ...secrets, ...args.syncAfter] },
+            { ...owned, dependsOn: [install, source, settings, ...secrets, ...args.syncAfter] },
         );
 
         this.resources = [install, ...secrets, settings, source, sync];
