@@ -111,9 +111,10 @@ describe("plan: npm run plan between two renders of dev (modelled)", function ()
 
     it("a new teardownTimeoutMinutes updates the teardown step only", async () => {
         const { lines } = await planStack({ stack: "dev", against: base, projectDir: devWith(tmp, { teardownTimeoutMinutes: 45 }) });
-        assert.deepStrictEqual(actions(lines), ["update Command workload-teardown"], lines.join("\n"));
+        // return-to-kind bounds its deletion by the same timeout; it has no update command, so its new stdin runs nothing.
+        assert.deepStrictEqual(actions(lines), ["update Command workload-teardown", "update Command return-to-kind"], lines.join("\n"));
         assert.match(lines.find((l) => l.includes("workload-teardown"))!, /changed: stdin; in place, but stdin: runs the step's script again on the server/);
-        assert.match(lines[lines.length - 1], /^summary: 0 to create, 1 to update, 0 to replace, 0 to delete, \d+ unchanged$/);
+        assert.match(lines[lines.length - 1], /^summary: 0 to create, 2 to update, 0 to replace, 0 to delete, \d+ unchanged$/);
     });
 
     it("a new serverGeneration creates server-g2 and port-g2, deletes the old ones, and replaces what runs on the server, with the reasons", async () => {

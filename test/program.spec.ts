@@ -218,6 +218,7 @@ describe("program (mock engine)", function () {
                 "backup-volume": "ManagementBackup",
                 backup: "ManagementBackup",
                 "backup-before-upgrade": "ManagementBackup",
+                "return-to-kind": "ReturnToKind",
             };
             assert.deepStrictEqual(
                 dev

@@ -71,6 +71,7 @@ open_state() {
     mkdir -p -- "$STATE_DIR"
     chmod 0700 -- "$STATE_DIR"
     lock_state 600 || die "$STATE_DIR/lock is held (by the kubeconfig refresh, for 10 minutes?); nothing was changed, run it again"
+    # shellcheck disable=SC2034 # phase is the caller's (declared local there)
     phase=$(read_phase)
 }
 
