@@ -43,7 +43,8 @@ describe("offline render", function () {
                         "scripts/13-api-cert-expiry.sh",
                         "scripts/14-kubeconfig.sh",
                         "scripts/15-lb-cleanup.sh",
-                        "scripts/16-cloud-provider-restart.sh",
+                        "scripts/16-return-to-kind.sh",
+                        "scripts/17-cloud-provider-restart.sh",
                         "user-data.yaml",
                     ],
                 );

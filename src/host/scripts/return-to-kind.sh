@@ -82,6 +82,7 @@ delete_own_orc_objects() {
 }
 
 main() {
+    # shellcheck disable=SC2119 # no extra path to check
     check_move_back_parameters
     if [[ ! -d "$STATE_DIR" ]]; then
         echo "return-to-kind: nothing to do: this server never ran the self-hosted mode"

@@ -23,7 +23,9 @@ kube() {
     timeout --kill-after="$KILL_AFTER_SECONDS" "$QUERY_TIMEOUT_SECONDS" kubectl --kubeconfig "$config" --request-timeout=30s "$@" </dev/null
 }
 
-# Checks the parameters both scripts share (dies naming the bad one).
+# Checks the parameters both scripts share (dies naming the bad one); arguments: more names of
+# absolute paths to check (the unpivot passes GONE_FILE, return-to-kind none).
+# shellcheck disable=SC2120 # return-to-kind.sh passes no argument
 check_move_back_parameters() {
     if [[ ! "$CLUSTER" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ || ! "$NAMESPACE" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
         die "CLUSTER and NAMESPACE must be DNS labels, got '$CLUSTER' and '$NAMESPACE'"
