@@ -315,7 +315,7 @@ export class CapiManagement extends pulumi.ComponentResource {
             },
             inCluster,
         );
-        // docs/self-hosted.md. kind: the way back from selfHosted, which kind's Flux waits for. selfHosted: the self-hosted cluster.
+        // docs/self-hosted.md. kind: the way back from selfHosted, which kind's root Kustomization waits for. selfHosted: the self-hosted cluster.
         const kindReady = [this.cluster.orc, this.cluster.providers, ...this.credentials.resources];
         const returned = selfHostedMode ? undefined : returnToKind(cfg, this.connection, this.cluster.kind.stdout, kindReady, gated);
         if (selfHostedMode) {

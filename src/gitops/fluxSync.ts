@@ -58,8 +58,10 @@ export interface FluxSyncArgs {
     deletedWith: pulumi.Resource;
     /**
      * What the root Kustomization waits for: the CRDs and credentials of what the GitOps tree
-     * applies (ORC, the Cluster API providers, the CAPO identity). Flux itself, its Secrets
-     * and the GitRepository do not wait: they are installed while ORC and Cluster API are.
+     * applies (ORC, the Cluster API providers, the CAPO identity), and in kind mode the
+     * return-to-kind step (no Cluster is applied on kind before they are all back there). Flux
+     * itself, its Secrets and the GitRepository do not wait: they are installed while ORC and
+     * Cluster API are.
      */
     syncAfter: pulumi.Resource[];
     /**
