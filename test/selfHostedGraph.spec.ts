@@ -144,10 +144,12 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
         }
     });
 
-    it("records the mode in `deployed` only in selfHosted mode", async () => {
+    it("records the mode, and that the unpivot knows the way back, in `deployed` only in selfHosted mode", async () => {
         const d = (await valueOf(self.outputs.deployed)) as DeployedState;
         assert.strictEqual(d.managementClusterMode, "selfHosted");
-        assert.ok(!("managementClusterMode" in ((await valueOf(kind.outputs.deployed)) as object)));
+        assert.strictEqual(d.unpivotKnowsReturn, true, "this version's self-hosted-unpivot knows return-to-kind's marker");
+        const k = (await valueOf(kind.outputs.deployed)) as object;
+        assert.ok(!("managementClusterMode" in k) && !("unpivotKnowsReturn" in k));
     });
 
     it("migration kind → selfHosted (modelled): the server, kind and its credentials stay; Flux's objects move to the self-hosted cluster, the old ones retained", () => {
@@ -207,7 +209,8 @@ describe("self-hosted mode: the setting and the gate on a running stack", () => 
                 flavor: "SCS-4V-16",
                 workloadNamespace: "clusters",
                 gitops: true,
-                ...(mode ? { managementClusterMode: mode } : {}),
+                // As this version records it (test/selfHostedGate.spec.ts: an older version's record).
+                ...(mode ? { managementClusterMode: mode, unpivotKnowsReturn: true } : {}),
             },
         });
     const gitops = {
