@@ -68,8 +68,14 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
             ["management-cluster", "self-hosted-cluster"],
         );
         const provider = self.one(PROVIDER, "self-hosted-cluster");
-        assert.deepStrictEqual(provider.propertyDependencies.kubeconfig, [self.one(COMMAND, "self-hosted-cluster").urn], "its kubeconfig is the step's stdout");
-        assert.ok(self.one(COMMAND, "self-hosted-cluster").options.additionalSecretOutputs.includes("stdout"));
+        // Its kubeconfig is the server's copy, read by a step of its own after self-hosted-cluster
+        // (test/selfHostedProviderKubeconfig.spec.ts: read again once per renewal).
+        const reader = self.one(COMMAND, "self-hosted-provider-kubeconfig");
+        assert.deepStrictEqual(provider.propertyDependencies.kubeconfig, [reader.urn], "its kubeconfig is the reading step's stdout");
+        assert.ok(reader.dependsOn.includes(self.one(COMMAND, "self-hosted-cluster").urn));
+        for (const name of ["self-hosted-cluster", "self-hosted-provider-kubeconfig"]) {
+            assert.ok(self.one(COMMAND, name).options.additionalSecretOutputs.includes("stdout"), name);
+        }
         const identities = self.all("kubernetes:infrastructure.cluster.x-k8s.io/v1alpha1:OpenStackClusterIdentity");
         assert.deepStrictEqual(identities.map((r) => providerName(self, r)).sort(), ["management-cluster", "self-hosted-cluster"]);
         const selfStep = self.one(COMMAND, "self-hosted-cluster").urn;
