@@ -9,7 +9,6 @@
  */
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RecordedResource, reveal, valueOf } from "../render/engine";
@@ -25,35 +24,18 @@ import {
 } from "../src/cluster/selfHostedKubeconfig";
 import { SELF_HOSTED_STATE_DIR } from "../src/cluster/selfHostedScripts";
 import { rerender } from "./fakes/rerender";
-import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
+import { DAY_MS as DAY, kubeconfigWithCertificate, rfc3339 as iso } from "./fakes/realCertificates";
 import { assertFailure, assertSuccess, hasShellcheck, installFake, makeTempDir, runScript, shellcheck, skipTest } from "./fakes/shell";
 import { PROJECT_DIR, Run, runStack } from "./harness";
 
-const DAY = 24 * 3600 * 1000;
 const COMMAND = "command:remote:Command";
 const STEP = "self-hosted-provider-kubeconfig";
 const SELF_HOSTED = { managementCluster: JSON.stringify({ mode: "selfHosted" }) };
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** A kubeconfig of the self-hosted cluster whose client certificate (made now by openssl) lasts `days`, and its notAfter. */
 function kubeconfig(ctx: Mocha.Context, days: number): { text: string; expiry: string } {
-    requireOpenssl(ctx, "the tests with real client certificates");
-    const pem = Buffer.from(selfSignedCertificate({ days, subject: "/O=kubeadm:cluster-admins/CN=kubernetes-admin", key: "ec" }));
-    const notAfter = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: pem, encoding: "utf8" }).stdout.trim();
-    const text = [
-        "apiVersion: v1",
-        "clusters:",
-        "- cluster:",
-        "    server: https://203.0.113.7:6443",
-        "  name: self",
-        "users:",
-        "- name: admin",
-        "  user:",
-        `    client-certificate-data: ${pem.toString("base64")}`,
-        "    client-key-data: a2V5",
-        "",
-    ].join("\n");
-    return { text, expiry: iso(Date.parse(notAfter.replace(/^notAfter=/, ""))) };
+    const { kubeconfig: text, expiry } = kubeconfigWithCertificate(ctx, days, "https://203.0.113.7:6443");
+    return { text, expiry };
 }
 
 describe("self-hosted provider kubeconfig: when the program reads it again (pure)", () => {
