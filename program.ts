@@ -37,9 +37,9 @@ export interface ProgramOutputs {
     apiServerCertRenewal: pulumi.Output<CertRenewalOutput>;
     /**
      * selfHosted mode: when the program's Kubernetes provider of the self-hosted cluster reads its
-     * kubeconfig again (src/cluster/selfHostedKubeconfig.ts; dates only). Undefined in kind mode.
+     * kubeconfig again (src/cluster/selfHostedKubeconfig.ts; dates only). null in kind mode.
      */
-    selfHostedKubeconfigRefresh: pulumi.Output<SelfHostedKubeconfigRefreshOutput | undefined>;
+    selfHostedKubeconfigRefresh: pulumi.Output<SelfHostedKubeconfigRefreshOutput | null>;
     /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
     deployPublicKey: pulumi.Output<string>;
     /** What this run deployed; the next run's preflight reads it back (src/lifecycle/lifecycle.ts). */
@@ -108,7 +108,7 @@ export function program(config: StackConfig, releases: ReleaseSource): Program {
         kubeconfig: pulumi.secret(mgmt.cluster.kubeconfig),
         apiServerCertExpiry: mgmt.cluster.apiServerCertExpiry,
         apiServerCertRenewal: mgmt.cluster.certRenewalReport,
-        selfHostedKubeconfigRefresh: mgmt.selfHosted?.cluster.kubeconfigRefresh ?? pulumi.output(undefined),
+        selfHostedKubeconfigRefresh: mgmt.selfHosted?.cluster.kubeconfigRefresh ?? pulumi.output(null),
         deployPublicKey: mgmt.flux?.deployPublicKey ?? pulumi.output(""),
         deployed: mgmt.deployed,
         lastBackup: lastBackupOutput({

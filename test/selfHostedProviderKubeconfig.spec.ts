@@ -209,14 +209,14 @@ describe("self-hosted provider kubeconfig in the program (mock engine: modelled)
         assert.deepStrictEqual(input(reader, "triggers"), input(step(first, "self-hosted-cluster"), "triggers"), "the kind cluster's ID alone");
     });
 
-    it("exports selfHostedKubeconfigRefresh under the name the next run reads back (not secret); kind mode has none", async () => {
+    it("exports selfHostedKubeconfigRefresh under the name the next run reads back (not secret); kind mode's is null", async () => {
         assert.match(
             fs.readFileSync(path.join(PROJECT_DIR, "index.ts"), "utf8"),
             new RegExp(`^export const ${SELF_HOSTED_KUBECONFIG_OUTPUT} = outputs\\.${SELF_HOSTED_KUBECONFIG_OUTPUT};$`, "m"),
         );
         assert.deepStrictEqual((await outputOf(first))[SELF_HOSTED_KUBECONFIG_OUTPUT], selfHostedKubeconfigRefreshOutput("", ""));
         const kind = await runStack("dev");
-        assert.strictEqual(await valueOf(kind.outputs.selfHostedKubeconfigRefresh), undefined);
+        assert.strictEqual(await valueOf(kind.outputs.selfHostedKubeconfigRefresh), null);
         assert.strictEqual(kind.all(COMMAND).filter((r) => r.name === STEP).length, 0);
     });
 
