@@ -13,6 +13,7 @@ export const cloudProviderAppCredentialId = outputs.cloudProviderAppCredentialId
 export const kubeconfig = outputs.kubeconfig;
 export const apiServerCertExpiry = outputs.apiServerCertExpiry;
 export const apiServerCertRenewal = outputs.apiServerCertRenewal;
+export const selfHostedKubeconfigRefresh = outputs.selfHostedKubeconfigRefresh;
 export const deployPublicKey = outputs.deployPublicKey;
 export const deployed = outputs.deployed;
 export const lastBackup = outputs.lastBackup;

@@ -9,6 +9,7 @@ import { lastBackupOutput, LastBackupOutput } from "./src/backup/backupStatus";
 import { SERVER_USER } from "./src/cloud/server";
 import { PreflightResult } from "./src/cloud/preflight";
 import { CertRenewalOutput } from "./src/cluster/certRenewal";
+import { SelfHostedKubeconfigRefreshOutput } from "./src/cluster/selfHostedKubeconfig";
 import { configWarnings, StackConfig, WorkloadProject } from "./src/config";
 import { DeployedState } from "./src/lifecycle/lifecycle";
 import { ReleaseSource } from "./src/versions/releaseCache";
@@ -34,6 +35,11 @@ export interface ProgramOutputs {
     apiServerCertExpiry: pulumi.Output<string>;
     /** When the server's timer renews the certificates and the next `up` reads them again (src/cluster/certRenewal.ts). */
     apiServerCertRenewal: pulumi.Output<CertRenewalOutput>;
+    /**
+     * selfHosted mode: when the program's Kubernetes provider of the self-hosted cluster reads its
+     * kubeconfig again (src/cluster/selfHostedKubeconfig.ts; dates only). null in kind mode.
+     */
+    selfHostedKubeconfigRefresh: pulumi.Output<SelfHostedKubeconfigRefreshOutput | null>;
     /** Public deploy key to register read-only on the GitOps repository (empty without gitops). */
     deployPublicKey: pulumi.Output<string>;
     /** What this run deployed; the next run's preflight reads it back (src/lifecycle/lifecycle.ts). */
@@ -102,6 +108,7 @@ export function program(config: StackConfig, releases: ReleaseSource): Program {
         kubeconfig: pulumi.secret(mgmt.cluster.kubeconfig),
         apiServerCertExpiry: mgmt.cluster.apiServerCertExpiry,
         apiServerCertRenewal: mgmt.cluster.certRenewalReport,
+        selfHostedKubeconfigRefresh: mgmt.selfHosted?.cluster.kubeconfigRefresh ?? pulumi.output(null),
         deployPublicKey: mgmt.flux?.deployPublicKey ?? pulumi.output(""),
         deployed: mgmt.deployed,
         lastBackup: lastBackupOutput({

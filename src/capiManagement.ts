@@ -331,6 +331,7 @@ export class CapiManagement extends pulumi.ComponentResource {
                     appCredentials: this.appCredentials,
                     proxy: clusterProxy,
                     outlives: [...serverWay, this.cluster.kind, ...kindReady],
+                    previousOutputs: preflight.previousOutputs,
                 },
                 gated,
             );

@@ -1,6 +1,5 @@
 import "mocha";
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RecordedResource, reveal } from "../render/engine";
@@ -14,37 +13,13 @@ import {
     RENEW_BEFORE_DAYS,
     renderCertRenewScript,
 } from "../src/cluster/certRenewal";
-import { requireOpenssl, selfSignedCertificate } from "./fakes/realCertificates";
+import { DAY_MS, kubeconfigWithCertificate, rfc3339 } from "./fakes/realCertificates";
 import { PROJECT_DIR, Run, runStack } from "./harness";
 
-const DAY = 24 * 3600 * 1000;
+const DAY = DAY_MS;
 const COMMAND = "command:remote:Command";
 const CERT_STEPS = ["cert-renewal", "kubeconfig", "api-cert-expiry"];
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-
-/** A kubeconfig whose client certificate is a real one made by openssl, valid `days` from now. */
-function kubeconfigWithCertificate(ctx: Mocha.Context, days: number): { kubeconfig: string; expiry: string } {
-    requireOpenssl(ctx, "the tests with real client certificates");
-    const pem = Buffer.from(selfSignedCertificate({ days, subject: "/O=kubeadm:cluster-admins/CN=kubernetes-admin", key: "ec" }));
-    const notAfter = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: pem, encoding: "utf8" })
-        .stdout.trim()
-        .replace(/^notAfter=/, "");
-    const kubeconfig = [
-        "apiVersion: v1",
-        "clusters:",
-        "- cluster:",
-        "    certificate-authority-data: Y2E=",
-        "    server: https://192.0.2.10:6443",
-        "  name: kind-dev",
-        "users:",
-        "- name: kind-dev",
-        "  user:",
-        `    client-certificate-data: ${pem.toString("base64")}`,
-        "    client-key-data: a2V5",
-        "",
-    ].join("\n");
-    return { kubeconfig, expiry: iso(Date.parse(notAfter)) };
-}
+const iso = rfc3339;
 
 describe("certificate renewal: what the program decides (src/cluster/certRenewal.ts)", () => {
     const now = new Date(Date.UTC(2027, 5, 1));

@@ -68,8 +68,14 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
             ["management-cluster", "self-hosted-cluster"],
         );
         const provider = self.one(PROVIDER, "self-hosted-cluster");
-        assert.deepStrictEqual(provider.propertyDependencies.kubeconfig, [self.one(COMMAND, "self-hosted-cluster").urn], "its kubeconfig is the step's stdout");
-        assert.ok(self.one(COMMAND, "self-hosted-cluster").options.additionalSecretOutputs.includes("stdout"));
+        // Its kubeconfig is the server's copy, read by a step of its own after self-hosted-cluster
+        // (test/selfHostedProviderKubeconfig.spec.ts: read again once per renewal).
+        const reader = self.one(COMMAND, "self-hosted-provider-kubeconfig");
+        assert.deepStrictEqual(provider.propertyDependencies.kubeconfig, [reader.urn], "its kubeconfig is the reading step's stdout");
+        assert.ok(reader.dependsOn.includes(self.one(COMMAND, "self-hosted-cluster").urn));
+        for (const name of ["self-hosted-cluster", "self-hosted-provider-kubeconfig"]) {
+            assert.ok(self.one(COMMAND, name).options.additionalSecretOutputs.includes("stdout"), name);
+        }
         const identities = self.all("kubernetes:infrastructure.cluster.x-k8s.io/v1alpha1:OpenStackClusterIdentity");
         assert.deepStrictEqual(identities.map((r) => providerName(self, r)).sort(), ["management-cluster", "self-hosted-cluster"]);
         const selfStep = self.one(COMMAND, "self-hosted-cluster").urn;
@@ -144,10 +150,12 @@ describe("self-hosted mode: the program's graph per mode (modelled)", function (
         }
     });
 
-    it("records the mode in `deployed` only in selfHosted mode", async () => {
+    it("records the mode, and that the unpivot knows the way back, in `deployed` only in selfHosted mode", async () => {
         const d = (await valueOf(self.outputs.deployed)) as DeployedState;
         assert.strictEqual(d.managementClusterMode, "selfHosted");
-        assert.ok(!("managementClusterMode" in ((await valueOf(kind.outputs.deployed)) as object)));
+        assert.strictEqual(d.unpivotKnowsReturn, true, "this version's self-hosted-unpivot knows return-to-kind's marker");
+        const k = (await valueOf(kind.outputs.deployed)) as object;
+        assert.ok(!("managementClusterMode" in k) && !("unpivotKnowsReturn" in k));
     });
 
     it("migration kind → selfHosted (modelled): the server, kind and its credentials stay; Flux's objects move to the self-hosted cluster, the old ones retained", () => {
@@ -207,7 +215,8 @@ describe("self-hosted mode: the setting and the gate on a running stack", () => 
                 flavor: "SCS-4V-16",
                 workloadNamespace: "clusters",
                 gitops: true,
-                ...(mode ? { managementClusterMode: mode } : {}),
+                // As this version records it (test/selfHostedGate.spec.ts: an older version's record).
+                ...(mode ? { managementClusterMode: mode, unpivotKnowsReturn: true } : {}),
             },
         });
     const gitops = {

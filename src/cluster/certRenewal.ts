@@ -130,23 +130,28 @@ export function kubeconfigCertExpiry(kubeconfig: unknown): string | undefined {
     }
 }
 
+/**
+ * What a stack output records about a kubeconfig the program re-reads once per renewal of its
+ * client certificate (read back by the next run): `apiServerCertRenewal` for the kind cluster's,
+ * `selfHostedKubeconfigRefresh` for the self-hosted cluster's (src/cluster/selfHostedKubeconfig.ts).
+ */
+export interface KubeconfigRefreshRecord {
+    /** notAfter of the client certificate in the kubeconfig the program uses ("" when unknown). */
+    kubeconfigCertExpiry: string;
+    /** The first `up` from this instant reads the kubeconfig again ("" when unknown). */
+    refreshFrom: string;
+    /** What the last re-read of the kubeconfig was keyed on (read back by the next run; "" none yet). */
+    refreshKey: string;
+}
+
 /** The stack output `apiServerCertRenewal`: when the certificates are renewed, and the refresh key. */
-export interface CertRenewalOutput {
+export interface CertRenewalOutput extends KubeconfigRefreshRecord {
     /** The systemd timer on the server that renews them (daily). */
     timer: string;
     /** The timer renews when a certificate expires within this many days. */
     renewBeforeDays: number;
-    /** notAfter of the client certificate in the `kubeconfig` output ("" when unknown). */
-    kubeconfigCertExpiry: string;
     /** From this instant ({@link kubeconfigCertExpiry} less {@link renewBeforeDays}) the timer renews ("" when unknown). */
     renewalDueFrom: string;
-    /**
-     * The first `up` from this instant (a day later) reads `kubeconfig` and `apiServerCertExpiry`
-     * again, after making sure the renewal is done ("" when unknown).
-     */
-    refreshFrom: string;
-    /** What the last re-read of the kubeconfig was keyed on (read back by the next run; "" none yet). */
-    refreshKey: string;
 }
 
 /** What the previous `up` recorded, as the StackReference to the stack reads it back. */
@@ -158,35 +163,54 @@ export interface PreviousCertState {
 }
 
 /**
- * The key the kubeconfig, certificate-expiry and cert-renewal steps are re-run on (their
- * `triggers`): the previous run's key, until the renewal of the kubeconfig's client certificate
- * is due ({@link REFRESH_BEFORE_DAYS} days before its expiry, a day after the timer's window
- * opened); then
- * `renewed-after:<that expiry>`. That re-run gives a kubeconfig with a certificate a year
- * younger, whose renewal is not due, so the run after it keeps the key: one re-read per renewal,
- * and every other preview stays empty. Without any recorded state the key is "".
+ * The key a kubeconfig is re-read on (the `triggers` of the steps that read it): the previous
+ * run's key (`previous.refreshKey`, a {@link KubeconfigRefreshRecord} as read back, anything
+ * else counting as none), until the client certificate recorded there (or, without a record,
+ * the one in `fallbackKubeconfig`) expires within `beforeDays` days; then
+ * `renewed-after:<that expiry>`. That re-read gives a kubeconfig with a younger certificate,
+ * whose renewal is not due, so the run after it keeps the key: one re-read per renewal, and
+ * every other preview stays empty. Without any recorded state the key is "".
  */
-export function certRefreshKey(previous: PreviousCertState, now: Date): string {
-    const renewal = (typeof previous.renewal === "object" && previous.renewal !== null ? previous.renewal : {}) as Partial<CertRenewalOutput>;
-    const previousKey = typeof renewal.refreshKey === "string" ? renewal.refreshKey : "";
-    const recorded = typeof renewal.kubeconfigCertExpiry === "string" && renewal.kubeconfigCertExpiry !== "" ? renewal.kubeconfigCertExpiry : undefined;
-    const expiry = recorded ?? kubeconfigCertExpiry(previous.kubeconfig);
+export function kubeconfigRefreshKey(previous: unknown, fallbackKubeconfig: unknown, now: Date, beforeDays: number): string {
+    const record = (typeof previous === "object" && previous !== null ? previous : {}) as Partial<KubeconfigRefreshRecord>;
+    const previousKey = typeof record.refreshKey === "string" ? record.refreshKey : "";
+    const recorded = typeof record.kubeconfigCertExpiry === "string" && record.kubeconfigCertExpiry !== "" ? record.kubeconfigCertExpiry : undefined;
+    const expiry = recorded ?? kubeconfigCertExpiry(fallbackKubeconfig);
     const expiryMs = expiry === undefined ? NaN : Date.parse(expiry);
-    if (Number.isNaN(expiryMs) || now.getTime() < expiryMs - REFRESH_BEFORE_DAYS * DAY_MS) {
+    if (Number.isNaN(expiryMs) || now.getTime() < expiryMs - beforeDays * DAY_MS) {
         return previousKey;
     }
     return `renewed-after:${rfc3339(expiryMs)}`;
 }
 
+/** The {@link KubeconfigRefreshRecord} of this run's kubeconfig, re-read from `beforeDays` days before its expiry. */
+export function kubeconfigRefreshRecord(kubeconfig: unknown, refreshKey: string, beforeDays: number): KubeconfigRefreshRecord {
+    const expiry = kubeconfigCertExpiry(kubeconfig);
+    return {
+        kubeconfigCertExpiry: expiry ?? "",
+        refreshFrom: expiry === undefined ? "" : rfc3339(Date.parse(expiry) - beforeDays * DAY_MS),
+        refreshKey,
+    };
+}
+
+/**
+ * The key the kubeconfig, certificate-expiry and cert-renewal steps are re-run on
+ * ({@link kubeconfigRefreshKey} of the previous `apiServerCertRenewal`, or for a stack from
+ * before it of its `kubeconfig` output): from {@link REFRESH_BEFORE_DAYS} days before the
+ * kubeconfig's client certificate expires, a day after the timer's window opened.
+ */
+export function certRefreshKey(previous: PreviousCertState, now: Date): string {
+    return kubeconfigRefreshKey(previous.renewal, previous.kubeconfig, now, REFRESH_BEFORE_DAYS);
+}
+
 /** The `apiServerCertRenewal` output for this run's kubeconfig and refresh key. */
 export function certRenewalOutput(kubeconfig: unknown, refreshKey: string): CertRenewalOutput {
-    const expiry = kubeconfigCertExpiry(kubeconfig);
+    const record = kubeconfigRefreshRecord(kubeconfig, refreshKey, REFRESH_BEFORE_DAYS);
+    const expiry = record.kubeconfigCertExpiry;
     return {
         timer: CERT_RENEW_TIMER,
         renewBeforeDays: RENEW_BEFORE_DAYS,
-        kubeconfigCertExpiry: expiry ?? "",
-        renewalDueFrom: expiry === undefined ? "" : rfc3339(Date.parse(expiry) - RENEW_BEFORE_DAYS * DAY_MS),
-        refreshFrom: expiry === undefined ? "" : rfc3339(Date.parse(expiry) - REFRESH_BEFORE_DAYS * DAY_MS),
-        refreshKey,
+        renewalDueFrom: expiry === "" ? "" : rfc3339(Date.parse(expiry) - RENEW_BEFORE_DAYS * DAY_MS),
+        ...record,
     };
 }

@@ -32,7 +32,13 @@ import {
     MoveBackParams,
     SELF_HOSTED_KUBECONFIG,
 } from "./selfHostedScripts";
-import { renderSelfHostedKubeconfigInstallScript } from "./selfHostedKubeconfig";
+import {
+    renderSelfHostedKubeconfigInstallScript,
+    renderSelfHostedProviderKubeconfigScript,
+    SelfHostedKubeconfigRefreshOutput,
+    selfHostedKubeconfigRefreshOutput,
+    selfHostedRefreshKey,
+} from "./selfHostedKubeconfig";
 import { HostSteps, ServerConnection } from "../host/hostStep";
 import { ProxyEnv } from "../host/proxy";
 import { Versions } from "../versions/versions";
@@ -73,6 +79,12 @@ export interface SelfHostedClusterArgs {
     /** Pulumi's `protect` of self-hosted-unpivot (`capi-mgmt:protect`), as the teardown's. */
     protect: boolean;
     /**
+     * What the last `up` recorded about the provider's kubeconfig (its `selfHostedKubeconfigRefresh`
+     * output, read back through the StackReference to the stack; undefined when none): decides
+     * whether this run reads it again (src/cluster/selfHostedKubeconfig.ts selfHostedRefreshKey).
+     */
+    previous: pulumi.Input<Partial<SelfHostedKubeconfigRefreshOutput> | undefined>;
+    /**
      * What the steps wait for, and what self-hosted-unpivot's delete must outlive: the server
      * and the way to it, the application credentials, the kind cluster, its ORC, providers and
      * credentials (kind's CAPO deletes the self-hosted cluster with them).
@@ -82,8 +94,8 @@ export interface SelfHostedClusterArgs {
 
 /**
  * The self-hosted cluster built by the kind cluster, and ORC and Cluster API on it. Its
- * `kubeconfig` output (the self-hosted-cluster step's stdout, a secret) is what the program's
- * Kubernetes provider of the self-hosted cluster uses.
+ * `kubeconfig` output (the self-hosted-provider-kubeconfig step's stdout, a secret) is what the
+ * program's Kubernetes provider of the self-hosted cluster uses.
  */
 export class SelfHostedCluster extends pulumi.ComponentResource {
     /** The step whose delete moves the objects back to kind and deletes the self-hosted cluster. */
@@ -96,6 +108,8 @@ export class SelfHostedCluster extends pulumi.ComponentResource {
     readonly providers: command.remote.Command;
     /** Admin kubeconfig of the self-hosted cluster (secret). */
     readonly kubeconfig: pulumi.Output<string>;
+    /** When the provider's kubeconfig is read again (the `selfHostedKubeconfigRefresh` output: dates and the key only). */
+    readonly kubeconfigRefresh: pulumi.Output<SelfHostedKubeconfigRefreshOutput>;
 
     constructor(name: string, args: SelfHostedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capi-mgmt:index:SelfHostedCluster", name, {}, opts);
@@ -121,7 +135,26 @@ export class SelfHostedCluster extends pulumi.ComponentResource {
                 }),
             ),
         );
-        this.kubeconfig = pulumi.secret(this.cluster.stdout);
+        // The provider's kubeconfig: the server's copy (written by the step above, kept current by
+        // the daily refresh, SelfHostedPivot), read by a step of its own, so reading it again never
+        // re-runs self-hosted-cluster (its apply and hour-long wait). It runs when created, for a new
+        // kind cluster, and once per renewal: from SELF_HOSTED_PROVIDER_REFRESH_DAYS before the
+        // certificate the last `up` recorded expires, the key changes (src/cluster/selfHostedKubeconfig.ts
+        // selfHostedRefreshKey), the step is replaced (no delete: nothing runs for the old one) and
+        // prints the renewed copy; the next `up` keeps the key. The provider then gets a kubeconfig
+        // of the same cluster with another user certificate: updated in place, not replaced
+        // (pulumi-kubernetes' DiffConfig; modelled, as for the kind cluster's, docs/certificate-renewal.md).
+        const refreshKey = pulumi.unsecret(pulumi.output(args.previous).apply((previous) => selfHostedRefreshKey(previous, new Date())));
+        steps.trigger(
+            "self-hosted-refresh",
+            pulumi.all([args.kindClusterId, refreshKey]).apply(([id, key]) => (key === "" ? [id] : [id, key])),
+        );
+        const providerKubeconfig = steps.add("self-hosted-provider-kubeconfig", renderSelfHostedProviderKubeconfigScript());
+        this.kubeconfig = pulumi.secret(providerKubeconfig.stdout);
+        // Derived from the kubeconfig (a secret): only its certificate's expiry, which is not.
+        this.kubeconfigRefresh = pulumi.unsecret(
+            pulumi.all([providerKubeconfig.stdout, refreshKey]).apply(([text, key]) => selfHostedKubeconfigRefreshOutput(text, key)),
+        );
         // The same scripts as the kind cluster's, with the self-hosted cluster's kubeconfig.
         const scripts = providerScripts(v, args.proxy, SELF_HOSTED_KUBECONFIG);
         this.orc = steps.add("self-hosted-orc", scripts.orc);

@@ -7,7 +7,7 @@
  * Two Kubernetes providers, not one that switches: the kind cluster keeps its provider
  * (`management-cluster`) and its credentials for as long as the stack lives, because its CAPO
  * builds the self-hosted cluster and, on `destroy`, deletes it with them; the self-hosted
- * cluster gets its own (`self-hosted-cluster`, from the self-hosted-cluster step's kubeconfig).
+ * cluster gets its own (`self-hosted-cluster`, from the self-hosted-provider-kubeconfig step's kubeconfig).
  * What switches is Flux's provider: src/capiManagement.ts gives FluxSync the self-hosted one. On a
  * migration (kind → selfHosted on a running stack) the engine sees each Flux object's provider
  * change to one whose cluster differs, which pulumi-kubernetes' DiffConfig answers with a
@@ -28,6 +28,7 @@ import { ClusterCredentials } from "./clusterCredentials";
 import { renderSelfHostedBootstrap, renderSelfHostedManifest, SELF_HOSTED_BOOTSTRAP_FILES, selfHostedClusterName } from "./selfHostedManifest";
 import { ReturnToKind, SelfHostedCluster, SelfHostedPivot } from "./selfHosted";
 import { SELF_HOSTED_ACTIVE_KUBECONFIG } from "./selfHostedScripts";
+import { SELF_HOSTED_KUBECONFIG_OUTPUT } from "./selfHostedKubeconfig";
 
 /** The repository's GitOps tree, whose ClusterClass and add-ons the kind cluster builds the self-hosted cluster from. */
 export const GITOPS_DIR = path.resolve(__dirname, "..", "..", "gitops");
@@ -54,6 +55,8 @@ export interface SelfHostedPartsArgs {
     proxy: pulumi.Input<ProxyEnv | undefined>;
     /** What self-hosted-unpivot must outlive (server, the way to it, credentials, the kind cluster, its providers and credentials). */
     outlives: pulumi.Resource[];
+    /** The last `up`'s outputs (preflight's StackReference to the stack): when to read the provider's kubeconfig again. */
+    previousOutputs: pulumi.StackReference;
 }
 
 /** The self-hosted mode's resources. */
@@ -98,6 +101,7 @@ export function selfHostedParts(args: SelfHostedPartsArgs, opts: pulumi.Componen
             teardownTimeoutSeconds: cfg.teardownTimeoutMinutes * 60,
             protect: cfg.protect,
             outlives: args.outlives,
+            previous: args.previousOutputs.getOutput(SELF_HOSTED_KUBECONFIG_OUTPUT),
         },
         opts,
     );

@@ -71,6 +71,7 @@ export const HOST_SCRIPT_INCLUDES: readonly string[] = [
     "self-hosted-state.sh",
     "mgmt-kubeconfig.sh",
     "self-hosted-move-back.sh",
+    "client-cert-expiry.sh",
 ];
 
 /** The first line every include file has (it makes the file lintable on its own); never included. */

@@ -22,11 +22,13 @@ export type HostStepComponent =
  * - `kind-cluster`: the kind step's stdout, the ID of the kind cluster (a new cluster);
  * - `cert-refresh`: the kind cluster's ID and, when a renewal is due, the refresh key
  *   (src/cluster/certRenewal.ts certRefreshKey);
+ * - `self-hosted-refresh`: the kind cluster's ID and, when the provider's copy of the self-hosted
+ *   cluster's kubeconfig is due, its refresh key (src/cluster/selfHostedKubeconfig.ts selfHostedRefreshKey);
  * - `credential`: the ID of the cloud-provider application credential (a rotation);
  * - `cluster-versions`: the server's ID and the versions the kind, ORC and Cluster API steps
  *   install (src/backup/backupSteps.ts clusterVersionsKey): a version bump runs it again.
  */
-export type HostStepTrigger = "server" | "kind-cluster" | "cert-refresh" | "credential" | "cluster-versions";
+export type HostStepTrigger = "server" | "kind-cluster" | "cert-refresh" | "self-hosted-refresh" | "credential" | "cluster-versions";
 
 /**
  * Which of the command's lifecycle operations run the script (on stdin):

@@ -35,8 +35,9 @@ export function deployedStateOf(cfg: StackConfig, f: DeployedFacts): DeployedSta
         appCredentialOwner: f.owner,
         // Only when on: an unprotected stack records nothing, as before.
         ...(cfg.protect ? { protect: true } : {}),
-        // Only in selfHosted mode: a kind stack records nothing, as before.
-        ...(mode ? { managementClusterMode: mode } : {}),
+        // Only in selfHosted mode: a kind stack records nothing, as before. This version's
+        // self-hosted-unpivot knows return-to-kind's marker (src/lifecycle/selfHostedGate.ts).
+        ...(mode ? { managementClusterMode: mode, unpivotKnowsReturn: true as const } : {}),
         // Optional in DeployedState: states written before these were recorded lack them.
         ...(f.resolved.externalNetworkId ? { externalNetworkId: f.resolved.externalNetworkId } : {}),
         ...(serverNetwork ? { serverNetwork } : {}),

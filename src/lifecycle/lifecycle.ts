@@ -55,6 +55,13 @@ export interface DeployedState {
     serverNetwork?: ServerNetwork;
     /** `selfHosted` when the management cluster was self-hosted (src/lifecycle/selfHostedGate.ts); absent for kind. */
     managementClusterMode?: DeployedMode;
+    /**
+     * True when the `self-hosted-unpivot` recorded in the state knows return-to-kind's marker
+     * `returned` (written in selfHosted mode since return-to-kind exists). Absent in kind mode and
+     * in states of older versions: their unpivot would delete every ORC object of the workload
+     * namespace after a return to kind (src/lifecycle/selfHostedGate.ts refuses that switch).
+     */
+    unpivotKnowsReturn?: true;
 }
 
 /**
@@ -109,12 +116,16 @@ function isServerNetwork(v: unknown): v is ServerNetwork {
  * The optional records (added in later versions) that are well-formed; a malformed one is
  * dropped, i.e. treated as unknown (not refused), rather than making the whole state unreadable.
  */
-function optionalRecords(o: Record<string, unknown>): Pick<DeployedState, "externalNetworkId" | "serverNetwork"> {
+function optionalRecords(o: Record<string, unknown>): Pick<DeployedState, OptionalRecord> {
     return {
         ...(typeof o.externalNetworkId === "string" && o.externalNetworkId !== "" ? { externalNetworkId: o.externalNetworkId } : {}),
         ...(isServerNetwork(o.serverNetwork) ? { serverNetwork: o.serverNetwork } : {}),
+        ...(o.unpivotKnowsReturn === true ? { unpivotKnowsReturn: true as const } : {}),
     };
 }
+
+/** The records {@link optionalRecords} reads (anything else under these names is dropped). */
+type OptionalRecord = "externalNetworkId" | "serverNetwork" | "unpivotKnowsReturn";
 
 function isDeployedState(v: unknown): v is DeployedState {
     const o = v as Record<string, unknown>;
@@ -141,6 +152,7 @@ export function previousDeployment(outputs: Record<string, unknown> | undefined)
         const state: DeployedState = { ...d };
         delete state.externalNetworkId;
         delete state.serverNetwork;
+        delete state.unpivotKnowsReturn;
         return { kind: "deployed", state: { ...state, ...optionalRecords(d as unknown as Record<string, unknown>) } };
     }
     if (typeof o.floatingIp === "string" && o.floatingIp !== "") {

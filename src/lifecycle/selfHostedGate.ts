@@ -7,7 +7,10 @@
  *   return-to-kind step (src/cluster/selfHosted.ts ReturnToKind), which the kind cluster's Flux
  *   waits for, moves every Cluster API object back to the kind cluster and lets it delete the
  *   self-hosted cluster; the removed self-hosted steps' delete at the end of the same `up` then
- *   does nothing (docs/self-hosted.md, "selfHosted → kind");
+ *   does nothing (docs/self-hosted.md, "selfHosted → kind"). Refused when the last `up` was
+ *   an older version's (no `unpivotKnowsReturn` recorded): the self-hosted-unpivot in its state,
+ *   which the engine runs as recorded, knows no `returned` marker and would delete every ORC
+ *   object of the workload namespace; one selfHosted `up` with this version updates it first;
  * - a `serverGeneration` bump in `selfHosted` mode: refused. The new server's empty kind
  *   cluster knows nothing of the pivot (its markers are on the old server's disk), would build
  *   a second cluster of the same name on the same OpenStack network names, and could no
@@ -34,6 +37,16 @@ export function selfHostedProblems(prev: PreviousDeployment, cfg: Pick<StackConf
         return [];
     }
     const problems: string[] = [];
+    if (cfg.managementCluster.mode === "kind" && prev.state.unpivotKnowsReturn !== true) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:managementCluster.mode: the stack was last deployed in selfHosted mode by an older capi-mgmt, ` +
+                `whose self-hosted-unpivot (recorded in the state; the engine runs its delete at the end of this \`up\`, after ` +
+                `return-to-kind) knows nothing of the way back and would delete every ORC object (Images, ServerGroups) of the ` +
+                `workload namespace "${prev.state.workloadNamespace}", the workload clusters' included. Set it back to ` +
+                `selfHosted and run \`pulumi up\` once with this version (it updates the recorded step), then set it to kind ` +
+                `(${WAY_BACK})`,
+        );
+    }
     if (prev.state.serverGeneration !== cfg.serverGeneration) {
         problems.push(
             `${CONFIG_NAMESPACE}:serverGeneration: the management cluster is self-hosted; a new server's empty kind cluster would ` +

@@ -38,3 +38,38 @@ export function selfSignedCertificate(req: CertificateRequest): string {
     assert.strictEqual(gen.status, 0, gen.stderr);
     return fs.readFileSync(out, "utf8");
 }
+
+/** A day in milliseconds. */
+export const DAY_MS = 24 * 3600 * 1000;
+
+/** RFC 3339 UTC in whole seconds, as the program records certificate expiries (e.g. `2027-11-22T13:00:00Z`). */
+export function rfc3339(ms: number): string {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * A kubeconfig (cluster `server`) whose client certificate is a real one made by openssl, valid
+ * `days` from now, and that certificate's notAfter ({@link rfc3339}). Skips the test without openssl.
+ */
+export function kubeconfigWithCertificate(ctx: Mocha.Context, days: number, server = "https://192.0.2.10:6443"): { kubeconfig: string; expiry: string } {
+    requireOpenssl(ctx, "the tests with real client certificates");
+    const pem = Buffer.from(selfSignedCertificate({ days, subject: "/O=kubeadm:cluster-admins/CN=kubernetes-admin", key: "ec" }));
+    const notAfter = spawnSync("openssl", ["x509", "-noout", "-enddate"], { input: pem, encoding: "utf8" })
+        .stdout.trim()
+        .replace(/^notAfter=/, "");
+    const kubeconfig = [
+        "apiVersion: v1",
+        "clusters:",
+        "- cluster:",
+        "    certificate-authority-data: Y2E=",
+        `    server: ${server}`,
+        "  name: kind-dev",
+        "users:",
+        "- name: kind-dev",
+        "  user:",
+        `    client-certificate-data: ${pem.toString("base64")}`,
+        "    client-key-data: a2V5",
+        "",
+    ].join("\n");
+    return { kubeconfig, expiry: rfc3339(Date.parse(notAfter)) };
+}

@@ -48,15 +48,7 @@ die() { log "ERROR: $*" && exit 1; }
 # kube KUBECONFIG ARGS...: kubectl with that kubeconfig, each call bounded (a minute).
 kube() { timeout --kill-after=10 60 kubectl --kubeconfig "$1" --request-timeout=30s "${@:2}" </dev/null; }
 
-# Prints the notAfter (epoch seconds) of the client certificate of the kubeconfig on stdin.
-client_cert_expiry() {
-    local data end
-    data=$(awk '$1 == "client-certificate-data:" { print $2; exit }')
-    [[ -n "$data" ]] || return 1
-    end=$(base64 -d <<<"$data" 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null) || return 1
-    [[ "$end" == notAfter=* ]] || return 1
-    date -u -d "${end#notAfter=}" +%s
-}
+# capi-mgmt:include client-cert-expiry.sh
 
 # Replaces the copy with the Secret's kubeconfig when that is newer; sets `why` and returns 1
 # when it cannot.
