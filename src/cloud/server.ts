@@ -166,10 +166,17 @@ export class ManagementServer extends pulumi.ComponentResource {
             { pool: args.floatingIpPool, description: `capi-mgmt ${args.prefix} management server` },
             { parent: this, protect: args.protect, ignoreChanges: FLOATING_IP_IGNORED_CHANGES },
         );
+        // The association waits for the server as well as the port. On a `serverGeneration`
+        // bump it moves the address to the new generation's port (`port_id` updated in place);
+        // without the server in dependsOn the engine did that as soon as the new port existed,
+        // so when Nova then refused the new server (a quota without room for a second server:
+        // found by test/integration/openstackEngineLifecycle.ts on the OpenStack test bed, prod's
+        // SCS-8V-32 against Nova's default 50 GiB) the running server had lost its floating IP
+        // to an unbound port. Now a refused server leaves the address where it was.
         this.association = new openstack.networking.FloatingIpAssociate(
             "floating-ip-association",
             { floatingIp: fip.address, portId: port.id },
-            { parent: this, dependsOn: args.associateAfter, deleteBeforeReplace: true },
+            { parent: this, dependsOn: [...args.associateAfter, this.instance], deleteBeforeReplace: true },
         );
 
         this.floatingIp = fip.address;

@@ -81,6 +81,13 @@ export class TestProject {
         }
     }
 
+    /** This project's compute quotas with their use (Nova's `/os-quota-sets/{project}/detail`, as admin). */
+    async computeQuotas(): Promise<Record<string, { limit: number; in_use: number }>> {
+        return (
+            await this.admin.call<{ quota_set: Record<string, { limit: number; in_use: number }> }>("compute", "GET", `/os-quota-sets/${this.projectId}/detail`)
+        ).quota_set;
+    }
+
     /**
      * An external network (`router:external`) owned by this project, made as admin (a cloud user
      * cannot): every project sees it while it exists, so callers delete it right after use

@@ -9,7 +9,7 @@ import { changes, kubeAccess, mutations } from "./engineHelpers";
 import { startEngineCluster } from "./engineBed";
 import { ControllerStandIns } from "./engineStandIns";
 import { Testbed } from "./harness/testbed";
-import { diagnostics, notSame, PredictedEffect, predictedEffect, realEffect } from "./openstackEngineMap";
+import { diagnostics, lastLines, notSame, PredictedEffect, predictedEffect, realEffect } from "./openstackEngineMap";
 import { inventoryDiff, writeCloudsYaml } from "./openstackEngineBed";
 import { kindLikeKubeconfig } from "./openstackEngineHost";
 import { EngineSuite, fullModeOnly, timed } from "./openstackEngineSuite";
@@ -134,14 +134,62 @@ export function lifecycleTests(s: EngineSuite): void {
         assert.deepStrictEqual(notSame(preview), []);
     });
 
+    /** prod: the gate refuses a bump while protect (on in production) is: turned off once first, as docs/settings.md says. */
+    let unprotected = false;
+    const unprotect = async () => {
+        if (stackName === "prod" && !unprotected) {
+            await s.applyOverrides({ protect: "false" });
+            await timed(`${stackName}: protect off up`, () => s.stack.up());
+            unprotected = true;
+        }
+    };
+
+    it("a bump Nova refuses (no quota for a second server) leaves the floating IP on the running server; the setting back removes the new port", async function () {
+        fullModeOnly(this);
+        await unprotect();
+        const e = s.predicted.find((x) => x.key === "serverGeneration") as PredictedEffect;
+        const before = await s.inv();
+        const ram = (await s.p().computeQuotas()).ram;
+        // The old and the new server exist together until the end of the bump's `up`: with RAM for
+        // only the running one, Nova refuses the new server (as a real cloud with its default 50 GiB
+        // does for prod's SCS-8V-32).
+        await s.p().setQuota("compute", { ram: ram.in_use });
+        await s.withSettings(async () => {
+            await s.applyOverrides(e.variant.variant);
+            const op = await s.stack.upFailing();
+            assert.match(op.output, /Quota exceeded for ram/, lastLines(op.output, 30));
+            // FINDING (docs/testbed-openstack-engine.md): the association used to move to the new,
+            // unbound port as soon as it existed, taking the running server's address away.
+            assert.deepStrictEqual(
+                mutations(op)
+                    .map((x) => `${x.op} ${x.urn.split("::").pop() ?? ""}`)
+                    .filter((x) => x.includes("floating-ip")),
+                [],
+            );
+            const owner = s.p().owner.session;
+            const fips = (await owner.call<{ floatingips: { port_id: string | null }[] }>("network", "GET", `/v2.0/floatingips?project_id=${s.p().projectId}`))
+                .floatingips;
+            const servers = (await owner.call<{ servers: { id: string }[] }>("compute", "GET", "/servers")).servers;
+            assert.strictEqual(fips.length, 1, JSON.stringify(fips));
+            assert.strictEqual(servers.length, 1, JSON.stringify(servers));
+            const port = (await owner.call<{ port: { device_id: string } }>("network", "GET", `/v2.0/ports/${fips[0].port_id ?? ""}`)).port;
+            assert.strictEqual(port.device_id, servers[0].id, "the floating IP is on the running server's port");
+        });
+        await s.p().setQuota("compute", { ram: ram.limit });
+        const back = await timed(`${stackName}: up with serverGeneration back`, () => s.stack.up());
+        const left = notSame(back);
+        assert.ok(left.length > 0 && left.every((x) => x.startsWith("delete ") && x.endsWith("-g2")), left.join("; "));
+        assert.deepStrictEqual(inventoryDiff(before, await s.inv()), { added: {}, removed: {} });
+        assert.deepStrictEqual(notSame(await s.stack.preview()), []);
+    });
+
     it("serverGeneration bump: a new port and server, the old ones deleted, as the map predicts", async function () {
         fullModeOnly(this);
         const e = s.predicted.find((x) => x.key === "serverGeneration") as PredictedEffect;
-        if (stackName === "prod") {
-            // protect (on in production) refuses deleting the old server: turned off first, as docs/settings.md says.
-            await s.applyOverrides({ protect: "false" });
-            await timed(`${stackName}: protect off up`, () => s.stack.up());
-        }
+        // Room for a second server: the old one stays until the end of the `up` (docs/server-rebuild.md).
+        const q = await s.p().computeQuotas();
+        await s.p().setQuota("compute", { ram: Math.max(q.ram.limit, 2 * q.ram.in_use), cores: Math.max(q.cores.limit, 2 * q.cores.in_use) });
+        await unprotect();
         // The new server gets a new kind cluster: the kind step's stand-in reports a new cluster id
         // on its create, and from now on the kubeconfig step's stand-in reads a second, empty API
         // server (the old objects stay on the first one, as on the old server). With one API server
