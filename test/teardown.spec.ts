@@ -3,13 +3,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { expandIncludes, HOST_INCLUDES_DIR, HOST_SCRIPTS_DIR, SERVER_KUBECONFIG } from "../src/host/hostScripts";
-import {
-    CLUSTERS_GONE_FILE,
-    DEFAULT_TEARDOWN_TIMEOUT_SECONDS,
-    FLUX_RESUME_SCRIPT,
-    renderTeardownScript,
-    TeardownParams,
-} from "../src/lifecycle/teardownScript";
+import { SETTINGS_SCHEMA } from "../src/config";
+import { CLUSTERS_GONE_FILE, FLUX_RESUME_SCRIPT, renderTeardownScript, TeardownParams } from "../src/lifecycle/teardownScript";
 import { CLUSTER_CRD, FakeWorkload, ORC_IMAGE_CRD, SNAPSHOT_CRD } from "./fakes/teardownFakes";
 import { assertFailure, assertSuccess, hasShellcheck, makeTempDir, shellcheck, skipTest } from "./fakes/shell";
 import {
@@ -50,8 +45,10 @@ describe("teardown script: rendering", () => {
     });
 
     it("is deterministic and accepts the default timeout", () => {
-        const p = sampleParams({ timeoutSeconds: DEFAULT_TEARDOWN_TIMEOUT_SECONDS, perClusterTimeoutSeconds: DEFAULT_TEARDOWN_TIMEOUT_SECONDS });
-        assert.strictEqual(DEFAULT_TEARDOWN_TIMEOUT_SECONDS, 1800);
+        // The schema's default of capi-mgmt:teardownTimeoutMinutes, in seconds as src/capiManagement.ts passes it.
+        const seconds = (SETTINGS_SCHEMA.properties.teardownTimeoutMinutes.default as number) * 60;
+        assert.ok(Number.isInteger(seconds) && seconds > 0, `schema default: ${seconds}`);
+        const p = sampleParams({ timeoutSeconds: seconds, perClusterTimeoutSeconds: seconds });
         assert.strictEqual(renderTeardownScript(p), renderTeardownScript(p));
     });
 

@@ -105,8 +105,13 @@ export function parseStackConfig(raw: RawConfig, ctx: ParseContext): StackConfig
             maxAgeDays: backup.maxAgeDays ?? props.maxAgeDays.default,
         };
     }
-    if (config.gitops && ctx.secretKeys) {
-        checkSecretsHeldAsSecrets(p, { "gitops.deployKey": config.gitops.deployKey, "gitops.sopsAgeKey": config.gitops.sopsAgeKey }, ctx.secretKeys);
+    if (ctx.secretKeys) {
+        // A secret setting's value as written (`top` or `top.nested`; values of the wrong type left out).
+        const written = (key: string): unknown => {
+            const [top, nested] = key.split(".") as [keyof Settings, string | undefined];
+            return nested === undefined ? ok(top) : (usable(top) as Record<string, unknown> | undefined)?.[nested];
+        };
+        checkSecretsHeldAsSecrets(p, written, ctx.secretKeys);
     }
     config.workloadNamespace = config.gitops?.workloadNamespace ?? DEFAULT_WORKLOAD_NAMESPACE;
     config.managementCluster = managementClusterOf(p, usable("managementCluster"), {

@@ -353,8 +353,8 @@ export function settingSchema(key: string): (TSchema & SettingMeta) | undefined 
 }
 
 /**
- * Every declared key: the top-level ones, then each object setting's nested keys (`top.key`,
- * or `top[].key` for a list of objects), in declaration order.
+ * Every object setting's nested keys (`top.key`, or `top[].key` for a list of objects), in
+ * declaration order (the top-level keys are CONFIG_KEYS).
  */
 export function nestedSettingKeys(): string[] {
     const keys: string[] = [];
@@ -366,5 +366,5 @@ export function nestedSettingKeys(): string[] {
     return keys;
 }
 
-/** Keys whose value is a secret (`x-secret`), dotted. */
-export const SECRET_SETTINGS = nestedSettingKeys().filter((k) => settingSchema(k)?.["x-secret"] === true) as readonly string[];
+/** Keys whose value is a secret (`x-secret`): top-level ones, then nested ones, dotted. */
+export const SECRET_SETTINGS = [...CONFIG_KEYS, ...nestedSettingKeys()].filter((k) => settingSchema(k)?.["x-secret"] === true) as readonly string[];

@@ -1,10 +1,13 @@
 /**
- * The typed, validated stack configuration and what parsing takes and throws. The plain
- * settings' types come from the schema (./schema.ts); the rest are what the rules derive.
+ * The typed, validated stack configuration and what parsing takes and throws. The settings'
+ * types come from the schema (./schema.ts, TypeBox's Static); the rest are what the rules derive.
  */
+import { Static } from "@sinclair/typebox";
 import { ProxySettings, RegistryMirror } from "../host/proxy";
 import { Versions } from "../versions/versions";
-import { Environment, ExistingNetwork, Settings, WorkloadProject } from "./schema";
+import { Environment, ExistingNetwork, ManagementClusterSetting, Settings, WorkloadProject } from "./schema";
+import { BACKUP_OBJECT_STORAGE_SCHEMA, BACKUP_SCHEMA } from "./schemaBackup";
+import { GITOPS_SCHEMA } from "./schemaGitops";
 
 export type { Environment, ExistingNetwork, WorkloadProject };
 
@@ -17,92 +20,72 @@ export type AppCredentialSettings = Omit<NonNullable<Settings["appCredential"]>,
 /** Which Git reference Flux follows: a branch (development) or a semver range of tags. */
 export type GitRef = { branch: string } | { semver: string };
 
-/** Where Flux syncs from, and the namespace of the workload clusters (defaults filled in). */
-export interface GitOpsSettings {
-    /** `ssh://git@host[:port]/org/repo`. */
-    url: string;
-    /** Branch or semver range. */
-    ref: GitRef;
-    /** Path in the repository, `./…`. */
-    path: string;
-    /** Reconcile interval, a Go duration such as `1m`. */
-    interval: string;
-    /** known_hosts lines of the Git host (host checking is never disabled). */
-    knownHosts: string;
-    /** SSH private key already registered on the repository (secret); generated when absent. */
-    deployKey?: string;
-    /** age key for SOPS decryption (secret). */
-    sopsAgeKey?: string;
-    /** Namespace of the workload clusters. */
-    workloadNamespace: string;
-}
+/** `capi-mgmt:gitops` as written. */
+type GitOpsSetting = Static<typeof GITOPS_SCHEMA>;
 
-/** Settings that always have a value once parsed (declared with a default, or required). */
-type Filled = "prefix" | "environment" | "externalNetwork" | "flavor" | "image" | "rootVolumeSize" | "nodeCidr" | "dnsNameservers";
-type Filled2 = "sshAllowedCidrs" | "apiAllowedCidrs" | "allowPublicAccess" | "serverGeneration" | "protect" | "teardownTimeoutMinutes";
-/** Settings passed through as written (optional). */
-type Passed = "availabilityZone" | "existingNetwork" | "workloadProject" | "caCert" | "rebuildWithClusters";
-
-/** The typed, validated stack configuration. */
-export type StackConfig = Required<Pick<Settings, Filled | Filled2>> &
-    Pick<Settings, Passed> & {
-        /** Pulumi stack name. */
-        stack: string;
-        /** The `openstack:cloud` entry of clouds.yaml the program authenticates with, if set. */
-        cloud?: string;
-        /** The `openstack:region`, if set. */
-        region?: string;
-        /** Roles (canonical), expiry (canonical) and owner of the two application credentials. */
-        appCredential: AppCredentialSettings;
-        /** Every pinned version, defaults merged with `capi-mgmt:versions`. */
-        versions: Versions;
-        /** Flux sync; undefined installs no Flux (credentials are placed all the same). */
-        gitops?: GitOpsSettings;
-        /** Namespace of the workload clusters (from gitops, or the default). */
-        workloadNamespace: string;
-        /** Where the management cluster runs. */
-        managementCluster: ManagementClusterSettings;
-        /** HTTP proxy of everything that downloads on the management side; undefined: direct. */
-        proxy?: ProxySettings;
-        /** Registry mirrors of the kind node's containerd; empty: none. */
-        registryMirrors: RegistryMirror[];
-        /** The scheduled backup and its volume (defaults filled in). */
-        backup: BackupSettings;
-        /** The copy of the backups to object storage (defaults filled in); undefined: not enabled. */
-        backupObjectStorage?: BackupObjectStorageSettings;
+/**
+ * Where Flux syncs from, and the namespace of the workload clusters (defaults filled in): the
+ * schema's `gitops` with `branch`/`semver` turned into `ref` (./rules/gitops.ts), and the two
+ * secrets left optional (`deployKey` unset: one is generated; `sopsAgeKey` unset: no SOPS).
+ */
+export type GitOpsSettings = Required<Omit<GitOpsSetting, "branch" | "semver" | "deployKey" | "sopsAgeKey">> &
+    Pick<GitOpsSetting, "deployKey" | "sopsAgeKey"> & {
+        /** Branch or semver range. */
+        ref: GitRef;
     };
 
+/**
+ * Optional settings the parse step passes through as written, unset when unset. This list
+ * stays by hand: whether parse fills a key is not in the schema (`prefix` takes the stack
+ * name and `protect` the environment, without a schema default), and TypeBox's Static types
+ * do not carry defaults. Every other plain setting is required in StackConfig, so tsc makes
+ * ./parse.ts fill each new one.
+ */
+type Passed = "availabilityZone" | "existingNetwork" | "workloadProject" | "caCert" | "rebuildWithClusters";
+
+/** What the parse step makes of the settings it transforms (their own shapes), and what comes from elsewhere. */
+interface Parsed {
+    /** Pulumi stack name. */
+    stack: string;
+    /** The `openstack:cloud` entry of clouds.yaml the program authenticates with, if set. */
+    cloud?: string;
+    /** The `openstack:region`, if set. */
+    region?: string;
+    /** Roles (canonical), expiry (canonical) and owner of the two application credentials. */
+    appCredential: AppCredentialSettings;
+    /** Every pinned version, defaults merged with `capi-mgmt:versions`. */
+    versions: Versions;
+    /** Flux sync; undefined installs no Flux (credentials are placed all the same). */
+    gitops?: GitOpsSettings;
+    /** Namespace of the workload clusters (from gitops, or the default). */
+    workloadNamespace: string;
+    /** Where the management cluster runs. */
+    managementCluster: ManagementClusterSettings;
+    /** HTTP proxy of everything that downloads on the management side; undefined: direct. */
+    proxy?: ProxySettings;
+    /** Registry mirrors of the kind node's containerd; empty: none. */
+    registryMirrors: RegistryMirror[];
+    /** The scheduled backup and its volume (defaults filled in). */
+    backup: BackupSettings;
+    /** The copy of the backups to object storage (defaults filled in); undefined: not enabled. */
+    backupObjectStorage?: BackupObjectStorageSettings;
+}
+
+/**
+ * The typed, validated stack configuration: every plain setting of the schema with its value
+ * (declared default, required, or filled by ./parse.ts), the {@link Passed} ones as written,
+ * and the transformed ones in their parsed shapes.
+ */
+export type StackConfig = Required<Omit<Settings, keyof Parsed | Passed>> & Pick<Settings, Passed> & Parsed;
+
 /** `capi-mgmt:backup` with its defaults (docs/backup-restore.md). */
-export interface BackupSettings {
-    /** systemd OnCalendar expression of the backup timer. */
-    schedule: string;
-    /** Backups kept on the server. */
-    keep: number;
-    /** GiB of the Cinder backup volume; 0: none (the root disk). */
-    volumeSize: number;
-}
+export type BackupSettings = Required<Static<typeof BACKUP_SCHEMA>>;
 
-/** `backupObjectStorage` when enabled, defaults filled in. */
-export interface BackupObjectStorageSettings {
-    /** The Swift container (`<prefix>-backups` unless set). */
-    container: string;
-    /** Backups kept in the container. */
-    keep: number;
-    /** Older backups are deleted too (the newest never); 0: no age limit. */
-    maxAgeDays: number;
-}
+/** `backupObjectStorage` when enabled (so without `enabled`), defaults filled in; `container` defaults to `<prefix>-backups`. */
+export type BackupObjectStorageSettings = Required<Omit<Static<typeof BACKUP_OBJECT_STORAGE_SCHEMA>, "enabled">>;
 
-/** Where the management cluster runs, defaults filled in (src/config/schemaManagementCluster.ts). */
-export interface ManagementClusterSettings {
-    /** `kind`: the kind cluster on the server; `selfHosted`: a highly available cluster on OpenStack that manages itself. */
-    mode: "kind" | "selfHosted";
-    /** Flavor of the self-hosted cluster's control plane nodes (default: the server's `flavor`). */
-    flavor: string;
-    /** Kubernetes version of the self-hosted cluster. */
-    kubernetesVersion: string;
-    /** Glance image name of its nodes. */
-    image: string;
-}
+/** Where the management cluster runs, defaults filled in (`flavor` defaults to the server's; ./schemaManagementCluster.ts). */
+export type ManagementClusterSettings = Required<ManagementClusterSetting>;
 
 /** Raw values as Pulumi hands them over: strings, objects and lists as JSON text. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;

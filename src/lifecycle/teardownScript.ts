@@ -18,9 +18,6 @@ export const CLUSTERS_GONE_FILE = `${HOST_STATE_DIR}/workload-clusters-gone`;
 /** The script the teardown writes to resume the Flux objects it suspended (`sudo bash …`). */
 export const FLUX_RESUME_SCRIPT = `${HOST_STATE_DIR}/resume-flux.sh`;
 
-/** Default overall bound of the teardown, seconds. */
-export const DEFAULT_TEARDOWN_TIMEOUT_SECONDS = 1800;
-
 /** Largest accepted bound, seconds (one day). */
 const MAX_TIMEOUT_SECONDS = 24 * 3600;
 

@@ -125,11 +125,15 @@ export function caCertOf(p: Problems, raw: string | undefined): string | undefin
     return blocks.join("\n") + "\n";
 }
 
-/** A secret setting (`x-secret`) in plain text in the stack file is refused: it would sit in Git and in every log of the config. */
-export function checkSecretsHeldAsSecrets(p: Problems, present: Record<string, unknown>, secretKeys: readonly string[]): void {
+/**
+ * A secret setting (every `x-secret` key of the schema) in plain text in the stack file is
+ * refused: it would sit in Git and in every log of the config. `written` gives a dotted key's
+ * value as written, undefined when unset.
+ */
+export function checkSecretsHeldAsSecrets(p: Problems, written: (key: string) => unknown, secretKeys: readonly string[]): void {
     for (const key of SECRET_SETTINGS) {
         const top = key.split(".")[0];
-        if (present[key] === undefined || secretKeys.includes(`${CONFIG_NAMESPACE}:${top}`)) {
+        if (written(key) === undefined || secretKeys.includes(`${CONFIG_NAMESPACE}:${top}`)) {
             continue;
         }
         p.fail(
