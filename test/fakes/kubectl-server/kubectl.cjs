@@ -1,6 +1,7 @@
 // One call of the fake kubectl of the teardown tests (test/fakes/teardownFakes.ts): reads and writes
 // the fake API server's state, one JSON file per object under FAKE_STATE, logs the call as a JSON
-// line, and simulates what the teardown depends on (see teardownFakes.ts). Run by server.cjs.
+// line, and simulates what the teardown depends on (see teardownFakes.ts). Run by server.cjs; the
+// resources it knows are in resources.cjs.
 "use strict";
 /* global require, module, process, performance */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS program run by node
@@ -9,9 +10,8 @@ const fs = require("fs");
 const path = require("path");
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS program run by node
 const { jsonpath } = require("./jsonpath.cjs");
-
-// The CRDs' names, as test/fakes/kubectlServer.ts declares them (it starts server.cjs with them).
-const { CLUSTER_CRD, KUSTOMIZATION_CRD, HELMRELEASE_CRD, SNAPSHOT_CRD } = JSON.parse(process.env.FAKE_KUBECTL_CRDS);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS program run by node
+const { CLUSTER_CRD, KUSTOMIZATION_CRD, HELMRELEASE_CRD, SNAPSHOT_CRD, ALIASES, BUILTIN, CLUSTER_SCOPED, POD_SPECS } = require("./resources.cjs");
 
 /** Ends a call with an exit status. */
 class Exit {
@@ -40,24 +40,6 @@ function done(text = "", extra = {}) {
     log({ exit: 0, ...extra });
     throw new Exit(0);
 }
-
-const ALIASES = {
-    svc: "services", service: "services",
-    pvc: "persistentvolumeclaims", persistentvolumeclaim: "persistentvolumeclaims",
-    pv: "persistentvolumes", persistentvolume: "persistentvolumes",
-    crd: "customresourcedefinitions", customresourcedefinition: "customresourcedefinitions",
-    secret: "secrets", namespace: "namespaces", ns: "namespaces",
-    deployment: "deployments", statefulset: "statefulsets", daemonset: "daemonsets",
-    replicaset: "replicasets", job: "jobs", cronjob: "cronjobs", pod: "pods",
-    "cluster.cluster.x-k8s.io": CLUSTER_CRD,
-    "kustomization.kustomize.toolkit.fluxcd.io": KUSTOMIZATION_CRD,
-    "helmrelease.helm.toolkit.fluxcd.io": HELMRELEASE_CRD,
-    "volumesnapshot.snapshot.storage.k8s.io": SNAPSHOT_CRD,
-};
-const BUILTIN = new Set(["services", "persistentvolumeclaims", "persistentvolumes", "customresourcedefinitions",
-    "secrets", "namespaces", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs", "pods"]);
-const CLUSTER_SCOPED = new Set(["persistentvolumes", "customresourcedefinitions", "namespaces"]);
-const POD_SPECS = { cronjobs: ["spec", "jobTemplate", "spec", "template", "spec"], pods: ["spec"] };
 
 // --- arguments ---
 let kubeconfig = null, output = null, namespace = null, allNamespaces = false, ignoreNotFound = false;
