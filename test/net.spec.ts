@@ -1,6 +1,6 @@
 import "mocha";
 import * as assert from "assert";
-import { cidrSlug, cidrsOverlap, hasHostBits, isIpv4, isIpv6, parseCidr, wholeFamiliesCovered } from "../src/shared/net";
+import { cidrSlug, cidrsOverlap, hasHostBits, isHostPort, isIpv4, isIpv6, parseCidr, wholeFamiliesCovered } from "../src/shared/net";
 
 describe("address parsing", () => {
     it("accepts IPv4 addresses and refuses look-alikes", () => {
@@ -67,5 +67,59 @@ describe("address parsing", () => {
     it("makes CIDRs safe for resource names", () => {
         assert.strictEqual(cidrSlug("203.0.113.0/24"), "203.0.113.0-24");
         assert.strictEqual(cidrSlug("2001:DB8::/64"), "2001_db8__-64");
+    });
+
+    // host[:port], as registryMirrors[].registry (port optional) and the kubeconfig's apiEndpoint (port required) are written.
+    const HOST_PORTS: Array<[string, "both" | "optional only" | "neither"]> = [
+        ["docker.io", "optional only"],
+        ["Docker.IO", "optional only"],
+        ["registry.example:5000", "both"],
+        ["192.0.2.10:6443", "both"],
+        ["192.0.2.10", "optional only"],
+        ["mgmt.example.org:443", "both"],
+        ["[2001:db8::10]:6443", "both"],
+        ["[2001:db8::10]", "optional only"],
+        ["[2001:DB8:0:0::10]:6443", "both"],
+        ["[::ffff:192.0.2.1]:5000", "both"],
+        ["h:1", "both"],
+        ["h:80", "both"],
+        ["h:65535", "both"],
+        [`${"a".repeat(63)}.example:1`, "both"],
+        [`${"a".repeat(64)}.example:1`, "neither"],
+        [`${"a.".repeat(125)}abc:1`, "both"],
+        [`${"a.".repeat(125)}abcd:1`, "neither"],
+        ["h:0", "neither"],
+        ["h:65536", "neither"],
+        ["h:99999", "neither"],
+        ["docker.io:99999", "neither"],
+        ["192.0.2.10:06443", "neither"],
+        ["h:", "neither"],
+        ["h:+5", "neither"],
+        ["h:5 ", "neither"],
+        ["2001:db8::10:6443", "neither"],
+        ["[2001:db8::zz]:6443", "neither"],
+        ["[fe80::1%eth0]:6443", "neither"],
+        ["[::1]:", "neither"],
+        ["[::1]x", "neither"],
+        ["https://192.0.2.10:6443", "neither"],
+        ["https://docker.io", "neither"],
+        ["docker.io/library", "neither"],
+        ["h:5/", "neither"],
+        ["h:5?", "neither"],
+        ["u@h:5", "neither"],
+        ["a#b:6443", "neither"],
+        ["a&b:6443", "neither"],
+        ["a_b:6443", "neither"],
+        ["-x..y:6443", "neither"],
+        ["a b", "neither"],
+        [":5", "neither"],
+        ["", "neither"],
+    ];
+
+    it("accepts host[:port] with a name, IPv4 or bracketed IPv6 host and a port of 1 to 65535", () => {
+        for (const [s, accepted] of HOST_PORTS) {
+            assert.strictEqual(isHostPort(s, "optional"), accepted !== "neither", `${JSON.stringify(s)}, port optional`);
+            assert.strictEqual(isHostPort(s, "required"), accepted === "both", `${JSON.stringify(s)}, port required`);
+        }
     });
 });

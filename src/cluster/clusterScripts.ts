@@ -14,7 +14,7 @@ import {
     registryHostsParam,
     renderContainerdProxyDropIn,
 } from "./kindConfig";
-import { isIpv6 } from "../shared/net";
+import { isHostPort } from "../shared/net";
 import { ProxyEnv, RegistryMirror } from "../host/proxy";
 import { ReleaseChecksums, ReleaseComponent, releaseFiles } from "../versions/releaseFiles";
 
@@ -91,7 +91,6 @@ const KIND_CLUSTER_NAME = /^[a-z0-9][a-z0-9.-]{0,49}$/;
 const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$/;
 /** A release tag like `v1.2.3` or `v1.2.3-rc.1`. */
 const RELEASE_VERSION = /^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/;
-const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 /** Longest wait a step may be given: one day. */
 const MAX_WAIT_SECONDS = 24 * 3600;
 
@@ -119,16 +118,6 @@ function checkWaitSeconds(n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > MAX_WAIT_SECONDS) {
         throw new Error(`waitTimeoutSeconds must be a whole number from 1 to ${MAX_WAIT_SECONDS}, got ${n}`);
     }
-}
-
-/** True when `endpoint` is `host:port` with a host name, an IPv4 address or a bracketed IPv6 address. */
-function isApiEndpoint(endpoint: string): boolean {
-    const m = typeof endpoint === "string" ? /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([1-9][0-9]{0,4})$/.exec(endpoint) : null;
-    if (!m || Number(m[3]) > 65535) {
-        return false;
-    }
-    const [, ipv6, host] = m;
-    return ipv6 !== undefined ? isIpv6(ipv6) : host.length <= 253 && HOST_NAME.test(host);
 }
 
 /**
@@ -172,7 +161,7 @@ export function renderKindClusterScript(p: KindClusterParams): string {
  */
 export function renderKubeconfigScript(p: KubeconfigParams): string {
     checkClusterName(p.clusterName);
-    if (!isApiEndpoint(p.apiEndpoint)) {
+    if (!isHostPort(p.apiEndpoint, "required")) {
         throw new Error(`apiEndpoint must be host:port (IPv6 in brackets), e.g. 192.0.2.10:6443, got ${JSON.stringify(p.apiEndpoint)}`);
     }
     return renderHostScript("kubeconfig.sh", { CLUSTER_NAME: p.clusterName, API_ENDPOINT: p.apiEndpoint });

@@ -3,6 +3,7 @@
  */
 import { stringify as toToml } from "smol-toml";
 import { stringify } from "yaml";
+import { DNS_LABEL } from "../shared/names";
 import { isIp } from "../shared/net";
 import { isRegistryHost, ProxyEnv, proxyEnvVars, RegistryMirror } from "../host/proxy";
 
@@ -26,7 +27,7 @@ export interface KindConfigParams {
  * applies to whichever kubeadm API version the node image uses.
  */
 export function renderKindConfig(p: KindConfigParams): string {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.name)) {
+    if (!DNS_LABEL.test(p.name)) {
         throw new Error(`kind cluster name ${JSON.stringify(p.name)} is not a lowercase DNS label`);
     }
     if (!/@sha256:[0-9a-f]{64}$/.test(p.nodeImage)) {

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ACTIVE_KUBECONFIG, HOST_SYSTEMD_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 import { SYSTEMD_UNIT_DIR } from "../host/lbCleanupScript";
+import { DNS_LABEL } from "../shared/names";
 import { SELF_HOSTED_STATE_DIR } from "./selfHostedScripts";
 import { KubeconfigRefreshRecord, kubeconfigRefreshKey, kubeconfigRefreshRecord } from "./certRenewal";
 
@@ -41,8 +42,6 @@ export const SELF_HOSTED_KUBECONFIG_WARN_DAYS = 30;
 export const SELF_HOSTED_PROVIDER_REFRESH_DAYS = SELF_HOSTED_KUBECONFIG_WARN_DAYS;
 /** Name of the stack output {@link SelfHostedKubeconfigRefreshOutput} (read back by the next run). */
 export const SELF_HOSTED_KUBECONFIG_OUTPUT = "selfHostedKubeconfigRefresh";
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function unit(ext: "service" | "timer"): string {
     const text = fs.readFileSync(path.join(HOST_SYSTEMD_DIR, `${SELF_HOSTED_KUBECONFIG_UNIT}.${ext}`), "utf8");

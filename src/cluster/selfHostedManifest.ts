@@ -23,6 +23,7 @@
  */
 import { stringify } from "yaml";
 import { isIpv4, parseCidr } from "../shared/net";
+import { DNS_LABEL } from "../shared/names";
 
 /** Label on the self-hosted cluster's Cluster: the teardown and the pivot's checks tell it from workload clusters by it. */
 export const SELF_HOSTED_LABEL = "capi-mgmt.io/management-cluster";
@@ -70,7 +71,6 @@ export interface SelfHostedManifestParams {
     dnsNameservers: readonly string[];
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const VERSION = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
 
 /** The name of the self-hosted cluster's Cluster for a stack prefix. */

@@ -11,6 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ACTIVE_KUBECONFIG, HOST_SCRIPTS_DIR, HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
+import { DNS_LABEL } from "../shared/names";
 import { selfHostedOrcNames } from "./selfHostedManifest";
 
 /** The self-hosted mode's state on the server (src/host/scripts/lib/self-hosted-state.sh). */
@@ -34,7 +35,6 @@ export const CLUSTERCTL_PATH = "/usr/local/bin/clusterctl";
 /** Namespace of Flux on both clusters. */
 export const FLUX_NAMESPACE = "flux-system";
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_SECONDS = 24 * 3600;
 
 function checkLabel(what: string, v: string): void {

@@ -5,6 +5,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../shared/contract";
+import { DNS_LABEL_PATTERN } from "../shared/names";
 
 const STRING = { "*": "must be a string" };
 
@@ -76,7 +77,7 @@ export const GITOPS_SCHEMA = Type.Object(
         ),
         workloadNamespace: Type.Optional(
             Type.String({
-                pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                pattern: DNS_LABEL_PATTERN,
                 maxLength: 63,
                 default: DEFAULT_WORKLOAD_NAMESPACE,
                 markdownDescription: "namespace of the workload clusters (created by the program); changes only with a `serverGeneration` bump (see below)",

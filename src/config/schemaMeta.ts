@@ -50,5 +50,4 @@ export const VERSION_PATTERN = "^v(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(
 /** A kind node image pinned by digest; group 1 is its Kubernetes version. */
 export const NODE_IMAGE_PATTERN = "^[a-z0-9][a-z0-9./_-]*:(v\\d+\\.\\d+\\.\\d+)@sha256:[0-9a-f]{64}$";
 
-/** A lowercase DNS label. */
-export const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+export { DNS_LABEL_PATTERN } from "../shared/names";

@@ -7,7 +7,7 @@
  * src/config/schema.ts); the renderers (cloud-init, kind node files, host scripts,
  * Flux's Deployments) take {@link ProxyEnv}, computed once by {@link proxyEnv}.
  */
-import { isIp, isIpv4, isIpv6, parseCidr } from "../shared/net";
+import { isHostName, isHostPort, isIp, parseCidr } from "../shared/net";
 
 /** `capi-mgmt:proxy`: the HTTP proxy everything that downloads on the management side goes through. */
 export interface ProxySettings {
@@ -53,10 +53,6 @@ export const NO_PROXY_ALWAYS: readonly string[] = ["localhost", "127.0.0.1", "::
 
 /** A mirror URL's path: segments of unreserved characters (the workload ClusterClass variable allows the same). */
 const MIRROR_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
-
-const LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
-const HOST_NAME = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
-const DOMAIN_SUFFIX = new RegExp(`^\\.${LABEL}(\\.${LABEL})*$`);
 
 /** One problem of a value, relative to the key it was found under (`proxy.https`). */
 export interface Problem {
@@ -126,16 +122,12 @@ export function isNoProxyEntry(entry: string): boolean {
     if (entry.includes("/")) {
         return parseCidr(entry) !== undefined;
     }
-    return entry.length <= 253 && (HOST_NAME.test(entry) || DOMAIN_SUFFIX.test(entry));
+    return isHostName(entry) || (entry.length <= 253 && entry.startsWith(".") && isHostName(entry.slice(1)));
 }
 
 /** True for a registry name `host[:port]` (host: a name, IPv4, or bracketed IPv6). */
 export function isRegistryHost(registry: string): boolean {
-    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::([0-9]{1,5}))?$/.exec(registry);
-    if (!m || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) {
-        return false;
-    }
-    return m[1] !== undefined ? isIpv6(m[1]) : isIpv4(m[2]) || (m[2].length <= 253 && HOST_NAME.test(m[2]));
+    return isHostPort(registry, "optional");
 }
 
 /** Parses the value of `capi-mgmt:proxy` (already JSON-decoded). Problems go to `problems`. */

@@ -8,6 +8,7 @@
  */
 import { HOST_STATE_DIR, renderHostScript, SERVER_KUBECONFIG } from "../host/hostScripts";
 import { BACKUP_SCRIPT_PATH } from "../backup/backup";
+import { DNS_LABEL } from "../shared/names";
 
 /**
  * The file a user creates on the server (`sudo touch …`) to say that the workload clusters
@@ -20,9 +21,6 @@ export const FLUX_RESUME_SCRIPT = `${HOST_STATE_DIR}/resume-flux.sh`;
 
 /** Largest accepted bound, seconds (one day). */
 const MAX_TIMEOUT_SECONDS = 24 * 3600;
-
-/** A kind cluster name: a lowercase DNS label. */
-const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Parameters of `src/host/scripts/teardown.sh`. */
 export interface TeardownParams {
@@ -55,7 +53,7 @@ function checkSeconds(what: string, n: number): void {
  * a day), or when `perClusterTimeoutSeconds` exceeds `timeoutSeconds`.
  */
 export function renderTeardownScript(p: TeardownParams): string {
-    if (typeof p.clusterName !== "string" || p.clusterName.length > 63 || !CLUSTER_NAME.test(p.clusterName)) {
+    if (typeof p.clusterName !== "string" || p.clusterName.length > 63 || !DNS_LABEL.test(p.clusterName)) {
         throw new Error(`clusterName must be a lowercase DNS label of at most 63 characters, got ${JSON.stringify(p.clusterName)}`);
     }
     checkSeconds("timeoutSeconds", p.timeoutSeconds);

@@ -123,3 +123,42 @@ export function wholeFamiliesCovered(cidrs: Cidr[]): Array<4 | 6> {
 export function cidrSlug(cidr: string): string {
     return cidr.replace(/\//g, "-").replace(/:/g, "_").toLowerCase();
 }
+
+/** A DNS label of a host name: letters, digits and `-`, 1 to 63 characters, not starting or ending with `-`. */
+const HOST_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const HOST_NAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*$`);
+
+/** True when `s` is a host name of at most 253 characters (dotted quads such as `192.0.2.10` are such names too). */
+export function isHostName(s: string): boolean {
+    return s.length <= 253 && HOST_NAME.test(s);
+}
+
+/**
+ * True when `s` is `host[:port]` as a registry name or an API endpoint is written: the host a
+ * name or IPv4 address ({@link isHostName}) or a bracketed IPv6 address ({@link isIpv6}, no zone),
+ * the port 1 to 65535 without leading zeros, required or optional as `port` says. The platform's
+ * URL parser splits the text and checks the brackets and the port's range; the text itself must be
+ * exactly host and port (no scheme, user, path, query or fragment).
+ */
+export function isHostPort(s: string, port: "required" | "optional"): boolean {
+    if (typeof s !== "string") {
+        return false;
+    }
+    let u: URL;
+    try {
+        // A scheme without a default port or special host rules: the host stays as written.
+        u = new URL(`tcp://${s}`);
+    } catch {
+        return false;
+    }
+    if (u.username !== "" || u.password !== "" || u.pathname !== "" || u.search !== "" || u.hash !== "") {
+        return false;
+    }
+    const colon = s.lastIndexOf(":");
+    if (u.port === "" ? port === "required" : s.slice(colon + 1) !== u.port || u.port === "0") {
+        return false;
+    }
+    const host = u.port === "" ? s : s.slice(0, colon);
+    const ipv6 = /^\[(.*)\]$/.exec(host);
+    return ipv6 ? isIpv6(ipv6[1]) : isHostName(host);
+}

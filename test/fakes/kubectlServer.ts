@@ -66,7 +66,7 @@ export const HELMRELEASE_CRD = "helmreleases.helm.toolkit.fluxcd.io";
 export const SNAPSHOT_CRD = "volumesnapshots.snapshot.storage.k8s.io";
 export const ORC_IMAGE_CRD = "images.openstack.k-orc.cloud";
 
-/** The server's program (it requires kubectl.cjs and jsonpath.cjs beside it). */
+/** The server's program (it requires kubectl.cjs, resources.cjs and jsonpath.cjs beside it). */
 const SERVER = path.join(__dirname, "kubectl-server", "server.cjs");
 
 let serverPort: number | undefined;

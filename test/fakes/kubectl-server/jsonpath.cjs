@@ -9,7 +9,8 @@ function jsonpath(template, data) {
     let i = 0;
     while (i < template.length) {
         if (template[i] === "{") {
-            let j = i + 1, inString = false;
+            let j = i + 1,
+                inString = false;
             while (j < template.length && (inString || template[j] !== "}")) {
                 if (template[j] === '"' && template[j - 1] !== "\\") inString = !inString;
                 j++;
