@@ -6,12 +6,12 @@
  */
 import * as assert from "assert";
 import * as crypto from "crypto";
-import * as fs from "fs";
 import { stringify as toYaml } from "yaml";
 import { CAPO_NAMESPACE } from "../../src/shared/contract";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { at, conditionTrue } from "./harness/objects";
 import { ManagedProcess, waitFor } from "./harness/processes";
+import { embeddedKubeconfig } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 /** Bounds of a wait on a controller. */
@@ -78,19 +78,6 @@ export function labelOrcCrds(cp: ControlPlane): void {
         .map((n) => n.replace(/^.*\//, ""));
     assert.ok(crds.length > 0, "no ORC CRD installed");
     cp.kubectlOk(["label", "--overwrite", "crd", ...crds, `${CLUSTERCTL_LABEL}=`]);
-}
-
-/** A kubeconfig with embedded credentials (the "workload cluster" is the API server itself). */
-export function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "workload", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "workload", context: { cluster: "workload", user: "admin" } }],
-        "current-context": "workload",
-    });
 }
 
 /** A host script's outcome. */

@@ -16,6 +16,7 @@ import { readStackConfigFile } from "../../render/render";
 import { EngineBed, minimalTestbedComponents, nameOf, Operation } from "./engineBed";
 import { KubeAccess } from "./engineStandIns";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
+import { embeddedKubeconfig as namedKubeconfig } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -108,15 +109,7 @@ export function stackConfig(stack: string, gitops: Record<string, unknown> | und
 
 /** kubeconfig with the credentials embedded (as the kind step's kubeconfig output has them). */
 export function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "management", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "management", context: { cluster: "management", user: "admin" } }],
-        "current-context": "management",
-    });
+    return namedKubeconfig(cp, "management");
 }
 
 export function kubeAccess(cp: ControlPlane): KubeAccess {

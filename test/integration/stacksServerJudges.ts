@@ -9,7 +9,8 @@ import { renderCloudConf } from "../../src/cluster/cloudCredentials";
 import { KubeObject } from "./harness/controlPlane";
 import { at, clone, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
-import { R, refusal, embeddedKubeconfig, StackSuite } from "./stacksSuite";
+import { embeddedKubeconfig } from "./harness/simulated";
+import { R, refusal, StackSuite } from "./stacksSuite";
 
 /** Registers these tests in the calling stack suite (stacks.integration.ts), in this order. */
 export function serverJudgesTests(s: StackSuite): void {
