@@ -11,7 +11,7 @@ import { CAPO_NAMESPACE } from "../../src/shared/contract";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { at, conditionTrue } from "./harness/objects";
 import { ManagedProcess, waitFor } from "./harness/processes";
-import { embeddedKubeconfig } from "./harness/simulated";
+import { embeddedKubeconfig, patchStatus } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 /** Bounds of a wait on a controller. */
@@ -107,17 +107,7 @@ export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: str
     const kcp = at(live, "spec.controlPlaneRef.name") as string;
     const osc = at(live, "spec.infrastructureRef.name") as string;
     // As KCP and CAPO would report a running control plane (no machine boots here).
-    cp.kubectlOk([
-        "patch",
-        R.KubeadmControlPlane,
-        kcp,
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ status: { version: at(cl, "spec.topology.version") } }),
-    ]);
+    patchStatus(cp, R.KubeadmControlPlane, kcp, ns, { version: at(cl, "spec.topology.version") });
     cp.kubectlOk([
         "patch",
         R.OpenStackCluster,
@@ -138,17 +128,7 @@ export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: str
             stringData: { value: embeddedKubeconfig(cp) },
         }),
     );
-    cp.kubectlOk([
-        "patch",
-        R.KubeadmControlPlane,
-        kcp,
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
-    ]);
+    patchStatus(cp, R.KubeadmControlPlane, kcp, ns, { initialization: { controlPlaneInitialized: true } });
     await waitFor(
         `Cluster ${name} provisioned and its control plane initialized`,
         () => {
