@@ -11,7 +11,7 @@ import { CAPO_NAMESPACE } from "../../src/shared/contract";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { at, conditionTrue } from "./harness/objects";
 import { ManagedProcess, waitFor } from "./harness/processes";
-import { embeddedKubeconfig, patchStatus } from "./harness/simulated";
+import { patchStatus, reportReachable } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 /** Bounds of a wait on a controller. */
@@ -94,7 +94,6 @@ export interface HostRun {
  * and its Machines and ClusterResourceSetBinding exist.
  */
 export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: string, poll: Poll): Promise<void> {
-    const apiPort = Number(new URL(cp.server).port);
     const name = cl.metadata.name;
     const live = await waitFor(
         `Cluster ${name} refs`,
@@ -108,27 +107,7 @@ export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: str
     const osc = at(live, "spec.infrastructureRef.name") as string;
     // As KCP and CAPO would report a running control plane (no machine boots here).
     patchStatus(cp, R.KubeadmControlPlane, kcp, ns, { version: at(cl, "spec.topology.version") });
-    cp.kubectlOk([
-        "patch",
-        R.OpenStackCluster,
-        osc,
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } }),
-    ]);
-    cp.kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
-    cp.applyOk(
-        toYaml({
-            apiVersion: "v1",
-            kind: "Secret",
-            type: "cluster.x-k8s.io/secret",
-            metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
-            stringData: { value: embeddedKubeconfig(cp) },
-        }),
-    );
-    patchStatus(cp, R.KubeadmControlPlane, kcp, ns, { initialization: { controlPlaneInitialized: true } });
+    reportReachable(cp, ns, name, osc, kcp);
     await waitFor(
         `Cluster ${name} provisioned and its control plane initialized`,
         () => {
