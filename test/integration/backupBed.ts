@@ -80,6 +80,17 @@ export function labelOrcCrds(cp: ControlPlane): void {
     cp.kubectlOk(["label", "--overwrite", "crd", ...crds, `${CLUSTERCTL_LABEL}=`]);
 }
 
+/** What the two-server suites (backup.integration.ts, pivot.integration.ts) hand the tests they register. */
+export interface TwoServerSuite {
+    /** API server A (fails when it did not start). */
+    A: () => ControlPlane;
+    /** API server B (fails when it did not start). */
+    B: () => ControlPlane;
+    ns: string;
+    poll: (cp: ControlPlane) => { timeoutMs: number; intervalMs: number; watched: ControlPlane["processes"] };
+    clusters: () => KubeObject[];
+}
+
 /** A host script's outcome. */
 export interface HostRun {
     status: number | null;
