@@ -33,6 +33,7 @@ import { requiredComponents, startManagementCluster } from "./harness/management
 import { at, conditionTrue, yamlStream } from "./harness/objects";
 import { startOrc } from "./harness/orc";
 import { waitFor } from "./harness/processes";
+import { serverHooks } from "./harness/serverHooks";
 import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 import { moveTests } from "./pivotMoveTests";
@@ -169,24 +170,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         await startOrc(B(), testbed);
     });
 
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") {
-            for (const cp of [a, b]) {
-                if (cp) {
-                    console.log(cp.report(25));
-                }
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(180_000);
-        await a?.stop();
-        await b?.stop();
-        if (workDir) {
-            fs.rmSync(workDir, { recursive: true, force: true });
-        }
-    });
+    serverHooks(
+        () => [a, b],
+        () => workDir,
+    );
 
     it("bad arguments: exit 2 naming what is wrong", function () {
         const noNs = spawnSync("bash", [path.join(HOST_SCRIPTS_DIR, "pivot.sh")], {

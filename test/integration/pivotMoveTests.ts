@@ -8,23 +8,17 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../../src/shared/contract";
-import { HostRun, NOT_CLUSTER_API, R } from "./backupBed";
+import { HostRun, NOT_CLUSTER_API, R, TwoServerSuite } from "./backupBed";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { patchStatus } from "./harness/simulated";
 
 const ORC_CRD = /\.openstack\.k-orc\.cloud$/;
 
 /** The pivot suite's state and helpers as the move tests see them. */
-export interface PivotSuite {
-    /** API server A (fails when it did not start). */
-    A: () => ControlPlane;
-    /** API server B (fails when it did not start). */
-    B: () => ControlPlane;
-    ns: string;
-    poll: (cp: ControlPlane) => { timeoutMs: number; intervalMs: number; watched: ControlPlane["processes"] };
+export interface PivotSuite extends TwoServerSuite {
     allDocs: () => KubeObject[];
-    clusters: () => KubeObject[];
     /** The Clusters' names, sorted. */
     names: () => string[];
     /** The resource name kubectl takes for a document (Kind.version.group). */
@@ -150,28 +144,11 @@ export function moveTests(s: PivotSuite): void {
             const live = B().get(R.Cluster, name, ns) as KubeObject;
             const cl = clusters().find((c) => c.metadata.name === name) as KubeObject;
             // As KCP and CAPO would report on B (statuses are not moved).
-            B().kubectlOk([
-                "patch",
-                R.KubeadmControlPlane,
-                at(live, "spec.controlPlaneRef.name") as string,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } }),
-            ]);
-            B().kubectlOk([
-                "patch",
-                R.OpenStackCluster,
-                at(live, "spec.infrastructureRef.name") as string,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { ready: true } }),
-            ]);
+            patchStatus(B(), R.KubeadmControlPlane, at(live, "spec.controlPlaneRef.name") as string, ns, {
+                version: at(cl, "spec.topology.version"),
+                initialization: { controlPlaneInitialized: true },
+            });
+            patchStatus(B(), R.OpenStackCluster, at(live, "spec.infrastructureRef.name") as string, ns, { ready: true });
             await waitFor(
                 `B's Cluster API reconciles ${name} (control plane initialized)`,
                 () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined),
