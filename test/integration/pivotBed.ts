@@ -26,7 +26,7 @@ import { ControlPlane, freePort, KubeObject } from "./harness/controlPlane";
 import { requiredComponents } from "./harness/managementCluster";
 import { at, conditionTrue, yamlStream } from "./harness/objects";
 import { waitFor } from "./harness/processes";
-import { RenderedStack } from "./harness/stack";
+import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 
 /** What the helpers need of a suite: the test bed, its work and home directories, the workload namespace. */
@@ -59,6 +59,19 @@ export function makeWorkDir(suite: string): { workDir: string; home: string } {
 /** A clouds.yaml whose Keystone is a closed loopback port: ORC tries, and reaches nothing else. */
 export async function loopbackCloudsYaml(): Promise<string> {
     return renderCloudsYaml({ authUrl: `http://127.0.0.1:${await freePort()}/v3`, id: "pivot-id", secret: "pivot-secret" });
+}
+
+/** A pivot suite's bed with the dev stack rendered in its work directory and the loopback credentials. */
+export interface DevBed extends PivotBed {
+    rendered: RenderedStack;
+    cloudsYaml: string;
+}
+
+/** Prepares a {@link DevBed} for suite `suite` (skipped when the test bed lacks a component). */
+export async function prepareDevBed(ctx: Mocha.Context, suite: string, ns: string): Promise<DevBed> {
+    const testbed = loadTestbed(ctx, suite);
+    const { workDir, home } = makeWorkDir(suite);
+    return { testbed, workDir, home, ns, rendered: renderStack("dev", path.join(workDir, "render")), cloudsYaml: await loopbackCloudsYaml() };
 }
 
 /** The credential objects the program puts on each cluster itself: never moved. */

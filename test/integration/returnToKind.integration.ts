@@ -19,10 +19,16 @@
  * controllers, which nothing runs. On deletion, what the providers that reach no OpenStack do
  * is simulated: a finalizer of CAPO, the kubeadm providers or ORC on an object of the workload
  * namespace that has been deleting for 15 s is removed, as CAPO would after deleting the servers,
- * load balancer and network, and ORC after deleting the server group (ORC runs and tries; its
- * Keystone is a closed loopback port). Cluster API's own deletion (Cluster, MachineDeployments,
- * Machines) is real. The test bed has no garbage collector: what only it deletes (objects owned
- * by the deleted Cluster) is listed, not asserted. Network rule: loopback only.
+ * load balancer and network, and ORC after deleting the server group; the run prints what it
+ * removed. Measured: nothing was left to remove (CAPO and the kubeadm providers reconcile nothing
+ * on the bed; ORC, which runs and cannot reach its closed loopback Keystone, held up no deletion:
+ * it never created an OpenStack resource here), so deleting real OpenStack resources is not
+ * exercised. Cluster API's own deletion (Cluster,
+ * MachineDeployments, MachineSets, Machines, its control plane and infrastructure objects) is real.
+ * The test bed has no garbage collector: what only it deletes (objects owned by the deleted
+ * Cluster: a MachineHealthCheck, an OpenStackMachineTemplate) is listed, not asserted, and deleted
+ * before the second round as it would (clusterctl refuses a graph with an owner that is gone).
+ * Network rule: loopback only.
  */
 import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
@@ -36,19 +42,7 @@ import { ControlPlane, KubeObject, parseDocs } from "./harness/controlPlane";
 import { startManagementCluster } from "./harness/managementCluster";
 import { at, yamlStream } from "./harness/objects";
 import { startOrc } from "./harness/orc";
-import { RenderedStack, renderStack } from "./harness/stack";
-import { Testbed } from "./harness/testbed";
-import {
-    applyDevStack,
-    assertLoopbackOnly,
-    clusterctlInit,
-    credentialObjects,
-    loadTestbed,
-    loopbackCloudsYaml,
-    makeWorkDir,
-    reportMovedClustersRunning,
-    runPivot,
-} from "./pivotBed";
+import { applyDevStack, assertLoopbackOnly, clusterctlInit, credentialObjects, DevBed, prepareDevBed, reportMovedClustersRunning, runPivot } from "./pivotBed";
 
 const ns = "clusters";
 const ORC = { ServerGroup: "servergroups.openstack.k-orc.cloud", Image: "images.openstack.k-orc.cloud" };
@@ -60,22 +54,20 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
     this.timeout(CONTROLLER_TIMEOUT_MS + 180_000);
     let a: ControlPlane | undefined;
     let b: ControlPlane | undefined;
-    let testbed: Testbed;
-    let rendered: RenderedStack;
-    let workDir: string;
-    let home: string;
-    let cloudsYaml: string;
+    /** The test bed, the work directory, the dev stack rendered, the loopback credentials. */
+    let dev: DevBed | undefined;
     /** The program's return-to-kind.sh for the dev stack, and its parameters. */
     let script: string;
     let param: (name: string) => string;
     const A = () => a ?? assert.fail("API server A (kind) not started");
     const B = () => b ?? assert.fail("API server B (self-hosted) not started");
     const poll = (cp: ControlPlane) => ({ timeoutMs: CONTROLLER_TIMEOUT_MS, intervalMs: 2000, watched: cp.processes });
-    const bed = () => ({ testbed, workDir, home, ns });
+    const bed = () => dev ?? assert.fail("the test bed is not prepared");
     const self = () => param("CLUSTER");
+    /** The GitOps tree's documents, as Flux applies them. */
+    const treeDocs = () => bed().rendered.kustomizations.flatMap((k) => k.docs);
     const workloads = () =>
-        rendered.kustomizations
-            .flatMap((k) => k.docs)
+        treeDocs()
             .filter((d) => d.kind === "Cluster")
             .map((c) => c.metadata.name)
             .sort();
@@ -98,7 +90,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
     /** The self-hosted Cluster on A, as the self-hosted-cluster step applies it, provisioned and its Machines booted (simulated). */
     async function buildSelfHosted(): Promise<void> {
         const version = at(
-            rendered.kustomizations.flatMap((k) => k.docs).find((d) => d.kind === "Cluster"),
+            treeDocs().find((d) => d.kind === "Cluster"),
             "spec.topology.version",
         ) as string;
         const manifest = renderSelfHostedManifest({
@@ -178,11 +170,11 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
         const text = withParams(script, {
             KIND_KUBECONFIG: A().kubeconfig,
             STATE_DIR: stateDir,
-            CLUSTERCTL: testbed.path("clusterctl"),
+            CLUSTERCTL: bed().testbed.path("clusterctl"),
             PIVOT_SCRIPT: path.join(HOST_SCRIPTS_DIR, "pivot.sh"),
             TIMEOUT_SECONDS: "420",
         });
-        const child = spawn("bash", ["-s"], { env: { PATH: process.env.PATH, HOME: home, SELF_HOSTED_POLL_SECONDS: "2" } });
+        const child = spawn("bash", ["-s"], { env: { PATH: process.env.PATH, HOME: bed().home, SELF_HOSTED_POLL_SECONDS: "2" } });
         const out = { stdout: "", stderr: "" };
         child.stdout.on("data", (d) => (out.stdout += d));
         child.stderr.on("data", (d) => (out.stderr += d));
@@ -240,7 +232,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
             const ofIt = (m: KubeObject) => m.kind === "Machine" && m.metadata.labels?.["cluster.x-k8s.io/cluster-name"] === c.metadata.name;
             assert.strictEqual([...onA.values()].filter(ofIt).length, [...onB.values()].filter(ofIt).length, `${c.metadata.name}'s Machines on A`);
         }
-        for (const d of rendered.kustomizations.flatMap((k) => k.docs).filter((x) => x.kind === "Image" || x.kind === "ServerGroup")) {
+        for (const d of treeDocs().filter((x) => x.kind === "Image" || x.kind === "ServerGroup")) {
             const o = A().get(ORC[d.kind as keyof typeof ORC], d.metadata.name, ns);
             assert.ok(o && !at(o, "metadata.deletionTimestamp"), `the workload clusters' ${d.kind} ${d.metadata.name} kept on A`);
         }
@@ -280,19 +272,16 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
 
     before(async function () {
         this.timeout(30 * 60_000);
-        testbed = loadTestbed(this, "return-to-kind");
-        ({ workDir, home } = makeWorkDir("return-to-kind"));
-        rendered = renderStack("dev", path.join(workDir, "render"));
-        const file = fs.readdirSync(path.join(rendered.dir, "scripts")).find((f) => /^\d+-return-to-kind\.sh$/.test(f));
+        dev = await prepareDevBed(this, "return-to-kind", ns);
+        const file = fs.readdirSync(path.join(bed().rendered.dir, "scripts")).find((f) => /^\d+-return-to-kind\.sh$/.test(f));
         assert.ok(file, "the dev stack renders a return-to-kind step");
-        script = fs.readFileSync(path.join(rendered.dir, "scripts", file), "utf8");
+        script = fs.readFileSync(path.join(bed().rendered.dir, "scripts", file), "utf8");
         const params = new Map([...script.matchAll(/^readonly ([A-Z_]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
         param = (name) => params.get(name) ?? assert.fail(`the rendered return-to-kind.sh has no ${name}`);
-        cloudsYaml = await loopbackCloudsYaml();
         // One after the other (2 cores): after() stops whichever started.
-        a = await startManagementCluster(testbed, "kind-a");
-        b = await startManagementCluster(testbed, "self-b");
-        for (const cp of [A(), B()]) await startOrc(cp, testbed);
+        a = await startManagementCluster(bed().testbed, "kind-a");
+        b = await startManagementCluster(bed().testbed, "self-b");
+        for (const cp of [A(), B()]) await startOrc(cp, bed().testbed);
     });
 
     afterEach(function () {
@@ -302,7 +291,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
     after(async function () {
         this.timeout(180_000);
         await Promise.all([a?.stop(), b?.stop()]);
-        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+        if (dev) fs.rmSync(dev.workDir, { recursive: true, force: true });
     });
 
     it("A (kind): the dev stack, its workload Clusters and the self-hosted Cluster <prefix>-management, provisioned and booted (simulated)", async function () {
@@ -310,8 +299,8 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
         assert.strictEqual(self(), "dev-management", "the program's name of the dev stack's self-hosted Cluster");
         assert.strictEqual(param("NAMESPACE"), ns);
         clusterctlInit(bed(), A());
-        await applyDevStack(A(), rendered, cloudsYaml, poll(A()));
-        for (const cl of rendered.kustomizations.flatMap((k) => k.docs).filter((d) => d.kind === "Cluster")) {
+        await applyDevStack(A(), bed().rendered, bed().cloudsYaml, poll(A()));
+        for (const cl of treeDocs().filter((d) => d.kind === "Cluster")) {
             await provisionCluster(A(), cl, ns, poll(A()));
         }
         await buildSelfHosted();
@@ -321,7 +310,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
     it("pivoted: pivot.sh moved everything to B (self-hosted), its Flux running there, the state as self-hosted-pivot.sh leaves it", async function () {
         this.timeout(15 * 60_000);
         clusterctlInit(bed(), B());
-        B().applyOk(yamlStream(credentialObjects(ns, cloudsYaml)));
+        B().applyOk(yamlStream(credentialObjects(ns, bed().cloudsYaml)));
         // B's Flux: the tree's root (its Kustomizations, not suspended) and stand-ins for its controllers (nothing runs them).
         const controller = (name: string) => ({
             apiVersion: "apps/v1",
@@ -333,8 +322,8 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
                 template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `stand-in/${name}` }] } },
             },
         });
-        B().applyOk(yamlStream([...rendered.root.docs, controller("source-controller"), controller("kustomize-controller")] as KubeObject[]));
-        const stateDir = path.join(workDir, "state", "self-hosted");
+        B().applyOk(yamlStream([...bed().rendered.root.docs, controller("source-controller"), controller("kustomize-controller")] as KubeObject[]));
+        const stateDir = path.join(bed().workDir, "state", "self-hosted");
         await pivotToB(stateDir);
         assert.strictEqual(fs.readFileSync(path.join(stateDir, "phase"), "utf8"), "pivoted\n");
         assert.strictEqual(fs.readlinkSync(path.join(stateDir, "active.kubeconfig")), "kubeconfig");
@@ -342,7 +331,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
 
     it("return-to-kind.sh: B's Flux stopped, every object back on A and none on B, kind deletes the self-hosted Cluster and its own ORC objects, the workload clusters and theirs kept; returned written, phase cleared", async function () {
         this.timeout(20 * 60_000);
-        const stateDir = path.join(workDir, "state", "self-hosted");
+        const stateDir = path.join(bed().workDir, "state", "self-hosted");
         const onB = clusterApiObjects(B());
         const started = Date.now();
         const r = await returnToKind(stateDir);
@@ -363,7 +352,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
     });
 
     it("a second run does nothing and changes nothing (idempotent)", async function () {
-        const stateDir = path.join(workDir, "state", "self-hosted");
+        const stateDir = path.join(bed().workDir, "state", "self-hosted");
         const versions = () => [...clusterApiObjects(A()).entries()].map(([k, o]) => `${k}@${o.metadata.resourceVersion}`).sort();
         const before = versions();
         const r = await returnToKind(stateDir);
@@ -381,7 +370,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
         console.log(`      deleted as Kubernetes' garbage collector would: ${collectGarbage(A()).join(" ") || "nothing"}`);
         await reportMovedClustersRunning(A(), ns, poll(A()));
         await buildSelfHosted();
-        const stateDir = path.join(workDir, "state2", "self-hosted");
+        const stateDir = path.join(bed().workDir, "state2", "self-hosted");
         await pivotToB(stateDir);
         // What move_back leaves when stopped right after `set_phase unpivoting`.
         B().kubectlOk(["scale", "deployment", "--all", "-n", param("FLUX_NAMESPACE"), "--replicas=0"]);
