@@ -82,7 +82,7 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
     function state(dir: string, commands: string): void {
         const lib = path.join(HOST_SCRIPTS_DIR, "lib", "self-hosted-state.sh");
         const body = `set -euo pipefail\ndie() { echo "state: $*" >&2; exit 1; }\n. "$LIB"\n${commands}\n`;
-        const env = { PATH: process.env.PATH, STATE_DIR: dir, LIB: lib, KIND: A().kubeconfig, SELF: B().kubeconfig };
+        const env = { PATH: process.env.PATH, HOME: bed().home, STATE_DIR: dir, LIB: lib, KIND: A().kubeconfig, SELF: B().kubeconfig };
         const r = spawnSync("bash", ["-c", body], { encoding: "utf8", env });
         assert.strictEqual(r.status, 0, r.stderr);
     }
