@@ -13,7 +13,6 @@
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../../src/shared/contract";
 import { HOST_SCRIPTS_DIR } from "../../src/host/hostScripts";
