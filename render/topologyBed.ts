@@ -18,6 +18,7 @@ import { stringify } from "yaml";
 import type { ControlPlane, KubeObject } from "../test/integration/harness/controlPlane";
 import { requiredComponents, startManagementCluster } from "../test/integration/harness/managementCluster";
 import { waitFor } from "../test/integration/harness/processes";
+import { patchStatus } from "../test/integration/harness/simulated";
 import { Testbed } from "../test/integration/harness/testbed";
 import type { TreeObject } from "./gitopsTree";
 import { TreeError } from "./treeError";
@@ -56,11 +57,6 @@ function spec(o: KubeObject): TreeObject {
 /** `a.b.c` of an object. */
 function field(o: unknown, dotted: string): unknown {
     return dotted.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
-}
-
-/** Writes an object's status as its controller would (simulated: the test bed runs no such controller for it). */
-export function patchStatus(cp: ControlPlane, resource: string, name: string, namespace: string, status: Record<string, unknown>): void {
-    cp.kubectlOk(["patch", resource, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
 }
 
 /**

@@ -111,23 +111,31 @@ export class Bed {
     }
     /** The rendered script with this bed's paths instead of the server's (the same parameters, re-rendered). */
     private withPaths(rendered: string): string {
-        const file = /^# ((?:self-hosted-[a-z]+|return-to-kind)\.sh):/m.exec(rendered)![1];
-        const params: Record<string, string> = {};
-        for (const m of rendered.matchAll(/^readonly ([A-Z_]+)='((?:[^']|'\\'')*)'$/gm)) {
-            params[m[1]] = m[2].replace(/'\\''/g, "'");
-        }
-        const paths: Record<string, string> = {
+        return withParams(rendered, {
             KIND_KUBECONFIG: this.kindKubeconfig,
             STATE_DIR: this.state,
             CLUSTERCTL: this.clusterctl,
             PIVOT_SCRIPT: this.pivot,
             GONE_FILE: path.join(this.state, "gone"),
-        };
-        for (const [k, v] of Object.entries(paths)) {
-            if (k in params) {
-                params[k] = v;
-            }
-        }
-        return renderHostScript(file, params, { multiLine: ["MANIFEST", "BOOTSTRAP"] });
+        });
     }
+}
+
+/**
+ * A rendered self-hosted script (self-hosted-*.sh, return-to-kind.sh) re-rendered with the
+ * parameters of `values` it has replaced (e.g. the server's paths by a test's), the others as the
+ * program rendered them.
+ */
+export function withParams(rendered: string, values: Record<string, string>): string {
+    const file = /^# ((?:self-hosted-[a-z]+|return-to-kind)\.sh):/m.exec(rendered)![1];
+    const params: Record<string, string> = {};
+    for (const m of rendered.matchAll(/^readonly ([A-Z_]+)='((?:[^']|'\\'')*)'$/gm)) {
+        params[m[1]] = m[2].replace(/'\\''/g, "'");
+    }
+    for (const [k, v] of Object.entries(values)) {
+        if (k in params) {
+            params[k] = v;
+        }
+    }
+    return renderHostScript(file, params, { multiLine: ["MANIFEST", "BOOTSTRAP"] });
 }

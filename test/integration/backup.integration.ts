@@ -25,6 +25,7 @@ import { ControlPlane, parseDocs } from "./harness/controlPlane";
 import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { at, conditionTrue, yamlStream } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { serverHooks } from "./harness/serverHooks";
 import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 import { restoreTests } from "./backupRestoreTests";
@@ -127,24 +128,10 @@ describe("test bed: backup (clusterctl move --to-directory) and restore (--from-
         a = await startManagementCluster(testbed, "backup-a");
     });
 
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") {
-            for (const cp of [a, b]) {
-                if (cp) {
-                    console.log(cp.report(25));
-                }
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(180_000);
-        await a?.stop();
-        await b?.stop();
-        if (workDir) {
-            fs.rmSync(workDir, { recursive: true, force: true });
-        }
-    });
+    serverHooks(
+        () => [a, b],
+        () => workDir,
+    );
 
     it("A: the program's objects and the GitOps tree, each Cluster expanded, provisioned (simulated) and given its ClusterResourceSet", async function () {
         const r = A().apply(yamlStream(programObjects()));

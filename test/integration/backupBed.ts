@@ -6,12 +6,12 @@
  */
 import * as assert from "assert";
 import * as crypto from "crypto";
-import * as fs from "fs";
 import { stringify as toYaml } from "yaml";
 import { CAPO_NAMESPACE } from "../../src/shared/contract";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { at, conditionTrue } from "./harness/objects";
 import { ManagedProcess, waitFor } from "./harness/processes";
+import { patchStatus, reportReachable } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 /** Bounds of a wait on a controller. */
@@ -80,17 +80,15 @@ export function labelOrcCrds(cp: ControlPlane): void {
     cp.kubectlOk(["label", "--overwrite", "crd", ...crds, `${CLUSTERCTL_LABEL}=`]);
 }
 
-/** A kubeconfig with embedded credentials (the "workload cluster" is the API server itself). */
-export function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "workload", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "workload", context: { cluster: "workload", user: "admin" } }],
-        "current-context": "workload",
-    });
+/** What the two-server suites (backup.integration.ts, pivot.integration.ts) hand the tests they register. */
+export interface TwoServerSuite {
+    /** API server A (fails when it did not start). */
+    A: () => ControlPlane;
+    /** API server B (fails when it did not start). */
+    B: () => ControlPlane;
+    ns: string;
+    poll: (cp: ControlPlane) => { timeoutMs: number; intervalMs: number; watched: ControlPlane["processes"] };
+    clusters: () => KubeObject[];
 }
 
 /** A host script's outcome. */
@@ -107,7 +105,6 @@ export interface HostRun {
  * and its Machines and ClusterResourceSetBinding exist.
  */
 export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: string, poll: Poll): Promise<void> {
-    const apiPort = Number(new URL(cp.server).port);
     const name = cl.metadata.name;
     const live = await waitFor(
         `Cluster ${name} refs`,
@@ -120,48 +117,8 @@ export async function provisionCluster(cp: ControlPlane, cl: KubeObject, ns: str
     const kcp = at(live, "spec.controlPlaneRef.name") as string;
     const osc = at(live, "spec.infrastructureRef.name") as string;
     // As KCP and CAPO would report a running control plane (no machine boots here).
-    cp.kubectlOk([
-        "patch",
-        R.KubeadmControlPlane,
-        kcp,
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ status: { version: at(cl, "spec.topology.version") } }),
-    ]);
-    cp.kubectlOk([
-        "patch",
-        R.OpenStackCluster,
-        osc,
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } }),
-    ]);
-    cp.kubectlOk(["patch", R.OpenStackCluster, osc, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { ready: true } })]);
-    cp.applyOk(
-        toYaml({
-            apiVersion: "v1",
-            kind: "Secret",
-            type: "cluster.x-k8s.io/secret",
-            metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
-            stringData: { value: embeddedKubeconfig(cp) },
-        }),
-    );
-    cp.kubectlOk([
-        "patch",
-        R.KubeadmControlPlane,
-        kcp,
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
-    ]);
+    patchStatus(cp, R.KubeadmControlPlane, kcp, ns, { version: at(cl, "spec.topology.version") });
+    reportReachable(cp, ns, name, osc, kcp);
     await waitFor(
         `Cluster ${name} provisioned and its control plane initialized`,
         () => {

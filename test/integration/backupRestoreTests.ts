@@ -10,17 +10,16 @@ import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE } from "../../src/shared/contract";
 import { renderRestoreScript } from "../../src/backup/restore";
-import { HostRun, inventory, labelOrcCrds, labelProviderCrds, R } from "./backupBed";
+import { HostRun, inventory, labelOrcCrds, labelProviderCrds, R, TwoServerSuite } from "./backupBed";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { at, clone, conditionTrue, yamlStream } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { patchStatus } from "./harness/simulated";
 import { RenderedStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 
 /** The backup suite's state and helpers as the restore tests see them. */
-export interface BackupSuite {
-    /** API server A (fails when it did not start). */
-    A: () => ControlPlane;
+export interface BackupSuite extends TwoServerSuite {
     /** API server B (fails before the restore test started it). */
     B: () => ControlPlane;
     /** Starts API server B. */
@@ -29,9 +28,6 @@ export interface BackupSuite {
     rendered: () => RenderedStack;
     workDir: () => string;
     backupDir: () => string;
-    ns: string;
-    poll: (cp: ControlPlane) => { timeoutMs: number; intervalMs: number; watched: ControlPlane["processes"] };
-    clusters: () => KubeObject[];
     programObjects: () => KubeObject[];
     runHost: (text: string, cp: ControlPlane, args?: string[]) => HostRun;
     latestObjects: () => string[];
@@ -136,28 +132,11 @@ export function restoreTests(s: BackupSuite): void {
             // Statuses are not restored; each provider rebuilds its own from what exists. KCP and
             // CAPO do not reconcile on the test bed, so their findings are reported as A's were:
             // the control plane runs (KCP), the cluster's infrastructure exists (CAPO).
-            B().kubectlOk([
-                "patch",
-                R.KubeadmControlPlane,
-                at(restored, "spec.controlPlaneRef.name") as string,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { version: at(cl, "spec.topology.version"), initialization: { controlPlaneInitialized: true } } }),
-            ]);
-            B().kubectlOk([
-                "patch",
-                R.OpenStackCluster,
-                at(restored, "spec.infrastructureRef.name") as string,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { ready: true } }),
-            ]);
+            patchStatus(B(), R.KubeadmControlPlane, at(restored, "spec.controlPlaneRef.name") as string, ns, {
+                version: at(cl, "spec.topology.version"),
+                initialization: { controlPlaneInitialized: true },
+            });
+            patchStatus(B(), R.OpenStackCluster, at(restored, "spec.infrastructureRef.name") as string, ns, { ready: true });
             await waitFor(
                 `B's Cluster API sees ${name}'s control plane initialized`,
                 () => (conditionTrue(B().get(R.Cluster, name, ns), "ControlPlaneInitialized") ? true : undefined),

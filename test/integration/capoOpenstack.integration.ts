@@ -88,6 +88,17 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
                 })),
             );
         const treeClusters = () => envTree.units.flatMap((u) => u.documents.map((d) => d.object)).filter((o) => o.kind === "Cluster");
+        /** src/host/scripts/teardown.sh run off the server (runTeardown), timed as `what`, its log printed indented. */
+        const teardown = (what: string) => {
+            const r = timed(what, Date.now(), runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120));
+            console.log(
+                r.stderr
+                    .split("\n")
+                    .map((l) => `      | ${l}`)
+                    .join("\n"),
+            );
+            return r;
+        };
 
         before(async function () {
             this.timeout(20 * 60_000);
@@ -242,17 +253,7 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
         it("host teardown (run off the server) refuses the cluster whose workload API does not answer: keeps it, deletes nothing, resumes Flux, exits 1", async function () {
             assert.ok(expect, "precondition: the OpenStackCluster check above passed");
             const before = describeInventory(await inventory(p().user)).sort();
-            const r = timed(
-                "teardown refusing an unreachable cluster",
-                Date.now(),
-                runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120),
-            );
-            console.log(
-                r.stderr
-                    .split("\n")
-                    .map((l) => `      | ${l}`)
-                    .join("\n"),
-            );
+            const r = teardown("teardown refusing an unreachable cluster");
             assert.strictEqual(r.status, 1, `teardown exit status\n${r.stdout}`);
             assert.match(r.stderr, new RegExp(`${ns}/${expect.clusterName}: the workload cluster's API cannot be reached`));
             const live = c().get("clusters.v1beta2.cluster.x-k8s.io", expect.clusterName, ns);
@@ -271,17 +272,7 @@ for (const env of (process.env.CAPO_BED_ENVS ?? "dev").split(",")) {
 
         it("host teardown after the deletion: no workload cluster left, ORC's objects deleted, exit 0; the shared node image stays in Glance", async function () {
             assert.ok(expect, "precondition: the OpenStackCluster check above passed");
-            const r = timed(
-                "teardown with no cluster left",
-                Date.now(),
-                runTeardown(c().kubeconfig, fs.mkdtempSync(path.join(workDir, "teardown-")), 300, 120),
-            );
-            console.log(
-                r.stderr
-                    .split("\n")
-                    .map((l) => `      | ${l}`)
-                    .join("\n"),
-            );
+            const r = teardown("teardown with no cluster left");
             assert.strictEqual(r.status, 0, `teardown exit status\n${r.stdout}`);
             assert.deepStrictEqual(
                 c()

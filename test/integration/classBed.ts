@@ -12,13 +12,14 @@ import { stringify as toYaml } from "yaml";
 import { fluxSettingsData } from "../../src/cluster/clusterObjects";
 import { DEFAULT_WORKLOAD_NAMESPACE } from "../../src/shared/contract";
 import { testbedFluxSubstituter } from "../../render/fluxEnvsubst";
-import { patchStatus, reportControlPlaneVersion } from "../../render/topologyBed";
+import { reportControlPlaneVersion } from "../../render/topologyBed";
 import { readEnvironment, TreeObject } from "../../render/gitopsTree";
 import { caaphValues } from "./caaphValues";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { at, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { patchStatus } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 /** The management server's address the tree's Clusters admit (as the unit suite's settings). */

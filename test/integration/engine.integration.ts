@@ -28,8 +28,8 @@ import { downloadCache } from "../../src/versions/releaseCache";
 import { readStackConfigFile } from "../../render/render";
 import { EngineBed, EngineHome, EngineStack, nameOf, startEngineCluster } from "./engineBed";
 import {
+    assertNothingChanges,
     changes,
-    embeddedKubeconfig,
     engineUnavailable,
     kubeAccess,
     mutations,
@@ -43,6 +43,7 @@ import {
     stackConfig as baseStackConfig,
     standInFluxInstall,
     standInFluxPin,
+    testbedApi,
 } from "./engineHelpers";
 import { CLUSTER_STAND_IN_TYPE, engineProgram, EngineProgramInputs } from "./engineProgram";
 import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
@@ -104,8 +105,7 @@ for (const stackName of ["dev", "prod"]) {
             ready.start();
             inputs = {
                 config,
-                kubeconfig: embeddedKubeconfig(cp),
-                authUrl: "https://keystone.example.test:5000/v3",
+                ...testbedApi(cp),
                 capi: { id: `capi-id-${tag}`, secret: `capi-secret-${tag}-1` },
                 cloudProvider: { id: `cp-id-${tag}`, secret: `cloud-provider-secret-${tag}-1` },
                 managementAddress: "192.0.2.10",
@@ -185,15 +185,7 @@ for (const stackName of ["dev", "prod"]) {
 
         it("second up changes nothing: preview reports no changes and up takes only `same` steps; neither asks GitHub for anything", async function () {
             const requests = (proxy as ReleaseProxy).requests.length;
-            const preview = await stack.preview();
-            const summary = preview.result.changeSummary;
-            assert.deepStrictEqual(
-                Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
-                [],
-                `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`,
-            );
-            const up = await stack.up();
-            assert.deepStrictEqual(changes(up), []);
+            await assertNothingChanges(stack);
             assert.deepStrictEqual((proxy as ReleaseProxy).requests.slice(requests), [], "the preview or the up made a request to the release stand-in");
         });
 

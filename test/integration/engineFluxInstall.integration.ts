@@ -23,8 +23,8 @@ import { downloadCache } from "../../src/versions/releaseCache";
 import { readStackConfigFile } from "../../render/render";
 import { EngineBed, EngineHome, EngineStack, nameOf, Operation, startEngineCluster } from "./engineBed";
 import {
+    assertNothingChanges,
     changes,
-    embeddedKubeconfig,
     engineUnavailable,
     kubeAccess,
     mutations,
@@ -38,6 +38,7 @@ import {
     stackConfig,
     standInFluxInstall,
     standInFluxPin,
+    testbedApi,
 } from "./engineHelpers";
 import { engineProgram, EngineProgramInputs } from "./engineProgram";
 import { ControllerStandIns, ReleaseProxy } from "./engineStandIns";
@@ -121,8 +122,7 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
         ready.start();
         inputs = {
             config,
-            kubeconfig: embeddedKubeconfig(cp),
-            authUrl: "https://keystone.example.test:5000/v3",
+            ...testbedApi(cp),
             capi: { id: "capi-id-flux-install", secret: "capi-secret-flux-install-1" },
             cloudProvider: { id: "cp-id-flux-install", secret: "cloud-provider-secret-flux-install-1" },
             managementAddress: "192.0.2.10",
@@ -187,15 +187,7 @@ describe("real Pulumi engine: Flux's install.yaml verified by its pin, on a stac
 
     it("the unchanged stack: preview and up make no request to the release URL and change nothing", async function () {
         const n = (proxy as ReleaseProxy).requests.length;
-        const preview = await stack.preview();
-        const summary = preview.result.changeSummary;
-        assert.deepStrictEqual(
-            Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
-            [],
-            `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`,
-        );
-        const up = await stack.up();
-        assert.deepStrictEqual(changes(up), []);
+        await assertNothingChanges(stack);
         assert.deepStrictEqual(requestsSince(n), []);
     });
 

@@ -13,9 +13,10 @@ import { parseStackConfig, StackConfig } from "../../src/config";
 import { FLUX_NAMESPACE } from "../../src/shared/contract";
 import { DEFAULT_VERSIONS } from "../../src/versions/versions";
 import { readStackConfigFile } from "../../render/render";
-import { EngineBed, minimalTestbedComponents, nameOf, Operation } from "./engineBed";
+import { EngineBed, EngineStack, minimalTestbedComponents, nameOf, Operation } from "./engineBed";
 import { KubeAccess } from "./engineStandIns";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
+import { embeddedKubeconfig as namedKubeconfig } from "./harness/simulated";
 import { Testbed } from "./harness/testbed";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -108,15 +109,12 @@ export function stackConfig(stack: string, gitops: Record<string, unknown> | und
 
 /** kubeconfig with the credentials embedded (as the kind step's kubeconfig output has them). */
 export function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "management", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "management", context: { cluster: "management", user: "admin" } }],
-        "current-context": "management",
-    });
+    return namedKubeconfig(cp, "management");
+}
+
+/** The program's kubeconfig of the test-bed API server `cp`, and its Keystone URL (example.test: nothing answers it). */
+export function testbedApi(cp: ControlPlane): { kubeconfig: string; authUrl: string } {
+    return { kubeconfig: embeddedKubeconfig(cp), authUrl: "https://keystone.example.test:5000/v3" };
 }
 
 export function kubeAccess(cp: ControlPlane): KubeAccess {
@@ -147,6 +145,22 @@ export function secretData(obj: KubeObject | undefined): Record<string, string> 
 /** The steps of an operation other than `same`, as `op name` lines (for messages and checks). */
 export function changes(op: Operation): string[] {
     return op.steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.type} ${nameOf(s.urn)}`);
+}
+
+/**
+ * The unchanged stack: a preview that plans nothing but `same` and `read` steps, then an up that
+ * takes no other step (asserted in that order).
+ */
+export async function assertNothingChanges(stack: EngineStack): Promise<void> {
+    const preview = await stack.preview();
+    const summary = preview.result.changeSummary;
+    assert.deepStrictEqual(
+        Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
+        [],
+        `preview: ${JSON.stringify(summary)}; ${changes(preview).join("; ")}`,
+    );
+    const up = await stack.up();
+    assert.deepStrictEqual(changes(up), []);
 }
 
 /** Steps that changed something in the cluster or the state (not `same`, not reads). */

@@ -13,28 +13,19 @@
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import {
-    capoCredentialsSecret,
-    capoIdentity,
-    cloudConfigResourceData,
-    cloudCredentialsData,
-    namespace,
-    orcCredentialsSecret,
-} from "../../src/cluster/clusterObjects";
-import { renderCloudConf, renderCloudsYaml } from "../../src/cluster/cloudCredentials";
 import { CAPO_CREDENTIALS_SECRET, CAPO_NAMESPACE, ORC_CREDENTIALS_SECRET } from "../../src/shared/contract";
 import { HOST_SCRIPTS_DIR } from "../../src/host/hostScripts";
-import { bootMachines, CONTROLLER_TIMEOUT_MS, HostRun, inventory, labelProviderCrds, provisionCluster, R } from "./backupBed";
-import { ControlPlane, freePort, KubeObject } from "./harness/controlPlane";
-import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
-import { at, conditionTrue, yamlStream } from "./harness/objects";
+import { bootMachines, CONTROLLER_TIMEOUT_MS, HostRun, inventory, provisionCluster, R } from "./backupBed";
+import { ControlPlane, KubeObject } from "./harness/controlPlane";
+import { startManagementCluster } from "./harness/managementCluster";
+import { at, yamlStream } from "./harness/objects";
 import { startOrc } from "./harness/orc";
 import { waitFor } from "./harness/processes";
+import { serverHooks } from "./harness/serverHooks";
 import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
+import { applyDevStack, clusterctlInit as pivotBedInit, credentialObjects, loadTestbed, loopbackCloudsYaml, makeWorkDir, runPivot } from "./pivotBed";
 import { moveTests } from "./pivotMoveTests";
 
 const ns = "clusters";
@@ -63,68 +54,15 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         clusters()
             .map((c) => c.metadata.name)
             .sort();
+    const bed = () => ({ testbed, workDir, home, ns });
     /** The credential objects the program puts on each cluster itself: never moved. */
-    const credentials = () => [
-        namespace(ns),
-        capoCredentialsSecret(cloudCredentialsData(cloudsYaml)),
-        orcCredentialsSecret(ns, cloudCredentialsData(cloudsYaml)),
-        capoIdentity(ns),
-    ];
-    /** The rendered manifests as the program creates them, with the loopback credentials. */
-    const programObjects = () =>
-        rendered.manifests
-            .flatMap((m) => m.docs)
-            .map((d) => {
-                if (d.kind === "Secret" && (d as { type?: string }).type === "addons.cluster.x-k8s.io/resource-set") {
-                    return {
-                        ...d,
-                        stringData: cloudConfigResourceData(
-                            renderCloudConf({ authUrl: "https://keystone.example:5000/v3", id: "pivot-id", secret: "pivot-secret" }),
-                        ),
-                    };
-                }
-                if (d.kind === "Secret" && [CAPO_CREDENTIALS_SECRET, ORC_CREDENTIALS_SECRET].includes(d.metadata.name)) {
-                    return { ...d, stringData: cloudCredentialsData(cloudsYaml) };
-                }
-                return d;
-            });
+    const credentials = () => credentialObjects(ns, cloudsYaml);
     /** The resource name kubectl takes for a document (Kind.version.group). */
     const resourceOf = (d: { apiVersion: string; kind: string }) =>
         d.apiVersion.includes("/") ? `${d.kind}.${d.apiVersion.split("/").reverse().join(".")}` : d.kind;
 
-    function pivot(from: ControlPlane | string, to: ControlPlane | string, env: Record<string, string> = {}): HostRun {
-        const r = spawnSync("bash", [path.join(HOST_SCRIPTS_DIR, "pivot.sh")], {
-            encoding: "utf8",
-            env: {
-                PATH: process.env.PATH ?? "/usr/bin:/bin",
-                HOME: home,
-                FROM_KUBECONFIG: typeof from === "string" ? from : from.kubeconfig,
-                TO_KUBECONFIG: typeof to === "string" ? to : to.kubeconfig,
-                NAMESPACE: ns,
-                CLUSTERCTL: testbed.path("clusterctl"),
-                ...env,
-            },
-            timeout: 600_000,
-        });
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr + (r.error ? String(r.error) : "") };
-    }
-    /**
-     * What `clusterctl init` leaves besides the providers: the label on their CRDs, clusterctl's
-     * inventory CRD (clusterctl itself creates it on any command against a cluster: a
-     * `move --to-directory` of an empty namespace here) and its Provider objects (`version`
-     * rewritten by `edit`).
-     */
-    function clusterctlInit(cp: ControlPlane, edit: (inv: string) => string = (x) => x): void {
-        labelProviderCrds(cp);
-        const dir = fs.mkdtempSync(path.join(workDir, "init-"));
-        const r = spawnSync(testbed.path("clusterctl"), ["move", "--kubeconfig", cp.kubeconfig, "--namespace", "no-such-namespace", "--to-directory", dir], {
-            encoding: "utf8",
-            env: { PATH: process.env.PATH, HOME: home, CLUSTERCTL_DISABLE_VERSIONCHECK: "true" },
-        });
-        assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-        cp.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/providers.clusterctl.cluster.x-k8s.io"]);
-        cp.applyOk(edit(inventory(testbed)));
-    }
+    const pivot = (from: ControlPlane | string, to: ControlPlane | string, env: Record<string, string> = {}) => runPivot(bed(), from, to, env);
+    const clusterctlInit = (cp: ControlPlane, edit?: (inv: string) => string) => pivotBedInit(bed(), cp, edit);
     const refused = (r: HostRun) => {
         assert.strictEqual(r.status, 1, `pivot.sh did not refuse:\n${r.stdout}\n${r.stderr}`);
         assert.match(r.stderr, /pivot: nothing was moved \(\d+ problem\(s\) above\)/);
@@ -145,18 +83,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
 
     before(async function () {
         this.timeout(30 * 60_000);
-        testbed = Testbed.load();
-        const missing = testbed.missing([...requiredComponents(), "clusterctl", "orc"]);
-        if (missing) {
-            console.log(`      SKIPPED (pivot): test bed incomplete: ${missing}`);
-            this.skip();
-        }
-        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-mgmt-it-pivot-"));
-        home = path.join(workDir, "home");
-        fs.mkdirSync(home);
+        testbed = loadTestbed(this, "pivot");
+        ({ workDir, home } = makeWorkDir("pivot"));
         rendered = renderStack("dev", path.join(workDir, "render"));
-        // Keystone at a closed loopback port: ORC tries, and reaches nothing else.
-        cloudsYaml = renderCloudsYaml({ authUrl: `http://127.0.0.1:${await freePort()}/v3`, id: "pivot-id", secret: "pivot-secret" });
+        cloudsYaml = await loopbackCloudsYaml();
         const started = await Promise.allSettled([startManagementCluster(testbed, "pivot-a"), startManagementCluster(testbed, "pivot-b")]);
         a = started[0].status === "fulfilled" ? started[0].value : undefined;
         b = started[1].status === "fulfilled" ? started[1].value : undefined;
@@ -169,24 +99,10 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
         await startOrc(B(), testbed);
     });
 
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") {
-            for (const cp of [a, b]) {
-                if (cp) {
-                    console.log(cp.report(25));
-                }
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(180_000);
-        await a?.stop();
-        await b?.stop();
-        if (workDir) {
-            fs.rmSync(workDir, { recursive: true, force: true });
-        }
-    });
+    serverHooks(
+        () => [a, b],
+        () => workDir,
+    );
 
     it("bad arguments: exit 2 naming what is wrong", function () {
         const noNs = spawnSync("bash", [path.join(HOST_SCRIPTS_DIR, "pivot.sh")], {
@@ -202,18 +118,7 @@ describe("test bed: pivot.sh moves the dev stack's Cluster API objects between t
 
     it("A: the program's objects and the GitOps tree, each Cluster expanded and provisioned (simulated), its Machines not booted yet", async function () {
         clusterctlInit(A());
-        A().applyOk(yamlStream(programObjects()));
-        A().applyOk(yamlStream(rendered.root.docs), { fieldManager: "kustomize-controller" });
-        for (const k of rendered.kustomizations) {
-            A().applyOk(yamlStream(k.docs), { fieldManager: "kustomize-controller" });
-            for (const cc of k.docs.filter((d) => d.kind === "ClusterClass")) {
-                await waitFor(
-                    `ClusterClass ${cc.metadata.name} VariablesReady`,
-                    () => (conditionTrue(A().get(R.ClusterClass, cc.metadata.name, cc.metadata.namespace), "VariablesReady") ? true : undefined),
-                    poll(A()),
-                );
-            }
-        }
+        await applyDevStack(A(), rendered, cloudsYaml, poll(A()));
         for (const cl of clusters()) {
             await provisionCluster(A(), cl, ns, poll(A()));
         }

@@ -15,6 +15,7 @@ import { ControlPlane } from "./harness/controlPlane";
 import { requiredComponents, startManagementCluster } from "./harness/managementCluster";
 import { argMap, at, clusterVariables, conditionTrue, subsetDiff, yamlStream } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { patchStatus } from "./harness/simulated";
 import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 import { clusterChangeTests } from "./stacksClusterChanges";
@@ -166,17 +167,7 @@ for (const stack of ["dev", "prod"]) {
 
                 // The topology controller creates workers once the control plane has been provisioned.
                 // No machines boot here: report the control plane provisioned, as KCP would (simulated).
-                c().kubectlOk([
-                    "patch",
-                    R.KubeadmControlPlane,
-                    kcp.metadata.name,
-                    "-n",
-                    ns,
-                    "--subresource=status",
-                    "--type=merge",
-                    "-p",
-                    JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
-                ]);
+                patchStatus(c(), R.KubeadmControlPlane, kcp.metadata.name, ns, { version: at(kcp, "spec.version") });
 
                 const mdTopologies = (at(cl, "spec.topology.workers.machineDeployments") as { name: string; class: string; replicas?: number }[]) ?? [];
                 assert.ok(mdTopologies.length > 0, "the example Cluster has no MachineDeployment topology");

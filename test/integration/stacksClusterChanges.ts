@@ -8,6 +8,7 @@ import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import { at, clone } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { patchStatus } from "./harness/simulated";
 import { renderStack } from "./harness/stack";
 import { R, refusal, only, StackSuite } from "./stacksSuite";
 
@@ -167,17 +168,7 @@ export function clusterChangeTests(s: StackSuite): void {
                 assert.ok(cpScript.includes(`write_hosts '${m.registry}' <<'EOF'`), `the mirror script writes ${m.registry}`);
             }
 
-            c().kubectlOk([
-                "patch",
-                R.KubeadmControlPlane,
-                kcp.metadata.name,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { version: at(kcp, "spec.version") } }),
-            ]);
+            patchStatus(c(), R.KubeadmControlPlane, kcp.metadata.name, ns, { version: at(kcp, "spec.version") });
             const md = await waitFor(
                 `MachineDeployment of ${cl.metadata.name}`,
                 () => {

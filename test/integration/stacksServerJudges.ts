@@ -9,7 +9,8 @@ import { renderCloudConf } from "../../src/cluster/cloudCredentials";
 import { KubeObject } from "./harness/controlPlane";
 import { at, clone, conditionTrue } from "./harness/objects";
 import { waitFor } from "./harness/processes";
-import { R, refusal, embeddedKubeconfig, StackSuite } from "./stacksSuite";
+import { reportReachable } from "./harness/simulated";
+import { R, refusal, StackSuite } from "./stacksSuite";
 
 /** Registers these tests in the calling stack suite (stacks.integration.ts), in this order. */
 export function serverJudgesTests(s: StackSuite): void {
@@ -60,51 +61,9 @@ export function serverJudgesTests(s: StackSuite): void {
         // Cluster API applies the resources once it can reach the cluster: infrastructure
         // provisioned, control plane initialized, kubeconfig Secret. Simulated here, as CAPO and
         // KCP would report it; the "workload cluster" is this API server itself.
-        const apiPort = Number(new URL(c().server).port);
         for (const name of selected) {
             const live = c().get(R.Cluster, name, ns);
-            const osc = at(live, "spec.infrastructureRef.name") as string;
-            c().kubectlOk([
-                "patch",
-                R.OpenStackCluster,
-                osc,
-                "-n",
-                ns,
-                "--type=merge",
-                "-p",
-                JSON.stringify({ spec: { controlPlaneEndpoint: { host: "127.0.0.1", port: apiPort } } }),
-            ]);
-            c().kubectlOk([
-                "patch",
-                R.OpenStackCluster,
-                osc,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { ready: true } }),
-            ]);
-            c().applyOk(
-                toYaml({
-                    apiVersion: "v1",
-                    kind: "Secret",
-                    type: "cluster.x-k8s.io/secret",
-                    metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: { "cluster.x-k8s.io/cluster-name": name } },
-                    stringData: { value: embeddedKubeconfig(c()) },
-                }),
-            );
-            c().kubectlOk([
-                "patch",
-                R.KubeadmControlPlane,
-                at(live, "spec.controlPlaneRef.name") as string,
-                "-n",
-                ns,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                JSON.stringify({ status: { initialization: { controlPlaneInitialized: true } } }),
-            ]);
+            reportReachable(c(), ns, name, at(live, "spec.infrastructureRef.name") as string, at(live, "spec.controlPlaneRef.name") as string);
         }
         const target = (await import("yaml")).parse(filled.stringData[Object.keys(filled.stringData)[0]]) as KubeObject;
         await waitFor(

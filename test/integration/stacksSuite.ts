@@ -5,8 +5,6 @@
  * readers of the server's answers.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import { stringify as toYaml } from "yaml";
 import { ControlPlane, KubeObject } from "./harness/controlPlane";
 import { RenderedStack } from "./harness/stack";
 
@@ -39,19 +37,6 @@ export function only(docs: KubeObject[], kind: string): KubeObject {
     const found = docs.filter((d) => d.kind === kind);
     assert.strictEqual(found.length, 1, `expected one ${kind}, found ${found.length}`);
     return found[0];
-}
-
-/** A kubeconfig with embedded credentials (for the Cluster API "workload cluster" Secret). */
-export function embeddedKubeconfig(cp: ControlPlane): string {
-    const b64 = (f: string) => fs.readFileSync(f).toString("base64");
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "workload", cluster: { server: cp.server, "certificate-authority-data": b64(cp.pki.caCert) } }],
-        users: [{ name: "admin", user: { "client-certificate-data": b64(cp.pki.adminCert), "client-key-data": b64(cp.pki.adminKey) } }],
-        contexts: [{ name: "workload", context: { cluster: "workload", user: "admin" } }],
-        "current-context": "workload",
-    });
 }
 
 /** One stack's suite as its tests see it: the stack, its control plane and what was rendered for it. */
