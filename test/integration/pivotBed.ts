@@ -26,6 +26,7 @@ import { ControlPlane, freePort, KubeObject } from "./harness/controlPlane";
 import { requiredComponents } from "./harness/managementCluster";
 import { at, conditionTrue, yamlStream } from "./harness/objects";
 import { waitFor } from "./harness/processes";
+import { patchStatus } from "./harness/simulated";
 import { RenderedStack, renderStack } from "./harness/stack";
 import { Testbed } from "./harness/testbed";
 
@@ -170,8 +171,7 @@ export async function reportMovedClustersRunning(cp: ControlPlane, ns: string, p
             [R.OpenStackCluster, "spec.infrastructureRef.name", { ready: true }],
         ];
         for (const [resource, ref, status] of reports) {
-            const patch = JSON.stringify({ status });
-            cp.kubectlOk(["patch", resource, at(live, ref) as string, "-n", ns, "--subresource=status", "--type=merge", "-p", patch]);
+            patchStatus(cp, resource, at(live, ref) as string, ns, status as Record<string, unknown>);
         }
         const running = () => {
             const c = cp.get(R.Cluster, name, ns);

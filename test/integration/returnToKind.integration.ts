@@ -42,6 +42,7 @@ import { ControlPlane, KubeObject, parseDocs } from "./harness/controlPlane";
 import { startManagementCluster } from "./harness/managementCluster";
 import { at, yamlStream } from "./harness/objects";
 import { startOrc } from "./harness/orc";
+import { serverHooks } from "./harness/serverHooks";
 import { applyDevStack, assertLoopbackOnly, clusterctlInit, credentialObjects, DevBed, prepareDevBed, reportMovedClustersRunning, runPivot } from "./pivotBed";
 
 const ns = "clusters";
@@ -284,15 +285,10 @@ describe("test bed: return-to-kind.sh moves a pivoted stack back to the kind clu
         for (const cp of [A(), B()]) await startOrc(cp, bed().testbed);
     });
 
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") [a, b].forEach((cp) => cp && console.log(cp.report(25)));
-    });
-
-    after(async function () {
-        this.timeout(180_000);
-        await Promise.all([a?.stop(), b?.stop()]);
-        if (dev) fs.rmSync(dev.workDir, { recursive: true, force: true });
-    });
+    serverHooks(
+        () => [a, b],
+        () => dev?.workDir,
+    );
 
     it("A (kind): the dev stack, its workload Clusters and the self-hosted Cluster <prefix>-management, provisioned and booted (simulated)", async function () {
         this.timeout(15 * 60_000);
